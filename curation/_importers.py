@@ -1,0 +1,389 @@
+"""Readers that turn files and frames into :class:`RawRecord` rows.
+
+Readers only parse; they never touch the store. Every problem is collected with its file, line
+and field so that one run reports all of them, and :meth:`Project.import_records` validates the rows
+against the taxonomy before anything is written.
+
+Built-in formats for the public moderation sets (see ``../shared/data/README.md``):
+
+=====================  ===============================================================  =========
+format                 labels (dataset column -> default workbench label)                context
+=====================  ===============================================================  =========
+``hatexplain``         category 1 -> ``hate``, 2 -> ``offensive``, 0 -> neither          POST
+``davidson``           class 0 -> ``hate``, 1 -> ``offensive``, 2 -> neither             POST
+``openai_moderation``  S sexual, H hate, V violence, HR harassment, SH self_harm,        GENERAL
+                       S3 sexual_minors, H2 hate_threatening, V2 violence_graphic;
+                       a missing key is *unknown*
+``jigsaw``             toxic, severe_toxic, obscene, threat, insult, identity_hate       COMMENT
+``ethos``              binary file: isHate >= 0.5 -> ``hate``; multi-label file:         COMMENT
+                       ``hate`` = 1 and hate_violence, hate_directed, hate_gender, ...
+=====================  ===============================================================  =========
+
+Generic formats: ``csv``, ``jsonl`` (optionally gzipped), a pandas DataFrame, a Hugging Face
+``datasets.Dataset``; label columns are the columns named like taxonomy labels, or those given in
+``label_map`` (``{"column": "label"}``; map a column to ``None`` to drop it).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from ._errors import ImportValidationError
+from ._records import RawRecord
+
+__all__ = ["FORMATS", "ReadResult", "read_file", "records_from_frame", "records_from_hf", "ETHOS_SECONDARY"]
+
+ETHOS_SECONDARY = {
+    "violence": "hate_violence", "directed_vs_generalized": "hate_directed", "gender": "hate_gender",
+    "race": "hate_race", "national_origin": "hate_national_origin", "disability": "hate_disability",
+    "religion": "hate_religion", "sexual_orientation": "hate_sexual_orientation",
+}
+OPENAI_LABELS = {"S": "sexual", "H": "hate", "V": "violence", "HR": "harassment", "SH": "self_harm",
+                 "S3": "sexual_minors", "H2": "hate_threatening", "V2": "violence_graphic"}
+JIGSAW_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
+
+FORMATS = ("hatexplain", "davidson", "openai_moderation", "jigsaw", "ethos", "csv", "jsonl")
+_DEFAULT_CONTEXT = {"hatexplain": "POST", "davidson": "POST", "openai_moderation": "GENERAL",
+                    "jigsaw": "COMMENT", "ethos": "COMMENT", "csv": "GENERAL", "jsonl": "GENERAL"}
+
+
+@dataclass
+class ReadResult:
+    """What a reader produced: rows, the problems it found, and defaults for source and context."""
+
+    records: list[RawRecord]
+    problems: list[str] = field(default_factory=list)
+    source: str = "import"
+    context: str = "GENERAL"
+    format: str = "csv"
+
+
+# ---------------------------------------------------------------------------- file helpers
+def _read_text(path: Path, problems: list[str]) -> str | None:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        problems.append(f"{path}: no such file")
+        return None
+    except IsADirectoryError:
+        problems.append(f"{path}: is a directory, expected a file")
+        return None
+    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            problems.append(f"{path}: not a valid gzip file ({e}); re-compress it or pass the plain file")
+            return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        problems.append(f"{path} line {line}: not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); "
+                        f"re-save the file as UTF-8")
+        return None
+
+
+def _csv_rows(path: Path, text: str, *, sep: str = ",", problems: list[str]
+              ) -> Iterable[tuple[int, dict[str, str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        header = next(reader)
+    except StopIteration:
+        problems.append(f"{path}: empty file, expected a header line")
+        return
+    except csv.Error as e:
+        problems.append(f"{path} line 1: malformed CSV header ({e})")
+        return
+    start = 1
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            problems.append(f"{path} line {reader.line_num}: malformed CSV ({e}); check quoting")
+            return
+        line = start + 1
+        start = reader.line_num
+        if not row or (len(row) == 1 and row[0] == ""):
+            continue
+        if len(row) != len(header):
+            problems.append(f"{path} line {line}: expected {len(header)} fields ({sep!r}-separated), "
+                            f"got {len(row)}; check quoting and the separator")
+            continue
+        yield line, dict(zip(header, row))
+
+
+def _require_columns(path: Path, have: Sequence[str], need: Sequence[str], fmt: str, problems: list[str]) -> bool:
+    missing = [c for c in need if c not in have]
+    if missing:
+        problems.append(f"{path}: format {fmt!r} expects columns {list(need)}, missing {missing}; "
+                        f"check --format or the file")
+        return False
+    return True
+
+
+def _int_field(where: str, name: str, value: str, allowed: Sequence[int], problems: list[str]) -> int | None:
+    try:
+        v = int(float(value))
+    except ValueError:
+        problems.append(f"{where} field {name!r}: expected one of {list(allowed)}, got {value!r}")
+        return None
+    if v not in allowed:
+        problems.append(f"{where} field {name!r}: expected one of {list(allowed)}, got {value!r}")
+        return None
+    return v
+
+
+def _share(where: str, name: str, value: str, problems: list[str]) -> float | None:
+    try:
+        v = float(value)
+    except ValueError:
+        problems.append(f"{where} field {name!r}: expected an annotator share in [0, 1], got {value!r}")
+        return None
+    if not 0.0 <= v <= 1.0:
+        problems.append(f"{where} field {name!r}: expected an annotator share in [0, 1], got {value!r}")
+        return None
+    return v
+
+
+# ---------------------------------------------------------------------------- built-in readers
+def _read_hatexplain(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
+    out = []
+    split = path.stem if path.stem in ("train", "val", "test") else None
+    rows = _csv_rows(path, text, problems=problems)
+    first = True
+    for line, row in rows:
+        if first and not _require_columns(path, list(row), ["post_id", "text", "category"], "hatexplain", problems):
+            return []
+        first = False
+        where = f"{path} line {line}"
+        cat = _int_field(where, "category", row["category"], (0, 1, 2), problems)
+        if cat is None:
+            continue
+        meta = {"category": cat}
+        if split:
+            meta["source_split"] = split
+        out.append(RawRecord(where=where, text=row["text"], source_id=row["post_id"],
+                             labels={"hate": int(cat == 1), "offensive": int(cat == 2)}, meta=meta))
+    return out
+
+
+def _read_davidson(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
+    out = []
+    first = True
+    for line, row in _csv_rows(path, text, problems=problems):
+        if first and not _require_columns(path, list(row), ["tweet", "class"], "davidson", problems):
+            return []
+        first = False
+        where = f"{path} line {line}"
+        cls = _int_field(where, "class", row["class"], (0, 1, 2), problems)
+        if cls is None:
+            continue
+        meta = {k: int(row[k]) for k in ("count", "hate_speech", "offensive_language", "neither")
+                if k in row and row[k].isdigit()}
+        sid = row.get("") or row.get("Unnamed: 0") or None
+        out.append(RawRecord(where=where, text=row["tweet"], source_id=sid,
+                             labels={"hate": int(cls == 0), "offensive": int(cls == 1)}, meta=meta))
+    return out
+
+
+def _read_jigsaw(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
+    out = []
+    first = True
+    for line, row in _csv_rows(path, text, problems=problems):
+        if first and not _require_columns(path, list(row), ["id", "comment_text", *JIGSAW_LABELS], "jigsaw", problems):
+            return []
+        first = False
+        out.append(RawRecord(where=f"{path} line {line}", text=row["comment_text"], source_id=row["id"],
+                             labels={k: row[k] for k in JIGSAW_LABELS}))
+    return out
+
+
+def _read_ethos(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
+    out = []
+    first = True
+    multi = False
+    for line, row in _csv_rows(path, text, sep=";", problems=problems):
+        if first:
+            multi = "isHate" not in row
+            need = ["comment", *ETHOS_SECONDARY] if multi else ["comment", "isHate"]
+            if not _require_columns(path, list(row), need, "ethos", problems):
+                return []
+            first = False
+        where = f"{path} line {line}"
+        if multi:
+            labels: dict[str, Any] = {"hate": 1}
+            meta = {}
+            for col, lab in ETHOS_SECONDARY.items():
+                s = _share(where, col, row[col], problems)
+                if s is None:
+                    break
+                labels[lab] = int(s >= 0.5)
+                meta[f"share_{col}"] = s
+            else:
+                out.append(RawRecord(where=where, text=row["comment"], labels=labels, meta=meta))
+        else:
+            s = _share(where, "isHate", row["isHate"], problems)
+            if s is not None:
+                out.append(RawRecord(where=where, text=row["comment"], labels={"hate": int(s >= 0.5)},
+                                     meta={"share_isHate": s}))
+    return out
+
+
+def _read_openai(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
+    out = []
+    for line, obj in _jsonl_objects(path, text, problems):
+        where = f"{path} line {line}"
+        if "prompt" not in obj:
+            problems.append(f"{where} field 'prompt': missing; the OpenAI moderation format keeps the text in 'prompt'")
+            continue
+        labels = {k: obj.get(k) for k in OPENAI_LABELS}  # a missing key stays unknown (None)
+        out.append(RawRecord(where=where, text=obj["prompt"], labels=labels))
+    return out
+
+
+def _jsonl_objects(path: Path, text: str, problems: list[str]) -> Iterable[tuple[int, dict]]:
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(f"{path} line {i}: malformed JSON ({e.msg} at column {e.colno}); "
+                            f"each line must be one JSON object")
+            continue
+        if not isinstance(obj, dict):
+            problems.append(f"{path} line {i}: expected a JSON object, got {type(obj).__name__}")
+            continue
+        yield i, obj
+
+
+# ---------------------------------------------------------------------------- generic readers
+def _generic_record(where: str, obj: Mapping[str, Any], *, text_field: str, id_field: str | None,
+                    context_field: str | None, label_columns: Mapping[str, str | None],
+                    problems: list[str]) -> RawRecord | None:
+    if text_field not in obj:
+        problems.append(f"{where} field {text_field!r}: missing; pass --text-field to name the text column")
+        return None
+    labels: dict[str, Any] = {}
+    nested = obj.get("labels") if "labels" not in label_columns else None
+    if isinstance(nested, Mapping):
+        for k, v in nested.items():
+            labels[str(k)] = v
+    elif nested is not None:
+        problems.append(f"{where} field 'labels': expected an object of label -> 1/0/null, got {type(nested).__name__}")
+        return None
+    for col in label_columns:
+        if col in obj:
+            labels[col] = obj[col]
+    skip = {text_field, id_field, context_field, "labels", "origin", "seed_id", "batch_id", *label_columns}
+    meta = {k: _plain(v) for k, v in obj.items() if k not in skip}
+    sid = obj.get(id_field) if id_field else None
+    ctx = obj.get(context_field) if context_field else None
+    rec = RawRecord(where=where, text=obj[text_field], labels=labels,
+                    source_id=None if sid is None else str(sid), context=None if ctx is None else str(ctx),
+                    meta=meta)
+    for k in ("origin", "seed_id", "batch_id"):
+        if obj.get(k) is not None:
+            setattr(rec, k, str(obj[k]))
+    return rec
+
+
+def _plain(v: Any) -> Any:
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            return v.item()
+        except (ValueError, AttributeError):
+            return str(v)
+    if isinstance(v, float) and v != v:
+        return None
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    try:
+        json.dumps(v)
+        return v
+    except TypeError:
+        return str(v)
+
+
+def records_from_frame(frame, *, text_field: str = "text", id_field: str | None = None,
+                       context_field: str | None = None, label_columns: Mapping[str, str | None] | None = None,
+                       where: str = "frame") -> ReadResult:
+    """Rows of a pandas DataFrame as raw records (``where`` names it in errors: "frame row 3")."""
+    problems: list[str] = []
+    cols = list(frame.columns)
+    if text_field not in cols:
+        problems.append(f"{where}: expected a text column {text_field!r}, got columns {cols}; pass text_field=")
+        return ReadResult([], problems, format="pandas")
+    label_columns = dict(label_columns or {})
+    out = []
+    for i, obj in enumerate(frame.to_dict(orient="records")):
+        rec = _generic_record(f"{where} row {i}", obj, text_field=text_field, id_field=id_field,
+                              context_field=context_field, label_columns=label_columns, problems=problems)
+        if rec is not None:
+            out.append(rec)
+    return ReadResult(out, problems, format="pandas")
+
+
+def records_from_hf(dataset, **kwargs) -> ReadResult:
+    """Rows of a Hugging Face ``datasets.Dataset`` (already loaded; nothing is fetched)."""
+    if not hasattr(dataset, "to_pandas"):
+        return ReadResult([], [f"expected a datasets.Dataset, got {type(dataset).__name__}"], format="hf")
+    kwargs.setdefault("where", f"dataset {getattr(dataset, 'info', None) and dataset.info.dataset_name or ''}".strip())
+    res = records_from_frame(dataset.to_pandas(), **kwargs)
+    res.format = "hf"
+    return res
+
+
+def read_file(path: str | os.PathLike, fmt: str, *, text_field: str = "text", id_field: str | None = None,
+              context_field: str | None = None, label_columns: Mapping[str, str | None] | None = None
+              ) -> ReadResult:
+    """Parse ``path`` in format ``fmt`` (one of :data:`FORMATS`).
+
+    Returns a :class:`ReadResult`; problems are collected, not raised, so one run lists them all.
+    """
+    if fmt not in FORMATS:
+        raise ImportValidationError(f"format {fmt!r}", expected=f"one of {list(FORMATS)}", got=repr(fmt),
+                                    fix="pick a built-in format or use csv/jsonl with a label mapping")
+    path = Path(path)
+    problems: list[str] = []
+    text = _read_text(path, problems)
+    default_source = {"openai_moderation": "openai_moderation"}.get(fmt, fmt if fmt not in ("csv", "jsonl")
+                                                                    else path.stem)
+    res = ReadResult([], problems, source=default_source, context=_DEFAULT_CONTEXT[fmt], format=fmt)
+    if text is None:
+        return res
+    if fmt == "hatexplain":
+        res.records = _read_hatexplain(path, text, problems)
+    elif fmt == "davidson":
+        res.records = _read_davidson(path, text, problems)
+    elif fmt == "jigsaw":
+        res.records = _read_jigsaw(path, text, problems)
+    elif fmt == "ethos":
+        res.records = _read_ethos(path, text, problems)
+        if any(len(r.labels) > 1 for r in res.records[:1]):
+            # the multi-label file re-annotates hateful posts of the binary file: a second source,
+            # whose records are exact duplicates that views merge (see collapse_duplicates)
+            res.source = "ethos_multi"
+    elif fmt == "openai_moderation":
+        res.records = _read_openai(path, text, problems)
+    else:
+        lc = dict(label_columns or {})
+        if fmt == "csv":
+            rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(path, text, problems=problems)
+        else:
+            rows = _jsonl_objects(path, text, problems)
+        for line, obj in rows:
+            rec = _generic_record(f"{path} line {line}", obj, text_field=text_field, id_field=id_field,
+                                  context_field=context_field, label_columns=lc, problems=problems)
+            if rec is not None:
+                res.records.append(rec)
+    return res

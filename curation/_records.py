@@ -1,0 +1,116 @@
+"""Record vocabulary shared by the store, importers and views."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+__all__ = [
+    "CONTEXTS", "ORIGINS", "SPLITS", "PROVENANCES", "UNKNOWN", "RawRecord",
+    "normalise_text", "text_hash", "parse_label_value", "stable_record_id", "RESERVED_COLUMNS",
+]
+
+CONTEXTS = ("MESSAGE", "POST", "COMMENT", "BIO", "LISTING", "REVIEW", "GENERAL")
+ORIGINS = ("real", "generated", "perturbation", "feedback")
+SPLITS = ("train", "valid", "calib", "holdout")
+PROVENANCES = ("gold", "annotator", "generator", "model", "implied", "repair")
+UNKNOWN = None  # a label value that was never annotated; never read as negative
+
+# Columns of a record frame; label names may not reuse them.
+RESERVED_COLUMNS = frozenset({
+    "id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
+    "status_reason", "dup_of", "near_dup_group", "hard_negative", "import_id", "meta", "text_hash",
+    "norm_hash", "label_provenance", "created_at",
+})
+
+_URL = re.compile(r"(https?://|www\.)\S+")
+_MENTION = re.compile(r"@\w+")
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise_text(text: str) -> str:
+    """Normalise text for duplicate detection: NFKC, casefold, URLs and @mentions masked,
+    punctuation and whitespace collapsed.
+
+    >>> normalise_text("RT @bob:  Hello,   WORLD!! https://t.co/x")
+    'rt user hello world url'
+    """
+    t = unicodedata.normalize("NFKC", text).casefold()
+    t = _URL.sub(" url ", t)
+    t = _MENTION.sub(" user ", t)
+    t = _NON_WORD.sub(" ", t)
+    return " ".join(t.split())
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def stable_record_id(source: str, source_id: str | None, text: str) -> str:
+    """``source:source_id`` when the source has ids, else ``source:`` + a hash of the text."""
+    if source_id is not None and str(source_id) != "":
+        return f"{source}:{source_id}"
+    return f"{source}:{text_hash(text)[:16]}"
+
+
+_TRUE = {"1", "1.0", "true", "yes", "y", "t"}
+_FALSE = {"0", "0.0", "false", "no", "n", "f"}
+_UNK = {"", "unknown", "?", "null", "none", "nan", "na", "n/a"}
+
+
+def parse_label_value(value: Any) -> int | None:
+    """Read a label value as 1, 0 or unknown (``None``).
+
+    Raises ``ValueError`` for anything else (0.5, "maybe", 2, ...).
+
+    >>> [parse_label_value(v) for v in (1, 0, True, "0", "", None, float("nan"), "unknown")]
+    [1, 0, 1, 0, None, None, None, None]
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if value == 1:
+            return 1
+        if value == 0:
+            return 0
+        raise ValueError(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy / pandas scalars
+        try:
+            return parse_label_value(value.item())
+        except (AttributeError, TypeError):
+            pass
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _TRUE:
+            return 1
+        if v in _FALSE:
+            return 0
+        if v in _UNK:
+            return None
+    raise ValueError(value)
+
+
+@dataclass
+class RawRecord:
+    """One input row as read by an importer, before validation against the taxonomy.
+
+    ``where`` names the file and line (or row) for error messages.
+    """
+
+    where: str
+    text: Any
+    labels: Mapping[str, Any]
+    source_id: str | None = None
+    context: str | None = None
+    origin: str = "real"
+    seed_id: str | None = None
+    batch_id: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)

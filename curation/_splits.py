@@ -1,0 +1,196 @@
+"""Splits that stay put.
+
+A record's split is chosen once, when it is first stored, and never recomputed. New records are
+stratified among themselves with iterative multi-label stratification (Sechidis et al. 2011, from
+the ``iterative-stratification`` package) over label positives, label-pair co-occurrence, which
+labels are known, and the source/context mix, so every import is balanced on its own and the union
+stays balanced. Near-duplicate groups move as one unit; a group that already has a stored member
+joins that member's split. The random state is derived from the records' ids, so the same input
+gives the same splits on any machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._errors import WorkbenchError
+from ._records import SPLITS
+
+__all__ = ["DEFAULT_FRACTIONS", "assign_splits", "split_report", "validate_fractions"]
+
+DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.70, "valid": 0.10, "calib": 0.10, "holdout": 0.10}
+
+
+def validate_fractions(fractions: Mapping[str, float]) -> dict[str, float]:
+    keys = list(fractions)
+    if sorted(keys) != sorted(SPLITS):
+        raise WorkbenchError("split fractions", expected=f"exactly the splits {list(SPLITS)}", got=str(keys),
+                             fix="set a fraction for each of train, valid, calib, holdout in workbench.yaml")
+    vals = [float(fractions[k]) for k in SPLITS]
+    if any(v <= 0 for v in vals) or abs(sum(vals) - 1.0) > 1e-6:
+        raise WorkbenchError("split fractions", expected="positive fractions that sum to 1",
+                             got=str(dict(zip(SPLITS, vals))))
+    return dict(zip(SPLITS, vals))
+
+
+def _seed_from_ids(ids: Sequence[str]) -> int:
+    h = hashlib.sha256()
+    for i in ids:
+        h.update(i.encode("utf-8"))
+        h.update(b"\0")
+    return int.from_bytes(h.digest()[:4], "little")
+
+
+def _strata_matrix(labels: np.ndarray, extra: np.ndarray | None, *, min_pair: int) -> np.ndarray:
+    """Columns to stratify on: positives, partially-known indicators, frequent pairs, extras."""
+    known = ~np.isnan(labels)
+    pos = np.where(known, labels, 0.0) > 0.5
+    cols = [pos]
+    partly = known.any(axis=0) & ~known.all(axis=0)
+    if partly.any():
+        cols.append(known[:, partly])
+    counts = pos.T.astype(np.int64) @ pos.astype(np.int64)
+    a_idx, b_idx = np.triu_indices(labels.shape[1], k=1)
+    keep = counts[a_idx, b_idx] >= min_pair
+    if keep.any():
+        cols.append(pos[:, a_idx[keep]] & pos[:, b_idx[keep]])
+    if extra is not None and extra.size:
+        cols.append(extra.astype(bool))
+    # bool, not int: iterstrat's IterativeStratification indexes its per-label demand with the
+    # row itself, which is a mask only for bool rows (int 0/1 rows decrement columns 0 and 1).
+    return np.concatenate(cols, axis=1).astype(bool)
+
+
+def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray | None = None,
+                  fixed: Sequence[str | None] | None = None, strata: np.ndarray | None = None,
+                  fractions: Mapping[str, float] | None = None, min_pair: int = 10) -> np.ndarray:
+    """Assign a split to every row that has none yet.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n, n_labels)
+        1.0 positive, 0.0 negative, NaN unknown.
+    ids : sequence of str, length n
+        Record ids; the random state is derived from them (same ids, same splits).
+    groups : ndarray of shape (n,), optional
+        Duplicate-group id per row; a group always lands in one split.
+    fixed : sequence of (str or None), length n, optional
+        Splits already decided (stored records); their groups follow them.
+    strata : ndarray of shape (n, k), optional
+        Extra 0/1 columns to balance (e.g. one-hot source and context).
+    fractions : mapping split -> fraction
+        Defaults to 70/10/10/10 train/valid/calib/holdout.
+
+    Returns
+    -------
+    ndarray of shape (n,), dtype object, with values in ``SPLITS``.
+
+    Examples
+    --------
+    >>> y = np.array([[1.0], [0.0]] * 50)
+    >>> s = assign_splits(y, ids=[f"r{i}" for i in range(100)])
+    >>> sorted(set(s)) == sorted(SPLITS), (s == "train").sum()
+    (True, 70)
+    """
+    fr = validate_fractions(fractions or DEFAULT_FRACTIONS)
+    labels = np.asarray(labels, dtype=np.float64)
+    n = labels.shape[0]
+    if len(ids) != n:
+        raise WorkbenchError("assign_splits", expected=f"{n} ids", got=f"{len(ids)}")
+    groups = np.arange(n) if groups is None else np.asarray(groups)
+    out = np.empty(n, dtype=object)
+    if fixed is not None:
+        out[:] = list(fixed)
+    # groups that contain a decided row take its split (the first decided row wins)
+    group_split: dict[int, str] = {}
+    for i in range(n):
+        if out[i] is not None and groups[i] not in group_split:
+            group_split[groups[i]] = out[i]
+    free = np.array([out[i] is None for i in range(n)], dtype=bool)
+    for i in np.flatnonzero(free):
+        g = groups[i]
+        if g in group_split:
+            out[i] = group_split[g]
+            free[i] = False
+    free_rows = np.flatnonzero(free)
+    if free_rows.size == 0:
+        return out
+    uniq, inverse = np.unique(groups[free_rows], return_inverse=True)
+    n_units = uniq.size
+    # one unit per group: a label is positive for the unit if any member is positive, known if any is
+    unit_labels = np.full((n_units, labels.shape[1]), np.nan)
+    sub = labels[free_rows]
+    for col in range(labels.shape[1]):
+        v = sub[:, col]
+        known = ~np.isnan(v)
+        if known.any():
+            mx = np.full(n_units, -1.0)
+            np.maximum.at(mx, inverse[known], v[known])
+            unit_labels[:, col] = np.where(mx >= 0, mx, np.nan)
+    unit_strata = None
+    if strata is not None and strata.size:
+        unit_strata = np.zeros((n_units, strata.shape[1]), dtype=bool)
+        np.logical_or.at(unit_strata, inverse, np.asarray(strata, dtype=bool)[free_rows])
+    y = _strata_matrix(unit_labels, unit_strata, min_pair=min_pair)
+    unit_ids = [ids[i] for i in free_rows[np.unique(inverse, return_index=True)[1]]]
+    rs = np.random.RandomState(_seed_from_ids(unit_ids))
+    r = np.array([fr[s] for s in SPLITS])
+    if y.shape[1] == 0:
+        folds = rs.choice(len(SPLITS), size=n_units, p=r)
+    else:
+        from iterstrat.ml_stratifiers import IterativeStratification
+
+        folds = IterativeStratification(labels=y, r=r, random_state=rs)
+    names = np.array(SPLITS, dtype=object)
+    out[free_rows] = names[np.asarray(folds)[inverse]]
+    return out
+
+
+def split_report(frame: pd.DataFrame, labels: Sequence[str], *, by: Sequence[str] = ("source", "context")
+                 ) -> dict[str, pd.DataFrame]:
+    """Describe each split so a user can see that calib and holdout look alike.
+
+    Returns a dict of frames:
+
+    - ``label_rates``: positive rate among known values, per label (rows) and split (columns);
+    - ``label_positives``: positive counts per label and split;
+    - ``pairs``: co-occurrence counts of label pairs per split (pairs seen at least once);
+    - ``<by>``: share of each source / context per split;
+    - ``calib_vs_holdout``: per label, positives overall and the absolute rate difference in
+      percentage points between calib and holdout.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    labels = list(labels)
+    splits = [s for s in SPLITS if s in set(frame["split"])] or list(SPLITS)
+    rates, positives = {}, {}
+    for s in splits:
+        part = frame.loc[frame["split"] == s, labels]
+        rates[s] = part.mean(skipna=True)
+        positives[s] = (part == 1).sum()
+    out["label_rates"] = pd.DataFrame(rates).reindex(labels)
+    out["label_positives"] = pd.DataFrame(positives).reindex(labels).fillna(0).astype(int)
+    pair_rows = []
+    pos_all = (frame[labels] == 1).to_numpy()
+    split_col = frame["split"].to_numpy()
+    for i, a in enumerate(labels):
+        for j in range(i + 1, len(labels)):
+            both = pos_all[:, i] & pos_all[:, j]
+            if not both.any():
+                continue
+            row = {"pair": f"{a}+{labels[j]}"}
+            for s in splits:
+                row[s] = int(both[split_col == s].sum())
+            pair_rows.append(row)
+    out["pairs"] = pd.DataFrame(pair_rows, columns=["pair", *splits]).set_index("pair")
+    for col in by:
+        if col in frame:
+            out[col] = pd.crosstab(frame[col], frame["split"], normalize="columns").reindex(columns=splits)
+    if "calib" in rates and "holdout" in rates:
+        total_pos = (frame[labels] == 1).sum()
+        diff = (out["label_rates"]["calib"] - out["label_rates"]["holdout"]).abs() * 100
+        out["calib_vs_holdout"] = pd.DataFrame({"positives": total_pos, "diff_pp": diff}).reindex(labels)
+    return out

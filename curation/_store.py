@@ -1,0 +1,434 @@
+"""The record store: one SQLite file that holds the full truth of a project.
+
+Why SQLite: every write below is one transaction, so a killed process leaves the store as it was
+before the write or after it, never half-written (WAL journal, ``synchronous=FULL``). Annotation
+changes are appended to an ``events`` table that triggers keep append-only. Labels are stored per
+record as a JSON object of *known* values only; a label missing from it is unknown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._errors import StoreError
+from ._records import PROVENANCES, RESERVED_COLUMNS
+
+__all__ = ["Store", "SEED_KINDS", "SEED_STATUSES", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+SEED_KINDS = ("positive", "hard_negative")
+SEED_STATUSES = ("proposed", "approved", "rejected")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS imports(
+    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, source TEXT NOT NULL, format TEXT NOT NULL,
+    path TEXT, n_records INTEGER NOT NULL, params TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, text_hash TEXT NOT NULL, norm_hash TEXT NOT NULL,
+    context TEXT NOT NULL, source TEXT NOT NULL, origin TEXT NOT NULL,
+    seed_id TEXT, batch_id TEXT,
+    labels TEXT NOT NULL, label_provenance TEXT NOT NULL,
+    split TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active', status_reason TEXT,
+    dup_of TEXT, near_dup_group TEXT NOT NULL, signature BLOB,
+    meta TEXT NOT NULL DEFAULT '{}', import_id TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_norm ON records(norm_hash);
+CREATE INDEX IF NOT EXISTS records_seed ON records(seed_id);
+CREATE INDEX IF NOT EXISTS records_batch ON records(batch_id);
+CREATE TABLE IF NOT EXISTS near_dups(
+    a TEXT NOT NULL, b TEXT NOT NULL, similarity REAL NOT NULL, PRIMARY KEY (a, b));
+CREATE TABLE IF NOT EXISTS seeds(
+    id TEXT PRIMARY KEY, text TEXT NOT NULL, target_labels TEXT NOT NULL, kind TEXT NOT NULL,
+    overlap TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL DEFAULT 'proposed', notes TEXT,
+    quarantined INTEGER NOT NULL DEFAULT 0, quarantine_reason TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS batches(
+    id TEXT PRIMARY KEY, seed_id TEXT NOT NULL REFERENCES seeds(id), provider TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}', review_sample TEXT, verdict TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, question TEXT, value TEXT, status TEXT, detail TEXT);
+CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+"""
+
+_RECORD_COLS = ("id", "text", "text_hash", "norm_hash", "context", "source", "origin", "seed_id",
+                "batch_id", "labels", "label_provenance", "split", "status", "status_reason", "dup_of",
+                "near_dup_group", "signature", "meta", "import_id", "created_at")
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Store:
+    """A project's record store.
+
+    Parameters
+    ----------
+    path : path-like
+        The SQLite file. Created (with its schema) by :meth:`open` when missing.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> st = Store(pathlib.Path(tempfile.mkdtemp()) / "store.sqlite").open()
+    >>> st.count()
+    0
+    >>> st.close()
+    """
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def open(self) -> "Store":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(_SCHEMA)
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is None:
+            conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        elif int(row[0]) != SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(f"store {self.path}", expected=f"schema version {SCHEMA_VERSION}",
+                             got=f"version {row[0]}", fix="open it with the workbench version that wrote it")
+        self._conn = conn
+        return self
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "Store":
+        return self if self._conn is not None else self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"store {self.path}", expected="an open store", got="a closed one",
+                             fix="call .open() first or use `with Store(path) as st:`")
+        return self._conn
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All-or-nothing block: commits on success, rolls back on any exception."""
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # ------------------------------------------------------------------ records
+    def count(self) -> int:
+        return self.conn.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+
+    def existing(self, ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Map of id -> (text_hash, labels JSON) for the ids that are already stored."""
+        out: dict[str, tuple[str, str]] = {}
+        ids = list(ids)
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            q = f"SELECT id, text_hash, labels FROM records WHERE id IN ({','.join('?' * len(chunk))})"
+            for rid, th, lab in self.conn.execute(q, chunk):
+                out[rid] = (th, lab)
+        return out
+
+    def dedup_index(self) -> tuple[list[str], list[str], list[str], list[str], np.ndarray]:
+        """Ids, normalised-text hashes, splits, near-dup groups and MinHash signatures of all records,
+        in insertion order."""
+        rows = self.conn.execute(
+            "SELECT id, norm_hash, split, near_dup_group, signature FROM records ORDER BY seq").fetchall()
+        ids = [r[0] for r in rows]
+        sigs = [np.frombuffer(r[4], dtype=np.uint32) if r[4] is not None else None for r in rows]
+        width = next((s.size for s in sigs if s is not None), 0)
+        mat = np.zeros((len(rows), width), dtype=np.uint32)
+        for i, s in enumerate(sigs):
+            if s is not None and s.size == width:
+                mat[i] = s
+        return ids, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], mat
+
+    def insert_import(self, *, import_row: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
+                      near_dups: Sequence[tuple[str, str, float]], actor: str,
+                      seeds: Sequence[Mapping[str, Any]] = (), batches: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Write one import in a single transaction: new seeds and batches, records, near-duplicate
+        pairs and an event."""
+        now = _now()
+        with self.transaction() as conn:
+            for sd in seeds:
+                conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at) "
+                             "VALUES (?,?,?,?,?,?,?,?)",
+                             (sd["id"], sd["text"], canonical_json(list(sd["target_labels"])), sd["kind"],
+                              canonical_json(dict(sd.get("overlap") or {})), sd.get("status", "proposed"),
+                              sd.get("notes"), now))
+                self._event(conn, actor=actor, kind="seed_added", target=sd["id"], detail={"kind": sd["kind"]})
+            for bt in batches:
+                conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
+                             (bt["id"], bt["seed_id"], bt["provider"], canonical_json(dict(bt.get("params") or {})), now))
+                self._event(conn, actor=actor, kind="batch_added", target=bt["id"], detail={"seed_id": bt["seed_id"]})
+            conn.execute("INSERT INTO imports VALUES (?,?,?,?,?,?,?)",
+                         (import_row["id"], now, import_row["source"], import_row["format"],
+                          import_row.get("path"), len(records), canonical_json(import_row.get("params", {}))))
+            conn.executemany(
+                f"INSERT INTO records ({','.join(_RECORD_COLS)}) VALUES ({','.join('?' * len(_RECORD_COLS))})",
+                ([r.get(c, now if c == "created_at" else None) for c in _RECORD_COLS] for r in records))
+            conn.executemany("INSERT OR IGNORE INTO near_dups VALUES (?,?,?)", near_dups)
+            self._event(conn, actor=actor, kind="import", target=import_row["id"],
+                        detail={"n_records": len(records), "source": import_row["source"]})
+
+    def frame(self, label_names: Sequence[str], *, active_only: bool = False) -> pd.DataFrame:
+        """All records as a DataFrame: one column per label (1.0, 0.0 or NaN for unknown) plus
+        metadata. ``status`` is the *effective* status: a record of a quarantined seed is quarantined."""
+        q = """
+        SELECT r.id, r.text, r.context, r.source, r.origin, r.seed_id, r.batch_id, r.split,
+               CASE WHEN r.status = 'quarantined' OR s.quarantined = 1 THEN 'quarantined' ELSE 'active' END,
+               CASE WHEN r.status = 'quarantined' THEN r.status_reason
+                    WHEN s.quarantined = 1 THEN 'seed ' || s.id || ': ' || COALESCE(s.quarantine_reason, '')
+                    ELSE NULL END,
+               r.dup_of, r.near_dup_group, COALESCE(s.kind = 'hard_negative', 0)
+                   OR COALESCE(json_extract(r.meta, '$.hard_negative'), 0),
+               r.labels, r.label_provenance, r.import_id, r.meta
+        FROM records r LEFT JOIN seeds s ON s.id = r.seed_id
+        """
+        rows = self.conn.execute(q + " ORDER BY r.seq").fetchall()
+        cols = ["id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
+                "status_reason", "dup_of", "near_dup_group", "hard_negative", "_labels",
+                "label_provenance", "import_id", "meta"]
+        df = pd.DataFrame.from_records(rows, columns=cols)
+        label_names = list(label_names)
+        clash = set(label_names) & RESERVED_COLUMNS
+        if clash:
+            raise StoreError("label names", expected="names that are not record columns",
+                             got=str(sorted(clash)), fix="rename those labels in the taxonomy")
+        mat = np.full((len(df), len(label_names)), np.nan)
+        index = {n: j for j, n in enumerate(label_names)}
+        for i, blob in enumerate(df["_labels"].tolist()):
+            for k, v in json.loads(blob).items():
+                j = index.get(k)
+                if j is not None:
+                    mat[i, j] = v
+        df = df.drop(columns="_labels")
+        df["hard_negative"] = df["hard_negative"].astype(bool)
+        df["label_provenance"] = [json.loads(x) for x in df["label_provenance"]]
+        df["meta"] = [json.loads(x) for x in df["meta"]]
+        labels_df = pd.DataFrame(mat, columns=label_names, index=df.index)
+        df = pd.concat([df, labels_df], axis=1)
+        if active_only:
+            df = df[df["status"] == "active"].reset_index(drop=True)
+        return df
+
+    def near_dup_pairs(self) -> pd.DataFrame:
+        rows = self.conn.execute("SELECT a, b, similarity FROM near_dups ORDER BY a, b").fetchall()
+        return pd.DataFrame(rows, columns=["a", "b", "similarity"])
+
+    # ------------------------------------------------------------------ annotation
+    def set_labels(self, record_id: str, values: Mapping[str, int | None], *, actor: str,
+                   provenance: str = "annotator", known_labels: Sequence[str] | None = None) -> None:
+        """Change labels of one record, appending one event per changed label (``None`` = unknown)."""
+        if provenance not in PROVENANCES:
+            raise StoreError("provenance", expected=f"one of {list(PROVENANCES)}", got=repr(provenance))
+        for lab, v in values.items():
+            if known_labels is not None and lab not in known_labels:
+                raise StoreError(f"label {lab!r}", expected=f"a taxonomy label {list(known_labels)}",
+                                 got=repr(lab), fix="add it to the taxonomy first")
+            if v not in (0, 1, None):
+                raise StoreError(f"label {lab!r} of {record_id}", expected="1, 0 or None (unknown)", got=repr(v))
+        with self.transaction() as conn:
+            row = conn.execute("SELECT labels, label_provenance FROM records WHERE id = ?", (record_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"record {record_id!r}", expected="a stored record id", got="no such record")
+            labels, prov = json.loads(row[0]), json.loads(row[1])
+            for lab, v in values.items():
+                if labels.get(lab) == v and (v is not None or lab not in labels):
+                    continue
+                if v is None:
+                    labels.pop(lab, None)
+                    prov.pop(lab, None)
+                else:
+                    labels[lab] = int(v)
+                    prov[lab] = provenance
+                self._event(conn, actor=actor, kind="label", target=record_id, question=lab,
+                            value=None if v is None else str(int(v)), status="submitted",
+                            detail={"provenance": provenance})
+            conn.execute("UPDATE records SET labels = ?, label_provenance = ? WHERE id = ?",
+                         (canonical_json(labels), canonical_json(prov), record_id))
+
+    def quarantine_records(self, record_ids: Sequence[str], *, reason: str, actor: str) -> int:
+        if not reason:
+            raise StoreError("quarantine", expected="a reason", got="an empty one", fix="say why")
+        with self.transaction() as conn:
+            n = 0
+            for rid in record_ids:
+                n += conn.execute("UPDATE records SET status='quarantined', status_reason=? WHERE id=?",
+                                  (reason, rid)).rowcount
+                self._event(conn, actor=actor, kind="quarantine_record", target=rid, detail={"reason": reason})
+        return n
+
+    def unquarantine_records(self, record_ids: Sequence[str], *, actor: str) -> int:
+        with self.transaction() as conn:
+            n = 0
+            for rid in record_ids:
+                n += conn.execute("UPDATE records SET status='active', status_reason=NULL WHERE id=?",
+                                  (rid,)).rowcount
+                self._event(conn, actor=actor, kind="unquarantine_record", target=rid)
+        return n
+
+    # ------------------------------------------------------------------ seeds and batches
+    def add_seed(self, seed_id: str, *, text: str, target_labels: Sequence[str], kind: str = "positive",
+                 overlap: Mapping[str, float] | None = None, status: str = "proposed", notes: str | None = None,
+                 actor: str) -> None:
+        if kind not in SEED_KINDS:
+            raise StoreError(f"seed {seed_id!r}: kind", expected=f"one of {list(SEED_KINDS)}", got=repr(kind))
+        if status not in SEED_STATUSES:
+            raise StoreError(f"seed {seed_id!r}: status", expected=f"one of {list(SEED_STATUSES)}", got=repr(status))
+        if not text or not str(text).strip():
+            raise StoreError(f"seed {seed_id!r}: text", expected="non-empty text", got=repr(text))
+        with self.transaction() as conn:
+            if conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
+                raise StoreError(f"seed {seed_id!r}", expected="a new seed id", got="an id already stored",
+                                 fix="choose another id")
+            conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at) "
+                         "VALUES (?,?,?,?,?,?,?,?)",
+                         (seed_id, text, canonical_json(list(target_labels)), kind,
+                          canonical_json(dict(overlap or {})), status, notes, _now()))
+            self._event(conn, actor=actor, kind="seed_added", target=seed_id, detail={"kind": kind})
+
+    def set_seed_status(self, seed_id: str, status: str, *, actor: str, notes: str | None = None) -> None:
+        if status not in SEED_STATUSES:
+            raise StoreError(f"seed {seed_id!r}: status", expected=f"one of {list(SEED_STATUSES)}", got=repr(status))
+        with self.transaction() as conn:
+            self._require_seed(conn, seed_id)
+            conn.execute("UPDATE seeds SET status=?, notes=COALESCE(?, notes) WHERE id=?", (status, notes, seed_id))
+            self._event(conn, actor=actor, kind="seed_status", target=seed_id, value=status, detail={"notes": notes})
+
+    def add_batch(self, batch_id: str, *, seed_id: str, provider: str, params: Mapping[str, Any] | None = None,
+                  actor: str) -> None:
+        with self.transaction() as conn:
+            self._require_seed(conn, seed_id)
+            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+                raise StoreError(f"batch {batch_id!r}", expected="a new batch id", got="an id already stored")
+            conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
+                         (batch_id, seed_id, provider, canonical_json(dict(params or {})), _now()))
+            self._event(conn, actor=actor, kind="batch_added", target=batch_id, detail={"seed_id": seed_id})
+
+    def batches(self) -> dict[str, str]:
+        """Map of batch id -> seed id."""
+        return {r[0]: r[1] for r in self.conn.execute("SELECT id, seed_id FROM batches")}
+
+    def batch_seed(self, batch_id: str) -> str | None:
+        row = self.conn.execute("SELECT seed_id FROM batches WHERE id=?", (batch_id,)).fetchone()
+        return row[0] if row else None
+
+    def seed_ids(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT id FROM seeds")}
+
+    def set_batch_verdict(self, batch_id: str, verdict: str, *, review_sample: Sequence[str] | None = None,
+                          actor: str) -> None:
+        with self.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+                raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
+            conn.execute("UPDATE batches SET verdict=?, review_sample=COALESCE(?, review_sample) WHERE id=?",
+                         (verdict, canonical_json(list(review_sample)) if review_sample is not None else None,
+                          batch_id))
+            self._event(conn, actor=actor, kind="batch_verdict", target=batch_id, value=verdict)
+
+    def quarantine_seed(self, seed_id: str, *, reason: str, actor: str) -> int:
+        """Quarantine a seed: every record of its batches leaves all training views. Reversible.
+
+        Returns the number of records affected."""
+        if not reason or not reason.strip():
+            raise StoreError(f"quarantine of seed {seed_id!r}", expected="a reason", got="an empty one",
+                             fix="say why the seed is quarantined, e.g. 'batch sample failed review'")
+        with self.transaction() as conn:
+            self._require_seed(conn, seed_id)
+            conn.execute("UPDATE seeds SET quarantined=1, quarantine_reason=? WHERE id=?", (reason, seed_id))
+            n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
+            self._event(conn, actor=actor, kind="quarantine_seed", target=seed_id,
+                        detail={"reason": reason, "records": n})
+        return n
+
+    def unquarantine_seed(self, seed_id: str, *, actor: str, reason: str | None = None) -> int:
+        with self.transaction() as conn:
+            self._require_seed(conn, seed_id)
+            conn.execute("UPDATE seeds SET quarantined=0, quarantine_reason=NULL WHERE id=?", (seed_id,))
+            n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
+            self._event(conn, actor=actor, kind="unquarantine_seed", target=seed_id,
+                        detail={"reason": reason, "records": n})
+        return n
+
+    def seeds(self) -> pd.DataFrame:
+        rows = self.conn.execute(
+            "SELECT s.id, s.kind, s.status, s.quarantined, s.quarantine_reason, s.target_labels, s.text, "
+            "(SELECT COUNT(*) FROM batches b WHERE b.seed_id = s.id), "
+            "(SELECT COUNT(*) FROM records r WHERE r.seed_id = s.id) FROM seeds s ORDER BY s.id").fetchall()
+        df = pd.DataFrame(rows, columns=["id", "kind", "status", "quarantined", "quarantine_reason",
+                                         "target_labels", "text", "n_batches", "n_records"])
+        df["quarantined"] = df["quarantined"].astype(bool)
+        df["target_labels"] = [json.loads(x) for x in df["target_labels"]]
+        return df
+
+    def quarantined_seeds(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT id FROM seeds WHERE quarantined=1 ORDER BY id")]
+
+    @staticmethod
+    def _require_seed(conn: sqlite3.Connection, seed_id: str) -> None:
+        if not conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
+            raise StoreError(f"seed {seed_id!r}", expected="a stored seed id", got="no such seed",
+                             fix="add it with Project.add_seed first")
+
+    # ------------------------------------------------------------------ events and snapshots
+    def _event(self, conn: sqlite3.Connection, *, actor: str, kind: str, target: str, question: str | None = None,
+               value: str | None = None, status: str | None = None, detail: Mapping[str, Any] | None = None) -> None:
+        if not actor:
+            raise StoreError("event", expected="an actor (who made the change)", got=repr(actor))
+        conn.execute("INSERT INTO events (ts, actor, kind, target, question, value, status, detail) "
+                     "VALUES (?,?,?,?,?,?,?,?)",
+                     (_now(), actor, kind, target, question, value, status, canonical_json(dict(detail or {}))))
+
+    def events(self, *, target: str | None = None) -> pd.DataFrame:
+        q = "SELECT seq, ts, actor, kind, target, question, value, status, detail FROM events"
+        args: tuple = ()
+        if target is not None:
+            q += " WHERE target = ?"
+            args = (target,)
+        rows = self.conn.execute(q + " ORDER BY seq", args).fetchall()
+        return pd.DataFrame(rows, columns=["seq", "ts", "actor", "kind", "target", "question", "value",
+                                           "status", "detail"])
+
+    def snapshot_id(self, taxonomy_hash: str) -> str:
+        """Content hash over the taxonomy and every *active* record's id, text, known labels and split."""
+        h = hashlib.sha256()
+        h.update(f"taxonomy:{taxonomy_hash}\n".encode())
+        q = """
+        SELECT r.id, r.text_hash, r.labels, r.split FROM records r LEFT JOIN seeds s ON s.id = r.seed_id
+        WHERE r.status = 'active' AND COALESCE(s.quarantined, 0) = 0 ORDER BY r.id
+        """
+        for rid, th, labels, split in self.conn.execute(q):
+            h.update(f"{rid}\t{th}\t{labels}\t{split}\n".encode("utf-8"))
+        return "snap-" + h.hexdigest()[:20]

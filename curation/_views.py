@@ -1,0 +1,277 @@
+"""Views computed at training time, never stored: task views, the training mix, the evaluation view.
+
+All functions are pure: a record frame in (as from :meth:`Project.frame`), a frame and a report out.
+The store keeps the full multi-label truth; these decide what a particular model sees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._errors import WorkbenchError
+from ._taxonomy import Taxonomy
+
+__all__ = ["MixResult", "collapse_duplicates", "task_view", "training_mix", "evaluation_view"]
+
+
+@dataclass
+class MixResult:
+    """A selection of records and what it achieved.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The selected records.
+    per_label : DataFrame
+        Per label: available and selected positives, floor, cap, and whether each held.
+    summary : dict
+        Bucket sizes and shares.
+    unmet : list of str
+        Human-readable statements of every floor, cap or share that could not be met.
+    """
+
+    frame: pd.DataFrame
+    per_label: pd.DataFrame
+    summary: dict[str, Any]
+    unmet: list[str] = field(default_factory=list)
+
+    @property
+    def ids(self) -> list[str]:
+        return self.frame["id"].tolist()
+
+
+def collapse_duplicates(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """One row per exact-duplicate group (same normalised text).
+
+    The first stored record represents the group; a label unknown on it is taken from a twin that
+    knows it. ``label_conflict`` marks groups whose twins disagree on a known label (the first
+    record's value is kept; the conflict is for review).
+    """
+    labels = list(labels)
+    if frame.empty:
+        out = frame.copy()
+        out["label_conflict"] = pd.Series(dtype=bool)
+        return out
+    root = frame["dup_of"].where(frame["dup_of"].notna(), frame["id"])
+    if root.is_unique:
+        out = frame.copy()
+        out["label_conflict"] = False
+        return out
+    grouped = frame[labels].groupby(root.to_numpy(), sort=False)
+    merged = grouped.first()  # first known value per label, in record order
+    conflict = (grouped.max() != grouped.min()).any(axis=1)
+    keep = ~root.duplicated(keep="first")
+    out = frame.loc[keep].copy()
+    keys = root[keep].to_numpy()
+    out[labels] = merged.loc[keys, labels].to_numpy()
+    out["label_conflict"] = conflict.loc[keys].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def task_view(frame: pd.DataFrame, taxonomy: Taxonomy, group: str | None = None, *,
+              labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Active, de-duplicated records that know at least one label of a label group.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Records as from :meth:`Project.frame`.
+    group : str, optional
+        A taxonomy label group (e.g. ``"safety"``); or give ``labels`` directly. Neither: all labels.
+
+    Returns
+    -------
+    DataFrame with the metadata columns and only the view's label columns (taxonomy order).
+    """
+    if labels is None:
+        labels = taxonomy.labels_in_group(group) if group is not None else taxonomy.label_names
+    labels = [lab for lab in taxonomy.label_names if lab in set(labels)]
+    other = [lab for lab in taxonomy.label_names if lab not in labels]
+    active = frame[frame["status"] == "active"] if "status" in frame else frame
+    view = collapse_duplicates(active, taxonomy.label_names)
+    view = view.drop(columns=[c for c in other if c in view.columns])
+    known = view[labels].notna().any(axis=1)
+    return view.loc[known].reset_index(drop=True)
+
+
+def _buckets(view: pd.DataFrame, labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    vals = view[list(labels)].to_numpy(dtype=float)
+    pos = np.nan_to_num(vals, nan=0.0) > 0.5
+    any_pos = pos.any(axis=1)
+    all_known = ~np.isnan(vals).any(axis=1)
+    return pos, any_pos, all_known
+
+
+def training_mix(view: pd.DataFrame, labels: Sequence[str], *, split: str | None = "train",
+                 clean_share: float = 0.80, clean_share_range: Sequence[float] = (0.70, 0.85),
+                 head_cap: float = 0.10, tail_floor: int = 500, hard_negative_share: float = 0.30,
+                 hard_negative_range: Sequence[float] = (0.20, 0.40), floors: dict[str, int] | None = None,
+                 seed: int = 0, max_rounds: int = 4) -> MixResult:
+    """Select a training mix balanced by *label occurrences*, with floors, caps and clean share.
+
+    - Positives: labels are filled from the rarest up; a post counts once for each of its labels;
+      no label may exceed ``head_cap`` x total (head cap); a label with fewer than its floor of
+      positives available is kept whole and reported.
+    - Clean bucket: ``clean_share`` of the total (reported if outside ``clean_share_range``);
+      inside it, ``hard_negative_share`` hard negatives (reported if outside ``hard_negative_range``).
+      Fully labelled clean records are preferred to records whose other labels are unknown.
+
+    Parameters
+    ----------
+    view : DataFrame
+        A task view (see :func:`task_view`).
+    labels : sequence of str
+        The view's labels.
+    split : str or None
+        Only records of this split are mixed; ``None`` mixes all.
+    floors : dict, optional
+        Per-label floor overrides (default ``tail_floor`` for every label).
+
+    Returns
+    -------
+    MixResult
+
+    Examples
+    --------
+    >>> v = pd.DataFrame({"id": [f"r{i}" for i in range(100)], "split": "train",
+    ...                   "hard_negative": [i < 10 for i in range(100)],
+    ...                   "spam": [1.0] * 20 + [0.0] * 80})
+    >>> m = training_mix(v, ["spam"], head_cap=0.5, tail_floor=5, clean_share=0.75,
+    ...                  hard_negative_share=0.2)
+    >>> m.summary["n_positive"], m.summary["n_clean"], m.summary["n_hard_negative"]
+    (20, 60, 10)
+    """
+    labels = list(labels)
+    if not 0.0 < clean_share < 1.0:
+        raise WorkbenchError("clean_share", expected="a share in (0, 1)", got=repr(clean_share))
+    if not 0.0 < head_cap <= 1.0:
+        raise WorkbenchError("head_cap", expected="a share in (0, 1]", got=repr(head_cap))
+    if not 0.0 <= hard_negative_share < 1.0:
+        raise WorkbenchError("hard_negative_share", expected="a share in [0, 1)", got=repr(hard_negative_share))
+    pool = view if split is None else view[view["split"] == split]
+    pool = pool.reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    pos, any_pos, all_known = _buckets(pool, labels)
+    available = pos.sum(axis=0)
+    floors = {lab: int((floors or {}).get(lab, tail_floor)) for lab in labels}
+    order = rng.permutation(len(pool))  # one shuffled order reused in every round: stable selection
+    n_pos_avail = int(any_pos.sum())
+    total_est = max(1.0, n_pos_avail / (1.0 - clean_share))
+    selected = np.zeros(len(pool), dtype=bool)
+    cap = np.zeros(len(labels))
+    for _ in range(max_rounds):
+        cap = np.full(len(labels), max(np.floor(head_cap * total_est), 1.0))
+        target = np.minimum(available, cap)
+        selected = np.zeros(len(pool), dtype=bool)
+        counts = np.zeros(len(labels), dtype=np.int64)
+        for j in np.argsort(available, kind="stable"):  # rarest label first
+            cand = order[pos[order, j] & ~selected[order]]
+            for i in cand:
+                if counts[j] >= target[j]:
+                    break
+                row = pos[i]
+                if np.any(counts[row] + 1 > cap[row]):
+                    continue
+                selected[i] = True
+                counts[row] += 1
+        new_total = max(1.0, selected.sum() / (1.0 - clean_share))
+        if abs(new_total - total_est) < 1:
+            break
+        total_est = new_total
+    n_pos = int(selected.sum())
+    counts = pos[selected].sum(axis=0)
+    # clean bucket
+    clean_cand = ~any_pos
+    hard = pool["hard_negative"].to_numpy(dtype=bool) if "hard_negative" in pool else np.zeros(len(pool), bool)
+    n_clean_target = int(round(n_pos * clean_share / (1.0 - clean_share)))
+    n_hn_target = int(round(hard_negative_share * n_clean_target))
+
+    def _take(mask: np.ndarray, n: int) -> np.ndarray:
+        # prefer fully labelled records, then partially labelled, both in the shuffled order
+        idx = order[mask[order]]
+        full = idx[all_known[idx]]
+        part = idx[~all_known[idx]]
+        return np.concatenate([full, part])[:max(n, 0)]
+
+    hn_idx = _take(clean_cand & hard, n_hn_target)
+    rest_idx = _take(clean_cand & ~hard, n_clean_target - len(hn_idx))
+    if len(hn_idx) + len(rest_idx) < n_clean_target:  # not enough ordinary clean: top up with hard negatives
+        extra = _take(clean_cand & hard & ~np.isin(np.arange(len(pool)), hn_idx), n_clean_target - len(hn_idx) - len(rest_idx))
+        hn_idx = np.concatenate([hn_idx, extra])
+    clean_sel = np.concatenate([hn_idx, rest_idx]).astype(np.int64)
+    selected[clean_sel] = True
+    n_clean = int(len(clean_sel))
+    n_total = n_pos + n_clean
+    achieved_clean = n_clean / n_total if n_total else 0.0
+    achieved_hn = len(hn_idx) / n_clean if n_clean else 0.0
+    unmet: list[str] = []
+    per_rows = []
+    for j, lab in enumerate(labels):
+        floor_met = available[j] >= floors[lab]
+        if not floor_met:
+            unmet.append(f"{lab}: floor {floors[lab]} not met, only {int(available[j])} positives available")
+        if counts[j] < min(available[j], cap[j]):
+            unmet.append(f"{lab}: {int(counts[j])} of {int(min(available[j], cap[j]))} wanted positives selected "
+                         f"(co-occurring labels hit their caps)")
+        per_rows.append({"label": lab, "available": int(available[j]), "selected": int(counts[j]),
+                         "floor": floors[lab], "floor_met": bool(floor_met), "cap": int(cap[j]),
+                         "capped": bool(available[j] > cap[j])})
+    lo, hi = clean_share_range
+    if n_total and not lo <= achieved_clean <= hi:
+        unmet.append(f"clean share {achieved_clean:.1%} outside [{lo:.0%}, {hi:.0%}] "
+                     f"({n_clean} clean for {n_pos} positives)")
+    lo, hi = hard_negative_range
+    if n_clean and not lo <= achieved_hn <= hi:
+        unmet.append(f"hard-negative share of clean {achieved_hn:.1%} outside [{lo:.0%}, {hi:.0%}] "
+                     f"({len(hn_idx)} hard negatives available/selected)")
+    frame = pool.loc[np.flatnonzero(selected)].reset_index(drop=True)
+    summary = {"n_total": n_total, "n_positive": n_pos, "n_clean": n_clean, "n_hard_negative": int(len(hn_idx)),
+               "clean_share": achieved_clean, "hard_negative_share": achieved_hn,
+               "n_partially_labelled_clean": int((~all_known[clean_sel]).sum()), "split": split,
+               "label_occurrences": int(counts.sum())}
+    return MixResult(frame=frame, per_label=pd.DataFrame(per_rows).set_index("label"), summary=summary,
+                     unmet=unmet)
+
+
+def evaluation_view(view: pd.DataFrame, labels: Sequence[str], *, split: str = "holdout",
+                    clean_share: float = 0.95, clean_share_range: Sequence[float] = (0.90, 0.98),
+                    seed: int = 0) -> MixResult:
+    """Records of ``split`` at realistic base rates (clean ``clean_share`` of the total).
+
+    All clean records are kept when possible and positives are subsampled to the target share
+    (positives spread over labels as observed); when clean records are too few for that, the
+    shortfall is reported rather than hidden.
+    """
+    labels = list(labels)
+    pool = view[view["split"] == split].reset_index(drop=True)
+    rng = np.random.default_rng(seed)
+    pos, any_pos, _ = _buckets(pool, labels)
+    n_clean = int((~any_pos).sum())
+    n_pos_all = int(any_pos.sum())
+    want_pos = int(round(n_clean * (1.0 - clean_share) / clean_share)) if clean_share < 1 else 0
+    pos_idx = np.flatnonzero(any_pos)
+    if n_pos_all > want_pos:
+        pos_idx = np.sort(rng.choice(pos_idx, size=want_pos, replace=False))
+    keep = np.zeros(len(pool), dtype=bool)
+    keep[~any_pos] = True
+    keep[pos_idx] = True
+    frame = pool.loc[keep].reset_index(drop=True)
+    n_total = int(keep.sum())
+    share = n_clean / n_total if n_total else 0.0
+    unmet = []
+    lo, hi = clean_share_range
+    if n_total and not lo <= share <= hi:
+        unmet.append(f"clean share {share:.1%} outside [{lo:.0%}, {hi:.0%}] ({n_clean} clean, "
+                     f"{len(pos_idx)} positive)")
+    per = pd.DataFrame({"label": labels, "available": pos.sum(axis=0).astype(int),
+                        "selected": pos[keep].sum(axis=0).astype(int)}).set_index("label")
+    for lab, row in per.iterrows():
+        if row["selected"] == 0 and row["available"] > 0:
+            unmet.append(f"{lab}: no positives left at this base rate ({row['available']} available)")
+    summary = {"n_total": n_total, "n_positive": int(len(pos_idx)), "n_clean": n_clean, "clean_share": share,
+               "split": split, "positives_dropped": n_pos_all - int(len(pos_idx))}
+    return MixResult(frame=frame, per_label=per, summary=summary, unmet=unmet)

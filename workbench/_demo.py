@@ -1,0 +1,39 @@
+"""The demo project: a real-data slice, a taxonomy and a few seeds (see data/demo/README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from curation import ImportSummary, Project, WorkbenchError
+
+__all__ = ["demo_data_dir", "build_demo"]
+
+
+def demo_data_dir() -> Path:
+    """The repository's ``data/demo`` folder (present in a source checkout / editable install)."""
+    path = Path(__file__).resolve().parents[1] / "data" / "demo"
+    if not (path / "taxonomy.yaml").exists():
+        raise WorkbenchError("demo data", expected=f"data/demo/ beside the package ({path})", got="nothing there",
+                             fix="install the workbench from a source checkout: pip install -e .")
+    return path
+
+
+def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportSummary]]]:
+    """Create a demo project at ``root`` and load the demo data into it.
+
+    Returns the project and one ``(what, summary)`` per import.
+    """
+    data = demo_data_dir()
+    project = Project.init(root, taxonomy=data / "taxonomy.yaml", name="demo")
+    steps = [
+        ("davidson slice", lambda: project.import_file(data / "davidson_slice.csv", "davidson")),
+        ("openai moderation slice", lambda: project.import_file(data / "openai_moderation_slice.jsonl",
+                                                                "openai_moderation")),
+        ("seeds and batches", lambda: project.import_seeds(data / "seeds.yaml")),
+    ]
+    done = []
+    for what, step in steps:
+        if progress is not None:
+            progress(what)
+        done.append((what, step()))
+    return project, done
