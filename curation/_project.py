@@ -99,7 +99,7 @@ class Project:
     >>> p = Project.init(tempfile.mkdtemp() + "/proj", taxonomy=tax)
     >>> s = p.import_frame(pd.DataFrame({"text": ["you are great", "I hate you all"],
     ...                                   "hate": [0, 1]}), source="toy")
-    >>> s.n_inserted, p.frame()["offensive"].isna().all()
+    >>> s.n_inserted, bool(p.frame()["offensive"].isna().all())
     (2, True)
     >>> p.close()
     """

