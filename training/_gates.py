@@ -1,0 +1,178 @@
+"""Promotion gates: per-label tier gates on holdout plus regression vectors.
+
+Regression vectors (YAML) are small hand-written cases that must keep working::
+
+    positives:          # each must fire every listed label
+      - {text: "I will find you and hurt you", labels: [violence]}
+    hard_negatives:     # must fire none of the listed labels
+      - {text: "this burger is killer", labels: [violence]}
+    co_detection:       # multi-label: all listed labels must fire together
+      - {text: "...", labels: [harassment, violence]}
+    context_pairs:      # the same words, two readings: `label` fires on `fires`, not on `silent`
+      - {label: violence, fires: "I am going to kill you", silent: "I am going to kill it on stage tonight"}
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from curation import Taxonomy, WorkbenchError
+
+__all__ = ["GateVerdict", "gate_labels", "RegressionVectors", "load_vectors", "run_vectors", "gate_model",
+           "compare_models"]
+
+_VECTOR_KINDS = ("positives", "hard_negatives", "co_detection", "context_pairs")
+
+
+@dataclass
+class GateVerdict:
+    """Whether a model may be promoted, and every reason it may not."""
+
+    passed: bool
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    checked: int = 0
+
+    def lines(self) -> list[str]:
+        if self.passed:
+            return [f"PASS ({self.checked} checks)"]
+        return [f"FAIL {f['what']}: {f['check']} {f['value']} (required {f['required']})" for f in self.failures]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: int = 1) -> GateVerdict:
+    """Check each label's holdout F1, recall and FPR against its tier gate.
+
+    A label with fewer than ``min_positives`` holdout positives cannot be shown to pass and fails
+    with the check ``holdout positives``.
+    """
+    failures, checked = [], 0
+    for name, row in per_label.iterrows():
+        g = taxonomy[name].gate
+        checks = [("holdout positives", row["positives"], ">= " + str(min_positives), row["positives"] >= min_positives),
+                  ("f1", row["f1"], f">= {g.min_f1}", row["f1"] >= g.min_f1),
+                  ("recall", row["recall"], f">= {g.recall_floor}", row["recall"] >= g.recall_floor),
+                  ("fpr", row["fpr"], f"<= {g.fpr_budget}", row["fpr"] <= g.fpr_budget)]
+        for check, value, required, ok in checks:
+            checked += 1
+            if not bool(ok) or (isinstance(value, float) and np.isnan(value)):
+                failures.append({"what": f"label {name} ({taxonomy[name].tier})", "check": check,
+                                 "value": _fmt(value), "required": required})
+    return GateVerdict(passed=not failures, failures=failures, checked=checked)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, (float, np.floating)):
+        return "nan" if np.isnan(v) else f"{float(v):.3f}"
+    return str(v)
+
+
+@dataclass
+class RegressionVectors:
+    positives: list[dict] = field(default_factory=list)
+    hard_negatives: list[dict] = field(default_factory=list)
+    co_detection: list[dict] = field(default_factory=list)
+    context_pairs: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return sum(len(getattr(self, k)) for k in _VECTOR_KINDS)
+
+
+def load_vectors(path, taxonomy: Taxonomy) -> RegressionVectors:
+    """Load and validate a regression-vector YAML file against the taxonomy."""
+    path = Path(path)
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, Mapping):
+        raise WorkbenchError(f"{path}", expected=f"a mapping with keys among {list(_VECTOR_KINDS)}",
+                             got=type(data).__name__)
+    unknown = set(data) - set(_VECTOR_KINDS)
+    if unknown:
+        raise WorkbenchError(f"{path}", expected=f"keys among {list(_VECTOR_KINDS)}", got=f"{sorted(unknown)}")
+    out = RegressionVectors()
+    for kind in _VECTOR_KINDS:
+        for i, item in enumerate(data.get(kind) or []):
+            where = f"{path} {kind}[{i}]"
+            if kind == "context_pairs":
+                need = ("label", "fires", "silent")
+                labs = [item.get("label")] if isinstance(item, Mapping) else []
+            else:
+                need = ("text", "labels")
+                labs = list(item.get("labels") or []) if isinstance(item, Mapping) else []
+            if not isinstance(item, Mapping) or any(k not in item for k in need):
+                raise WorkbenchError(where, expected=f"a mapping with {list(need)}", got=repr(item)[:80])
+            bad = [lab for lab in labs if lab not in taxonomy]
+            if bad or not labs:
+                raise WorkbenchError(where, expected="taxonomy labels", got=repr(labs), fix="fix the label names")
+            getattr(out, kind).append(dict(item))
+    return out
+
+
+def run_vectors(vectors: RegressionVectors, predict_proba: Callable[[list[str]], np.ndarray], *,
+                label_names: Sequence[str], thresholds: Sequence[float]) -> GateVerdict:
+    """Run every vector through ``predict_proba`` with the model's thresholds."""
+    names = list(label_names)
+    idx = {n: j for j, n in enumerate(names)}
+    texts: list[str] = []
+    for kind in ("positives", "hard_negatives", "co_detection"):
+        texts += [v["text"] for v in getattr(vectors, kind)]
+    for v in vectors.context_pairs:
+        texts += [v["fires"], v["silent"]]
+    if not texts:
+        return GateVerdict(passed=True, checked=0)
+    fired = predict_proba(texts) >= np.asarray(thresholds)[None, :]
+    failures, k, checked = [], 0, 0
+    for kind in ("positives", "hard_negatives", "co_detection"):
+        for i, v in enumerate(getattr(vectors, kind)):
+            labs = [lab for lab in v["labels"] if lab in idx]
+            row = fired[k]
+            k += 1
+            checked += 1
+            if kind == "hard_negatives":
+                bad = [lab for lab in labs if row[idx[lab]]]
+                if bad:
+                    failures.append({"what": f"vector {kind}[{i}]", "check": "fired", "value": bad,
+                                     "required": "none of " + ", ".join(labs)})
+            else:
+                missed = [lab for lab in labs if not row[idx[lab]]]
+                if missed:
+                    failures.append({"what": f"vector {kind}[{i}]", "check": "missed", "value": missed,
+                                     "required": "all of " + ", ".join(labs)})
+    for i, v in enumerate(vectors.context_pairs):
+        checked += 1
+        j = idx.get(v["label"])
+        a, b = fired[k], fired[k + 1]
+        k += 2
+        if j is None:
+            continue
+        if not (a[j] and not b[j]):
+            failures.append({"what": f"vector context_pairs[{i}]", "check": f"{v['label']} fires/silent",
+                             "value": f"{bool(a[j])}/{bool(b[j])}", "required": "True/False"})
+    return GateVerdict(passed=not failures, failures=failures, checked=checked)
+
+
+def gate_model(per_label: pd.DataFrame, taxonomy: Taxonomy, *, vectors_verdict: GateVerdict | None = None,
+               min_positives: int = 1) -> GateVerdict:
+    """Tier gates plus regression vectors: the model passes only if both do."""
+    v = gate_labels(per_label, taxonomy, min_positives=min_positives)
+    if vectors_verdict is not None:
+        v = GateVerdict(passed=v.passed and vectors_verdict.passed, failures=v.failures + vectors_verdict.failures,
+                        checked=v.checked + vectors_verdict.checked)
+    return v
+
+
+def compare_models(candidate: pd.DataFrame, promoted: pd.DataFrame, *, tolerance: float = 0.02) -> pd.DataFrame:
+    """Per-label deltas (candidate - promoted) of F1, recall, precision and FPR; ``regression`` flags
+    an F1 or recall drop, or an FPR rise, beyond ``tolerance``."""
+    common = [lab for lab in candidate.index if lab in promoted.index]
+    cols = ["f1", "recall", "precision", "fpr"]
+    d = candidate.loc[common, cols] - promoted.loc[common, cols]
+    d.columns = [f"delta_{c}" for c in cols]
+    d["regression"] = (d["delta_f1"] < -tolerance) | (d["delta_recall"] < -tolerance) | (d["delta_fpr"] > tolerance)
+    return d

@@ -1,0 +1,183 @@
+"""Holdout evaluation: per-label metrics, slices, reliability and PR plots, a report.
+
+Unknown labels (NaN) are masked: each label is scored on the rows where it is known.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
+
+__all__ = ["expected_calibration_error", "evaluate", "evaluate_slices", "reliability_figure", "pr_figure",
+           "write_report"]
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
+    """ECE with equal-width bins (known rows only).
+
+    >>> round(expected_calibration_error(np.array([1, 0, 1, 0.]), np.array([1, 0, 1, 0.])), 3)
+    0.0
+    """
+    known = ~np.isnan(y)
+    y, p = y[known], p[known]
+    if y.size == 0:
+        return float("nan")
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(p[m].mean() - y[m].mean())
+    return float(ece)
+
+
+def evaluate(labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *,
+             label_names: Sequence[str]) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Per-label precision, recall, F1, FPR, support, PR-AUC, ROC-AUC and ECE, plus micro/macro F1.
+
+    Returns
+    -------
+    per_label : DataFrame indexed by label
+    summary : dict with micro_f1, macro_f1, macro_pr_auc, macro_roc_auc
+    """
+    labels = np.asarray(labels, dtype=float)
+    probs = np.asarray(probs, dtype=float)
+    rows = []
+    tp_all = fp_all = fn_all = 0.0
+    for j, name in enumerate(label_names):
+        y, p = labels[:, j], probs[:, j]
+        known = ~np.isnan(y)
+        yk, pk = y[known].astype(int), p[known]
+        pred = pk >= thresholds[j]
+        tp = float((pred & (yk == 1)).sum())
+        fp = float((pred & (yk == 0)).sum())
+        fn = float((~pred & (yk == 1)).sum())
+        tn = float((~pred & (yk == 0)).sum())
+        tp_all, fp_all, fn_all = tp_all + tp, fp_all + fp, fn_all + fn
+        prec = tp / (tp + fp) if tp + fp else float("nan")
+        rec = tp / (tp + fn) if tp + fn else float("nan")
+        f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
+        both = len(np.unique(yk)) == 2
+        rows.append({
+            "label": name, "threshold": float(thresholds[j]), "support": int(known.sum()), "positives": int(yk.sum()),
+            "precision": prec, "recall": rec, "f1": f1, "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+            "pr_auc": float(average_precision_score(yk, pk)) if both else float("nan"),
+            "roc_auc": float(roc_auc_score(yk, pk)) if both else float("nan"),
+            "ece": expected_calibration_error(y, p),
+        })
+    df = pd.DataFrame(rows).set_index("label")
+    micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if (2 * tp_all + fp_all + fn_all) else float("nan")
+    summary = {"micro_f1": float(micro), "macro_f1": float(df["f1"].mean(skipna=True)),
+               "macro_pr_auc": float(df["pr_auc"].mean(skipna=True)),
+               "macro_roc_auc": float(df["roc_auc"].mean(skipna=True))}
+    return df, summary
+
+
+def evaluate_slices(frame: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *,
+                    label_names: Sequence[str], by: Sequence[str] = ("context", "source"),
+                    min_rows: int = 20) -> pd.DataFrame:
+    """Micro/macro F1 per slice (e.g. each context and each source) with its row count."""
+    out = []
+    for col in by:
+        if col not in frame:
+            continue
+        for value, idx in frame.groupby(col).indices.items():
+            if len(idx) < min_rows:
+                continue
+            _, s = evaluate(labels[idx], probs[idx], thresholds, label_names=label_names)
+            out.append({"slice": f"{col}={value}", "rows": int(len(idx)), **s})
+    return pd.DataFrame(out)
+
+
+def reliability_figure(labels: np.ndarray, probs: np.ndarray, *, label_names: Sequence[str], bins: int = 10):
+    """Observed positive rate vs mean predicted probability per bin, one line per label."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line={"dash": "dash", "color": "grey"})
+    edges = np.linspace(0, 1, bins + 1)
+    for j, name in enumerate(label_names):
+        y, p = labels[:, j], probs[:, j]
+        known = ~np.isnan(y)
+        y, p = y[known], p[known]
+        idx = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+        xs, ys, ns = [], [], []
+        for b in range(bins):
+            m = idx == b
+            if m.sum() >= 5:
+                xs.append(float(p[m].mean()))
+                ys.append(float(y[m].mean()))
+                ns.append(int(m.sum()))
+        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=name, customdata=ns,
+                        hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>n=%{customdata}<extra></extra>")
+    fig.update_layout(title="Reliability (holdout)", xaxis_title="mean predicted probability",
+                      yaxis_title="observed positive rate", template="plotly_white", height=450)
+    return fig
+
+
+def pr_figure(labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *, label_names: Sequence[str]):
+    """Precision-recall curve per label with the chosen threshold marked."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for j, name in enumerate(label_names):
+        y, p = labels[:, j], probs[:, j]
+        known = ~np.isnan(y)
+        if len(np.unique(y[known])) < 2:
+            continue
+        prec, rec, thr = precision_recall_curve(y[known].astype(int), p[known])
+        fig.add_scatter(x=rec, y=prec, mode="lines", name=name)
+        k = int(np.searchsorted(thr, thresholds[j])) if len(thr) else 0
+        k = min(k, len(rec) - 1)
+        fig.add_scatter(x=[rec[k]], y=[prec[k]], mode="markers", marker={"size": 10, "symbol": "x"},
+                        name=f"{name} @ {thresholds[j]:.2f}", showlegend=False)
+    fig.update_layout(title="Precision-recall per label (holdout; x = chosen threshold)", xaxis_title="recall",
+                      yaxis_title="precision", template="plotly_white", height=450)
+    return fig
+
+
+def write_report(out_dir, *, title: str, per_label: pd.DataFrame, summary: Mapping[str, float],
+                 slices: pd.DataFrame | None = None, gate_lines: Sequence[str] = (), figures: Mapping[str, object] = (),
+                 png: bool = False) -> Path:
+    """Write ``report.md`` and ``report.html`` (figures embedded) into ``out_dir``; PNGs on request."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    fmt = per_label.copy()
+    md = [f"# {title}", "", "## Summary", ""]
+    md += [f"- {k}: {v:.4f}" for k, v in summary.items()]
+    md += ["", "## Per label (holdout)", "", fmt.to_markdown(floatfmt=".3f") if _has_tabulate() else fmt.to_string()]
+    if slices is not None and len(slices):
+        md += ["", "## Slices", "", slices.to_markdown(index=False, floatfmt=".3f") if _has_tabulate()
+               else slices.to_string(index=False)]
+    if gate_lines:
+        md += ["", "## Gate", ""] + [f"- {line}" for line in gate_lines]
+    (out / "report.md").write_text("\n".join(md) + "\n")
+    html = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>", f"<h1>{title}</h1>",
+            "<h2>Summary</h2><ul>" + "".join(f"<li>{k}: {v:.4f}</li>" for k, v in summary.items()) + "</ul>",
+            "<h2>Per label (holdout)</h2>", fmt.to_html(float_format=lambda v: f"{v:.3f}")]
+    if slices is not None and len(slices):
+        html += ["<h2>Slices</h2>", slices.to_html(index=False, float_format=lambda v: f"{v:.3f}")]
+    if gate_lines:
+        html += ["<h2>Gate</h2><ul>" + "".join(f"<li>{line}</li>" for line in gate_lines) + "</ul>"]
+    for i, (name, fig) in enumerate(dict(figures).items()):
+        html.append(fig.to_html(full_html=False, include_plotlyjs="cdn" if i == 0 else False))
+        if png:
+            from curation import save_figure_png
+
+            save_figure_png(fig, out / f"{name}.png")
+    html.append("</body></html>")
+    (out / "report.html").write_text("\n".join(html))
+    return out
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True

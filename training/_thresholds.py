@@ -1,0 +1,98 @@
+"""Per-label threshold tuning on the calib split only.
+
+Pure array functions: ``labels`` (n, L) with 1/0/NaN, ``probs`` (n, L). No global threshold.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from curation import Taxonomy, WorkbenchError
+
+__all__ = ["tune_thresholds", "binary_rates"]
+
+
+def binary_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
+    """Precision, recall, F1 and FPR of ``p >= t`` for every ``t`` (known rows only).
+
+    >>> r = binary_rates(np.array([1, 0, 1, 0.]), np.array([.9, .8, .4, .1]), np.array([.5]))
+    >>> [float(r[k][0]) for k in ("precision", "recall", "fpr")]
+    [0.5, 0.5, 0.5]
+    """
+    known = ~np.isnan(y)
+    y, p = y[known].astype(bool), p[known]
+    pred = p[None, :] >= thresholds[:, None]
+    tp = (pred & y).sum(1).astype(float)
+    fp = (pred & ~y).sum(1).astype(float)
+    fn = (~pred & y).sum(1).astype(float)
+    tn = (~pred & ~y).sum(1).astype(float)
+    precision = np.divide(tp, tp + fp, out=np.ones_like(tp), where=(tp + fp) > 0)
+    recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    f1 = np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
+    fpr = np.divide(fp, fp + tn, out=np.zeros_like(fp), where=(fp + tn) > 0)
+    return {"precision": precision, "recall": recall, "f1": f1, "fpr": fpr, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
+
+
+def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy,
+                    label_names: Sequence[str] | None = None, split: str = "calib", step: float = 0.01) -> pd.DataFrame:
+    """Choose one threshold per label inside its tier's range.
+
+    Rule, per label: among thresholds meeting both the recall floor and the FPR budget, take the
+    one with the highest precision (ties: higher F1, then higher threshold). If none meets both,
+    keep the FPR budget and take the best F1 under it; if none meets the budget either, take the
+    best F1. ``rule`` and ``constraints_met`` say which case applied.
+
+    Parameters
+    ----------
+    labels, probs : ndarray of shape (n, L)
+        Calib labels (1/0/NaN) and model probabilities.
+    split : str
+        Must be ``"calib"``: thresholds tuned on any other split do not transfer and holdout must
+        stay unseen; passing another name is an error.
+
+    Returns
+    -------
+    DataFrame indexed by label: threshold, precision, recall, f1, fpr, positives, rule, constraints_met.
+    """
+    if split != "calib":
+        raise WorkbenchError("threshold tuning split", expected="'calib'", got=repr(split),
+                             fix="tune on calib; holdout is evaluated once and valid is for early stopping")
+    names = list(label_names or taxonomy.label_names)
+    labels = np.asarray(labels, dtype=float)
+    probs = np.asarray(probs, dtype=float)
+    if labels.shape != probs.shape or labels.shape[1] != len(names):
+        raise WorkbenchError("tune_thresholds", expected=f"labels and probs of shape (n, {len(names)})",
+                             got=f"{labels.shape} and {probs.shape}")
+    rows = []
+    for j, name in enumerate(names):
+        lab = taxonomy[name]
+        lo, hi = lab.threshold_range
+        grid = np.round(np.arange(lo, hi + 1e-9, step), 6)
+        y = labels[:, j]
+        pos = int(np.nansum(y == 1))
+        if pos == 0 or int(np.nansum(y == 0)) == 0:
+            mid = float(np.round((lo + hi) / 2, 6))
+            rows.append({"label": name, "threshold": mid, "precision": np.nan, "recall": np.nan, "f1": np.nan,
+                         "fpr": np.nan, "positives": pos, "rule": "no_calib_data", "constraints_met": False})
+            continue
+        r = binary_rates(y, probs[:, j], grid)
+        ok_recall = r["recall"] >= lab.gate.recall_floor
+        ok_fpr = r["fpr"] <= lab.gate.fpr_budget
+        both = ok_recall & ok_fpr
+        if both.any():
+            cand, rule = np.flatnonzero(both), "max_precision_meeting_recall_and_fpr"
+            key = np.lexsort((grid[cand], r["f1"][cand], r["precision"][cand]))
+        elif ok_fpr.any():
+            cand, rule = np.flatnonzero(ok_fpr), "best_f1_within_fpr_budget"
+            key = np.lexsort((grid[cand], r["f1"][cand]))
+        else:
+            cand, rule = np.arange(grid.size), "best_f1"
+            key = np.lexsort((grid[cand], r["f1"][cand]))
+        k = cand[key[-1]]
+        rows.append({"label": name, "threshold": float(grid[k]), "precision": float(r["precision"][k]),
+                     "recall": float(r["recall"][k]), "f1": float(r["f1"][k]), "fpr": float(r["fpr"][k]),
+                     "positives": pos, "rule": rule, "constraints_met": bool(both.any())})
+    return pd.DataFrame(rows).set_index("label")
