@@ -177,13 +177,18 @@ class Project:
     def import_file(self, path, fmt: str, *, source: str | None = None, context: str | None = None,
                     label_map: Mapping[str, str | None] | None = None, text_field: str = "text",
                     id_field: str | None = None, context_field: str | None = None,
-                    repair_hierarchy: bool = False, actor: str = "import") -> ImportSummary:
-        """Import a file in one of :data:`curation.FORMATS`. All or nothing."""
+                    repair_hierarchy: bool = False, fractions: Mapping[str, float] | None = None,
+                    actor: str = "import") -> ImportSummary:
+        """Import a file in one of :data:`curation.FORMATS`. All or nothing.
+
+        ``fractions`` overrides the project's split fractions for this import's new records only,
+        e.g. ``{"calib": 0.5, "holdout": 0.5}`` for a published evaluation file that must never be
+        trained on. Records already stored keep their splits."""
         label_columns = self._generic_label_columns(label_map) if fmt in ("csv", "jsonl") else None
         res = read_file(path, fmt, text_field=text_field, id_field=id_field, context_field=context_field,
                         label_columns=label_columns)
         return self.import_records(res, source=source, context=context, label_map=label_map, path=str(path),
-                                   repair_hierarchy=repair_hierarchy, actor=actor)
+                                   repair_hierarchy=repair_hierarchy, fractions=fractions, actor=actor)
 
     def import_frame(self, frame: pd.DataFrame, *, source: str, context: str = "GENERAL",
                      label_map: Mapping[str, str | None] | None = None, text_field: str = "text",
@@ -212,14 +217,16 @@ class Project:
     def import_records(self, result: ReadResult, *, source: str | None = None, context: str | None = None,
                        label_map: Mapping[str, str | None] | None = None, path: str | None = None,
                        repair_hierarchy: bool = False, actor: str = "import",
-                       new_seeds: Sequence[Mapping[str, Any]] = (), new_batches: Sequence[Mapping[str, Any]] = ()
-                       ) -> ImportSummary:
+                       new_seeds: Sequence[Mapping[str, Any]] = (), new_batches: Sequence[Mapping[str, Any]] = (),
+                       fractions: Mapping[str, float] | None = None) -> ImportSummary:
         """Validate parsed rows against the taxonomy, deduplicate, assign splits and store them.
 
         Nothing is written unless every row is valid; the error lists every problem with its file,
         line and field.
         """
         tax = self.taxonomy
+        if fractions is not None:
+            fractions = validate_fractions(fractions, allow_missing=True)
         source = source or result.source
         context = (context or result.context).upper()
         where0 = path or result.format
@@ -285,13 +292,14 @@ class Project:
 
         import_id = "imp-" + hashlib.sha256(
             canonical_json([source, where0, [r["id"] for r in new_rows], _now_iso()]).encode()).hexdigest()[:12]
-        pairs_out, n_exact, n_conflict = self._dedup_and_split(new_rows)
+        pairs_out, n_exact, n_conflict = self._dedup_and_split(new_rows, fractions=fractions)
         for r in new_rows:
             r["import_id"] = import_id
         if new_rows or new_seeds or new_batches:
             self.store.insert_import(seeds=new_seeds, batches=new_batches,
                 import_row={"id": import_id, "source": source, "format": result.format, "path": path,
-                            "params": {"context": context, "label_map": lmap, "repair_hierarchy": repair_hierarchy}},
+                            "params": {"context": context, "label_map": lmap, "repair_hierarchy": repair_hierarchy,
+                                       "fractions": fractions}},
                 records=new_rows, near_dups=pairs_out, actor=actor)
         return ImportSummary(import_id=import_id if (new_rows or new_seeds or new_batches) else "", source=source, n_read=len(result.records),
                              n_inserted=len(new_rows), n_already_stored=already, n_same_in_file=same_in_file,
@@ -402,7 +410,8 @@ class Project:
             "_repaired": repaired, "_implied": implied,
         }
 
-    def _dedup_and_split(self, new_rows: list[dict[str, Any]]) -> tuple[list[tuple[str, str, float]], int, int]:
+    def _dedup_and_split(self, new_rows: list[dict[str, Any]], *, fractions: Mapping[str, float] | None = None
+                         ) -> tuple[list[tuple[str, str, float]], int, int]:
         """Fill in dup_of, near_dup_group, signature and split of new rows (in place).
 
         Returns the near-duplicate pairs to store, the number of exact duplicates and the number
@@ -468,7 +477,7 @@ class Project:
                 r = new_rows[i - n_old]
                 strata[k, cat_index[(r["source"], r["context"])]] = True
         splits = assign_splits(lab_mat, ids=[ids[i] for i in rows_idx], groups=comp[rows_idx], fixed=fixed,
-                               strata=strata, fractions=self.config["splits"])
+                               strata=strata, fractions=fractions or self.config["splits"])
         for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
             r = new_rows[i - n_old]
             r["split"] = splits[k]

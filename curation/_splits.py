@@ -25,15 +25,24 @@ __all__ = ["DEFAULT_FRACTIONS", "assign_splits", "split_report", "validate_fract
 DEFAULT_FRACTIONS: dict[str, float] = {"train": 0.70, "valid": 0.10, "calib": 0.10, "holdout": 0.10}
 
 
-def validate_fractions(fractions: Mapping[str, float]) -> dict[str, float]:
+def validate_fractions(fractions: Mapping[str, float], *, allow_missing: bool = False) -> dict[str, float]:
+    """Check split fractions: non-negative, summing to 1. With ``allow_missing`` (per-import
+    overrides such as ``{"calib": 0.5, "holdout": 0.5}`` for an official evaluation file), absent
+    splits get 0; otherwise every split needs a positive share.
+
+    >>> validate_fractions({"calib": 0.5, "holdout": 0.5}, allow_missing=True)
+    {'train': 0.0, 'valid': 0.0, 'calib': 0.5, 'holdout': 0.5}
+    """
     keys = list(fractions)
-    if sorted(keys) != sorted(SPLITS):
-        raise WorkbenchError("split fractions", expected=f"exactly the splits {list(SPLITS)}", got=str(keys),
+    unknown = [k for k in keys if k not in SPLITS]
+    if unknown or (not allow_missing and sorted(keys) != sorted(SPLITS)):
+        raise WorkbenchError("split fractions", expected=f"the splits {list(SPLITS)}", got=str(keys),
                              fix="set a fraction for each of train, valid, calib, holdout in workbench.yaml")
-    vals = [float(fractions[k]) for k in SPLITS]
-    if any(v <= 0 for v in vals) or abs(sum(vals) - 1.0) > 1e-6:
-        raise WorkbenchError("split fractions", expected="positive fractions that sum to 1",
-                             got=str(dict(zip(SPLITS, vals))))
+    vals = [float(fractions.get(k, 0.0)) for k in SPLITS]
+    bad = any(v < 0 for v in vals) or (not allow_missing and any(v <= 0 for v in vals))
+    if bad or abs(sum(vals) - 1.0) > 1e-6:
+        raise WorkbenchError("split fractions", expected="non-negative fractions that sum to 1"
+                             + ("" if allow_missing else ", each positive"), got=str(dict(zip(SPLITS, vals))))
     return dict(zip(SPLITS, vals))
 
 
@@ -96,7 +105,7 @@ def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray 
     >>> sorted(set(s)) == sorted(SPLITS), int((s == "train").sum())
     (True, 70)
     """
-    fr = validate_fractions(fractions or DEFAULT_FRACTIONS)
+    fr = validate_fractions(fractions or DEFAULT_FRACTIONS, allow_missing=True)
     labels = np.asarray(labels, dtype=np.float64)
     n = labels.shape[0]
     if len(ids) != n:
@@ -128,15 +137,18 @@ def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray 
     perm = rs.permutation(free_rows.size)
     sub_strata = None if strata is None or not strata.size else np.asarray(strata, dtype=bool)[free_rows[perm]]
     y = _strata_matrix(labels[free_rows[perm]], sub_strata, min_pair=min_pair)
-    r = np.array([fr[s] for s in SPLITS])
-    if y.shape[1] == 0:
-        shuffled = rs.choice(len(SPLITS), size=free_rows.size, p=r)
+    used = [k for k, s in enumerate(SPLITS) if fr[s] > 0]  # splits with a share in this assignment
+    r = np.array([fr[SPLITS[k]] for k in used])
+    if len(used) == 1:
+        shuffled = np.zeros(free_rows.size, dtype=np.int64)
+    elif y.shape[1] == 0:
+        shuffled = rs.choice(len(used), size=free_rows.size, p=r)
     else:
         from iterstrat.ml_stratifiers import IterativeStratification
 
         shuffled = IterativeStratification(labels=y, r=r, random_state=rs)
     folds = np.empty(free_rows.size, dtype=np.int64)
-    folds[perm] = np.asarray(shuffled)
+    folds[perm] = np.asarray(used)[np.asarray(shuffled)]
     _, first, inverse = np.unique(groups[free_rows], return_index=True, return_inverse=True)
     names = np.array(SPLITS, dtype=object)
     out[free_rows] = names[folds[first][inverse]]

@@ -126,7 +126,8 @@ class Encoder:
     @property
     def dimension(self) -> int:
         self.load()
-        return int(self._st.get_sentence_embedding_dimension())
+        get_dim = getattr(self._st, "get_embedding_dimension", None) or self._st.get_sentence_embedding_dimension
+        return int(get_dim())
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings of shape (n, dimension), float32."""

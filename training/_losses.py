@@ -75,8 +75,8 @@ def pos_weights(targets: np.ndarray, labels: Sequence[str], config: LossConfig) 
     """Per-label ``negatives / positives`` over known targets, capped, with overrides.
 
     >>> y = np.array([[1, 0], [0, np.nan], [0, 0], [0, 1]], dtype=float)
-    >>> pos_weights(y, ["a", "b"], LossConfig(pos_weight_cap=2.5)).tolist()
-    [2.5, 1.0]
+    >>> pos_weights(y, ["a", "b"], LossConfig(pos_weight_cap=2.5)).tolist()  # 3/1 capped, 2/1 (NaN ignored)
+    [2.5, 2.0]
     """
     pos = np.nansum(targets == 1, axis=0).astype(float)
     neg = np.nansum(targets == 0, axis=0).astype(float)

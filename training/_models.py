@@ -663,7 +663,7 @@ class EnsembleClassifier(_Base):
         if not members:
             raise WorkbenchError("ensemble", expected="at least one member", got="none")
         self.members = list(members)
-        self.weights = list(weights) if weights is not None else [1.0] * len(self.members)
+        self.weights = [float(w) for w in weights] if weights is not None else [1.0] * len(self.members)
         if len(self.weights) != len(self.members) or min(self.weights) < 0 or sum(self.weights) <= 0:
             raise WorkbenchError("ensemble weights", expected=f"{len(self.members)} non-negative weights with a "
                                  f"positive sum", got=str(self.weights))
@@ -681,6 +681,30 @@ class EnsembleClassifier(_Base):
             m.fit(texts, targets, valid=valid, **({k: v for k, v in kw.items()} if m.family == "finetune" else {}))
         self.labels_ = list(self.labels)
         return self
+
+    def fit_weights(self, texts: Sequence[str], targets: np.ndarray, *, step: float = 0.1) -> list[float]:
+        """Choose weights on held-out data (the valid split): the point of a grid over the simplex
+        (``step``) with the lowest masked log loss of the weighted mean. Returns the weights."""
+        import itertools
+
+        y = _check_targets(texts, targets, self.labels)
+        probs = [np.clip(m.predict_proba(texts).astype(np.float64), 1e-6, 1 - 1e-6) for m in self.members]
+        known = ~np.isnan(y)
+        yk = np.where(known, y, 0.0)
+        k = len(self.members)
+        ticks = int(round(1 / step))
+        best, best_w = np.inf, self.weights
+        for combo in itertools.product(range(ticks + 1), repeat=k - 1):
+            if sum(combo) > ticks:
+                continue
+            w = np.array([*combo, ticks - sum(combo)], dtype=float) / ticks
+            p = sum(wi * pi for wi, pi in zip(w, probs))
+            loss = -(yk * np.log(p) + (1 - yk) * np.log(1 - p))[known].mean()
+            if loss < best - 1e-12:
+                best, best_w = loss, w.tolist()
+        self.weights = [round(x, 6) for x in best_w]
+        self.history_.append({"fit_weights": self.weights, "valid_log_loss": float(best)})
+        return self.weights
 
     @property
     def fitted(self) -> bool:

@@ -84,7 +84,8 @@ class TrainSpec:
     onnx: tuple[str, ...] = ()
     loss: LossConfig = field(default_factory=LossConfig)
     finetune: FineTuneArgs = field(default_factory=FineTuneArgs)
-    ensemble_weights: tuple[float, float] = (0.7, 0.3)
+    ensemble_weights: tuple[float, ...] | str = (0.7, 0.3)  # or "valid": fitted on the valid split
+    finetune_members: tuple[FineTuneArgs, ...] = ()
     hidden: int = 0
     seed: int = 0
     min_holdout_positives: int = 1
@@ -117,24 +118,50 @@ def split_arrays(view: pd.DataFrame, labels: Sequence[str], split: str) -> tuple
     return part, part["text"].tolist(), part[list(labels)].to_numpy(dtype=np.float32)
 
 
+def curriculum_phases(frame: pd.DataFrame) -> np.ndarray:
+    """Curriculum phase per record: 0 positives and clean, 1 hard negatives, 2 perturbations.
+
+    >>> curriculum_phases(pd.DataFrame({"origin": ["real", "perturbation", "generated"],
+    ...                                 "hard_negative": [False, False, True]})).tolist()
+    [0, 2, 1]
+    """
+    phase = np.zeros(len(frame), dtype=int)
+    if "hard_negative" in frame:
+        phase[frame["hard_negative"].to_numpy(dtype=bool)] = 1
+    if "origin" in frame:
+        phase[(frame["origin"] == "perturbation").to_numpy()] = 2
+    return phase
+
+
 def _build_classifier(spec: TrainSpec, labels: list[str], hierarchy: list[tuple[str, str]], cache_dir):
     if spec.recipe == "fast":
         return HeadsClassifier(labels, hidden=spec.hidden, loss=spec.loss, seed=spec.seed, cache_dir=cache_dir,
                                hierarchy=hierarchy)
+    # label weighting off (use_pos_weight=False) means off for the lexical model too
+    cw = "balanced" if spec.loss.use_pos_weight else None
     if spec.recipe == "tfidf":
-        return TfidfClassifier(labels, seed=spec.seed)
-    ft = FineTunedClassifier(labels, args=spec.finetune, loss=spec.loss, hierarchy=hierarchy)
-    return EnsembleClassifier([ft, TfidfClassifier(labels, seed=spec.seed)], weights=list(spec.ensemble_weights))
+        return TfidfClassifier(labels, seed=spec.seed, class_weight=cw)
+    fts = [FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy)
+           for a in (spec.finetune_members or (spec.finetune,))]
+    members = [*fts, TfidfClassifier(labels, seed=spec.seed, class_weight=cw)]
+    weights = None if spec.ensemble_weights == "valid" else list(spec.ensemble_weights)
+    if weights is not None and len(weights) != len(members):
+        raise WorkbenchError("ensemble_weights", expected=f"{len(members)} weights (fine-tune members, then TF-IDF)",
+                             got=str(weights), fix="or pass ensemble_weights='valid' to fit them on valid")
+    return EnsembleClassifier(members, weights=weights)
 
 
-def _neural_member(clf):
+def neural_members(clf) -> list[tuple[int | None, Any]]:
+    """(index in the ensemble, member) of every encoder-based member; ``None`` index for a lone model."""
     if isinstance(clf, (HeadsClassifier, FineTunedClassifier)):
-        return clf, None
+        return [(None, clf)]
     if isinstance(clf, EnsembleClassifier):
-        for i, m in enumerate(clf.members):
-            if isinstance(m, (HeadsClassifier, FineTunedClassifier)):
-                return m, i
-    return None, None
+        return [(i, m) for i, m in enumerate(clf.members) if isinstance(m, (HeadsClassifier, FineTunedClassifier))]
+    return []
+
+
+def _max_length(member) -> int:
+    return member.max_length if isinstance(member, HeadsClassifier) else member.args.max_length
 
 
 # ---------------------------------------------------------------------------- the model directory
@@ -204,12 +231,16 @@ class TrainedModel:
         if clf_cfg["family"] != "ensemble":
             return onnx.predict_proba
         clf = self.classifier()
-        _, idx = _neural_member(clf)
+        neural_idx = {i for i, _ in neural_members(clf)}
         w = np.asarray(clf.weights, dtype=float)
+        w_neural = float(sum(w[i] for i in neural_idx))  # the ONNX graph averages the neural members
 
         def predict(texts):
-            parts = [onnx.predict_proba(texts) if i == idx else m.predict_proba(texts) for i, m in enumerate(clf.members)]
-            return (sum(wi * p for wi, p in zip(w, parts)) / w.sum()).astype(np.float32)
+            total = w_neural * onnx.predict_proba(texts)
+            for i, m in enumerate(clf.members):
+                if i not in neural_idx:
+                    total = total + w[i] * m.predict_proba(texts)
+            return (total / w.sum()).astype(np.float32)
 
         return predict
 
@@ -290,14 +321,42 @@ class TrainedModel:
     def export(self, variants: Sequence[str]) -> dict[str, dict]:
         """Export ONNX variants, then evaluate, parity-check and gate each one."""
         clf = self.classifier()
-        neural, _ = _neural_member(clf)
-        if neural is None:
+        members = neural_members(clf)
+        if not members:
             raise WorkbenchError(f"ONNX export of {self.root}", expected="a model with an encoder",
                                  got=type(clf).__name__, fix="train with --recipe fast or finetune")
-        module, tok_dir = neural.export_module()
-        max_len = neural.max_length if isinstance(neural, HeadsClassifier) else neural.args.max_length
-        export_onnx(module, tok_dir, self.root / "onnx", max_length=max_len, variants=list(variants))
+        lengths = {_max_length(m) for _, m in members}
+        if len(lengths) != 1:
+            raise WorkbenchError(f"ONNX export of {self.root}", expected="encoder members with one max length",
+                                 got=str(sorted(lengths)), fix="train the members with the same max_length")
+        exported = [m.export_module() for _, m in members]
+        if len(exported) == 1:
+            module = exported[0][0]
+        else:
+            w = [clf.weights[i] for i, _ in members]
+            module = _AveragedModules([e[0] for e in exported], [x / sum(w) for x in w])
+        export_onnx(module, exported[0][1], self.root / "onnx", max_length=lengths.pop(), variants=list(variants))
         return self.evaluate_all()
+
+
+class _AveragedModules:  # a torch module built lazily: weighted mean of members' probabilities
+    def __new__(cls, modules, weights):
+        import torch
+
+        class AveragedModules(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.members = torch.nn.ModuleList(modules)
+                self.weights = [float(w) for w in weights]
+
+            def forward(self, input_ids, attention_mask):
+                out = None
+                for w, m in zip(self.weights, self.members):
+                    p = w * m(input_ids, attention_mask)
+                    out = p if out is None else out + p
+                return out
+
+        return AveragedModules().eval()
 
 
 def load_model(path, *, taxonomy: Taxonomy | None = None) -> TrainedModel:
@@ -362,8 +421,17 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         log.warning(w)
     clf = _build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
     valid = (valid_texts, valid_y) if len(valid_texts) else None
-    clf.fit(train_frame["text"].tolist(), train_y, valid=valid,
-            **({"show_progress": show_progress} if spec.recipe != "tfidf" else {}))
+    fit_kw: dict[str, Any] = {"show_progress": show_progress} if spec.recipe != "tfidf" else {}
+    if spec.recipe == "finetune" and spec.finetune.curriculum:
+        fit_kw["phases"] = curriculum_phases(train_frame)
+    log.info("training %s on %d records; per-label counts %s; pos_weight cap %s", spec.recipe, len(train_frame),
+             counts, spec.loss.pos_weight_cap)
+    clf.fit(train_frame["text"].tolist(), train_y, valid=valid, **fit_kw)
+    if isinstance(clf, EnsembleClassifier) and spec.ensemble_weights == "valid":
+        if valid is None:
+            raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
+        clf.fit_weights(*valid)
+        log.info("ensemble weights fitted on valid: %s", clf.weights)
     # thresholds: calib only
     calib_probs = clf.predict_proba(calib_texts)
     thr = tune_thresholds(calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib")
@@ -373,7 +441,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     vectors_src = project.root / "regression_vectors.yaml"
     if vectors_src.exists():
         shutil.copyfile(vectors_src, out / "regression_vectors.yaml")
-    neural, _ = _neural_member(clf)
+    neural = next((m for _, m in neural_members(clf)), None)
     card = {
         "format": MODEL_FORMAT, "created_at": _now(), "project": str(project.root.resolve()),
         "snapshot_id": manifest["snapshot_id"], "excluded_seeds": manifest["excluded_seeds"],

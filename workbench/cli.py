@@ -27,6 +27,22 @@ def _parse_map(items: Sequence[str] | None) -> dict[str, str | None]:
     return out
 
 
+def _parse_fractions(text: str | None) -> dict[str, float] | None:
+    from curation import WorkbenchError
+
+    if not text:
+        return None
+    out = {}
+    for part in text.split(","):
+        key, _, val = part.partition("=")
+        try:
+            out[key.strip()] = float(val)
+        except ValueError as e:
+            raise WorkbenchError(f"--fractions {text!r}", expected="SPLIT=FRACTION pairs, e.g. calib=0.5,holdout=0.5",
+                                 got=repr(part)) from e
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="workbench", description="Moderation data workbench.")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -51,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--context-field")
     s.add_argument("--repair-hierarchy", action="store_true",
                    help="set a missing primary label when its secondary label is set")
+    s.add_argument("--fractions", metavar="SPLIT=F,...",
+                   help="split fractions for this import only, e.g. calib=0.5,holdout=0.5 for an evaluation file")
 
     s = sub.add_parser("stats", help="print project stats")
     s.add_argument("dir")
@@ -59,11 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("snapshot", help="write a content-addressed snapshot of the active records")
     s.add_argument("dir")
 
-    s = sub.add_parser("export", help="export records as JSONL or Parquet")
-    s.add_argument("dir")
-    s.add_argument("--format", required=True, choices=["jsonl", "parquet"], dest="fmt")
-    s.add_argument("--out", required=True)
-    s.add_argument("--active-only", action="store_true")
+    s = sub.add_parser("export", help="a project's records as JSONL/Parquet (--format, --out), or a model's "
+                                      "ONNX variants (--onnx), each then evaluated, parity-checked and gated")
+    s.add_argument("dir", help="a project directory or a model directory")
+    s.add_argument("--format", choices=["jsonl", "parquet"], dest="fmt", help="records: output format")
+    s.add_argument("--out", help="records: output file")
+    s.add_argument("--active-only", action="store_true", help="records: leave out quarantined records")
+    s.add_argument("--onnx", help="model: variants to export, e.g. fp32,fp16,int8")
 
     s = sub.add_parser("report", help="class distribution (table, PNG, HTML), split report, duplicate conflicts")
     s.add_argument("dir")
@@ -83,6 +103,35 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("dir")
     s.add_argument("seed")
     s.add_argument("--reason")
+
+    s = sub.add_parser("train", help="train, tune (calib), evaluate (holdout), gate a model from a snapshot")
+    s.add_argument("dir")
+    s.add_argument("--out", required=True, help="model directory (a model set when --groups is given)")
+    s.add_argument("--recipe", default="fast", choices=["fast", "finetune", "tfidf"])
+    s.add_argument("--group", help="train one label group (task view)")
+    s.add_argument("--groups", help="comma-separated label groups: one head each, served as a model set")
+    s.add_argument("--onnx", default="", help="export and gate these ONNX variants, e.g. fp32,fp16,int8")
+    s.add_argument("--no-mix", action="store_true", help="train on the whole train split, without the mix")
+    s.add_argument("--epochs", type=float, help="fine-tune epochs (finetune recipe)")
+    s.add_argument("--seed", type=int, default=0)
+
+    s = sub.add_parser("evaluate", help="re-evaluate a model and its ONNX variants on holdout and re-gate them")
+    s.add_argument("model")
+
+    s = sub.add_parser("gate", help="print a model's gate verdict per variant (exit 1 if the best variant fails)")
+    s.add_argument("model")
+    s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("predict", help="score a JSONL file of {\"text\": ...} lines")
+    s.add_argument("model", help="a model directory or a model set")
+    s.add_argument("--input", required=True)
+    s.add_argument("--output", required=True)
+    s.add_argument("--variant", help="torch, fp32, fp16 or int8 (default: the fastest that passed its gate)")
+    s.add_argument("--threads", type=int, default=2)
+
+    s = sub.add_parser("promote", help="make a model the project's promoted model (refused unless its gate passed)")
+    s.add_argument("model")
+    s.add_argument("--variant")
     return p
 
 
@@ -110,8 +159,111 @@ def _print_stats(st: dict) -> None:
         print(f"{lab:<24}{d['positives']:>7}{d['negatives']:>8}{d['unknown']:>9}{100 * d['unknown_rate']:>7.1f}{rates}")
 
 
+def _csv(text: str | None) -> tuple[str, ...]:
+    return tuple(x.strip() for x in (text or "").split(",") if x.strip())
+
+
+def _run_model_command(args: argparse.Namespace) -> int:
+    from training import ModelSet, load_model, promote
+
+    if args.command == "predict":
+        return _predict(args)
+    model = load_model(args.model)
+    if args.command == "export":
+        variants = model.export(_csv(args.onnx))
+        _print_variants(variants)
+    elif args.command == "evaluate":
+        _print_variants(model.evaluate_all())
+    elif args.command == "gate":
+        variants = model.card.get("variants", {})
+        best = model.best_variant()
+        if args.json:
+            print(json.dumps({v: {"passed": i["passed"], "failures": i["gate"]["failures"],
+                                  "max_abs_diff_vs_torch": i.get("max_abs_diff_vs_torch")}
+                              for v, i in variants.items()} | {"best_variant": best}, indent=2))
+        else:
+            for v, info in variants.items():
+                print(f"{v:<6} {'PASS' if info['passed'] else 'FAIL'}")
+                for f in info["gate"]["failures"]:
+                    print(f"       {f['what']}: {f['check']} {f['value']} (required {f['required']})")
+        return 0 if variants.get(best, {}).get("passed") else 1
+    elif args.command == "promote":
+        entry = promote(model, variant=args.variant)
+        print(f"promoted {entry['model']} ({entry['variant']}), snapshot {entry['snapshot_id']}")
+    return 0
+
+
+def _print_variants(variants: dict) -> None:
+    print(f"{'variant':<8}{'gate':>6}{'micro-F1':>10}{'macro-F1':>10}{'max|dp|':>9}")
+    for v, i in variants.items():
+        d = i.get("max_abs_diff_vs_torch")
+        print(f"{v:<8}{'pass' if i['passed'] else 'FAIL':>6}{i['summary']['micro_f1']:>10.3f}"
+              f"{i['summary']['macro_f1']:>10.3f}{'' if d is None else f'{d:.4f}':>9}")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from curation import WorkbenchError
+    from training import ModelSet, load_model
+
+    texts = []
+    for n, line in enumerate(Path(args.input).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise WorkbenchError(f"{args.input} line {n}", expected='one JSON object per line, {"text": ...}',
+                                 got=f"malformed JSON ({e.msg})") from e
+        if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
+            raise WorkbenchError(f"{args.input} line {n} field 'text'", expected="a string", got=repr(obj)[:60])
+        texts.append(obj)
+    root = Path(args.model)
+    target = ModelSet.load(root) if (root / "set.json").exists() else load_model(root)
+    results = target.predict([o["text"] for o in texts], variant=args.variant, threads=args.threads)
+    lines = [json.dumps({**{k: v for k, v in o.items() if k != "text"}, "text": o["text"], **r}, ensure_ascii=False)
+             for o, r in zip(texts, results)]
+    Path(args.output).write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
+    print(f"scored {len(lines)} texts -> {args.output}")
+    return 0
+
+
+def _train(args: argparse.Namespace, project) -> None:
+    from training import FineTuneArgs, TrainSpec, train_model, train_model_set
+
+    ft = FineTuneArgs(epochs=args.epochs) if args.epochs else FineTuneArgs()
+    spec = TrainSpec(recipe=args.recipe, group=args.group, mix=not args.no_mix, onnx=_csv(args.onnx),
+                     finetune=ft, seed=args.seed)
+    if args.groups:
+        mset = train_model_set(project, args.out, _csv(args.groups), spec, show_progress=True)
+        models = mset.models
+    else:
+        models = [train_model(project, args.out, spec, show_progress=True)]
+    for m in models:
+        print(f"model {m.root}: labels {m.labels}, snapshot {m.card['snapshot_id']}")
+        for w in m.card["warnings"]:
+            print(f"  warning: {w}")
+        for u in m.card["mix"].get("unmet", []):
+            print(f"  mix: {u}")
+        _print_variants(m.card["variants"])
+        cmp_ = m.card.get("comparison")
+        if cmp_:
+            regs = [r for r in cmp_["per_label"] if r["regression"]]
+            print(f"  against the promoted model {cmp_['against']}: "
+                  + (", ".join(f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f}"
+                               for r in regs) if regs else "no per-label regression"))
+
+
 def _run(args: argparse.Namespace) -> int:
-    from curation import Project, load_taxonomy
+    from curation import Project, WorkbenchError, load_taxonomy
+
+    if args.command == "export" and (Path(args.dir) / "model.json").exists():
+        if not args.onnx:
+            raise WorkbenchError(f"export of model {args.dir}", expected="--onnx VARIANTS", got="none",
+                                 fix="e.g. workbench export MODEL --onnx fp32,fp16,int8")
+        args.model = args.dir
+        return _run_model_command(args)
+    if args.command in ("evaluate", "gate", "predict", "promote"):
+        return _run_model_command(args)
 
     if args.command == "init":
         if args.demo:
@@ -136,7 +288,8 @@ def _run(args: argparse.Namespace) -> int:
                 s = project.import_file(args.path, args.fmt, source=args.source, context=args.context,
                                         label_map=_parse_map(args.map), text_field=args.text_field,
                                         id_field=args.id_field, context_field=args.context_field,
-                                        repair_hierarchy=args.repair_hierarchy)
+                                        repair_hierarchy=args.repair_hierarchy,
+                                        fractions=_parse_fractions(args.fractions))
             print(json.dumps(s.to_dict(), indent=2))
         elif args.command == "stats":
             st = project.stats()
@@ -147,6 +300,9 @@ def _run(args: argparse.Namespace) -> int:
         elif args.command == "snapshot":
             print(json.dumps(project.snapshot(), indent=2))
         elif args.command == "export":
+            if not args.fmt or not args.out:
+                raise WorkbenchError(f"export of project {args.dir}", expected="--format jsonl|parquet and --out PATH",
+                                     got=f"--format {args.fmt} --out {args.out}")
             out = project.export(args.out, fmt=args.fmt, active_only=args.active_only)
             print(f"wrote {out}")
         elif args.command == "report":
@@ -164,6 +320,8 @@ def _run(args: argparse.Namespace) -> int:
             n = project.quarantine_seed(args.seed, reason=args.reason, actor="cli")
             print(f"seed {args.seed} quarantined: {n} records left the training views; "
                   f"snapshot {before} -> {project.snapshot_id()}")
+        elif args.command == "train":
+            _train(args, project)
         elif args.command == "unquarantine":
             n = project.unquarantine_seed(args.seed, actor="cli", reason=args.reason)
             print(f"seed {args.seed} restored: {n} records back in the training views; "

@@ -1,0 +1,162 @@
+"""Benchmark: the default fine-tune recipe on HateXplain, against the published reference.
+
+    python bench/hatexplain.py --out MODEL_DIR [--project DIR] [--epochs 2] [--threads 2]
+
+1. A project with two labels (``hate``, ``offensive``; ``normal`` = neither) imports the official
+   ``train.csv`` (90 % train / 10 % valid for early stopping) and the official ``val.csv``
+   (half calib for threshold tuning, half holdout for the gate; never trained on).
+2. The ``finetune`` recipe with three fine-tuned members: MiniLM-L6 fine-tuned end to end (mean
+   pooling, linear multi-label head, unweighted BCE, lr 5e-5, 1.5 epochs, max length 64, batch 32,
+   length-bucketed batches), two more seeds with the two lowest layers frozen (about 40 % faster
+   each), and a word+char TF-IDF logistic regression; the members' weights are fitted on the
+   valid split (log loss). ONNX fp32 / fp16 / int8 of the three encoders (one averaged graph) are
+   exported and gated.
+3. Scores on the whole official val split, read as three classes (argmax over
+   normal = max(0, 1 - p_hate - p_offensive), hate = p_hate, offensive = p_offensive; the classes
+   exclude each other):
+   accuracy, macro-F1, macro one-vs-rest AUROC, next to the BERT-HateXplain reference (test split).
+
+The model lands in MODEL_DIR; ``workbench predict MODEL_DIR --input in.jsonl --output out.jsonl``
+then scores any text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DATA = REPO.parent / "shared" / "data" / "hatexplain"
+REFERENCE = {"BERT-HateXplain (paper, test)": (0.698, 0.687, 0.851),
+             "TF-IDF + LR (issue, val)": (0.67, 0.66, 0.82),
+             "frozen MiniLM + LR (issue, val)": (0.64, 0.63, 0.81),
+             "plain MiniLM fine-tune, 26 min (issue, val)": (0.69, 0.69, 0.86)}
+
+TAXONOMY = {"name": "hatexplain", "labels": [
+    {"name": "hate", "group": "safety", "tier": "T2", "description": "HateXplain majority label: hate speech",
+     "gate": {"min_f1": 0.55, "recall_floor": 0.60, "fpr_budget": 0.15}},
+    {"name": "offensive", "group": "safety", "tier": "T3", "description": "HateXplain majority label: offensive",
+     "gate": {"min_f1": 0.45, "recall_floor": 0.50, "fpr_budget": 0.25}},
+]}
+
+
+def three_class(probs: np.ndarray) -> np.ndarray:
+    """(n, 2) multi-label probabilities -> (n, 3) scores for normal, hate, offensive (rows sum to 1).
+
+    HateXplain's classes exclude each other (one majority class per post), so each sigmoid estimates
+    a class's share and normal takes what is left: max(0, 1 - p_hate - p_offensive)."""
+    ph, po = probs[:, 0].astype(float), probs[:, 1].astype(float)
+    s = np.stack([np.clip(1 - ph - po, 0, None), ph, po], axis=1) + 1e-6
+    return s / s.sum(axis=1, keepdims=True)
+
+
+def scores(y3: np.ndarray, s: np.ndarray) -> tuple[float, float, float]:
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    pred = s.argmax(axis=1)
+    return (float(accuracy_score(y3, pred)), float(f1_score(y3, pred, average="macro")),
+            float(roc_auc_score(y3, s, multi_class="ovr", average="macro")))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="model directory to write")
+    ap.add_argument("--project", default=str(REPO / "build" / "bench-hatexplain"), help="project directory")
+    ap.add_argument("--epochs", type=float, default=1.5)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--max-length", type=int, default=64)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--freeze-layers", type=int, default=2, help="frozen lower layers of the second member")
+    ap.add_argument("--members", type=int, default=3, choices=[1, 2, 3], help="fine-tuned members")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--onnx", default="fp32,fp16,int8")
+    args = ap.parse_args()
+
+    import torch
+
+    from curation import Project, Taxonomy
+    from training import FineTuneArgs, LossConfig, TrainSpec, train_model
+
+    torch.set_num_threads(args.threads)
+    project_dir = Path(args.project)
+    if (project_dir / "workbench.yaml").exists():
+        project = Project(project_dir)
+    else:
+        project = Project.init(project_dir, taxonomy=Taxonomy.from_dict(TAXONOMY), name="bench-hatexplain")
+    project.import_file(DATA / "train.csv", "hatexplain", fractions={"train": 0.9, "valid": 0.1})
+    project.import_file(DATA / "val.csv", "hatexplain", fractions={"calib": 0.5, "holdout": 0.5})
+
+    common = dict(epochs=args.epochs, lr=args.lr, max_length=args.max_length, batch_size=args.batch_size,
+                  threads=args.threads, evals_per_epoch=2, patience=2)
+    members = (FineTuneArgs(seed=0, freeze_layers=0, **common),  # the whole encoder
+               # more seeds with the lower layers frozen: about 40 % faster each, as accurate here
+               FineTuneArgs(seed=1, freeze_layers=args.freeze_layers, **common),
+               FineTuneArgs(seed=2, freeze_layers=args.freeze_layers, **common))
+    spec = TrainSpec(recipe="finetune", mix=False, onnx=tuple(v for v in args.onnx.split(",") if v),
+                     # the three classes are near balanced (40/31/29 %): no label weighting, so the
+                     # probabilities stay calibrated for the argmax reading
+                     loss=LossConfig(use_pos_weight=False),
+                     finetune_members=members[:args.members], ensemble_weights="valid")
+    t0 = time.perf_counter()
+    model = train_model(project, args.out, spec, show_progress=True)
+    t_total = time.perf_counter() - t0
+    clf = model.classifier()
+    fts = [m for m in clf.members if m.family == "finetune"]
+    ft_seconds = sum(m.train_seconds_ for m in fts)
+
+    val = pd.read_csv(DATA / "val.csv")
+    texts = val["text"].astype(str).tolist()
+    y3 = val["category"].map({0: 0, 1: 1, 2: 2}).to_numpy()
+    rows = []
+    for i, m in enumerate(fts):
+        frozen = m.args.freeze_layers
+        rows.append((f"fine-tuned MiniLM #{i + 1} alone ({frozen} frozen)", *scores(y3, three_class(m.predict_proba(texts)))))
+    rows.append(("TF-IDF + LR alone", *scores(y3, three_class(clf.members[-1].predict_proba(texts)))))
+    ens_row = len(rows)
+    rows.append(("default recipe: ensemble (torch)", *scores(y3, three_class(clf.predict_proba(texts)))))
+    for v in ("fp32", "fp16", "int8"):
+        if v in model.card["variants"]:
+            p = model.predictor(v, threads=args.threads)(texts)
+            rows.append((f"default recipe: ensemble (ONNX {v})", *scores(y3, three_class(p))))
+
+    print()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}, "
+          f"python {platform.python_version()}")
+    print(f"training time: fine-tuning {ft_seconds / 60:.1f} min ({len(fts)} members); whole train_model call "
+          f"(import excluded; TF-IDF, ensemble weights, tuning, evaluation, ONNX export and gating included) "
+          f"{t_total / 60:.1f} min; ensemble weights fitted on valid {clf.weights}")
+    print()
+    print(f"{'HateXplain, 3-class reading':<48}{'accuracy':>10}{'macro-F1':>10}{'AUROC':>8}")
+    for name, (a, f, r) in REFERENCE.items():
+        print(f"{name:<48}{a:>10.3f}{f:>10.3f}{r:>8.3f}")
+    print("-" * 76)
+    ref = REFERENCE["BERT-HateXplain (paper, test)"]
+    for name, a, f, r in rows:
+        print(f"{name + ' (val)':<48}{a:>10.3f}{f:>10.3f}{r:>8.3f}")
+    best = rows[ens_row]
+    print()
+    print("ratios to BERT-HateXplain (default recipe, torch): accuracy {:.3f}x, macro-F1 {:.3f}x, AUROC {:.3f}x"
+          .format(best[1] / ref[0], best[2] / ref[1], best[3] / ref[2]))
+    beats = best[1] > ref[0] and best[2] > ref[1] and best[3] > ref[2]
+    print(f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune under 20 min: "
+          f"{'YES' if ft_seconds < 1200 else 'NO'}")
+    print()
+    print("gate per variant: " + ", ".join(f"{v} {'pass' if i['passed'] else 'FAIL'}"
+                                           + (f" (max |dp| {i['max_abs_diff_vs_torch']:.4f})"
+                                              if 'max_abs_diff_vs_torch' in i else "")
+                                           for v, i in model.card["variants"].items()))
+    print(f"model written to {args.out}; score texts with: workbench predict {args.out} --input IN.jsonl "
+          f"--output OUT.jsonl")
+
+
+if __name__ == "__main__":
+    main()

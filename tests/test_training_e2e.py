@@ -1,0 +1,176 @@
+"""Each model family trained on a small real slice, tuned, evaluated, gated, exported to ONNX
+(fp32, fp16, int8) and reloaded through `workbench predict` — all on the CPU."""
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+from curation import Project, Taxonomy, TaxonomyError, WorkbenchError
+from training import FineTuneArgs, ModelSet, TrainSpec, load_model, promote, promoted_model, train_model, \
+    train_model_set
+from workbench.cli import main
+
+from .conftest import REPO
+
+TAXONOMY = {"name": "slice", "labels": [
+    {"name": "hate", "group": "safety", "tier": "T2", "gate": {"min_f1": 0.2, "recall_floor": 0.3, "fpr_budget": 0.4}},
+    {"name": "offensive", "group": "safety", "tier": "T3",
+     "gate": {"min_f1": 0.5, "recall_floor": 0.5, "fpr_budget": 0.4}},
+    {"name": "scam", "group": "spam", "tier": "T4", "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
+    {"name": "spam", "group": "spam", "tier": "T4", "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
+]}
+
+
+@pytest.fixture(scope="module")
+def slice_project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train") / "proj"
+    p = Project.init(root, taxonomy=Taxonomy.from_dict(TAXONOMY))
+    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.import_seeds(REPO / "data" / "demo" / "seeds.yaml")
+    yield p
+    p.close()
+
+
+def _predict_cli(model_dir, tmp_path, variant=None):
+    inp = tmp_path / "in.jsonl"
+    inp.write_text('{"text": "you are a worthless idiot and everyone hates you", "id": 1}\n'
+                   '{"text": "thanks for the lovely dinner last night"}\n')
+    out = tmp_path / f"out-{variant}.jsonl"
+    args = ["predict", str(model_dir), "--input", str(inp), "--output", str(out)]
+    if variant:
+        args += ["--variant", variant]
+    assert main(args) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2 and rows[0]["id"] == 1
+    for r in rows:
+        assert set(r["probabilities"]) == set(r["decisions"])
+        assert r["action"] in ("allow", "badge", "warn", "hide")
+        assert all(0.0 <= v <= 1.0 for v in r["probabilities"].values())
+    return rows
+
+
+@pytest.fixture(scope="module")
+def fast_model(slice_project, tmp_path_factory):
+    out = tmp_path_factory.mktemp("m") / "fast"
+    return train_model(slice_project, out, TrainSpec(recipe="fast", group="safety", mix=False,
+                                                     onnx=("fp32", "fp16", "int8")))
+
+
+def test_fast_family_end_to_end(fast_model, tmp_path):
+    m = fast_model
+    card = m.card
+    assert card["labels"] == ["hate", "offensive"]
+    assert card["snapshot_id"].startswith("snap-") and card["excluded_seeds"] == []
+    assert set(card["variants"]) == {"torch", "fp32", "fp16", "int8"}
+    assert card["variants"]["torch"]["passed"], card["variants"]["torch"]["gate"]
+    assert card["variants"]["fp32"]["max_abs_diff_vs_torch"] < 1e-4
+    assert card["variants"]["fp16"]["max_abs_diff_vs_torch"] < 1e-2
+    assert (m.root / "report" / "report.html").exists() and (m.root / "report" / "report.md").exists()
+    assert set(card["label_counts"]["hate"]) == {"positives", "negatives", "unknown"}
+    for v in ("torch", "fp32", "fp16", "int8"):
+        rows = _predict_cli(m.root, tmp_path, v)
+        assert rows[0]["probabilities"]["offensive"] > rows[1]["probabilities"]["offensive"]
+    assert main(["gate", str(m.root)]) in (0, 1)
+
+
+def test_finetune_family_end_to_end(slice_project, tmp_path):
+    spec = TrainSpec(recipe="finetune", group="safety", mix=False, onnx=("fp32", "fp16", "int8"),
+                     finetune=FineTuneArgs(epochs=1, max_length=32, batch_size=32, evals_per_epoch=1))
+    m = train_model(slice_project, tmp_path / "ft", spec)
+    assert m.card["classifier"]["family"] == "ensemble"
+    assert m.card["classifier"]["members"] == ["finetune", "tfidf"]
+    assert set(m.card["variants"]) == {"torch", "fp32", "fp16", "int8"}
+    assert m.card["variants"]["fp32"]["max_abs_diff_vs_torch"] < 1e-4
+    ft = m.classifier().members[0]
+    assert ft.history_ and "valid_loss" in ft.history_[0]
+    for v in ("torch", "int8"):
+        _predict_cli(m.root, tmp_path, v)
+
+
+def test_tfidf_family_end_to_end(slice_project, tmp_path):
+    m = train_model(slice_project, tmp_path / "tf", TrainSpec(recipe="tfidf", group="safety", mix=True))
+    assert m.card["mix"]["applied"] and "summary" in m.card["mix"]
+    assert set(m.card["variants"]) == {"torch"}
+    _predict_cli(m.root, tmp_path)
+    with pytest.raises(WorkbenchError, match="ONNX export of the tfidf recipe"):
+        TrainSpec(recipe="tfidf", onnx=("int8",))
+
+
+def test_corrupted_export_fails_gate_and_cannot_be_promoted(fast_model, tmp_path, capsys):
+    import onnx
+    from onnx import numpy_helper
+
+    m_dir = tmp_path / "corrupt"
+    shutil.copytree(fast_model.root, m_dir)
+    path = m_dir / "onnx" / "model.fp32.onnx"
+    model = onnx.load(str(path))
+    for init in model.graph.initializer:  # zero every float weight
+        arr = numpy_helper.to_array(init)
+        if arr.dtype == np.float32:
+            init.CopyFrom(numpy_helper.from_array(np.zeros_like(arr), init.name))
+    onnx.save(model, str(path))
+    # the file changed since it was gated: refused before any re-evaluation
+    assert main(["promote", str(m_dir), "--variant", "fp32"]) == 2
+    assert "got a file changed since" in capsys.readouterr().err
+    # re-gated, it fails: probabilities collapse to a constant
+    main(["evaluate", str(m_dir)])
+    card = load_model(m_dir).card
+    assert not card["variants"]["fp32"]["passed"]
+    checks = [f["check"] for f in card["variants"]["fp32"]["gate"]["failures"]]
+    assert "parity (max |p - p_torch|)" in checks
+    assert main(["promote", str(m_dir), "--variant", "fp32"]) == 2
+    assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
+
+
+def test_shuffled_taxonomy_raises_label_order_error(fast_model):
+    shuffled = Taxonomy.from_dict({"labels": [{"name": "offensive"}, {"name": "hate"}, {"name": "scam"}]})
+    with pytest.raises(TaxonomyError, match=re.escape(
+            "Label order of model ['hate', 'offensive'] does not match taxonomy ['offensive', 'hate']; "
+            "re-export the model or load it with the taxonomy it was trained on")):
+        load_model(fast_model.root, taxonomy=shuffled)
+    load_model(fast_model.root, taxonomy=Taxonomy.from_dict(TAXONOMY))  # the right order loads
+
+
+@pytest.mark.parametrize("recipe", ["tfidf", "fast"])
+def test_tuning_never_reads_holdout(tmp_path, recipe):
+    p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict(TAXONOMY))
+    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    spec = TrainSpec(recipe=recipe, group="safety", mix=False)
+    m1 = train_model(p, tmp_path / "m1", spec)
+    f = p.frame()
+    hold = f[f["split"] == "holdout"]
+    for rid, h, o in zip(hold["id"], hold["hate"], hold["offensive"]):  # poison every holdout label
+        p.store.set_labels(rid, {"hate": int(1 - h), "offensive": int(1 - o)}, actor="poisoner")
+    m2 = train_model(p, tmp_path / "m2", spec)
+    assert m1.card["snapshot_id"] != m2.card["snapshot_id"]
+    assert m1.card["thresholds"] == m2.card["thresholds"]
+    assert m1.card["metrics"]["macro_f1"] != m2.card["metrics"]["macro_f1"]  # holdout itself did change
+
+
+def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
+    mset = train_model_set(slice_project, tmp_path / "set", ["safety", "spam"], TrainSpec(recipe="tfidf", mix=False))
+    loaded = ModelSet.load(tmp_path / "set")
+    assert loaded.labels == ["hate", "offensive", "scam", "spam"]
+    out = loaded.predict(["click here to claim your prize by paying the fee", "you stupid idiot"])
+    assert set(out[0]["probabilities"]) == {"hate", "offensive", "scam", "spam"}
+    rows = _predict_cli(tmp_path / "set", tmp_path)
+    assert "scam" in rows[0]["decisions"]
+    # promotion: a passing model is promoted; the next model is compared with it
+    entry = promote(fast_model, variant="torch")
+    assert promoted_model(slice_project).root == fast_model.root.resolve()
+    assert entry["snapshot_id"] == fast_model.card["snapshot_id"]
+    nxt = train_model(slice_project, tmp_path / "next", TrainSpec(recipe="fast", group="safety", mix=False))
+    cmp_labels = [r["label"] for r in nxt.card["comparison"]["per_label"]]
+    assert cmp_labels == ["hate", "offensive"]
+
+
+def test_quarantined_seed_is_named_in_the_model(slice_project, tmp_path):
+    slice_project.quarantine_seed("seed-scam-giftcard", reason="test")
+    try:
+        m = train_model(slice_project, tmp_path / "q", TrainSpec(recipe="tfidf", group="spam", mix=False))
+        assert m.card["excluded_seeds"] == ["seed-scam-giftcard"]
+    finally:
+        slice_project.unquarantine_seed("seed-scam-giftcard")
