@@ -90,35 +90,49 @@ def _read_text(path: Path, problems: list[str]) -> str | None:
         return None
 
 
-def _csv_rows(path: Path, text: str, *, sep: str = ",", problems: list[str]
-              ) -> Iterable[tuple[int, dict[str, str]]]:
+def _csv_table(path: Path, text: str, *, sep: str = ",", problems: list[str]
+               ) -> tuple[list[str] | None, Iterable[tuple[int, dict[str, str]]]]:
+    """The header and an iterator of (line number, row dict); problems are collected, not raised."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
         header = next(reader)
     except StopIteration:
         problems.append(f"{path}: empty file, expected a header line")
-        return
+        return None, iter(())
     except csv.Error as e:
         problems.append(f"{path} line 1: malformed CSV header ({e})")
-        return
-    start = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            problems.append(f"{path} line {reader.line_num}: malformed CSV ({e}); check quoting")
-            return
-        line = start + 1
+        return None, iter(())
+
+    def rows() -> Iterable[tuple[int, dict[str, str]]]:
         start = reader.line_num
-        if not row or (len(row) == 1 and row[0] == ""):
-            continue
-        if len(row) != len(header):
-            problems.append(f"{path} line {line}: expected {len(header)} fields ({sep!r}-separated), "
-                            f"got {len(row)}; check quoting and the separator")
-            continue
-        yield line, dict(zip(header, row))
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as e:
+                problems.append(f"{path} line {reader.line_num}: malformed CSV ({e}); check quoting")
+                return
+            line = start + 1
+            start = reader.line_num
+            if not row or (len(row) == 1 and row[0] == ""):
+                continue
+            if len(row) != len(header):
+                problems.append(f"{path} line {line}: expected {len(header)} fields ({sep!r}-separated), "
+                                f"got {len(row)}; check quoting and the separator")
+                continue
+            yield line, dict(zip(header, row))
+
+    return header, rows()
+
+
+def _csv_rows(path: Path, text: str, *, fmt: str, required: Sequence[str] = (), sep: str = ",",
+              problems: list[str]) -> Iterable[tuple[int, dict[str, str]]]:
+    """Rows of a CSV whose header must hold ``required`` (else one problem and no rows)."""
+    header, rows = _csv_table(path, text, sep=sep, problems=problems)
+    if header is None or not _require_columns(path, header, required, fmt, problems):
+        return iter(())
+    return rows
 
 
 def _require_columns(path: Path, have: Sequence[str], need: Sequence[str], fmt: str, problems: list[str]) -> bool:
@@ -158,12 +172,8 @@ def _share(where: str, name: str, value: str, problems: list[str]) -> float | No
 def _read_hatexplain(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
     out = []
     split = path.stem if path.stem in ("train", "val", "test") else None
-    rows = _csv_rows(path, text, problems=problems)
-    first = True
-    for line, row in rows:
-        if first and not _require_columns(path, list(row), ["post_id", "text", "category"], "hatexplain", problems):
-            return []
-        first = False
+    for line, row in _csv_rows(path, text, fmt="hatexplain", required=["post_id", "text", "category"],
+                               problems=problems):
         where = f"{path} line {line}"
         cat = _int_field(where, "category", row["category"], (0, 1, 2), problems)
         if cat is None:
@@ -178,11 +188,7 @@ def _read_hatexplain(path: Path, text: str, problems: list[str]) -> list[RawReco
 
 def _read_davidson(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
     out = []
-    first = True
-    for line, row in _csv_rows(path, text, problems=problems):
-        if first and not _require_columns(path, list(row), ["tweet", "class"], "davidson", problems):
-            return []
-        first = False
+    for line, row in _csv_rows(path, text, fmt="davidson", required=["tweet", "class"], problems=problems):
         where = f"{path} line {line}"
         cls = _int_field(where, "class", row["class"], (0, 1, 2), problems)
         if cls is None:
@@ -197,11 +203,8 @@ def _read_davidson(path: Path, text: str, problems: list[str]) -> list[RawRecord
 
 def _read_jigsaw(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
     out = []
-    first = True
-    for line, row in _csv_rows(path, text, problems=problems):
-        if first and not _require_columns(path, list(row), ["id", "comment_text", *JIGSAW_LABELS], "jigsaw", problems):
-            return []
-        first = False
+    for line, row in _csv_rows(path, text, fmt="jigsaw", required=["id", "comment_text", *JIGSAW_LABELS],
+                               problems=problems):
         out.append(RawRecord(where=f"{path} line {line}", text=row["comment_text"], source_id=row["id"],
                              labels={k: row[k] for k in JIGSAW_LABELS}))
     return out
@@ -209,15 +212,10 @@ def _read_jigsaw(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
 
 def _read_ethos(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
     out = []
-    first = True
-    multi = False
-    for line, row in _csv_rows(path, text, sep=";", problems=problems):
-        if first:
-            multi = "isHate" not in row
-            need = ["comment", *ETHOS_SECONDARY] if multi else ["comment", "isHate"]
-            if not _require_columns(path, list(row), need, "ethos", problems):
-                return []
-            first = False
+    header, _ = _csv_table(path, text, sep=";", problems=[])
+    multi = header is not None and "isHate" not in header
+    need = ["comment", *ETHOS_SECONDARY] if multi else ["comment", "isHate"]
+    for line, row in _csv_rows(path, text, fmt="ethos", required=need, sep=";", problems=problems):
         where = f"{path} line {line}"
         if multi:
             labels: dict[str, Any] = {"hate": 1}
@@ -378,7 +376,7 @@ def read_file(path: str | os.PathLike, fmt: str, *, text_field: str = "text", id
     else:
         lc = dict(label_columns or {})
         if fmt == "csv":
-            rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(path, text, problems=problems)
+            rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(path, text, fmt="csv", problems=problems)
         else:
             rows = _jsonl_objects(path, text, problems)
         for line, obj in rows:

@@ -271,15 +271,18 @@ class TrainedModel:
         return task_view(frame, tax, labels=self.labels), project
 
     def evaluate_variant(self, variant: str, *, holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
-                         reference: np.ndarray | None = None) -> dict:
-        """Score one variant on holdout with the model's thresholds and gate it."""
+                         reference: np.ndarray | None = None, probs: np.ndarray | None = None) -> dict:
+        """Score one variant on holdout with the model's thresholds and gate it (``probs``: the
+        variant's holdout probabilities when the caller has them already)."""
         if holdout is None:
             view, _ = self._data()
             holdout = split_arrays(view, self.labels, "holdout")
         frame, texts, y = holdout
-        probs = self.predictor(variant)(texts)
+        predict = self.predictor(variant)
+        if probs is None:
+            probs = predict(texts)
         per_label, summary = evaluate(y, probs, self.thresholds, label_names=self.labels)
-        vectors_verdict = self._vectors_verdict(self.predictor(variant))
+        vectors_verdict = self._vectors_verdict(predict)
         verdict = gate_model(per_label, self.taxonomy, vectors_verdict=vectors_verdict,
                              min_positives=self.card.get("min_holdout_positives", 1))
         info: dict[str, Any] = {"summary": summary, "per_label": per_label.reset_index().to_dict(orient="records"),
@@ -310,7 +313,7 @@ class TrainedModel:
         view, _ = self._data()
         holdout = split_arrays(view, self.labels, "holdout")
         ref = self.predictor("torch")(holdout[1])
-        variants = {"torch": self.evaluate_variant("torch", holdout=holdout)}
+        variants = {"torch": self.evaluate_variant("torch", holdout=holdout, probs=ref)}
         for v in VARIANTS:
             if (self.root / "onnx" / f"model.{v}.onnx").exists():
                 variants[v] = self.evaluate_variant(v, holdout=holdout, reference=ref)
@@ -462,10 +465,10 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     model._classifier = clf
     model.save_card()
     holdout = (hold_frame, hold_texts, hold_y)
-    torch_info = model.evaluate_variant("torch", holdout=holdout)
+    hold_probs = clf.predict_proba(hold_texts)
+    torch_info = model.evaluate_variant("torch", holdout=holdout, probs=hold_probs)
     card["variants"] = {"torch": torch_info}
     card["metrics"] = torch_info["summary"]
-    hold_probs = clf.predict_proba(hold_texts)
     per_label, summary = evaluate(hold_y, hold_probs, model.thresholds, label_names=names)
     slices = evaluate_slices(hold_frame, hold_y, hold_probs, model.thresholds, label_names=names)
     promoted = promoted_model(project)
