@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bench-hatexplain bench-inference clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/import_dedup_split.py
+
+bench-hatexplain: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/hatexplain.py --out build/hatexplain-model
+
+bench-inference: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/inference.py --model build/hatexplain-model
 
 clean:
 	rm -rf $(VENV) build .hypothesis
