@@ -73,7 +73,7 @@ def test_fast_family_end_to_end(fast_model, tmp_path):
     for v in ("torch", "fp32", "fp16", "int8"):
         rows = _predict_cli(m.root, tmp_path, v)
         assert rows[0]["probabilities"]["offensive"] > rows[1]["probabilities"]["offensive"]
-    assert main(["gate", str(m.root)]) in (0, 1)
+    assert main(["gate", str(m.root)]) == 0  # torch passes, so the best variant passes
 
 
 def test_finetune_family_end_to_end(slice_project, tmp_path):
