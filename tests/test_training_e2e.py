@@ -151,7 +151,7 @@ def test_tuning_never_reads_holdout(tmp_path, recipe):
 
 
 def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
-    mset = train_model_set(slice_project, tmp_path / "set", ["safety", "spam"], TrainSpec(recipe="tfidf", mix=False))
+    train_model_set(slice_project, tmp_path / "set", ["safety", "spam"], TrainSpec(recipe="tfidf", mix=False))
     loaded = ModelSet.load(tmp_path / "set")
     assert loaded.labels == ["hate", "offensive", "scam", "spam"]
     out = loaded.predict(["click here to claim your prize by paying the fee", "you stupid idiot"])

@@ -18,7 +18,7 @@ import copy
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -343,6 +343,7 @@ class FineTunedClassifier(_Base):
         self.tokenizer_ = None
         self.pos_weight_: np.ndarray | None = None
         self.train_seconds_: float | None = None
+        self.body_dir_: str | None = None  # where save()/load() keep the body and tokenizer
 
     def get_config(self) -> dict:
         a = asdict(self.args)
@@ -524,7 +525,7 @@ class FineTunedClassifier(_Base):
 
     def export_module(self):
         self._require_fitted()
-        return copy.deepcopy(self.module_).cpu().eval(), self._saved_body_dir
+        return copy.deepcopy(self.module_).cpu().eval(), self._require_saved()
 
     def save(self, path) -> Path:
         import torch
@@ -537,20 +538,14 @@ class FineTunedClassifier(_Base):
         torch.save(self.module_.head.state_dict(), path / "head.pt")
         _write_json(path / "config.json", {**self.get_config(), "pos_weight": self.pos_weight_.tolist(),
                                            "history": self.history_, "train_seconds": self.train_seconds_})
-        self._saved_body_dir = str(path / "body")
+        self.body_dir_ = str(path / "body")
         return path
 
-    @property
-    def _saved_body_dir(self) -> str:
-        d = getattr(self, "_body_dir", None)
-        if d is None:
+    def _require_saved(self) -> str:
+        if self.body_dir_ is None:
             raise WorkbenchError("fine-tuned model", expected="a saved model (its tokenizer files are exported)",
                                  got="an unsaved one", fix="save() it before exporting")
-        return d
-
-    @_saved_body_dir.setter
-    def _saved_body_dir(self, value: str) -> None:
-        self._body_dir = value
+        return self.body_dir_
 
     @classmethod
     def load(cls, path, **_) -> "FineTunedClassifier":
@@ -569,7 +564,7 @@ class FineTunedClassifier(_Base):
         m.pos_weight_ = np.asarray(cfg.get("pos_weight", []))
         m.history_ = cfg.get("history", [])
         m.train_seconds_ = cfg.get("train_seconds")
-        m._saved_body_dir = str(path / "body")
+        m.body_dir_ = str(path / "body")
         return m
 
 
@@ -678,7 +673,7 @@ class EnsembleClassifier(_Base):
 
     def fit(self, texts, targets, *, valid=None, **kw) -> "EnsembleClassifier":
         for m in self.members:
-            m.fit(texts, targets, valid=valid, **({k: v for k, v in kw.items()} if m.family == "finetune" else {}))
+            m.fit(texts, targets, valid=valid, **(kw if m.family == "finetune" else {}))
         self.labels_ = list(self.labels)
         return self
 

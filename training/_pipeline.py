@@ -22,7 +22,7 @@ import logging
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -106,11 +106,18 @@ class TrainSpec:
 def snapshot_frame(project: Project) -> tuple[pd.DataFrame, dict]:
     """The active records of the project's current snapshot, read back from its Parquet file."""
     manifest = project.snapshot()
-    folder = project.root / "snapshots" / manifest["snapshot_id"]
+    return _read_snapshot(project.root / "snapshots" / manifest["snapshot_id"]), manifest
+
+
+def _read_snapshot(folder: Path) -> pd.DataFrame:
+    """A snapshot's records with label columns as float (1.0 / 0.0 / NaN = unknown)."""
+    if not (folder / "records.parquet").exists():
+        raise WorkbenchError(f"snapshot {folder.name}", expected=f"{folder}/records.parquet", got="missing",
+                             fix="the snapshot the model was trained on is gone; retrain")
     frame = pd.read_parquet(folder / "records.parquet")
-    for lab in manifest["labels"]:
+    for lab in json.loads((folder / "manifest.json").read_text())["labels"]:
         frame[lab] = frame[lab].astype("Float64").astype(float)
-    return frame, manifest
+    return frame
 
 
 def split_arrays(view: pd.DataFrame, labels: Sequence[str], split: str) -> tuple[pd.DataFrame, list[str], np.ndarray]:
@@ -261,12 +268,7 @@ class TrainedModel:
     def _data(self) -> tuple[pd.DataFrame, Project]:
         project = Project(self.card["project"])
         folder = project.root / "snapshots" / self.card["snapshot_id"]
-        if not (folder / "records.parquet").exists():
-            raise WorkbenchError(f"snapshot {self.card['snapshot_id']}", expected=f"{folder}/records.parquet",
-                                 got="missing", fix="the snapshot the model was trained on is gone; retrain")
-        frame = pd.read_parquet(folder / "records.parquet")
-        for lab in json.loads((folder / "manifest.json").read_text())["labels"]:
-            frame[lab] = frame[lab].astype("Float64").astype(float)
+        frame = _read_snapshot(folder)
         tax = load_taxonomy(folder / "taxonomy.yaml")
         return task_view(frame, tax, labels=self.labels), project
 
@@ -468,8 +470,8 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     hold_probs = clf.predict_proba(hold_texts)
     torch_info = model.evaluate_variant("torch", holdout=holdout, probs=hold_probs)
     card["variants"] = {"torch": torch_info}
-    card["metrics"] = torch_info["summary"]
-    per_label, summary = evaluate(hold_y, hold_probs, model.thresholds, label_names=names)
+    card["metrics"] = summary = torch_info["summary"]
+    per_label = pd.DataFrame(torch_info["per_label"]).set_index("label")
     slices = evaluate_slices(hold_frame, hold_y, hold_probs, model.thresholds, label_names=names)
     promoted = promoted_model(project)
     if promoted is not None:
@@ -549,7 +551,7 @@ def promote(model: TrainedModel, *, variant: str | None = None) -> dict:
     info = card.get("variants", {}).get(variant)
     if info is None:
         raise WorkbenchError(f"promotion of {model.root} ({variant})", expected="an evaluated variant",
-                             got="none", fix=f"export and evaluate it first (workbench export / evaluate)")
+                             got="none", fix="export and evaluate it first (workbench export / evaluate)")
     if not info.get("passed"):
         fails = "; ".join(f"{f['what']} {f['check']} {f['value']} (required {f['required']})"
                           for f in info["gate"]["failures"][:8])

@@ -164,7 +164,7 @@ def _csv(text: str | None) -> tuple[str, ...]:
 
 
 def _run_model_command(args: argparse.Namespace) -> int:
-    from training import ModelSet, load_model, promote
+    from training import load_model, promote
 
     if args.command == "predict":
         return _predict(args)
