@@ -132,7 +132,94 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("promote", help="make a model the project's promoted model (refused unless its gate passed)")
     s.add_argument("model")
     s.add_argument("--variant")
+
+    s = sub.add_parser("server", help="the local Argilla stack: start | stop | status | logs | env | reindex")
+    ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("start", "start Argilla (embedded search, SQLite, Valkey) and wait until it is healthy"),
+                         ("stop", "stop every process this home's stack started"),
+                         ("status", "is it running, where, which pids (exit 3 when not running)"),
+                         ("logs", "the last lines of each process's log"),
+                         ("env", "print the ARGILLA_API_URL / ARGILLA_API_KEY exports of the running stack"),
+                         ("reindex", "rebuild the search index from Argilla's database")):
+        a = ssub.add_parser(action, help=text)
+        a.add_argument("--home", help="stack directory (default $WORKBENCH_ARGILLA_HOME or ~/.workbench/argilla)")
+        if action == "start":
+            a.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
+            a.add_argument("--port", type=int, default=6900, help="first port to try (then the next free one)")
+            a.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+            a.add_argument("--database-url", help="external PostgreSQL (default: SQLite under --home); "
+                           "or $WORKBENCH_ARGILLA_DATABASE_URL")
+            a.add_argument("--search-url", help="external Elasticsearch/OpenSearch (default: embedded engine); "
+                           "or $WORKBENCH_ARGILLA_SEARCH_URL")
+            a.add_argument("--search-engine", choices=["elasticsearch", "opensearch"],
+                           help="what --search-url is (default elasticsearch)")
+            a.add_argument("--redis-url", help="external Redis (default: embedded Valkey); or $REDIS_URL")
+            a.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
+        if action == "status":
+            a.add_argument("--json", action="store_true")
+        if action == "logs":
+            a.add_argument("component", nargs="?", choices=["valkey", "server", "worker", "migrate", "reindex"])
+            a.add_argument("-n", "--lines", type=int, default=50)
+        if action == "reindex":
+            g = a.add_mutually_exclusive_group()
+            g.add_argument("--check", action="store_true", help="only compare; exit 1 when they disagree")
+            g.add_argument("--repair", action="store_true", help="rebuild only the datasets that disagree")
     return p
+
+
+def _run_server_command(args: argparse.Namespace) -> int:
+    from .argilla.stack import ServerStack, StackError, StackSettings
+
+    try:
+        if args.action == "start":
+            settings = StackSettings.from_env(
+                home=args.home, host=args.host, port=args.port, allow_remote=args.allow_remote,
+                database_url=args.database_url, search_url=args.search_url, search_engine=args.search_engine,
+                redis_url=args.redis_url,
+            )
+        else:
+            settings = StackSettings.from_env(home=args.home)
+        stack = ServerStack(settings)
+        if args.action == "start":
+            info = stack.start(timeout=args.timeout)
+            pids = ", ".join(f"{n} {c['pid']}" for n, c in info["components"].items())
+            if info["already_running"]:
+                print(f"Argilla is already running at {info['url']} ({pids}).")
+            else:
+                print(f"Argilla is up at {info['url']} after {info['seconds']:.1f} s ({pids}).")
+            print(f"Owner user, password and API key: {info['secrets_file']} (readable only by you).")
+            print("For the SDK in this shell:  eval \"$(workbench server env"
+                  + (f" --home {args.home}" if args.home else "") + ')"')
+        elif args.action == "stop":
+            stopped = stack.stop()
+            print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+        elif args.action == "status":
+            info = stack.status()
+            if args.json:
+                print(json.dumps(info, indent=2))
+            elif info["running"]:
+                pids = ", ".join(f"{n} {c['pid']}" for n, c in info["components"].items())
+                print(f"running at {info['url']} ({pids}); home {info['home']}")
+            elif info["stale"]:
+                dead = [n for n, c in info["components"].items() if not c["alive"]]
+                print(f"not running: stale state from an earlier run ({', '.join(dead)} gone); "
+                      "`workbench server start` cleans it up")
+            else:
+                print(f"not running (home {info['home']})")
+            return 0 if info["running"] else 3
+        elif args.action == "logs":
+            print(stack.logs(args.component, args.lines))
+        elif args.action == "env":
+            for key, value in stack.env().items():
+                print(f"export {key}={value}")
+        elif args.action == "reindex":
+            code, report = stack.reindex(check=args.check, repair=args.repair)
+            print(json.dumps(report, indent=2))
+            return code
+        return 0
+    except StackError as e:
+        print(f"error: workbench server {args.action}: {e}", file=sys.stderr)
+        return 2
 
 
 def _print_stats(st: dict) -> None:
@@ -264,6 +351,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_model_command(args)
     if args.command in ("evaluate", "gate", "predict", "promote"):
         return _run_model_command(args)
+    if args.command == "server":
+        return _run_server_command(args)
 
     if args.command == "init":
         if args.demo:

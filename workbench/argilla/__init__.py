@@ -1,0 +1,12 @@
+"""Embedded Argilla: an argilla-server with a SQLite search engine, SQLite database and a bundled Valkey.
+
+`workbench server start` (see :mod:`workbench.argilla.stack`) runs the whole stack on loopback; the same
+command runs only the Argilla server and worker against external Elasticsearch/OpenSearch, PostgreSQL and
+Redis when their URLs are given (docs/argilla-scale-out.md).
+
+Importing this package starts nothing and does not import argilla-server; ``engine`` does, on import.
+"""
+
+from .stack import ServerStack, StackError, StackSettings
+
+__all__ = ["ServerStack", "StackError", "StackSettings"]

