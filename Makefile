@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install run test bench bench-hatexplain bench-inference clean
+.PHONY: install run test argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	$(MAKE) argilla-sdk-tests
+
+# Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack.
+argilla-sdk-tests: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py
 
 bench: $(STAMP)
 	$(PY) bench/import_dedup_split.py
@@ -31,6 +36,11 @@ bench-hatexplain: $(STAMP)
 
 bench-inference: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/inference.py --model build/hatexplain-model
+
+# Logging and query latency: embedded stack vs argilla-server on osmem-server (OpenSearch-compatible).
+bench-argilla: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	HF_HUB_OFFLINE=1 $(PY) bench/argilla.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis

@@ -18,7 +18,6 @@ from pathlib import Path
 
 
 def _prepare() -> None:
-    os.environ.setdefault("ARGILLA_ENABLE_TELEMETRY", "0")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     from . import engine  # noqa: F401  registers the engine
     from . import patches

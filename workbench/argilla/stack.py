@@ -141,6 +141,8 @@ def _tail(path: Path, lines: int = 40) -> str:
 def _free_port(host: str, first: int, tries: int = 100) -> int:
     for port in range(first, first + tries):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            # as uvicorn binds: a port whose old connections linger in TIME_WAIT is free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((host, port))
             except OSError:
@@ -252,7 +254,6 @@ class ServerStack:
         env.update(
             ARGILLA_HOME_PATH=str(self.argilla_home),
             ARGILLA_REDIS_URL=redis_url,
-            ARGILLA_ENABLE_TELEMETRY="0",
             ARGILLA_CORS_ORIGINS=json.dumps(sorted(set(origins))),
             ARGILLA_DATABASE_SQLITE_TIMEOUT="30",
             HF_HUB_DISABLE_TELEMETRY="1",

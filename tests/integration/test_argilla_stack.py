@@ -1,0 +1,332 @@
+"""The embedded Argilla stack for real: processes, security defaults, many annotators, kill -9 and restart.
+
+One stack per module (start takes ~20 s), in a temporary home, on the next free port from 6900.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import psutil
+import pytest
+
+from workbench.argilla.stack import ServerStack, StackError, StackSettings
+from workbench.cli import main as cli
+
+pytestmark = pytest.mark.slow
+
+
+class Api:
+    """A thin Argilla REST client (the UI and the SDK call the same endpoints)."""
+
+    def __init__(self, url: str, key: str | None) -> None:
+        headers = {"X-Argilla-Api-Key": key} if key else {}
+        self.http = httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=60)
+
+    def __call__(self, method: str, path: str, **kw) -> httpx.Response:
+        return self.http.request(method, path, **kw)
+
+    def ok(self, method: str, path: str, **kw):
+        r = self(method, path, **kw)
+        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
+        return r.json() if r.content else None
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    home = tmp_path_factory.mktemp("argilla-home")
+    s = ServerStack(StackSettings(home=home))
+    info = s.start(timeout=120)
+    assert info["running"] and info["seconds"] < 60
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def owner(stack) -> Api:
+    env = stack.env()
+    return Api(env["ARGILLA_API_URL"], env["ARGILLA_API_KEY"])
+
+
+def _workspace_id(owner: Api) -> str:
+    return next(w["id"] for w in owner.ok("GET", "/me/workspaces")["items"] if w["name"] == "moderation")
+
+
+def _make_dataset(owner: Api, n_records: int, min_submitted: int = 1) -> tuple[str, list[str]]:
+    ds = owner.ok("POST", "/datasets", json={
+        "name": f"stack-test-{uuid.uuid4().hex[:8]}", "workspace_id": _workspace_id(owner),
+        "distribution": {"strategy": "overlap", "min_submitted": min_submitted},
+    })
+    owner.ok("POST", f"/datasets/{ds['id']}/fields",
+             json={"name": "text", "title": "Text", "settings": {"type": "text"}})
+    owner.ok("POST", f"/datasets/{ds['id']}/questions", json={
+        "name": "label", "title": "Label", "required": True, "settings": {
+            "type": "label_selection", "options": [{"value": "ok", "text": "ok"}, {"value": "threat", "text": "threat"}]}})
+    owner.ok("PUT", f"/datasets/{ds['id']}/publish")
+    items = [{"fields": {"text": f"post number {i} about something"}, "external_id": f"r{i}"} for i in range(n_records)]
+    for start in range(0, n_records, 200):
+        owner.ok("POST", f"/datasets/{ds['id']}/records/bulk", json={"items": items[start:start + 200]})
+    records = owner.ok("GET", f"/datasets/{ds['id']}/records", params={"limit": 1000})["items"]
+    return ds["id"], [r["id"] for r in records]
+
+
+def _make_annotator(owner: Api, url: str) -> tuple[str, Api]:
+    name = f"annotator-{uuid.uuid4().hex[:8]}"
+    user = owner.ok("POST", "/users", json={"username": name, "first_name": name, "password": uuid.uuid4().hex,
+                                             "role": "annotator"})
+    owner.ok("POST", f"/workspaces/{_workspace_id(owner)}/users", json={"user_id": user["id"]})
+    return user["id"], Api(url, user["api_key"])
+
+
+# --------------------------------------------------------------------------------------------- lifecycle
+
+
+def test_second_start_says_it_is_running_and_status_lists_our_processes(stack, capsys):
+    home = str(stack.settings.home)
+    assert cli(["server", "start", "--home", home]) == 0
+    out = capsys.readouterr().out
+    assert "already running at http://127.0.0.1:" in out
+    assert str(stack.secrets_file) in out
+    assert cli(["server", "status", "--home", home]) == 0
+    status = stack.status()
+    assert set(status["components"]) == {"valkey", "server", "worker"}
+    assert all(c["alive"] for c in status["components"].values())
+
+
+def test_everything_listens_on_loopback_only(stack):
+    for name, comp in stack.status()["components"].items():
+        listening = [c for c in psutil.Process(comp["pid"]).connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN]
+        if name == "worker":
+            assert listening == []
+            continue
+        assert listening, f"{name} listens nowhere"
+        assert {c.laddr.ip for c in listening} <= {"127.0.0.1", "::1"}, (name, listening)
+
+
+def test_secrets_are_private_and_never_logged(stack, capsys):
+    mode = stat.S_IMODE(stack.secrets_file.stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(stack.settings.home.stat().st_mode) == 0o700
+    secrets = json.loads(stack.secrets_file.read_text())
+    assert len(secrets["api_key"]) >= 32 and len(secrets["password"]) >= 16
+    assert secrets["password"] not in ("1234", "12345678") and secrets["api_key"] != "argilla.apikey"
+    for log in stack.log_dir.glob("*.log"):
+        text = log.read_text(errors="replace")
+        for value in (secrets["api_key"], secrets["password"], secrets["valkey_password"]):
+            assert value not in text, f"a secret appears in {log}"
+    state = stack.state_file.read_text()
+    assert secrets["valkey_password"] not in state
+    assert cli(["server", "env", "--home", str(stack.settings.home)]) == 0
+    out = capsys.readouterr().out
+    assert f"export ARGILLA_API_KEY={secrets['api_key']}" in out
+    assert "export ARGILLA_API_URL=http://127.0.0.1:" in out
+
+
+def test_requests_without_a_valid_key_are_refused(stack, owner):
+    url = stack.env()["ARGILLA_API_URL"]
+    for key in (None, "argilla.apikey", "owner.apikey", "x" * 43):
+        anon = Api(url, key)
+        for path in ("/me", "/workspaces/" + _workspace_id(owner), "/users"):
+            assert anon("GET", path).status_code == 401, (key, path)
+    assert owner("GET", "/me").json()["role"] == "owner"
+    # and the password login works only with the generated password
+    secrets = json.loads(stack.secrets_file.read_text())
+    bad = httpx.post(url + "/api/v1/token", data={"username": "owner", "password": "12345678"})
+    good = httpx.post(url + "/api/v1/token", data={"username": "owner", "password": secrets["password"]})
+    assert bad.status_code == 401 and good.status_code == 201
+
+
+def test_ui_is_served(stack):
+    url = stack.env()["ARGILLA_API_URL"]
+    page = httpx.get(url + "/", follow_redirects=True)
+    assert page.status_code == 200 and "<html" in page.text.lower()
+    scripts = [part.split('"')[0] for part in page.text.split('src="')[1:] if part.split('"')[0].endswith(".js")]
+    assert scripts, "the UI page references no script"
+    asset = httpx.get(url + scripts[0] if scripts[0].startswith("/") else f"{url}/{scripts[0]}")
+    assert asset.status_code == 200 and len(asset.content) > 1000
+
+
+def test_stop_leaves_other_processes_alone_and_a_stale_state_is_handled(tmp_path):
+    s = ServerStack(StackSettings(home=tmp_path / "h"))
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    try:
+        # a state file left by a crashed run whose pid now belongs to someone else
+        s.state_file.parent.mkdir(parents=True)
+        s.state_file.write_text(json.dumps({"url": "http://127.0.0.1:1", "port": 1, "components": {
+            "server": {"pid": bystander.pid, "create_time": 1.0, "log": "x"}}}))
+        assert s.status()["stale"] and not s.status()["running"]
+        assert s.stop() == []
+        assert bystander.poll() is None, "stop killed a process it did not start"
+        assert not s.state_file.exists()
+    finally:
+        bystander.kill()
+
+
+def test_non_loopback_bind_needs_an_explicit_flag(tmp_path):
+    with pytest.raises(StackError, match="loopback"):
+        StackSettings(home=tmp_path, host="0.0.0.0")
+    assert StackSettings(home=tmp_path, host="0.0.0.0", allow_remote=True).host == "0.0.0.0"
+
+
+def test_secrets_file_readable_by_others_is_refused(tmp_path):
+    s = ServerStack(StackSettings(home=tmp_path / "h"))
+    s._secrets()
+    os.chmod(s.secrets_file, 0o644)
+    with pytest.raises(StackError, match="chmod 600"):
+        s._secrets()
+
+
+# --------------------------------------------------------------------------------------------- annotators
+
+
+def test_many_concurrent_annotators_lose_nothing_and_progress_is_exact(stack, owner):
+    url = stack.env()["ARGILLA_API_URL"]
+    n_records, n_annotators, per_annotator = 120, 8, 60
+    dataset_id, record_ids = _make_dataset(owner, n_records)
+    annotators = [_make_annotator(owner, url) for _ in range(n_annotators)]
+    # annotator k answers records k*15 .. k*15+59 (wrapping): every record gets 4 answers, all overlapping
+    plan = {uid: [record_ids[(k * 15 + j) % n_records] for j in range(per_annotator)]
+            for k, (uid, _) in enumerate(annotators)}
+    statuses = ["submitted", "submitted", "submitted", "discarded", "draft"]
+
+    def work(k: int) -> list[tuple[str, str, str]]:
+        uid, api = annotators[k]
+        done = []
+        for j, record_id in enumerate(plan[uid]):
+            status = statuses[(k + j) % len(statuses)]
+            body = {"status": status}
+            if status != "discarded":
+                body["values"] = {"label": {"value": "threat" if j % 3 == 0 else "ok"}}
+            api.ok("POST", f"/records/{record_id}/responses", json=body)
+            done.append((uid, record_id, status))
+        return done
+
+    with ThreadPoolExecutor(n_annotators) as pool:
+        done = [item for chunk in pool.map(work, range(n_annotators)) for item in chunk]
+    assert len(done) == n_annotators * per_annotator
+
+    # every response is stored, once, with its status
+    records = owner.ok("GET", f"/datasets/{dataset_id}/records", params={"limit": 1000, "include": "responses"})
+    stored = {(r["user_id"], rec["id"], r["status"]) for rec in records["items"] for r in rec["responses"]}
+    assert stored == set(done)
+
+    # per-user progress (search engine) is exact for every annotator
+    for uid, api in annotators:
+        mine = [s for u, _, s in done if u == uid]
+        metrics = api.ok("GET", f"/me/datasets/{dataset_id}/metrics")["responses"]
+        assert metrics["total"] == n_records
+        for status in ("submitted", "discarded", "draft"):
+            assert metrics[status] == mine.count(status), (status, metrics)
+        assert metrics["pending"] == n_records - len(mine)
+
+    # dataset progress: a record is completed once it has a submitted response (min_submitted=1)
+    completed = {rid for _, rid, s in done if s == "submitted"}
+    progress = owner.ok("GET", f"/datasets/{dataset_id}/progress")
+    assert progress["total"] == n_records
+    assert progress["completed"] == len(completed)
+    assert progress["pending"] == n_records - len(completed)
+
+    # and the search engine's view of response statuses matches the database
+    for status in ("submitted", "discarded", "draft"):
+        hits = owner.ok("POST", f"/datasets/{dataset_id}/records/search", params={"limit": 1}, json={
+            "filters": {"and": [{"type": "terms", "scope": {"entity": "response", "property": "status"},
+                                 "values": [status]}]}})
+        assert hits["total"] == len({rid for _, rid, s in done if s == status}), status
+    code, report = stack.reindex(check=True)
+    assert code == 0 and report["disagreeing"] == []
+
+
+# --------------------------------------------------------------------------------------------- crash
+
+
+def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
+    url = stack.env()["ARGILLA_API_URL"]
+    dataset_id, record_ids = _make_dataset(owner, 40)
+    uid, annotator = _make_annotator(owner, url)
+    acked_records: list[str] = []
+    acked_responses: list[str] = []
+    stop = threading.Event()
+
+    def log_records():
+        i = 0
+        while not stop.is_set():
+            batch = [{"fields": {"text": f"crash batch {i} item {j}"}, "external_id": f"crash-{i}-{j}"}
+                     for j in range(25)]
+            try:
+                r = owner("POST", f"/datasets/{dataset_id}/records/bulk", json={"items": batch})
+            except httpx.HTTPError:
+                return
+            if r.status_code < 300:
+                acked_records.extend(item["external_id"] for item in batch)
+            i += 1
+
+    def annotate():
+        for record_id in record_ids:
+            if stop.is_set():
+                return
+            try:
+                r = annotator("POST", f"/records/{record_id}/responses",
+                              json={"status": "submitted", "values": {"label": {"value": "ok"}}})
+            except httpx.HTTPError:
+                return
+            if r.status_code < 300:
+                acked_responses.append(record_id)
+
+    threads = [threading.Thread(target=log_records), threading.Thread(target=annotate)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30
+    while (len(acked_records) < 100 or len(acked_responses) < 10) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    components = stack.status()["components"]
+    os.kill(components["server"]["pid"], signal.SIGKILL)
+    os.kill(components["worker"]["pid"], signal.SIGKILL)
+    stop.set()
+    for t in threads:
+        t.join(60)
+    assert acked_records and acked_responses
+    assert stack.status()["stale"]
+
+    info = stack.start(timeout=120)
+    assert info["running"] and not info["already_running"]
+    owner_after = Api(info["url"], stack.env()["ARGILLA_API_KEY"])
+    records = owner_after.ok("GET", f"/datasets/{dataset_id}/records",
+                             params={"limit": 1000, "include": "responses"})["items"]
+    external_ids = {r["external_id"] for r in records}
+    assert set(acked_records) <= external_ids
+    answered = {r["id"] for r in records for resp in r["responses"] if resp["user_id"] == uid}
+    assert set(acked_responses) <= answered
+    # the index agrees with the database after the restart (start repairs it when it does not)
+    code, report = stack.reindex(check=True)
+    assert code == 0, report
+    search = owner_after.ok("POST", f"/datasets/{dataset_id}/records/search", params={"limit": 1}, json={})
+    assert search["total"] == len(records)
+
+
+def test_reindex_detects_and_repairs_a_damaged_index(stack, owner):
+    dataset_id, record_ids = _make_dataset(owner, 30)
+    with sqlite3.connect(stack.search_db) as conn:
+        conn.execute("DELETE FROM idx_records WHERE id IN (?, ?)", (record_ids[0], record_ids[1]))
+        conn.execute("UPDATE idx_records SET status = 'completed' WHERE id = ?", (record_ids[2],))
+    code, report = stack.reindex(check=True)
+    assert code == 1 and dataset_id in report["disagreeing"]
+    assert report["details"][dataset_id]["records"] == {"database_only": 3, "index_only": 1}
+    code, report = stack.reindex(repair=True)
+    assert code == 0 and report["rebuilt"] == [dataset_id]
+    code, report = stack.reindex(check=True)
+    assert code == 0 and report["disagreeing"] == []
+    hits = owner.ok("POST", f"/datasets/{dataset_id}/records/search", params={"limit": 50}, json={
+        "query": {"text": {"q": "post"}}})
+    assert hits["total"] == 30
