@@ -330,3 +330,92 @@ def test_reindex_detects_and_repairs_a_damaged_index(stack, owner):
     hits = owner.ok("POST", f"/datasets/{dataset_id}/records/search", params={"limit": 50}, json={
         "query": {"text": {"q": "post"}}})
     assert hits["total"] == 30
+
+
+# --------------------------------------------------------------------------------------------- engine
+
+
+def test_search_engine_features_through_the_api(owner):
+    ds = owner.ok("POST", "/datasets", json={"name": f"engine-{uuid.uuid4().hex[:8]}",
+                                             "workspace_id": _workspace_id(owner)})
+    dsid = ds["id"]
+    for name in ("text", "context"):
+        owner.ok("POST", f"/datasets/{dsid}/fields", json={"name": name, "title": name, "settings": {"type": "text"}})
+    q = owner.ok("POST", f"/datasets/{dsid}/questions", json={
+        "name": "labels", "title": "Labels", "required": True, "settings": {
+            "type": "multi_label_selection", "options": [{"value": v, "text": v} for v in ("threat", "spam", "hate")]}})
+    props = {}
+    for name, kind in (("source", "terms"), ("length", "integer"), ("score", "float")):
+        props[name] = owner.ok("POST", f"/datasets/{dsid}/metadata-properties",
+                               json={"name": name, "settings": {"type": kind}})["id"]
+    owner.ok("POST", f"/datasets/{dsid}/vectors-settings", json={"name": "vec", "title": "vec", "dimensions": 3})
+    owner.ok("PUT", f"/datasets/{dsid}/publish")
+    rows = [  # text, context, source, length, score, suggestion, suggestion score, vector
+        ("I will find you", "reply to a threat report", "chat", 15, 0.9, ["threat"], [0.95], [1, 0, 0]),
+        ("buy cheap pills now", "spam wave", "forum", 19, 0.2, ["spam"], [0.7], [0, 1, 0]),
+        ("lovely weather", "small talk", "chat", 14, 0.1, ["spam", "hate"], [0.3, 0.4], [0, 0, 1]),
+        ("I will find the keys", "lost and found", "forum", 20, 0.5, ["threat"], [0.55], [0.9, 0.1, 0]),
+        ("no metadata here", "threat assessment", None, None, None, ["hate"], [0.85], [0.7, 0.7, 0]),
+    ]
+    items = []
+    for i, (text, context, source, length, score, value, sscore, vec) in enumerate(rows):
+        metadata = {k: v for k, v in (("source", source), ("length", length), ("score", score)) if v is not None}
+        items.append({"external_id": f"e{i}", "fields": {"text": text, "context": context}, "metadata": metadata,
+                      "suggestions": [{"question_id": q["id"], "value": value, "score": sscore, "agent": "m1"}],
+                      "vectors": {"vec": vec}})
+    owner.ok("POST", f"/datasets/{dsid}/records/bulk", json={"items": items})
+    ids = {r["external_id"]: r["id"] for r in
+           owner.ok("GET", f"/datasets/{dsid}/records", params={"limit": 100})["items"]}
+
+    def search(body, limit=50):
+        out = owner.ok("POST", f"/datasets/{dsid}/records/search", params={"limit": limit}, json=body)
+        return [ext for item in out["items"] for ext, rid in ids.items() if rid == item["record"]["id"]], out
+
+    def meta(name):
+        return {"entity": "metadata", "metadata_property": name}
+
+    # text: every field by default, one field when asked; words AND-ed
+    assert set(search({"query": {"text": {"q": "threat"}}})[0]) == {"e0", "e4"}
+    assert search({"query": {"text": {"q": "threat", "field": "text"}}})[0] == []
+    assert set(search({"query": {"text": {"q": "find"}}})[0]) == {"e0", "e3"}
+    assert search({"query": {"text": {"q": "find keys"}}})[0] == ["e3"]
+    # metadata terms and range, combined
+    assert set(search({"filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["chat"]}]}})[0]) \
+        == {"e0", "e2"}
+    found, out = search({"filters": {"and": [
+        {"type": "terms", "scope": meta("source"), "values": ["forum", "chat"]},
+        {"type": "range", "scope": meta("length"), "ge": 15, "le": 19}]}})
+    assert set(found) == {"e0", "e1"} and out["total"] == 2
+    assert set(search({"filters": {"and": [{"type": "range", "scope": meta("score"), "ge": 0.45}]}})[0]) \
+        == {"e0", "e3"}
+    # suggestions: any of the multi-label values; score range
+    sugg = {"entity": "suggestion", "question": "labels"}
+    assert set(search({"filters": {"and": [{"type": "terms", "scope": {**sugg, "property": "value"},
+                                            "values": ["hate"]}]}})[0]) == {"e2", "e4"}
+    assert set(search({"filters": {"and": [{"type": "range", "scope": {**sugg, "property": "score"},
+                                            "ge": 0.8}]}})[0]) == {"e0", "e4"}
+    # sort by metadata, missing values last in both directions; paging keeps the order
+    desc, _ = search({"sort": [{"scope": meta("length"), "order": "desc"}]})
+    assert desc == ["e3", "e1", "e0", "e2", "e4"]
+    asc, _ = search({"sort": [{"scope": meta("length"), "order": "asc"}]})
+    assert asc == ["e2", "e0", "e1", "e3", "e4"]
+    page2 = owner.ok("POST", f"/datasets/{dsid}/records/search", params={"limit": 2, "offset": 2},
+                     json={"sort": [{"scope": meta("length"), "order": "desc"}]})
+    assert [i["record"]["id"] for i in page2["items"]] == [ids["e0"], ids["e2"]] and page2["total"] == 5
+    # metadata metrics
+    terms = owner.ok("GET", f"/metadata-properties/{props['source']}/metrics")
+    assert terms["total"] == 4 and {v["term"]: v["count"] for v in terms["values"]} == {"chat": 2, "forum": 2}
+    ints = owner.ok("GET", f"/metadata-properties/{props['length']}/metrics")
+    assert (ints["min"], ints["max"]) == (14, 20)
+    # similarity: by value, most and least similar; by record (itself excluded); with a filter
+    vec = {"name": "vec", "value": [1, 0, 0]}
+    most, out = search({"query": {"vector": {**vec, "order": "most_similar"}}}, limit=3)
+    assert most == ["e0", "e3", "e4"]
+    assert out["items"][0]["query_score"] == pytest.approx(1.0)
+    least, _ = search({"query": {"vector": {**vec, "order": "least_similar"}}}, limit=2)
+    assert least[:2] in (["e1", "e2"], ["e2", "e1"])
+    by_record, _ = search({"query": {"vector": {"name": "vec", "record_id": ids["e0"]}}}, limit=2)
+    assert by_record == ["e3", "e4"]
+    filtered, _ = search({"query": {"vector": {**vec, "order": "most_similar"}},
+                          "filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["forum"]}]}})
+    assert filtered == ["e3", "e1"]

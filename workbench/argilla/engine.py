@@ -143,6 +143,7 @@ def fts_query(q: str) -> tuple[Optional[str], Optional[str]]:
     (None, '"spam"')
     """
     groups: list[tuple[list[str], list[str]]] = [([], [])]
+    q = "".join(" " if ord(ch) < 32 else ch for ch in q)  # FTS5 strings cannot hold NUL; no control char matters
     for token in _TOKEN.findall(q):
         if token == "|":
             groups.append(([], []))
@@ -194,11 +195,17 @@ def _json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
-def _json_path(*names: str) -> str:
+def _path(*names: str) -> str:
+    """The JSON path of nested keys (names with quotes or backslashes are refused)."""
     for name in names:
-        if '"' in name or "\\" in name:
+        if any(ch in name for ch in "\"'\\"):
             raise ValueError(f"Property name {name!r} contains a quote or backslash; names may not contain them.")
     return "$" + "".join(f'."{name}"' for name in names)
+
+
+def _json_path(*names: str) -> str:
+    """The same path as a SQL string literal, for expressions that appear more than once in a statement."""
+    return "'" + _path(*names) + "'"
 
 
 def _field_text(field, value: Any) -> Optional[str]:
@@ -360,7 +367,7 @@ def _range_sql(sql: _SQL, expr: str, f: RangeFilter) -> str:
 def _json_terms_sql(sql: _SQL, column: str, path: str, values: List[Any]) -> str:
     texts = [_enum_value(v) if isinstance(_enum_value(v), str) else _json(_enum_value(v)) for v in values]
     return (
-        f"EXISTS (SELECT 1 FROM json_each({column}, {sql.p(path)}) AS j "
+        f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS j "
         f"WHERE (CASE WHEN j.type = 'text' THEN j.value ELSE CAST(j.value AS TEXT) END) IN {sql.plist(texts)})"
     )
 
@@ -388,7 +395,7 @@ def _filter_sql(sql: _SQL, f: Filter) -> str:
     if isinstance(f, TermsFilter):
         return _json_terms_sql(sql, column, path, f.values)
     if isinstance(f, RangeFilter):
-        return _range_sql(sql, f"json_extract({column}, {sql.p(path)})", f)
+        return _range_sql(sql, f"json_extract({column}, {path})", f)
     raise ValueError(f"Cannot process filter {f!r}")
 
 
@@ -398,7 +405,7 @@ def _response_filter_sql(sql: _SQL, f: Filter) -> str:
     if scope.question:
         path = _json_path(scope.question)
         if isinstance(f, RangeFilter):
-            cond = _range_sql(sql, f"json_extract(rs.answers, {sql.p(path)})", f)
+            cond = _range_sql(sql, f"json_extract(rs.answers, {path})", f)
         elif isinstance(f, TermsFilter):
             cond = _json_terms_sql(sql, "rs.answers", path, f.values)
         else:
@@ -426,14 +433,14 @@ def _order_sql(sql: _SQL, order: Order) -> str:
     if isinstance(scope, ResponseFilterScope):
         user_clause = f" AND rs.user_id = {sql.p(str(scope.user.id))}" if scope.user else ""
         if scope.question:
-            value = f"json_extract(rs.answers, {sql.p(_json_path(scope.question))})"
+            value = f"json_extract(rs.answers, {_json_path(scope.question)})"
         else:
             value = f"rs.{'status' if scope.property == 'status' else _record_column(scope.property)[2:]}"
         expr = f"(SELECT avg({value}) FROM idx_responses rs WHERE rs.record_seq = r.seq{user_clause})"
     elif isinstance(scope, MetadataFilterScope):
-        expr = f"json_extract(r.metadata, {sql.p(_json_path(scope.metadata_property))})"
+        expr = f"json_extract(r.metadata, {_json_path(scope.metadata_property)})"
     elif isinstance(scope, SuggestionFilterScope):
-        expr = f"json_extract(r.suggestions, {sql.p(_json_path(scope.question, scope.property))})"
+        expr = f"json_extract(r.suggestions, {_json_path(scope.question, scope.property)})"
     elif isinstance(scope, RecordFilterScope):
         expr = _record_column(scope.property)
     else:
@@ -648,7 +655,7 @@ class SQLiteSearchEngine(SearchEngine):
             c.execute("DELETE FROM idx_responses WHERE id = ?", (str(response.id),))
 
     async def update_record_suggestion(self, suggestion: Suggestion):
-        path = _json_path(suggestion.question.name)
+        path = _path(suggestion.question.name)
         with _Tx(self.conn) as c:
             c.execute(
                 "UPDATE idx_records SET suggestions = json_set(suggestions, ?, json(?)) WHERE id = ?",
@@ -659,7 +666,7 @@ class SQLiteSearchEngine(SearchEngine):
         with _Tx(self.conn) as c:
             c.execute(
                 "UPDATE idx_records SET suggestions = json_remove(suggestions, ?) WHERE id = ?",
-                (_json_path(suggestion.question.name), str(suggestion.record_id)),
+                (_path(suggestion.question.name), str(suggestion.record_id)),
             )
 
     # -- progress and metrics ---------------------------------------------------------------------------
@@ -684,7 +691,7 @@ class SQLiteSearchEngine(SearchEngine):
 
     async def compute_metrics_for(self, metadata_property: MetadataProperty) -> MetadataMetrics:
         dataset_id = str(metadata_property.dataset_id)
-        path = _json_path(metadata_property.name)
+        path = _path(metadata_property.name)
         kind = metadata_property.type
         if kind == MetadataPropertyType.terms:
             rows = self.conn.execute(

@@ -35,4 +35,68 @@ def apply() -> list[str]:
     return applied()
 
 
-_PATCHES: list = []
+def _settings_type_adapters() -> None:
+    """Build the TypeAdapters of question and metadata settings once, not on every property access.
+
+    Profile (py-spy, 2,000 records logged through the SDK, docs/argilla-embedded.md): 26 % of the server's
+    samples were in ``TypeAdapter.__init__`` under ``Question.parsed_settings`` (11.7 %) and
+    ``MetadataProperty.parsed_settings`` (15.8 %), which the record validators call for every record.
+    A TypeAdapter holds no state; validating with a shared one returns the same fresh object.
+    """
+    from argilla_server.models import database
+    from pydantic import TypeAdapter
+
+    # the very types the original properties validate against
+    question_settings = TypeAdapter(database.QuestionSettings)
+    metadata_settings = TypeAdapter(database.MetadataPropertySettings)
+    database.Question.parsed_settings = property(lambda self: question_settings.validate_python(self.settings))
+    database.MetadataProperty.parsed_settings = property(
+        lambda self: metadata_settings.validate_python(self.settings))
+
+
+def _skip_record_events_without_webhooks() -> None:
+    """Build per-record webhook events only when a webhook is enabled.
+
+    Profile: 4.3 % of the server's samples went to ``notify_record_event`` for every upserted record — a
+    dataset query plus a full serialisation each — only for ``enqueue_notify_events`` to find no enabled
+    webhook and enqueue nothing. We ask once per bulk; with a webhook enabled the original code runs.
+    """
+    from argilla_server.bulk import records_bulk
+    from argilla_server.contexts import webhooks
+
+    original = records_bulk.UpsertRecordsBulk._notify_upsert_record_events
+
+    async def notify(self, records):
+        if not records or not await webhooks.list_enabled_webhooks(self._db):
+            return None
+        return await original(self, records)
+
+    records_bulk.UpsertRecordsBulk._notify_upsert_record_events = notify
+
+
+def _sqlite_wal() -> None:
+    """Put Argilla's SQLite database in WAL mode (argilla-server leaves it in rollback-journal mode).
+
+    Each commit then appends to the WAL with one fsync (``synchronous=FULL`` kept: a committed annotation
+    survives a power cut, not only a killed process), and readers no longer block the writer.
+    """
+    from argilla_server.settings import settings
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    if not settings.database_is_sqlite:
+        return
+
+    @event.listens_for(Engine, "connect")
+    def _wal(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.close()
+
+
+_PATCHES: list = [
+    ("settings-type-adapters", _settings_type_adapters),
+    ("skip-record-events-without-webhooks", _skip_record_events_without_webhooks),
+    ("sqlite-wal", _sqlite_wal),
+]
