@@ -347,7 +347,7 @@ def test_search_engine_features_through_the_api(owner):
     props = {}
     for name, kind in (("source", "terms"), ("length", "integer"), ("score", "float")):
         props[name] = owner.ok("POST", f"/datasets/{dsid}/metadata-properties",
-                               json={"name": name, "settings": {"type": kind}})["id"]
+                               json={"name": name, "title": name, "settings": {"type": kind}})["id"]
     owner.ok("POST", f"/datasets/{dsid}/vectors-settings", json={"name": "vec", "title": "vec", "dimensions": 3})
     owner.ok("PUT", f"/datasets/{dsid}/publish")
     rows = [  # text, context, source, length, score, suggestion, suggestion score, vector

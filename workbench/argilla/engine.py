@@ -287,6 +287,7 @@ def connect(path: Union[str, Path]) -> sqlite3.Connection:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
+    conn.create_function("wb_user_rank", 2, _user_rank, deterministic=True)
     conn.execute("PRAGMA synchronous = NORMAL")
     with _READY_LOCK:
         if path not in _READY:
@@ -364,6 +365,16 @@ def _range_sql(sql: _SQL, expr: str, f: RangeFilter) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
+def _json_range_sql(sql: _SQL, column: str, path: str, f: RangeFilter) -> str:
+    """Range over a JSON value or any element of a JSON array (as Elasticsearch treats multi-valued fields)."""
+    parts = ["j.type IN ('integer', 'real')"]
+    if f.ge is not None:
+        parts.append(f"j.value >= {sql.p(f.ge)}")
+    if f.le is not None:
+        parts.append(f"j.value <= {sql.p(f.le)}")
+    return f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS j WHERE {' AND '.join(parts)})"
+
+
 def _json_terms_sql(sql: _SQL, column: str, path: str, values: List[Any]) -> str:
     texts = [_enum_value(v) if isinstance(_enum_value(v), str) else _json(_enum_value(v)) for v in values]
     return (
@@ -395,7 +406,7 @@ def _filter_sql(sql: _SQL, f: Filter) -> str:
     if isinstance(f, TermsFilter):
         return _json_terms_sql(sql, column, path, f.values)
     if isinstance(f, RangeFilter):
-        return _range_sql(sql, f"json_extract({column}, {path})", f)
+        return _json_range_sql(sql, column, path, f)
     raise ValueError(f"Cannot process filter {f!r}")
 
 
@@ -405,7 +416,7 @@ def _response_filter_sql(sql: _SQL, f: Filter) -> str:
     if scope.question:
         path = _json_path(scope.question)
         if isinstance(f, RangeFilter):
-            cond = _range_sql(sql, f"json_extract(rs.answers, {path})", f)
+            cond = _json_range_sql(sql, "rs.answers", path, f)
         elif isinstance(f, TermsFilter):
             cond = _json_terms_sql(sql, "rs.answers", path, f.values)
         else:
@@ -751,24 +762,6 @@ class SQLiteSearchEngine(SearchEngine):
             )
         return " AND ".join(parts)
 
-    def _scores(self, dataset: Dataset, query: Union[TextQuery, str], seqs: list[int]) -> dict[int, float]:
-        if isinstance(query, str):
-            query = TextQuery(q=query)
-        match, _ = fts_query(query.q)
-        if match is None or not seqs:
-            return {s: 1.0 for s in seqs}
-        slot = 0
-        if query.field:
-            row = self.conn.execute("SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?",
-                                    (str(dataset.id), query.field)).fetchone()
-            slot = row[0] if row else 0
-        wanted = ",".join(str(int(s) * SLOTS + slot) for s in seqs)
-        rows = self.conn.execute(
-            f"SELECT rowid / {SLOTS}, -bm25(idx_text) FROM idx_text WHERE idx_text MATCH ? AND rowid IN ({wanted})",
-            (match,),
-        ).fetchall()
-        return {int(s): float(score) for s, score in rows}
-
     async def search(
         self,
         dataset: Dataset,
@@ -812,21 +805,38 @@ class SQLiteSearchEngine(SearchEngine):
             return SearchResponses(items=[SearchResponseItem(record_id=UUID(i), score=1.0) for _, i in rows],
                                    total=total)
 
-        # Ranked: by text relevance, times a per-user pseudo-random factor when a user is given
-        # (Argilla asks Elasticsearch for a `random_score` seeded with the user id).
-        rows = self.conn.execute(f"SELECT r.seq, r.id FROM idx_records r WHERE {where_sql}", sql.params).fetchall()
-        scores = self._scores(dataset, query, [s for s, _ in rows]) if query is not None else {}
-        ranked = []
-        for seq, record_id in rows:
-            score = scores.get(seq, 1.0) if query is not None else 1.0
-            if user_id is not None:
-                score *= _user_rank(str(user_id), record_id)
-            ranked.append((-score, seq, record_id))
-        ranked.sort()
-        page = ranked[offset:offset + limit]
-        return SearchResponses(
-            items=[SearchResponseItem(record_id=UUID(i), score=-neg) for neg, _, i in page], total=total
-        )
+        # Ranked: by text relevance (FTS5's bm25), times a per-user pseudo-random factor when a user is given
+        # (Argilla asks Elasticsearch for a `random_score` seeded with the user id). All in SQL.
+        match = None
+        if query is not None:
+            match, _ = fts_query(query.q if isinstance(query, TextQuery) else query)
+        # placeholders in statement order: SELECT (user), then WHERE (match, slot, filters)
+        select_params: list[Any] = []
+        where_params: list[Any] = []
+        if match is not None:
+            source = f"idx_text JOIN idx_records r ON r.seq = idx_text.rowid / {SLOTS}"
+            score = "-bm25(idx_text)"
+            conditions = f"idx_text MATCH ? AND idx_text.rowid % {SLOTS} = ? AND "
+            where_params = [match, self._slot(dataset, query)]
+        else:
+            source, score, conditions = "idx_records r", "1.0", ""
+        if user_id is not None:
+            score = f"({score}) * wb_user_rank(?, r.id)"
+            select_params = [str(user_id)]
+        rows = self.conn.execute(
+            f"SELECT r.id, {score} AS score FROM {source} WHERE {conditions}{where_sql} "
+            f"ORDER BY score DESC, r.seq LIMIT {int(limit)} OFFSET {int(offset)}",
+            select_params + where_params + sql.params,
+        ).fetchall()
+        return SearchResponses(items=[SearchResponseItem(record_id=UUID(i), score=float(sc)) for i, sc in rows],
+                               total=total)
+
+    def _slot(self, dataset: Dataset, query: Union[TextQuery, str]) -> int:
+        if isinstance(query, TextQuery) and query.field:
+            row = self.conn.execute("SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?",
+                                    (str(dataset.id), query.field)).fetchone()
+            return row[0] if row else -1
+        return 0
 
     async def similarity_search(
         self,
