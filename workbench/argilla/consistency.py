@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 
-async def _database_view(db, dataset_id) -> tuple[set, set, dict]:
+async def _database_view(db, dataset_id) -> tuple[set, set, set]:
     from argilla_server.models import Record, Response, Vector
 
     records = {(str(i), getattr(s, "value", s)) for i, s in
@@ -29,7 +29,7 @@ async def _database_view(db, dataset_id) -> tuple[set, set, dict]:
         ).all()
     }
     vectors = {
-        str(r): n
+        (str(r), n)
         for r, n in (
             await db.execute(
                 select(Vector.record_id, func.count(Vector.id))
@@ -42,7 +42,7 @@ async def _database_view(db, dataset_id) -> tuple[set, set, dict]:
     return records, responses, vectors
 
 
-def _index_view(conn, dataset_id: str) -> tuple[set, set, dict]:
+def _index_view(conn, dataset_id: str) -> tuple[set, set, set]:
     records = set(conn.execute("SELECT id, status FROM idx_records WHERE dataset_id = ?", (dataset_id,)).fetchall())
     responses = set(
         conn.execute(
@@ -51,7 +51,7 @@ def _index_view(conn, dataset_id: str) -> tuple[set, set, dict]:
             (dataset_id,),
         ).fetchall()
     )
-    vectors = dict(
+    vectors = set(
         conn.execute(
             "SELECT r.id, count(*) FROM idx_vectors v JOIN idx_records r ON r.seq = v.record_seq "
             "WHERE r.dataset_id = ? GROUP BY r.id",
@@ -93,8 +93,7 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
                 want = await _database_view(db, dataset.id)
                 have = _index_view(engine.conn, str(dataset.id))
                 differences = {
-                    name: {"database_only": len(w - h) if isinstance(w, set) else len(set(w.items()) - set(h.items())),
-                           "index_only": len(h - w) if isinstance(h, set) else len(set(h.items()) - set(w.items()))}
+                    name: {"database_only": len(w - h), "index_only": len(h - w)}
                     for name, w, h in zip(("records", "responses", "vectors"), want, have)
                     if w != h
                 }

@@ -514,7 +514,7 @@ class SQLiteSearchEngine(SearchEngine):
     @staticmethod
     def _delete_dataset(c: sqlite3.Connection, dataset_id: str) -> None:
         for (seq,) in c.execute("SELECT seq FROM idx_records WHERE dataset_id = ?", (dataset_id,)).fetchall():
-            c.execute("DELETE FROM idx_text WHERE rowid BETWEEN ? AND ?", (seq * SLOTS, seq * SLOTS + SLOTS - 1))
+            _delete_text(c, seq)
         settings = [r[0] for r in c.execute("SELECT DISTINCT settings_id FROM idx_vectors WHERE dataset_id = ?",
                                             (dataset_id,))]
         for table in ("idx_vectors", "idx_responses", "idx_records", "idx_fields", "idx_datasets"):
@@ -580,7 +580,7 @@ class SQLiteSearchEngine(SearchEngine):
         ).fetchone()[0]
 
         base = seq * SLOTS
-        c.execute("DELETE FROM idx_text WHERE rowid BETWEEN ? AND ?", (base, base + SLOTS - 1))
+        _delete_text(c, seq)
         texts = []
         fields = record.fields or {}
         for field in dataset.fields:
@@ -593,12 +593,7 @@ class SQLiteSearchEngine(SearchEngine):
 
         c.execute("DELETE FROM idx_responses WHERE record_seq = ?", (seq,))
         for response in record.responses or []:
-            c.execute(
-                "INSERT OR REPLACE INTO idx_responses (id, record_seq, dataset_id, user_id, status, answers) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (str(response.id), seq, dataset_id, str(response.user_id), _enum_value(response.status),
-                 _json(_response_answers(response))),
-            )
+            _upsert_response(c, response, seq, dataset_id)
 
         old = {r[0] for r in c.execute("SELECT settings_id FROM idx_vectors WHERE record_seq = ?", (seq,))}
         c.execute("DELETE FROM idx_vectors WHERE record_seq = ?", (seq,))
@@ -639,7 +634,7 @@ class SQLiteSearchEngine(SearchEngine):
                 seq = row[0]
                 touched.update(r[0] for r in c.execute("SELECT settings_id FROM idx_vectors WHERE record_seq = ?",
                                                         (seq,)))
-                c.execute("DELETE FROM idx_text WHERE rowid BETWEEN ? AND ?", (seq * SLOTS, seq * SLOTS + SLOTS - 1))
+                _delete_text(c, seq)
                 c.execute("DELETE FROM idx_vectors WHERE record_seq = ?", (seq,))
                 c.execute("DELETE FROM idx_responses WHERE record_seq = ?", (seq,))
                 c.execute("DELETE FROM idx_records WHERE seq = ?", (seq,))
@@ -654,12 +649,7 @@ class SQLiteSearchEngine(SearchEngine):
             row = c.execute("SELECT seq, dataset_id FROM idx_records WHERE id = ?", (record_id,)).fetchone()
             if row is None:
                 raise ValueError(f"Record {record_id} is not in the search index; run `workbench server reindex`.")
-            c.execute(
-                "INSERT OR REPLACE INTO idx_responses (id, record_seq, dataset_id, user_id, status, answers) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (str(response.id), row[0], row[1], str(response.user_id), _enum_value(response.status),
-                 _json(_response_answers(response))),
-            )
+            _upsert_response(c, response, row[0], row[1])
 
     async def delete_record_response(self, response: Response):
         with _Tx(self.conn) as c:
@@ -730,37 +720,41 @@ class SQLiteSearchEngine(SearchEngine):
 
     # -- search ----------------------------------------------------------------------------------------
 
-    def _text_match(self, sql: _SQL, dataset: Dataset, query: Union[TextQuery, str, None]) -> Optional[str]:
-        """SQL condition on ``r`` for a text query (None when there is no query)."""
-        if query is None:
-            return None
-        if isinstance(query, str):
-            query = TextQuery(q=query)
-        slot = 0
-        if query.field:
-            field = dataset.field_by_name(query.field)
-            if field is None:
-                raise ValueError(f"Field {query.field} not found in dataset {dataset.id}")
-            row = self.conn.execute("SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?",
-                                    (str(dataset.id), query.field)).fetchone()
-            if row is None:
-                return "0"
-            slot = row[0]
-        match, exclude = fts_query(query.q)
-        if match is None and exclude is None:
-            return "0"
-        parts = []
-        if match is not None:
-            parts.append(
-                f"r.seq IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH {sql.p(match)} "
-                f"AND rowid % {SLOTS} = {sql.p(slot)})"
-            )
-        if exclude is not None:
-            parts.append(
-                f"r.seq NOT IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH {sql.p(exclude)} "
-                f"AND rowid % {SLOTS} = {sql.p(slot)})"
-            )
-        return " AND ".join(parts)
+    def _slot(self, dataset: Dataset, query: TextQuery) -> Optional[int]:
+        """FTS slot of the query's field (0: every field); None when the field has no indexed text yet."""
+        if not query.field:
+            return 0
+        if dataset.field_by_name(query.field) is None:
+            raise ValueError(f"Field {query.field} not found in dataset {dataset.id}")
+        row = self.conn.execute("SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?",
+                                (str(dataset.id), query.field)).fetchone()
+        return row[0] if row else None
+
+    def _where(self, sql: _SQL, dataset: Dataset, query: Optional[TextQuery], filter: Optional[Filter], *,
+               excluded: Optional[str] = None, match: bool = True) -> str:
+        """WHERE clause on ``r`` (idx_records) for a dataset, text query, filter and excluded record id.
+
+        ``match=False`` leaves out the must-match part of the text query, for a caller that joins the FTS
+        table itself (to rank by bm25) instead of running the same match twice.
+        """
+        where = [f"r.dataset_id = {sql.p(str(dataset.id))}"]
+        if excluded is not None:
+            where.append(f"r.id <> {sql.p(excluded)}")
+        if query is not None:
+            slot = self._slot(dataset, query)
+            must, exclude = fts_query(query.q)
+            if slot is None or (must is None and exclude is None):
+                where.append("0")
+            else:
+                if must is not None and match:
+                    where.append(f"r.seq IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
+                                 f"{sql.p(must)} AND rowid % {SLOTS} = {sql.p(slot)})")
+                if exclude is not None:
+                    where.append(f"r.seq NOT IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
+                                 f"{sql.p(exclude)} AND rowid % {SLOTS} = {sql.p(slot)})")
+        if filter is not None:
+            where.append(_filter_sql(sql, filter))
+        return " AND ".join(where)
 
     async def search(
         self,
@@ -772,14 +766,10 @@ class SQLiteSearchEngine(SearchEngine):
         limit: int = 100,
         user_id: Optional[str] = None,
     ) -> SearchResponses:
+        if isinstance(query, str):
+            query = TextQuery(q=query)
         sql = _SQL()
-        where = [f"r.dataset_id = {sql.p(str(dataset.id))}"]
-        text = self._text_match(sql, dataset, query)
-        if text:
-            where.append(text)
-        if filter is not None:
-            where.append(_filter_sql(sql, filter))
-        where_sql = " AND ".join(where)
+        where_sql = self._where(sql, dataset, query, filter)
         total = self.conn.execute(f"SELECT count(*) FROM idx_records r WHERE {where_sql}", sql.params).fetchone()[0]
         if total == 0 or limit <= 0 or offset >= total:
             return SearchResponses(items=[], total=total)
@@ -807,36 +797,29 @@ class SQLiteSearchEngine(SearchEngine):
 
         # Ranked: by text relevance (FTS5's bm25), times a per-user pseudo-random factor when a user is given
         # (Argilla asks Elasticsearch for a `random_score` seeded with the user id). All in SQL.
-        match = None
-        if query is not None:
-            match, _ = fts_query(query.q if isinstance(query, TextQuery) else query)
-        # placeholders in statement order: SELECT (user), then WHERE (match, slot, filters)
-        select_params: list[Any] = []
-        where_params: list[Any] = []
-        if match is not None:
+        must = fts_query(query.q)[0] if query is not None else None
+        ranked = _SQL()
+        if must is not None:
+            # the FTS table is joined (for bm25), so the WHERE clause leaves out its own match on it
             source = f"idx_text JOIN idx_records r ON r.seq = idx_text.rowid / {SLOTS}"
             score = "-bm25(idx_text)"
-            conditions = f"idx_text MATCH ? AND idx_text.rowid % {SLOTS} = ? AND "
-            where_params = [match, self._slot(dataset, query)]
+            where_sql = (f"idx_text MATCH {ranked.p(must)} AND idx_text.rowid % {SLOTS} = "
+                         f"{ranked.p(self._slot(dataset, query))} AND "
+                         + self._where(ranked, dataset, query, filter, match=False))
         else:
-            source, score, conditions = "idx_records r", "1.0", ""
+            source, score = "idx_records r", "1.0"
+            where_sql = self._where(ranked, dataset, query, filter)
+        select_params: list[Any] = []
         if user_id is not None:
             score = f"({score}) * wb_user_rank(?, r.id)"
-            select_params = [str(user_id)]
+            select_params = [str(user_id)]  # its placeholder comes first in the statement
         rows = self.conn.execute(
-            f"SELECT r.id, {score} AS score FROM {source} WHERE {conditions}{where_sql} "
+            f"SELECT r.id, {score} AS score FROM {source} WHERE {where_sql} "
             f"ORDER BY score DESC, r.seq LIMIT {int(limit)} OFFSET {int(offset)}",
-            select_params + where_params + sql.params,
+            select_params + ranked.params,
         ).fetchall()
         return SearchResponses(items=[SearchResponseItem(record_id=UUID(i), score=float(sc)) for i, sc in rows],
                                total=total)
-
-    def _slot(self, dataset: Dataset, query: Union[TextQuery, str]) -> int:
-        if isinstance(query, TextQuery) and query.field:
-            row = self.conn.execute("SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?",
-                                    (str(dataset.id), query.field)).fetchone()
-            return row[0] if row else -1
-        return 0
 
     async def similarity_search(
         self,
@@ -875,18 +858,12 @@ class SQLiteSearchEngine(SearchEngine):
 
         keep = np.ones(len(seqs), dtype=bool)
         if filter is not None or query is not None or excluded is not None:
+            if isinstance(query, str):
+                query = TextQuery(q=query)
             sql = _SQL()
-            where = [f"r.dataset_id = {sql.p(str(dataset.id))}"]
-            if excluded is not None:
-                where.append(f"r.id <> {sql.p(excluded)}")
-            text = self._text_match(sql, dataset, query)
-            if text:
-                where.append(text)
-            if filter is not None:
-                where.append(_filter_sql(sql, filter))
+            where_sql = self._where(sql, dataset, query, filter, excluded=excluded)
             allowed = np.fromiter(
-                (r[0] for r in self.conn.execute(f"SELECT r.seq FROM idx_records r WHERE {' AND '.join(where)}",
-                                                  sql.params)),
+                (r[0] for r in self.conn.execute(f"SELECT r.seq FROM idx_records r WHERE {where_sql}", sql.params)),
                 dtype=np.int64,
             )
             keep = np.isin(seqs, allowed)
@@ -909,6 +886,19 @@ class SQLiteSearchEngine(SearchEngine):
             for i in chosen if int(seqs[i]) in id_by_seq
         ]
         return SearchResponses(items=items, total=total)
+
+
+def _delete_text(c: sqlite3.Connection, seq: int) -> None:
+    c.execute("DELETE FROM idx_text WHERE rowid BETWEEN ? AND ?", (seq * SLOTS, seq * SLOTS + SLOTS - 1))
+
+
+def _upsert_response(c: sqlite3.Connection, response: Response, seq: int, dataset_id: str) -> None:
+    c.execute(
+        "INSERT OR REPLACE INTO idx_responses (id, record_seq, dataset_id, user_id, status, answers) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (str(response.id), seq, dataset_id, str(response.user_id), _enum_value(response.status),
+         _json(_response_answers(response))),
+    )
 
 
 def _bump_vectors(c: sqlite3.Connection, settings_id: str) -> None:
