@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -7,14 +9,37 @@ import pytest
 from curation import Project, Taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _find_shared_data() -> Path:
+    """``$WORKBENCH_SHARED_DATA``, else ``../shared/data`` beside the checkout, else beside the repository this
+    one was cloned from (a throwaway clone in a temporary folder still finds the public data)."""
+    if os.environ.get("WORKBENCH_SHARED_DATA"):
+        return Path(os.environ["WORKBENCH_SHARED_DATA"])
+    beside = REPO.parent / "shared" / "data"
+    if beside.exists():
+        return beside
+    try:
+        origin = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        origin = ""
+    if origin and Path(origin).is_dir():
+        candidate = Path(origin).resolve().parent / "shared" / "data"
+        if candidate.exists():
+            return candidate
+    return beside
+
+
+SHARED_DATA = _find_shared_data()
 STARTER_TAXONOMY = REPO / "workbench" / "templates" / "taxonomy.yaml"
 
 
 def shared(path: str) -> Path:
     p = SHARED_DATA / path
     if not p.exists():
-        pytest.fail(f"public data file {p} is missing: the tests read ../shared/data beside the checkout")
+        pytest.fail(f"public data file {p} is missing: the tests read ../shared/data beside the checkout "
+                    "(or beside the repository it was cloned from, or $WORKBENCH_SHARED_DATA)")
     return p
 
 
