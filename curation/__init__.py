@@ -1,17 +1,23 @@
-"""Curation layer: taxonomy, provenance-tracked record store, importers, dedup, splits and views.
+"""Curation layer: taxonomy, provenance-tracked record store, importers (seeds among them), dedup,
+stable splits, mixing and task views, seeds and quarantine, snapshots and reports.
 
-``curation`` imports neither ``training`` nor ``workbench``.
+Pure data: no models, no network. ``curation`` imports nothing else of the workbench (neither
+``training`` nor ``workbench``); both of those build on it. :class:`Project` is the facade people use.
 """
 
 from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs, shingles
 from ._errors import ImportValidationError, StoreError, TaxonomyError, WorkbenchError
-from ._importers import FORMATS, ReadResult, read_file, records_from_frame, records_from_hf
-from ._project import DEFAULT_CONFIG, ImportSummary, Project
-from ._records import CONTEXTS, ORIGINS, SPLITS, RawRecord, normalise_text, parse_label_value
+from ._importers import FORMATS, read_file, records_from_frame, records_from_hf
+from ._ingest import ImportSummary
+from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
+from ._project import DEFAULT_CONFIG, Project
+from ._records import CONTEXTS, ORIGINS, SPLITS, RawRecord, ReadResult, normalise_text, parse_label_value
 from ._reports import (class_distribution, distribution_figure, duplicate_conflicts, label_stats, project_stats,
-                       save_figure_png)
+                       save_figure_png, write_report)
+from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
+from ._snapshots import export_records, read_snapshot
 from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report
-from ._store import SEED_KINDS, SEED_STATUSES, Store
+from ._store import Store
 from ._taxonomy import TIER_DEFAULTS, TIERS, Gate, Label, Taxonomy, load_taxonomy
 from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, training_mix
 
@@ -20,9 +26,10 @@ __all__ = [
     "SPLITS", "TIERS", "TIER_DEFAULTS",
     "Gate", "ImportSummary", "ImportValidationError", "Label", "MixResult", "Project", "RawRecord", "ReadResult",
     "Store", "StoreError", "Taxonomy", "TaxonomyError", "WorkbenchError",
-    "assign_splits", "class_distribution", "collapse_duplicates", "distribution_figure", "duplicate_conflicts",
-    "duplicate_groups", "evaluation_view", "label_stats", "load_taxonomy", "minhash_signatures",
-    "near_duplicate_pairs", "normalise_text", "parse_label_value", "project_stats", "read_file",
+    "assign_splits", "atomic_write_bytes", "atomic_write_text", "class_distribution", "collapse_duplicates",
+    "distribution_figure", "duplicate_conflicts", "duplicate_groups", "evaluation_view", "export_records",
+    "immediate_transaction", "label_stats", "load_taxonomy", "minhash_signatures", "near_duplicate_pairs",
+    "normalise_text", "parse_label_value", "project_stats", "read_file", "read_seeds", "read_snapshot",
     "records_from_frame", "records_from_hf", "save_figure_png", "shingles", "split_report", "task_view",
-    "training_mix",
+    "training_mix", "utc_now", "validate_seed", "write_report",
 ]

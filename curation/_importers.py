@@ -19,6 +19,9 @@ format                 labels (dataset column -> default workbench label)       
                        ``hate`` = 1 and hate_violence, hate_directed, hate_gender, ...
 =====================  ===============================================================  =========
 
+Seeds: ``seeds``, a YAML file of hand-written seeds with their batches and records (see
+:mod:`curation._seeds` and ``data/demo/seeds.yaml``).
+
 Generic formats: ``csv``, ``jsonl`` (optionally gzipped), a pandas DataFrame, a Hugging Face
 ``datasets.Dataset``; label columns are the columns named like taxonomy labels, or those given in
 ``label_map`` (``{"column": "label"}``; map a column to ``None`` to drop it).
@@ -31,12 +34,11 @@ import gzip
 import io
 import json
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from ._errors import ImportValidationError
-from ._records import RawRecord
+from ._records import RawRecord, ReadResult
 
 __all__ = ["FORMATS", "ReadResult", "read_file", "records_from_frame", "records_from_hf", "ETHOS_SECONDARY"]
 
@@ -49,20 +51,10 @@ OPENAI_LABELS = {"S": "sexual", "H": "hate", "V": "violence", "HR": "harassment"
                  "S3": "sexual_minors", "H2": "hate_threatening", "V2": "violence_graphic"}
 JIGSAW_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
 
-FORMATS = ("hatexplain", "davidson", "openai_moderation", "jigsaw", "ethos", "csv", "jsonl")
+FORMATS = ("hatexplain", "davidson", "openai_moderation", "jigsaw", "ethos", "csv", "jsonl", "seeds")
 _DEFAULT_CONTEXT = {"hatexplain": "POST", "davidson": "POST", "openai_moderation": "GENERAL",
-                    "jigsaw": "COMMENT", "ethos": "COMMENT", "csv": "GENERAL", "jsonl": "GENERAL"}
-
-
-@dataclass
-class ReadResult:
-    """What a reader produced: rows, the problems it found, and defaults for source and context."""
-
-    records: list[RawRecord]
-    problems: list[str] = field(default_factory=list)
-    source: str = "import"
-    context: str = "GENERAL"
-    format: str = "csv"
+                    "jigsaw": "COMMENT", "ethos": "COMMENT", "csv": "GENERAL", "jsonl": "GENERAL",
+                    "seeds": "GENERAL"}
 
 
 # ---------------------------------------------------------------------------- file helpers
@@ -352,6 +344,10 @@ def read_file(path: str | os.PathLike, fmt: str, *, text_field: str = "text", id
         raise ImportValidationError(f"format {fmt!r}", expected=f"one of {list(FORMATS)}", got=repr(fmt),
                                     fix="pick a built-in format or use csv/jsonl with a label mapping")
     path = Path(path)
+    if fmt == "seeds":
+        from ._seeds import read_seeds
+
+        return read_seeds(path)
     problems: list[str] = []
     text = _read_text(path, problems)
     default_source = {"openai_moderation": "openai_moderation"}.get(fmt, fmt if fmt not in ("csv", "jsonl")

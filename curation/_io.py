@@ -1,20 +1,43 @@
-"""Crash-safe file writes."""
+"""Crash-safe writes, shared by every part of the workbench: atomic files, SQLite transactions, timestamps.
+
+One way each: a file is replaced atomically after an fsync (optionally with a file mode, for secrets),
+a SQLite write runs in one ``BEGIN IMMEDIATE`` transaction, and a timestamp is UTC ISO-8601.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import os
+import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
-__all__ = ["atomic_write_text", "atomic_write_bytes"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "immediate_transaction", "utc_now"]
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+def utc_now() -> str:
+    """The current UTC time as ISO-8601 with microseconds (sorts as text).
+
+    >>> utc_now()[:2], utc_now()[-6:]
+    ('20', '+00:00')
+    """
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def atomic_write_text(path, text: str, *, mode: int | None = None) -> Path:
     """Write ``text`` to ``path`` so that readers see the old or the new file, never half of one."""
-    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+    return atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write_bytes(path, data: bytes, *, mode: int | None = None) -> Path:
+    """Write ``data`` next to ``path``, fsync it, then rename it over ``path``.
+
+    ``mode`` sets the file's permission bits before the rename (``0o600`` for secrets); the
+    temporary file is created readable only by the user, so a secret is never readable by others,
+    not even for a moment.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -27,8 +50,29 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
             os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise
+    return path
+
+
+@contextlib.contextmanager
+def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """All-or-nothing block on an autocommit connection (``isolation_level=None``): ``BEGIN
+    IMMEDIATE`` takes the write lock up front, the block commits on success and rolls back on any
+    exception (KeyboardInterrupt included).
+
+    >>> conn = sqlite3.connect(":memory:", isolation_level=None)
+    >>> _ = conn.execute("CREATE TABLE t (x)")
+    >>> with immediate_transaction(conn) as c:
+    ...     _ = c.execute("INSERT INTO t VALUES (1)")
+    >>> conn.execute("SELECT COUNT(*) FROM t").fetchone()[0]
+    1
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

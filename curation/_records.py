@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 __all__ = [
-    "CONTEXTS", "ORIGINS", "SPLITS", "PROVENANCES", "UNKNOWN", "RawRecord",
+    "CONTEXTS", "ORIGINS", "SPLITS", "PROVENANCES", "UNKNOWN", "RawRecord", "ReadResult",
     "normalise_text", "text_hash", "parse_label_value", "stable_record_id", "RESERVED_COLUMNS",
 ]
 
@@ -114,3 +114,20 @@ class RawRecord:
     seed_id: str | None = None
     batch_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ReadResult:
+    """What a reader produced: rows, the problems it found, and defaults for source and context.
+
+    The ``seeds`` format also yields the seeds and batches its records belong to (plain mappings,
+    validated against the taxonomy and the store when imported).
+    """
+
+    records: list[RawRecord]
+    problems: list[str] = field(default_factory=list)
+    source: str = "import"
+    context: str = "GENERAL"
+    format: str = "csv"
+    seeds: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[dict[str, Any]] = field(default_factory=list)

@@ -12,7 +12,7 @@ import pandas as pd
 from ._taxonomy import Taxonomy
 
 __all__ = ["class_distribution", "distribution_figure", "save_figure_png", "label_stats", "duplicate_conflicts",
-           "project_stats"]
+           "project_stats", "write_report"]
 
 
 def label_stats(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
@@ -147,3 +147,23 @@ def project_stats(frame: pd.DataFrame, taxonomy: Taxonomy, *, pairs: pd.DataFram
     if seeds is not None:
         out["seeds"] = {"n": int(len(seeds)), "quarantined": sorted(seeds.loc[seeds["quarantined"], "id"].tolist())}
     return out
+
+
+def write_report(out, *, distribution: pd.DataFrame, split_reports: dict[str, pd.DataFrame],
+                 conflicts: pd.DataFrame, split: str | None, png: bool = True) -> list[Path]:
+    """Write the project report into folder ``out``: the class distribution (CSV, HTML, optionally
+    PNG), one CSV per split report and the duplicate pairs with conflicting labels. Returns the files."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    distribution.to_csv(out / "class_distribution.csv")
+    fig = distribution_figure(distribution, title=f"Positives per label vs tier floor ({split or 'all splits'})")
+    fig.write_html(out / "class_distribution.html", include_plotlyjs="cdn")
+    written = [out / "class_distribution.csv", out / "class_distribution.html"]
+    if png:
+        written.append(save_figure_png(fig, out / "class_distribution.png"))
+    for name, frame in split_reports.items():
+        frame.to_csv(out / f"split_{name}.csv")
+        written.append(out / f"split_{name}.csv")
+    conflicts.to_csv(out / "duplicate_conflicts.csv", index=False)
+    written.append(out / "duplicate_conflicts.csv")
+    return written

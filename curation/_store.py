@@ -9,7 +9,6 @@ record as a JSON object of *known* values only; a label missing from it is unkno
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import hashlib
 import json
 import sqlite3
@@ -20,13 +19,13 @@ import numpy as np
 import pandas as pd
 
 from ._errors import StoreError
+from ._io import immediate_transaction, utc_now
 from ._records import PROVENANCES, RESERVED_COLUMNS
+from ._seeds import SEED_STATUSES, validate_seed
 
-__all__ = ["Store", "SEED_KINDS", "SEED_STATUSES", "SCHEMA_VERSION"]
+__all__ = ["Store", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
-SEED_KINDS = ("positive", "hard_negative")
-SEED_STATUSES = ("proposed", "approved", "rejected")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,10 +65,6 @@ CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
 _RECORD_COLS = ("id", "text", "text_hash", "norm_hash", "context", "source", "origin", "seed_id",
                 "batch_id", "labels", "label_provenance", "split", "status", "status_reason", "dup_of",
                 "near_dup_group", "signature", "meta", "import_id", "created_at")
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
 def canonical_json(obj: Any) -> str:
@@ -136,14 +131,8 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All-or-nothing block: commits on success, rolls back on any exception."""
-        conn = self.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate_transaction(self.conn) as conn:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     # ------------------------------------------------------------------ records
     def count(self) -> int:
@@ -179,7 +168,7 @@ class Store:
                       seeds: Sequence[Mapping[str, Any]] = (), batches: Sequence[Mapping[str, Any]] = ()) -> None:
         """Write one import in a single transaction: new seeds and batches, records, near-duplicate
         pairs and an event."""
-        now = _now()
+        now = utc_now()
         with self.transaction() as conn:
             for sd in seeds:
                 conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at) "
@@ -303,12 +292,10 @@ class Store:
     def add_seed(self, seed_id: str, *, text: str, target_labels: Sequence[str], kind: str = "positive",
                  overlap: Mapping[str, float] | None = None, status: str = "proposed", notes: str | None = None,
                  actor: str) -> None:
-        if kind not in SEED_KINDS:
-            raise StoreError(f"seed {seed_id!r}: kind", expected=f"one of {list(SEED_KINDS)}", got=repr(kind))
-        if status not in SEED_STATUSES:
-            raise StoreError(f"seed {seed_id!r}: status", expected=f"one of {list(SEED_STATUSES)}", got=repr(status))
-        if not text or not str(text).strip():
-            raise StoreError(f"seed {seed_id!r}: text", expected="non-empty text", got=repr(text))
+        problems = validate_seed({"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind,
+                                  "status": status, "overlap": overlap})
+        if problems:
+            raise StoreError(problems[0], fix="correct the seed and add it again")
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
                 raise StoreError(f"seed {seed_id!r}", expected="a new seed id", got="an id already stored",
@@ -316,7 +303,7 @@ class Store:
             conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at) "
                          "VALUES (?,?,?,?,?,?,?,?)",
                          (seed_id, text, canonical_json(list(target_labels)), kind,
-                          canonical_json(dict(overlap or {})), status, notes, _now()))
+                          canonical_json(dict(overlap or {})), status, notes, utc_now()))
             self._event(conn, actor=actor, kind="seed_added", target=seed_id, detail={"kind": kind})
 
     def set_seed_status(self, seed_id: str, status: str, *, actor: str, notes: str | None = None) -> None:
@@ -334,7 +321,7 @@ class Store:
             if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
                 raise StoreError(f"batch {batch_id!r}", expected="a new batch id", got="an id already stored")
             conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
-                         (batch_id, seed_id, provider, canonical_json(dict(params or {})), _now()))
+                         (batch_id, seed_id, provider, canonical_json(dict(params or {})), utc_now()))
             self._event(conn, actor=actor, kind="batch_added", target=batch_id, detail={"seed_id": seed_id})
 
     def batches(self) -> dict[str, str]:
@@ -409,7 +396,7 @@ class Store:
             raise StoreError("event", expected="an actor (who made the change)", got=repr(actor))
         conn.execute("INSERT INTO events (ts, actor, kind, target, question, value, status, detail) "
                      "VALUES (?,?,?,?,?,?,?,?)",
-                     (_now(), actor, kind, target, question, value, status, canonical_json(dict(detail or {}))))
+                     (utc_now(), actor, kind, target, question, value, status, canonical_json(dict(detail or {}))))
 
     def events(self, *, target: str | None = None) -> pd.DataFrame:
         q = "SELECT seq, ts, actor, kind, target, question, value, status, detail FROM events"

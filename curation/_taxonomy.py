@@ -12,7 +12,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import yaml
 
@@ -195,11 +195,25 @@ class Taxonomy:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def check_label_order(self, other: "list[str] | tuple[str, ...]", *, what: str = "model") -> None:
-        """Raise :class:`TaxonomyError` unless ``other`` is exactly this taxonomy's label order."""
-        if tuple(other) != self.label_names:
+    def check_label_order(self, other: "Sequence[str]", *, what: str = "model", subset: bool = False) -> None:
+        """Raise :class:`TaxonomyError` unless ``other`` is this taxonomy's label order.
+
+        With ``subset``, ``other`` may name only some labels (a model of one label group); they must
+        then appear in the taxonomy's relative order. The one label-order check of the workbench.
+
+        >>> tax = Taxonomy.from_dict({"labels": ["spam", "threats", "hate"]})
+        >>> tax.check_label_order(["spam", "hate"], subset=True)
+        >>> tax.check_label_order(["hate", "spam"], subset=True)
+        Traceback (most recent call last):
+        ...
+        curation._errors.TaxonomyError: Label order of model ['hate', 'spam'] does not match taxonomy ['spam', \
+'hate']; re-export the model or load it with the taxonomy it was trained on
+        """
+        mine = set(other)
+        theirs = [lab for lab in self.label_names if lab in mine] if subset else list(self.label_names)
+        if list(other) != theirs:
             raise TaxonomyError(
-                f"Label order of {what} {list(other)} does not match taxonomy {list(self.label_names)}",
+                f"Label order of {what} {list(other)} does not match taxonomy {theirs}",
                 fix=f"re-export the {what} or load it with the taxonomy it was trained on")
 
     def save(self, path: str | os.PathLike) -> Path:

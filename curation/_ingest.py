@@ -1,0 +1,266 @@
+"""Ingest: validated rows into the store, with dedup and split assignment, in one transaction.
+
+An import is checked in full first (rows, label map, seeds and batches of a seeds file, ids already
+stored); only then are exact and near duplicates linked (MinHash + LSH against the stored
+signatures), splits assigned to the new records (duplicate groups stay in one split, stored records
+never move) and everything written by :meth:`Store.insert_import` in a single transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
+from ._errors import ImportValidationError, StoreError
+from ._importers import OPENAI_LABELS
+from ._io import utc_now
+from ._records import CONTEXTS, ReadResult
+from ._seeds import validate_seed
+from ._splits import assign_splits, validate_fractions
+from ._store import Store, canonical_json
+from ._taxonomy import Taxonomy
+from ._validate import validate_record
+
+__all__ = ["ImportSummary", "DEFAULT_LABEL_MAPS", "ingest", "dedup_and_split"]
+
+# dataset column -> workbench label, for built-in formats whose columns are not label names already
+DEFAULT_LABEL_MAPS: dict[str, dict[str, str | None]] = {"openai_moderation": dict(OPENAI_LABELS)}
+
+
+@dataclass
+class ImportSummary:
+    """What one import did."""
+
+    import_id: str
+    source: str
+    n_read: int
+    n_inserted: int
+    n_already_stored: int
+    n_same_in_file: int
+    n_exact_duplicates: int
+    n_near_duplicate_pairs: int
+    n_conflicting_pairs: int
+    n_repaired: int
+    n_implied: int
+    splits: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _new_seeds_and_batches(store: Store, result: ReadResult, labels: set[str], problems: list[str]
+                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The seeds and batches of ``result`` that are not stored yet (every seed is validated; a seed
+    or batch already stored under the same id is kept as it is, so re-importing a file is a no-op)."""
+    stored_seeds, stored_batches = store.seed_ids(), store.batches()
+    new_seeds, new_batches = [], []
+    for sd in result.seeds:
+        problems.extend(validate_seed(sd, labels=labels, where=sd.get("_where")))
+        if sd["id"] not in stored_seeds:
+            new_seeds.append({k: v for k, v in sd.items() if not k.startswith("_")})
+    for bt in result.batches:
+        stored_seed = stored_batches.get(bt["id"])
+        if stored_seed is not None and stored_seed != bt["seed_id"]:
+            problems.append(f"{bt.get('_where', 'batch')}: batch {bt['id']!r} is stored under seed {stored_seed!r}")
+        elif stored_seed is None:
+            new_batches.append({k: v for k, v in bt.items() if not k.startswith("_")})
+    return new_seeds, new_batches
+
+
+def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: ReadResult, *, root,
+           source: str | None = None, context: str | None = None,
+           label_map: Mapping[str, str | None] | None = None, path: str | None = None,
+           repair_hierarchy: bool = False, actor: str = "import",
+           fractions: Mapping[str, float] | None = None) -> ImportSummary:
+    """Validate parsed rows (and the seeds and batches of a seeds file) against the taxonomy and the
+    store, deduplicate, assign splits and store them in one transaction.
+
+    Nothing is written unless every row is valid; the error lists every problem with its file,
+    line and field.
+    """
+    tax = taxonomy
+    if fractions is not None:
+        fractions = validate_fractions(fractions, allow_missing=True)
+    source = source or result.source
+    context = (context or result.context).upper()
+    where0 = path or result.format
+    problems = list(result.problems)
+    if context not in CONTEXTS:
+        problems.insert(0, f"{where0}: context {context!r} is not one of {list(CONTEXTS)}; pass --context")
+    if not source or any(c in source for c in ":\n\t"):
+        problems.insert(0, f"{where0}: source name {source!r} must be non-empty without ':' or tabs; pass --source")
+    lmap: dict[str, str | None] = dict(DEFAULT_LABEL_MAPS.get(result.format, {}))
+    lmap.update({k: (None if v in (None, "-", "") else v) for k, v in (label_map or {}).items()})
+    names = set(tax.label_names)
+    for target in {v for v in lmap.values() if v is not None}:
+        if target not in names:
+            problems.append(f"label map: target {target!r} is not a taxonomy label; expected one of "
+                            f"{sorted(names)}")
+    new_seeds, new_batches = _new_seeds_and_batches(store, result, names, problems)
+    known_seeds = store.seed_ids() | {sd["id"] for sd in new_seeds}
+    known_batches = {**store.batches(), **{bt["id"]: bt["seed_id"] for bt in new_batches}}
+
+    rows: list[dict[str, Any]] = []
+    first_seen: dict[str, tuple[str, str, str]] = {}  # id -> (where, text_hash, labels)
+    same_in_file = 0
+    n_repaired = n_implied = 0
+    hash_counts: Counter[str] = Counter()
+    for rec in result.records:
+        row = validate_record(rec, taxonomy=tax, lmap=lmap, names=names, known_seeds=known_seeds,
+                              known_batches=known_batches, problems=problems,
+                              source=source, context=context, repair=repair_hierarchy)
+        if row is None:
+            continue
+        n_repaired += row.pop("_repaired")
+        n_implied += row.pop("_implied")
+        if rec.source_id in (None, ""):
+            hash_counts[row["text_hash"]] += 1
+            k = hash_counts[row["text_hash"]]
+            if k > 1:  # the k-th identical text of a source without ids gets a stable suffix
+                row["id"] = f"{row['id']}~{k}"
+        prev = first_seen.get(row["id"])
+        if prev is not None:
+            if prev[1] == row["text_hash"] and prev[2] == row["labels"]:
+                same_in_file += 1
+                continue
+            problems.append(f"{rec.where}: duplicate id {row['id']!r} with different text or labels "
+                            f"(first at {prev[0]}); ids must be unique per source")
+            continue
+        first_seen[row["id"]] = (rec.where, row["text_hash"], row["labels"])
+        rows.append(row)
+
+    stored = store.existing([r["id"] for r in rows])
+    new_rows = []
+    already = 0
+    for r in rows:
+        s = stored.get(r["id"])
+        if s is None:
+            new_rows.append(r)
+        elif s == (r["text_hash"], r["labels"]):
+            already += 1
+        else:
+            problems.append(f"{first_seen[r['id']][0]}: id {r['id']!r} is already stored with different text "
+                            f"or labels; change labels through annotation, or import under another --source")
+    if problems:
+        raise ImportValidationError(f"import of {where0} into {root}: nothing was written",
+                                    problems=problems, fix=None)
+
+    import_id = "imp-" + hashlib.sha256(
+        canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()]).encode()).hexdigest()[:12]
+    pairs_out, n_exact, n_conflict = dedup_and_split(store, tax, config, new_rows, fractions=fractions)
+    for r in new_rows:
+        r["import_id"] = import_id
+    if new_rows or new_seeds or new_batches:
+        store.insert_import(seeds=new_seeds, batches=new_batches,
+            import_row={"id": import_id, "source": source, "format": result.format, "path": path,
+                        "params": {"context": context, "label_map": lmap, "repair_hierarchy": repair_hierarchy,
+                                   "fractions": fractions}},
+            records=new_rows, near_dups=pairs_out, actor=actor)
+    return ImportSummary(import_id=import_id if (new_rows or new_seeds or new_batches) else "", source=source,
+                         n_read=len(result.records),
+                         n_inserted=len(new_rows), n_already_stored=already, n_same_in_file=same_in_file,
+                         n_exact_duplicates=n_exact, n_near_duplicate_pairs=len(pairs_out),
+                         n_conflicting_pairs=n_conflict, n_repaired=n_repaired, n_implied=n_implied,
+                         splits=dict(Counter(r["split"] for r in new_rows)))
+
+
+def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], new_rows: list[dict[str, Any]],
+                    *, fractions: Mapping[str, float] | None = None) -> tuple[list[tuple[str, str, float]], int, int]:
+    """Fill in dup_of, near_dup_group, signature and split of new rows (in place).
+
+    Returns the near-duplicate pairs to store, the number of exact duplicates and the number
+    of duplicate pairs whose known labels conflict."""
+    if not new_rows:
+        return [], 0, 0
+    cfg = config["dedup"]
+    old_ids, old_norm, old_split, old_group, old_sig = store.dedup_index()
+    n_old, n_new = len(old_ids), len(new_rows)
+    new_sig = minhash_signatures([r["_norm"] for r in new_rows], num_perm=int(cfg["num_perm"]),
+                                 k=int(cfg["shingle"]))
+    if n_old and old_sig.shape[1] != new_sig.shape[1]:
+        raise StoreError("dedup settings", expected=f"num_perm {old_sig.shape[1]} as used by the stored records",
+                         got=str(new_sig.shape[1]), fix="restore dedup.num_perm in workbench.yaml")
+    sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
+    ids = old_ids + [r["id"] for r in new_rows]
+    norm = old_norm + [r["norm_hash"] for r in new_rows]
+    pairs = near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"]))
+    # exact duplicates (same normalised text) are linked even if LSH missed them
+    first_by_norm: dict[str, int] = {}
+    for i, h in enumerate(norm):
+        first_by_norm.setdefault(h, i)
+    n_exact = 0
+    pair_set = {(a, b) for a, b, _ in pairs}
+    for i in range(n_old, n_old + n_new):
+        j = first_by_norm[norm[i]]
+        r = new_rows[i - n_old]
+        r["dup_of"] = ids[j] if j != i else None
+        if j != i:
+            n_exact += 1
+            if (j, i) not in pair_set:
+                pairs.append((j, i, 1.0))
+                pair_set.add((j, i))
+    # stored groups stay linked: chain old members of the same group
+    edges = [(a, b) for a, b, _ in pairs]
+    last_of_group: dict[str, int] = {}
+    for i, g in enumerate(old_group):
+        if g in last_of_group:
+            edges.append((last_of_group[g], i))
+        last_of_group[g] = i
+    comp = duplicate_groups(n_old + n_new, edges)
+    touched = {int(comp[i]) for i in range(n_old, n_old + n_new)}
+    rows_idx = [i for i in range(n_old) if int(comp[i]) in touched] + list(range(n_old, n_old + n_new))
+    group_key: dict[int, str] = {}
+    for i in rows_idx:  # old rows come first, so a stored group keeps its key
+        c = int(comp[i])
+        if c not in group_key:
+            group_key[c] = old_group[i] if i < n_old else ids[i]
+    tax = taxonomy
+    lab_mat = np.full((len(rows_idx), len(tax)), np.nan)
+    label_index = {n: k for k, n in enumerate(tax.label_names)}
+    n_old_sel = sum(1 for i in rows_idx if i < n_old)
+    for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
+        for lab, v in json.loads(new_rows[i - n_old]["labels"]).items():
+            lab_mat[k, label_index[lab]] = v
+    fixed = [old_split[i] if i < n_old else None for i in rows_idx]
+    cats = sorted({(r["source"], r["context"]) for r in new_rows})
+    strata = None
+    if len(cats) > 1:
+        cat_index = {c: k for k, c in enumerate(cats)}
+        strata = np.zeros((len(rows_idx), len(cats)), dtype=bool)
+        for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
+            r = new_rows[i - n_old]
+            strata[k, cat_index[(r["source"], r["context"])]] = True
+    splits = assign_splits(lab_mat, ids=[ids[i] for i in rows_idx], groups=comp[rows_idx], fixed=fixed,
+                           strata=strata, fractions=fractions or config["splits"])
+    for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
+        r = new_rows[i - n_old]
+        r["split"] = splits[k]
+        r["near_dup_group"] = group_key[int(comp[i])]
+        r["signature"] = new_sig[i - n_old].tobytes()
+        r.pop("_norm", None)
+    # conflicts among new pairs (both labels known and different)
+    labels_of: dict[int, dict[str, int]] = {}
+
+    def _labels(i: int) -> dict[str, int]:
+        if i not in labels_of:
+            labels_of[i] = (json.loads(new_rows[i - n_old]["labels"]) if i >= n_old else {})
+        return labels_of[i]
+
+    old_needed = sorted({a for a, b, _ in pairs if a < n_old})
+    if old_needed:
+        old_labels = store.existing([ids[a] for a in old_needed])
+        for a in old_needed:
+            labels_of[a] = json.loads(old_labels[ids[a]][1])
+    n_conflict = 0
+    for a, b, _ in pairs:
+        la, lb = _labels(a), _labels(b)
+        if any(la[k] != lb[k] for k in la.keys() & lb.keys()):
+            n_conflict += 1
+    return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict
+

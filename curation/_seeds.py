@@ -1,0 +1,125 @@
+"""Seeds: the one seed validator, and the seeds YAML format (seeds, their batches and records).
+
+A seed is a hand-written example that a generator turns into a batch of records. Its fields are
+checked in one place, :func:`validate_seed`, whether it arrives in a seeds file or through
+:meth:`Project.add_seed`. :func:`read_seeds` only parses a file; checks against the taxonomy and the
+store happen when the records are imported (see :mod:`curation._ingest`).
+
+Layout::
+
+    seeds:
+      - id: seed-1
+        kind: positive | hard_negative
+        target_labels: [scam]
+        status: proposed | approved | rejected
+        text: "..."
+        overlap: {spam: 0.6}          # optional: expected co-label rates
+        batches:
+          - id: batch-1
+            provider: handwritten      # or the generator's name
+            params: {}                 # optional
+            records:
+              - {text: "...", labels: {scam: 1, spam: 0}, context: MESSAGE}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Container, Mapping
+
+import yaml
+
+from ._errors import ImportValidationError
+from ._records import RawRecord, ReadResult
+
+__all__ = ["SEED_KINDS", "SEED_STATUSES", "validate_seed", "read_seeds"]
+
+SEED_KINDS = ("positive", "hard_negative")
+SEED_STATUSES = ("proposed", "approved", "rejected")
+
+
+def validate_seed(seed: Mapping[str, Any], *, labels: Container[str] | None = None, where: str | None = None
+                  ) -> list[str]:
+    """Every problem of one seed, as messages naming ``where`` and the field (empty when valid).
+
+    ``labels`` are the taxonomy's label names; without them target labels are only checked to be
+    present.
+
+    >>> validate_seed({"id": "s1", "text": "buy now", "target_labels": ["spam"], "kind": "positive"},
+    ...               labels={"spam"})
+    []
+    >>> validate_seed({"id": "s1", "text": " ", "target_labels": ["nope"], "kind": "odd"}, labels={"spam"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ["seed 's1' field 'target_labels': expected taxonomy labels, got ['nope']",
+     "seed 's1' field 'kind': expected one of ['positive', 'hard_negative'], got 'odd'",
+     "seed 's1' field 'text': expected the seed's text, got ' '"]
+    """
+    where = where or f"seed {seed.get('id')!r}"
+    problems = []
+    targets = seed.get("target_labels") or []
+    if not targets or not isinstance(targets, (list, tuple)) or (
+            labels is not None and any(t not in labels for t in targets)):
+        problems.append(f"{where} field 'target_labels': expected taxonomy labels, got {targets!r}")
+    if seed.get("kind", "positive") not in SEED_KINDS:
+        problems.append(f"{where} field 'kind': expected one of {list(SEED_KINDS)}, got {seed.get('kind')!r}")
+    if seed.get("status", "proposed") not in SEED_STATUSES:
+        problems.append(f"{where} field 'status': expected one of {list(SEED_STATUSES)}, "
+                        f"got {seed.get('status')!r}")
+    if not isinstance(seed.get("text"), str) or not seed["text"].strip():
+        problems.append(f"{where} field 'text': expected the seed's text, got {seed.get('text')!r}")
+    overlap = seed.get("overlap")
+    if overlap is not None and not (isinstance(overlap, Mapping) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in overlap.values())):
+        problems.append(f"{where} field 'overlap': expected a mapping label -> rate in [0, 1], got {overlap!r}")
+    return problems
+
+
+def read_seeds(path) -> ReadResult:
+    """Parse a seeds YAML file into seeds, batches and records (structure only; nothing is stored).
+
+    Problems are collected, not raised, except for a file that is not a seeds file at all.
+    """
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise ImportValidationError(f"seed file {path}", expected="a readable UTF-8 YAML file",
+                                    got=str(e).splitlines()[0]) from e
+    if not isinstance(data, Mapping) or not isinstance(data.get("seeds"), list):
+        raise ImportValidationError(f"seed file {path}", expected="a mapping with a 'seeds' list",
+                                    got=type(data).__name__, fix="see data/demo/seeds.yaml")
+    res = ReadResult([], [], source="seeds", context="GENERAL", format="seeds")
+    seen: set[str] = set()
+    for i, sd in enumerate(data["seeds"]):
+        where = f"{path} seeds[{i}]"
+        if not isinstance(sd, Mapping) or not isinstance(sd.get("id"), str) or not sd.get("id"):
+            res.problems.append(f"{where}: expected a mapping with a string 'id'")
+            continue
+        sid = sd["id"]
+        if sid in seen:
+            res.problems.append(f"{where}: seed id {sid!r} appears twice in the file")
+            continue
+        seen.add(sid)
+        res.seeds.append({"id": sid, "text": sd.get("text"), "target_labels": sd.get("target_labels") or [],
+                          "kind": sd.get("kind", "positive"), "overlap": sd.get("overlap"),
+                          "status": sd.get("status", "proposed"), "notes": sd.get("notes"), "_where": where})
+        for j, bt in enumerate(sd.get("batches") or []):
+            bwhere = f"{where}.batches[{j}]"
+            if not isinstance(bt, Mapping) or not isinstance(bt.get("id"), str):
+                res.problems.append(f"{bwhere}: expected a mapping with a string 'id'")
+                continue
+            res.batches.append({"id": bt["id"], "seed_id": sid, "provider": str(bt.get("provider", "unknown")),
+                                "params": bt.get("params") or {}, "_where": bwhere})
+            for k, rec in enumerate(bt.get("records") or []):
+                rwhere = f"{bwhere}.records[{k}]"
+                if not isinstance(rec, Mapping):
+                    res.problems.append(f"{rwhere}: expected a mapping with 'text' and 'labels'")
+                    continue
+                labels = rec.get("labels") or {}
+                if not isinstance(labels, Mapping):
+                    res.problems.append(f"{rwhere} field 'labels': expected a mapping label -> 1/0/null")
+                    continue
+                res.records.append(RawRecord(where=rwhere, text=rec.get("text"), labels=dict(labels),
+                                             context=rec.get("context"), origin=rec.get("origin", "generated"),
+                                             seed_id=sid, batch_id=bt["id"]))
+    return res
