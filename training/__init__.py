@@ -1,30 +1,46 @@
-"""Training layer: embeddings, model families, losses, thresholds, evaluation, gates, ONNX, policy.
+"""Training layer: embeddings and their cache, model families, losses, thresholds, evaluation, gates,
+ONNX export, inference with the policy layer, model directories, model sets and the registry.
 
-Reads ``curation``; never imports ``workbench`` (training runs headless). Torch, transformers and
-onnxruntime are imported when a model is fitted, exported or loaded, not at import time.
+Reads ``curation`` (snapshots, views, the taxonomy); never imports ``workbench``: training runs
+headless, with no Argilla or Jupyter. Torch, transformers and onnxruntime are imported when a model
+is fitted, exported or loaded, not at import time.
+
+Where things are: recipes and :class:`TrainSpec` in ``_recipes``; the family contract in
+``_family`` and one module per family (``_heads``, ``_finetune``, ``_tfidf``, ``_ensemble``);
+``_train`` runs a training; ``_modeldir`` is the model directory; ``_modelset`` and ``_registry``
+serve and promote; ``_predict`` scores files.
 """
 
 from ._embeddings import DEFAULT_ENCODER, EmbeddingCache, Encoder, length_sorted_batches, resolve_model_path
+from ._ensemble import EnsembleClassifier
+from ._families import FAMILIES, load_classifier
+from ._family import Classifier
+from ._finetune import FineTunedClassifier, FineTuneArgs
 from ._gates import (GateVerdict, RegressionVectors, compare_models, gate_labels, gate_model, load_vectors,
                      run_vectors)
-from ._losses import LossConfig, hierarchy_penalty, masked_multilabel_loss, pos_weights
+from ._heads import HeadsClassifier
+from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
 from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_figure, reliability_figure, write_report
-from ._models import (FAMILIES, EnsembleClassifier, FineTunedClassifier, FineTuneArgs, HeadsClassifier,
-                      TfidfClassifier, load_classifier)
+from ._modeldir import ModelDirectory, TrainedModel, load_model, split_arrays
+from ._modelset import ModelSet, open_model
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
-from ._pipeline import (RECIPES, ModelSet, TrainedModel, TrainSpec, load_model, promote, promoted_model,
-                        snapshot_frame, split_arrays, train_model, train_model_set)
 from ._policy import ACTION_SEVERITY, Policy
+from ._predict import predict_file, read_prediction_input
+from ._recipes import RECIPE_ALIASES, RECIPES, TrainSpec, resolve_recipe
+from ._registry import promote, promoted_model
+from ._tfidf import TfidfClassifier
 from ._thresholds import binary_rates, tune_thresholds
+from ._train import snapshot_frame, train_model, train_model_set
 
 __all__ = [
-    "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "RECIPES", "VARIANTS",
-    "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier", "GateVerdict",
-    "HeadsClassifier", "LossConfig", "ModelSet", "OnnxEncoderHead", "Policy", "RegressionVectors",
-    "TfidfClassifier", "TrainSpec", "TrainedModel",
+    "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "RECIPES", "RECIPE_ALIASES", "VARIANTS",
+    "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
+    "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",
+    "Policy", "RegressionVectors", "TfidfClassifier", "TrainSpec", "TrainedModel",
     "binary_rates", "compare_models", "evaluate", "evaluate_slices", "expected_calibration_error", "export_onnx",
     "gate_labels", "gate_model", "hierarchy_penalty", "length_sorted_batches", "load_classifier", "load_model",
-    "load_vectors", "masked_multilabel_loss", "pos_weights", "pr_figure", "promote", "promoted_model",
-    "reliability_figure", "resolve_model_path", "run_vectors", "snapshot_frame", "split_arrays", "train_model",
-    "train_model_set", "tune_thresholds", "write_report",
+    "load_vectors", "masked_multilabel_loss", "open_model", "pos_weights", "pr_figure", "predict_file",
+    "promote", "promoted_model", "read_prediction_input", "reliability_figure", "resolve_model_path",
+    "resolve_recipe", "run_vectors", "snapshot_frame", "split_arrays", "train_model", "train_model_set",
+    "tune_thresholds", "write_report",
 ]

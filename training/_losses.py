@@ -6,10 +6,8 @@ neither as a positive nor as a negative.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Mapping, Sequence
-
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -18,7 +16,7 @@ from curation import WorkbenchError
 if TYPE_CHECKING:  # torch is imported when a loss is computed, not when training is imported
     import torch
 
-__all__ = ["LossConfig", "pos_weights", "masked_multilabel_loss", "hierarchy_penalty"]
+__all__ = ["LossConfig", "LossStep", "pos_weights", "masked_multilabel_loss", "hierarchy_penalty"]
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,22 @@ class LossConfig:
                                  got=f"{self.focal_gamma} / {self.hierarchy_weight}")
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "pos_weight_cap": self.pos_weight_cap,
-                "pos_weight_overrides": dict(self.pos_weight_overrides), "class_weights": dict(self.class_weights),
-                "focal_gamma": self.focal_gamma, "label_smoothing": self.label_smoothing,
-                "hierarchy_weight": self.hierarchy_weight, "use_pos_weight": self.use_pos_weight}
+        d = asdict(self)
+        d["pos_weight_overrides"], d["class_weights"] = dict(self.pos_weight_overrides), dict(self.class_weights)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LossConfig":
+        """The inverse of :meth:`to_dict` (unknown keys are an error).
+
+        >>> LossConfig.from_dict(LossConfig(kind="focal").to_dict()) == LossConfig(kind="focal")
+        True
+        """
+        names = {f.name for f in fields(cls)}
+        extra = sorted(set(data) - names)
+        if extra:
+            raise WorkbenchError("loss settings", expected=f"keys of {sorted(names)}", got=str(extra))
+        return cls(**dict(data))
 
 
 def pos_weights(targets: np.ndarray, labels: Sequence[str], config: LossConfig) -> np.ndarray:
@@ -135,3 +145,53 @@ def hierarchy_penalty(probs: torch.Tensor, child_parent: Sequence[tuple[int, int
     child = torch.tensor([c for c, _ in child_parent], device=probs.device)
     parent = torch.tensor([p for _, p in child_parent], device=probs.device)
     return torch.relu(probs[:, child] - probs[:, parent]).mean()
+
+
+class LossStep:
+    """The loss of one batch, set up once per fit and shared by every torch family.
+
+    Masked BCE (or focal) loss with ``pos_weight`` and per-label class weights; during training
+    also label smoothing and the hierarchy penalty (``train=False`` gives the plain validation
+    loss used for early stopping).
+
+    Parameters
+    ----------
+    targets : ndarray of shape (n, n_labels)
+        Training targets (1.0 / 0.0 / NaN), for ``pos_weight``.
+    labels : sequence of str
+        Label order.
+    config : LossConfig
+    hierarchy : sequence of (child, parent) label names
+
+    Examples
+    --------
+    >>> import torch
+    >>> step = LossStep(np.array([[1.0, 0.0], [0.0, np.nan]]), ["a", "b"], LossConfig())
+    >>> step.pos_weight.tolist()
+    [1.0, 10.0]
+    >>> round(float(step(torch.zeros(1, 2), torch.tensor([[1.0, float("nan")]]))), 4)
+    0.6931
+    """
+
+    def __init__(self, targets: np.ndarray, labels: Sequence[str], config: LossConfig,
+                 hierarchy: Sequence[tuple[str, str]] = ()):
+        import torch
+
+        labels = list(labels)
+        self.config = config
+        self.pos_weight = pos_weights(targets, labels, config)
+        self._pw = torch.tensor(self.pos_weight, dtype=torch.float32) if config.use_pos_weight else None
+        self._cw = torch.tensor([config.class_weights.get(lab, 1.0) for lab in labels], dtype=torch.float32)
+        self._pairs = [(labels.index(c), labels.index(p)) for c, p in hierarchy]
+
+    def __call__(self, logits: "torch.Tensor", targets: "torch.Tensor", *, train: bool = True) -> "torch.Tensor":
+        import torch
+
+        dev = logits.device
+        c = self.config
+        loss = masked_multilabel_loss(logits, targets.to(dev), pos_weight=None if self._pw is None else self._pw.to(dev),
+                                      class_weight=self._cw.to(dev), kind=c.kind, focal_gamma=c.focal_gamma,
+                                      label_smoothing=c.label_smoothing if train else 0.0)
+        if train and c.hierarchy_weight and self._pairs:
+            loss = loss + c.hierarchy_weight * hierarchy_penalty(torch.sigmoid(logits), self._pairs)
+        return loss

@@ -1,0 +1,281 @@
+"""The model directory: everything needed to trust and serve one trained model.
+
+::
+
+    MODEL/model.json       the card: label order, thresholds, taxonomy hash, snapshot id, excluded seeds,
+                           recipe and loss settings, label counts and weights, metrics, gate verdicts
+                           of the torch model and of every ONNX variant (with file hashes)
+    MODEL/taxonomy.yaml    the taxonomy it was trained with
+    MODEL/classifier/      the fitted classifier (family-specific files)
+    MODEL/onnx/            model.{fp32,fp16,int8}.onnx and the tokenizer
+    MODEL/report/          report.md / report.html, per-label metrics, plots
+    MODEL/regression_vectors.yaml  the project's regression vectors at training time, if any
+
+:class:`ModelDirectory` reads the card, loads the classifier, builds predictors for torch and each
+ONNX variant, re-evaluates and re-gates them on the snapshot's **holdout** (with a parity check
+against torch) and exports ONNX. Model directories written by earlier versions keep loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from curation import Taxonomy, WorkbenchError, load_taxonomy, read_snapshot, task_view, utc_now
+
+from ._families import load_classifier, neural_members
+from ._family import write_json
+from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
+from ._metrics import evaluate
+from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
+from ._policy import Policy
+from ._recipes import PARITY_TOLERANCE
+
+__all__ = ["ModelDirectory", "TrainedModel", "load_model", "split_arrays", "file_sha256", "MODEL_FORMAT"]
+
+MODEL_FORMAT = 1
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def split_arrays(view: pd.DataFrame, labels: Sequence[str], split: str) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """The rows of one split: (frame, texts, targets of shape (n, len(labels)) with NaN = unknown)."""
+    part = view[view["split"] == split].reset_index(drop=True)
+    return part, part["text"].tolist(), part[list(labels)].to_numpy(dtype=np.float32)
+
+
+class ModelDirectory:
+    """A model directory: its card (``model.json``), classifier, ONNX variants and policy.
+
+    Open one with :func:`load_model`; :func:`training.train_model` makes them.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self._card: dict | None = None
+        self._classifier = None
+
+    @property
+    def card(self) -> dict:
+        if self._card is None:
+            path = self.root / "model.json"
+            if not path.exists():
+                raise WorkbenchError(f"model {self.root}", expected="a model directory with model.json",
+                                     got="no model.json", fix="train one with `workbench train DIR --out MODEL`")
+            self._card = json.loads(path.read_text())
+        return self._card
+
+    @classmethod
+    def create(cls, root, card: dict, classifier) -> "ModelDirectory":
+        """A new model directory: saves ``classifier`` under ``classifier/`` and writes the card."""
+        m = cls(root)
+        classifier.save(m.root / "classifier")
+        m._card, m._classifier = card, classifier
+        m.save_card()
+        return m
+
+    def save_card(self) -> None:
+        write_json(self.root / "model.json", self.card)
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.card["labels"])
+
+    @property
+    def thresholds(self) -> list[float]:
+        return [float(self.card["thresholds"][lab]) for lab in self.labels]
+
+    @property
+    def taxonomy(self) -> Taxonomy:
+        return load_taxonomy(self.root / "taxonomy.yaml")
+
+    def check_taxonomy(self, taxonomy: Taxonomy) -> None:
+        """Raise unless ``taxonomy`` lists this model's labels in the model's order."""
+        taxonomy.check_label_order(self.labels, what="model", subset=True)
+
+    def policy(self) -> Policy:
+        tax = self.taxonomy
+        return Policy(self.labels, self.thresholds, [tax[lab].action for lab in self.labels])
+
+    def classifier(self):
+        if self._classifier is None:
+            cache = self.card.get("cache_dir")  # the project's embedding cache, when it is still there
+            self._classifier = load_classifier(self.root / "classifier",
+                                               cache_dir=cache if cache and Path(cache).is_dir() else None)
+        return self._classifier
+
+    def predictor(self, variant: str = "torch", *, threads: int = 2) -> Callable[[Sequence[str]], np.ndarray]:
+        """``texts -> probabilities`` for the torch model or an ONNX variant (ensembles keep their
+        non-neural members in Python and average as trained)."""
+        if variant == "torch":
+            return self.classifier().predict_proba
+        if variant not in VARIANTS or not (self.root / "onnx" / f"model.{variant}.onnx").exists():
+            have = [v for v in VARIANTS if (self.root / "onnx" / f"model.{v}.onnx").exists()]
+            raise WorkbenchError(f"variant {variant!r} of {self.root}", expected=f"torch or an exported variant {have}",
+                                 got="none", fix=f"workbench model export {self.root} --onnx {variant}")
+        onnx = OnnxEncoderHead(self.root / "onnx", variant, threads=threads)
+        clf_cfg = json.loads((self.root / "classifier" / "config.json").read_text())
+        if clf_cfg["family"] != "ensemble":
+            return onnx.predict_proba
+        clf = self.classifier()
+        neural_idx = {i for i, _ in neural_members(clf)}
+        w = np.asarray(clf.weights, dtype=float)
+        w_neural = float(sum(w[i] for i in neural_idx))  # the ONNX graph averages the neural members
+
+        def predict(texts):
+            total = w_neural * onnx.predict_proba(texts)
+            for i, m in enumerate(clf.members):
+                if i not in neural_idx:
+                    total = total + w[i] * m.predict_proba(texts)
+            return (total / w.sum()).astype(np.float32)
+
+        return predict
+
+    def best_variant(self) -> str:
+        """The fastest variant that passed its gate: int8, then fp32, then fp16 (slower than fp32 on
+        CPUs without fp16 arithmetic), then torch."""
+        for v in ("int8", "fp32", "fp16", "torch"):
+            info = self.card.get("variants", {}).get(v)
+            if info and info.get("passed"):
+                return v
+        return "torch"
+
+    def gate_report(self) -> dict[str, Any]:
+        """The gate verdict of every evaluated variant, the best variant and whether it passed.
+
+        ``{"variants": {name: {"passed", "failures", "max_abs_diff_vs_torch"}}, "best_variant": ...,
+        "passed": ...}``; ``passed`` is what ``workbench gate`` turns into its exit code."""
+        variants = self.card.get("variants", {})
+        best = self.best_variant()
+        return {"variants": {v: {"passed": i["passed"], "failures": i["gate"]["failures"],
+                                 "max_abs_diff_vs_torch": i.get("max_abs_diff_vs_torch")} for v, i in variants.items()},
+                "best_variant": best, "passed": bool(variants.get(best, {}).get("passed"))}
+
+    def regressions(self) -> list[dict] | None:
+        """Labels whose holdout metrics fell against the model that was promoted when this one was
+        trained (``None`` when there was none)."""
+        cmp_ = self.card.get("comparison")
+        return None if not cmp_ else [r for r in cmp_["per_label"] if r["regression"]]
+
+    def predict(self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2) -> list[dict]:
+        variant = variant or self.best_variant()
+        probs = self.predictor(variant, threads=threads)(list(texts))
+        return self.policy().apply(probs)
+
+    # -------------------------------------------------------------- evaluation and gating
+    def _data(self) -> pd.DataFrame:
+        """The task view of this model's labels in the snapshot it was trained on (read through curation)."""
+        frame, tax, _ = read_snapshot(self.card["project"], self.card["snapshot_id"])
+        return task_view(frame, tax, labels=self.labels)
+
+    def evaluate_variant(self, variant: str, *, holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
+                         reference: np.ndarray | None = None, probs: np.ndarray | None = None) -> dict:
+        """Score one variant on holdout with the model's thresholds and gate it (``probs``: the
+        variant's holdout probabilities when the caller has them already)."""
+        if holdout is None:
+            holdout = split_arrays(self._data(), self.labels, "holdout")
+        frame, texts, y = holdout
+        predict = self.predictor(variant)
+        if probs is None:
+            probs = predict(texts)
+        per_label, summary = evaluate(y, probs, self.thresholds, label_names=self.labels)
+        vectors_verdict = self._vectors_verdict(predict)
+        verdict = gate_model(per_label, self.taxonomy, vectors_verdict=vectors_verdict,
+                             min_positives=self.card.get("min_holdout_positives", 1))
+        info: dict[str, Any] = {"summary": summary, "per_label": per_label.reset_index().to_dict(orient="records"),
+                                "gate": verdict.to_dict(), "evaluated_at": utc_now()}
+        if reference is not None and len(texts):
+            diff = float(np.max(np.abs(probs - reference)))
+            info["max_abs_diff_vs_torch"] = diff
+            tol = self.card.get("parity_tolerance", PARITY_TOLERANCE)
+            if diff > tol:
+                verdict.passed = False
+                verdict.failures.append({"what": f"variant {variant}", "check": "parity (max |p - p_torch|)",
+                                         "value": f"{diff:.4f}", "required": f"<= {tol}"})
+                info["gate"] = verdict.to_dict()
+        if variant != "torch":
+            info["sha256"] = file_sha256(self.root / "onnx" / f"model.{variant}.onnx")
+        info["passed"] = verdict.passed
+        return info
+
+    def _vectors_verdict(self, predict) -> GateVerdict | None:
+        path = self.root / "regression_vectors.yaml"
+        if not path.exists():
+            return None
+        return run_vectors(load_vectors(path, self.taxonomy), lambda t: predict(t), label_names=self.labels,
+                           thresholds=self.thresholds)
+
+    def evaluate_all(self) -> dict[str, dict]:
+        """Re-evaluate and re-gate the torch model and every exported variant (updates the card)."""
+        holdout = split_arrays(self._data(), self.labels, "holdout")
+        ref = self.predictor("torch")(holdout[1])
+        variants = {"torch": self.evaluate_variant("torch", holdout=holdout, probs=ref)}
+        for v in VARIANTS:
+            if (self.root / "onnx" / f"model.{v}.onnx").exists():
+                variants[v] = self.evaluate_variant(v, holdout=holdout, reference=ref)
+        self.card["variants"] = variants
+        self.save_card()
+        return variants
+
+    def export(self, variants: Sequence[str]) -> dict[str, dict]:
+        """Export ONNX variants, then evaluate, parity-check and gate each one."""
+        clf = self.classifier()
+        members = neural_members(clf)
+        if not members:
+            raise WorkbenchError(f"ONNX export of {self.root}", expected="a model with an encoder",
+                                 got=type(clf).__name__, fix="train with --recipe fast or finetune")
+        lengths = {m.export_max_length for _, m in members}
+        if len(lengths) != 1:
+            raise WorkbenchError(f"ONNX export of {self.root}", expected="encoder members with one max length",
+                                 got=str(sorted(lengths)), fix="train the members with the same max_length")
+        exported = [m.export_module() for _, m in members]
+        if len(exported) == 1:
+            module = exported[0][0]
+        else:
+            w = [clf.weights[i] for i, _ in members]
+            module = averaged_modules([e[0] for e in exported], [x / sum(w) for x in w])
+        export_onnx(module, exported[0][1], self.root / "onnx", max_length=lengths.pop(), variants=list(variants))
+        return self.evaluate_all()
+
+
+def averaged_modules(modules, weights):
+    """A torch module: the weighted mean of members' probabilities (built on call, keeping torch out of import)."""
+    import torch
+
+    class AveragedModules(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.members = torch.nn.ModuleList(modules)
+            self.weights = [float(w) for w in weights]
+
+        def forward(self, input_ids, attention_mask):
+            out = None
+            for w, m in zip(self.weights, self.members):
+                p = w * m(input_ids, attention_mask)
+                out = p if out is None else out + p
+            return out
+
+    return AveragedModules().eval()
+
+
+def load_model(path, *, taxonomy: Taxonomy | None = None) -> ModelDirectory:
+    """Open a model directory; with ``taxonomy``, refuse one whose label order differs."""
+    m = ModelDirectory(path)
+    _ = m.card
+    if taxonomy is not None:
+        m.check_taxonomy(taxonomy)
+    return m
+
+
+TrainedModel = ModelDirectory  # the earlier name, kept for code written against it

@@ -1,0 +1,62 @@
+"""The project's model registry: which model (and variant) is promoted, and the history of promotions.
+
+::
+
+    DIR/models/promoted.json    the promoted model directory, variant, snapshot and taxonomy hash
+    DIR/models/history.jsonl    one line per promotion
+
+Promotion is refused unless the variant passed its gate and its file is unchanged since it was gated.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from curation import WorkbenchError, atomic_write_text, utc_now
+
+from ._modeldir import ModelDirectory, file_sha256
+
+__all__ = ["promote", "promoted_model"]
+
+
+def _registry(project_root) -> Path:
+    return Path(project_root) / "models"
+
+
+def promoted_model(project) -> ModelDirectory | None:
+    """The project's promoted model, or ``None`` (also when its directory is gone)."""
+    path = _registry(project.root) / "promoted.json"
+    if not path.exists():
+        return None
+    m = ModelDirectory(json.loads(path.read_text())["model"])
+    return m if (m.root / "model.json").exists() else None
+
+
+def promote(model: ModelDirectory, *, variant: str | None = None) -> dict:
+    """Make ``model`` (one variant) the project's promoted model, if and only if that variant passed
+    its gate and its file is unchanged since it was gated."""
+    card = model.card
+    variant = variant or model.best_variant()
+    info = card.get("variants", {}).get(variant)
+    if info is None:
+        raise WorkbenchError(f"promotion of {model.root} ({variant})", expected="an evaluated variant",
+                             got="none", fix="export and evaluate it first (workbench model export / evaluate)")
+    if not info.get("passed"):
+        fails = "; ".join(f"{f['what']} {f['check']} {f['value']} (required {f['required']})"
+                          for f in info["gate"]["failures"][:8])
+        raise WorkbenchError(f"promotion of {model.root} ({variant}) refused", expected="a variant that passed its gate",
+                             got=f"a failed gate: {fails}", fix="fix the data or the model and retrain")
+    if variant != "torch":
+        current = file_sha256(model.root / "onnx" / f"model.{variant}.onnx")
+        if current != info.get("sha256"):
+            raise WorkbenchError(f"promotion of {model.root} ({variant}) refused",
+                                 expected="the ONNX file that was gated", got="a file changed since",
+                                 fix=f"re-gate it: workbench evaluate {model.root}")
+    reg = _registry(card["project"])
+    entry = {"model": str(model.root.resolve()), "variant": variant, "snapshot_id": card["snapshot_id"],
+             "taxonomy_hash": card["taxonomy_hash"], "promoted_at": utc_now()}
+    atomic_write_text(reg / "promoted.json", json.dumps(entry, indent=2))
+    with open(reg / "history.jsonl", "a") as f:
+        f.write(json.dumps(entry) + "\n")
+    return entry

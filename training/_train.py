@@ -1,0 +1,170 @@
+"""Training: from a project's snapshot to a tuned, evaluated, gated (and optionally exported) model directory.
+
+snapshot (content-addressed, read through curation) -> task view of a label group -> the project's
+training mix on the train split -> fit -> thresholds on **calib** only -> one evaluation on
+**holdout** -> gates (tiers + regression vectors) -> report -> ONNX variants, each re-gated.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from curation import Project, WorkbenchError, task_view, utc_now
+
+from ._embeddings import DEFAULT_ENCODER
+from ._ensemble import EnsembleClassifier
+from ._families import neural_members
+from ._gates import GateVerdict, compare_models
+from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
+from ._modeldir import MODEL_FORMAT, ModelDirectory, split_arrays
+from ._modelset import ModelSet
+from ._recipes import TrainSpec, build_classifier
+from ._registry import promoted_model
+from ._thresholds import tune_thresholds
+
+__all__ = ["train_model", "train_model_set", "snapshot_frame", "curriculum_phases"]
+
+log = logging.getLogger("workbench.training")
+
+
+def snapshot_frame(project: Project) -> tuple[pd.DataFrame, dict]:
+    """The active records of the project's current snapshot (written first when missing) and its manifest."""
+    frame, _, manifest = project.read_snapshot()
+    return frame, manifest
+
+
+def curriculum_phases(frame: pd.DataFrame) -> np.ndarray:
+    """Curriculum phase per record: 0 positives and clean, 1 hard negatives, 2 perturbations.
+
+    >>> curriculum_phases(pd.DataFrame({"origin": ["real", "perturbation", "generated"],
+    ...                                 "hard_negative": [False, False, True]})).tolist()
+    [0, 2, 1]
+    """
+    phase = np.zeros(len(frame), dtype=int)
+    if "hard_negative" in frame:
+        phase[frame["hard_negative"].to_numpy(dtype=bool)] = 1
+    if "origin" in frame:
+        phase[(frame["origin"] == "perturbation").to_numpy()] = 2
+    return phase
+
+
+def _label_counts(y: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, int]]:
+    return {lab: {"positives": int(np.nansum(y[:, j] == 1)), "negatives": int(np.nansum(y[:, j] == 0)),
+                  "unknown": int(np.isnan(y[:, j]).sum())} for j, lab in enumerate(names)}
+
+
+def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_progress: bool = False,
+                labels: Sequence[str] | None = None) -> ModelDirectory:
+    """Train, tune (calib), evaluate (holdout), gate and optionally export one model.
+
+    The model directory names the snapshot it came from and the seeds that snapshot excluded.
+    """
+    spec = spec or TrainSpec()
+    out = Path(out)
+    if (out / "model.json").exists():
+        raise WorkbenchError(f"model directory {out}", expected="a new directory", got="an existing model",
+                             fix="choose another --out")
+    frame, tax, manifest = project.read_snapshot()
+    view = task_view(frame, tax, spec.group, labels=labels)
+    names = [lab for lab in tax.label_names if lab in view.columns]
+    hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
+    mix_report: dict[str, Any] = {"applied": spec.mix}
+    if spec.mix:
+        mix = project.mix(view, names, split="train", seed=spec.seed)
+        train_frame = mix.frame
+        mix_report.update({"summary": mix.summary, "unmet": mix.unmet,
+                           "per_label": mix.per_label.reset_index().to_dict(orient="records")})
+    else:
+        train_frame = view[view["split"] == "train"].reset_index(drop=True)
+    if len(train_frame) == 0:
+        raise WorkbenchError(f"training data of {project.root}", expected="records in the train split",
+                             got="none", fix="import data first (workbench import)")
+    _, valid_texts, valid_y = split_arrays(view, names, "valid")
+    _, calib_texts, calib_y = split_arrays(view, names, "calib")
+    hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
+    train_y = train_frame[names].to_numpy(dtype=np.float32)
+    counts = _label_counts(train_y, names)
+    warnings_ = [f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of "
+                 f"{tax[lab].min_positives}" for lab, c in counts.items() if c["positives"] < tax[lab].min_positives]
+    for w in warnings_:
+        log.warning(w)
+    clf = build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
+    valid = (valid_texts, valid_y) if len(valid_texts) else None
+    fit_kw: dict[str, Any] = {"show_progress": show_progress} if spec.recipe != "tfidf" else {}
+    if spec.recipe == "ensemble" and spec.finetune.curriculum:
+        fit_kw["phases"] = curriculum_phases(train_frame)
+    log.info("training %s on %d records; per-label counts %s; pos_weight cap %s", spec.recipe, len(train_frame),
+             counts, spec.loss.pos_weight_cap)
+    clf.fit(train_frame["text"].tolist(), train_y, valid=valid, **fit_kw)
+    if isinstance(clf, EnsembleClassifier) and spec.ensemble_weights == "valid":
+        if valid is None:
+            raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
+        clf.fit_weights(*valid)
+        log.info("ensemble weights fitted on valid: %s", clf.weights)
+    # thresholds: calib only
+    thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names, split="calib")
+    out.mkdir(parents=True, exist_ok=True)
+    tax.save(out / "taxonomy.yaml")
+    vectors_src = project.root / "regression_vectors.yaml"
+    if vectors_src.exists():
+        shutil.copyfile(vectors_src, out / "regression_vectors.yaml")
+    neural = next((m for _, m in neural_members(clf)), None)
+    card = {
+        "format": MODEL_FORMAT, "created_at": utc_now(), "project": str(project.root.resolve()),
+        "snapshot_id": manifest["snapshot_id"], "excluded_seeds": manifest["excluded_seeds"],
+        "taxonomy_hash": manifest["taxonomy_hash"], "group": spec.group, "labels": names,
+        "thresholds": thr["threshold"].to_dict(), "threshold_tuning": thr.reset_index().to_dict(orient="records"),
+        "recipe": spec.recipe, "classifier": clf.get_config(), "loss": spec.loss.to_dict(),
+        "encoder": DEFAULT_ENCODER if neural is not None else None,
+        "pos_weight": dict(zip(names, np.asarray(getattr(neural, "pos_weight_", None) if neural is not None
+                                                 else [np.nan] * len(names)).tolist())),
+        "label_counts": counts, "warnings": warnings_, "mix": mix_report,
+        "split_sizes": {"train": len(train_frame), "valid": len(valid_texts), "calib": len(calib_texts),
+                        "holdout": len(hold_texts)},
+        "min_holdout_positives": spec.min_holdout_positives, "parity_tolerance": spec.parity_tolerance,
+        "cache_dir": str((project.root / "cache").resolve()),
+    }
+    model = ModelDirectory.create(out, card, clf)
+    hold_probs = clf.predict_proba(hold_texts)
+    torch_info = model.evaluate_variant("torch", holdout=(hold_frame, hold_texts, hold_y), probs=hold_probs)
+    card["variants"] = {"torch": torch_info}
+    card["metrics"] = summary = torch_info["summary"]
+    per_label = pd.DataFrame(torch_info["per_label"]).set_index("label")
+    promoted = promoted_model(project)
+    if promoted is not None:
+        prev = pd.DataFrame(promoted.card["variants"]["torch"]["per_label"]).set_index("label")
+        card["comparison"] = {"against": str(promoted.root),
+                              "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records")}
+    model.save_card()
+    _write_model_report(model, spec, manifest["snapshot_id"], per_label, summary, GateVerdict(**torch_info["gate"]),
+                        hold_frame, hold_y, hold_probs)
+    if spec.onnx:
+        model.export(spec.onnx)
+    return model
+
+
+def _write_model_report(model: ModelDirectory, spec: TrainSpec, snapshot_id: str, per_label: pd.DataFrame,
+                        summary: dict, verdict: GateVerdict, hold_frame: pd.DataFrame, hold_y: np.ndarray,
+                        hold_probs: np.ndarray) -> None:
+    names, thresholds = model.labels, model.thresholds
+    slices = evaluate_slices(hold_frame, hold_y, hold_probs, thresholds, label_names=names)
+    write_report(model.root / "report", title=f"Model {model.root.name} ({spec.recipe}, snapshot {snapshot_id})",
+                 per_label=per_label, summary=summary, slices=slices, gate_lines=verdict.lines(),
+                 figures={"reliability": reliability_figure(hold_y, hold_probs, label_names=names),
+                          "pr_curves": pr_figure(hold_y, hold_probs, thresholds, label_names=names)})
+    per_label.to_csv(model.root / "report" / "holdout_per_label.csv")
+
+
+def train_model_set(project: Project, out, groups: Sequence[str], spec: TrainSpec | None = None,
+                    **kw) -> ModelSet:
+    """Train one model per label group (each with its own thresholds and gate) as a model set."""
+    spec = spec or TrainSpec()
+    out = Path(out)
+    models = [train_model(project, out / g, TrainSpec(**{**spec.__dict__, "group": g}), **kw) for g in groups]
+    return ModelSet.create(out, groups, models)
