@@ -1,8 +1,14 @@
-"""The workbench side: CLI and demo project (later: embedded Argilla, maps, widgets).
+"""What people meet: one package a part, over the ``curation`` and ``training`` libraries.
 
-Importing this package starts nothing.
+- ``workbench.argilla``: the embedded Argilla stack (server, SQLite search engine, launcher) that
+  annotators work in;
+- ``workbench.cli``: the ``workbench`` command, one module per verb group;
+- the demo project (:func:`build_demo`) and the starter taxonomy of the public datasets.
+
+Packages of this layer may import ``curation`` and ``training``; neither of those imports
+``workbench``. Importing this package starts nothing and imports neither argilla-server nor torch.
 """
 
-from ._demo import build_demo, demo_data_dir
+from ._demo import build_demo, demo_data_dir, starter_taxonomy_path
 
-__all__ = ["build_demo", "demo_data_dir"]
+__all__ = ["build_demo", "demo_data_dir", "starter_taxonomy_path"]

@@ -6,7 +6,12 @@ from pathlib import Path
 
 from curation import ImportSummary, Project, WorkbenchError
 
-__all__ = ["demo_data_dir", "build_demo"]
+__all__ = ["demo_data_dir", "build_demo", "starter_taxonomy_path"]
+
+
+def starter_taxonomy_path() -> Path:
+    """The starter taxonomy of the public datasets (``workbench init`` without ``--taxonomy``)."""
+    return Path(__file__).resolve().parent / "templates" / "taxonomy.yaml"
 
 
 def demo_data_dir() -> Path:

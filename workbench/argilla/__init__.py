@@ -4,7 +4,8 @@
 command runs only the Argilla server and worker against external Elasticsearch/OpenSearch, PostgreSQL and
 Redis when their URLs are given (docs/argilla-scale-out.md).
 
-Importing this package starts nothing and does not import argilla-server; ``engine`` does, on import.
+It may import ``curation`` (for the shared error type and crash-safe writes), never ``training``. Importing
+this package starts nothing and does not import argilla-server; ``engine`` does, on import.
 """
 
 from .stack import ServerStack, StackError, StackSettings

@@ -71,7 +71,9 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
     from argilla_server.database import AsyncSessionLocal
     from argilla_server.models import Dataset
 
-    from .engine import SQLiteSearchEngine, _Tx
+    from curation import immediate_transaction
+
+    from .engine import SQLiteSearchEngine
 
     engine = SQLiteSearchEngine()
     report = {"datasets": 0, "disagreeing": [], "rebuilt": [], "dropped": [], "details": {}}
@@ -110,7 +112,7 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
             for orphan in sorted(indexed - known):
                 report["dropped"].append(orphan)
                 if repair or rebuild_all:
-                    with _Tx(engine.conn) as c:
+                    with immediate_transaction(engine.conn) as c:
                         SQLiteSearchEngine._delete_dataset(c, orphan)
     finally:
         await engine.close()

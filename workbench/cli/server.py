@@ -1,0 +1,105 @@
+"""Server verbs: ``workbench server start | stop | status | logs | env | reindex`` for the local Argilla stack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+GROUP = "server"
+SUMMARY = "server start | stop | status | logs | env | reindex  (the local Argilla stack)"
+
+
+def _stack(args, **settings):
+    from workbench.argilla import ServerStack, StackSettings
+
+    return ServerStack(StackSettings.from_env(home=args.home, **settings))
+
+
+def start(args) -> int:
+    stack = _stack(args, host=args.host, port=args.port, allow_remote=args.allow_remote,
+                   database_url=args.database_url, search_url=args.search_url, search_engine=args.search_engine,
+                   redis_url=args.redis_url)
+    info = stack.start(timeout=args.timeout)
+    pids = ", ".join(f"{n} {c['pid']}" for n, c in info["components"].items())
+    if info["already_running"]:
+        print(f"Argilla is already running at {info['url']} ({pids}).")
+    else:
+        print(f"Argilla is up at {info['url']} after {info['seconds']:.1f} s ({pids}).")
+    print(f"Owner user, password and API key: {info['secrets_file']} (readable only by you).")
+    print("For the SDK in this shell:  eval \"$(workbench server env" + (f" --home {args.home}" if args.home else "")
+          + ')"')
+    return 0
+
+
+def stop(args) -> int:
+    stopped = _stack(args).stop()
+    print(f"stopped {', '.join(stopped)}" if stopped else "nothing was running")
+    return 0
+
+
+def status(args) -> int:
+    info = _stack(args).status()
+    if args.json:
+        print(json.dumps(info, indent=2))
+    elif info["running"]:
+        pids = ", ".join(f"{n} {c['pid']}" for n, c in info["components"].items())
+        print(f"running at {info['url']} ({pids}); home {info['home']}")
+    elif info["stale"]:
+        dead = [n for n, c in info["components"].items() if not c["alive"]]
+        print(f"not running: stale state from an earlier run ({', '.join(dead)} gone); "
+              "`workbench server start` cleans it up")
+    else:
+        print(f"not running (home {info['home']})")
+    return 0 if info["running"] else 3
+
+
+def logs(args) -> int:
+    print(_stack(args).logs(args.component, args.lines))
+    return 0
+
+
+def env(args) -> int:
+    for key, value in _stack(args).env().items():
+        print(f"export {key}={value}")
+    return 0
+
+
+def reindex(args) -> int:
+    code, report = _stack(args).reindex(check=args.check, repair=args.repair)
+    print(json.dumps(report, indent=2))
+    return code
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("server", help="the local Argilla stack: start | stop | status | logs | env | reindex")
+    ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for handler, text in ((start, "start Argilla (embedded search, SQLite, Valkey) and wait until it is healthy"),
+                          (stop, "stop every process this home's stack started"),
+                          (status, "is it running, where, which pids (exit 3 when not running)"),
+                          (logs, "the last lines of each process's log"),
+                          (env, "print the ARGILLA_API_URL / ARGILLA_API_KEY exports of the running stack"),
+                          (reindex, "rebuild the search index from Argilla's database")):
+        a = ssub.add_parser(handler.__name__, help=text)
+        a.set_defaults(func=handler)
+        a.add_argument("--home", help="stack directory (default $WORKBENCH_ARGILLA_HOME or ~/.workbench/argilla)")
+        if handler is start:
+            a.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
+            a.add_argument("--port", type=int, default=6900, help="first port to try (then the next free one)")
+            a.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
+            a.add_argument("--database-url", help="external PostgreSQL (default: SQLite under --home); "
+                           "or $WORKBENCH_ARGILLA_DATABASE_URL")
+            a.add_argument("--search-url", help="external Elasticsearch/OpenSearch (default: embedded engine); "
+                           "or $WORKBENCH_ARGILLA_SEARCH_URL")
+            a.add_argument("--search-engine", choices=["elasticsearch", "opensearch"],
+                           help="what --search-url is (default elasticsearch)")
+            a.add_argument("--redis-url", help="external Redis (default: embedded Valkey); or $REDIS_URL")
+            a.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
+        if handler is status:
+            a.add_argument("--json", action="store_true")
+        if handler is logs:
+            a.add_argument("component", nargs="?", choices=["valkey", "server", "worker", "migrate", "reindex"])
+            a.add_argument("-n", "--lines", type=int, default=50)
+        if handler is reindex:
+            g = a.add_mutually_exclusive_group()
+            g.add_argument("--check", action="store_true", help="only compare; exit 1 when they disagree")
+            g.add_argument("--repair", action="store_true", help="rebuild only the datasets that disagree")
