@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install run test argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla clean
+.PHONY: install run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ run: $(STAMP)
 test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 	$(MAKE) argilla-sdk-tests
+
+# The fast lane: every test not marked slow (no model training, no Argilla server), in under 2 minutes.
+test-fast: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
 # Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack.
 argilla-sdk-tests: $(STAMP)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 import yaml
 
 from .conftest import REPO
@@ -42,6 +43,7 @@ def test_readme_has_exactly_the_two_setup_commands_and_ci_calls_make_test():
     assert commands == ["make test"]
 
 
+@pytest.mark.slow
 def test_sentence_transformer_loads_offline():
     """The MiniLM model comes from a PyPI package and loads with the hub offline."""
     code = (

@@ -37,3 +37,50 @@ def test_import_has_no_side_effects_and_respects_layering():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def _imported_packages(package: str) -> dict[str, set[str]]:
+    """Top-level packages each module of ``package`` imports anywhere (module level or inside functions)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / package
+    found = {}
+    for path in root.rglob("*.py"):
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+        found[str(path.relative_to(root.parent))] = names
+    return found
+
+
+def test_import_direction_holds_in_every_module():
+    # curation imports nothing of ours; training never imports workbench (lazy imports included)
+    for module, names in _imported_packages("curation").items():
+        assert not names & {"training", "workbench"}, f"{module} imports {names & {'training', 'workbench'}}"
+    for module, names in _imported_packages("training").items():
+        assert "workbench" not in names, f"{module} imports workbench"
+
+
+def test_no_module_is_over_450_lines():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    long = {str(p.relative_to(root)): n for pkg in ("curation", "training", "workbench")
+            for p in (root / pkg).rglob("*.py") if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"split these by concern: {long}"
+
+
+def test_every_package_opens_with_a_docstring_that_names_what_it_may_import():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for init in [root / p / "__init__.py" for p in ("curation", "training", "workbench")] + \
+            sorted((root / "workbench").glob("*/__init__.py")):
+        doc = ast.get_docstring(ast.parse(init.read_text()))
+        assert doc and len(doc) > 80, f"{init} has no docstring saying what the package is for"
+        assert "import" in doc, f"{init}: the docstring should say what the package may import"

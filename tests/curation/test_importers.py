@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from curation import FORMATS, ImportValidationError, Project, read_file
 
-from .conftest import shared
+from ..conftest import shared
 
 
 def _state(project):
@@ -49,6 +49,7 @@ def test_openai_missing_labels_stay_unknown(starter_project):
     assert 0.5 < st_["labels"]["hate"]["unknown_rate"] < 0.6  # 909 of 1680 never annotated for hate
 
 
+@pytest.mark.slow
 def test_davidson(starter_project):
     s = starter_project.import_file(shared("davidson/labeled_data.csv"), "davidson")
     raw = pd.read_csv(shared("davidson/labeled_data.csv"))

@@ -6,12 +6,12 @@ from hypothesis import strategies as st
 
 from curation import SPLITS, Project, assign_splits, split_report
 
-from .conftest import shared
+from ..conftest import shared
 
 
 @pytest.fixture(scope="module")
 def hatexplain_then_davidson(tmp_path_factory):
-    from .conftest import STARTER_TAXONOMY
+    from ..conftest import STARTER_TAXONOMY
 
     p = Project.init(tmp_path_factory.mktemp("hx") / "p", taxonomy=STARTER_TAXONOMY)
     p.import_file(shared("hatexplain/train.csv"), "hatexplain")
@@ -22,6 +22,7 @@ def hatexplain_then_davidson(tmp_path_factory):
     p.close()
 
 
+@pytest.mark.slow
 def test_adding_davidson_moves_no_hatexplain_record(hatexplain_then_davidson):
     p, before = hatexplain_then_davidson
     after = p.frame().set_index("id")["split"]
@@ -30,6 +31,7 @@ def test_adding_davidson_moves_no_hatexplain_record(hatexplain_then_davidson):
     assert moved == 0
 
 
+@pytest.mark.slow
 def test_calib_and_holdout_look_alike(hatexplain_then_davidson):
     p, _ = hatexplain_then_davidson
     rep = p.split_report()

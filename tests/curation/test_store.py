@@ -106,6 +106,7 @@ def test_failed_write_rolls_back(project, monkeypatch):
     assert (project.store.count(), project.snapshot_id(), len(project.store.events())) == before
 
 
+@pytest.mark.slow
 def test_kill_9_mid_import_leaves_store_whole(project, tmp_path):
     """A process killed while writing a large import leaves the store as before or after, never between."""
     big = tmp_path / "big.jsonl"

@@ -5,7 +5,7 @@ import yaml
 
 from curation import Taxonomy, TaxonomyError, load_taxonomy
 
-from .conftest import REPO, STARTER_TAXONOMY
+from ..conftest import REPO, STARTER_TAXONOMY
 
 
 def test_defaults_follow_tier():

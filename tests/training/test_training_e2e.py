@@ -13,7 +13,9 @@ from training import FineTuneArgs, ModelSet, TrainSpec, load_model, promote, pro
     train_model_set
 from workbench.cli import main
 
-from .conftest import REPO
+from ..conftest import REPO
+
+pytestmark = pytest.mark.slow  # every test here trains a model
 
 TAXONOMY = {"name": "slice", "labels": [
     {"name": "hate", "group": "safety", "tier": "T2", "gate": {"min_f1": 0.2, "recall_floor": 0.3, "fpr_budget": 0.4}},
@@ -55,7 +57,7 @@ def _predict_cli(model_dir, tmp_path, variant=None):
 @pytest.fixture(scope="module")
 def fast_model(slice_project, tmp_path_factory):
     out = tmp_path_factory.mktemp("m") / "fast"
-    return train_model(slice_project, out, TrainSpec(recipe="fast", group="safety", mix=False,
+    return train_model(slice_project, out, TrainSpec(recipe="heads", group="safety", mix=False,
                                                      onnx=("fp32", "fp16", "int8")))
 
 
@@ -77,7 +79,7 @@ def test_fast_family_end_to_end(fast_model, tmp_path):
 
 
 def test_finetune_family_end_to_end(slice_project, tmp_path):
-    spec = TrainSpec(recipe="finetune", group="safety", mix=False, onnx=("fp32", "fp16", "int8"),
+    spec = TrainSpec(recipe="ensemble", group="safety", mix=False, onnx=("fp32", "fp16", "int8"),
                      finetune=FineTuneArgs(epochs=1, max_length=32, batch_size=32, evals_per_epoch=1))
     m = train_model(slice_project, tmp_path / "ft", spec)
     assert m.card["classifier"]["family"] == "ensemble"
@@ -134,7 +136,7 @@ def test_shuffled_taxonomy_raises_label_order_error(fast_model):
     load_model(fast_model.root, taxonomy=Taxonomy.from_dict(TAXONOMY))  # the right order loads
 
 
-@pytest.mark.parametrize("recipe", ["tfidf", "fast"])
+@pytest.mark.parametrize("recipe", ["tfidf", "heads"])
 def test_tuning_never_reads_holdout(tmp_path, recipe):
     p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict(TAXONOMY))
     p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
@@ -162,7 +164,7 @@ def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
     entry = promote(fast_model, variant="torch")
     assert promoted_model(slice_project).root == fast_model.root.resolve()
     assert entry["snapshot_id"] == fast_model.card["snapshot_id"]
-    nxt = train_model(slice_project, tmp_path / "next", TrainSpec(recipe="fast", group="safety", mix=False))
+    nxt = train_model(slice_project, tmp_path / "next", TrainSpec(recipe="heads", group="safety", mix=False))
     cmp_labels = [r["label"] for r in nxt.card["comparison"]["per_label"]]
     assert cmp_labels == ["hate", "offensive"]
 

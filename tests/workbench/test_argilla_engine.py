@@ -59,6 +59,7 @@ def test_simple_query_string_subset(conn, q, expected):
     assert matching(conn, q) == expected
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=60))
 def test_any_text_is_a_valid_query(conn, q):

@@ -5,7 +5,7 @@ import pytest
 
 from workbench.cli import main
 
-from .conftest import shared
+from ..conftest import shared
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +85,60 @@ def test_map_syntax_error(tmp_path, capsys):
     capsys.readouterr()
     assert main(["import", str(root), "x.csv", "--format", "csv", "--map", "oops"]) == 2
     assert "--map 'oops': expected COLUMN=LABEL" in capsys.readouterr().err
+
+
+def test_help_lists_the_verb_groups(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "verb groups:" in out
+    for group in ("project and data", "model", "server"):
+        assert f"\n  {group} " in out
+    for verb in ("init", "import", "model", "train", "server"):
+        assert f"\n    {verb}" in out
+
+
+def test_model_verbs_under_model(capsys):
+    with pytest.raises(SystemExit):
+        main(["model", "--help"])
+    out = capsys.readouterr().out
+    for verb in ("train", "evaluate", "gate", "predict", "promote", "export"):
+        assert verb in out
+
+
+@pytest.mark.slow
+def test_closed_pipe_ends_quietly(demo):
+    import subprocess
+    import sys
+
+    code = ("import sys; from workbench.cli import main; "
+            f"sys.exit(main(['stats', {str(demo)!r}, '--json']))")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = p.stdout.read(10)
+    p.stdout.close()  # the reader goes away, as `| head -c 10` does
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=60) == 0
+    assert first.startswith(b"{") and "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_import_seeds_as_a_format(tmp_path, capsys):
+    from ..conftest import REPO
+
+    root = tmp_path / "p"
+    assert main(["init", str(root), "--taxonomy", str(REPO / "data" / "demo" / "taxonomy.yaml")]) == 0
+    capsys.readouterr()
+    assert main(["import", str(root), str(REPO / "data" / "demo" / "seeds.yaml"), "--format", "seeds"]) == 0
+    assert json.loads(capsys.readouterr().out)["n_inserted"] == 16
+    assert main(["seeds", str(root)]) == 0
+    assert capsys.readouterr().out.count(" batches ") == 3
+
+
+def test_stack_errors_take_the_one_error_path(tmp_path, capsys):
+    from curation import WorkbenchError
+    from workbench.argilla import StackError
+
+    assert issubclass(StackError, WorkbenchError)
+    assert main(["server", "env", "--home", str(tmp_path / "nohome")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: Argilla is not running") and "Traceback" not in err

@@ -1,0 +1,56 @@
+"""The family contract: hyper-parameters are the constructor's arguments, written once; configs round-trip;
+recipe names say what they are, the old ones still work with a deprecation message."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+from curation import WorkbenchError
+from training import (FAMILIES, RECIPES, Classifier, FineTuneArgs, FineTunedClassifier, HeadsClassifier, LossConfig,
+                      TfidfClassifier, TrainSpec, load_classifier, resolve_recipe)
+
+
+@pytest.mark.parametrize("family", ["heads", "finetune", "tfidf"])
+def test_params_are_the_constructor_signature(family):
+    cls = FAMILIES[family]
+    assert issubclass(cls, Classifier)
+    sig = [n for n in inspect.signature(cls.__init__).parameters if n != "self" and n not in cls.runtime_params]
+    assert cls.param_names() == sig
+    obj = cls(["a", "b"])
+    assert list(obj.get_params()) == sig
+    config = obj.get_config()
+    assert config["family"] == family and set(config) == {"family", *sig}
+    again = cls.from_config(config)
+    assert again.get_config() == config
+
+
+def test_typed_params_round_trip():
+    clf = FineTunedClassifier(["a"], args=FineTuneArgs(epochs=1.5, curriculum=(1, 1)),
+                              loss=LossConfig(kind="focal", class_weights={"a": 2.0}), hierarchy=[("a", "a")])
+    back = FineTunedClassifier.from_config(clf.get_config())
+    assert back.args == clf.args and back.args.curriculum == (1, 1)
+    assert back.loss == clf.loss and back.hierarchy == [("a", "a")]
+    heads = HeadsClassifier(["a"], hidden=16, cache_dir="/somewhere")
+    assert "cache_dir" not in heads.get_config() and "device" not in heads.get_config()  # runtime, never saved
+
+
+def test_fitted_tfidf_saves_and_loads(tmp_path):
+    texts = ["buy cheap pills now", "win a prize click here", "see you at lunch", "thanks for the notes"] * 3
+    y = np.array([[1.0], [1.0], [0.0], [0.0]] * 3)
+    clf = TfidfClassifier(["spam"], C=2.0).fit(texts, y)
+    clf.save(tmp_path / "m")
+    back = load_classifier(tmp_path / "m")
+    assert back.C == 2.0 and back.get_config() == clf.get_config()
+    np.testing.assert_allclose(back.predict_proba(texts), clf.predict_proba(texts))
+
+
+def test_recipe_names_and_old_names():
+    assert RECIPES == ("heads", "ensemble", "tfidf")
+    assert TrainSpec().recipe == "heads"
+    with pytest.warns(FutureWarning, match="recipe 'fast' is now called 'heads'"):
+        assert TrainSpec(recipe="fast").recipe == "heads"
+    with pytest.warns(FutureWarning, match="recipe 'finetune' is now called 'ensemble'"):
+        assert resolve_recipe("finetune") == "ensemble"
+    with pytest.raises(WorkbenchError, match="recipe: expected one of \\['heads', 'ensemble', 'tfidf'\\], got 'x'"):
+        TrainSpec(recipe="x")

@@ -1,0 +1,70 @@
+"""Model directories written before the package split (tests/fixtures/legacy_models, made by main at
+ffc7e83) still load, predict the same probabilities and serve through the CLI."""
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from curation import Taxonomy, TaxonomyError
+from training import HeadsClassifier, TfidfClassifier, load_model
+from workbench.cli import main
+
+from ..conftest import REPO
+
+FIXTURES = REPO / "tests" / "fixtures" / "legacy_models"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+
+
+@pytest.fixture
+def legacy(tmp_path):
+    """A copy, so nothing a test does can touch the fixture; its card still names a project that is gone."""
+    shutil.copytree(FIXTURES, tmp_path / "legacy")
+    return tmp_path / "legacy"
+
+
+@pytest.mark.parametrize("name, family", [("tfidf", TfidfClassifier),
+                                          pytest.param("heads", HeadsClassifier, marks=pytest.mark.slow)])
+def test_legacy_model_directory_loads_and_predicts_the_same(legacy, name, family):
+    m = load_model(legacy / name, taxonomy=Taxonomy.from_dict({"labels": ["hate", "offensive", "spam"]}))
+    gone_cache = Path(m.card["cache_dir"])
+    existed = gone_cache.exists()
+    assert m.labels == ["hate", "offensive"]
+    clf = m.classifier()
+    assert isinstance(clf, family)
+    np.testing.assert_allclose(clf.predict_proba(EXPECTED["texts"]), np.array(EXPECTED[name]), atol=1e-5)
+    out = m.predict(EXPECTED["texts"], variant="torch")
+    assert [set(r["probabilities"]) for r in out] == [{"hate", "offensive"}] * 2
+    assert gone_cache.exists() == existed  # the cache of a project that is gone is not recreated
+    with pytest.raises(TaxonomyError, match="Label order of model"):
+        m.check_taxonomy(Taxonomy.from_dict({"labels": ["offensive", "hate"]}))
+
+
+def test_legacy_model_serves_through_cli(legacy, tmp_path):
+    inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    inp.write_text("".join(json.dumps({"text": t, "n": i}) + "\n" for i, t in enumerate(EXPECTED["texts"])))
+    assert main(["predict", str(legacy / "tfidf"), "--input", str(inp), "--output", str(out),
+                 "--variant", "torch"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["n"] for r in rows] == [0, 1]
+    for row, probs in zip(rows, EXPECTED["tfidf"]):
+        assert row["probabilities"]["hate"] == pytest.approx(probs[0], abs=1e-5)
+
+
+def test_old_export_spelling_routes_to_model_export_with_a_note(legacy, capsys):
+    assert main(["export", str(legacy / "tfidf"), "--onnx", "fp32"]) == 2  # tfidf has no encoder to export
+    err = capsys.readouterr().err
+    assert "is now `workbench model export" in err
+    assert "error: ONNX export of" in err and "expected a model with an encoder" in err
+    assert main(["model", "export", str(legacy / "tfidf"), "--onnx", "fp32"]) == 2
+    assert "is now" not in capsys.readouterr().err
+
+
+def test_gate_report_of_a_legacy_model(legacy, capsys):
+    m = load_model(legacy / "tfidf")
+    report = m.gate_report()
+    assert report["best_variant"] == "torch" and set(report["variants"]) == {"torch"}
+    assert main(["gate", str(legacy / "tfidf"), "--json"]) == (0 if report["passed"] else 1)
+    assert json.loads(capsys.readouterr().out) == report
