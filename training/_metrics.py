@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
+from curation import atomic_write_text
+
 __all__ = ["expected_calibration_error", "evaluate", "evaluate_slices", "reliability_figure", "pr_figure",
            "write_report"]
 
@@ -156,7 +158,7 @@ def write_report(out_dir, *, title: str, per_label: pd.DataFrame, summary: Mappi
                else slices.to_string(index=False)]
     if gate_lines:
         md += ["", "## Gate", ""] + [f"- {line}" for line in gate_lines]
-    (out / "report.md").write_text("\n".join(md) + "\n")
+    atomic_write_text(out / "report.md", "\n".join(md) + "\n")
     html = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>", f"<h1>{title}</h1>",
             "<h2>Summary</h2><ul>" + "".join(f"<li>{k}: {v:.4f}</li>" for k, v in summary.items()) + "</ul>",
             "<h2>Per label (holdout)</h2>", fmt.to_html(float_format=lambda v: f"{v:.3f}")]
@@ -171,7 +173,7 @@ def write_report(out_dir, *, title: str, per_label: pd.DataFrame, summary: Mappi
 
             save_figure_png(fig, out / f"{name}.png")
     html.append("</body></html>")
-    (out / "report.html").write_text("\n".join(html))
+    atomic_write_text(out / "report.html", "\n".join(html))
     return out
 
 

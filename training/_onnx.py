@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from curation import WorkbenchError
+from curation import WorkbenchError, atomic_write_text
 
 from ._embeddings import length_sorted_batches
 
@@ -48,7 +48,7 @@ def export_onnx(module, tokenizer_dir, out_dir, *, max_length: int, variants: Se
         raise WorkbenchError(f"tokenizer in {tokenizer_dir}", expected="a tokenizer.json (fast tokenizer)",
                              got="none", fix="save the model with a fast tokenizer")
     shutil.copyfile(tok, out / "tokenizer.json")
-    (out / "onnx_config.json").write_text(json.dumps({"max_length": max_length, "opset": opset}))
+    atomic_write_text(out / "onnx_config.json", json.dumps({"max_length": max_length, "opset": opset}))
     fp32 = out / "model.fp32.onnx"
     ids = torch.ones((2, 8), dtype=torch.long)
     mask = torch.ones((2, 8), dtype=torch.long)

@@ -59,6 +59,36 @@ def _label_counts(y: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, in
                   "unknown": int(np.isnan(y[:, j]).sum())} for j, lab in enumerate(names)}
 
 
+def _training_rows(project: Project, view: pd.DataFrame, names: list[str], spec: TrainSpec
+                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The train split's rows to fit on (the project's training mix unless ``spec.mix`` is off) and
+    what the mix did, for the card."""
+    report: dict[str, Any] = {"applied": spec.mix}
+    if spec.mix:
+        mix = project.mix(view, names, split="train", seed=spec.seed)
+        rows = mix.frame
+        report.update({"summary": mix.summary, "unmet": mix.unmet,
+                       "per_label": mix.per_label.reset_index().to_dict(orient="records")})
+    else:
+        rows = view[view["split"] == "train"].reset_index(drop=True)
+    if len(rows) == 0:
+        raise WorkbenchError(f"training data of {project.root}", expected="records in the train split",
+                             got="none", fix="import data first (workbench import)")
+    return rows, report
+
+
+def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show_progress: bool) -> None:
+    fit_kw: dict[str, Any] = {"show_progress": show_progress} if spec.recipe != "tfidf" else {}
+    if spec.recipe == "ensemble" and spec.finetune.curriculum:
+        fit_kw["phases"] = curriculum_phases(rows)
+    clf.fit(rows["text"].tolist(), y, valid=valid, **fit_kw)
+    if isinstance(clf, EnsembleClassifier) and spec.ensemble_weights == "valid":
+        if valid is None:
+            raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
+        clf.fit_weights(*valid)
+        log.info("ensemble weights fitted on valid: %s", clf.weights)
+
+
 def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_progress: bool = False,
                 labels: Sequence[str] | None = None) -> ModelDirectory:
     """Train, tune (calib), evaluate (holdout), gate and optionally export one model.
@@ -73,40 +103,21 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     frame, tax, manifest = project.read_snapshot()
     view = task_view(frame, tax, spec.group, labels=labels)
     names = [lab for lab in tax.label_names if lab in view.columns]
-    hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
-    mix_report: dict[str, Any] = {"applied": spec.mix}
-    if spec.mix:
-        mix = project.mix(view, names, split="train", seed=spec.seed)
-        train_frame = mix.frame
-        mix_report.update({"summary": mix.summary, "unmet": mix.unmet,
-                           "per_label": mix.per_label.reset_index().to_dict(orient="records")})
-    else:
-        train_frame = view[view["split"] == "train"].reset_index(drop=True)
-    if len(train_frame) == 0:
-        raise WorkbenchError(f"training data of {project.root}", expected="records in the train split",
-                             got="none", fix="import data first (workbench import)")
+    rows, mix_report = _training_rows(project, view, names, spec)
     _, valid_texts, valid_y = split_arrays(view, names, "valid")
     _, calib_texts, calib_y = split_arrays(view, names, "calib")
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
-    train_y = train_frame[names].to_numpy(dtype=np.float32)
+    train_y = rows[names].to_numpy(dtype=np.float32)
     counts = _label_counts(train_y, names)
     warnings_ = [f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of "
                  f"{tax[lab].min_positives}" for lab, c in counts.items() if c["positives"] < tax[lab].min_positives]
     for w in warnings_:
         log.warning(w)
+    log.info("training %s on %d records; per-label counts %s; pos_weight cap %s", spec.recipe, len(rows), counts,
+             spec.loss.pos_weight_cap)
+    hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
     clf = build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
-    valid = (valid_texts, valid_y) if len(valid_texts) else None
-    fit_kw: dict[str, Any] = {"show_progress": show_progress} if spec.recipe != "tfidf" else {}
-    if spec.recipe == "ensemble" and spec.finetune.curriculum:
-        fit_kw["phases"] = curriculum_phases(train_frame)
-    log.info("training %s on %d records; per-label counts %s; pos_weight cap %s", spec.recipe, len(train_frame),
-             counts, spec.loss.pos_weight_cap)
-    clf.fit(train_frame["text"].tolist(), train_y, valid=valid, **fit_kw)
-    if isinstance(clf, EnsembleClassifier) and spec.ensemble_weights == "valid":
-        if valid is None:
-            raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
-        clf.fit_weights(*valid)
-        log.info("ensemble weights fitted on valid: %s", clf.weights)
+    _fit(clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None, show_progress=show_progress)
     # thresholds: calib only
     thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names, split="calib")
     out.mkdir(parents=True, exist_ok=True)
@@ -125,14 +136,25 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         "pos_weight": dict(zip(names, np.asarray(getattr(neural, "pos_weight_", None) if neural is not None
                                                  else [np.nan] * len(names)).tolist())),
         "label_counts": counts, "warnings": warnings_, "mix": mix_report,
-        "split_sizes": {"train": len(train_frame), "valid": len(valid_texts), "calib": len(calib_texts),
+        "split_sizes": {"train": len(rows), "valid": len(valid_texts), "calib": len(calib_texts),
                         "holdout": len(hold_texts)},
         "min_holdout_positives": spec.min_holdout_positives, "parity_tolerance": spec.parity_tolerance,
         "cache_dir": str((project.root / "cache").resolve()),
     }
     model = ModelDirectory.create(out, card, clf)
-    hold_probs = clf.predict_proba(hold_texts)
-    torch_info = model.evaluate_variant("torch", holdout=(hold_frame, hold_texts, hold_y), probs=hold_probs)
+    _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y))
+    if spec.onnx:
+        model.export(spec.onnx)
+    return model
+
+
+def _evaluate_and_report(model: ModelDirectory, project: Project, spec: TrainSpec, snapshot_id: str,
+                         holdout: tuple[pd.DataFrame, list[str], np.ndarray]) -> None:
+    """The one holdout evaluation of the torch model: gate, comparison with the promoted model, report."""
+    hold_frame, hold_texts, hold_y = holdout
+    card = model.card
+    hold_probs = model.classifier().predict_proba(hold_texts)
+    torch_info = model.evaluate_variant("torch", holdout=holdout, probs=hold_probs)
     card["variants"] = {"torch": torch_info}
     card["metrics"] = summary = torch_info["summary"]
     per_label = pd.DataFrame(torch_info["per_label"]).set_index("label")
@@ -142,11 +164,8 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         card["comparison"] = {"against": str(promoted.root),
                               "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records")}
     model.save_card()
-    _write_model_report(model, spec, manifest["snapshot_id"], per_label, summary, GateVerdict(**torch_info["gate"]),
+    _write_model_report(model, spec, snapshot_id, per_label, summary, GateVerdict(**torch_info["gate"]),
                         hold_frame, hold_y, hold_probs)
-    if spec.onnx:
-        model.export(spec.onnx)
-    return model
 
 
 def _write_model_report(model: ModelDirectory, spec: TrainSpec, snapshot_id: str, per_label: pd.DataFrame,
