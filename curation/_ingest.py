@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -20,14 +20,14 @@ from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
 from ._errors import ImportValidationError, StoreError
 from ._importers import OPENAI_LABELS
 from ._io import utc_now
-from ._records import CONTEXTS, ReadResult
-from ._seeds import validate_seed
+from ._records import CONTEXTS, ReadResult, normalise_text, text_hash
+from ._seeds import seed_version_id, validate_seed
 from ._splits import assign_splits, validate_fractions
 from ._store import Store, canonical_json
 from ._taxonomy import Taxonomy
 from ._validate import validate_record
 
-__all__ = ["ImportSummary", "DEFAULT_LABEL_MAPS", "ingest", "dedup_and_split"]
+__all__ = ["ImportSummary", "DEFAULT_LABEL_MAPS", "ingest", "dedup_and_split", "duplicate_mask"]
 
 # dataset column -> workbench label, for built-in formats whose columns are not label names already
 DEFAULT_LABEL_MAPS: dict[str, dict[str, str | None]] = {"openai_moderation": dict(OPENAI_LABELS)}
@@ -56,20 +56,33 @@ class ImportSummary:
 
 def _new_seeds_and_batches(store: Store, result: ReadResult, labels: set[str], problems: list[str]
                            ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The seeds and batches of ``result`` that are not stored yet (every seed is validated; a seed
-    or batch already stored under the same id is kept as it is, so re-importing a file is a no-op)."""
-    stored_seeds, stored_batches = store.seed_ids(), store.batches()
-    new_seeds, new_batches = [], []
+    """The seed versions and batches of ``result`` that are not stored yet.
+
+    Every seed is validated. A seed whose text equals its latest stored version is that version
+    (re-importing a file is a no-op); a changed text is a new version (``ID@vN``) and the file's new
+    batches go under it, while batches already stored stay where they are.
+    """
+    versions = store.seed_versions()
+    stored_batches = store.batches()
+    new_seeds, new_batches, current = [], [], {}
     for sd in result.seeds:
         problems.extend(validate_seed(sd, labels=labels, where=sd.get("_where")))
-        if sd["id"] not in stored_seeds:
-            new_seeds.append({k: v for k, v in sd.items() if not k.startswith("_")})
+        base = sd["id"]
+        latest = versions.get(base, [])[-1:]  # (id, version, text) of the newest stored version
+        if latest and latest[0][2] == sd.get("text"):
+            current[base] = latest[0][0]
+            continue
+        version = latest[0][1] + 1 if latest else 1
+        current[base] = seed_version_id(base, version)
+        new_seeds.append({**{k: v for k, v in sd.items() if not k.startswith("_")}, "id": current[base],
+                          "base_id": base, "version": version})
     for bt in result.batches:
         stored_seed = stored_batches.get(bt["id"])
-        if stored_seed is not None and stored_seed != bt["seed_id"]:
+        if stored_seed is None:
+            new_batches.append({**{k: v for k, v in bt.items() if not k.startswith("_")},
+                                "seed_id": current.get(bt["seed_id"], bt["seed_id"])})
+        elif versions and stored_seed not in {v[0] for v in versions.get(bt["seed_id"], [])}:
             problems.append(f"{bt.get('_where', 'batch')}: batch {bt['id']!r} is stored under seed {stored_seed!r}")
-        elif stored_seed is None:
-            new_batches.append({k: v for k, v in bt.items() if not k.startswith("_")})
     return new_seeds, new_batches
 
 
@@ -264,3 +277,40 @@ def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any],
             n_conflict += 1
     return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict
 
+
+
+def duplicate_mask(store: Store, config: Mapping[str, Any], texts: Sequence[str], *, near: bool = True,
+                   ignore_sources: Sequence[str] = ()) -> list[bool]:
+    """For each text: an exact duplicate (same normalised text) or near duplicate (MinHash + LSH, the
+    project's threshold) of a stored record or of an earlier text of ``texts``. With ``near=False``,
+    only the very same string counts (for adversarial variants, whose point is to be near their parent),
+    and records of ``ignore_sources`` (a retrieval pool, whose texts are proposed as new examples) do
+    not count."""
+    texts = list(texts)
+    if not texts:
+        return []
+    if not near:
+        seen = set(store.text_hashes(exclude_sources=ignore_sources))
+        out = []
+        for t in texts:
+            h = text_hash(t)
+            out.append(h in seen)
+            seen.add(h)
+        return out
+    cfg = config["dedup"]
+    old_ids, old_norm, _, _, old_sig = store.dedup_index()
+    norms = [normalise_text(t) for t in texts]
+    hashes = [text_hash(n)[:16] for n in norms]
+    dup = [False] * len(texts)
+    seen = set(old_norm)
+    for i, h in enumerate(hashes):
+        dup[i] = h in seen
+        seen.add(h)
+    new_sig = minhash_signatures(norms, num_perm=int(cfg["num_perm"]), k=int(cfg["shingle"]))
+    n_old = len(old_ids)
+    sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
+    for a, b, _ in near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"])):
+        later = max(a, b)  # the later of the pair is the duplicate: a stored record or an earlier text stays
+        if later >= n_old:
+            dup[later - n_old] = True
+    return dup

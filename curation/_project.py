@@ -27,7 +27,7 @@ import yaml
 
 from ._errors import StoreError, WorkbenchError
 from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
-from ._ingest import DEFAULT_LABEL_MAPS, ImportSummary, ingest
+from ._ingest import DEFAULT_LABEL_MAPS, ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
 from ._records import RESERVED_COLUMNS
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
@@ -48,6 +48,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
                "hard_negative_share": 0.30, "hard_negative_range": [0.20, 0.40]},
     "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
     "loss": {"pos_weight_cap": 10.0},
+    # generated and perturbed records go to train and valid only: calib and holdout stay real data
+    "generation": {"splits": {"train": 0.9, "valid": 0.1}, "pool_sources": []},
 }
 
 
@@ -223,8 +225,24 @@ class Project:
         self.store.add_batch(batch_id, seed_id=seed_id, provider=provider, params=params, actor=actor)
 
     def seeds(self) -> pd.DataFrame:
-        """Every seed with kind, status, quarantine state and reason, target labels, batch and record counts."""
+        """Every seed version with kind, status, quarantine state and reason, target labels, overlap,
+        batch size, context, batch and record counts."""
         return self.store.seeds()
+
+    def latest_seeds(self) -> pd.DataFrame:
+        """The newest version of every seed (what generation works from)."""
+        df = self.store.seeds()
+        return df.sort_values("version").groupby("base_id", sort=False).tail(1).sort_values("id").reset_index(drop=True)
+
+    def batches(self) -> pd.DataFrame:
+        """Every batch with its seed, provider, params, review status (pending / accepted / rejected),
+        generation summary and record count."""
+        return self.store.batches_frame()
+
+    def set_batch_status(self, batch_id: str, status: str, *, actor: str = "user", reason: str | None = None) -> None:
+        """Accept or reject a batch (or put it back to pending). Records of a pending batch stay out
+        of every training view; those of a rejected batch are quarantined with it."""
+        self.store.set_batch_status(batch_id, status, actor=actor, reason=reason)
 
     def quarantine_seed(self, seed_id: str, *, reason: str, actor: str = "user") -> int:
         """Remove every record of the seed's batches from all training views (reversible)."""
@@ -234,9 +252,18 @@ class Project:
         return self.store.unquarantine_seed(seed_id, actor=actor, reason=reason)
 
     # ------------------------------------------------------------------ reading
-    def frame(self, *, active_only: bool = False) -> pd.DataFrame:
-        """Every record with one column per taxonomy label (1.0 / 0.0 / NaN = unknown)."""
-        return self.store.frame(self.taxonomy.label_names, active_only=active_only)
+    def frame(self, *, active_only: bool = False, include_unreviewed: bool = False) -> pd.DataFrame:
+        """Every record with one column per taxonomy label (1.0 / 0.0 / NaN = unknown); ``active_only``
+        keeps those in views (with ``include_unreviewed``, the records of batches awaiting review too)."""
+        return self.store.frame(self.taxonomy.label_names, active_only=active_only,
+                                include_unreviewed=include_unreviewed)
+
+    def duplicate_mask(self, texts: Sequence[str], *, near: bool = True, ignore_sources: Sequence[str] = ()
+                       ) -> list[bool]:
+        """For each text: is it an exact or near duplicate of a stored record, or of an earlier text in
+        ``texts``? (The project's dedup settings; used to drop generated duplicates before import.
+        ``near=False``: only the very same string counts.)"""
+        return duplicate_mask(self.store, self.config, texts, near=near, ignore_sources=ignore_sources)
 
     def stats(self) -> dict[str, Any]:
         """Counts, label stats (with unknown rates), per-split rates, duplicates and seeds."""
@@ -286,19 +313,25 @@ class Project:
         return evaluation_view(view, labels, **{**self.config["evaluation"], **overrides})
 
     # ------------------------------------------------------------------ snapshots and export
-    def snapshot_id(self) -> str:
-        return self.store.snapshot_id(self.taxonomy.content_hash)
+    def snapshot_id(self, *, include_unreviewed: bool = False) -> str:
+        return self.store.snapshot_id(self.taxonomy.content_hash, include_unreviewed=include_unreviewed)
 
-    def snapshot(self) -> dict[str, Any]:
-        """Write (or reuse) ``snapshots/ID/`` with the active records and a manifest; return the manifest."""
-        return write_snapshot(self.root, self.snapshot_id(), self.frame(active_only=True), self.taxonomy,
-                              excluded_seeds=self.store.quarantined_seeds())
+    def snapshot(self, *, include_unreviewed: bool = False) -> dict[str, Any]:
+        """Write (or reuse) ``snapshots/ID/`` with the active records and a manifest; return the manifest.
 
-    def read_snapshot(self, snapshot_id: str | None = None) -> tuple[pd.DataFrame, Taxonomy, dict[str, Any]]:
+        ``include_unreviewed`` takes the records of batches awaiting review too (an explicit override:
+        the snapshot gets another id and its manifest says so)."""
+        frame = self.frame(active_only=True, include_unreviewed=include_unreviewed)
+        return write_snapshot(self.root, self.snapshot_id(include_unreviewed=include_unreviewed), frame,
+                              self.taxonomy, excluded_seeds=self.store.quarantined_seeds(),
+                              include_unreviewed=include_unreviewed)
+
+    def read_snapshot(self, snapshot_id: str | None = None, *, include_unreviewed: bool = False
+                      ) -> tuple[pd.DataFrame, Taxonomy, dict[str, Any]]:
         """A snapshot's records (labels as float, NaN = unknown), its taxonomy and manifest; without an
         id, the current snapshot (written first when missing)."""
         if snapshot_id is None:
-            snapshot_id = self.snapshot()["snapshot_id"]
+            snapshot_id = self.snapshot(include_unreviewed=include_unreviewed)["snapshot_id"]
         return read_snapshot(self.root, snapshot_id)
 
     def export(self, out, *, fmt: str = "jsonl", active_only: bool = False) -> Path:

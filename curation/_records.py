@@ -114,6 +114,7 @@ class RawRecord:
     seed_id: str | None = None
     batch_id: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    provenance: str = "gold"  # of the labels given here: gold (a labelled dataset), generator, annotator, ...
 
 
 @dataclass

@@ -1,6 +1,9 @@
 """Seeds: the one seed validator, and the seeds YAML format (seeds, their batches and records).
 
-A seed is a hand-written example that a generator turns into a batch of records. Its fields are
+A seed is a hand-written example that a generator turns into a batch of records. Seeds are
+versioned by their text: a seed file that changes the text of a stored seed adds a new version
+(id ``ID@v2``, ``ID@v3``, ...; ``base_id`` is the file's id) and leaves the old version and its
+batches as they were. Its fields are
 checked in one place, :func:`validate_seed`, whether it arrives in a seeds file or through
 :meth:`Project.add_seed`. :func:`read_seeds` only parses a file; checks against the taxonomy and the
 store happen when the records are imported (see :mod:`curation._ingest`).
@@ -13,11 +16,14 @@ Layout::
         target_labels: [scam]
         status: proposed | approved | rejected
         text: "..."
-        overlap: {spam: 0.6}          # optional: expected co-label rates
+        overlap: {spam: 0.6}          # optional: share of a batch that carries both labels
+        batch_size: 200                # optional: how many records a generator makes from it
+        context: MESSAGE               # optional: the context its records are written for
         batches:
           - id: batch-1
             provider: handwritten      # or the generator's name
             params: {}                 # optional
+            status: accepted           # optional: pending | accepted | rejected (default accepted)
             records:
               - {text: "...", labels: {scam: 1, spam: 0}, context: MESSAGE}
 """
@@ -30,12 +36,22 @@ from typing import Any, Container, Mapping
 import yaml
 
 from ._errors import ImportValidationError
-from ._records import RawRecord, ReadResult
+from ._records import CONTEXTS, RawRecord, ReadResult
 
-__all__ = ["SEED_KINDS", "SEED_STATUSES", "validate_seed", "read_seeds"]
+__all__ = ["SEED_KINDS", "SEED_STATUSES", "BATCH_STATUSES", "validate_seed", "read_seeds", "seed_version_id"]
 
 SEED_KINDS = ("positive", "hard_negative")
 SEED_STATUSES = ("proposed", "approved", "rejected")
+BATCH_STATUSES = ("pending", "accepted", "rejected")
+
+
+def seed_version_id(base_id: str, version: int) -> str:
+    """The stored id of a seed version: the base id for version 1, else ``BASE@vN``.
+
+    >>> seed_version_id("seed-scam", 1), seed_version_id("seed-scam", 3)
+    ('seed-scam', 'seed-scam@v3')
+    """
+    return base_id if version == 1 else f"{base_id}@v{version}"
 
 
 def validate_seed(seed: Mapping[str, Any], *, labels: Container[str] | None = None, where: str | None = None
@@ -67,6 +83,12 @@ def validate_seed(seed: Mapping[str, Any], *, labels: Container[str] | None = No
                         f"got {seed.get('status')!r}")
     if not isinstance(seed.get("text"), str) or not seed["text"].strip():
         problems.append(f"{where} field 'text': expected the seed's text, got {seed.get('text')!r}")
+    size = seed.get("batch_size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        problems.append(f"{where} field 'batch_size': expected a whole number >= 1, got {size!r}")
+    ctx = seed.get("context")
+    if ctx is not None and str(ctx).upper() not in CONTEXTS:
+        problems.append(f"{where} field 'context': expected one of {list(CONTEXTS)}, got {ctx!r}")
     overlap = seed.get("overlap")
     if overlap is not None and not (isinstance(overlap, Mapping) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in overlap.values())):
@@ -102,14 +124,19 @@ def read_seeds(path) -> ReadResult:
         seen.add(sid)
         res.seeds.append({"id": sid, "text": sd.get("text"), "target_labels": sd.get("target_labels") or [],
                           "kind": sd.get("kind", "positive"), "overlap": sd.get("overlap"),
-                          "status": sd.get("status", "proposed"), "notes": sd.get("notes"), "_where": where})
+                          "status": sd.get("status", "proposed"), "notes": sd.get("notes"),
+                          "batch_size": sd.get("batch_size"),
+                          "context": str(sd["context"]).upper() if sd.get("context") else None, "_where": where})
         for j, bt in enumerate(sd.get("batches") or []):
             bwhere = f"{where}.batches[{j}]"
             if not isinstance(bt, Mapping) or not isinstance(bt.get("id"), str):
                 res.problems.append(f"{bwhere}: expected a mapping with a string 'id'")
                 continue
+            status = bt.get("status", "accepted")
+            if status not in BATCH_STATUSES:
+                res.problems.append(f"{bwhere} field 'status': expected one of {list(BATCH_STATUSES)}, got {status!r}")
             res.batches.append({"id": bt["id"], "seed_id": sid, "provider": str(bt.get("provider", "unknown")),
-                                "params": bt.get("params") or {}, "_where": bwhere})
+                                "params": bt.get("params") or {}, "status": status, "_where": bwhere})
             for k, rec in enumerate(bt.get("records") or []):
                 rwhere = f"{bwhere}.records[{k}]"
                 if not isinstance(rec, Mapping):
@@ -119,7 +146,8 @@ def read_seeds(path) -> ReadResult:
                 if not isinstance(labels, Mapping):
                     res.problems.append(f"{rwhere} field 'labels': expected a mapping label -> 1/0/null")
                     continue
+                # the seed comes from the batch: a batch stored under an older version keeps it
                 res.records.append(RawRecord(where=rwhere, text=rec.get("text"), labels=dict(labels),
-                                             context=rec.get("context"), origin=rec.get("origin", "generated"),
-                                             seed_id=sid, batch_id=bt["id"]))
+                                             context=rec.get("context") or sd.get("context"),
+                                             origin=rec.get("origin", "generated"), batch_id=bt["id"]))
     return res

@@ -51,7 +51,7 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def write_snapshot(root, snapshot_id: str, frame: pd.DataFrame, taxonomy: Taxonomy, *,
-                   excluded_seeds: Sequence[str]) -> dict[str, Any]:
+                   excluded_seeds: Sequence[str], include_unreviewed: bool = False) -> dict[str, Any]:
     """Write (or reuse) ``root/snapshots/ID/`` for the active records in ``frame``; return the manifest."""
     folder = _folder(root, snapshot_id)
     manifest_path = folder / "manifest.json"
@@ -63,7 +63,8 @@ def write_snapshot(root, snapshot_id: str, frame: pd.DataFrame, taxonomy: Taxono
         "snapshot_id": snapshot_id, "created_at": utc_now(), "taxonomy_hash": taxonomy.content_hash,
         "labels": list(taxonomy.label_names), "n_records": int(len(frame)),
         "splits": {k: int(v) for k, v in frame["split"].value_counts().items()},
-        "excluded_seeds": list(excluded_seeds),
+        "excluded_seeds": list(excluded_seeds), "include_unreviewed": include_unreviewed,
+        "n_pending": int((frame["status"] == "pending").sum()) if "status" in frame else 0,
         "records_sha256": hashlib.sha256(buf).hexdigest(),
     }
     taxonomy.save(folder / "taxonomy.yaml")

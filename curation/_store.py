@@ -20,52 +20,11 @@ import pandas as pd
 
 from ._errors import StoreError
 from ._io import immediate_transaction, utc_now
+from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2
 from ._records import PROVENANCES, RESERVED_COLUMNS
-from ._seeds import SEED_STATUSES, validate_seed
+from ._seeds import BATCH_STATUSES, SEED_STATUSES, validate_seed
 
 __all__ = ["Store", "SCHEMA_VERSION"]
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS imports(
-    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, source TEXT NOT NULL, format TEXT NOT NULL,
-    path TEXT, n_records INTEGER NOT NULL, params TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, text_hash TEXT NOT NULL, norm_hash TEXT NOT NULL,
-    context TEXT NOT NULL, source TEXT NOT NULL, origin TEXT NOT NULL,
-    seed_id TEXT, batch_id TEXT,
-    labels TEXT NOT NULL, label_provenance TEXT NOT NULL,
-    split TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active', status_reason TEXT,
-    dup_of TEXT, near_dup_group TEXT NOT NULL, signature BLOB,
-    meta TEXT NOT NULL DEFAULT '{}', import_id TEXT, created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS records_norm ON records(norm_hash);
-CREATE INDEX IF NOT EXISTS records_seed ON records(seed_id);
-CREATE INDEX IF NOT EXISTS records_batch ON records(batch_id);
-CREATE TABLE IF NOT EXISTS near_dups(
-    a TEXT NOT NULL, b TEXT NOT NULL, similarity REAL NOT NULL, PRIMARY KEY (a, b));
-CREATE TABLE IF NOT EXISTS seeds(
-    id TEXT PRIMARY KEY, text TEXT NOT NULL, target_labels TEXT NOT NULL, kind TEXT NOT NULL,
-    overlap TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL DEFAULT 'proposed', notes TEXT,
-    quarantined INTEGER NOT NULL DEFAULT 0, quarantine_reason TEXT, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS batches(
-    id TEXT PRIMARY KEY, seed_id TEXT NOT NULL REFERENCES seeds(id), provider TEXT NOT NULL,
-    params TEXT NOT NULL DEFAULT '{}', review_sample TEXT, verdict TEXT, created_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events(
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
-    target TEXT NOT NULL, question TEXT, value TEXT, status TEXT, detail TEXT);
-CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
-    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
-"""
-
-_RECORD_COLS = ("id", "text", "text_hash", "norm_hash", "context", "source", "origin", "seed_id",
-                "batch_id", "labels", "label_provenance", "split", "status", "status_reason", "dup_of",
-                "near_dup_group", "signature", "meta", "import_id", "created_at")
-
 
 def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -99,8 +58,11 @@ class Store:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
-        conn.executescript(_SCHEMA)
+        conn.executescript(SCHEMA)
         row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if row is not None and int(row[0]) == 1:
+            migrate_1_to_2(conn)
+            row = ("2",)
         if row is None:
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
@@ -171,39 +133,44 @@ class Store:
         now = utc_now()
         with self.transaction() as conn:
             for sd in seeds:
-                conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at) "
-                             "VALUES (?,?,?,?,?,?,?,?)",
-                             (sd["id"], sd["text"], canonical_json(list(sd["target_labels"])), sd["kind"],
-                              canonical_json(dict(sd.get("overlap") or {})), sd.get("status", "proposed"),
-                              sd.get("notes"), now))
-                self._event(conn, actor=actor, kind="seed_added", target=sd["id"], detail={"kind": sd["kind"]})
+                self._insert_seed(conn, sd, now)
+                self._event(conn, actor=actor, kind="seed_added", target=sd["id"],
+                            detail={"kind": sd.get("kind", "positive"), "version": sd.get("version", 1)})
             for bt in batches:
-                conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
-                             (bt["id"], bt["seed_id"], bt["provider"], canonical_json(dict(bt.get("params") or {})), now))
+                conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at, status, summary) "
+                             "VALUES (?,?,?,?,?,?,?)",
+                             (bt["id"], bt["seed_id"], bt["provider"], canonical_json(dict(bt.get("params") or {})),
+                              now, bt.get("status", "accepted"), canonical_json(dict(bt.get("summary") or {}))))
                 self._event(conn, actor=actor, kind="batch_added", target=bt["id"], detail={"seed_id": bt["seed_id"]})
             conn.execute("INSERT INTO imports VALUES (?,?,?,?,?,?,?)",
                          (import_row["id"], now, import_row["source"], import_row["format"],
                           import_row.get("path"), len(records), canonical_json(import_row.get("params", {}))))
             conn.executemany(
-                f"INSERT INTO records ({','.join(_RECORD_COLS)}) VALUES ({','.join('?' * len(_RECORD_COLS))})",
-                ([r.get(c, now if c == "created_at" else None) for c in _RECORD_COLS] for r in records))
+                f"INSERT INTO records ({','.join(RECORD_COLUMNS)}) VALUES ({','.join('?' * len(RECORD_COLUMNS))})",
+                ([r.get(c, now if c == "created_at" else None) for c in RECORD_COLUMNS] for r in records))
             conn.executemany("INSERT OR IGNORE INTO near_dups VALUES (?,?,?)", near_dups)
             self._event(conn, actor=actor, kind="import", target=import_row["id"],
                         detail={"n_records": len(records), "source": import_row["source"]})
 
-    def frame(self, label_names: Sequence[str], *, active_only: bool = False) -> pd.DataFrame:
+    def frame(self, label_names: Sequence[str], *, active_only: bool = False,
+              include_unreviewed: bool = False) -> pd.DataFrame:
         """All records as a DataFrame: one column per label (1.0, 0.0 or NaN for unknown) plus
-        metadata. ``status`` is the *effective* status: a record of a quarantined seed is quarantined."""
+        metadata. ``status`` is the *effective* status: a record of a quarantined seed or a rejected
+        batch is ``quarantined``, one of a batch awaiting review is ``pending``. ``active_only`` keeps
+        the active records (and the pending ones too with ``include_unreviewed``)."""
         q = """
         SELECT r.id, r.text, r.context, r.source, r.origin, r.seed_id, r.batch_id, r.split,
-               CASE WHEN r.status = 'quarantined' OR s.quarantined = 1 THEN 'quarantined' ELSE 'active' END,
+               CASE WHEN r.status = 'quarantined' OR s.quarantined = 1 OR b.status = 'rejected' THEN 'quarantined'
+                    WHEN b.status = 'pending' THEN 'pending' ELSE 'active' END,
                CASE WHEN r.status = 'quarantined' THEN r.status_reason
                     WHEN s.quarantined = 1 THEN 'seed ' || s.id || ': ' || COALESCE(s.quarantine_reason, '')
+                    WHEN b.status = 'rejected' THEN 'batch ' || b.id || ' rejected in review'
+                    WHEN b.status = 'pending' THEN 'batch ' || b.id || ' awaits review'
                     ELSE NULL END,
                r.dup_of, r.near_dup_group, COALESCE(s.kind = 'hard_negative', 0)
                    OR COALESCE(json_extract(r.meta, '$.hard_negative'), 0),
                r.labels, r.label_provenance, r.import_id, r.meta
-        FROM records r LEFT JOIN seeds s ON s.id = r.seed_id
+        FROM records r LEFT JOIN seeds s ON s.id = r.seed_id LEFT JOIN batches b ON b.id = r.batch_id
         """
         rows = self.conn.execute(q + " ORDER BY r.seq").fetchall()
         cols = ["id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
@@ -229,7 +196,8 @@ class Store:
         labels_df = pd.DataFrame(mat, columns=label_names, index=df.index)
         df = pd.concat([df, labels_df], axis=1)
         if active_only:
-            df = df[df["status"] == "active"].reset_index(drop=True)
+            keep = ["active", "pending"] if include_unreviewed else ["active"]
+            df = df[df["status"].isin(keep)].reset_index(drop=True)
         return df
 
     def near_dup_pairs(self) -> pd.DataFrame:
@@ -291,20 +259,28 @@ class Store:
     # ------------------------------------------------------------------ seeds and batches
     def add_seed(self, seed_id: str, *, text: str, target_labels: Sequence[str], kind: str = "positive",
                  overlap: Mapping[str, float] | None = None, status: str = "proposed", notes: str | None = None,
-                 actor: str) -> None:
-        problems = validate_seed({"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind,
-                                  "status": status, "overlap": overlap})
+                 actor: str, **fields: Any) -> None:
+        """Store one seed (``fields``: ``base_id``, ``version``, ``batch_size``, ``context``)."""
+        seed = {"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind,
+                "status": status, "overlap": overlap, "notes": notes, **fields}
+        problems = validate_seed(seed)
         if problems:
             raise StoreError(problems[0], fix="correct the seed and add it again")
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
                 raise StoreError(f"seed {seed_id!r}", expected="a new seed id", got="an id already stored",
                                  fix="choose another id")
-            conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at) "
-                         "VALUES (?,?,?,?,?,?,?,?)",
-                         (seed_id, text, canonical_json(list(target_labels)), kind,
-                          canonical_json(dict(overlap or {})), status, notes, utc_now()))
+            self._insert_seed(conn, seed, utc_now())
             self._event(conn, actor=actor, kind="seed_added", target=seed_id, detail={"kind": kind})
+
+    @staticmethod
+    def _insert_seed(conn: sqlite3.Connection, sd: Mapping[str, Any], now: str) -> None:
+        conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at, base_id, "
+                     "version, batch_size, context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                     (sd["id"], sd["text"], canonical_json(list(sd["target_labels"])), sd.get("kind", "positive"),
+                      canonical_json(dict(sd.get("overlap") or {})), sd.get("status", "proposed"), sd.get("notes"),
+                      now, sd.get("base_id") or sd["id"], int(sd.get("version") or 1), sd.get("batch_size"),
+                      sd.get("context")))
 
     def set_seed_status(self, seed_id: str, status: str, *, actor: str, notes: str | None = None) -> None:
         if status not in SEED_STATUSES:
@@ -331,6 +307,19 @@ class Store:
     def batch_seed(self, batch_id: str) -> str | None:
         row = self.conn.execute("SELECT seed_id FROM batches WHERE id=?", (batch_id,)).fetchone()
         return row[0] if row else None
+
+    def text_hashes(self, *, exclude_sources: Sequence[str] = ()) -> list[str]:
+        """The hash of every stored record's raw text (but those of ``exclude_sources``)."""
+        q = "SELECT text_hash, source FROM records"
+        return [h for h, src in self.conn.execute(q) if src not in set(exclude_sources)]
+
+    def seed_versions(self) -> dict[str, list[tuple[str, int, str]]]:
+        """Base seed id -> its stored versions as (id, version, text), oldest first."""
+        out: dict[str, list[tuple[str, int, str]]] = {}
+        for sid, base, version, text in self.conn.execute(
+                "SELECT id, COALESCE(base_id, id), version, text FROM seeds ORDER BY version"):
+            out.setdefault(base, []).append((sid, int(version), text))
+        return out
 
     def seed_ids(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT id FROM seeds")}
@@ -370,15 +359,43 @@ class Store:
         return n
 
     def seeds(self) -> pd.DataFrame:
+        """Every seed version: id, base id and version, kind, status, quarantine, targets, overlap, text,
+        batch size, context, and the number of its batches and records."""
         rows = self.conn.execute(
             "SELECT s.id, s.kind, s.status, s.quarantined, s.quarantine_reason, s.target_labels, s.text, "
             "(SELECT COUNT(*) FROM batches b WHERE b.seed_id = s.id), "
-            "(SELECT COUNT(*) FROM records r WHERE r.seed_id = s.id) FROM seeds s ORDER BY s.id").fetchall()
+            "(SELECT COUNT(*) FROM records r WHERE r.seed_id = s.id), COALESCE(s.base_id, s.id), s.version, "
+            "s.overlap, s.batch_size, s.context FROM seeds s ORDER BY s.id").fetchall()
         df = pd.DataFrame(rows, columns=["id", "kind", "status", "quarantined", "quarantine_reason",
-                                         "target_labels", "text", "n_batches", "n_records"])
+                                         "target_labels", "text", "n_batches", "n_records", "base_id", "version",
+                                         "overlap", "batch_size", "context"])
         df["quarantined"] = df["quarantined"].astype(bool)
         df["target_labels"] = [json.loads(x) for x in df["target_labels"]]
+        df["overlap"] = [json.loads(x) for x in df["overlap"]]
         return df
+
+    def batches_frame(self) -> pd.DataFrame:
+        """Every batch: id, seed, provider, params, review status, generation summary, record counts."""
+        rows = self.conn.execute(
+            "SELECT b.id, b.seed_id, b.provider, b.params, b.status, b.summary, b.created_at, "
+            "(SELECT COUNT(*) FROM records r WHERE r.batch_id = b.id) FROM batches b ORDER BY b.created_at, b.id",
+        ).fetchall()
+        df = pd.DataFrame(rows, columns=["id", "seed_id", "provider", "params", "status", "summary", "created_at",
+                                         "n_records"])
+        df["params"] = [json.loads(x) for x in df["params"]]
+        df["summary"] = [json.loads(x) for x in df["summary"]]
+        return df
+
+    def set_batch_status(self, batch_id: str, status: str, *, actor: str, reason: str | None = None) -> None:
+        """Move a batch to ``pending``, ``accepted`` or ``rejected`` (an event records who and why)."""
+        if status not in BATCH_STATUSES:
+            raise StoreError(f"batch {batch_id!r}: status", expected=f"one of {list(BATCH_STATUSES)}", got=repr(status))
+        with self.transaction() as conn:
+            if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
+                raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
+            conn.execute("UPDATE batches SET status=? WHERE id=?", (status, batch_id))
+            self._event(conn, actor=actor, kind="batch_status", target=batch_id, value=status,
+                        detail={"reason": reason})
 
     def quarantined_seeds(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM seeds WHERE quarantined=1 ORDER BY id")]
@@ -408,13 +425,16 @@ class Store:
         return pd.DataFrame(rows, columns=["seq", "ts", "actor", "kind", "target", "question", "value",
                                            "status", "detail"])
 
-    def snapshot_id(self, taxonomy_hash: str) -> str:
-        """Content hash over the taxonomy and every *active* record's id, text, known labels and split."""
+    def snapshot_id(self, taxonomy_hash: str, *, include_unreviewed: bool = False) -> str:
+        """Content hash over the taxonomy and every *active* record's id, text, known labels and split
+        (with ``include_unreviewed``, the records of batches awaiting review too, and a different id)."""
         h = hashlib.sha256()
         h.update(f"taxonomy:{taxonomy_hash}\n".encode())
-        q = """
+        if include_unreviewed:
+            h.update(b"include_unreviewed\n")
+        q = f"""
         SELECT r.id, r.text_hash, r.labels, r.split FROM records r LEFT JOIN seeds s ON s.id = r.seed_id
-        WHERE r.status = 'active' AND COALESCE(s.quarantined, 0) = 0 ORDER BY r.id
+        LEFT JOIN batches b ON b.id = r.batch_id WHERE {effective_status(include_unreviewed)} ORDER BY r.id
         """
         for rid, th, labels, split in self.conn.execute(q):
             h.update(f"{rid}\t{th}\t{labels}\t{split}\n".encode("utf-8"))

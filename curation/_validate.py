@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import (CONTEXTS, ORIGINS, RawRecord, normalise_text, parse_label_value, stable_record_id,
+from ._records import (CONTEXTS, ORIGINS, PROVENANCES, RawRecord, normalise_text, parse_label_value, stable_record_id,
                        text_hash)
 from ._store import canonical_json
 from ._taxonomy import Taxonomy
@@ -82,7 +82,10 @@ def validate_record(rec: RawRecord, *, taxonomy: Taxonomy, lmap: Mapping[str, st
         ok = False
     if not ok:
         return None
-    prov = {k: "gold" for k in labels}
+    if rec.provenance not in PROVENANCES:
+        problems.append(f"{rec.where}: label provenance {rec.provenance!r} is not one of {list(PROVENANCES)}")
+        return None
+    prov = {k: rec.provenance for k in labels}
     repaired = implied = 0
     for lab in tax.labels:  # hierarchy: a secondary label needs its primary
         if lab.parent is None or labels.get(lab.name) != 1:

@@ -1,0 +1,75 @@
+"""The record store's tables, their version, and the upgrade from earlier versions.
+
+Version 2 added seed versions (``base_id``, ``version``), a seed's ``batch_size`` and ``context``, and
+a batch's review ``status`` (pending / accepted / rejected) and generation ``summary``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ._io import immediate_transaction
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "RECORD_COLUMNS", "migrate_1_to_2", "effective_status"]
+
+SCHEMA_VERSION = 2
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS imports(
+    id TEXT PRIMARY KEY, created_at TEXT NOT NULL, source TEXT NOT NULL, format TEXT NOT NULL,
+    path TEXT, n_records INTEGER NOT NULL, params TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE, text TEXT NOT NULL, text_hash TEXT NOT NULL, norm_hash TEXT NOT NULL,
+    context TEXT NOT NULL, source TEXT NOT NULL, origin TEXT NOT NULL,
+    seed_id TEXT, batch_id TEXT,
+    labels TEXT NOT NULL, label_provenance TEXT NOT NULL,
+    split TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'active', status_reason TEXT,
+    dup_of TEXT, near_dup_group TEXT NOT NULL, signature BLOB,
+    meta TEXT NOT NULL DEFAULT '{}', import_id TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_norm ON records(norm_hash);
+CREATE INDEX IF NOT EXISTS records_seed ON records(seed_id);
+CREATE INDEX IF NOT EXISTS records_batch ON records(batch_id);
+CREATE TABLE IF NOT EXISTS near_dups(
+    a TEXT NOT NULL, b TEXT NOT NULL, similarity REAL NOT NULL, PRIMARY KEY (a, b));
+CREATE TABLE IF NOT EXISTS seeds(
+    id TEXT PRIMARY KEY, text TEXT NOT NULL, target_labels TEXT NOT NULL, kind TEXT NOT NULL,
+    overlap TEXT NOT NULL DEFAULT '{}', status TEXT NOT NULL DEFAULT 'proposed', notes TEXT,
+    quarantined INTEGER NOT NULL DEFAULT 0, quarantine_reason TEXT, created_at TEXT NOT NULL,
+    base_id TEXT, version INTEGER NOT NULL DEFAULT 1, batch_size INTEGER, context TEXT);
+CREATE TABLE IF NOT EXISTS batches(
+    id TEXT PRIMARY KEY, seed_id TEXT NOT NULL REFERENCES seeds(id), provider TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}', review_sample TEXT, verdict TEXT, created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'accepted', summary TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS events(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
+    target TEXT NOT NULL, question TEXT, value TEXT, status TEXT, detail TEXT);
+CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
+    BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+"""
+
+RECORD_COLUMNS = ("id", "text", "text_hash", "norm_hash", "context", "source", "origin", "seed_id",
+                "batch_id", "labels", "label_provenance", "split", "status", "status_reason", "dup_of",
+                "near_dup_group", "signature", "meta", "import_id", "created_at")
+
+
+def migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Seed versions (base id, version), batch size and context of a seed; batch review status and the
+    generation summary. Existing batches were imported by hand and count as accepted."""
+    with immediate_transaction(conn):
+        for table, column in (("seeds", "base_id TEXT"), ("seeds", "version INTEGER NOT NULL DEFAULT 1"),
+                              ("seeds", "batch_size INTEGER"), ("seeds", "context TEXT"),
+                              ("batches", "status TEXT NOT NULL DEFAULT 'accepted'"),
+                              ("batches", "summary TEXT NOT NULL DEFAULT '{}'")):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def effective_status(include_unreviewed: bool = False) -> str:
+    """SQL condition on ``r`` (records), ``s`` (its seed) and ``b`` (its batch): the record is in views."""
+    batch_ok = "('accepted', 'pending')" if include_unreviewed else "('accepted')"
+    return (f"r.status = 'active' AND COALESCE(s.quarantined, 0) = 0 "
+            f"AND COALESCE(b.status, 'accepted') IN {batch_ok}")
