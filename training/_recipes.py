@@ -65,6 +65,9 @@ class TrainSpec:
         Apply the project's training mix (floors, caps, clean share) to the train split.
     onnx : tuple of str
         ONNX variants to export and gate.
+    include_unreviewed : bool
+        Also train on the records of generated batches that await review (an explicit override,
+        recorded in the model card; by default pending records stay out of every training view).
     """
 
     recipe: str = "heads"
@@ -79,6 +82,7 @@ class TrainSpec:
     seed: int = 0
     min_holdout_positives: int = 1
     parity_tolerance: float = PARITY_TOLERANCE
+    include_unreviewed: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))

@@ -100,7 +100,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     if (out / "model.json").exists():
         raise WorkbenchError(f"model directory {out}", expected="a new directory", got="an existing model",
                              fix="choose another --out")
-    frame, tax, manifest = project.read_snapshot()
+    frame, tax, manifest = project.read_snapshot(include_unreviewed=spec.include_unreviewed)
     view = task_view(frame, tax, spec.group, labels=labels)
     names = [lab for lab in tax.label_names if lab in view.columns]
     rows, mix_report = _training_rows(project, view, names, spec)
@@ -130,6 +130,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         "format": MODEL_FORMAT, "created_at": utc_now(), "project": str(project.root.resolve()),
         "snapshot_id": manifest["snapshot_id"], "excluded_seeds": manifest["excluded_seeds"],
         "taxonomy_hash": manifest["taxonomy_hash"], "group": spec.group, "labels": names,
+        "include_unreviewed": spec.include_unreviewed, "generated_splits": dict(project.config["generation"]["splits"]),
         "thresholds": thr["threshold"].to_dict(), "threshold_tuning": thr.reset_index().to_dict(orient="records"),
         "recipe": spec.recipe, "classifier": clf.get_config(), "loss": spec.loss.to_dict(),
         "encoder": DEFAULT_ENCODER if neural is not None else None,
