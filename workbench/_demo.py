@@ -29,7 +29,9 @@ def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportS
     Returns the project and one ``(what, summary)`` per import.
     """
     data = demo_data_dir()
-    project = Project.init(root, taxonomy=data / "taxonomy.yaml", name="demo")
+    # the Davidson tweets double as the retrieval pool of `workbench generate --provider retrieval`
+    project = Project.init(root, taxonomy=data / "taxonomy.yaml", name="demo",
+                           config={"generation": {"pool_sources": ["davidson"]}})
     steps = [
         ("davidson slice", lambda: project.import_file(data / "davidson_slice.csv", "davidson")),
         ("openai moderation slice", lambda: project.import_file(data / "openai_moderation_slice.jsonl",

@@ -34,7 +34,7 @@ def train(args) -> int:
 
     ft = FineTuneArgs(epochs=args.epochs) if args.epochs else FineTuneArgs()
     spec = TrainSpec(recipe=args.recipe, group=args.group, mix=not args.no_mix, onnx=_csv(args.onnx), finetune=ft,
-                     seed=args.seed)
+                     seed=args.seed, include_unreviewed=args.include_unreviewed)
     with Project(args.dir) as project:
         if args.groups:
             models = train_model_set(project, args.out, _csv(args.groups), spec, show_progress=True).models
@@ -110,7 +110,9 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
              ("--onnx", {"default": "", "help": f"export and gate these ONNX variants, e.g. {','.join(VARIANTS)}"}),
              ("--no-mix", {"action": "store_true", "help": "train on the whole train split, without the mix"}),
              ("--epochs", {"type": float, "help": "fine-tune epochs (ensemble recipe)"}),
-             ("--seed", {"type": int, "default": 0}))
+             ("--seed", {"type": int, "default": 0}),
+             ("--include-unreviewed", {"action": "store_true", "help": "also train on generated batches that await "
+                                       "review (recorded in the model card)"}))
     add_verb(sub, "evaluate", evaluate, "re-evaluate a model and its ONNX variants on holdout and re-gate them", MODEL)
     add_verb(sub, "gate", gate, "print a model's gate verdict per variant (exit 1 if the best variant fails)",
              MODEL, JSON)

@@ -1,0 +1,186 @@
+"""``generate``: seeds -> slots -> cached or new items -> dedup -> one pending batch per seed and provider.
+
+Batch ids are derived from the seed version and what makes the items, so running again extends the
+same batch: cached items cost nothing, stored ones are not added twice, and a changed seed text (a
+new seed version) gets a batch of its own while the old one stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from curation import Project, RawRecord, ReadResult, WorkbenchError
+
+from .base import GenerationStats, Item, Provider, SeedSpec
+from .cache import GenerationCache, cache_key
+from .plan import plan_slots
+
+__all__ = ["PROVIDERS", "BatchSummary", "generate", "make_provider", "batch_id_for"]
+
+PROVIDERS = ("openai-compatible", "retrieval", "perturbation")
+SOURCE = "generated"
+
+
+@dataclass
+class BatchSummary:
+    """What one seed's batch got in one run."""
+
+    seed_id: str
+    batch_id: str
+    asked: int
+    made: int = 0
+    from_cache: int = 0
+    already_stored: int = 0
+    stored: int = 0
+    dropped_duplicate: int = 0
+    stats: GenerationStats = field(default_factory=GenerationStats)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**{k: v for k, v in asdict(self).items() if k != "stats"}, **vars(self.stats)}
+
+
+def batch_id_for(provider: Provider, seed: SeedSpec) -> str:
+    """``gen-{seed id}-{provider}-{hash of model and params}``: one batch per seed version and maker."""
+    h = hashlib.sha256(json.dumps([provider.name, provider.model, dict(provider.params)], sort_keys=True)
+                       .encode()).hexdigest()[:8]
+    return f"gen-{seed.id}-{provider.name}-{h}"
+
+
+def make_provider(project: Project, name: str, *, base_url: str | None = None, model: str | None = None,
+                  api_key_env: str | None = None, pool: str | None = None, **options) -> Provider:
+    """A provider by name, with settings from the arguments or the ``generation:`` section of workbench.yaml."""
+    cfg = dict(project.config.get("generation") or {})
+    if name == "openai-compatible":
+        base_url = base_url or cfg.get("base_url")
+        model = model or cfg.get("model")
+        if not base_url or not model:
+            raise WorkbenchError("provider openai-compatible", expected="--base-url URL and --model NAME",
+                                 got=f"base_url={base_url!r}, model={model!r}",
+                                 fix="pass them, or set generation.base_url and generation.model in workbench.yaml")
+        from .openai_compatible import OpenAICompatibleProvider
+
+        settings = {k: cfg[k] for k in ("chunk", "concurrency", "rpm", "max_attempts", "timeout", "temperature",
+                                        "backoff", "max_backoff")
+                    if k in cfg}
+        return OpenAICompatibleProvider(project.taxonomy, base_url=base_url, model=model,
+                                        api_key_env=api_key_env or cfg.get("api_key_env"), **{**settings, **options})
+    if name == "retrieval":
+        from training import Encoder
+
+        from .retrieval import RetrievalProvider
+
+        frame = project.frame(active_only=True)
+        everything = project.frame()
+        sources: list[str] = []
+        if pool:
+            from curation import read_file
+
+            fmt = "jsonl" if str(pool).endswith((".jsonl", ".jsonl.gz")) else "csv"
+            texts = [r.text for r in read_file(pool, fmt, label_columns={}).records if isinstance(r.text, str)]
+        else:  # pool records of train and valid only: a retrieved twin shares its pool record's split
+            sources = list(cfg.get("pool_sources") or [])
+            texts = frame[frame["source"].isin(sources) & frame["split"].isin(["train", "valid"])]["text"].tolist()
+        stored = set(everything.loc[~everything["source"].isin(sources), "text"])  # already proposed or labelled
+        texts = [t for t in texts if t not in stored]
+        positives = {lab: frame.loc[frame[lab] == 1, "text"].head(200).tolist() for lab in project.taxonomy.label_names}
+        provider = RetrievalProvider(texts, Encoder(cache_dir=project.root / "cache"), positives=positives,
+                                     pool_name=f"file:{Path(pool).name}" if pool else "sources:" + ",".join(sources),
+                                     **options)
+        provider.pool_sources = tuple(sources)
+        return provider
+    if name == "perturbation":
+        from .perturbation import PerturbationProvider
+
+        return PerturbationProvider(project.frame(active_only=True), project.taxonomy.label_names, **options)
+    raise WorkbenchError("provider", expected=f"one of {list(PROVIDERS)}", got=repr(name))
+
+
+def _seeds(project: Project, labels: Sequence[str] | None) -> list[SeedSpec]:
+    df = project.latest_seeds()
+    df = df[(df["status"] == "approved") & ~df["quarantined"]]
+    if labels:
+        df = df[[bool(set(t) & set(labels)) for t in df["target_labels"]]]
+    return [SeedSpec.from_row(r) for r in df.to_dict(orient="records")]
+
+
+def generate(project: Project, provider: Provider, *, seeds_file=None, labels: Sequence[str] | None = None,
+             n: int | None = None, progress: bool = False, actor: str = "generate") -> list[BatchSummary]:
+    """Make (or extend) one pending batch for every approved seed (of ``labels``, when given).
+
+    Seeds in ``seeds_file`` that are not stored yet are imported first. ``n`` overrides each seed's
+    ``batch_size``. Generated records go to the splits of ``generation.splits`` (train and valid by
+    default), with provenance: provider, model, params, seed version, batch, prompt hash.
+    """
+    if seeds_file is not None:
+        project.import_file(seeds_file, "seeds", actor=actor)
+    cache = GenerationCache(project.root / "cache" / "generation.sqlite")
+    out = []
+    try:
+        for seed in _seeds(project, labels):
+            out.append(_one_batch(project, provider, cache, seed, n or seed.batch_size, progress=progress,
+                                  actor=actor))
+    finally:
+        cache.close()
+    return out
+
+
+def _one_batch(project: Project, provider: Provider, cache: GenerationCache, seed: SeedSpec, n: int, *,
+               progress: bool, actor: str) -> BatchSummary:
+    from tqdm.auto import tqdm
+
+    bid = batch_id_for(provider, seed)
+    summary = BatchSummary(seed.id, bid, asked=n)
+    slots = plan_slots(seed, n)
+    keys = {s.index: cache_key(provider.name, provider.model, provider.params, seed.id, seed.text, s.index)
+            for s in slots}
+    items: dict[int, Item] = {}
+    for key, item in cache.get_many(list(keys.values())).items():
+        items[item.index] = item
+    summary.from_cache = len(items)
+    missing = [s for s in slots if s.index not in items]
+    if missing:
+        bar = tqdm(total=len(missing), desc=f"{seed.id} ({provider.name})", disable=not progress, leave=False)
+
+        def keep(item: Item) -> None:  # cached the moment it arrives: a killed run resumes here
+            cache.put(keys[item.index], item)
+            bar.update(1)
+
+        for item in provider.generate(seed, missing, stats=summary.stats, on_item=keep):
+            items[item.index] = item
+        bar.close()
+    summary.made = len(items) - summary.from_cache
+    _store(project, provider, seed, bid, [items[i] for i in sorted(items)], summary, actor=actor)
+    return summary
+
+
+def _store(project: Project, provider: Provider, seed: SeedSpec, bid: str, items: list[Item], summary: BatchSummary,
+           *, actor: str) -> None:
+    origin = "perturbation" if provider.name == "perturbation" else "generated"
+    ids = [f"{SOURCE}:{bid}#{it.index}" for it in items]
+    stored = project.store.existing(ids)
+    fresh = [it for it, rid in zip(items, ids) if rid not in stored]
+    summary.already_stored = len(items) - len(fresh)
+    # a variant is meant to sit next to its parent and a retrieved text is a pool text: for them only the
+    # very same string counts as a duplicate, and the pool's own records do not count
+    dup = project.duplicate_mask([it.text for it in fresh], near=provider.name == "openai-compatible",
+                                 ignore_sources=getattr(provider, "pool_sources", ()))
+    summary.dropped_duplicate = sum(dup)
+    keep = [it for it, d in zip(fresh, dup) if not d]
+    batch_known = bid in project.store.batches()
+    if not keep and batch_known:
+        return
+    params = {"model": provider.model, **dict(provider.params)}
+    records = [RawRecord(where=f"{bid}#{it.index}", text=it.text, labels=dict(it.labels), source_id=f"{bid}#{it.index}",
+                         context=seed.context, origin=origin, batch_id=bid, provenance="generator",
+                         meta={"provider": provider.name, "model": provider.model, "params": dict(provider.params),
+                               "seed_version": seed.version, "item_index": it.index, **it.meta})
+               for it in keep]
+    batches = [] if batch_known else [{"id": bid, "seed_id": seed.id, "provider": provider.name, "params": params,
+                                       "status": "pending", "summary": summary.to_dict()}]
+    res = ReadResult(records, [], source=SOURCE, context=seed.context, format="generated", batches=batches)
+    result = project.import_records(res, actor=actor, fractions=project.config["generation"]["splits"])
+    summary.stored = result.n_inserted
