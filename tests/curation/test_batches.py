@@ -1,0 +1,88 @@
+"""Batches under review: pending records stay out of every view until their batch is accepted; seed
+versions; the store schema upgrade that brought both."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from curation import RawRecord, ReadResult, Store, StoreError
+
+
+def _pending_batch(project, n=4):
+    project.add_seed("s1", text="win a prize now", target_labels=["scam"], status="approved")
+    records = [RawRecord(where=f"r{i}", text=f"claim your reward number {i} by paying a small fee {i * 7}",
+                         labels={"scam": 1}, source_id=f"b1#{i}", origin="generated", batch_id="b1",
+                         provenance="generator") for i in range(n)]
+    res = ReadResult(records, [], source="generated", format="generated",
+                     batches=[{"id": "b1", "seed_id": "s1", "provider": "test", "params": {}, "status": "pending"}])
+    return project.import_records(res, fractions={"train": 0.9, "valid": 0.1})
+
+
+def test_pending_records_stay_out_until_their_batch_is_accepted(project):
+    project.import_frame(pd.DataFrame({"text": ["hello there friend", "you are an idiot"], "hate": [0, 1]}),
+                         source="toy")
+    base = project.snapshot_id()
+    s = _pending_batch(project)
+    assert s.n_inserted == 4 and set(s.splits) <= {"train", "valid"}
+    f = project.frame()
+    assert (f.loc[f["batch_id"] == "b1", "status"] == "pending").all()
+    assert f.loc[f["batch_id"] == "b1", "status_reason"].iloc[0] == "batch b1 awaits review"
+    assert len(project.frame(active_only=True)) == 2 and project.snapshot_id() == base
+    assert len(project.task_view("spam")) == 0  # training views see none of them
+    assert len(project.frame(active_only=True, include_unreviewed=True)) == 6
+    over = project.snapshot(include_unreviewed=True)
+    assert over["include_unreviewed"] is True and over["n_pending"] == 4 and over["snapshot_id"] != base
+    assert f.loc[f["batch_id"] == "b1", "label_provenance"].iloc[0] == {"scam": "generator"}
+    project.set_batch_status("b1", "accepted", actor="reviewer", reason="sample passed")
+    assert len(project.frame(active_only=True)) == 6 and project.snapshot_id() != base
+    project.set_batch_status("b1", "rejected", actor="reviewer", reason="sample failed")
+    f = project.frame()
+    assert (f.loc[f["batch_id"] == "b1", "status"] == "quarantined").all() and project.snapshot_id() == base
+    events = project.store.events(target="b1")
+    assert list(events["value"].dropna()) == ["accepted", "rejected"]
+    with pytest.raises(StoreError, match="expected one of \\['pending', 'accepted', 'rejected'\\]"):
+        project.set_batch_status("b1", "maybe", actor="x")
+
+
+def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path, project):
+    _pending_batch(project)
+    path = project.root / "store.sqlite"
+    project.close()
+    conn = sqlite3.connect(path)  # turn it back into a version 1 store
+    for table, column in (("seeds", "base_id"), ("seeds", "version"), ("seeds", "batch_size"), ("seeds", "context"),
+                          ("batches", "status"), ("batches", "summary")):
+        conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.close()
+    with Store(path) as st:
+        assert st.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        seeds = st.seeds()
+        assert seeds.loc[0, "base_id"] == "s1" and seeds.loc[0, "version"] == 1
+        assert st.batches_frame().loc[0, "status"] == "accepted"  # batches of a v1 store were imported by hand
+
+
+def test_seed_versions_keep_old_batches(project, tmp_path):
+    import yaml
+
+    doc = {"seeds": [{"id": "s", "kind": "positive", "target_labels": ["spam"], "status": "approved",
+                      "text": "buy followers", "batches": [{"id": "b", "provider": "handwritten", "records": [
+                          {"text": "cheap followers here", "labels": {"spam": 1}}]}]}]}
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc))
+    project.import_seeds(path)
+    project.import_seeds(path)  # the same text: the same seed
+    assert list(project.seeds()["id"]) == ["s"]
+    doc["seeds"][0]["text"] = "buy followers and likes"
+    doc["seeds"][0]["batches"].append({"id": "b2", "provider": "handwritten", "records": [
+        {"text": "likes for sale, dm me", "labels": {"spam": 1}}]})
+    path.write_text(yaml.safe_dump(doc))
+    project.import_seeds(path)
+    seeds = project.seeds().set_index("id")
+    assert list(seeds.index) == ["s", "s@v2"] and seeds.loc["s@v2", "version"] == 2
+    batches = project.batches().set_index("id")
+    assert batches.loc["b", "seed_id"] == "s" and batches.loc["b2", "seed_id"] == "s@v2"
+    assert list(project.latest_seeds()["id"]) == ["s@v2"]
