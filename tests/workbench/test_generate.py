@@ -160,3 +160,30 @@ def test_client_errors_fail_loudly_without_storing(tmp_path):
         make_provider(p, "openai-compatible", base_url="ftp://x", model="m")
     with pytest.raises(WorkbenchError, match="API key variable NO_SUCH_VAR"):
         make_provider(p, "openai-compatible", base_url="http://127.0.0.1:9", model="m", api_key_env="NO_SUCH_VAR")
+
+
+def test_backoff_grows_between_attempts_and_the_rate_limit_spaces_requests(tmp_path):
+    import time as _time
+
+    p = _project(tmp_path, backoff=0.2, max_backoff=2.0, chunk=20)
+    stamps = []
+    with FakeChatServer(["429", "500", "ok"]) as server:
+        provider = _provider(p, server)
+        original = provider._request
+
+        def timed(*a, **kw):
+            stamps.append(_time.monotonic())
+            return original(*a, **kw)
+
+        provider._request = timed
+        generate(p, provider, labels=["spam"])  # no seed targets spam alone: nothing to make
+        assert server.requests == []
+        out = generate(p, provider, n=3)
+    gaps = [b - a for a, b in zip(stamps, stamps[1:3])]
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4  # exponential: 0.2 s, then 0.4 s
+    assert {x.seed_id: x.stored for x in out} == {"seed-scam": 3, "seed-hn": 3}
+    p2 = _project(tmp_path / "rpm", rpm=120, concurrency=4, chunk=1)
+    with FakeChatServer() as server:
+        t0 = _time.monotonic()
+        generate(p2, _provider(p2, server), n=3)  # 6 requests at 2 per second
+        assert len(server.requests) == 6 and _time.monotonic() - t0 >= 2.4
