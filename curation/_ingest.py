@@ -23,7 +23,8 @@ from ._io import utc_now
 from ._records import CONTEXTS, ReadResult, normalise_text, text_hash
 from ._seeds import seed_version_id, validate_seed
 from ._splits import assign_splits, validate_fractions
-from ._store import Store, canonical_json
+from ._io import canonical_json
+from ._store import Store
 from ._taxonomy import Taxonomy
 from ._validate import validate_record
 

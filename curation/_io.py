@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import os
 import sqlite3
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "immediate_transaction", "utc_now"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "immediate_transaction", "utc_now", "canonical_json"]
 
 
 def utc_now() -> str:
@@ -24,6 +25,15 @@ def utc_now() -> str:
     ('20', '+00:00')
     """
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def canonical_json(obj) -> str:
+    """JSON with sorted keys and no spaces: equal values give equal text (stored labels, hashes).
+
+    >>> canonical_json({"b": 1, "a": [1, "é"]})
+    '{"a":[1,"é"],"b":1}'
+    """
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def atomic_write_text(path, text: str, *, mode: int | None = None) -> Path:

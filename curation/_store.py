@@ -19,18 +19,15 @@ import numpy as np
 import pandas as pd
 
 from ._errors import StoreError
-from ._io import immediate_transaction, utc_now
+from ._io import canonical_json, immediate_transaction, utc_now
 from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2
 from ._records import PROVENANCES, RESERVED_COLUMNS
-from ._seeds import BATCH_STATUSES, SEED_STATUSES, validate_seed
+from ._seedstore import SeedTables
 
 __all__ = ["Store", "SCHEMA_VERSION"]
 
-def canonical_json(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
-
-class Store:
+class Store(SeedTables):
     """A project's record store.
 
     Parameters
@@ -134,14 +131,14 @@ class Store:
         with self.transaction() as conn:
             for sd in seeds:
                 self._insert_seed(conn, sd, now)
-                self._event(conn, actor=actor, kind="seed_added", target=sd["id"],
+                self.event(conn, actor=actor, kind="seed_added", target=sd["id"],
                             detail={"kind": sd.get("kind", "positive"), "version": sd.get("version", 1)})
             for bt in batches:
                 conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at, status, summary) "
                              "VALUES (?,?,?,?,?,?,?)",
                              (bt["id"], bt["seed_id"], bt["provider"], canonical_json(dict(bt.get("params") or {})),
                               now, bt.get("status", "accepted"), canonical_json(dict(bt.get("summary") or {}))))
-                self._event(conn, actor=actor, kind="batch_added", target=bt["id"], detail={"seed_id": bt["seed_id"]})
+                self.event(conn, actor=actor, kind="batch_added", target=bt["id"], detail={"seed_id": bt["seed_id"]})
             conn.execute("INSERT INTO imports VALUES (?,?,?,?,?,?,?)",
                          (import_row["id"], now, import_row["source"], import_row["format"],
                           import_row.get("path"), len(records), canonical_json(import_row.get("params", {}))))
@@ -149,7 +146,7 @@ class Store:
                 f"INSERT INTO records ({','.join(RECORD_COLUMNS)}) VALUES ({','.join('?' * len(RECORD_COLUMNS))})",
                 ([r.get(c, now if c == "created_at" else None) for c in RECORD_COLUMNS] for r in records))
             conn.executemany("INSERT OR IGNORE INTO near_dups VALUES (?,?,?)", near_dups)
-            self._event(conn, actor=actor, kind="import", target=import_row["id"],
+            self.event(conn, actor=actor, kind="import", target=import_row["id"],
                         detail={"n_records": len(records), "source": import_row["source"]})
 
     def frame(self, label_names: Sequence[str], *, active_only: bool = False,
@@ -217,24 +214,35 @@ class Store:
             if v not in (0, 1, None):
                 raise StoreError(f"label {lab!r} of {record_id}", expected="1, 0 or None (unknown)", got=repr(v))
         with self.transaction() as conn:
-            row = conn.execute("SELECT labels, label_provenance FROM records WHERE id = ?", (record_id,)).fetchone()
-            if row is None:
-                raise StoreError(f"record {record_id!r}", expected="a stored record id", got="no such record")
-            labels, prov = json.loads(row[0]), json.loads(row[1])
-            for lab, v in values.items():
-                if labels.get(lab) == v and (v is not None or lab not in labels):
-                    continue
-                if v is None:
-                    labels.pop(lab, None)
-                    prov.pop(lab, None)
-                else:
-                    labels[lab] = int(v)
-                    prov[lab] = provenance
-                self._event(conn, actor=actor, kind="label", target=record_id, question=lab,
-                            value=None if v is None else str(int(v)), status="submitted",
-                            detail={"provenance": provenance})
+            self.write_labels(conn, record_id, values, actor=actor, provenance=provenance)
+
+    def write_labels(self, conn: sqlite3.Connection, record_id: str, values: Mapping[str, int | None], *, actor: str,
+                     provenance: str, detail: Mapping[str, Any] | None = None) -> int:
+        """Inside the caller's transaction: change labels of one record, one event per changed label
+        keeping the old value and its provenance. Returns the number of labels changed."""
+        row = conn.execute("SELECT labels, label_provenance FROM records WHERE id = ?", (record_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"record {record_id!r}", expected="a stored record id", got="no such record")
+        labels, prov = json.loads(row[0]), json.loads(row[1])
+        changed = 0
+        for lab, v in values.items():
+            if labels.get(lab) == v and (v is not None or lab not in labels):
+                continue
+            old, old_prov = labels.get(lab), prov.get(lab)
+            if v is None:
+                labels.pop(lab, None)
+                prov.pop(lab, None)
+            else:
+                labels[lab] = int(v)
+                prov[lab] = provenance
+            self.event(conn, actor=actor, kind="label", target=record_id, question=lab,
+                        value=None if v is None else str(int(v)), status="submitted",
+                        detail={"provenance": provenance, "old": old, "old_provenance": old_prov, **(detail or {})})
+            changed += 1
+        if changed:
             conn.execute("UPDATE records SET labels = ?, label_provenance = ? WHERE id = ?",
                          (canonical_json(labels), canonical_json(prov), record_id))
+        return changed
 
     def quarantine_records(self, record_ids: Sequence[str], *, reason: str, actor: str) -> int:
         if not reason:
@@ -244,7 +252,7 @@ class Store:
             for rid in record_ids:
                 n += conn.execute("UPDATE records SET status='quarantined', status_reason=? WHERE id=?",
                                   (reason, rid)).rowcount
-                self._event(conn, actor=actor, kind="quarantine_record", target=rid, detail={"reason": reason})
+                self.event(conn, actor=actor, kind="quarantine_record", target=rid, detail={"reason": reason})
         return n
 
     def unquarantine_records(self, record_ids: Sequence[str], *, actor: str) -> int:
@@ -253,161 +261,11 @@ class Store:
             for rid in record_ids:
                 n += conn.execute("UPDATE records SET status='active', status_reason=NULL WHERE id=?",
                                   (rid,)).rowcount
-                self._event(conn, actor=actor, kind="unquarantine_record", target=rid)
+                self.event(conn, actor=actor, kind="unquarantine_record", target=rid)
         return n
-
-    # ------------------------------------------------------------------ seeds and batches
-    def add_seed(self, seed_id: str, *, text: str, target_labels: Sequence[str], kind: str = "positive",
-                 overlap: Mapping[str, float] | None = None, status: str = "proposed", notes: str | None = None,
-                 actor: str, **fields: Any) -> None:
-        """Store one seed (``fields``: ``base_id``, ``version``, ``batch_size``, ``context``)."""
-        seed = {"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind,
-                "status": status, "overlap": overlap, "notes": notes, **fields}
-        problems = validate_seed(seed)
-        if problems:
-            raise StoreError(problems[0], fix="correct the seed and add it again")
-        with self.transaction() as conn:
-            if conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
-                raise StoreError(f"seed {seed_id!r}", expected="a new seed id", got="an id already stored",
-                                 fix="choose another id")
-            self._insert_seed(conn, seed, utc_now())
-            self._event(conn, actor=actor, kind="seed_added", target=seed_id, detail={"kind": kind})
-
-    @staticmethod
-    def _insert_seed(conn: sqlite3.Connection, sd: Mapping[str, Any], now: str) -> None:
-        conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at, base_id, "
-                     "version, batch_size, context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                     (sd["id"], sd["text"], canonical_json(list(sd["target_labels"])), sd.get("kind", "positive"),
-                      canonical_json(dict(sd.get("overlap") or {})), sd.get("status", "proposed"), sd.get("notes"),
-                      now, sd.get("base_id") or sd["id"], int(sd.get("version") or 1), sd.get("batch_size"),
-                      sd.get("context")))
-
-    def set_seed_status(self, seed_id: str, status: str, *, actor: str, notes: str | None = None) -> None:
-        if status not in SEED_STATUSES:
-            raise StoreError(f"seed {seed_id!r}: status", expected=f"one of {list(SEED_STATUSES)}", got=repr(status))
-        with self.transaction() as conn:
-            self._require_seed(conn, seed_id)
-            conn.execute("UPDATE seeds SET status=?, notes=COALESCE(?, notes) WHERE id=?", (status, notes, seed_id))
-            self._event(conn, actor=actor, kind="seed_status", target=seed_id, value=status, detail={"notes": notes})
-
-    def add_batch(self, batch_id: str, *, seed_id: str, provider: str, params: Mapping[str, Any] | None = None,
-                  actor: str) -> None:
-        with self.transaction() as conn:
-            self._require_seed(conn, seed_id)
-            if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
-                raise StoreError(f"batch {batch_id!r}", expected="a new batch id", got="an id already stored")
-            conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
-                         (batch_id, seed_id, provider, canonical_json(dict(params or {})), utc_now()))
-            self._event(conn, actor=actor, kind="batch_added", target=batch_id, detail={"seed_id": seed_id})
-
-    def batches(self) -> dict[str, str]:
-        """Map of batch id -> seed id."""
-        return {r[0]: r[1] for r in self.conn.execute("SELECT id, seed_id FROM batches")}
-
-    def batch_seed(self, batch_id: str) -> str | None:
-        row = self.conn.execute("SELECT seed_id FROM batches WHERE id=?", (batch_id,)).fetchone()
-        return row[0] if row else None
-
-    def text_hashes(self, *, exclude_sources: Sequence[str] = ()) -> list[str]:
-        """The hash of every stored record's raw text (but those of ``exclude_sources``)."""
-        q = "SELECT text_hash, source FROM records"
-        return [h for h, src in self.conn.execute(q) if src not in set(exclude_sources)]
-
-    def seed_versions(self) -> dict[str, list[tuple[str, int, str]]]:
-        """Base seed id -> its stored versions as (id, version, text), oldest first."""
-        out: dict[str, list[tuple[str, int, str]]] = {}
-        for sid, base, version, text in self.conn.execute(
-                "SELECT id, COALESCE(base_id, id), version, text FROM seeds ORDER BY version"):
-            out.setdefault(base, []).append((sid, int(version), text))
-        return out
-
-    def seed_ids(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT id FROM seeds")}
-
-    def set_batch_verdict(self, batch_id: str, verdict: str, *, review_sample: Sequence[str] | None = None,
-                          actor: str) -> None:
-        with self.transaction() as conn:
-            if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
-                raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
-            conn.execute("UPDATE batches SET verdict=?, review_sample=COALESCE(?, review_sample) WHERE id=?",
-                         (verdict, canonical_json(list(review_sample)) if review_sample is not None else None,
-                          batch_id))
-            self._event(conn, actor=actor, kind="batch_verdict", target=batch_id, value=verdict)
-
-    def quarantine_seed(self, seed_id: str, *, reason: str, actor: str) -> int:
-        """Quarantine a seed: every record of its batches leaves all training views. Reversible.
-
-        Returns the number of records affected."""
-        if not reason or not reason.strip():
-            raise StoreError(f"quarantine of seed {seed_id!r}", expected="a reason", got="an empty one",
-                             fix="say why the seed is quarantined, e.g. 'batch sample failed review'")
-        with self.transaction() as conn:
-            self._require_seed(conn, seed_id)
-            conn.execute("UPDATE seeds SET quarantined=1, quarantine_reason=? WHERE id=?", (reason, seed_id))
-            n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
-            self._event(conn, actor=actor, kind="quarantine_seed", target=seed_id,
-                        detail={"reason": reason, "records": n})
-        return n
-
-    def unquarantine_seed(self, seed_id: str, *, actor: str, reason: str | None = None) -> int:
-        with self.transaction() as conn:
-            self._require_seed(conn, seed_id)
-            conn.execute("UPDATE seeds SET quarantined=0, quarantine_reason=NULL WHERE id=?", (seed_id,))
-            n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
-            self._event(conn, actor=actor, kind="unquarantine_seed", target=seed_id,
-                        detail={"reason": reason, "records": n})
-        return n
-
-    def seeds(self) -> pd.DataFrame:
-        """Every seed version: id, base id and version, kind, status, quarantine, targets, overlap, text,
-        batch size, context, and the number of its batches and records."""
-        rows = self.conn.execute(
-            "SELECT s.id, s.kind, s.status, s.quarantined, s.quarantine_reason, s.target_labels, s.text, "
-            "(SELECT COUNT(*) FROM batches b WHERE b.seed_id = s.id), "
-            "(SELECT COUNT(*) FROM records r WHERE r.seed_id = s.id), COALESCE(s.base_id, s.id), s.version, "
-            "s.overlap, s.batch_size, s.context FROM seeds s ORDER BY s.id").fetchall()
-        df = pd.DataFrame(rows, columns=["id", "kind", "status", "quarantined", "quarantine_reason",
-                                         "target_labels", "text", "n_batches", "n_records", "base_id", "version",
-                                         "overlap", "batch_size", "context"])
-        df["quarantined"] = df["quarantined"].astype(bool)
-        df["target_labels"] = [json.loads(x) for x in df["target_labels"]]
-        df["overlap"] = [json.loads(x) for x in df["overlap"]]
-        return df
-
-    def batches_frame(self) -> pd.DataFrame:
-        """Every batch: id, seed, provider, params, review status, generation summary, record counts."""
-        rows = self.conn.execute(
-            "SELECT b.id, b.seed_id, b.provider, b.params, b.status, b.summary, b.created_at, "
-            "(SELECT COUNT(*) FROM records r WHERE r.batch_id = b.id) FROM batches b ORDER BY b.created_at, b.id",
-        ).fetchall()
-        df = pd.DataFrame(rows, columns=["id", "seed_id", "provider", "params", "status", "summary", "created_at",
-                                         "n_records"])
-        df["params"] = [json.loads(x) for x in df["params"]]
-        df["summary"] = [json.loads(x) for x in df["summary"]]
-        return df
-
-    def set_batch_status(self, batch_id: str, status: str, *, actor: str, reason: str | None = None) -> None:
-        """Move a batch to ``pending``, ``accepted`` or ``rejected`` (an event records who and why)."""
-        if status not in BATCH_STATUSES:
-            raise StoreError(f"batch {batch_id!r}: status", expected=f"one of {list(BATCH_STATUSES)}", got=repr(status))
-        with self.transaction() as conn:
-            if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
-                raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
-            conn.execute("UPDATE batches SET status=? WHERE id=?", (status, batch_id))
-            self._event(conn, actor=actor, kind="batch_status", target=batch_id, value=status,
-                        detail={"reason": reason})
-
-    def quarantined_seeds(self) -> list[str]:
-        return [r[0] for r in self.conn.execute("SELECT id FROM seeds WHERE quarantined=1 ORDER BY id")]
-
-    @staticmethod
-    def _require_seed(conn: sqlite3.Connection, seed_id: str) -> None:
-        if not conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
-            raise StoreError(f"seed {seed_id!r}", expected="a stored seed id", got="no such seed",
-                             fix="add it with Project.add_seed first")
 
     # ------------------------------------------------------------------ events and snapshots
-    def _event(self, conn: sqlite3.Connection, *, actor: str, kind: str, target: str, question: str | None = None,
+    def event(self, conn: sqlite3.Connection, *, actor: str, kind: str, target: str, question: str | None = None,
                value: str | None = None, status: str | None = None, detail: Mapping[str, Any] | None = None) -> None:
         if not actor:
             raise StoreError("event", expected="an actor (who made the change)", got=repr(actor))

@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 from ._records import (CONTEXTS, ORIGINS, PROVENANCES, RawRecord, normalise_text, parse_label_value, stable_record_id,
                        text_hash)
-from ._store import canonical_json
+from ._io import canonical_json
 from ._taxonomy import Taxonomy
 
 __all__ = ["validate_record"]

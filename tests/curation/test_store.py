@@ -94,15 +94,15 @@ def test_label_changes_are_append_only_events(seeded):
 def test_failed_write_rolls_back(project, monkeypatch):
     project.import_frame(pd.DataFrame({"text": ["first one"], "hate": [1]}), source="a")
     before = (project.store.count(), project.snapshot_id(), len(project.store.events()))
-    original = project.store._event
+    original = project.store.event
 
     def boom(*a, **k):  # fail after the records were inserted, inside the transaction
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(project.store, "_event", boom)
+    monkeypatch.setattr(project.store, "event", boom)
     with pytest.raises(RuntimeError):
         project.import_frame(pd.DataFrame({"text": ["second one", "third one"], "hate": [0, 1]}), source="a")
-    monkeypatch.setattr(project.store, "_event", original)
+    monkeypatch.setattr(project.store, "event", original)
     assert (project.store.count(), project.snapshot_id(), len(project.store.events())) == before
 
 
