@@ -12,6 +12,7 @@ from ._ingest import ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
 from ._project import DEFAULT_CONFIG, Project
 from ._records import CONTEXTS, ORIGINS, SPLITS, RawRecord, ReadResult, normalise_text, parse_label_value
+from ._review import ReviewOutcome, apply_review
 from ._reports import (class_distribution, distribution_figure, duplicate_conflicts, label_stats, project_stats,
                        save_figure_png, write_report)
 from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
@@ -24,9 +25,9 @@ from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, 
 __all__ = [
     "CONTEXTS", "DEFAULT_CONFIG", "DEFAULT_FRACTIONS", "FORMATS", "ORIGINS", "SEED_KINDS", "SEED_STATUSES",
     "SPLITS", "TIERS", "TIER_DEFAULTS",
-    "Gate", "ImportSummary", "ImportValidationError", "Label", "MixResult", "Project", "RawRecord", "ReadResult",
+    "Gate", "ImportSummary", "ReviewOutcome", "ImportValidationError", "Label", "MixResult", "Project", "RawRecord", "ReadResult",
     "Store", "StoreError", "Taxonomy", "TaxonomyError", "WorkbenchError",
-    "assign_splits", "atomic_write_bytes", "atomic_write_text", "class_distribution", "collapse_duplicates",
+    "apply_review", "assign_splits", "atomic_write_bytes", "atomic_write_text", "class_distribution", "collapse_duplicates",
     "distribution_figure", "duplicate_conflicts", "duplicate_groups", "evaluation_view", "export_records",
     "immediate_transaction", "label_stats", "load_taxonomy", "minhash_signatures", "near_duplicate_pairs",
     "normalise_text", "parse_label_value", "project_stats", "read_file", "read_seeds", "read_snapshot",

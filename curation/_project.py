@@ -30,6 +30,7 @@ from ._importers import ReadResult, read_file, records_from_frame, records_from_
 from ._ingest import DEFAULT_LABEL_MAPS, ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
 from ._records import RESERVED_COLUMNS
+from ._review import ReviewOutcome, apply_review
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
 from ._seeds import validate_seed
 from ._snapshots import export_records, read_snapshot, write_snapshot
@@ -238,6 +239,11 @@ class Project:
         """Every batch with its seed, provider, params, review status (pending / accepted / rejected),
         generation summary and record count."""
         return self.store.batches_frame()
+
+    def apply_review(self, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
+        """Write what a review pull decided (annotations, labels, seed and batch verdicts) in one
+        transaction; safe to repeat (see :mod:`curation._review`)."""
+        return apply_review(self.store, outcome, actor=actor)
 
     def set_batch_status(self, batch_id: str, status: str, *, actor: str = "user", reason: str | None = None) -> None:
         """Accept or reject a batch (or put it back to pending). Records of a pending batch stay out

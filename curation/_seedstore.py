@@ -33,11 +33,11 @@ class SeedTables:
             if conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
                 raise StoreError(f"seed {seed_id!r}", expected="a new seed id", got="an id already stored",
                                  fix="choose another id")
-            self._insert_seed(conn, seed, utc_now())
+            self.insert_seed(conn, seed, utc_now())
             self.event(conn, actor=actor, kind="seed_added", target=seed_id, detail={"kind": kind})
 
     @staticmethod
-    def _insert_seed(conn: sqlite3.Connection, sd: Mapping[str, Any], now: str) -> None:
+    def insert_seed(conn: sqlite3.Connection, sd: Mapping[str, Any], now: str) -> None:
         conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at, base_id, "
                      "version, batch_size, context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                      (sd["id"], sd["text"], canonical_json(list(sd["target_labels"])), sd.get("kind", "positive"),

@@ -130,7 +130,7 @@ class Store(SeedTables):
         now = utc_now()
         with self.transaction() as conn:
             for sd in seeds:
-                self._insert_seed(conn, sd, now)
+                self.insert_seed(conn, sd, now)
                 self.event(conn, actor=actor, kind="seed_added", target=sd["id"],
                             detail={"kind": sd.get("kind", "positive"), "version": sd.get("version", 1)})
             for bt in batches:
@@ -226,8 +226,9 @@ class Store(SeedTables):
         labels, prov = json.loads(row[0]), json.loads(row[1])
         changed = 0
         for lab, v in values.items():
-            if labels.get(lab) == v and (v is not None or lab not in labels):
-                continue
+            if (v is None and lab not in labels) or (v is not None and labels.get(lab) == v
+                                                     and prov.get(lab) == provenance):
+                continue  # already so: a person confirming a generator's label still becomes its provenance
             old, old_prov = labels.get(lab), prov.get(lab)
             if v is None:
                 labels.pop(lab, None)

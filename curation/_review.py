@@ -1,0 +1,113 @@
+"""Review outcomes into the store, in one transaction: annotation events, resolved labels, seed verdicts
+and new seed versions, batch acceptance.
+
+The review loop (``workbench.review``) reads answers from Argilla and decides; this module only writes,
+all or nothing, and is safe to repeat: an annotation already recorded (same response key) is not
+recorded again, a label already at its value is not changed, a seed or batch already in its state is
+left alone. A pull killed halfway leaves the store as it was, and the rerun completes it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._io import utc_now
+from ._seeds import seed_version_id
+from ._store import Store
+
+__all__ = ["ReviewOutcome", "apply_review"]
+
+
+@dataclass
+class ReviewOutcome:
+    """What one pull decided.
+
+    ``annotations``: one dict per submitted answer — ``key`` (unique per response and answer),
+    ``dataset``, ``record_id`` (store id, seed id or batch record), ``question``, ``value``, ``user``,
+    ``status``, ``ts``. ``labels``: store record id -> resolved labels (a complete annotation).
+    ``seed_status``: seed id -> (``approved`` | ``rejected``, reason). ``new_seed_text``: seed id ->
+    edited text (a new version; the edited seed is quarantined). ``batch_status``: batch id ->
+    (``accepted`` | ``rejected``, reason); a rejected batch quarantines its seed.
+    """
+
+    annotations: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[str, dict[str, int]] = field(default_factory=dict)
+    seed_status: dict[str, tuple[str, str]] = field(default_factory=dict)
+    new_seed_text: dict[str, str] = field(default_factory=dict)
+    batch_status: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
+    """Write ``outcome`` in one transaction; return how many of each change were made (0s on a repeat)."""
+    done = {"annotations": 0, "labels": 0, "seeds_rejected": 0, "seeds_approved": 0, "seed_versions": 0,
+            "batches_accepted": 0, "batches_rejected": 0}
+    with store.transaction() as conn:
+        have = {r[0] for r in conn.execute(
+            "SELECT json_extract(detail, '$.key') FROM events WHERE kind = 'annotation'")}
+        for a in outcome.annotations:
+            if a["key"] in have:
+                continue
+            store.event(conn, actor=a["user"], kind="annotation", target=a["record_id"], question=a["question"],
+                        value=str(a["value"]), status=a["status"],
+                        detail={"key": a["key"], "dataset": a["dataset"], "answered_at": a.get("ts")})
+            have.add(a["key"])
+            done["annotations"] += 1
+        for rid, labels in outcome.labels.items():
+            if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
+                done["labels"] += store.write_labels(conn, rid, labels, actor=actor, provenance="annotator")
+        seeds = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, status, quarantined, text FROM seeds")}
+        for sid, (status, reason) in outcome.seed_status.items():
+            if sid not in seeds or seeds[sid][0] == status:
+                continue
+            conn.execute("UPDATE seeds SET status = ?, notes = COALESCE(?, notes) WHERE id = ?", (status, reason, sid))
+            store.event(conn, actor=actor, kind="seed_status", target=sid, value=status, detail={"reason": reason})
+            if status == "rejected":
+                _quarantine(store, conn, sid, f"rejected in seed review: {reason or 'no reason given'}", actor)
+                done["seeds_rejected"] += 1
+            else:
+                done["seeds_approved"] += 1
+        for sid, text in outcome.new_seed_text.items():
+            if sid in seeds and _new_version(store, conn, sid, text, actor):
+                done["seed_versions"] += 1
+        for bid, (status, reason) in outcome.batch_status.items():
+            row = conn.execute("SELECT status, seed_id FROM batches WHERE id = ?", (bid,)).fetchone()
+            if row is None or row[0] == status:
+                continue
+            conn.execute("UPDATE batches SET status = ? WHERE id = ?", (status, bid))
+            store.event(conn, actor=actor, kind="batch_status", target=bid, value=status, detail={"reason": reason})
+            done[f"batches_{status}"] += 1
+            if status == "rejected":
+                _quarantine(store, conn, row[1], f"batch {bid} rejected in review: {reason}", actor)
+    return done
+
+
+def _quarantine(store: Store, conn, seed_id: str, reason: str, actor: str) -> None:
+    if conn.execute("SELECT quarantined FROM seeds WHERE id = ?", (seed_id,)).fetchone()[0]:
+        return
+    conn.execute("UPDATE seeds SET quarantined = 1, quarantine_reason = ? WHERE id = ?", (reason, seed_id))
+    n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id = ?", (seed_id,)).fetchone()[0]
+    store.event(conn, actor=actor, kind="quarantine_seed", target=seed_id, detail={"reason": reason, "records": n})
+
+
+def _new_version(store: Store, conn, seed_id: str, text: str, actor: str) -> bool:
+    """A new version of ``seed_id``'s seed with the edited text (approved: a reviewer wrote it); the edited
+    version is quarantined, so its batches stay out. False when that text is already the newest version."""
+    base, = conn.execute("SELECT COALESCE(base_id, id) FROM seeds WHERE id = ?", (seed_id,)).fetchone()
+    newest = conn.execute("SELECT id, version, text FROM seeds WHERE COALESCE(base_id, id) = ? ORDER BY version DESC "
+                          "LIMIT 1", (base,)).fetchone()
+    if newest[2] == text:
+        return False
+    old = dict(zip(("text", "target_labels", "kind", "overlap", "batch_size", "context"), conn.execute(
+        "SELECT text, target_labels, kind, overlap, batch_size, context FROM seeds WHERE id = ?", (seed_id,)).fetchone()))
+    new_id = seed_version_id(base, newest[1] + 1)
+    store.insert_seed(conn, {"id": new_id, "text": text, "target_labels": json.loads(old["target_labels"]),
+                             "kind": old["kind"], "overlap": json.loads(old["overlap"]), "status": "approved",
+                             "base_id": base, "version": newest[1] + 1, "batch_size": old["batch_size"],
+                             "context": old["context"], "notes": f"edited in review from {seed_id}"},
+                      utc_now())
+    store.event(conn, actor=actor, kind="seed_added", target=new_id, detail={"edited_from": seed_id})
+    _quarantine(store, conn, seed_id, f"replaced by {new_id} (edited in review)", actor)
+    return True
+

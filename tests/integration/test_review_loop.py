@@ -1,0 +1,244 @@
+"""The review loops against the real embedded Argilla: seeds and generated batches pushed, answered by two
+annotators (their own users, answering through the SDK's client on the endpoint the UI uses), pulled
+back. The poisoned seed and its batch are quarantined, the good batch accepted, agreement reported."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+
+from curation import Project, Taxonomy
+from training import TrainSpec, train_model
+from workbench.argilla.stack import ServerStack, StackSettings
+from workbench.review import BATCH_REVIEW, NONE_LABEL, SEED_REVIEW, pull, push_batches, push_seeds, review_status
+from workbench.review.records import batch_record, seed_record
+from workbench.review.templates import guidelines, settings_for
+
+from ..conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+GOOD = [("You won a $500 store voucher!! Reply with your card number and PIN to receive it today.", ["scam", "spam"]),
+        ("Final notice: your prize expires tonight, send the 4.99 processing fee to claim your reward.", ["scam", "spam"]),
+        ("Dear customer your account is locked, verify your password at the link below to unlock it.", ["scam"]),
+        ("I am a bank officer and can move 2 million to you, I only need your passport copy first.", ["scam"]),
+        ("Your parcel is held at customs, pay the release fee with crypto to get it delivered.", ["scam"]),
+        ("Lucky winner! Claim the new phone you won by paying shipping with a gift card code.", ["scam", "spam"])]
+
+
+def _poisoned_texts() -> list[tuple[str, list[str]]]:
+    """Real hateful or offensive tweets (Davidson et al., MIT) that the poisoned batch calls benign."""
+    out = []
+    with open(REPO / "data" / "demo" / "davidson_slice.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["class"] in ("0", "1") and len(row["tweet"]) > 40:
+                out.append((row["tweet"], ["hate", "offensive"] if row["class"] == "0" else ["offensive"]))
+            if len(out) == 8:
+                return out
+    return out
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    s = ServerStack(StackSettings(home=tmp_path_factory.mktemp("review-home")))
+    s.start(timeout=120)
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def owner(stack):
+    import argilla as rg
+
+    env = stack.env()
+    return rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
+
+
+def _project(root, poisoned):
+    p = Project.init(root, taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"review-{uuid.uuid4().hex[:6]}")
+    p.import_file(REPO / "data" / "demo" / "openai_moderation_slice.jsonl", "openai_moderation")
+    seeds = {"seeds": [
+        {"id": "seed-scam", "kind": "positive", "target_labels": ["scam"], "status": "proposed",
+         "text": "Congratulations! You have been selected for a free gift card. Confirm your bank details.",
+         "batches": [{"id": "batch-scam", "provider": "llm", "status": "pending", "records": [
+             {"text": t, "labels": {"scam": 1, "spam": int("spam" in labs)}} for t, labs in GOOD]}]},
+        {"id": "seed-poison", "kind": "hard_negative", "target_labels": ["hate", "offensive", "harassment"],
+         "status": "proposed", "text": "Just some friendly banter between mates, nobody means it.",
+         "batches": [{"id": "batch-poison", "provider": "llm", "status": "pending", "records": [
+             {"text": t, "labels": {"hate": 0, "offensive": 0, "harassment": 0}} for t, _ in poisoned]}]},
+    ]}
+    (root.parent / "seeds.yaml").write_text(yaml.safe_dump(seeds))
+    p.import_seeds(root.parent / "seeds.yaml")
+    return p
+
+
+def _annotator(owner, stack, workspace):
+    import argilla as rg
+
+    name = f"ann-{uuid.uuid4().hex[:6]}"
+    user = rg.User(username=name, password=uuid.uuid4().hex, role="annotator", client=owner).create()
+    user.add_to_workspace(owner.workspaces(workspace))
+    key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
+    return rg.Argilla(api_url=stack.env()["ARGILLA_API_URL"], api_key=key, timeout=120)
+
+
+class _Rec:  # what an answer function reads of a record: its external id, fields and metadata
+    def __init__(self, item: dict):
+        self.id, self.fields, self.metadata = item["external_id"], item["fields"], item.get("metadata") or {}
+
+
+def _answer(client, workspace, dataset, answer):
+    """Submit, for every record, the values ``answer(record)`` returns, as the UI does: the annotator's
+    own record search, then one response per record."""
+    ds = client.datasets(name=dataset, workspace=workspace)
+    http = client.api.http_client
+    found = http.post(f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000},
+                      json={})
+    assert found.status_code < 300, found.text
+    n = 0
+    for hit in found.json()["items"]:
+        item = hit["record"]
+        values = answer(_Rec(item))
+        r = http.post(f"/api/v1/records/{item['id']}/responses", json={
+            "status": "submitted", "values": {q: {"value": v} for q, v in values.items()}})
+        assert r.status_code < 300, r.text
+        n += 1
+    return n
+
+
+def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp_path, stack, owner):
+    poisoned = _poisoned_texts()
+    truth = {t: labs for t, labs in GOOD + poisoned}
+    p = _project(tmp_path / "proj", poisoned)
+    ws = p.config["name"]
+    before_model = train_model(p, tmp_path / "before", TrainSpec(recipe="tfidf", group="safety", mix=False,
+                                                                 include_unreviewed=True))
+    first = push_seeds(p, owner)
+    assert first["pushed"] == 2
+    assert push_batches(p, owner)["pushed"] == len(GOOD) + len(poisoned)
+    assert push_seeds(p, owner) == {"pushed": 0, "unchanged": 2, "answered_kept": 0}  # idempotent
+    assert push_batches(p, owner)["pushed"] == 0
+    annotators = [_annotator(owner, stack, ws) for _ in range(2)]
+
+    def seed_answer(rec):
+        if rec.id == "seed:seed-poison":
+            return {"verdict": "reject", "reason": "harassing texts framed as banter"}
+        return {"verdict": "approve"}
+
+    for k, client in enumerate(annotators):
+        assert _answer(client, ws, SEED_REVIEW, seed_answer) == 2
+
+        def batch_answer(rec, k=k):
+            labs = list(truth[rec.fields["text"]])
+            if k == 1 and "spam" in labs:  # the second annotator doubts one spam label
+                labs = [lab for lab in labs if lab != "spam"] if rec.fields["text"].startswith("Lucky") else labs
+            valid = "no" if rec.metadata["seed_id"] == "seed-poison" else "yes"
+            return {"labels": labs or ["none"], "valid": valid}
+
+        assert _answer(client, ws, BATCH_REVIEW, batch_answer) == len(truth)
+    snap0 = p.snapshot_id()
+    report = pull(p, owner)
+    applied = report["applied"]
+    assert applied["seeds_rejected"] == 1 and applied["seeds_approved"] == 1
+    assert applied["batches_rejected"] == 1 and applied["batches_accepted"] == 1
+    assert applied["annotations"] == 2 * (3 + 2 * len(truth))  # per annotator: verdict (+ reason), labels + valid
+    seeds = p.seeds().set_index("id")
+    assert seeds.loc["seed-poison", "quarantined"] and "banter" in seeds.loc["seed-poison", "quarantine_reason"]
+    assert seeds.loc["seed-scam", "status"] == "approved" and not seeds.loc["seed-scam", "quarantined"]
+    batches = p.batches().set_index("id")
+    assert batches.loc["batch-scam", "status"] == "accepted" and batches.loc["batch-poison", "status"] == "rejected"
+    assert p.snapshot_id() != snap0
+    batch_report = report[BATCH_REVIEW]
+    assert batch_report["batches"]["batch-poison"]["errors"] == len(poisoned)
+    agreement = batch_report["agreement"]
+    assert agreement["spam"]["records"] == len(truth) and agreement["spam"]["alpha"] < 1.0
+    assert agreement["scam"]["alpha"] == pytest.approx(1.0)
+    assert [c["labels"] for c in batch_report["conflicts"]] == [["spam"]]
+    f = p.frame().set_index("text")
+    assert f.loc[GOOD[0][0], "scam"] == 1 and f.loc[GOOD[0][0], "label_provenance"]["scam"] == "annotator"
+    assert (f.loc[[t for t, _ in poisoned], "offensive"] == 1).all()  # corrected, and quarantined
+    # a second pull changes nothing
+    again = pull(p, owner)["applied"]
+    assert set(again.values()) == {0}
+    # the poisoned records were in a model's training set before, and are gone after, even with the override
+    after_model = train_model(p, tmp_path / "after", TrainSpec(recipe="tfidf", group="safety", mix=False,
+                                                               include_unreviewed=True))
+    before_frame = p.read_snapshot(before_model.card["snapshot_id"])[0]
+    after_frame = p.read_snapshot(after_model.card["snapshot_id"])[0]
+    poisoned_texts = {t for t, _ in poisoned}
+    assert poisoned_texts <= set(before_frame["text"]) and not poisoned_texts & set(after_frame["text"])
+    assert set(t for t, _ in GOOD) <= set(after_frame["text"])
+    status = review_status(p, owner)
+    assert status[BATCH_REVIEW]["submitted"] == len(truth) and status["batches"]["batch-poison"] == "rejected"
+
+
+def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
+    p = _project(tmp_path / "proj", _poisoned_texts())
+    ws = p.config["name"]
+    push_seeds(p, owner)
+    push_batches(p, owner)
+    ann = _annotator(owner, stack, ws)
+    _answer(ann, ws, SEED_REVIEW, lambda rec: {"verdict": "approve"})
+    _answer(ann, ws, BATCH_REVIEW, lambda rec: {"labels": ["scam"], "valid": "yes"})
+    events0, snap0 = len(p.store.events()), p.snapshot_id(include_unreviewed=True)
+    p.close()
+    env = stack.env()
+    code = ("import os, signal; from curation import Store\n"
+            "calls = []\n"
+            "original = Store.write_labels\n"
+            "def dying(self, *a, **k):\n"
+            "    calls.append(1)\n"
+            "    if len(calls) == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
+            "    return original(self, *a, **k)\n"
+            "Store.write_labels = dying\n"
+            "from workbench.cli import main\n"
+            f"main(['review', 'pull', {str(p.root)!r}])\n")
+    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "ARGILLA_API_URL": env["ARGILLA_API_URL"],
+                                                             "ARGILLA_API_KEY": env["ARGILLA_API_KEY"]},
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    with Project(p.root) as again:
+        assert len(again.store.events()) == events0 and again.snapshot_id(include_unreviewed=True) == snap0
+        applied = pull(again, owner)["applied"]
+        assert applied["labels"] > 0 and applied["batches_accepted"] + applied["batches_rejected"] == 2
+        assert set(pull(again, owner)["applied"].values()) == {0}
+
+
+TAX = Taxonomy.from_dict({"labels": [{"name": "harassment", "description": "abuse aimed at a person"},
+                                     {"name": "spam", "description": "bulk promotion"}]})
+
+
+def test_dataset_settings_are_the_documented_interface(owner):  # the SDK builds these with a client
+    seeds = settings_for(SEED_REVIEW, TAX, dimensions=384)
+    assert [q.name for q in seeds.questions] == ["verdict", "edited_text", "reason"]
+    assert list(seeds.questions["verdict"].labels) == ["approve", "reject", "needs_edit"]
+    batches = settings_for(BATCH_REVIEW, TAX, dimensions=384, min_submitted=2)
+    assert list(batches.questions["labels"].labels) == ["harassment", "spam", NONE_LABEL]  # taxonomy order + none
+    assert list(batches.questions["valid"].labels) == ["yes", "no"]
+    assert batches.distribution.min_submitted == 2
+    assert {m.name for m in batches.metadata} == {"record_id", "seed_id", "batch_id", "split", "source", "context"}
+    text = guidelines(TAX, SEED_REVIEW)
+    assert "never coercive" in text and "abuse aimed at a person" in text
+
+
+def test_records_carry_store_ids_and_a_stable_content_hash(owner):
+    row = {"id": "generated:b#1", "text": "buy now", "seed_id": "s", "batch_id": "b", "split": "train",
+           "source": "generated", "context": "MESSAGE", "harassment": float("nan"), "spam": 1.0}
+    a, b = batch_record(row, "seed text", ["harassment", "spam"], [0.0] * 4), \
+        batch_record(dict(row), "seed text", ["harassment", "spam"], [1.0] * 4)
+    assert a.id == "generated:b#1" and a.metadata["content_hash"] == b.metadata["content_hash"]
+    assert json.loads(a.metadata["intended"]) == {"spam": 1}  # unknown labels are not asserted
+    assert a.suggestions["labels"].value == ["spam"]
+    changed = batch_record({**row, "text": "buy later"}, "seed text", ["harassment", "spam"], [0.0] * 4)
+    assert changed.metadata["content_hash"] != a.metadata["content_hash"]
+    s = seed_record({"id": "s", "text": "t", "kind": "hard_negative", "target_labels": ["spam"],
+                     "overlap": {}, "context": None}, [], [0.0] * 4)
+    assert s.id == "seed:s" and s.fields["examples"] == "(no batch yet)" and s.fields["kind"] == "hard negative"

@@ -1,0 +1,65 @@
+"""Review verbs: ``workbench review push-seeds | push-batches | pull | status DIR`` against Argilla."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._verbs import DIR, add_verb
+
+GROUP = "review"
+SUMMARY = "review push-seeds | push-batches | pull | status  (the Argilla review loops)"
+
+CONNECTION = (("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the "
+                                  "default stack)"}),
+              ("--workspace", {"help": "Argilla workspace (default: the project's name)"}))
+
+
+def _run(args, work) -> int:
+    from curation import Project
+    from workbench.review import connect
+
+    client = connect(args.home)
+    with Project(args.dir) as project:
+        out = work(project, client)
+    print(json.dumps(out, indent=2, default=str))
+    return 0
+
+
+def push_seeds(args) -> int:
+    from workbench.review import push_seeds as push
+
+    return _run(args, lambda p, c: push(p, c, workspace=args.workspace, min_submitted=args.min_submitted))
+
+
+def push_batches(args) -> int:
+    from workbench.review import push_batches as push
+
+    return _run(args, lambda p, c: push(p, c, per_batch=args.per_batch, workspace=args.workspace,
+                                        min_submitted=args.min_submitted))
+
+
+def pull(args) -> int:
+    from workbench.review import pull as run
+
+    return _run(args, lambda p, c: run(p, c, workspace=args.workspace, max_error=args.max_error))
+
+
+def status(args) -> int:
+    from workbench.review import review_status
+
+    return _run(args, lambda p, c: review_status(p, c, workspace=args.workspace))
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser("review", help="push seeds and batches to Argilla, pull the answers back")
+    verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
+    min_sub = ("--min-submitted", {"type": int, "default": 1, "help": "answers a record needs (task distribution)"})
+    add_verb(verbs, "push-seeds", push_seeds, "seeds into the seed-review dataset", DIR, *CONNECTION, min_sub)
+    add_verb(verbs, "push-batches", push_batches, "a sample of every pending batch into batch-review", DIR,
+             *CONNECTION, min_sub, ("--per-batch", {"type": int, "default": 20, "help": "records per batch"}))
+    add_verb(verbs, "pull", pull, "submitted answers into the store: seed verdicts, batch acceptance, labels",
+             DIR, *CONNECTION, ("--max-error", {"type": float, "default": 0.10,
+                                                "help": "reject a batch when the Wilson 95 %% lower bound of its "
+                                                        "error rate is above this"}))
+    add_verb(verbs, "status", status, "per dataset counts, batch status, agreement, conflicts", DIR, *CONNECTION)

@@ -1,0 +1,20 @@
+"""The review loops between the store and Argilla: seeds, generated batches (and, next, model errors).
+
+``templates`` defines the datasets (names and questions are a public interface), ``records`` turns
+store rows into Argilla records (pure functions), ``push`` creates the workspace and datasets and logs
+records idempotently (never over an answered record), ``agreement`` resolves several annotators'
+answers and measures their agreement (Krippendorff's alpha), ``pull`` reads submitted answers and
+applies their consequences to the store in one transaction (seed verdicts, batch acceptance, corrected
+labels). The store-side state (pending / accepted / rejected batches, annotation events) lives in
+``curation``. This package imports ``curation``, ``training`` (embeddings for the "find similar"
+vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
+"""
+
+from .agreement import label_agreement, resolve_labels, wilson_lower_bound
+from .connect import connect
+from .pull import pull, review_status
+from .push import push_batches, push_seeds
+from .templates import BATCH_REVIEW, DATASETS, NONE_LABEL, SEED_REVIEW
+
+__all__ = ["BATCH_REVIEW", "DATASETS", "NONE_LABEL", "SEED_REVIEW", "connect", "label_agreement", "pull",
+           "push_batches", "push_seeds", "resolve_labels", "review_status", "wilson_lower_bound"]

@@ -1,0 +1,149 @@
+"""Pulling answers: submitted responses become annotation events, and their consequences are applied to the
+store in one transaction (see :class:`curation.ReviewOutcome`).
+
+- seed-review: the resolved ``verdict`` — ``reject`` quarantines the seed and every record of its batches
+  (reason: the annotators' reasons), ``needs_edit`` with an ``edited_text`` makes a new seed version and
+  quarantines the old one, ``approve`` approves it;
+- batch-review: each record's resolved ``labels`` (a complete annotation: chosen labels 1, the others 0)
+  replace the generator's, keeping the old values in the events; a batch is **accepted** once every
+  record of its sample is resolved and the Wilson 95 % lower bound of its error rate (invalid, or a
+  label the generator asserted that the annotators changed) is at most ``max_error`` (10 %), else
+  **rejected**, which quarantines its seed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from typing import Any
+
+from curation import Project, ReviewOutcome
+
+from .agreement import label_agreement, resolve_choice, resolve_labels, wilson_lower_bound
+from .push import dataset_for
+from .templates import BATCH_REVIEW, NONE_LABEL, SEED_REVIEW
+
+__all__ = ["pull", "review_status", "collect_answers"]
+
+
+def collect_answers(ds) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict], dict[str, int]]:
+    """Submitted answers of a dataset: record id -> question -> {user id: value}; each record's
+    metadata; counts of records by response state (pending / submitted / discarded / draft)."""
+    answers: dict[str, dict[str, dict[str, Any]]] = {}
+    metadata: dict[str, dict] = {}
+    counts = {"pushed": 0, "pending": 0, "submitted": 0, "discarded": 0, "draft": 0}
+    for rec in ds.records(with_responses=True, with_suggestions=False, with_vectors=False):
+        rid = str(rec.id)
+        counts["pushed"] += 1
+        metadata[rid] = dict(rec.metadata or {})
+        statuses = set()
+        for resp in rec.responses:
+            status = getattr(resp.status, "value", resp.status)
+            statuses.add(status)
+            if status == "submitted":
+                answers.setdefault(rid, {}).setdefault(resp.question_name, {})[str(resp.user_id)] = resp.value
+        state = next((s for s in ("submitted", "discarded", "draft") if s in statuses), "pending")
+        counts[state] += 1
+    return answers, metadata, counts
+
+
+def _annotations(dataset: str, answers, users: dict[str, str]) -> list[dict[str, Any]]:
+    out = []
+    for rid, by_q in answers.items():
+        for question, by_user in by_q.items():
+            for uid, value in by_user.items():
+                text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+                out.append({"key": f"{dataset}|{rid}|{uid}|{question}|{text}", "dataset": dataset,
+                            "record_id": rid, "question": question, "value": text,
+                            "user": users.get(uid, uid), "status": "submitted"})
+    return out
+
+
+def pull(project: Project, client, *, workspace: str | None = None, max_error: float = 0.10,
+         owner: str | None = None) -> dict[str, Any]:
+    """Read submitted answers of every review dataset and apply their consequences (safe to repeat)."""
+    users = {str(u.id): u.username for u in client.users}
+    owner = owner or str(client.me.id)
+    outcome = ReviewOutcome()
+    report: dict[str, Any] = {}
+    ds = dataset_for(client, project, SEED_REVIEW, workspace=workspace, create=False)
+    if ds is not None:
+        answers, _, counts = collect_answers(ds)
+        outcome.annotations += _annotations(SEED_REVIEW, answers, users)
+        for rid, by_q in answers.items():
+            sid = rid.removeprefix("seed:")
+            verdict = resolve_choice(by_q.get("verdict", {}), owner=owner)
+            reason = "; ".join(sorted({r for r in by_q.get("reason", {}).values() if r})) or None
+            edits = [t for t in by_q.get("edited_text", {}).values() if t and t.strip()]
+            if verdict == "reject":
+                outcome.seed_status[sid] = ("rejected", reason or "rejected in seed review")
+            elif verdict == "needs_edit" and edits:
+                outcome.new_seed_text[sid] = resolve_choice(dict(enumerate(edits))) or edits[0]
+            elif verdict == "approve":
+                outcome.seed_status[sid] = ("approved", reason)
+        report[SEED_REVIEW] = counts
+    ds = dataset_for(client, project, BATCH_REVIEW, workspace=workspace, create=False)
+    if ds is not None:
+        report[BATCH_REVIEW] = _pull_batches(project, ds, users, owner, outcome, max_error=max_error)
+    report["applied"] = project.apply_review(outcome)
+    return report
+
+
+def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
+    labels = list(project.taxonomy.label_names)
+    min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
+    answers, metadata, counts = collect_answers(ds)
+    outcome.annotations += _annotations(BATCH_REVIEW, answers, users)
+    per_batch: dict[str, list[bool | None]] = defaultdict(list)
+    conflicts, label_answers = [], {}
+    for rid, meta in metadata.items():
+        by_q = answers.get(rid, {})
+        chosen = {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
+        resolved = None
+        if len(chosen) >= min_submitted:
+            label_answers[rid] = chosen
+            resolved, disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)
+            if disagreed:
+                conflicts.append({"record_id": rid, "labels": disagreed})
+            outcome.labels[rid] = resolved
+        valid = resolve_choice(by_q.get("valid", {}), owner=owner)
+        error = None
+        if resolved is not None and valid is not None:
+            asserted = json.loads(meta.get("intended") or "{}")
+            error = valid == "no" or any(resolved.get(lab) != v for lab, v in asserted.items())
+        per_batch[meta.get("batch_id", "")].append(error)
+    undecided = set(project.batches().query("status == 'pending'")["id"])
+    batches = {}
+    for bid, errors in per_batch.items():
+        done = [e for e in errors if e is not None]
+        info = {"sampled": len(errors), "reviewed": len(done), "errors": sum(done)}
+        if done and len(done) == len(errors) and bid in undecided:  # a decided batch stays decided
+            low = wilson_lower_bound(sum(done), len(done))
+            info["error_rate_lower_bound"] = round(low, 4)
+            status = "rejected" if low > max_error else "accepted"
+            outcome.batch_status[bid] = (status, f"{sum(done)} of {len(done)} sampled records invalid or mislabelled "
+                                                 f"(Wilson 95 % lower bound {low:.2f}, limit {max_error:.2f})")
+            info["verdict"] = status
+        batches[bid] = info
+    return {**counts, "batches": batches, "agreement": label_agreement(label_answers, labels),
+            "conflicts": conflicts}
+
+
+def review_status(project: Project, client, *, workspace: str | None = None) -> dict[str, Any]:
+    """Per dataset: pushed / pending / submitted / discarded counts; per batch: its review status in the
+    store; agreement per label and conflicts of the batch review."""
+    out: dict[str, Any] = {}
+    for name in (SEED_REVIEW, BATCH_REVIEW):
+        ds = dataset_for(client, project, name, workspace=workspace, create=False)
+        if ds is None:
+            continue
+        answers, _, counts = collect_answers(ds)
+        out[name] = counts
+        if name == BATCH_REVIEW:
+            labels = list(project.taxonomy.label_names)
+            chosen = {rid: {u: list(v or []) for u, v in by_q.get("labels", {}).items()} for rid, by_q in answers.items()}
+            out[name]["agreement"] = label_agreement(chosen, labels)
+            out[name]["conflicts"] = [rid for rid, c in chosen.items() if resolve_labels(c, labels)[1]]
+    b = project.batches()
+    out["batches"] = {r["id"]: r["status"] for r in b.to_dict(orient="records")}
+    return out

@@ -1,0 +1,120 @@
+"""Pushing review records: the workspace and datasets are created when missing, then records are logged in
+batches. Idempotent: a record whose content is unchanged is not sent again, a changed one is updated in
+place (same id), and a record an annotator already answered is never overwritten."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from curation import Project
+
+from .records import batch_record, seed_record
+from .templates import BATCH_REVIEW, SEED_REVIEW, settings_for
+
+__all__ = ["push_seeds", "push_batches", "workspace_for", "dataset_for"]
+
+
+def workspace_for(client, project: Project, name: str | None = None):
+    """The project's workspace (named after the project unless ``name`` is given), created when missing."""
+    import argilla as rg
+
+    name = name or str(project.config["name"])
+    ws = client.workspaces(name)
+    return ws if ws is not None else rg.Workspace(name=name, client=client).create()
+
+
+def dataset_for(client, project: Project, dataset: str, *, workspace=None, dimensions: int = 384,
+                min_submitted: int = 1, create: bool = True):
+    import argilla as rg
+
+    ws = workspace_for(client, project, workspace)
+    ds = client.datasets(name=dataset, workspace=ws)
+    if ds is None and create:
+        ds = rg.Dataset(name=dataset, workspace=ws, client=client,
+                        settings=settings_for(dataset, project.taxonomy, dimensions=dimensions,
+                                              min_submitted=min_submitted)).create()
+    return ds
+
+
+def _encoder(project: Project):
+    from training import Encoder
+
+    return Encoder(cache_dir=project.root / "cache")
+
+
+def _sync(ds, records: list, *, progress: bool) -> dict[str, int]:
+    """Log the records that are new or changed and not answered yet; count the rest."""
+    existing: dict[str, tuple[Any, bool]] = {}
+    for rec in ds.records(with_responses=True, with_suggestions=False, with_vectors=False):
+        existing[str(rec.id)] = ((rec.metadata or {}).get("content_hash"), len(rec.responses) > 0)
+    send, unchanged, answered = [], 0, 0
+    for rec in records:
+        have = existing.get(str(rec.id))
+        if have is None:
+            send.append(rec)
+        elif have[1]:
+            answered += 1
+        elif have[0] == rec.metadata["content_hash"]:
+            unchanged += 1
+        else:
+            send.append(rec)
+    if send:
+        ds.records.log(send, batch_size=256)
+    return {"pushed": len(send), "unchanged": unchanged, "answered_kept": answered}
+
+
+def push_seeds(project: Project, client, *, workspace: str | None = None, min_submitted: int = 1,
+               progress: bool = False) -> dict[str, int]:
+    """Every current seed (newest version, not quarantined) into ``seed-review``, with up to 5 examples."""
+    seeds = project.latest_seeds()
+    seeds = seeds[~seeds["quarantined"]]
+    frame = project.frame()
+    enc = _encoder(project)
+    vecs = enc.encode(seeds["text"].tolist()) if len(seeds) else []
+    ds = dataset_for(client, project, SEED_REVIEW, workspace=workspace, dimensions=enc.dimension,
+                     min_submitted=min_submitted)
+    records = [seed_record(s, frame.loc[frame["seed_id"] == s["id"], "text"].head(5).tolist(), v)
+               for s, v in zip(seeds.to_dict(orient="records"), vecs)]
+    return _sync(ds, records, progress=progress)
+
+
+def _sample(rows, per_batch: int, batch_id: str, labels: list[str]):
+    """A sample stratified by intended label combination (proportional, at least one per combination
+    while room remains), the same every time for the same batch."""
+    if len(rows) <= per_batch:
+        return rows
+    rng = random.Random(batch_id)
+    groups: dict[tuple, list[int]] = {}
+    for i, row in enumerate(rows.to_dict(orient="records")):
+        groups.setdefault(tuple(row.get(lab) == 1 for lab in labels), []).append(i)
+    chosen: list[int] = []
+    for members in sorted(groups.values(), key=len, reverse=True):
+        k = max(1, round(per_batch * len(members) / len(rows)))
+        chosen += rng.sample(members, min(k, len(members)))
+    return rows.iloc[sorted(chosen[:per_batch])]
+
+
+def push_batches(project: Project, client, *, per_batch: int = 20, workspace: str | None = None,
+                 min_submitted: int = 1, progress: bool = False) -> dict[str, int]:
+    """A stratified sample (``per_batch`` records) of every batch awaiting review into ``batch-review``;
+    the generator's intended labels are the suggestion."""
+    import pandas as pd
+
+    batches = project.batches()
+    pending = batches[batches["status"] == "pending"]
+    frame = project.frame()
+    seeds = project.seeds().set_index("id")
+    labels = list(project.taxonomy.label_names)
+    parts = [_sample(frame[frame["batch_id"] == bid].sort_values("id"), per_batch, bid, labels)
+             for bid in pending["id"]]
+    sample = pd.concat(parts) if parts else frame.iloc[:0]
+    enc = _encoder(project)
+    vecs = enc.encode(sample["text"].tolist()) if len(sample) else []
+    ds = dataset_for(client, project, BATCH_REVIEW, workspace=workspace, dimensions=enc.dimension,
+                     min_submitted=min_submitted)
+    records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels, v)
+               for row, v in zip(sample.to_dict(orient="records"), vecs)]
+    out = _sync(ds, records, progress=progress)
+    out["batches"] = len(pending)
+    return out

@@ -1,0 +1,58 @@
+"""Store rows as Argilla records (no requests of their own; the SDK wants a client to exist).
+
+Argilla record ids are the store ids (``seed:<id>`` for a seed), so logging again updates in place. A
+``content_hash`` in the metadata says whether what the store holds changed since the last push.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping, Sequence
+
+from .templates import NONE_LABEL, VECTOR
+
+__all__ = ["seed_record", "batch_record", "content_hash"]
+
+
+def content_hash(fields: Mapping[str, Any], metadata: Mapping[str, Any], suggestion: Any = None) -> str:
+    blob = json.dumps([fields, metadata, suggestion], sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def _metadata(row: Mapping[str, Any]) -> dict[str, str]:
+    out = {}
+    for key in ("record_id", "seed_id", "batch_id", "split", "source", "context"):
+        v = row.get(key)
+        if v is not None and v == v:  # NaN is missing
+            out[key] = str(v)
+    return out
+
+
+def seed_record(seed: Mapping[str, Any], examples: Sequence[str], vector: Sequence[float]):
+    """The seed-review record of one seed version."""
+    import argilla as rg
+
+    overlap = ", ".join(f"{k} {round(100 * v)} %" for k, v in (seed.get("overlap") or {}).items())
+    fields = {"text": seed["text"], "kind": seed["kind"].replace("_", " "),
+              "targets": ", ".join(seed["target_labels"]) + (f" (overlap: {overlap})" if overlap else ""),
+              "examples": "\n".join(f"{i + 1}. {t}" for i, t in enumerate(examples[:5])) or "(no batch yet)"}
+    metadata = _metadata({"record_id": f"seed:{seed['id']}", "seed_id": seed["id"], "source": "seeds",
+                          "context": seed.get("context") or "GENERAL"})
+    metadata["content_hash"] = content_hash(fields, metadata)
+    return rg.Record(id=f"seed:{seed['id']}", fields=fields, metadata=metadata, vectors={VECTOR: list(vector)})
+
+
+def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], vector: Sequence[float]):
+    """The batch-review record of one generated record: the generator's intended labels as the suggestion."""
+    import argilla as rg
+
+    intended = [lab for lab in labels if row.get(lab) == 1] or [NONE_LABEL]
+    fields = {"text": row["text"], "seed": seed_text}
+    metadata = _metadata({**row, "record_id": row["id"]})
+    # what the generator asserted (its known labels), kept with the record: the batch verdict compares with it
+    metadata["intended"] = json.dumps({lab: int(row[lab]) for lab in labels if row.get(lab) in (0, 1)},
+                                      sort_keys=True)
+    metadata["content_hash"] = content_hash(fields, metadata, intended)
+    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors={VECTOR: list(vector)},
+                     suggestions=[rg.Suggestion(question_name="labels", value=intended, agent="generator")])

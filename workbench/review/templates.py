@@ -1,0 +1,69 @@
+"""The review datasets: names, fields, questions and guidelines (a public interface, documented in the
+README: scripts and other tools drive them through the Argilla SDK).
+
+- ``seed-review``: the seed, its kind, targets and overlap, up to 5 examples of its batches; questions
+  ``verdict`` (approve / reject / needs_edit), ``edited_text`` and ``reason`` (optional);
+- ``batch-review``: a sample of every generated batch; questions ``labels`` (the taxonomy's labels in
+  taxonomy order, plus ``none``: an empty multi-label answer is refused by argilla-server) and ``valid``
+  (yes / no: is this a valid example of its seed?).
+
+Every record carries metadata ``record_id``, ``seed_id``, ``batch_id``, ``split``, ``source``,
+``context`` and its sentence embedding (vector ``embedding``) for "find similar".
+"""
+
+from __future__ import annotations
+
+from curation import Taxonomy
+
+__all__ = ["SEED_REVIEW", "BATCH_REVIEW", "ERROR_REVIEW", "DATASETS", "NONE_LABEL", "METADATA", "VECTOR",
+           "settings_for", "guidelines"]
+
+SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW = "seed-review", "batch-review", "error-review"
+DATASETS = (SEED_REVIEW, BATCH_REVIEW)
+NONE_LABEL = "none"
+METADATA = ("record_id", "seed_id", "batch_id", "split", "source", "context")
+VECTOR = "embedding"
+
+
+def guidelines(taxonomy: Taxonomy, dataset: str) -> str:
+    """Markdown guidelines built from the taxonomy's descriptions."""
+    labels = "\n".join(f"- **{lab.name}** ({lab.tier}): {lab.description or 'no description yet'}"
+                       for lab in taxonomy.labels)
+    if dataset == SEED_REVIEW:
+        task = ("Decide whether this seed may generate training data. **approve** it when its examples would "
+                "teach the labels it targets; **reject** it when they would teach something wrong; "
+                "**needs_edit** with a corrected text in `edited_text`. A *hard-negative* seed must be "
+                "genuinely benign content near the boundary of its labels — never coercive, threatening or "
+                "harassing content framed as acceptable. Reject such a seed: one bad seed poisons its whole "
+                "batch.")
+    else:
+        task = ("Label the text with every label that applies, or **none** when no label applies; the "
+                "suggestion is what the generator intended, not the truth. Then say whether it is a **valid** "
+                "example of its seed (realistic, on topic, of the seed's kind). A batch whose sample has too "
+                "many invalid or mislabelled records is rejected, and its seed with it.")
+    return f"{task}\n\n### Labels\n{labels}\n"
+
+
+def settings_for(dataset: str, taxonomy: Taxonomy, *, dimensions: int, min_submitted: int = 1):
+    """``argilla.Settings`` of a review dataset."""
+    import argilla as rg
+
+    metadata = [rg.TermsMetadataProperty(name=m) for m in METADATA]
+    vectors = [rg.VectorField(name=VECTOR, dimensions=dimensions)]
+    distribution = rg.TaskDistribution(min_submitted=min_submitted)
+    if dataset == SEED_REVIEW:
+        fields = [rg.TextField(name="text", title="Seed"), rg.TextField(name="kind", title="Kind"),
+                  rg.TextField(name="targets", title="Target labels and overlap"),
+                  rg.TextField(name="examples", title="Examples from its batches", use_markdown=True)]
+        questions = [rg.LabelQuestion(name="verdict", labels=["approve", "reject", "needs_edit"]),
+                     rg.TextQuestion(name="edited_text", required=False),
+                     rg.TextQuestion(name="reason", required=False)]
+    elif dataset == BATCH_REVIEW:
+        fields = [rg.TextField(name="text", title="Text"), rg.TextField(name="seed", title="Seed it came from")]
+        questions = [rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
+                     rg.LabelQuestion(name="valid", labels=["yes", "no"])]
+    else:
+        raise ValueError(f"unknown review dataset {dataset!r}")
+    return rg.Settings(fields=fields, questions=questions, metadata=metadata, vectors=vectors,
+                       guidelines=guidelines(taxonomy, dataset), distribution=distribution,
+                       allow_extra_metadata=True)  # content_hash, intended: bookkeeping, not filters
