@@ -242,3 +242,76 @@ def test_records_carry_store_ids_and_a_stable_content_hash(owner):
     s = seed_record({"id": "s", "text": "t", "kind": "hard_negative", "target_labels": ["spam"],
                      "overlap": {}, "context": None}, [], [0.0] * 4)
     assert s.id == "seed:s" and s.fields["examples"] == "(no batch yet)" and s.fields["kind"] == "hard negative"
+
+
+def test_error_review_never_pushes_holdout_and_corrections_flow_back(tmp_path, stack, owner):
+    import argilla as rg
+
+    from workbench import build_demo
+    from workbench.review import ERROR_REVIEW, push_errors
+
+    project, _ = build_demo(tmp_path / "demo")
+    ws = f"errors-{uuid.uuid4().hex[:6]}"
+    model = train_model(project, tmp_path / "model", TrainSpec(recipe="heads", group="safety", mix=False))
+    out = push_errors(project, owner, model, per_kind=10, workspace=ws)
+    assert out["pushed"] > 0 and out["n_fp"] + out["n_fn"] > 0
+    ds = owner.datasets(name=ERROR_REVIEW, workspace=ws)
+    recs = list(ds.records(with_suggestions=True, with_vectors=True))
+    assert len(recs) == out["pushed"]
+    frame = project.frame()
+    holdout = set(frame.loc[frame["split"] == "holdout", "id"])
+    assert not holdout & {r.id for r in recs} and {r.metadata["split"] for r in recs} <= {"train", "valid", "calib"}
+    for r in recs:
+        s = r.suggestions["labels"]
+        assert len(s.score) == len(s.value) and all(0.0 <= x <= 1.0 for x in s.score)
+        assert r.metadata["error_type"] in ("fp", "fn", "unknown_positive", "duplicate_conflict")
+    scored = sorted((r.metadata["label_quality_score"], r.id) for r in recs if "label_quality_score" in r.metadata)
+    assert scored and all(0.0 <= q <= 1.0 for q, _ in scored)
+    # "find similar" from one error returns its nearest records, the most similar first
+    target = recs[0]
+    similar = list(ds.records(query=rg.Query(similar=rg.Similar(name="embedding", value=target.vectors["embedding"])),
+                              limit=5))
+    hits = [item[0] if isinstance(item, tuple) else item for item in similar]  # (record, score) pairs
+    assert hits and hits[0].id == target.id  # itself first: the same vector
+    # an annotator says the model was right about a false positive: the label flows back into the store
+    fp = next(r for r in recs if r.metadata["error_type"] == "fp")
+    label = fp.metadata["label"]
+    ann = _annotator(owner, stack, ws)
+
+    def answer(rec):
+        return {"labels": [label] if rec.id == fp.id else ["none"]}
+
+    _answer(ann, ws, ERROR_REVIEW, answer)
+    snap0 = project.snapshot_id()
+    applied = pull(project, owner, workspace=ws)["applied"]
+    assert applied["labels"] > 0 and project.snapshot_id() != snap0
+    row = project.frame().set_index("id").loc[fp.id]
+    assert row[label] == 1 and row["label_provenance"][label] == "annotator"
+    snap = project.read_snapshot()[0].set_index("id")
+    assert snap.loc[fp.id, label] == 1
+    events = project.store.events(target=fp.id)
+    assert ((events["kind"] == "label") & (events["question"] == label)).any()  # the old value kept in the events
+
+
+def test_four_annotators_answering_at_once_lose_no_response(tmp_path, stack, owner):
+    from concurrent.futures import ThreadPoolExecutor
+
+    poisoned = _poisoned_texts()
+    p = _project(tmp_path / "proj", poisoned)
+    ws = p.config["name"]
+    assert push_batches(p, owner, min_submitted=4)["pushed"] == len(GOOD) + len(poisoned)
+    annotators = [_annotator(owner, stack, ws) for _ in range(4)]
+
+    def work(k):
+        return _answer(annotators[k], ws, BATCH_REVIEW,
+                       lambda rec: {"labels": ["scam"] if (k + len(rec.fields["text"])) % 2 else ["none"],
+                                    "valid": "yes"})
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(work, range(4))) == [len(GOOD) + len(poisoned)] * 4
+    report = pull(p, owner)
+    assert report["applied"]["annotations"] == 4 * 2 * (len(GOOD) + len(poisoned))  # every answer, once
+    assert report[BATCH_REVIEW]["submitted"] == len(GOOD) + len(poisoned)
+    assert report[BATCH_REVIEW]["agreement"]["scam"]["records"] == len(GOOD) + len(poisoned)
+    events = p.store.events()
+    assert (events["kind"] == "annotation").sum() == 4 * 2 * (len(GOOD) + len(poisoned))

@@ -1,4 +1,4 @@
-"""Review verbs: ``workbench review push-seeds | push-batches | pull | status DIR`` against Argilla."""
+"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | pull | status DIR`` against Argilla."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 from ._verbs import DIR, add_verb
 
 GROUP = "review"
-SUMMARY = "review push-seeds | push-batches | pull | status  (the Argilla review loops)"
+SUMMARY = "review push-seeds | push-batches | push-errors | pull | status  (the Argilla review loops)"
 
 CONNECTION = (("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the "
                                   "default stack)"}),
@@ -39,6 +39,15 @@ def push_batches(args) -> int:
                                         min_submitted=args.min_submitted))
 
 
+def push_errors(args) -> int:
+    from training import load_model
+    from workbench.review import push_errors as push
+
+    model = load_model(args.model)
+    return _run(args, lambda p, c: push(p, c, model, per_kind=args.per_kind, workspace=args.workspace,
+                                        min_submitted=args.min_submitted))
+
+
 def pull(args) -> int:
     from workbench.review import pull as run
 
@@ -58,6 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_verb(verbs, "push-seeds", push_seeds, "seeds into the seed-review dataset", DIR, *CONNECTION, min_sub)
     add_verb(verbs, "push-batches", push_batches, "a sample of every pending batch into batch-review", DIR,
              *CONNECTION, min_sub, ("--per-batch", {"type": int, "default": 20, "help": "records per batch"}))
+    add_verb(verbs, "push-errors", push_errors, "what a model gets wrong (never holdout) into error-review", DIR,
+             *CONNECTION, min_sub, ("--model", {"required": True, "help": "a model directory"}),
+             ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}))
     add_verb(verbs, "pull", pull, "submitted answers into the store: seed verdicts, batch acceptance, labels",
              DIR, *CONNECTION, ("--max-error", {"type": float, "default": 0.10,
                                                 "help": "reject a batch when the Wilson 95 %% lower bound of its "

@@ -1,6 +1,7 @@
-"""The review loops between the store and Argilla: seeds, generated batches (and, next, model errors).
+"""The review loops between the store and Argilla: seeds, generated batches and model errors.
 
-``templates`` defines the datasets (names and questions are a public interface), ``records`` turns
+``templates`` defines the datasets (names and questions are a public interface), ``errors`` mines
+what the model gets wrong (label-quality ranking, never holdout), ``records`` turns
 store rows into Argilla records (pure functions), ``push`` creates the workspace and datasets and logs
 records idempotently (never over an answered record), ``agreement`` resolves several annotators'
 answers and measures their agreement (Krippendorff's alpha), ``pull`` reads submitted answers and
@@ -13,8 +14,10 @@ vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 from .agreement import label_agreement, resolve_labels, wilson_lower_bound
 from .connect import connect
 from .pull import pull, review_status
-from .push import push_batches, push_seeds
-from .templates import BATCH_REVIEW, DATASETS, NONE_LABEL, SEED_REVIEW
+from .errors import label_quality_score, mine_errors
+from .push import push_batches, push_errors, push_seeds
+from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
 
-__all__ = ["BATCH_REVIEW", "DATASETS", "NONE_LABEL", "SEED_REVIEW", "connect", "label_agreement", "pull",
-           "push_batches", "push_seeds", "resolve_labels", "review_status", "wilson_lower_bound"]
+__all__ = ["BATCH_REVIEW", "DATASETS", "ERROR_REVIEW", "NONE_LABEL", "SEED_REVIEW", "connect", "label_agreement",
+           "label_quality_score", "mine_errors", "pull", "push_batches", "push_errors", "push_seeds", "resolve_labels",
+           "review_status", "wilson_lower_bound"]

@@ -21,7 +21,7 @@ from curation import Project, ReviewOutcome
 
 from .agreement import label_agreement, resolve_choice, resolve_labels, wilson_lower_bound
 from .push import dataset_for
-from .templates import BATCH_REVIEW, NONE_LABEL, SEED_REVIEW
+from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
 
 __all__ = ["pull", "review_status", "collect_answers"]
 
@@ -85,8 +85,26 @@ def pull(project: Project, client, *, workspace: str | None = None, max_error: f
     ds = dataset_for(client, project, BATCH_REVIEW, workspace=workspace, create=False)
     if ds is not None:
         report[BATCH_REVIEW] = _pull_batches(project, ds, users, owner, outcome, max_error=max_error)
+    ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, create=False)
+    if ds is not None:
+        report[ERROR_REVIEW] = _pull_labels(project, ds, users, owner, outcome)
     report["applied"] = project.apply_review(outcome)
     return report
+
+
+def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:
+    """Corrected labels of the error review: each resolved answer is a complete annotation."""
+    labels = list(project.taxonomy.label_names)
+    min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
+    answers, _, counts = collect_answers(ds)
+    outcome.annotations += _annotations(ERROR_REVIEW, answers, users)
+    chosen_by_record = {}
+    for rid, by_q in answers.items():
+        chosen = {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
+        if len(chosen) >= min_submitted:
+            chosen_by_record[rid] = chosen
+            outcome.labels[rid] = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)[0]
+    return {**counts, "agreement": label_agreement(chosen_by_record, labels)}
 
 
 def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
@@ -133,13 +151,13 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
     """Per dataset: pushed / pending / submitted / discarded counts; per batch: its review status in the
     store; agreement per label and conflicts of the batch review."""
     out: dict[str, Any] = {}
-    for name in (SEED_REVIEW, BATCH_REVIEW):
+    for name in (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW):
         ds = dataset_for(client, project, name, workspace=workspace, create=False)
         if ds is None:
             continue
         answers, _, counts = collect_answers(ds)
         out[name] = counts
-        if name == BATCH_REVIEW:
+        if name != SEED_REVIEW:
             labels = list(project.taxonomy.label_names)
             chosen = {rid: {u: list(v or []) for u, v in by_q.get("labels", {}).items()} for rid, by_q in answers.items()}
             out[name]["agreement"] = label_agreement(chosen, labels)

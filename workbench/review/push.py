@@ -9,10 +9,10 @@ from typing import Any
 
 from curation import Project
 
-from .records import batch_record, seed_record
-from .templates import BATCH_REVIEW, SEED_REVIEW, settings_for
+from .records import batch_record, error_record, seed_record
+from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, settings_for
 
-__all__ = ["push_seeds", "push_batches", "workspace_for", "dataset_for"]
+__all__ = ["push_seeds", "push_batches", "push_errors", "workspace_for", "dataset_for"]
 
 
 def workspace_for(client, project: Project, name: str | None = None):
@@ -117,4 +117,25 @@ def push_batches(project: Project, client, *, per_batch: int = 20, workspace: st
                for row, v in zip(sample.to_dict(orient="records"), vecs)]
     out = _sync(ds, records, progress=progress)
     out["batches"] = len(pending)
+    return out
+
+
+def push_errors(project: Project, client, model, *, per_kind: int = 50, workspace: str | None = None,
+                min_submitted: int = 1, progress: bool = False) -> dict[str, int]:
+    """What ``model`` (a model directory) gets wrong or is unsure of on train / valid / calib — never
+    holdout — into ``error-review``, worst first, with the model's probabilities as scored suggestions."""
+    from .errors import mine_errors
+
+    errors = mine_errors(project, model, per_kind=per_kind)
+    frame = project.frame().set_index("id")
+    by_record = {rid: grp.to_dict(orient="records") for rid, grp in errors.groupby("record_id", sort=False)}
+    rows = [{**frame.loc[rid].to_dict(), "id": rid} for rid in by_record]
+    enc = _encoder(project)
+    vecs = enc.encode([r["text"] for r in rows]) if rows else []
+    ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, dimensions=enc.dimension,
+                     min_submitted=min_submitted)
+    records = [error_record(row, by_record[row["id"]], model.labels, model.thresholds, v)
+               for row, v in zip(rows, vecs)]
+    out = _sync(ds, records, progress=progress)
+    out.update({f"n_{k}": int(v) for k, v in errors["error_type"].value_counts().items()})
     return out

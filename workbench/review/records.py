@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from .templates import NONE_LABEL, VECTOR
 
-__all__ = ["seed_record", "batch_record", "content_hash"]
+__all__ = ["seed_record", "batch_record", "error_record", "content_hash"]
 
 
 def content_hash(fields: Mapping[str, Any], metadata: Mapping[str, Any], suggestion: Any = None) -> str:
@@ -56,3 +56,25 @@ def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], 
     metadata["content_hash"] = content_hash(fields, metadata, intended)
     return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors={VECTOR: list(vector)},
                      suggestions=[rg.Suggestion(question_name="labels", value=intended, agent="generator")])
+
+
+def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], labels: Sequence[str],
+                 thresholds: Sequence[float], vector: Sequence[float]):
+    """The error-review record of one store record: its worst error's type, label and quality score as
+    metadata, the model's decisions with their probabilities as the suggestion."""
+    import argilla as rg
+
+    worst = min(errors, key=lambda e: (e["label_quality_score"] if e["label_quality_score"] == e["label_quality_score"]
+                                       else 2.0, -e["probability"]))
+    probs = worst["probs"]
+    chosen = [lab for lab, t in zip(labels, thresholds) if probs.get(lab, 0.0) >= t]
+    scores = [float(probs[lab]) for lab in chosen] if chosen else [float(1 - max(probs.values(), default=0.0))]
+    fields = {"text": row["text"]}
+    metadata = _metadata({**row, "record_id": row["id"]})
+    metadata.update({"error_type": worst["error_type"], "label": worst["label"]})
+    if worst["label_quality_score"] == worst["label_quality_score"]:
+        metadata["label_quality_score"] = round(float(worst["label_quality_score"]), 4)
+    metadata["content_hash"] = content_hash(fields, metadata, [chosen, scores])
+    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors={VECTOR: list(vector)},
+                     suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores,
+                                                agent="model")])

@@ -5,7 +5,10 @@ README: scripts and other tools drive them through the Argilla SDK).
   ``verdict`` (approve / reject / needs_edit), ``edited_text`` and ``reason`` (optional);
 - ``batch-review``: a sample of every generated batch; questions ``labels`` (the taxonomy's labels in
   taxonomy order, plus ``none``: an empty multi-label answer is refused by argilla-server) and ``valid``
-  (yes / no: is this a valid example of its seed?).
+  (yes / no: is this a valid example of its seed?);
+- ``error-review``: records the current model gets wrong or is unsure of (never holdout), with the
+  model's probabilities as scored suggestions; questions ``labels`` (as above) and ``note`` (optional);
+  extra metadata ``error_type``, ``label`` and ``label_quality_score``.
 
 Every record carries metadata ``record_id``, ``seed_id``, ``batch_id``, ``split``, ``source``,
 ``context`` and its sentence embedding (vector ``embedding``) for "find similar".
@@ -19,7 +22,7 @@ __all__ = ["SEED_REVIEW", "BATCH_REVIEW", "ERROR_REVIEW", "DATASETS", "NONE_LABE
            "settings_for", "guidelines"]
 
 SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW = "seed-review", "batch-review", "error-review"
-DATASETS = (SEED_REVIEW, BATCH_REVIEW)
+DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW)
 NONE_LABEL = "none"
 METADATA = ("record_id", "seed_id", "batch_id", "split", "source", "context")
 VECTOR = "embedding"
@@ -36,6 +39,11 @@ def guidelines(taxonomy: Taxonomy, dataset: str) -> str:
                 "genuinely benign content near the boundary of its labels — never coercive, threatening or "
                 "harassing content framed as acceptable. Reject such a seed: one bad seed poisons its whole "
                 "batch.")
+    elif dataset == ERROR_REVIEW:
+        task = ("The model disagrees with this record's labels, or is confident about a label nobody gave it. "
+                "Label the text with every label that applies (or **none**); the suggestion is the model's "
+                "opinion with its probabilities, not the truth. Often the model is right and a label is "
+                "missing: say so by choosing it. Use **note** for anything the team should know.")
     else:
         task = ("Label the text with every label that applies, or **none** when no label applies; the "
                 "suggestion is what the generator intended, not the truth. Then say whether it is a **valid** "
@@ -62,6 +70,12 @@ def settings_for(dataset: str, taxonomy: Taxonomy, *, dimensions: int, min_submi
         fields = [rg.TextField(name="text", title="Text"), rg.TextField(name="seed", title="Seed it came from")]
         questions = [rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
                      rg.LabelQuestion(name="valid", labels=["yes", "no"])]
+    elif dataset == ERROR_REVIEW:
+        fields = [rg.TextField(name="text", title="Text")]
+        questions = [rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
+                     rg.TextQuestion(name="note", required=False)]
+        metadata += [rg.TermsMetadataProperty(name="error_type"), rg.TermsMetadataProperty(name="label"),
+                     rg.FloatMetadataProperty(name="label_quality_score", min=0.0, max=1.0)]
     else:
         raise ValueError(f"unknown review dataset {dataset!r}")
     return rg.Settings(fields=fields, questions=questions, metadata=metadata, vectors=vectors,
