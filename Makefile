@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla clean
+.PHONY: install run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench-inference: $(STAMP)
 bench-argilla: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	HF_HUB_OFFLINE=1 $(PY) bench/argilla.py
+
+# Review push throughput against the raw SDK logging rate, on the embedded stack.
+bench-review: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/review.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis

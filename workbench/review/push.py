@@ -10,7 +10,7 @@ from typing import Any
 from curation import Project
 
 from .records import batch_record, error_record, seed_record
-from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, settings_for
+from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, VECTOR, settings_for
 
 __all__ = ["push_seeds", "push_batches", "push_errors", "workspace_for", "dataset_for"]
 
@@ -28,8 +28,12 @@ def dataset_for(client, project: Project, dataset: str, *, workspace=None, dimen
                 min_submitted: int = 1, create: bool = True):
     import argilla as rg
 
+    import warnings
+
     ws = workspace_for(client, project, workspace)
-    ds = client.datasets(name=dataset, workspace=ws)
+    with warnings.catch_warnings():  # the SDK warns when a dataset is missing; here that is an answer, not a problem
+        warnings.simplefilter("ignore", UserWarning)
+        ds = client.datasets(name=dataset, workspace=ws)
     if ds is None and create:
         ds = rg.Dataset(name=dataset, workspace=ws, client=client,
                         settings=settings_for(dataset, project.taxonomy, dimensions=dimensions,
@@ -43,23 +47,24 @@ def _encoder(project: Project):
     return Encoder(cache_dir=project.root / "cache")
 
 
-def _sync(ds, records: list, *, progress: bool) -> dict[str, int]:
-    """Log the records that are new or changed and not answered yet; count the rest."""
+def _sync(ds, records: list, texts: list[str], encoder, *, progress: bool) -> dict[str, int]:
+    """Log the records that are new or changed and not answered yet (embedding only those); count the rest."""
     existing: dict[str, tuple[Any, bool]] = {}
     for rec in ds.records(with_responses=True, with_suggestions=False, with_vectors=False):
         existing[str(rec.id)] = ((rec.metadata or {}).get("content_hash"), len(rec.responses) > 0)
-    send, unchanged, answered = [], 0, 0
-    for rec in records:
+    send, send_texts, unchanged, answered = [], [], 0, 0
+    for rec, text in zip(records, texts):
         have = existing.get(str(rec.id))
-        if have is None:
-            send.append(rec)
-        elif have[1]:
+        if have is not None and have[1]:
             answered += 1
-        elif have[0] == rec.metadata["content_hash"]:
+        elif have is not None and have[0] == rec.metadata["content_hash"]:
             unchanged += 1
         else:
             send.append(rec)
+            send_texts.append(text)
     if send:
+        for rec, vector in zip(send, encoder.encode(send_texts, show_progress=progress)):
+            rec.vectors[VECTOR] = [float(x) for x in vector]
         ds.records.log(send, batch_size=256)
     return {"pushed": len(send), "unchanged": unchanged, "answered_kept": answered}
 
@@ -71,12 +76,11 @@ def push_seeds(project: Project, client, *, workspace: str | None = None, min_su
     seeds = seeds[~seeds["quarantined"]]
     frame = project.frame()
     enc = _encoder(project)
-    vecs = enc.encode(seeds["text"].tolist()) if len(seeds) else []
     ds = dataset_for(client, project, SEED_REVIEW, workspace=workspace, dimensions=enc.dimension,
                      min_submitted=min_submitted)
-    records = [seed_record(s, frame.loc[frame["seed_id"] == s["id"], "text"].head(5).tolist(), v)
-               for s, v in zip(seeds.to_dict(orient="records"), vecs)]
-    return _sync(ds, records, progress=progress)
+    rows = seeds.to_dict(orient="records")
+    records = [seed_record(s, frame.loc[frame["seed_id"] == s["id"], "text"].head(5).tolist()) for s in rows]
+    return _sync(ds, records, [s["text"] for s in rows], enc, progress=progress)
 
 
 def _sample(rows, per_batch: int, batch_id: str, labels: list[str]):
@@ -110,12 +114,11 @@ def push_batches(project: Project, client, *, per_batch: int = 20, workspace: st
              for bid in pending["id"]]
     sample = pd.concat(parts) if parts else frame.iloc[:0]
     enc = _encoder(project)
-    vecs = enc.encode(sample["text"].tolist()) if len(sample) else []
     ds = dataset_for(client, project, BATCH_REVIEW, workspace=workspace, dimensions=enc.dimension,
                      min_submitted=min_submitted)
-    records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels, v)
-               for row, v in zip(sample.to_dict(orient="records"), vecs)]
-    out = _sync(ds, records, progress=progress)
+    rows = sample.to_dict(orient="records")
+    records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels) for row in rows]
+    out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out["batches"] = len(pending)
     return out
 
@@ -131,11 +134,9 @@ def push_errors(project: Project, client, model, *, per_kind: int = 50, workspac
     by_record = {rid: grp.to_dict(orient="records") for rid, grp in errors.groupby("record_id", sort=False)}
     rows = [{**frame.loc[rid].to_dict(), "id": rid} for rid in by_record]
     enc = _encoder(project)
-    vecs = enc.encode([r["text"] for r in rows]) if rows else []
     ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, dimensions=enc.dimension,
                      min_submitted=min_submitted)
-    records = [error_record(row, by_record[row["id"]], model.labels, model.thresholds, v)
-               for row, v in zip(rows, vecs)]
-    out = _sync(ds, records, progress=progress)
+    records = [error_record(row, by_record[row["id"]], model.labels, model.thresholds) for row in rows]
+    out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out.update({f"n_{k}": int(v) for k, v in errors["error_type"].value_counts().items()})
     return out

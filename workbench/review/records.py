@@ -20,6 +20,11 @@ def content_hash(fields: Mapping[str, Any], metadata: Mapping[str, Any], suggest
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
+def _vectors(vector: Sequence[float] | None) -> dict[str, list[float]]:
+    """The record's embedding (left out until known: a push embeds only what it sends)."""
+    return {} if vector is None else {VECTOR: [float(x) for x in vector]}
+
+
 def _metadata(row: Mapping[str, Any]) -> dict[str, str]:
     out = {}
     for key in ("record_id", "seed_id", "batch_id", "split", "source", "context"):
@@ -29,7 +34,7 @@ def _metadata(row: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def seed_record(seed: Mapping[str, Any], examples: Sequence[str], vector: Sequence[float]):
+def seed_record(seed: Mapping[str, Any], examples: Sequence[str], vector: Sequence[float] | None = None):
     """The seed-review record of one seed version."""
     import argilla as rg
 
@@ -40,10 +45,11 @@ def seed_record(seed: Mapping[str, Any], examples: Sequence[str], vector: Sequen
     metadata = _metadata({"record_id": f"seed:{seed['id']}", "seed_id": seed["id"], "source": "seeds",
                           "context": seed.get("context") or "GENERAL"})
     metadata["content_hash"] = content_hash(fields, metadata)
-    return rg.Record(id=f"seed:{seed['id']}", fields=fields, metadata=metadata, vectors={VECTOR: list(vector)})
+    return rg.Record(id=f"seed:{seed['id']}", fields=fields, metadata=metadata, vectors=_vectors(vector))
 
 
-def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], vector: Sequence[float]):
+def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str],
+                 vector: Sequence[float] | None = None):
     """The batch-review record of one generated record: the generator's intended labels as the suggestion."""
     import argilla as rg
 
@@ -54,12 +60,12 @@ def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], 
     metadata["intended"] = json.dumps({lab: int(row[lab]) for lab in labels if row.get(lab) in (0, 1)},
                                       sort_keys=True)
     metadata["content_hash"] = content_hash(fields, metadata, intended)
-    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors={VECTOR: list(vector)},
+    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors=_vectors(vector),
                      suggestions=[rg.Suggestion(question_name="labels", value=intended, agent="generator")])
 
 
 def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], labels: Sequence[str],
-                 thresholds: Sequence[float], vector: Sequence[float]):
+                 thresholds: Sequence[float], vector: Sequence[float] | None = None):
     """The error-review record of one store record: its worst error's type, label and quality score as
     metadata, the model's decisions with their probabilities as the suggestion."""
     import argilla as rg
@@ -75,6 +81,6 @@ def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], la
     if worst["label_quality_score"] == worst["label_quality_score"]:
         metadata["label_quality_score"] = round(float(worst["label_quality_score"]), 4)
     metadata["content_hash"] = content_hash(fields, metadata, [chosen, scores])
-    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors={VECTOR: list(vector)},
+    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors=_vectors(vector),
                      suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores,
                                                 agent="model")])
