@@ -126,6 +126,9 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     assert push_batches(p, owner)["pushed"] == len(GOOD) + len(poisoned)
     assert push_seeds(p, owner) == {"pushed": 0, "unchanged": 2, "answered_kept": 0}  # idempotent
     assert push_batches(p, owner)["pushed"] == 0
+    changed = p.frame().query("batch_id == 'batch-scam'")["id"].iloc[0]
+    p.store.set_labels(changed, {"violence": 0}, actor="curator")  # a store change: only that record is sent again
+    assert push_batches(p, owner) == {"pushed": 1, "unchanged": len(truth) - 1, "answered_kept": 0, "batches": 2}
     annotators = [_annotator(owner, stack, ws) for _ in range(2)]
 
     def seed_answer(rec):
@@ -165,6 +168,7 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     f = p.frame().set_index("text")
     assert f.loc[GOOD[0][0], "scam"] == 1 and f.loc[GOOD[0][0], "label_provenance"]["scam"] == "annotator"
     assert (f.loc[[t for t, _ in poisoned], "offensive"] == 1).all()  # corrected, and quarantined
+    assert push_seeds(p, owner) == {"pushed": 0, "unchanged": 0, "answered_kept": 1}  # an answer is never overwritten
     # a second pull changes nothing
     again = pull(p, owner)["applied"]
     assert set(again.values()) == {0}
