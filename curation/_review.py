@@ -84,11 +84,8 @@ def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review")
 
 
 def _quarantine(store: Store, conn, seed_id: str, reason: str, actor: str) -> None:
-    if conn.execute("SELECT quarantined FROM seeds WHERE id = ?", (seed_id,)).fetchone()[0]:
-        return
-    conn.execute("UPDATE seeds SET quarantined = 1, quarantine_reason = ? WHERE id = ?", (reason, seed_id))
-    n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id = ?", (seed_id,)).fetchone()[0]
-    store.event(conn, actor=actor, kind="quarantine_seed", target=seed_id, detail={"reason": reason, "records": n})
+    if not conn.execute("SELECT quarantined FROM seeds WHERE id = ?", (seed_id,)).fetchone()[0]:
+        store.quarantine_in(conn, seed_id, reason=reason, actor=actor)
 
 
 def _new_version(store: Store, conn, seed_id: str, text: str, actor: str) -> bool:

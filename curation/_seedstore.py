@@ -106,10 +106,13 @@ class SeedTables:
                              fix="say why the seed is quarantined, e.g. 'batch sample failed review'")
         with self.transaction() as conn:
             self._require_seed(conn, seed_id)
-            conn.execute("UPDATE seeds SET quarantined=1, quarantine_reason=? WHERE id=?", (reason, seed_id))
-            n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
-            self.event(conn, actor=actor, kind="quarantine_seed", target=seed_id,
-                        detail={"reason": reason, "records": n})
+            return self.quarantine_in(conn, seed_id, reason=reason, actor=actor)
+
+    def quarantine_in(self, conn: sqlite3.Connection, seed_id: str, *, reason: str, actor: str) -> int:
+        """Inside the caller's transaction: quarantine a seed (with an event); returns its record count."""
+        conn.execute("UPDATE seeds SET quarantined=1, quarantine_reason=? WHERE id=?", (reason, seed_id))
+        n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
+        self.event(conn, actor=actor, kind="quarantine_seed", target=seed_id, detail={"reason": reason, "records": n})
         return n
 
     def unquarantine_seed(self, seed_id: str, *, actor: str, reason: str | None = None) -> int:

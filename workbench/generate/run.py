@@ -73,8 +73,8 @@ def make_provider(project: Project, name: str, *, base_url: str | None = None, m
 
         from .retrieval import RetrievalProvider
 
-        frame = project.frame(active_only=True)
         everything = project.frame()
+        frame = everything[everything["status"] == "active"]
         sources: list[str] = []
         if pool:
             from curation import read_file
