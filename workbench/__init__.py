@@ -3,6 +3,7 @@
 - ``workbench.argilla``: the embedded Argilla stack (server, SQLite search engine, launcher) that
   annotators work in;
 - ``workbench.review``: the review loops between the store and Argilla (push, pull, agreement);
+- ``workbench.maps``: label interference (the ranked table and heatmap; the embedding map comes next);
 - ``workbench.generate``: seeds become pending batches (LLM over HTTP, retrieval, perturbation), cached;
 - ``workbench.cli``: the ``workbench`` command, one module per verb group;
 - the demo project (:func:`build_demo`) and the starter taxonomy of the public datasets.
