@@ -21,7 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
-from curation import Taxonomy, WorkbenchError, normalise_text
+from curation import Taxonomy, WorkbenchError, normalise_text, shingles
 
 from .base import GenerationStats, Item, SeedSpec, Slot
 from .prompt import build_messages, prompt_hash, response_format
@@ -55,9 +55,9 @@ class _RateLimit:
         time.sleep(max(0.0, start - now))
 
 
-def _shingles(text: str, k: int = 5) -> set[str]:
-    norm = normalise_text(text)
-    return {norm[i:i + k] for i in range(max(1, len(norm) - k + 1))}
+def _shingles(text: str) -> set[str]:
+    """The text's character 5-shingles as the store's dedup sees them."""
+    return set(shingles(normalise_text(text)))
 
 
 class OpenAICompatibleProvider:

@@ -59,6 +59,29 @@ def _annotations(dataset: str, answers, users: dict[str, str]) -> list[dict[str,
     return out
 
 
+def _label_answers(by_q: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """User -> chosen labels of one record's ``labels`` question."""
+    return {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
+
+
+def _resolve_labels(project: Project, ds, answers, owner, outcome: ReviewOutcome):
+    """Resolve every record's ``labels`` answers that have enough submissions (the dataset's
+    ``min_submitted``) into ``outcome.labels``; return (resolved per record, answers behind them, conflicts)."""
+    labels = list(project.taxonomy.label_names)
+    min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
+    resolved, behind, conflicts = {}, {}, []
+    for rid, by_q in answers.items():
+        chosen = _label_answers(by_q)
+        if len(chosen) < min_submitted:
+            continue
+        behind[rid] = chosen
+        resolved[rid], disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)
+        if disagreed:
+            conflicts.append({"record_id": rid, "labels": disagreed})
+        outcome.labels[rid] = resolved[rid]
+    return resolved, behind, conflicts
+
+
 def pull(project: Project, client, *, workspace: str | None = None, max_error: float = 0.10,
          owner: str | None = None) -> dict[str, Any]:
     """Read submitted answers of every review dataset and apply their consequences (safe to repeat)."""
@@ -94,41 +117,23 @@ def pull(project: Project, client, *, workspace: str | None = None, max_error: f
 
 def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:
     """Corrected labels of the error review: each resolved answer is a complete annotation."""
-    labels = list(project.taxonomy.label_names)
-    min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
     answers, _, counts = collect_answers(ds)
     outcome.annotations += _annotations(ERROR_REVIEW, answers, users)
-    chosen_by_record = {}
-    for rid, by_q in answers.items():
-        chosen = {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
-        if len(chosen) >= min_submitted:
-            chosen_by_record[rid] = chosen
-            outcome.labels[rid] = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)[0]
-    return {**counts, "agreement": label_agreement(chosen_by_record, labels)}
+    _, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
+    return {**counts, "agreement": label_agreement(behind, project.taxonomy.label_names), "conflicts": conflicts}
 
 
 def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
-    labels = list(project.taxonomy.label_names)
-    min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
     answers, metadata, counts = collect_answers(ds)
     outcome.annotations += _annotations(BATCH_REVIEW, answers, users)
+    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
     per_batch: dict[str, list[bool | None]] = defaultdict(list)
-    conflicts, label_answers = [], {}
     for rid, meta in metadata.items():
-        by_q = answers.get(rid, {})
-        chosen = {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
-        resolved = None
-        if len(chosen) >= min_submitted:
-            label_answers[rid] = chosen
-            resolved, disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)
-            if disagreed:
-                conflicts.append({"record_id": rid, "labels": disagreed})
-            outcome.labels[rid] = resolved
-        valid = resolve_choice(by_q.get("valid", {}), owner=owner)
+        valid = resolve_choice(answers.get(rid, {}).get("valid", {}), owner=owner)
         error = None
-        if resolved is not None and valid is not None:
+        if rid in resolved and valid is not None:
             asserted = json.loads(meta.get("intended") or "{}")
-            error = valid == "no" or any(resolved.get(lab) != v for lab, v in asserted.items())
+            error = valid == "no" or any(resolved[rid].get(lab) != v for lab, v in asserted.items())
         per_batch[meta.get("batch_id", "")].append(error)
     undecided = set(project.batches().query("status == 'pending'")["id"])
     batches = {}
@@ -143,7 +148,7 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
                                                  f"(Wilson 95 % lower bound {low:.2f}, limit {max_error:.2f})")
             info["verdict"] = status
         batches[bid] = info
-    return {**counts, "batches": batches, "agreement": label_agreement(label_answers, labels),
+    return {**counts, "batches": batches, "agreement": label_agreement(behind, project.taxonomy.label_names),
             "conflicts": conflicts}
 
 
@@ -159,7 +164,7 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
         out[name] = counts
         if name != SEED_REVIEW:
             labels = list(project.taxonomy.label_names)
-            chosen = {rid: {u: list(v or []) for u, v in by_q.get("labels", {}).items()} for rid, by_q in answers.items()}
+            chosen = {rid: _label_answers(by_q) for rid, by_q in answers.items()}
             out[name]["agreement"] = label_agreement(chosen, labels)
             out[name]["conflicts"] = [rid for rid, c in chosen.items() if resolve_labels(c, labels)[1]]
     b = project.batches()
