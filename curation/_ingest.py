@@ -184,6 +184,19 @@ def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: 
                          splits=dict(Counter(r["split"] for r in new_rows)))
 
 
+def _near_pairs(old_sig: np.ndarray, norms: Sequence[str], cfg: Mapping[str, Any]
+                ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+    """MinHash signatures of new normalised texts and their near-duplicate pairs among themselves and
+    with the stored signatures (row indices: stored rows first, then the new ones)."""
+    new_sig = minhash_signatures(list(norms), num_perm=int(cfg["num_perm"]), k=int(cfg["shingle"]))
+    n_old = len(old_sig)
+    if n_old and old_sig.shape[1] != new_sig.shape[1]:
+        raise StoreError("dedup settings", expected=f"num_perm {old_sig.shape[1]} as used by the stored records",
+                         got=str(new_sig.shape[1]), fix="restore dedup.num_perm in workbench.yaml")
+    sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
+    return new_sig, near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"]))
+
+
 def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], new_rows: list[dict[str, Any]],
                     *, fractions: Mapping[str, float] | None = None) -> tuple[list[tuple[str, str, float]], int, int]:
     """Fill in dup_of, near_dup_group, signature and split of new rows (in place).
@@ -192,18 +205,11 @@ def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any],
     of duplicate pairs whose known labels conflict."""
     if not new_rows:
         return [], 0, 0
-    cfg = config["dedup"]
     old_ids, old_norm, old_split, old_group, old_sig = store.dedup_index()
     n_old, n_new = len(old_ids), len(new_rows)
-    new_sig = minhash_signatures([r["_norm"] for r in new_rows], num_perm=int(cfg["num_perm"]),
-                                 k=int(cfg["shingle"]))
-    if n_old and old_sig.shape[1] != new_sig.shape[1]:
-        raise StoreError("dedup settings", expected=f"num_perm {old_sig.shape[1]} as used by the stored records",
-                         got=str(new_sig.shape[1]), fix="restore dedup.num_perm in workbench.yaml")
-    sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
+    new_sig, pairs = _near_pairs(old_sig, [r["_norm"] for r in new_rows], config["dedup"])
     ids = old_ids + [r["id"] for r in new_rows]
     norm = old_norm + [r["norm_hash"] for r in new_rows]
-    pairs = near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"]))
     # exact duplicates (same normalised text) are linked even if LSH missed them
     first_by_norm: dict[str, int] = {}
     for i, h in enumerate(norm):
@@ -298,7 +304,6 @@ def duplicate_mask(store: Store, config: Mapping[str, Any], texts: Sequence[str]
             out.append(h in seen)
             seen.add(h)
         return out
-    cfg = config["dedup"]
     old_ids, old_norm, _, _, old_sig = store.dedup_index()
     norms = [normalise_text(t) for t in texts]
     hashes = [text_hash(n)[:16] for n in norms]
@@ -307,10 +312,8 @@ def duplicate_mask(store: Store, config: Mapping[str, Any], texts: Sequence[str]
     for i, h in enumerate(hashes):
         dup[i] = h in seen
         seen.add(h)
-    new_sig = minhash_signatures(norms, num_perm=int(cfg["num_perm"]), k=int(cfg["shingle"]))
     n_old = len(old_ids)
-    sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
-    for a, b, _ in near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"])):
+    for a, b, _ in _near_pairs(old_sig, norms, config["dedup"])[1]:
         later = max(a, b)  # the later of the pair is the duplicate: a stored record or an earlier text stays
         if later >= n_old:
             dup[later - n_old] = True
