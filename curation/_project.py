@@ -258,6 +258,14 @@ class Project:
         return self.store.unquarantine_seed(seed_id, actor=actor, reason=reason)
 
     # ------------------------------------------------------------------ reading
+    def tag(self, record_ids: Sequence[str], tag: str, *, note: str | None = None, actor: str = "user") -> int:
+        """Tag records by id (e.g. a map selection) so they can be found again; all or nothing."""
+        return self.store.tag_records(record_ids, tag, actor=actor, note=note)
+
+    def tags(self, tag: str | None = None) -> pd.DataFrame:
+        """Tagged records: ``record_id``, ``tag``, ``note``, ``actor``, ``created_at``."""
+        return self.store.tags(tag)
+
     def frame(self, *, active_only: bool = False, include_unreviewed: bool = False) -> pd.DataFrame:
         """Every record with one column per taxonomy label (1.0 / 0.0 / NaN = unknown); ``active_only``
         keeps those in views (with ``include_unreviewed``, the records of batches awaiting review too)."""

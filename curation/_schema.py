@@ -1,7 +1,9 @@
 """The record store's tables, their version, and the upgrade from earlier versions.
 
 Version 2 added seed versions (``base_id``, ``version``), a seed's ``batch_size`` and ``context``, and
-a batch's review ``status`` (pending / accepted / rejected) and generation ``summary``.
+a batch's review ``status`` (pending / accepted / rejected) and generation ``summary``. The ``tags`` table
+(an analyst's named selections of records, e.g. a region of the embedding map) is additive: it is
+created when any store is opened, so it needs no version step.
 """
 
 from __future__ import annotations
@@ -45,6 +47,10 @@ CREATE TABLE IF NOT EXISTS batches(
 CREATE TABLE IF NOT EXISTS events(
     seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
     target TEXT NOT NULL, question TEXT, value TEXT, status TEXT, detail TEXT);
+CREATE TABLE IF NOT EXISTS tags(
+    record_id TEXT NOT NULL, tag TEXT NOT NULL, note TEXT, actor TEXT NOT NULL, created_at TEXT NOT NULL,
+    PRIMARY KEY (record_id, tag));
+CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
 CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events

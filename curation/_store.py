@@ -265,6 +265,30 @@ class Store(SeedTables):
                 self.event(conn, actor=actor, kind="unquarantine_record", target=rid)
         return n
 
+    def tag_records(self, record_ids: Sequence[str], tag: str, *, actor: str, note: str | None = None) -> int:
+        """Tag records (all or none: an unknown id writes nothing); returns how many were newly tagged."""
+        ids = list(dict.fromkeys(record_ids))
+        if not tag or not tag.strip():
+            raise StoreError("tag", expected="a non-empty tag name", got=repr(tag), fix="name the selection")
+        unknown = sorted(set(ids) - set(self.existing(ids)))
+        if unknown:
+            raise StoreError("tag", expected="ids of stored records", got=f"{len(unknown)} unknown, e.g. {unknown[:3]}",
+                             fix="tag only ids from project.frame(); nothing was written")
+        with self.transaction() as conn:
+            now = utc_now()
+            n = sum(conn.execute("INSERT OR IGNORE INTO tags VALUES (?,?,?,?,?)",
+                                 (rid, tag, note, actor, now)).rowcount for rid in ids)
+            self.event(conn, actor=actor, kind="tag_records", target=tag,
+                       detail={"n": len(ids), "new": n, "note": note})
+        return n
+
+    def tags(self, tag: str | None = None) -> pd.DataFrame:
+        q, args = "SELECT record_id, tag, note, actor, created_at FROM tags", ()
+        if tag is not None:
+            q, args = q + " WHERE tag = ?", (tag,)
+        return pd.DataFrame(self.conn.execute(q + " ORDER BY tag, record_id", args).fetchall(),
+                            columns=["record_id", "tag", "note", "actor", "created_at"])
+
     # ------------------------------------------------------------------ events and snapshots
     def event(self, conn: sqlite3.Connection, *, actor: str, kind: str, target: str, question: str | None = None,
                value: str | None = None, status: str | None = None, detail: Mapping[str, Any] | None = None) -> None:

@@ -135,14 +135,14 @@ class Encoder:
         keys = [_text_key(t, self.max_length) for t in texts]
         cache = EmbeddingCache(Path(self.cache_dir) / "embeddings.sqlite") if self.cache_dir else None
         found = cache.get(self.model_id, keys) if cache else {}
-        missing = [i for i, k in enumerate(keys) if k not in found]
-        if missing:
+        missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in found}.items())
+        if missing:  # each distinct missing text once
             self.load()
             # sentence-transformers sorts each call's texts by length before batching
-            vecs = self._st.encode([texts[i] for i in missing], batch_size=self.batch_size,
+            vecs = self._st.encode([texts[i] for _, i in missing], batch_size=self.batch_size,
                                    show_progress_bar=show_progress, convert_to_numpy=True,
                                    normalize_embeddings=True).astype(np.float32)
-            new = {keys[i]: vecs[j] for j, i in enumerate(missing)}
+            new = {k: vecs[j] for j, (k, _) in enumerate(missing)}
             found.update(new)
             if cache:
                 cache.put(self.model_id, new)

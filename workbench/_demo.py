@@ -6,7 +6,9 @@ from pathlib import Path
 
 from curation import ImportSummary, Project, WorkbenchError
 
-__all__ = ["demo_data_dir", "build_demo", "starter_taxonomy_path"]
+__all__ = ["demo_data_dir", "build_demo", "open_project", "starter_taxonomy_path"]
+
+PROJECT_ENV = "WORKBENCH_PROJECT"
 
 
 def starter_taxonomy_path() -> Path:
@@ -44,3 +46,14 @@ def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportS
             progress(what)
         done.append((what, step()))
     return project, done
+
+
+def open_project(root=None) -> Project:
+    """The project a notebook works on: ``root``, else ``$WORKBENCH_PROJECT``, else the checkout's
+    ``build/demo`` — built from the demo data first when it does not exist yet."""
+    import os
+
+    root = Path(root or os.environ.get(PROJECT_ENV) or Path(__file__).resolve().parents[1] / "build" / "demo")
+    if (root / "workbench.yaml").exists():
+        return Project(root)
+    return build_demo(root)[0]

@@ -319,3 +319,59 @@ def test_four_annotators_answering_at_once_lose_no_response(tmp_path, stack, own
     assert report[BATCH_REVIEW]["agreement"]["scam"]["records"] == len(GOOD) + len(poisoned)
     events = p.store.events()
     assert (events["kind"] == "annotation").sum() == 4 * 2 * (len(GOOD) + len(poisoned))
+
+
+def test_a_map_selection_goes_to_review_and_its_answers_come_back(tmp_path, stack, owner):
+    """A region of the map (here: the records tagged from it) is pushed to error-review with the stored
+    labels as the suggestion, and to batch-review; an annotator's correction lands in the store."""
+    from workbench.review import ERROR_REVIEW, push_selection
+
+    p = _project(tmp_path / "proj", _poisoned_texts())
+    ws = f"map-{uuid.uuid4().hex[:6]}"
+    frame = p.frame()
+    chosen = frame[frame["source"] == "openai_moderation"]["id"].tolist()[:6]
+    p.tag(chosen, "map-region")
+    ids = p.tags("map-region")["record_id"].tolist()
+    with pytest.raises(Exception, match="unknown"):
+        push_selection(p, owner, [*ids, "nope"], workspace=ws)
+    assert owner.workspaces(ws) is None  # refused before anything was created
+    out = push_selection(p, owner, ids, workspace=ws, reason="map region")
+    assert out["selected"] == 6 and out["pushed"] == 6
+    again = push_selection(p, owner, ids, workspace=ws, reason="map region")
+    assert again["pushed"] == 0  # unchanged records are not sent twice
+    recs = list(owner.datasets(name=ERROR_REVIEW, workspace=ws).records(with_suggestions=True))
+    assert sorted(r.id for r in recs) == sorted(ids)
+    by_id = frame.set_index("id")
+    for r in recs:
+        assert r.metadata["error_type"] == "map region" and r.suggestions["labels"].agent == "store"
+        stored = [lab for lab in p.taxonomy.label_names if by_id.loc[r.id, lab] == 1]
+        assert sorted(r.suggestions["labels"].value) == sorted(stored or [NONE_LABEL])
+    target = ids[0]
+    ann = _annotator(owner, stack, ws)
+    _answer(ann, ws, ERROR_REVIEW, lambda rec: {"labels": ["scam"] if rec.id == target else [NONE_LABEL]})
+    pull(p, owner, workspace=ws)
+    assert p.frame().set_index("id").loc[target, "scam"] == 1
+    out = push_selection(p, owner, ids[:2], dataset=BATCH_REVIEW, workspace=ws)
+    assert out["pushed"] == 2
+    assert len(list(owner.datasets(name=BATCH_REVIEW, workspace=ws).records())) == 2
+
+
+def test_review_panel_pushes_pulls_and_shows_counts(tmp_path, stack, owner):
+    from workbench.panels import ReviewPanel
+
+    p = _project(tmp_path / "proj", _poisoned_texts())
+    ws = f"panel-{uuid.uuid4().hex[:6]}"
+    panel = ReviewPanel(p, owner, workspace=ws)
+    assert panel.buttons["push_errors"].disabled  # no model given
+    panel.buttons["push_seeds"].click()
+    panel.buttons["push_batches"].click()
+    st = panel.last_status
+    assert st[SEED_REVIEW]["pushed"] == 2 and st[BATCH_REVIEW]["pushed"] == 14
+    assert st["batches"] == {"batch-scam": "pending", "batch-poison": "pending"}
+    assert "datasets" in panel.view.value and "batches by status" in panel.view.value
+    ann = _annotator(owner, stack, ws)
+    truth = dict(GOOD + _poisoned_texts())
+    _answer(ann, ws, BATCH_REVIEW, lambda rec: {"valid": "yes", "labels": truth[rec.fields["text"]]})
+    panel.buttons["pull"].click()
+    assert panel.last_result["applied"] and "pulled" in panel.message
+    assert panel.last_status[BATCH_REVIEW]["submitted"] == 14

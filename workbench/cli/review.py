@@ -1,4 +1,5 @@
-"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | pull | status DIR`` against Argilla."""
+"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | pull | status DIR``
+against Argilla."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 from ._verbs import DIR, add_verb
 
 GROUP = "review"
-SUMMARY = "review push-seeds | push-batches | push-errors | pull | status  (the Argilla review loops)"
+SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | pull | status  (the review loops)"
 
 CONNECTION = (("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the "
                                   "default stack)"}),
@@ -48,6 +49,25 @@ def push_errors(args) -> int:
                                         min_submitted=args.min_submitted))
 
 
+def push_tagged(args) -> int:
+    from training import load_model
+    from workbench.review import push_selection
+
+    model = load_model(args.model) if args.model else None
+
+    def work(project, client):
+        ids = project.tags(args.tag)["record_id"].tolist()
+        if not ids:
+            from curation import WorkbenchError
+
+            raise WorkbenchError(f"tag {args.tag!r}", expected="tagged records", got="none",
+                                 fix="tag a map selection first (EmbeddingMap.selected_ids -> project.tag)")
+        return push_selection(project, client, ids, dataset=args.dataset, model=model, reason=f"tag {args.tag}",
+                              workspace=args.workspace, min_submitted=args.min_submitted)
+
+    return _run(args, work)
+
+
 def pull(args) -> int:
     from workbench.review import pull as run
 
@@ -70,6 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_verb(verbs, "push-errors", push_errors, "what a model gets wrong (never holdout) into error-review", DIR,
              *CONNECTION, min_sub, ("--model", {"required": True, "help": "a model directory"}),
              ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}))
+    add_verb(verbs, "push-tagged", push_tagged, "records tagged in the store (a map selection) into a review", DIR,
+             *CONNECTION, min_sub, ("--tag", {"required": True, "help": "the tag (workbench tags DIR lists them)"}),
+             ("--dataset", {"choices": ["error-review", "batch-review"], "default": "error-review"}),
+             ("--model", {"help": "a model directory: its decisions become the suggestion"}))
     add_verb(verbs, "pull", pull, "submitted answers into the store: seed verdicts, batch acceptance, labels",
              DIR, *CONNECTION, ("--max-error", {"type": float, "default": 0.10,
                                                 "help": "reject a batch when the Wilson 95 %% lower bound of its "

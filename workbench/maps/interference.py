@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["neighbourhood_mixing", "confusion_rate", "co_occurrence", "centroid_distance", "interference_table",
-           "interference_figure"]
+           "interference_figure", "map_interference"]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -32,10 +32,14 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def neighbourhood_mixing(embeddings: np.ndarray, a: np.ndarray, b: np.ndarray, *, k: int = 15) -> float:
+def neighbourhood_mixing(embeddings: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, k: int = 15,
+                         neighbors: np.ndarray | None = None) -> float:
     """Mixing of two labels' neighbourhoods, in [0, 1] (see the module docstring).
 
     ``a`` and ``b`` are 0/1 (or NaN = unknown) per record; rows unknown for either label are left out.
+    With ``neighbors`` (each row's nearest rows, -1 for none: the map's neighbour graph) no search is
+    run: a row's neighbours outside the pair's records are skipped, so the table for 100,000 records
+    costs one pass over the graph per pair.
 
     >>> rng = np.random.default_rng(0)
     >>> apart = np.vstack([rng.normal(0, .1, (50, 8)) + 5, rng.normal(0, .1, (50, 8)) - 5])
@@ -43,21 +47,29 @@ def neighbourhood_mixing(embeddings: np.ndarray, a: np.ndarray, b: np.ndarray, *
     >>> neighbourhood_mixing(apart, a, 1 - a, k=5)
     0.0
     """
-    from sklearn.neighbors import NearestNeighbors
-
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     keep = ~np.isnan(a) & ~np.isnan(b) & ((a == 1) | (b == 1))
-    x, a, b = _unit(embeddings[keep]), a[keep] == 1, b[keep] == 1
-    only_a, only_b = a & ~b, b & ~a
-    n_a, n_b = int(only_a.sum()), int(only_b.sum())
+    only_a, only_b = keep & (a == 1) & (b != 1), keep & (b == 1) & (a != 1)
+    n_a, n_b, n_pop = int(only_a.sum()), int(only_b.sum()), int(keep.sum())
     if n_a == 0 or n_b == 0:
         return 0.0
-    k = min(k, len(x) - 1)
-    idx = NearestNeighbors(n_neighbors=k + 1, metric="cosine").fit(x).kneighbors(x, return_distance=False)[:, 1:]
+    if neighbors is None:
+        from sklearn.neighbors import NearestNeighbors
+
+        rows = np.flatnonzero(keep)
+        kk = min(k, len(rows) - 1)
+        nn = NearestNeighbors(n_neighbors=kk + 1, metric="cosine").fit(_unit(embeddings[rows]))
+        graph = np.full((len(a), kk), -1, dtype=np.int64)
+        graph[rows] = rows[nn.kneighbors(_unit(embeddings[rows]), return_distance=False)[:, 1:]]
+    else:
+        graph = np.asarray(neighbors, dtype=np.int64)
     ratios = []
-    for mine, other, n_other, n_mine in ((only_a, only_b, n_b, n_a), (only_b, only_a, n_a, n_b)):
-        observed = other[idx[mine]].mean()
-        expected = n_other / (len(x) - 1)
+    for mine, other, n_other in ((only_a, only_b, n_b), (only_b, only_a, n_a)):
+        g = graph[mine]
+        valid = (g >= 0) & keep[np.maximum(g, 0)]
+        hits = (other[np.maximum(g, 0)] & valid).sum()
+        observed = hits / valid.sum() if valid.any() else 0.0
+        expected = n_other / (n_pop - 1)
         ratios.append(min(1.0, observed / expected) if expected > 0 else 0.0)
     return float(np.mean(ratios))
 
@@ -103,7 +115,7 @@ def centroid_distance(embeddings: np.ndarray, a: np.ndarray, b: np.ndarray) -> f
 
 def interference_table(embeddings: np.ndarray, labels: np.ndarray, names: Sequence[str], *,
                        probs: np.ndarray | None = None, thresholds: Sequence[float] | None = None, k: int = 15,
-                       min_support: int = 5) -> pd.DataFrame:
+                       min_support: int = 5, neighbors: np.ndarray | None = None) -> pd.DataFrame:
     """Every label pair with at least ``min_support`` positives each, ranked by ``interference_score``.
 
     Parameters
@@ -112,7 +124,10 @@ def interference_table(embeddings: np.ndarray, labels: np.ndarray, names: Sequen
     labels : ndarray of shape (n, n_labels)
         1, 0 or NaN (unknown).
     probs, thresholds : optional
-        Model probabilities of shape (n, n_labels) and per-label thresholds, for the confusion column.
+        Model probabilities of shape (n, n_labels) and per-label thresholds, for the confusion column
+        (NaN thresholds for labels the model does not score: their pairs get no confusion value).
+    neighbors : ndarray of shape (n, k), optional
+        A precomputed neighbour graph (rows, -1 = none) used for mixing instead of a search per pair.
     """
     labels = np.asarray(labels, dtype=float)
     support = np.nansum(labels == 1, axis=0)
@@ -122,14 +137,15 @@ def interference_table(embeddings: np.ndarray, labels: np.ndarray, names: Sequen
             continue
         a, b = labels[:, i], labels[:, j]
         row = {"label_a": names[i], "label_b": names[j], "positives_a": int(support[i]),
-               "positives_b": int(support[j]), "mixing": neighbourhood_mixing(embeddings, a, b, k=k),
+               "positives_b": int(support[j]), "mixing": neighbourhood_mixing(embeddings, a, b, k=k, neighbors=neighbors),
                "co_occurrence": co_occurrence(a, b), "centroid_distance": centroid_distance(embeddings, a, b)}
         parts = [row["mixing"], row["co_occurrence"]]
         if probs is not None and thresholds is not None:
+            scored = np.isfinite(thresholds[i]) and np.isfinite(thresholds[j])  # the model may know a subset
             row["confusion"] = confusion_rate(a, b, probs[:, i], probs[:, j], threshold_a=thresholds[i],
-                                              threshold_b=thresholds[j])
+                                              threshold_b=thresholds[j]) if scored else float("nan")
             parts.append(row["confusion"])
-        row["interference_score"] = float(np.mean(parts))
+        row["interference_score"] = float(np.nanmean(parts))
         rows.append(row)
     cols = ["label_a", "label_b", "interference_score", "mixing", "confusion", "co_occurrence", "centroid_distance",
             "positives_a", "positives_b"]
@@ -137,8 +153,9 @@ def interference_table(embeddings: np.ndarray, labels: np.ndarray, names: Sequen
     return table.sort_values("interference_score", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def interference_figure(table: pd.DataFrame, names: Sequence[str]):
-    """A plotly heatmap of ``interference_score`` per label pair (symmetric; blank where not computed)."""
+def interference_figure(table: pd.DataFrame, names: Sequence[str], *, widget: bool = False):
+    """A plotly heatmap of ``interference_score`` per label pair (symmetric; blank where not computed);
+    with ``widget``, a ``FigureWidget`` whose clicks an ``EmbeddingMap`` can follow."""
     import plotly.graph_objects as go
 
     names = list(names)
@@ -146,7 +163,27 @@ def interference_figure(table: pd.DataFrame, names: Sequence[str]):
     for r in table.itertuples():
         i, j = names.index(r.label_a), names.index(r.label_b)
         z[i, j] = z[j, i] = r.interference_score
-    fig = go.Figure(go.Heatmap(z=z, x=names, y=names, zmin=0, zmax=1, colorscale="Reds",
+    fig = (go.FigureWidget if widget else go.Figure)(go.Heatmap(z=z, x=names, y=names, zmin=0, zmax=1, colorscale="Reds",
                                hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>"))
     fig.update_layout(title="Label interference (mixing, co-occurrence, confusion)", yaxis_autorange="reversed")
     return fig
+
+
+def map_interference(data, *, min_support: int = 5) -> pd.DataFrame:
+    """The interference table of a project map (``build_map``'s result): its neighbour graph for mixing,
+    its reduced embeddings for centroid distances and, when it carries model scores, the confusion column.
+    Quarantined records are left out; pending ones count (they are what review is about to accept)."""
+    frame = data.frame
+    keep = (frame["status"] != "quarantined").to_numpy()
+    rows = np.flatnonzero(keep)
+    new_index = np.full(len(frame) + 1, -1, dtype=np.int64)
+    new_index[rows] = np.arange(len(rows))
+    graph = new_index[np.asarray(data.neighbors, dtype=np.int64)[rows]]
+    labels = [lab for lab in data.labels if lab in frame.columns]
+    probs = thresholds = None
+    if data.thresholds:
+        probs = np.column_stack([frame.loc[keep, f"p_{lab}"].to_numpy(dtype=float) if f"p_{lab}" in frame.columns
+                                 else np.full(len(rows), np.nan) for lab in labels])
+        thresholds = [data.thresholds.get(lab, float("nan")) for lab in labels]
+    return interference_table(data.reduced[rows], frame.loc[keep, labels].to_numpy(dtype=float), labels,
+                              probs=probs, thresholds=thresholds, neighbors=graph, min_support=min_support)

@@ -15,9 +15,9 @@ from .agreement import label_agreement, resolve_labels, wilson_lower_bound
 from .connect import connect
 from .pull import pull, review_status
 from .errors import label_quality_score, mine_errors
-from .push import push_batches, push_errors, push_seeds
+from .push import push_batches, push_errors, push_seeds, push_selection
 from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
 
 __all__ = ["BATCH_REVIEW", "DATASETS", "ERROR_REVIEW", "NONE_LABEL", "SEED_REVIEW", "connect", "label_agreement",
-           "label_quality_score", "mine_errors", "pull", "push_batches", "push_errors", "push_seeds", "resolve_labels",
+           "label_quality_score", "mine_errors", "pull", "push_batches", "push_errors", "push_seeds", "push_selection", "resolve_labels",
            "review_status", "wilson_lower_bound"]

@@ -7,12 +7,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from curation import Project
+import numpy as np
+
+from curation import Project, WorkbenchError
 
 from .records import batch_record, error_record, seed_record
 from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, VECTOR, settings_for
 
-__all__ = ["push_seeds", "push_batches", "push_errors", "workspace_for", "dataset_for"]
+__all__ = ["push_seeds", "push_batches", "push_errors", "push_selection", "workspace_for", "dataset_for"]
 
 
 def workspace_for(client, project: Project, name: str | None = None):
@@ -139,4 +141,52 @@ def push_errors(project: Project, client, model, *, per_kind: int = 50, workspac
     records = [error_record(row, by_record[row["id"]], model.labels, model.thresholds) for row in rows]
     out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out.update({f"n_{k}": int(v) for k, v in errors["error_type"].value_counts().items()})
+    return out
+
+
+def push_selection(project: Project, client, ids, *, dataset: str = ERROR_REVIEW, model=None,
+                   reason: str = "map selection", workspace: str | None = None, min_submitted: int = 1,
+                   progress: bool = False) -> dict[str, int]:
+    """Send chosen records (a map selection, a cluster) to ``error-review`` or ``batch-review``.
+
+    In the error review the suggestion is ``model``'s decisions when a model directory is given, else
+    the labels the store holds (agent ``store``), and the record's ``error_type`` metadata is ``reason``;
+    in the batch review the suggestion is the record's stored labels, as for a sampled batch record.
+    Unknown ids are refused before anything is sent.
+    """
+    if dataset not in (ERROR_REVIEW, BATCH_REVIEW):
+        raise WorkbenchError("selection review dataset", expected=f"{ERROR_REVIEW!r} or {BATCH_REVIEW!r}",
+                             got=repr(dataset))
+    ids = list(dict.fromkeys(ids))
+    frame = project.frame().set_index("id", drop=False)
+    unknown = [i for i in ids if i not in frame.index]
+    if unknown:
+        raise WorkbenchError("selection", expected="ids of stored records", got=f"{len(unknown)} unknown, "
+                             f"e.g. {unknown[:3]}", fix="select on a map of this project; nothing was sent")
+    if not ids:
+        return {"pushed": 0, "unchanged": 0, "answered_kept": 0, "selected": 0}
+    rows = [frame.loc[i].to_dict() for i in ids]
+    labels = list(project.taxonomy.label_names)
+    enc = _encoder(project)
+    ds = dataset_for(client, project, dataset, workspace=workspace, dimensions=enc.dimension,
+                     min_submitted=min_submitted)
+    if dataset == BATCH_REVIEW:
+        seeds = project.seeds().set_index("id")["text"].to_dict()
+        records = [batch_record(row, seeds.get(row["seed_id"], "") or "", labels) for row in rows]
+    else:
+        if model is not None:
+            labels, thresholds, agent = list(model.labels), list(model.thresholds), "model"
+            probs = np.asarray(model.predictor("torch")([r["text"] for r in rows]), dtype=float)
+        else:
+            thresholds, agent = [0.5] * len(labels), "store"
+            probs = np.array([[1.0 if r.get(lab) == 1 else 0.0 for lab in labels] for r in rows])
+        records = []
+        for row, p in zip(rows, probs):
+            by_label = dict(zip(labels, np.round(p, 4).tolist()))
+            top = labels[int(np.argmax(p))]
+            err = {"error_type": reason, "label": top, "label_quality_score": float("nan"),
+                   "probability": by_label[top], "probs": by_label}
+            records.append(error_record(row, [err], labels, thresholds, agent=agent))
+    out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
+    out["selected"] = len(ids)
     return out

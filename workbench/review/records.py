@@ -65,7 +65,7 @@ def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str],
 
 
 def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], labels: Sequence[str],
-                 thresholds: Sequence[float], vector: Sequence[float] | None = None):
+                 thresholds: Sequence[float], vector: Sequence[float] | None = None, agent: str = "model"):
     """The error-review record of one store record: its worst error's type, label and quality score as
     metadata, the model's decisions with their probabilities as the suggestion."""
     import argilla as rg
@@ -83,4 +83,4 @@ def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], la
     metadata["content_hash"] = content_hash(fields, metadata, [chosen, scores])
     return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors=_vectors(vector),
                      suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores,
-                                                agent="model")])
+                                                agent=agent)])
