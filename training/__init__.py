@@ -30,10 +30,10 @@ from ._recipes import RECIPE_ALIASES, RECIPES, TrainSpec, resolve_recipe
 from ._registry import promote, promoted_model
 from ._tfidf import TfidfClassifier
 from ._thresholds import binary_rates, tune_thresholds
-from ._train import snapshot_frame, train_model, train_model_set
+from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
-    "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "RECIPES", "RECIPE_ALIASES", "VARIANTS",
+    "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "TRAIN_STEPS", "RECIPES", "RECIPE_ALIASES", "VARIANTS",
     "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
     "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",
     "Policy", "RegressionVectors", "TfidfClassifier", "TrainSpec", "TrainedModel",

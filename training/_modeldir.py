@@ -162,6 +162,30 @@ class ModelDirectory:
                                  "max_abs_diff_vs_torch": i.get("max_abs_diff_vs_torch")} for v, i in variants.items()},
                 "best_variant": best, "passed": bool(variants.get(best, {}).get("passed"))}
 
+    def gate_table(self, variant: str = "torch") -> tuple[pd.DataFrame, list[dict]]:
+        """One row per label of a variant's holdout gate — ``passed``, ``f1``, ``recall``, ``fpr``,
+        ``threshold``, ``positives``, the failed checks, and the deltas against the promoted model with
+        ``regression`` (when there was one) — and the failed regression vectors."""
+        info = self.card.get("variants", {}).get(variant)
+        if info is None:
+            raise WorkbenchError(f"gate table of {self.root} ({variant})", expected="an evaluated variant",
+                                 got=f"variants {sorted(self.card.get('variants', {}))}")
+        table = pd.DataFrame(info["per_label"]).set_index("label")
+        failures = info["gate"]["failures"]
+        table["failed_checks"] = [", ".join(f"{f['check']} {f['value']} (required {f['required']})"
+                                            for f in failures if f["what"].startswith(f"label {lab} "))
+                                  for lab in table.index]
+        table["passed"] = table["failed_checks"] == ""
+        table["threshold"] = [self.card["thresholds"].get(lab) for lab in table.index]
+        cols = ["passed", "f1", "recall", "fpr", "threshold", "positives", "failed_checks"]
+        cmp_ = self.card.get("comparison")
+        if cmp_:
+            deltas = pd.DataFrame(cmp_["per_label"]).set_index("label")
+            table = table.join(deltas[["delta_f1", "delta_recall", "delta_fpr", "regression"]])
+            cols += ["delta_f1", "delta_recall", "delta_fpr", "regression"]
+        vectors = [f for f in failures if f["what"].startswith("vector ")]
+        return table[[c for c in cols if c in table.columns]], vectors
+
     def regressions(self) -> list[dict] | None:
         """Labels whose holdout metrics fell against the model that was promoted when this one was
         trained (``None`` when there was none)."""

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ from ._recipes import TrainSpec, build_classifier
 from ._registry import promoted_model
 from ._thresholds import tune_thresholds
 
-__all__ = ["train_model", "train_model_set", "snapshot_frame", "curriculum_phases"]
+__all__ = ["TRAIN_STEPS", "train_model", "train_model_set", "snapshot_frame", "curriculum_phases"]
 
 log = logging.getLogger("workbench.training")
 
@@ -89,21 +90,30 @@ def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show
         log.info("ensemble weights fitted on valid: %s", clf.weights)
 
 
+TRAIN_STEPS = ("snapshot", "mix", "train", "thresholds", "holdout + gates", "export")
+
+
 def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_progress: bool = False,
-                labels: Sequence[str] | None = None) -> ModelDirectory:
+                labels: Sequence[str] | None = None, on_step: Callable[[str, str], None] | None = None
+                ) -> ModelDirectory:
     """Train, tune (calib), evaluate (holdout), gate and optionally export one model.
 
     The model directory names the snapshot it came from and the seeds that snapshot excluded.
+    ``on_step(step, "start" | "done")`` is called around each of :data:`TRAIN_STEPS` (for progress
+    bars; ``export`` only when ``spec.onnx`` asks for variants).
     """
+    step = _StepReporter(on_step)
     spec = spec or TrainSpec()
     out = Path(out)
     if (out / "model.json").exists():
         raise WorkbenchError(f"model directory {out}", expected="a new directory", got="an existing model",
                              fix="choose another --out")
-    frame, tax, manifest = project.read_snapshot(include_unreviewed=spec.include_unreviewed)
-    view = task_view(frame, tax, spec.group, labels=labels)
+    with step("snapshot"):
+        frame, tax, manifest = project.read_snapshot(include_unreviewed=spec.include_unreviewed)
+        view = task_view(frame, tax, spec.group, labels=labels)
     names = [lab for lab in tax.label_names if lab in view.columns]
-    rows, mix_report = _training_rows(project, view, names, spec)
+    with step("mix"):
+        rows, mix_report = _training_rows(project, view, names, spec)
     _, valid_texts, valid_y = split_arrays(view, names, "valid")
     _, calib_texts, calib_y = split_arrays(view, names, "calib")
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
@@ -117,9 +127,12 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
              spec.loss.pos_weight_cap)
     hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
     clf = build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
-    _fit(clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None, show_progress=show_progress)
-    # thresholds: calib only
-    thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names, split="calib")
+    with step("train"):
+        _fit(clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None,
+             show_progress=show_progress)
+    with step("thresholds"):  # calib only
+        thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names,
+                              split="calib")
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
     vectors_src = project.root / "regression_vectors.yaml"
@@ -143,10 +156,27 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         "cache_dir": str((project.root / "cache").resolve()),
     }
     model = ModelDirectory.create(out, card, clf)
-    _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y))
+    with step("holdout + gates"):
+        _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y))
     if spec.onnx:
-        model.export(spec.onnx)
+        with step("export"):
+            model.export(spec.onnx)
     return model
+
+
+class _StepReporter:
+    """``with step("name"):`` calls ``on_step(name, "start")`` and, when the block succeeds, ``"done"``."""
+
+    def __init__(self, on_step: Callable[[str, str], None] | None):
+        self.on_step = on_step
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        if self.on_step:
+            self.on_step(name, "start")
+        yield
+        if self.on_step:
+            self.on_step(name, "done")
 
 
 def _evaluate_and_report(model: ModelDirectory, project: Project, spec: TrainSpec, snapshot_id: str,

@@ -1,0 +1,86 @@
+"""Panels on the demo project, without a browser: the retrain cell runs every step and shows the gate
+table, Promote follows the verdict; the seeds panel quarantines and releases with the snapshot effect;
+the map panel colours, selects, tags and links the heatmap."""
+
+import numpy as np
+import pytest
+
+from curation import WorkbenchError
+from training import TRAIN_STEPS, promoted_model
+from workbench import build_demo
+from workbench.panels import MapPanel, RetrainPanel, SeedsPanel
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    p, _ = build_demo(tmp_path_factory.mktemp("panels") / "demo")
+    return p
+
+
+def test_retrain_cell_runs_every_step_and_promote_follows_the_gate(project):
+    panel = RetrainPanel(project, recipe="heads", group="safety")
+    assert panel.promote_button.disabled  # nothing trained yet
+    with pytest.raises(WorkbenchError, match="gate passed"):
+        panel.promote()
+    panel.run_button.click()  # the button runs the same method code calls
+    model = panel.last_model
+    assert model is not None and set(panel.step_seconds) == set(TRAIN_STEPS)
+    assert all(bar.value == 1.0 for bar in panel.bars.values())
+    table = panel.gate_table
+    assert list(table.index) == list(model.labels) and {"passed", "f1", "recall", "fpr", "threshold"} <= set(table)
+    assert set(panel.last_verdict["variants"]) == {"torch", "fp32"}  # the export was gated too
+    assert "holdout gate per label" in panel.result.value and "excluded seeds" in panel.result.value
+    assert panel.promote_button.disabled == (not panel.last_verdict["passed"])
+    if panel.last_verdict["passed"]:
+        panel.promote_button.click()
+        assert promoted_model(project).root == model.root
+    else:
+        assert "FAILED" in panel.message and "color:#c62828" in panel.result.value  # failing rows in red
+        with pytest.raises(WorkbenchError, match="gate passed"):
+            panel.promote()
+        assert promoted_model(project) is None
+
+
+def test_seeds_panel_quarantines_and_releases_with_the_snapshot_effect(project):
+    panel = SeedsPanel(project)
+    assert len(panel.table) == len(project.seeds())
+    seed = next(s for s in panel.table.index if panel.table.loc[s, "records in views"] > 0)
+    panel.seed.value = seed
+    panel.quarantine_button.click()  # no reason: refused, nothing changed
+    assert "reason" in panel.message and not panel.table.loc[seed, "quarantined"]
+    panel.reason.value = "sample failed review"
+    effect = panel.quarantine()
+    assert effect["snapshot_before"] != effect["snapshot_after"] and effect["active_after"] < effect["active_before"]
+    assert panel.table.loc[seed, "quarantined"] and panel.table.loc[seed, "records in views"] == 0
+    assert "left the training views" in panel.message
+    back = panel.release()
+    assert back["snapshot_after"] == effect["snapshot_before"]  # the snapshot is the one before
+    assert not panel.table.loc[seed, "quarantined"]
+
+
+def test_map_panel_colours_selects_tags_and_follows_the_heatmap(project):
+    panel = MapPanel(project, progress=False)
+    frame = panel.map.frame
+    assert len(frame) == len(project.frame())
+    for mode in panel.colour.options:
+        panel.colour.value = mode
+        assert sum(len(t.x) for t in panel.map.figure.data) == len(frame)
+    x0, x1 = np.quantile(frame["x"], [0.4, 0.7])
+    ids = panel.map.select_box((x0, x1), (frame["y"].min(), frame["y"].max()))
+    assert panel.selected_ids == ids and f"<b>{len(ids)}</b>" in panel.count.value
+    panel.tag_name.value = "panel-region"
+    panel.tag_button.click()
+    assert sorted(project.tags("panel-region")["record_id"]) == sorted(ids)
+    a, b = panel.interference.iloc[0][["label_a", "label_b"]]
+    panel.heatmap._handler_js2py_pointsCallback({"new": {
+        "event_type": "plotly_click", "points": {"trace_indexes": [0], "point_indexes": [[0, 1]], "xs": [b],
+                                                  "ys": [a]}}})
+    assert panel.map.mode[0] == "pair" and set(panel.map.groups) >= {"first", "second"}
+    if len(panel.clusters):
+        panel.cluster.value = int(panel.clusters.iloc[0]["cluster"])
+        assert len(panel.selected_ids) == int(panel.clusters.iloc[0]["size"])
+    panel.map.clear_selection()
+    panel.tag_button.click()
+    assert "nothing selected" in panel.message

@@ -1,0 +1,23 @@
+"""Panels: the ipywidgets people click in JupyterLab, one loop a module.
+
+- ``retrain`` — :class:`RetrainPanel`, the one-click retrain-and-gate cell (snapshot -> mix -> train ->
+  thresholds on calib -> holdout + gates -> ONNX export, a progress bar a step), the gate table and a
+  Promote button that stays disabled when the gate failed;
+- ``review`` — :class:`ReviewPanel`, per Argilla dataset counts, push / pull buttons, agreement, conflicts;
+- ``seeds`` — :class:`SeedsPanel`, seeds with status and batch acceptance, quarantine / release with a
+  reason, and what each action did to the snapshot;
+- ``map`` — :class:`MapPanel`, the embedding map with its colour selector, the interference table and
+  heatmap beside it, clusters, "tag" and "send selection to review".
+
+Each panel is a plain object holding its widgets (``panel.widget``; a notebook displays the panel
+itself) and exposing its state (``selected_ids``, ``last_verdict``, ...) so tests and notebooks read it
+without a browser; every button calls a method of the same name that code can call too. Panels
+import ``curation``, ``training`` and the other ``workbench`` packages; nothing of ours imports them.
+"""
+
+from .map import MapPanel
+from .retrain import RetrainPanel
+from .review import ReviewPanel
+from .seeds import SeedsPanel
+
+__all__ = ["MapPanel", "RetrainPanel", "ReviewPanel", "SeedsPanel"]

@@ -1,0 +1,131 @@
+"""The one-click retrain-and-gate cell.
+
+One button runs ``training.train_model`` on the project's current snapshot — snapshot, mix, train,
+thresholds on calib, one holdout evaluation with the gates, the ONNX fp32 export with its own gate —
+with a progress bar a step, then shows the per-label gate table (pass / fail, F1, recall, FPR,
+threshold, deltas against the promoted model, regressions in red), the failed regression vectors and
+the seeds the snapshot excluded. **Promote** is enabled only when the gate passed.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from curation import Project, WorkbenchError, utc_now
+
+from ._base import Panel, table_html
+
+__all__ = ["RetrainPanel"]
+
+
+class RetrainPanel(Panel):
+    """Retrain and gate ``project`` from a notebook (see the module docstring).
+
+    State for tests and notebooks: ``last_model`` (the model directory), ``last_verdict`` (its
+    ``gate_report()``: ``passed``, ``best_variant``, per-variant failures), ``gate_table`` (DataFrame),
+    ``step_seconds`` and ``seconds`` (click to verdict).
+    """
+
+    def __init__(self, project: Project, *, models_dir=None, recipe: str = "heads", group: str | None = None,
+                 export: bool = True):
+        import ipywidgets as w
+
+        from training import RECIPES, TRAIN_STEPS
+
+        super().__init__()
+        self.project = project
+        self.models_dir = Path(models_dir) if models_dir else Path(project.root) / "models"
+        groups = ["(all labels)", *project.taxonomy.groups]
+        self.recipe = w.Dropdown(options=list(RECIPES), value=recipe, description="recipe")
+        self.group = w.Dropdown(options=groups, value=group or groups[0], description="labels")
+        self.export = w.Checkbox(value=export, description="ONNX fp32 export + gate")
+        self.mix = w.Checkbox(value=True, description="training mix")
+        self.run_button = w.Button(description="Retrain and gate", button_style="primary", icon="play")
+        self.promote_button = w.Button(description="Promote", button_style="success", disabled=True,
+                                       tooltip="enabled when the gate passed")
+        self.bars = {s: w.FloatProgress(value=0, min=0, max=1, description=s, bar_style="",
+                                        style={"description_width": "110px"}) for s in TRAIN_STEPS}
+        self.result = w.HTML()
+        self.run_button.on_click(lambda _: self._guarded(self.run))
+        self.promote_button.on_click(lambda _: self._guarded(self.promote))
+        self.widget = w.VBox([w.HBox([self.recipe, self.group]), w.HBox([self.export, self.mix]),
+                              w.HBox([self.run_button, self.promote_button]), *self.bars.values(),
+                              self._message, self.result])
+        self.last_model = None
+        self.last_verdict: dict | None = None
+        self.gate_table = None
+        self.step_seconds: dict[str, float] = {}
+        self.seconds: float | None = None
+
+
+    def _on_step(self, step: str, phase: str) -> None:
+        bar = self.bars[step]
+        if phase == "start":
+            self._t_step = time.perf_counter()
+            bar.bar_style, bar.value = "info", 0.5
+        else:
+            self.step_seconds[step] = round(time.perf_counter() - self._t_step, 2)
+            bar.bar_style, bar.value = "success", 1.0
+            bar.description = f"{step} {self.step_seconds[step]:.1f}s"
+
+    def run(self):
+        """Snapshot -> ... -> gate (-> fp32 export and its gate); returns the model directory."""
+        from training import TrainSpec, train_model
+
+        for s, bar in self.bars.items():
+            bar.value, bar.bar_style, bar.description = 0, "", s
+        recipe = self.recipe.value
+        export = self.export.value and recipe != "tfidf"  # a lexical model has no encoder to export
+        if not export:
+            self.bars["export"].description = "export (off)"
+        group = None if self.group.value == self.group.options[0] else self.group.value
+        out = self.models_dir / f"{recipe}-{group or 'all'}-{utc_now().replace(':', '').replace('-', '')[:15]}"
+        self.step_seconds, self.promote_button.disabled = {}, True
+        self.say(f"training {recipe} on {group or 'all labels'} -> {out}")
+        t0 = time.perf_counter()
+        spec = TrainSpec(recipe=recipe, group=group, mix=self.mix.value, onnx=("fp32",) if export else ())
+        model = train_model(self.project, out, spec, on_step=self._on_step)
+        self.seconds = round(time.perf_counter() - t0, 2)
+        self.last_model, self.last_verdict = model, model.gate_report()
+        self.gate_table, vectors = model.gate_table("torch")
+        self._show(model, vectors)
+        ok = self.last_verdict["passed"]
+        self.promote_button.disabled = not ok
+        self.say(f"{'PASSED' if ok else 'FAILED'} gate in {self.seconds:.1f} s (best variant "
+                 f"{self.last_verdict['best_variant']}); model {out.name}", error=not ok)
+        return model
+
+    def _show(self, model, vectors) -> None:
+        t = self.gate_table
+        red = ~t["passed"] | (t["regression"].fillna(False).astype(bool) if "regression" in t else False)
+        parts = [table_html(t, red=red, caption=f"holdout gate per label ({len(t)} labels)")]
+        variants = self.last_verdict["variants"]
+        parts.append(table_html(_variants_frame(variants), red=_variants_frame(variants)["passed"] == False,  # noqa: E712
+                                caption="variants"))
+        if vectors:
+            parts.append("<p style='color:#c62828'><b>failed regression vectors</b><br>" + "<br>".join(
+                f"{v['what']}: {v['check']} {v['value']}" for v in vectors) + "</p>")
+        excluded = model.card.get("excluded_seeds") or []
+        parts.append(f"<p><b>excluded seeds</b> (quarantined when the snapshot was taken): "
+                     f"{', '.join(map(str, excluded)) or 'none'}</p>")
+        self.result.value = "".join(parts)
+
+    def promote(self) -> dict:
+        """Promote the last model's best variant; refused (and the button disabled) if its gate failed."""
+        from training import promote
+
+        if self.last_model is None or not (self.last_verdict or {}).get("passed"):
+            self.promote_button.disabled = True
+            raise WorkbenchError("promotion", expected="a model whose gate passed", got="no such model",
+                                 fix="retrain until the gate passes")
+        out = promote(self.last_model)
+        self.say(f"promoted {self.last_model.root.name} ({out.get('variant', self.last_verdict['best_variant'])})")
+        return out
+
+
+def _variants_frame(variants: dict):
+    import pandas as pd
+
+    return pd.DataFrame([{"variant": v, "passed": i["passed"], "max |p - p_torch|": i.get("max_abs_diff_vs_torch"),
+                          "failures": len(i["failures"])} for v, i in variants.items()]).set_index("variant")
