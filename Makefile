@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review clean
+.PHONY: install chromium run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Loads the demo project (once) and prints its stats.
+# The browser tests drive Debian's chromium (never a downloaded browser); installed with apt when missing.
+chromium:
+	@command -v chromium >/dev/null || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get install -y -q chromium || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }; }
+
+# The workbench: builds the demo project (once), starts Argilla with its review datasets and JupyterLab
+# on notebooks/, prints both URLs; Ctrl-C stops them.
 run: $(STAMP)
 	test -f $(DEMO)/workbench.yaml || $(VENV)/bin/workbench init $(DEMO) --demo
-	$(VENV)/bin/workbench stats $(DEMO)
+	HF_HUB_OFFLINE=1 $(VENV)/bin/workbench run $(DEMO)
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 	$(MAKE) argilla-sdk-tests
 
@@ -49,6 +55,14 @@ bench-argilla: $(STAMP)
 # Review push throughput against the raw SDK logging rate, on the embedded stack.
 bench-review: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/review.py
+
+# The embedding map at 100k records: projection, placement, interference, clusters, payload.
+bench-maps: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/maps.py
+
+# The retrain-and-gate cell, click to verdict, on a 20k-record project with cached embeddings.
+bench-retrain: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/retrain.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis

@@ -6,7 +6,7 @@ import argparse
 import json
 
 GROUP = "server"
-SUMMARY = "server start | stop | status | logs | env | reindex  (the local Argilla stack)"
+SUMMARY = "run DIR | server start | stop | status | logs | env | reindex  (the workbench; the Argilla stack)"
 
 
 def _stack(args, **settings):
@@ -70,7 +70,31 @@ def reindex(args) -> int:
     return code
 
 
+def run(args) -> int:
+    from workbench.session import WorkbenchSession
+
+    session = WorkbenchSession(args.dir, home=args.home, argilla_port=args.argilla_port,
+                               jupyter_port=args.jupyter_port)
+    info = session.start(push=not args.no_push, timeout=args.timeout)
+    print(f"JupyterLab: {info['jupyter_url']}", flush=True)
+    print(f"Argilla: {info['argilla_url']}", flush=True)
+    print(f"Jupyter token: in {info['token_file']}; Argilla owner user and API key: in {info['secrets_file']} "
+          "(both readable only by you)", flush=True)
+    print(f"JupyterLab log: {info['log_file']}. Ctrl-C stops JupyterLab and the stack this run started.",
+          flush=True)
+    session.wait()
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("run", help="the workbench: Argilla (review datasets pushed) + JupyterLab on the notebooks")
+    r.set_defaults(func=run)
+    r.add_argument("dir", help="project directory")
+    r.add_argument("--home", help="workbench home (default $WORKBENCH_HOME or ~/.workbench)")
+    r.add_argument("--argilla-port", type=int, default=6900, help="first Argilla port to try")
+    r.add_argument("--jupyter-port", type=int, help="JupyterLab port (default: a free one)")
+    r.add_argument("--no-push", action="store_true", help="do not push the seed and batch review datasets")
+    r.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for each server")
     s = sub.add_parser("server", help="the local Argilla stack: start | stop | status | logs | env | reindex")
     ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
     for handler, text in ((start, "start Argilla (embedded search, SQLite, Valkey) and wait until it is healthy"),

@@ -1,0 +1,94 @@
+"""The review notebooks (02 seed review, 03 batch review, 06 error review) run headless against the
+embedded Argilla; where a notebook says "now in Argilla", the test answers as annotators would (their
+own users, the UI's endpoints), then runs the rest and checks what the notebook shows."""
+
+from __future__ import annotations
+
+import ast
+import uuid
+
+import pytest
+import yaml
+
+from workbench import build_demo
+
+from .test_review_loop import _annotator, _answer, owner, stack  # noqa: F401 (fixtures)
+from ..conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _project(tmp_path):
+    root = tmp_path / "demo"
+    build_demo(root)
+    cfg = yaml.safe_load((root / "workbench.yaml").read_text())
+    cfg["name"] = f"nb-{uuid.uuid4().hex[:6]}"  # its own Argilla workspace
+    (root / "workbench.yaml").write_text(yaml.safe_dump(cfg))
+    return root, cfg["name"]
+
+
+def _run(name, root, stack, monkeypatch, answer):
+    """Execute ``name`` cell by cell; at the "Now in Argilla" cell call ``answer()``; return code cells."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    for k, v in {**stack.env(), "WORKBENCH_PROJECT": str(root), "HF_HUB_OFFLINE": "1"}.items():
+        monkeypatch.setenv(k, v)
+    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(REPO / "notebooks")}})
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown" and "Now in Argilla" in cell.source:
+                answer()
+            elif cell.cell_type == "code":
+                client.execute_cell(cell, i)
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def _text(cell) -> str:
+    return "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs if o.output_type == "execute_result")
+
+
+def test_seed_review_notebook(tmp_path, stack, owner, monkeypatch):  # noqa: F811
+    root, ws = _project(tmp_path)
+
+    def answer():
+        ann = _annotator(owner, stack, ws)
+        _answer(ann, ws, "seed-review", lambda rec: {"verdict": "reject", "reason": "too vague"}
+                if rec.id == "seed:seed-spam-followers" else {"verdict": "approve"})
+
+    cells = _run("02_seed_review", root, stack, monkeypatch, answer)
+    applied = ast.literal_eval(_text(cells[2]))
+    assert applied["seeds_rejected"] == 1 and applied["annotations"] > 0
+    assert "seed-spam-followers" in _text(cells[-1]) and "too vague" in _text(cells[-1])
+
+
+def test_batch_review_notebook_ends_with_the_poisoned_seed_quarantined(tmp_path, stack, owner, monkeypatch):  # noqa: F811
+    root, ws = _project(tmp_path)
+
+    def answer():
+        ann = _annotator(owner, stack, ws)
+        # the poisoned seed's batch holds real hateful or offensive posts labelled harmless: invalid
+        _answer(ann, ws, "batch-review", lambda rec: {"valid": "no", "labels": ["offensive"]}
+                if rec.metadata.get("seed_id") == "seed-banter" else {"valid": "yes", "labels": ["none"]})
+
+    cells = _run("03_batch_review", root, stack, monkeypatch, answer)
+    assert "seed-banter" in _text(cells[2]) and "10" in _text(cells[2])
+    assert "rejected" in _text(cells[4])
+    quarantined, reason = ast.literal_eval(_text(cells[-1]))
+    assert quarantined and "rejected in review" in reason
+
+
+def test_error_review_notebook_brings_corrections_back(tmp_path, stack, owner, monkeypatch):  # noqa: F811
+    root, ws = _project(tmp_path)
+
+    def answer():
+        ann = _annotator(owner, stack, ws)
+        _answer(ann, ws, "error-review", lambda rec: {"labels": ["none"]})
+
+    cells = _run("06_error_review", root, stack, monkeypatch, answer)
+    applied = ast.literal_eval(_text(cells[3]))
+    assert applied["labels"] > 0
+    before, after = ast.literal_eval(_text(cells[-1]))
+    assert before != after  # the corrections changed the snapshot the next retrain reads

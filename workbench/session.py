@@ -1,0 +1,166 @@
+"""``workbench run``: the workbench people open — the embedded Argilla stack with the project's review
+datasets pushed, and JupyterLab on the notebooks, both on 127.0.0.1.
+
+Secrets never reach the terminal: JupyterLab gets a random token through its environment
+(``JUPYTER_TOKEN``, not the command line), the token is written to ``HOME/jupyter/token`` (mode 0600)
+and JupyterLab's own start-up lines, which repeat it, go to ``HOME/logs/jupyter.log``; the Argilla
+owner's key stays in the stack's ``secrets.json``. Notebooks started in that JupyterLab find the stack
+through ``ARGILLA_API_URL`` / ``ARGILLA_API_KEY`` and the project through ``WORKBENCH_PROJECT``.
+One session per home: ``HOME/run/session.json`` holds its pid, and a second ``workbench run`` says
+where the first one is. Stopping (Ctrl-C, SIGTERM) ends JupyterLab and the stack if this session
+started it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from curation import Project, WorkbenchError
+
+from .argilla import ServerStack, StackSettings
+from .argilla.processes import any_free_port, create_time, is_ours, read_private, write_private
+
+__all__ = ["WorkbenchSession", "default_workbench_home"]
+
+REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def default_workbench_home() -> Path:
+    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench")
+
+
+class WorkbenchSession:
+    """Start (and stop) Argilla + JupyterLab for one project; see the module docstring."""
+
+    def __init__(self, project_root, *, home=None, argilla_port: int = 6900, jupyter_port: int | None = None,
+                 notebooks=None):
+        self.project_root = Path(project_root).resolve()
+        self.home = Path(home or default_workbench_home()).expanduser().absolute()
+        self.notebooks = Path(notebooks or REPO_NOTEBOOKS).resolve()
+        self.stack = ServerStack(StackSettings.from_env(home=self.home / "argilla", port=argilla_port))
+        self.jupyter_port = jupyter_port
+        self.session_file = self.home / "run" / "session.json"
+        self.token_file = self.home / "jupyter" / "token"
+        self.log_file = self.home / "logs" / "jupyter.log"
+        self._jupyter: subprocess.Popen | None = None
+        self._started_stack = False
+        self.info: dict = {}
+
+    def running(self) -> dict | None:
+        """The live session of this home, if any."""
+        if not self.session_file.exists():
+            return None
+        info = read_private(self.session_file)
+        return info if is_ours(info["session"]) else None
+
+    def start(self, *, push: bool = True, timeout: float = 180.0) -> dict:
+        other = self.running()
+        if other:
+            raise WorkbenchError(f"workbench run (home {self.home})", expected="no session running",
+                                 got=f"one already running (pid {other['session']['pid']}): JupyterLab "
+                                     f"{other['jupyter_url']}, Argilla {other['argilla_url']}",
+                                 fix="use that one, or stop it (Ctrl-C in its terminal) first")
+        if not (self.project_root / "workbench.yaml").exists():
+            raise WorkbenchError(f"project {self.project_root}", expected="a workbench project", got="none there",
+                                 fix="workbench init DIR --demo")
+        before = self.stack.status()["running"]
+        stack_info = self.stack.start(timeout=timeout)
+        self._started_stack = not before
+        try:
+            env = self.stack.env()
+            if push:
+                self._push(env)
+            url = self._start_jupyter(env, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.info = {"session": {"pid": os.getpid(), "create_time": create_time(os.getpid())},
+                     "jupyter_url": url, "argilla_url": stack_info["url"], "jupyter_pid": self._jupyter.pid,
+                     "token_file": str(self.token_file), "secrets_file": str(stack_info["secrets_file"]),
+                     "log_file": str(self.log_file), "project": str(self.project_root)}
+        write_private(self.session_file, self.info)
+        return self.info
+
+    def _push(self, env: dict) -> None:
+        import argilla as rg
+
+        from .review import push_batches, push_seeds
+
+        client = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
+        with Project(self.project_root) as project:
+            push_seeds(project, client)
+            push_batches(project, client)  # the dataset exists (empty) even while no batch awaits review
+
+    def _start_jupyter(self, env: dict, timeout: float) -> str:
+        token = secrets.token_urlsafe(32)
+        self.token_file.parent.mkdir(parents=True, exist_ok=True)
+        self.token_file.touch(mode=0o600)
+        self.token_file.write_text(token + "\n")
+        os.chmod(self.token_file, 0o600)
+        port = self.jupyter_port or any_free_port("127.0.0.1")
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        child = {**os.environ, **env, "JUPYTER_TOKEN": token, "WORKBENCH_PROJECT": str(self.project_root),
+                 "HF_HUB_OFFLINE": "1"}
+        argv = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.notebooks}",
+                "--ServerApp.open_browser=False"]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines run as root
+            argv.append("--allow-root")
+        log = open(self.log_file, "ab")
+        self._jupyter = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=child,
+                                         start_new_session=True)
+        log.close()
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._jupyter.poll() is not None:
+                raise WorkbenchError("JupyterLab", expected="a running server", got=f"exit {self._jupyter.returncode}",
+                                     fix=f"see {self.log_file}")
+            try:
+                req = urllib.request.Request(base + "/api/status", headers={"Authorization": f"token {token}"})
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    if r.status == 200:
+                        return base + "/lab"
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise WorkbenchError("JupyterLab", expected=f"an answer within {timeout:.0f} s", got="none",
+                             fix=f"see {self.log_file}")
+
+    def stop(self) -> list[str]:
+        stopped = []
+        if self._jupyter is not None and self._jupyter.poll() is None:
+            os.killpg(self._jupyter.pid, signal.SIGTERM)
+            try:
+                self._jupyter.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._jupyter.pid, signal.SIGKILL)
+                self._jupyter.wait()
+            stopped.append("jupyterlab")
+        if self._started_stack:
+            stopped += self.stack.stop()
+            self._started_stack = False
+        if self.session_file.exists() and self.info:
+            self.session_file.unlink()
+        return stopped
+
+    def wait(self) -> None:
+        """Block until Ctrl-C / SIGTERM or until JupyterLab exits, then stop everything this session started."""
+        def _term(*_):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _term)
+        try:
+            while self._jupyter is not None and self._jupyter.poll() is None:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            print("stopping: " + ", ".join(self.stop() or ["nothing left"]), flush=True)
