@@ -126,6 +126,8 @@ def main() -> None:
         nb = nbf.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.cells = [nbf.v4.new_markdown_cell(t) if kind == "md" else nbf.v4.new_code_cell(t) for kind, t in cells]
+        for i, cell in enumerate(nb.cells):  # ids as nbstripout writes them: rewriting changes nothing
+            cell["id"] = str(i)
         nbf.write(nb, HERE / f"{name}.ipynb")
         print(HERE / f"{name}.ipynb")
 
