@@ -24,6 +24,7 @@ from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_
 from ._modeldir import ModelDirectory, TrainedModel, load_model, split_arrays
 from ._modelset import ModelSet, open_model
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
+from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, Policy
 from ._predict import predict_file, read_prediction_input
 from ._recipes import RECIPE_ALIASES, RECIPES, TrainSpec, resolve_recipe
@@ -33,6 +34,7 @@ from ._thresholds import binary_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
+    "PARITY_RULE", "parity_check",
     "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "TRAIN_STEPS", "RECIPES", "RECIPE_ALIASES", "VARIANTS",
     "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
     "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",

@@ -12,8 +12,8 @@
     MODEL/regression_vectors.yaml  the project's regression vectors at training time, if any
 
 :class:`ModelDirectory` reads the card, loads the classifier, builds predictors for torch and each
-ONNX variant, re-evaluates and re-gates them on the snapshot's **holdout** (with a parity check
-against torch) and exports ONNX. Model directories written by earlier versions keep loading.
+ONNX variant, re-evaluates and re-gates them on the snapshot's **holdout** (with the parity rule of
+``_parity``: decision agreement with torch, per-label F1 deltas, no collapsed outputs) and exports ONNX. Model directories written by earlier versions keep loading.
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from ._family import write_json
 from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
 from ._metrics import evaluate
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
+from ._parity import parity_check
 from ._policy import Policy
-from ._recipes import PARITY_TOLERANCE
 
 __all__ = ["ModelDirectory", "TrainedModel", "load_model", "split_arrays", "file_sha256", "MODEL_FORMAT"]
 
@@ -154,12 +154,14 @@ class ModelDirectory:
     def gate_report(self) -> dict[str, Any]:
         """The gate verdict of every evaluated variant, the best variant and whether it passed.
 
-        ``{"variants": {name: {"passed", "failures", "max_abs_diff_vs_torch"}}, "best_variant": ...,
+        ``{"variants": {name: {"passed", "failures", "max_abs_diff_vs_torch", "decision_agreement",
+        "f1_delta_max"}}, "best_variant": ...,
         "passed": ...}``; ``passed`` is what ``workbench gate`` turns into its exit code."""
         variants = self.card.get("variants", {})
         best = self.best_variant()
         return {"variants": {v: {"passed": i["passed"], "failures": i["gate"]["failures"],
-                                 "max_abs_diff_vs_torch": i.get("max_abs_diff_vs_torch")} for v, i in variants.items()},
+                                 **{k: i.get(k) for k in ("max_abs_diff_vs_torch", "decision_agreement",
+                                                          "f1_delta_max")}} for v, i in variants.items()},
                 "best_variant": best, "passed": bool(variants.get(best, {}).get("passed"))}
 
     def gate_table(self, variant: str = "torch") -> tuple[pd.DataFrame, list[dict]]:
@@ -220,13 +222,12 @@ class ModelDirectory:
         info: dict[str, Any] = {"summary": summary, "per_label": per_label.reset_index().to_dict(orient="records"),
                                 "gate": verdict.to_dict(), "evaluated_at": utc_now()}
         if reference is not None and len(texts):
-            diff = float(np.max(np.abs(probs - reference)))
-            info["max_abs_diff_vs_torch"] = diff
-            tol = self.card.get("parity_tolerance", PARITY_TOLERANCE)
-            if diff > tol:
+            parity, failures = parity_check(variant, y, probs, reference, self.thresholds, label_names=self.labels,
+                                            rule=self.card.get("parity"))
+            info.update(parity)
+            if failures:
                 verdict.passed = False
-                verdict.failures.append({"what": f"variant {variant}", "check": "parity (max |p - p_torch|)",
-                                         "value": f"{diff:.4f}", "required": f"<= {tol}"})
+                verdict.failures.extend(failures)
                 info["gate"] = verdict.to_dict()
         if variant != "torch":
             info["sha256"] = file_sha256(self.root / "onnx" / f"model.{variant}.onnx")

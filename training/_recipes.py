@@ -26,11 +26,10 @@ from ._losses import LossConfig
 from ._onnx import VARIANTS
 from ._tfidf import TfidfClassifier
 
-__all__ = ["RECIPES", "RECIPE_ALIASES", "PARITY_TOLERANCE", "TrainSpec", "resolve_recipe", "build_classifier"]
+__all__ = ["RECIPES", "RECIPE_ALIASES", "TrainSpec", "resolve_recipe", "build_classifier"]
 
 RECIPES = ("heads", "ensemble", "tfidf")
 RECIPE_ALIASES = {"fast": "heads", "finetune": "ensemble"}
-PARITY_TOLERANCE = 0.05
 
 
 def resolve_recipe(name: str) -> str:
@@ -81,7 +80,7 @@ class TrainSpec:
     hidden: int = 0
     seed: int = 0
     min_holdout_positives: int = 1
-    parity_tolerance: float = PARITY_TOLERANCE
+    parity: dict = field(default_factory=dict)  # overrides of training.PARITY_RULE for the exported variants
     include_unreviewed: bool = False
 
     def __post_init__(self):

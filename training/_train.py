@@ -25,6 +25,7 @@ from ._gates import GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import MODEL_FORMAT, ModelDirectory, split_arrays
 from ._modelset import ModelSet
+from ._parity import PARITY_RULE
 from ._recipes import TrainSpec, build_classifier
 from ._registry import promoted_model
 from ._thresholds import tune_thresholds
@@ -152,7 +153,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         "label_counts": counts, "warnings": warnings_, "mix": mix_report,
         "split_sizes": {"train": len(rows), "valid": len(valid_texts), "calib": len(calib_texts),
                         "holdout": len(hold_texts)},
-        "min_holdout_positives": spec.min_holdout_positives, "parity_tolerance": spec.parity_tolerance,
+        "min_holdout_positives": spec.min_holdout_positives, "parity": {**PARITY_RULE, **spec.parity},
         "cache_dir": str((project.root / "cache").resolve()),
     }
     model = ModelDirectory.create(out, card, clf)

@@ -122,8 +122,45 @@ def test_corrupted_export_fails_gate_and_cannot_be_promoted(fast_model, tmp_path
     card = load_model(m_dir).card
     assert not card["variants"]["fp32"]["passed"]
     checks = [f["check"] for f in card["variants"]["fp32"]["gate"]["failures"]]
-    assert "parity (max |p - p_torch|)" in checks
+    assert "collapse (near-constant outputs)" in checks
     assert main(["promote", str(m_dir), "--variant", "fp32"]) == 2
+    assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
+
+
+def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
+    """Variants are judged by decisions (agreement, F1 deltas) with the largest probability difference
+    reported: the fp32 export passes parity; the dynamic int8's verdict follows its numbers; a
+    deliberately broken int8 file (every float tensor zeroed: near-constant outputs) fails loudly by
+    name and cannot be promoted."""
+    import onnx
+    from onnx import numpy_helper
+
+    def parity_failures(info):
+        return [f for f in info["gate"]["failures"] if f["check"].startswith(("parity", "collapse"))]
+
+    variants = fast_model.card["variants"]
+    fp32 = variants["fp32"]
+    assert fp32["decision_agreement"] == 1.0 and fp32["f1_delta_max"] < 1e-9 and not parity_failures(fp32)
+    int8 = variants["int8"]
+    assert int8["collapsed"] == [] and 0 < int8["max_abs_diff_vs_torch"] < 0.3
+    holds = int8["decision_agreement"] >= 0.995 and int8["f1_delta_max"] <= 0.01
+    assert holds == (not parity_failures(int8)), int8["gate"]["failures"]
+
+    m_dir = tmp_path / "broken-int8"
+    shutil.copytree(fast_model.root, m_dir)
+    path = m_dir / "onnx" / "model.int8.onnx"
+    model = onnx.load(str(path))
+    for init in model.graph.initializer:
+        arr = numpy_helper.to_array(init)
+        if arr.dtype == np.float32 and arr.ndim >= 1:
+            init.CopyFrom(numpy_helper.from_array(np.zeros_like(arr), init.name))
+    onnx.save(model, str(path))
+    main(["evaluate", str(m_dir)])
+    bad = load_model(m_dir).card["variants"]["int8"]
+    assert not bad["passed"] and bad["collapsed"]
+    assert "collapse (near-constant outputs)" in [f["check"] for f in bad["gate"]["failures"]]
+    capsys.readouterr()
+    assert main(["promote", str(m_dir), "--variant", "int8"]) == 2
     assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
 
 

@@ -21,11 +21,13 @@ def _csv(text: str | None) -> tuple[str, ...]:
 
 
 def _print_variants(variants: dict) -> None:
-    print(f"{'variant':<8}{'gate':>6}{'micro-F1':>10}{'macro-F1':>10}{'max|dp|':>9}")
+    print(f"{'variant':<8}{'gate':>6}{'micro-F1':>10}{'macro-F1':>10}{'agree':>8}{'|dF1|':>8}{'max|dp|':>9}")
     for v, i in variants.items():
-        d = i.get("max_abs_diff_vs_torch")
+        cols = [(i.get(k), f) for k, f in (("decision_agreement", ".4f"), ("f1_delta_max", ".4f"),
+                                          ("max_abs_diff_vs_torch", ".4f"))]
+        extra = "".join(f"{'' if x is None else format(x, f):>{w}}" for (x, f), w in zip(cols, (8, 8, 9)))
         print(f"{v:<8}{'pass' if i['passed'] else 'FAIL':>6}{i['summary']['micro_f1']:>10.3f}"
-              f"{i['summary']['macro_f1']:>10.3f}{'' if d is None else f'{d:.4f}':>9}")
+              f"{i['summary']['macro_f1']:>10.3f}{extra}")
 
 
 def train(args) -> int:

@@ -127,5 +127,6 @@ class RetrainPanel(Panel):
 def _variants_frame(variants: dict):
     import pandas as pd
 
-    return pd.DataFrame([{"variant": v, "passed": i["passed"], "max |p - p_torch|": i.get("max_abs_diff_vs_torch"),
+    return pd.DataFrame([{"variant": v, "passed": i["passed"], "agreement": i.get("decision_agreement"),
+                          "max |F1 - F1_torch|": i.get("f1_delta_max"), "max |p - p_torch|": i.get("max_abs_diff_vs_torch"),
                           "failures": len(i["failures"])} for v, i in variants.items()]).set_index("variant")
