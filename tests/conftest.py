@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import pytest
 from curation import Project, Taxonomy
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """A SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C, so fixtures still stop the servers
+    they started (Argilla, JupyterLab, kernels run in sessions of their own and would outlive us)."""
+    def _interrupt(*_):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _find_shared_data() -> Path:

@@ -108,7 +108,7 @@ class WorkbenchSession:
         port = self.jupyter_port or any_free_port("127.0.0.1")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         child = {**os.environ, **env, "JUPYTER_TOKEN": token, "WORKBENCH_PROJECT": str(self.project_root),
-                 "HF_HUB_OFFLINE": "1"}
+                 "HF_HUB_OFFLINE": "1", **self._lab_settings()}
         argv = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.notebooks}",
                 "--ServerApp.open_browser=False"]
@@ -133,6 +133,21 @@ class WorkbenchSession:
                 time.sleep(0.5)
         raise WorkbenchError("JupyterLab", expected=f"an answer within {timeout:.0f} s", got="none",
                              fix=f"see {self.log_file}")
+
+    def _lab_settings(self) -> dict:
+        """JupyterLab's settings and workspaces under this home. Written on first use (a user's later
+        changes stay): notebooks start their kernel without asking, news and update checks off (they
+        would call out to the internet, and their prompt covers the notebook)."""
+        lab = self.home / "jupyter" / "lab"
+        first = {"apputils-extension/notification": '{"fetchNews": "false", "checkForUpdates": false}',
+                 "notebook-extension/tracker": '{"autoStartDefaultKernel": true}'}
+        for name, text in first.items():
+            path = lab / "user-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text + "\n")
+        return {"JUPYTERLAB_SETTINGS_DIR": str(lab / "user-settings"),
+                "JUPYTERLAB_WORKSPACES_DIR": str(lab / "workspaces")}
 
     def stop(self) -> list[str]:
         stopped = []
