@@ -86,7 +86,7 @@ def test_interference_table_and_heatmap_on_the_demo(demo, data):
     assert scored.any() and table.loc[scored, "confusion"].between(0, 1).all()
     assert table.loc[~scored, "confusion"].isna().all()  # the model does not score those labels
     fig = interference_figure(table, data.labels)
-    assert fig.data[0].z.shape == (len(data.labels), len(data.labels))
+    assert np.array(fig.data[0].z, dtype=float).shape == (len(data.labels), len(data.labels))
 
 
 def test_records_added_later_are_placed_without_moving_the_map(tmp_path):

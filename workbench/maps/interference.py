@@ -163,8 +163,12 @@ def interference_figure(table: pd.DataFrame, names: Sequence[str], *, widget: bo
     for r in table.itertuples():
         i, j = names.index(r.label_a), names.index(r.label_b)
         z[i, j] = z[j, i] = r.interference_score
-    fig = (go.FigureWidget if widget else go.Figure)(go.Heatmap(z=z, x=names, y=names, zmin=0, zmax=1, colorscale="Reds",
-                               hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>"))
+    # nested lists, blanks as None: a FigureWidget sends numpy arrays as typed-array buffers, which its
+    # heatmap drew empty in JupyterLab (seen in the browser test's screenshot)
+    cells = [[None if np.isnan(v) else float(v) for v in row] for row in z]
+    fig = (go.FigureWidget if widget else go.Figure)(go.Heatmap(z=cells, x=names, y=names, zmin=0, zmax=1,
+                                                                colorscale="Reds",
+                                                                hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>"))
     fig.update_layout(title="Label interference (mixing, co-occurrence, confusion)", yaxis_autorange="reversed")
     return fig
 
