@@ -50,8 +50,12 @@ def page():
         # leaving a notebook with unsaved outputs asks "leave the page?": yes (a dismissed dialog would
         # keep the browser on the old notebook)
         pg.on("dialog", lambda dialog: dialog.accept())
+        log = open(SHOTS / "console.log", "w")  # the page's console, for whoever reads a failure
+        pg.on("console", lambda msg: log.write(f"{msg.type}: {msg.text}\n") if msg.type in ("error", "warning") else None)
+        pg.on("pageerror", lambda err: log.write(f"pageerror: {err}\n"))
         yield pg
         b.close()
+        log.close()
 
 
 @contextmanager
@@ -130,6 +134,8 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
         _run_notebook(page, base, token, "04_interference_map")
         page.wait_for_selector(f"{OPEN} .jp-OutputArea .js-plotly-plot .nsewdrag")
         page.wait_for_selector(f"{OPEN} >> text=/label_a/", timeout=300_000)  # Run All reached the tables
+        # the interference heatmap beside the map has its cells (plotly draws them as one image)
+        page.wait_for_selector(f"{OPEN} .js-plotly-plot .heatmaplayer image", state="attached")
         plot = page.locator(f"{OPEN} .jp-OutputArea .js-plotly-plot").first
         plot.scroll_into_view_if_needed()
         page.locator(f"{OPEN} .modebar-btn[data-val='lasso']").first.click(force=True)
@@ -147,9 +153,18 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
         assert 0 < selected < n_records
         page.screenshot(path=str(SHOTS / "map_lasso.png"))
 
-    # Argilla: the owner signs in and opens the batch-review dataset pushed by `workbench run`
+    # Argilla: a batch is generated and pushed (as 03 does), the owner signs in and opens batch-review
     with _step(page, "argilla"):
+        import argilla as rg
+
+        from workbench.generate import generate, make_provider
+        from workbench.review import push_batches
+
         secrets = json.loads((s.home / "argilla" / "secrets.json").read_text())
+        with Project(s.project_root) as project:
+            generate(project, make_provider(project, "perturbation"), n=6)
+            pushed = push_batches(project, rg.Argilla(api_url=info["argilla_url"], api_key=secrets["api_key"]))
+        assert pushed["batches"] >= 1
         page.goto(info["argilla_url"] + "/sign-in")
         page.fill("input[type='text']", secrets["username"])
         page.fill("input[type='password']", secrets["password"])
@@ -160,5 +175,8 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
         page.get_by_text("batch-review").first.click()
         page.wait_for_url(re.compile(r"/dataset/.+/annotation-mode"))  # the dataset's own page opened
         page.wait_for_load_state("networkidle")
+        page.wait_for_timeout(1500)
         page.screenshot(path=str(SHOTS / "argilla_batch_review.png"))
-        assert "batch-review" in page.inner_text("body")
+        assert "/annotation-mode" in page.url, page.url  # and stayed there
+        body = page.inner_text("body")
+        assert "batch-review" in body and "valid" in body.lower(), body[:500]  # a record and its questions

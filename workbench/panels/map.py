@@ -58,7 +58,7 @@ class MapPanel(Panel):
                                      caption="clusters, most interference first"))
         self.widget = w.VBox([
             w.HBox([self.colour, self.label, self.pair, self.cluster]),
-            w.HBox([self.map.figure, w.VBox([self.heatmap, tables], layout=w.Layout(width="40%"))]),
+            w.HBox([_shown(self.map.figure), w.VBox([_shown(self.heatmap), tables], layout=w.Layout(width="40%"))]),
             w.HBox([self.count, self.tag_name, self.tag_button, self.dataset, self.send_button]), self._message])
         self.last_sent: dict | None = None
 
@@ -95,3 +95,16 @@ class MapPanel(Panel):
         self.say(f"{len(ids)} selected records -> {dataset or self.dataset.value}: "
                  f"{self.last_sent['pushed']} sent, {self.last_sent['unchanged']} already there")
         return self.last_sent
+
+
+def _shown(figure):
+    """A plotly ``FigureWidget`` to place inside a Box. plotly 6.0 sends a FigureWidget's initial data and
+    layout only when the figure itself is displayed (a Box child never is: the heatmap reached the
+    browser empty), so it is displayed into an ``Output`` widget that the Box holds."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    out = w.Output()
+    with out:
+        display(figure)
+    return out
