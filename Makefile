@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install chromium run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain clean
+.PHONY: install chromium run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,10 @@ bench-maps: $(STAMP)
 # The retrain-and-gate cell, click to verdict, on a 20k-record project with cached embeddings.
 bench-retrain: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/retrain.py
+
+# hate across the public sources: trained on one / all / all but one, scored on every source's holdout.
+bench-crossdata: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/crossdata.py
 
 clean:
 	rm -rf $(VENV) build .hypothesis

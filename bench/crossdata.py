@@ -127,13 +127,16 @@ def main() -> None:
     print(f"hate at the tuned threshold on each source's holdout: recall / FPR / F1 (* = source not trained "
           f"or tuned on; n positives: " + ", ".join(f"{s} {rates(h[LABEL].to_numpy(float), np.zeros(len(h)), 1)['positives']}"
                                                      for s, h in holdout.items()) + ")")
-    head = f"{'trained and tuned on':<26}{'thr':>6}  " + "".join(f"{s:>24}" for s in sources)
-    print(head)
-    print("-" * len(head))
-    for name, row in results.items():
-        cells = "".join(f"{('*' if row[s]['unseen'] else ' ') + '{recall:.2f} / {fpr:.2f} / {f1:.2f}'.format(**row[s]['tuned']):>24}"
-                        for s in sources)
-        print(f"{name:<26}{row['threshold']:>6.2f}  {cells}")
+    for at in ("tuned", "p>=0.5"):
+        if at != "tuned":
+            print(f"\nthe same models at p >= 0.5 (is it the threshold, or the model?)")
+        head = f"{'trained and tuned on':<26}{'thr':>6}  " + "".join(f"{s:>24}" for s in sources)
+        print(head)
+        print("-" * len(head))
+        for name, row in results.items():
+            cells = "".join(f"{('*' if row[s]['unseen'] else ' ') + '{recall:.2f} / {fpr:.2f} / {f1:.2f}'.format(**row[s][at]):>24}"
+                            for s in sources)
+            print(f"{name:<26}{row['threshold'] if at == 'tuned' else 0.5:>6.2f}  {cells}")
     loo = {s: results[f"all but {s}"][s]["tuned"] for s in sources}
     met = {s: bool(r["recall"] >= 0.6 and r["fpr"] <= 0.1) for s, r in loo.items()}
     hx_delta = results["all sources"]["hatexplain"]["tuned"]["f1"] - results["only hatexplain"]["hatexplain"]["tuned"]["f1"]
