@@ -23,6 +23,7 @@ then scores any text.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -151,11 +152,18 @@ def main() -> None:
           f"{'YES' if ft_seconds < 1200 else 'NO'}")
     print()
     print("gate per variant: " + ", ".join(f"{v} {'pass' if i['passed'] else 'FAIL'}"
-                                           + (f" (max |dp| {i['max_abs_diff_vs_torch']:.4f})"
-                                              if 'max_abs_diff_vs_torch' in i else "")
+                                           + (f" (agreement {i['decision_agreement']:.4f}, max |dF1| "
+                                              f"{i['f1_delta_max']:.4f}, max |dp| {i['max_abs_diff_vs_torch']:.4f})"
+                                              if 'decision_agreement' in i else "")
                                            for v, i in model.card["variants"].items()))
     print(f"model written to {args.out}; score texts with: workbench predict {args.out} --input IN.jsonl "
           f"--output OUT.jsonl")
+    print(json.dumps({"train_min": round(ft_seconds / 60, 2), "call_min": round(t_total / 60, 2),
+                      "accuracy": round(best[1], 4), "macro_f1": round(best[2], 4), "auroc": round(best[3], 4),
+                      "reference": dict(zip(("accuracy", "macro_f1", "auroc"), ref)), "beats_reference": beats,
+                      "variants": {v: {k: i.get(k) for k in ("passed", "decision_agreement", "f1_delta_max",
+                                                             "max_abs_diff_vs_torch")}
+                                   for v, i in model.card["variants"].items()}}))
 
 
 if __name__ == "__main__":

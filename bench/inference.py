@@ -1,17 +1,22 @@
-"""Benchmark: inference throughput and probability parity, torch vs ONNX fp32 / fp16 / int8.
+"""Benchmark: inference throughput and parity, torch vs ONNX fp32 / fp16 / int8.
 
     python bench/inference.py --model MODEL_DIR [--threads 2] [--n 1922] [--repeats 3]
 
-Scores the same texts (the official HateXplain val split) with the model's encoder + head in torch
-and with each exported ONNX variant on onnxruntime, all with the same number of threads and the
-same length-sorted batching, and prints texts/s, the speed-up over torch and the largest absolute
-probability difference from torch. Target: int8 at least 1.5x torch, max difference under 0.05.
-MODEL_DIR is a model written by ``bench/hatexplain.py`` (or ``workbench train ... --onnx``).
+Speed: the same texts (the official HateXplain val split) scored by the model's encoder + head in
+torch and by each exported ONNX variant on onnxruntime, with the same threads and the same
+length-sorted batching: texts/s and the speed-up over torch. Parity: every variant re-evaluated and
+re-gated on the model's holdout under the gate's parity rule (``training/_parity.py``): decision
+agreement with torch at the thresholds, the largest per-label F1 change, the largest probability
+difference, and whether the gate passed. Targets (issue): int8 >= 1.5x torch, agreement >= 99.5 %,
+|dF1| <= 0.01. MODEL_DIR is a model written by ``bench/hatexplain.py`` (or ``workbench train ... --onnx``).
+Ends with one JSON line (``torch_tps``; per variant under ``variants``: ``tps``, ``speedup``,
+``decision_agreement``, ``max_abs_dp``, ``f1_delta_max``, ``passed``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -72,18 +77,31 @@ def main() -> None:
         tps, p = timed(sess.predict_proba, texts, args.repeats)
         diff = np.abs(p - p_torch)
         rows.append((f"onnx {v}", tps, tps / tps_torch, float(diff.max()), float(diff.mean())))
+    gated = model.evaluate_all()  # every variant on holdout, under the gate's current parity rule
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {args.threads} threads; "
           f"{len(texts)} HateXplain val texts, best of {args.repeats}; model {args.model} "
           f"({len(members)} encoder member(s): {', '.join(type(m).__name__ for _, m in members)})")
-    print(f"{'runtime':<14}{'texts/s':>9}{'vs torch':>10}{'max |dp|':>10}{'mean |dp|':>11}")
+    print(f"{'runtime':<14}{'texts/s':>9}{'vs torch':>10}{'max |dp|':>10}{'mean |dp|':>11}"
+          f"{'agreement':>11}{'max |dF1|':>11}{'gate':>6}   (agreement, dF1, gate: whole model on holdout)")
+    variants = {}
     for name, tps, ratio, mx, mean in rows:
-        print(f"{name:<14}{tps:>9.0f}{ratio:>9.2f}x{mx:>10.4f}{mean:>11.5f}")
-    int8 = next((r for r in rows if r[0] == "onnx int8"), None)
+        v = name.split()[-1] if name.startswith("onnx") else "torch"
+        g = gated.get(v, {})
+        agree, df1 = g.get("decision_agreement", 1.0), g.get("f1_delta_max", 0.0)
+        print(f"{name:<14}{tps:>9.0f}{ratio:>9.2f}x{mx:>10.4f}{mean:>11.5f}{agree:>11.4f}{df1:>11.4f}"
+              f"{'pass' if g.get('passed') else 'FAIL':>6}")
+        if v != "torch":
+            variants[v] = {"tps": round(tps, 1), "speedup": round(ratio, 3), "decision_agreement": agree,
+                           "max_abs_dp": round(mx, 5), "max_abs_dp_model": g.get("max_abs_diff_vs_torch"),
+                           "f1_delta_max": df1, "passed": bool(g.get("passed"))}
+    int8 = variants.get("int8")
     if int8:
-        ok = int8[2] >= 1.5 and int8[3] < 0.05
-        print(f"target int8 >= 1.5x torch with max |dp| < 0.05: {'MET' if ok else 'NOT MET'} "
-              f"({int8[2]:.2f}x, {int8[3]:.4f})")
+        ok = int8["speedup"] >= 1.5 and int8["decision_agreement"] >= 0.995 and int8["f1_delta_max"] <= 0.01
+        print(f"target int8 >= 1.5x torch, agreement >= 0.995, |dF1| <= 0.01: {'MET' if ok else 'NOT MET'} "
+              f"({int8['speedup']:.2f}x, {int8['decision_agreement']:.4f}, {int8['f1_delta_max']:.4f})")
+    print(json.dumps({"torch_tps": round(tps_torch, 1), "threads": args.threads, "n": len(texts),
+                      "variants": variants}))
 
 
 if __name__ == "__main__":
