@@ -61,13 +61,12 @@ def build_project(root: Path):
 
 
 def rates(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
-    known = ~np.isnan(y)
-    y, pred = y[known].astype(bool), p[known] >= threshold
-    tp, fp, fn = float((pred & y).sum()), float((pred & ~y).sum()), float((~pred & y).sum())
-    tn = float((~pred & ~y).sum())
-    return {"recall": tp / (tp + fn) if tp + fn else float("nan"), "fpr": fp / (fp + tn) if fp + tn else float("nan"),
-            "f1": 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan"), "positives": int(tp + fn),
-            "n": int(known.sum())}
+    """Recall, FPR and F1 of ``p >= threshold`` on the known labels (training's ``binary_rates``)."""
+    from training import binary_rates
+
+    r = binary_rates(y, p, np.array([threshold]))
+    return {"recall": float(r["recall"][0]), "fpr": float(r["fpr"][0]), "f1": float(r["f1"][0]),
+            "positives": int(r["tp"][0] + r["fn"][0]), "n": int((~np.isnan(y)).sum())}
 
 
 def main() -> None:
@@ -125,7 +124,7 @@ def main() -> None:
     print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}; "
           f"embedding {len(frame):,} texts: {emb_s:.0f} s (cached afterwards)")
     print(f"hate at the tuned threshold on each source's holdout: recall / FPR / F1 (* = source not trained "
-          f"or tuned on; n positives: " + ", ".join(f"{s} {rates(h[LABEL].to_numpy(float), np.zeros(len(h)), 1)['positives']}"
+          f"or tuned on; n positives: " + ", ".join(f"{s} {int((h[LABEL] == 1).sum())}"
                                                      for s, h in holdout.items()) + ")")
     for at in ("tuned", "p>=0.5"):
         if at != "tuned":

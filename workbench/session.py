@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from curation import Project, WorkbenchError
+from curation import Project, WorkbenchError, atomic_write_text
 
 from .argilla import ServerStack, StackSettings
 from .argilla.processes import any_free_port, create_time, is_ours, read_private, write_private
@@ -102,9 +102,7 @@ class WorkbenchSession:
     def _start_jupyter(self, env: dict, timeout: float) -> str:
         token = secrets.token_urlsafe(32)
         self.token_file.parent.mkdir(parents=True, exist_ok=True)
-        self.token_file.touch(mode=0o600)
-        self.token_file.write_text(token + "\n")
-        os.chmod(self.token_file, 0o600)
+        atomic_write_text(self.token_file, token + "\n", mode=0o600)
         port = self.jupyter_port or any_free_port("127.0.0.1")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         child = {**os.environ, **env, "JUPYTER_TOKEN": token, "WORKBENCH_PROJECT": str(self.project_root),

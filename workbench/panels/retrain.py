@@ -101,8 +101,8 @@ class RetrainPanel(Panel):
         red = ~t["passed"] | (t["regression"].fillna(False).astype(bool) if "regression" in t else False)
         parts = [table_html(t, red=red, caption=f"holdout gate per label ({len(t)} labels)")]
         variants = self.last_verdict["variants"]
-        parts.append(table_html(_variants_frame(variants), red=_variants_frame(variants)["passed"] == False,  # noqa: E712
-                                caption="variants"))
+        frame = _variants_frame(variants)
+        parts.append(table_html(frame, red=~frame["passed"].astype(bool), caption="variants"))
         if vectors:
             parts.append("<p style='color:#c62828'><b>failed regression vectors</b><br>" + "<br>".join(
                 f"{v['what']}: {v['check']} {v['value']}" for v in vectors) + "</p>")
