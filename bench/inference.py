@@ -100,6 +100,15 @@ def main() -> None:
         ok = int8["speedup"] >= 1.5 and int8["decision_agreement"] >= 0.995 and int8["f1_delta_max"] <= 0.01
         print(f"target int8 >= 1.5x torch, agreement >= 0.995, |dF1| <= 0.01: {'MET' if ok else 'NOT MET'} "
               f"({int8['speedup']:.2f}x, {int8['decision_agreement']:.4f}, {int8['f1_delta_max']:.4f})")
+        plan = model.card.get("int8_plan")
+        if plan:  # how the export chose the int8 graph (on calib)
+            calib = plan.get("calib") or {}
+            print(f"int8 plan (calib): {len(plan['kept_fp32'])} MatMul group(s) kept in fp32 "
+                  f"({', '.join(plan['kept_fp32']) or 'none'}); {plan.get('quantised_nodes', '?')} MatMuls in int8; "
+                  f"calib agreement {calib.get('agreement')}, |dF1| {calib.get('f1_delta_max')}")
+            int8["plan_kept_fp32"] = plan["kept_fp32"]
+    if int8 and "fp32" in variants:
+        print(f"int8 vs ONNX fp32: {int8['tps'] / variants['fp32']['tps']:.2f}x")
     print(json.dumps({"torch_tps": round(tps_torch, 1), "threads": args.threads, "n": len(texts),
                       "variants": variants}))
 

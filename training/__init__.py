@@ -23,6 +23,7 @@ from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_
 from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, TrainedModel, load_model, split_arrays
 from ._modelset import ModelSet, open_model
+from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, Policy
@@ -34,7 +35,7 @@ from ._thresholds import binary_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
-    "PARITY_RULE", "parity_check",
+    "PARITY_RULE", "parity_check", "INT8_CALIB_TARGET", "matmul_groups", "plan_int8",
     "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "TRAIN_STEPS", "RECIPES", "RECIPE_ALIASES", "VARIANTS",
     "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
     "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",

@@ -31,6 +31,7 @@ from curation import Taxonomy, WorkbenchError, load_taxonomy, read_snapshot, tas
 from ._families import load_classifier, neural_members
 from ._family import write_json
 from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
+from ._int8 import plan_int8, quantize_int8
 from ._metrics import evaluate
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import parity_check
@@ -253,8 +254,9 @@ class ModelDirectory:
         self.save_card()
         return variants
 
-    def export(self, variants: Sequence[str]) -> dict[str, dict]:
-        """Export ONNX variants, then evaluate, parity-check and gate each one."""
+    def export(self, variants: Sequence[str], *, on_step: Callable[[str], None] | None = None) -> dict[str, dict]:
+        """Export ONNX variants (int8: planned on calib to keep fp32's decisions, see ``_int8``), then
+        evaluate, parity-check and gate each one on holdout."""
         clf = self.classifier()
         members = neural_members(clf)
         if not members:
@@ -270,8 +272,29 @@ class ModelDirectory:
         else:
             w = [clf.weights[i] for i, _ in members]
             module = averaged_modules([e[0] for e in exported], [x / sum(w) for x in w])
-        export_onnx(module, exported[0][1], self.root / "onnx", max_length=lengths.pop(), variants=list(variants))
+        wanted = list(variants)
+        onnx_dir = self.root / "onnx"
+        first = [v for v in wanted if v != "int8"]
+        export_onnx(module, exported[0][1], onnx_dir, max_length=lengths.pop(),
+                    variants=first + (["fp32"] if "fp32" not in first else []))
+        if "int8" in wanted:
+            self.card["int8_plan"] = self._plan_int8(on_step=on_step)
+            self.save_card()
+        if "fp32" not in wanted:
+            (onnx_dir / "model.fp32.onnx").unlink()
         return self.evaluate_all()
+
+    def _plan_int8(self, *, on_step=None) -> dict:
+        """The int8 variant that keeps the fp32 graph's decisions on the **calib** split (``_int8``)."""
+        _, texts, y = split_arrays(self._data(), self.labels, "calib")
+        fp32, out = self.root / "onnx" / "model.fp32.onnx", self.root / "onnx" / "model.int8.onnx"
+        if not texts:  # nothing to plan on: the whole graph in int8, the holdout gate decides
+            quantize_int8(fp32, out)
+            return {"kept_fp32": [], "met_target": None, "calib": None, "note": "no calib records"}
+        reference = self.predictor("fp32")(texts)
+        return plan_int8(fp32, out, score=lambda t: self.predictor("int8")(t), texts=texts, y=y, reference=reference,
+                         thresholds=self.thresholds, label_names=self.labels, target=self.card.get("int8_target"),
+                         on_step=on_step)
 
 
 def averaged_modules(modules, weights):

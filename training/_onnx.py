@@ -5,7 +5,8 @@ One graph per variant maps (input_ids, attention_mask) to per-label probabilitie
 - ``fp32``: the exported graph;
 - ``fp16``: weights and activations in half precision, inputs and outputs kept float32;
 - ``int8``: dynamic quantisation of the MatMul weights **per channel** (per-tensor int8 loses too much
-  accuracy on these encoders), embeddings left in float.
+  accuracy on these encoders), embeddings left in float; a model directory's export keeps the MatMuls
+  that lose most in fp32, chosen on calib (``_int8``).
 
 No variant is trusted: the trainer re-evaluates each on holdout, checks its parity with the torch
 model and gates it on its own.
@@ -24,6 +25,7 @@ import numpy as np
 from curation import WorkbenchError, atomic_write_text
 
 from ._embeddings import length_sorted_batches
+from ._int8 import quantize_int8
 
 __all__ = ["VARIANTS", "export_onnx", "OnnxEncoderHead"]
 
@@ -69,12 +71,8 @@ def export_onnx(module, tokenizer_dir, out_dir, *, max_length: int, variants: Se
         half = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=False)
         onnx.save(half, str(out / "model.fp16.onnx"))
         paths["fp16"] = out / "model.fp16.onnx"
-    if "int8" in variants:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantize_dynamic(str(fp32), str(out / "model.int8.onnx"), per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"])
-        paths["int8"] = out / "model.int8.onnx"
+    if "int8" in variants:  # every MatMul; ModelDirectory.export plans which stay fp32 (``_int8``)
+        paths["int8"] = quantize_int8(fp32, out / "model.int8.onnx")
     if "fp32" not in variants:
         fp32.unlink()
         paths.pop("fp32")

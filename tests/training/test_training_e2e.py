@@ -164,6 +164,43 @@ def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
     assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
 
 
+def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
+    """The int8 variant is planned on calib: when quantising everything misses the target, each MatMul
+    group's loss is measured and the lossiest groups stay fp32, as few as the target allows; the file
+    written is the plan's (its quantised MatMuls counted) and meets the target on calib when scored
+    again; holdout is never read by the plan."""
+    import onnx
+
+    from training import matmul_groups
+
+    first = fast_model.card["int8_plan"]
+    assert first["tries"][0]["kept"] == 0  # the default plan starts from everything in int8
+    assert first["met_target"] == (first["calib"]["agreement"] >= first["target"]["min_agreement"]
+                                   and first["calib"]["f1_delta_max"] <= first["target"]["max_f1_delta"])
+    m_dir = tmp_path / "planned"
+    shutil.copytree(fast_model.root, m_dir)
+    model = load_model(m_dir)
+    bound = first["tries"][0]["max_abs_dp"] / 2  # a target that all-int8 misses and all-fp32 meets
+    model.card["int8_target"] = {"max_abs_dp": bound}
+    model.save_card()
+    model.export(["fp32", "int8"])
+    plan = model.card["int8_plan"]
+    assert not plan["tries"][0]["met"] and plan["met_target"]
+    groups = matmul_groups(m_dir / "onnx" / "model.fp32.onnx")
+    assert set(plan["loss"]) == set(groups)
+    ranked = sorted(plan["loss"], key=lambda g: -plan["loss"][g])
+    k = len(plan["kept_fp32"])
+    assert 0 < k <= len(groups) and plan["kept_fp32"] == ranked[:k]
+    graph = onnx.load(str(m_dir / "onnx" / "model.int8.onnx"), load_external_data=False)
+    assert sum(n.op_type == "MatMulInteger" for n in graph.graph.node) == plan["quantised_nodes"]
+    assert plan["quantised_nodes"] + plan["kept_nodes"] == sum(len(v) for v in groups.values())
+    calib = model._data()
+    texts = calib[calib["split"] == "calib"]["text"].tolist()
+    dp = np.abs(model.predictor("int8")(texts) - model.predictor("fp32")(texts)).max()
+    assert dp <= bound + 1e-6 and dp == pytest.approx(plan["calib"]["max_abs_dp"], abs=1e-5)
+    assert model.card["variants"]["int8"]["decision_agreement"] is not None  # then gated on holdout
+
+
 def test_shuffled_taxonomy_raises_label_order_error(fast_model):
     shuffled = Taxonomy.from_dict({"labels": [{"name": "offensive"}, {"name": "hate"}, {"name": "scam"}]})
     with pytest.raises(TaxonomyError, match=re.escape(

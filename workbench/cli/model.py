@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from training import RECIPE_ALIASES, RECIPES, VARIANTS
 
@@ -97,7 +98,8 @@ def promote(args) -> int:
 def export(args) -> int:
     from training import load_model
 
-    _print_variants(load_model(args.model).export(_csv(args.onnx)))
+    # int8 is planned on calib (minutes on a large model): say what each try gave
+    _print_variants(load_model(args.model).export(_csv(args.onnx), on_step=lambda msg: print(msg, file=sys.stderr)))
     return 0
 
 
