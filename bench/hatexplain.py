@@ -1,13 +1,15 @@
 """Benchmark: the default ensemble recipe (fine-tuned MiniLMs + TF-IDF) on HateXplain, against the published reference.
 
-    python bench/hatexplain.py --out MODEL_DIR [--project DIR] [--epochs 2] [--threads 2]
+    python bench/hatexplain.py --out MODEL_DIR [--project DIR] [--epochs 1.5] [--lr 8e-5] [--threads 2]
 
 1. A project with two labels (``hate``, ``offensive``; ``normal`` = neither) imports the official
    ``train.csv`` (90 % train / 10 % valid for early stopping) and the official ``val.csv``
    (half calib for threshold tuning, half holdout for the gate; never trained on).
 2. The ``ensemble`` recipe with two fine-tuned members: MiniLM-L6 fine-tuned end to end (mean
-   pooling, linear multi-label head, unweighted BCE, lr 5e-5, 2 epochs, max length 64, batch 32,
-   length-bucketed batches), a second seed with the two lowest layers frozen (about 40 % faster),
+   pooling, linear multi-label head, unweighted BCE, lr 8e-5, 1.5 epochs, max length 64, batch 32,
+   length-bucketed batches; chosen over lr 5e-5 / 2 epochs because its members reach the same
+   loss on the train-side valid split, 0.406 vs 0.407, in two thirds of the time), a second seed
+   with the two lowest layers frozen (about 30 % faster),
    and a word+char TF-IDF logistic regression; the members' weights are fitted on the valid split
    (log loss). ONNX fp32 / fp16 / int8 of the encoders (one averaged graph) are exported and
    gated. ``--members 3 --epochs 1.5`` adds a third seed within the same time (it scored lower).
@@ -72,8 +74,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="model directory to write")
     ap.add_argument("--project", default=str(REPO / "build" / "bench-hatexplain"), help="project directory")
-    ap.add_argument("--epochs", type=float, default=2.0)
-    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--epochs", type=float, default=1.5)
+    ap.add_argument("--lr", type=float, default=8e-5)
     ap.add_argument("--max-length", type=int, default=64)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--freeze-layers", type=int, default=2, help="frozen lower layers of the second member")
@@ -148,8 +150,8 @@ def main() -> None:
     print("ratios to BERT-HateXplain (default recipe, torch): accuracy {:.3f}x, macro-F1 {:.3f}x, AUROC {:.3f}x"
           .format(best[1] / ref[0], best[2] / ref[1], best[3] / ref[2]))
     beats = best[1] > ref[0] and best[2] > ref[1] and best[3] > ref[2]
-    print(f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune under 20 min: "
-          f"{'YES' if ft_seconds < 1200 else 'NO'}")
+    print(f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune within 10 min: "
+          f"{'YES' if ft_seconds <= 600 else 'NO'}")
     print()
     print("gate per variant: " + ", ".join(f"{v} {'pass' if i['passed'] else 'FAIL'}"
                                            + (f" (agreement {i['decision_agreement']:.4f}, max |dF1| "
