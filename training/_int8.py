@@ -47,8 +47,9 @@ def matmul_groups(fp32: Path) -> dict[str, list[str]]:
     """The weight MatMuls of an exported encoder graph, grouped by layer and block.
 
     ``{"layer0.qkv": [...], "layer0.attention-out": [...], "layer0.ffn-in": [...], "layer0.ffn-out": [...],
-    ..., "other": [...]}`` (``other``: the head and anything outside the layers); the members of an averaged ensemble share a group (same layer, same block).
-    MatMuls between two activations (attention scores) are not quantised by dynamic int8 and not listed.
+    ..., "other": [...]}`` (``other``: the head and anything outside the layers); the members of an
+    averaged ensemble share a group (same layer, same block). MatMuls between two activations
+    (attention scores) are not quantised by dynamic int8 and not listed.
     """
     import onnx
 
@@ -97,11 +98,11 @@ def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndar
     """Write the int8 variant of ``fp32`` to ``out``, keeping in fp32 the fewest MatMul groups that make it
     agree with fp32 on calib (see the module docstring).
 
-    ``score(texts)`` scores texts with the graph currently at ``out`` (the whole model, as the gate
-    scores it); ``reference`` is fp32's scores of ``texts`` (calib) and ``y`` their labels. ``target``
-    overrides :data:`INT8_CALIB_TARGET` (``min_agreement``, ``max_f1_delta``, and optionally
-    ``max_abs_dp``, a bound on the largest probability change). Returns the
-    plan: ``kept_fp32`` (groups), ``kept_nodes``, ``quantised_nodes``, ``calib`` (agreement, F1 change,
+    ``score(part)`` scores ``texts`` or their first ``probe_size`` rows with the graph currently at
+    ``out`` (the whole model, as the gate scores it); ``reference`` is fp32's scores of ``texts``
+    (calib) and ``y`` their labels. ``target`` overrides :data:`INT8_CALIB_TARGET` (``min_agreement``,
+    ``max_f1_delta``, and optionally ``max_abs_dp``, a bound on the largest probability change).
+    Returns the plan: ``kept_fp32`` (groups), ``kept_nodes``, ``quantised_nodes``, ``calib`` (agreement, F1 change,
     largest probability change of the chosen graph), ``met_target``, ``tries`` and ``loss`` per group.
     """
     target = {**INT8_CALIB_TARGET, **(target or {})}
@@ -125,7 +126,6 @@ def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndar
 
     ok, best = attempt([])
     loss: dict[str, float] = {}
-    order: list[str] = []
     chosen: list[str] = []
     if not ok:
         probe = texts[:probe_size]
@@ -133,24 +133,20 @@ def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndar
         for g, nodes in groups.items():  # each group alone in int8: the probability change it causes
             quantize_int8(fp32, out, only=nodes)
             loss[g] = round(float(np.abs(score(probe) - ref_probe).mean()), 6)
-        say("int8 loss per group measured on calib: " + ", ".join(f"{g} {v:.4f}" for g, v in
-                                                                   sorted(loss.items(), key=lambda kv: -kv[1])[:4]))
         order = sorted(loss, key=lambda g: -loss[g])
+        say("int8 loss per group measured on calib: " + ", ".join(f"{g} {loss[g]:.4f}" for g in order[:4]))
         lo, hi = 1, len(order)
-        found: tuple[int, dict] | None = None
+        found: int | None = None
         while lo <= hi:  # smallest k whose calib check passes
             k = (lo + hi) // 2
-            ok_k, row = attempt(order[:k])
-            if ok_k:
-                found, hi = (k, row), k - 1
+            if attempt(order[:k])[0]:
+                found, hi = k, k - 1
             else:
                 lo = k + 1
         if found is None:  # even all groups in fp32 miss the target: keep the best try, the gate decides
-            k = max(tries[1:], key=lambda r: (r["agreement"], -r["f1_delta_max"]))["kept"]
-        else:
-            k = found[0]
-        chosen = order[:k]
-        if tries[-1]["kept"] == k:
+            found = max(tries[1:], key=lambda r: (r["agreement"], -r["f1_delta_max"]))["kept"]
+        chosen = order[:found]
+        if tries[-1]["kept"] == found:
             ok, best = tries[-1]["met"], tries[-1]
         else:  # rewrite the chosen graph (the search left another one at ``out``)
             ok, best = attempt(chosen)

@@ -13,7 +13,8 @@
 
 :class:`ModelDirectory` reads the card, loads the classifier, builds predictors for torch and each
 ONNX variant, re-evaluates and re-gates them on the snapshot's **holdout** (with the parity rule of
-``_parity``: decision agreement with torch, per-label F1 deltas, no collapsed outputs) and exports ONNX. Model directories written by earlier versions keep loading.
+``_parity``: decision agreement with torch, per-label F1 deltas, no collapsed outputs) and exports
+ONNX (int8 planned on calib by ``_int8``). Model directories written by earlier versions keep loading.
 """
 
 from __future__ import annotations
@@ -126,22 +127,28 @@ class ModelDirectory:
             raise WorkbenchError(f"variant {variant!r} of {self.root}", expected=f"torch or an exported variant {have}",
                                  got="none", fix=f"workbench model export {self.root} --onnx {variant}")
         onnx = OnnxEncoderHead(self.root / "onnx", variant, threads=threads)
+        share, lexical = self._ensemble_split()
+        if lexical is None:
+            return onnx.predict_proba
+        return lambda texts: (share * onnx.predict_proba(texts) + lexical(texts)).astype(np.float32)
+
+    def _ensemble_split(self) -> tuple[float, Callable[[Sequence[str]], np.ndarray] | None]:
+        """(share of the encoder members, ``texts ->`` the other members' weighted share) of an ensemble:
+        the ONNX graph averages the encoder members, the rest (TF-IDF) stays in Python; ``(1.0, None)``
+        for a model without other members."""
         clf_cfg = json.loads((self.root / "classifier" / "config.json").read_text())
         if clf_cfg["family"] != "ensemble":
-            return onnx.predict_proba
+            return 1.0, None
         clf = self.classifier()
         neural_idx = {i for i, _ in neural_members(clf)}
-        w = np.asarray(clf.weights, dtype=float)
-        w_neural = float(sum(w[i] for i in neural_idx))  # the ONNX graph averages the neural members
+        if len(neural_idx) == len(clf.members):
+            return 1.0, None
+        w = np.asarray(clf.weights, dtype=float) / float(sum(clf.weights))
 
-        def predict(texts):
-            total = w_neural * onnx.predict_proba(texts)
-            for i, m in enumerate(clf.members):
-                if i not in neural_idx:
-                    total = total + w[i] * m.predict_proba(texts)
-            return (total / w.sum()).astype(np.float32)
+        def lexical(texts):
+            return sum(w[i] * m.predict_proba(texts) for i, m in enumerate(clf.members) if i not in neural_idx)
 
-        return predict
+        return float(sum(w[i] for i in neural_idx)), lexical
 
     def best_variant(self) -> str:
         """The fastest variant that passed its gate: int8, then fp32, then fp16 (slower than fp32 on
@@ -291,8 +298,15 @@ class ModelDirectory:
         if not texts:  # nothing to plan on: the whole graph in int8, the holdout gate decides
             quantize_int8(fp32, out)
             return {"kept_fp32": [], "met_target": None, "calib": None, "note": "no calib records"}
-        reference = self.predictor("fp32")(texts)
-        return plan_int8(fp32, out, score=lambda t: self.predictor("int8")(t), texts=texts, y=y, reference=reference,
+        share, lexical = self._ensemble_split()
+        fixed = lexical(texts) if lexical is not None else np.zeros((len(texts), len(self.labels)))
+
+        def scorer(variant):  # the whole model as the gate scores it; the lexical part scored once, not per try
+            def score(part):  # ``part``: calib, or its first rows (the plan's probe)
+                return share * OnnxEncoderHead(self.root / "onnx", variant).predict_proba(part) + fixed[:len(part)]
+            return score
+
+        return plan_int8(fp32, out, score=scorer("int8"), texts=texts, y=y, reference=scorer("fp32")(texts),
                          thresholds=self.thresholds, label_names=self.labels, target=self.card.get("int8_target"),
                          on_step=on_step)
 

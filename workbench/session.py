@@ -142,8 +142,7 @@ class WorkbenchSession:
         for name, text in first.items():
             path = lab / "user-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
             if not path.exists():
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(text + "\n")
+                atomic_write_text(path, text + "\n")
         return {"JUPYTERLAB_SETTINGS_DIR": str(lab / "user-settings"),
                 "JUPYTERLAB_WORKSPACES_DIR": str(lab / "workspaces")}
 

@@ -168,7 +168,7 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
     """The int8 variant is planned on calib: when quantising everything misses the target, each MatMul
     group's loss is measured and the lossiest groups stay fp32, as few as the target allows; the file
     written is the plan's (its quantised MatMuls counted) and meets the target on calib when scored
-    again; holdout is never read by the plan."""
+    again, reproducing the plan's calib figure; the variant is then gated on holdout."""
     import onnx
 
     from training import matmul_groups
