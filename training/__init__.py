@@ -31,7 +31,7 @@ from ._predict import predict_file, read_prediction_input
 from ._recipes import RECIPE_ALIASES, RECIPES, TrainSpec, resolve_recipe
 from ._registry import promote, promoted_model
 from ._tfidf import TfidfClassifier
-from ._thresholds import binary_rates, tune_thresholds
+from ._thresholds import binary_rates, group_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
@@ -40,7 +40,7 @@ __all__ = [
     "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
     "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",
     "Policy", "RegressionVectors", "TfidfClassifier", "TrainSpec", "TrainedModel",
-    "binary_rates", "compare_models", "evaluate", "evaluate_slices", "expected_calibration_error", "export_onnx",
+    "binary_rates", "group_rates", "compare_models", "evaluate", "evaluate_slices", "expected_calibration_error", "export_onnx",
     "gate_labels", "gate_model", "hierarchy_penalty", "length_sorted_batches", "load_classifier", "load_model",
     "load_vectors", "masked_multilabel_loss", "open_model", "pos_weights", "pr_figure", "predict_file",
     "promote", "promoted_model", "read_prediction_input", "reliability_figure", "resolve_model_path",

@@ -67,6 +67,9 @@ class TrainSpec:
     include_unreviewed : bool
         Also train on the records of generated batches that await review (an explicit override,
         recorded in the model card; by default pending records stay out of every training view).
+    threshold_groups : str, optional
+        A column of the calib rows (``"source"``) whose groups count equally when thresholds are
+        tuned (:func:`training.group_rates`); ``None`` pools calib (the largest source dominates).
     """
 
     recipe: str = "heads"
@@ -82,6 +85,7 @@ class TrainSpec:
     min_holdout_positives: int = 1
     parity: dict = field(default_factory=dict)  # overrides of training.PARITY_RULE for the exported variants
     include_unreviewed: bool = False
+    threshold_groups: str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from curation import Taxonomy, WorkbenchError
 
-__all__ = ["tune_thresholds", "binary_rates"]
+__all__ = ["tune_thresholds", "binary_rates", "group_rates"]
 
 
 def binary_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[str, np.ndarray]:
@@ -36,9 +36,46 @@ def binary_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[s
     return {"precision": precision, "recall": recall, "f1": f1, "fpr": fpr, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
+def group_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, groups: np.ndarray | None,
+                min_group: int = 50) -> dict[str, np.ndarray]:
+    """:func:`binary_rates`, with each group (e.g. each source) counting equally when ``groups`` is given.
+
+    Recall, precision and F1 are averaged over the groups with positives, FPR over the groups with
+    negatives; rows of groups with fewer than ``min_group`` known rows join the largest group (a
+    handful of records should not weigh as much as a whole source). Counts (tp, fp, ...)
+    stay pooled. Without groups, or with one, this is :func:`binary_rates`.
+
+    >>> y = np.array([1, 0, 0, 0, 1, 1, 0, 0.]); p = np.array([.9, .2, .1, .3, .6, .4, .5, .1])
+    >>> g = np.array(list("aaaabbbb"))
+    >>> r = group_rates(y, p, np.array([.5]), g, min_group=1)
+    >>> [float(r[k][0]) for k in ("recall", "fpr")]  # a: 1/1 and 0/3; b: 1/2 and 1/2
+    [0.75, 0.25]
+    """
+    pooled = binary_rates(y, p, thresholds)
+    if groups is None:
+        return pooled
+    groups = np.asarray(groups, dtype=object)
+    known = ~np.isnan(y)
+    names, counts = np.unique(groups[known].astype(str), return_counts=True)
+    small = set(names[counts < min_group])
+    if len(small) == len(names):
+        return pooled
+    largest = str(names[np.argmax(counts)])
+    keys = np.array([largest if str(g) in small else str(g) for g in groups], dtype=object)
+    per = {k: (binary_rates(y[keys == k], p[keys == k], thresholds), np.nansum(y[keys == k] == 1),
+               np.nansum(y[keys == k] == 0)) for k in np.unique(keys[known])}
+    if len(per) < 2:
+        return pooled
+    out = dict(pooled)
+    for key, has in (("recall", 1), ("precision", 1), ("f1", 1), ("fpr", 2)):
+        rows = [r[key] for r, pos, neg in per.values() if (pos if has == 1 else neg) > 0]
+        out[key] = np.mean(rows, axis=0) if rows else pooled[key]
+    return out
+
+
 def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy,
                     label_names: Sequence[str] | None = None, split: str = "calib", step: float = 0.01,
-                    recall_margin: float = 0.02) -> pd.DataFrame:
+                    recall_margin: float = 0.02, groups: np.ndarray | None = None) -> pd.DataFrame:
     """Choose one threshold per label inside its tier's range.
 
     Rule, per label: among thresholds meeting both the recall floor (plus ``recall_margin``, capped
@@ -47,6 +84,11 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy
     meets the budget either, take the best F1. ``rule`` and ``constraints_met`` say which case
     applied. The margin exists because the highest-precision threshold sits exactly on the floor
     on calib, and holdout then misses the floor about half of the time.
+
+    With ``groups`` (one value per row, e.g. the record's source), recall, precision, F1 and FPR are
+    averaged over the groups (:func:`group_rates`): each source counts equally instead of the largest
+    one setting the threshold alone (pooled calib of a mixed project is often mostly one source whose
+    base rate and style differ from the others).
 
     Parameters
     ----------
@@ -69,6 +111,9 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy
     if labels.shape != probs.shape or labels.shape[1] != len(names):
         raise WorkbenchError("tune_thresholds", expected=f"labels and probs of shape (n, {len(names)})",
                              got=f"{labels.shape} and {probs.shape}")
+    if groups is not None and len(groups) != labels.shape[0]:
+        raise WorkbenchError("tune_thresholds groups", expected=f"one group per calib row ({labels.shape[0]})",
+                             got=f"{len(groups)} values", fix="pass the calib rows' source column")
     rows = []
     for j, name in enumerate(names):
         lab = taxonomy[name]
@@ -81,7 +126,7 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy
             rows.append({"label": name, "threshold": mid, "precision": np.nan, "recall": np.nan, "f1": np.nan,
                          "fpr": np.nan, "positives": pos, "rule": "no_calib_data", "constraints_met": False})
             continue
-        r = binary_rates(y, probs[:, j], grid)
+        r = group_rates(y, probs[:, j], grid, groups)
         ok_recall = r["recall"] >= min(1.0, lab.gate.recall_floor + recall_margin)
         ok_fpr = r["fpr"] <= lab.gate.fpr_budget
         both = ok_recall & ok_fpr

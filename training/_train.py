@@ -116,7 +116,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     with step("mix"):
         rows, mix_report = _training_rows(project, view, names, spec)
     _, valid_texts, valid_y = split_arrays(view, names, "valid")
-    _, calib_texts, calib_y = split_arrays(view, names, "calib")
+    calib_frame, calib_texts, calib_y = split_arrays(view, names, "calib")
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
     train_y = rows[names].to_numpy(dtype=np.float32)
     counts = _label_counts(train_y, names)
@@ -132,8 +132,14 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         _fit(clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None,
              show_progress=show_progress)
     with step("thresholds"):  # calib only
+        groups = None
+        if spec.threshold_groups is not None:
+            if spec.threshold_groups not in calib_frame.columns:
+                raise WorkbenchError("threshold_groups", expected="a column of the task view (e.g. 'source')",
+                                     got=repr(spec.threshold_groups), fix="use 'source' or leave it unset")
+            groups = calib_frame[spec.threshold_groups].to_numpy()
         thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names,
-                              split="calib")
+                              split="calib", groups=groups)
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
     vectors_src = project.root / "regression_vectors.yaml"
@@ -146,6 +152,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         "taxonomy_hash": manifest["taxonomy_hash"], "group": spec.group, "labels": names,
         "include_unreviewed": spec.include_unreviewed, "generated_splits": dict(project.config["generation"]["splits"]),
         "thresholds": thr["threshold"].to_dict(), "threshold_tuning": thr.reset_index().to_dict(orient="records"),
+        "threshold_groups": spec.threshold_groups,
         "recipe": spec.recipe, "classifier": clf.get_config(), "loss": spec.loss.to_dict(),
         "encoder": DEFAULT_ENCODER if neural is not None else None,
         "pos_weight": dict(zip(names, np.asarray(getattr(neural, "pos_weight_", None) if neural is not None

@@ -92,6 +92,17 @@ def test_finetune_family_end_to_end(slice_project, tmp_path):
         _predict_cli(m.root, tmp_path, v)
 
 
+def test_thresholds_tuned_with_each_source_counting_equally(slice_project, tmp_path):
+    spec = TrainSpec(recipe="tfidf", group="safety", mix=False, threshold_groups="source")
+    m = train_model(slice_project, tmp_path / "g", spec)
+    assert m.card["threshold_groups"] == "source"
+    assert set(m.card["thresholds"]) == set(m.card["labels"])
+    with pytest.raises(WorkbenchError, match="threshold_groups: expected a column of the task view"):
+        train_model(slice_project, tmp_path / "bad", TrainSpec(recipe="tfidf", group="safety", mix=False,
+                                                               threshold_groups="no_such_column"))
+    assert not (tmp_path / "bad").exists()
+
+
 def test_tfidf_family_end_to_end(slice_project, tmp_path):
     m = train_model(slice_project, tmp_path / "tf", TrainSpec(recipe="tfidf", group="safety", mix=True))
     assert m.card["mix"]["applied"] and "summary" in m.card["mix"]
