@@ -93,8 +93,9 @@ def test_finetune_family_end_to_end(slice_project, tmp_path):
 
 
 def test_thresholds_tuned_with_each_source_counting_equally(slice_project, tmp_path):
-    spec = TrainSpec(recipe="tfidf", group="safety", mix=False, threshold_groups="source")
-    m = train_model(slice_project, tmp_path / "g", spec)
+    assert main(["model", "train", str(slice_project.root), "--out", str(tmp_path / "g"), "--recipe", "tfidf",
+                 "--group", "safety", "--no-mix", "--thresholds-per-source"]) == 0
+    m = load_model(tmp_path / "g")
     assert m.card["threshold_groups"] == "source"
     assert set(m.card["thresholds"]) == set(m.card["labels"])
     with pytest.raises(WorkbenchError, match="threshold_groups: expected a column of the task view"):

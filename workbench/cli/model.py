@@ -37,7 +37,8 @@ def train(args) -> int:
 
     ft = FineTuneArgs(epochs=args.epochs) if args.epochs else FineTuneArgs()
     spec = TrainSpec(recipe=args.recipe, group=args.group, mix=not args.no_mix, onnx=_csv(args.onnx), finetune=ft,
-                     seed=args.seed, include_unreviewed=args.include_unreviewed)
+                     seed=args.seed, include_unreviewed=args.include_unreviewed,
+                     threshold_groups="source" if args.thresholds_per_source else None)
     with Project(args.dir) as project:
         if args.groups:
             models = train_model_set(project, args.out, _csv(args.groups), spec, show_progress=True).models
@@ -115,6 +116,8 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
              ("--no-mix", {"action": "store_true", "help": "train on the whole train split, without the mix"}),
              ("--epochs", {"type": float, "help": "fine-tune epochs (ensemble recipe)"}),
              ("--seed", {"type": int, "default": 0}),
+             ("--thresholds-per-source", {"action": "store_true", "help": "tune thresholds with each source's calib "
+                                          "counting equally (recorded in the model card)"}),
              ("--include-unreviewed", {"action": "store_true", "help": "also train on generated batches that await "
                                        "review (recorded in the model card)"}))
     add_verb(sub, "evaluate", evaluate, "re-evaluate a model and its ONNX variants on holdout and re-gate them", MODEL)
