@@ -54,21 +54,19 @@ def group_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, groups: np
     pooled = binary_rates(y, p, thresholds)
     if groups is None:
         return pooled
-    groups = np.asarray(groups, dtype=object)
+    groups = np.asarray(groups, dtype=str)
     known = ~np.isnan(y)
-    names, counts = np.unique(groups[known].astype(str), return_counts=True)
-    small = set(names[counts < min_group])
-    if len(small) == len(names):
+    names, counts = np.unique(groups[known], return_counts=True)
+    if len(names) < 2:
         return pooled
-    largest = str(names[np.argmax(counts)])
-    keys = np.array([largest if str(g) in small else str(g) for g in groups], dtype=object)
-    per = {k: (binary_rates(y[keys == k], p[keys == k], thresholds), np.nansum(y[keys == k] == 1),
-               np.nansum(y[keys == k] == 0)) for k in np.unique(keys[known])}
-    if len(per) < 2:
+    keys = np.where(np.isin(groups, names[counts < min_group]), names[np.argmax(counts)], groups)
+    per = [(binary_rates(y[keys == k], p[keys == k], thresholds), y[keys == k]) for k in np.unique(keys[known])]
+    if len(per) < 2:  # every other group was small and joined the largest
         return pooled
     out = dict(pooled)
-    for key, has in (("recall", 1), ("precision", 1), ("f1", 1), ("fpr", 2)):
-        rows = [r[key] for r, pos, neg in per.values() if (pos if has == 1 else neg) > 0]
+    for key in ("recall", "precision", "f1", "fpr"):
+        wanted = 0 if key == "fpr" else 1  # FPR is defined by a group's negatives, the rest by its positives
+        rows = [r[key] for r, yk in per if np.nansum(yk == wanted) > 0]
         out[key] = np.mean(rows, axis=0) if rows else pooled[key]
     return out
 

@@ -117,6 +117,9 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         rows, mix_report = _training_rows(project, view, names, spec)
     _, valid_texts, valid_y = split_arrays(view, names, "valid")
     calib_frame, calib_texts, calib_y = split_arrays(view, names, "calib")
+    if spec.threshold_groups is not None and spec.threshold_groups not in calib_frame.columns:
+        raise WorkbenchError("threshold_groups", expected="a column of the task view (e.g. 'source')",
+                             got=repr(spec.threshold_groups), fix="use 'source' or leave it unset")
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
     train_y = rows[names].to_numpy(dtype=np.float32)
     counts = _label_counts(train_y, names)
@@ -132,12 +135,7 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         _fit(clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None,
              show_progress=show_progress)
     with step("thresholds"):  # calib only
-        groups = None
-        if spec.threshold_groups is not None:
-            if spec.threshold_groups not in calib_frame.columns:
-                raise WorkbenchError("threshold_groups", expected="a column of the task view (e.g. 'source')",
-                                     got=repr(spec.threshold_groups), fix="use 'source' or leave it unset")
-            groups = calib_frame[spec.threshold_groups].to_numpy()
+        groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
         thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names,
                               split="calib", groups=groups)
     out.mkdir(parents=True, exist_ok=True)
