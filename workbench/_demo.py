@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from curation import ImportSummary, Project, WorkbenchError
+from curation import ImportSummary, Project
+
+from ._resources import checkout_root, shipped_dir
+from .argilla.processes import workbench_home
 
 __all__ = ["demo_data_dir", "build_demo", "open_project", "starter_taxonomy_path"]
 
@@ -17,12 +21,8 @@ def starter_taxonomy_path() -> Path:
 
 
 def demo_data_dir() -> Path:
-    """The repository's ``data/demo`` folder (present in a source checkout / editable install)."""
-    path = Path(__file__).resolve().parents[1] / "data" / "demo"
-    if not (path / "taxonomy.yaml").exists():
-        raise WorkbenchError("demo data", expected=f"data/demo/ beside the package ({path})", got="nothing there",
-                             fix="install the workbench from a source checkout: pip install -e .")
-    return path
+    """The demo data: ``data/demo`` of a checkout, or the copy inside an installed wheel."""
+    return shipped_dir("demo")
 
 
 def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportSummary]]]:
@@ -48,12 +48,16 @@ def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportS
     return project, done
 
 
-def open_project(root=None) -> Project:
-    """The project a notebook works on: ``root``, else ``$WORKBENCH_PROJECT``, else the checkout's
-    ``build/demo`` — built from the demo data first when it does not exist yet."""
-    import os
+def default_demo_root() -> Path:
+    """``build/demo`` of a checkout (what ``make run`` builds), else ``demo`` under the workbench home."""
+    checkout = checkout_root()
+    return checkout / "build" / "demo" if checkout is not None else workbench_home() / "demo"
 
-    root = Path(root or os.environ.get(PROJECT_ENV) or Path(__file__).resolve().parents[1] / "build" / "demo")
+
+def open_project(root=None) -> Project:
+    """The project a notebook works on: ``root``, else ``$WORKBENCH_PROJECT``, else
+    :func:`default_demo_root` — built from the demo data first when it does not exist yet."""
+    root = Path(root or os.environ.get(PROJECT_ENV) or default_demo_root())
     if (root / "workbench.yaml").exists():
         return Project(root)
     return build_demo(root)[0]

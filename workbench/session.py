@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 import urllib.error
@@ -25,32 +24,30 @@ from pathlib import Path
 
 from curation import Project, WorkbenchError, atomic_write_text
 
-from .argilla import ServerStack, StackSettings
-from .argilla.processes import any_free_port, create_time, is_ours, read_private, write_private
+from ._resources import notebooks_dir
+from .argilla.backend import ArgillaBackend, argilla_backend
+from .argilla.processes import (any_free_port, create_time, is_ours, kill, read_private, spawn, workbench_home,
+                                write_private)
 
 __all__ = ["WorkbenchSession", "default_workbench_home"]
 
-REPO_NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-def default_workbench_home() -> Path:
-    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench")
+default_workbench_home = workbench_home  # the one resolver, shared with the Argilla stack
 
 
 class WorkbenchSession:
     """Start (and stop) Argilla + JupyterLab for one project; see the module docstring."""
 
     def __init__(self, project_root, *, home=None, argilla_port: int = 6900, jupyter_port: int | None = None,
-                 notebooks=None):
+                 notebooks=None, argilla: ArgillaBackend | None = None):
         self.project_root = Path(project_root).resolve()
-        self.home = Path(home or default_workbench_home()).expanduser().absolute()
-        self.notebooks = Path(notebooks or REPO_NOTEBOOKS).resolve()
-        self.stack = ServerStack(StackSettings.from_env(home=self.home / "argilla", port=argilla_port))
+        self.home = Path(home or workbench_home()).expanduser().absolute()
+        self.notebooks = Path(notebooks).resolve() if notebooks else None  # None: a copy of the shipped ones
+        self.stack = argilla or argilla_backend(home=self.home / "argilla", port=argilla_port)
         self.jupyter_port = jupyter_port
         self.session_file = self.home / "run" / "session.json"
         self.token_file = self.home / "jupyter" / "token"
         self.log_file = self.home / "logs" / "jupyter.log"
-        self._jupyter: subprocess.Popen | None = None
+        self._jupyter: dict | None = None  # processes.spawn's entry
         self._started_stack = False
         self.info: dict = {}
 
@@ -83,7 +80,8 @@ class WorkbenchSession:
             self.stop()
             raise
         self.info = {"session": {"pid": os.getpid(), "create_time": create_time(os.getpid())},
-                     "jupyter_url": url, "argilla_url": stack_info["url"], "jupyter_pid": self._jupyter.pid,
+                     "jupyter_url": url, "argilla_url": stack_info["url"], "jupyter_pid": self._jupyter["pid"],
+                     "notebooks": str(self.notebooks),
                      "token_file": str(self.token_file), "secrets_file": str(stack_info["secrets_file"]),
                      "log_file": str(self.log_file), "project": str(self.project_root)}
         write_private(self.session_file, self.info)
@@ -104,7 +102,8 @@ class WorkbenchSession:
         self.token_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.token_file, token + "\n", mode=0o600)
         port = self.jupyter_port or any_free_port("127.0.0.1")
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        if self.notebooks is None:
+            self.notebooks = notebooks_dir(self.home / "notebooks")
         child = {**os.environ, **env, "JUPYTER_TOKEN": token, "WORKBENCH_PROJECT": str(self.project_root),
                  "HF_HUB_OFFLINE": "1", **self._lab_settings()}
         argv = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
@@ -112,15 +111,12 @@ class WorkbenchSession:
                 "--ServerApp.open_browser=False"]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines run as root
             argv.append("--allow-root")
-        log = open(self.log_file, "ab")
-        self._jupyter = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=child,
-                                         start_new_session=True)
-        log.close()
+        self._jupyter = spawn("jupyter", argv, child, log_dir=self.log_file.parent)
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._jupyter.poll() is not None:
-                raise WorkbenchError("JupyterLab", expected="a running server", got=f"exit {self._jupyter.returncode}",
+            if not is_ours(self._jupyter):
+                raise WorkbenchError("JupyterLab", expected="a running server", got="it exited",
                                      fix=f"see {self.log_file}")
             try:
                 req = urllib.request.Request(base + "/api/status", headers={"Authorization": f"token {token}"})
@@ -148,14 +144,9 @@ class WorkbenchSession:
 
     def stop(self) -> list[str]:
         stopped = []
-        if self._jupyter is not None and self._jupyter.poll() is None:
-            os.killpg(self._jupyter.pid, signal.SIGTERM)
-            try:
-                self._jupyter.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self._jupyter.pid, signal.SIGKILL)
-                self._jupyter.wait()
+        if self._jupyter is not None and kill(self._jupyter, grace=20):
             stopped.append("jupyterlab")
+        self._jupyter = None
         if self._started_stack:
             stopped += self.stack.stop()
             self._started_stack = False
@@ -168,11 +159,14 @@ class WorkbenchSession:
         def _term(*_):
             raise KeyboardInterrupt
 
-        signal.signal(signal.SIGTERM, _term)
+        previous = signal.signal(signal.SIGTERM, _term)
         try:
-            while self._jupyter is not None and self._jupyter.poll() is None:
+            while self._jupyter is not None and is_ours(self._jupyter):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            print("stopping: " + ", ".join(self.stop() or ["nothing left"]), flush=True)
+            try:
+                print("stopping: " + ", ".join(self.stop() or ["nothing left"]), flush=True)
+            finally:
+                signal.signal(signal.SIGTERM, previous)  # the caller's handler again once run ends

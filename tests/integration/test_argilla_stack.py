@@ -419,3 +419,53 @@ def test_search_engine_features_through_the_api(owner):
     filtered, _ = search({"query": {"vector": {**vec, "order": "most_similar"}},
                           "filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["forum"]}]}})
     assert filtered == ["e3", "e1"]
+
+
+def test_a_dataset_dropped_behind_the_index_back_is_reported_and_removed_on_start(stack, owner):
+    """A crash between Argilla's database write and the index write (or a restored database) leaves the
+    index holding a dataset the database no longer has: the next start must still come up, name it in
+    its repair report and drop it from the index."""
+    dataset_id, _ = _make_dataset(owner, 5)
+    stack.stop()
+    hex_id = uuid.UUID(dataset_id).hex
+    with sqlite3.connect(stack.argilla_home / "argilla.db") as db:
+        db.execute("PRAGMA foreign_keys = ON")
+        gone = db.execute("DELETE FROM datasets WHERE replace(id, '-', '') = ?", (hex_id,)).rowcount
+    assert gone == 1
+    with sqlite3.connect(stack.search_db) as conn:
+        assert conn.execute("SELECT count(*) FROM idx_records WHERE dataset_id = ?", (dataset_id,)).fetchone()[0] == 5
+    info = stack.start(timeout=120)
+    assert info["running"] and not info["already_running"]
+    assert info["repair"]["orphaned"] == [dataset_id] and info["repair"]["dropped"] == [dataset_id]
+    with sqlite3.connect(stack.search_db) as conn:
+        for table, column in (("idx_records", "dataset_id"), ("idx_datasets", "id"), ("idx_fields", "dataset_id")):
+            assert conn.execute(f"SELECT count(*) FROM {table} WHERE {column} = ?", (dataset_id,)).fetchone()[0] == 0
+    code, report = stack.reindex(check=True)
+    assert code == 0 and report["orphaned"] == []
+
+
+def test_an_external_argilla_is_used_through_url_and_key_file_and_never_stopped(stack, tmp_path):
+    from workbench.argilla import ArgillaBackend, ExternalArgilla, argilla_backend
+
+    env = stack.env()
+    key_file = tmp_path / "argilla.key"
+    key_file.write_text(env["ARGILLA_API_KEY"] + "\n")
+    key_file.chmod(0o600)
+    external = argilla_backend(url=env["ARGILLA_API_URL"], key_file=key_file)
+    assert isinstance(external, ExternalArgilla) and isinstance(external, ArgillaBackend)
+    assert isinstance(stack, ArgillaBackend)
+    info = external.start(timeout=10)
+    assert info["running"] and info["already_running"]
+    assert external.env() == env
+    assert external.stop() == [] and stack.status()["running"]  # never ours to stop
+    with pytest.raises(StackError, match="belongs to whoever runs it"):
+        external.reindex(check=True)
+    key_file.write_text("not-the-key")
+    key_file.chmod(0o600)
+    with pytest.raises(StackError, match="refused"):
+        external.start(timeout=10)
+    key_file.chmod(0o644)
+    with pytest.raises(StackError, match="readable by other users"):
+        external.env()
+    with pytest.raises(StackError, match="needs its API key in a file"):
+        argilla_backend(url=env["ARGILLA_API_URL"])

@@ -65,7 +65,9 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
     """Compare (and optionally rebuild) every dataset; returns a JSON-able report.
 
     ``rebuild_all`` rebuilds every dataset whatever the comparison says; ``repair`` rebuilds those that
-    disagree. With neither, nothing is written.
+    disagree. With neither, nothing is written. ``orphaned`` lists the datasets the index holds and the
+    database does not (a crash between the two writes, a restored database); ``dropped`` those of them
+    removed from the index.
     """
     from argilla_server.cli.search_engine.reindex import Reindexer
     from argilla_server.database import AsyncSessionLocal
@@ -74,9 +76,10 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
     from curation import immediate_transaction
 
     from .engine import SQLiteSearchEngine
+    from .engine.writes import delete_dataset
 
     engine = SQLiteSearchEngine()
-    report = {"datasets": 0, "disagreeing": [], "rebuilt": [], "dropped": [], "details": {}}
+    report = {"datasets": 0, "disagreeing": [], "rebuilt": [], "orphaned": [], "dropped": [], "details": {}}
     try:
         async with AsyncSessionLocal() as db:
             datasets = (
@@ -109,11 +112,12 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
                     report["rebuilt"].append(str(dataset.id))
             indexed = {r[0] for r in engine.conn.execute(
                 "SELECT id FROM idx_datasets UNION SELECT DISTINCT dataset_id FROM idx_records")}
-            for orphan in sorted(indexed - known):
-                report["dropped"].append(orphan)
+            report["orphaned"] = sorted(indexed - known)
+            for orphan in report["orphaned"]:
                 if repair or rebuild_all:
                     with immediate_transaction(engine.conn) as c:
-                        SQLiteSearchEngine._delete_dataset(c, orphan)
+                        delete_dataset(c, orphan)
+                    report["dropped"].append(orphan)
     finally:
         await engine.close()
     return report

@@ -90,7 +90,7 @@ def reindex(check_only: bool, repair: bool) -> int:
 
     report = asyncio.run(check_and_repair(rebuild_all=not (check_only or repair), repair=repair or not check_only))
     print(json.dumps(report, indent=2, sort_keys=True))
-    return 1 if check_only and report["disagreeing"] else 0
+    return 1 if check_only and (report["disagreeing"] or report["orphaned"]) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

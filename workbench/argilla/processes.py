@@ -1,23 +1,32 @@
-"""Files and processes of the local stack: private JSON files, free ports, log tails, and whether a pid
-is still the very process the stack started (pids get reused)."""
+"""Files and processes of the local stack and of ``workbench run``: the workbench home, private JSON files,
+free ports, log tails, starting a logged child in its own process group, stopping one, and whether a pid is
+still the very process we started (pids get reused). The stack and the session share these helpers."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import stat
+import subprocess
+import time
 from pathlib import Path
 from typing import Optional
 
 from curation import WorkbenchError, atomic_write_text
 
-__all__ = ["StackError", "write_private", "read_private", "tail", "free_port", "any_free_port", "create_time",
-           "is_ours"]
+__all__ = ["StackError", "workbench_home", "write_private", "read_private", "tail", "free_port", "any_free_port",
+           "create_time", "is_ours", "spawn", "run_logged", "kill"]
 
 
 class StackError(WorkbenchError):
     """The stack could not be started, stopped or inspected; the message says why and what to do."""
+
+
+def workbench_home() -> Path:
+    """``$WORKBENCH_HOME``, else ``~/.workbench``: where the session and (under ``argilla/``) the stack live."""
+    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench")
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -87,3 +96,74 @@ def is_ours(entry: dict) -> bool:
     """True when the pid in ``entry`` is still the very process we started (pids get reused)."""
     created = create_time(entry["pid"])
     return created is not None and abs(created - entry["create_time"]) < 0.05
+
+
+def spawn(name: str, argv: list[str], env: dict, *, log_dir: Path, cwd: Path | None = None) -> dict:
+    """Start ``argv`` in its own process group with its output appended to ``log_dir/NAME.log``.
+
+    Returns ``{"pid", "create_time", "log"}`` (what :func:`is_ours` and :func:`kill` take); a process that
+    exits at once is an error quoting its log."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / f"{name}.log"
+    with open(log, "ab") as fh:
+        fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
+        fh.flush()
+        process = subprocess.Popen(
+            argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, cwd=str(cwd) if cwd else None,
+        )
+    created = None
+    for _ in range(50):
+        created = create_time(process.pid)
+        if created is not None:
+            break
+        time.sleep(0.01)
+    if created is None:
+        raise StackError(f"{name} exited at once; its log {log} says:\n{tail(log)}")
+    return {"pid": process.pid, "create_time": created, "log": str(log)}
+
+
+def run_logged(name: str, argv: list[str], env: dict, *, log_dir: Path, timeout: float, cwd: Path | None = None,
+               capture: bool = False) -> str:
+    """Run a step to its end with its output in ``log_dir/NAME.log`` (standard output returned instead
+    when ``capture``); a failure or a time-out is an error quoting the log."""
+    log = log_dir / f"{name}.log"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with open(log, "ab") as fh:
+        fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n".encode())
+        fh.flush()
+        try:
+            done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE if capture else fh, stderr=fh,
+                                  timeout=timeout, cwd=str(cwd) if cwd else None)
+        except subprocess.TimeoutExpired:
+            raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{tail(log)}")
+    if done.returncode != 0:
+        raise StackError(f"{name} failed (exit {done.returncode}); its log {log} says:\n{tail(log)}")
+    return done.stdout.decode() if capture else ""
+
+
+def kill(entry: dict, grace: float = 10.0) -> bool:
+    """SIGTERM the process group we started (SIGKILL after ``grace``); False if it was already gone."""
+    if not is_ours(entry):
+        return False
+    pid = entry["pid"]
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not is_ours(entry):
+            break
+        time.sleep(0.05)
+    else:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:  # reap it when it is our child (a start in this same process)
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    return True

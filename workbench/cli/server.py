@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 GROUP = "server"
 SUMMARY = "run DIR | server start | stop | status | logs | env | reindex  (the workbench; the Argilla stack)"
@@ -71,10 +72,13 @@ def reindex(args) -> int:
 
 
 def run(args) -> int:
-    from workbench.session import WorkbenchSession
+    from workbench.argilla.backend import argilla_backend
+    from workbench.session import WorkbenchSession, default_workbench_home
 
-    session = WorkbenchSession(args.dir, home=args.home, argilla_port=args.argilla_port,
-                               jupyter_port=args.jupyter_port)
+    home = Path(args.home or default_workbench_home())
+    argilla = argilla_backend(url=args.argilla_url, key_file=args.argilla_key_file, home=home / "argilla",
+                              port=args.argilla_port)
+    session = WorkbenchSession(args.dir, home=home, jupyter_port=args.jupyter_port, argilla=argilla)
     info = session.start(push=not args.no_push, timeout=args.timeout)
     print(f"JupyterLab: {info['jupyter_url']}", flush=True)
     print(f"Argilla: {info['argilla_url']}", flush=True)
@@ -92,6 +96,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("dir", help="project directory")
     r.add_argument("--home", help="workbench home (default $WORKBENCH_HOME or ~/.workbench)")
     r.add_argument("--argilla-port", type=int, default=6900, help="first Argilla port to try")
+    r.add_argument("--argilla-url", help="use an Argilla run elsewhere (Docker, hosted) instead of the embedded "
+                   "stack; or $WORKBENCH_ARGILLA_URL")
+    r.add_argument("--argilla-key-file", help="file (mode 0600) holding that Argilla's API key; "
+                   "or $WORKBENCH_ARGILLA_KEY_FILE")
     r.add_argument("--jupyter-port", type=int, help="JupyterLab port (default: a free one)")
     r.add_argument("--no-push", action="store_true", help="do not push the seed and batch review datasets")
     r.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for each server")

@@ -24,6 +24,11 @@ Parts, one concern a module: ``schema`` (tables, file, connections), ``query`` (
 ``documents`` (argilla-server objects to rows), ``writes`` (records, responses, datasets into the index),
 ``vectors`` (the in-memory vector matrices), ``searchengine`` (the engine class). Importing this package
 imports argilla-server.
+
+Internal API: the public (no underscore) functions of those modules are the engine's internal API, used by
+the other engine modules and by :mod:`workbench.argilla.consistency` (``writes.delete_dataset`` drops a
+dataset's rows). Underscore names stay inside their module; nothing outside ``workbench.argilla`` imports
+these modules.
 """
 
 from .query import fts_query

@@ -9,7 +9,7 @@ from typing import Any, Optional
 
 from argilla_server.models import Dataset, Record, Response, Suggestion
 
-def _epoch(value: Optional[datetime]) -> Optional[float]:
+def epoch(value: Optional[datetime]) -> Optional[float]:
     if value is None:
         return None
     if value.tzinfo is None:
@@ -17,11 +17,11 @@ def _epoch(value: Optional[datetime]) -> Optional[float]:
     return value.timestamp()
 
 
-def _json(value: Any) -> str:
+def to_json(value: Any) -> str:
     return json.dumps(value, default=str, separators=(",", ":"))
 
 
-def _path(*names: str) -> str:
+def json_path(*names: str) -> str:
     """The JSON path of nested keys (names with quotes or backslashes are refused)."""
     for name in names:
         if any(ch in name for ch in "\"'\\"):
@@ -29,12 +29,12 @@ def _path(*names: str) -> str:
     return "$" + "".join(f'."{name}"' for name in names)
 
 
-def _json_path(*names: str) -> str:
+def json_path_literal(*names: str) -> str:
     """The same path as a SQL string literal, for expressions that appear more than once in a statement."""
-    return "'" + _path(*names) + "'"
+    return "'" + json_path(*names) + "'"
 
 
-def _field_text(field, value: Any) -> Optional[str]:
+def field_text(field, value: Any) -> Optional[str]:
     if value is None or field.is_image:
         return None
     if field.is_chat and isinstance(value, list):
@@ -48,20 +48,20 @@ def _field_text(field, value: Any) -> Optional[str]:
     return value if isinstance(value, str) else str(value)
 
 
-def _record_metadata(record: Record, dataset: Dataset) -> dict:
+def record_metadata(record: Record, dataset: Dataset) -> dict:
     metadata = record.metadata_ or {}
     return {
         prop.name: metadata[prop.name] for prop in dataset.metadata_properties if metadata.get(prop.name) is not None
     }
 
 
-def _suggestion_doc(suggestion: Suggestion) -> dict:
+def suggestion_doc(suggestion: Suggestion) -> dict:
     return {"type": suggestion.type, "agent": suggestion.agent, "score": suggestion.score, "value": suggestion.value}
 
 
-def _response_answers(response: Response) -> dict:
+def response_answers(response: Response) -> dict:
     return {question: (value or {}).get("value") for question, value in (response.values or {}).items()}
 
 
-def _enum_value(value: Any) -> Any:
+def enum_value(value: Any) -> Any:
     return getattr(value, "value", value)

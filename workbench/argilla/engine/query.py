@@ -2,9 +2,9 @@
 
 - :func:`fts_query`: the ``simple_query_string`` subset people type -> an FTS5 MATCH expression that
   must match and one that must not;
-- :func:`_filter_sql` / :func:`_order_sql`: terms and range filters over record columns, metadata,
+- :func:`filter_sql` / :func:`order_sql`: terms and range filters over record columns, metadata,
   suggestions and responses (an ``AndFilter`` of them), and sort orders, as SQL on ``idx_records r``
-  with ``?`` parameters collected in a :class:`_SQL`;
+  with ``?`` parameters collected in a :class:`SqlParams`;
 - ``wb_user_rank``: the per-user pseudo-random factor of Argilla's user-seeded ordering, as a SQL function.
 """
 
@@ -27,7 +27,7 @@ from argilla_server.search_engine.base import (
     TermsFilter,
 )
 
-from .documents import _enum_value, _json, _json_path
+from .documents import enum_value, to_json, json_path_literal
 
 __all__ = ["fts_query"]
 
@@ -101,7 +101,7 @@ def fts_query(q: str) -> tuple[Optional[str], Optional[str]]:
 # --------------------------------------------------------------------------------------------- helpers
 
 
-def _user_rank(user_id: str, record_id: str) -> float:
+def user_rank(user_id: str, record_id: str) -> float:
     digest = hashlib.blake2b(f"{user_id}:{record_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
@@ -109,7 +109,7 @@ def _user_rank(user_id: str, record_id: str) -> float:
 # --------------------------------------------------------------------------------------------- filters
 
 
-class _SQL:
+class SqlParams:
     """Accumulates SQL fragments and their parameters."""
 
     def __init__(self) -> None:
@@ -142,7 +142,7 @@ def _record_column(prop: str) -> str:
         raise ValueError(f"Cannot filter or sort records by {prop!r}; expected one of {sorted(_RECORD_COLUMNS)}.")
 
 
-def _range_sql(sql: _SQL, expr: str, f: RangeFilter) -> str:
+def _range_sql(sql: SqlParams, expr: str, f: RangeFilter) -> str:
     parts = [f"{expr} IS NOT NULL"]
     if f.ge is not None:
         parts.append(f"{expr} >= {sql.p(f.ge)}")
@@ -151,7 +151,7 @@ def _range_sql(sql: _SQL, expr: str, f: RangeFilter) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
-def _json_range_sql(sql: _SQL, column: str, path: str, f: RangeFilter) -> str:
+def _json_range_sql(sql: SqlParams, column: str, path: str, f: RangeFilter) -> str:
     """Range over a JSON value or any element of a JSON array (as Elasticsearch treats multi-valued fields)."""
     parts = ["j.type IN ('integer', 'real')"]
     if f.ge is not None:
@@ -161,29 +161,29 @@ def _json_range_sql(sql: _SQL, column: str, path: str, f: RangeFilter) -> str:
     return f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS j WHERE {' AND '.join(parts)})"
 
 
-def _json_terms_sql(sql: _SQL, column: str, path: str, values: List[Any]) -> str:
-    texts = [_enum_value(v) if isinstance(_enum_value(v), str) else _json(_enum_value(v)) for v in values]
+def _json_terms_sql(sql: SqlParams, column: str, path: str, values: List[Any]) -> str:
+    texts = [enum_value(v) if isinstance(enum_value(v), str) else to_json(enum_value(v)) for v in values]
     return (
         f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS j "
         f"WHERE (CASE WHEN j.type = 'text' THEN j.value ELSE CAST(j.value AS TEXT) END) IN {sql.plist(texts)})"
     )
 
 
-def _filter_sql(sql: _SQL, f: Filter) -> str:
+def filter_sql(sql: SqlParams, f: Filter) -> str:
     if isinstance(f, AndFilter):
-        parts = [_filter_sql(sql, sub) for sub in f.filters]
+        parts = [filter_sql(sql, sub) for sub in f.filters]
         return "(" + " AND ".join(parts) + ")" if parts else "1"
     scope = f.scope
     if isinstance(scope, ResponseFilterScope):
         return _response_filter_sql(sql, f)
     if isinstance(scope, MetadataFilterScope):
-        column, path = "r.metadata", _json_path(scope.metadata_property)
+        column, path = "r.metadata", json_path_literal(scope.metadata_property)
     elif isinstance(scope, SuggestionFilterScope):
-        column, path = "r.suggestions", _json_path(scope.question, scope.property)
+        column, path = "r.suggestions", json_path_literal(scope.question, scope.property)
     elif isinstance(scope, RecordFilterScope):
         expr = _record_column(scope.property)
         if isinstance(f, TermsFilter):
-            return f"{expr} IN {sql.plist(_enum_value(v) for v in f.values)}"
+            return f"{expr} IN {sql.plist(enum_value(v) for v in f.values)}"
         if isinstance(f, RangeFilter):
             return _range_sql(sql, expr, f)
         raise ValueError(f"Cannot process filter {f!r}")
@@ -196,11 +196,11 @@ def _filter_sql(sql: _SQL, f: Filter) -> str:
     raise ValueError(f"Cannot process filter {f!r}")
 
 
-def _response_filter_sql(sql: _SQL, f: Filter) -> str:
+def _response_filter_sql(sql: SqlParams, f: Filter) -> str:
     scope: ResponseFilterScope = f.scope
     user_clause = f" AND rs.user_id = {sql.p(str(scope.user.id))}" if scope.user else ""
     if scope.question:
-        path = _json_path(scope.question)
+        path = json_path_literal(scope.question)
         if isinstance(f, RangeFilter):
             cond = _json_range_sql(sql, "rs.answers", path, f)
         elif isinstance(f, TermsFilter):
@@ -209,7 +209,7 @@ def _response_filter_sql(sql: _SQL, f: Filter) -> str:
             raise ValueError(f"Cannot process filter {f!r}")
         return f"EXISTS (SELECT 1 FROM idx_responses rs WHERE rs.record_seq = r.seq{user_clause} AND {cond})"
     if scope.property == "status" and isinstance(f, TermsFilter):
-        values = [_enum_value(v) for v in f.values]
+        values = [enum_value(v) for v in f.values]
         parts = []
         if ResponseStatusFilter.pending.value in values:
             parts.append(f"NOT EXISTS (SELECT 1 FROM idx_responses rs WHERE rs.record_seq = r.seq{user_clause})")
@@ -225,23 +225,23 @@ def _response_filter_sql(sql: _SQL, f: Filter) -> str:
     raise ValueError(f"Cannot process filter scope {scope!r}")
 
 
-def _order_sql(sql: _SQL, order: Order) -> str:
+def order_sql(sql: SqlParams, order: Order) -> str:
     scope = order.scope
     if isinstance(scope, ResponseFilterScope):
         user_clause = f" AND rs.user_id = {sql.p(str(scope.user.id))}" if scope.user else ""
         if scope.question:
-            value = f"json_extract(rs.answers, {_json_path(scope.question)})"
+            value = f"json_extract(rs.answers, {json_path_literal(scope.question)})"
         else:
             value = f"rs.{'status' if scope.property == 'status' else _record_column(scope.property)[2:]}"
         expr = f"(SELECT avg({value}) FROM idx_responses rs WHERE rs.record_seq = r.seq{user_clause})"
     elif isinstance(scope, MetadataFilterScope):
-        expr = f"json_extract(r.metadata, {_json_path(scope.metadata_property)})"
+        expr = f"json_extract(r.metadata, {json_path_literal(scope.metadata_property)})"
     elif isinstance(scope, SuggestionFilterScope):
-        expr = f"json_extract(r.suggestions, {_json_path(scope.question, scope.property)})"
+        expr = f"json_extract(r.suggestions, {json_path_literal(scope.question, scope.property)})"
     elif isinstance(scope, RecordFilterScope):
         expr = _record_column(scope.property)
     else:
         raise ValueError(f"Cannot sort by scope {scope!r}")
-    direction = "DESC" if _enum_value(order.order) == SortOrder.desc.value else "ASC"
+    direction = "DESC" if enum_value(order.order) == SortOrder.desc.value else "ASC"
     # Elasticsearch puts documents without the value last, whatever the direction.
     return f"({expr}) IS NULL, ({expr}) {direction}"

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import Union
 
-from .query import _user_rank
+from .query import user_rank
 
 __all__ = ["ENGINE_NAME", "SCHEMA_VERSION", "SLOTS", "MAX_TERMS", "search_db_path", "connect"]
 
@@ -81,7 +81,7 @@ def connect(path: Union[str, Path]) -> sqlite3.Connection:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 30000")
-    conn.create_function("wb_user_rank", 2, _user_rank, deterministic=True)
+    conn.create_function("wb_user_rank", 2, user_rank, deterministic=True)
     conn.execute("PRAGMA synchronous = NORMAL")
     with _READY_LOCK:
         if path == ":memory:" or path not in _READY:  # each in-memory connection is a new database

@@ -29,11 +29,11 @@ from argilla_server.search_engine.base import (
 
 from curation import immediate_transaction
 
-from .documents import _enum_value, _json, _path, _suggestion_doc
-from .query import _SQL, _filter_sql, _order_sql, fts_query
+from .documents import enum_value, to_json, json_path, suggestion_doc
+from .query import SqlParams, filter_sql, order_sql, fts_query
 from .schema import ENGINE_NAME, MAX_TERMS, SCHEMA_VERSION, SLOTS, connect, search_db_path
-from .vectors import _VECTORS
-from .writes import _bump_vectors, _delete_dataset, _delete_text, _ensure_field_slots, _upsert_response, _write_record
+from .vectors import VECTOR_CACHE
+from .writes import bump_vectors, delete_dataset, delete_text, ensure_field_slots, upsert_response, write_record
 
 __all__ = ["SQLiteSearchEngine"]
 
@@ -79,11 +79,11 @@ class SQLiteSearchEngine(SearchEngine):
                 "INSERT OR IGNORE INTO idx_datasets (id, created_at) VALUES (?, ?)",
                 (str(dataset.id), datetime.now(timezone.utc).timestamp()),
             )
-            _ensure_field_slots(c, dataset)
+            ensure_field_slots(c, dataset)
 
     async def delete_index(self, dataset: Dataset):
         with immediate_transaction(self.conn) as c:
-            _delete_dataset(c, str(dataset.id))
+            delete_dataset(c, str(dataset.id))
 
     async def configure_metadata_property(self, dataset: Dataset, metadata_property: MetadataProperty):
         # Metadata is stored as JSON; like Elasticsearch's mapping update, this does not touch indexed records.
@@ -99,12 +99,12 @@ class SQLiteSearchEngine(SearchEngine):
         if not records:
             return
         with immediate_transaction(self.conn) as c:
-            slots = _ensure_field_slots(c, dataset)
+            slots = ensure_field_slots(c, dataset)
             touched_vectors: set[str] = set()
             for record in records:
-                _write_record(c, dataset, record, slots, touched_vectors)
+                write_record(c, dataset, record, slots, touched_vectors)
             for settings_id in touched_vectors:
-                _bump_vectors(c, settings_id)
+                bump_vectors(c, settings_id)
 
     async def partial_record_update(self, record: Record, **update):
         columns = {"status": "status", "external_id": "external_id"}
@@ -119,7 +119,7 @@ class SQLiteSearchEngine(SearchEngine):
         sets = ", ".join(f"{columns[k]} = ?" for k in update)
         with immediate_transaction(self.conn) as c:
             c.execute(f"UPDATE idx_records SET {sets} WHERE id = ?",
-                      [_enum_value(v) for v in update.values()] + [str(record.id)])
+                      [enum_value(v) for v in update.values()] + [str(record.id)])
 
     async def delete_records(self, dataset: Dataset, records: Iterable[Record]):
         ids = [str(r.id) for r in records]
@@ -134,12 +134,12 @@ class SQLiteSearchEngine(SearchEngine):
                 seq = row[0]
                 touched.update(r[0] for r in c.execute("SELECT settings_id FROM idx_vectors WHERE record_seq = ?",
                                                         (seq,)))
-                _delete_text(c, seq)
+                delete_text(c, seq)
                 c.execute("DELETE FROM idx_vectors WHERE record_seq = ?", (seq,))
                 c.execute("DELETE FROM idx_responses WHERE record_seq = ?", (seq,))
                 c.execute("DELETE FROM idx_records WHERE seq = ?", (seq,))
             for settings_id in touched:
-                _bump_vectors(c, settings_id)
+                bump_vectors(c, settings_id)
 
     # -- responses and suggestions ----------------------------------------------------------------------
 
@@ -149,25 +149,25 @@ class SQLiteSearchEngine(SearchEngine):
             row = c.execute("SELECT seq, dataset_id FROM idx_records WHERE id = ?", (record_id,)).fetchone()
             if row is None:
                 raise ValueError(f"Record {record_id} is not in the search index; run `workbench server reindex`.")
-            _upsert_response(c, response, row[0], row[1])
+            upsert_response(c, response, row[0], row[1])
 
     async def delete_record_response(self, response: Response):
         with immediate_transaction(self.conn) as c:
             c.execute("DELETE FROM idx_responses WHERE id = ?", (str(response.id),))
 
     async def update_record_suggestion(self, suggestion: Suggestion):
-        path = _path(suggestion.question.name)
+        path = json_path(suggestion.question.name)
         with immediate_transaction(self.conn) as c:
             c.execute(
                 "UPDATE idx_records SET suggestions = json_set(suggestions, ?, json(?)) WHERE id = ?",
-                (path, _json(_suggestion_doc(suggestion)), str(suggestion.record_id)),
+                (path, to_json(suggestion_doc(suggestion)), str(suggestion.record_id)),
             )
 
     async def delete_record_suggestion(self, suggestion: Suggestion):
         with immediate_transaction(self.conn) as c:
             c.execute(
                 "UPDATE idx_records SET suggestions = json_remove(suggestions, ?) WHERE id = ?",
-                (_path(suggestion.question.name), str(suggestion.record_id)),
+                (json_path(suggestion.question.name), str(suggestion.record_id)),
             )
 
     # -- progress and metrics ---------------------------------------------------------------------------
@@ -192,7 +192,7 @@ class SQLiteSearchEngine(SearchEngine):
 
     async def compute_metrics_for(self, metadata_property: MetadataProperty) -> MetadataMetrics:
         dataset_id = str(metadata_property.dataset_id)
-        path = _path(metadata_property.name)
+        path = json_path(metadata_property.name)
         kind = metadata_property.type
         if kind == MetadataPropertyType.terms:
             rows = self.conn.execute(
@@ -230,7 +230,7 @@ class SQLiteSearchEngine(SearchEngine):
                                 (str(dataset.id), query.field)).fetchone()
         return row[0] if row else None
 
-    def _where(self, sql: _SQL, dataset: Dataset, query: Optional[TextQuery], filter: Optional[Filter], *,
+    def _where(self, sql: SqlParams, dataset: Dataset, query: Optional[TextQuery], filter: Optional[Filter], *,
                excluded: Optional[str] = None, match: bool = True) -> str:
         """WHERE clause on ``r`` (idx_records) for a dataset, text query, filter and excluded record id.
 
@@ -253,7 +253,7 @@ class SQLiteSearchEngine(SearchEngine):
                     where.append(f"r.seq NOT IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
                                  f"{sql.p(exclude)} AND rowid % {SLOTS} = {sql.p(slot)})")
         if filter is not None:
-            where.append(_filter_sql(sql, filter))
+            where.append(filter_sql(sql, filter))
         return " AND ".join(where)
 
     async def search(
@@ -268,16 +268,16 @@ class SQLiteSearchEngine(SearchEngine):
     ) -> SearchResponses:
         if isinstance(query, str):
             query = TextQuery(q=query)
-        sql = _SQL()
+        sql = SqlParams()
         where_sql = self._where(sql, dataset, query, filter)
         total = self.conn.execute(f"SELECT count(*) FROM idx_records r WHERE {where_sql}", sql.params).fetchone()[0]
         if total == 0 or limit <= 0 or offset >= total:
             return SearchResponses(items=[], total=total)
 
         if sort:
-            order_sql = _SQL()
+            order_sql = SqlParams()
             order_sql.params = list(sql.params)
-            orders = ", ".join(_order_sql(order_sql, o) for o in sort)
+            orders = ", ".join(order_sql(order_sql, o) for o in sort)
             rows = self.conn.execute(
                 f"SELECT r.seq, r.id FROM idx_records r WHERE {where_sql} ORDER BY {orders}, r.seq "
                 f"LIMIT {int(limit)} OFFSET {int(offset)}",
@@ -298,7 +298,7 @@ class SQLiteSearchEngine(SearchEngine):
         # Ranked: by text relevance (FTS5's bm25), times a per-user pseudo-random factor when a user is given
         # (Argilla asks Elasticsearch for a `random_score` seeded with the user id). All in SQL.
         must = fts_query(query.q)[0] if query is not None else None
-        ranked = _SQL()
+        ranked = SqlParams()
         if must is not None:
             # the FTS table is joined (for bm25), so the WHERE clause leaves out its own match on it
             source = f"idx_text JOIN idx_records r ON r.seq = idx_text.rowid / {SLOTS}"
@@ -342,7 +342,7 @@ class SQLiteSearchEngine(SearchEngine):
         if not value:
             raise ValueError("Cannot find a vector value to apply with provided info")
 
-        seqs, matrix = _VECTORS.get(self.conn, self.path, str(vector_settings.id))
+        seqs, matrix = VECTOR_CACHE.get(self.conn, self.path, str(vector_settings.id))
         if len(seqs) == 0:
             return SearchResponses(items=[], total=0)
         target = np.asarray(value, dtype=np.float32)
@@ -352,7 +352,7 @@ class SQLiteSearchEngine(SearchEngine):
             )
         norm = float(np.linalg.norm(target))
         cosine = matrix @ (target / (norm or 1.0))
-        if _enum_value(order) == SimilarityOrder.least_similar.value:
+        if enum_value(order) == SimilarityOrder.least_similar.value:
             cosine = -cosine
         scores = (1.0 + cosine) / 2.0
 
@@ -360,7 +360,7 @@ class SQLiteSearchEngine(SearchEngine):
         if filter is not None or query is not None or excluded is not None:
             if isinstance(query, str):
                 query = TextQuery(q=query)
-            sql = _SQL()
+            sql = SqlParams()
             where_sql = self._where(sql, dataset, query, filter, excluded=excluded)
             allowed = np.fromiter(
                 (r[0] for r in self.conn.execute(f"SELECT r.seq FROM idx_records r WHERE {where_sql}", sql.params)),

@@ -8,7 +8,7 @@ import threading
 
 import numpy as np
 
-class _VectorCache:
+class VectorCache:
     """Per-process cache of each vector settings' matrix, keyed by the version the writers bump."""
 
     def __init__(self) -> None:
@@ -38,4 +38,4 @@ class _VectorCache:
         return seqs, matrix
 
 
-_VECTORS = _VectorCache()
+VECTOR_CACHE = VectorCache()

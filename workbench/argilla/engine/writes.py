@@ -10,22 +10,22 @@ import sqlite3
 import numpy as np
 from argilla_server.models import Dataset, Response
 
-from .documents import _enum_value, _epoch, _field_text, _json, _record_metadata, _response_answers, _suggestion_doc
+from .documents import enum_value, epoch, field_text, to_json, record_metadata, response_answers, suggestion_doc
 from .schema import SLOTS
 
-def _delete_dataset(c: sqlite3.Connection, dataset_id: str) -> None:
+def delete_dataset(c: sqlite3.Connection, dataset_id: str) -> None:
     for (seq,) in c.execute("SELECT seq FROM idx_records WHERE dataset_id = ?", (dataset_id,)).fetchall():
-        _delete_text(c, seq)
+        delete_text(c, seq)
     settings = [r[0] for r in c.execute("SELECT DISTINCT settings_id FROM idx_vectors WHERE dataset_id = ?",
                                         (dataset_id,))]
     for table in ("idx_vectors", "idx_responses", "idx_records", "idx_fields", "idx_datasets"):
         column = "id" if table == "idx_datasets" else "dataset_id"
         c.execute(f"DELETE FROM {table} WHERE {column} = ?", (dataset_id,))
     for settings_id in settings:
-        _bump_vectors(c, settings_id)
+        bump_vectors(c, settings_id)
 
 
-def _ensure_field_slots(c: sqlite3.Connection, dataset: Dataset) -> dict[str, int]:
+def ensure_field_slots(c: sqlite3.Connection, dataset: Dataset) -> dict[str, int]:
     dataset_id = str(dataset.id)
     slots = dict(c.execute("SELECT name, slot FROM idx_fields WHERE dataset_id = ?", (dataset_id,)).fetchall())
     missing = [f.name for f in dataset.fields if f.name not in slots]
@@ -41,14 +41,14 @@ def _ensure_field_slots(c: sqlite3.Connection, dataset: Dataset) -> dict[str, in
     return slots
 
 
-def _write_record(c, dataset, record, slots, touched_vectors) -> None:
+def write_record(c, dataset, record, slots, touched_vectors) -> None:
     dataset_id = str(dataset.id)
     record_id = str(record.id)
-    suggestions = {s.question.name: _suggestion_doc(s) for s in (record.suggestions or [])}
+    suggestions = {s.question.name: suggestion_doc(s) for s in (record.suggestions or [])}
     row = (
-        record_id, dataset_id, record.external_id, _enum_value(record.status),
-        _epoch(record.inserted_at), _epoch(record.updated_at),
-        _json(_record_metadata(record, dataset)), _json(suggestions),
+        record_id, dataset_id, record.external_id, enum_value(record.status),
+        epoch(record.inserted_at), epoch(record.updated_at),
+        to_json(record_metadata(record, dataset)), to_json(suggestions),
     )
     seq = c.execute(
         "INSERT INTO idx_records (id, dataset_id, external_id, status, inserted_at, updated_at, metadata, "
@@ -60,11 +60,11 @@ def _write_record(c, dataset, record, slots, touched_vectors) -> None:
     ).fetchone()[0]
 
     base = seq * SLOTS
-    _delete_text(c, seq)
+    delete_text(c, seq)
     texts = []
     fields = record.fields or {}
     for field in dataset.fields:
-        text = _field_text(field, fields.get(field.name))
+        text = field_text(field, fields.get(field.name))
         if text:
             texts.append(text)
             c.execute("INSERT INTO idx_text (rowid, body) VALUES (?, ?)", (base + slots[field.name], text))
@@ -73,7 +73,7 @@ def _write_record(c, dataset, record, slots, touched_vectors) -> None:
 
     c.execute("DELETE FROM idx_responses WHERE record_seq = ?", (seq,))
     for response in record.responses or []:
-        _upsert_response(c, response, seq, dataset_id)
+        upsert_response(c, response, seq, dataset_id)
 
     old = {r[0] for r in c.execute("SELECT settings_id FROM idx_vectors WHERE record_seq = ?", (seq,))}
     c.execute("DELETE FROM idx_vectors WHERE record_seq = ?", (seq,))
@@ -87,20 +87,20 @@ def _write_record(c, dataset, record, slots, touched_vectors) -> None:
         touched_vectors.add(settings_id)
 
 
-def _delete_text(c: sqlite3.Connection, seq: int) -> None:
+def delete_text(c: sqlite3.Connection, seq: int) -> None:
     c.execute("DELETE FROM idx_text WHERE rowid BETWEEN ? AND ?", (seq * SLOTS, seq * SLOTS + SLOTS - 1))
 
 
-def _upsert_response(c: sqlite3.Connection, response: Response, seq: int, dataset_id: str) -> None:
+def upsert_response(c: sqlite3.Connection, response: Response, seq: int, dataset_id: str) -> None:
     c.execute(
         "INSERT OR REPLACE INTO idx_responses (id, record_seq, dataset_id, user_id, status, answers) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (str(response.id), seq, dataset_id, str(response.user_id), _enum_value(response.status),
-         _json(_response_answers(response))),
+        (str(response.id), seq, dataset_id, str(response.user_id), enum_value(response.status),
+         to_json(response_answers(response))),
     )
 
 
-def _bump_vectors(c: sqlite3.Connection, settings_id: str) -> None:
+def bump_vectors(c: sqlite3.Connection, settings_id: str) -> None:
     c.execute(
         "INSERT INTO idx_vector_versions (settings_id, version) VALUES (?, 1) "
         "ON CONFLICT (settings_id) DO UPDATE SET version = version + 1",
