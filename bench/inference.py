@@ -51,7 +51,7 @@ def main() -> None:
     import torch
 
     from training import OnnxEncoderHead, load_model
-    from training._families import neural_members
+    from training import neural_members
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model)

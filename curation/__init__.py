@@ -7,7 +7,7 @@ Pure data: no models, no network. ``curation`` imports nothing else of the workb
 
 from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs, shingles
 from ._errors import ImportValidationError, StoreError, TaxonomyError, WorkbenchError
-from ._importers import FORMATS, read_file, records_from_frame, records_from_hf
+from ._importers import FORMATS, ImportFormat, ReadOptions, read_file, records_from_frame, records_from_hf, register_format
 from ._ingest import ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
 from ._project import DEFAULT_CONFIG, Project
@@ -25,11 +25,11 @@ from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, 
 __all__ = [
     "CONTEXTS", "DEFAULT_CONFIG", "DEFAULT_FRACTIONS", "FORMATS", "ORIGINS", "SEED_KINDS", "SEED_STATUSES",
     "SPLITS", "TIERS", "TIER_DEFAULTS",
-    "Gate", "ImportSummary", "ReviewOutcome", "ImportValidationError", "Label", "MixResult", "Project", "RawRecord", "ReadResult",
+    "Gate", "ImportFormat", "ImportSummary", "ReadOptions", "ReviewOutcome", "ImportValidationError", "Label", "MixResult", "Project", "RawRecord", "ReadResult",
     "Store", "StoreError", "Taxonomy", "TaxonomyError", "WorkbenchError",
     "apply_review", "assign_splits", "atomic_write_bytes", "atomic_write_text", "class_distribution", "collapse_duplicates",
     "distribution_figure", "duplicate_conflicts", "duplicate_groups", "evaluation_view", "export_records",
-    "immediate_transaction", "label_stats", "load_taxonomy", "minhash_signatures", "near_duplicate_pairs",
+    "immediate_transaction", "label_stats", "register_format", "load_taxonomy", "minhash_signatures", "near_duplicate_pairs",
     "normalise_text", "parse_label_value", "project_stats", "read_file", "read_seeds", "read_snapshot",
     "records_from_frame", "records_from_hf", "save_figure_png", "shingles", "split_report", "task_view",
     "training_mix", "utc_now", "validate_seed", "write_report",

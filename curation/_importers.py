@@ -25,6 +25,10 @@ Seeds: ``seeds``, a YAML file of hand-written seeds with their batches and recor
 Generic formats: ``csv``, ``jsonl`` (optionally gzipped), a pandas DataFrame, a Hugging Face
 ``datasets.Dataset``; label columns are the columns named like taxonomy labels, or those given in
 ``label_map`` (``{"column": "label"}``; map a column to ``None`` to drop it).
+
+Each file format is one :class:`ImportFormat` declaration in :data:`FORMATS` (name, parser, default
+context, required fields, default label map, default source); :func:`register_format` adds one, and
+nothing else needs to change for ``workbench import --format NAME`` to read it.
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ import gzip
 import io
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ._errors import ImportValidationError
 from ._records import RawRecord, ReadResult
 
-__all__ = ["FORMATS", "ReadResult", "read_file", "records_from_frame", "records_from_hf", "ETHOS_SECONDARY"]
+__all__ = ["FORMATS", "ImportFormat", "ReadOptions", "register_format", "ReadResult", "read_file",
+           "records_from_frame", "records_from_hf", "ETHOS_SECONDARY"]
 
 ETHOS_SECONDARY = {
     "violence": "hate_violence", "directed_vs_generalized": "hate_directed", "gender": "hate_gender",
@@ -51,10 +57,49 @@ OPENAI_LABELS = {"S": "sexual", "H": "hate", "V": "violence", "HR": "harassment"
                  "S3": "sexual_minors", "H2": "hate_threatening", "V2": "violence_graphic"}
 JIGSAW_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
 
-FORMATS = ("hatexplain", "davidson", "openai_moderation", "jigsaw", "ethos", "csv", "jsonl", "seeds")
-_DEFAULT_CONTEXT = {"hatexplain": "POST", "davidson": "POST", "openai_moderation": "GENERAL",
-                    "jigsaw": "COMMENT", "ethos": "COMMENT", "csv": "GENERAL", "jsonl": "GENERAL",
-                    "seeds": "GENERAL"}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How a generic file names its fields (``csv``, ``jsonl``); the built-in formats ignore them."""
+
+    text_field: str = "text"
+    id_field: str | None = None
+    context_field: str | None = None
+    label_columns: Mapping[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ImportFormat:
+    """One import format.
+
+    ``parse(fmt, path, text, result, options)`` appends the file's rows to ``result.records`` and its
+    problems to ``result.problems`` (it may rename ``result.source``); ``read_whole(path)`` instead
+    reads a file that is more than rows (``seeds``). ``required``: the fields every row must have;
+    ``label_map``: dataset column -> workbench label, applied at import (a user's map overrides it);
+    ``source``: the default source name (``None``: the file's stem)."""
+
+    name: str
+    context: str
+    parse: Callable[..., None] | None = None
+    required: tuple[str, ...] = ()
+    label_map: Mapping[str, str | None] = field(default_factory=dict)
+    source: str | None = None
+    read_whole: Callable[[Path], ReadResult] | None = None
+
+
+FORMATS: dict[str, ImportFormat] = {}
+"""Format name -> declaration; see :func:`register_format`."""
+
+
+def register_format(fmt: ImportFormat) -> ImportFormat:
+    if fmt.name in FORMATS:
+        raise ImportValidationError(f"format {fmt.name!r}", expected="a new name", got="one already registered")
+    if (fmt.parse is None) == (fmt.read_whole is None):
+        raise ImportValidationError(f"format {fmt.name!r}", expected="exactly one of parse and read_whole",
+                                    got="both" if fmt.parse else "neither")
+    FORMATS[fmt.name] = fmt
+    return fmt
 
 
 # ---------------------------------------------------------------------------- file helpers
@@ -161,11 +206,10 @@ def _share(where: str, name: str, value: str, problems: list[str]) -> float | No
 
 
 # ---------------------------------------------------------------------------- built-in readers
-def _read_hatexplain(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
-    out = []
+def _read_hatexplain(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
+    out, problems = res.records, res.problems
     split = path.stem if path.stem in ("train", "val", "test") else None
-    for line, row in _csv_rows(path, text, fmt="hatexplain", required=["post_id", "text", "category"],
-                               problems=problems):
+    for line, row in _csv_rows(path, text, fmt=fmt.name, required=fmt.required, problems=problems):
         where = f"{path} line {line}"
         cat = _int_field(where, "category", row["category"], (0, 1, 2), problems)
         if cat is None:
@@ -175,12 +219,11 @@ def _read_hatexplain(path: Path, text: str, problems: list[str]) -> list[RawReco
             meta["source_split"] = split
         out.append(RawRecord(where=where, text=row["text"], source_id=row["post_id"],
                              labels={"hate": int(cat == 1), "offensive": int(cat == 2)}, meta=meta))
-    return out
 
 
-def _read_davidson(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
-    out = []
-    for line, row in _csv_rows(path, text, fmt="davidson", required=["tweet", "class"], problems=problems):
+def _read_davidson(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
+    out, problems = res.records, res.problems
+    for line, row in _csv_rows(path, text, fmt=fmt.name, required=fmt.required, problems=problems):
         where = f"{path} line {line}"
         cls = _int_field(where, "class", row["class"], (0, 1, 2), problems)
         if cls is None:
@@ -190,24 +233,20 @@ def _read_davidson(path: Path, text: str, problems: list[str]) -> list[RawRecord
         sid = row.get("") or row.get("Unnamed: 0") or None
         out.append(RawRecord(where=where, text=row["tweet"], source_id=sid,
                              labels={"hate": int(cls == 0), "offensive": int(cls == 1)}, meta=meta))
-    return out
 
 
-def _read_jigsaw(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
-    out = []
-    for line, row in _csv_rows(path, text, fmt="jigsaw", required=["id", "comment_text", *JIGSAW_LABELS],
-                               problems=problems):
-        out.append(RawRecord(where=f"{path} line {line}", text=row["comment_text"], source_id=row["id"],
-                             labels={k: row[k] for k in JIGSAW_LABELS}))
-    return out
+def _read_jigsaw(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
+    for line, row in _csv_rows(path, text, fmt=fmt.name, required=fmt.required, problems=res.problems):
+        res.records.append(RawRecord(where=f"{path} line {line}", text=row["comment_text"], source_id=row["id"],
+                                     labels={k: row[k] for k in JIGSAW_LABELS}))
 
 
-def _read_ethos(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
-    out = []
+def _read_ethos(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
+    out, problems = res.records, res.problems
     header, _ = _csv_table(path, text, sep=";", problems=[])
     multi = header is not None and "isHate" not in header
     need = ["comment", *ETHOS_SECONDARY] if multi else ["comment", "isHate"]
-    for line, row in _csv_rows(path, text, fmt="ethos", required=need, sep=";", problems=problems):
+    for line, row in _csv_rows(path, text, fmt=fmt.name, required=need, sep=";", problems=problems):
         where = f"{path} line {line}"
         if multi:
             labels: dict[str, Any] = {"hate": 1}
@@ -225,11 +264,14 @@ def _read_ethos(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
             if s is not None:
                 out.append(RawRecord(where=where, text=row["comment"], labels={"hate": int(s >= 0.5)},
                                      meta={"share_isHate": s}))
-    return out
+    if any(len(r.labels) > 1 for r in out[:1]):
+        # the multi-label file re-annotates hateful posts of the binary file: a second source,
+        # whose records are exact duplicates that views merge (see collapse_duplicates)
+        res.source = "ethos_multi"
 
 
-def _read_openai(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
-    out = []
+def _read_openai(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
+    out, problems = res.records, res.problems
     for line, obj in _jsonl_objects(path, text, problems):
         where = f"{path} line {line}"
         if "prompt" not in obj:
@@ -237,7 +279,6 @@ def _read_openai(path: Path, text: str, problems: list[str]) -> list[RawRecord]:
             continue
         labels = {k: obj.get(k) for k in OPENAI_LABELS}  # a missing key stays unknown (None)
         out.append(RawRecord(where=where, text=obj["prompt"], labels=labels))
-    return out
 
 
 def _jsonl_objects(path: Path, text: str, problems: list[str]) -> Iterable[tuple[int, dict]]:
@@ -333,6 +374,38 @@ def records_from_hf(dataset, **kwargs) -> ReadResult:
     return res
 
 
+def _read_generic(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
+    if fmt.name == "csv":
+        rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(path, text, fmt="csv", problems=res.problems)
+    else:
+        rows = _jsonl_objects(path, text, res.problems)
+    for line, obj in rows:
+        rec = _generic_record(f"{path} line {line}", obj, text_field=options.text_field, id_field=options.id_field,
+                              context_field=options.context_field, label_columns=dict(options.label_columns),
+                              problems=res.problems)
+        if rec is not None:
+            res.records.append(rec)
+
+
+def _read_seeds(path: Path) -> ReadResult:
+    from ._seeds import read_seeds
+
+    return read_seeds(path)
+
+
+register_format(ImportFormat("hatexplain", "POST", _read_hatexplain, required=("post_id", "text", "category"),
+                             source="hatexplain"))
+register_format(ImportFormat("davidson", "POST", _read_davidson, required=("tweet", "class"), source="davidson"))
+register_format(ImportFormat("openai_moderation", "GENERAL", _read_openai, required=("prompt",),
+                             label_map=OPENAI_LABELS, source="openai_moderation"))
+register_format(ImportFormat("jigsaw", "COMMENT", _read_jigsaw, required=("id", "comment_text", *JIGSAW_LABELS),
+                             source="jigsaw"))
+register_format(ImportFormat("ethos", "COMMENT", _read_ethos, required=("comment",), source="ethos"))
+register_format(ImportFormat("csv", "GENERAL", _read_generic))
+register_format(ImportFormat("jsonl", "GENERAL", _read_generic))
+register_format(ImportFormat("seeds", "GENERAL", read_whole=_read_seeds))
+
+
 def read_file(path: str | os.PathLike, fmt: str, *, text_field: str = "text", id_field: str | None = None,
               context_field: str | None = None, label_columns: Mapping[str, str | None] | None = None
               ) -> ReadResult:
@@ -343,41 +416,13 @@ def read_file(path: str | os.PathLike, fmt: str, *, text_field: str = "text", id
     if fmt not in FORMATS:
         raise ImportValidationError(f"format {fmt!r}", expected=f"one of {list(FORMATS)}", got=repr(fmt),
                                     fix="pick a built-in format or use csv/jsonl with a label mapping")
+    spec = FORMATS[fmt]
     path = Path(path)
-    if fmt == "seeds":
-        from ._seeds import read_seeds
-
-        return read_seeds(path)
+    if spec.read_whole is not None:
+        return spec.read_whole(path)
     problems: list[str] = []
     text = _read_text(path, problems)
-    default_source = {"openai_moderation": "openai_moderation"}.get(fmt, fmt if fmt not in ("csv", "jsonl")
-                                                                    else path.stem)
-    res = ReadResult([], problems, source=default_source, context=_DEFAULT_CONTEXT[fmt], format=fmt)
-    if text is None:
-        return res
-    if fmt == "hatexplain":
-        res.records = _read_hatexplain(path, text, problems)
-    elif fmt == "davidson":
-        res.records = _read_davidson(path, text, problems)
-    elif fmt == "jigsaw":
-        res.records = _read_jigsaw(path, text, problems)
-    elif fmt == "ethos":
-        res.records = _read_ethos(path, text, problems)
-        if any(len(r.labels) > 1 for r in res.records[:1]):
-            # the multi-label file re-annotates hateful posts of the binary file: a second source,
-            # whose records are exact duplicates that views merge (see collapse_duplicates)
-            res.source = "ethos_multi"
-    elif fmt == "openai_moderation":
-        res.records = _read_openai(path, text, problems)
-    else:
-        lc = dict(label_columns or {})
-        if fmt == "csv":
-            rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(path, text, fmt="csv", problems=problems)
-        else:
-            rows = _jsonl_objects(path, text, problems)
-        for line, obj in rows:
-            rec = _generic_record(f"{path} line {line}", obj, text_field=text_field, id_field=id_field,
-                                  context_field=context_field, label_columns=lc, problems=problems)
-            if rec is not None:
-                res.records.append(rec)
+    res = ReadResult([], problems, source=spec.source or path.stem, context=spec.context, format=fmt)
+    if text is not None:
+        spec.parse(spec, path, text, res, ReadOptions(text_field, id_field, context_field, dict(label_columns or {})))
     return res

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
 from ._errors import ImportValidationError, StoreError
-from ._importers import OPENAI_LABELS
+from ._importers import FORMATS
 from ._io import utc_now
 from ._records import CONTEXTS, ReadResult, normalise_text, text_hash
 from ._seeds import seed_version_id, validate_seed
@@ -28,10 +28,9 @@ from ._store import Store
 from ._taxonomy import Taxonomy
 from ._validate import validate_record
 
-__all__ = ["ImportSummary", "DEFAULT_LABEL_MAPS", "ingest", "dedup_and_split", "duplicate_mask"]
+__all__ = ["ImportSummary", "ingest", "dedup_and_split", "duplicate_mask"]
 
 # dataset column -> workbench label, for built-in formats whose columns are not label names already
-DEFAULT_LABEL_MAPS: dict[str, dict[str, str | None]] = {"openai_moderation": dict(OPENAI_LABELS)}
 
 
 @dataclass
@@ -109,7 +108,7 @@ def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: 
         problems.insert(0, f"{where0}: context {context!r} is not one of {list(CONTEXTS)}; pass --context")
     if not source or any(c in source for c in ":\n\t"):
         problems.insert(0, f"{where0}: source name {source!r} must be non-empty without ':' or tabs; pass --source")
-    lmap: dict[str, str | None] = dict(DEFAULT_LABEL_MAPS.get(result.format, {}))
+    lmap: dict[str, str | None] = dict(FORMATS[result.format].label_map if result.format in FORMATS else {})
     lmap.update({k: (None if v in (None, "-", "") else v) for k, v in (label_map or {}).items()})
     names = set(tax.label_names)
     for target in {v for v in lmap.values() if v is not None}:

@@ -27,7 +27,7 @@ import yaml
 
 from ._errors import StoreError, WorkbenchError
 from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
-from ._ingest import DEFAULT_LABEL_MAPS, ImportSummary, duplicate_mask, ingest
+from ._ingest import ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
 from ._records import RESERVED_COLUMNS
 from ._review import ReviewOutcome, apply_review
@@ -39,7 +39,7 @@ from ._store import Store
 from ._taxonomy import Taxonomy, load_taxonomy
 from ._views import MixResult, evaluation_view, task_view, training_mix
 
-__all__ = ["Project", "ImportSummary", "DEFAULT_CONFIG", "DEFAULT_LABEL_MAPS"]
+__all__ = ["Project", "ImportSummary", "DEFAULT_CONFIG"]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "name": "workbench-project",

@@ -5,30 +5,30 @@ Reads ``curation`` (snapshots, views, the taxonomy); never imports ``workbench``
 headless, with no Argilla or Jupyter. Torch, transformers and onnxruntime are imported when a model
 is fitted, exported or loaded, not at import time.
 
-Where things are: recipes and :class:`TrainSpec` in ``_recipes``; the family contract in
-``_family`` and one module per family (``_heads``, ``_finetune``, ``_tfidf``, ``_ensemble``);
+Where things are: recipes (a registry) and :class:`TrainSpec` in ``_recipes``; the family contract
+and the family registry in ``_family``, one module per family (``_heads``, ``_finetune``, ``_tfidf``,
+``_ensemble``) and ``_families``, which imports (registers) the built-in ones;
 ``_train`` runs a training; ``_modeldir`` is the model directory; ``_modelset`` and ``_registry``
 serve and promote; ``_predict`` scores files.
 """
 
 from ._embeddings import DEFAULT_ENCODER, EmbeddingCache, Encoder, length_sorted_batches, resolve_model_path
-from ._ensemble import EnsembleClassifier
-from ._families import FAMILIES, load_classifier
-from ._family import Classifier
+from ._families import EnsembleClassifier
+from ._family import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTunedClassifier, FineTuneArgs
 from ._gates import (GateVerdict, RegressionVectors, compare_models, gate_labels, gate_model, load_vectors,
                      run_vectors)
 from ._heads import HeadsClassifier
 from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
 from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_figure, reliability_figure, write_report
-from ._modeldir import ModelDirectory, TrainedModel, load_model, split_arrays
+from ._modeldir import ModelDirectory, load_model, split_arrays
 from ._modelset import ModelSet, open_model
 from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, Policy
 from ._predict import predict_file, read_prediction_input
-from ._recipes import RECIPE_ALIASES, RECIPES, TrainSpec, resolve_recipe
+from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
 from ._registry import promote, promoted_model
 from ._tfidf import TfidfClassifier
 from ._thresholds import binary_rates, group_rates, tune_thresholds
@@ -36,10 +36,10 @@ from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
     "PARITY_RULE", "parity_check", "INT8_CALIB_TARGET", "matmul_groups", "plan_int8",
-    "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "TRAIN_STEPS", "RECIPES", "RECIPE_ALIASES", "VARIANTS",
+    "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "TRAIN_STEPS", "RECIPES", "VARIANTS",
     "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
     "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",
-    "Policy", "RegressionVectors", "TfidfClassifier", "TrainSpec", "TrainedModel",
+    "Policy", "RegressionVectors", "TfidfClassifier", "Recipe", "TrainSpec", "register_recipe", "neural_members",
     "binary_rates", "group_rates", "compare_models", "evaluate", "evaluate_slices", "expected_calibration_error", "export_onnx",
     "gate_labels", "gate_model", "hierarchy_penalty", "length_sorted_batches", "load_classifier", "load_model",
     "load_vectors", "masked_multilabel_loss", "open_model", "pos_weights", "pr_figure", "predict_file",

@@ -13,7 +13,7 @@ import numpy as np
 
 from curation import WorkbenchError
 
-from ._family import Classifier, check_targets, write_json
+from ._family import Classifier, check_targets, load_classifier, write_json
 
 __all__ = ["EnsembleClassifier"]
 
@@ -22,6 +22,7 @@ class EnsembleClassifier(Classifier):
     """Weighted mean of members' probabilities (members share the label order)."""
 
     family = "ensemble"
+    runtime_params = ("*",)  # handed on to each member, which keeps what it takes
 
     def __init__(self, members: Sequence[Classifier], *, weights: Sequence[float] | None = None):
         super().__init__()
@@ -44,7 +45,7 @@ class EnsembleClassifier(Classifier):
 
     def fit(self, texts, targets, *, valid=None, **kw) -> "EnsembleClassifier":
         for m in self.members:
-            m.fit(texts, targets, valid=valid, **(kw if m.family == "finetune" else {}))
+            m.fit(texts, targets, valid=valid, **(kw if m.has_encoder else {}))
         self.labels_ = list(self.labels)
         return self
 
@@ -91,8 +92,6 @@ class EnsembleClassifier(Classifier):
     @classmethod
     def load(cls, path, **kw) -> "EnsembleClassifier":
         path = Path(path)
-        from ._families import load_classifier
-
         cfg = cls._read_config(path)
         members = [load_classifier(path / f"member{i}-{fam}", **kw) for i, fam in enumerate(cfg["members"])]
         e = cls(members, weights=cfg["weights"])

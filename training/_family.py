@@ -9,6 +9,12 @@ derived from it. Arguments that say where or how to run rather than what to lear
 ``device``) are listed in ``runtime_params`` and never saved.
 
 ``targets`` is an array of shape (n, n_labels) holding 1.0, 0.0 or NaN (unknown, masked out).
+
+Families register themselves: a subclass that sets ``family`` is added to :data:`FAMILIES` when its
+class is defined, and :func:`load_classifier` reads the name from ``config.json`` and asks the registry.
+What a family can do is said by class attributes, not by checking its type: ``has_encoder`` (a sentence
+encoder inside: ONNX export, embeddings), ``members`` on instances of composite families (the ensemble),
+``runtime_params`` (what ``load`` accepts besides the saved files; ``"*"`` passes every one through).
 """
 
 from __future__ import annotations
@@ -22,7 +28,11 @@ import numpy as np
 
 from curation import WorkbenchError, atomic_write_text
 
-__all__ = ["Classifier", "check_targets", "seed_everything", "write_json", "encoder_head"]
+__all__ = ["Classifier", "FAMILIES", "load_classifier", "neural_members", "check_targets", "seed_everything",
+           "write_json", "encoder_head"]
+
+FAMILIES: dict[str, type["Classifier"]] = {}
+"""Family name -> class; filled by :class:`Classifier` subclasses as they are defined."""
 
 
 def check_targets(texts: Sequence[str], targets: np.ndarray, labels: Sequence[str]) -> np.ndarray:
@@ -84,6 +94,25 @@ class Classifier:
     family: ClassVar[str] = "base"
     runtime_params: ClassVar[tuple[str, ...]] = ()
     param_types: ClassVar[dict[str, Any]] = {}
+    has_encoder: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("family") is None:
+            return  # an intermediate base class, not a family
+        other = FAMILIES.get(cls.family)
+        if other is not None and other.__qualname__ != cls.__qualname__:
+            raise WorkbenchError(f"model family {cls.family!r}", expected="a name no other family has",
+                                 got=f"{other.__module__}.{other.__qualname__} already has it",
+                                 fix="give the new family another name")
+        FAMILIES[cls.family] = cls
+
+    @classmethod
+    def runtime_kwargs(cls, runtime: Mapping[str, Any]) -> dict[str, Any]:
+        """The runtime arguments this family's ``load`` takes."""
+        if "*" in cls.runtime_params:
+            return dict(runtime)
+        return {k: v for k, v in runtime.items() if k in cls.runtime_params}
 
     def __init__(self):
         self.labels_: list[str] | None = None
@@ -146,6 +175,29 @@ class Classifier:
     @staticmethod
     def _read_config(path) -> dict[str, Any]:
         return json.loads((Path(path) / "config.json").read_text())
+
+
+def load_classifier(path, **runtime) -> Classifier:
+    """Load any registered family from its saved directory (``config.json`` names the family);
+    ``runtime`` are the arguments that are not saved (``cache_dir``, ``device``)."""
+    path = Path(path)
+    try:
+        fam = json.loads((path / "config.json").read_text())["family"]
+    except (FileNotFoundError, KeyError, json.JSONDecodeError) as e:
+        raise WorkbenchError(f"classifier at {path}", expected="a config.json naming its family",
+                             got=type(e).__name__, fix="point at a directory written by save()") from e
+    if fam not in FAMILIES:
+        raise WorkbenchError(f"classifier at {path}", expected=f"a family in {list(FAMILIES)}", got=repr(fam),
+                             fix="import the module that defines that family before loading")
+    cls = FAMILIES[fam]
+    return cls.load(path, **cls.runtime_kwargs(runtime))
+
+
+def neural_members(clf) -> list[tuple[int | None, Classifier]]:
+    """(index in the composite, member) of every member with an encoder; ``None`` index for a lone model."""
+    if clf.has_encoder:
+        return [(None, clf)]
+    return [(i, m) for i, m in enumerate(getattr(clf, "members", ())) if m.has_encoder]
 
 
 def encoder_head(body, head, *, normalize: bool):

@@ -98,6 +98,7 @@ class FineTunedClassifier(Classifier):
     """
 
     family = "finetune"
+    has_encoder = True
     runtime_params = ("device",)
     param_types = {"args": FineTuneArgs, "loss": LossConfig}
 

@@ -46,6 +46,7 @@ class HeadsClassifier(Classifier):
     """
 
     family = "heads"
+    has_encoder = True
     runtime_params = ("cache_dir", "device")
     param_types = {"loss": LossConfig}
 

@@ -29,7 +29,7 @@ import pandas as pd
 
 from curation import Taxonomy, WorkbenchError, load_taxonomy, read_snapshot, task_view, utc_now
 
-from ._families import load_classifier, neural_members
+from ._family import load_classifier, neural_members
 from ._family import write_json
 from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
 from ._int8 import plan_int8, quantize_int8
@@ -38,7 +38,7 @@ from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import parity_check
 from ._policy import Policy
 
-__all__ = ["ModelDirectory", "TrainedModel", "load_model", "split_arrays", "file_sha256", "MODEL_FORMAT"]
+__all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "MODEL_FORMAT"]
 
 MODEL_FORMAT = 1
 
@@ -136,10 +136,9 @@ class ModelDirectory:
         """(share of the encoder members, ``texts ->`` the other members' weighted share) of an ensemble:
         the ONNX graph averages the encoder members, the rest (TF-IDF) stays in Python; ``(1.0, None)``
         for a model without other members."""
-        clf_cfg = json.loads((self.root / "classifier" / "config.json").read_text())
-        if clf_cfg["family"] != "ensemble":
-            return 1.0, None
         clf = self.classifier()
+        if not getattr(clf, "members", None):
+            return 1.0, None
         neural_idx = {i for i, _ in neural_members(clf)}
         if len(neural_idx) == len(clf.members):
             return 1.0, None
@@ -268,7 +267,7 @@ class ModelDirectory:
         members = neural_members(clf)
         if not members:
             raise WorkbenchError(f"ONNX export of {self.root}", expected="a model with an encoder",
-                                 got=type(clf).__name__, fix="train with --recipe fast or finetune")
+                                 got=type(clf).__name__, fix="train with a recipe that has an encoder (--recipe heads or ensemble)")
         lengths = {m.export_max_length for _, m in members}
         if len(lengths) != 1:
             raise WorkbenchError(f"ONNX export of {self.root}", expected="encoder members with one max length",
@@ -339,5 +338,3 @@ def load_model(path, *, taxonomy: Taxonomy | None = None) -> ModelDirectory:
         m.check_taxonomy(taxonomy)
     return m
 
-
-TrainedModel = ModelDirectory  # the earlier name, kept for code written against it

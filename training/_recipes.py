@@ -8,14 +8,18 @@ recipe         model                                                            
 ``tfidf``      the lexical baseline alone                                                   ``tfidf``
 =============  ==========================================================================  ===========
 
-The old names ``fast`` (= ``heads``) and ``finetune`` (= ``ensemble``) still work for one release,
-with a deprecation message.
+Each recipe is one :class:`Recipe` in :data:`RECIPES` (registered with :func:`register_recipe`): how it
+builds its classifier from a spec, what it passes to ``fit`` and what it does after fitting. Training
+(:func:`training.train_model`) asks the registry and never names a family.
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
 
 from curation import WorkbenchError
 
@@ -26,26 +30,43 @@ from ._losses import LossConfig
 from ._onnx import VARIANTS
 from ._tfidf import TfidfClassifier
 
-__all__ = ["RECIPES", "RECIPE_ALIASES", "TrainSpec", "resolve_recipe", "build_classifier"]
+__all__ = ["RECIPES", "Recipe", "register_recipe", "TrainSpec", "resolve_recipe", "build_classifier",
+           "curriculum_phases"]
 
-RECIPES = ("heads", "ensemble", "tfidf")
-RECIPE_ALIASES = {"fast": "heads", "finetune": "ensemble"}
+
+@dataclass(frozen=True)
+class Recipe:
+    """One ``--recipe``: ``build(spec, labels, hierarchy, cache_dir)`` makes the unfitted classifier;
+    ``fit_options(spec, rows)`` the extra keyword arguments of its ``fit``; ``after_fit(clf, spec,
+    valid)`` runs once it is fitted; ``has_encoder`` says whether it can be exported to ONNX."""
+
+    name: str
+    family: str
+    description: str
+    build: Callable[..., Any]
+    has_encoder: bool
+    fit_options: Callable[..., dict] = lambda spec, rows: {}
+    after_fit: Callable[..., None] | None = None
+
+
+RECIPES: dict[str, Recipe] = {}
+
+
+def register_recipe(recipe: Recipe) -> Recipe:
+    if recipe.name in RECIPES:
+        raise WorkbenchError(f"recipe {recipe.name!r}", expected="a new name", got="one already registered")
+    RECIPES[recipe.name] = recipe
+    return recipe
 
 
 def resolve_recipe(name: str) -> str:
-    """The recipe's current name (an old name gives a deprecation message); an unknown name is an error.
+    """``name`` when it is a registered recipe; else a clear error.
 
     >>> resolve_recipe("heads")
     'heads'
     """
-    if name in RECIPE_ALIASES:
-        new = RECIPE_ALIASES[name]
-        warnings.warn(f"recipe {name!r} is now called {new!r}; the old name will be removed in the next release",
-                      FutureWarning, stacklevel=3)
-        return new
     if name not in RECIPES:
-        raise WorkbenchError("recipe", expected=f"one of {list(RECIPES)}", got=repr(name),
-                             fix=f"old names {list(RECIPE_ALIASES)} are accepted for one more release")
+        raise WorkbenchError("recipe", expected=f"one of {list(RECIPES)}", got=repr(name))
     return name
 
 
@@ -92,25 +113,72 @@ class TrainSpec:
         bad = [v for v in self.onnx if v not in VARIANTS]
         if bad:
             raise WorkbenchError("ONNX variants", expected=f"a subset of {list(VARIANTS)}", got=str(bad))
-        if self.recipe == "tfidf" and self.onnx:
-            raise WorkbenchError("ONNX export of the tfidf recipe", expected="a recipe with an encoder",
-                                 got="tfidf", fix="use --recipe heads or ensemble for ONNX")
+        if self.onnx and not RECIPES[self.recipe].has_encoder:
+            raise WorkbenchError(f"ONNX export of the {self.recipe} recipe", expected="a recipe with an encoder",
+                                 got=self.recipe, fix="use a recipe with an encoder "
+                                 f"({', '.join(n for n, r in RECIPES.items() if r.has_encoder)}) for ONNX")
 
 
 def build_classifier(spec: TrainSpec, labels: list[str], hierarchy: list[tuple[str, str]], *, cache_dir=None):
     """The unfitted classifier of ``spec``'s recipe."""
-    if spec.recipe == "heads":
-        return HeadsClassifier(labels, hidden=spec.hidden, loss=spec.loss, seed=spec.seed, cache_dir=cache_dir,
-                               hierarchy=hierarchy)
+    return RECIPES[spec.recipe].build(spec, labels, hierarchy, cache_dir)
+
+
+def curriculum_phases(frame: pd.DataFrame) -> np.ndarray:
+    """Curriculum phase per record: 0 positives and clean, 1 hard negatives, 2 perturbations.
+
+    >>> curriculum_phases(pd.DataFrame({"origin": ["real", "perturbation", "generated"],
+    ...                                 "hard_negative": [False, False, True]})).tolist()
+    [0, 2, 1]
+    """
+    phase = np.zeros(len(frame), dtype=int)
+    if "hard_negative" in frame:
+        phase[frame["hard_negative"].to_numpy(dtype=bool)] = 1
+    if "origin" in frame:
+        phase[(frame["origin"] == "perturbation").to_numpy()] = 2
+    return phase
+
+
+def _class_weight(spec: TrainSpec) -> str | None:
     # label weighting off (use_pos_weight=False) means off for the lexical model too
-    cw = "balanced" if spec.loss.use_pos_weight else None
-    if spec.recipe == "tfidf":
-        return TfidfClassifier(labels, seed=spec.seed, class_weight=cw)
+    return "balanced" if spec.loss.use_pos_weight else None
+
+
+def _build_heads(spec, labels, hierarchy, cache_dir):
+    return HeadsClassifier(labels, hidden=spec.hidden, loss=spec.loss, seed=spec.seed, cache_dir=cache_dir,
+                           hierarchy=hierarchy)
+
+
+def _build_tfidf(spec, labels, hierarchy, cache_dir):
+    return TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec))
+
+
+def _build_ensemble(spec, labels, hierarchy, cache_dir):
     fts = [FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy)
            for a in (spec.finetune_members or (spec.finetune,))]
-    members = [*fts, TfidfClassifier(labels, seed=spec.seed, class_weight=cw)]
+    members = [*fts, TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec))]
     weights = None if spec.ensemble_weights == "valid" else list(spec.ensemble_weights)
     if weights is not None and len(weights) != len(members):
         raise WorkbenchError("ensemble_weights", expected=f"{len(members)} weights (fine-tune members, then TF-IDF)",
                              got=str(weights), fix="or pass ensemble_weights='valid' to fit them on valid")
     return EnsembleClassifier(members, weights=weights)
+
+
+def _ensemble_fit_options(spec, rows) -> dict:
+    return {"phases": curriculum_phases(rows)} if spec.finetune.curriculum else {}
+
+
+def _ensemble_after_fit(clf, spec, valid) -> None:
+    if spec.ensemble_weights != "valid":
+        return
+    if valid is None:
+        raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
+    clf.fit_weights(*valid)
+
+
+register_recipe(Recipe("heads", "heads", "frozen encoder embeddings (cached) + linear or MLP heads",
+                       _build_heads, has_encoder=True))
+register_recipe(Recipe("ensemble", "ensemble", "fine-tuned encoder member(s) averaged with a TF-IDF model",
+                       _build_ensemble, has_encoder=True, fit_options=_ensemble_fit_options,
+                       after_fit=_ensemble_after_fit))
+register_recipe(Recipe("tfidf", "tfidf", "the lexical baseline alone", _build_tfidf, has_encoder=False))

@@ -19,14 +19,13 @@ import pandas as pd
 from curation import Project, WorkbenchError, task_view, utc_now
 
 from ._embeddings import DEFAULT_ENCODER
-from ._ensemble import EnsembleClassifier
-from ._families import neural_members
+from ._family import neural_members
 from ._gates import GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import MODEL_FORMAT, ModelDirectory, split_arrays
 from ._modelset import ModelSet
 from ._parity import PARITY_RULE
-from ._recipes import TrainSpec, build_classifier
+from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
 from ._registry import promoted_model
 from ._thresholds import tune_thresholds
 
@@ -39,21 +38,6 @@ def snapshot_frame(project: Project) -> tuple[pd.DataFrame, dict]:
     """The active records of the project's current snapshot (written first when missing) and its manifest."""
     frame, _, manifest = project.read_snapshot()
     return frame, manifest
-
-
-def curriculum_phases(frame: pd.DataFrame) -> np.ndarray:
-    """Curriculum phase per record: 0 positives and clean, 1 hard negatives, 2 perturbations.
-
-    >>> curriculum_phases(pd.DataFrame({"origin": ["real", "perturbation", "generated"],
-    ...                                 "hard_negative": [False, False, True]})).tolist()
-    [0, 2, 1]
-    """
-    phase = np.zeros(len(frame), dtype=int)
-    if "hard_negative" in frame:
-        phase[frame["hard_negative"].to_numpy(dtype=bool)] = 1
-    if "origin" in frame:
-        phase[(frame["origin"] == "perturbation").to_numpy()] = 2
-    return phase
 
 
 def _label_counts(y: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, int]]:
@@ -80,15 +64,11 @@ def _training_rows(project: Project, view: pd.DataFrame, names: list[str], spec:
 
 
 def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show_progress: bool) -> None:
-    fit_kw: dict[str, Any] = {"show_progress": show_progress} if spec.recipe != "tfidf" else {}
-    if spec.recipe == "ensemble" and spec.finetune.curriculum:
-        fit_kw["phases"] = curriculum_phases(rows)
+    recipe = RECIPES[spec.recipe]
+    fit_kw: dict[str, Any] = {"show_progress": show_progress, **recipe.fit_options(spec, rows)}
     clf.fit(rows["text"].tolist(), y, valid=valid, **fit_kw)
-    if isinstance(clf, EnsembleClassifier) and spec.ensemble_weights == "valid":
-        if valid is None:
-            raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
-        clf.fit_weights(*valid)
-        log.info("ensemble weights fitted on valid: %s", clf.weights)
+    if recipe.after_fit is not None:
+        recipe.after_fit(clf, spec, valid)
 
 
 TRAIN_STEPS = ("snapshot", "mix", "train", "thresholds", "holdout + gates", "export")

@@ -244,3 +244,31 @@ def test_fuzzed_files_fail_cleanly_or_import_fully(populated, tmp_path_factory, 
 
 def test_formats_constant():
     assert set(FORMATS) >= {"hatexplain", "davidson", "openai_moderation", "jigsaw", "ethos", "csv", "jsonl"}
+
+
+def test_an_import_format_is_one_declaration(tmp_path, project):
+    """A new format needs its declaration only: read_file, the default context, source and label map."""
+    from curation import ImportFormat, RawRecord, register_format
+    from curation._importers import FORMATS as REGISTRY
+
+    def parse(fmt, path, text, res, options):
+        for i, line in enumerate(text.splitlines(), start=1):
+            word, _, body = line.partition("\t")
+            res.records.append(RawRecord(where=f"{path} line {i}", text=body, labels={"S": int(word == "spam")}))
+
+    register_format(ImportFormat("tabbed-test", "MESSAGE", parse, required=("word", "body"),
+                                 label_map={"S": "spam"}, source="tabbed"))
+    try:
+        f = tmp_path / "posts.tsv"
+        f.write_text("spam\tbuy cheap pills now\nham\tsee you at the match tonight\n")
+        res = read_file(f, "tabbed-test")
+        assert (res.source, res.context, [r.labels for r in res.records]) == ("tabbed", "MESSAGE",
+                                                                             [{"S": 1}, {"S": 0}])
+        summary = project.import_file(f, "tabbed-test")
+        assert summary.n_inserted == 2 and summary.source == "tabbed"
+        frame = project.frame().sort_values("text")
+        assert frame["spam"].tolist() == [1, 0] and set(frame["context"]) == {"MESSAGE"}
+        with pytest.raises(ImportValidationError, match="a new name"):
+            register_format(ImportFormat("csv", "GENERAL", parse))
+    finally:
+        REGISTRY.pop("tabbed-test")

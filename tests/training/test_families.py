@@ -45,12 +45,33 @@ def test_fitted_tfidf_saves_and_loads(tmp_path):
     np.testing.assert_allclose(back.predict_proba(texts), clf.predict_proba(texts))
 
 
-def test_recipe_names_and_old_names():
-    assert RECIPES == ("heads", "ensemble", "tfidf")
+def test_recipe_names_and_the_registry():
+    assert list(RECIPES) == ["heads", "ensemble", "tfidf"]
     assert TrainSpec().recipe == "heads"
-    with pytest.warns(FutureWarning, match="recipe 'fast' is now called 'heads'"):
-        assert TrainSpec(recipe="fast").recipe == "heads"
-    with pytest.warns(FutureWarning, match="recipe 'finetune' is now called 'ensemble'"):
-        assert resolve_recipe("finetune") == "ensemble"
+    assert resolve_recipe("ensemble") == "ensemble"
+    assert {n: r.has_encoder for n, r in RECIPES.items()} == {"heads": True, "ensemble": True, "tfidf": False}
+    assert {n: r.family for n, r in RECIPES.items()} == {"heads": "heads", "ensemble": "ensemble", "tfidf": "tfidf"}
     with pytest.raises(WorkbenchError, match="recipe: expected one of \\['heads', 'ensemble', 'tfidf'\\], got 'x'"):
         TrainSpec(recipe="x")
+    with pytest.raises(WorkbenchError, match="got 'fast'"):  # the names of before 0.1.0 are gone
+        TrainSpec(recipe="fast")
+    with pytest.raises(WorkbenchError, match="ONNX export of the tfidf recipe: expected a recipe with an encoder"):
+        TrainSpec(recipe="tfidf", onnx=("fp32",))
+
+
+def test_families_register_themselves_and_say_what_they_can_do(tmp_path):
+    assert set(FAMILIES) >= {"heads", "finetune", "tfidf", "ensemble"}
+    assert {n: FAMILIES[n].has_encoder for n in ("heads", "finetune", "tfidf", "ensemble")} == {
+        "heads": True, "finetune": True, "tfidf": False, "ensemble": False}
+
+    class Constant(TfidfClassifier):  # a new family needs no edit anywhere else to save and load
+        family = "constant-test"
+
+    texts = ["buy now cheap pills", "hello there friend"] * 6
+    clf = Constant(["spam"]).fit(texts, np.array([[1.0], [0.0]] * 6))
+    clf.save(tmp_path / "c")
+    back = load_classifier(tmp_path / "c")
+    assert type(back) is Constant and FAMILIES["constant-test"] is Constant
+    with pytest.raises(WorkbenchError, match="a name no other family has"):
+        type("Clash", (TfidfClassifier,), {"family": "heads"})
+    FAMILIES.pop("constant-test")

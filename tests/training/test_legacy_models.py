@@ -53,18 +53,9 @@ def test_legacy_model_serves_through_cli(legacy, tmp_path):
         assert row["probabilities"]["hate"] == pytest.approx(probs[0], abs=1e-5)
 
 
-def test_old_export_spelling_routes_to_model_export_with_a_note(legacy, capsys):
-    assert main(["export", str(legacy / "tfidf"), "--onnx", "fp32"]) == 2  # tfidf has no encoder to export
+def test_legacy_model_without_encoder_is_refused_by_model_export_and_project_export_points_there(legacy, capsys):
+    assert main(["model", "export", str(legacy / "tfidf"), "--onnx", "fp32"]) == 2  # tfidf has no encoder to export
     err = capsys.readouterr().err
-    assert "is now `workbench model export" in err
     assert "error: ONNX export of" in err and "expected a model with an encoder" in err
-    assert main(["model", "export", str(legacy / "tfidf"), "--onnx", "fp32"]) == 2
-    assert "is now" not in capsys.readouterr().err
-
-
-def test_gate_report_of_a_legacy_model(legacy, capsys):
-    m = load_model(legacy / "tfidf")
-    report = m.gate_report()
-    assert report["best_variant"] == "torch" and set(report["variants"]) == {"torch"}
-    assert main(["gate", str(legacy / "tfidf"), "--json"]) == (0 if report["passed"] else 1)
-    assert json.loads(capsys.readouterr().out) == report
+    assert main(["export", str(legacy / "tfidf"), "--format", "jsonl", "--out", str(legacy / "x.jsonl")]) == 2
+    assert "is `workbench model export" in capsys.readouterr().err

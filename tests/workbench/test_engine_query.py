@@ -11,7 +11,7 @@ from argilla_server.search_engine.base import (AndFilter, MetadataFilterScope, O
                                                ResponseFilterScope, SuggestionFilterScope, TermsFilter)
 
 from workbench.argilla.engine import connect
-from workbench.argilla.engine.query import _SQL, _filter_sql, _order_sql
+from workbench.argilla.engine.query import SqlParams, filter_sql, order_sql
 
 ROWS = [  # id, status, inserted_at, metadata, suggestions
     ("r1", "pending", 1.0, {"split": "train", "score": 0.2, "tags": ["a", "b"]},
@@ -45,8 +45,8 @@ def conn():
 
 
 def ids(conn, f) -> set[str]:
-    sql = _SQL()
-    where = _filter_sql(sql, f)
+    sql = SqlParams()
+    where = filter_sql(sql, f)
     return {r[0] for r in conn.execute(f"SELECT r.id FROM idx_records r WHERE {where}", sql.params)}
 
 
@@ -83,17 +83,17 @@ def test_filters_select_exactly_their_records(conn, f, expected):
 
 def test_filter_values_are_parameters_not_sql(conn):
     evil = "train') OR 1=1 --"
-    sql = _SQL()
-    where = _filter_sql(sql, TermsFilter(scope=MetadataFilterScope(metadata_property="split"), values=[evil]))
+    sql = SqlParams()
+    where = filter_sql(sql, TermsFilter(scope=MetadataFilterScope(metadata_property="split"), values=[evil]))
     assert evil not in where and evil in sql.params
     assert ids(conn, TermsFilter(scope=MetadataFilterScope(metadata_property="split"), values=[evil])) == set()
 
 
 def test_property_names_with_quotes_are_refused():
     with pytest.raises(ValueError, match="quote or backslash"):
-        _filter_sql(_SQL(), TermsFilter(scope=MetadataFilterScope(metadata_property='x"y'), values=["a"]))
+        filter_sql(SqlParams(), TermsFilter(scope=MetadataFilterScope(metadata_property='x"y'), values=["a"]))
     with pytest.raises(ValueError, match="Cannot filter or sort records by 'nope'"):
-        _filter_sql(_SQL(), TermsFilter(scope=RecordFilterScope(property="nope"), values=["a"]))
+        filter_sql(SqlParams(), TermsFilter(scope=RecordFilterScope(property="nope"), values=["a"]))
 
 
 @pytest.mark.parametrize("order, expected", [
@@ -104,7 +104,7 @@ def test_property_names_with_quotes_are_refused():
      ["r2", "r4", "r1", "r3"]),
 ])
 def test_sort_orders_put_missing_values_last(conn, order, expected):
-    sql = _SQL()
-    clause = _order_sql(sql, order)
+    sql = SqlParams()
+    clause = order_sql(sql, order)
     got = [r[0] for r in conn.execute(f"SELECT r.id FROM idx_records r ORDER BY {clause}, r.seq", sql.params)]
     assert got == expected

@@ -9,7 +9,7 @@ import argparse
 import json
 import sys
 
-from training import RECIPE_ALIASES, RECIPES, VARIANTS
+from training import RECIPES, VARIANTS
 
 from ._verbs import DIR, JSON, MODEL, add_verb
 
@@ -108,8 +108,8 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
     variant = {"choices": ["torch", *VARIANTS], "help": "default: the fastest variant that passed its gate"}
     add_verb(sub, "train", train, "train, tune (calib), evaluate (holdout), gate a model from a snapshot", DIR,
              ("--out", {"required": True, "help": "model directory (a model set when --groups is given)"}),
-             ("--recipe", {"default": "heads", "choices": [*RECIPES, *RECIPE_ALIASES], "metavar": "RECIPE",
-                           "help": f"{', '.join(RECIPES)} (old names: {', '.join(RECIPE_ALIASES)})"}),
+             ("--recipe", {"default": "heads", "choices": list(RECIPES), "metavar": "RECIPE",
+                           "help": ", ".join(RECIPES)}),
              ("--group", {"help": "train one label group (task view)"}),
              ("--groups", {"help": "comma-separated label groups: one head each, served as a model set"}),
              ("--onnx", {"default": "", "help": f"export and gate these ONNX variants, e.g. {','.join(VARIANTS)}"}),

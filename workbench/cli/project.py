@@ -108,16 +108,9 @@ def _snapshot(args) -> int:
 
 
 def _export(args) -> int:
-    if (Path(args.dir) / "model.json").exists():  # the old spelling of `workbench model export`
-        from . import model
-
-        print(f"note: `workbench export MODEL --onnx ...` is now `workbench model export {args.dir} --onnx ...`; "
-              "the old spelling works for one more release", file=sys.stderr)
-        if not args.onnx:
-            raise WorkbenchError(f"export of model {args.dir}", expected="--onnx VARIANTS", got="none",
-                                 fix="e.g. workbench model export MODEL --onnx fp32,fp16,int8")
-        args.model = args.dir
-        return model.export(args)
+    if (Path(args.dir) / "model.json").exists():
+        raise WorkbenchError(f"export of project {args.dir}", expected="a project directory",
+                             got="a model directory", fix=f"ONNX export is `workbench model export {args.dir} --onnx ...`")
     if not args.fmt or not args.out:
         raise WorkbenchError(f"export of project {args.dir}", expected="--format jsonl|parquet and --out PATH",
                              got=f"--format {args.fmt} --out {args.out}")
