@@ -127,7 +127,7 @@ def main() -> None:
     ens_row = len(rows)
     rows.append(("default recipe: ensemble (torch)", *scores(y3, three_class(clf.predict_proba(texts)))))
     for v in ("fp32", "fp16", "int8"):
-        if v in model.card["variants"]:
+        if v in model.card.variants:
             p = model.predictor(v, threads=args.threads)(texts)
             rows.append((f"default recipe: ensemble (ONNX {v})", *scores(y3, three_class(p))))
 
@@ -153,19 +153,19 @@ def main() -> None:
     print(f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune within 10 min: "
           f"{'YES' if ft_seconds <= 600 else 'NO'}")
     print()
-    print("gate per variant: " + ", ".join(f"{v} {'pass' if i['passed'] else 'FAIL'}"
-                                           + (f" (agreement {i['decision_agreement']:.4f}, max |dF1| "
-                                              f"{i['f1_delta_max']:.4f}, max |dp| {i['max_abs_diff_vs_torch']:.4f})"
-                                              if 'decision_agreement' in i else "")
-                                           for v, i in model.card["variants"].items()))
+    print("gate per variant: " + ", ".join(f"{v} {'pass' if i.passed else 'FAIL'}"
+                                           + (f" (agreement {i.decision_agreement:.4f}, max |dF1| "
+                                              f"{i.f1_delta_max:.4f}, max |dp| {i.max_abs_diff_vs_torch:.4f})"
+                                              if i.decision_agreement is not None else "")
+                                           for v, i in model.card.variants.items()))
     print(f"model written to {args.out}; score texts with: workbench predict {args.out} --input IN.jsonl "
           f"--output OUT.jsonl")
     print(json.dumps({"train_min": round(ft_seconds / 60, 2), "call_min": round(t_total / 60, 2),
                       "accuracy": round(best[1], 4), "macro_f1": round(best[2], 4), "auroc": round(best[3], 4),
                       "reference": dict(zip(("accuracy", "macro_f1", "auroc"), ref)), "beats_reference": beats,
-                      "variants": {v: {k: i.get(k) for k in ("passed", "decision_agreement", "f1_delta_max",
-                                                             "max_abs_diff_vs_torch")}
-                                   for v, i in model.card["variants"].items()}}))
+                      "variants": {v: {k: getattr(i, k) for k in ("passed", "decision_agreement", "f1_delta_max",
+                                                                 "max_abs_diff_vs_torch")}
+                                   for v, i in model.card.variants.items()}}))
 
 
 if __name__ == "__main__":

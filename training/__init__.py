@@ -16,7 +16,8 @@ from ._embeddings import DEFAULT_ENCODER, EmbeddingCache, Encoder, length_sorted
 from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTunedClassifier, FineTuneArgs
-from ._gates import (GateVerdict, RegressionVectors, compare_models, gate_labels, gate_model, load_vectors,
+from ._card import CARD_FORMAT, ModelCard, VariantResult
+from ._gates import (GateFailure, GateVerdict, RegressionVectors, compare_models, gate_labels, gate_model, load_vectors,
                      run_vectors)
 from ._heads import HeadsClassifier
 from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
@@ -38,7 +39,7 @@ __all__ = [
     "PARITY_RULE", "parity_check", "INT8_CALIB_TARGET", "matmul_groups", "plan_int8",
     "ACTION_SEVERITY", "DEFAULT_ENCODER", "FAMILIES", "TRAIN_STEPS", "RECIPES", "VARIANTS",
     "Classifier", "EmbeddingCache", "Encoder", "EnsembleClassifier", "FineTuneArgs", "FineTunedClassifier",
-    "GateVerdict", "HeadsClassifier", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",
+    "CARD_FORMAT", "GateFailure", "GateVerdict", "HeadsClassifier", "ModelCard", "VariantResult", "LossConfig", "LossStep", "ModelDirectory", "ModelSet", "OnnxEncoderHead",
     "Policy", "RegressionVectors", "TfidfClassifier", "Recipe", "TrainSpec", "register_recipe", "neural_members",
     "binary_rates", "group_rates", "compare_models", "evaluate", "evaluate_slices", "expected_calibration_error", "export_onnx",
     "gate_labels", "gate_model", "hierarchy_penalty", "length_sorted_batches", "load_classifier", "load_model",

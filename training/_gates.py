@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,52 @@ import yaml
 
 from curation import Taxonomy, WorkbenchError
 
-__all__ = ["GateVerdict", "gate_labels", "RegressionVectors", "load_vectors", "run_vectors", "gate_model",
+__all__ = ["GateFailure", "GateVerdict", "gate_labels", "RegressionVectors", "load_vectors", "run_vectors", "gate_model",
            "compare_models"]
 
 _VECTOR_KINDS = ("positives", "hard_negatives", "co_detection", "context_pairs")
+
+
+@dataclass
+class GateFailure:
+    """One reason a model may not be promoted.
+
+    ``kind``: ``label`` (a tier gate on holdout), ``vector`` (a regression vector), ``variant`` (an ONNX
+    variant's parity with torch) or ``functionality`` (a functional test); ``subject``: the label name,
+    the vector (``hard_negatives[0]``), the variant or the functionality; ``check``, ``value`` and
+    ``required`` say what was measured and what it had to be; ``tier`` for label failures."""
+
+    kind: str
+    subject: str
+    check: str
+    value: Any
+    required: str
+    tier: str | None = None
+
+    KINDS: ClassVar[tuple[str, ...]] = ("label", "vector", "variant", "functionality")
+
+    @property
+    def what(self) -> str:
+        """The failure's subject in words: ``label hate (T2)``, ``vector hard_negatives[0]``, ..."""
+        return f"{self.kind} {self.subject}" + (f" ({self.tier})" if self.tier else "")
+
+    def line(self) -> str:
+        return f"{self.what}: {self.check} {self.value} (required {self.required})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "what": self.what}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GateFailure":
+        """A stored failure; cards of format 1 stored only ``what`` (``label hate (T2)``), read here."""
+        if "kind" in data:
+            return cls(**{k: data.get(k) for k in ("kind", "subject", "check", "value", "required", "tier")})
+        kind, _, rest = str(data["what"]).partition(" ")
+        tier = None
+        if kind == "label" and rest.endswith(")") and " (" in rest:
+            rest, _, tier = rest[:-1].rpartition(" (")
+        return cls(kind=kind, subject=rest, check=data["check"], value=data["value"], required=data["required"],
+                   tier=tier)
 
 
 @dataclass
@@ -35,16 +77,27 @@ class GateVerdict:
     """Whether a model may be promoted, and every reason it may not."""
 
     passed: bool
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[GateFailure] = field(default_factory=list)
     checked: int = 0
 
     def lines(self) -> list[str]:
         if self.passed:
             return [f"PASS ({self.checked} checks)"]
-        return [f"FAIL {f['what']}: {f['check']} {f['value']} (required {f['required']})" for f in self.failures]
+        return ["FAIL " + f.line() for f in self.failures]
+
+    def of_kind(self, kind: str) -> list[GateFailure]:
+        return [f for f in self.failures if f.kind == kind]
+
+    def for_label(self, label: str) -> list[GateFailure]:
+        return [f for f in self.failures if f.kind == "label" and f.subject == label]
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"passed": self.passed, "failures": [f.to_dict() for f in self.failures], "checked": self.checked}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "GateVerdict":
+        return cls(passed=bool(data.get("passed")), checked=int(data.get("checked", 0)),
+                   failures=[GateFailure.from_dict(f) for f in data.get("failures", [])])
 
 
 def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: int = 1) -> GateVerdict:
@@ -63,8 +116,8 @@ def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: i
         for check, value, required, ok in checks:
             checked += 1
             if not bool(ok) or (isinstance(value, float) and np.isnan(value)):
-                failures.append({"what": f"label {name} ({taxonomy[name].tier})", "check": check,
-                                 "value": _fmt(value), "required": required})
+                failures.append(GateFailure("label", str(name), check, _fmt(value), required,
+                                            tier=taxonomy[name].tier))
     return GateVerdict(passed=not failures, failures=failures, checked=checked)
 
 
@@ -137,13 +190,13 @@ def run_vectors(vectors: RegressionVectors, predict_proba: Callable[[list[str]],
             if kind == "hard_negatives":
                 bad = [lab for lab in labs if row[idx[lab]]]
                 if bad:
-                    failures.append({"what": f"vector {kind}[{i}]", "check": "fired", "value": bad,
-                                     "required": "none of " + ", ".join(labs)})
+                    failures.append(GateFailure("vector", f"{kind}[{i}]", "fired", bad,
+                                                "none of " + ", ".join(labs)))
             else:
                 missed = [lab for lab in labs if not row[idx[lab]]]
                 if missed:
-                    failures.append({"what": f"vector {kind}[{i}]", "check": "missed", "value": missed,
-                                     "required": "all of " + ", ".join(labs)})
+                    failures.append(GateFailure("vector", f"{kind}[{i}]", "missed", missed,
+                                                "all of " + ", ".join(labs)))
     for i, v in enumerate(vectors.context_pairs):
         checked += 1
         j = idx.get(v["label"])
@@ -152,8 +205,8 @@ def run_vectors(vectors: RegressionVectors, predict_proba: Callable[[list[str]],
         if j is None:
             continue
         if not (a[j] and not b[j]):
-            failures.append({"what": f"vector context_pairs[{i}]", "check": f"{v['label']} fires/silent",
-                             "value": f"{bool(a[j])}/{bool(b[j])}", "required": "True/False"})
+            failures.append(GateFailure("vector", f"context_pairs[{i}]", f"{v['label']} fires/silent",
+                                        f"{bool(a[j])}/{bool(b[j])}", "True/False"))
     return GateVerdict(passed=not failures, failures=failures, checked=checked)
 
 

@@ -29,8 +29,8 @@ import pandas as pd
 
 from curation import Taxonomy, WorkbenchError, load_taxonomy, read_snapshot, task_view, utc_now
 
-from ._family import load_classifier, neural_members
-from ._family import write_json
+from ._card import CARD_FORMAT, ModelCard, VariantResult
+from ._family import load_classifier, neural_members, write_json
 from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
 from ._int8 import plan_int8, quantize_int8
 from ._metrics import evaluate
@@ -40,7 +40,7 @@ from ._policy import Policy
 
 __all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "MODEL_FORMAT"]
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = CARD_FORMAT
 
 
 def file_sha256(path: Path) -> str:
@@ -65,21 +65,21 @@ class ModelDirectory:
 
     def __init__(self, root):
         self.root = Path(root)
-        self._card: dict | None = None
+        self._card: ModelCard | None = None
         self._classifier = None
 
     @property
-    def card(self) -> dict:
+    def card(self) -> ModelCard:
         if self._card is None:
             path = self.root / "model.json"
             if not path.exists():
                 raise WorkbenchError(f"model {self.root}", expected="a model directory with model.json",
                                      got="no model.json", fix="train one with `workbench train DIR --out MODEL`")
-            self._card = json.loads(path.read_text())
+            self._card = ModelCard.from_dict(json.loads(path.read_text()), where=f"model card {path}")
         return self._card
 
     @classmethod
-    def create(cls, root, card: dict, classifier) -> "ModelDirectory":
+    def create(cls, root, card: ModelCard, classifier) -> "ModelDirectory":
         """A new model directory: saves ``classifier`` under ``classifier/`` and writes the card."""
         m = cls(root)
         classifier.save(m.root / "classifier")
@@ -88,15 +88,15 @@ class ModelDirectory:
         return m
 
     def save_card(self) -> None:
-        write_json(self.root / "model.json", self.card)
+        write_json(self.root / "model.json", self.card.to_dict())
 
     @property
     def labels(self) -> list[str]:
-        return list(self.card["labels"])
+        return list(self.card.labels)
 
     @property
     def thresholds(self) -> list[float]:
-        return [float(self.card["thresholds"][lab]) for lab in self.labels]
+        return [float(self.card.thresholds[lab]) for lab in self.labels]
 
     @property
     def taxonomy(self) -> Taxonomy:
@@ -112,7 +112,7 @@ class ModelDirectory:
 
     def classifier(self):
         if self._classifier is None:
-            cache = self.card.get("cache_dir")  # the project's embedding cache, when it is still there
+            cache = self.card.cache_dir  # the project's embedding cache, when it is still there
             self._classifier = load_classifier(self.root / "classifier",
                                                cache_dir=cache if cache and Path(cache).is_dir() else None)
         return self._classifier
@@ -153,8 +153,8 @@ class ModelDirectory:
         """The fastest variant that passed its gate: int8, then fp32, then fp16 (slower than fp32 on
         CPUs without fp16 arithmetic), then torch."""
         for v in ("int8", "fp32", "fp16", "torch"):
-            info = self.card.get("variants", {}).get(v)
-            if info and info.get("passed"):
+            info = self.card.variants.get(v)
+            if info is not None and info.passed:
                 return v
         return "torch"
 
@@ -164,41 +164,39 @@ class ModelDirectory:
         ``{"variants": {name: {"passed", "failures", "max_abs_diff_vs_torch", "decision_agreement",
         "f1_delta_max"}}, "best_variant": ...,
         "passed": ...}``; ``passed`` is what ``workbench gate`` turns into its exit code."""
-        variants = self.card.get("variants", {})
+        variants = self.card.variants
         best = self.best_variant()
-        return {"variants": {v: {"passed": i["passed"], "failures": i["gate"]["failures"],
-                                 **{k: i.get(k) for k in ("max_abs_diff_vs_torch", "decision_agreement",
-                                                          "f1_delta_max")}} for v, i in variants.items()},
-                "best_variant": best, "passed": bool(variants.get(best, {}).get("passed"))}
+        return {"variants": {v: {"passed": i.passed, "failures": [f.to_dict() for f in i.gate.failures],
+                                 "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
+                                 "decision_agreement": i.decision_agreement, "f1_delta_max": i.f1_delta_max}
+                             for v, i in variants.items()},
+                "best_variant": best, "passed": bool(best in variants and variants[best].passed)}
 
     def gate_table(self, variant: str = "torch") -> tuple[pd.DataFrame, list[dict]]:
         """One row per label of a variant's holdout gate — ``passed``, ``f1``, ``recall``, ``fpr``,
         ``threshold``, ``positives``, the failed checks, and the deltas against the promoted model with
         ``regression`` (when there was one) — and the failed regression vectors."""
-        info = self.card.get("variants", {}).get(variant)
+        info = self.card.variants.get(variant)
         if info is None:
             raise WorkbenchError(f"gate table of {self.root} ({variant})", expected="an evaluated variant",
-                                 got=f"variants {sorted(self.card.get('variants', {}))}")
-        table = pd.DataFrame(info["per_label"]).set_index("label")
-        failures = info["gate"]["failures"]
-        table["failed_checks"] = [", ".join(f"{f['check']} {f['value']} (required {f['required']})"
-                                            for f in failures if f["what"].startswith(f"label {lab} "))
-                                  for lab in table.index]
+                                 got=f"variants {sorted(self.card.variants)}")
+        table = pd.DataFrame(info.per_label).set_index("label")
+        table["failed_checks"] = [", ".join(f"{f.check} {f.value} (required {f.required})"
+                                            for f in info.gate.for_label(lab)) for lab in table.index]
         table["passed"] = table["failed_checks"] == ""
-        table["threshold"] = [self.card["thresholds"].get(lab) for lab in table.index]
+        table["threshold"] = [self.card.thresholds.get(lab) for lab in table.index]
         cols = ["passed", "f1", "recall", "fpr", "threshold", "positives", "failed_checks"]
-        cmp_ = self.card.get("comparison")
+        cmp_ = self.card.comparison
         if cmp_:
             deltas = pd.DataFrame(cmp_["per_label"]).set_index("label")
             table = table.join(deltas[["delta_f1", "delta_recall", "delta_fpr", "regression"]])
             cols += ["delta_f1", "delta_recall", "delta_fpr", "regression"]
-        vectors = [f for f in failures if f["what"].startswith("vector ")]
-        return table[[c for c in cols if c in table.columns]], vectors
+        return table[[c for c in cols if c in table.columns]], info.gate.of_kind("vector")
 
     def regressions(self) -> list[dict] | None:
         """Labels whose holdout metrics fell against the model that was promoted when this one was
         trained (``None`` when there was none)."""
-        cmp_ = self.card.get("comparison")
+        cmp_ = self.card.comparison
         return None if not cmp_ else [r for r in cmp_["per_label"] if r["regression"]]
 
     def predict(self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2) -> list[dict]:
@@ -209,11 +207,11 @@ class ModelDirectory:
     # -------------------------------------------------------------- evaluation and gating
     def _data(self) -> pd.DataFrame:
         """The task view of this model's labels in the snapshot it was trained on (read through curation)."""
-        frame, tax, _ = read_snapshot(self.card["project"], self.card["snapshot_id"])
+        frame, tax, _ = read_snapshot(self.card.project, self.card.snapshot_id)
         return task_view(frame, tax, labels=self.labels)
 
     def evaluate_variant(self, variant: str, *, holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
-                         reference: np.ndarray | None = None, probs: np.ndarray | None = None) -> dict:
+                         reference: np.ndarray | None = None, probs: np.ndarray | None = None) -> VariantResult:
         """Score one variant on holdout with the model's thresholds and gate it (``probs``: the
         variant's holdout probabilities when the caller has them already)."""
         if holdout is None:
@@ -225,21 +223,18 @@ class ModelDirectory:
         per_label, summary = evaluate(y, probs, self.thresholds, label_names=self.labels)
         vectors_verdict = self._vectors_verdict(predict)
         verdict = gate_model(per_label, self.taxonomy, vectors_verdict=vectors_verdict,
-                             min_positives=self.card.get("min_holdout_positives", 1))
-        info: dict[str, Any] = {"summary": summary, "per_label": per_label.reset_index().to_dict(orient="records"),
-                                "gate": verdict.to_dict(), "evaluated_at": utc_now()}
+                             min_positives=self.card.min_holdout_positives)
+        parity: dict[str, Any] = {}
         if reference is not None and len(texts):
             parity, failures = parity_check(variant, y, probs, reference, self.thresholds, label_names=self.labels,
-                                            rule=self.card.get("parity"))
-            info.update(parity)
+                                            rule=self.card.parity)
             if failures:
                 verdict.passed = False
                 verdict.failures.extend(failures)
-                info["gate"] = verdict.to_dict()
-        if variant != "torch":
-            info["sha256"] = file_sha256(self.root / "onnx" / f"model.{variant}.onnx")
-        info["passed"] = verdict.passed
-        return info
+        return VariantResult(summary=summary, per_label=per_label.reset_index().to_dict(orient="records"),
+                             gate=verdict, passed=verdict.passed, evaluated_at=utc_now(),
+                             sha256=None if variant == "torch" else
+                             file_sha256(self.root / "onnx" / f"model.{variant}.onnx"), **parity)
 
     def _vectors_verdict(self, predict) -> GateVerdict | None:
         path = self.root / "regression_vectors.yaml"
@@ -248,7 +243,7 @@ class ModelDirectory:
         return run_vectors(load_vectors(path, self.taxonomy), lambda t: predict(t), label_names=self.labels,
                            thresholds=self.thresholds)
 
-    def evaluate_all(self) -> dict[str, dict]:
+    def evaluate_all(self) -> dict[str, VariantResult]:
         """Re-evaluate and re-gate the torch model and every exported variant (updates the card)."""
         holdout = split_arrays(self._data(), self.labels, "holdout")
         ref = self.predictor("torch")(holdout[1])
@@ -256,11 +251,12 @@ class ModelDirectory:
         for v in VARIANTS:
             if (self.root / "onnx" / f"model.{v}.onnx").exists():
                 variants[v] = self.evaluate_variant(v, holdout=holdout, reference=ref)
-        self.card["variants"] = variants
+        self.card.variants = variants
         self.save_card()
         return variants
 
-    def export(self, variants: Sequence[str], *, on_step: Callable[[str], None] | None = None) -> dict[str, dict]:
+    def export(self, variants: Sequence[str], *, on_step: Callable[[str], None] | None = None
+               ) -> dict[str, VariantResult]:
         """Export ONNX variants (int8: planned on calib to keep fp32's decisions, see ``_int8``), then
         evaluate, parity-check and gate each one on holdout."""
         clf = self.classifier()
@@ -284,7 +280,7 @@ class ModelDirectory:
         export_onnx(module, exported[0][1], onnx_dir, max_length=lengths.pop(),
                     variants=first + (["fp32"] if "fp32" not in first else []))
         if "int8" in wanted:
-            self.card["int8_plan"] = self._plan_int8(on_step=on_step)
+            self.card.int8_plan = self._plan_int8(on_step=on_step)
             self.save_card()
         if "fp32" not in wanted:
             (onnx_dir / "model.fp32.onnx").unlink()
@@ -306,7 +302,7 @@ class ModelDirectory:
             return score
 
         return plan_int8(fp32, out, score=scorer("int8"), texts=texts, y=y, reference=scorer("fp32")(texts),
-                         thresholds=self.thresholds, label_names=self.labels, target=self.card.get("int8_target"),
+                         thresholds=self.thresholds, label_names=self.labels, target=self.card.int8_target,
                          on_step=on_step)
 
 

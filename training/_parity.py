@@ -22,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ._gates import GateFailure
 from ._metrics import evaluate
 
 __all__ = ["PARITY_RULE", "parity_check"]
@@ -32,12 +33,12 @@ PARITY_RULE = {"min_agreement": 0.995, "max_f1_delta": 0.01, "collapse_ratio": 0
 def parity_check(variant: str, y: np.ndarray, probs: np.ndarray, reference: np.ndarray,
                  thresholds: Sequence[float], *, label_names: Sequence[str],
                  reference_thresholds: Sequence[float] | None = None,
-                 rule: dict | None = None) -> tuple[dict, list[dict]]:
+                 rule: dict | None = None) -> tuple[dict, list[GateFailure]]:
     """Compare a variant's holdout probabilities with torch's.
 
     Returns ``(info, failures)``: ``info`` holds ``decision_agreement``, ``f1_delta_max`` (and the label),
     ``max_abs_diff_vs_torch``, ``collapsed`` (labels) and the rule used; ``failures`` are gate failures in
-    the gate's own format (``what``, ``check``, ``value``, ``required``), empty when parity holds.
+    :class:`~training.GateFailure` of kind ``variant``, empty when parity holds.
     """
     rule = {**PARITY_RULE, **(rule or {})}
     y = np.asarray(y, dtype=float)
@@ -64,16 +65,15 @@ def parity_check(variant: str, y: np.ndarray, probs: np.ndarray, reference: np.n
             "f1_delta_max": round(float(delta.max()), 6) if len(delta) else 0.0, "f1_delta_label": worst,
             "max_abs_diff_vs_torch": float(np.max(np.abs(probs - reference))) if probs.size else 0.0,
             "collapsed": collapsed, "rule": rule}
-    what = f"variant {variant}"
     failures = []
     if collapsed:
-        failures.append({"what": what, "check": "collapse (near-constant outputs)",
-                         "value": f"{len(collapsed)} of {len(label_names)} labels: {', '.join(collapsed[:5])}",
-                         "required": f"output spread >= {rule['collapse_ratio']} x torch's on every label"})
+        failures.append(GateFailure("variant", variant, "collapse (near-constant outputs)",
+                                    f"{len(collapsed)} of {len(label_names)} labels: {', '.join(collapsed[:5])}",
+                                    f"output spread >= {rule['collapse_ratio']} x torch's on every label"))
     if agreement < rule["min_agreement"]:
-        failures.append({"what": what, "check": "parity (decision agreement with torch)",
-                         "value": f"{agreement:.4f}", "required": f">= {rule['min_agreement']}"})
+        failures.append(GateFailure("variant", variant, "parity (decision agreement with torch)",
+                                    f"{agreement:.4f}", f">= {rule['min_agreement']}"))
     if len(delta) and delta.max() > rule["max_f1_delta"]:
-        failures.append({"what": what, "check": "parity (|F1 - F1_torch| per label)",
-                         "value": f"{delta.max():.4f} ({worst})", "required": f"<= {rule['max_f1_delta']}"})
+        failures.append(GateFailure("variant", variant, "parity (|F1 - F1_torch| per label)",
+                                    f"{delta.max():.4f} ({worst})", f"<= {rule['max_f1_delta']}"))
     return info, failures

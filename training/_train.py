@@ -22,7 +22,8 @@ from ._embeddings import DEFAULT_ENCODER
 from ._family import neural_members
 from ._gates import GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
-from ._modeldir import MODEL_FORMAT, ModelDirectory, split_arrays
+from ._card import ModelCard
+from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
 from ._parity import PARITY_RULE
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
@@ -124,23 +125,23 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     if vectors_src.exists():
         shutil.copyfile(vectors_src, out / "regression_vectors.yaml")
     neural = next((m for _, m in neural_members(clf)), None)
-    card = {
-        "format": MODEL_FORMAT, "created_at": utc_now(), "project": str(project.root.resolve()),
-        "snapshot_id": manifest["snapshot_id"], "excluded_seeds": manifest["excluded_seeds"],
-        "taxonomy_hash": manifest["taxonomy_hash"], "group": spec.group, "labels": names,
-        "include_unreviewed": spec.include_unreviewed, "generated_splits": dict(project.config["generation"]["splits"]),
-        "thresholds": thr["threshold"].to_dict(), "threshold_tuning": thr.reset_index().to_dict(orient="records"),
-        "threshold_groups": spec.threshold_groups,
-        "recipe": spec.recipe, "classifier": clf.get_config(), "loss": spec.loss.to_dict(),
-        "encoder": DEFAULT_ENCODER if neural is not None else None,
-        "pos_weight": dict(zip(names, np.asarray(getattr(neural, "pos_weight_", None) if neural is not None
-                                                 else [np.nan] * len(names)).tolist())),
-        "label_counts": counts, "warnings": warnings_, "mix": mix_report,
-        "split_sizes": {"train": len(rows), "valid": len(valid_texts), "calib": len(calib_texts),
-                        "holdout": len(hold_texts)},
-        "min_holdout_positives": spec.min_holdout_positives, "parity": {**PARITY_RULE, **spec.parity},
-        "cache_dir": str((project.root / "cache").resolve()),
-    }
+    card = ModelCard(
+        created_at=utc_now(), project=str(project.root.resolve()),
+        snapshot_id=manifest["snapshot_id"], excluded_seeds=manifest["excluded_seeds"],
+        taxonomy_hash=manifest["taxonomy_hash"], group=spec.group, labels=names,
+        include_unreviewed=spec.include_unreviewed, generated_splits=dict(project.config["generation"]["splits"]),
+        thresholds=thr["threshold"].to_dict(), threshold_tuning=thr.reset_index().to_dict(orient="records"),
+        threshold_groups=spec.threshold_groups,
+        recipe=spec.recipe, classifier=clf.get_config(), loss=spec.loss.to_dict(),
+        encoder=DEFAULT_ENCODER if neural is not None else None,
+        pos_weight=dict(zip(names, np.asarray(getattr(neural, "pos_weight_", None) if neural is not None
+                                              else [np.nan] * len(names)).tolist())),
+        label_counts=counts, warnings=warnings_, mix=mix_report,
+        split_sizes={"train": len(rows), "valid": len(valid_texts), "calib": len(calib_texts),
+                     "holdout": len(hold_texts)},
+        min_holdout_positives=spec.min_holdout_positives, parity={**PARITY_RULE, **spec.parity},
+        cache_dir=str((project.root / "cache").resolve()),
+    )
     model = ModelDirectory.create(out, card, clf)
     with step("holdout + gates"):
         _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y))
@@ -172,17 +173,17 @@ def _evaluate_and_report(model: ModelDirectory, project: Project, spec: TrainSpe
     card = model.card
     hold_probs = model.classifier().predict_proba(hold_texts)
     torch_info = model.evaluate_variant("torch", holdout=holdout, probs=hold_probs)
-    card["variants"] = {"torch": torch_info}
-    card["metrics"] = summary = torch_info["summary"]
-    per_label = pd.DataFrame(torch_info["per_label"]).set_index("label")
+    card.variants = {"torch": torch_info}
+    card.metrics = summary = torch_info.summary
+    per_label = pd.DataFrame(torch_info.per_label).set_index("label")
     promoted = promoted_model(project)
     if promoted is not None:
-        prev = pd.DataFrame(promoted.card["variants"]["torch"]["per_label"]).set_index("label")
-        card["comparison"] = {"against": str(promoted.root),
-                              "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records")}
+        prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
+        card.comparison = {"against": str(promoted.root),
+                           "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records")}
     model.save_card()
-    _write_model_report(model, spec, snapshot_id, per_label, summary, GateVerdict(**torch_info["gate"]),
-                        hold_frame, hold_y, hold_probs)
+    _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y,
+                        hold_probs)
 
 
 def _write_model_report(model: ModelDirectory, spec: TrainSpec, snapshot_id: str, per_label: pd.DataFrame,

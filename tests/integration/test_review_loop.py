@@ -175,8 +175,8 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     # the poisoned records were in a model's training set before, and are gone after, even with the override
     after_model = train_model(p, tmp_path / "after", TrainSpec(recipe="tfidf", group="safety", mix=False,
                                                                include_unreviewed=True))
-    before_frame = p.read_snapshot(before_model.card["snapshot_id"])[0]
-    after_frame = p.read_snapshot(after_model.card["snapshot_id"])[0]
+    before_frame = p.read_snapshot(before_model.card.snapshot_id)[0]
+    after_frame = p.read_snapshot(after_model.card.snapshot_id)[0]
     poisoned_texts = {t for t, _ in poisoned}
     assert poisoned_texts <= set(before_frame["text"]) and not poisoned_texts & set(after_frame["text"])
     assert set(t for t, _ in GOOD) <= set(after_frame["text"])

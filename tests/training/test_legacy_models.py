@@ -29,7 +29,7 @@ def legacy(tmp_path):
                                           pytest.param("heads", HeadsClassifier, marks=pytest.mark.slow)])
 def test_legacy_model_directory_loads_and_predicts_the_same(legacy, name, family):
     m = load_model(legacy / name, taxonomy=Taxonomy.from_dict({"labels": ["hate", "offensive", "spam"]}))
-    gone_cache = Path(m.card["cache_dir"])
+    gone_cache = Path(m.card.cache_dir)
     existed = gone_cache.exists()
     assert m.labels == ["hate", "offensive"]
     clf = m.classifier()
@@ -59,3 +59,23 @@ def test_legacy_model_without_encoder_is_refused_by_model_export_and_project_exp
     assert "error: ONNX export of" in err and "expected a model with an encoder" in err
     assert main(["export", str(legacy / "tfidf"), "--format", "jsonl", "--out", str(legacy / "x.jsonl")]) == 2
     assert "is `workbench model export" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["tfidf", "heads"])
+def test_legacy_cards_load_as_typed_cards_and_keep_what_they_hold(legacy, name):
+    from training import CARD_FORMAT, GateVerdict, ModelCard, VariantResult
+
+    raw = json.loads((legacy / name / "model.json").read_text())
+    assert raw["format"] == 1 and "parity_tolerance" in raw
+    card = load_model(legacy / name).card
+    assert isinstance(card, ModelCard) and card.recipe == {"tfidf": "tfidf", "heads": "heads"}[name]
+    assert raw["recipe"] == {"tfidf": "tfidf", "heads": "fast"}[name]  # the name of that time, read as today's
+    torch = card.variants["torch"]
+    assert isinstance(torch, VariantResult) and isinstance(torch.gate, GateVerdict)
+    assert torch.passed == raw["variants"]["torch"]["passed"] and torch.gate.checked == 8
+    assert card.extra["parity_tolerance"] == raw["parity_tolerance"]  # unknown keys are kept
+    again = card.to_dict()
+    assert again["format"] == CARD_FORMAT and again["parity_tolerance"] == raw["parity_tolerance"]
+    assert ModelCard.from_dict(again) == card
+    with pytest.raises(Exception, match="a card of format 1..2"):
+        ModelCard.from_dict({**raw, "format": CARD_FORMAT + 1})

@@ -41,7 +41,7 @@ def test_flipped_decisions_fail_on_agreement_and_f1(torch_probs):
     q = p.copy()
     q[:12, 0] = 1 - q[:12, 0]  # 12 of ~360 known hate decisions flip
     info, failures = parity_check("int8", y, q, p, THR, label_names=LABELS)
-    checks = {f["check"] for f in failures}
+    checks = {f.check for f in failures}
     assert "parity (decision agreement with torch)" in checks and info["decision_agreement"] < PARITY_RULE["min_agreement"]
     assert "parity (|F1 - F1_torch| per label)" in checks and info["f1_delta_label"] == "hate"
 
@@ -53,8 +53,8 @@ def test_collapsed_outputs_fail_loudly_even_when_decisions_mostly_agree(torch_pr
     info, failures = parity_check("int8", y, q, p, THR, label_names=LABELS,
                                   rule={"min_agreement": 0.0, "max_f1_delta": 1.0})
     assert info["collapsed"] == ["spam"]
-    assert [f["check"] for f in failures] == ["collapse (near-constant outputs)"]
-    assert "spam" in failures[0]["value"]
+    assert [f.check for f in failures] == ["collapse (near-constant outputs)"]
+    assert "spam" in failures[0].value
 
 
 def test_a_rule_override_applies(torch_probs):

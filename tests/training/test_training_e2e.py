@@ -64,14 +64,14 @@ def fast_model(slice_project, tmp_path_factory):
 def test_fast_family_end_to_end(fast_model, tmp_path):
     m = fast_model
     card = m.card
-    assert card["labels"] == ["hate", "offensive"]
-    assert card["snapshot_id"].startswith("snap-") and card["excluded_seeds"] == []
-    assert set(card["variants"]) == {"torch", "fp32", "fp16", "int8"}
-    assert card["variants"]["torch"]["passed"], card["variants"]["torch"]["gate"]
-    assert card["variants"]["fp32"]["max_abs_diff_vs_torch"] < 1e-4
-    assert card["variants"]["fp16"]["max_abs_diff_vs_torch"] < 1e-2
+    assert card.labels == ["hate", "offensive"]
+    assert card.snapshot_id.startswith("snap-") and card.excluded_seeds == []
+    assert set(card.variants) == {"torch", "fp32", "fp16", "int8"}
+    assert card.variants["torch"].passed, card.variants["torch"].gate
+    assert card.variants["fp32"].max_abs_diff_vs_torch < 1e-4
+    assert card.variants["fp16"].max_abs_diff_vs_torch < 1e-2
     assert (m.root / "report" / "report.html").exists() and (m.root / "report" / "report.md").exists()
-    assert set(card["label_counts"]["hate"]) == {"positives", "negatives", "unknown"}
+    assert set(card.label_counts["hate"]) == {"positives", "negatives", "unknown"}
     for v in ("torch", "fp32", "fp16", "int8"):
         rows = _predict_cli(m.root, tmp_path, v)
         assert rows[0]["probabilities"]["offensive"] > rows[1]["probabilities"]["offensive"]
@@ -82,10 +82,10 @@ def test_finetune_family_end_to_end(slice_project, tmp_path):
     spec = TrainSpec(recipe="ensemble", group="safety", mix=False, onnx=("fp32", "fp16", "int8"),
                      finetune=FineTuneArgs(epochs=1, max_length=32, batch_size=32, evals_per_epoch=1))
     m = train_model(slice_project, tmp_path / "ft", spec)
-    assert m.card["classifier"]["family"] == "ensemble"
-    assert m.card["classifier"]["members"] == ["finetune", "tfidf"]
-    assert set(m.card["variants"]) == {"torch", "fp32", "fp16", "int8"}
-    assert m.card["variants"]["fp32"]["max_abs_diff_vs_torch"] < 1e-4
+    assert m.card.classifier["family"] == "ensemble"
+    assert m.card.classifier["members"] == ["finetune", "tfidf"]
+    assert set(m.card.variants) == {"torch", "fp32", "fp16", "int8"}
+    assert m.card.variants["fp32"].max_abs_diff_vs_torch < 1e-4
     ft = m.classifier().members[0]
     assert ft.history_ and "valid_loss" in ft.history_[0]
     for v in ("torch", "int8"):
@@ -96,8 +96,8 @@ def test_thresholds_tuned_with_each_source_counting_equally(slice_project, tmp_p
     assert main(["model", "train", str(slice_project.root), "--out", str(tmp_path / "g"), "--recipe", "tfidf",
                  "--group", "safety", "--no-mix", "--thresholds-per-source"]) == 0
     m = load_model(tmp_path / "g")
-    assert m.card["threshold_groups"] == "source"
-    assert set(m.card["thresholds"]) == set(m.card["labels"])
+    assert m.card.threshold_groups == "source"
+    assert set(m.card.thresholds) == set(m.card.labels)
     with pytest.raises(WorkbenchError, match="threshold_groups: expected a column of the task view"):
         train_model(slice_project, tmp_path / "bad", TrainSpec(recipe="tfidf", group="safety", mix=False,
                                                                threshold_groups="no_such_column"))
@@ -106,8 +106,8 @@ def test_thresholds_tuned_with_each_source_counting_equally(slice_project, tmp_p
 
 def test_tfidf_family_end_to_end(slice_project, tmp_path):
     m = train_model(slice_project, tmp_path / "tf", TrainSpec(recipe="tfidf", group="safety", mix=True))
-    assert m.card["mix"]["applied"] and "summary" in m.card["mix"]
-    assert set(m.card["variants"]) == {"torch"}
+    assert m.card.mix["applied"] and "summary" in m.card.mix
+    assert set(m.card.variants) == {"torch"}
     _predict_cli(m.root, tmp_path)
     with pytest.raises(WorkbenchError, match="ONNX export of the tfidf recipe"):
         TrainSpec(recipe="tfidf", onnx=("int8",))
@@ -132,8 +132,8 @@ def test_corrupted_export_fails_gate_and_cannot_be_promoted(fast_model, tmp_path
     # re-gated, it fails: probabilities collapse to a constant
     main(["evaluate", str(m_dir)])
     card = load_model(m_dir).card
-    assert not card["variants"]["fp32"]["passed"]
-    checks = [f["check"] for f in card["variants"]["fp32"]["gate"]["failures"]]
+    assert not card.variants["fp32"].passed
+    checks = [f.check for f in card.variants["fp32"].gate.failures]
     assert "collapse (near-constant outputs)" in checks
     assert main(["promote", str(m_dir), "--variant", "fp32"]) == 2
     assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
@@ -148,15 +148,15 @@ def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
     from onnx import numpy_helper
 
     def parity_failures(info):
-        return [f for f in info["gate"]["failures"] if f["check"].startswith(("parity", "collapse"))]
+        return [f for f in info.gate.failures if f.check.startswith(("parity", "collapse"))]
 
-    variants = fast_model.card["variants"]
+    variants = fast_model.card.variants
     fp32 = variants["fp32"]
-    assert fp32["decision_agreement"] == 1.0 and fp32["f1_delta_max"] < 1e-9 and not parity_failures(fp32)
+    assert fp32.decision_agreement == 1.0 and fp32.f1_delta_max < 1e-9 and not parity_failures(fp32)
     int8 = variants["int8"]
-    assert int8["collapsed"] == [] and 0 < int8["max_abs_diff_vs_torch"] < 0.3
-    holds = int8["decision_agreement"] >= 0.995 and int8["f1_delta_max"] <= 0.01
-    assert holds == (not parity_failures(int8)), int8["gate"]["failures"]
+    assert int8.collapsed == [] and 0 < int8.max_abs_diff_vs_torch < 0.3
+    holds = int8.decision_agreement >= 0.995 and int8.f1_delta_max <= 0.01
+    assert holds == (not parity_failures(int8)), int8.gate.failures
 
     m_dir = tmp_path / "broken-int8"
     shutil.copytree(fast_model.root, m_dir)
@@ -168,9 +168,9 @@ def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
             init.CopyFrom(numpy_helper.from_array(np.zeros_like(arr), init.name))
     onnx.save(model, str(path))
     main(["evaluate", str(m_dir)])
-    bad = load_model(m_dir).card["variants"]["int8"]
-    assert not bad["passed"] and bad["collapsed"]
-    assert "collapse (near-constant outputs)" in [f["check"] for f in bad["gate"]["failures"]]
+    bad = load_model(m_dir).card.variants["int8"]
+    assert not bad.passed and bad.collapsed
+    assert "collapse (near-constant outputs)" in [f.check for f in bad.gate.failures]
     capsys.readouterr()
     assert main(["promote", str(m_dir), "--variant", "int8"]) == 2
     assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
@@ -185,7 +185,7 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
 
     from training import matmul_groups
 
-    first = fast_model.card["int8_plan"]
+    first = fast_model.card.int8_plan
     assert first["tries"][0]["kept"] == 0  # the default plan starts from everything in int8
     assert first["met_target"] == (first["calib"]["agreement"] >= first["target"]["min_agreement"]
                                    and first["calib"]["f1_delta_max"] <= first["target"]["max_f1_delta"])
@@ -193,10 +193,10 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
     shutil.copytree(fast_model.root, m_dir)
     model = load_model(m_dir)
     bound = first["tries"][0]["max_abs_dp"] / 2  # a target that all-int8 misses and all-fp32 meets
-    model.card["int8_target"] = {"max_abs_dp": bound}
+    model.card.int8_target = {"max_abs_dp": bound}
     model.save_card()
     model.export(["fp32", "int8"])
-    plan = model.card["int8_plan"]
+    plan = model.card.int8_plan
     assert not plan["tries"][0]["met"] and plan["met_target"]
     groups = matmul_groups(m_dir / "onnx" / "model.fp32.onnx")
     assert set(plan["loss"]) == set(groups)
@@ -210,7 +210,7 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
     texts = calib[calib["split"] == "calib"]["text"].tolist()
     dp = np.abs(model.predictor("int8")(texts) - model.predictor("fp32")(texts)).max()
     assert dp <= bound + 1e-6 and dp == pytest.approx(plan["calib"]["max_abs_dp"], abs=1e-5)
-    assert model.card["variants"]["int8"]["decision_agreement"] is not None  # then gated on holdout
+    assert model.card.variants["int8"].decision_agreement is not None  # then gated on holdout
 
 
 def test_shuffled_taxonomy_raises_label_order_error(fast_model):
@@ -233,9 +233,9 @@ def test_tuning_never_reads_holdout(tmp_path, recipe):
     for rid, h, o in zip(hold["id"], hold["hate"], hold["offensive"]):  # poison every holdout label
         p.store.set_labels(rid, {"hate": int(1 - h), "offensive": int(1 - o)}, actor="poisoner")
     m2 = train_model(p, tmp_path / "m2", spec)
-    assert m1.card["snapshot_id"] != m2.card["snapshot_id"]
-    assert m1.card["thresholds"] == m2.card["thresholds"]
-    assert m1.card["metrics"]["macro_f1"] != m2.card["metrics"]["macro_f1"]  # holdout itself did change
+    assert m1.card.snapshot_id != m2.card.snapshot_id
+    assert m1.card.thresholds == m2.card.thresholds
+    assert m1.card.metrics["macro_f1"] != m2.card.metrics["macro_f1"]  # holdout itself did change
 
 
 def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
@@ -249,9 +249,9 @@ def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
     # promotion: a passing model is promoted; the next model is compared with it
     entry = promote(fast_model, variant="torch")
     assert promoted_model(slice_project).root == fast_model.root.resolve()
-    assert entry["snapshot_id"] == fast_model.card["snapshot_id"]
+    assert entry["snapshot_id"] == fast_model.card.snapshot_id
     nxt = train_model(slice_project, tmp_path / "next", TrainSpec(recipe="heads", group="safety", mix=False))
-    cmp_labels = [r["label"] for r in nxt.card["comparison"]["per_label"]]
+    cmp_labels = [r["label"] for r in nxt.card.comparison["per_label"]]
     assert cmp_labels == ["hate", "offensive"]
 
 
@@ -259,6 +259,6 @@ def test_quarantined_seed_is_named_in_the_model(slice_project, tmp_path):
     slice_project.quarantine_seed("seed-scam-giftcard", reason="test")
     try:
         m = train_model(slice_project, tmp_path / "q", TrainSpec(recipe="tfidf", group="spam", mix=False))
-        assert m.card["excluded_seeds"] == ["seed-scam-giftcard"]
+        assert m.card.excluded_seeds == ["seed-scam-giftcard"]
     finally:
         slice_project.unquarantine_seed("seed-scam-giftcard")

@@ -22,13 +22,13 @@ def _csv(text: str | None) -> tuple[str, ...]:
 
 
 def _print_variants(variants: dict) -> None:
+    """One line per :class:`training.VariantResult`."""
     print(f"{'variant':<8}{'gate':>6}{'micro-F1':>10}{'macro-F1':>10}{'agree':>8}{'|dF1|':>8}{'max|dp|':>9}")
     for v, i in variants.items():
-        cols = [(i.get(k), f) for k, f in (("decision_agreement", ".4f"), ("f1_delta_max", ".4f"),
-                                          ("max_abs_diff_vs_torch", ".4f"))]
-        extra = "".join(f"{'' if x is None else format(x, f):>{w}}" for (x, f), w in zip(cols, (8, 8, 9)))
-        print(f"{v:<8}{'pass' if i['passed'] else 'FAIL':>6}{i['summary']['micro_f1']:>10.3f}"
-              f"{i['summary']['macro_f1']:>10.3f}{extra}")
+        cols = (i.decision_agreement, i.f1_delta_max, i.max_abs_diff_vs_torch)
+        extra = "".join(f"{'' if x is None else format(x, '.4f'):>{w}}" for x, w in zip(cols, (8, 8, 9)))
+        print(f"{v:<8}{'pass' if i.passed else 'FAIL':>6}{i.summary['micro_f1']:>10.3f}"
+              f"{i.summary['macro_f1']:>10.3f}{extra}")
 
 
 def train(args) -> int:
@@ -45,15 +45,15 @@ def train(args) -> int:
         else:
             models = [train_model(project, args.out, spec, show_progress=True)]
     for m in models:
-        print(f"model {m.root}: labels {m.labels}, snapshot {m.card['snapshot_id']}")
-        for w in m.card["warnings"]:
+        print(f"model {m.root}: labels {m.labels}, snapshot {m.card.snapshot_id}")
+        for w in m.card.warnings:
             print(f"  warning: {w}")
-        for u in m.card["mix"].get("unmet", []):
+        for u in m.card.mix.get("unmet", []):
             print(f"  mix: {u}")
-        _print_variants(m.card["variants"])
+        _print_variants(m.card.variants)
         regs = m.regressions()
         if regs is not None:
-            print(f"  against the promoted model {m.card['comparison']['against']}: "
+            print(f"  against the promoted model {m.card.comparison['against']}: "
                   + (", ".join(f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f}"
                                for r in regs) if regs else "no per-label regression"))
     return 0
@@ -69,14 +69,15 @@ def evaluate(args) -> int:
 def gate(args) -> int:
     from training import load_model
 
-    report = load_model(args.model).gate_report()
+    model = load_model(args.model)
+    report = model.gate_report()
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        for v, info in report["variants"].items():
-            print(f"{v:<6} {'PASS' if info['passed'] else 'FAIL'}")
-            for f in info["failures"]:
-                print(f"       {f['what']}: {f['check']} {f['value']} (required {f['required']})")
+        for v, info in model.card.variants.items():
+            print(f"{v:<6} {'PASS' if info.passed else 'FAIL'}")
+            for f in info.gate.failures:
+                print(f"       {f.line()}")
     return 0 if report["passed"] else 1
 
 

@@ -105,8 +105,8 @@ class RetrainPanel(Panel):
         parts.append(table_html(frame, red=~frame["passed"].astype(bool), caption="variants"))
         if vectors:
             parts.append("<p style='color:#c62828'><b>failed regression vectors</b><br>" + "<br>".join(
-                f"{v['what']}: {v['check']} {v['value']}" for v in vectors) + "</p>")
-        excluded = model.card.get("excluded_seeds") or []
+                f"{v.what}: {v.check} {v.value}" for v in vectors) + "</p>")
+        excluded = model.card.excluded_seeds
         parts.append(f"<p><b>excluded seeds</b> (quarantined when the snapshot was taken): "
                      f"{', '.join(map(str, excluded)) or 'none'}</p>")
         self.result.value = "".join(parts)

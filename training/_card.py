@@ -1,0 +1,127 @@
+"""The model card (``MODEL/model.json``) as types: :class:`ModelCard` and one :class:`VariantResult`
+per evaluated variant, whose ``gate`` is a :class:`~training.GateVerdict` of
+:class:`~training.GateFailure` fields.
+
+Cards are versioned (``format``): version 2 is what :func:`training.train_model` writes now; version 1
+cards (written before the card had types; ``tests/fixtures/legacy_models``) load, with their gate
+failures' ``what`` read into fields and the recipe names of that time (``fast``, ``finetune``) read as
+today's. Keys a card holds that this version does not know are kept in ``extra`` and written back, so
+loading and saving never drops anything.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from curation import WorkbenchError
+
+from ._gates import GateVerdict
+
+__all__ = ["ModelCard", "VariantResult", "CARD_FORMAT"]
+
+CARD_FORMAT = 2
+_V1_RECIPES = {"fast": "heads", "finetune": "ensemble"}  # recipe names in version-1 cards
+
+
+@dataclass
+class VariantResult:
+    """One variant's holdout evaluation: metrics, its gate verdict and, for ONNX variants, the parity
+    figures against torch and the hash of the file that was gated."""
+
+    summary: dict[str, Any]
+    per_label: list[dict[str, Any]]
+    gate: GateVerdict
+    passed: bool
+    evaluated_at: str | None = None
+    sha256: str | None = None
+    decision_agreement: float | None = None
+    f1_delta_max: float | None = None
+    f1_delta_label: str | None = None
+    max_abs_diff_vs_torch: float | None = None
+    collapsed: list[str] | None = None
+    rule: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "VariantResult":
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra", "gate"}
+        known = {k: v for k, v in data.items() if k in names}
+        extra = {k: v for k, v in data.items() if k not in names and k not in ("gate", "extra")}
+        return cls(gate=GateVerdict.from_dict(data.get("gate") or {"passed": data.get("passed", False)}),
+                   **{"summary": {}, "per_label": [], "passed": False, **known}, extra={**data.get("extra", {}),
+                                                                                         **extra})
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("gate", "extra")}
+        out = {k: v for k, v in out.items() if v is not None}
+        return {**out, "gate": self.gate.to_dict(), **self.extra}
+
+
+@dataclass
+class ModelCard:
+    """What a model directory says about its model; see the module docstring."""
+
+    labels: list[str]
+    thresholds: dict[str, float]
+    snapshot_id: str
+    project: str
+    taxonomy_hash: str
+    recipe: str
+    classifier: dict[str, Any]
+    format: int = CARD_FORMAT
+    created_at: str | None = None
+    excluded_seeds: list[str] = field(default_factory=list)
+    group: str | None = None
+    include_unreviewed: bool = False
+    generated_splits: dict[str, Any] = field(default_factory=dict)
+    threshold_tuning: list[dict[str, Any]] = field(default_factory=list)
+    threshold_groups: str | None = None
+    loss: dict[str, Any] = field(default_factory=dict)
+    encoder: str | None = None
+    pos_weight: dict[str, Any] = field(default_factory=dict)
+    label_counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    mix: dict[str, Any] = field(default_factory=dict)
+    split_sizes: dict[str, int] = field(default_factory=dict)
+    min_holdout_positives: int = 1
+    parity: dict[str, Any] | None = None
+    cache_dir: str | None = None
+    variants: dict[str, VariantResult] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    comparison: dict[str, Any] | None = None
+    int8_plan: dict[str, Any] | None = None
+    int8_target: dict[str, Any] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "model card") -> "ModelCard":
+        data = dict(data)
+        version = data.get("format", 1)
+        if not isinstance(version, int) or version > CARD_FORMAT:
+            raise WorkbenchError(where, expected=f"a card of format 1..{CARD_FORMAT}", got=f"format {version!r}",
+                                 fix="upgrade the workbench to read cards written by a newer version")
+        missing = [f.name for f in dataclasses.fields(cls)
+                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   and f.name not in data]
+        if missing:
+            raise WorkbenchError(where, expected="a model card with " + ", ".join(missing), got="a card without them",
+                                 fix="point at a directory written by `workbench train`")
+        if version == 1:
+            data["recipe"] = _V1_RECIPES.get(data["recipe"], data["recipe"])
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra", "variants"}
+        known = {k: v for k, v in data.items() if k in names}
+        extra = {k: v for k, v in data.items() if k not in names and k not in ("variants", "extra")}
+        variants = {name: VariantResult.from_dict(v) for name, v in (data.get("variants") or {}).items()}
+        known["format"] = CARD_FORMAT  # migrated: in memory every card is of the current format
+        return cls(**known, variants=variants, extra={**data.get("extra", {}), **extra})
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("variants", "extra")}
+        out["format"] = CARD_FORMAT
+        out["variants"] = {name: v.to_dict() for name, v in self.variants.items()}
+        return {**{k: v for k, v in out.items() if v is not None or k in ("group", "encoder")}, **self.extra}
+
+    def variant(self, name: str) -> VariantResult | None:
+        return self.variants.get(name)
