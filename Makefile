@@ -10,7 +10,7 @@ DEMO ?= build/demo
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[all,test]'
 	# notebooks are stored without outputs: git strips them on the way in (see .gitattributes)
 	! git rev-parse --git-dir >/dev/null 2>&1 || $(VENV)/bin/nbstripout --install
 	touch $(STAMP)

@@ -147,8 +147,8 @@ def main() -> None:
         print(f"{name + ' (val)':<48}{a:>10.3f}{f:>10.3f}{r:>8.3f}")
     best = rows[ens_row]
     print()
-    print("ratios to BERT-HateXplain (default recipe, torch): accuracy {:.3f}x, macro-F1 {:.3f}x, AUROC {:.3f}x"
-          .format(best[1] / ref[0], best[2] / ref[1], best[3] / ref[2]))
+    print(f"ratios to BERT-HateXplain (default recipe, torch): accuracy {best[1] / ref[0]:.3f}x, macro-F1 {best[2] / ref[1]:.3f}x, AUROC {best[3] / ref[2]:.3f}x"
+          )
     beats = best[1] > ref[0] and best[2] > ref[1] and best[3] > ref[2]
     print(f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune within 10 min: "
           f"{'YES' if ft_seconds <= 600 else 'NO'}")

@@ -50,8 +50,7 @@ def main() -> None:
 
     import torch
 
-    from training import OnnxEncoderHead, load_model
-    from training import neural_members
+    from training import OnnxEncoderHead, load_model, neural_members
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model)

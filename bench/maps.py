@@ -38,8 +38,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from import_dedup_split import generate  # noqa: E402
 
 from training import Encoder  # noqa: E402
-from workbench.maps import (EmbeddingMap, Projection, ProjectionParams, find_clusters,  # noqa: E402
-                            interference_table)
+from workbench.maps import EmbeddingMap, Projection, ProjectionParams, find_clusters, interference_table  # noqa: E402
 
 LABELS = ["hate", "offensive", "toxic", "obscene", "threat", "insult", "harassment", "violence", "sexual", "self_harm"]
 

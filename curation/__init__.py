@@ -7,14 +7,29 @@ Pure data: no models, no network. ``curation`` imports nothing else of the workb
 
 from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs, shingles
 from ._errors import ImportValidationError, StoreError, TaxonomyError, WorkbenchError
-from ._importers import FORMATS, ImportFormat, ReadOptions, read_file, records_from_frame, records_from_hf, register_format
+from ._importers import (
+                       FORMATS,
+                       ImportFormat,
+                       ReadOptions,
+                       read_file,
+                       records_from_frame,
+                       records_from_hf,
+                       register_format,
+)
 from ._ingest import ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
 from ._project import DEFAULT_CONFIG, Project
 from ._records import CONTEXTS, ORIGINS, SPLITS, RawRecord, ReadResult, normalise_text, parse_label_value
+from ._reports import (
+                       class_distribution,
+                       distribution_figure,
+                       duplicate_conflicts,
+                       label_stats,
+                       project_stats,
+                       save_figure_png,
+                       write_report,
+)
 from ._review import ReviewOutcome, apply_review
-from ._reports import (class_distribution, distribution_figure, duplicate_conflicts, label_stats, project_stats,
-                       save_figure_png, write_report)
 from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
 from ._snapshots import export_records, read_snapshot
 from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report

@@ -19,11 +19,10 @@ import numpy as np
 from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
 from ._errors import ImportValidationError, StoreError
 from ._importers import FORMATS
-from ._io import utc_now
+from ._io import canonical_json, utc_now
 from ._records import CONTEXTS, ReadResult, normalise_text, text_hash
 from ._seeds import seed_version_id, validate_seed
 from ._splits import assign_splits, validate_fractions
-from ._io import canonical_json
 from ._store import Store
 from ._taxonomy import Taxonomy
 from ._validate import validate_record

@@ -24,7 +24,7 @@ def utc_now() -> str:
     >>> utc_now()[:2], utc_now()[-6:]
     ('20', '+00:00')
     """
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
 def canonical_json(obj) -> str:

@@ -30,8 +30,8 @@ from ._importers import ReadResult, read_file, records_from_frame, records_from_
 from ._ingest import ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
 from ._records import RESERVED_COLUMNS
-from ._review import ReviewOutcome, apply_review
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
+from ._review import ReviewOutcome, apply_review
 from ._seeds import validate_seed
 from ._snapshots import export_records, read_snapshot, write_snapshot
 from ._splits import DEFAULT_FRACTIONS, split_report, validate_fractions
@@ -98,7 +98,7 @@ class Project:
     # ------------------------------------------------------------------ lifecycle
     @classmethod
     def init(cls, root, *, taxonomy: Taxonomy | str | os.PathLike, name: str | None = None,
-             config: Mapping[str, Any] | None = None) -> "Project":
+             config: Mapping[str, Any] | None = None) -> Project:
         """Create a project directory with its config, taxonomy and an empty store."""
         root = Path(root)
         if (root / cls.CONFIG).exists():
@@ -148,7 +148,7 @@ class Project:
             self._store.close()
             self._store = None
 
-    def __enter__(self) -> "Project":
+    def __enter__(self) -> Project:
         return self
 
     def __exit__(self, *exc) -> None:

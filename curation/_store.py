@@ -20,8 +20,8 @@ import pandas as pd
 
 from ._errors import StoreError
 from ._io import canonical_json, immediate_transaction, utc_now
-from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2
 from ._records import PROVENANCES, RESERVED_COLUMNS
+from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2
 from ._seedstore import SeedTables
 
 __all__ = ["Store", "SCHEMA_VERSION"]
@@ -49,7 +49,7 @@ class Store(SeedTables):
         self._conn: sqlite3.Connection | None = None
 
     # ------------------------------------------------------------------ lifecycle
-    def open(self) -> "Store":
+    def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
@@ -74,7 +74,7 @@ class Store(SeedTables):
             self._conn.close()
             self._conn = None
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self if self._conn is not None else self.open()
 
     def __exit__(self, *exc) -> None:
@@ -320,5 +320,5 @@ class Store(SeedTables):
         LEFT JOIN batches b ON b.id = r.batch_id WHERE {effective_status(include_unreviewed)} ORDER BY r.id
         """
         for rid, th, labels, split in self.conn.execute(q):
-            h.update(f"{rid}\t{th}\t{labels}\t{split}\n".encode("utf-8"))
+            h.update(f"{rid}\t{th}\t{labels}\t{split}\n".encode())
         return "snap-" + h.hexdigest()[:20]

@@ -93,7 +93,7 @@ class Taxonomy:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> "Taxonomy":
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Taxonomy:
         if not isinstance(data, Mapping):
             raise TaxonomyError(f"{source}", expected="a mapping with keys 'name' and 'labels'",
                                 got=type(data).__name__, fix="see data/demo/taxonomy.yaml for the layout")
@@ -195,7 +195,7 @@ class Taxonomy:
         blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
-    def check_label_order(self, other: "Sequence[str]", *, what: str = "model", subset: bool = False) -> None:
+    def check_label_order(self, other: Sequence[str], *, what: str = "model", subset: bool = False) -> None:
         """Raise :class:`TaxonomyError` unless ``other`` is this taxonomy's label order.
 
         With ``subset``, ``other`` may name only some labels (a model of one label group); they must

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ._records import (CONTEXTS, ORIGINS, PROVENANCES, RawRecord, normalise_text, parse_label_value, stable_record_id,
-                       text_hash)
 from ._io import canonical_json
+from ._records import (
+    CONTEXTS,
+    ORIGINS,
+    PROVENANCES,
+    RawRecord,
+    normalise_text,
+    parse_label_value,
+    stable_record_id,
+    text_hash,
+)
 from ._taxonomy import Taxonomy
 
 __all__ = ["validate_record"]

@@ -16,7 +16,9 @@ def _name(req: str) -> str:
 
 def test_environment_yml_matches_pyproject():
     py = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = {_name(r): r.replace(" ", "") for r in py["dependencies"] + py["optional-dependencies"]["test"]}
+    extras = py["optional-dependencies"]
+    assert extras["all"] == ["moderation-workbench[workbench]"]
+    wanted = {_name(r): r.replace(" ", "") for r in py["dependencies"] + extras["workbench"] + extras["test"]}
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     have = {}
     for dep in env["dependencies"]:

@@ -12,19 +12,27 @@ and the family registry in ``_family``, one module per family (``_heads``, ``_fi
 serve and promote; ``_predict`` scores files.
 """
 
+from ._card import CARD_FORMAT, ModelCard, VariantResult
 from ._embeddings import DEFAULT_ENCODER, EmbeddingCache, Encoder, length_sorted_batches, resolve_model_path
 from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
-from ._finetune import FineTunedClassifier, FineTuneArgs
-from ._card import CARD_FORMAT, ModelCard, VariantResult
-from ._gates import (GateFailure, GateVerdict, RegressionVectors, compare_models, gate_labels, gate_model, load_vectors,
-                     run_vectors)
+from ._finetune import FineTuneArgs, FineTunedClassifier
+from ._gates import (
+                     GateFailure,
+                     GateVerdict,
+                     RegressionVectors,
+                     compare_models,
+                     gate_labels,
+                     gate_model,
+                     load_vectors,
+                     run_vectors,
+)
 from ._heads import HeadsClassifier
+from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
 from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
 from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, load_model, split_arrays
 from ._modelset import ModelSet, open_model
-from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, Policy

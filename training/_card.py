@@ -45,7 +45,7 @@ class VariantResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "VariantResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> VariantResult:
         names = {f.name for f in dataclasses.fields(cls)} - {"extra", "gate"}
         known = {k: v for k, v in data.items() if k in names}
         extra = {k: v for k, v in data.items() if k not in names and k not in ("gate", "extra")}
@@ -96,7 +96,7 @@ class ModelCard:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, where: str = "model card") -> "ModelCard":
+    def from_dict(cls, data: Mapping[str, Any], *, where: str = "model card") -> ModelCard:
         data = dict(data)
         version = data.get("format", 1)
         if not isinstance(version, int) or version > CARD_FORMAT:

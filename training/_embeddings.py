@@ -85,7 +85,7 @@ class EmbeddingCache:
 
 
 def _text_key(text: str, max_length: int) -> str:
-    return hashlib.sha1(f"{max_length}\0{text}".encode("utf-8")).hexdigest()
+    return hashlib.sha1(f"{max_length}\0{text}".encode()).hexdigest()
 
 
 class Encoder:
@@ -114,7 +114,7 @@ class Encoder:
     def model_id(self) -> str:
         return f"{self.model}@{self.max_length}"
 
-    def load(self) -> "Encoder":
+    def load(self) -> Encoder:
         if self._st is None:
             from sentence_transformers import SentenceTransformer
 

@@ -43,7 +43,7 @@ class EnsembleClassifier(Classifier):
         return {"family": self.family, "labels": self.labels, "weights": self.weights,
                 "members": [m.family for m in self.members]}
 
-    def fit(self, texts, targets, *, valid=None, **kw) -> "EnsembleClassifier":
+    def fit(self, texts, targets, *, valid=None, **kw) -> EnsembleClassifier:
         for m in self.members:
             m.fit(texts, targets, valid=valid, **(kw if m.has_encoder else {}))
         self.labels_ = list(self.labels)
@@ -90,7 +90,7 @@ class EnsembleClassifier(Classifier):
         return path
 
     @classmethod
-    def load(cls, path, **kw) -> "EnsembleClassifier":
+    def load(cls, path, **kw) -> EnsembleClassifier:
         path = Path(path)
         cfg = cls._read_config(path)
         members = [load_classifier(path / f"member{i}-{fam}", **kw) for i, fam in enumerate(cfg["members"])]

@@ -31,7 +31,7 @@ from curation import WorkbenchError, atomic_write_text
 __all__ = ["Classifier", "FAMILIES", "load_classifier", "neural_members", "check_targets", "seed_everything",
            "write_json", "encoder_head"]
 
-FAMILIES: dict[str, type["Classifier"]] = {}
+FAMILIES: dict[str, type[Classifier]] = {}
 """Family name -> class; filled by :class:`Classifier` subclasses as they are defined."""
 
 
@@ -141,7 +141,7 @@ class Classifier:
         return {"family": self.family, **{n: _encode(v) for n, v in self.get_params().items()}}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], **runtime) -> "Classifier":
+    def from_config(cls, config: Mapping[str, Any], **runtime) -> Classifier:
         """An unfitted instance with the hyper-parameters of ``config`` (other keys are ignored, so a
         ``config.json`` with fitted extras such as ``history`` loads)."""
         kwargs = {}
@@ -153,7 +153,7 @@ class Classifier:
         return cls(**kwargs, **runtime)
 
     # -------------------------------------------------------------- the contract
-    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid=None, **kw) -> "Classifier":
+    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid=None, **kw) -> Classifier:
         raise NotImplementedError
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
@@ -163,7 +163,7 @@ class Classifier:
         raise NotImplementedError
 
     @classmethod
-    def load(cls, path, **runtime) -> "Classifier":
+    def load(cls, path, **runtime) -> Classifier:
         raise NotImplementedError
 
     # -------------------------------------------------------------- shared helpers

@@ -69,7 +69,7 @@ class FineTuneArgs:
         return d
 
     @classmethod
-    def from_dict(cls, data) -> "FineTuneArgs":
+    def from_dict(cls, data) -> FineTuneArgs:
         d = dict(data)
         d["curriculum"] = tuple(d.get("curriculum", ()))
         return cls(**d)
@@ -145,7 +145,7 @@ class FineTunedClassifier(Classifier):
 
     def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid: tuple[Sequence[str], np.ndarray] | None = None,
             phases: Sequence[int] | None = None, show_progress: bool = False,
-            log: Callable[[str], None] | None = None) -> "FineTunedClassifier":
+            log: Callable[[str], None] | None = None) -> FineTunedClassifier:
         import torch
         from tqdm.auto import tqdm
 
@@ -312,7 +312,7 @@ class FineTunedClassifier(Classifier):
         return self.body_dir_
 
     @classmethod
-    def load(cls, path, *, device: str | None = None, **_) -> "FineTunedClassifier":
+    def load(cls, path, *, device: str | None = None, **_) -> FineTunedClassifier:
         import torch
 
         path = Path(path)

@@ -60,7 +60,7 @@ class GateFailure:
         return {**asdict(self), "what": self.what}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GateFailure":
+    def from_dict(cls, data: Mapping[str, Any]) -> GateFailure:
         """A stored failure; cards of format 1 stored only ``what`` (``label hate (T2)``), read here."""
         if "kind" in data:
             return cls(**{k: data.get(k) for k in ("kind", "subject", "check", "value", "required", "tier")})
@@ -95,7 +95,7 @@ class GateVerdict:
         return {"passed": self.passed, "failures": [f.to_dict() for f in self.failures], "checked": self.checked}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "GateVerdict":
+    def from_dict(cls, data: Mapping[str, Any]) -> GateVerdict:
         return cls(passed=bool(data.get("passed")), checked=int(data.get("checked", 0)),
                    failures=[GateFailure.from_dict(f) for f in data.get("failures", [])])
 

@@ -71,7 +71,7 @@ class HeadsClassifier(Classifier):
         return self._enc
 
     def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid: tuple[Sequence[str], np.ndarray] | None = None,
-            show_progress: bool = False) -> "HeadsClassifier":
+            show_progress: bool = False) -> HeadsClassifier:
         import torch
 
         y = check_targets(texts, targets, self.labels)
@@ -154,7 +154,7 @@ class HeadsClassifier(Classifier):
         return path
 
     @classmethod
-    def load(cls, path, *, cache_dir=None, device: str | None = None) -> "HeadsClassifier":
+    def load(cls, path, *, cache_dir=None, device: str | None = None) -> HeadsClassifier:
         import torch
 
         path = Path(path)

@@ -68,7 +68,7 @@ class LossConfig:
         return d
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "LossConfig":
+    def from_dict(cls, data: Mapping[str, Any]) -> LossConfig:
         """The inverse of :meth:`to_dict` (unknown keys are an error).
 
         >>> LossConfig.from_dict(LossConfig(kind="focal").to_dict()) == LossConfig(kind="focal")
@@ -184,7 +184,7 @@ class LossStep:
         self._cw = torch.tensor([config.class_weights.get(lab, 1.0) for lab in labels], dtype=torch.float32)
         self._pairs = [(labels.index(c), labels.index(p)) for c, p in hierarchy]
 
-    def __call__(self, logits: "torch.Tensor", targets: "torch.Tensor", *, train: bool = True) -> "torch.Tensor":
+    def __call__(self, logits: torch.Tensor, targets: torch.Tensor, *, train: bool = True) -> torch.Tensor:
         import torch
 
         dev = logits.device

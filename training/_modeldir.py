@@ -79,7 +79,7 @@ class ModelDirectory:
         return self._card
 
     @classmethod
-    def create(cls, root, card: ModelCard, classifier) -> "ModelDirectory":
+    def create(cls, root, card: ModelCard, classifier) -> ModelDirectory:
         """A new model directory: saves ``classifier`` under ``classifier/`` and writes the card."""
         m = cls(root)
         classifier.save(m.root / "classifier")

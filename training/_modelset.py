@@ -32,13 +32,13 @@ class ModelSet:
     models: list[ModelDirectory]
 
     @classmethod
-    def load(cls, root) -> "ModelSet":
+    def load(cls, root) -> ModelSet:
         root = Path(root)
         spec = json.loads((root / "set.json").read_text())
         return cls(root, [ModelDirectory(root / g) for g in spec["heads"]])
 
     @classmethod
-    def create(cls, root, heads: Sequence[str], models: list[ModelDirectory]) -> "ModelSet":
+    def create(cls, root, heads: Sequence[str], models: list[ModelDirectory]) -> ModelSet:
         root = Path(root)
         atomic_write_text(root / "set.json", json.dumps({"heads": list(heads), "created_at": utc_now()}, indent=2))
         return cls(root, models)

@@ -100,7 +100,7 @@ class OnnxEncoderHead:
         self._session = None
         self._tokenizer = None
 
-    def load(self) -> "OnnxEncoderHead":
+    def load(self) -> OnnxEncoderHead:
         if self._session is None:
             import onnxruntime as ort
             from tokenizers import Tokenizer

@@ -44,7 +44,7 @@ class Policy:
         object.__setattr__(self, "actions", tuple(actions))
 
     @classmethod
-    def combine(cls, policies: Sequence["Policy"]) -> "Policy":
+    def combine(cls, policies: Sequence[Policy]) -> Policy:
         """One policy over several heads (label names must not repeat)."""
         labels = [lab for p in policies for lab in p.labels]
         if len(set(labels)) != len(labels):

@@ -24,7 +24,7 @@ import pandas as pd
 from curation import WorkbenchError
 
 from ._ensemble import EnsembleClassifier
-from ._finetune import FineTunedClassifier, FineTuneArgs
+from ._finetune import FineTuneArgs, FineTunedClassifier
 from ._heads import HeadsClassifier
 from ._losses import LossConfig
 from ._onnx import VARIANTS

@@ -27,7 +27,7 @@ class TfidfClassifier(Classifier):
         self.vectorizer_ = None
         self.estimators_: list = []
 
-    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid=None, **_) -> "TfidfClassifier":
+    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid=None, **_) -> TfidfClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion
@@ -70,7 +70,7 @@ class TfidfClassifier(Classifier):
         return path
 
     @classmethod
-    def load(cls, path, **_) -> "TfidfClassifier":
+    def load(cls, path, **_) -> TfidfClassifier:
         """Loads a joblib pickle: only load model directories you trust."""
         import joblib
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from pathlib import Path
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -18,11 +18,11 @@ import pandas as pd
 
 from curation import Project, WorkbenchError, task_view, utc_now
 
+from ._card import ModelCard
 from ._embeddings import DEFAULT_ENCODER
 from ._family import neural_members
 from ._gates import GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
-from ._card import ModelCard
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
 from ._parity import PARITY_RULE

@@ -26,8 +26,16 @@ from curation import Project, WorkbenchError, atomic_write_text
 
 from ._resources import notebooks_dir
 from .argilla.backend import ArgillaBackend, argilla_backend
-from .argilla.processes import (any_free_port, create_time, is_ours, kill, read_private, spawn, workbench_home,
-                                write_private)
+from .argilla.processes import (
+    any_free_port,
+    create_time,
+    is_ours,
+    kill,
+    read_private,
+    spawn,
+    workbench_home,
+    write_private,
+)
 
 __all__ = ["WorkbenchSession", "default_workbench_home"]
 
@@ -59,6 +67,9 @@ class WorkbenchSession:
         return info if is_ours(info["session"]) else None
 
     def start(self, *, push: bool = True, timeout: float = 180.0) -> dict:
+        from ._extras import require
+
+        require("jupyterlab", "ipykernel", "ipywidgets", "argilla", "psutil", what="workbench run")
         other = self.running()
         if other:
             raise WorkbenchError(f"workbench run (home {self.home})", expected="no session running",

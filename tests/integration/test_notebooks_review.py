@@ -12,8 +12,8 @@ import yaml
 
 from workbench import build_demo
 
-from .test_review_loop import _annotator, _answer, owner, stack  # noqa: F401 (fixtures)
 from ..conftest import REPO
+from .test_review_loop import _annotator, _answer, owner, stack  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -27,7 +27,7 @@ def _project(tmp_path):
     return root, cfg["name"]
 
 
-def _run(name, root, stack, monkeypatch, answer):
+def _run(name, root, stack, monkeypatch, answer):  # noqa: F811 (the fixture)
     """Execute ``name`` cell by cell; at the "Now in Argilla" cell call ``answer()``; return code cells."""
     import nbformat
     from nbclient import NotebookClient

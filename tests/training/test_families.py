@@ -7,8 +7,19 @@ import numpy as np
 import pytest
 
 from curation import WorkbenchError
-from training import (FAMILIES, RECIPES, Classifier, FineTuneArgs, FineTunedClassifier, HeadsClassifier, LossConfig,
-                      TfidfClassifier, TrainSpec, load_classifier, resolve_recipe)
+from training import (
+    FAMILIES,
+    RECIPES,
+    Classifier,
+    FineTuneArgs,
+    FineTunedClassifier,
+    HeadsClassifier,
+    LossConfig,
+    TfidfClassifier,
+    TrainSpec,
+    load_classifier,
+    resolve_recipe,
+)
 
 
 @pytest.mark.parametrize("family", ["heads", "finetune", "tfidf"])

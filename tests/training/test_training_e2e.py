@@ -9,8 +9,16 @@ import numpy as np
 import pytest
 
 from curation import Project, Taxonomy, TaxonomyError, WorkbenchError
-from training import FineTuneArgs, ModelSet, TrainSpec, load_model, promote, promoted_model, train_model, \
-    train_model_set
+from training import (
+    FineTuneArgs,
+    ModelSet,
+    TrainSpec,
+    load_model,
+    promote,
+    promoted_model,
+    train_model,
+    train_model_set,
+)
 from workbench.cli import main
 
 from ..conftest import REPO

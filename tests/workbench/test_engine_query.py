@@ -7,8 +7,16 @@ import json
 
 import pytest
 from argilla_server.enums import ResponseStatusFilter, SortOrder
-from argilla_server.search_engine.base import (AndFilter, MetadataFilterScope, Order, RangeFilter, RecordFilterScope,
-                                               ResponseFilterScope, SuggestionFilterScope, TermsFilter)
+from argilla_server.search_engine.base import (
+    AndFilter,
+    MetadataFilterScope,
+    Order,
+    RangeFilter,
+    RecordFilterScope,
+    ResponseFilterScope,
+    SuggestionFilterScope,
+    TermsFilter,
+)
 
 from workbench.argilla.engine import connect
 from workbench.argilla.engine.query import SqlParams, filter_sql, order_sql

@@ -8,8 +8,16 @@ import pandas as pd
 import pytest
 
 from curation import WorkbenchError
-from workbench.maps import (COLOUR_MODES, EmbeddingMap, Projection, ProjectionParams, cluster_table, colour_groups,
-                            find_clusters, neighbourhood_mixing)
+from workbench.maps import (
+    COLOUR_MODES,
+    EmbeddingMap,
+    Projection,
+    ProjectionParams,
+    cluster_table,
+    colour_groups,
+    find_clusters,
+    neighbourhood_mixing,
+)
 from workbench.maps.figure import _point_in_polygon
 
 

@@ -9,8 +9,7 @@ import pytest
 from training import TrainSpec, train_model
 from workbench import build_demo
 from workbench.cli import main
-from workbench.maps import (COLOUR_MODES, EmbeddingMap, build_map, find_clusters, interference_figure,
-                            map_interference)
+from workbench.maps import COLOUR_MODES, EmbeddingMap, build_map, find_clusters, interference_figure, map_interference
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,13 @@ a planted interfering pair ranks first."""
 import numpy as np
 import pytest
 
-from workbench.maps import (centroid_distance, confusion_rate, interference_figure, interference_table,
-                            neighbourhood_mixing)
+from workbench.maps import (
+    centroid_distance,
+    confusion_rate,
+    interference_figure,
+    interference_table,
+    neighbourhood_mixing,
+)
 
 
 def _blob(rng, center, n, scale=0.3):

@@ -33,18 +33,22 @@ def test_notebooks_are_stored_without_outputs():
         assert first["cell_type"] == "markdown" and "What this is for" in "".join(first["source"])
 
 
-def test_notebooks_are_what_the_generator_writes():
-    """notebooks/ is written by tools/make_notebooks.py; an edit made only in JupyterLab would be lost."""
+def test_notebooks_are_their_paired_scripts():
+    """notebooks/*.ipynb are written from the jupytext scripts notebooks/*.py (tools/make_notebooks.py); an
+    edit made only on one side would be lost."""
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("make_notebooks", REPO / "tools" / "make_notebooks.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    assert sorted(tool.NOTEBOOKS) == sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
-    for name, cells in tool.NOTEBOOKS.items():
-        stored = json.loads(_stored(NOTEBOOKS / f"{name}.ipynb"))["cells"]
-        assert [("".join(c["source"]), c["cell_type"][:2]) for c in stored] == \
-            [(text, "ma" if kind == "md" else "co") for kind, text in cells], f"{name} differs from the generator"
+    scripts = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
+    assert [p.stem for p in scripts] == sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    for script in scripts:
+        stored = json.loads(_stored(script.with_suffix(".ipynb")))
+        want = tool.notebook_from_script(script)
+        assert [("".join(c["source"]), c["cell_type"]) for c in stored["cells"]] == \
+            [(c["source"], c["cell_type"]) for c in want.cells], f"{script.name} differs from its notebook"
+        assert stored["metadata"]["jupytext"] == {"formats": "ipynb,py:percent"}
 
 
 def _run(name: str, project_root, monkeypatch):

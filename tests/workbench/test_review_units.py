@@ -6,7 +6,6 @@ import pytest
 from workbench.review import label_agreement, resolve_labels, wilson_lower_bound
 
 
-
 def test_resolution_acceptance_and_agreement():
     labels, disagreed = resolve_labels({"a": ["none"], "b": ["none"]}, ["harassment", "spam"])
     assert labels == {"harassment": 0, "spam": 0} and disagreed == []

@@ -19,8 +19,10 @@ from pathlib import Path
 
 def _prepare() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-    from . import engine  # noqa: F401  registers the engine
-    from . import patches
+    from . import (
+        engine,  # noqa: F401  registers the engine
+        patches,
+    )
 
     patches.apply()
 

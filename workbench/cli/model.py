@@ -90,7 +90,8 @@ def predict(args) -> int:
 
 
 def promote(args) -> int:
-    from training import load_model, promote as promote_model
+    from training import load_model
+    from training import promote as promote_model
 
     entry = promote_model(load_model(args.model), variant=args.variant)
     print(f"promoted {entry['model']} ({entry['variant']}), snapshot {entry['snapshot_id']}")

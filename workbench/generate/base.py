@@ -22,7 +22,7 @@ class SeedSpec:
     version: int = 1
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any], *, default_size: int = 200) -> "SeedSpec":
+    def from_row(cls, row: Mapping[str, Any], *, default_size: int = 200) -> SeedSpec:
         """From a row of :meth:`curation.Project.seeds` (missing values come as None or NaN)."""
         def given(key):
             v = row.get(key)
@@ -65,7 +65,7 @@ class GenerationStats:
     mislabelled: int = 0
     failed_slots: int = 0
 
-    def add(self, other: "GenerationStats") -> None:
+    def add(self, other: GenerationStats) -> None:
         for k, v in vars(other).items():
             setattr(self, k, getattr(self, k) + v)
 

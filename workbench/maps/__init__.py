@@ -15,8 +15,15 @@ of the other ``workbench`` packages: sending a selection to review is ``workbenc
 
 from .clusters import cluster_table, find_clusters
 from .figure import COLOUR_MODES, EmbeddingMap, colour_groups, hover_texts
-from .interference import (centroid_distance, co_occurrence, confusion_rate, interference_figure,
-                           interference_table, map_interference, neighbourhood_mixing)
+from .interference import (
+                           centroid_distance,
+                           co_occurrence,
+                           confusion_rate,
+                           interference_figure,
+                           interference_table,
+                           map_interference,
+                           neighbourhood_mixing,
+)
 from .projection import MapData, Projection, ProjectionParams, build_map
 
 __all__ = ["COLOUR_MODES", "EmbeddingMap", "MapData", "Projection", "ProjectionParams", "build_map",

@@ -178,7 +178,7 @@ class EmbeddingMap:
         self.colour_by("review")
 
     # -------------------------------------------------------------- drawing
-    def colour_by(self, mode: str, *, label: str | None = None, pair: Sequence[str] | None = None) -> "EmbeddingMap":
+    def colour_by(self, mode: str, *, label: str | None = None, pair: Sequence[str] | None = None) -> EmbeddingMap:
         """Redraw with one trace per colour group of ``mode`` (see :func:`colour_groups`); keeps the selection."""
         import plotly.graph_objects as go
 

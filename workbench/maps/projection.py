@@ -125,7 +125,7 @@ class Projection:
     # -------------------------------------------------------------- fitting
     @classmethod
     def fit(cls, ids: Sequence[str], embeddings: np.ndarray, params: ProjectionParams | None = None,
-            **umap_overrides) -> "Projection":
+            **umap_overrides) -> Projection:
         """PCA, then umap-learn on the reduced vectors. ``umap_overrides`` go to ``umap.UMAP`` as they are."""
         import umap
         from sklearn.decomposition import PCA
@@ -196,7 +196,7 @@ class Projection:
         return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
-    def load(cls, path) -> "Projection":
+    def load(cls, path) -> Projection:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
             return cls(ids=z["ids"].astype(object), coords=z["coords"], components=z["components"],

@@ -15,9 +15,13 @@ without a browser; every button calls a method of the same name that code can ca
 import ``curation``, ``training`` and the other ``workbench`` packages; nothing of ours imports them.
 """
 
-from .map import MapPanel
-from .retrain import RetrainPanel
-from .review import ReviewPanel
-from .seeds import SeedsPanel
+from .._extras import require
+
+require("ipywidgets", "anywidget", "IPython", what="the workbench panels")
+
+from .map import MapPanel  # noqa: E402 (after the install hint)
+from .retrain import RetrainPanel  # noqa: E402
+from .review import ReviewPanel  # noqa: E402
+from .seeds import SeedsPanel  # noqa: E402
 
 __all__ = ["MapPanel", "RetrainPanel", "ReviewPanel", "SeedsPanel"]

@@ -19,8 +19,14 @@ class MapPanel(Panel):
                  refit: bool = False, progress: bool = True):
         import ipywidgets as w
 
-        from workbench.maps import (COLOUR_MODES, EmbeddingMap, build_map, find_clusters, interference_figure,
-                                    map_interference)
+        from workbench.maps import (
+            COLOUR_MODES,
+            EmbeddingMap,
+            build_map,
+            find_clusters,
+            interference_figure,
+            map_interference,
+        )
 
         super().__init__()
         self.project, self.model, self._client, self.workspace = project, model, client, workspace

@@ -13,8 +13,8 @@ vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 
 from .agreement import label_agreement, resolve_labels, wilson_lower_bound
 from .connect import connect
-from .pull import pull, review_status
 from .errors import label_quality_score, mine_errors
+from .pull import pull, review_status
 from .push import push_batches, push_errors, push_seeds, push_selection
 from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
 

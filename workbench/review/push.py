@@ -28,9 +28,9 @@ def workspace_for(client, project: Project, name: str | None = None):
 
 def dataset_for(client, project: Project, dataset: str, *, workspace=None, dimensions: int = 384,
                 min_submitted: int = 1, create: bool = True):
-    import argilla as rg
-
     import warnings
+
+    import argilla as rg
 
     ws = workspace_for(client, project, workspace)
     with warnings.catch_warnings():  # the SDK warns when a dataset is missing; here that is an answer, not a problem

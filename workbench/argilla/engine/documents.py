@@ -4,16 +4,17 @@ helpers the rows and queries share."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Optional
 
 from argilla_server.models import Dataset, Record, Response, Suggestion
+
 
 def epoch(value: Optional[datetime]) -> Optional[float]:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.timestamp()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, Iterable, List, Optional
+from typing import Any, Iterable, Optional
 
 from argilla_server.enums import ResponseStatusFilter, SortOrder
 from argilla_server.search_engine.base import (
@@ -27,7 +27,7 @@ from argilla_server.search_engine.base import (
     TermsFilter,
 )
 
-from .documents import enum_value, to_json, json_path_literal
+from .documents import enum_value, json_path_literal, to_json
 
 __all__ = ["fts_query"]
 
@@ -161,7 +161,7 @@ def _json_range_sql(sql: SqlParams, column: str, path: str, f: RangeFilter) -> s
     return f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS j WHERE {' AND '.join(parts)})"
 
 
-def _json_terms_sql(sql: SqlParams, column: str, path: str, values: List[Any]) -> str:
+def _json_terms_sql(sql: SqlParams, column: str, path: str, values: list[Any]) -> str:
     texts = [enum_value(v) if isinstance(enum_value(v), str) else to_json(enum_value(v)) for v in values]
     return (
         f"EXISTS (SELECT 1 FROM json_each({column}, {path}) AS j "

@@ -6,9 +6,9 @@ Registered in argilla-server's registry under :data:`ENGINE_NAME` when this modu
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterable, List, Optional, Union
+from typing import Any, Iterable, Optional, Union
 from uuid import UUID
 
 import numpy as np
@@ -29,8 +29,8 @@ from argilla_server.search_engine.base import (
 
 from curation import immediate_transaction
 
-from .documents import enum_value, to_json, json_path, suggestion_doc
-from .query import SqlParams, filter_sql, order_sql, fts_query
+from .documents import enum_value, json_path, suggestion_doc, to_json
+from .query import SqlParams, filter_sql, fts_query
 from .schema import ENGINE_NAME, MAX_TERMS, SCHEMA_VERSION, SLOTS, connect, search_db_path
 from .vectors import VECTOR_CACHE
 from .writes import bump_vectors, delete_dataset, delete_text, ensure_field_slots, upsert_response, write_record
@@ -47,7 +47,7 @@ class SQLiteSearchEngine(SearchEngine):
         self._conn: Optional[sqlite3.Connection] = None
 
     @classmethod
-    async def new_instance(cls) -> "SQLiteSearchEngine":
+    async def new_instance(cls) -> SQLiteSearchEngine:
         return cls()
 
     @property
@@ -77,7 +77,7 @@ class SQLiteSearchEngine(SearchEngine):
         with immediate_transaction(self.conn) as c:
             c.execute(
                 "INSERT OR IGNORE INTO idx_datasets (id, created_at) VALUES (?, ?)",
-                (str(dataset.id), datetime.now(timezone.utc).timestamp()),
+                (str(dataset.id), datetime.now(UTC).timestamp()),
             )
             ensure_field_slots(c, dataset)
 
@@ -261,7 +261,7 @@ class SQLiteSearchEngine(SearchEngine):
         dataset: Dataset,
         query: Optional[Union[TextQuery, str]] = None,
         filter: Optional[Filter] = None,
-        sort: Optional[List[Order]] = None,
+        sort: Optional[list[Order]] = None,
         offset: int = 0,
         limit: int = 100,
         user_id: Optional[str] = None,
@@ -325,7 +325,7 @@ class SQLiteSearchEngine(SearchEngine):
         self,
         dataset: Dataset,
         vector_settings: VectorSettings,
-        value: Optional[List[float]] = None,
+        value: Optional[list[float]] = None,
         record: Optional[Record] = None,
         query: Optional[Union[TextQuery, str]] = None,
         filter: Optional[Filter] = None,

@@ -8,6 +8,7 @@ import threading
 
 import numpy as np
 
+
 class VectorCache:
     """Per-process cache of each vector settings' matrix, keyed by the version the writers bump."""
 

@@ -10,8 +10,9 @@ import sqlite3
 import numpy as np
 from argilla_server.models import Dataset, Response
 
-from .documents import enum_value, epoch, field_text, to_json, record_metadata, response_answers, suggestion_doc
+from .documents import enum_value, epoch, field_text, record_metadata, response_answers, suggestion_doc, to_json
 from .schema import SLOTS
+
 
 def delete_dataset(c: sqlite3.Connection, dataset_id: str) -> None:
     for (seq,) in c.execute("SELECT seq FROM idx_records WHERE dataset_id = ?", (dataset_id,)).fetchall():
