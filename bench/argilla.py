@@ -32,29 +32,55 @@ sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 LABELS = ["none", "offensive", "hate", "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 JIGSAW = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
-WORDS = ["people", "women", "muslim", "stupid", "kill", "thanks", "article", "white", "hate", "wikipedia",
-         "page", "black", "love", "fuck", "edit", "jews", "country", "talk", "never", "world"]
+WORDS = [
+    "people",
+    "women",
+    "muslim",
+    "stupid",
+    "kill",
+    "thanks",
+    "article",
+    "white",
+    "hate",
+    "wikipedia",
+    "page",
+    "black",
+    "love",
+    "fuck",
+    "edit",
+    "jews",
+    "country",
+    "talk",
+    "never",
+    "world",
+]
 
 
 def load_posts(n: int) -> pd.DataFrame:
     hx = pd.read_csv(DATA / "hatexplain" / "train.csv")
-    hx = pd.DataFrame({
-        "text": hx["text"].astype(str),
-        "source": "hatexplain",
-        "labels": hx["category"].map({0: ["none"], 1: ["hate"], 2: ["offensive"]}),
-    })
+    hx = pd.DataFrame(
+        {
+            "text": hx["text"].astype(str),
+            "source": "hatexplain",
+            "labels": hx["category"].map({0: ["none"], 1: ["hate"], 2: ["offensive"]}),
+        }
+    )
     jg = pd.read_csv(DATA / "jigsaw_toxic_subset" / "train.csv")
-    jg = pd.DataFrame({
-        "text": jg["comment_text"].astype(str),
-        "source": "jigsaw",
-        "labels": [[c for c in JIGSAW if row[c] == 1] or ["none"] for _, row in jg.iterrows()],
-    })
+    jg = pd.DataFrame(
+        {
+            "text": jg["comment_text"].astype(str),
+            "source": "jigsaw",
+            "labels": [[c for c in JIGSAW if row[c] == 1] or ["none"] for _, row in jg.iterrows()],
+        }
+    )
     dv = pd.read_csv(DATA / "davidson" / "labeled_data.csv")
-    dv = pd.DataFrame({
-        "text": dv["tweet"].astype(str),
-        "source": "davidson",
-        "labels": dv["class"].map({0: ["hate"], 1: ["offensive"], 2: ["none"]}),
-    })
+    dv = pd.DataFrame(
+        {
+            "text": dv["tweet"].astype(str),
+            "source": "davidson",
+            "labels": dv["class"].map({0: ["hate"], 1: ["offensive"], 2: ["none"]}),
+        }
+    )
     posts = pd.concat([hx, jg, dv], ignore_index=True)
     if n > len(posts):
         raise SystemExit(f"--records {n}: only {len(posts)} posts in {DATA}")
@@ -84,12 +110,14 @@ def build_records(posts: pd.DataFrame, vectors: np.ndarray):
         labels = row["labels"]
         # a suggestion with one score per label, as a classifier would give (derived from the gold labels)
         scores = [round(0.55 + 0.4 * ((i * 7 + k * 13) % 10) / 10, 3) for k in range(len(labels))]
-        records.append(rg.Record(
-            fields={"text": row["text"]},
-            metadata={"source": row["source"], "length": int(row["length"]), "agreement": float(scores[0])},
-            vectors={"minilm": vectors[i].tolist()},
-            suggestions=[rg.Suggestion("labels", value=labels, score=scores, agent="bench")],
-        ))
+        records.append(
+            rg.Record(
+                fields={"text": row["text"]},
+                metadata={"source": row["source"], "length": int(row["length"]), "agreement": float(scores[0])},
+                vectors={"minilm": vectors[i].tolist()},
+                suggestions=[rg.Suggestion("labels", value=labels, score=scores, agent="bench")],
+            )
+        )
     return records
 
 
@@ -98,16 +126,24 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
 
 
-def run_backend(name: str, posts: pd.DataFrame, vectors: np.ndarray, reps: int, search_url: str | None,
-                profile: bool = False, patches: bool = True) -> dict:
+def run_backend(
+    name: str,
+    posts: pd.DataFrame,
+    vectors: np.ndarray,
+    reps: int,
+    search_url: str | None,
+    profile: bool = False,
+    patches: bool = True,
+) -> dict:
     import argilla as rg
     import httpx
 
     from workbench.argilla.stack import ServerStack, StackSettings
 
     home = Path(tempfile.mkdtemp(prefix=f"bench-argilla-{name}-"))
-    settings = StackSettings(home=home, port=6950, search_url=search_url, search_engine="opensearch",
-                             redis_url=None, database_url=None)
+    settings = StackSettings(
+        home=home, port=6950, search_url=search_url, search_engine="opensearch", redis_url=None, database_url=None
+    )
     stack = ServerStack(settings)
     os.environ["WORKBENCH_ARGILLA_PATCHES"] = "1" if patches else "0"
     info = stack.start(timeout=120)
@@ -117,12 +153,17 @@ def run_backend(name: str, posts: pd.DataFrame, vectors: np.ndarray, reps: int, 
         env = stack.env()
         client = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=600)
         ds = rg.Dataset(
-            name=f"bench-{name}", workspace="moderation", client=client,
+            name=f"bench-{name}",
+            workspace="moderation",
+            client=client,
             settings=rg.Settings(
                 fields=[rg.TextField(name="text")],
                 questions=[rg.MultiLabelQuestion(name="labels", labels=LABELS)],
-                metadata=[rg.TermsMetadataProperty("source"), rg.IntegerMetadataProperty("length"),
-                          rg.FloatMetadataProperty("agreement")],
+                metadata=[
+                    rg.TermsMetadataProperty("source"),
+                    rg.IntegerMetadataProperty("length"),
+                    rg.FloatMetadataProperty("agreement"),
+                ],
                 vectors=[rg.VectorField(name="minilm", dimensions=vectors.shape[1])],
             ),
         ).create()
@@ -132,9 +173,22 @@ def run_backend(name: str, posts: pd.DataFrame, vectors: np.ndarray, reps: int, 
             import subprocess
 
             out = REPO / "build" / "bench-argilla" / f"profile-{name}.txt"
-            profiler = subprocess.Popen(["py-spy", "record", "--format", "raw", "-r", "50", "-o", str(out),
-                                         "-p", str(info["components"]["server"]["pid"])],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profiler = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "--format",
+                    "raw",
+                    "-r",
+                    "50",
+                    "-o",
+                    str(out),
+                    "-p",
+                    str(info["components"]["server"]["pid"]),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(1)
         began = time.perf_counter()
         ds.records.log(records, batch_size=256)
@@ -144,11 +198,16 @@ def run_backend(name: str, posts: pd.DataFrame, vectors: np.ndarray, reps: int, 
             profiler.wait(30)
             print(f"[{name}] py-spy profile of the server while logging: {out}")
         result["log_rps"] = len(records) / result["log_s"]
-        print(f"[{name}] logged {len(records)} records in {result['log_s']:.1f} s "
-              f"({result['log_rps']:.1f} records/s)", flush=True)
+        print(
+            f"[{name}] logged {len(records)} records in {result['log_s']:.1f} s ({result['log_rps']:.1f} records/s)",
+            flush=True,
+        )
 
-        http = httpx.Client(base_url=env["ARGILLA_API_URL"] + "/api/v1",
-                            headers={"X-Argilla-Api-Key": env["ARGILLA_API_KEY"]}, timeout=120)
+        http = httpx.Client(
+            base_url=env["ARGILLA_API_URL"] + "/api/v1",
+            headers={"X-Argilla-Api-Key": env["ARGILLA_API_KEY"]},
+            timeout=120,
+        )
         search = f"/datasets/{ds.id}/records/search"
         rng = np.random.default_rng(0)
 
@@ -172,12 +231,23 @@ def run_backend(name: str, posts: pd.DataFrame, vectors: np.ndarray, reps: int, 
             totals.setdefault("text", ok(http.post(search, params={"limit": 50}, json=body))["total"])
 
         def metadata_filter(k):
-            body = {"filters": {"and": [
-                {"type": "terms", "scope": {"entity": "metadata", "metadata_property": "source"},
-                 "values": ["jigsaw" if k % 2 else "hatexplain"]},
-                {"type": "range", "scope": {"entity": "metadata", "metadata_property": "length"},
-                 "ge": 20 + k, "le": 400 + 10 * k},
-            ]}}
+            body = {
+                "filters": {
+                    "and": [
+                        {
+                            "type": "terms",
+                            "scope": {"entity": "metadata", "metadata_property": "source"},
+                            "values": ["jigsaw" if k % 2 else "hatexplain"],
+                        },
+                        {
+                            "type": "range",
+                            "scope": {"entity": "metadata", "metadata_property": "length"},
+                            "ge": 20 + k,
+                            "le": 400 + 10 * k,
+                        },
+                    ]
+                }
+            }
             totals.setdefault("filter", ok(http.post(search, params={"limit": 50}, json=body))["total"])
 
         def similarity(k):
@@ -206,10 +276,16 @@ def main() -> int:
     parser.add_argument("--osmem-records", type=int, help="records for the osmem run (default: --records)")
     parser.add_argument("--reps", type=int, default=40)
     parser.add_argument("--skip-osmem", action="store_true")
-    parser.add_argument("--stock-embedded", action="store_true",
-                        help="also run the embedded engine under a stock argilla-server (no workbench patches)")
-    parser.add_argument("--profile", action="store_true",
-                        help="py-spy the server while it logs (needs py-spy); writes build/bench-argilla/profile-*.txt")
+    parser.add_argument(
+        "--stock-embedded",
+        action="store_true",
+        help="also run the embedded engine under a stock argilla-server (no workbench patches)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the server while it logs (needs py-spy); writes build/bench-argilla/profile-*.txt",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -217,8 +293,9 @@ def main() -> int:
     vectors = embed(posts["text"].tolist(), REPO / "build" / "bench-argilla")
     results = {"embedded": run_backend("embedded", posts, vectors, args.reps, None, args.profile)}
     if args.stock_embedded:
-        results["embedded-stock"] = run_backend("embedded-stock", posts, vectors, args.reps, None, args.profile,
-                                                patches=False)
+        results["embedded-stock"] = run_backend(
+            "embedded-stock", posts, vectors, args.reps, None, args.profile, patches=False
+        )
     if not args.skip_osmem:
         from osmem_server import OsmemServer
 
@@ -226,8 +303,9 @@ def main() -> int:
         server = OsmemServer.start(japanese=False)
         try:
             # osmem runs under a stock argilla-server: the set-up a team would otherwise have
-            results["osmem"] = run_backend("osmem", posts.iloc[:n], vectors[:n], args.reps, server.url, args.profile,
-                                           patches=False)
+            results["osmem"] = run_backend(
+                "osmem", posts.iloc[:n], vectors[:n], args.reps, server.url, args.profile, patches=False
+            )
         finally:
             server.close()
 
@@ -238,17 +316,25 @@ def main() -> int:
     print(f"{'':<26}" + "".join(f"{c:>16}" for c in cols) + (f"{'embedded vs osmem':>20}" if both else ""))
     print(f"{'records':<26}" + "".join(f"{results[c]['records']:>16}" for c in cols))
     row = {c: results[c]["log_rps"] for c in cols}
-    print(f"{'logging, records/s':<26}" + "".join(f"{v:>16.1f}" for v in row.values())
-          + (f"{row['embedded'] / row['osmem']:>19.2f}x" if both else ""))
+    print(
+        f"{'logging, records/s':<26}"
+        + "".join(f"{v:>16.1f}" for v in row.values())
+        + (f"{row['embedded'] / row['osmem']:>19.2f}x" if both else "")
+    )
     for q in ("text search", "metadata filter", "similarity search", "progress"):
         for i, label in ((0, "p50"), (1, "p95")):
             vals = {c: results[c][q][i] if q in results[c] else None for c in cols}
             cells = "".join(f"{'n/a':>16}" if v is None else f"{v:>13.1f} ms" for v in vals.values())
-            ratio = (f"{vals['osmem'] / vals['embedded']:>19.2f}x"
-                     if both and vals["osmem"] is not None and vals["embedded"] is not None else "")
+            ratio = (
+                f"{vals['osmem'] / vals['embedded']:>19.2f}x"
+                if both and vals["osmem"] is not None and vals["embedded"] is not None
+                else ""
+            )
             print(f"{q + ' ' + label:<26}{cells}{ratio}")
-    print("(embedded vs osmem: records/s ratio for logging, osmem/embedded latency ratio for queries; "
-          ">1 means the embedded stack is faster)")
+    print(
+        "(embedded vs osmem: records/s ratio for logging, osmem/embedded latency ratio for queries; "
+        ">1 means the embedded stack is faster)"
+    )
     return 0
 
 

@@ -47,8 +47,10 @@ sys.path.insert(0, str(REPO))
 
 DATA = REPO.parent / "shared" / "data"
 IMPORTS = {  # source -> [(file, format, split fractions for its new records)]
-    "hatexplain": [(DATA / "hatexplain" / "train.csv", "hatexplain", {"train": 0.9, "valid": 0.1}),
-                   (DATA / "hatexplain" / "val.csv", "hatexplain", {"calib": 0.5, "holdout": 0.5})],
+    "hatexplain": [
+        (DATA / "hatexplain" / "train.csv", "hatexplain", {"train": 0.9, "valid": 0.1}),
+        (DATA / "hatexplain" / "val.csv", "hatexplain", {"calib": 0.5, "holdout": 0.5}),
+    ],
     "davidson": [(DATA / "davidson" / "labeled_data.csv", "davidson", None)],
     "ethos": [(DATA / "ethos" / "Ethos_Dataset_Binary.csv", "ethos", None)],
     "openai_moderation": [(DATA / "openai_moderation" / "samples-1680.jsonl.gz", "openai_moderation", None)],
@@ -76,8 +78,13 @@ def rates(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     from training import binary_rates
 
     r = binary_rates(y, p, np.array([threshold]))
-    return {"recall": float(r["recall"][0]), "fpr": float(r["fpr"][0]), "f1": float(r["f1"][0]),
-            "positives": int(r["tp"][0] + r["fn"][0]), "n": int((~np.isnan(y)).sum())}
+    return {
+        "recall": float(r["recall"][0]),
+        "fpr": float(r["fpr"][0]),
+        "f1": float(r["f1"][0]),
+        "positives": int(r["tp"][0] + r["fn"][0]),
+        "n": int((~np.isnan(y)).sum()),
+    }
 
 
 def ceiling(y: np.ndarray, p: np.ndarray, fpr_max: float = TARGET_FPR) -> float:
@@ -115,8 +122,9 @@ def gate_override(taxonomy, *, recall_floor: float, fpr_budget: float):
     return Taxonomy.from_dict(data, source="bench/crossdata.py")
 
 
-def configurations(sources: list[str], *, leave_one_out: bool, single: list[str] | None = None
-                   ) -> dict[str, tuple[list[str], list[str]]]:
+def configurations(
+    sources: list[str], *, leave_one_out: bool, single: list[str] | None = None
+) -> dict[str, tuple[list[str], list[str]]]:
     """name -> (sources trained on, sources whose calib tunes the threshold)."""
     configs = {f"only {s}": ([s], [s]) for s in (sources if single is None else single)}
     configs["all sources"] = (sources, sources)
@@ -130,21 +138,39 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--project", type=Path, default=REPO / "build" / "bench-crossdata")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--family", choices=["heads", "finetune"], default="heads",
-                    help="heads: frozen MiniLM + linear head (seconds a model); finetune: MiniLM fine-tuned end "
-                         "to end with the default schedule (5-7 min a model on 2 cores; HateXplain alone and the "
-                         "multi-source rows only)")
-    ap.add_argument("--recall-floor", type=float, default=TARGET_RECALL,
-                    help="hate gate used to tune thresholds (default: the target's operating point)")
+    ap.add_argument(
+        "--family",
+        choices=["heads", "finetune"],
+        default="heads",
+        help="heads: frozen MiniLM + linear head (seconds a model); finetune: MiniLM fine-tuned end "
+        "to end with the default schedule (5-7 min a model on 2 cores; HateXplain alone and the "
+        "multi-source rows only)",
+    )
+    ap.add_argument(
+        "--recall-floor",
+        type=float,
+        default=TARGET_RECALL,
+        help="hate gate used to tune thresholds (default: the target's operating point)",
+    )
     ap.add_argument("--fpr-budget", type=float, default=TARGET_FPR)
-    ap.add_argument("--pooled", action="store_true",
-                    help="multi-source models as plain pools: no per-source rate balancing in training and calib "
-                         "pooled for tuning (the largest source dominates)")
-    ap.add_argument("--min-rate", type=float, default=0.3,
-                    help="multi-source training: each source's negatives are subsampled until its hate rate is at "
-                         "least this (HateXplain's own rate, ~0.3); fixed before any holdout was scored")
-    ap.add_argument("--taxonomy-gate", action="store_true",
-                    help="tune with the starter taxonomy's own hate gate (T2: recall floor 0.75, FPR budget 0.02)")
+    ap.add_argument(
+        "--pooled",
+        action="store_true",
+        help="multi-source models as plain pools: no per-source rate balancing in training and calib "
+        "pooled for tuning (the largest source dominates)",
+    )
+    ap.add_argument(
+        "--min-rate",
+        type=float,
+        default=0.3,
+        help="multi-source training: each source's negatives are subsampled until its hate rate is at "
+        "least this (HateXplain's own rate, ~0.3); fixed before any holdout was scored",
+    )
+    ap.add_argument(
+        "--taxonomy-gate",
+        action="store_true",
+        help="tune with the starter taxonomy's own hate gate (T2: recall floor 0.75, FPR budget 0.02)",
+    )
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -157,17 +183,27 @@ def main() -> None:
     frame = project.frame(active_only=True)
     frame = frame[frame[LABEL].notna()].reset_index(drop=True)
     sources = list(IMPORTS)
-    split_of = {(s, sp): frame[(frame.source == s) & (frame.split == sp)]  # each source's calib and holdout
-                for s in sources for sp in ("calib", "holdout")}
+    split_of = {
+        (s, sp): frame[(frame.source == s) & (frame.split == sp)]  # each source's calib and holdout
+        for s in sources
+        for sp in ("calib", "holdout")
+    }
     taxonomy = project.taxonomy
     if not args.taxonomy_gate:
         taxonomy = gate_override(taxonomy, recall_floor=args.recall_floor, fpr_budget=args.fpr_budget)
     gate = taxonomy[LABEL].gate
-    print(f"thresholds tuned for recall >= {gate.recall_floor} (+0.02 margin) at FPR <= {gate.fpr_budget} on calib "
-          f"({'the taxonomy gate' if args.taxonomy_gate else 'the target operating point'})")
-    print(f"{len(frame):,} records with a known '{LABEL}': "
-          + ", ".join(f"{s} {int((frame.source == s).sum()):,} ({frame.loc[frame.source == s, LABEL].mean():.0%} hate)"
-                      for s in sources), flush=True)
+    print(
+        f"thresholds tuned for recall >= {gate.recall_floor} (+0.02 margin) at FPR <= {gate.fpr_budget} on calib "
+        f"({'the taxonomy gate' if args.taxonomy_gate else 'the target operating point'})"
+    )
+    print(
+        f"{len(frame):,} records with a known '{LABEL}': "
+        + ", ".join(
+            f"{s} {int((frame.source == s).sum()):,} ({frame.loc[frame.source == s, LABEL].mean():.0%} hate)"
+            for s in sources
+        ),
+        flush=True,
+    )
 
     cache = project.root / "cache"
     emb_s = 0.0
@@ -185,8 +221,11 @@ def main() -> None:
             clf = HeadsClassifier([LABEL], cache_dir=cache, seed=0)
         else:
             clf = FineTunedClassifier([LABEL], args=FineTuneArgs(seed=0, threads=args.threads))
-        clf.fit(train["text"].tolist(), train[[LABEL]].to_numpy(float),
-                valid=(valid["text"].tolist(), valid[[LABEL]].to_numpy(float)))
+        clf.fit(
+            train["text"].tolist(),
+            train[[LABEL]].to_numpy(float),
+            valid=(valid["text"].tolist(), valid[[LABEL]].to_numpy(float)),
+        )
         return clf
 
     heads = args.family == "heads"  # fine-tuning: HateXplain alone and the multi-source model (time)
@@ -204,41 +243,56 @@ def main() -> None:
         p = probs[key]
         p_cal = np.concatenate([p[(s, "calib")] for s in tune_sources])[:, None]
         y_cal = np.concatenate([split_of[(s, "calib")][LABEL].to_numpy(float) for s in tune_sources])[:, None]
-        groups = None if args.pooled else np.concatenate([split_of[(s, "calib")]["source"].to_numpy()
-                                                          for s in tune_sources])
+        groups = (
+            None if args.pooled else np.concatenate([split_of[(s, "calib")]["source"].to_numpy() for s in tune_sources])
+        )
         tuned = tune_thresholds(y_cal, p_cal, taxonomy=taxonomy, label_names=[LABEL], groups=groups)
         thr = float(tuned.loc[LABEL, "threshold"])
         row = {"threshold": thr, "train_sources": train_sources, "tune_sources": tune_sources, "fit_s": fit_s[key]}
         for s in sources:
             y = split_of[(s, "holdout")][LABEL].to_numpy(float)
             ph = p[(s, "holdout")]
-            row[s] = {"tuned": rates(y, ph, thr), "p>=0.5": rates(y, ph, 0.5),
-                      "ceiling_recall_at_fpr_0.1": ceiling(y, ph),
-                      "unseen": s not in train_sources, "untuned": s not in tune_sources}
+            row[s] = {
+                "tuned": rates(y, ph, thr),
+                "p>=0.5": rates(y, ph, 0.5),
+                "ceiling_recall_at_fpr_0.1": ceiling(y, ph),
+                "unseen": s not in train_sources,
+                "untuned": s not in tune_sources,
+            }
         results[name] = row
         print(f"  {name:<34} threshold {thr:.2f}  (model {fit_s[key]:.0f} s)", flush=True)
 
     holdout_pos = {s: int((split_of[(s, "holdout")][LABEL] == 1).sum()) for s in sources}
-    print(f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}; family "
-          f"{args.family}" + (f"; embedding {len(frame):,} texts: {emb_s:.0f} s (cached afterwards)"
-                              if args.family == "heads" else ""))
-    print("hate on each source's holdout: recall / FPR / F1 (* = source neither trained nor tuned on, "
-          "+ = trained on but not tuned on; n positives: " + ", ".join(f"{s} {n}" for s, n in holdout_pos.items())
-          + ")")
-    for at, title in (("tuned", "at the threshold tuned on the configuration's calib"),
-                      ("p>=0.5", "the same models at p >= 0.5 (is it the threshold, or the model?)"),
-                      ("ceiling", "ceiling: the best recall of any threshold at FPR <= 0.1 on that holdout "
-                                  "(oracle, chosen on the scored data)")):
+    print(
+        f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}; family "
+        f"{args.family}"
+        + (f"; embedding {len(frame):,} texts: {emb_s:.0f} s (cached afterwards)" if args.family == "heads" else "")
+    )
+    print(
+        "hate on each source's holdout: recall / FPR / F1 (* = source neither trained nor tuned on, "
+        "+ = trained on but not tuned on; n positives: " + ", ".join(f"{s} {n}" for s, n in holdout_pos.items()) + ")"
+    )
+    for at, title in (
+        ("tuned", "at the threshold tuned on the configuration's calib"),
+        ("p>=0.5", "the same models at p >= 0.5 (is it the threshold, or the model?)"),
+        (
+            "ceiling",
+            "ceiling: the best recall of any threshold at FPR <= 0.1 on that holdout "
+            "(oracle, chosen on the scored data)",
+        ),
+    ):
         print(f"\n{title}")
         head = f"{'trained on / tuned on':<34}{'thr':>6}  " + "".join(f"{s:>22}" for s in sources)
         print(head)
         print("-" * len(head))
         for name, row in results.items():
+
             def cell(s):
                 mark = "*" if row[s]["unseen"] else "+" if row[s]["untuned"] else " "
                 if at == "ceiling":
                     return f"{mark}{row[s]['ceiling_recall_at_fpr_0.1']:.2f}"
                 return mark + "{recall:.2f} / {fpr:.2f} / {f1:.2f}".format(**row[s][at])
+
             thr = row["threshold"] if at == "tuned" else 0.5 if at == "p>=0.5" else float("nan")
             print(f"{name:<34}{thr:>6.2f}  " + "".join(f"{cell(s):>22}" for s in sources))
 
@@ -248,21 +302,41 @@ def main() -> None:
 
     untuned, untuned_met = verdict("all, tuned without {}")
     loo, loo_met = verdict("all but {}")
-    hx_delta = results["all sources"]["hatexplain"]["tuned"]["f1"] - results["only hatexplain"]["hatexplain"]["tuned"]["f1"]
-    print("\nTarget: recall >= 0.6 at FPR <= 0.1 of the multi-source model on every source it was not tuned on "
-          "(trained on all, threshold tuned without X, scored on X): "
-          + ", ".join(f"{s} {r['recall']:.3f}/{r['fpr']:.3f} {'met' if untuned_met[s] else 'NOT met'}"
-                      for s, r in untuned.items()))
+    hx_delta = (
+        results["all sources"]["hatexplain"]["tuned"]["f1"] - results["only hatexplain"]["hatexplain"]["tuned"]["f1"]
+    )
+    print(
+        "\nTarget: recall >= 0.6 at FPR <= 0.1 of the multi-source model on every source it was not tuned on "
+        "(trained on all, threshold tuned without X, scored on X): "
+        + ", ".join(
+            f"{s} {r['recall']:.3f}/{r['fpr']:.3f} {'met' if untuned_met[s] else 'NOT met'}" for s, r in untuned.items()
+        )
+    )
     if loo:
-        print("Stricter, source unseen in training too (all but X, scored on X): "
-              + ", ".join(f"{s} {r['recall']:.3f}/{r['fpr']:.3f} {'met' if loo_met[s] else 'NOT met'}"
-                          for s, r in loo.items()))
+        print(
+            "Stricter, source unseen in training too (all but X, scored on X): "
+            + ", ".join(
+                f"{s} {r['recall']:.3f}/{r['fpr']:.3f} {'met' if loo_met[s] else 'NOT met'}" for s, r in loo.items()
+            )
+        )
     print(f"HateXplain holdout F1 of hate, all sources vs HateXplain only: {hx_delta:+.3f} (target >= -0.01)")
     print(f"Whole call: {(time.perf_counter() - t0) / 60:.1f} min")
-    print(json.dumps({"family": args.family, "sources": sources, "results": results, "untuned": untuned,
-                      "untuned_target_met": untuned_met, "unseen": loo, "unseen_target_met": loo_met,
-                      "hatexplain_f1_delta_all_vs_only": round(hx_delta, 4),
-                      "call_min": round((time.perf_counter() - t0) / 60, 2)}, default=float))
+    print(
+        json.dumps(
+            {
+                "family": args.family,
+                "sources": sources,
+                "results": results,
+                "untuned": untuned,
+                "untuned_target_met": untuned_met,
+                "unseen": loo,
+                "unseen_target_met": loo_met,
+                "hatexplain_f1_delta_all_vs_only": round(hx_delta, 4),
+                "call_min": round((time.perf_counter() - t0) / 60, 2),
+            },
+            default=float,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -39,17 +39,32 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 DATA = REPO.parent / "shared" / "data" / "hatexplain"
-REFERENCE = {"BERT-HateXplain (paper, test)": (0.698, 0.687, 0.851),
-             "TF-IDF + LR (issue, val)": (0.67, 0.66, 0.82),
-             "frozen MiniLM + LR (issue, val)": (0.64, 0.63, 0.81),
-             "plain MiniLM fine-tune, 26 min (issue, val)": (0.69, 0.69, 0.86)}
+REFERENCE = {
+    "BERT-HateXplain (paper, test)": (0.698, 0.687, 0.851),
+    "TF-IDF + LR (issue, val)": (0.67, 0.66, 0.82),
+    "frozen MiniLM + LR (issue, val)": (0.64, 0.63, 0.81),
+    "plain MiniLM fine-tune, 26 min (issue, val)": (0.69, 0.69, 0.86),
+}
 
-TAXONOMY = {"name": "hatexplain", "labels": [
-    {"name": "hate", "group": "safety", "tier": "T2", "description": "HateXplain majority label: hate speech",
-     "gate": {"min_f1": 0.55, "recall_floor": 0.60, "fpr_budget": 0.15}},
-    {"name": "offensive", "group": "safety", "tier": "T3", "description": "HateXplain majority label: offensive",
-     "gate": {"min_f1": 0.45, "recall_floor": 0.50, "fpr_budget": 0.25}},
-]}
+TAXONOMY = {
+    "name": "hatexplain",
+    "labels": [
+        {
+            "name": "hate",
+            "group": "safety",
+            "tier": "T2",
+            "description": "HateXplain majority label: hate speech",
+            "gate": {"min_f1": 0.55, "recall_floor": 0.60, "fpr_budget": 0.15},
+        },
+        {
+            "name": "offensive",
+            "group": "safety",
+            "tier": "T3",
+            "description": "HateXplain majority label: offensive",
+            "gate": {"min_f1": 0.45, "recall_floor": 0.50, "fpr_budget": 0.25},
+        },
+    ],
+}
 
 
 def three_class(probs: np.ndarray) -> np.ndarray:
@@ -66,8 +81,11 @@ def scores(y3: np.ndarray, s: np.ndarray) -> tuple[float, float, float]:
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     pred = s.argmax(axis=1)
-    return (float(accuracy_score(y3, pred)), float(f1_score(y3, pred, average="macro")),
-            float(roc_auc_score(y3, s, multi_class="ovr", average="macro")))
+    return (
+        float(accuracy_score(y3, pred)),
+        float(f1_score(y3, pred, average="macro")),
+        float(roc_auc_score(y3, s, multi_class="ovr", average="macro")),
+    )
 
 
 def main() -> None:
@@ -98,17 +116,31 @@ def main() -> None:
     project.import_file(DATA / "train.csv", "hatexplain", fractions={"train": 0.9, "valid": 0.1})
     project.import_file(DATA / "val.csv", "hatexplain", fractions={"calib": 0.5, "holdout": 0.5})
 
-    common = dict(epochs=args.epochs, lr=args.lr, max_length=args.max_length, batch_size=args.batch_size,
-                  threads=args.threads, evals_per_epoch=2, patience=2)
-    members = (FineTuneArgs(seed=0, freeze_layers=0, **common),  # the whole encoder
-               # more seeds with the lower layers frozen: about 40 % faster each, as accurate here
-               FineTuneArgs(seed=1, freeze_layers=args.freeze_layers, **common),
-               FineTuneArgs(seed=2, freeze_layers=args.freeze_layers, **common))
-    spec = TrainSpec(recipe="ensemble", mix=False, onnx=tuple(v for v in args.onnx.split(",") if v),
-                     # the three classes are near balanced (40/31/29 %): no label weighting, so the
-                     # probabilities stay calibrated for the argmax reading
-                     loss=LossConfig(use_pos_weight=False),
-                     finetune_members=members[:args.members], ensemble_weights="valid")
+    common = dict(
+        epochs=args.epochs,
+        lr=args.lr,
+        max_length=args.max_length,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        evals_per_epoch=2,
+        patience=2,
+    )
+    members = (
+        FineTuneArgs(seed=0, freeze_layers=0, **common),  # the whole encoder
+        # more seeds with the lower layers frozen: about 40 % faster each, as accurate here
+        FineTuneArgs(seed=1, freeze_layers=args.freeze_layers, **common),
+        FineTuneArgs(seed=2, freeze_layers=args.freeze_layers, **common),
+    )
+    spec = TrainSpec(
+        recipe="ensemble",
+        mix=False,
+        onnx=tuple(v for v in args.onnx.split(",") if v),
+        # the three classes are near balanced (40/31/29 %): no label weighting, so the
+        # probabilities stay calibrated for the argmax reading
+        loss=LossConfig(use_pos_weight=False),
+        finetune_members=members[: args.members],
+        ensemble_weights="valid",
+    )
     t0 = time.perf_counter()
     model = train_model(project, args.out, spec, show_progress=True)
     t_total = time.perf_counter() - t0
@@ -122,7 +154,9 @@ def main() -> None:
     rows = []
     for i, m in enumerate(fts):
         frozen = m.args.freeze_layers
-        rows.append((f"fine-tuned MiniLM #{i + 1} alone ({frozen} frozen)", *scores(y3, three_class(m.predict_proba(texts)))))
+        rows.append(
+            (f"fine-tuned MiniLM #{i + 1} alone ({frozen} frozen)", *scores(y3, three_class(m.predict_proba(texts))))
+        )
     rows.append(("TF-IDF + LR alone", *scores(y3, three_class(clf.members[-1].predict_proba(texts)))))
     ens_row = len(rows)
     rows.append(("default recipe: ensemble (torch)", *scores(y3, three_class(clf.predict_proba(texts)))))
@@ -132,11 +166,15 @@ def main() -> None:
             rows.append((f"default recipe: ensemble (ONNX {v})", *scores(y3, three_class(p))))
 
     print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}, "
-          f"python {platform.python_version()}")
-    print(f"training time: fine-tuning {ft_seconds / 60:.1f} min ({len(fts)} members); whole train_model call "
-          f"(import excluded; TF-IDF, ensemble weights, tuning, evaluation, ONNX export and gating included) "
-          f"{t_total / 60:.1f} min; ensemble weights fitted on valid {clf.weights}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}, "
+        f"python {platform.python_version()}"
+    )
+    print(
+        f"training time: fine-tuning {ft_seconds / 60:.1f} min ({len(fts)} members); whole train_model call "
+        f"(import excluded; TF-IDF, ensemble weights, tuning, evaluation, ONNX export and gating included) "
+        f"{t_total / 60:.1f} min; ensemble weights fitted on valid {clf.weights}"
+    )
     print()
     print(f"{'HateXplain, 3-class reading':<48}{'accuracy':>10}{'macro-F1':>10}{'AUROC':>8}")
     for name, (a, f, r) in REFERENCE.items():
@@ -147,25 +185,52 @@ def main() -> None:
         print(f"{name + ' (val)':<48}{a:>10.3f}{f:>10.3f}{r:>8.3f}")
     best = rows[ens_row]
     print()
-    print(f"ratios to BERT-HateXplain (default recipe, torch): accuracy {best[1] / ref[0]:.3f}x, macro-F1 {best[2] / ref[1]:.3f}x, AUROC {best[3] / ref[2]:.3f}x"
-          )
+    print(
+        f"ratios to BERT-HateXplain (default recipe, torch): accuracy {best[1] / ref[0]:.3f}x, macro-F1 {best[2] / ref[1]:.3f}x, AUROC {best[3] / ref[2]:.3f}x"
+    )
     beats = best[1] > ref[0] and best[2] > ref[1] and best[3] > ref[2]
-    print(f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune within 10 min: "
-          f"{'YES' if ft_seconds <= 600 else 'NO'}")
+    print(
+        f"beats the reference on all three: {'YES' if beats else 'NO'}; fine-tune within 10 min: "
+        f"{'YES' if ft_seconds <= 600 else 'NO'}"
+    )
     print()
-    print("gate per variant: " + ", ".join(f"{v} {'pass' if i.passed else 'FAIL'}"
-                                           + (f" (agreement {i.decision_agreement:.4f}, max |dF1| "
-                                              f"{i.f1_delta_max:.4f}, max |dp| {i.max_abs_diff_vs_torch:.4f})"
-                                              if i.decision_agreement is not None else "")
-                                           for v, i in model.card.variants.items()))
-    print(f"model written to {args.out}; score texts with: workbench predict {args.out} --input IN.jsonl "
-          f"--output OUT.jsonl")
-    print(json.dumps({"train_min": round(ft_seconds / 60, 2), "call_min": round(t_total / 60, 2),
-                      "accuracy": round(best[1], 4), "macro_f1": round(best[2], 4), "auroc": round(best[3], 4),
-                      "reference": dict(zip(("accuracy", "macro_f1", "auroc"), ref)), "beats_reference": beats,
-                      "variants": {v: {k: getattr(i, k) for k in ("passed", "decision_agreement", "f1_delta_max",
-                                                                 "max_abs_diff_vs_torch")}
-                                   for v, i in model.card.variants.items()}}))
+    print(
+        "gate per variant: "
+        + ", ".join(
+            f"{v} {'pass' if i.passed else 'FAIL'}"
+            + (
+                f" (agreement {i.decision_agreement:.4f}, max |dF1| "
+                f"{i.f1_delta_max:.4f}, max |dp| {i.max_abs_diff_vs_torch:.4f})"
+                if i.decision_agreement is not None
+                else ""
+            )
+            for v, i in model.card.variants.items()
+        )
+    )
+    print(
+        f"model written to {args.out}; score texts with: workbench predict {args.out} --input IN.jsonl "
+        f"--output OUT.jsonl"
+    )
+    print(
+        json.dumps(
+            {
+                "train_min": round(ft_seconds / 60, 2),
+                "call_min": round(t_total / 60, 2),
+                "accuracy": round(best[1], 4),
+                "macro_f1": round(best[2], 4),
+                "auroc": round(best[3], 4),
+                "reference": dict(zip(("accuracy", "macro_f1", "auroc"), ref)),
+                "beats_reference": beats,
+                "variants": {
+                    v: {
+                        k: getattr(i, k)
+                        for k in ("passed", "decision_agreement", "f1_delta_max", "max_abs_diff_vs_torch")
+                    }
+                    for v, i in model.card.variants.items()
+                },
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -127,12 +127,16 @@ def main() -> None:
     print(f"{'import + dedup + split (empty store)':<44}{args.n:>9}{t_import:>9.1f}{args.n / t_import:>11.0f}")
     print(f"{'incremental import on top of it':<44}{10_000:>9}{t_incr:>9.1f}{10_000 / t_incr:>11.0f}")
     print()
-    print(f"exact duplicates {summary.n_exact_duplicates}, duplicate pairs {summary.n_near_duplicate_pairs}, "
-          f"with conflicting labels {summary.n_conflicting_pairs}")
+    print(
+        f"exact duplicates {summary.n_exact_duplicates}, duplicate pairs {summary.n_near_duplicate_pairs}, "
+        f"with conflicting labels {summary.n_conflicting_pairs}"
+    )
     print(f"splits {summary.splits}")
     print(f"records moved by the incremental import: {moved}")
-    print(f"max calib-vs-holdout rate difference over labels with >= 200 positives: "
-          f"{big['diff_pp'].max():.2f} pp ({', '.join(big.index)})")
+    print(
+        f"max calib-vs-holdout rate difference over labels with >= 200 positives: "
+        f"{big['diff_pp'].max():.2f} pp ({', '.join(big.index)})"
+    )
     verdict = "PASS" if t_import < 60 else "FAIL"
     print(f"target: 100k in under 60 s -> {verdict} ({t_import:.1f} s)")
 

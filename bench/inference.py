@@ -63,8 +63,9 @@ def main() -> None:
 
     def torch_neural(batch):  # exactly what the ONNX graph computes: the weighted encoder members
         return sum(w * m.predict_proba(batch) for w, (_, m) in zip(weights, members))
+
     texts = pd.read_csv(REPO.parent / "shared" / "data" / "hatexplain" / "val.csv")["text"].astype(str).tolist()
-    texts = texts[:args.n]
+    texts = texts[: args.n]
 
     rows = []
     tps_torch, p_torch = timed(torch_neural, texts, args.repeats)
@@ -78,11 +79,15 @@ def main() -> None:
         rows.append((f"onnx {v}", tps, tps / tps_torch, float(diff.max()), float(diff.mean())))
     gated = model.evaluate_all()  # every variant on holdout, under the gate's current parity rule
 
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; {args.threads} threads; "
-          f"{len(texts)} HateXplain val texts, best of {args.repeats}; model {args.model} "
-          f"({len(members)} encoder member(s): {', '.join(type(m).__name__ for _, m in members)})")
-    print(f"{'runtime':<14}{'texts/s':>9}{'vs torch':>10}{'max |dp|':>10}{'mean |dp|':>11}"
-          f"{'agreement':>11}{'max |dF1|':>11}{'gate':>6}   (agreement, dF1, gate: whole model on holdout)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; {args.threads} threads; "
+        f"{len(texts)} HateXplain val texts, best of {args.repeats}; model {args.model} "
+        f"({len(members)} encoder member(s): {', '.join(type(m).__name__ for _, m in members)})"
+    )
+    print(
+        f"{'runtime':<14}{'texts/s':>9}{'vs torch':>10}{'max |dp|':>10}{'mean |dp|':>11}"
+        f"{'agreement':>11}{'max |dF1|':>11}{'gate':>6}   (agreement, dF1, gate: whole model on holdout)"
+    )
     variants = {}
     for name, tps, ratio, mx, mean in rows:
         v = name.split()[-1] if name.startswith("onnx") else "torch"
@@ -90,28 +95,41 @@ def main() -> None:
         agree = 1.0 if g is None or g.decision_agreement is None else g.decision_agreement
         df1 = 0.0 if g is None or g.f1_delta_max is None else g.f1_delta_max
         passed = g is not None and g.passed
-        print(f"{name:<14}{tps:>9.0f}{ratio:>9.2f}x{mx:>10.4f}{mean:>11.5f}{agree:>11.4f}{df1:>11.4f}"
-              f"{'pass' if passed else 'FAIL':>6}")
+        print(
+            f"{name:<14}{tps:>9.0f}{ratio:>9.2f}x{mx:>10.4f}{mean:>11.5f}{agree:>11.4f}{df1:>11.4f}"
+            f"{'pass' if passed else 'FAIL':>6}"
+        )
         if v != "torch":
-            variants[v] = {"tps": round(tps, 1), "speedup": round(ratio, 3), "decision_agreement": agree,
-                           "max_abs_dp": round(mx, 5), "max_abs_dp_model": g.max_abs_diff_vs_torch if g else None,
-                           "f1_delta_max": df1, "passed": passed}
+            variants[v] = {
+                "tps": round(tps, 1),
+                "speedup": round(ratio, 3),
+                "decision_agreement": agree,
+                "max_abs_dp": round(mx, 5),
+                "max_abs_dp_model": g.max_abs_diff_vs_torch if g else None,
+                "f1_delta_max": df1,
+                "passed": passed,
+            }
     int8 = variants.get("int8")
     if int8:
         ok = int8["speedup"] >= 1.5 and int8["decision_agreement"] >= 0.995 and int8["f1_delta_max"] <= 0.01
-        print(f"target int8 >= 1.5x torch, agreement >= 0.995, |dF1| <= 0.01: {'MET' if ok else 'NOT MET'} "
-              f"({int8['speedup']:.2f}x, {int8['decision_agreement']:.4f}, {int8['f1_delta_max']:.4f})")
+        print(
+            f"target int8 >= 1.5x torch, agreement >= 0.995, |dF1| <= 0.01: {'MET' if ok else 'NOT MET'} "
+            f"({int8['speedup']:.2f}x, {int8['decision_agreement']:.4f}, {int8['f1_delta_max']:.4f})"
+        )
         plan = model.card.int8_plan
         if plan:  # how the export chose the int8 graph (on calib)
             calib = plan.get("calib") or {}
-            print(f"int8 plan (calib): {len(plan['kept_fp32'])} MatMul group(s) kept in fp32 "
-                  f"({', '.join(plan['kept_fp32']) or 'none'}); {plan.get('quantised_nodes', '?')} MatMuls in int8; "
-                  f"calib agreement {calib.get('agreement')}, |dF1| {calib.get('f1_delta_max')}")
+            print(
+                f"int8 plan (calib): {len(plan['kept_fp32'])} MatMul group(s) kept in fp32 "
+                f"({', '.join(plan['kept_fp32']) or 'none'}); {plan.get('quantised_nodes', '?')} MatMuls in int8; "
+                f"calib agreement {calib.get('agreement')}, |dF1| {calib.get('f1_delta_max')}"
+            )
             int8["plan_kept_fp32"] = plan["kept_fp32"]
     if int8 and "fp32" in variants:
         print(f"int8 vs ONNX fp32: {int8['tps'] / variants['fp32']['tps']:.2f}x")
-    print(json.dumps({"torch_tps": round(tps_torch, 1), "threads": args.threads, "n": len(texts),
-                      "variants": variants}))
+    print(
+        json.dumps({"torch_tps": round(tps_torch, 1), "threads": args.threads, "n": len(texts), "variants": variants})
+    )
 
 
 if __name__ == "__main__":

@@ -98,22 +98,28 @@ def main() -> None:
 
     frame, new = records(args.n, 0), records(1000, 1)
     enc = Encoder(cache_dir=out / "cache", batch_size=128)
-    (emb, new_emb), s = timed(lambda: (enc.encode(frame["text"].tolist(), show_progress=True),
-                                        enc.encode(new["text"].tolist())))
-    print(f"embeddings: {len(frame):,} + {len(new):,} records, {emb.shape[1]} dims ({s:.1f} s, from the cache "
-          f"when warm)")
+    (emb, new_emb), s = timed(
+        lambda: (enc.encode(frame["text"].tolist(), show_progress=True), enc.encode(new["text"].tolist()))
+    )
+    print(
+        f"embeddings: {len(frame):,} + {len(new):,} records, {emb.shape[1]} dims ({s:.1f} s, from the cache when warm)"
+    )
 
     proj, projection_s = timed(Projection.fit, frame["id"].tolist(), emb, ProjectionParams())
-    print(f"projection (PCA 50 + umap-learn, {proj.info['n_epochs']} epochs): {projection_s:.1f} s "
-          f"(PCA {proj.info['pca_s']} s, neighbour graph {proj.info['knn_s']} s, layout {proj.info['umap_s']} s)"
-          "  target < 60 s")
+    print(
+        f"projection (PCA 50 + umap-learn, {proj.info['n_epochs']} epochs): {projection_s:.1f} s "
+        f"(PCA {proj.info['pca_s']} s, neighbour graph {proj.info['knn_s']} s, layout {proj.info['umap_s']} s)"
+        "  target < 60 s"
+    )
     umap_default_s = None
     if not args.skip_default:
         import umap
 
         _, umap_default_s = timed(lambda: umap.UMAP().fit_transform(emb))
-        print(f"umap-learn defaults on the raw embeddings: {umap_default_s:.1f} s  "
-              f"-> ours is {umap_default_s / projection_s:.1f}x faster")
+        print(
+            f"umap-learn defaults on the raw embeddings: {umap_default_s:.1f} s  "
+            f"-> ours is {umap_default_s / projection_s:.1f}x faster"
+        )
     placed, transform_1k_s = timed(proj.transform, new_emb)
     print(f"placing 1,000 new records: {transform_1k_s:.2f} s  target < 5 s")
     frame["x"], frame["y"] = proj.coords[:, 0], proj.coords[:, 1]
@@ -130,21 +136,33 @@ def main() -> None:
     m.colour_by("label", label="hate")
     payload_mb = m.payload_mb()
     m.write_html(out / "map.html")
-    print(f"map figure: {figure_s:.1f} s to build, payload {payload_mb:.1f} MB "
-          f"({payload_mb * 1e6 / len(frame):.0f} bytes a point); standalone HTML "
-          f"{(out / 'map.html').stat().st_size / 1e6:.1f} MB -> {out / 'map.html'}")
+    print(
+        f"map figure: {figure_s:.1f} s to build, payload {payload_mb:.1f} MB "
+        f"({payload_mb * 1e6 / len(frame):.0f} bytes a point); standalone HTML "
+        f"{(out / 'map.html').stat().st_size / 1e6:.1f} MB -> {out / 'map.html'}"
+    )
     gpu = gpu_umap(emb)
     print(f"GPU UMAP (cuML): {gpu}")
 
     demo = demo_table(out)
     print("demo project, interference table (top 5):")
     print(demo.head(5).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(json.dumps({"n": len(frame), "projection_s": round(projection_s, 2),
-                      "umap_default_s": None if umap_default_s is None else round(umap_default_s, 2),
-                      "default_ratio": None if umap_default_s is None else round(umap_default_s / projection_s, 2),
-                      "transform_1k_s": round(transform_1k_s, 3), "interference_s": round(interference_s, 2),
-                      "clusters_s": round(clusters_s, 2), "payload_mb": round(payload_mb, 2), "gpu_umap": gpu,
-                      "demo_top_pair": None if demo.empty else [demo.iloc[0]["label_a"], demo.iloc[0]["label_b"]]}))
+    print(
+        json.dumps(
+            {
+                "n": len(frame),
+                "projection_s": round(projection_s, 2),
+                "umap_default_s": None if umap_default_s is None else round(umap_default_s, 2),
+                "default_ratio": None if umap_default_s is None else round(umap_default_s / projection_s, 2),
+                "transform_1k_s": round(transform_1k_s, 3),
+                "interference_s": round(interference_s, 2),
+                "clusters_s": round(clusters_s, 2),
+                "payload_mb": round(payload_mb, 2),
+                "gpu_umap": gpu,
+                "demo_top_pair": None if demo.empty else [demo.iloc[0]["label_a"], demo.iloc[0]["label_b"]],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

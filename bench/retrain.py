@@ -58,8 +58,10 @@ def main() -> None:
     texts = project.frame()["text"].tolist()
     t = time.perf_counter()
     Encoder(cache_dir=project.root / "cache", batch_size=128).encode(texts, show_progress=True)
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; project of {len(texts):,} records; "
-          f"embedding cache filled in {time.perf_counter() - t:.1f} s (not timed below)")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; project of {len(texts):,} records; "
+        f"embedding cache filled in {time.perf_counter() - t:.1f} s (not timed below)"
+    )
 
     panel = RetrainPanel(project, recipe=args.recipe)
     panel.run_button.click()
@@ -68,14 +70,27 @@ def main() -> None:
     for step, s in panel.step_seconds.items():
         print(f"  {step:<16}{s:>7.1f} s")
     verdict = panel.last_verdict
-    print(f"click to verdict ({args.recipe}, fp32 export and its gate included): {panel.seconds:.1f} s  "
-          f"target < 60 s; gate {'PASSED' if verdict['passed'] else 'FAILED'} (best variant "
-          f"{verdict['best_variant']})")
+    print(
+        f"click to verdict ({args.recipe}, fp32 export and its gate included): {panel.seconds:.1f} s  "
+        f"target < 60 s; gate {'PASSED' if verdict['passed'] else 'FAILED'} (best variant "
+        f"{verdict['best_variant']})"
+    )
     table = panel.gate_table
-    print(table[["passed", "f1", "recall", "fpr", "threshold", "positives"]].to_string(float_format=lambda v: f"{v:.3f}"))
-    print(json.dumps({"n": len(texts), "recipe": args.recipe, "click_to_verdict_s": panel.seconds,
-                      "steps_s": panel.step_seconds, "passed": verdict["passed"],
-                      "variants": {v: i["passed"] for v, i in verdict["variants"].items()}}))
+    print(
+        table[["passed", "f1", "recall", "fpr", "threshold", "positives"]].to_string(float_format=lambda v: f"{v:.3f}")
+    )
+    print(
+        json.dumps(
+            {
+                "n": len(texts),
+                "recipe": args.recipe,
+                "click_to_verdict_s": panel.seconds,
+                "steps_s": panel.step_seconds,
+                "passed": verdict["passed"],
+                "variants": {v: i["passed"] for v, i in verdict["variants"].items()},
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

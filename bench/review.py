@@ -33,11 +33,21 @@ def posts(n: int):
     import pandas as pd
 
     hx = pd.read_csv(DATA / "hatexplain" / "train.csv")
-    hx = pd.DataFrame({"text": hx["text"].astype(str), "hate": (hx["category"] == 1).astype(int),
-                       "offensive": (hx["category"] == 2).astype(int)})
+    hx = pd.DataFrame(
+        {
+            "text": hx["text"].astype(str),
+            "hate": (hx["category"] == 1).astype(int),
+            "offensive": (hx["category"] == 2).astype(int),
+        }
+    )
     dv = pd.read_csv(DATA / "davidson" / "labeled_data.csv")
-    dv = pd.DataFrame({"text": dv["tweet"].astype(str), "hate": (dv["class"] == 0).astype(int),
-                       "offensive": (dv["class"] == 1).astype(int)})
+    dv = pd.DataFrame(
+        {
+            "text": dv["tweet"].astype(str),
+            "hate": (dv["class"] == 0).astype(int),
+            "offensive": (dv["class"] == 1).astype(int),
+        }
+    )
     out = pd.concat([hx, dv], ignore_index=True).drop_duplicates("text")
     return out.sample(n=n, random_state=0).reset_index(drop=True)
 
@@ -50,13 +60,28 @@ def build_project(root: Path, n: int, per_batch: int):
     seeds, batches, records = [], [], []
     for b in range(0, n, per_batch):
         sid, bid = f"seed-{b // per_batch:04d}", f"batch-{b // per_batch:04d}"
-        seeds.append({"id": sid, "text": f"seed {b // per_batch}", "target_labels": ["offensive"], "kind": "positive",
-                      "status": "approved"})
+        seeds.append(
+            {
+                "id": sid,
+                "text": f"seed {b // per_batch}",
+                "target_labels": ["offensive"],
+                "kind": "positive",
+                "status": "approved",
+            }
+        )
         batches.append({"id": bid, "seed_id": sid, "provider": "bench", "params": {}, "status": "pending"})
-        for i, row in df.iloc[b:b + per_batch].iterrows():
-            records.append(RawRecord(where=f"row {i}", text=row["text"], source_id=f"{bid}#{i}", origin="generated",
-                                     batch_id=bid, provenance="generator",
-                                     labels={"hate": int(row["hate"]), "offensive": int(row["offensive"])}))
+        for i, row in df.iloc[b : b + per_batch].iterrows():
+            records.append(
+                RawRecord(
+                    where=f"row {i}",
+                    text=row["text"],
+                    source_id=f"{bid}#{i}",
+                    origin="generated",
+                    batch_id=bid,
+                    provenance="generator",
+                    labels={"hate": int(row["hate"]), "offensive": int(row["offensive"])},
+                )
+            )
     res = ReadResult(records, [], source="generated", format="generated", seeds=seeds, batches=batches)
     p.import_records(res, fractions={"train": 0.9, "valid": 0.1})
     return p
@@ -79,8 +104,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-review-"))
     t = time.perf_counter()
     project = build_project(work / "proj", args.records, args.per_batch)
-    print(f"project: {args.records} pending records in {args.records // args.per_batch} batches "
-          f"({time.perf_counter() - t:.1f} s)", flush=True)
+    print(
+        f"project: {args.records} pending records in {args.records // args.per_batch} batches "
+        f"({time.perf_counter() - t:.1f} s)",
+        flush=True,
+    )
     frame = project.frame()
     t = time.perf_counter()
     enc = Encoder(cache_dir=project.root / "cache")
@@ -99,10 +127,16 @@ def main() -> None:
         from workbench.review.templates import settings_for
 
         workspace_for(client, project)
-        raw_ds = rg.Dataset(name="raw-sdk", workspace=project.config["name"], client=client,
-                            settings=settings_for(BATCH_REVIEW, project.taxonomy, dimensions=enc.dimension)).create()
-        ready = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels, v)
-                 for row, v in zip(frame.to_dict(orient="records"), vectors)]
+        raw_ds = rg.Dataset(
+            name="raw-sdk",
+            workspace=project.config["name"],
+            client=client,
+            settings=settings_for(BATCH_REVIEW, project.taxonomy, dimensions=enc.dimension),
+        ).create()
+        ready = [
+            batch_record(row, seeds.loc[row["seed_id"], "text"], labels, v)
+            for row, v in zip(frame.to_dict(orient="records"), vectors)
+        ]
         t = time.perf_counter()
         raw_ds.records.log(ready, batch_size=256)
         result["raw_sdk_s"] = time.perf_counter() - t
@@ -112,8 +146,11 @@ def main() -> None:
         pushed = push_batches(project, client, per_batch=args.per_batch)
         result["push_s"] = time.perf_counter() - t
         result["push_rps"] = pushed["pushed"] / result["push_s"]
-        print(f"workbench review push-batches: {pushed['pushed']} records in {result['push_s']:.1f} s "
-              f"({result['push_rps']:.1f} records/s)", flush=True)
+        print(
+            f"workbench review push-batches: {pushed['pushed']} records in {result['push_s']:.1f} s "
+            f"({result['push_rps']:.1f} records/s)",
+            flush=True,
+        )
         t = time.perf_counter()
         again = push_batches(project, client, per_batch=args.per_batch)
         result["repush_unchanged_s"] = time.perf_counter() - t
@@ -123,16 +160,20 @@ def main() -> None:
         http = client.api.http_client
         answered = 0
         for rec in ds.records(with_responses=False, with_suggestions=False, limit=args.answers):
-            r = http.post(f"/api/v1/records/{rec._server_id}/responses", json={
-                "status": "submitted", "values": {"labels": {"value": ["offensive"]}, "valid": {"value": "yes"}}})
+            r = http.post(
+                f"/api/v1/records/{rec._server_id}/responses",
+                json={"status": "submitted", "values": {"labels": {"value": ["offensive"]}, "valid": {"value": "yes"}}},
+            )
             answered += r.status_code < 300
         t = time.perf_counter()
         report = pull(project, client)
         result["pull_s"] = time.perf_counter() - t
         result["pull_answers"] = answered
-        print(f"pull after {answered} answers: {result['pull_s']:.1f} s "
-              f"({report['applied']['annotations']} annotation events, {report['applied']['labels']} label changes)",
-              flush=True)
+        print(
+            f"pull after {answered} answers: {result['pull_s']:.1f} s "
+            f"({report['applied']['annotations']} annotation events, {report['applied']['labels']} label changes)",
+            flush=True,
+        )
     finally:
         stack.stop()
     ratio = result["push_rps"] / result["raw_sdk_rps"]
@@ -140,8 +181,10 @@ def main() -> None:
     print(f"{'':<34}{'records/s':>10}{'seconds':>9}")
     print(f"{'raw SDK records.log':<34}{result['raw_sdk_rps']:>10.1f}{result['raw_sdk_s']:>9.1f}")
     print(f"{'workbench review push-batches':<34}{result['push_rps']:>10.1f}{result['push_s']:>9.1f}")
-    print(f"push vs raw SDK: {ratio:.2f}x (target >= 0.80); push of {args.records} in {result['push_s']:.1f} s "
-          f"(target < 90 s); unchanged re-push {result['repush_unchanged_s']:.1f} s (target < 10 s)")
+    print(
+        f"push vs raw SDK: {ratio:.2f}x (target >= 0.80); push of {args.records} in {result['push_s']:.1f} s "
+        f"(target < 90 s); unchanged re-push {result['repush_unchanged_s']:.1f} s (target < 10 s)"
+    )
     result["push_vs_raw"] = ratio
     print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()}))
 

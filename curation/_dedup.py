@@ -31,7 +31,7 @@ def shingles(norm_text: str, *, k: int = 5) -> list[str]:
     """
     if len(norm_text) <= k:
         return [norm_text]
-    return [norm_text[i:i + k] for i in range(len(norm_text) - k + 1)]
+    return [norm_text[i : i + k] for i in range(len(norm_text) - k + 1)]
 
 
 def minhash_signatures(norm_texts: Sequence[str], *, num_perm: int = 64, k: int = 5) -> np.ndarray:
@@ -66,15 +66,16 @@ def lsh_bands(num_perm: int, threshold: float) -> tuple[int, int]:
     best, best_err = (1, num_perm), float("inf")
     for b in range(1, num_perm + 1):
         for r in range(1, num_perm // b + 1):
-            fp = quad(lambda s: 1 - (1 - s ** r) ** b, 0.0, threshold)[0]
-            fn = quad(lambda s: (1 - s ** r) ** b, threshold, 1.0)[0]
+            fp = quad(lambda s: 1 - (1 - s**r) ** b, 0.0, threshold)[0]
+            fn = quad(lambda s: (1 - s**r) ** b, threshold, 1.0)[0]
             if fp + fn < best_err:
                 best, best_err = (b, r), fp + fn
     return best
 
 
-def near_duplicate_pairs(signatures: np.ndarray, *, query_from: int = 0,
-                         threshold: float = 0.8) -> list[tuple[int, int, float]]:
+def near_duplicate_pairs(
+    signatures: np.ndarray, *, query_from: int = 0, threshold: float = 0.8
+) -> list[tuple[int, int, float]]:
     """Pairs of rows whose estimated Jaccard similarity is at least ``threshold``.
 
     Banded LSH over the signature matrix: rows that agree on every value of a band fall in one
@@ -113,7 +114,7 @@ def near_duplicate_pairs(signatures: np.ndarray, *, query_from: int = 0,
     found: dict[tuple[int, int], float] = {}
     rows = np.arange(n)
     for band in range(b):
-        block = np.ascontiguousarray(sig[:, band * r:(band + 1) * r])
+        block = np.ascontiguousarray(sig[:, band * r : (band + 1) * r])
         keys = block.view(np.dtype((np.void, block.dtype.itemsize * r))).ravel()
         _, inverse = np.unique(keys, return_inverse=True)
         order = np.lexsort((rows, inverse))

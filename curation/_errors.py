@@ -27,8 +27,7 @@ class WorkbenchError(ValueError):
     taxonomy.yaml: label 'spam': expected a tier in T1..T5, got 'T9'; set tier to one of T1, T2, T3, T4, T5
     """
 
-    def __init__(self, what: str, *, expected: str | None = None, got: str | None = None,
-                 fix: str | None = None):
+    def __init__(self, what: str, *, expected: str | None = None, got: str | None = None, fix: str | None = None):
         self.what = what
         self.expected = expected
         self.got = got

@@ -45,18 +45,39 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from ._errors import ImportValidationError
 from ._records import RawRecord, ReadResult
 
-__all__ = ["FORMATS", "ImportFormat", "ReadOptions", "register_format", "ReadResult", "read_file",
-           "records_from_frame", "records_from_hf", "ETHOS_SECONDARY"]
+__all__ = [
+    "FORMATS",
+    "ImportFormat",
+    "ReadOptions",
+    "register_format",
+    "ReadResult",
+    "read_file",
+    "records_from_frame",
+    "records_from_hf",
+    "ETHOS_SECONDARY",
+]
 
 ETHOS_SECONDARY = {
-    "violence": "hate_violence", "directed_vs_generalized": "hate_directed", "gender": "hate_gender",
-    "race": "hate_race", "national_origin": "hate_national_origin", "disability": "hate_disability",
-    "religion": "hate_religion", "sexual_orientation": "hate_sexual_orientation",
+    "violence": "hate_violence",
+    "directed_vs_generalized": "hate_directed",
+    "gender": "hate_gender",
+    "race": "hate_race",
+    "national_origin": "hate_national_origin",
+    "disability": "hate_disability",
+    "religion": "hate_religion",
+    "sexual_orientation": "hate_sexual_orientation",
 }
-OPENAI_LABELS = {"S": "sexual", "H": "hate", "V": "violence", "HR": "harassment", "SH": "self_harm",
-                 "S3": "sexual_minors", "H2": "hate_threatening", "V2": "violence_graphic"}
+OPENAI_LABELS = {
+    "S": "sexual",
+    "H": "hate",
+    "V": "violence",
+    "HR": "harassment",
+    "SH": "self_harm",
+    "S3": "sexual_minors",
+    "H2": "hate_threatening",
+    "V2": "violence_graphic",
+}
 JIGSAW_LABELS = ("toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate")
-
 
 
 @dataclass(frozen=True)
@@ -96,8 +117,11 @@ def register_format(fmt: ImportFormat) -> ImportFormat:
     if fmt.name in FORMATS:
         raise ImportValidationError(f"format {fmt.name!r}", expected="a new name", got="one already registered")
     if (fmt.parse is None) == (fmt.read_whole is None):
-        raise ImportValidationError(f"format {fmt.name!r}", expected="exactly one of parse and read_whole",
-                                    got="both" if fmt.parse else "neither")
+        raise ImportValidationError(
+            f"format {fmt.name!r}",
+            expected="exactly one of parse and read_whole",
+            got="both" if fmt.parse else "neither",
+        )
     FORMATS[fmt.name] = fmt
     return fmt
 
@@ -121,14 +145,16 @@ def _read_text(path: Path, problems: list[str]) -> str | None:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        problems.append(f"{path} line {line}: not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); "
-                        f"re-save the file as UTF-8")
+        line = raw[: e.start].count(b"\n") + 1
+        problems.append(
+            f"{path} line {line}: not UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start}); re-save the file as UTF-8"
+        )
         return None
 
 
-def _csv_table(path: Path, text: str, *, sep: str = ",", problems: list[str]
-               ) -> tuple[list[str] | None, Iterable[tuple[int, dict[str, str]]]]:
+def _csv_table(
+    path: Path, text: str, *, sep: str = ",", problems: list[str]
+) -> tuple[list[str] | None, Iterable[tuple[int, dict[str, str]]]]:
     """The header and an iterator of (line number, row dict); problems are collected, not raised."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
@@ -155,16 +181,19 @@ def _csv_table(path: Path, text: str, *, sep: str = ",", problems: list[str]
             if not row or (len(row) == 1 and row[0] == ""):
                 continue
             if len(row) != len(header):
-                problems.append(f"{path} line {line}: expected {len(header)} fields ({sep!r}-separated), "
-                                f"got {len(row)}; check quoting and the separator")
+                problems.append(
+                    f"{path} line {line}: expected {len(header)} fields ({sep!r}-separated), "
+                    f"got {len(row)}; check quoting and the separator"
+                )
                 continue
             yield line, dict(zip(header, row))
 
     return header, rows()
 
 
-def _csv_rows(path: Path, text: str, *, fmt: str, required: Sequence[str] = (), sep: str = ",",
-              problems: list[str]) -> Iterable[tuple[int, dict[str, str]]]:
+def _csv_rows(
+    path: Path, text: str, *, fmt: str, required: Sequence[str] = (), sep: str = ",", problems: list[str]
+) -> Iterable[tuple[int, dict[str, str]]]:
     """Rows of a CSV whose header must hold ``required`` (else one problem and no rows)."""
     header, rows = _csv_table(path, text, sep=sep, problems=problems)
     if header is None or not _require_columns(path, header, required, fmt, problems):
@@ -175,8 +204,9 @@ def _csv_rows(path: Path, text: str, *, fmt: str, required: Sequence[str] = (), 
 def _require_columns(path: Path, have: Sequence[str], need: Sequence[str], fmt: str, problems: list[str]) -> bool:
     missing = [c for c in need if c not in have]
     if missing:
-        problems.append(f"{path}: format {fmt!r} expects columns {list(need)}, missing {missing}; "
-                        f"check --format or the file")
+        problems.append(
+            f"{path}: format {fmt!r} expects columns {list(need)}, missing {missing}; check --format or the file"
+        )
         return False
     return True
 
@@ -217,8 +247,15 @@ def _read_hatexplain(fmt: ImportFormat, path: Path, text: str, res: ReadResult, 
         meta = {"category": cat}
         if split:
             meta["source_split"] = split
-        out.append(RawRecord(where=where, text=row["text"], source_id=row["post_id"],
-                             labels={"hate": int(cat == 1), "offensive": int(cat == 2)}, meta=meta))
+        out.append(
+            RawRecord(
+                where=where,
+                text=row["text"],
+                source_id=row["post_id"],
+                labels={"hate": int(cat == 1), "offensive": int(cat == 2)},
+                meta=meta,
+            )
+        )
 
 
 def _read_davidson(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
@@ -228,17 +265,33 @@ def _read_davidson(fmt: ImportFormat, path: Path, text: str, res: ReadResult, op
         cls = _int_field(where, "class", row["class"], (0, 1, 2), problems)
         if cls is None:
             continue
-        meta = {k: int(row[k]) for k in ("count", "hate_speech", "offensive_language", "neither")
-                if k in row and row[k].isdigit()}
+        meta = {
+            k: int(row[k])
+            for k in ("count", "hate_speech", "offensive_language", "neither")
+            if k in row and row[k].isdigit()
+        }
         sid = row.get("") or row.get("Unnamed: 0") or None
-        out.append(RawRecord(where=where, text=row["tweet"], source_id=sid,
-                             labels={"hate": int(cls == 0), "offensive": int(cls == 1)}, meta=meta))
+        out.append(
+            RawRecord(
+                where=where,
+                text=row["tweet"],
+                source_id=sid,
+                labels={"hate": int(cls == 0), "offensive": int(cls == 1)},
+                meta=meta,
+            )
+        )
 
 
 def _read_jigsaw(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
     for line, row in _csv_rows(path, text, fmt=fmt.name, required=fmt.required, problems=res.problems):
-        res.records.append(RawRecord(where=f"{path} line {line}", text=row["comment_text"], source_id=row["id"],
-                                     labels={k: row[k] for k in JIGSAW_LABELS}))
+        res.records.append(
+            RawRecord(
+                where=f"{path} line {line}",
+                text=row["comment_text"],
+                source_id=row["id"],
+                labels={k: row[k] for k in JIGSAW_LABELS},
+            )
+        )
 
 
 def _read_ethos(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
@@ -262,8 +315,11 @@ def _read_ethos(fmt: ImportFormat, path: Path, text: str, res: ReadResult, optio
         else:
             s = _share(where, "isHate", row["isHate"], problems)
             if s is not None:
-                out.append(RawRecord(where=where, text=row["comment"], labels={"hate": int(s >= 0.5)},
-                                     meta={"share_isHate": s}))
+                out.append(
+                    RawRecord(
+                        where=where, text=row["comment"], labels={"hate": int(s >= 0.5)}, meta={"share_isHate": s}
+                    )
+                )
     if any(len(r.labels) > 1 for r in out[:1]):
         # the multi-label file re-annotates hateful posts of the binary file: a second source,
         # whose records are exact duplicates that views merge (see collapse_duplicates)
@@ -288,8 +344,9 @@ def _jsonl_objects(path: Path, text: str, problems: list[str]) -> Iterable[tuple
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            problems.append(f"{path} line {i}: malformed JSON ({e.msg} at column {e.colno}); "
-                            f"each line must be one JSON object")
+            problems.append(
+                f"{path} line {i}: malformed JSON ({e.msg} at column {e.colno}); each line must be one JSON object"
+            )
             continue
         if not isinstance(obj, dict):
             problems.append(f"{path} line {i}: expected a JSON object, got {type(obj).__name__}")
@@ -298,9 +355,16 @@ def _jsonl_objects(path: Path, text: str, problems: list[str]) -> Iterable[tuple
 
 
 # ---------------------------------------------------------------------------- generic readers
-def _generic_record(where: str, obj: Mapping[str, Any], *, text_field: str, id_field: str | None,
-                    context_field: str | None, label_columns: Mapping[str, str | None],
-                    problems: list[str]) -> RawRecord | None:
+def _generic_record(
+    where: str,
+    obj: Mapping[str, Any],
+    *,
+    text_field: str,
+    id_field: str | None,
+    context_field: str | None,
+    label_columns: Mapping[str, str | None],
+    problems: list[str],
+) -> RawRecord | None:
     if text_field not in obj:
         problems.append(f"{where} field {text_field!r}: missing; pass --text-field to name the text column")
         return None
@@ -319,9 +383,14 @@ def _generic_record(where: str, obj: Mapping[str, Any], *, text_field: str, id_f
     meta = {k: _plain(v) for k, v in obj.items() if k not in skip}
     sid = obj.get(id_field) if id_field else None
     ctx = obj.get(context_field) if context_field else None
-    rec = RawRecord(where=where, text=obj[text_field], labels=labels,
-                    source_id=None if sid is None else str(sid), context=None if ctx is None else str(ctx),
-                    meta=meta)
+    rec = RawRecord(
+        where=where,
+        text=obj[text_field],
+        labels=labels,
+        source_id=None if sid is None else str(sid),
+        context=None if ctx is None else str(ctx),
+        meta=meta,
+    )
     for k in ("origin", "seed_id", "batch_id"):
         if obj.get(k) is not None:
             setattr(rec, k, str(obj[k]))
@@ -345,9 +414,15 @@ def _plain(v: Any) -> Any:
         return str(v)
 
 
-def records_from_frame(frame, *, text_field: str = "text", id_field: str | None = None,
-                       context_field: str | None = None, label_columns: Mapping[str, str | None] | None = None,
-                       where: str = "frame") -> ReadResult:
+def records_from_frame(
+    frame,
+    *,
+    text_field: str = "text",
+    id_field: str | None = None,
+    context_field: str | None = None,
+    label_columns: Mapping[str, str | None] | None = None,
+    where: str = "frame",
+) -> ReadResult:
     """Rows of a pandas DataFrame as raw records (``where`` names it in errors: "frame row 3")."""
     problems: list[str] = []
     cols = list(frame.columns)
@@ -357,8 +432,15 @@ def records_from_frame(frame, *, text_field: str = "text", id_field: str | None 
     label_columns = dict(label_columns or {})
     out = []
     for i, obj in enumerate(frame.to_dict(orient="records")):
-        rec = _generic_record(f"{where} row {i}", obj, text_field=text_field, id_field=id_field,
-                              context_field=context_field, label_columns=label_columns, problems=problems)
+        rec = _generic_record(
+            f"{where} row {i}",
+            obj,
+            text_field=text_field,
+            id_field=id_field,
+            context_field=context_field,
+            label_columns=label_columns,
+            problems=problems,
+        )
         if rec is not None:
             out.append(rec)
     return ReadResult(out, problems, format="pandas")
@@ -380,9 +462,15 @@ def _read_generic(fmt: ImportFormat, path: Path, text: str, res: ReadResult, opt
     else:
         rows = _jsonl_objects(path, text, res.problems)
     for line, obj in rows:
-        rec = _generic_record(f"{path} line {line}", obj, text_field=options.text_field, id_field=options.id_field,
-                              context_field=options.context_field, label_columns=dict(options.label_columns),
-                              problems=res.problems)
+        rec = _generic_record(
+            f"{path} line {line}",
+            obj,
+            text_field=options.text_field,
+            id_field=options.id_field,
+            context_field=options.context_field,
+            label_columns=dict(options.label_columns),
+            problems=res.problems,
+        )
         if rec is not None:
             res.records.append(rec)
 
@@ -393,29 +481,49 @@ def _read_seeds(path: Path) -> ReadResult:
     return read_seeds(path)
 
 
-register_format(ImportFormat("hatexplain", "POST", _read_hatexplain, required=("post_id", "text", "category"),
-                             source="hatexplain"))
+register_format(
+    ImportFormat("hatexplain", "POST", _read_hatexplain, required=("post_id", "text", "category"), source="hatexplain")
+)
 register_format(ImportFormat("davidson", "POST", _read_davidson, required=("tweet", "class"), source="davidson"))
-register_format(ImportFormat("openai_moderation", "GENERAL", _read_openai, required=("prompt",),
-                             label_map=OPENAI_LABELS, source="openai_moderation"))
-register_format(ImportFormat("jigsaw", "COMMENT", _read_jigsaw, required=("id", "comment_text", *JIGSAW_LABELS),
-                             source="jigsaw"))
+register_format(
+    ImportFormat(
+        "openai_moderation",
+        "GENERAL",
+        _read_openai,
+        required=("prompt",),
+        label_map=OPENAI_LABELS,
+        source="openai_moderation",
+    )
+)
+register_format(
+    ImportFormat("jigsaw", "COMMENT", _read_jigsaw, required=("id", "comment_text", *JIGSAW_LABELS), source="jigsaw")
+)
 register_format(ImportFormat("ethos", "COMMENT", _read_ethos, required=("comment",), source="ethos"))
 register_format(ImportFormat("csv", "GENERAL", _read_generic))
 register_format(ImportFormat("jsonl", "GENERAL", _read_generic))
 register_format(ImportFormat("seeds", "GENERAL", read_whole=_read_seeds))
 
 
-def read_file(path: str | os.PathLike, fmt: str, *, text_field: str = "text", id_field: str | None = None,
-              context_field: str | None = None, label_columns: Mapping[str, str | None] | None = None
-              ) -> ReadResult:
+def read_file(
+    path: str | os.PathLike,
+    fmt: str,
+    *,
+    text_field: str = "text",
+    id_field: str | None = None,
+    context_field: str | None = None,
+    label_columns: Mapping[str, str | None] | None = None,
+) -> ReadResult:
     """Parse ``path`` in format ``fmt`` (one of :data:`FORMATS`).
 
     Returns a :class:`ReadResult`; problems are collected, not raised, so one run lists them all.
     """
     if fmt not in FORMATS:
-        raise ImportValidationError(f"format {fmt!r}", expected=f"one of {list(FORMATS)}", got=repr(fmt),
-                                    fix="pick a built-in format or use csv/jsonl with a label mapping")
+        raise ImportValidationError(
+            f"format {fmt!r}",
+            expected=f"one of {list(FORMATS)}",
+            got=repr(fmt),
+            fix="pick a built-in format or use csv/jsonl with a label mapping",
+        )
     spec = FORMATS[fmt]
     path = Path(path)
     if spec.read_whole is not None:

@@ -53,8 +53,9 @@ class ImportSummary:
         return asdict(self)
 
 
-def _new_seeds_and_batches(store: Store, result: ReadResult, labels: set[str], problems: list[str]
-                           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _new_seeds_and_batches(
+    store: Store, result: ReadResult, labels: set[str], problems: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The seed versions and batches of ``result`` that are not stored yet.
 
     Every seed is validated. A seed whose text equals its latest stored version is that version
@@ -73,23 +74,43 @@ def _new_seeds_and_batches(store: Store, result: ReadResult, labels: set[str], p
             continue
         version = latest[0][1] + 1 if latest else 1
         current[base] = seed_version_id(base, version)
-        new_seeds.append({**{k: v for k, v in sd.items() if not k.startswith("_")}, "id": current[base],
-                          "base_id": base, "version": version})
+        new_seeds.append(
+            {
+                **{k: v for k, v in sd.items() if not k.startswith("_")},
+                "id": current[base],
+                "base_id": base,
+                "version": version,
+            }
+        )
     for bt in result.batches:
         stored_seed = stored_batches.get(bt["id"])
         if stored_seed is None:
-            new_batches.append({**{k: v for k, v in bt.items() if not k.startswith("_")},
-                                "seed_id": current.get(bt["seed_id"], bt["seed_id"])})
+            new_batches.append(
+                {
+                    **{k: v for k, v in bt.items() if not k.startswith("_")},
+                    "seed_id": current.get(bt["seed_id"], bt["seed_id"]),
+                }
+            )
         elif versions and stored_seed not in {v[0] for v in versions.get(bt["seed_id"], [])}:
             problems.append(f"{bt.get('_where', 'batch')}: batch {bt['id']!r} is stored under seed {stored_seed!r}")
     return new_seeds, new_batches
 
 
-def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: ReadResult, *, root,
-           source: str | None = None, context: str | None = None,
-           label_map: Mapping[str, str | None] | None = None, path: str | None = None,
-           repair_hierarchy: bool = False, actor: str = "import",
-           fractions: Mapping[str, float] | None = None) -> ImportSummary:
+def ingest(
+    store: Store,
+    taxonomy: Taxonomy,
+    config: Mapping[str, Any],
+    result: ReadResult,
+    *,
+    root,
+    source: str | None = None,
+    context: str | None = None,
+    label_map: Mapping[str, str | None] | None = None,
+    path: str | None = None,
+    repair_hierarchy: bool = False,
+    actor: str = "import",
+    fractions: Mapping[str, float] | None = None,
+) -> ImportSummary:
     """Validate parsed rows (and the seeds and batches of a seeds file) against the taxonomy and the
     store, deduplicate, assign splits and store them in one transaction.
 
@@ -112,8 +133,7 @@ def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: 
     names = set(tax.label_names)
     for target in {v for v in lmap.values() if v is not None}:
         if target not in names:
-            problems.append(f"label map: target {target!r} is not a taxonomy label; expected one of "
-                            f"{sorted(names)}")
+            problems.append(f"label map: target {target!r} is not a taxonomy label; expected one of {sorted(names)}")
     new_seeds, new_batches = _new_seeds_and_batches(store, result, names, problems)
     known_seeds = store.seed_ids() | {sd["id"] for sd in new_seeds}
     known_batches = {**store.batches(), **{bt["id"]: bt["seed_id"] for bt in new_batches}}
@@ -124,9 +144,18 @@ def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: 
     n_repaired = n_implied = 0
     hash_counts: Counter[str] = Counter()
     for rec in result.records:
-        row = validate_record(rec, taxonomy=tax, lmap=lmap, names=names, known_seeds=known_seeds,
-                              known_batches=known_batches, problems=problems,
-                              source=source, context=context, repair=repair_hierarchy)
+        row = validate_record(
+            rec,
+            taxonomy=tax,
+            lmap=lmap,
+            names=names,
+            known_seeds=known_seeds,
+            known_batches=known_batches,
+            problems=problems,
+            source=source,
+            context=context,
+            repair=repair_hierarchy,
+        )
         if row is None:
             continue
         n_repaired += row.pop("_repaired")
@@ -141,8 +170,10 @@ def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: 
             if prev[1] == row["text_hash"] and prev[2] == row["labels"]:
                 same_in_file += 1
                 continue
-            problems.append(f"{rec.where}: duplicate id {row['id']!r} with different text or labels "
-                            f"(first at {prev[0]}); ids must be unique per source")
+            problems.append(
+                f"{rec.where}: duplicate id {row['id']!r} with different text or labels "
+                f"(first at {prev[0]}); ids must be unique per source"
+            )
             continue
         first_seen[row["id"]] = (rec.where, row["text_hash"], row["labels"])
         rows.append(row)
@@ -157,46 +188,84 @@ def ingest(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], result: 
         elif s == (r["text_hash"], r["labels"]):
             already += 1
         else:
-            problems.append(f"{first_seen[r['id']][0]}: id {r['id']!r} is already stored with different text "
-                            f"or labels; change labels through annotation, or import under another --source")
+            problems.append(
+                f"{first_seen[r['id']][0]}: id {r['id']!r} is already stored with different text "
+                f"or labels; change labels through annotation, or import under another --source"
+            )
     if problems:
-        raise ImportValidationError(f"import of {where0} into {root}: nothing was written",
-                                    problems=problems, fix=None)
+        raise ImportValidationError(f"import of {where0} into {root}: nothing was written", problems=problems, fix=None)
 
-    import_id = "imp-" + hashlib.sha256(
-        canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()]).encode()).hexdigest()[:12]
+    import_id = (
+        "imp-"
+        + hashlib.sha256(canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()]).encode()).hexdigest()[
+            :12
+        ]
+    )
     pairs_out, n_exact, n_conflict = dedup_and_split(store, tax, config, new_rows, fractions=fractions)
     for r in new_rows:
         r["import_id"] = import_id
     if new_rows or new_seeds or new_batches:
-        store.insert_import(seeds=new_seeds, batches=new_batches,
-            import_row={"id": import_id, "source": source, "format": result.format, "path": path,
-                        "params": {"context": context, "label_map": lmap, "repair_hierarchy": repair_hierarchy,
-                                   "fractions": fractions}},
-            records=new_rows, near_dups=pairs_out, actor=actor)
-    return ImportSummary(import_id=import_id if (new_rows or new_seeds or new_batches) else "", source=source,
-                         n_read=len(result.records),
-                         n_inserted=len(new_rows), n_already_stored=already, n_same_in_file=same_in_file,
-                         n_exact_duplicates=n_exact, n_near_duplicate_pairs=len(pairs_out),
-                         n_conflicting_pairs=n_conflict, n_repaired=n_repaired, n_implied=n_implied,
-                         splits=dict(Counter(r["split"] for r in new_rows)))
+        store.insert_import(
+            seeds=new_seeds,
+            batches=new_batches,
+            import_row={
+                "id": import_id,
+                "source": source,
+                "format": result.format,
+                "path": path,
+                "params": {
+                    "context": context,
+                    "label_map": lmap,
+                    "repair_hierarchy": repair_hierarchy,
+                    "fractions": fractions,
+                },
+            },
+            records=new_rows,
+            near_dups=pairs_out,
+            actor=actor,
+        )
+    return ImportSummary(
+        import_id=import_id if (new_rows or new_seeds or new_batches) else "",
+        source=source,
+        n_read=len(result.records),
+        n_inserted=len(new_rows),
+        n_already_stored=already,
+        n_same_in_file=same_in_file,
+        n_exact_duplicates=n_exact,
+        n_near_duplicate_pairs=len(pairs_out),
+        n_conflicting_pairs=n_conflict,
+        n_repaired=n_repaired,
+        n_implied=n_implied,
+        splits=dict(Counter(r["split"] for r in new_rows)),
+    )
 
 
-def _near_pairs(old_sig: np.ndarray, norms: Sequence[str], cfg: Mapping[str, Any]
-                ) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+def _near_pairs(
+    old_sig: np.ndarray, norms: Sequence[str], cfg: Mapping[str, Any]
+) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
     """MinHash signatures of new normalised texts and their near-duplicate pairs among themselves and
     with the stored signatures (row indices: stored rows first, then the new ones)."""
     new_sig = minhash_signatures(list(norms), num_perm=int(cfg["num_perm"]), k=int(cfg["shingle"]))
     n_old = len(old_sig)
     if n_old and old_sig.shape[1] != new_sig.shape[1]:
-        raise StoreError("dedup settings", expected=f"num_perm {old_sig.shape[1]} as used by the stored records",
-                         got=str(new_sig.shape[1]), fix="restore dedup.num_perm in workbench.yaml")
+        raise StoreError(
+            "dedup settings",
+            expected=f"num_perm {old_sig.shape[1]} as used by the stored records",
+            got=str(new_sig.shape[1]),
+            fix="restore dedup.num_perm in workbench.yaml",
+        )
     sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
     return new_sig, near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"]))
 
 
-def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any], new_rows: list[dict[str, Any]],
-                    *, fractions: Mapping[str, float] | None = None) -> tuple[list[tuple[str, str, float]], int, int]:
+def dedup_and_split(
+    store: Store,
+    taxonomy: Taxonomy,
+    config: Mapping[str, Any],
+    new_rows: list[dict[str, Any]],
+    *,
+    fractions: Mapping[str, float] | None = None,
+) -> tuple[list[tuple[str, str, float]], int, int]:
     """Fill in dup_of, near_dup_group, signature and split of new rows (in place).
 
     Returns the near-duplicate pairs to store, the number of exact duplicates and the number
@@ -254,8 +323,14 @@ def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any],
         for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
             r = new_rows[i - n_old]
             strata[k, cat_index[(r["source"], r["context"])]] = True
-    splits = assign_splits(lab_mat, ids=[ids[i] for i in rows_idx], groups=comp[rows_idx], fixed=fixed,
-                           strata=strata, fractions=fractions or config["splits"])
+    splits = assign_splits(
+        lab_mat,
+        ids=[ids[i] for i in rows_idx],
+        groups=comp[rows_idx],
+        fixed=fixed,
+        strata=strata,
+        fractions=fractions or config["splits"],
+    )
     for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
         r = new_rows[i - n_old]
         r["split"] = splits[k]
@@ -267,7 +342,7 @@ def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any],
 
     def _labels(i: int) -> dict[str, int]:
         if i not in labels_of:
-            labels_of[i] = (json.loads(new_rows[i - n_old]["labels"]) if i >= n_old else {})
+            labels_of[i] = json.loads(new_rows[i - n_old]["labels"]) if i >= n_old else {}
         return labels_of[i]
 
     old_needed = sorted({a for a, b, _ in pairs if a < n_old})
@@ -283,9 +358,14 @@ def dedup_and_split(store: Store, taxonomy: Taxonomy, config: Mapping[str, Any],
     return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict
 
 
-
-def duplicate_mask(store: Store, config: Mapping[str, Any], texts: Sequence[str], *, near: bool = True,
-                   ignore_sources: Sequence[str] = ()) -> list[bool]:
+def duplicate_mask(
+    store: Store,
+    config: Mapping[str, Any],
+    texts: Sequence[str],
+    *,
+    near: bool = True,
+    ignore_sources: Sequence[str] = (),
+) -> list[bool]:
     """For each text: an exact duplicate (same normalised text) or near duplicate (MinHash + LSH, the
     project's threshold) of a stored record or of an earlier text of ``texts``. With ``near=False``,
     only the very same string counts (for adversarial variants, whose point is to be near their parent),

@@ -45,8 +45,14 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "name": "workbench-project",
     "splits": dict(DEFAULT_FRACTIONS),
     "dedup": {"threshold": 0.8, "num_perm": 64, "shingle": 5},
-    "mixing": {"clean_share": 0.80, "clean_share_range": [0.70, 0.85], "head_cap": 0.10, "tail_floor": 500,
-               "hard_negative_share": 0.30, "hard_negative_range": [0.20, 0.40]},
+    "mixing": {
+        "clean_share": 0.80,
+        "clean_share_range": [0.70, 0.85],
+        "head_cap": 0.10,
+        "tail_floor": 500,
+        "hard_negative_share": 0.30,
+        "hard_negative_range": [0.20, 0.40],
+    },
     "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
     "loss": {"pos_weight_cap": 10.0},
     # generated and perturbed records go to train and valid only: calib and holdout stay real data
@@ -97,13 +103,23 @@ class Project:
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
-    def init(cls, root, *, taxonomy: Taxonomy | str | os.PathLike, name: str | None = None,
-             config: Mapping[str, Any] | None = None) -> Project:
+    def init(
+        cls,
+        root,
+        *,
+        taxonomy: Taxonomy | str | os.PathLike,
+        name: str | None = None,
+        config: Mapping[str, Any] | None = None,
+    ) -> Project:
         """Create a project directory with its config, taxonomy and an empty store."""
         root = Path(root)
         if (root / cls.CONFIG).exists():
-            raise StoreError(f"project {root}", expected="a directory without a project", got="an existing project",
-                             fix="open it with Project(root) or choose a new directory")
+            raise StoreError(
+                f"project {root}",
+                expected="a directory without a project",
+                got="an existing project",
+                fix="open it with Project(root) or choose a new directory",
+            )
         tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
         cfg = _deep_merge(DEFAULT_CONFIG, dict(config or {}))
         cfg["name"] = name or (cfg["name"] if config and "name" in config else root.name)
@@ -119,8 +135,12 @@ class Project:
         if self._config is None:
             path = self.root / self.CONFIG
             if not path.exists():
-                raise StoreError(f"project {self.root}", expected=f"a {self.CONFIG} file", got="none",
-                                 fix="run `workbench init DIR` first")
+                raise StoreError(
+                    f"project {self.root}",
+                    expected=f"a {self.CONFIG} file",
+                    got="none",
+                    fix="run `workbench init DIR` first",
+                )
             cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             self._config = _deep_merge(DEFAULT_CONFIG, cfg)
             validate_fractions(self._config["splits"])
@@ -132,8 +152,12 @@ class Project:
             self._taxonomy = load_taxonomy(self.root / self.TAXONOMY)
             clash = set(self._taxonomy.label_names) & RESERVED_COLUMNS
             if clash:
-                raise WorkbenchError(f"{self.root / self.TAXONOMY}", expected="label names that are not record fields",
-                                     got=str(sorted(clash)), fix="rename those labels")
+                raise WorkbenchError(
+                    f"{self.root / self.TAXONOMY}",
+                    expected="label names that are not record fields",
+                    got=str(sorted(clash)),
+                    fix="rename those labels",
+                )
         return self._taxonomy
 
     @property
@@ -155,40 +179,90 @@ class Project:
         self.close()
 
     # ------------------------------------------------------------------ importing
-    def import_file(self, path, fmt: str, *, source: str | None = None, context: str | None = None,
-                    label_map: Mapping[str, str | None] | None = None, text_field: str = "text",
-                    id_field: str | None = None, context_field: str | None = None,
-                    repair_hierarchy: bool = False, fractions: Mapping[str, float] | None = None,
-                    actor: str = "import") -> ImportSummary:
+    def import_file(
+        self,
+        path,
+        fmt: str,
+        *,
+        source: str | None = None,
+        context: str | None = None,
+        label_map: Mapping[str, str | None] | None = None,
+        text_field: str = "text",
+        id_field: str | None = None,
+        context_field: str | None = None,
+        repair_hierarchy: bool = False,
+        fractions: Mapping[str, float] | None = None,
+        actor: str = "import",
+    ) -> ImportSummary:
         """Import a file in one of :data:`curation.FORMATS` (``seeds`` included). All or nothing.
 
         ``fractions`` overrides the project's split fractions for this import's new records only,
         e.g. ``{"calib": 0.5, "holdout": 0.5}`` for a published evaluation file that must never be
         trained on. Records already stored keep their splits."""
         label_columns = self._generic_label_columns(label_map) if fmt in ("csv", "jsonl") else None
-        res = read_file(path, fmt, text_field=text_field, id_field=id_field, context_field=context_field,
-                        label_columns=label_columns)
-        return self.import_records(res, source=source, context=context, label_map=label_map, path=str(path),
-                                   repair_hierarchy=repair_hierarchy, fractions=fractions, actor=actor)
+        res = read_file(
+            path,
+            fmt,
+            text_field=text_field,
+            id_field=id_field,
+            context_field=context_field,
+            label_columns=label_columns,
+        )
+        return self.import_records(
+            res,
+            source=source,
+            context=context,
+            label_map=label_map,
+            path=str(path),
+            repair_hierarchy=repair_hierarchy,
+            fractions=fractions,
+            actor=actor,
+        )
 
-    def import_frame(self, frame: pd.DataFrame, *, source: str, context: str = "GENERAL",
-                     label_map: Mapping[str, str | None] | None = None, text_field: str = "text",
-                     id_field: str | None = None, context_field: str | None = None,
-                     repair_hierarchy: bool = False, actor: str = "import") -> ImportSummary:
+    def import_frame(
+        self,
+        frame: pd.DataFrame,
+        *,
+        source: str,
+        context: str = "GENERAL",
+        label_map: Mapping[str, str | None] | None = None,
+        text_field: str = "text",
+        id_field: str | None = None,
+        context_field: str | None = None,
+        repair_hierarchy: bool = False,
+        actor: str = "import",
+    ) -> ImportSummary:
         """Import a pandas DataFrame (label columns named like taxonomy labels, or mapped)."""
-        res = records_from_frame(frame, text_field=text_field, id_field=id_field, context_field=context_field,
-                                 label_columns=self._generic_label_columns(label_map))
-        return self.import_records(res, source=source, context=context, label_map=label_map,
-                                   repair_hierarchy=repair_hierarchy, actor=actor)
+        res = records_from_frame(
+            frame,
+            text_field=text_field,
+            id_field=id_field,
+            context_field=context_field,
+            label_columns=self._generic_label_columns(label_map),
+        )
+        return self.import_records(
+            res, source=source, context=context, label_map=label_map, repair_hierarchy=repair_hierarchy, actor=actor
+        )
 
-    def import_hf(self, dataset, *, source: str, context: str = "GENERAL",
-                  label_map: Mapping[str, str | None] | None = None, text_field: str = "text",
-                  id_field: str | None = None, repair_hierarchy: bool = False, actor: str = "import") -> ImportSummary:
+    def import_hf(
+        self,
+        dataset,
+        *,
+        source: str,
+        context: str = "GENERAL",
+        label_map: Mapping[str, str | None] | None = None,
+        text_field: str = "text",
+        id_field: str | None = None,
+        repair_hierarchy: bool = False,
+        actor: str = "import",
+    ) -> ImportSummary:
         """Import an already loaded Hugging Face ``datasets.Dataset``."""
-        res = records_from_hf(dataset, text_field=text_field, id_field=id_field,
-                              label_columns=self._generic_label_columns(label_map))
-        return self.import_records(res, source=source, context=context, label_map=label_map,
-                                   repair_hierarchy=repair_hierarchy, actor=actor)
+        res = records_from_hf(
+            dataset, text_field=text_field, id_field=id_field, label_columns=self._generic_label_columns(label_map)
+        )
+        return self.import_records(
+            res, source=source, context=context, label_map=label_map, repair_hierarchy=repair_hierarchy, actor=actor
+        )
 
     def import_seeds(self, path, *, source: str = "seeds", actor: str = "import") -> ImportSummary:
         """Import a seeds YAML file (seeds, their batches and the batches' records) in one transaction;
@@ -201,28 +275,73 @@ class Project:
         cols.update(dict(label_map or {}))
         return cols
 
-    def import_records(self, result: ReadResult, *, source: str | None = None, context: str | None = None,
-                       label_map: Mapping[str, str | None] | None = None, path: str | None = None,
-                       repair_hierarchy: bool = False, actor: str = "import",
-                       fractions: Mapping[str, float] | None = None) -> ImportSummary:
+    def import_records(
+        self,
+        result: ReadResult,
+        *,
+        source: str | None = None,
+        context: str | None = None,
+        label_map: Mapping[str, str | None] | None = None,
+        path: str | None = None,
+        repair_hierarchy: bool = False,
+        actor: str = "import",
+        fractions: Mapping[str, float] | None = None,
+    ) -> ImportSummary:
         """Validate parsed rows against the taxonomy, deduplicate, assign splits and store them
         (see :func:`curation._ingest.ingest`). Nothing is written unless every row is valid."""
-        return ingest(self.store, self.taxonomy, self.config, result, root=self.root, source=source,
-                      context=context, label_map=label_map, path=path, repair_hierarchy=repair_hierarchy,
-                      actor=actor, fractions=fractions)
+        return ingest(
+            self.store,
+            self.taxonomy,
+            self.config,
+            result,
+            root=self.root,
+            source=source,
+            context=context,
+            label_map=label_map,
+            path=path,
+            repair_hierarchy=repair_hierarchy,
+            actor=actor,
+            fractions=fractions,
+        )
 
     # ------------------------------------------------------------------ seeds and batches
-    def add_seed(self, seed_id: str, *, text: str, target_labels: Sequence[str], kind: str = "positive",
-                 overlap: Mapping[str, float] | None = None, status: str = "proposed", actor: str = "user") -> None:
-        problems = validate_seed({"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind,
-                                  "overlap": overlap, "status": status}, labels=set(self.taxonomy.label_names))
+    def add_seed(
+        self,
+        seed_id: str,
+        *,
+        text: str,
+        target_labels: Sequence[str],
+        kind: str = "positive",
+        overlap: Mapping[str, float] | None = None,
+        status: str = "proposed",
+        actor: str = "user",
+    ) -> None:
+        problems = validate_seed(
+            {
+                "id": seed_id,
+                "text": text,
+                "target_labels": list(target_labels),
+                "kind": kind,
+                "overlap": overlap,
+                "status": status,
+            },
+            labels=set(self.taxonomy.label_names),
+        )
         if problems:
             raise StoreError(problems[0], fix=f"taxonomy labels are {list(self.taxonomy.label_names)}")
-        self.store.add_seed(seed_id, text=text, target_labels=target_labels, kind=kind, overlap=overlap,
-                            status=status, actor=actor)
+        self.store.add_seed(
+            seed_id, text=text, target_labels=target_labels, kind=kind, overlap=overlap, status=status, actor=actor
+        )
 
-    def add_batch(self, batch_id: str, *, seed_id: str, provider: str, params: Mapping[str, Any] | None = None,
-                  actor: str = "user") -> None:
+    def add_batch(
+        self,
+        batch_id: str,
+        *,
+        seed_id: str,
+        provider: str,
+        params: Mapping[str, Any] | None = None,
+        actor: str = "user",
+    ) -> None:
         self.store.add_batch(batch_id, seed_id=seed_id, provider=provider, params=params, actor=actor)
 
     def seeds(self) -> pd.DataFrame:
@@ -269,11 +388,13 @@ class Project:
     def frame(self, *, active_only: bool = False, include_unreviewed: bool = False) -> pd.DataFrame:
         """Every record with one column per taxonomy label (1.0 / 0.0 / NaN = unknown); ``active_only``
         keeps those in views (with ``include_unreviewed``, the records of batches awaiting review too)."""
-        return self.store.frame(self.taxonomy.label_names, active_only=active_only,
-                                include_unreviewed=include_unreviewed)
+        return self.store.frame(
+            self.taxonomy.label_names, active_only=active_only, include_unreviewed=include_unreviewed
+        )
 
-    def duplicate_mask(self, texts: Sequence[str], *, near: bool = True, ignore_sources: Sequence[str] = ()
-                       ) -> list[bool]:
+    def duplicate_mask(
+        self, texts: Sequence[str], *, near: bool = True, ignore_sources: Sequence[str] = ()
+    ) -> list[bool]:
         """For each text: is it an exact or near duplicate of a stored record, or of an earlier text in
         ``texts``? (The project's dedup settings; used to drop generated duplicates before import.
         ``near=False``: only the very same string counts.)"""
@@ -281,16 +402,25 @@ class Project:
 
     def stats(self) -> dict[str, Any]:
         """Counts, label stats (with unknown rates), per-split rates, duplicates and seeds."""
-        return project_stats(self.frame(), self.taxonomy, pairs=self.store.near_dup_pairs(),
-                             seeds=self.store.seeds(), snapshot_id=self.snapshot_id())
+        return project_stats(
+            self.frame(),
+            self.taxonomy,
+            pairs=self.store.near_dup_pairs(),
+            seeds=self.store.seeds(),
+            snapshot_id=self.snapshot_id(),
+        )
 
     def duplicate_conflicts(self) -> pd.DataFrame:
         """Duplicate pairs (exact or near) whose known labels disagree: review them."""
         return duplicate_conflicts(self.frame(), self.store.near_dup_pairs(), self.taxonomy.label_names)
 
     def class_distribution(self, *, split: str | None = "train") -> pd.DataFrame:
-        return class_distribution(self.frame(active_only=True), self.taxonomy, split=split,
-                                  pos_weight_cap=float(self.config["loss"]["pos_weight_cap"]))
+        return class_distribution(
+            self.frame(active_only=True),
+            self.taxonomy,
+            split=split,
+            pos_weight_cap=float(self.config["loss"]["pos_weight_cap"]),
+        )
 
     def split_report(self) -> dict[str, pd.DataFrame]:
         return split_report(self.frame(active_only=True), self.taxonomy.label_names)
@@ -299,8 +429,14 @@ class Project:
         """Write the class distribution (CSV, HTML, PNG), split reports and duplicate conflicts into
         folder ``out``; return the distribution table and the files written."""
         dist = self.class_distribution(split=split)
-        files = write_report(out, distribution=dist, split_reports=self.split_report(),
-                             conflicts=self.duplicate_conflicts(), split=split, png=png)
+        files = write_report(
+            out,
+            distribution=dist,
+            split_reports=self.split_report(),
+            conflicts=self.duplicate_conflicts(),
+            split=split,
+            png=png,
+        )
         return dist, files
 
     # ------------------------------------------------------------------ views
@@ -336,12 +472,18 @@ class Project:
         ``include_unreviewed`` takes the records of batches awaiting review too (an explicit override:
         the snapshot gets another id and its manifest says so)."""
         frame = self.frame(active_only=True, include_unreviewed=include_unreviewed)
-        return write_snapshot(self.root, self.snapshot_id(include_unreviewed=include_unreviewed), frame,
-                              self.taxonomy, excluded_seeds=self.store.quarantined_seeds(),
-                              include_unreviewed=include_unreviewed)
+        return write_snapshot(
+            self.root,
+            self.snapshot_id(include_unreviewed=include_unreviewed),
+            frame,
+            self.taxonomy,
+            excluded_seeds=self.store.quarantined_seeds(),
+            include_unreviewed=include_unreviewed,
+        )
 
-    def read_snapshot(self, snapshot_id: str | None = None, *, include_unreviewed: bool = False
-                      ) -> tuple[pd.DataFrame, Taxonomy, dict[str, Any]]:
+    def read_snapshot(
+        self, snapshot_id: str | None = None, *, include_unreviewed: bool = False
+    ) -> tuple[pd.DataFrame, Taxonomy, dict[str, Any]]:
         """A snapshot's records (labels as float, NaN = unknown), its taxonomy and manifest; without an
         id, the current snapshot (written first when missing)."""
         if snapshot_id is None:

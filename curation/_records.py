@@ -10,8 +10,18 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 __all__ = [
-    "CONTEXTS", "ORIGINS", "SPLITS", "PROVENANCES", "UNKNOWN", "RawRecord", "ReadResult",
-    "normalise_text", "text_hash", "parse_label_value", "stable_record_id", "RESERVED_COLUMNS",
+    "CONTEXTS",
+    "ORIGINS",
+    "SPLITS",
+    "PROVENANCES",
+    "UNKNOWN",
+    "RawRecord",
+    "ReadResult",
+    "normalise_text",
+    "text_hash",
+    "parse_label_value",
+    "stable_record_id",
+    "RESERVED_COLUMNS",
 ]
 
 CONTEXTS = ("MESSAGE", "POST", "COMMENT", "BIO", "LISTING", "REVIEW", "GENERAL")
@@ -21,11 +31,29 @@ PROVENANCES = ("gold", "annotator", "generator", "model", "implied", "repair")
 UNKNOWN = None  # a label value that was never annotated; never read as negative
 
 # Columns of a record frame; label names may not reuse them.
-RESERVED_COLUMNS = frozenset({
-    "id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
-    "status_reason", "dup_of", "near_dup_group", "hard_negative", "import_id", "meta", "text_hash",
-    "norm_hash", "label_provenance", "created_at",
-})
+RESERVED_COLUMNS = frozenset(
+    {
+        "id",
+        "text",
+        "context",
+        "source",
+        "origin",
+        "seed_id",
+        "batch_id",
+        "split",
+        "status",
+        "status_reason",
+        "dup_of",
+        "near_dup_group",
+        "hard_negative",
+        "import_id",
+        "meta",
+        "text_hash",
+        "norm_hash",
+        "label_provenance",
+        "created_at",
+    }
+)
 
 _URL = re.compile(r"(https?://|www\.)\S+")
 _MENTION = re.compile(r"@\w+")

@@ -41,17 +41,32 @@ class ReviewOutcome:
 
 def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
     """Write ``outcome`` in one transaction; return how many of each change were made (0s on a repeat)."""
-    done = {"annotations": 0, "labels": 0, "seeds_rejected": 0, "seeds_approved": 0, "seed_versions": 0,
-            "batches_accepted": 0, "batches_rejected": 0}
+    done = {
+        "annotations": 0,
+        "labels": 0,
+        "seeds_rejected": 0,
+        "seeds_approved": 0,
+        "seed_versions": 0,
+        "batches_accepted": 0,
+        "batches_rejected": 0,
+    }
     with store.transaction() as conn:
-        have = {r[0] for r in conn.execute(
-            "SELECT json_extract(detail, '$.key') FROM events WHERE kind = 'annotation'")}
+        have = {
+            r[0] for r in conn.execute("SELECT json_extract(detail, '$.key') FROM events WHERE kind = 'annotation'")
+        }
         for a in outcome.annotations:
             if a["key"] in have:
                 continue
-            store.event(conn, actor=a["user"], kind="annotation", target=a["record_id"], question=a["question"],
-                        value=str(a["value"]), status=a["status"],
-                        detail={"key": a["key"], "dataset": a["dataset"], "answered_at": a.get("ts")})
+            store.event(
+                conn,
+                actor=a["user"],
+                kind="annotation",
+                target=a["record_id"],
+                question=a["question"],
+                value=str(a["value"]),
+                status=a["status"],
+                detail={"key": a["key"], "dataset": a["dataset"], "answered_at": a.get("ts")},
+            )
             have.add(a["key"])
             done["annotations"] += 1
         for rid, labels in outcome.labels.items():
@@ -91,20 +106,38 @@ def _quarantine(store: Store, conn, seed_id: str, reason: str, actor: str) -> No
 def _new_version(store: Store, conn, seed_id: str, text: str, actor: str) -> bool:
     """A new version of ``seed_id``'s seed with the edited text (approved: a reviewer wrote it); the edited
     version is quarantined, so its batches stay out. False when that text is already the newest version."""
-    base, = conn.execute("SELECT COALESCE(base_id, id) FROM seeds WHERE id = ?", (seed_id,)).fetchone()
-    newest = conn.execute("SELECT id, version, text FROM seeds WHERE COALESCE(base_id, id) = ? ORDER BY version DESC "
-                          "LIMIT 1", (base,)).fetchone()
+    (base,) = conn.execute("SELECT COALESCE(base_id, id) FROM seeds WHERE id = ?", (seed_id,)).fetchone()
+    newest = conn.execute(
+        "SELECT id, version, text FROM seeds WHERE COALESCE(base_id, id) = ? ORDER BY version DESC LIMIT 1", (base,)
+    ).fetchone()
     if newest[2] == text:
         return False
-    old = dict(zip(("text", "target_labels", "kind", "overlap", "batch_size", "context"), conn.execute(
-        "SELECT text, target_labels, kind, overlap, batch_size, context FROM seeds WHERE id = ?", (seed_id,)).fetchone()))
+    old = dict(
+        zip(
+            ("text", "target_labels", "kind", "overlap", "batch_size", "context"),
+            conn.execute(
+                "SELECT text, target_labels, kind, overlap, batch_size, context FROM seeds WHERE id = ?", (seed_id,)
+            ).fetchone(),
+        )
+    )
     new_id = seed_version_id(base, newest[1] + 1)
-    store.insert_seed(conn, {"id": new_id, "text": text, "target_labels": json.loads(old["target_labels"]),
-                             "kind": old["kind"], "overlap": json.loads(old["overlap"]), "status": "approved",
-                             "base_id": base, "version": newest[1] + 1, "batch_size": old["batch_size"],
-                             "context": old["context"], "notes": f"edited in review from {seed_id}"},
-                      utc_now())
+    store.insert_seed(
+        conn,
+        {
+            "id": new_id,
+            "text": text,
+            "target_labels": json.loads(old["target_labels"]),
+            "kind": old["kind"],
+            "overlap": json.loads(old["overlap"]),
+            "status": "approved",
+            "base_id": base,
+            "version": newest[1] + 1,
+            "batch_size": old["batch_size"],
+            "context": old["context"],
+            "notes": f"edited in review from {seed_id}",
+        },
+        utc_now(),
+    )
     store.event(conn, actor=actor, kind="seed_added", target=new_id, detail={"edited_from": seed_id})
     _quarantine(store, conn, seed_id, f"replaced by {new_id} (edited in review)", actor)
     return True
-

@@ -57,19 +57,42 @@ CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 """
 
-RECORD_COLUMNS = ("id", "text", "text_hash", "norm_hash", "context", "source", "origin", "seed_id",
-                "batch_id", "labels", "label_provenance", "split", "status", "status_reason", "dup_of",
-                "near_dup_group", "signature", "meta", "import_id", "created_at")
+RECORD_COLUMNS = (
+    "id",
+    "text",
+    "text_hash",
+    "norm_hash",
+    "context",
+    "source",
+    "origin",
+    "seed_id",
+    "batch_id",
+    "labels",
+    "label_provenance",
+    "split",
+    "status",
+    "status_reason",
+    "dup_of",
+    "near_dup_group",
+    "signature",
+    "meta",
+    "import_id",
+    "created_at",
+)
 
 
 def migrate_1_to_2(conn: sqlite3.Connection) -> None:
     """Seed versions (base id, version), batch size and context of a seed; batch review status and the
     generation summary. Existing batches were imported by hand and count as accepted."""
     with immediate_transaction(conn):
-        for table, column in (("seeds", "base_id TEXT"), ("seeds", "version INTEGER NOT NULL DEFAULT 1"),
-                              ("seeds", "batch_size INTEGER"), ("seeds", "context TEXT"),
-                              ("batches", "status TEXT NOT NULL DEFAULT 'accepted'"),
-                              ("batches", "summary TEXT NOT NULL DEFAULT '{}'")):
+        for table, column in (
+            ("seeds", "base_id TEXT"),
+            ("seeds", "version INTEGER NOT NULL DEFAULT 1"),
+            ("seeds", "batch_size INTEGER"),
+            ("seeds", "context TEXT"),
+            ("batches", "status TEXT NOT NULL DEFAULT 'accepted'"),
+            ("batches", "summary TEXT NOT NULL DEFAULT '{}'"),
+        ):
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
 
@@ -77,5 +100,4 @@ def migrate_1_to_2(conn: sqlite3.Connection) -> None:
 def effective_status(include_unreviewed: bool = False) -> str:
     """SQL condition on ``r`` (records), ``s`` (its seed) and ``b`` (its batch): the record is in views."""
     batch_ok = "('accepted', 'pending')" if include_unreviewed else "('accepted')"
-    return (f"r.status = 'active' AND COALESCE(s.quarantined, 0) = 0 "
-            f"AND COALESCE(b.status, 'accepted') IN {batch_ok}")
+    return f"r.status = 'active' AND COALESCE(s.quarantined, 0) = 0 AND COALESCE(b.status, 'accepted') IN {batch_ok}"

@@ -54,8 +54,9 @@ def seed_version_id(base_id: str, version: int) -> str:
     return base_id if version == 1 else f"{base_id}@v{version}"
 
 
-def validate_seed(seed: Mapping[str, Any], *, labels: Container[str] | None = None, where: str | None = None
-                  ) -> list[str]:
+def validate_seed(
+    seed: Mapping[str, Any], *, labels: Container[str] | None = None, where: str | None = None
+) -> list[str]:
     """Every problem of one seed, as messages naming ``where`` and the field (empty when valid).
 
     ``labels`` are the taxonomy's label names; without them target labels are only checked to be
@@ -73,14 +74,16 @@ def validate_seed(seed: Mapping[str, Any], *, labels: Container[str] | None = No
     where = where or f"seed {seed.get('id')!r}"
     problems = []
     targets = seed.get("target_labels") or []
-    if not targets or not isinstance(targets, (list, tuple)) or (
-            labels is not None and any(t not in labels for t in targets)):
+    if (
+        not targets
+        or not isinstance(targets, (list, tuple))
+        or (labels is not None and any(t not in labels for t in targets))
+    ):
         problems.append(f"{where} field 'target_labels': expected taxonomy labels, got {targets!r}")
     if seed.get("kind", "positive") not in SEED_KINDS:
         problems.append(f"{where} field 'kind': expected one of {list(SEED_KINDS)}, got {seed.get('kind')!r}")
     if seed.get("status", "proposed") not in SEED_STATUSES:
-        problems.append(f"{where} field 'status': expected one of {list(SEED_STATUSES)}, "
-                        f"got {seed.get('status')!r}")
+        problems.append(f"{where} field 'status': expected one of {list(SEED_STATUSES)}, got {seed.get('status')!r}")
     if not isinstance(seed.get("text"), str) or not seed["text"].strip():
         problems.append(f"{where} field 'text': expected the seed's text, got {seed.get('text')!r}")
     size = seed.get("batch_size")
@@ -90,8 +93,10 @@ def validate_seed(seed: Mapping[str, Any], *, labels: Container[str] | None = No
     if ctx is not None and str(ctx).upper() not in CONTEXTS:
         problems.append(f"{where} field 'context': expected one of {list(CONTEXTS)}, got {ctx!r}")
     overlap = seed.get("overlap")
-    if overlap is not None and not (isinstance(overlap, Mapping) and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in overlap.values())):
+    if overlap is not None and not (
+        isinstance(overlap, Mapping)
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in overlap.values())
+    ):
         problems.append(f"{where} field 'overlap': expected a mapping label -> rate in [0, 1], got {overlap!r}")
     return problems
 
@@ -105,11 +110,16 @@ def read_seeds(path) -> ReadResult:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-        raise ImportValidationError(f"seed file {path}", expected="a readable UTF-8 YAML file",
-                                    got=str(e).splitlines()[0]) from e
+        raise ImportValidationError(
+            f"seed file {path}", expected="a readable UTF-8 YAML file", got=str(e).splitlines()[0]
+        ) from e
     if not isinstance(data, Mapping) or not isinstance(data.get("seeds"), list):
-        raise ImportValidationError(f"seed file {path}", expected="a mapping with a 'seeds' list",
-                                    got=type(data).__name__, fix="see data/demo/seeds.yaml")
+        raise ImportValidationError(
+            f"seed file {path}",
+            expected="a mapping with a 'seeds' list",
+            got=type(data).__name__,
+            fix="see data/demo/seeds.yaml",
+        )
     res = ReadResult([], [], source="seeds", context="GENERAL", format="seeds")
     seen: set[str] = set()
     for i, sd in enumerate(data["seeds"]):
@@ -122,11 +132,20 @@ def read_seeds(path) -> ReadResult:
             res.problems.append(f"{where}: seed id {sid!r} appears twice in the file")
             continue
         seen.add(sid)
-        res.seeds.append({"id": sid, "text": sd.get("text"), "target_labels": sd.get("target_labels") or [],
-                          "kind": sd.get("kind", "positive"), "overlap": sd.get("overlap"),
-                          "status": sd.get("status", "proposed"), "notes": sd.get("notes"),
-                          "batch_size": sd.get("batch_size"),
-                          "context": str(sd["context"]).upper() if sd.get("context") else None, "_where": where})
+        res.seeds.append(
+            {
+                "id": sid,
+                "text": sd.get("text"),
+                "target_labels": sd.get("target_labels") or [],
+                "kind": sd.get("kind", "positive"),
+                "overlap": sd.get("overlap"),
+                "status": sd.get("status", "proposed"),
+                "notes": sd.get("notes"),
+                "batch_size": sd.get("batch_size"),
+                "context": str(sd["context"]).upper() if sd.get("context") else None,
+                "_where": where,
+            }
+        )
         for j, bt in enumerate(sd.get("batches") or []):
             bwhere = f"{where}.batches[{j}]"
             if not isinstance(bt, Mapping) or not isinstance(bt.get("id"), str):
@@ -135,8 +154,16 @@ def read_seeds(path) -> ReadResult:
             status = bt.get("status", "accepted")
             if status not in BATCH_STATUSES:
                 res.problems.append(f"{bwhere} field 'status': expected one of {list(BATCH_STATUSES)}, got {status!r}")
-            res.batches.append({"id": bt["id"], "seed_id": sid, "provider": str(bt.get("provider", "unknown")),
-                                "params": bt.get("params") or {}, "status": status, "_where": bwhere})
+            res.batches.append(
+                {
+                    "id": bt["id"],
+                    "seed_id": sid,
+                    "provider": str(bt.get("provider", "unknown")),
+                    "params": bt.get("params") or {},
+                    "status": status,
+                    "_where": bwhere,
+                }
+            )
             for k, rec in enumerate(bt.get("records") or []):
                 rwhere = f"{bwhere}.records[{k}]"
                 if not isinstance(rec, Mapping):
@@ -147,7 +174,14 @@ def read_seeds(path) -> ReadResult:
                     res.problems.append(f"{rwhere} field 'labels': expected a mapping label -> 1/0/null")
                     continue
                 # the seed comes from the batch: a batch stored under an older version keeps it
-                res.records.append(RawRecord(where=rwhere, text=rec.get("text"), labels=dict(labels),
-                                             context=rec.get("context") or sd.get("context"),
-                                             origin=rec.get("origin", "generated"), batch_id=bt["id"]))
+                res.records.append(
+                    RawRecord(
+                        where=rwhere,
+                        text=rec.get("text"),
+                        labels=dict(labels),
+                        context=rec.get("context") or sd.get("context"),
+                        origin=rec.get("origin", "generated"),
+                        batch_id=bt["id"],
+                    )
+                )
     return res

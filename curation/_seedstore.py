@@ -20,30 +20,61 @@ __all__ = ["SeedTables"]
 
 class SeedTables:
     # ------------------------------------------------------------------ seeds and batches
-    def add_seed(self, seed_id: str, *, text: str, target_labels: Sequence[str], kind: str = "positive",
-                 overlap: Mapping[str, float] | None = None, status: str = "proposed", notes: str | None = None,
-                 actor: str, **fields: Any) -> None:
+    def add_seed(
+        self,
+        seed_id: str,
+        *,
+        text: str,
+        target_labels: Sequence[str],
+        kind: str = "positive",
+        overlap: Mapping[str, float] | None = None,
+        status: str = "proposed",
+        notes: str | None = None,
+        actor: str,
+        **fields: Any,
+    ) -> None:
         """Store one seed (``fields``: ``base_id``, ``version``, ``batch_size``, ``context``)."""
-        seed = {"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind,
-                "status": status, "overlap": overlap, "notes": notes, **fields}
+        seed = {
+            "id": seed_id,
+            "text": text,
+            "target_labels": list(target_labels),
+            "kind": kind,
+            "status": status,
+            "overlap": overlap,
+            "notes": notes,
+            **fields,
+        }
         problems = validate_seed(seed)
         if problems:
             raise StoreError(problems[0], fix="correct the seed and add it again")
         with self.transaction() as conn:
             if conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
-                raise StoreError(f"seed {seed_id!r}", expected="a new seed id", got="an id already stored",
-                                 fix="choose another id")
+                raise StoreError(
+                    f"seed {seed_id!r}", expected="a new seed id", got="an id already stored", fix="choose another id"
+                )
             self.insert_seed(conn, seed, utc_now())
             self.event(conn, actor=actor, kind="seed_added", target=seed_id, detail={"kind": kind})
 
     @staticmethod
     def insert_seed(conn: sqlite3.Connection, sd: Mapping[str, Any], now: str) -> None:
-        conn.execute("INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at, base_id, "
-                     "version, batch_size, context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                     (sd["id"], sd["text"], canonical_json(list(sd["target_labels"])), sd.get("kind", "positive"),
-                      canonical_json(dict(sd.get("overlap") or {})), sd.get("status", "proposed"), sd.get("notes"),
-                      now, sd.get("base_id") or sd["id"], int(sd.get("version") or 1), sd.get("batch_size"),
-                      sd.get("context")))
+        conn.execute(
+            "INSERT INTO seeds (id, text, target_labels, kind, overlap, status, notes, created_at, base_id, "
+            "version, batch_size, context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                sd["id"],
+                sd["text"],
+                canonical_json(list(sd["target_labels"])),
+                sd.get("kind", "positive"),
+                canonical_json(dict(sd.get("overlap") or {})),
+                sd.get("status", "proposed"),
+                sd.get("notes"),
+                now,
+                sd.get("base_id") or sd["id"],
+                int(sd.get("version") or 1),
+                sd.get("batch_size"),
+                sd.get("context"),
+            ),
+        )
 
     def set_seed_status(self, seed_id: str, status: str, *, actor: str, notes: str | None = None) -> None:
         if status not in SEED_STATUSES:
@@ -53,14 +84,17 @@ class SeedTables:
             conn.execute("UPDATE seeds SET status=?, notes=COALESCE(?, notes) WHERE id=?", (status, notes, seed_id))
             self.event(conn, actor=actor, kind="seed_status", target=seed_id, value=status, detail={"notes": notes})
 
-    def add_batch(self, batch_id: str, *, seed_id: str, provider: str, params: Mapping[str, Any] | None = None,
-                  actor: str) -> None:
+    def add_batch(
+        self, batch_id: str, *, seed_id: str, provider: str, params: Mapping[str, Any] | None = None, actor: str
+    ) -> None:
         with self.transaction() as conn:
             self._require_seed(conn, seed_id)
             if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
                 raise StoreError(f"batch {batch_id!r}", expected="a new batch id", got="an id already stored")
-            conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
-                         (batch_id, seed_id, provider, canonical_json(dict(params or {})), utc_now()))
+            conn.execute(
+                "INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
+                (batch_id, seed_id, provider, canonical_json(dict(params or {})), utc_now()),
+            )
             self.event(conn, actor=actor, kind="batch_added", target=batch_id, detail={"seed_id": seed_id})
 
     def batches(self) -> dict[str, str]:
@@ -80,21 +114,24 @@ class SeedTables:
         """Base seed id -> its stored versions as (id, version, text), oldest first."""
         out: dict[str, list[tuple[str, int, str]]] = {}
         for sid, base, version, text in self.conn.execute(
-                "SELECT id, COALESCE(base_id, id), version, text FROM seeds ORDER BY version"):
+            "SELECT id, COALESCE(base_id, id), version, text FROM seeds ORDER BY version"
+        ):
             out.setdefault(base, []).append((sid, int(version), text))
         return out
 
     def seed_ids(self) -> set[str]:
         return {r[0] for r in self.conn.execute("SELECT id FROM seeds")}
 
-    def set_batch_verdict(self, batch_id: str, verdict: str, *, review_sample: Sequence[str] | None = None,
-                          actor: str) -> None:
+    def set_batch_verdict(
+        self, batch_id: str, verdict: str, *, review_sample: Sequence[str] | None = None, actor: str
+    ) -> None:
         with self.transaction() as conn:
             if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
                 raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
-            conn.execute("UPDATE batches SET verdict=?, review_sample=COALESCE(?, review_sample) WHERE id=?",
-                         (verdict, canonical_json(list(review_sample)) if review_sample is not None else None,
-                          batch_id))
+            conn.execute(
+                "UPDATE batches SET verdict=?, review_sample=COALESCE(?, review_sample) WHERE id=?",
+                (verdict, canonical_json(list(review_sample)) if review_sample is not None else None, batch_id),
+            )
             self.event(conn, actor=actor, kind="batch_verdict", target=batch_id, value=verdict)
 
     def quarantine_seed(self, seed_id: str, *, reason: str, actor: str) -> int:
@@ -102,8 +139,12 @@ class SeedTables:
 
         Returns the number of records affected."""
         if not reason or not reason.strip():
-            raise StoreError(f"quarantine of seed {seed_id!r}", expected="a reason", got="an empty one",
-                             fix="say why the seed is quarantined, e.g. 'batch sample failed review'")
+            raise StoreError(
+                f"quarantine of seed {seed_id!r}",
+                expected="a reason",
+                got="an empty one",
+                fix="say why the seed is quarantined, e.g. 'batch sample failed review'",
+            )
         with self.transaction() as conn:
             self._require_seed(conn, seed_id)
             return self.quarantine_in(conn, seed_id, reason=reason, actor=actor)
@@ -120,8 +161,9 @@ class SeedTables:
             self._require_seed(conn, seed_id)
             conn.execute("UPDATE seeds SET quarantined=0, quarantine_reason=NULL WHERE id=?", (seed_id,))
             n = conn.execute("SELECT COUNT(*) FROM records WHERE seed_id=?", (seed_id,)).fetchone()[0]
-            self.event(conn, actor=actor, kind="unquarantine_seed", target=seed_id,
-                        detail={"reason": reason, "records": n})
+            self.event(
+                conn, actor=actor, kind="unquarantine_seed", target=seed_id, detail={"reason": reason, "records": n}
+            )
         return n
 
     def seeds(self) -> pd.DataFrame:
@@ -131,10 +173,27 @@ class SeedTables:
             "SELECT s.id, s.kind, s.status, s.quarantined, s.quarantine_reason, s.target_labels, s.text, "
             "(SELECT COUNT(*) FROM batches b WHERE b.seed_id = s.id), "
             "(SELECT COUNT(*) FROM records r WHERE r.seed_id = s.id), COALESCE(s.base_id, s.id), s.version, "
-            "s.overlap, s.batch_size, s.context FROM seeds s ORDER BY s.id").fetchall()
-        df = pd.DataFrame(rows, columns=["id", "kind", "status", "quarantined", "quarantine_reason",
-                                         "target_labels", "text", "n_batches", "n_records", "base_id", "version",
-                                         "overlap", "batch_size", "context"])
+            "s.overlap, s.batch_size, s.context FROM seeds s ORDER BY s.id"
+        ).fetchall()
+        df = pd.DataFrame(
+            rows,
+            columns=[
+                "id",
+                "kind",
+                "status",
+                "quarantined",
+                "quarantine_reason",
+                "target_labels",
+                "text",
+                "n_batches",
+                "n_records",
+                "base_id",
+                "version",
+                "overlap",
+                "batch_size",
+                "context",
+            ],
+        )
         df["quarantined"] = df["quarantined"].astype(bool)
         df["target_labels"] = [json.loads(x) for x in df["target_labels"]]
         df["overlap"] = [json.loads(x) for x in df["overlap"]]
@@ -146,8 +205,9 @@ class SeedTables:
             "SELECT b.id, b.seed_id, b.provider, b.params, b.status, b.summary, b.created_at, "
             "(SELECT COUNT(*) FROM records r WHERE r.batch_id = b.id) FROM batches b ORDER BY b.created_at, b.id",
         ).fetchall()
-        df = pd.DataFrame(rows, columns=["id", "seed_id", "provider", "params", "status", "summary", "created_at",
-                                         "n_records"])
+        df = pd.DataFrame(
+            rows, columns=["id", "seed_id", "provider", "params", "status", "summary", "created_at", "n_records"]
+        )
         df["params"] = [json.loads(x) for x in df["params"]]
         df["summary"] = [json.loads(x) for x in df["summary"]]
         return df
@@ -160,8 +220,7 @@ class SeedTables:
             if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
                 raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
             conn.execute("UPDATE batches SET status=? WHERE id=?", (status, batch_id))
-            self.event(conn, actor=actor, kind="batch_status", target=batch_id, value=status,
-                        detail={"reason": reason})
+            self.event(conn, actor=actor, kind="batch_status", target=batch_id, value=status, detail={"reason": reason})
 
     def quarantined_seeds(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM seeds WHERE quarantined=1 ORDER BY id")]
@@ -169,6 +228,9 @@ class SeedTables:
     @staticmethod
     def _require_seed(conn: sqlite3.Connection, seed_id: str) -> None:
         if not conn.execute("SELECT 1 FROM seeds WHERE id=?", (seed_id,)).fetchone():
-            raise StoreError(f"seed {seed_id!r}", expected="a stored seed id", got="no such seed",
-                             fix="add it with Project.add_seed first")
-
+            raise StoreError(
+                f"seed {seed_id!r}",
+                expected="a stored seed id",
+                got="no such seed",
+                fix="add it with Project.add_seed first",
+            )

@@ -50,8 +50,15 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
-def write_snapshot(root, snapshot_id: str, frame: pd.DataFrame, taxonomy: Taxonomy, *,
-                   excluded_seeds: Sequence[str], include_unreviewed: bool = False) -> dict[str, Any]:
+def write_snapshot(
+    root,
+    snapshot_id: str,
+    frame: pd.DataFrame,
+    taxonomy: Taxonomy,
+    *,
+    excluded_seeds: Sequence[str],
+    include_unreviewed: bool = False,
+) -> dict[str, Any]:
     """Write (or reuse) ``root/snapshots/ID/`` for the active records in ``frame``; return the manifest."""
     folder = _folder(root, snapshot_id)
     manifest_path = folder / "manifest.json"
@@ -60,10 +67,14 @@ def write_snapshot(root, snapshot_id: str, frame: pd.DataFrame, taxonomy: Taxono
     buf = _parquet_bytes(export_frame(frame, taxonomy.label_names))
     atomic_write_bytes(folder / "records.parquet", buf)
     manifest = {
-        "snapshot_id": snapshot_id, "created_at": utc_now(), "taxonomy_hash": taxonomy.content_hash,
-        "labels": list(taxonomy.label_names), "n_records": int(len(frame)),
+        "snapshot_id": snapshot_id,
+        "created_at": utc_now(),
+        "taxonomy_hash": taxonomy.content_hash,
+        "labels": list(taxonomy.label_names),
+        "n_records": int(len(frame)),
         "splits": {k: int(v) for k, v in frame["split"].value_counts().items()},
-        "excluded_seeds": list(excluded_seeds), "include_unreviewed": include_unreviewed,
+        "excluded_seeds": list(excluded_seeds),
+        "include_unreviewed": include_unreviewed,
         "n_pending": int((frame["status"] == "pending").sum()) if "status" in frame else 0,
         "records_sha256": hashlib.sha256(buf).hexdigest(),
     }
@@ -76,9 +87,13 @@ def read_snapshot(root, snapshot_id: str) -> tuple[pd.DataFrame, Taxonomy, dict[
     """A snapshot's records (label columns as float: 1.0 / 0.0 / NaN = unknown), its taxonomy and manifest."""
     folder = _folder(root, snapshot_id)
     if not (folder / "manifest.json").exists() or not (folder / "records.parquet").exists():
-        raise WorkbenchError(f"snapshot {snapshot_id} of project {root}", expected=f"{folder}/records.parquet "
-                             "and manifest.json", got="missing", fix="the snapshot the model was trained on is "
-                             "gone; retrain (workbench snapshot DIR writes the current one)")
+        raise WorkbenchError(
+            f"snapshot {snapshot_id} of project {root}",
+            expected=f"{folder}/records.parquet and manifest.json",
+            got="missing",
+            fix="the snapshot the model was trained on is "
+            "gone; retrain (workbench snapshot DIR writes the current one)",
+        )
     manifest = json.loads((folder / "manifest.json").read_text())
     frame = pd.read_parquet(folder / "records.parquet")
     for lab in manifest["labels"]:

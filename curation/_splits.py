@@ -36,13 +36,20 @@ def validate_fractions(fractions: Mapping[str, float], *, allow_missing: bool = 
     keys = list(fractions)
     unknown = [k for k in keys if k not in SPLITS]
     if unknown or (not allow_missing and sorted(keys) != sorted(SPLITS)):
-        raise WorkbenchError("split fractions", expected=f"the splits {list(SPLITS)}", got=str(keys),
-                             fix="set a fraction for each of train, valid, calib, holdout in workbench.yaml")
+        raise WorkbenchError(
+            "split fractions",
+            expected=f"the splits {list(SPLITS)}",
+            got=str(keys),
+            fix="set a fraction for each of train, valid, calib, holdout in workbench.yaml",
+        )
     vals = [float(fractions.get(k, 0.0)) for k in SPLITS]
     bad = any(v < 0 for v in vals) or (not allow_missing and any(v <= 0 for v in vals))
     if bad or abs(sum(vals) - 1.0) > 1e-6:
-        raise WorkbenchError("split fractions", expected="non-negative fractions that sum to 1"
-                             + ("" if allow_missing else ", each positive"), got=str(dict(zip(SPLITS, vals))))
+        raise WorkbenchError(
+            "split fractions",
+            expected="non-negative fractions that sum to 1" + ("" if allow_missing else ", each positive"),
+            got=str(dict(zip(SPLITS, vals))),
+        )
     return dict(zip(SPLITS, vals))
 
 
@@ -74,9 +81,16 @@ def _strata_matrix(labels: np.ndarray, extra: np.ndarray | None, *, min_pair: in
     return np.concatenate(cols, axis=1).astype(bool)
 
 
-def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray | None = None,
-                  fixed: Sequence[str | None] | None = None, strata: np.ndarray | None = None,
-                  fractions: Mapping[str, float] | None = None, min_pair: int = 10) -> np.ndarray:
+def assign_splits(
+    labels: np.ndarray,
+    *,
+    ids: Sequence[str],
+    groups: np.ndarray | None = None,
+    fixed: Sequence[str | None] | None = None,
+    strata: np.ndarray | None = None,
+    fractions: Mapping[str, float] | None = None,
+    min_pair: int = 10,
+) -> np.ndarray:
     """Assign a split to every row that has none yet.
 
     Parameters
@@ -155,8 +169,9 @@ def assign_splits(labels: np.ndarray, *, ids: Sequence[str], groups: np.ndarray 
     return out
 
 
-def split_report(frame: pd.DataFrame, labels: Sequence[str], *, by: Sequence[str] = ("source", "context")
-                 ) -> dict[str, pd.DataFrame]:
+def split_report(
+    frame: pd.DataFrame, labels: Sequence[str], *, by: Sequence[str] = ("source", "context")
+) -> dict[str, pd.DataFrame]:
     """Describe each split so a user can see that calib and holdout look alike.
 
     Returns a dict of frames:

@@ -64,8 +64,12 @@ class Store(SeedTables):
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
             conn.close()
-            raise StoreError(f"store {self.path}", expected=f"schema version {SCHEMA_VERSION}",
-                             got=f"version {row[0]}", fix="open it with the workbench version that wrote it")
+            raise StoreError(
+                f"store {self.path}",
+                expected=f"schema version {SCHEMA_VERSION}",
+                got=f"version {row[0]}",
+                fix="open it with the workbench version that wrote it",
+            )
         self._conn = conn
         return self
 
@@ -83,8 +87,12 @@ class Store(SeedTables):
     @property
     def conn(self) -> sqlite3.Connection:
         if self._conn is None:
-            raise StoreError(f"store {self.path}", expected="an open store", got="a closed one",
-                             fix="call .open() first or use `with Store(path) as st:`")
+            raise StoreError(
+                f"store {self.path}",
+                expected="an open store",
+                got="a closed one",
+                fix="call .open() first or use `with Store(path) as st:`",
+            )
         return self._conn
 
     @contextlib.contextmanager
@@ -102,7 +110,7 @@ class Store(SeedTables):
         out: dict[str, tuple[str, str]] = {}
         ids = list(ids)
         for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
+            chunk = ids[i : i + 900]
             q = f"SELECT id, text_hash, labels FROM records WHERE id IN ({','.join('?' * len(chunk))})"
             for rid, th, lab in self.conn.execute(q, chunk):
                 out[rid] = (th, lab)
@@ -112,7 +120,8 @@ class Store(SeedTables):
         """Ids, normalised-text hashes, splits, near-dup groups and MinHash signatures of all records,
         in insertion order."""
         rows = self.conn.execute(
-            "SELECT id, norm_hash, split, near_dup_group, signature FROM records ORDER BY seq").fetchall()
+            "SELECT id, norm_hash, split, near_dup_group, signature FROM records ORDER BY seq"
+        ).fetchall()
         ids = [r[0] for r in rows]
         sigs = [np.frombuffer(r[4], dtype=np.uint32) if r[4] is not None else None for r in rows]
         width = next((s.size for s in sigs if s is not None), 0)
@@ -122,35 +131,72 @@ class Store(SeedTables):
                 mat[i] = s
         return ids, [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], mat
 
-    def insert_import(self, *, import_row: Mapping[str, Any], records: Sequence[Mapping[str, Any]],
-                      near_dups: Sequence[tuple[str, str, float]], actor: str,
-                      seeds: Sequence[Mapping[str, Any]] = (), batches: Sequence[Mapping[str, Any]] = ()) -> None:
+    def insert_import(
+        self,
+        *,
+        import_row: Mapping[str, Any],
+        records: Sequence[Mapping[str, Any]],
+        near_dups: Sequence[tuple[str, str, float]],
+        actor: str,
+        seeds: Sequence[Mapping[str, Any]] = (),
+        batches: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         """Write one import in a single transaction: new seeds and batches, records, near-duplicate
         pairs and an event."""
         now = utc_now()
         with self.transaction() as conn:
             for sd in seeds:
                 self.insert_seed(conn, sd, now)
-                self.event(conn, actor=actor, kind="seed_added", target=sd["id"],
-                            detail={"kind": sd.get("kind", "positive"), "version": sd.get("version", 1)})
+                self.event(
+                    conn,
+                    actor=actor,
+                    kind="seed_added",
+                    target=sd["id"],
+                    detail={"kind": sd.get("kind", "positive"), "version": sd.get("version", 1)},
+                )
             for bt in batches:
-                conn.execute("INSERT INTO batches (id, seed_id, provider, params, created_at, status, summary) "
-                             "VALUES (?,?,?,?,?,?,?)",
-                             (bt["id"], bt["seed_id"], bt["provider"], canonical_json(dict(bt.get("params") or {})),
-                              now, bt.get("status", "accepted"), canonical_json(dict(bt.get("summary") or {}))))
+                conn.execute(
+                    "INSERT INTO batches (id, seed_id, provider, params, created_at, status, summary) "
+                    "VALUES (?,?,?,?,?,?,?)",
+                    (
+                        bt["id"],
+                        bt["seed_id"],
+                        bt["provider"],
+                        canonical_json(dict(bt.get("params") or {})),
+                        now,
+                        bt.get("status", "accepted"),
+                        canonical_json(dict(bt.get("summary") or {})),
+                    ),
+                )
                 self.event(conn, actor=actor, kind="batch_added", target=bt["id"], detail={"seed_id": bt["seed_id"]})
-            conn.execute("INSERT INTO imports VALUES (?,?,?,?,?,?,?)",
-                         (import_row["id"], now, import_row["source"], import_row["format"],
-                          import_row.get("path"), len(records), canonical_json(import_row.get("params", {}))))
+            conn.execute(
+                "INSERT INTO imports VALUES (?,?,?,?,?,?,?)",
+                (
+                    import_row["id"],
+                    now,
+                    import_row["source"],
+                    import_row["format"],
+                    import_row.get("path"),
+                    len(records),
+                    canonical_json(import_row.get("params", {})),
+                ),
+            )
             conn.executemany(
                 f"INSERT INTO records ({','.join(RECORD_COLUMNS)}) VALUES ({','.join('?' * len(RECORD_COLUMNS))})",
-                ([r.get(c, now if c == "created_at" else None) for c in RECORD_COLUMNS] for r in records))
+                ([r.get(c, now if c == "created_at" else None) for c in RECORD_COLUMNS] for r in records),
+            )
             conn.executemany("INSERT OR IGNORE INTO near_dups VALUES (?,?,?)", near_dups)
-            self.event(conn, actor=actor, kind="import", target=import_row["id"],
-                        detail={"n_records": len(records), "source": import_row["source"]})
+            self.event(
+                conn,
+                actor=actor,
+                kind="import",
+                target=import_row["id"],
+                detail={"n_records": len(records), "source": import_row["source"]},
+            )
 
-    def frame(self, label_names: Sequence[str], *, active_only: bool = False,
-              include_unreviewed: bool = False) -> pd.DataFrame:
+    def frame(
+        self, label_names: Sequence[str], *, active_only: bool = False, include_unreviewed: bool = False
+    ) -> pd.DataFrame:
         """All records as a DataFrame: one column per label (1.0, 0.0 or NaN for unknown) plus
         metadata. ``status`` is the *effective* status: a record of a quarantined seed or a rejected
         batch is ``quarantined``, one of a batch awaiting review is ``pending``. ``active_only`` keeps
@@ -170,15 +216,35 @@ class Store(SeedTables):
         FROM records r LEFT JOIN seeds s ON s.id = r.seed_id LEFT JOIN batches b ON b.id = r.batch_id
         """
         rows = self.conn.execute(q + " ORDER BY r.seq").fetchall()
-        cols = ["id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
-                "status_reason", "dup_of", "near_dup_group", "hard_negative", "_labels",
-                "label_provenance", "import_id", "meta"]
+        cols = [
+            "id",
+            "text",
+            "context",
+            "source",
+            "origin",
+            "seed_id",
+            "batch_id",
+            "split",
+            "status",
+            "status_reason",
+            "dup_of",
+            "near_dup_group",
+            "hard_negative",
+            "_labels",
+            "label_provenance",
+            "import_id",
+            "meta",
+        ]
         df = pd.DataFrame.from_records(rows, columns=cols)
         label_names = list(label_names)
         clash = set(label_names) & RESERVED_COLUMNS
         if clash:
-            raise StoreError("label names", expected="names that are not record columns",
-                             got=str(sorted(clash)), fix="rename those labels in the taxonomy")
+            raise StoreError(
+                "label names",
+                expected="names that are not record columns",
+                got=str(sorted(clash)),
+                fix="rename those labels in the taxonomy",
+            )
         mat = np.full((len(df), len(label_names)), np.nan)
         index = {n: j for j, n in enumerate(label_names)}
         for i, blob in enumerate(df["_labels"].tolist()):
@@ -202,22 +268,41 @@ class Store(SeedTables):
         return pd.DataFrame(rows, columns=["a", "b", "similarity"])
 
     # ------------------------------------------------------------------ annotation
-    def set_labels(self, record_id: str, values: Mapping[str, int | None], *, actor: str,
-                   provenance: str = "annotator", known_labels: Sequence[str] | None = None) -> None:
+    def set_labels(
+        self,
+        record_id: str,
+        values: Mapping[str, int | None],
+        *,
+        actor: str,
+        provenance: str = "annotator",
+        known_labels: Sequence[str] | None = None,
+    ) -> None:
         """Change labels of one record, appending one event per changed label (``None`` = unknown)."""
         if provenance not in PROVENANCES:
             raise StoreError("provenance", expected=f"one of {list(PROVENANCES)}", got=repr(provenance))
         for lab, v in values.items():
             if known_labels is not None and lab not in known_labels:
-                raise StoreError(f"label {lab!r}", expected=f"a taxonomy label {list(known_labels)}",
-                                 got=repr(lab), fix="add it to the taxonomy first")
+                raise StoreError(
+                    f"label {lab!r}",
+                    expected=f"a taxonomy label {list(known_labels)}",
+                    got=repr(lab),
+                    fix="add it to the taxonomy first",
+                )
             if v not in (0, 1, None):
                 raise StoreError(f"label {lab!r} of {record_id}", expected="1, 0 or None (unknown)", got=repr(v))
         with self.transaction() as conn:
             self.write_labels(conn, record_id, values, actor=actor, provenance=provenance)
 
-    def write_labels(self, conn: sqlite3.Connection, record_id: str, values: Mapping[str, int | None], *, actor: str,
-                     provenance: str, detail: Mapping[str, Any] | None = None) -> int:
+    def write_labels(
+        self,
+        conn: sqlite3.Connection,
+        record_id: str,
+        values: Mapping[str, int | None],
+        *,
+        actor: str,
+        provenance: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
         """Inside the caller's transaction: change labels of one record, one event per changed label
         keeping the old value and its provenance. Returns the number of labels changed."""
         row = conn.execute("SELECT labels, label_provenance FROM records WHERE id = ?", (record_id,)).fetchone()
@@ -226,8 +311,9 @@ class Store(SeedTables):
         labels, prov = json.loads(row[0]), json.loads(row[1])
         changed = 0
         for lab, v in values.items():
-            if (v is None and lab not in labels) or (v is not None and labels.get(lab) == v
-                                                     and prov.get(lab) == provenance):
+            if (v is None and lab not in labels) or (
+                v is not None and labels.get(lab) == v and prov.get(lab) == provenance
+            ):
                 continue  # already so: a person confirming a generator's label still becomes its provenance
             old, old_prov = labels.get(lab), prov.get(lab)
             if v is None:
@@ -236,13 +322,22 @@ class Store(SeedTables):
             else:
                 labels[lab] = int(v)
                 prov[lab] = provenance
-            self.event(conn, actor=actor, kind="label", target=record_id, question=lab,
-                        value=None if v is None else str(int(v)), status="submitted",
-                        detail={"provenance": provenance, "old": old, "old_provenance": old_prov, **(detail or {})})
+            self.event(
+                conn,
+                actor=actor,
+                kind="label",
+                target=record_id,
+                question=lab,
+                value=None if v is None else str(int(v)),
+                status="submitted",
+                detail={"provenance": provenance, "old": old, "old_provenance": old_prov, **(detail or {})},
+            )
             changed += 1
         if changed:
-            conn.execute("UPDATE records SET labels = ?, label_provenance = ? WHERE id = ?",
-                         (canonical_json(labels), canonical_json(prov), record_id))
+            conn.execute(
+                "UPDATE records SET labels = ?, label_provenance = ? WHERE id = ?",
+                (canonical_json(labels), canonical_json(prov), record_id),
+            )
         return changed
 
     def quarantine_records(self, record_ids: Sequence[str], *, reason: str, actor: str) -> int:
@@ -251,8 +346,9 @@ class Store(SeedTables):
         with self.transaction() as conn:
             n = 0
             for rid in record_ids:
-                n += conn.execute("UPDATE records SET status='quarantined', status_reason=? WHERE id=?",
-                                  (reason, rid)).rowcount
+                n += conn.execute(
+                    "UPDATE records SET status='quarantined', status_reason=? WHERE id=?", (reason, rid)
+                ).rowcount
                 self.event(conn, actor=actor, kind="quarantine_record", target=rid, detail={"reason": reason})
         return n
 
@@ -260,8 +356,7 @@ class Store(SeedTables):
         with self.transaction() as conn:
             n = 0
             for rid in record_ids:
-                n += conn.execute("UPDATE records SET status='active', status_reason=NULL WHERE id=?",
-                                  (rid,)).rowcount
+                n += conn.execute("UPDATE records SET status='active', status_reason=NULL WHERE id=?", (rid,)).rowcount
                 self.event(conn, actor=actor, kind="unquarantine_record", target=rid)
         return n
 
@@ -272,31 +367,51 @@ class Store(SeedTables):
             raise StoreError("tag", expected="a non-empty tag name", got=repr(tag), fix="name the selection")
         unknown = sorted(set(ids) - set(self.existing(ids)))
         if unknown:
-            raise StoreError("tag", expected="ids of stored records", got=f"{len(unknown)} unknown, e.g. {unknown[:3]}",
-                             fix="tag only ids from project.frame(); nothing was written")
+            raise StoreError(
+                "tag",
+                expected="ids of stored records",
+                got=f"{len(unknown)} unknown, e.g. {unknown[:3]}",
+                fix="tag only ids from project.frame(); nothing was written",
+            )
         with self.transaction() as conn:
             now = utc_now()
-            n = sum(conn.execute("INSERT OR IGNORE INTO tags VALUES (?,?,?,?,?)",
-                                 (rid, tag, note, actor, now)).rowcount for rid in ids)
-            self.event(conn, actor=actor, kind="tag_records", target=tag,
-                       detail={"n": len(ids), "new": n, "note": note})
+            n = sum(
+                conn.execute("INSERT OR IGNORE INTO tags VALUES (?,?,?,?,?)", (rid, tag, note, actor, now)).rowcount
+                for rid in ids
+            )
+            self.event(
+                conn, actor=actor, kind="tag_records", target=tag, detail={"n": len(ids), "new": n, "note": note}
+            )
         return n
 
     def tags(self, tag: str | None = None) -> pd.DataFrame:
         q, args = "SELECT record_id, tag, note, actor, created_at FROM tags", ()
         if tag is not None:
             q, args = q + " WHERE tag = ?", (tag,)
-        return pd.DataFrame(self.conn.execute(q + " ORDER BY tag, record_id", args).fetchall(),
-                            columns=["record_id", "tag", "note", "actor", "created_at"])
+        return pd.DataFrame(
+            self.conn.execute(q + " ORDER BY tag, record_id", args).fetchall(),
+            columns=["record_id", "tag", "note", "actor", "created_at"],
+        )
 
     # ------------------------------------------------------------------ events and snapshots
-    def event(self, conn: sqlite3.Connection, *, actor: str, kind: str, target: str, question: str | None = None,
-               value: str | None = None, status: str | None = None, detail: Mapping[str, Any] | None = None) -> None:
+    def event(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        actor: str,
+        kind: str,
+        target: str,
+        question: str | None = None,
+        value: str | None = None,
+        status: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
         if not actor:
             raise StoreError("event", expected="an actor (who made the change)", got=repr(actor))
-        conn.execute("INSERT INTO events (ts, actor, kind, target, question, value, status, detail) "
-                     "VALUES (?,?,?,?,?,?,?,?)",
-                     (utc_now(), actor, kind, target, question, value, status, canonical_json(dict(detail or {}))))
+        conn.execute(
+            "INSERT INTO events (ts, actor, kind, target, question, value, status, detail) VALUES (?,?,?,?,?,?,?,?)",
+            (utc_now(), actor, kind, target, question, value, status, canonical_json(dict(detail or {}))),
+        )
 
     def events(self, *, target: str | None = None) -> pd.DataFrame:
         q = "SELECT seq, ts, actor, kind, target, question, value, status, detail FROM events"
@@ -305,8 +420,9 @@ class Store(SeedTables):
             q += " WHERE target = ?"
             args = (target,)
         rows = self.conn.execute(q + " ORDER BY seq", args).fetchall()
-        return pd.DataFrame(rows, columns=["seq", "ts", "actor", "kind", "target", "question", "value",
-                                           "status", "detail"])
+        return pd.DataFrame(
+            rows, columns=["seq", "ts", "actor", "kind", "target", "question", "value", "status", "detail"]
+        )
 
     def snapshot_id(self, taxonomy_hash: str, *, include_unreviewed: bool = False) -> str:
         """Content hash over the taxonomy and every *active* record's id, text, known labels and split

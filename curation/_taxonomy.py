@@ -27,20 +27,39 @@ ACTIONS = ("hide", "warn", "badge", "none")
 # Per-tier defaults. T1 is zero-tolerance (child safety, credible threats), T5 is routing/topic.
 # min_positives is the count below which the trainer and the distribution report warn.
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
-    "T1": {"gate": {"min_f1": 0.70, "recall_floor": 0.90, "fpr_budget": 0.02},
-           "threshold_range": (0.02, 0.70), "action": "hide", "min_positives": 300},
-    "T2": {"gate": {"min_f1": 0.65, "recall_floor": 0.75, "fpr_budget": 0.02},
-           "threshold_range": (0.05, 0.90), "action": "hide", "min_positives": 300},
-    "T3": {"gate": {"min_f1": 0.60, "recall_floor": 0.60, "fpr_budget": 0.05},
-           "threshold_range": (0.05, 0.95), "action": "warn", "min_positives": 200},
-    "T4": {"gate": {"min_f1": 0.50, "recall_floor": 0.40, "fpr_budget": 0.10},
-           "threshold_range": (0.10, 0.95), "action": "badge", "min_positives": 100},
-    "T5": {"gate": {"min_f1": 0.40, "recall_floor": 0.00, "fpr_budget": 0.20},
-           "threshold_range": (0.10, 0.95), "action": "badge", "min_positives": 50},
+    "T1": {
+        "gate": {"min_f1": 0.70, "recall_floor": 0.90, "fpr_budget": 0.02},
+        "threshold_range": (0.02, 0.70),
+        "action": "hide",
+        "min_positives": 300,
+    },
+    "T2": {
+        "gate": {"min_f1": 0.65, "recall_floor": 0.75, "fpr_budget": 0.02},
+        "threshold_range": (0.05, 0.90),
+        "action": "hide",
+        "min_positives": 300,
+    },
+    "T3": {
+        "gate": {"min_f1": 0.60, "recall_floor": 0.60, "fpr_budget": 0.05},
+        "threshold_range": (0.05, 0.95),
+        "action": "warn",
+        "min_positives": 200,
+    },
+    "T4": {
+        "gate": {"min_f1": 0.50, "recall_floor": 0.40, "fpr_budget": 0.10},
+        "threshold_range": (0.10, 0.95),
+        "action": "badge",
+        "min_positives": 100,
+    },
+    "T5": {
+        "gate": {"min_f1": 0.40, "recall_floor": 0.00, "fpr_budget": 0.20},
+        "threshold_range": (0.10, 0.95),
+        "action": "badge",
+        "min_positives": 50,
+    },
 }
 
-_LABEL_KEYS = {"name", "description", "group", "tier", "parent", "gate", "threshold_range",
-               "action", "min_positives"}
+_LABEL_KEYS = {"name", "description", "group", "tier", "parent", "gate", "threshold_range", "action", "min_positives"}
 _GATE_KEYS = {"min_f1", "recall_floor", "fpr_budget"}
 
 
@@ -95,20 +114,31 @@ class Taxonomy:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Taxonomy:
         if not isinstance(data, Mapping):
-            raise TaxonomyError(f"{source}", expected="a mapping with keys 'name' and 'labels'",
-                                got=type(data).__name__, fix="see data/demo/taxonomy.yaml for the layout")
+            raise TaxonomyError(
+                f"{source}",
+                expected="a mapping with keys 'name' and 'labels'",
+                got=type(data).__name__,
+                fix="see data/demo/taxonomy.yaml for the layout",
+            )
         raw_labels = data.get("labels")
         if not isinstance(raw_labels, list) or not raw_labels:
-            raise TaxonomyError(f"{source}: 'labels'", expected="a non-empty list of labels",
-                                got=repr(raw_labels)[:80], fix="list at least one label under 'labels:'")
+            raise TaxonomyError(
+                f"{source}: 'labels'",
+                expected="a non-empty list of labels",
+                got=repr(raw_labels)[:80],
+                fix="list at least one label under 'labels:'",
+            )
         labels: list[Label] = []
         seen: set[str] = set()
         for i, raw in enumerate(raw_labels):
             lab = _parse_label(raw, where=f"{source}: labels[{i}]")
             if lab.name in seen:
-                raise TaxonomyError(f"{source}: labels[{i}]", expected="unique label names",
-                                    got=f"a second label named {lab.name!r}",
-                                    fix="rename or remove the duplicate")
+                raise TaxonomyError(
+                    f"{source}: labels[{i}]",
+                    expected="unique label names",
+                    got=f"a second label named {lab.name!r}",
+                    fix="rename or remove the duplicate",
+                )
             seen.add(lab.name)
             labels.append(lab)
         names = {lab.name for lab in labels}
@@ -116,21 +146,31 @@ class Taxonomy:
             if lab.parent is None:
                 continue
             if lab.parent not in names:
-                raise TaxonomyError(f"{source}: label {lab.name!r} (labels[{i}])",
-                                    expected=f"a parent that is one of {sorted(names)}",
-                                    got=f"unknown parent {lab.parent!r}",
-                                    fix="add the parent label or fix its name")
+                raise TaxonomyError(
+                    f"{source}: label {lab.name!r} (labels[{i}])",
+                    expected=f"a parent that is one of {sorted(names)}",
+                    got=f"unknown parent {lab.parent!r}",
+                    fix="add the parent label or fix its name",
+                )
             if lab.parent == lab.name:
-                raise TaxonomyError(f"{source}: label {lab.name!r}", expected="a parent other than itself",
-                                    got=repr(lab.parent), fix="remove 'parent' or name the primary label")
+                raise TaxonomyError(
+                    f"{source}: label {lab.name!r}",
+                    expected="a parent other than itself",
+                    got=repr(lab.parent),
+                    fix="remove 'parent' or name the primary label",
+                )
         by_name = {lab.name: lab for lab in labels}
         for lab in labels:  # cycles: a chain of parents must end
             chain = [lab.name]
             cur = lab.parent
             while cur is not None:
                 if cur in chain:
-                    raise TaxonomyError(f"{source}: parents of {lab.name!r}", expected="a hierarchy without cycles",
-                                        got=" -> ".join(chain + [cur]), fix="break the cycle")
+                    raise TaxonomyError(
+                        f"{source}: parents of {lab.name!r}",
+                        expected="a hierarchy without cycles",
+                        got=" -> ".join(chain + [cur]),
+                        fix="break the cycle",
+                    )
                 chain.append(cur)
                 cur = by_name[cur].parent
         name = data.get("name", "taxonomy")
@@ -138,8 +178,12 @@ class Taxonomy:
             raise TaxonomyError(f"{source}: 'name'", expected="a non-empty string", got=repr(name))
         unknown = set(data) - {"name", "labels", "description"}
         if unknown:
-            raise TaxonomyError(f"{source}", expected="top-level keys name, description, labels",
-                                got=f"unknown keys {sorted(unknown)}", fix="remove or rename them")
+            raise TaxonomyError(
+                f"{source}",
+                expected="top-level keys name, description, labels",
+                got=f"unknown keys {sorted(unknown)}",
+                fix="remove or rename them",
+            )
         return cls(name=name, labels=tuple(labels), source=source)
 
     # ------------------------------------------------------------------ queries
@@ -176,8 +220,12 @@ class Taxonomy:
     def labels_in_group(self, group: str) -> tuple[str, ...]:
         names = tuple(lab.name for lab in self.labels if lab.group == group)
         if not names:
-            raise TaxonomyError(f"label group {group!r}", expected=f"one of {list(self.groups)}",
-                                got=repr(group), fix="pick a group that the taxonomy defines")
+            raise TaxonomyError(
+                f"label group {group!r}",
+                expected=f"one of {list(self.groups)}",
+                got=repr(group),
+                fix="pick a group that the taxonomy defines",
+            )
         return names
 
     def to_dict(self) -> dict[str, Any]:
@@ -214,7 +262,8 @@ class Taxonomy:
         if list(other) != theirs:
             raise TaxonomyError(
                 f"Label order of {what} {list(other)} does not match taxonomy {theirs}",
-                fix=f"re-export the {what} or load it with the taxonomy it was trained on")
+                fix=f"re-export the {what} or load it with the taxonomy it was trained on",
+            )
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the resolved taxonomy as YAML, atomically."""
@@ -228,8 +277,12 @@ def _num(value: Any, where: str, key: str, lo: float = 0.0, hi: float = 1.0) -> 
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TaxonomyError(f"{where}: {key}", expected=f"a number in [{lo}, {hi}]", got=repr(value))
     if not (lo <= float(value) <= hi):
-        raise TaxonomyError(f"{where}: {key}", expected=f"a number in [{lo}, {hi}]", got=repr(value),
-                            fix=f"set {key} inside [{lo}, {hi}]")
+        raise TaxonomyError(
+            f"{where}: {key}",
+            expected=f"a number in [{lo}, {hi}]",
+            got=repr(value),
+            fix=f"set {key} inside [{lo}, {hi}]",
+        )
     return float(value)
 
 
@@ -240,37 +293,50 @@ def _parse_label(raw: Any, *, where: str) -> Label:
         raise TaxonomyError(where, expected="a mapping with at least 'name'", got=repr(raw)[:80])
     name = raw.get("name")
     if not isinstance(name, str) or not name.strip() or name != name.strip() or any(c in name for c in " ,=\n\t"):
-        raise TaxonomyError(f"{where}: name", expected="a non-empty name without spaces, commas or '='",
-                            got=repr(name), fix="use snake_case names such as 'hate_speech'")
+        raise TaxonomyError(
+            f"{where}: name",
+            expected="a non-empty name without spaces, commas or '='",
+            got=repr(name),
+            fix="use snake_case names such as 'hate_speech'",
+        )
     where = f"{where} ({name!r})"
     unknown = set(raw) - _LABEL_KEYS
     if unknown:
-        raise TaxonomyError(where, expected=f"keys among {sorted(_LABEL_KEYS)}", got=f"unknown keys {sorted(unknown)}",
-                            fix="remove or rename them")
+        raise TaxonomyError(
+            where,
+            expected=f"keys among {sorted(_LABEL_KEYS)}",
+            got=f"unknown keys {sorted(unknown)}",
+            fix="remove or rename them",
+        )
     tier = raw.get("tier", "T3")
     if tier not in TIERS:
-        raise TaxonomyError(f"{where}: tier", expected="a tier in T1..T5", got=repr(tier),
-                            fix="set tier to one of " + ", ".join(TIERS))
+        raise TaxonomyError(
+            f"{where}: tier", expected="a tier in T1..T5", got=repr(tier), fix="set tier to one of " + ", ".join(TIERS)
+        )
     defaults = TIER_DEFAULTS[tier]
     gate_raw = raw.get("gate") or {}
     if not isinstance(gate_raw, Mapping):
-        raise TaxonomyError(f"{where}: gate", expected="a mapping of min_f1, recall_floor, fpr_budget",
-                            got=repr(gate_raw))
+        raise TaxonomyError(
+            f"{where}: gate", expected="a mapping of min_f1, recall_floor, fpr_budget", got=repr(gate_raw)
+        )
     unknown = set(gate_raw) - _GATE_KEYS
     if unknown:
-        raise TaxonomyError(f"{where}: gate", expected=f"keys among {sorted(_GATE_KEYS)}",
-                            got=f"unknown keys {sorted(unknown)}")
+        raise TaxonomyError(
+            f"{where}: gate", expected=f"keys among {sorted(_GATE_KEYS)}", got=f"unknown keys {sorted(unknown)}"
+        )
     gate_vals = {**defaults["gate"], **gate_raw}
     gate = Gate(**{k: _num(v, where, f"gate.{k}") for k, v in gate_vals.items()})
     rng = raw.get("threshold_range", defaults["threshold_range"])
     if not isinstance(rng, (list, tuple)) or len(rng) != 2:
-        raise TaxonomyError(f"{where}: threshold_range", expected="two numbers [low, high] inside [0, 1]",
-                            got=repr(rng))
+        raise TaxonomyError(
+            f"{where}: threshold_range", expected="two numbers [low, high] inside [0, 1]", got=repr(rng)
+        )
     lo = _num(rng[0], where, "threshold_range[0]")
     hi = _num(rng[1], where, "threshold_range[1]")
     if lo >= hi:
-        raise TaxonomyError(f"{where}: threshold_range", expected="low < high", got=repr(list(rng)),
-                            fix="swap or widen the bounds")
+        raise TaxonomyError(
+            f"{where}: threshold_range", expected="low < high", got=repr(list(rng)), fix="swap or widen the bounds"
+        )
     action = raw.get("action", defaults["action"])
     if action not in ACTIONS:
         raise TaxonomyError(f"{where}: action", expected="one of " + ", ".join(ACTIONS), got=repr(action))
@@ -286,8 +352,17 @@ def _parse_label(raw: Any, *, where: str) -> Label:
     desc = raw.get("description", "")
     if not isinstance(desc, str):
         raise TaxonomyError(f"{where}: description", expected="a string", got=repr(desc)[:80])
-    return Label(name=name, description=desc, group=group, tier=tier, parent=parent, gate=gate,
-                 threshold_range=(lo, hi), action=action, min_positives=min_pos)
+    return Label(
+        name=name,
+        description=desc,
+        group=group,
+        tier=tier,
+        parent=parent,
+        gate=gate,
+        threshold_range=(lo, hi),
+        action=action,
+        min_positives=min_pos,
+    )
 
 
 def load_taxonomy(path: str | os.PathLike) -> Taxonomy:
@@ -302,13 +377,21 @@ def load_taxonomy(path: str | os.PathLike) -> Taxonomy:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
-        raise TaxonomyError(f"taxonomy file {path}", expected="an existing YAML file", got="no such file",
-                            fix="run `workbench init DIR` or pass the right path") from e
+        raise TaxonomyError(
+            f"taxonomy file {path}",
+            expected="an existing YAML file",
+            got="no such file",
+            fix="run `workbench init DIR` or pass the right path",
+        ) from e
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path} line {mark.line + 1} column {mark.column + 1}" if mark is not None else f"{path}"
-        raise TaxonomyError(where, expected="valid YAML", got=getattr(e, "problem", None) or str(e).splitlines()[0],
-                            fix="quote text that contains ':' ',' '{' or '}'") from e
+        raise TaxonomyError(
+            where,
+            expected="valid YAML",
+            got=getattr(e, "problem", None) or str(e).splitlines()[0],
+            fix="quote text that contains ':' ',' '{' or '}'",
+        ) from e
     return Taxonomy.from_dict(data, source=str(path))

@@ -20,9 +20,19 @@ from ._taxonomy import Taxonomy
 __all__ = ["validate_record"]
 
 
-def validate_record(rec: RawRecord, *, taxonomy: Taxonomy, lmap: Mapping[str, str | None], names: set[str],
-                    known_seeds: set[str], known_batches: Mapping[str, str], problems: list[str], source: str,
-                    context: str, repair: bool) -> dict[str, Any] | None:
+def validate_record(
+    rec: RawRecord,
+    *,
+    taxonomy: Taxonomy,
+    lmap: Mapping[str, str | None],
+    names: set[str],
+    known_seeds: set[str],
+    known_batches: Mapping[str, str],
+    problems: list[str],
+    source: str,
+    context: str,
+    repair: bool,
+) -> dict[str, Any] | None:
     """Check one parsed row against the taxonomy and the known seeds and batches; return the row
     to store, or ``None`` after appending its problems to ``problems``.
 
@@ -49,16 +59,20 @@ def validate_record(rec: RawRecord, *, taxonomy: Taxonomy, lmap: Mapping[str, st
         if target is None:
             continue
         if target not in names:
-            problems.append(f"{rec.where} field {col!r}: unknown label {target!r}; expected one of "
-                            f"{sorted(names)}; add it to the taxonomy, map it (--map {col}=LABEL) "
-                            f"or drop it (--map {col}=-)")
+            problems.append(
+                f"{rec.where} field {col!r}: unknown label {target!r}; expected one of "
+                f"{sorted(names)}; add it to the taxonomy, map it (--map {col}=LABEL) "
+                f"or drop it (--map {col}=-)"
+            )
             ok = False
             continue
         try:
             v = parse_label_value(raw)
         except ValueError:
-            problems.append(f"{rec.where} field {col!r}: value {raw!r} not in {{0, 1, unknown}}; "
-                            f"use 1, 0 or leave it empty for unknown")
+            problems.append(
+                f"{rec.where} field {col!r}: value {raw!r} not in {{0, 1, unknown}}; "
+                f"use 1, 0 or leave it empty for unknown"
+            )
             ok = False
             continue
         if v is not None:
@@ -80,8 +94,9 @@ def validate_record(rec: RawRecord, *, taxonomy: Taxonomy, lmap: Mapping[str, st
             problems.append(f"{rec.where} field 'batch_id': unknown batch {rec.batch_id!r}; add the batch first")
             ok = False
         elif seed_id is not None and seed_id != bseed:
-            problems.append(f"{rec.where} field 'seed_id': {seed_id!r} but batch {rec.batch_id!r} belongs to "
-                            f"seed {bseed!r}")
+            problems.append(
+                f"{rec.where} field 'seed_id': {seed_id!r} but batch {rec.batch_id!r} belongs to seed {bseed!r}"
+            )
             ok = False
         else:
             seed_id = bseed
@@ -111,9 +126,11 @@ def validate_record(rec: RawRecord, *, taxonomy: Taxonomy, lmap: Mapping[str, st
                 prov[parent] = "repair"
                 repaired += 1
             else:
-                problems.append(f"{rec.where}: secondary label {lab.name!r} is set without its primary "
-                                f"{parent!r} (which is {labels.get(parent, 'unknown')}); fix the data or import "
-                                f"with --repair-hierarchy to set the primary")
+                problems.append(
+                    f"{rec.where}: secondary label {lab.name!r} is set without its primary "
+                    f"{parent!r} (which is {labels.get(parent, 'unknown')}); fix the data or import "
+                    f"with --repair-hierarchy to set the primary"
+                )
                 return None
     for lab in tax.labels:  # a known-negative primary implies its secondaries are negative
         if lab.parent is not None and lab.name not in labels:
@@ -127,11 +144,20 @@ def validate_record(rec: RawRecord, *, taxonomy: Taxonomy, lmap: Mapping[str, st
     norm = normalise_text(text)
     th = text_hash(text)
     return {
-        "id": stable_record_id(source, rec.source_id, text), "text": text, "text_hash": th,
-        "norm_hash": text_hash(norm)[:16], "_norm": norm, "context": ctx, "source": source,
-        "origin": rec.origin, "seed_id": seed_id, "batch_id": rec.batch_id,
-        "labels": canonical_json(labels), "label_provenance": canonical_json(prov),
-        "meta": canonical_json({k: v for k, v in rec.meta.items()}), "status": "active",
-        "_repaired": repaired, "_implied": implied,
+        "id": stable_record_id(source, rec.source_id, text),
+        "text": text,
+        "text_hash": th,
+        "norm_hash": text_hash(norm)[:16],
+        "_norm": norm,
+        "context": ctx,
+        "source": source,
+        "origin": rec.origin,
+        "seed_id": seed_id,
+        "batch_id": rec.batch_id,
+        "labels": canonical_json(labels),
+        "label_provenance": canonical_json(prov),
+        "meta": canonical_json({k: v for k, v in rec.meta.items()}),
+        "status": "active",
+        "_repaired": repaired,
+        "_implied": implied,
     }
-

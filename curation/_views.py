@@ -73,8 +73,9 @@ def collapse_duplicates(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFr
     return out.reset_index(drop=True)
 
 
-def task_view(frame: pd.DataFrame, taxonomy: Taxonomy, group: str | None = None, *,
-              labels: Sequence[str] | None = None) -> pd.DataFrame:
+def task_view(
+    frame: pd.DataFrame, taxonomy: Taxonomy, group: str | None = None, *, labels: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Active, de-duplicated records that know at least one label of a label group.
 
     Parameters
@@ -107,11 +108,21 @@ def _buckets(view: pd.DataFrame, labels: Sequence[str]) -> tuple[np.ndarray, np.
     return pos, any_pos, all_known
 
 
-def training_mix(view: pd.DataFrame, labels: Sequence[str], *, split: str | None = "train",
-                 clean_share: float = 0.80, clean_share_range: Sequence[float] = (0.70, 0.85),
-                 head_cap: float = 0.10, tail_floor: int = 500, hard_negative_share: float = 0.30,
-                 hard_negative_range: Sequence[float] = (0.20, 0.40), floors: dict[str, int] | None = None,
-                 seed: int = 0, max_rounds: int = 4) -> MixResult:
+def training_mix(
+    view: pd.DataFrame,
+    labels: Sequence[str],
+    *,
+    split: str | None = "train",
+    clean_share: float = 0.80,
+    clean_share_range: Sequence[float] = (0.70, 0.85),
+    head_cap: float = 0.10,
+    tail_floor: int = 500,
+    hard_negative_share: float = 0.30,
+    hard_negative_range: Sequence[float] = (0.20, 0.40),
+    floors: dict[str, int] | None = None,
+    seed: int = 0,
+    max_rounds: int = 4,
+) -> MixResult:
     """Select a training mix balanced by *label occurrences*, with floors, caps and clean share.
 
     - Positives: labels are filled from the rarest up; a post counts once for each of its labels;
@@ -196,12 +207,14 @@ def training_mix(view: pd.DataFrame, labels: Sequence[str], *, split: str | None
         idx = order[mask[order]]
         full = idx[all_known[idx]]
         part = idx[~all_known[idx]]
-        return np.concatenate([full, part])[:max(n, 0)]
+        return np.concatenate([full, part])[: max(n, 0)]
 
     hn_idx = _take(clean_cand & hard, n_hn_target)
     rest_idx = _take(clean_cand & ~hard, n_clean_target - len(hn_idx))
     if len(hn_idx) + len(rest_idx) < n_clean_target:  # not enough ordinary clean: top up with hard negatives
-        extra = _take(clean_cand & hard & ~np.isin(np.arange(len(pool)), hn_idx), n_clean_target - len(hn_idx) - len(rest_idx))
+        extra = _take(
+            clean_cand & hard & ~np.isin(np.arange(len(pool)), hn_idx), n_clean_target - len(hn_idx) - len(rest_idx)
+        )
         hn_idx = np.concatenate([hn_idx, extra])
     clean_sel = np.concatenate([hn_idx, rest_idx]).astype(np.int64)
     selected[clean_sel] = True
@@ -216,31 +229,56 @@ def training_mix(view: pd.DataFrame, labels: Sequence[str], *, split: str | None
         if not floor_met:
             unmet.append(f"{lab}: floor {floors[lab]} not met, only {int(available[j])} positives available")
         if counts[j] < min(available[j], cap[j]):
-            unmet.append(f"{lab}: {int(counts[j])} of {int(min(available[j], cap[j]))} wanted positives selected "
-                         f"(co-occurring labels hit their caps)")
-        per_rows.append({"label": lab, "available": int(available[j]), "selected": int(counts[j]),
-                         "floor": floors[lab], "floor_met": bool(floor_met), "cap": int(cap[j]),
-                         "capped": bool(available[j] > cap[j])})
+            unmet.append(
+                f"{lab}: {int(counts[j])} of {int(min(available[j], cap[j]))} wanted positives selected "
+                f"(co-occurring labels hit their caps)"
+            )
+        per_rows.append(
+            {
+                "label": lab,
+                "available": int(available[j]),
+                "selected": int(counts[j]),
+                "floor": floors[lab],
+                "floor_met": bool(floor_met),
+                "cap": int(cap[j]),
+                "capped": bool(available[j] > cap[j]),
+            }
+        )
     lo, hi = clean_share_range
     if n_total and not lo <= achieved_clean <= hi:
-        unmet.append(f"clean share {achieved_clean:.1%} outside [{lo:.0%}, {hi:.0%}] "
-                     f"({n_clean} clean for {n_pos} positives)")
+        unmet.append(
+            f"clean share {achieved_clean:.1%} outside [{lo:.0%}, {hi:.0%}] ({n_clean} clean for {n_pos} positives)"
+        )
     lo, hi = hard_negative_range
     if n_clean and not lo <= achieved_hn <= hi:
-        unmet.append(f"hard-negative share of clean {achieved_hn:.1%} outside [{lo:.0%}, {hi:.0%}] "
-                     f"({len(hn_idx)} hard negatives available/selected)")
+        unmet.append(
+            f"hard-negative share of clean {achieved_hn:.1%} outside [{lo:.0%}, {hi:.0%}] "
+            f"({len(hn_idx)} hard negatives available/selected)"
+        )
     frame = pool.loc[np.flatnonzero(selected)].reset_index(drop=True)
-    summary = {"n_total": n_total, "n_positive": n_pos, "n_clean": n_clean, "n_hard_negative": int(len(hn_idx)),
-               "clean_share": achieved_clean, "hard_negative_share": achieved_hn,
-               "n_partially_labelled_clean": int((~all_known[clean_sel]).sum()), "split": split,
-               "label_occurrences": int(counts.sum())}
-    return MixResult(frame=frame, per_label=pd.DataFrame(per_rows).set_index("label"), summary=summary,
-                     unmet=unmet)
+    summary = {
+        "n_total": n_total,
+        "n_positive": n_pos,
+        "n_clean": n_clean,
+        "n_hard_negative": int(len(hn_idx)),
+        "clean_share": achieved_clean,
+        "hard_negative_share": achieved_hn,
+        "n_partially_labelled_clean": int((~all_known[clean_sel]).sum()),
+        "split": split,
+        "label_occurrences": int(counts.sum()),
+    }
+    return MixResult(frame=frame, per_label=pd.DataFrame(per_rows).set_index("label"), summary=summary, unmet=unmet)
 
 
-def evaluation_view(view: pd.DataFrame, labels: Sequence[str], *, split: str = "holdout",
-                    clean_share: float = 0.95, clean_share_range: Sequence[float] = (0.90, 0.98),
-                    seed: int = 0) -> MixResult:
+def evaluation_view(
+    view: pd.DataFrame,
+    labels: Sequence[str],
+    *,
+    split: str = "holdout",
+    clean_share: float = 0.95,
+    clean_share_range: Sequence[float] = (0.90, 0.98),
+    seed: int = 0,
+) -> MixResult:
     """Records of ``split`` at realistic base rates (clean ``clean_share`` of the total).
 
     All clean records are kept when possible and positives are subsampled to the target share
@@ -266,13 +304,19 @@ def evaluation_view(view: pd.DataFrame, labels: Sequence[str], *, split: str = "
     unmet = []
     lo, hi = clean_share_range
     if n_total and not lo <= share <= hi:
-        unmet.append(f"clean share {share:.1%} outside [{lo:.0%}, {hi:.0%}] ({n_clean} clean, "
-                     f"{len(pos_idx)} positive)")
-    per = pd.DataFrame({"label": labels, "available": pos.sum(axis=0).astype(int),
-                        "selected": pos[keep].sum(axis=0).astype(int)}).set_index("label")
+        unmet.append(f"clean share {share:.1%} outside [{lo:.0%}, {hi:.0%}] ({n_clean} clean, {len(pos_idx)} positive)")
+    per = pd.DataFrame(
+        {"label": labels, "available": pos.sum(axis=0).astype(int), "selected": pos[keep].sum(axis=0).astype(int)}
+    ).set_index("label")
     for lab, row in per.iterrows():
         if row["selected"] == 0 and row["available"] > 0:
             unmet.append(f"{lab}: no positives left at this base rate ({row['available']} available)")
-    summary = {"n_total": n_total, "n_positive": int(len(pos_idx)), "n_clean": n_clean, "clean_share": share,
-               "split": split, "positives_dropped": n_pos_all - int(len(pos_idx))}
+    summary = {
+        "n_total": n_total,
+        "n_positive": int(len(pos_idx)),
+        "n_clean": n_clean,
+        "clean_share": share,
+        "split": split,
+        "positives_dropped": n_pos_all - int(len(pos_idx)),
+    }
     return MixResult(frame=frame, per_label=per, summary=summary, unmet=unmet)

@@ -22,18 +22,21 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
 import pandas as pd
+
 stats = project.stats()
-pd.Series({k: stats[k] for k in ('snapshot_id', 'n_records', 'n_active', 'n_quarantined')})
+pd.Series({k: stats[k] for k in ("snapshot_id", "n_records", "n_active", "n_quarantined")})
 
 # %%
-pd.DataFrame(stats['labels']).T[['positives', 'negatives', 'unknown', 'unknown_rate']]
+pd.DataFrame(stats["labels"]).T[["positives", "negatives", "unknown", "unknown_rate"]]
 
 # %%
 from curation import distribution_figure
+
 distribution = project.class_distribution()
 distribution_figure(distribution)

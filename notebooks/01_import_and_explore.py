@@ -22,21 +22,24 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
 import pandas as pd
+
 stats = project.stats()
-pd.DataFrame({'records': pd.Series(stats['by_source'])})
+pd.DataFrame({"records": pd.Series(stats["by_source"])})
 
 # %%
 report = project.split_report()
-report['label_rates']
+report["label_rates"]
 
 # %%
-report['calib_vs_holdout']
+report["calib_vs_holdout"]
 
 # %%
 from curation import distribution_figure
-distribution_figure(project.class_distribution(), title='Train split: positives per label')
+
+distribution_figure(project.class_distribution(), title="Train split: positives per label")

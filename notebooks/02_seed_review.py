@@ -22,11 +22,13 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
 from workbench.panels import ReviewPanel, SeedsPanel
+
 review = ReviewPanel(project)  # finds the running stack ($ARGILLA_API_URL / $ARGILLA_API_KEY)
 review.push_seeds()
 review
@@ -36,11 +38,11 @@ review
 
 # %%
 review.pull()
-review.last_result['applied']
+review.last_result["applied"]
 
 # %%
 seeds = SeedsPanel(project)
 seeds
 
 # %%
-seeds.table[['status', 'quarantined', 'reason']]
+seeds.table[["status", "quarantined", "reason"]]

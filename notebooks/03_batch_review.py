@@ -22,21 +22,29 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
-project.add_seed('seed-banter', kind='hard_negative', status='approved', target_labels=['hate', 'offensive'],
-                 text='Just friendly banter between mates, nobody means any of it, relax.')
-project.seeds().set_index('id').loc['seed-banter', ['kind', 'status']]
+project.add_seed(
+    "seed-banter",
+    kind="hard_negative",
+    status="approved",
+    target_labels=["hate", "offensive"],
+    text="Just friendly banter between mates, nobody means any of it, relax.",
+)
+project.seeds().set_index("id").loc["seed-banter", ["kind", "status"]]
 
 # %%
 from workbench.generate import generate, make_provider
-summaries = generate(project, make_provider(project, 'retrieval'), labels=['hate', 'offensive'], n=10, progress=True)
+
+summaries = generate(project, make_provider(project, "retrieval"), labels=["hate", "offensive"], n=10, progress=True)
 [(s.seed_id, s.batch_id, s.stored) for s in summaries]
 
 # %%
 from workbench.panels import ReviewPanel, SeedsPanel
+
 review = ReviewPanel(project)
 review.push_batches()
 review
@@ -46,7 +54,7 @@ review
 
 # %%
 review.pull()
-project.batches()[['id', 'seed_id', 'status']]
+project.batches()[["id", "seed_id", "status"]]
 
 # %%
 seeds = SeedsPanel(project)
@@ -54,5 +62,5 @@ seeds.quarantine_rejected()
 seeds
 
 # %%
-banter = project.seeds().set_index('id').loc['seed-banter']
-bool(banter['quarantined']), banter['quarantine_reason']
+banter = project.seeds().set_index("id").loc["seed-banter"]
+bool(banter["quarantined"]), banter["quarantine_reason"]

@@ -22,11 +22,13 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
 from workbench.panels import MapPanel
+
 panel = MapPanel(project)
 panel
 
@@ -39,13 +41,13 @@ panel.clusters.head(10)
 # %%
 # after a lasso or box in the map above (or in code, as here):
 frame = panel.map.frame
-x0, x1 = frame['x'].quantile([0.25, 0.5])
-ids = panel.map.select_box((x0, x1), (frame['y'].min(), frame['y'].max()))
+x0, x1 = frame["x"].quantile([0.25, 0.5])
+ids = panel.map.select_box((x0, x1), (frame["y"].min(), frame["y"].max()))
 len(panel.selected_ids)
 
 # %%
-panel.tag('map-region-notebook')
-project.tags('map-region-notebook').head()
+panel.tag("map-region-notebook")
+project.tags("map-region-notebook").head()
 
 # %%
 # every record is on the map, once

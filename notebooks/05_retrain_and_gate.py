@@ -22,12 +22,14 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
 from workbench.panels import RetrainPanel
-panel = RetrainPanel(project, recipe='heads', group='safety')
+
+panel = RetrainPanel(project, recipe="heads", group="safety")
 panel
 
 # %%
@@ -36,7 +38,7 @@ model = panel.run()
 panel.gate_table
 
 # %%
-panel.last_verdict['passed'], panel.last_verdict['best_variant'], panel.seconds
+panel.last_verdict["passed"], panel.last_verdict["best_variant"], panel.seconds
 
 # %%
 # one gate row per label of the model

@@ -22,17 +22,24 @@
 
 # %%
 from workbench import open_project
+
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 project
 
 # %%
 from training import TrainSpec, train_model
 from curation import utc_now
-model = train_model(project, project.root / 'models' / f"errors-{utc_now()[:19].replace(':', '')}", TrainSpec(recipe='heads', group='safety', mix=False))
+
+model = train_model(
+    project,
+    project.root / "models" / f"errors-{utc_now()[:19].replace(':', '')}",
+    TrainSpec(recipe="heads", group="safety", mix=False),
+)
 model.labels
 
 # %%
 from workbench.panels import ReviewPanel
+
 review = ReviewPanel(project, model=model)
 review.push_errors()
 review
@@ -43,7 +50,7 @@ review
 # %%
 snapshot_before = project.snapshot_id()
 review.pull()
-review.last_result['applied']
+review.last_result["applied"]
 
 # %%
 snapshot_before, project.snapshot_id()

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 def pytest_configure(config):
     """A SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C, so fixtures still stop the servers
     they started (Argilla, JupyterLab, kernels run in sessions of their own and would outlive us)."""
+
     def _interrupt(*_):
         raise KeyboardInterrupt
 
@@ -30,8 +31,9 @@ def _find_shared_data() -> Path:
     if beside.exists():
         return beside
     try:
-        origin = subprocess.run(["git", "-C", str(REPO), "config", "--get", "remote.origin.url"],
-                                capture_output=True, text=True, timeout=10).stdout.strip()
+        origin = subprocess.run(
+            ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         origin = ""
     if origin and Path(origin).is_dir():
@@ -48,20 +50,27 @@ STARTER_TAXONOMY = REPO / "workbench" / "templates" / "taxonomy.yaml"
 def shared(path: str) -> Path:
     p = SHARED_DATA / path
     if not p.exists():
-        pytest.fail(f"public data file {p} is missing: the tests read ../shared/data beside the checkout "
-                    "(or beside the repository it was cloned from, or $WORKBENCH_SHARED_DATA)")
+        pytest.fail(
+            f"public data file {p} is missing: the tests read ../shared/data beside the checkout "
+            "(or beside the repository it was cloned from, or $WORKBENCH_SHARED_DATA)"
+        )
     return p
 
 
 @pytest.fixture
 def small_taxonomy() -> Taxonomy:
-    return Taxonomy.from_dict({"name": "small", "labels": [
-        {"name": "hate", "group": "safety", "tier": "T2"},
-        {"name": "offensive", "group": "safety", "tier": "T3"},
-        {"name": "hate_race", "group": "safety", "tier": "T3", "parent": "hate"},
-        {"name": "scam", "group": "spam", "tier": "T2"},
-        {"name": "spam", "group": "spam", "tier": "T4"},
-    ]})
+    return Taxonomy.from_dict(
+        {
+            "name": "small",
+            "labels": [
+                {"name": "hate", "group": "safety", "tier": "T2"},
+                {"name": "offensive", "group": "safety", "tier": "T3"},
+                {"name": "hate_race", "group": "safety", "tier": "T3", "parent": "hate"},
+                {"name": "scam", "group": "spam", "tier": "T2"},
+                {"name": "spam", "group": "spam", "tier": "T4"},
+            ],
+        }
+    )
 
 
 @pytest.fixture

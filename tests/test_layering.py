@@ -67,7 +67,7 @@ def test_no_import_circle_among_modules():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(trail[trail.index(nxt):] + [nxt])
+                cycles.append(trail[trail.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, trail + [nxt])
         state[node] = 2
@@ -79,8 +79,11 @@ def test_no_import_circle_among_modules():
 
 
 def test_no_module_imports_another_modules_underscore_names():
-    bad = [f"{mod} imports {target}.{name}" for mod, target, name in _imports(_modules())
-           if name and name.startswith("_") and not name.startswith("__")]
+    bad = [
+        f"{mod} imports {target}.{name}"
+        for mod, target, name in _imports(_modules())
+        if name and name.startswith("_") and not name.startswith("__")
+    ]
     assert not bad, bad
 
 
@@ -96,7 +99,10 @@ def test_underscore_modules_are_imported_only_inside_their_own_package():
 
 
 def test_the_layers_point_one_way():
-    bad = [f"{mod} imports {target}" for mod, target, _ in _imports(_modules())
-           if (mod.startswith("curation") and not target.startswith("curation"))
-           or (mod.startswith("training") and target.startswith("workbench"))]
+    bad = [
+        f"{mod} imports {target}"
+        for mod, target, _ in _imports(_modules())
+        if (mod.startswith("curation") and not target.startswith("curation"))
+        or (mod.startswith("training") and target.startswith("workbench"))
+    ]
     assert not bad, bad

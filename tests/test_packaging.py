@@ -40,8 +40,11 @@ def test_readme_has_exactly_the_two_setup_commands_and_ci_calls_make_test():
     readme = (REPO / "README.md").read_text()
     assert "make run" in readme and "make test" in readme
     ci = (REPO / ".ci" / "run").read_text()
-    commands = [line for line in ci.splitlines() if line.strip() and not line.startswith("#")
-                and not line.startswith(("set ", "cd "))]
+    commands = [
+        line
+        for line in ci.splitlines()
+        if line.strip() and not line.startswith("#") and not line.startswith(("set ", "cd "))
+    ]
     assert commands == ["make test"]
 
 

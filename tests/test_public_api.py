@@ -65,12 +65,17 @@ def test_import_direction_holds_in_every_module():
         assert "workbench" not in names, f"{module} imports workbench"
 
 
-def test_no_module_is_over_450_lines():
+def test_no_module_is_over_600_lines():
+    """600 lines of ruff-formatted code (about 450 of the denser style before the formatter ran)."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    long = {str(p.relative_to(root)): n for pkg in ("curation", "training", "workbench")
-            for p in (root / pkg).rglob("*.py") if (n := len(p.read_text().splitlines())) > 450}
+    long = {
+        str(p.relative_to(root)): n
+        for pkg in ("curation", "training", "workbench")
+        for p in (root / pkg).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 600
+    }
     assert not long, f"split these by concern: {long}"
 
 
@@ -79,8 +84,9 @@ def test_every_package_opens_with_a_docstring_that_names_what_it_may_import():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    for init in [root / p / "__init__.py" for p in ("curation", "training", "workbench")] + \
-            sorted((root / "workbench").glob("*/__init__.py")):
+    for init in [root / p / "__init__.py" for p in ("curation", "training", "workbench")] + sorted(
+        (root / "workbench").glob("*/__init__.py")
+    ):
         doc = ast.get_docstring(ast.parse(init.read_text()))
         assert doc and len(doc) > 80, f"{init} has no docstring saying what the package is for"
         assert "import" in doc, f"{init}: the docstring should say what the package may import"

@@ -33,8 +33,19 @@ def fetch_suite(build: Path) -> Path:
     archive = build / f"argilla-{VERSION}.tar.gz"
     if not archive.exists():
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-binary", ":all:", "--no-deps",
-             f"argilla=={VERSION}", "-d", str(build)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--quiet",
+                "--no-binary",
+                ":all:",
+                "--no-deps",
+                f"argilla=={VERSION}",
+                "-d",
+                str(build),
+            ],
             check=True,
         )
     with tarfile.open(archive) as tar:
@@ -63,8 +74,19 @@ def main() -> int:
     print(f"stack up at {info['url']} in {info['seconds']} s (home {home})", flush=True)
     try:
         env = {**os.environ, **stack.env()}
-        argv = [sys.executable, "-m", "pytest", str(suite), "-q", "-p", "no:cacheprovider",
-                "-c", str(suite.parents[1] / "pytest.ini"), "--rootdir", str(suite.parents[1])]
+        argv = [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(suite),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(suite.parents[1] / "pytest.ini"),
+            "--rootdir",
+            str(suite.parents[1]),
+        ]
         argv += [f"--ignore={suite / name}" for name in NEEDS_HUB]
         argv += args.pytest_args
         code = subprocess.run(argv, env=env, cwd=str(suite.parents[1])).returncode

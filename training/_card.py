@@ -49,9 +49,11 @@ class VariantResult:
         names = {f.name for f in dataclasses.fields(cls)} - {"extra", "gate"}
         known = {k: v for k, v in data.items() if k in names}
         extra = {k: v for k, v in data.items() if k not in names and k not in ("gate", "extra")}
-        return cls(gate=GateVerdict.from_dict(data.get("gate") or {"passed": data.get("passed", False)}),
-                   **{"summary": {}, "per_label": [], "passed": False, **known}, extra={**data.get("extra", {}),
-                                                                                         **extra})
+        return cls(
+            gate=GateVerdict.from_dict(data.get("gate") or {"passed": data.get("passed", False)}),
+            **{"summary": {}, "per_label": [], "passed": False, **known},
+            extra={**data.get("extra", {}), **extra},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("gate", "extra")}
@@ -100,14 +102,24 @@ class ModelCard:
         data = dict(data)
         version = data.get("format", 1)
         if not isinstance(version, int) or version > CARD_FORMAT:
-            raise WorkbenchError(where, expected=f"a card of format 1..{CARD_FORMAT}", got=f"format {version!r}",
-                                 fix="upgrade the workbench to read cards written by a newer version")
-        missing = [f.name for f in dataclasses.fields(cls)
-                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-                   and f.name not in data]
+            raise WorkbenchError(
+                where,
+                expected=f"a card of format 1..{CARD_FORMAT}",
+                got=f"format {version!r}",
+                fix="upgrade the workbench to read cards written by a newer version",
+            )
+        missing = [
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING and f.name not in data
+        ]
         if missing:
-            raise WorkbenchError(where, expected="a model card with " + ", ".join(missing), got="a card without them",
-                                 fix="point at a directory written by `workbench train`")
+            raise WorkbenchError(
+                where,
+                expected="a model card with " + ", ".join(missing),
+                got="a card without them",
+                fix="point at a directory written by `workbench train`",
+            )
         if version == 1:
             data["recipe"] = _V1_RECIPES.get(data["recipe"], data["recipe"])
         names = {f.name for f in dataclasses.fields(cls)} - {"extra", "variants"}

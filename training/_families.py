@@ -17,5 +17,12 @@ from ._finetune import FineTunedClassifier
 from ._heads import HeadsClassifier
 from ._tfidf import TfidfClassifier
 
-__all__ = ["FAMILIES", "load_classifier", "neural_members", "EnsembleClassifier", "FineTunedClassifier",
-           "HeadsClassifier", "TfidfClassifier"]
+__all__ = [
+    "FAMILIES",
+    "load_classifier",
+    "neural_members",
+    "EnsembleClassifier",
+    "FineTunedClassifier",
+    "HeadsClassifier",
+    "TfidfClassifier",
+]

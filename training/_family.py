@@ -28,8 +28,16 @@ import numpy as np
 
 from curation import WorkbenchError, atomic_write_text
 
-__all__ = ["Classifier", "FAMILIES", "load_classifier", "neural_members", "check_targets", "seed_everything",
-           "write_json", "encoder_head"]
+__all__ = [
+    "Classifier",
+    "FAMILIES",
+    "load_classifier",
+    "neural_members",
+    "check_targets",
+    "seed_everything",
+    "write_json",
+    "encoder_head",
+]
 
 FAMILIES: dict[str, type[Classifier]] = {}
 """Family name -> class; filled by :class:`Classifier` subclasses as they are defined."""
@@ -39,12 +47,17 @@ def check_targets(texts: Sequence[str], targets: np.ndarray, labels: Sequence[st
     """``targets`` as float32 of shape (len(texts), len(labels)) holding 1, 0 or NaN; else a clear error."""
     y = np.asarray(targets, dtype=np.float32)
     if y.ndim != 2 or y.shape[0] != len(texts) or y.shape[1] != len(labels):
-        raise WorkbenchError("training targets", expected=f"shape ({len(texts)}, {len(labels)})",
-                             got=f"shape {y.shape}", fix="pass one row per text and one column per label")
+        raise WorkbenchError(
+            "training targets",
+            expected=f"shape ({len(texts)}, {len(labels)})",
+            got=f"shape {y.shape}",
+            fix="pass one row per text and one column per label",
+        )
     ok = np.isnan(y) | (y == 0) | (y == 1)
     if not ok.all():
-        raise WorkbenchError("training targets", expected="1.0, 0.0 or NaN (unknown)",
-                             got=f"{np.unique(y[~ok])[:5].tolist()}")
+        raise WorkbenchError(
+            "training targets", expected="1.0, 0.0 or NaN (unknown)", got=f"{np.unique(y[~ok])[:5].tolist()}"
+        )
     return y
 
 
@@ -102,9 +115,12 @@ class Classifier:
             return  # an intermediate base class, not a family
         other = FAMILIES.get(cls.family)
         if other is not None and other.__qualname__ != cls.__qualname__:
-            raise WorkbenchError(f"model family {cls.family!r}", expected="a name no other family has",
-                                 got=f"{other.__module__}.{other.__qualname__} already has it",
-                                 fix="give the new family another name")
+            raise WorkbenchError(
+                f"model family {cls.family!r}",
+                expected="a name no other family has",
+                got=f"{other.__module__}.{other.__qualname__} already has it",
+                fix="give the new family another name",
+            )
         FAMILIES[cls.family] = cls
 
     @classmethod
@@ -129,8 +145,11 @@ class Classifier:
     def param_names(cls) -> list[str]:
         """Constructor arguments that are hyper-parameters, in signature order."""
         sig = inspect.signature(cls.__init__)
-        return [n for n, p in sig.parameters.items()
-                if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in cls.runtime_params]
+        return [
+            n
+            for n, p in sig.parameters.items()
+            if n != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in cls.runtime_params
+        ]
 
     def get_params(self) -> dict[str, Any]:
         """The hyper-parameters as given to the constructor (live objects)."""
@@ -169,8 +188,12 @@ class Classifier:
     # -------------------------------------------------------------- shared helpers
     def _require_fitted(self):
         if self.labels_ is None:
-            raise WorkbenchError(f"{type(self).__name__}", expected="a fitted model", got="an unfitted one",
-                                 fix="call fit() or load() first")
+            raise WorkbenchError(
+                f"{type(self).__name__}",
+                expected="a fitted model",
+                got="an unfitted one",
+                fix="call fit() or load() first",
+            )
 
     @staticmethod
     def _read_config(path) -> dict[str, Any]:
@@ -184,11 +207,19 @@ def load_classifier(path, **runtime) -> Classifier:
     try:
         fam = json.loads((path / "config.json").read_text())["family"]
     except (FileNotFoundError, KeyError, json.JSONDecodeError) as e:
-        raise WorkbenchError(f"classifier at {path}", expected="a config.json naming its family",
-                             got=type(e).__name__, fix="point at a directory written by save()") from e
+        raise WorkbenchError(
+            f"classifier at {path}",
+            expected="a config.json naming its family",
+            got=type(e).__name__,
+            fix="point at a directory written by save()",
+        ) from e
     if fam not in FAMILIES:
-        raise WorkbenchError(f"classifier at {path}", expected=f"a family in {list(FAMILIES)}", got=repr(fam),
-                             fix="import the module that defines that family before loading")
+        raise WorkbenchError(
+            f"classifier at {path}",
+            expected=f"a family in {list(FAMILIES)}",
+            got=repr(fam),
+            fix="import the module that defines that family before loading",
+        )
     cls = FAMILIES[fam]
     return cls.load(path, **cls.runtime_kwargs(runtime))
 

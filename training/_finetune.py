@@ -57,9 +57,11 @@ class FineTuneArgs:
         if self.schedule not in ("linear", "cosine", "constant"):
             raise WorkbenchError("schedule", expected="'linear', 'cosine' or 'constant'", got=repr(self.schedule))
         if self.epochs <= 0 or self.lr <= 0 or self.batch_size < 1 or self.max_length < 8:
-            raise WorkbenchError("fine-tune arguments", expected="epochs > 0, lr > 0, batch_size >= 1, max_length >= 8",
-                                 got=f"epochs={self.epochs}, lr={self.lr}, batch_size={self.batch_size}, "
-                                     f"max_length={self.max_length}")
+            raise WorkbenchError(
+                "fine-tune arguments",
+                expected="epochs > 0, lr > 0, batch_size >= 1, max_length >= 8",
+                got=f"epochs={self.epochs}, lr={self.lr}, batch_size={self.batch_size}, max_length={self.max_length}",
+            )
         if not 0 <= self.warmup_ratio < 1:
             raise WorkbenchError("warmup_ratio", expected="a number in [0, 1)", got=repr(self.warmup_ratio))
 
@@ -81,9 +83,9 @@ def _bucketed_batches(lengths: np.ndarray, batch_size: int, rng: np.random.Gener
     chunk = batch_size * bucket
     batches = []
     for i in range(0, len(idx), chunk):
-        part = idx[i:i + chunk]
+        part = idx[i : i + chunk]
         part = part[np.argsort(lengths[part], kind="stable")]
-        batches += [part[j:j + batch_size] for j in range(0, len(part), batch_size)]
+        batches += [part[j : j + batch_size] for j in range(0, len(part), batch_size)]
     rng.shuffle(batches)
     return batches
 
@@ -102,8 +104,16 @@ class FineTunedClassifier(Classifier):
     runtime_params = ("device",)
     param_types = {"args": FineTuneArgs, "loss": LossConfig}
 
-    def __init__(self, labels: Sequence[str], *, encoder: str = DEFAULT_ENCODER, args: FineTuneArgs | None = None,
-                 loss: LossConfig | None = None, hierarchy: Sequence[tuple[str, str]] = (), device: str | None = None):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        *,
+        encoder: str = DEFAULT_ENCODER,
+        args: FineTuneArgs | None = None,
+        loss: LossConfig | None = None,
+        hierarchy: Sequence[tuple[str, str]] = (),
+        device: str | None = None,
+    ):
         super().__init__()
         self.labels = list(labels)
         self.encoder = encoder
@@ -129,8 +139,8 @@ class FineTunedClassifier(Classifier):
         ids = torch.zeros((len(ids_list), n), dtype=torch.long)
         mask = torch.zeros((len(ids_list), n), dtype=torch.long)
         for i, x in enumerate(ids_list):
-            ids[i, :len(x)] = torch.tensor(x)
-            mask[i, :len(x)] = 1
+            ids[i, : len(x)] = torch.tensor(x)
+            mask[i, : len(x)] = 1
         return ids.to(self.device_), mask.to(self.device_)
 
     def _build(self, body_path: str):
@@ -143,9 +153,16 @@ class FineTunedClassifier(Classifier):
         self.device_ = self.device or default_device()
         return encoder_head(body, head, normalize=False).to(self.device_)
 
-    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid: tuple[Sequence[str], np.ndarray] | None = None,
-            phases: Sequence[int] | None = None, show_progress: bool = False,
-            log: Callable[[str], None] | None = None) -> FineTunedClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        targets: np.ndarray,
+        *,
+        valid: tuple[Sequence[str], np.ndarray] | None = None,
+        phases: Sequence[int] | None = None,
+        show_progress: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> FineTunedClassifier:
         import torch
         from tqdm.auto import tqdm
 
@@ -177,13 +194,14 @@ class FineTunedClassifier(Classifier):
             for e in range(whole + (1 if frac > 0 else 0)):
                 bs = [allowed[b] for b in _bucketed_batches(lengths[allowed], a.batch_size, rng, a.bucket_size)]
                 if e == whole:  # a fractional last epoch
-                    bs = bs[:max(1, int(round(frac * len(bs))))]
+                    bs = bs[: max(1, int(round(frac * len(bs))))]
                 schedule_batches.append(bs)
         total_steps = sum(len(b) for b in schedule_batches)
         body_params = [p for n, p in module.named_parameters() if n.startswith("body.") and p.requires_grad]
         head_params = list(module.head.parameters())
-        opt = torch.optim.AdamW([{"params": body_params, "lr": a.lr}, {"params": head_params, "lr": a.head_lr}],
-                                weight_decay=a.weight_decay)
+        opt = torch.optim.AdamW(
+            [{"params": body_params, "lr": a.lr}, {"params": head_params, "lr": a.head_lr}], weight_decay=a.weight_decay
+        )
         warm = int(a.warmup_ratio * total_steps)
 
         def lr_lambda(step):
@@ -219,8 +237,12 @@ class FineTunedClassifier(Classifier):
                 bar.update(1)
                 if vids is not None and b_i in eval_points:
                     vl = self._valid_loss(module, vids, vy, step_loss)
-                    rec = {"epoch": ep_i + b_i / len(batches), "step": step, "train_loss": running / max(seen, 1),
-                           "valid_loss": vl}
+                    rec = {
+                        "epoch": ep_i + b_i / len(batches),
+                        "step": step,
+                        "train_loss": running / max(seen, 1),
+                        "valid_loss": vl,
+                    }
                     self.history_.append(rec)
                     if log:
                         log(f"step {step}/{total_steps} train {rec['train_loss']:.4f} valid {vl:.4f}")
@@ -250,7 +272,7 @@ class FineTunedClassifier(Classifier):
             for p in body.embeddings.parameters():
                 p.requires_grad = False
         layers = getattr(getattr(body, "encoder", None), "layer", [])
-        for layer in list(layers)[:a.freeze_layers]:
+        for layer in list(layers)[: a.freeze_layers]:
             for p in layer.parameters():
                 p.requires_grad = False
 
@@ -300,15 +322,26 @@ class FineTunedClassifier(Classifier):
         self.module_.body.save_pretrained(path / "body")
         self.tokenizer_.save_pretrained(path / "body")
         torch.save(self.module_.head.state_dict(), path / "head.pt")
-        write_json(path / "config.json", {**self.get_config(), "pos_weight": self.pos_weight_.tolist(),
-                                           "history": self.history_, "train_seconds": self.train_seconds_})
+        write_json(
+            path / "config.json",
+            {
+                **self.get_config(),
+                "pos_weight": self.pos_weight_.tolist(),
+                "history": self.history_,
+                "train_seconds": self.train_seconds_,
+            },
+        )
         self.body_dir_ = str(path / "body")
         return path
 
     def _require_saved(self) -> str:
         if self.body_dir_ is None:
-            raise WorkbenchError("fine-tuned model", expected="a saved model (its tokenizer files are exported)",
-                                 got="an unsaved one", fix="save() it before exporting")
+            raise WorkbenchError(
+                "fine-tuned model",
+                expected="a saved model (its tokenizer files are exported)",
+                got="an unsaved one",
+                fix="save() it before exporting",
+            )
         return self.body_dir_
 
     @classmethod

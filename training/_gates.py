@@ -24,8 +24,16 @@ import yaml
 
 from curation import Taxonomy, WorkbenchError
 
-__all__ = ["GateFailure", "GateVerdict", "gate_labels", "RegressionVectors", "load_vectors", "run_vectors", "gate_model",
-           "compare_models"]
+__all__ = [
+    "GateFailure",
+    "GateVerdict",
+    "gate_labels",
+    "RegressionVectors",
+    "load_vectors",
+    "run_vectors",
+    "gate_model",
+    "compare_models",
+]
 
 _VECTOR_KINDS = ("positives", "hard_negatives", "co_detection", "context_pairs")
 
@@ -68,8 +76,9 @@ class GateFailure:
         tier = None
         if kind == "label" and rest.endswith(")") and " (" in rest:
             rest, _, tier = rest[:-1].rpartition(" (")
-        return cls(kind=kind, subject=rest, check=data["check"], value=data["value"], required=data["required"],
-                   tier=tier)
+        return cls(
+            kind=kind, subject=rest, check=data["check"], value=data["value"], required=data["required"], tier=tier
+        )
 
 
 @dataclass
@@ -96,8 +105,11 @@ class GateVerdict:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateVerdict:
-        return cls(passed=bool(data.get("passed")), checked=int(data.get("checked", 0)),
-                   failures=[GateFailure.from_dict(f) for f in data.get("failures", [])])
+        return cls(
+            passed=bool(data.get("passed")),
+            checked=int(data.get("checked", 0)),
+            failures=[GateFailure.from_dict(f) for f in data.get("failures", [])],
+        )
 
 
 def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: int = 1) -> GateVerdict:
@@ -109,15 +121,16 @@ def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: i
     failures, checked = [], 0
     for name, row in per_label.iterrows():
         g = taxonomy[name].gate
-        checks = [("holdout positives", row["positives"], ">= " + str(min_positives), row["positives"] >= min_positives),
-                  ("f1", row["f1"], f">= {g.min_f1}", row["f1"] >= g.min_f1),
-                  ("recall", row["recall"], f">= {g.recall_floor}", row["recall"] >= g.recall_floor),
-                  ("fpr", row["fpr"], f"<= {g.fpr_budget}", row["fpr"] <= g.fpr_budget)]
+        checks = [
+            ("holdout positives", row["positives"], ">= " + str(min_positives), row["positives"] >= min_positives),
+            ("f1", row["f1"], f">= {g.min_f1}", row["f1"] >= g.min_f1),
+            ("recall", row["recall"], f">= {g.recall_floor}", row["recall"] >= g.recall_floor),
+            ("fpr", row["fpr"], f"<= {g.fpr_budget}", row["fpr"] <= g.fpr_budget),
+        ]
         for check, value, required, ok in checks:
             checked += 1
             if not bool(ok) or (isinstance(value, float) and np.isnan(value)):
-                failures.append(GateFailure("label", str(name), check, _fmt(value), required,
-                                            tier=taxonomy[name].tier))
+                failures.append(GateFailure("label", str(name), check, _fmt(value), required, tier=taxonomy[name].tier))
     return GateVerdict(passed=not failures, failures=failures, checked=checked)
 
 
@@ -143,8 +156,9 @@ def load_vectors(path, taxonomy: Taxonomy) -> RegressionVectors:
     path = Path(path)
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     if not isinstance(data, Mapping):
-        raise WorkbenchError(f"{path}", expected=f"a mapping with keys among {list(_VECTOR_KINDS)}",
-                             got=type(data).__name__)
+        raise WorkbenchError(
+            f"{path}", expected=f"a mapping with keys among {list(_VECTOR_KINDS)}", got=type(data).__name__
+        )
     unknown = set(data) - set(_VECTOR_KINDS)
     if unknown:
         raise WorkbenchError(f"{path}", expected=f"keys among {list(_VECTOR_KINDS)}", got=f"{sorted(unknown)}")
@@ -167,8 +181,13 @@ def load_vectors(path, taxonomy: Taxonomy) -> RegressionVectors:
     return out
 
 
-def run_vectors(vectors: RegressionVectors, predict_proba: Callable[[list[str]], np.ndarray], *,
-                label_names: Sequence[str], thresholds: Sequence[float]) -> GateVerdict:
+def run_vectors(
+    vectors: RegressionVectors,
+    predict_proba: Callable[[list[str]], np.ndarray],
+    *,
+    label_names: Sequence[str],
+    thresholds: Sequence[float],
+) -> GateVerdict:
     """Run every vector through ``predict_proba`` with the model's thresholds."""
     names = list(label_names)
     idx = {n: j for j, n in enumerate(names)}
@@ -190,13 +209,13 @@ def run_vectors(vectors: RegressionVectors, predict_proba: Callable[[list[str]],
             if kind == "hard_negatives":
                 bad = [lab for lab in labs if row[idx[lab]]]
                 if bad:
-                    failures.append(GateFailure("vector", f"{kind}[{i}]", "fired", bad,
-                                                "none of " + ", ".join(labs)))
+                    failures.append(GateFailure("vector", f"{kind}[{i}]", "fired", bad, "none of " + ", ".join(labs)))
             else:
                 missed = [lab for lab in labs if not row[idx[lab]]]
                 if missed:
-                    failures.append(GateFailure("vector", f"{kind}[{i}]", "missed", missed,
-                                                "all of " + ", ".join(labs)))
+                    failures.append(
+                        GateFailure("vector", f"{kind}[{i}]", "missed", missed, "all of " + ", ".join(labs))
+                    )
     for i, v in enumerate(vectors.context_pairs):
         checked += 1
         j = idx.get(v["label"])
@@ -205,18 +224,29 @@ def run_vectors(vectors: RegressionVectors, predict_proba: Callable[[list[str]],
         if j is None:
             continue
         if not (a[j] and not b[j]):
-            failures.append(GateFailure("vector", f"context_pairs[{i}]", f"{v['label']} fires/silent",
-                                        f"{bool(a[j])}/{bool(b[j])}", "True/False"))
+            failures.append(
+                GateFailure(
+                    "vector",
+                    f"context_pairs[{i}]",
+                    f"{v['label']} fires/silent",
+                    f"{bool(a[j])}/{bool(b[j])}",
+                    "True/False",
+                )
+            )
     return GateVerdict(passed=not failures, failures=failures, checked=checked)
 
 
-def gate_model(per_label: pd.DataFrame, taxonomy: Taxonomy, *, vectors_verdict: GateVerdict | None = None,
-               min_positives: int = 1) -> GateVerdict:
+def gate_model(
+    per_label: pd.DataFrame, taxonomy: Taxonomy, *, vectors_verdict: GateVerdict | None = None, min_positives: int = 1
+) -> GateVerdict:
     """Tier gates plus regression vectors: the model passes only if both do."""
     v = gate_labels(per_label, taxonomy, min_positives=min_positives)
     if vectors_verdict is not None:
-        v = GateVerdict(passed=v.passed and vectors_verdict.passed, failures=v.failures + vectors_verdict.failures,
-                        checked=v.checked + vectors_verdict.checked)
+        v = GateVerdict(
+            passed=v.passed and vectors_verdict.passed,
+            failures=v.failures + vectors_verdict.failures,
+            checked=v.checked + vectors_verdict.checked,
+        )
     return v
 
 

@@ -22,8 +22,9 @@ def _make_head(dim: int, n_labels: int, hidden: int, dropout: float):
 
     if hidden <= 0:
         return nn.Linear(dim, n_labels)
-    return nn.Sequential(nn.Dropout(dropout), nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
-                         nn.Linear(hidden, n_labels))
+    return nn.Sequential(
+        nn.Dropout(dropout), nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_labels)
+    )
 
 
 class HeadsClassifier(Classifier):
@@ -50,11 +51,25 @@ class HeadsClassifier(Classifier):
     runtime_params = ("cache_dir", "device")
     param_types = {"loss": LossConfig}
 
-    def __init__(self, labels: Sequence[str], *, encoder: str = DEFAULT_ENCODER, hidden: int = 0,
-                 dropout: float = 0.1, epochs: int = 200, lr: float = 3e-3, weight_decay: float = 1e-4,
-                 batch_size: int = 256, patience: int = 15, loss: LossConfig | None = None, seed: int = 0,
-                 max_length: int = 128, cache_dir=None, hierarchy: Sequence[tuple[str, str]] = (),
-                 device: str | None = None):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        *,
+        encoder: str = DEFAULT_ENCODER,
+        hidden: int = 0,
+        dropout: float = 0.1,
+        epochs: int = 200,
+        lr: float = 3e-3,
+        weight_decay: float = 1e-4,
+        batch_size: int = 256,
+        patience: int = 15,
+        loss: LossConfig | None = None,
+        seed: int = 0,
+        max_length: int = 128,
+        cache_dir=None,
+        hierarchy: Sequence[tuple[str, str]] = (),
+        device: str | None = None,
+    ):
         super().__init__()
         self._set_params(locals())
         self.labels = list(labels)
@@ -66,12 +81,17 @@ class HeadsClassifier(Classifier):
 
     def _encoder(self) -> Encoder:
         if self._enc is None:
-            self._enc = Encoder(self.encoder, cache_dir=self.cache_dir, max_length=self.max_length,
-                                device=self.device)
+            self._enc = Encoder(self.encoder, cache_dir=self.cache_dir, max_length=self.max_length, device=self.device)
         return self._enc
 
-    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid: tuple[Sequence[str], np.ndarray] | None = None,
-            show_progress: bool = False) -> HeadsClassifier:
+    def fit(
+        self,
+        texts: Sequence[str],
+        targets: np.ndarray,
+        *,
+        valid: tuple[Sequence[str], np.ndarray] | None = None,
+        show_progress: bool = False,
+    ) -> HeadsClassifier:
         import torch
 
         y = check_targets(texts, targets, self.labels)
@@ -94,7 +114,7 @@ class HeadsClassifier(Classifier):
             perm = torch.randperm(len(x), generator=gen)
             total = 0.0
             for i in range(0, len(x), self.batch_size):
-                idx = perm[i:i + self.batch_size]
+                idx = perm[i : i + self.batch_size]
                 loss = step(head(x[idx]), yt[idx])
                 opt.zero_grad()
                 loss.backward()
@@ -135,8 +155,7 @@ class HeadsClassifier(Classifier):
         from transformers import AutoModel
 
         body = AutoModel.from_pretrained(resolve_model_path(self.encoder), attn_implementation="eager")
-        return (encoder_head(body, copy.deepcopy(self.head_), normalize=True).eval(),
-                resolve_model_path(self.encoder))
+        return (encoder_head(body, copy.deepcopy(self.head_), normalize=True).eval(), resolve_model_path(self.encoder))
 
     @property
     def export_max_length(self) -> int:
@@ -149,8 +168,10 @@ class HeadsClassifier(Classifier):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         torch.save(self.head_.state_dict(), path / "head.pt")
-        write_json(path / "config.json", {**self.get_config(), "pos_weight": self.pos_weight_.tolist(),
-                                          "history": self.history_})
+        write_json(
+            path / "config.json",
+            {**self.get_config(), "pos_weight": self.pos_weight_.tolist(), "history": self.history_},
+        )
         return path
 
     @classmethod

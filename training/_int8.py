@@ -86,15 +86,32 @@ def quantize_int8(fp32: Path, out: Path, *, keep_fp32: Sequence[str] = (), only:
 
     kwargs = {"nodes_to_quantize": named(only)} if only is not None else {}
     with _quiet():
-        quantize_dynamic(str(fp32), str(out), per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul"], nodes_to_exclude=named(keep_fp32), **kwargs)
+        quantize_dynamic(
+            str(fp32),
+            str(out),
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=["MatMul"],
+            nodes_to_exclude=named(keep_fp32),
+            **kwargs,
+        )
     return Path(out)
 
 
-def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndarray], texts: Sequence[str],
-              y: np.ndarray, reference: np.ndarray, thresholds: Sequence[float], label_names: Sequence[str],
-              target: dict | None = None, probe_size: int = 1024,
-              on_step: Callable[[str], None] | None = None) -> dict:
+def plan_int8(
+    fp32: Path,
+    out: Path,
+    *,
+    score: Callable[[Sequence[str]], np.ndarray],
+    texts: Sequence[str],
+    y: np.ndarray,
+    reference: np.ndarray,
+    thresholds: Sequence[float],
+    label_names: Sequence[str],
+    target: dict | None = None,
+    probe_size: int = 1024,
+    on_step: Callable[[str], None] | None = None,
+) -> dict:
     """Write the int8 variant of ``fp32`` to ``out``, keeping in fp32 the fewest MatMul groups that make it
     agree with fp32 on calib (see the module docstring).
 
@@ -113,15 +130,23 @@ def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndar
 
     def attempt(kept: list[str]) -> tuple[bool, dict]:
         quantize_int8(fp32, out, keep_fp32=[n for g in kept for n in groups[g]])
-        info, failures = parity_check("int8", y, score(texts), reference, thresholds, label_names=label_names,
-                                      rule=target)
+        info, failures = parity_check(
+            "int8", y, score(texts), reference, thresholds, label_names=label_names, rule=target
+        )
         dp = info["max_abs_diff_vs_torch"]
         met = not failures and dp <= target.get("max_abs_dp", np.inf)
-        row = {"kept": len(kept), "agreement": info["decision_agreement"], "f1_delta_max": info["f1_delta_max"],
-               "max_abs_dp": round(dp, 6), "met": bool(met)}
+        row = {
+            "kept": len(kept),
+            "agreement": info["decision_agreement"],
+            "f1_delta_max": info["f1_delta_max"],
+            "max_abs_dp": round(dp, 6),
+            "met": bool(met),
+        }
         tries.append(row)
-        say(f"int8 with {len(kept)} group(s) in fp32: calib agreement {row['agreement']:.4f}, "
-            f"|dF1| {row['f1_delta_max']:.4f}")
+        say(
+            f"int8 with {len(kept)} group(s) in fp32: calib agreement {row['agreement']:.4f}, "
+            f"|dF1| {row['f1_delta_max']:.4f}"
+        )
         return row["met"], row
 
     ok, best = attempt([])
@@ -129,7 +154,7 @@ def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndar
     chosen: list[str] = []
     if not ok:
         probe = texts[:probe_size]
-        ref_probe = np.asarray(reference[:len(probe)], dtype=float)
+        ref_probe = np.asarray(reference[: len(probe)], dtype=float)
         for g, nodes in groups.items():  # each group alone in int8: the probability change it causes
             quantize_int8(fp32, out, only=nodes)
             loss[g] = round(float(np.abs(score(probe) - ref_probe).mean()), 6)
@@ -152,6 +177,13 @@ def plan_int8(fp32: Path, out: Path, *, score: Callable[[Sequence[str]], np.ndar
             ok, best = attempt(chosen)
     kept_nodes = [n for g in chosen for n in groups[g]]
     total = sum(len(v) for v in groups.values())
-    return {"kept_fp32": chosen, "kept_nodes": len(kept_nodes), "quantised_nodes": total - len(kept_nodes),
-            "calib": {k: best[k] for k in ("agreement", "f1_delta_max", "max_abs_dp")}, "met_target": ok,
-            "target": target, "tries": tries, "loss": loss}
+    return {
+        "kept_fp32": chosen,
+        "kept_nodes": len(kept_nodes),
+        "quantised_nodes": total - len(kept_nodes),
+        "calib": {k: best[k] for k in ("agreement", "f1_delta_max", "max_abs_dp")},
+        "met_target": ok,
+        "target": target,
+        "tries": tries,
+        "loss": loss,
+    }

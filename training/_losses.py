@@ -59,8 +59,11 @@ class LossConfig:
         if not 0 <= self.label_smoothing < 0.5:
             raise WorkbenchError("label_smoothing", expected="a number in [0, 0.5)", got=repr(self.label_smoothing))
         if self.focal_gamma < 0 or self.hierarchy_weight < 0:
-            raise WorkbenchError("focal_gamma / hierarchy_weight", expected="non-negative numbers",
-                                 got=f"{self.focal_gamma} / {self.hierarchy_weight}")
+            raise WorkbenchError(
+                "focal_gamma / hierarchy_weight",
+                expected="non-negative numbers",
+                got=f"{self.focal_gamma} / {self.hierarchy_weight}",
+            )
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -98,9 +101,16 @@ def pos_weights(targets: np.ndarray, labels: Sequence[str], config: LossConfig) 
     return w
 
 
-def masked_multilabel_loss(logits: torch.Tensor, targets: torch.Tensor, *, pos_weight: torch.Tensor | None = None,
-                           class_weight: torch.Tensor | None = None, kind: str = "bce", focal_gamma: float = 2.0,
-                           label_smoothing: float = 0.0) -> torch.Tensor:
+def masked_multilabel_loss(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    pos_weight: torch.Tensor | None = None,
+    class_weight: torch.Tensor | None = None,
+    kind: str = "bce",
+    focal_gamma: float = 2.0,
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
     """Mean loss over known (non-NaN) targets only.
 
     >>> import torch
@@ -173,8 +183,9 @@ class LossStep:
     0.6931
     """
 
-    def __init__(self, targets: np.ndarray, labels: Sequence[str], config: LossConfig,
-                 hierarchy: Sequence[tuple[str, str]] = ()):
+    def __init__(
+        self, targets: np.ndarray, labels: Sequence[str], config: LossConfig, hierarchy: Sequence[tuple[str, str]] = ()
+    ):
         import torch
 
         labels = list(labels)
@@ -189,9 +200,15 @@ class LossStep:
 
         dev = logits.device
         c = self.config
-        loss = masked_multilabel_loss(logits, targets.to(dev), pos_weight=None if self._pw is None else self._pw.to(dev),
-                                      class_weight=self._cw.to(dev), kind=c.kind, focal_gamma=c.focal_gamma,
-                                      label_smoothing=c.label_smoothing if train else 0.0)
+        loss = masked_multilabel_loss(
+            logits,
+            targets.to(dev),
+            pos_weight=None if self._pw is None else self._pw.to(dev),
+            class_weight=self._cw.to(dev),
+            kind=c.kind,
+            focal_gamma=c.focal_gamma,
+            label_smoothing=c.label_smoothing if train else 0.0,
+        )
         if train and c.hierarchy_weight and self._pairs:
             loss = loss + c.hierarchy_weight * hierarchy_penalty(torch.sigmoid(logits), self._pairs)
         return loss

@@ -14,8 +14,14 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from curation import atomic_write_text
 
-__all__ = ["expected_calibration_error", "evaluate", "evaluate_slices", "reliability_figure", "pr_figure",
-           "write_report"]
+__all__ = [
+    "expected_calibration_error",
+    "evaluate",
+    "evaluate_slices",
+    "reliability_figure",
+    "pr_figure",
+    "write_report",
+]
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) -> float:
@@ -38,8 +44,9 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) 
     return float(ece)
 
 
-def evaluate(labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *,
-             label_names: Sequence[str]) -> tuple[pd.DataFrame, dict[str, float]]:
+def evaluate(
+    labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *, label_names: Sequence[str]
+) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per-label precision, recall, F1, FPR, support, PR-AUC, ROC-AUC and ECE, plus micro/macro F1.
 
     Returns
@@ -65,24 +72,42 @@ def evaluate(labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float],
         rec = tp / (tp + fn) if tp + fn else float("nan")
         f1 = 2 * tp / (2 * tp + fp + fn) if (2 * tp + fp + fn) else float("nan")
         both = len(np.unique(yk)) == 2
-        rows.append({
-            "label": name, "threshold": float(thresholds[j]), "support": int(known.sum()), "positives": int(yk.sum()),
-            "precision": prec, "recall": rec, "f1": f1, "fpr": fp / (fp + tn) if fp + tn else float("nan"),
-            "pr_auc": float(average_precision_score(yk, pk)) if both else float("nan"),
-            "roc_auc": float(roc_auc_score(yk, pk)) if both else float("nan"),
-            "ece": expected_calibration_error(y, p),
-        })
+        rows.append(
+            {
+                "label": name,
+                "threshold": float(thresholds[j]),
+                "support": int(known.sum()),
+                "positives": int(yk.sum()),
+                "precision": prec,
+                "recall": rec,
+                "f1": f1,
+                "fpr": fp / (fp + tn) if fp + tn else float("nan"),
+                "pr_auc": float(average_precision_score(yk, pk)) if both else float("nan"),
+                "roc_auc": float(roc_auc_score(yk, pk)) if both else float("nan"),
+                "ece": expected_calibration_error(y, p),
+            }
+        )
     df = pd.DataFrame(rows).set_index("label")
     micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if (2 * tp_all + fp_all + fn_all) else float("nan")
-    summary = {"micro_f1": float(micro), "macro_f1": float(df["f1"].mean(skipna=True)),
-               "macro_pr_auc": float(df["pr_auc"].mean(skipna=True)),
-               "macro_roc_auc": float(df["roc_auc"].mean(skipna=True))}
+    summary = {
+        "micro_f1": float(micro),
+        "macro_f1": float(df["f1"].mean(skipna=True)),
+        "macro_pr_auc": float(df["pr_auc"].mean(skipna=True)),
+        "macro_roc_auc": float(df["roc_auc"].mean(skipna=True)),
+    }
     return df, summary
 
 
-def evaluate_slices(frame: pd.DataFrame, labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *,
-                    label_names: Sequence[str], by: Sequence[str] = ("context", "source"),
-                    min_rows: int = 20) -> pd.DataFrame:
+def evaluate_slices(
+    frame: pd.DataFrame,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    thresholds: Sequence[float],
+    *,
+    label_names: Sequence[str],
+    by: Sequence[str] = ("context", "source"),
+    min_rows: int = 20,
+) -> pd.DataFrame:
     """Micro/macro F1 per slice (e.g. each context and each source) with its row count."""
     out = []
     for col in by:
@@ -115,10 +140,21 @@ def reliability_figure(labels: np.ndarray, probs: np.ndarray, *, label_names: Se
                 xs.append(float(p[m].mean()))
                 ys.append(float(y[m].mean()))
                 ns.append(int(m.sum()))
-        fig.add_scatter(x=xs, y=ys, mode="lines+markers", name=name, customdata=ns,
-                        hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>n=%{customdata}<extra></extra>")
-    fig.update_layout(title="Reliability (holdout)", xaxis_title="mean predicted probability",
-                      yaxis_title="observed positive rate", template="plotly_white", height=450)
+        fig.add_scatter(
+            x=xs,
+            y=ys,
+            mode="lines+markers",
+            name=name,
+            customdata=ns,
+            hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>n=%{customdata}<extra></extra>",
+        )
+    fig.update_layout(
+        title="Reliability (holdout)",
+        xaxis_title="mean predicted probability",
+        yaxis_title="observed positive rate",
+        template="plotly_white",
+        height=450,
+    )
     return fig
 
 
@@ -136,16 +172,35 @@ def pr_figure(labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float]
         fig.add_scatter(x=rec, y=prec, mode="lines", name=name)
         k = int(np.searchsorted(thr, thresholds[j])) if len(thr) else 0
         k = min(k, len(rec) - 1)
-        fig.add_scatter(x=[rec[k]], y=[prec[k]], mode="markers", marker={"size": 10, "symbol": "x"},
-                        name=f"{name} @ {thresholds[j]:.2f}", showlegend=False)
-    fig.update_layout(title="Precision-recall per label (holdout; x = chosen threshold)", xaxis_title="recall",
-                      yaxis_title="precision", template="plotly_white", height=450)
+        fig.add_scatter(
+            x=[rec[k]],
+            y=[prec[k]],
+            mode="markers",
+            marker={"size": 10, "symbol": "x"},
+            name=f"{name} @ {thresholds[j]:.2f}",
+            showlegend=False,
+        )
+    fig.update_layout(
+        title="Precision-recall per label (holdout; x = chosen threshold)",
+        xaxis_title="recall",
+        yaxis_title="precision",
+        template="plotly_white",
+        height=450,
+    )
     return fig
 
 
-def write_report(out_dir, *, title: str, per_label: pd.DataFrame, summary: Mapping[str, float],
-                 slices: pd.DataFrame | None = None, gate_lines: Sequence[str] = (), figures: Mapping[str, object] = (),
-                 png: bool = False) -> Path:
+def write_report(
+    out_dir,
+    *,
+    title: str,
+    per_label: pd.DataFrame,
+    summary: Mapping[str, float],
+    slices: pd.DataFrame | None = None,
+    gate_lines: Sequence[str] = (),
+    figures: Mapping[str, object] = (),
+    png: bool = False,
+) -> Path:
     """Write ``report.md`` and ``report.html`` (figures embedded) into ``out_dir``; PNGs on request."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -154,14 +209,22 @@ def write_report(out_dir, *, title: str, per_label: pd.DataFrame, summary: Mappi
     md += [f"- {k}: {v:.4f}" for k, v in summary.items()]
     md += ["", "## Per label (holdout)", "", fmt.to_markdown(floatfmt=".3f") if _has_tabulate() else fmt.to_string()]
     if slices is not None and len(slices):
-        md += ["", "## Slices", "", slices.to_markdown(index=False, floatfmt=".3f") if _has_tabulate()
-               else slices.to_string(index=False)]
+        md += [
+            "",
+            "## Slices",
+            "",
+            slices.to_markdown(index=False, floatfmt=".3f") if _has_tabulate() else slices.to_string(index=False),
+        ]
     if gate_lines:
         md += ["", "## Gate", ""] + [f"- {line}" for line in gate_lines]
     atomic_write_text(out / "report.md", "\n".join(md) + "\n")
-    html = [f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>", f"<h1>{title}</h1>",
-            "<h2>Summary</h2><ul>" + "".join(f"<li>{k}: {v:.4f}</li>" for k, v in summary.items()) + "</ul>",
-            "<h2>Per label (holdout)</h2>", fmt.to_html(float_format=lambda v: f"{v:.3f}")]
+    html = [
+        f"<html><head><meta charset='utf-8'><title>{title}</title></head><body>",
+        f"<h1>{title}</h1>",
+        "<h2>Summary</h2><ul>" + "".join(f"<li>{k}: {v:.4f}</li>" for k, v in summary.items()) + "</ul>",
+        "<h2>Per label (holdout)</h2>",
+        fmt.to_html(float_format=lambda v: f"{v:.3f}"),
+    ]
     if slices is not None and len(slices):
         html += ["<h2>Slices</h2>", slices.to_html(index=False, float_format=lambda v: f"{v:.3f}")]
     if gate_lines:

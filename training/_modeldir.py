@@ -73,8 +73,12 @@ class ModelDirectory:
         if self._card is None:
             path = self.root / "model.json"
             if not path.exists():
-                raise WorkbenchError(f"model {self.root}", expected="a model directory with model.json",
-                                     got="no model.json", fix="train one with `workbench train DIR --out MODEL`")
+                raise WorkbenchError(
+                    f"model {self.root}",
+                    expected="a model directory with model.json",
+                    got="no model.json",
+                    fix="train one with `workbench train DIR --out MODEL`",
+                )
             self._card = ModelCard.from_dict(json.loads(path.read_text()), where=f"model card {path}")
         return self._card
 
@@ -113,8 +117,9 @@ class ModelDirectory:
     def classifier(self):
         if self._classifier is None:
             cache = self.card.cache_dir  # the project's embedding cache, when it is still there
-            self._classifier = load_classifier(self.root / "classifier",
-                                               cache_dir=cache if cache and Path(cache).is_dir() else None)
+            self._classifier = load_classifier(
+                self.root / "classifier", cache_dir=cache if cache and Path(cache).is_dir() else None
+            )
         return self._classifier
 
     def predictor(self, variant: str = "torch", *, threads: int = 2) -> Callable[[Sequence[str]], np.ndarray]:
@@ -124,8 +129,12 @@ class ModelDirectory:
             return self.classifier().predict_proba
         if variant not in VARIANTS or not (self.root / "onnx" / f"model.{variant}.onnx").exists():
             have = [v for v in VARIANTS if (self.root / "onnx" / f"model.{v}.onnx").exists()]
-            raise WorkbenchError(f"variant {variant!r} of {self.root}", expected=f"torch or an exported variant {have}",
-                                 got="none", fix=f"workbench model export {self.root} --onnx {variant}")
+            raise WorkbenchError(
+                f"variant {variant!r} of {self.root}",
+                expected=f"torch or an exported variant {have}",
+                got="none",
+                fix=f"workbench model export {self.root} --onnx {variant}",
+            )
         onnx = OnnxEncoderHead(self.root / "onnx", variant, threads=threads)
         share, lexical = self._ensemble_split()
         if lexical is None:
@@ -166,11 +175,20 @@ class ModelDirectory:
         "passed": ...}``; ``passed`` is what ``workbench gate`` turns into its exit code."""
         variants = self.card.variants
         best = self.best_variant()
-        return {"variants": {v: {"passed": i.passed, "failures": [f.to_dict() for f in i.gate.failures],
-                                 "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
-                                 "decision_agreement": i.decision_agreement, "f1_delta_max": i.f1_delta_max}
-                             for v, i in variants.items()},
-                "best_variant": best, "passed": bool(best in variants and variants[best].passed)}
+        return {
+            "variants": {
+                v: {
+                    "passed": i.passed,
+                    "failures": [f.to_dict() for f in i.gate.failures],
+                    "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
+                    "decision_agreement": i.decision_agreement,
+                    "f1_delta_max": i.f1_delta_max,
+                }
+                for v, i in variants.items()
+            },
+            "best_variant": best,
+            "passed": bool(best in variants and variants[best].passed),
+        }
 
     def gate_table(self, variant: str = "torch") -> tuple[pd.DataFrame, list[dict]]:
         """One row per label of a variant's holdout gate — ``passed``, ``f1``, ``recall``, ``fpr``,
@@ -178,11 +196,16 @@ class ModelDirectory:
         ``regression`` (when there was one) — and the failed regression vectors."""
         info = self.card.variants.get(variant)
         if info is None:
-            raise WorkbenchError(f"gate table of {self.root} ({variant})", expected="an evaluated variant",
-                                 got=f"variants {sorted(self.card.variants)}")
+            raise WorkbenchError(
+                f"gate table of {self.root} ({variant})",
+                expected="an evaluated variant",
+                got=f"variants {sorted(self.card.variants)}",
+            )
         table = pd.DataFrame(info.per_label).set_index("label")
-        table["failed_checks"] = [", ".join(f"{f.check} {f.value} (required {f.required})"
-                                            for f in info.gate.for_label(lab)) for lab in table.index]
+        table["failed_checks"] = [
+            ", ".join(f"{f.check} {f.value} (required {f.required})" for f in info.gate.for_label(lab))
+            for lab in table.index
+        ]
         table["passed"] = table["failed_checks"] == ""
         table["threshold"] = [self.card.thresholds.get(lab) for lab in table.index]
         cols = ["passed", "f1", "recall", "fpr", "threshold", "positives", "failed_checks"]
@@ -210,8 +233,14 @@ class ModelDirectory:
         frame, tax, _ = read_snapshot(self.card.project, self.card.snapshot_id)
         return task_view(frame, tax, labels=self.labels)
 
-    def evaluate_variant(self, variant: str, *, holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
-                         reference: np.ndarray | None = None, probs: np.ndarray | None = None) -> VariantResult:
+    def evaluate_variant(
+        self,
+        variant: str,
+        *,
+        holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
+        reference: np.ndarray | None = None,
+        probs: np.ndarray | None = None,
+    ) -> VariantResult:
         """Score one variant on holdout with the model's thresholds and gate it (``probs``: the
         variant's holdout probabilities when the caller has them already)."""
         if holdout is None:
@@ -222,26 +251,34 @@ class ModelDirectory:
             probs = predict(texts)
         per_label, summary = evaluate(y, probs, self.thresholds, label_names=self.labels)
         vectors_verdict = self._vectors_verdict(predict)
-        verdict = gate_model(per_label, self.taxonomy, vectors_verdict=vectors_verdict,
-                             min_positives=self.card.min_holdout_positives)
+        verdict = gate_model(
+            per_label, self.taxonomy, vectors_verdict=vectors_verdict, min_positives=self.card.min_holdout_positives
+        )
         parity: dict[str, Any] = {}
         if reference is not None and len(texts):
-            parity, failures = parity_check(variant, y, probs, reference, self.thresholds, label_names=self.labels,
-                                            rule=self.card.parity)
+            parity, failures = parity_check(
+                variant, y, probs, reference, self.thresholds, label_names=self.labels, rule=self.card.parity
+            )
             if failures:
                 verdict.passed = False
                 verdict.failures.extend(failures)
-        return VariantResult(summary=summary, per_label=per_label.reset_index().to_dict(orient="records"),
-                             gate=verdict, passed=verdict.passed, evaluated_at=utc_now(),
-                             sha256=None if variant == "torch" else
-                             file_sha256(self.root / "onnx" / f"model.{variant}.onnx"), **parity)
+        return VariantResult(
+            summary=summary,
+            per_label=per_label.reset_index().to_dict(orient="records"),
+            gate=verdict,
+            passed=verdict.passed,
+            evaluated_at=utc_now(),
+            sha256=None if variant == "torch" else file_sha256(self.root / "onnx" / f"model.{variant}.onnx"),
+            **parity,
+        )
 
     def _vectors_verdict(self, predict) -> GateVerdict | None:
         path = self.root / "regression_vectors.yaml"
         if not path.exists():
             return None
-        return run_vectors(load_vectors(path, self.taxonomy), lambda t: predict(t), label_names=self.labels,
-                           thresholds=self.thresholds)
+        return run_vectors(
+            load_vectors(path, self.taxonomy), lambda t: predict(t), label_names=self.labels, thresholds=self.thresholds
+        )
 
     def evaluate_all(self) -> dict[str, VariantResult]:
         """Re-evaluate and re-gate the torch model and every exported variant (updates the card)."""
@@ -255,19 +292,28 @@ class ModelDirectory:
         self.save_card()
         return variants
 
-    def export(self, variants: Sequence[str], *, on_step: Callable[[str], None] | None = None
-               ) -> dict[str, VariantResult]:
+    def export(
+        self, variants: Sequence[str], *, on_step: Callable[[str], None] | None = None
+    ) -> dict[str, VariantResult]:
         """Export ONNX variants (int8: planned on calib to keep fp32's decisions, see ``_int8``), then
         evaluate, parity-check and gate each one on holdout."""
         clf = self.classifier()
         members = neural_members(clf)
         if not members:
-            raise WorkbenchError(f"ONNX export of {self.root}", expected="a model with an encoder",
-                                 got=type(clf).__name__, fix="train with a recipe that has an encoder (--recipe heads or ensemble)")
+            raise WorkbenchError(
+                f"ONNX export of {self.root}",
+                expected="a model with an encoder",
+                got=type(clf).__name__,
+                fix="train with a recipe that has an encoder (--recipe heads or ensemble)",
+            )
         lengths = {m.export_max_length for _, m in members}
         if len(lengths) != 1:
-            raise WorkbenchError(f"ONNX export of {self.root}", expected="encoder members with one max length",
-                                 got=str(sorted(lengths)), fix="train the members with the same max_length")
+            raise WorkbenchError(
+                f"ONNX export of {self.root}",
+                expected="encoder members with one max length",
+                got=str(sorted(lengths)),
+                fix="train the members with the same max_length",
+            )
         exported = [m.export_module() for _, m in members]
         if len(exported) == 1:
             module = exported[0][0]
@@ -277,8 +323,13 @@ class ModelDirectory:
         wanted = list(variants)
         onnx_dir = self.root / "onnx"
         first = [v for v in wanted if v != "int8"]
-        export_onnx(module, exported[0][1], onnx_dir, max_length=lengths.pop(),
-                    variants=first + (["fp32"] if "fp32" not in first else []))
+        export_onnx(
+            module,
+            exported[0][1],
+            onnx_dir,
+            max_length=lengths.pop(),
+            variants=first + (["fp32"] if "fp32" not in first else []),
+        )
         if "int8" in wanted:
             self.card.int8_plan = self._plan_int8(on_step=on_step)
             self.save_card()
@@ -298,12 +349,22 @@ class ModelDirectory:
 
         def scorer(variant):  # the whole model as the gate scores it; the lexical part scored once, not per try
             def score(part):  # ``part``: calib, or its first rows (the plan's probe)
-                return share * OnnxEncoderHead(self.root / "onnx", variant).predict_proba(part) + fixed[:len(part)]
+                return share * OnnxEncoderHead(self.root / "onnx", variant).predict_proba(part) + fixed[: len(part)]
+
             return score
 
-        return plan_int8(fp32, out, score=scorer("int8"), texts=texts, y=y, reference=scorer("fp32")(texts),
-                         thresholds=self.thresholds, label_names=self.labels, target=self.card.int8_target,
-                         on_step=on_step)
+        return plan_int8(
+            fp32,
+            out,
+            score=scorer("int8"),
+            texts=texts,
+            y=y,
+            reference=scorer("fp32")(texts),
+            thresholds=self.thresholds,
+            label_names=self.labels,
+            target=self.card.int8_target,
+            on_step=on_step,
+        )
 
 
 def averaged_modules(modules, weights):
@@ -333,4 +394,3 @@ def load_model(path, *, taxonomy: Taxonomy | None = None) -> ModelDirectory:
     if taxonomy is not None:
         m.check_taxonomy(taxonomy)
     return m
-

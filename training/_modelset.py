@@ -51,8 +51,9 @@ class ModelSet:
         return Policy.combine([m.policy() for m in self.models])
 
     def predict(self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2) -> list[dict]:
-        probs = np.concatenate([m.predictor(variant or m.best_variant(), threads=threads)(list(texts))
-                                for m in self.models], axis=1)
+        probs = np.concatenate(
+            [m.predictor(variant or m.best_variant(), threads=threads)(list(texts)) for m in self.models], axis=1
+        )
         return self.policy().apply(probs)
 
 

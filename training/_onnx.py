@@ -32,8 +32,9 @@ __all__ = ["VARIANTS", "export_onnx", "OnnxEncoderHead"]
 VARIANTS = ("fp32", "fp16", "int8")
 
 
-def export_onnx(module, tokenizer_dir, out_dir, *, max_length: int, variants: Sequence[str] = VARIANTS,
-                opset: int = 17) -> dict[str, Path]:
+def export_onnx(
+    module, tokenizer_dir, out_dir, *, max_length: int, variants: Sequence[str] = VARIANTS, opset: int = 17
+) -> dict[str, Path]:
     """Export ``module`` (a torch module: input_ids, attention_mask -> probabilities) and its variants.
 
     Returns a mapping variant -> ONNX file. The tokenizer (``tokenizer.json``) is copied beside them.
@@ -47,8 +48,12 @@ def export_onnx(module, tokenizer_dir, out_dir, *, max_length: int, variants: Se
     out.mkdir(parents=True, exist_ok=True)
     tok = Path(tokenizer_dir) / "tokenizer.json"
     if not tok.exists():
-        raise WorkbenchError(f"tokenizer in {tokenizer_dir}", expected="a tokenizer.json (fast tokenizer)",
-                             got="none", fix="save the model with a fast tokenizer")
+        raise WorkbenchError(
+            f"tokenizer in {tokenizer_dir}",
+            expected="a tokenizer.json (fast tokenizer)",
+            got="none",
+            fix="save the model with a fast tokenizer",
+        )
     shutil.copyfile(tok, out / "tokenizer.json")
     atomic_write_text(out / "onnx_config.json", json.dumps({"max_length": max_length, "opset": opset}))
     fp32 = out / "model.fp32.onnx"
@@ -57,11 +62,20 @@ def export_onnx(module, tokenizer_dir, out_dir, *, max_length: int, variants: Se
     mask[1, 5:] = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer chatter about shape-dependent branches
-        torch.onnx.export(module.eval(), (ids, mask), str(fp32), input_names=["input_ids", "attention_mask"],
-                          output_names=["probabilities"], opset_version=opset, dynamo=False,
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
-                                        "attention_mask": {0: "batch", 1: "sequence"},
-                                        "probabilities": {0: "batch"}})
+        torch.onnx.export(
+            module.eval(),
+            (ids, mask),
+            str(fp32),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["probabilities"],
+            opset_version=opset,
+            dynamo=False,
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "sequence"},
+                "attention_mask": {0: "batch", 1: "sequence"},
+                "probabilities": {0: "batch"},
+            },
+        )
     paths = {"fp32": fp32}
     if "fp16" in variants:
         import onnx
@@ -107,8 +121,12 @@ class OnnxEncoderHead:
 
             path = self.folder / f"model.{self.variant}.onnx"
             if not path.exists():
-                raise WorkbenchError(f"ONNX variant {self.variant!r}", expected=f"{path}", got="no such file",
-                                     fix="export it first: workbench export MODEL --onnx " + self.variant)
+                raise WorkbenchError(
+                    f"ONNX variant {self.variant!r}",
+                    expected=f"{path}",
+                    got="no such file",
+                    fix="export it first: workbench export MODEL --onnx " + self.variant,
+                )
             cfg = json.loads((self.folder / "onnx_config.json").read_text())
             tok = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
             tok.enable_truncation(max_length=int(cfg["max_length"]))
@@ -135,8 +153,8 @@ class OnnxEncoderHead:
             x = np.zeros((len(b), n), dtype=np.int64)
             m = np.zeros((len(b), n), dtype=np.int64)
             for r, i in enumerate(b):
-                x[r, :len(ids[i])] = ids[i]
-                m[r, :len(ids[i])] = 1
+                x[r, : len(ids[i])] = ids[i]
+                m[r, : len(ids[i])] = 1
             p = self._session.run(None, {"input_ids": x, "attention_mask": m})[0]
             if out is None:
                 out = np.zeros((len(texts), p.shape[1]), dtype=np.float32)

@@ -30,10 +30,17 @@ __all__ = ["PARITY_RULE", "parity_check"]
 PARITY_RULE = {"min_agreement": 0.995, "max_f1_delta": 0.01, "collapse_ratio": 0.05}
 
 
-def parity_check(variant: str, y: np.ndarray, probs: np.ndarray, reference: np.ndarray,
-                 thresholds: Sequence[float], *, label_names: Sequence[str],
-                 reference_thresholds: Sequence[float] | None = None,
-                 rule: dict | None = None) -> tuple[dict, list[GateFailure]]:
+def parity_check(
+    variant: str,
+    y: np.ndarray,
+    probs: np.ndarray,
+    reference: np.ndarray,
+    thresholds: Sequence[float],
+    *,
+    label_names: Sequence[str],
+    reference_thresholds: Sequence[float] | None = None,
+    rule: dict | None = None,
+) -> tuple[dict, list[GateFailure]]:
     """Compare a variant's holdout probabilities with torch's.
 
     Returns ``(info, failures)``: ``info`` holds ``decision_agreement``, ``f1_delta_max`` (and the label),
@@ -44,8 +51,9 @@ def parity_check(variant: str, y: np.ndarray, probs: np.ndarray, reference: np.n
     y = np.asarray(y, dtype=float)
     probs, reference = np.asarray(probs, dtype=float), np.asarray(reference, dtype=float)
     if probs.shape != reference.shape:
-        raise ValueError(f"variant {variant}: expected probabilities shaped like torch's {reference.shape}, "
-                         f"got {probs.shape}")
+        raise ValueError(
+            f"variant {variant}: expected probabilities shaped like torch's {reference.shape}, got {probs.shape}"
+        )
     ref_thr = np.asarray(reference_thresholds if reference_thresholds is not None else thresholds, dtype=float)
     thr = np.asarray(thresholds, dtype=float)
     known = ~np.isnan(y)
@@ -58,22 +66,49 @@ def parity_check(variant: str, y: np.ndarray, probs: np.ndarray, reference: np.n
     worst = delta.idxmax() if len(delta) else None
 
     spread_ref, spread = reference.std(axis=0), probs.std(axis=0)
-    collapsed = [str(label_names[j]) for j in range(len(label_names))
-                 if spread_ref[j] > 1e-3 and spread[j] < rule["collapse_ratio"] * spread_ref[j]]
+    collapsed = [
+        str(label_names[j])
+        for j in range(len(label_names))
+        if spread_ref[j] > 1e-3 and spread[j] < rule["collapse_ratio"] * spread_ref[j]
+    ]
 
-    info = {"decision_agreement": round(agreement, 6),
-            "f1_delta_max": round(float(delta.max()), 6) if len(delta) else 0.0, "f1_delta_label": worst,
-            "max_abs_diff_vs_torch": float(np.max(np.abs(probs - reference))) if probs.size else 0.0,
-            "collapsed": collapsed, "rule": rule}
+    info = {
+        "decision_agreement": round(agreement, 6),
+        "f1_delta_max": round(float(delta.max()), 6) if len(delta) else 0.0,
+        "f1_delta_label": worst,
+        "max_abs_diff_vs_torch": float(np.max(np.abs(probs - reference))) if probs.size else 0.0,
+        "collapsed": collapsed,
+        "rule": rule,
+    }
     failures = []
     if collapsed:
-        failures.append(GateFailure("variant", variant, "collapse (near-constant outputs)",
-                                    f"{len(collapsed)} of {len(label_names)} labels: {', '.join(collapsed[:5])}",
-                                    f"output spread >= {rule['collapse_ratio']} x torch's on every label"))
+        failures.append(
+            GateFailure(
+                "variant",
+                variant,
+                "collapse (near-constant outputs)",
+                f"{len(collapsed)} of {len(label_names)} labels: {', '.join(collapsed[:5])}",
+                f"output spread >= {rule['collapse_ratio']} x torch's on every label",
+            )
+        )
     if agreement < rule["min_agreement"]:
-        failures.append(GateFailure("variant", variant, "parity (decision agreement with torch)",
-                                    f"{agreement:.4f}", f">= {rule['min_agreement']}"))
+        failures.append(
+            GateFailure(
+                "variant",
+                variant,
+                "parity (decision agreement with torch)",
+                f"{agreement:.4f}",
+                f">= {rule['min_agreement']}",
+            )
+        )
     if len(delta) and delta.max() > rule["max_f1_delta"]:
-        failures.append(GateFailure("variant", variant, "parity (|F1 - F1_torch| per label)",
-                                    f"{delta.max():.4f} ({worst})", f"<= {rule['max_f1_delta']}"))
+        failures.append(
+            GateFailure(
+                "variant",
+                variant,
+                "parity (|F1 - F1_torch| per label)",
+                f"{delta.max():.4f} ({worst})",
+                f"<= {rule['max_f1_delta']}",
+            )
+        )
     return info, failures

@@ -34,8 +34,11 @@ class Policy:
 
     def __init__(self, labels: Sequence[str], thresholds: Sequence[float], actions: Sequence[str]):
         if not (len(labels) == len(thresholds) == len(actions)):
-            raise WorkbenchError("policy", expected="one threshold and one action per label",
-                                 got=f"{len(labels)} labels, {len(thresholds)} thresholds, {len(actions)} actions")
+            raise WorkbenchError(
+                "policy",
+                expected="one threshold and one action per label",
+                got=f"{len(labels)} labels, {len(thresholds)} thresholds, {len(actions)} actions",
+            )
         bad = [a for a in actions if a not in ACTION_SEVERITY]
         if bad:
             raise WorkbenchError("policy actions", expected=f"among {list(ACTION_SEVERITY)}", got=str(bad))
@@ -54,8 +57,11 @@ class Policy:
     def decide(self, probs: np.ndarray) -> np.ndarray:
         probs = np.asarray(probs)
         if probs.ndim != 2 or probs.shape[1] != len(self.labels):
-            raise WorkbenchError("probabilities", expected=f"shape (n, {len(self.labels)}) in label order "
-                                 f"{list(self.labels)}", got=f"shape {probs.shape}")
+            raise WorkbenchError(
+                "probabilities",
+                expected=f"shape (n, {len(self.labels)}) in label order {list(self.labels)}",
+                got=f"shape {probs.shape}",
+            )
         return probs >= np.asarray(self.thresholds)[None, :]
 
     def apply(self, probs: np.ndarray) -> list[dict]:
@@ -69,10 +75,12 @@ class Policy:
             if fired.size:
                 k = fired[np.argmax(sev[fired])]
                 action = self.actions[k] if sev[k] > 0 else "allow"
-            out.append({
-                "probabilities": {lab: round(float(p), 6) for lab, p in zip(self.labels, row_p)},
-                "decisions": {lab: bool(d) for lab, d in zip(self.labels, row_d)},
-                "labels": [self.labels[i] for i in fired],
-                "action": action,
-            })
+            out.append(
+                {
+                    "probabilities": {lab: round(float(p), 6) for lab, p in zip(self.labels, row_p)},
+                    "decisions": {lab: bool(d) for lab, d in zip(self.labels, row_d)},
+                    "labels": [self.labels[i] for i in fired],
+                    "action": action,
+                }
+            )
         return out

@@ -26,8 +26,9 @@ def read_prediction_input(path) -> list[dict]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as e:
-            raise WorkbenchError(f"{path} line {n}", expected='one JSON object per line, {"text": ...}',
-                                 got=f"malformed JSON ({e.msg})") from e
+            raise WorkbenchError(
+                f"{path} line {n}", expected='one JSON object per line, {"text": ...}', got=f"malformed JSON ({e.msg})"
+            ) from e
         if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
             raise WorkbenchError(f"{path} line {n} field 'text'", expected="a string", got=repr(obj)[:60])
         rows.append(obj)
@@ -41,7 +42,9 @@ def predict_file(model, input_path, output_path, *, variant: str | None = None, 
     rows = read_prediction_input(input_path)
     target = open_model(model) if isinstance(model, (str, Path)) else model
     results = target.predict([o["text"] for o in rows], variant=variant, threads=threads)
-    lines = [json.dumps({**{k: v for k, v in o.items() if k != "text"}, "text": o["text"], **r}, ensure_ascii=False)
-             for o, r in zip(rows, results)]
+    lines = [
+        json.dumps({**{k: v for k, v in o.items() if k != "text"}, "text": o["text"], **r}, ensure_ascii=False)
+        for o, r in zip(rows, results)
+    ]
     atomic_write_text(output_path, "\n".join(lines) + ("\n" if lines else ""))
     return len(lines)

@@ -30,8 +30,15 @@ from ._losses import LossConfig
 from ._onnx import VARIANTS
 from ._tfidf import TfidfClassifier
 
-__all__ = ["RECIPES", "Recipe", "register_recipe", "TrainSpec", "resolve_recipe", "build_classifier",
-           "curriculum_phases"]
+__all__ = [
+    "RECIPES",
+    "Recipe",
+    "register_recipe",
+    "TrainSpec",
+    "resolve_recipe",
+    "build_classifier",
+    "curriculum_phases",
+]
 
 
 @dataclass(frozen=True)
@@ -114,9 +121,13 @@ class TrainSpec:
         if bad:
             raise WorkbenchError("ONNX variants", expected=f"a subset of {list(VARIANTS)}", got=str(bad))
         if self.onnx and not RECIPES[self.recipe].has_encoder:
-            raise WorkbenchError(f"ONNX export of the {self.recipe} recipe", expected="a recipe with an encoder",
-                                 got=self.recipe, fix="use a recipe with an encoder "
-                                 f"({', '.join(n for n, r in RECIPES.items() if r.has_encoder)}) for ONNX")
+            raise WorkbenchError(
+                f"ONNX export of the {self.recipe} recipe",
+                expected="a recipe with an encoder",
+                got=self.recipe,
+                fix="use a recipe with an encoder "
+                f"({', '.join(n for n, r in RECIPES.items() if r.has_encoder)}) for ONNX",
+            )
 
 
 def build_classifier(spec: TrainSpec, labels: list[str], hierarchy: list[tuple[str, str]], *, cache_dir=None):
@@ -145,8 +156,9 @@ def _class_weight(spec: TrainSpec) -> str | None:
 
 
 def _build_heads(spec, labels, hierarchy, cache_dir):
-    return HeadsClassifier(labels, hidden=spec.hidden, loss=spec.loss, seed=spec.seed, cache_dir=cache_dir,
-                           hierarchy=hierarchy)
+    return HeadsClassifier(
+        labels, hidden=spec.hidden, loss=spec.loss, seed=spec.seed, cache_dir=cache_dir, hierarchy=hierarchy
+    )
 
 
 def _build_tfidf(spec, labels, hierarchy, cache_dir):
@@ -154,13 +166,19 @@ def _build_tfidf(spec, labels, hierarchy, cache_dir):
 
 
 def _build_ensemble(spec, labels, hierarchy, cache_dir):
-    fts = [FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy)
-           for a in (spec.finetune_members or (spec.finetune,))]
+    fts = [
+        FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy)
+        for a in (spec.finetune_members or (spec.finetune,))
+    ]
     members = [*fts, TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec))]
     weights = None if spec.ensemble_weights == "valid" else list(spec.ensemble_weights)
     if weights is not None and len(weights) != len(members):
-        raise WorkbenchError("ensemble_weights", expected=f"{len(members)} weights (fine-tune members, then TF-IDF)",
-                             got=str(weights), fix="or pass ensemble_weights='valid' to fit them on valid")
+        raise WorkbenchError(
+            "ensemble_weights",
+            expected=f"{len(members)} weights (fine-tune members, then TF-IDF)",
+            got=str(weights),
+            fix="or pass ensemble_weights='valid' to fit them on valid",
+        )
     return EnsembleClassifier(members, weights=weights)
 
 
@@ -176,9 +194,18 @@ def _ensemble_after_fit(clf, spec, valid) -> None:
     clf.fit_weights(*valid)
 
 
-register_recipe(Recipe("heads", "heads", "frozen encoder embeddings (cached) + linear or MLP heads",
-                       _build_heads, has_encoder=True))
-register_recipe(Recipe("ensemble", "ensemble", "fine-tuned encoder member(s) averaged with a TF-IDF model",
-                       _build_ensemble, has_encoder=True, fit_options=_ensemble_fit_options,
-                       after_fit=_ensemble_after_fit))
+register_recipe(
+    Recipe("heads", "heads", "frozen encoder embeddings (cached) + linear or MLP heads", _build_heads, has_encoder=True)
+)
+register_recipe(
+    Recipe(
+        "ensemble",
+        "ensemble",
+        "fine-tuned encoder member(s) averaged with a TF-IDF model",
+        _build_ensemble,
+        has_encoder=True,
+        fit_options=_ensemble_fit_options,
+        after_fit=_ensemble_after_fit,
+    )
+)
 register_recipe(Recipe("tfidf", "tfidf", "the lexical baseline alone", _build_tfidf, has_encoder=False))

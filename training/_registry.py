@@ -40,21 +40,37 @@ def promote(model: ModelDirectory, *, variant: str | None = None) -> dict:
     variant = variant or model.best_variant()
     info = card.variants.get(variant)
     if info is None:
-        raise WorkbenchError(f"promotion of {model.root} ({variant})", expected="an evaluated variant",
-                             got="none", fix="export and evaluate it first (workbench model export / evaluate)")
+        raise WorkbenchError(
+            f"promotion of {model.root} ({variant})",
+            expected="an evaluated variant",
+            got="none",
+            fix="export and evaluate it first (workbench model export / evaluate)",
+        )
     if not info.passed:
         fails = "; ".join(f.line() for f in info.gate.failures[:8])
-        raise WorkbenchError(f"promotion of {model.root} ({variant}) refused", expected="a variant that passed its gate",
-                             got=f"a failed gate: {fails}", fix="fix the data or the model and retrain")
+        raise WorkbenchError(
+            f"promotion of {model.root} ({variant}) refused",
+            expected="a variant that passed its gate",
+            got=f"a failed gate: {fails}",
+            fix="fix the data or the model and retrain",
+        )
     if variant != "torch":
         current = file_sha256(model.root / "onnx" / f"model.{variant}.onnx")
         if current != info.sha256:
-            raise WorkbenchError(f"promotion of {model.root} ({variant}) refused",
-                                 expected="the ONNX file that was gated", got="a file changed since",
-                                 fix=f"re-gate it: workbench evaluate {model.root}")
+            raise WorkbenchError(
+                f"promotion of {model.root} ({variant}) refused",
+                expected="the ONNX file that was gated",
+                got="a file changed since",
+                fix=f"re-gate it: workbench evaluate {model.root}",
+            )
     reg = _registry(card.project)
-    entry = {"model": str(model.root.resolve()), "variant": variant, "snapshot_id": card.snapshot_id,
-             "taxonomy_hash": card.taxonomy_hash, "promoted_at": utc_now()}
+    entry = {
+        "model": str(model.root.resolve()),
+        "variant": variant,
+        "snapshot_id": card.snapshot_id,
+        "taxonomy_hash": card.taxonomy_hash,
+        "promoted_at": utc_now(),
+    }
     atomic_write_text(reg / "promoted.json", json.dumps(entry, indent=2))
     with open(reg / "history.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")

@@ -19,8 +19,15 @@ class TfidfClassifier(Classifier):
 
     family = "tfidf"
 
-    def __init__(self, labels: Sequence[str], *, C: float = 4.0, max_features: int = 200_000,
-                 class_weight: str | None = "balanced", seed: int = 0):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        *,
+        C: float = 4.0,
+        max_features: int = 200_000,
+        class_weight: str | None = "balanced",
+        seed: int = 0,
+    ):
         super().__init__()
         self._set_params(locals())
         self.labels = list(labels)
@@ -33,11 +40,24 @@ class TfidfClassifier(Classifier):
         from sklearn.pipeline import FeatureUnion
 
         y = check_targets(texts, targets, self.labels)
-        self.vectorizer_ = FeatureUnion([
-            ("word", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features)),
-            ("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True,
-                                     max_features=self.max_features)),
-        ])
+        self.vectorizer_ = FeatureUnion(
+            [
+                (
+                    "word",
+                    TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=self.max_features),
+                ),
+                (
+                    "char",
+                    TfidfVectorizer(
+                        analyzer="char_wb",
+                        ngram_range=(2, 5),
+                        min_df=2,
+                        sublinear_tf=True,
+                        max_features=self.max_features,
+                    ),
+                ),
+            ]
+        )
         x = self.vectorizer_.fit_transform(list(texts))
         self.estimators_ = []
         for j in range(len(self.labels)):
@@ -55,8 +75,10 @@ class TfidfClassifier(Classifier):
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._require_fitted()
         x = self.vectorizer_.transform(list(texts))
-        cols = [np.full(x.shape[0], e, dtype=np.float32) if isinstance(e, float) else e.predict_proba(x)[:, 1]
-                for e in self.estimators_]
+        cols = [
+            np.full(x.shape[0], e, dtype=np.float32) if isinstance(e, float) else e.predict_proba(x)[:, 1]
+            for e in self.estimators_
+        ]
         return np.stack(cols, axis=1).astype(np.float32) if cols else np.zeros((x.shape[0], 0), np.float32)
 
     def save(self, path) -> Path:

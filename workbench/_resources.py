@@ -33,9 +33,12 @@ def shipped_dir(name: str) -> Path:
     root = checkout_root()
     if root is not None and root.joinpath(*_CHECKOUT[name]).is_dir():
         return root.joinpath(*_CHECKOUT[name])
-    raise WorkbenchError(f"the workbench's {name}", expected=f"workbench/_shipped/{name} in the installed package",
-                         got="nothing there (an incomplete install)",
-                         fix="reinstall from a built wheel (pip install moderation-workbench) or a checkout")
+    raise WorkbenchError(
+        f"the workbench's {name}",
+        expected=f"workbench/_shipped/{name} in the installed package",
+        got="nothing there (an incomplete install)",
+        fix="reinstall from a built wheel (pip install moderation-workbench) or a checkout",
+    )
 
 
 def notebooks_dir(copy_to: Path) -> Path:

@@ -45,8 +45,16 @@ default_workbench_home = workbench_home  # the one resolver, shared with the Arg
 class WorkbenchSession:
     """Start (and stop) Argilla + JupyterLab for one project; see the module docstring."""
 
-    def __init__(self, project_root, *, home=None, argilla_port: int = 6900, jupyter_port: int | None = None,
-                 notebooks=None, argilla: ArgillaBackend | None = None):
+    def __init__(
+        self,
+        project_root,
+        *,
+        home=None,
+        argilla_port: int = 6900,
+        jupyter_port: int | None = None,
+        notebooks=None,
+        argilla: ArgillaBackend | None = None,
+    ):
         self.project_root = Path(project_root).resolve()
         self.home = Path(home or workbench_home()).expanduser().absolute()
         self.notebooks = Path(notebooks).resolve() if notebooks else None  # None: a copy of the shipped ones
@@ -72,13 +80,20 @@ class WorkbenchSession:
         require("jupyterlab", "ipykernel", "ipywidgets", "argilla", "psutil", what="workbench run")
         other = self.running()
         if other:
-            raise WorkbenchError(f"workbench run (home {self.home})", expected="no session running",
-                                 got=f"one already running (pid {other['session']['pid']}): JupyterLab "
-                                     f"{other['jupyter_url']}, Argilla {other['argilla_url']}",
-                                 fix="use that one, or stop it (Ctrl-C in its terminal) first")
+            raise WorkbenchError(
+                f"workbench run (home {self.home})",
+                expected="no session running",
+                got=f"one already running (pid {other['session']['pid']}): JupyterLab "
+                f"{other['jupyter_url']}, Argilla {other['argilla_url']}",
+                fix="use that one, or stop it (Ctrl-C in its terminal) first",
+            )
         if not (self.project_root / "workbench.yaml").exists():
-            raise WorkbenchError(f"project {self.project_root}", expected="a workbench project", got="none there",
-                                 fix="workbench init DIR --demo")
+            raise WorkbenchError(
+                f"project {self.project_root}",
+                expected="a workbench project",
+                got="none there",
+                fix="workbench init DIR --demo",
+            )
         before = self.stack.status()["running"]
         stack_info = self.stack.start(timeout=timeout)
         self._started_stack = not before
@@ -90,11 +105,17 @@ class WorkbenchSession:
         except BaseException:
             self.stop()
             raise
-        self.info = {"session": {"pid": os.getpid(), "create_time": create_time(os.getpid())},
-                     "jupyter_url": url, "argilla_url": stack_info["url"], "jupyter_pid": self._jupyter["pid"],
-                     "notebooks": str(self.notebooks),
-                     "token_file": str(self.token_file), "secrets_file": str(stack_info["secrets_file"]),
-                     "log_file": str(self.log_file), "project": str(self.project_root)}
+        self.info = {
+            "session": {"pid": os.getpid(), "create_time": create_time(os.getpid())},
+            "jupyter_url": url,
+            "argilla_url": stack_info["url"],
+            "jupyter_pid": self._jupyter["pid"],
+            "notebooks": str(self.notebooks),
+            "token_file": str(self.token_file),
+            "secrets_file": str(stack_info["secrets_file"]),
+            "log_file": str(self.log_file),
+            "project": str(self.project_root),
+        }
         write_private(self.session_file, self.info)
         return self.info
 
@@ -115,11 +136,26 @@ class WorkbenchSession:
         port = self.jupyter_port or any_free_port("127.0.0.1")
         if self.notebooks is None:
             self.notebooks = notebooks_dir(self.home / "notebooks")
-        child = {**os.environ, **env, "JUPYTER_TOKEN": token, "WORKBENCH_PROJECT": str(self.project_root),
-                 "HF_HUB_OFFLINE": "1", **self._lab_settings()}
-        argv = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--ServerApp.root_dir={self.notebooks}",
-                "--ServerApp.open_browser=False"]
+        child = {
+            **os.environ,
+            **env,
+            "JUPYTER_TOKEN": token,
+            "WORKBENCH_PROJECT": str(self.project_root),
+            "HF_HUB_OFFLINE": "1",
+            **self._lab_settings(),
+        }
+        argv = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.root_dir={self.notebooks}",
+            "--ServerApp.open_browser=False",
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers and CI machines run as root
             argv.append("--allow-root")
         self._jupyter = spawn("jupyter", argv, child, log_dir=self.log_file.parent)
@@ -127,8 +163,9 @@ class WorkbenchSession:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not is_ours(self._jupyter):
-                raise WorkbenchError("JupyterLab", expected="a running server", got="it exited",
-                                     fix=f"see {self.log_file}")
+                raise WorkbenchError(
+                    "JupyterLab", expected="a running server", got="it exited", fix=f"see {self.log_file}"
+                )
             try:
                 req = urllib.request.Request(base + "/api/status", headers={"Authorization": f"token {token}"})
                 with urllib.request.urlopen(req, timeout=5) as r:
@@ -136,22 +173,27 @@ class WorkbenchSession:
                         return base + "/lab"
             except (urllib.error.URLError, OSError):
                 time.sleep(0.5)
-        raise WorkbenchError("JupyterLab", expected=f"an answer within {timeout:.0f} s", got="none",
-                             fix=f"see {self.log_file}")
+        raise WorkbenchError(
+            "JupyterLab", expected=f"an answer within {timeout:.0f} s", got="none", fix=f"see {self.log_file}"
+        )
 
     def _lab_settings(self) -> dict:
         """JupyterLab's settings and workspaces under this home. Written on first use (a user's later
         changes stay): notebooks start their kernel without asking, news and update checks off (they
         would call out to the internet, and their prompt covers the notebook)."""
         lab = self.home / "jupyter" / "lab"
-        first = {"apputils-extension/notification": '{"fetchNews": "false", "checkForUpdates": false}',
-                 "notebook-extension/tracker": '{"autoStartDefaultKernel": true}'}
+        first = {
+            "apputils-extension/notification": '{"fetchNews": "false", "checkForUpdates": false}',
+            "notebook-extension/tracker": '{"autoStartDefaultKernel": true}',
+        }
         for name, text in first.items():
             path = lab / "user-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
             if not path.exists():
                 atomic_write_text(path, text + "\n")
-        return {"JUPYTERLAB_SETTINGS_DIR": str(lab / "user-settings"),
-                "JUPYTERLAB_WORKSPACES_DIR": str(lab / "workspaces")}
+        return {
+            "JUPYTERLAB_SETTINGS_DIR": str(lab / "user-settings"),
+            "JUPYTERLAB_WORKSPACES_DIR": str(lab / "workspaces"),
+        }
 
     def stop(self) -> list[str]:
         stopped = []
@@ -167,6 +209,7 @@ class WorkbenchSession:
 
     def wait(self) -> None:
         """Block until Ctrl-C / SIGTERM or until JupyterLab exits, then stop everything this session started."""
+
         def _term(*_):
             raise KeyboardInterrupt
 

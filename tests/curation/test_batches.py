@@ -13,17 +13,32 @@ from curation import RawRecord, ReadResult, Store, StoreError
 
 def _pending_batch(project, n=4):
     project.add_seed("s1", text="win a prize now", target_labels=["scam"], status="approved")
-    records = [RawRecord(where=f"r{i}", text=f"claim your reward number {i} by paying a small fee {i * 7}",
-                         labels={"scam": 1}, source_id=f"b1#{i}", origin="generated", batch_id="b1",
-                         provenance="generator") for i in range(n)]
-    res = ReadResult(records, [], source="generated", format="generated",
-                     batches=[{"id": "b1", "seed_id": "s1", "provider": "test", "params": {}, "status": "pending"}])
+    records = [
+        RawRecord(
+            where=f"r{i}",
+            text=f"claim your reward number {i} by paying a small fee {i * 7}",
+            labels={"scam": 1},
+            source_id=f"b1#{i}",
+            origin="generated",
+            batch_id="b1",
+            provenance="generator",
+        )
+        for i in range(n)
+    ]
+    res = ReadResult(
+        records,
+        [],
+        source="generated",
+        format="generated",
+        batches=[{"id": "b1", "seed_id": "s1", "provider": "test", "params": {}, "status": "pending"}],
+    )
     return project.import_records(res, fractions={"train": 0.9, "valid": 0.1})
 
 
 def test_pending_records_stay_out_until_their_batch_is_accepted(project):
-    project.import_frame(pd.DataFrame({"text": ["hello there friend", "you are an idiot"], "hate": [0, 1]}),
-                         source="toy")
+    project.import_frame(
+        pd.DataFrame({"text": ["hello there friend", "you are an idiot"], "hate": [0, 1]}), source="toy"
+    )
     base = project.snapshot_id()
     s = _pending_batch(project)
     assert s.n_inserted == 4 and set(s.splits) <= {"train", "valid"}
@@ -52,8 +67,14 @@ def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path, project):
     path = project.root / "store.sqlite"
     project.close()
     conn = sqlite3.connect(path)  # turn it back into a version 1 store
-    for table, column in (("seeds", "base_id"), ("seeds", "version"), ("seeds", "batch_size"), ("seeds", "context"),
-                          ("batches", "status"), ("batches", "summary")):
+    for table, column in (
+        ("seeds", "base_id"),
+        ("seeds", "version"),
+        ("seeds", "batch_size"),
+        ("seeds", "context"),
+        ("batches", "status"),
+        ("batches", "summary"),
+    ):
         conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
     conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     conn.commit()
@@ -68,17 +89,33 @@ def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path, project):
 def test_seed_versions_keep_old_batches(project, tmp_path):
     import yaml
 
-    doc = {"seeds": [{"id": "s", "kind": "positive", "target_labels": ["spam"], "status": "approved",
-                      "text": "buy followers", "batches": [{"id": "b", "provider": "handwritten", "records": [
-                          {"text": "cheap followers here", "labels": {"spam": 1}}]}]}]}
+    doc = {
+        "seeds": [
+            {
+                "id": "s",
+                "kind": "positive",
+                "target_labels": ["spam"],
+                "status": "approved",
+                "text": "buy followers",
+                "batches": [
+                    {
+                        "id": "b",
+                        "provider": "handwritten",
+                        "records": [{"text": "cheap followers here", "labels": {"spam": 1}}],
+                    }
+                ],
+            }
+        ]
+    }
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc))
     project.import_seeds(path)
     project.import_seeds(path)  # the same text: the same seed
     assert list(project.seeds()["id"]) == ["s"]
     doc["seeds"][0]["text"] = "buy followers and likes"
-    doc["seeds"][0]["batches"].append({"id": "b2", "provider": "handwritten", "records": [
-        {"text": "likes for sale, dm me", "labels": {"spam": 1}}]})
+    doc["seeds"][0]["batches"].append(
+        {"id": "b2", "provider": "handwritten", "records": [{"text": "likes for sale, dm me", "labels": {"spam": 1}}]}
+    )
     path.write_text(yaml.safe_dump(doc))
     project.import_seeds(path)
     seeds = project.seeds().set_index("id")

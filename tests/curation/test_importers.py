@@ -44,8 +44,7 @@ def test_openai_missing_labels_stay_unknown(starter_project):
         assert int(f[label].isna().sum()) == missing - implied, label
         assert int((f[label] == 1).sum()) == sum(r.get(code) == 1 for r in rows)
     st_ = starter_project.stats()
-    assert st_["labels"]["hate"]["unknown_rate"] == pytest.approx(
-        sum("H" not in r for r in rows) / len(rows), abs=1e-3)
+    assert st_["labels"]["hate"]["unknown_rate"] == pytest.approx(sum("H" not in r for r in rows) / len(rows), abs=1e-3)
     assert 0.5 < st_["labels"]["hate"]["unknown_rate"] < 0.6  # 909 of 1680 never annotated for hate
 
 
@@ -108,22 +107,41 @@ def populated(project):
     return project
 
 
-@pytest.mark.parametrize("content, fmt, message", [
-    ('{"text": "ok", "hate": 1}\n{"text": "broken", \n', "jsonl",
-     "bad.jsonl line 2: malformed JSON (Expecting property name enclosed in double quotes at column 20); "
-     "each line must be one JSON object"),
-    ('{"text": "ok", "labels": {"hatred": 1}}\n', "jsonl",
-     "bad.jsonl line 1 field 'hatred': unknown label 'hatred'; expected one of ['hate', 'hate_race', 'offensive', "
-     "'scam', 'spam']; add it to the taxonomy, map it (--map hatred=LABEL) or drop it (--map hatred=-)"),
-    ('{"text": "ok", "hate": 0.5}\n', "jsonl",
-     "bad.jsonl line 1 field 'hate': value 0.5 not in {0, 1, unknown}; use 1, 0 or leave it empty for unknown"),
-    ('text,hate\n"   ",1\n', "csv", "bad.csv line 2 field 'text': empty text; drop the row or fill it in"),
-    ('id,text,hate\n7,first,1\n7,second,0\n', "csv",
-     "bad.csv line 3: duplicate id 'bad:7' with different text or labels (first at"),
-    ('{"text": 12, "hate": 1}\n', "jsonl", "bad.jsonl line 1 field 'text': expected a string, got int"),
-    ('text,hate\n"unclosed,1\n', "csv", "bad.csv line 2: expected 2 fields"),
-    ('{"body": "x"}\n', "jsonl", "bad.jsonl line 1 field 'text': missing; pass --text-field to name the text column"),
-])
+@pytest.mark.parametrize(
+    "content, fmt, message",
+    [
+        (
+            '{"text": "ok", "hate": 1}\n{"text": "broken", \n',
+            "jsonl",
+            "bad.jsonl line 2: malformed JSON (Expecting property name enclosed in double quotes at column 20); "
+            "each line must be one JSON object",
+        ),
+        (
+            '{"text": "ok", "labels": {"hatred": 1}}\n',
+            "jsonl",
+            "bad.jsonl line 1 field 'hatred': unknown label 'hatred'; expected one of ['hate', 'hate_race', 'offensive', "
+            "'scam', 'spam']; add it to the taxonomy, map it (--map hatred=LABEL) or drop it (--map hatred=-)",
+        ),
+        (
+            '{"text": "ok", "hate": 0.5}\n',
+            "jsonl",
+            "bad.jsonl line 1 field 'hate': value 0.5 not in {0, 1, unknown}; use 1, 0 or leave it empty for unknown",
+        ),
+        ('text,hate\n"   ",1\n', "csv", "bad.csv line 2 field 'text': empty text; drop the row or fill it in"),
+        (
+            "id,text,hate\n7,first,1\n7,second,0\n",
+            "csv",
+            "bad.csv line 3: duplicate id 'bad:7' with different text or labels (first at",
+        ),
+        ('{"text": 12, "hate": 1}\n', "jsonl", "bad.jsonl line 1 field 'text': expected a string, got int"),
+        ('text,hate\n"unclosed,1\n', "csv", "bad.csv line 2: expected 2 fields"),
+        (
+            '{"body": "x"}\n',
+            "jsonl",
+            "bad.jsonl line 1 field 'text': missing; pass --text-field to name the text column",
+        ),
+    ],
+)
 def test_bad_input_is_reported_and_nothing_written(populated, tmp_path, content, fmt, message):
     path = tmp_path / f"bad.{fmt}"
     path.write_text(content, encoding="utf-8")
@@ -139,8 +157,10 @@ def test_non_utf8_names_line(populated, tmp_path):
     path = tmp_path / "latin1.csv"
     path.write_bytes("text,hate\nfine,0\ncaf\u00e9 au lait,1\n".encode("latin-1"))
     before = _state(populated)
-    with pytest.raises(ImportValidationError, match=re.escape(
-            "latin1.csv line 3: not UTF-8 (byte 0xe9 at offset 20); re-save the file as UTF-8")):
+    with pytest.raises(
+        ImportValidationError,
+        match=re.escape("latin1.csv line 3: not UTF-8 (byte 0xe9 at offset 20); re-save the file as UTF-8"),
+    ):
         populated.import_file(path, "csv")
     assert _state(populated) == before
 
@@ -148,8 +168,7 @@ def test_non_utf8_names_line(populated, tmp_path):
 def test_same_id_different_labels_against_store(populated, tmp_path):
     path = tmp_path / "base.csv"
     path.write_text("text,hate\nalready here,0\n")
-    with pytest.raises(ImportValidationError, match=re.escape(
-            "id 'base:") ):
+    with pytest.raises(ImportValidationError, match=re.escape("id 'base:")):
         populated.import_file(path, "csv", source="base")
 
 
@@ -193,8 +212,9 @@ def test_format_mismatch_is_clear(starter_project):
 
 
 # ---------------------------------------------------------------- Hypothesis: round trips and fuzzing
-_texts = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                 min_size=1, max_size=40).filter(lambda t: t.strip() != "")
+_texts = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), min_size=1, max_size=40
+).filter(lambda t: t.strip() != "")
 _value = st.sampled_from([0, 1, None])
 
 
@@ -220,15 +240,17 @@ def test_generic_roundtrip(tmp_path_factory, small_taxonomy, rows, fmt):
     for i, (t, h, s) in enumerate(rows):
         rec = f.loc[f"fz:{i}"]
         assert rec["text"] == t
-        assert (np.isnan(rec["hate"]) if h is None else rec["hate"] == h)
-        assert (np.isnan(rec["spam"]) if s is None else rec["spam"] == s)
+        assert np.isnan(rec["hate"]) if h is None else rec["hate"] == h
+        assert np.isnan(rec["spam"]) if s is None else rec["spam"] == s
         assert np.isnan(rec["offensive"])  # never annotated: unknown
     project.close()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(blob=st.binary(max_size=300), fmt=st.sampled_from(["csv", "jsonl", "hatexplain", "davidson",
-                                                          "openai_moderation", "jigsaw", "ethos"]))
+@given(
+    blob=st.binary(max_size=300),
+    fmt=st.sampled_from(["csv", "jsonl", "hatexplain", "davidson", "openai_moderation", "jigsaw", "ethos"]),
+)
 def test_fuzzed_files_fail_cleanly_or_import_fully(populated, tmp_path_factory, blob, fmt):
     path = tmp_path_factory.mktemp("fz") / "input.txt"
     path.write_bytes(blob)
@@ -256,14 +278,16 @@ def test_an_import_format_is_one_declaration(tmp_path, project):
             word, _, body = line.partition("\t")
             res.records.append(RawRecord(where=f"{path} line {i}", text=body, labels={"S": int(word == "spam")}))
 
-    register_format(ImportFormat("tabbed-test", "MESSAGE", parse, required=("word", "body"),
-                                 label_map={"S": "spam"}, source="tabbed"))
+    register_format(
+        ImportFormat(
+            "tabbed-test", "MESSAGE", parse, required=("word", "body"), label_map={"S": "spam"}, source="tabbed"
+        )
+    )
     try:
         f = tmp_path / "posts.tsv"
         f.write_text("spam\tbuy cheap pills now\nham\tsee you at the match tonight\n")
         res = read_file(f, "tabbed-test")
-        assert (res.source, res.context, [r.labels for r in res.records]) == ("tabbed", "MESSAGE",
-                                                                             [{"S": 1}, {"S": 0}])
+        assert (res.source, res.context, [r.labels for r in res.records]) == ("tabbed", "MESSAGE", [{"S": 1}, {"S": 0}])
         summary = project.import_file(f, "tabbed-test")
         assert summary.n_inserted == 2 and summary.source == "tabbed"
         frame = project.frame().sort_values("text")

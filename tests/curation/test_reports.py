@@ -6,8 +6,9 @@ from curation import Taxonomy, class_distribution, distribution_figure, label_st
 
 def test_class_distribution_hand_computed():
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "spam", "tier": "T5"}]})
-    f = pd.DataFrame({"split": "train", "status": "active",
-                      "hate": [1.0, 0.0, 0.0, 0.0, np.nan], "spam": [1.0] + [0.0] * 4})
+    f = pd.DataFrame(
+        {"split": "train", "status": "active", "hate": [1.0, 0.0, 0.0, 0.0, np.nan], "spam": [1.0] + [0.0] * 4}
+    )
     f.loc[len(f)] = {"split": "train", "status": "active", "hate": 0.0, "spam": 0.0}
     rep = class_distribution(f, tax, pos_weight_cap=3.0)
     assert rep.loc["hate", ["positives", "negatives", "unknown"]].tolist() == [1, 4, 1]

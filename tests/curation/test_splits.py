@@ -48,8 +48,13 @@ def test_calib_and_holdout_look_alike(hatexplain_then_davidson):
 
 
 def test_splits_are_deterministic(tmp_path, small_taxonomy):
-    df = pd.DataFrame({"text": [f"post number {i} about things" for i in range(300)],
-                       "hate": [i % 3 == 0 for i in range(300)], "spam": [i % 7 == 0 for i in range(300)]})
+    df = pd.DataFrame(
+        {
+            "text": [f"post number {i} about things" for i in range(300)],
+            "hate": [i % 3 == 0 for i in range(300)],
+            "spam": [i % 7 == 0 for i in range(300)],
+        }
+    )
     got = []
     for k in range(2):
         p = Project.init(tmp_path / f"p{k}", taxonomy=small_taxonomy)
@@ -83,8 +88,15 @@ def test_groups_share_a_split_and_follow_fixed_members():
 
 
 def test_split_report_shapes():
-    f = pd.DataFrame({"split": ["train", "calib", "holdout", "calib"], "source": "a", "context": "POST",
-                      "x": [1.0, 0.0, 1.0, np.nan], "y": [1.0, 1.0, np.nan, 0.0]})
+    f = pd.DataFrame(
+        {
+            "split": ["train", "calib", "holdout", "calib"],
+            "source": "a",
+            "context": "POST",
+            "x": [1.0, 0.0, 1.0, np.nan],
+            "y": [1.0, 1.0, np.nan, 0.0],
+        }
+    )
     rep = split_report(f, ["x", "y"])
     assert rep["label_rates"].loc["x", "calib"] == 0.0
     assert rep["label_rates"].loc["x", "holdout"] == 1.0
@@ -93,9 +105,17 @@ def test_split_report_shapes():
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(batches=st.lists(st.lists(st.tuples(st.integers(0, 400), st.sampled_from([0, 1, None]),
-                                           st.sampled_from([0, 1, None])), min_size=1, max_size=40),
-                        min_size=2, max_size=4))
+@given(
+    batches=st.lists(
+        st.lists(
+            st.tuples(st.integers(0, 400), st.sampled_from([0, 1, None]), st.sampled_from([0, 1, None])),
+            min_size=1,
+            max_size=40,
+        ),
+        min_size=2,
+        max_size=4,
+    )
+)
 def test_adding_data_never_moves_a_record(tmp_path_factory, small_taxonomy, batches):
     p = Project.init(tmp_path_factory.mktemp("stab") / "p", taxonomy=small_taxonomy)
     seen: dict[str, str] = {}
@@ -103,9 +123,12 @@ def test_adding_data_never_moves_a_record(tmp_path_factory, small_taxonomy, batc
         rows = {}
         for word, h, s in batch:
             # a shared vocabulary makes exact and near-duplicates across batches likely
-            rows[f"b{b}-{word}-{h}-{s}"] = {"id": f"b{b}-{word}-{h}-{s}",
-                                            "text": f"the text of post {word} " * 3 + ("!" * b),
-                                            "hate": h, "spam": s}
+            rows[f"b{b}-{word}-{h}-{s}"] = {
+                "id": f"b{b}-{word}-{h}-{s}",
+                "text": f"the text of post {word} " * 3 + ("!" * b),
+                "hate": h,
+                "spam": s,
+            }
         p.import_frame(pd.DataFrame(list(rows.values())), source="h", id_field="id")
         f = p.frame().set_index("id")
         for rid, split in seen.items():

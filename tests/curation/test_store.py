@@ -14,16 +14,26 @@ from curation import Project, StoreError
 
 @pytest.fixture
 def seeded(project):
-    project.import_frame(pd.DataFrame({"text": [f"real post {i} about daily life" for i in range(40)],
-                                       "scam": [i % 5 == 0 for i in range(40)]}).astype({"scam": int}), source="real")
+    project.import_frame(
+        pd.DataFrame(
+            {"text": [f"real post {i} about daily life" for i in range(40)], "scam": [i % 5 == 0 for i in range(40)]}
+        ).astype({"scam": int}),
+        source="real",
+    )
     project.add_seed("s-bad", text="a coercive message presented as fine", target_labels=["scam"], kind="hard_negative")
     project.add_seed("s-good", text="win a prize by paying a fee", target_labels=["scam"])
     for sid, n in [("s-bad", 12), ("s-good", 8)]:
         for b in range(2):
             bid = f"{sid}-b{b}"
             project.add_batch(bid, seed_id=sid, provider="handwritten")
-            rows = pd.DataFrame({"text": [f"{sid} generated example {b}-{i} with some words" for i in range(n)],
-                                 "scam": [0 if sid == "s-bad" else 1] * n, "batch_id": bid, "origin": "generated"})
+            rows = pd.DataFrame(
+                {
+                    "text": [f"{sid} generated example {b}-{i} with some words" for i in range(n)],
+                    "scam": [0 if sid == "s-bad" else 1] * n,
+                    "batch_id": bid,
+                    "origin": "generated",
+                }
+            )
             project.import_frame(rows, source="gen")
     return project
 
@@ -110,8 +120,9 @@ def test_failed_write_rolls_back(project, monkeypatch):
 def test_kill_9_mid_import_leaves_store_whole(project, tmp_path):
     """A process killed while writing a large import leaves the store as before or after, never between."""
     big = tmp_path / "big.jsonl"
-    big.write_text("".join(f'{{"text": "generated post number {i} with a few words", "hate": {i % 2}}}\n'
-                           for i in range(60000)))
+    big.write_text(
+        "".join(f'{{"text": "generated post number {i} with a few words", "hate": {i % 2}}}\n' for i in range(60000))
+    )
     before = project.store.count()
     project.close()
     script = textwrap.dedent(f"""

@@ -16,11 +16,24 @@ def _view(rows, labels):
 
 def test_hand_computed_mix():
     # 10 hate, 4 spam (2 with hate too), 86 clean of which 20 hard negatives
-    rows = ([(False, 1.0, 0.0)] * 8 + [(False, 1.0, 1.0)] * 2 + [(False, 0.0, 1.0)] * 2
-            + [(True, 0.0, 0.0)] * 20 + [(False, 0.0, 0.0)] * 66)
+    rows = (
+        [(False, 1.0, 0.0)] * 8
+        + [(False, 1.0, 1.0)] * 2
+        + [(False, 0.0, 1.0)] * 2
+        + [(True, 0.0, 0.0)] * 20
+        + [(False, 0.0, 0.0)] * 66
+    )
     v = _view(rows, ["hate", "spam"])
-    m = training_mix(v, ["hate", "spam"], clean_share=0.75, head_cap=0.5, tail_floor=3, hard_negative_share=0.25,
-                     hard_negative_range=(0.2, 0.3), clean_share_range=(0.7, 0.8))
+    m = training_mix(
+        v,
+        ["hate", "spam"],
+        clean_share=0.75,
+        head_cap=0.5,
+        tail_floor=3,
+        hard_negative_share=0.25,
+        hard_negative_range=(0.2, 0.3),
+        clean_share_range=(0.7, 0.8),
+    )
     assert m.summary["n_positive"] == 12
     assert m.summary["n_clean"] == 36 and m.summary["n_hard_negative"] == 9
     assert m.per_label.loc["spam", "selected"] == 4 and m.per_label.loc["hate", "selected"] == 10
@@ -31,8 +44,15 @@ def test_hand_computed_mix():
 def test_cap_and_floor_reported():
     rows = [(False, 1.0, 0.0)] * 50 + [(False, 0.0, 1.0)] * 3 + [(False, 0.0, 0.0)] * 300
     v = _view(rows, ["hate", "spam"])
-    m = training_mix(v, ["hate", "spam"], clean_share=0.8, head_cap=0.05, tail_floor=10,
-                     hard_negative_share=0.0, hard_negative_range=(0.0, 1.0))
+    m = training_mix(
+        v,
+        ["hate", "spam"],
+        clean_share=0.8,
+        head_cap=0.05,
+        tail_floor=10,
+        hard_negative_share=0.0,
+        hard_negative_range=(0.0, 1.0),
+    )
     total = m.summary["n_total"]
     assert m.per_label.loc["hate", "selected"] <= max(int(0.05 * total) + 1, 1)
     assert m.per_label.loc["hate", "capped"]
@@ -42,8 +62,15 @@ def test_cap_and_floor_reported():
 def test_unknown_is_never_clean_first():
     rows = [(False, 1.0, 0.0)] * 10 + [(False, 0.0, np.nan)] * 100 + [(False, 0.0, 0.0)] * 20
     v = _view(rows, ["hate", "spam"])
-    m = training_mix(v, ["hate", "spam"], clean_share=0.7, head_cap=1.0, tail_floor=1,
-                     hard_negative_share=0.0, hard_negative_range=(0.0, 1.0))
+    m = training_mix(
+        v,
+        ["hate", "spam"],
+        clean_share=0.7,
+        head_cap=1.0,
+        tail_floor=1,
+        hard_negative_share=0.0,
+        hard_negative_range=(0.0, 1.0),
+    )
     sel = m.frame
     # 23 clean wanted: all 20 fully labelled clean first, then 3 partially labelled
     assert m.summary["n_clean"] == 23 and m.summary["n_partially_labelled_clean"] == 3
@@ -51,17 +78,31 @@ def test_unknown_is_never_clean_first():
 
 
 @settings(max_examples=60, deadline=None)
-@given(n_clean=st.integers(0, 300), n_hard=st.integers(0, 80), pos=st.lists(st.tuples(st.booleans(), st.booleans(),
-       st.booleans()), min_size=0, max_size=200), clean_share=st.floats(0.5, 0.9), head_cap=st.floats(0.02, 0.6),
-       hn_share=st.floats(0.0, 0.5), floor=st.integers(0, 100))
+@given(
+    n_clean=st.integers(0, 300),
+    n_hard=st.integers(0, 80),
+    pos=st.lists(st.tuples(st.booleans(), st.booleans(), st.booleans()), min_size=0, max_size=200),
+    clean_share=st.floats(0.5, 0.9),
+    head_cap=st.floats(0.02, 0.6),
+    hn_share=st.floats(0.0, 0.5),
+    floor=st.integers(0, 100),
+)
 def test_mix_floors_caps_shares_hold_or_are_reported(n_clean, n_hard, pos, clean_share, head_cap, hn_share, floor):
     labels = ["a", "b", "c"]
     rows = [(False, float(x), float(y), float(z)) for x, y, z in pos]
     rows += [(True, 0.0, 0.0, 0.0)] * n_hard + [(False, 0.0, 0.0, 0.0)] * n_clean
     v = _view(rows, labels)
     lo_c, hi_c = clean_share - 0.05, clean_share + 0.05
-    m = training_mix(v, labels, clean_share=clean_share, clean_share_range=(lo_c, hi_c), head_cap=head_cap,
-                     tail_floor=floor, hard_negative_share=hn_share, hard_negative_range=(hn_share - 0.05, hn_share + 0.05))
+    m = training_mix(
+        v,
+        labels,
+        clean_share=clean_share,
+        clean_share_range=(lo_c, hi_c),
+        head_cap=head_cap,
+        tail_floor=floor,
+        hard_negative_share=hn_share,
+        hard_negative_range=(hn_share - 0.05, hn_share + 0.05),
+    )
     s, per = m.summary, m.per_label
     assert s["n_total"] == len(m.frame) == s["n_positive"] + s["n_clean"]
     assert m.frame["id"].is_unique
@@ -93,8 +134,15 @@ def test_evaluation_view_base_rate_holds_or_is_reported(n_clean, n_pos, share):
 
 
 def test_collapse_duplicates_merges_twins():
-    f = pd.DataFrame({"id": ["a", "b", "c"], "dup_of": [None, "a", None], "x": [1.0, np.nan, 0.0],
-                      "y": [np.nan, 1.0, 0.0], "z": [1.0, 0.0, np.nan]})
+    f = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "dup_of": [None, "a", None],
+            "x": [1.0, np.nan, 0.0],
+            "y": [np.nan, 1.0, 0.0],
+            "z": [1.0, 0.0, np.nan],
+        }
+    )
     out = collapse_duplicates(f, ["x", "y", "z"])
     assert out["id"].tolist() == ["a", "c"]
     assert out.loc[0, ["x", "y", "z"]].tolist() == [1.0, 1.0, 1.0]
@@ -103,8 +151,15 @@ def test_collapse_duplicates_merges_twins():
 
 def test_task_view_by_group():
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "group": "safety"}, {"name": "spam", "group": "spam"}]})
-    f = pd.DataFrame({"id": ["a", "b", "c"], "dup_of": [None] * 3, "status": ["active", "active", "quarantined"],
-                      "hate": [1.0, np.nan, 1.0], "spam": [np.nan, 0.0, 0.0]})
+    f = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "dup_of": [None] * 3,
+            "status": ["active", "active", "quarantined"],
+            "hate": [1.0, np.nan, 1.0],
+            "spam": [np.nan, 0.0, 0.0],
+        }
+    )
     v = task_view(f, tax, "safety")
     assert v["id"].tolist() == ["a"] and "spam" not in v.columns
     assert task_view(f, tax, "spam")["id"].tolist() == ["b"]

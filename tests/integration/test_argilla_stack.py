@@ -64,27 +64,44 @@ def _workspace_id(owner: Api) -> str:
 
 
 def _make_dataset(owner: Api, n_records: int, min_submitted: int = 1) -> tuple[str, list[str]]:
-    ds = owner.ok("POST", "/datasets", json={
-        "name": f"stack-test-{uuid.uuid4().hex[:8]}", "workspace_id": _workspace_id(owner),
-        "distribution": {"strategy": "overlap", "min_submitted": min_submitted},
-    })
-    owner.ok("POST", f"/datasets/{ds['id']}/fields",
-             json={"name": "text", "title": "Text", "settings": {"type": "text"}})
-    owner.ok("POST", f"/datasets/{ds['id']}/questions", json={
-        "name": "label", "title": "Label", "required": True, "settings": {
-            "type": "label_selection", "options": [{"value": "ok", "text": "ok"}, {"value": "threat", "text": "threat"}]}})
+    ds = owner.ok(
+        "POST",
+        "/datasets",
+        json={
+            "name": f"stack-test-{uuid.uuid4().hex[:8]}",
+            "workspace_id": _workspace_id(owner),
+            "distribution": {"strategy": "overlap", "min_submitted": min_submitted},
+        },
+    )
+    owner.ok(
+        "POST", f"/datasets/{ds['id']}/fields", json={"name": "text", "title": "Text", "settings": {"type": "text"}}
+    )
+    owner.ok(
+        "POST",
+        f"/datasets/{ds['id']}/questions",
+        json={
+            "name": "label",
+            "title": "Label",
+            "required": True,
+            "settings": {
+                "type": "label_selection",
+                "options": [{"value": "ok", "text": "ok"}, {"value": "threat", "text": "threat"}],
+            },
+        },
+    )
     owner.ok("PUT", f"/datasets/{ds['id']}/publish")
     items = [{"fields": {"text": f"post number {i} about something"}, "external_id": f"r{i}"} for i in range(n_records)]
     for start in range(0, n_records, 200):
-        owner.ok("POST", f"/datasets/{ds['id']}/records/bulk", json={"items": items[start:start + 200]})
+        owner.ok("POST", f"/datasets/{ds['id']}/records/bulk", json={"items": items[start : start + 200]})
     records = owner.ok("GET", f"/datasets/{ds['id']}/records", params={"limit": 1000})["items"]
     return ds["id"], [r["id"] for r in records]
 
 
 def _make_annotator(owner: Api, url: str) -> tuple[str, Api]:
     name = f"annotator-{uuid.uuid4().hex[:8]}"
-    user = owner.ok("POST", "/users", json={"username": name, "first_name": name, "password": uuid.uuid4().hex,
-                                             "role": "annotator"})
+    user = owner.ok(
+        "POST", "/users", json={"username": name, "first_name": name, "password": uuid.uuid4().hex, "role": "annotator"}
+    )
     owner.ok("POST", f"/workspaces/{_workspace_id(owner)}/users", json={"user_id": user["id"]})
     return user["id"], Api(url, user["api_key"])
 
@@ -106,8 +123,7 @@ def test_second_start_says_it_is_running_and_status_lists_our_processes(stack, c
 
 def test_everything_listens_on_loopback_only(stack):
     for name, comp in stack.status()["components"].items():
-        listening = [c for c in psutil.Process(comp["pid"]).connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [c for c in psutil.Process(comp["pid"]).connections(kind="inet") if c.status == psutil.CONN_LISTEN]
         if name == "worker":
             assert listening == []
             continue
@@ -164,8 +180,15 @@ def test_stop_leaves_other_processes_alone_and_a_stale_state_is_handled(tmp_path
     try:
         # a state file left by a crashed run whose pid now belongs to someone else
         s.state_file.parent.mkdir(parents=True)
-        s.state_file.write_text(json.dumps({"url": "http://127.0.0.1:1", "port": 1, "components": {
-            "server": {"pid": bystander.pid, "create_time": 1.0, "log": "x"}}}))
+        s.state_file.write_text(
+            json.dumps(
+                {
+                    "url": "http://127.0.0.1:1",
+                    "port": 1,
+                    "components": {"server": {"pid": bystander.pid, "create_time": 1.0, "log": "x"}},
+                }
+            )
+        )
         assert s.status()["stale"] and not s.status()["running"]
         assert s.stop() == []
         assert bystander.poll() is None, "stop killed a process it did not start"
@@ -197,8 +220,10 @@ def test_many_concurrent_annotators_lose_nothing_and_progress_is_exact(stack, ow
     dataset_id, record_ids = _make_dataset(owner, n_records)
     annotators = [_make_annotator(owner, url) for _ in range(n_annotators)]
     # annotator k answers records k*15 .. k*15+59 (wrapping): every record gets 4 answers, all overlapping
-    plan = {uid: [record_ids[(k * 15 + j) % n_records] for j in range(per_annotator)]
-            for k, (uid, _) in enumerate(annotators)}
+    plan = {
+        uid: [record_ids[(k * 15 + j) % n_records] for j in range(per_annotator)]
+        for k, (uid, _) in enumerate(annotators)
+    }
     statuses = ["submitted", "submitted", "submitted", "discarded", "draft"]
 
     def work(k: int) -> list[tuple[str, str, str]]:
@@ -240,9 +265,18 @@ def test_many_concurrent_annotators_lose_nothing_and_progress_is_exact(stack, ow
 
     # and the search engine's view of response statuses matches the database
     for status in ("submitted", "discarded", "draft"):
-        hits = owner.ok("POST", f"/datasets/{dataset_id}/records/search", params={"limit": 1}, json={
-            "filters": {"and": [{"type": "terms", "scope": {"entity": "response", "property": "status"},
-                                 "values": [status]}]}})
+        hits = owner.ok(
+            "POST",
+            f"/datasets/{dataset_id}/records/search",
+            params={"limit": 1},
+            json={
+                "filters": {
+                    "and": [
+                        {"type": "terms", "scope": {"entity": "response", "property": "status"}, "values": [status]}
+                    ]
+                }
+            },
+        )
         assert hits["total"] == len({rid for _, rid, s in done if s == status}), status
     code, report = stack.reindex(check=True)
     assert code == 0 and report["disagreeing"] == []
@@ -262,8 +296,9 @@ def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
     def log_records():
         i = 0
         while not stop.is_set():
-            batch = [{"fields": {"text": f"crash batch {i} item {j}"}, "external_id": f"crash-{i}-{j}"}
-                     for j in range(25)]
+            batch = [
+                {"fields": {"text": f"crash batch {i} item {j}"}, "external_id": f"crash-{i}-{j}"} for j in range(25)
+            ]
             try:
                 r = owner("POST", f"/datasets/{dataset_id}/records/bulk", json={"items": batch})
             except httpx.HTTPError:
@@ -277,8 +312,11 @@ def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
             if stop.is_set():
                 return
             try:
-                r = annotator("POST", f"/records/{record_id}/responses",
-                              json={"status": "submitted", "values": {"label": {"value": "ok"}}})
+                r = annotator(
+                    "POST",
+                    f"/records/{record_id}/responses",
+                    json={"status": "submitted", "values": {"label": {"value": "ok"}}},
+                )
             except httpx.HTTPError:
                 return
             if r.status_code < 300:
@@ -302,8 +340,9 @@ def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
     info = stack.start(timeout=120)
     assert info["running"] and not info["already_running"]
     owner_after = Api(info["url"], stack.env()["ARGILLA_API_KEY"])
-    records = owner_after.ok("GET", f"/datasets/{dataset_id}/records",
-                             params={"limit": 1000, "include": "responses"})["items"]
+    records = owner_after.ok("GET", f"/datasets/{dataset_id}/records", params={"limit": 1000, "include": "responses"})[
+        "items"
+    ]
     external_ids = {r["external_id"] for r in records}
     assert set(acked_records) <= external_ids
     answered = {r["id"] for r in records for resp in r["responses"] if resp["user_id"] == uid}
@@ -327,8 +366,9 @@ def test_reindex_detects_and_repairs_a_damaged_index(stack, owner):
     assert code == 0 and report["rebuilt"] == [dataset_id]
     code, report = stack.reindex(check=True)
     assert code == 0 and report["disagreeing"] == []
-    hits = owner.ok("POST", f"/datasets/{dataset_id}/records/search", params={"limit": 50}, json={
-        "query": {"text": {"q": "post"}}})
+    hits = owner.ok(
+        "POST", f"/datasets/{dataset_id}/records/search", params={"limit": 50}, json={"query": {"text": {"q": "post"}}}
+    )
     assert hits["total"] == 30
 
 
@@ -336,18 +376,32 @@ def test_reindex_detects_and_repairs_a_damaged_index(stack, owner):
 
 
 def test_search_engine_features_through_the_api(owner):
-    ds = owner.ok("POST", "/datasets", json={"name": f"engine-{uuid.uuid4().hex[:8]}",
-                                             "workspace_id": _workspace_id(owner)})
+    ds = owner.ok(
+        "POST", "/datasets", json={"name": f"engine-{uuid.uuid4().hex[:8]}", "workspace_id": _workspace_id(owner)}
+    )
     dsid = ds["id"]
     for name in ("text", "context"):
         owner.ok("POST", f"/datasets/{dsid}/fields", json={"name": name, "title": name, "settings": {"type": "text"}})
-    q = owner.ok("POST", f"/datasets/{dsid}/questions", json={
-        "name": "labels", "title": "Labels", "required": True, "settings": {
-            "type": "multi_label_selection", "options": [{"value": v, "text": v} for v in ("threat", "spam", "hate")]}})
+    q = owner.ok(
+        "POST",
+        f"/datasets/{dsid}/questions",
+        json={
+            "name": "labels",
+            "title": "Labels",
+            "required": True,
+            "settings": {
+                "type": "multi_label_selection",
+                "options": [{"value": v, "text": v} for v in ("threat", "spam", "hate")],
+            },
+        },
+    )
     props = {}
     for name, kind in (("source", "terms"), ("length", "integer"), ("score", "float")):
-        props[name] = owner.ok("POST", f"/datasets/{dsid}/metadata-properties",
-                               json={"name": name, "title": name, "settings": {"type": kind}})["id"]
+        props[name] = owner.ok(
+            "POST",
+            f"/datasets/{dsid}/metadata-properties",
+            json={"name": name, "title": name, "settings": {"type": kind}},
+        )["id"]
     owner.ok("POST", f"/datasets/{dsid}/vectors-settings", json={"name": "vec", "title": "vec", "dimensions": 3})
     owner.ok("PUT", f"/datasets/{dsid}/publish")
     rows = [  # text, context, source, length, score, suggestion, suggestion score, vector
@@ -360,12 +414,19 @@ def test_search_engine_features_through_the_api(owner):
     items = []
     for i, (text, context, source, length, score, value, sscore, vec) in enumerate(rows):
         metadata = {k: v for k, v in (("source", source), ("length", length), ("score", score)) if v is not None}
-        items.append({"external_id": f"e{i}", "fields": {"text": text, "context": context}, "metadata": metadata,
-                      "suggestions": [{"question_id": q["id"], "value": value, "score": sscore, "agent": "m1"}],
-                      "vectors": {"vec": vec}})
+        items.append(
+            {
+                "external_id": f"e{i}",
+                "fields": {"text": text, "context": context},
+                "metadata": metadata,
+                "suggestions": [{"question_id": q["id"], "value": value, "score": sscore, "agent": "m1"}],
+                "vectors": {"vec": vec},
+            }
+        )
     owner.ok("POST", f"/datasets/{dsid}/records/bulk", json={"items": items})
-    ids = {r["external_id"]: r["id"] for r in
-           owner.ok("GET", f"/datasets/{dsid}/records", params={"limit": 100})["items"]}
+    ids = {
+        r["external_id"]: r["id"] for r in owner.ok("GET", f"/datasets/{dsid}/records", params={"limit": 100})["items"]
+    }
 
     def search(body, limit=50):
         out = owner.ok("POST", f"/datasets/{dsid}/records/search", params={"limit": limit}, json=body)
@@ -380,27 +441,41 @@ def test_search_engine_features_through_the_api(owner):
     assert set(search({"query": {"text": {"q": "find"}}})[0]) == {"e0", "e3"}
     assert search({"query": {"text": {"q": "find keys"}}})[0] == ["e3"]
     # metadata terms and range, combined
-    assert set(search({"filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["chat"]}]}})[0]) \
-        == {"e0", "e2"}
-    found, out = search({"filters": {"and": [
-        {"type": "terms", "scope": meta("source"), "values": ["forum", "chat"]},
-        {"type": "range", "scope": meta("length"), "ge": 15, "le": 19}]}})
+    assert set(search({"filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["chat"]}]}})[0]) == {
+        "e0",
+        "e2",
+    }
+    found, out = search(
+        {
+            "filters": {
+                "and": [
+                    {"type": "terms", "scope": meta("source"), "values": ["forum", "chat"]},
+                    {"type": "range", "scope": meta("length"), "ge": 15, "le": 19},
+                ]
+            }
+        }
+    )
     assert set(found) == {"e0", "e1"} and out["total"] == 2
-    assert set(search({"filters": {"and": [{"type": "range", "scope": meta("score"), "ge": 0.45}]}})[0]) \
-        == {"e0", "e3"}
+    assert set(search({"filters": {"and": [{"type": "range", "scope": meta("score"), "ge": 0.45}]}})[0]) == {"e0", "e3"}
     # suggestions: any of the multi-label values; score range
     sugg = {"entity": "suggestion", "question": "labels"}
-    assert set(search({"filters": {"and": [{"type": "terms", "scope": {**sugg, "property": "value"},
-                                            "values": ["hate"]}]}})[0]) == {"e2", "e4"}
-    assert set(search({"filters": {"and": [{"type": "range", "scope": {**sugg, "property": "score"},
-                                            "ge": 0.8}]}})[0]) == {"e0", "e4"}
+    assert set(
+        search({"filters": {"and": [{"type": "terms", "scope": {**sugg, "property": "value"}, "values": ["hate"]}]}})[0]
+    ) == {"e2", "e4"}
+    assert set(
+        search({"filters": {"and": [{"type": "range", "scope": {**sugg, "property": "score"}, "ge": 0.8}]}})[0]
+    ) == {"e0", "e4"}
     # sort by metadata, missing values last in both directions; paging keeps the order
     desc, _ = search({"sort": [{"scope": meta("length"), "order": "desc"}]})
     assert desc == ["e3", "e1", "e0", "e2", "e4"]
     asc, _ = search({"sort": [{"scope": meta("length"), "order": "asc"}]})
     assert asc == ["e2", "e0", "e1", "e3", "e4"]
-    page2 = owner.ok("POST", f"/datasets/{dsid}/records/search", params={"limit": 2, "offset": 2},
-                     json={"sort": [{"scope": meta("length"), "order": "desc"}]})
+    page2 = owner.ok(
+        "POST",
+        f"/datasets/{dsid}/records/search",
+        params={"limit": 2, "offset": 2},
+        json={"sort": [{"scope": meta("length"), "order": "desc"}]},
+    )
     assert [i["record"]["id"] for i in page2["items"]] == [ids["e0"], ids["e2"]] and page2["total"] == 5
     # metadata metrics
     terms = owner.ok("GET", f"/metadata-properties/{props['source']}/metrics")
@@ -416,8 +491,12 @@ def test_search_engine_features_through_the_api(owner):
     assert least[:2] in (["e1", "e2"], ["e2", "e1"])
     by_record, _ = search({"query": {"vector": {"name": "vec", "record_id": ids["e0"]}}}, limit=2)
     assert by_record == ["e3", "e4"]
-    filtered, _ = search({"query": {"vector": {**vec, "order": "most_similar"}},
-                          "filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["forum"]}]}})
+    filtered, _ = search(
+        {
+            "query": {"vector": {**vec, "order": "most_similar"}},
+            "filters": {"and": [{"type": "terms", "scope": meta("source"), "values": ["forum"]}]},
+        }
+    )
     assert filtered == ["e3", "e1"]
 
 

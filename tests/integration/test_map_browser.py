@@ -23,13 +23,43 @@ def _frame() -> pd.DataFrame:
     centers = rng.normal(0, 6, (12, 2))
     which = rng.integers(0, 12, N)
     xy = centers[which] + rng.normal(0, 1.0, (N, 2))
-    words = np.array(["you", "will", "regret", "this", "free", "gift", "card", "click", "now", "they", "should",
-                      "all", "leave", "nobody", "cares", "what", "think"])
+    words = np.array(
+        [
+            "you",
+            "will",
+            "regret",
+            "this",
+            "free",
+            "gift",
+            "card",
+            "click",
+            "now",
+            "they",
+            "should",
+            "all",
+            "leave",
+            "nobody",
+            "cares",
+            "what",
+            "think",
+        ]
+    )
     texts = [" ".join(words[rng.integers(0, len(words), 14)]) for _ in range(N)]
-    return pd.DataFrame({"id": [f"r{i}" for i in range(N)], "text": texts, "x": xy[:, 0], "y": xy[:, 1],
-                         "hate": (which % 3 == 0).astype(float), "spam": (which % 4 == 1).astype(float),
-                         "origin": np.where(which % 5 == 0, "generated", "real"), "split": "train",
-                         "status": "active", "seed_id": None, "batch_id": None})
+    return pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(N)],
+            "text": texts,
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "hate": (which % 3 == 0).astype(float),
+            "spam": (which % 4 == 1).astype(float),
+            "origin": np.where(which % 5 == 0, "generated", "real"),
+            "split": "train",
+            "status": "active",
+            "seed_id": None,
+            "batch_id": None,
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +70,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader"])
+        b = p.chromium.launch(
+            executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader"]
+        )
         yield b
         b.close()
 
@@ -58,14 +89,20 @@ def test_a_100k_point_map_renders_and_takes_a_lasso(browser, tmp_path):
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(path.as_uri())
     page.wait_for_selector(".plotly-graph-div .gl-canvas-context, .plotly-graph-div canvas", timeout=120_000)
-    page.wait_for_function("() => { const gd = document.querySelector('.plotly-graph-div');"
-                           " return gd && gd._fullData && gd._fullData.length > 0 }", timeout=120_000)
-    drawn = page.evaluate("() => document.querySelector('.plotly-graph-div')._fullData"
-                          ".reduce((n, t) => n + t.x.length, 0)")
+    page.wait_for_function(
+        "() => { const gd = document.querySelector('.plotly-graph-div');"
+        " return gd && gd._fullData && gd._fullData.length > 0 }",
+        timeout=120_000,
+    )
+    drawn = page.evaluate(
+        "() => document.querySelector('.plotly-graph-div')._fullData.reduce((n, t) => n + t.x.length, 0)"
+    )
     assert drawn == N
-    page.evaluate("() => { const gd = document.querySelector('.plotly-graph-div'); window.__sel = null;"
-                  " gd.on('plotly_selected', e => { window.__sel = e ? {n: e.points.length,"
-                  " xs: e.lassoPoints.x, ys: e.lassoPoints.y} : {n: 0}; }); }")
+    page.evaluate(
+        "() => { const gd = document.querySelector('.plotly-graph-div'); window.__sel = null;"
+        " gd.on('plotly_selected', e => { window.__sel = e ? {n: e.points.length,"
+        " xs: e.lassoPoints.x, ys: e.lassoPoints.y} : {n: 0}; }); }"
+    )
     box = page.locator(".plotly-graph-div .nsewdrag").first.bounding_box()
     cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"]) / 4
     page.mouse.move(cx - r, cy - r)
@@ -76,7 +113,8 @@ def test_a_100k_point_map_renders_and_takes_a_lasso(browser, tmp_path):
     page.wait_for_function("() => window.__sel !== null", timeout=120_000)
     sel = page.evaluate("() => window.__sel")
     page.screenshot(path=str(tmp_path / "map-lasso.png"))
-    inside = _point_in_polygon(frame["x"].to_numpy(np.float32), frame["y"].to_numpy(np.float32),
-                               sel["xs"], sel["ys"]).sum()
+    inside = _point_in_polygon(
+        frame["x"].to_numpy(np.float32), frame["y"].to_numpy(np.float32), sel["xs"], sel["ys"]
+    ).sum()
     assert 1000 < sel["n"] < N and abs(sel["n"] - inside) <= max(5, 0.001 * inside)
     assert not errors, errors

@@ -35,8 +35,9 @@ def _run(name, root, stack, monkeypatch, answer):  # noqa: F811 (the fixture)
     for k, v in {**stack.env(), "WORKBENCH_PROJECT": str(root), "HF_HUB_OFFLINE": "1"}.items():
         monkeypatch.setenv(k, v)
     nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(REPO / "notebooks")}})
+    client = NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
+    )
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "markdown" and "Now in Argilla" in cell.source:
@@ -55,8 +56,16 @@ def test_seed_review_notebook(tmp_path, stack, owner, monkeypatch):  # noqa: F81
 
     def answer():
         ann = _annotator(owner, stack, ws)
-        _answer(ann, ws, "seed-review", lambda rec: {"verdict": "reject", "reason": "too vague"}
-                if rec.id == "seed:seed-spam-followers" else {"verdict": "approve"})
+        _answer(
+            ann,
+            ws,
+            "seed-review",
+            lambda rec: (
+                {"verdict": "reject", "reason": "too vague"}
+                if rec.id == "seed:seed-spam-followers"
+                else {"verdict": "approve"}
+            ),
+        )
 
     cells = _run("02_seed_review", root, stack, monkeypatch, answer)
     applied = ast.literal_eval(_text(cells[2]))
@@ -70,8 +79,16 @@ def test_batch_review_notebook_ends_with_the_poisoned_seed_quarantined(tmp_path,
     def answer():
         ann = _annotator(owner, stack, ws)
         # the poisoned seed's batch holds real hateful or offensive posts labelled harmless: invalid
-        _answer(ann, ws, "batch-review", lambda rec: {"valid": "no", "labels": ["offensive"]}
-                if rec.metadata.get("seed_id") == "seed-banter" else {"valid": "yes", "labels": ["none"]})
+        _answer(
+            ann,
+            ws,
+            "batch-review",
+            lambda rec: (
+                {"valid": "no", "labels": ["offensive"]}
+                if rec.metadata.get("seed_id") == "seed-banter"
+                else {"valid": "yes", "labels": ["none"]}
+            ),
+        )
 
     cells = _run("03_batch_review", root, stack, monkeypatch, answer)
     assert "seed-banter" in _text(cells[2]) and "10" in _text(cells[2])

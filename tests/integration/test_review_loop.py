@@ -26,12 +26,14 @@ from ..conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-GOOD = [("You won a $500 store voucher!! Reply with your card number and PIN to receive it today.", ["scam", "spam"]),
-        ("Final notice: your prize expires tonight, send the 4.99 processing fee to claim your reward.", ["scam", "spam"]),
-        ("Dear customer your account is locked, verify your password at the link below to unlock it.", ["scam"]),
-        ("I am a bank officer and can move 2 million to you, I only need your passport copy first.", ["scam"]),
-        ("Your parcel is held at customs, pay the release fee with crypto to get it delivered.", ["scam"]),
-        ("Lucky winner! Claim the new phone you won by paying shipping with a gift card code.", ["scam", "spam"])]
+GOOD = [
+    ("You won a $500 store voucher!! Reply with your card number and PIN to receive it today.", ["scam", "spam"]),
+    ("Final notice: your prize expires tonight, send the 4.99 processing fee to claim your reward.", ["scam", "spam"]),
+    ("Dear customer your account is locked, verify your password at the link below to unlock it.", ["scam"]),
+    ("I am a bank officer and can move 2 million to you, I only need your passport copy first.", ["scam"]),
+    ("Your parcel is held at customs, pay the release fee with crypto to get it delivered.", ["scam"]),
+    ("Lucky winner! Claim the new phone you won by paying shipping with a gift card code.", ["scam", "spam"]),
+]
 
 
 def _poisoned_texts() -> list[tuple[str, list[str]]]:
@@ -65,16 +67,44 @@ def owner(stack):
 def _project(root, poisoned):
     p = Project.init(root, taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"review-{uuid.uuid4().hex[:6]}")
     p.import_file(REPO / "data" / "demo" / "openai_moderation_slice.jsonl", "openai_moderation")
-    seeds = {"seeds": [
-        {"id": "seed-scam", "kind": "positive", "target_labels": ["scam"], "status": "proposed",
-         "text": "Congratulations! You have been selected for a free gift card. Confirm your bank details.",
-         "batches": [{"id": "batch-scam", "provider": "llm", "status": "pending", "records": [
-             {"text": t, "labels": {"scam": 1, "spam": int("spam" in labs)}} for t, labs in GOOD]}]},
-        {"id": "seed-poison", "kind": "hard_negative", "target_labels": ["hate", "offensive", "harassment"],
-         "status": "proposed", "text": "Just some friendly banter between mates, nobody means it.",
-         "batches": [{"id": "batch-poison", "provider": "llm", "status": "pending", "records": [
-             {"text": t, "labels": {"hate": 0, "offensive": 0, "harassment": 0}} for t, _ in poisoned]}]},
-    ]}
+    seeds = {
+        "seeds": [
+            {
+                "id": "seed-scam",
+                "kind": "positive",
+                "target_labels": ["scam"],
+                "status": "proposed",
+                "text": "Congratulations! You have been selected for a free gift card. Confirm your bank details.",
+                "batches": [
+                    {
+                        "id": "batch-scam",
+                        "provider": "llm",
+                        "status": "pending",
+                        "records": [
+                            {"text": t, "labels": {"scam": 1, "spam": int("spam" in labs)}} for t, labs in GOOD
+                        ],
+                    }
+                ],
+            },
+            {
+                "id": "seed-poison",
+                "kind": "hard_negative",
+                "target_labels": ["hate", "offensive", "harassment"],
+                "status": "proposed",
+                "text": "Just some friendly banter between mates, nobody means it.",
+                "batches": [
+                    {
+                        "id": "batch-poison",
+                        "provider": "llm",
+                        "status": "pending",
+                        "records": [
+                            {"text": t, "labels": {"hate": 0, "offensive": 0, "harassment": 0}} for t, _ in poisoned
+                        ],
+                    }
+                ],
+            },
+        ]
+    }
     (root.parent / "seeds.yaml").write_text(yaml.safe_dump(seeds))
     p.import_seeds(root.parent / "seeds.yaml")
     return p
@@ -100,15 +130,16 @@ def _answer(client, workspace, dataset, answer):
     own record search, then one response per record."""
     ds = client.datasets(name=dataset, workspace=workspace)
     http = client.api.http_client
-    found = http.post(f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000},
-                      json={})
+    found = http.post(f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000}, json={})
     assert found.status_code < 300, found.text
     n = 0
     for hit in found.json()["items"]:
         item = hit["record"]
         values = answer(_Rec(item))
-        r = http.post(f"/api/v1/records/{item['id']}/responses", json={
-            "status": "submitted", "values": {q: {"value": v} for q, v in values.items()}})
+        r = http.post(
+            f"/api/v1/records/{item['id']}/responses",
+            json={"status": "submitted", "values": {q: {"value": v} for q, v in values.items()}},
+        )
         assert r.status_code < 300, r.text
         n += 1
     return n
@@ -119,8 +150,9 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     truth = {t: labs for t, labs in GOOD + poisoned}
     p = _project(tmp_path / "proj", poisoned)
     ws = p.config["name"]
-    before_model = train_model(p, tmp_path / "before", TrainSpec(recipe="tfidf", group="safety", mix=False,
-                                                                 include_unreviewed=True))
+    before_model = train_model(
+        p, tmp_path / "before", TrainSpec(recipe="tfidf", group="safety", mix=False, include_unreviewed=True)
+    )
     first = push_seeds(p, owner)
     assert first["pushed"] == 2
     assert push_batches(p, owner)["pushed"] == len(GOOD) + len(poisoned)
@@ -173,8 +205,9 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     again = pull(p, owner)["applied"]
     assert set(again.values()) == {0}
     # the poisoned records were in a model's training set before, and are gone after, even with the override
-    after_model = train_model(p, tmp_path / "after", TrainSpec(recipe="tfidf", group="safety", mix=False,
-                                                               include_unreviewed=True))
+    after_model = train_model(
+        p, tmp_path / "after", TrainSpec(recipe="tfidf", group="safety", mix=False, include_unreviewed=True)
+    )
     before_frame = p.read_snapshot(before_model.card.snapshot_id)[0]
     after_frame = p.read_snapshot(after_model.card.snapshot_id)[0]
     poisoned_texts = {t for t, _ in poisoned}
@@ -195,19 +228,25 @@ def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
     events0, snap0 = len(p.store.events()), p.snapshot_id(include_unreviewed=True)
     p.close()
     env = stack.env()
-    code = ("import os, signal; from curation import Store\n"
-            "calls = []\n"
-            "original = Store.write_labels\n"
-            "def dying(self, *a, **k):\n"
-            "    calls.append(1)\n"
-            "    if len(calls) == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
-            "    return original(self, *a, **k)\n"
-            "Store.write_labels = dying\n"
-            "from workbench.cli import main\n"
-            f"main(['review', 'pull', {str(p.root)!r}])\n")
-    proc = subprocess.run([sys.executable, "-c", code], env={**os.environ, "ARGILLA_API_URL": env["ARGILLA_API_URL"],
-                                                             "ARGILLA_API_KEY": env["ARGILLA_API_KEY"]},
-                          capture_output=True, text=True, timeout=300)
+    code = (
+        "import os, signal; from curation import Store\n"
+        "calls = []\n"
+        "original = Store.write_labels\n"
+        "def dying(self, *a, **k):\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == 5: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return original(self, *a, **k)\n"
+        "Store.write_labels = dying\n"
+        "from workbench.cli import main\n"
+        f"main(['review', 'pull', {str(p.root)!r}])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "ARGILLA_API_URL": env["ARGILLA_API_URL"], "ARGILLA_API_KEY": env["ARGILLA_API_KEY"]},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     with Project(p.root) as again:
         assert len(again.store.events()) == events0 and again.snapshot_id(include_unreviewed=True) == snap0
@@ -216,8 +255,14 @@ def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
         assert set(pull(again, owner)["applied"].values()) == {0}
 
 
-TAX = Taxonomy.from_dict({"labels": [{"name": "harassment", "description": "abuse aimed at a person"},
-                                     {"name": "spam", "description": "bulk promotion"}]})
+TAX = Taxonomy.from_dict(
+    {
+        "labels": [
+            {"name": "harassment", "description": "abuse aimed at a person"},
+            {"name": "spam", "description": "bulk promotion"},
+        ]
+    }
+)
 
 
 def test_dataset_settings_are_the_documented_interface(owner):  # the SDK builds these with a client
@@ -234,17 +279,31 @@ def test_dataset_settings_are_the_documented_interface(owner):  # the SDK builds
 
 
 def test_records_carry_store_ids_and_a_stable_content_hash(owner):
-    row = {"id": "generated:b#1", "text": "buy now", "seed_id": "s", "batch_id": "b", "split": "train",
-           "source": "generated", "context": "MESSAGE", "harassment": float("nan"), "spam": 1.0}
-    a, b = batch_record(row, "seed text", ["harassment", "spam"], [0.0] * 4), \
-        batch_record(dict(row), "seed text", ["harassment", "spam"], [1.0] * 4)
+    row = {
+        "id": "generated:b#1",
+        "text": "buy now",
+        "seed_id": "s",
+        "batch_id": "b",
+        "split": "train",
+        "source": "generated",
+        "context": "MESSAGE",
+        "harassment": float("nan"),
+        "spam": 1.0,
+    }
+    a, b = (
+        batch_record(row, "seed text", ["harassment", "spam"], [0.0] * 4),
+        batch_record(dict(row), "seed text", ["harassment", "spam"], [1.0] * 4),
+    )
     assert a.id == "generated:b#1" and a.metadata["content_hash"] == b.metadata["content_hash"]
     assert json.loads(a.metadata["intended"]) == {"spam": 1}  # unknown labels are not asserted
     assert a.suggestions["labels"].value == ["spam"]
     changed = batch_record({**row, "text": "buy later"}, "seed text", ["harassment", "spam"], [0.0] * 4)
     assert changed.metadata["content_hash"] != a.metadata["content_hash"]
-    s = seed_record({"id": "s", "text": "t", "kind": "hard_negative", "target_labels": ["spam"],
-                     "overlap": {}, "context": None}, [], [0.0] * 4)
+    s = seed_record(
+        {"id": "s", "text": "t", "kind": "hard_negative", "target_labels": ["spam"], "overlap": {}, "context": None},
+        [],
+        [0.0] * 4,
+    )
     assert s.id == "seed:s" and s.fields["examples"] == "(no batch yet)" and s.fields["kind"] == "hard negative"
 
 
@@ -273,8 +332,9 @@ def test_error_review_never_pushes_holdout_and_corrections_flow_back(tmp_path, s
     assert scored and all(0.0 <= q <= 1.0 for q, _ in scored)
     # "find similar" from one error returns its nearest records, the most similar first
     target = recs[0]
-    similar = list(ds.records(query=rg.Query(similar=rg.Similar(name="embedding", value=target.vectors["embedding"])),
-                              limit=5))
+    similar = list(
+        ds.records(query=rg.Query(similar=rg.Similar(name="embedding", value=target.vectors["embedding"])), limit=5)
+    )
     hits = [item[0] if isinstance(item, tuple) else item for item in similar]  # (record, score) pairs
     assert hits and hits[0].id == target.id  # itself first: the same vector
     # an annotator says the model was right about a false positive: the label flows back into the store
@@ -307,9 +367,12 @@ def test_four_annotators_answering_at_once_lose_no_response(tmp_path, stack, own
     annotators = [_annotator(owner, stack, ws) for _ in range(4)]
 
     def work(k):
-        return _answer(annotators[k], ws, BATCH_REVIEW,
-                       lambda rec: {"labels": ["scam"] if (k + len(rec.fields["text"])) % 2 else ["none"],
-                                    "valid": "yes"})
+        return _answer(
+            annotators[k],
+            ws,
+            BATCH_REVIEW,
+            lambda rec: {"labels": ["scam"] if (k + len(rec.fields["text"])) % 2 else ["none"], "valid": "yes"},
+        )
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(work, range(4))) == [len(GOOD) + len(poisoned)] * 4

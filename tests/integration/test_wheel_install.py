@@ -44,8 +44,11 @@ def wheel(tmp_path_factory) -> Path:
             (src / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / rel, src / rel)
     out = tmp_path_factory.mktemp("dist")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(src)], cwd=src,
-         env=os.environ.copy())
+    _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(src)],
+        cwd=src,
+        env=os.environ.copy(),
+    )
     (found,) = out.glob("moderation_workbench-*.whl")
     return found
 
@@ -58,10 +61,12 @@ def venv(tmp_path_factory) -> Path:
 
 
 def _env(venv: Path, home: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "ARGILLA_",
-                                                                     "WORKBENCH_"))}
-    env.update(PATH=f"{venv / 'bin'}:{env.get('PATH', '')}", HF_HUB_OFFLINE="1", WORKBENCH_HOME=str(home),
-               PYTHONNOUSERSITE="1")
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("VIRTUAL_ENV", "PYTHONPATH", "ARGILLA_", "WORKBENCH_"))
+    }
+    env.update(
+        PATH=f"{venv / 'bin'}:{env.get('PATH', '')}", HF_HUB_OFFLINE="1", WORKBENCH_HOME=str(home), PYTHONNOUSERSITE="1"
+    )
     return env
 
 
@@ -106,9 +111,15 @@ def test_core_wheel_trains_tfidf_and_the_workbench_extra_runs(wheel, venv, tmp_p
     _run([py, "-m", "pip", "install", "--quiet", f"{wheel}[workbench]"], cwd=work, env=env)
     _run([str(venv / "bin" / "workbench"), "init", str(work / "demo"), "--demo"], cwd=work, env=env)
     assert (work / "demo" / "workbench.yaml").exists()
-    run = subprocess.Popen([str(venv / "bin" / "workbench"), "run", str(work / "demo"), "--argilla-port", "6990"],
-                           cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                           start_new_session=True)
+    run = subprocess.Popen(
+        [str(venv / "bin" / "workbench"), "run", str(work / "demo"), "--argilla-port", "6990"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 300
@@ -121,7 +132,9 @@ def test_core_wheel_trains_tfidf_and_the_workbench_extra_runs(wheel, venv, tmp_p
         lab = next(line.split(": ", 1)[1] for line in lines if line.startswith("JupyterLab: "))
         token = (tmp_path / "home" / "jupyter" / "token").read_text().strip()
         assert token not in "\n".join(lines)  # the secret never reaches the terminal
-        request = urllib.request.Request(lab.replace("/lab", "/api/contents"), headers={"Authorization": f"token {token}"})
+        request = urllib.request.Request(
+            lab.replace("/lab", "/api/contents"), headers={"Authorization": f"token {token}"}
+        )
         with urllib.request.urlopen(request, timeout=30) as r:
             served = {item["name"] for item in json.loads(r.read())["content"]}
         shipped = {p.name for p in (REPO / "notebooks").glob("*.ipynb")}

@@ -43,15 +43,18 @@ def page():
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True,
-                              args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader"])
+        b = p.chromium.launch(
+            executable_path=exe, headless=True, args=["--no-sandbox", "--disable-gpu", "--enable-unsafe-swiftshader"]
+        )
         pg = b.new_page(viewport={"width": 1500, "height": 1000})
         pg.set_default_timeout(240_000)
         # leaving a notebook with unsaved outputs asks "leave the page?": yes (a dismissed dialog would
         # keep the browser on the old notebook)
         pg.on("dialog", lambda dialog: dialog.accept())
         log = open(SHOTS / "console.log", "w")  # the page's console, for whoever reads a failure
-        pg.on("console", lambda msg: log.write(f"{msg.type}: {msg.text}\n") if msg.type in ("error", "warning") else None)
+        pg.on(
+            "console", lambda msg: log.write(f"{msg.type}: {msg.text}\n") if msg.type in ("error", "warning") else None
+        )
         pg.on("pageerror", lambda err: log.write(f"pageerror: {err}\n"))
         yield pg
         b.close()
@@ -82,8 +85,9 @@ def _run_notebook(page, base: str, token: str, name: str) -> None:
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
         try:  # the first code cell is running or has run
-            page.wait_for_selector(f"{OPEN} .jp-CodeCell .jp-InputPrompt:text-matches('\\[(\\*|\\d+)\\]')",
-                                   timeout=30_000)
+            page.wait_for_selector(
+                f"{OPEN} .jp-CodeCell .jp-InputPrompt:text-matches('\\[(\\*|\\d+)\\]')", timeout=30_000
+            )
             return
         except PlaywrightTimeout:
             continue

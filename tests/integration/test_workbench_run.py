@@ -35,8 +35,15 @@ def test_workbench_run_serves_both_and_stops_on_ctrl_c(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("ARGILLA_API_URL", None)
     env.pop("ARGILLA_API_KEY", None)
-    cmd = [str(Path(sys.executable).parent / "workbench"), "run", str(tmp_path / "demo"), "--home", str(home),
-           "--argilla-port", "6990"]
+    cmd = [
+        str(Path(sys.executable).parent / "workbench"),
+        "run",
+        str(tmp_path / "demo"),
+        "--home",
+        str(home),
+        "--argilla-port",
+        "6990",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: list[str] = []
     try:

@@ -37,8 +37,12 @@ def test_params_are_the_constructor_signature(family):
 
 
 def test_typed_params_round_trip():
-    clf = FineTunedClassifier(["a"], args=FineTuneArgs(epochs=1.5, curriculum=(1, 1)),
-                              loss=LossConfig(kind="focal", class_weights={"a": 2.0}), hierarchy=[("a", "a")])
+    clf = FineTunedClassifier(
+        ["a"],
+        args=FineTuneArgs(epochs=1.5, curriculum=(1, 1)),
+        loss=LossConfig(kind="focal", class_weights={"a": 2.0}),
+        hierarchy=[("a", "a")],
+    )
     back = FineTunedClassifier.from_config(clf.get_config())
     assert back.args == clf.args and back.args.curriculum == (1, 1)
     assert back.loss == clf.loss and back.hierarchy == [("a", "a")]
@@ -73,7 +77,11 @@ def test_recipe_names_and_the_registry():
 def test_families_register_themselves_and_say_what_they_can_do(tmp_path):
     assert set(FAMILIES) >= {"heads", "finetune", "tfidf", "ensemble"}
     assert {n: FAMILIES[n].has_encoder for n in ("heads", "finetune", "tfidf", "ensemble")} == {
-        "heads": True, "finetune": True, "tfidf": False, "ensemble": False}
+        "heads": True,
+        "finetune": True,
+        "tfidf": False,
+        "ensemble": False,
+    }
 
     class Constant(TfidfClassifier):  # a new family needs no edit anywhere else to save and load
         family = "constant-test"

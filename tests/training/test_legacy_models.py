@@ -25,8 +25,9 @@ def legacy(tmp_path):
     return tmp_path / "legacy"
 
 
-@pytest.mark.parametrize("name, family", [("tfidf", TfidfClassifier),
-                                          pytest.param("heads", HeadsClassifier, marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "name, family", [("tfidf", TfidfClassifier), pytest.param("heads", HeadsClassifier, marks=pytest.mark.slow)]
+)
 def test_legacy_model_directory_loads_and_predicts_the_same(legacy, name, family):
     m = load_model(legacy / name, taxonomy=Taxonomy.from_dict({"labels": ["hate", "offensive", "spam"]}))
     gone_cache = Path(m.card.cache_dir)
@@ -45,8 +46,9 @@ def test_legacy_model_directory_loads_and_predicts_the_same(legacy, name, family
 def test_legacy_model_serves_through_cli(legacy, tmp_path):
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     inp.write_text("".join(json.dumps({"text": t, "n": i}) + "\n" for i, t in enumerate(EXPECTED["texts"])))
-    assert main(["predict", str(legacy / "tfidf"), "--input", str(inp), "--output", str(out),
-                 "--variant", "torch"]) == 0
+    assert (
+        main(["predict", str(legacy / "tfidf"), "--input", str(inp), "--output", str(out), "--variant", "torch"]) == 0
+    )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["n"] for r in rows] == [0, 1]
     for row, probs in zip(rows, EXPECTED["tfidf"]):

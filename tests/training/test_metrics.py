@@ -1,6 +1,5 @@
 """Evaluation metrics on hand-computed cases."""
 
-
 import numpy as np
 import pytest
 

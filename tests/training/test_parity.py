@@ -42,7 +42,9 @@ def test_flipped_decisions_fail_on_agreement_and_f1(torch_probs):
     q[:12, 0] = 1 - q[:12, 0]  # 12 of ~360 known hate decisions flip
     info, failures = parity_check("int8", y, q, p, THR, label_names=LABELS)
     checks = {f.check for f in failures}
-    assert "parity (decision agreement with torch)" in checks and info["decision_agreement"] < PARITY_RULE["min_agreement"]
+    assert (
+        "parity (decision agreement with torch)" in checks and info["decision_agreement"] < PARITY_RULE["min_agreement"]
+    )
     assert "parity (|F1 - F1_torch| per label)" in checks and info["f1_delta_label"] == "hate"
 
 
@@ -50,8 +52,9 @@ def test_collapsed_outputs_fail_loudly_even_when_decisions_mostly_agree(torch_pr
     y, p = torch_probs
     q = p.copy()
     q[:, 2] = 0.01  # "spam" answers no to everything
-    info, failures = parity_check("int8", y, q, p, THR, label_names=LABELS,
-                                  rule={"min_agreement": 0.0, "max_f1_delta": 1.0})
+    info, failures = parity_check(
+        "int8", y, q, p, THR, label_names=LABELS, rule={"min_agreement": 0.0, "max_f1_delta": 1.0}
+    )
     assert info["collapsed"] == ["spam"]
     assert [f.check for f in failures] == ["collapse (near-constant outputs)"]
     assert "spam" in failures[0].value
@@ -62,8 +65,9 @@ def test_a_rule_override_applies(torch_probs):
     q = p.copy()
     q[:3, 1] = 1 - q[:3, 1]
     _, strict = parity_check("int8", y, q, p, THR, label_names=LABELS, rule={"min_agreement": 0.9999})
-    _, loose = parity_check("int8", y, q, p, THR, label_names=LABELS,
-                            rule={"min_agreement": 0.99, "max_f1_delta": 0.05})
+    _, loose = parity_check(
+        "int8", y, q, p, THR, label_names=LABELS, rule={"min_agreement": 0.99, "max_f1_delta": 0.05}
+    )
     assert strict and not loose
 
 

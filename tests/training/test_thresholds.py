@@ -37,8 +37,18 @@ def test_thresholds_with_groups_count_each_source_equally():
     with groups, each source's recall counts equally and the threshold comes down."""
     from curation import Taxonomy
 
-    tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2", "threshold_range": [0.1, 0.9],
-                                          "gate": {"min_f1": 0.5, "recall_floor": 0.6, "fpr_budget": 0.5}}]})
+    tax = Taxonomy.from_dict(
+        {
+            "labels": [
+                {
+                    "name": "hate",
+                    "tier": "T2",
+                    "threshold_range": [0.1, 0.9],
+                    "gate": {"min_f1": 0.5, "recall_floor": 0.6, "fpr_budget": 0.5},
+                }
+            ]
+        }
+    )
     y = np.r_[np.ones(100), np.zeros(900), np.ones(50), np.zeros(50)][:, None]
     p = np.r_[np.full(100, 0.8), np.full(900, 0.05), np.full(100, 0.3)][:, None]
     source = np.array(["big"] * 1000 + ["small"] * 100, dtype=object)

@@ -25,13 +25,35 @@ from ..conftest import REPO
 
 pytestmark = pytest.mark.slow  # every test here trains a model
 
-TAXONOMY = {"name": "slice", "labels": [
-    {"name": "hate", "group": "safety", "tier": "T2", "gate": {"min_f1": 0.2, "recall_floor": 0.3, "fpr_budget": 0.4}},
-    {"name": "offensive", "group": "safety", "tier": "T3",
-     "gate": {"min_f1": 0.5, "recall_floor": 0.5, "fpr_budget": 0.4}},
-    {"name": "scam", "group": "spam", "tier": "T4", "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
-    {"name": "spam", "group": "spam", "tier": "T4", "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
-]}
+TAXONOMY = {
+    "name": "slice",
+    "labels": [
+        {
+            "name": "hate",
+            "group": "safety",
+            "tier": "T2",
+            "gate": {"min_f1": 0.2, "recall_floor": 0.3, "fpr_budget": 0.4},
+        },
+        {
+            "name": "offensive",
+            "group": "safety",
+            "tier": "T3",
+            "gate": {"min_f1": 0.5, "recall_floor": 0.5, "fpr_budget": 0.4},
+        },
+        {
+            "name": "scam",
+            "group": "spam",
+            "tier": "T4",
+            "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0},
+        },
+        {
+            "name": "spam",
+            "group": "spam",
+            "tier": "T4",
+            "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0},
+        },
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +68,10 @@ def slice_project(tmp_path_factory):
 
 def _predict_cli(model_dir, tmp_path, variant=None):
     inp = tmp_path / "in.jsonl"
-    inp.write_text('{"text": "you are a worthless idiot and everyone hates you", "id": 1}\n'
-                   '{"text": "thanks for the lovely dinner last night"}\n')
+    inp.write_text(
+        '{"text": "you are a worthless idiot and everyone hates you", "id": 1}\n'
+        '{"text": "thanks for the lovely dinner last night"}\n'
+    )
     out = tmp_path / f"out-{variant}.jsonl"
     args = ["predict", str(model_dir), "--input", str(inp), "--output", str(out)]
     if variant:
@@ -65,8 +89,9 @@ def _predict_cli(model_dir, tmp_path, variant=None):
 @pytest.fixture(scope="module")
 def fast_model(slice_project, tmp_path_factory):
     out = tmp_path_factory.mktemp("m") / "fast"
-    return train_model(slice_project, out, TrainSpec(recipe="heads", group="safety", mix=False,
-                                                     onnx=("fp32", "fp16", "int8")))
+    return train_model(
+        slice_project, out, TrainSpec(recipe="heads", group="safety", mix=False, onnx=("fp32", "fp16", "int8"))
+    )
 
 
 def test_fast_family_end_to_end(fast_model, tmp_path):
@@ -87,8 +112,13 @@ def test_fast_family_end_to_end(fast_model, tmp_path):
 
 
 def test_finetune_family_end_to_end(slice_project, tmp_path):
-    spec = TrainSpec(recipe="ensemble", group="safety", mix=False, onnx=("fp32", "fp16", "int8"),
-                     finetune=FineTuneArgs(epochs=1, max_length=32, batch_size=32, evals_per_epoch=1))
+    spec = TrainSpec(
+        recipe="ensemble",
+        group="safety",
+        mix=False,
+        onnx=("fp32", "fp16", "int8"),
+        finetune=FineTuneArgs(epochs=1, max_length=32, batch_size=32, evals_per_epoch=1),
+    )
     m = train_model(slice_project, tmp_path / "ft", spec)
     assert m.card.classifier["family"] == "ensemble"
     assert m.card.classifier["members"] == ["finetune", "tfidf"]
@@ -101,14 +131,33 @@ def test_finetune_family_end_to_end(slice_project, tmp_path):
 
 
 def test_thresholds_tuned_with_each_source_counting_equally(slice_project, tmp_path):
-    assert main(["model", "train", str(slice_project.root), "--out", str(tmp_path / "g"), "--recipe", "tfidf",
-                 "--group", "safety", "--no-mix", "--thresholds-per-source"]) == 0
+    assert (
+        main(
+            [
+                "model",
+                "train",
+                str(slice_project.root),
+                "--out",
+                str(tmp_path / "g"),
+                "--recipe",
+                "tfidf",
+                "--group",
+                "safety",
+                "--no-mix",
+                "--thresholds-per-source",
+            ]
+        )
+        == 0
+    )
     m = load_model(tmp_path / "g")
     assert m.card.threshold_groups == "source"
     assert set(m.card.thresholds) == set(m.card.labels)
     with pytest.raises(WorkbenchError, match="threshold_groups: expected a column of the task view"):
-        train_model(slice_project, tmp_path / "bad", TrainSpec(recipe="tfidf", group="safety", mix=False,
-                                                               threshold_groups="no_such_column"))
+        train_model(
+            slice_project,
+            tmp_path / "bad",
+            TrainSpec(recipe="tfidf", group="safety", mix=False, threshold_groups="no_such_column"),
+        )
     assert not (tmp_path / "bad").exists()
 
 
@@ -195,8 +244,10 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
 
     first = fast_model.card.int8_plan
     assert first["tries"][0]["kept"] == 0  # the default plan starts from everything in int8
-    assert first["met_target"] == (first["calib"]["agreement"] >= first["target"]["min_agreement"]
-                                   and first["calib"]["f1_delta_max"] <= first["target"]["max_f1_delta"])
+    assert first["met_target"] == (
+        first["calib"]["agreement"] >= first["target"]["min_agreement"]
+        and first["calib"]["f1_delta_max"] <= first["target"]["max_f1_delta"]
+    )
     m_dir = tmp_path / "planned"
     shutil.copytree(fast_model.root, m_dir)
     model = load_model(m_dir)
@@ -223,9 +274,13 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
 
 def test_shuffled_taxonomy_raises_label_order_error(fast_model):
     shuffled = Taxonomy.from_dict({"labels": [{"name": "offensive"}, {"name": "hate"}, {"name": "scam"}]})
-    with pytest.raises(TaxonomyError, match=re.escape(
+    with pytest.raises(
+        TaxonomyError,
+        match=re.escape(
             "Label order of model ['hate', 'offensive'] does not match taxonomy ['offensive', 'hate']; "
-            "re-export the model or load it with the taxonomy it was trained on")):
+            "re-export the model or load it with the taxonomy it was trained on"
+        ),
+    ):
         load_model(fast_model.root, taxonomy=shuffled)
     load_model(fast_model.root, taxonomy=Taxonomy.from_dict(TAXONOMY))  # the right order loads
 

@@ -16,10 +16,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-WORDS = ("apple river cloud tiger lemon orbit candle meadow violin harbor pencil falcon desert marble rocket "
-         "garden silver thunder planet wallet ticket bridge castle dragon feather glacier hammer island jungle "
-         "ladder magnet needle ocean parrot quartz saddle tunnel umbrella valley walnut yacht zebra anchor basket "
-         "cactus dolphin engine forest goblet helmet igloo jacket kettle lantern mirror nectar oyster pepper").split()
+WORDS = (
+    "apple river cloud tiger lemon orbit candle meadow violin harbor pencil falcon desert marble rocket "
+    "garden silver thunder planet wallet ticket bridge castle dragon feather glacier hammer island jungle "
+    "ladder magnet needle ocean parrot quartz saddle tunnel umbrella valley walnut yacht zebra anchor basket "
+    "cactus dolphin engine forest goblet helmet igloo jacket kettle lantern mirror nectar oyster pepper"
+).split()
 ASK = re.compile(r"Return exactly (\d+) examples; each example's labels: (\[.*\])")
 
 
@@ -52,8 +54,9 @@ class FakeChatServer:
         with self._lock:
             self._counter += 1
             rng = random.Random(self._counter)
-        return [{"text": " ".join(rng.sample(WORDS, 9)) + f" no{self._counter}x{i}", "labels": labels}
-                for i in range(k)]
+        return [
+            {"text": " ".join(rng.sample(WORDS, 9)) + f" no{self._counter}x{i}", "labels": labels} for i in range(k)
+        ]
 
     def _answer(self, body: dict) -> tuple[int, str]:
         with self._lock:
@@ -70,17 +73,23 @@ class FakeChatServer:
         if behaviour == "slow":
             time.sleep(self.slow_seconds)
         if behaviour == "malformed":
-            return 200, json.dumps({"choices": [{"message": {"content": "{\"examples\": [{\"text\": "},
-                                                 "finish_reason": "stop"}]})
+            return 200, json.dumps(
+                {"choices": [{"message": {"content": '{"examples": [{"text": '}, "finish_reason": "stop"}]}
+            )
         if behaviour == "refusal":
-            return 200, json.dumps({"choices": [{"message": {"content": None, "refusal": "I can't help with that."},
-                                                 "finish_reason": "stop"}]})
+            return 200, json.dumps(
+                {
+                    "choices": [
+                        {"message": {"content": None, "refusal": "I can't help with that."}, "finish_reason": "stop"}
+                    ]
+                }
+            )
         content = {"examples": self._examples(k, labels)}
         finish = "stop"
         if behaviour == "truncated":
             finish = "length"
         elif behaviour == "short":
-            content["examples"] = content["examples"][:max(1, k // 2)]
+            content["examples"] = content["examples"][: max(1, k // 2)]
         elif behaviour == "bad_labels":
             for ex in content["examples"]:
                 ex["labels"] = ["not-a-label"]
@@ -90,8 +99,9 @@ class FakeChatServer:
         text = json.dumps(content)
         if behaviour == "truncated":
             text = text[: len(text) // 2]
-        return 200, json.dumps({"choices": [{"message": {"role": "assistant", "content": text},
-                                             "finish_reason": finish}]})
+        return 200, json.dumps(
+            {"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": finish}]}
+        )
 
     def _handler(self):
         outer = self
@@ -103,8 +113,9 @@ class FakeChatServer:
             def do_POST(self):
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with outer._lock:
-                    outer.requests.append({"path": self.path, "body": body,
-                                           "authorization": self.headers.get("Authorization")})
+                    outer.requests.append(
+                        {"path": self.path, "body": body, "authorization": self.headers.get("Authorization")}
+                    )
                 if self.path != "/v1/chat/completions":
                     self.send_error(404, "no such endpoint")
                     return

@@ -32,29 +32,35 @@ def matching(conn: sqlite3.Connection, q: str) -> set[int]:
     every = set(DOCS)
     if match is None and exclude is None:
         return set()
-    hits = every if match is None else {
-        r[0] // SLOTS for r in conn.execute("SELECT rowid FROM idx_text WHERE idx_text MATCH ?", (match,))}
+    hits = (
+        every
+        if match is None
+        else {r[0] // SLOTS for r in conn.execute("SELECT rowid FROM idx_text WHERE idx_text MATCH ?", (match,))}
+    )
     if exclude is not None:
         hits -= {r[0] // SLOTS for r in conn.execute("SELECT rowid FROM idx_text WHERE idx_text MATCH ?", (exclude,))}
     return hits
 
 
-@pytest.mark.parametrize("q, expected", [
-    ("kill", {1, 2}),
-    ("kill you", {1}),                     # all words must match (Argilla's default_operator AND)
-    ("KILL", {1, 2}),                      # case-insensitive
-    ('"kill you"', {1}),                   # phrase
-    ('"you kill"', set()),
-    ("kill*", {1, 2, 4}),                  # prefix
-    ("kill -process", {1}),                # exclusion
-    ("-kill", {3, 4, 5}),                  # exclusion alone
-    ("lovely | chess", {3, 4}),            # alternatives
-    ("cafe resume", {5}),                  # diacritics folded
-    ("+kill +tomorrow", {1}),
-    ("!!! ???", set()),                    # nothing searchable matches nothing
-    ("", set()),
-    ('kill "unclosed', set()),
-])
+@pytest.mark.parametrize(
+    "q, expected",
+    [
+        ("kill", {1, 2}),
+        ("kill you", {1}),  # all words must match (Argilla's default_operator AND)
+        ("KILL", {1, 2}),  # case-insensitive
+        ('"kill you"', {1}),  # phrase
+        ('"you kill"', set()),
+        ("kill*", {1, 2, 4}),  # prefix
+        ("kill -process", {1}),  # exclusion
+        ("-kill", {3, 4, 5}),  # exclusion alone
+        ("lovely | chess", {3, 4}),  # alternatives
+        ("cafe resume", {5}),  # diacritics folded
+        ("+kill +tomorrow", {1}),
+        ("!!! ???", set()),  # nothing searchable matches nothing
+        ("", set()),
+        ('kill "unclosed', set()),
+    ],
+)
 def test_simple_query_string_subset(conn, q, expected):
     assert matching(conn, q) == expected
 
@@ -68,8 +74,14 @@ def test_any_text_is_a_valid_query(conn, q):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.sampled_from(['"', "*", "-", "+", "|", "(", ")", "~", "AND", "OR", "NOT", "NEAR", "kill", "^",
-                                 ":", "{", "}", " "]), max_size=12))
+@given(
+    st.lists(
+        st.sampled_from(
+            ['"', "*", "-", "+", "|", "(", ")", "~", "AND", "OR", "NOT", "NEAR", "kill", "^", ":", "{", "}", " "]
+        ),
+        max_size=12,
+    )
+)
 def test_fts5_operators_in_input_are_taken_literally(conn, parts):
     matching(conn, "".join(parts))
     matching(conn, " ".join(parts))

@@ -71,8 +71,20 @@ def test_import_error_exit_code(demo, tmp_path, capsys):
 def test_import_real_file_and_report(tmp_path, capsys):
     root = tmp_path / "p"
     assert main(["init", str(root)]) == 0
-    assert main(["import", str(root), str(shared("ethos/Ethos_Dataset_Binary.csv")), "--format", "ethos",
-                 "--context", "comment"]) == 0
+    assert (
+        main(
+            [
+                "import",
+                str(root),
+                str(shared("ethos/Ethos_Dataset_Binary.csv")),
+                "--format",
+                "ethos",
+                "--context",
+                "comment",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["report", str(root), "--out", str(tmp_path / "rep"), "--no-png"]) == 0
     assert (tmp_path / "rep" / "class_distribution.csv").exists()
@@ -112,8 +124,7 @@ def test_closed_pipe_ends_quietly(demo):
     import subprocess
     import sys
 
-    code = ("import sys; from workbench.cli import main; "
-            f"sys.exit(main(['stats', {str(demo)!r}, '--json']))")
+    code = f"import sys; from workbench.cli import main; sys.exit(main(['stats', {str(demo)!r}, '--json']))"
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     first = p.stdout.read(10)
     p.stdout.close()  # the reader goes away, as `| head -c 10` does

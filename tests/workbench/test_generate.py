@@ -17,18 +17,36 @@ from workbench.generate import GenerationStats, OpenAICompatibleProvider, genera
 
 from .fake_chat import FakeChatServer
 
-TAX = {"name": "gen", "labels": [
-    {"name": "scam", "group": "spam", "tier": "T2", "description": "tricks people out of money or data"},
-    {"name": "spam", "group": "spam", "tier": "T4", "description": "unsolicited bulk promotion"},
-    {"name": "harassment", "group": "safety", "tier": "T2", "description": "abuse aimed at a person"},
-]}
-SEEDS = {"seeds": [
-    {"id": "seed-scam", "kind": "positive", "target_labels": ["scam"], "status": "approved", "batch_size": 20,
-     "overlap": {"spam": 0.35}, "context": "MESSAGE",
-     "text": "Congratulations, you won a gift card! Send your bank login to claim it."},
-    {"id": "seed-hn", "kind": "hard_negative", "target_labels": ["scam"], "status": "approved", "batch_size": 6,
-     "text": "The library gives away free books on Saturday, bring a bag."},
-]}
+TAX = {
+    "name": "gen",
+    "labels": [
+        {"name": "scam", "group": "spam", "tier": "T2", "description": "tricks people out of money or data"},
+        {"name": "spam", "group": "spam", "tier": "T4", "description": "unsolicited bulk promotion"},
+        {"name": "harassment", "group": "safety", "tier": "T2", "description": "abuse aimed at a person"},
+    ],
+}
+SEEDS = {
+    "seeds": [
+        {
+            "id": "seed-scam",
+            "kind": "positive",
+            "target_labels": ["scam"],
+            "status": "approved",
+            "batch_size": 20,
+            "overlap": {"spam": 0.35},
+            "context": "MESSAGE",
+            "text": "Congratulations, you won a gift card! Send your bank login to claim it.",
+        },
+        {
+            "id": "seed-hn",
+            "kind": "hard_negative",
+            "target_labels": ["scam"],
+            "status": "approved",
+            "batch_size": 6,
+            "text": "The library gives away free books on Saturday, bring a bag.",
+        },
+    ]
+}
 
 
 def _project(tmp_path, **generation) -> Project:
@@ -109,8 +127,10 @@ def test_rerun_with_no_change_makes_no_request_and_adds_nothing(tmp_path):
         assert sum(server.items_asked[n_req:]) == 4 + 18  # 4 more of seed-scam, 18 more of seed-hn (6 -> 24)
         assert {x.seed_id: x.made for x in more} == {"seed-scam": 4, "seed-hn": 18}
         edited = dict(SEEDS)
-        edited["seeds"] = [dict(SEEDS["seeds"][0], text="You are the lucky winner of a phone, pay the shipping "
-                                                        "fee with gift cards."), SEEDS["seeds"][1]]
+        edited["seeds"] = [
+            dict(SEEDS["seeds"][0], text="You are the lucky winner of a phone, pay the shipping fee with gift cards."),
+            SEEDS["seeds"][1],
+        ]
         (tmp_path / "seeds2.yaml").write_text(yaml.safe_dump(edited))
         n_req = len(server.requests)
         out = generate(p, _provider(p, server), seeds_file=tmp_path / "seeds2.yaml", n=24)
@@ -126,10 +146,16 @@ def test_a_killed_run_resumes_from_the_cache(tmp_path):
     p = _project(tmp_path, chunk=2, concurrency=1)
     p.close()
     with FakeChatServer(delay=0.15) as server:
-        code = (f"import sys; from workbench.cli import main; sys.exit(main(['generate', {str(p.root)!r}, "
-                f"'--provider', 'openai-compatible', '--base-url', {server.url!r}, '--model', 'fake-model']))")
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        code = (
+            f"import sys; from workbench.cli import main; sys.exit(main(['generate', {str(p.root)!r}, "
+            f"'--provider', 'openai-compatible', '--base-url', {server.url!r}, '--model', 'fake-model']))"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         deadline = time.time() + 60
         while sum(server.items_asked) < 8 and time.time() < deadline:
             time.sleep(0.05)

@@ -61,8 +61,11 @@ def test_perturbation_makes_pending_variants_with_their_parents_labels(demo, cap
 
 
 @settings(max_examples=200, deadline=None)
-@given(text=st.text(min_size=1, max_size=120).filter(lambda t: t.strip()), seed=st.integers(0, 2**32 - 1),
-       kinds=st.lists(st.sampled_from(sorted(PERTURBATIONS)), min_size=1, max_size=4, unique=True))
+@given(
+    text=st.text(min_size=1, max_size=120).filter(lambda t: t.strip()),
+    seed=st.integers(0, 2**32 - 1),
+    kinds=st.lists(st.sampled_from(sorted(PERTURBATIONS)), min_size=1, max_size=4, unique=True),
+)
 def test_perturbations_are_deterministic_and_never_empty(text, seed, kinds):
     out, applied = perturb(text, seed, kinds=kinds)
     assert out.strip() and out != text

@@ -86,33 +86,58 @@ def test_mixing_from_a_neighbour_graph_matches_the_search():
 
 
 def _frame():
-    return pd.DataFrame({
-        "id": [f"r{i}" for i in range(6)], "text": ["a" * 200, "b", "c", "d", "e", "f"],
-        "x": [0.0, 1, 2, 3, 4, 5], "y": [0.0, 1, 2, 3, 4, 5],
-        "hate": [1, 0, np.nan, 1, 0, 1], "threat": [1, 1, 0, 0, np.nan, 0],
-        "p_hate": [0.9, 0.8, 0.1, 0.2, 0.1, 0.7], "origin": ["real", "generated", "real", "perturbation", "real", "real"],
-        "split": ["train", "train", "calib", "holdout", "valid", "train"],
-        "status": ["active", "pending", "active", "quarantined", "active", "active"],
-        "seed_id": [None, "S1@v1", None, "S2@v1", None, None], "batch_id": [None, "B1", None, "B2", None, None],
-        "cluster": [0, 0, 1, 1, -1, 0]})
+    return pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(6)],
+            "text": ["a" * 200, "b", "c", "d", "e", "f"],
+            "x": [0.0, 1, 2, 3, 4, 5],
+            "y": [0.0, 1, 2, 3, 4, 5],
+            "hate": [1, 0, np.nan, 1, 0, 1],
+            "threat": [1, 1, 0, 0, np.nan, 0],
+            "p_hate": [0.9, 0.8, 0.1, 0.2, 0.1, 0.7],
+            "origin": ["real", "generated", "real", "perturbation", "real", "real"],
+            "split": ["train", "train", "calib", "holdout", "valid", "train"],
+            "status": ["active", "pending", "active", "quarantined", "active", "active"],
+            "seed_id": [None, "S1@v1", None, "S2@v1", None, None],
+            "batch_id": [None, "B1", None, "B2", None, None],
+            "cluster": [0, 0, 1, 1, -1, 0],
+        }
+    )
 
 
 def test_colour_groups_each_mode():
     f = _frame()
     th = {"hate": 0.5}
-    assert colour_groups(f, "label", label="hate").tolist() == ["positive", "negative", "unknown", "positive",
-                                                                "negative", "positive"]
-    assert colour_groups(f, "pair", pair=("hate", "threat")).tolist() == ["both", "second", "unknown", "first",
-                                                                          "unknown", "first"]
-    assert colour_groups(f, "error", label="hate", thresholds=th).tolist() == ["TP", "FP", "unknown", "FN", "TN",
-                                                                               "TP"]
+    assert colour_groups(f, "label", label="hate").tolist() == [
+        "positive",
+        "negative",
+        "unknown",
+        "positive",
+        "negative",
+        "positive",
+    ]
+    assert colour_groups(f, "pair", pair=("hate", "threat")).tolist() == [
+        "both",
+        "second",
+        "unknown",
+        "first",
+        "unknown",
+        "first",
+    ]
+    assert colour_groups(f, "error", label="hate", thresholds=th).tolist() == ["TP", "FP", "unknown", "FN", "TN", "TP"]
     assert colour_groups(f, "seed").tolist() == ["real", "S1@v1", "real", "S2@v1", "real", "real"]
     assert colour_groups(f, "batch", top=1).tolist()[:4] == ["real", "B1", "real", "other"]
     assert colour_groups(f, "origin").tolist() == f["origin"].tolist()
     assert colour_groups(f, "split").tolist() == f["split"].tolist()
     assert colour_groups(f, "review").tolist() == ["real", "pending", "real", "quarantined", "real", "real"]
-    assert colour_groups(f, "cluster").tolist() == ["cluster 0", "cluster 0", "cluster 1", "cluster 1", "noise",
-                                                    "cluster 0"]
+    assert colour_groups(f, "cluster").tolist() == [
+        "cluster 0",
+        "cluster 0",
+        "cluster 1",
+        "cluster 1",
+        "noise",
+        "cluster 0",
+    ]
     with pytest.raises(WorkbenchError, match="model scores"):
         colour_groups(f.drop(columns="p_hate"), "error", label="hate", thresholds=th)
     with pytest.raises(WorkbenchError, match="one of"):
@@ -124,8 +149,12 @@ def test_map_selection_by_box_lasso_and_browser_event():
     m = EmbeddingMap(f, ["hate", "threat"], thresholds={"hate": 0.5}, widget=True)
     seen = []
     m.on_select(seen.append)
-    for mode, kw in [("label", {"label": "hate"}), ("pair", {"pair": ("hate", "threat")}),
-                     ("error", {"label": "hate"}), *[(mode, {}) for mode in COLOUR_MODES[3:]]]:
+    for mode, kw in [
+        ("label", {"label": "hate"}),
+        ("pair", {"pair": ("hate", "threat")}),
+        ("error", {"label": "hate"}),
+        *[(mode, {}) for mode in COLOUR_MODES[3:]],
+    ]:
         m.colour_by(mode, **kw)
         assert sum(len(t.x) for t in m.figure.data) == len(f)
     assert m.select_box((0.5, 3.5), (0.5, 3.5)) == ["r1", "r2", "r3"]
@@ -136,18 +165,37 @@ def test_map_selection_by_box_lasso_and_browser_event():
     assert m.selected_ids == ["r0", "r1", "r2"]
     # a lasso in the browser: plotly.js reports (trace, point index) pairs; the map maps them to ids
     inside = [(t, i) for t, rows in enumerate(m._trace_rows) for i, r in enumerate(rows) if r in (4, 5)]
-    m.figure._handler_js2py_pointsCallback({"new": {
-        "event_type": "plotly_selected", "points": {"trace_indexes": [t for t, _ in inside],
-                                                     "point_indexes": [i for _, i in inside],
-                                                     "xs": [0] * len(inside), "ys": [0] * len(inside)},
-        "selector": {"type": "lasso", "selector_state": {"xs": [3.5, 6, 6], "ys": [3.5, 3.5, 6]}}}})
+    m.figure._handler_js2py_pointsCallback(
+        {
+            "new": {
+                "event_type": "plotly_selected",
+                "points": {
+                    "trace_indexes": [t for t, _ in inside],
+                    "point_indexes": [i for _, i in inside],
+                    "xs": [0] * len(inside),
+                    "ys": [0] * len(inside),
+                },
+                "selector": {"type": "lasso", "selector_state": {"xs": [3.5, 6, 6], "ys": [3.5, 3.5, 6]}},
+            }
+        }
+    )
     assert m.selected_ids == ["r4", "r5"] and seen[-1] == ["r4", "r5"]
     # clicking a point while coloured by cluster selects its cluster
     m.colour_by("cluster")
     t = next(t for t, rows in enumerate(m._trace_rows) if 1 in rows)
-    m.figure._handler_js2py_pointsCallback({"new": {
-        "event_type": "plotly_click", "points": {"trace_indexes": [t], "point_indexes": [list(m._trace_rows[t]).index(1)],
-                                                  "xs": [1], "ys": [1]}}})
+    m.figure._handler_js2py_pointsCallback(
+        {
+            "new": {
+                "event_type": "plotly_click",
+                "points": {
+                    "trace_indexes": [t],
+                    "point_indexes": [list(m._trace_rows[t]).index(1)],
+                    "xs": [1],
+                    "ys": [1],
+                },
+            }
+        }
+    )
     assert m.selected_ids == ["r0", "r1", "r5"]
     assert m.highlight_pair("hate", "threat") == ["r0"]
     assert m.payload_mb() < 0.05
@@ -166,10 +214,10 @@ def test_clusters_flag_competing_labels_and_generated_text_among_other_labels():
     f["harassment"] = 0.0
     f["threat"] = 0.0
     f["spam"] = 0.0
-    f.loc[:59, "harassment"] = (np.arange(60) % 2 == 0).astype(float)     # cluster A: harassment and threats interleaved
+    f.loc[:59, "harassment"] = (np.arange(60) % 2 == 0).astype(float)  # cluster A: harassment and threats interleaved
     f.loc[:59, "threat"] = (np.arange(60) % 2 == 1).astype(float)
-    f.loc[60:119, "spam"] = 1.0                                 # cluster B: clean spam
-    f.loc[120:, "harassment"] = 1.0                             # cluster C: harassment, with generated threats in it
+    f.loc[60:119, "spam"] = 1.0  # cluster B: clean spam
+    f.loc[120:, "harassment"] = 1.0  # cluster C: harassment, with generated threats in it
     f["origin"] = "real"
     f.loc[170:, ["origin", "harassment", "threat"]] = ["generated", 0.0, 1.0]
     f["seed_id"] = np.where(f["origin"] == "generated", "S9@v1", None)
@@ -189,8 +237,17 @@ def test_clusters_flag_competing_labels_and_generated_text_among_other_labels():
 def test_clusters_on_a_sample_assign_every_record():
     rng = np.random.default_rng(2)
     pts = np.vstack([rng.normal(0, 0.3, (400, 2)), rng.normal(0, 0.3, (400, 2)) + 8])
-    f = pd.DataFrame({"x": pts[:, 0], "y": pts[:, 1], "id": [f"r{i}" for i in range(800)], "spam": 0.0,
-                      "origin": "real", "seed_id": None, "batch_id": None})
+    f = pd.DataFrame(
+        {
+            "x": pts[:, 0],
+            "y": pts[:, 1],
+            "id": [f"r{i}" for i in range(800)],
+            "spam": 0.0,
+            "origin": "real",
+            "seed_id": None,
+            "batch_id": None,
+        }
+    )
     full, _ = find_clusters(f, ["spam"], min_cluster_size=30)
     sampled, table = find_clusters(f, ["spam"], min_cluster_size=30, max_points=200)
     assert len(table) == 2 and table["size"].sum() >= 780
@@ -207,7 +264,12 @@ def test_picking_a_pair_on_the_heatmap_highlights_it_on_the_map():
     heat = interference_figure(table, ["hate", "threat"], widget=True)
     m = EmbeddingMap(f, ["hate", "threat"])
     m.follow(heat)
-    heat._handler_js2py_pointsCallback({"new": {
-        "event_type": "plotly_click", "points": {"trace_indexes": [0], "point_indexes": [[0, 1]], "xs": ["threat"],
-                                                  "ys": ["hate"]}}})
+    heat._handler_js2py_pointsCallback(
+        {
+            "new": {
+                "event_type": "plotly_click",
+                "points": {"trace_indexes": [0], "point_indexes": [[0, 1]], "xs": ["threat"], "ys": ["hate"]},
+            }
+        }
+    )
     assert m.mode == ("pair", None, ("hate", "threat")) and m.selected_ids == ["r0"]

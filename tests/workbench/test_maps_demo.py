@@ -91,9 +91,15 @@ def test_interference_table_and_heatmap_on_the_demo(demo, data):
 def test_records_added_later_are_placed_without_moving_the_map(tmp_path):
     project, _ = build_demo(tmp_path / "demo")
     first = build_map(project).frame.set_index("id")
-    new = pd.DataFrame({"text": ["you will regret posting this, I know where you live",
-                                 "limited offer!!! claim your free gift card now"],
-                        "id": ["late-1", "late-2"]})
+    new = pd.DataFrame(
+        {
+            "text": [
+                "you will regret posting this, I know where you live",
+                "limited offer!!! claim your free gift card now",
+            ],
+            "id": ["late-1", "late-2"],
+        }
+    )
     project.import_frame(new, source="late", id_field="id")
     second = build_map(project)
     later = second.frame.set_index("id")
@@ -109,8 +115,24 @@ def test_records_added_later_are_placed_without_moving_the_map(tmp_path):
 def test_cli_writes_a_standalone_map_and_the_tables(demo, tmp_path, capsys):
     project, model, _ = demo
     out = tmp_path / "map"
-    assert main(["map", str(project.root), "--model", str(model.root), "--out", str(out), "--quiet",
-                 "--colour", "error", "--label", model.labels[0]]) == 0
+    assert (
+        main(
+            [
+                "map",
+                str(project.root),
+                "--model",
+                str(model.root),
+                "--out",
+                str(out),
+                "--quiet",
+                "--colour",
+                "error",
+                "--label",
+                model.labels[0],
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "interference:" in printed and "clusters:" in printed
     html = (out / "map.html").read_text()

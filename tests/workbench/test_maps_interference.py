@@ -26,12 +26,12 @@ def planted():
     emb = np.vstack([_blob(rng, region, 60), _blob(rng, np.eye(d)[5] * 4, 40), _blob(rng, np.eye(d)[9] * 4, 40)])
     n = len(emb)
     y = np.zeros((n, 4))
-    y[:60, 0] = rng.random(60) < 0.5          # harassment, interleaved with
-    y[:60, 1] = 1 - y[:60, 0]                 # threats, in the same region
-    y[:10, 1] = 1                             # ... and some records carry both
-    y[60:100, 2] = 1                          # spam, alone
-    y[100:, 3] = 1                            # hate, alone
-    y[np.arange(n) % 17 == 0, 3] = np.nan     # some unknowns
+    y[:60, 0] = rng.random(60) < 0.5  # harassment, interleaved with
+    y[:60, 1] = 1 - y[:60, 0]  # threats, in the same region
+    y[:10, 1] = 1  # ... and some records carry both
+    y[60:100, 2] = 1  # spam, alone
+    y[100:, 3] = 1  # hate, alone
+    y[np.arange(n) % 17 == 0, 3] = np.nan  # some unknowns
     return emb, y, ["harassment", "threats", "spam", "hate"]
 
 
@@ -61,7 +61,15 @@ def test_the_planted_pair_ranks_first_and_confusion_counts(planted):
 
 def test_confusion_needs_both_directions():
     a, b = np.array([1, 1, 0, 0]), np.array([0, 0, 1, 1])
-    assert confusion_rate(a, b, np.array([.9, .9, .1, .1]), np.array([.1, .1, .9, .9]), threshold_a=.5,
-                          threshold_b=.5) == 0.0
-    assert confusion_rate(a, b, np.array([.9, .9, .9, .9]), np.array([.9, .9, .9, .9]), threshold_a=.5,
-                          threshold_b=.5) == 1.0
+    assert (
+        confusion_rate(
+            a, b, np.array([0.9, 0.9, 0.1, 0.1]), np.array([0.1, 0.1, 0.9, 0.9]), threshold_a=0.5, threshold_b=0.5
+        )
+        == 0.0
+    )
+    assert (
+        confusion_rate(
+            a, b, np.array([0.9, 0.9, 0.9, 0.9]), np.array([0.9, 0.9, 0.9, 0.9]), threshold_a=0.5, threshold_b=0.5
+        )
+        == 1.0
+    )

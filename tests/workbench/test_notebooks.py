@@ -46,8 +46,9 @@ def test_notebooks_are_their_paired_scripts():
     for script in scripts:
         stored = json.loads(_stored(script.with_suffix(".ipynb")))
         want = tool.notebook_from_script(script)
-        assert [("".join(c["source"]), c["cell_type"]) for c in stored["cells"]] == \
-            [(c["source"], c["cell_type"]) for c in want.cells], f"{script.name} differs from its notebook"
+        assert [("".join(c["source"]), c["cell_type"]) for c in stored["cells"]] == [
+            (c["source"], c["cell_type"]) for c in want.cells
+        ], f"{script.name} differs from its notebook"
         assert stored["metadata"]["jupytext"] == {"formats": "ipynb,py:percent"}
 
 

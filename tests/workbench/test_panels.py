@@ -74,9 +74,14 @@ def test_map_panel_colours_selects_tags_and_follows_the_heatmap(project):
     panel.tag_button.click()
     assert sorted(project.tags("panel-region")["record_id"]) == sorted(ids)
     a, b = panel.interference.iloc[0][["label_a", "label_b"]]
-    panel.heatmap._handler_js2py_pointsCallback({"new": {
-        "event_type": "plotly_click", "points": {"trace_indexes": [0], "point_indexes": [[0, 1]], "xs": [b],
-                                                  "ys": [a]}}})
+    panel.heatmap._handler_js2py_pointsCallback(
+        {
+            "new": {
+                "event_type": "plotly_click",
+                "points": {"trace_indexes": [0], "point_indexes": [[0, 1]], "xs": [b], "ys": [a]},
+            }
+        }
+    )
     assert panel.map.mode[0] == "pair" and set(panel.map.groups) >= {"first", "second"}
     if len(panel.clusters):
         panel.cluster.value = int(panel.clusters.iloc[0]["cluster"])

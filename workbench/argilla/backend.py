@@ -59,12 +59,16 @@ class ExternalArgilla:
 
     def _key(self) -> str:
         if not self.key_file.exists():
-            raise StackError(f"the API key file {self.key_file} of {self.url} does not exist; write the owner's "
-                             "key into it (chmod 600) and start again.")
+            raise StackError(
+                f"the API key file {self.key_file} of {self.url} does not exist; write the owner's "
+                "key into it (chmod 600) and start again."
+            )
         mode = self.key_file.stat().st_mode & 0o077
         if mode:
-            raise StackError(f"{self.key_file} is readable by other users; it holds an API key. "
-                             f"Run `chmod 600 {self.key_file}` and start again.")
+            raise StackError(
+                f"{self.key_file} is readable by other users; it holds an API key. "
+                f"Run `chmod 600 {self.key_file}` and start again."
+            )
         key = self.key_file.read_text().strip()
         if not key:
             raise StackError(f"{self.key_file} is empty; expected the API key of {self.url}.")
@@ -83,15 +87,24 @@ class ExternalArgilla:
 
     def status(self) -> dict:
         problem = self._answer()
-        return {"home": None, "running": problem is None, "stale": False, "url": self.url,
-                "secrets_file": str(self.key_file), "components": {}, "external": {"argilla": self.url},
-                **({"problem": problem} if problem else {})}
+        return {
+            "home": None,
+            "running": problem is None,
+            "stale": False,
+            "url": self.url,
+            "secrets_file": str(self.key_file),
+            "components": {},
+            "external": {"argilla": self.url},
+            **({"problem": problem} if problem else {}),
+        }
 
     def start(self, timeout: float = 60.0) -> dict:
         problem = self._answer(timeout=min(timeout, 30.0))
         if problem is not None:
-            raise StackError(f"the Argilla at {self.url} did not answer as expected ({problem}); start it there "
-                             "(or check the URL and the key file), then try again.")
+            raise StackError(
+                f"the Argilla at {self.url} did not answer as expected ({problem}); start it there "
+                "(or check the URL and the key file), then try again."
+            )
         return {**self.status(), "already_running": True, "seconds": 0.0}
 
     def stop(self) -> list[str]:
@@ -101,8 +114,10 @@ class ExternalArgilla:
         return {"ARGILLA_API_URL": self.url, "ARGILLA_API_KEY": self._key()}
 
     def reindex(self, check: bool = False, repair: bool = False) -> tuple[int, dict]:
-        raise StackError(f"the search index of the Argilla at {self.url} belongs to whoever runs it; reindex it "
-                         "there (argilla-server's own reindex command).")
+        raise StackError(
+            f"the search index of the Argilla at {self.url} belongs to whoever runs it; reindex it "
+            "there (argilla-server's own reindex command)."
+        )
 
 
 def argilla_backend(*, url: str | None = None, key_file=None, home=None, port: int | None = None) -> ArgillaBackend:
@@ -112,8 +127,10 @@ def argilla_backend(*, url: str | None = None, key_file=None, home=None, port: i
     if url:
         key_file = key_file or os.environ.get("WORKBENCH_ARGILLA_KEY_FILE")
         if not key_file:
-            raise StackError(f"an external Argilla ({url}) needs its API key in a file: pass --argilla-key-file "
-                             "FILE (or set WORKBENCH_ARGILLA_KEY_FILE).")
+            raise StackError(
+                f"an external Argilla ({url}) needs its API key in a file: pass --argilla-key-file "
+                "FILE (or set WORKBENCH_ARGILLA_KEY_FILE)."
+            )
         return ExternalArgilla(url, key_file)
     from .stack import ServerStack, StackSettings
 

@@ -16,8 +16,10 @@ from sqlalchemy.orm import selectinload
 async def _database_view(db, dataset_id) -> tuple[set, set, set]:
     from argilla_server.models import Record, Response, Vector
 
-    records = {(str(i), getattr(s, "value", s)) for i, s in
-               (await db.execute(select(Record.id, Record.status).filter_by(dataset_id=dataset_id))).all()}
+    records = {
+        (str(i), getattr(s, "value", s))
+        for i, s in (await db.execute(select(Record.id, Record.status).filter_by(dataset_id=dataset_id))).all()
+    }
     responses = {
         (str(i), getattr(s, "value", s), str(u))
         for i, s, u in (
@@ -83,15 +85,19 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
     try:
         async with AsyncSessionLocal() as db:
             datasets = (
-                await db.execute(
-                    select(Dataset).options(
-                        selectinload(Dataset.fields),
-                        selectinload(Dataset.questions),
-                        selectinload(Dataset.metadata_properties),
-                        selectinload(Dataset.vectors_settings),
+                (
+                    await db.execute(
+                        select(Dataset).options(
+                            selectinload(Dataset.fields),
+                            selectinload(Dataset.questions),
+                            selectinload(Dataset.metadata_properties),
+                            selectinload(Dataset.vectors_settings),
+                        )
                     )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
             report["datasets"] = len(datasets)
             known = {str(d.id) for d in datasets}
             for dataset in datasets:
@@ -110,8 +116,12 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
                     async for _ in Reindexer.reindex_dataset_records(db, engine, dataset):
                         pass
                     report["rebuilt"].append(str(dataset.id))
-            indexed = {r[0] for r in engine.conn.execute(
-                "SELECT id FROM idx_datasets UNION SELECT DISTINCT dataset_id FROM idx_records")}
+            indexed = {
+                r[0]
+                for r in engine.conn.execute(
+                    "SELECT id FROM idx_datasets UNION SELECT DISTINCT dataset_id FROM idx_records"
+                )
+            }
             report["orphaned"] = sorted(indexed - known)
             for orphan in report["orphaned"]:
                 if repair or rebuild_all:

@@ -26,8 +26,9 @@ def apply() -> list[str]:
     from argilla_server._version import __version__
 
     if __version__ != PINNED_VERSION:
-        _LOG.warning("argilla-server %s is not the pinned %s: running without workbench patches",
-                     __version__, PINNED_VERSION)
+        _LOG.warning(
+            "argilla-server %s is not the pinned %s: running without workbench patches", __version__, PINNED_VERSION
+        )
         return applied()
     for name, patch in _PATCHES:
         patch()
@@ -50,8 +51,7 @@ def _settings_type_adapters() -> None:
     question_settings = TypeAdapter(database.QuestionSettings)
     metadata_settings = TypeAdapter(database.MetadataPropertySettings)
     database.Question.parsed_settings = property(lambda self: question_settings.validate_python(self.settings))
-    database.MetadataProperty.parsed_settings = property(
-        lambda self: metadata_settings.validate_python(self.settings))
+    database.MetadataProperty.parsed_settings = property(lambda self: metadata_settings.validate_python(self.settings))
 
 
 def _skip_record_events_without_webhooks() -> None:

@@ -16,8 +16,20 @@ from typing import Optional
 
 from curation import WorkbenchError, atomic_write_text
 
-__all__ = ["StackError", "workbench_home", "write_private", "read_private", "tail", "free_port", "any_free_port",
-           "create_time", "is_ours", "spawn", "run_logged", "kill"]
+__all__ = [
+    "StackError",
+    "workbench_home",
+    "write_private",
+    "read_private",
+    "tail",
+    "free_port",
+    "any_free_port",
+    "create_time",
+    "is_ours",
+    "spawn",
+    "run_logged",
+    "kill",
+]
 
 
 class StackError(WorkbenchError):
@@ -109,8 +121,14 @@ def spawn(name: str, argv: list[str], env: dict, *, log_dir: Path, cwd: Path | N
         fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {name}\n".encode())
         fh.flush()
         process = subprocess.Popen(
-            argv, env=env, stdin=subprocess.DEVNULL, stdout=fh, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, cwd=str(cwd) if cwd else None,
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            cwd=str(cwd) if cwd else None,
         )
     created = None
     for _ in range(50):
@@ -123,8 +141,16 @@ def spawn(name: str, argv: list[str], env: dict, *, log_dir: Path, cwd: Path | N
     return {"pid": process.pid, "create_time": created, "log": str(log)}
 
 
-def run_logged(name: str, argv: list[str], env: dict, *, log_dir: Path, timeout: float, cwd: Path | None = None,
-               capture: bool = False) -> str:
+def run_logged(
+    name: str,
+    argv: list[str],
+    env: dict,
+    *,
+    log_dir: Path,
+    timeout: float,
+    cwd: Path | None = None,
+    capture: bool = False,
+) -> str:
     """Run a step to its end with its output in ``log_dir/NAME.log`` (standard output returned instead
     when ``capture``); a failure or a time-out is an error quoting the log."""
     log = log_dir / f"{name}.log"
@@ -133,9 +159,15 @@ def run_logged(name: str, argv: list[str], env: dict, *, log_dir: Path, timeout:
         fh.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {name}\n".encode())
         fh.flush()
         try:
-            done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE if capture else fh, stderr=fh,
-                                  timeout=timeout, cwd=str(cwd) if cwd else None)
+            done = subprocess.run(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if capture else fh,
+                stderr=fh,
+                timeout=timeout,
+                cwd=str(cwd) if cwd else None,
+            )
         except subprocess.TimeoutExpired:
             raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{tail(log)}")
     if done.returncode != 0:

@@ -170,7 +170,9 @@ class ServerStack:
         """``ARGILLA_API_URL`` and ``ARGILLA_API_KEY`` of the running stack."""
         status = self.status()
         if not status["running"]:
-            raise StackError(f"Argilla is not running from {self.settings.home}; start it with `workbench server start`.")
+            raise StackError(
+                f"Argilla is not running from {self.settings.home}; start it with `workbench server start`."
+            )
         return {"ARGILLA_API_URL": status["url"], "ARGILLA_API_KEY": self._secrets()["api_key"]}
 
     # -- start ----------------------------------------------------------------------------------------
@@ -204,8 +206,9 @@ class ServerStack:
         return spawn(name, argv, env, log_dir=self.log_dir, cwd=self.settings.home)
 
     def _run_step(self, name: str, argv: list[str], env: dict, timeout: float, capture: bool = False) -> str:
-        return run_logged(name, argv, env, log_dir=self.log_dir, timeout=timeout, cwd=self.settings.home,
-                          capture=capture)
+        return run_logged(
+            name, argv, env, log_dir=self.log_dir, timeout=timeout, cwd=self.settings.home, capture=capture
+        )
 
     _kill = staticmethod(kill)
 
@@ -216,9 +219,27 @@ class ServerStack:
         data = self.settings.home / "valkey"
         data.mkdir(parents=True, exist_ok=True)
         argv = [
-            str(get_binary_path()), "--bind", "127.0.0.1", "--port", str(port), "--protected-mode", "yes",
-            "--dir", str(data), "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
-            "--save", "60 1", "--requirepass", password, "--loglevel", "warning",
+            str(get_binary_path()),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--protected-mode",
+            "yes",
+            "--dir",
+            str(data),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--daemonize",
+            "no",
+            "--save",
+            "60 1",
+            "--requirepass",
+            password,
+            "--loglevel",
+            "warning",
         ]
         entry = self._spawn("valkey", argv, env={"PATH": os.environ.get("PATH", "")})
         url = f"redis://:{password}@127.0.0.1:{port}/0"
@@ -234,7 +255,9 @@ class ServerStack:
                 pass
             if time.monotonic() > deadline or not is_ours(entry):
                 self._kill(entry)
-                raise StackError(f"Valkey did not answer on 127.0.0.1:{port}; its log says:\n{tail(Path(entry['log']))}")
+                raise StackError(
+                    f"Valkey did not answer on 127.0.0.1:{port}; its log says:\n{tail(Path(entry['log']))}"
+                )
             time.sleep(0.05)
         client.close()
         return entry, url
@@ -265,8 +288,11 @@ class ServerStack:
             self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
             repair = None
             if s.embedded_search:  # the index is checked against the database (and repaired) on every start
-                repair = json.loads(self._run_step("reindex", launch + ["reindex", "--repair"], env,
-                                                   timeout=max(timeout, 600), capture=True))
+                repair = json.loads(
+                    self._run_step(
+                        "reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600), capture=True
+                    )
+                )
             started["server"] = self._spawn("server", launch + ["server", "--host", s.host, "--port", str(port)], env)
             started["worker"] = self._spawn("worker", launch + ["worker"], env)
             url = f"http://{s.host}:{port}"
@@ -282,8 +308,12 @@ class ServerStack:
         }
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         write_private(self.state_file, {"url": url, "port": port, "components": started, "external": external})
-        return {**self.status(), "already_running": False, "seconds": round(time.monotonic() - began, 1),
-                "repair": repair}
+        return {
+            **self.status(),
+            "already_running": False,
+            "seconds": round(time.monotonic() - began, 1),
+            "repair": repair,
+        }
 
     def _wait_healthy(self, url: str, api_key: str, started: dict, deadline: float) -> None:
         request = urllib.request.Request(url + "/api/v1/me", headers={"X-Argilla-Api-Key": api_key})

@@ -27,8 +27,12 @@ GROUPS = (project, review, generate, maps, model, server)
 
 def build_parser() -> argparse.ArgumentParser:
     epilog = "verb groups:\n" + "\n".join(f"  {g.GROUP:<18}{g.SUMMARY}" for g in GROUPS)
-    p = argparse.ArgumentParser(prog="workbench", description="Moderation data workbench.", epilog=epilog,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="workbench",
+        description="Moderation data workbench.",
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.register(sub)

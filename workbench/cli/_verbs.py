@@ -10,8 +10,13 @@ MODEL = ("model",)
 JSON = ("--json", {"action": "store_true", "help": "print JSON"})
 
 
-def add_verb(sub: argparse._SubParsersAction, name: str, func: Callable[[argparse.Namespace], int], help: str,
-             *arguments: tuple[Any, ...]) -> argparse.ArgumentParser:
+def add_verb(
+    sub: argparse._SubParsersAction,
+    name: str,
+    func: Callable[[argparse.Namespace], int],
+    help: str,
+    *arguments: tuple[Any, ...],
+) -> argparse.ArgumentParser:
     """Add subcommand ``name`` bound to ``func``; each argument is ``(flag, ..., {add_argument options})``
     (the options mapping may be left out)."""
     parser = sub.add_parser(name, help=help)

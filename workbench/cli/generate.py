@@ -17,18 +17,36 @@ def generate(args) -> int:
 
     options = {k: v for k, v in (("concurrency", args.concurrency), ("rpm", args.rpm)) if v is not None}
     with Project(args.dir) as project:
-        provider = make_provider(project, args.provider, base_url=args.base_url, model=args.model,
-                                 api_key_env=args.api_key_env, pool=args.pool, **options)
+        provider = make_provider(
+            project,
+            args.provider,
+            base_url=args.base_url,
+            model=args.model,
+            api_key_env=args.api_key_env,
+            pool=args.pool,
+            **options,
+        )
         labels = [x.strip() for x in (args.labels or "").split(",") if x.strip()] or None
         summaries = run(project, provider, seeds_file=args.seeds, labels=labels, n=args.n, progress=True)
         if args.write_vectors:
             from workbench.generate import write_regression_vectors
 
             pos, neg = write_regression_vectors(project)
-            print(f"regression vectors: {pos} positives, {neg} hard negatives in {project.root / 'regression_vectors.yaml'}")
-    cols = {"made": "made", "from_cache": "cached", "stored": "stored", "dropped_duplicate": "duplicate",
-            "refused": "refused", "malformed": "malformed", "truncated": "truncated", "mislabelled": "mislabelled",
-            "retried": "retried", "failed_slots": "failed"}
+            print(
+                f"regression vectors: {pos} positives, {neg} hard negatives in {project.root / 'regression_vectors.yaml'}"
+            )
+    cols = {
+        "made": "made",
+        "from_cache": "cached",
+        "stored": "stored",
+        "dropped_duplicate": "duplicate",
+        "refused": "refused",
+        "malformed": "malformed",
+        "truncated": "truncated",
+        "mislabelled": "mislabelled",
+        "retried": "retried",
+        "failed_slots": "failed",
+    }
     width = max([len(s.batch_id) for s in summaries] + [5]) + 2
     print(f"{'batch':<{width}}" + "".join(f"{c:>12}" for c in cols.values()))
     for s in summaries:
@@ -43,17 +61,31 @@ def generate(args) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     from workbench.generate import PROVIDERS
 
-    add_verb(sub, "generate", generate, "turn approved seeds into pending batches (cached, resumable)", DIR,
-             ("--provider", {"required": True, "choices": PROVIDERS}),
-             ("--seeds", {"help": "a seeds YAML file; its new seeds are imported first"}),
-             ("--labels", {"help": "only seeds targeting these labels (comma-separated)"}),
-             ("--n", {"type": int, "help": "items per seed (default: the seed's batch_size, else 200)"}),
-             ("--base-url", {"help": "openai-compatible: e.g. http://127.0.0.1:8000/v1 (or generation.base_url)"}),
-             ("--model", {"help": "openai-compatible: the model name (or generation.model)"}),
-             ("--api-key-env", {"metavar": "VAR", "help": "openai-compatible: environment variable holding the key "
-                                "(read, never stored)"}),
-             ("--concurrency", {"type": int, "help": "openai-compatible: requests in flight"}),
-             ("--rpm", {"type": float, "help": "openai-compatible: requests per minute"}),
-             ("--pool", {"help": "retrieval: a CSV/JSONL file of texts (default: generation.pool_sources)"}),
-             ("--write-vectors", {"action": "store_true", "help": "perturbation: add the variants to the project's "
-                                  "regression_vectors.yaml, which every model's gate runs"}))
+    add_verb(
+        sub,
+        "generate",
+        generate,
+        "turn approved seeds into pending batches (cached, resumable)",
+        DIR,
+        ("--provider", {"required": True, "choices": PROVIDERS}),
+        ("--seeds", {"help": "a seeds YAML file; its new seeds are imported first"}),
+        ("--labels", {"help": "only seeds targeting these labels (comma-separated)"}),
+        ("--n", {"type": int, "help": "items per seed (default: the seed's batch_size, else 200)"}),
+        ("--base-url", {"help": "openai-compatible: e.g. http://127.0.0.1:8000/v1 (or generation.base_url)"}),
+        ("--model", {"help": "openai-compatible: the model name (or generation.model)"}),
+        (
+            "--api-key-env",
+            {"metavar": "VAR", "help": "openai-compatible: environment variable holding the key (read, never stored)"},
+        ),
+        ("--concurrency", {"type": int, "help": "openai-compatible: requests in flight"}),
+        ("--rpm", {"type": float, "help": "openai-compatible: requests per minute"}),
+        ("--pool", {"help": "retrieval: a CSV/JSONL file of texts (default: generation.pool_sources)"}),
+        (
+            "--write-vectors",
+            {
+                "action": "store_true",
+                "help": "perturbation: add the variants to the project's "
+                "regression_vectors.yaml, which every model's gate runs",
+            },
+        ),
+    )

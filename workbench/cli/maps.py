@@ -33,12 +33,16 @@ def draw(args) -> int:
     heat = interference_figure(table, data.labels)
     heat.write_html(out / "interference.html", include_plotlyjs=True)
     placed = int(frame["placed"].sum())
-    print(f"map of {len(frame):,} records ({placed:,} placed on the snapshot {data.projection.info['snapshot_id']} "
-          f"projection) -> {out / 'map.html'}")
+    print(
+        f"map of {len(frame):,} records ({placed:,} placed on the snapshot {data.projection.info['snapshot_id']} "
+        f"projection) -> {out / 'map.html'}"
+    )
     print(f"interference: {len(table)} label pairs -> {out / 'interference.csv'}")
     for r in table.head(5).itertuples():
-        print(f"  {r.label_a} x {r.label_b}: score {r.interference_score:.2f} (mixing {r.mixing:.2f}, "
-              f"co-occurrence {r.co_occurrence:.2f})")
+        print(
+            f"  {r.label_a} x {r.label_b}: score {r.interference_score:.2f} (mixing {r.mixing:.2f}, "
+            f"co-occurrence {r.co_occurrence:.2f})"
+        )
     print(f"clusters: {len(clusters)} -> {out / 'clusters.csv'}")
     return 0
 
@@ -64,15 +68,34 @@ def tag(args) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    add_verb(sub, "map", draw, "write map.html (standalone), interference.csv and clusters.csv", DIR,
-             ("--out", {"required": True, "help": "output folder"}),
-             ("--model", {"help": "a model directory: its scores in the hover, error colouring, confusion"}),
-             ("--colour", {"choices": ["label", "pair", "error", "seed", "batch", "origin", "split", "review",
-                                       "cluster"], "help": "colour of the written map (default: review status)"}),
-             ("--label", {"help": "label for --colour label|error"}),
-             ("--pair", {"help": "A,B for --colour pair"}),
-             ("--refit", {"action": "store_true", "help": "fit a new projection instead of reusing the cached one"}),
-             ("--quiet", {"action": "store_true", "help": "no progress bar"}))
-    add_verb(sub, "tag", tag, "tag records by id (no ids: list the tags)", DIR,
-             ("--tag", {"help": "tag name"}), ("--ids", {"nargs": "+", "default": [], "help": "record ids"}),
-             ("--ids-file", {"help": "a file with one id per line"}), ("--note", {"help": "why"}))
+    add_verb(
+        sub,
+        "map",
+        draw,
+        "write map.html (standalone), interference.csv and clusters.csv",
+        DIR,
+        ("--out", {"required": True, "help": "output folder"}),
+        ("--model", {"help": "a model directory: its scores in the hover, error colouring, confusion"}),
+        (
+            "--colour",
+            {
+                "choices": ["label", "pair", "error", "seed", "batch", "origin", "split", "review", "cluster"],
+                "help": "colour of the written map (default: review status)",
+            },
+        ),
+        ("--label", {"help": "label for --colour label|error"}),
+        ("--pair", {"help": "A,B for --colour pair"}),
+        ("--refit", {"action": "store_true", "help": "fit a new projection instead of reusing the cached one"}),
+        ("--quiet", {"action": "store_true", "help": "no progress bar"}),
+    )
+    add_verb(
+        sub,
+        "tag",
+        tag,
+        "tag records by id (no ids: list the tags)",
+        DIR,
+        ("--tag", {"help": "tag name"}),
+        ("--ids", {"nargs": "+", "default": [], "help": "record ids"}),
+        ("--ids-file", {"help": "a file with one id per line"}),
+        ("--note", {"help": "why"}),
+    )

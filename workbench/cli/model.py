@@ -27,8 +27,10 @@ def _print_variants(variants: dict) -> None:
     for v, i in variants.items():
         cols = (i.decision_agreement, i.f1_delta_max, i.max_abs_diff_vs_torch)
         extra = "".join(f"{'' if x is None else format(x, '.4f'):>{w}}" for x, w in zip(cols, (8, 8, 9)))
-        print(f"{v:<8}{'pass' if i.passed else 'FAIL':>6}{i.summary['micro_f1']:>10.3f}"
-              f"{i.summary['macro_f1']:>10.3f}{extra}")
+        print(
+            f"{v:<8}{'pass' if i.passed else 'FAIL':>6}{i.summary['micro_f1']:>10.3f}"
+            f"{i.summary['macro_f1']:>10.3f}{extra}"
+        )
 
 
 def train(args) -> int:
@@ -36,9 +38,16 @@ def train(args) -> int:
     from training import FineTuneArgs, TrainSpec, train_model, train_model_set
 
     ft = FineTuneArgs(epochs=args.epochs) if args.epochs else FineTuneArgs()
-    spec = TrainSpec(recipe=args.recipe, group=args.group, mix=not args.no_mix, onnx=_csv(args.onnx), finetune=ft,
-                     seed=args.seed, include_unreviewed=args.include_unreviewed,
-                     threshold_groups="source" if args.thresholds_per_source else None)
+    spec = TrainSpec(
+        recipe=args.recipe,
+        group=args.group,
+        mix=not args.no_mix,
+        onnx=_csv(args.onnx),
+        finetune=ft,
+        seed=args.seed,
+        include_unreviewed=args.include_unreviewed,
+        threshold_groups="source" if args.thresholds_per_source else None,
+    )
     with Project(args.dir) as project:
         if args.groups:
             models = train_model_set(project, args.out, _csv(args.groups), spec, show_progress=True).models
@@ -53,9 +62,14 @@ def train(args) -> int:
         _print_variants(m.card.variants)
         regs = m.regressions()
         if regs is not None:
-            print(f"  against the promoted model {m.card.comparison['against']}: "
-                  + (", ".join(f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f}"
-                               for r in regs) if regs else "no per-label regression"))
+            print(
+                f"  against the promoted model {m.card.comparison['against']}: "
+                + (
+                    ", ".join(f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f}" for r in regs)
+                    if regs
+                    else "no per-label regression"
+                )
+            )
     return 0
 
 
@@ -108,31 +122,67 @@ def export(args) -> int:
 
 def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
     variant = {"choices": ["torch", *VARIANTS], "help": "default: the fastest variant that passed its gate"}
-    add_verb(sub, "train", train, "train, tune (calib), evaluate (holdout), gate a model from a snapshot", DIR,
-             ("--out", {"required": True, "help": "model directory (a model set when --groups is given)"}),
-             ("--recipe", {"default": "heads", "choices": list(RECIPES), "metavar": "RECIPE",
-                           "help": ", ".join(RECIPES)}),
-             ("--group", {"help": "train one label group (task view)"}),
-             ("--groups", {"help": "comma-separated label groups: one head each, served as a model set"}),
-             ("--onnx", {"default": "", "help": f"export and gate these ONNX variants, e.g. {','.join(VARIANTS)}"}),
-             ("--no-mix", {"action": "store_true", "help": "train on the whole train split, without the mix"}),
-             ("--epochs", {"type": float, "help": "fine-tune epochs (ensemble recipe)"}),
-             ("--seed", {"type": int, "default": 0}),
-             ("--thresholds-per-source", {"action": "store_true", "help": "tune thresholds with each source's calib "
-                                          "counting equally (recorded in the model card)"}),
-             ("--include-unreviewed", {"action": "store_true", "help": "also train on generated batches that await "
-                                       "review (recorded in the model card)"}))
+    add_verb(
+        sub,
+        "train",
+        train,
+        "train, tune (calib), evaluate (holdout), gate a model from a snapshot",
+        DIR,
+        ("--out", {"required": True, "help": "model directory (a model set when --groups is given)"}),
+        ("--recipe", {"default": "heads", "choices": list(RECIPES), "metavar": "RECIPE", "help": ", ".join(RECIPES)}),
+        ("--group", {"help": "train one label group (task view)"}),
+        ("--groups", {"help": "comma-separated label groups: one head each, served as a model set"}),
+        ("--onnx", {"default": "", "help": f"export and gate these ONNX variants, e.g. {','.join(VARIANTS)}"}),
+        ("--no-mix", {"action": "store_true", "help": "train on the whole train split, without the mix"}),
+        ("--epochs", {"type": float, "help": "fine-tune epochs (ensemble recipe)"}),
+        ("--seed", {"type": int, "default": 0}),
+        (
+            "--thresholds-per-source",
+            {
+                "action": "store_true",
+                "help": "tune thresholds with each source's calib counting equally (recorded in the model card)",
+            },
+        ),
+        (
+            "--include-unreviewed",
+            {
+                "action": "store_true",
+                "help": "also train on generated batches that await review (recorded in the model card)",
+            },
+        ),
+    )
     add_verb(sub, "evaluate", evaluate, "re-evaluate a model and its ONNX variants on holdout and re-gate them", MODEL)
-    add_verb(sub, "gate", gate, "print a model's gate verdict per variant (exit 1 if the best variant fails)",
-             MODEL, JSON)
-    add_verb(sub, "predict", predict, "score a JSONL file of {\"text\": ...} lines",
-             ("model", {"help": "a model directory or a model set"}), ("--input", {"required": True}),
-             ("--output", {"required": True}), ("--variant", variant), ("--threads", {"type": int, "default": 2}))
-    add_verb(sub, "promote", promote, "make a model the project's promoted model (refused unless its gate passed)",
-             MODEL, ("--variant", variant))
+    add_verb(
+        sub, "gate", gate, "print a model's gate verdict per variant (exit 1 if the best variant fails)", MODEL, JSON
+    )
+    add_verb(
+        sub,
+        "predict",
+        predict,
+        'score a JSONL file of {"text": ...} lines',
+        ("model", {"help": "a model directory or a model set"}),
+        ("--input", {"required": True}),
+        ("--output", {"required": True}),
+        ("--variant", variant),
+        ("--threads", {"type": int, "default": 2}),
+    )
+    add_verb(
+        sub,
+        "promote",
+        promote,
+        "make a model the project's promoted model (refused unless its gate passed)",
+        MODEL,
+        ("--variant", variant),
+    )
     if with_export:
-        add_verb(sub, "export", export, "export ONNX variants, then evaluate, parity-check and gate each", MODEL,
-                 ("--onnx", {"required": True, "help": f"variants, e.g. {','.join(VARIANTS)}"}))
+        add_verb(
+            sub,
+            "export",
+            export,
+            "export ONNX variants, then evaluate, parity-check and gate each",
+            MODEL,
+            ("--onnx", {"required": True, "help": f"variants, e.g. {','.join(VARIANTS)}"}),
+        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -19,8 +19,9 @@ def _parse_map(items: Sequence[str] | None) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
     for item in items or []:
         if "=" not in item:
-            raise WorkbenchError(f"--map {item!r}", expected="COLUMN=LABEL (or COLUMN=- to drop the column)",
-                                 got=repr(item))
+            raise WorkbenchError(
+                f"--map {item!r}", expected="COLUMN=LABEL (or COLUMN=- to drop the column)", got=repr(item)
+            )
         col, lab = item.split("=", 1)
         out[col.strip()] = None if lab.strip() in ("", "-") else lab.strip()
     return out
@@ -35,8 +36,9 @@ def _parse_fractions(text: str | None) -> dict[str, float] | None:
         try:
             out[key.strip()] = float(val)
         except ValueError as e:
-            raise WorkbenchError(f"--fractions {text!r}", expected="SPLIT=FRACTION pairs, e.g. calib=0.5,holdout=0.5",
-                                 got=repr(part)) from e
+            raise WorkbenchError(
+                f"--fractions {text!r}", expected="SPLIT=FRACTION pairs, e.g. calib=0.5,holdout=0.5", got=repr(part)
+            ) from e
     return out
 
 
@@ -46,8 +48,10 @@ def _init(args) -> int:
     if args.demo:
         project, steps = build_demo(args.dir, progress=lambda w: print(f"loading {w} ...", flush=True))
         for what, s in steps:
-            print(f"  {what}: {s.n_inserted} records ({s.n_exact_duplicates} exact duplicates, "
-                  f"{s.n_near_duplicate_pairs} duplicate pairs)")
+            print(
+                f"  {what}: {s.n_inserted} records ({s.n_exact_duplicates} exact duplicates, "
+                f"{s.n_near_duplicate_pairs} duplicate pairs)"
+            )
     else:
         tax = load_taxonomy(args.taxonomy or starter_taxonomy_path())
         project = Project.init(args.dir, taxonomy=tax, name=args.name)
@@ -58,10 +62,18 @@ def _init(args) -> int:
 
 def _import(args) -> int:
     with Project(args.dir) as project:
-        s = project.import_file(args.path, args.fmt, source=args.source, context=args.context,
-                                label_map=_parse_map(args.map), text_field=args.text_field, id_field=args.id_field,
-                                context_field=args.context_field, repair_hierarchy=args.repair_hierarchy,
-                                fractions=_parse_fractions(args.fractions))
+        s = project.import_file(
+            args.path,
+            args.fmt,
+            source=args.source,
+            context=args.context,
+            label_map=_parse_map(args.map),
+            text_field=args.text_field,
+            id_field=args.id_field,
+            context_field=args.context_field,
+            repair_hierarchy=args.repair_hierarchy,
+            fractions=_parse_fractions(args.fractions),
+        )
     print(json.dumps(s.to_dict(), indent=2))
     return 0
 
@@ -72,8 +84,10 @@ def _print_stats(st: dict) -> None:
     print(f"records   {st['n_records']} ({st['n_active']} active, {st['n_quarantined']} quarantined)")
     for key in ("by_source", "by_origin", "by_context", "by_split"):
         print(f"{key[3:]:<9} " + ", ".join(f"{k} {v}" for k, v in st[key].items()))
-    print(f"dedup     {st['exact_duplicates']} exact duplicates, {st['near_duplicate_pairs']} duplicate pairs, "
-          f"{st['conflicting_duplicate_pairs']} with conflicting labels")
+    print(
+        f"dedup     {st['exact_duplicates']} exact duplicates, {st['near_duplicate_pairs']} duplicate pairs, "
+        f"{st['conflicting_duplicate_pairs']} with conflicting labels"
+    )
     if "seeds" in st:
         q = st["seeds"]["quarantined"]
         print(f"seeds     {st['seeds']['n']} ({len(q)} quarantined{': ' + ', '.join(q) if q else ''})")
@@ -108,11 +122,18 @@ def _snapshot(args) -> int:
 
 def _export(args) -> int:
     if (Path(args.dir) / "model.json").exists():
-        raise WorkbenchError(f"export of project {args.dir}", expected="a project directory",
-                             got="a model directory", fix=f"ONNX export is `workbench model export {args.dir} --onnx ...`")
+        raise WorkbenchError(
+            f"export of project {args.dir}",
+            expected="a project directory",
+            got="a model directory",
+            fix=f"ONNX export is `workbench model export {args.dir} --onnx ...`",
+        )
     if not args.fmt or not args.out:
-        raise WorkbenchError(f"export of project {args.dir}", expected="--format jsonl|parquet and --out PATH",
-                             got=f"--format {args.fmt} --out {args.out}")
+        raise WorkbenchError(
+            f"export of project {args.dir}",
+            expected="--format jsonl|parquet and --out PATH",
+            got=f"--format {args.fmt} --out {args.out}",
+        )
     with Project(args.dir) as project:
         out = project.export(args.out, fmt=args.fmt, active_only=args.active_only)
     print(f"wrote {out}")
@@ -123,8 +144,11 @@ def _report(args) -> int:
     split = None if args.split == "all" else args.split
     with Project(args.dir) as project:
         dist, files = project.write_report(Path(args.out), split=split, png=not args.no_png)
-    print(dist[["tier", "positives", "negatives", "unknown_rate", "floor", "below_floor", "pos_weight"]]
-          .to_string(float_format=lambda v: f"{v:.2f}"))
+    print(
+        dist[["tier", "positives", "negatives", "unknown_rate", "floor", "below_floor", "pos_weight"]].to_string(
+            float_format=lambda v: f"{v:.2f}"
+        )
+    )
     print(f"\nwrote {', '.join(f.name for f in files)} to {args.out}")
     return 0
 
@@ -136,8 +160,10 @@ def _seeds(args) -> int:
         print("no seeds")
     for _, r in df.iterrows():
         flag = f"QUARANTINED ({r['quarantine_reason']})" if r["quarantined"] else r["status"]
-        print(f"{r['id']:<32} {r['kind']:<14} {','.join(r['target_labels']):<20} "
-              f"{r['n_batches']:>3} batches {r['n_records']:>5} records  {flag}")
+        print(
+            f"{r['id']:<32} {r['kind']:<14} {','.join(r['target_labels']):<20} "
+            f"{r['n_batches']:>3} batches {r['n_records']:>5} records  {flag}"
+        )
     return 0
 
 
@@ -145,8 +171,10 @@ def _quarantine(args) -> int:
     with Project(args.dir) as project:
         before = project.snapshot_id()
         n = project.quarantine_seed(args.seed, reason=args.reason, actor="cli")
-        print(f"seed {args.seed} quarantined: {n} records left the training views; "
-              f"snapshot {before} -> {project.snapshot_id()}")
+        print(
+            f"seed {args.seed} quarantined: {n} records left the training views; "
+            f"snapshot {before} -> {project.snapshot_id()}"
+        )
     return 0
 
 
@@ -158,35 +186,83 @@ def _unquarantine(args) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    add_verb(sub, "init", _init, "create a project directory", DIR,
-             ("--demo", {"action": "store_true", "help": "load the demo taxonomy, data slices and seeds"}),
-             ("--taxonomy", {"help": "taxonomy YAML (default: the starter taxonomy of the public datasets)"}),
-             ("--name", {"help": "project name (default: the directory name)"}))
-    add_verb(sub, "import", _import, "import a file into a project (all or nothing)", DIR, ("path",),
-             ("--format", {"required": True, "dest": "fmt", "choices": FORMATS, "metavar": "FORMAT",
-                           "help": ", ".join(FORMATS)}),
-             ("--source", {"help": "source name recorded on every record (default: the format)"}),
-             ("--context", {"type": str.upper, "choices": CONTEXTS, "metavar": "CONTEXT", "help": ", ".join(CONTEXTS)}),
-             ("--map", {"action": "append", "metavar": "COLUMN=LABEL",
-                        "help": "map a column to a taxonomy label (COLUMN=- drops it); repeatable"}),
-             ("--text-field", {"default": "text"}), ("--id-field",), ("--context-field",),
-             ("--repair-hierarchy", {"action": "store_true",
-                                     "help": "set a missing primary label when its secondary label is set"}),
-             ("--fractions", {"metavar": "SPLIT=F,...", "help": "split fractions for this import only, e.g. "
-                              "calib=0.5,holdout=0.5 for an evaluation file"}))
+    add_verb(
+        sub,
+        "init",
+        _init,
+        "create a project directory",
+        DIR,
+        ("--demo", {"action": "store_true", "help": "load the demo taxonomy, data slices and seeds"}),
+        ("--taxonomy", {"help": "taxonomy YAML (default: the starter taxonomy of the public datasets)"}),
+        ("--name", {"help": "project name (default: the directory name)"}),
+    )
+    add_verb(
+        sub,
+        "import",
+        _import,
+        "import a file into a project (all or nothing)",
+        DIR,
+        ("path",),
+        (
+            "--format",
+            {"required": True, "dest": "fmt", "choices": FORMATS, "metavar": "FORMAT", "help": ", ".join(FORMATS)},
+        ),
+        ("--source", {"help": "source name recorded on every record (default: the format)"}),
+        ("--context", {"type": str.upper, "choices": CONTEXTS, "metavar": "CONTEXT", "help": ", ".join(CONTEXTS)}),
+        (
+            "--map",
+            {
+                "action": "append",
+                "metavar": "COLUMN=LABEL",
+                "help": "map a column to a taxonomy label (COLUMN=- drops it); repeatable",
+            },
+        ),
+        ("--text-field", {"default": "text"}),
+        ("--id-field",),
+        ("--context-field",),
+        (
+            "--repair-hierarchy",
+            {"action": "store_true", "help": "set a missing primary label when its secondary label is set"},
+        ),
+        (
+            "--fractions",
+            {
+                "metavar": "SPLIT=F,...",
+                "help": "split fractions for this import only, e.g. calib=0.5,holdout=0.5 for an evaluation file",
+            },
+        ),
+    )
     add_verb(sub, "stats", _stats, "print project stats", DIR, JSON)
     add_verb(sub, "snapshot", _snapshot, "write a content-addressed snapshot of the active records", DIR)
-    add_verb(sub, "export", _export, "a project's records as JSONL or Parquet (model ONNX: `workbench model export`)",
-             ("dir", {"help": "a project directory"}),
-             ("--format", {"choices": ["jsonl", "parquet"], "dest": "fmt", "help": "output format"}),
-             ("--out", {"help": "output file"}),
-             ("--active-only", {"action": "store_true", "help": "leave out quarantined records"}),
-             ("--onnx", {"help": argparse.SUPPRESS}))  # the old model-export spelling, for one more release
-    add_verb(sub, "report", _report, "class distribution (table, PNG, HTML), split report, duplicate conflicts", DIR,
-             ("--out", {"required": True, "help": "output folder"}),
-             ("--split", {"default": "train", "help": "split for the class distribution ('all' for every split)"}),
-             ("--no-png", {"action": "store_true", "help": "skip the PNG export"}))
+    add_verb(
+        sub,
+        "export",
+        _export,
+        "a project's records as JSONL or Parquet (model ONNX: `workbench model export`)",
+        ("dir", {"help": "a project directory"}),
+        ("--format", {"choices": ["jsonl", "parquet"], "dest": "fmt", "help": "output format"}),
+        ("--out", {"help": "output file"}),
+        ("--active-only", {"action": "store_true", "help": "leave out quarantined records"}),
+        ("--onnx", {"help": argparse.SUPPRESS}),
+    )  # the old model-export spelling, for one more release
+    add_verb(
+        sub,
+        "report",
+        _report,
+        "class distribution (table, PNG, HTML), split report, duplicate conflicts",
+        DIR,
+        ("--out", {"required": True, "help": "output folder"}),
+        ("--split", {"default": "train", "help": "split for the class distribution ('all' for every split)"}),
+        ("--no-png", {"action": "store_true", "help": "skip the PNG export"}),
+    )
     add_verb(sub, "seeds", _seeds, "list seeds with their batches and records", DIR)
-    add_verb(sub, "quarantine", _quarantine, "quarantine a seed: its batches' records leave every training view",
-             DIR, ("seed",), ("--reason", {"required": True}))
+    add_verb(
+        sub,
+        "quarantine",
+        _quarantine,
+        "quarantine a seed: its batches' records leave every training view",
+        DIR,
+        ("seed",),
+        ("--reason", {"required": True}),
+    )
     add_verb(sub, "unquarantine", _unquarantine, "undo a seed quarantine", DIR, ("seed",), ("--reason",))

@@ -11,9 +11,10 @@ from ._verbs import DIR, add_verb
 GROUP = "review"
 SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | pull | status  (the review loops)"
 
-CONNECTION = (("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the "
-                                  "default stack)"}),
-              ("--workspace", {"help": "Argilla workspace (default: the project's name)"}))
+CONNECTION = (
+    ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
+    ("--workspace", {"help": "Argilla workspace (default: the project's name)"}),
+)
 
 
 def _run(args, work) -> int:
@@ -36,8 +37,10 @@ def push_seeds(args) -> int:
 def push_batches(args) -> int:
     from workbench.review import push_batches as push
 
-    return _run(args, lambda p, c: push(p, c, per_batch=args.per_batch, workspace=args.workspace,
-                                        min_submitted=args.min_submitted))
+    return _run(
+        args,
+        lambda p, c: push(p, c, per_batch=args.per_batch, workspace=args.workspace, min_submitted=args.min_submitted),
+    )
 
 
 def push_errors(args) -> int:
@@ -45,8 +48,12 @@ def push_errors(args) -> int:
     from workbench.review import push_errors as push
 
     model = load_model(args.model)
-    return _run(args, lambda p, c: push(p, c, model, per_kind=args.per_kind, workspace=args.workspace,
-                                        min_submitted=args.min_submitted))
+    return _run(
+        args,
+        lambda p, c: push(
+            p, c, model, per_kind=args.per_kind, workspace=args.workspace, min_submitted=args.min_submitted
+        ),
+    )
 
 
 def push_tagged(args) -> int:
@@ -60,10 +67,22 @@ def push_tagged(args) -> int:
         if not ids:
             from curation import WorkbenchError
 
-            raise WorkbenchError(f"tag {args.tag!r}", expected="tagged records", got="none",
-                                 fix="tag a map selection first (EmbeddingMap.selected_ids -> project.tag)")
-        return push_selection(project, client, ids, dataset=args.dataset, model=model, reason=f"tag {args.tag}",
-                              workspace=args.workspace, min_submitted=args.min_submitted)
+            raise WorkbenchError(
+                f"tag {args.tag!r}",
+                expected="tagged records",
+                got="none",
+                fix="tag a map selection first (EmbeddingMap.selected_ids -> project.tag)",
+            )
+        return push_selection(
+            project,
+            client,
+            ids,
+            dataset=args.dataset,
+            model=model,
+            reason=f"tag {args.tag}",
+            workspace=args.workspace,
+            min_submitted=args.min_submitted,
+        )
 
     return _run(args, work)
 
@@ -85,17 +104,53 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
     min_sub = ("--min-submitted", {"type": int, "default": 1, "help": "answers a record needs (task distribution)"})
     add_verb(verbs, "push-seeds", push_seeds, "seeds into the seed-review dataset", DIR, *CONNECTION, min_sub)
-    add_verb(verbs, "push-batches", push_batches, "a sample of every pending batch into batch-review", DIR,
-             *CONNECTION, min_sub, ("--per-batch", {"type": int, "default": 20, "help": "records per batch"}))
-    add_verb(verbs, "push-errors", push_errors, "what a model gets wrong (never holdout) into error-review", DIR,
-             *CONNECTION, min_sub, ("--model", {"required": True, "help": "a model directory"}),
-             ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}))
-    add_verb(verbs, "push-tagged", push_tagged, "records tagged in the store (a map selection) into a review", DIR,
-             *CONNECTION, min_sub, ("--tag", {"required": True, "help": "the tag (workbench tags DIR lists them)"}),
-             ("--dataset", {"choices": ["error-review", "batch-review"], "default": "error-review"}),
-             ("--model", {"help": "a model directory: its decisions become the suggestion"}))
-    add_verb(verbs, "pull", pull, "submitted answers into the store: seed verdicts, batch acceptance, labels",
-             DIR, *CONNECTION, ("--max-error", {"type": float, "default": 0.10,
-                                                "help": "reject a batch when the Wilson 95 %% lower bound of its "
-                                                        "error rate is above this"}))
+    add_verb(
+        verbs,
+        "push-batches",
+        push_batches,
+        "a sample of every pending batch into batch-review",
+        DIR,
+        *CONNECTION,
+        min_sub,
+        ("--per-batch", {"type": int, "default": 20, "help": "records per batch"}),
+    )
+    add_verb(
+        verbs,
+        "push-errors",
+        push_errors,
+        "what a model gets wrong (never holdout) into error-review",
+        DIR,
+        *CONNECTION,
+        min_sub,
+        ("--model", {"required": True, "help": "a model directory"}),
+        ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}),
+    )
+    add_verb(
+        verbs,
+        "push-tagged",
+        push_tagged,
+        "records tagged in the store (a map selection) into a review",
+        DIR,
+        *CONNECTION,
+        min_sub,
+        ("--tag", {"required": True, "help": "the tag (workbench tags DIR lists them)"}),
+        ("--dataset", {"choices": ["error-review", "batch-review"], "default": "error-review"}),
+        ("--model", {"help": "a model directory: its decisions become the suggestion"}),
+    )
+    add_verb(
+        verbs,
+        "pull",
+        pull,
+        "submitted answers into the store: seed verdicts, batch acceptance, labels",
+        DIR,
+        *CONNECTION,
+        (
+            "--max-error",
+            {
+                "type": float,
+                "default": 0.10,
+                "help": "reject a batch when the Wilson 95 %% lower bound of its error rate is above this",
+            },
+        ),
+    )
     add_verb(verbs, "status", status, "per dataset counts, batch status, agreement, conflicts", DIR, *CONNECTION)

@@ -17,9 +17,16 @@ def _stack(args, **settings):
 
 
 def start(args) -> int:
-    stack = _stack(args, host=args.host, port=args.port, allow_remote=args.allow_remote,
-                   database_url=args.database_url, search_url=args.search_url, search_engine=args.search_engine,
-                   redis_url=args.redis_url)
+    stack = _stack(
+        args,
+        host=args.host,
+        port=args.port,
+        allow_remote=args.allow_remote,
+        database_url=args.database_url,
+        search_url=args.search_url,
+        search_engine=args.search_engine,
+        redis_url=args.redis_url,
+    )
     info = stack.start(timeout=args.timeout)
     pids = ", ".join(f"{n} {c['pid']}" for n, c in info["components"].items())
     if info["already_running"]:
@@ -27,8 +34,11 @@ def start(args) -> int:
     else:
         print(f"Argilla is up at {info['url']} after {info['seconds']:.1f} s ({pids}).")
     print(f"Owner user, password and API key: {info['secrets_file']} (readable only by you).")
-    print("For the SDK in this shell:  eval \"$(workbench server env" + (f" --home {args.home}" if args.home else "")
-          + ')"')
+    print(
+        'For the SDK in this shell:  eval "$(workbench server env'
+        + (f" --home {args.home}" if args.home else "")
+        + ')"'
+    )
     return 0
 
 
@@ -47,8 +57,10 @@ def status(args) -> int:
         print(f"running at {info['url']} ({pids}); home {info['home']}")
     elif info["stale"]:
         dead = [n for n, c in info["components"].items() if not c["alive"]]
-        print(f"not running: stale state from an earlier run ({', '.join(dead)} gone); "
-              "`workbench server start` cleans it up")
+        print(
+            f"not running: stale state from an earlier run ({', '.join(dead)} gone); "
+            "`workbench server start` cleans it up"
+        )
     else:
         print(f"not running (home {info['home']})")
     return 0 if info["running"] else 3
@@ -76,16 +88,19 @@ def run(args) -> int:
     from workbench.session import WorkbenchSession, default_workbench_home
 
     home = Path(args.home or default_workbench_home())
-    argilla = argilla_backend(url=args.argilla_url, key_file=args.argilla_key_file, home=home / "argilla",
-                              port=args.argilla_port)
+    argilla = argilla_backend(
+        url=args.argilla_url, key_file=args.argilla_key_file, home=home / "argilla", port=args.argilla_port
+    )
     session = WorkbenchSession(args.dir, home=home, jupyter_port=args.jupyter_port, argilla=argilla)
     info = session.start(push=not args.no_push, timeout=args.timeout)
     print(f"JupyterLab: {info['jupyter_url']}", flush=True)
     print(f"Argilla: {info['argilla_url']}", flush=True)
-    print(f"Jupyter token: in {info['token_file']}; Argilla owner user and API key: in {info['secrets_file']} "
-          "(both readable only by you)", flush=True)
-    print(f"JupyterLab log: {info['log_file']}. Ctrl-C stops JupyterLab and the stack this run started.",
-          flush=True)
+    print(
+        f"Jupyter token: in {info['token_file']}; Argilla owner user and API key: in {info['secrets_file']} "
+        "(both readable only by you)",
+        flush=True,
+    )
+    print(f"JupyterLab log: {info['log_file']}. Ctrl-C stops JupyterLab and the stack this run started.", flush=True)
     session.wait()
     return 0
 
@@ -96,21 +111,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("dir", help="project directory")
     r.add_argument("--home", help="workbench home (default $WORKBENCH_HOME or ~/.workbench)")
     r.add_argument("--argilla-port", type=int, default=6900, help="first Argilla port to try")
-    r.add_argument("--argilla-url", help="use an Argilla run elsewhere (Docker, hosted) instead of the embedded "
-                   "stack; or $WORKBENCH_ARGILLA_URL")
-    r.add_argument("--argilla-key-file", help="file (mode 0600) holding that Argilla's API key; "
-                   "or $WORKBENCH_ARGILLA_KEY_FILE")
+    r.add_argument(
+        "--argilla-url",
+        help="use an Argilla run elsewhere (Docker, hosted) instead of the embedded stack; or $WORKBENCH_ARGILLA_URL",
+    )
+    r.add_argument(
+        "--argilla-key-file", help="file (mode 0600) holding that Argilla's API key; or $WORKBENCH_ARGILLA_KEY_FILE"
+    )
     r.add_argument("--jupyter-port", type=int, help="JupyterLab port (default: a free one)")
     r.add_argument("--no-push", action="store_true", help="do not push the seed and batch review datasets")
     r.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for each server")
     s = sub.add_parser("server", help="the local Argilla stack: start | stop | status | logs | env | reindex")
     ssub = s.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for handler, text in ((start, "start Argilla (embedded search, SQLite, Valkey) and wait until it is healthy"),
-                          (stop, "stop every process this home's stack started"),
-                          (status, "is it running, where, which pids (exit 3 when not running)"),
-                          (logs, "the last lines of each process's log"),
-                          (env, "print the ARGILLA_API_URL / ARGILLA_API_KEY exports of the running stack"),
-                          (reindex, "rebuild the search index from Argilla's database")):
+    for handler, text in (
+        (start, "start Argilla (embedded search, SQLite, Valkey) and wait until it is healthy"),
+        (stop, "stop every process this home's stack started"),
+        (status, "is it running, where, which pids (exit 3 when not running)"),
+        (logs, "the last lines of each process's log"),
+        (env, "print the ARGILLA_API_URL / ARGILLA_API_KEY exports of the running stack"),
+        (reindex, "rebuild the search index from Argilla's database"),
+    ):
         a = ssub.add_parser(handler.__name__, help=text)
         a.set_defaults(func=handler)
         a.add_argument("--home", help="stack directory (default $WORKBENCH_ARGILLA_HOME or ~/.workbench/argilla)")
@@ -118,12 +138,19 @@ def register(sub: argparse._SubParsersAction) -> None:
             a.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
             a.add_argument("--port", type=int, default=6900, help="first port to try (then the next free one)")
             a.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
-            a.add_argument("--database-url", help="external PostgreSQL (default: SQLite under --home); "
-                           "or $WORKBENCH_ARGILLA_DATABASE_URL")
-            a.add_argument("--search-url", help="external Elasticsearch/OpenSearch (default: embedded engine); "
-                           "or $WORKBENCH_ARGILLA_SEARCH_URL")
-            a.add_argument("--search-engine", choices=["elasticsearch", "opensearch"],
-                           help="what --search-url is (default elasticsearch)")
+            a.add_argument(
+                "--database-url",
+                help="external PostgreSQL (default: SQLite under --home); or $WORKBENCH_ARGILLA_DATABASE_URL",
+            )
+            a.add_argument(
+                "--search-url",
+                help="external Elasticsearch/OpenSearch (default: embedded engine); or $WORKBENCH_ARGILLA_SEARCH_URL",
+            )
+            a.add_argument(
+                "--search-engine",
+                choices=["elasticsearch", "opensearch"],
+                help="what --search-url is (default elasticsearch)",
+            )
             a.add_argument("--redis-url", help="external Redis (default: embedded Valkey); or $REDIS_URL")
             a.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
         if handler is status:

@@ -25,6 +25,23 @@ from .retrieval import RetrievalProvider
 from .run import PROVIDERS, BatchSummary, generate, make_provider
 from .vectors import regression_vectors, write_regression_vectors
 
-__all__ = ["BatchSummary", "GenerationCache", "GenerationStats", "Item", "OpenAICompatibleProvider",
-           "PERTURBATIONS", "PROVIDERS", "PerturbationProvider", "Provider", "RetrievalProvider", "SeedSpec", "Slot",
-           "generate", "make_provider", "perturb", "plan_slots", "regression_vectors", "write_regression_vectors"]
+__all__ = [
+    "BatchSummary",
+    "GenerationCache",
+    "GenerationStats",
+    "Item",
+    "OpenAICompatibleProvider",
+    "PERTURBATIONS",
+    "PROVIDERS",
+    "PerturbationProvider",
+    "Provider",
+    "RetrievalProvider",
+    "SeedSpec",
+    "Slot",
+    "generate",
+    "make_provider",
+    "perturb",
+    "plan_slots",
+    "regression_vectors",
+    "write_regression_vectors",
+]

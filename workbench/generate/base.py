@@ -24,13 +24,21 @@ class SeedSpec:
     @classmethod
     def from_row(cls, row: Mapping[str, Any], *, default_size: int = 200) -> SeedSpec:
         """From a row of :meth:`curation.Project.seeds` (missing values come as None or NaN)."""
+
         def given(key):
             v = row.get(key)
             return None if v is None or (isinstance(v, float) and v != v) else v
 
-        return cls(id=row["id"], text=row["text"], kind=row["kind"], target_labels=tuple(row["target_labels"]),
-                   overlap=dict(given("overlap") or {}), context=str(given("context") or "GENERAL").upper(),
-                   batch_size=int(given("batch_size") or default_size), version=int(given("version") or 1))
+        return cls(
+            id=row["id"],
+            text=row["text"],
+            kind=row["kind"],
+            target_labels=tuple(row["target_labels"]),
+            overlap=dict(given("overlap") or {}),
+            context=str(given("context") or "GENERAL").upper(),
+            batch_size=int(given("batch_size") or default_size),
+            version=int(given("version") or 1),
+        )
 
 
 @dataclass(frozen=True)
@@ -81,5 +89,4 @@ class Provider(Protocol):
     model: str
     params: Mapping[str, Any]
 
-    def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats) -> Iterator[Item]:
-        ...
+    def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats) -> Iterator[Item]: ...

@@ -51,8 +51,9 @@ class GenerationCache:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, item TEXT NOT NULL, "
-                         "created_at TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, item TEXT NOT NULL, created_at TEXT NOT NULL)"
+            )
             self._conn = conn
         return self._conn
 
@@ -64,9 +65,10 @@ class GenerationCache:
     def get_many(self, keys: list[str]) -> dict[str, Item]:
         out = {}
         for i in range(0, len(keys), 900):
-            chunk = keys[i:i + 900]
+            chunk = keys[i : i + 900]
             for key, blob in self.conn.execute(
-                    f"SELECT key, item FROM items WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+                f"SELECT key, item FROM items WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            ):
                 d = json.loads(blob)
                 out[key] = Item(d["index"], d["text"], d["labels"], d.get("meta", {}))
         return out

@@ -84,15 +84,36 @@ class OpenAICompatibleProvider:
 
     name = "openai-compatible"
 
-    def __init__(self, taxonomy: Taxonomy, *, base_url: str, model: str, api_key_env: str | None = None,
-                 chunk: int = 20, concurrency: int = 4, rpm: float | None = 60, max_attempts: int = 6,
-                 timeout: float = 60.0, backoff: float = 1.0, max_backoff: float = 30.0, temperature: float = 0.9):
+    def __init__(
+        self,
+        taxonomy: Taxonomy,
+        *,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = None,
+        chunk: int = 20,
+        concurrency: int = 4,
+        rpm: float | None = 60,
+        max_attempts: int = 6,
+        timeout: float = 60.0,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        temperature: float = 0.9,
+    ):
         if not base_url.startswith(("http://", "https://")):
-            raise WorkbenchError("--base-url", expected="an http(s) URL of an OpenAI-compatible server",
-                                 got=repr(base_url), fix="e.g. http://127.0.0.1:8000/v1")
+            raise WorkbenchError(
+                "--base-url",
+                expected="an http(s) URL of an OpenAI-compatible server",
+                got=repr(base_url),
+                fix="e.g. http://127.0.0.1:8000/v1",
+            )
         if api_key_env and not os.environ.get(api_key_env):
-            raise WorkbenchError(f"API key variable {api_key_env}", expected="a variable set in the environment",
-                                 got="unset or empty", fix=f"export {api_key_env}=... (the key is never stored)")
+            raise WorkbenchError(
+                f"API key variable {api_key_env}",
+                expected="a variable set in the environment",
+                got="unset or empty",
+                fix=f"export {api_key_env}=... (the key is never stored)",
+            )
         self.taxonomy, self.model, self.api_key_env = taxonomy, model, api_key_env
         self.base_url = base_url.rstrip("/")
         self.chunk, self.concurrency, self.max_attempts = chunk, concurrency, max_attempts
@@ -106,8 +127,9 @@ class OpenAICompatibleProvider:
         key = os.environ.get(self.api_key_env) if self.api_key_env else None
         return {"Authorization": f"Bearer {key}"} if key else {}
 
-    def _request(self, client, seed: SeedSpec, labels: dict[str, int], k: int,
-                 stats: GenerationStats) -> tuple[list[dict[str, Any]], str]:
+    def _request(
+        self, client, seed: SeedSpec, labels: dict[str, int], k: int, stats: GenerationStats
+    ) -> tuple[list[dict[str, Any]], str]:
         """One chat completion for ``k`` items of one kind: validated examples and the prompt hash."""
         import httpx
 
@@ -117,16 +139,20 @@ class OpenAICompatibleProvider:
         self._rate.wait()
         stats.requests += 1
         try:
-            resp = client.post(f"{self.base_url}/chat/completions", json=body, headers=self._headers(),
-                               timeout=self.timeout)
+            resp = client.post(
+                f"{self.base_url}/chat/completions", json=body, headers=self._headers(), timeout=self.timeout
+            )
         except (httpx.TimeoutException, httpx.TransportError) as e:
             raise _Retryable("transport", type(e).__name__) from e
         if resp.status_code == 429 or resp.status_code >= 500:
             raise _Retryable("http", str(resp.status_code))
         if resp.status_code >= 400:
-            raise WorkbenchError(f"chat completions at {self.base_url}", expected="HTTP 200",
-                                 got=f"HTTP {resp.status_code}: {resp.text[:200]}",
-                                 fix="check --base-url, --model and the API key variable")
+            raise WorkbenchError(
+                f"chat completions at {self.base_url}",
+                expected="HTTP 200",
+                got=f"HTTP {resp.status_code}: {resp.text[:200]}",
+                fix="check --base-url, --model and the API key variable",
+            )
         try:
             choice = resp.json()["choices"][0]
             message = choice["message"]
@@ -153,8 +179,13 @@ class OpenAICompatibleProvider:
         seed_sh = _shingles(seed.text)
         out = []
         for ex in examples:
-            if not isinstance(ex, dict) or not isinstance(ex.get("text"), str) or not ex["text"].strip() \
-                    or "\x00" in ex["text"] or not isinstance(ex.get("labels"), list):
+            if (
+                not isinstance(ex, dict)
+                or not isinstance(ex.get("text"), str)
+                or not ex["text"].strip()
+                or "\x00" in ex["text"]
+                or not isinstance(ex.get("labels"), list)
+            ):
                 stats.malformed += 1
                 continue
             sh = _shingles(ex["text"])
@@ -173,25 +204,36 @@ class OpenAICompatibleProvider:
 
         items: list[Item] = []
         todo = list(slots)
-        retrying = Retrying(retry=retry_if_exception_type(_Retryable), stop=stop_after_attempt(self.max_attempts),
-                            wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff), reraise=False,
-                            before_sleep=lambda _: setattr(stats, "retried", stats.retried + 1))
+        retrying = Retrying(
+            retry=retry_if_exception_type(_Retryable),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff),
+            reraise=False,
+            before_sleep=lambda _: setattr(stats, "retried", stats.retried + 1),
+        )
         try:
             for attempt in retrying:
                 with attempt:
                     examples, phash = self._request(client, seed, dict(todo[0].labels), len(todo), stats)
                     for slot, ex in zip(todo, examples):
-                        items.append(Item(slot.index, ex["text"].strip(), dict(slot.labels),
-                                          {"prompt_hash": phash, "overlap_label": slot.overlap_label}))
-                    todo = todo[len(examples):]
+                        items.append(
+                            Item(
+                                slot.index,
+                                ex["text"].strip(),
+                                dict(slot.labels),
+                                {"prompt_hash": phash, "overlap_label": slot.overlap_label},
+                            )
+                        )
+                    todo = todo[len(examples) :]
                     if todo:  # a short answer is kept; the rest is asked for again
                         raise _Retryable("short", f"{len(todo)} missing")
         except RetryError:
             stats.failed_slots += len(todo)
         return items
 
-    def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats,
-                 on_item=None) -> Iterator[Item]:
+    def generate(
+        self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats, on_item=None
+    ) -> Iterator[Item]:
         """Items for ``slots``; ``on_item`` is called with each as soon as it arrives (the caller caches it)."""
         import httpx
 
@@ -203,6 +245,7 @@ class OpenAICompatibleProvider:
                 groups.append([slot])
         lock = threading.Lock()
         with httpx.Client() as client, ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+
             def work(group):
                 local = GenerationStats()
                 made = self._fill(client, seed, group, local)

@@ -35,12 +35,13 @@ def _swap(text: str, rng: random.Random) -> str:
     if not pos:
         return text
     i = rng.choice(pos)
-    return text[:i] + text[i + 1] + text[i] + text[i + 2:]
+    return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
 
 
 def _map_some(table: Mapping[str, str], share: float) -> Callable[[str, random.Random], str]:
     def apply(text: str, rng: random.Random) -> str:
         return "".join(table[ch.lower()] if ch.lower() in table and rng.random() < share else ch for ch in text)
+
     return apply
 
 
@@ -49,7 +50,7 @@ def _spacing(text: str, rng: random.Random) -> str:
     if not pos:
         return text
     i = rng.choice(pos)
-    return text[:i + 1] + " " + text[i + 1:] if rng.random() < 0.5 else text.replace(" ", "  ", 1)
+    return text[: i + 1] + " " + text[i + 1 :] if rng.random() < 0.5 else text.replace(" ", "  ", 1)
 
 
 def _casing(text: str, rng: random.Random) -> str:
@@ -69,12 +70,19 @@ def _punctuation(text: str, rng: random.Random) -> str:
 
 
 PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
-    "swap": _swap, "leetspeak": _map_some(_LEET, 0.5), "spacing": _spacing, "casing": _casing,
-    "homoglyph": _map_some(_HOMOGLYPHS, 0.4), "emoji": _emoji, "punctuation": _punctuation,
+    "swap": _swap,
+    "leetspeak": _map_some(_LEET, 0.5),
+    "spacing": _spacing,
+    "casing": _casing,
+    "homoglyph": _map_some(_HOMOGLYPHS, 0.4),
+    "emoji": _emoji,
+    "punctuation": _punctuation,
 }
 
 
-def perturb(text: str, seed: int, *, kinds: Sequence[str] = tuple(PERTURBATIONS), n_ops: int = 2) -> tuple[str, list[str]]:
+def perturb(
+    text: str, seed: int, *, kinds: Sequence[str] = tuple(PERTURBATIONS), n_ops: int = 2
+) -> tuple[str, list[str]]:
     """A variant of ``text`` after ``n_ops`` perturbations drawn from ``kinds``; deterministic in ``seed``.
 
     Returns the variant and the perturbations applied. A text with nothing to perturb gets an emoji.
@@ -124,11 +132,13 @@ class PerturbationProvider:
         # parents from train and valid only: a variant shares its parent's duplicate group and so its split,
         # and calib and holdout stay real, unperturbed data
         mask = (self.records[list(seed.target_labels)] == want).all(axis=1) & self.records["split"].isin(
-            ["train", "valid"])
+            ["train", "valid"]
+        )
         return self.records[mask].sort_values("id").reset_index(drop=True)
 
-    def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats,
-                 on_item=None) -> Iterator[Item]:
+    def generate(
+        self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats, on_item=None
+    ) -> Iterator[Item]:
         parents = self._parents(seed)
         if parents.empty:
             stats.failed_slots += len(slots)

@@ -20,8 +20,9 @@ from .base import GenerationStats, Item, SeedSpec, Slot
 __all__ = ["RetrievalProvider", "mmr"]
 
 
-def mmr(query: np.ndarray, candidates: np.ndarray, k: int, *, diversity: float = 0.3,
-        exclude: Sequence[int] = ()) -> list[int]:
+def mmr(
+    query: np.ndarray, candidates: np.ndarray, k: int, *, diversity: float = 0.3, exclude: Sequence[int] = ()
+) -> list[int]:
     """Indices of ``k`` rows of ``candidates`` (L2-normalised) by maximal marginal relevance to ``query``.
 
     >>> c = np.array([[1.0, 0.0], [0.99, 0.14], [0.0, 1.0]]); c /= np.linalg.norm(c, axis=1, keepdims=True)
@@ -62,10 +63,16 @@ class RetrievalProvider:
 
     name = "retrieval"
 
-    def __init__(self, pool: Sequence[str], encoder, *, positives=None, diversity: float = 0.3, pool_name: str = "pool"):
+    def __init__(
+        self, pool: Sequence[str], encoder, *, positives=None, diversity: float = 0.3, pool_name: str = "pool"
+    ):
         if not pool:
-            raise WorkbenchError("retrieval pool", expected="some real texts to draw from", got="none",
-                                 fix="list sources under generation.pool_sources in workbench.yaml, or pass --pool FILE")
+            raise WorkbenchError(
+                "retrieval pool",
+                expected="some real texts to draw from",
+                got="none",
+                fix="list sources under generation.pool_sources in workbench.yaml, or pass --pool FILE",
+            )
         self.pool = list(dict.fromkeys(pool))
         self.encoder = encoder
         self.positives = {k: list(v) for k, v in (positives or {}).items()}
@@ -77,8 +84,9 @@ class RetrievalProvider:
         self._pool_emb: np.ndarray | None = None
         self._used: list[int] = []  # pool rows given to earlier seeds of this run: each text goes to one batch
 
-    def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats,
-                 on_item=None) -> Iterator[Item]:
+    def generate(
+        self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats, on_item=None
+    ) -> Iterator[Item]:
         if self._pool_emb is None:
             self._pool_emb = self.encoder.encode(self.pool)
         q = self.encoder.encode([seed.text])[0]
@@ -96,8 +104,12 @@ class RetrievalProvider:
             taken += picks
             stats.failed_slots += len(group) - len(picks)
             for slot, j in zip(group, picks):
-                item = Item(slot.index, self.pool[j], dict(slot.labels),
-                            {"similarity": round(float(self._pool_emb[j] @ q), 4), "overlap_label": co})
+                item = Item(
+                    slot.index,
+                    self.pool[j],
+                    dict(slot.labels),
+                    {"similarity": round(float(self._pool_emb[j] @ q), 4), "overlap_label": co},
+                )
                 if on_item is not None:
                     on_item(item)
                 yield item

@@ -45,29 +45,48 @@ class BatchSummary:
 
 def batch_id_for(provider: Provider, seed: SeedSpec) -> str:
     """``gen-{seed id}-{provider}-{hash of model and params}``: one batch per seed version and maker."""
-    h = hashlib.sha256(json.dumps([provider.name, provider.model, dict(provider.params)], sort_keys=True)
-                       .encode()).hexdigest()[:8]
+    h = hashlib.sha256(
+        json.dumps([provider.name, provider.model, dict(provider.params)], sort_keys=True).encode()
+    ).hexdigest()[:8]
     return f"gen-{seed.id}-{provider.name}-{h}"
 
 
-def make_provider(project: Project, name: str, *, base_url: str | None = None, model: str | None = None,
-                  api_key_env: str | None = None, pool: str | None = None, **options) -> Provider:
+def make_provider(
+    project: Project,
+    name: str,
+    *,
+    base_url: str | None = None,
+    model: str | None = None,
+    api_key_env: str | None = None,
+    pool: str | None = None,
+    **options,
+) -> Provider:
     """A provider by name, with settings from the arguments or the ``generation:`` section of workbench.yaml."""
     cfg = dict(project.config.get("generation") or {})
     if name == "openai-compatible":
         base_url = base_url or cfg.get("base_url")
         model = model or cfg.get("model")
         if not base_url or not model:
-            raise WorkbenchError("provider openai-compatible", expected="--base-url URL and --model NAME",
-                                 got=f"base_url={base_url!r}, model={model!r}",
-                                 fix="pass them, or set generation.base_url and generation.model in workbench.yaml")
+            raise WorkbenchError(
+                "provider openai-compatible",
+                expected="--base-url URL and --model NAME",
+                got=f"base_url={base_url!r}, model={model!r}",
+                fix="pass them, or set generation.base_url and generation.model in workbench.yaml",
+            )
         from .openai_compatible import OpenAICompatibleProvider
 
-        settings = {k: cfg[k] for k in ("chunk", "concurrency", "rpm", "max_attempts", "timeout", "temperature",
-                                        "backoff", "max_backoff")
-                    if k in cfg}
-        return OpenAICompatibleProvider(project.taxonomy, base_url=base_url, model=model,
-                                        api_key_env=api_key_env or cfg.get("api_key_env"), **{**settings, **options})
+        settings = {
+            k: cfg[k]
+            for k in ("chunk", "concurrency", "rpm", "max_attempts", "timeout", "temperature", "backoff", "max_backoff")
+            if k in cfg
+        }
+        return OpenAICompatibleProvider(
+            project.taxonomy,
+            base_url=base_url,
+            model=model,
+            api_key_env=api_key_env or cfg.get("api_key_env"),
+            **{**settings, **options},
+        )
     if name == "retrieval":
         from training import Encoder
 
@@ -87,9 +106,13 @@ def make_provider(project: Project, name: str, *, base_url: str | None = None, m
         stored = set(everything.loc[~everything["source"].isin(sources), "text"])  # already proposed or labelled
         texts = [t for t in texts if t not in stored]
         positives = {lab: frame.loc[frame[lab] == 1, "text"].head(200).tolist() for lab in project.taxonomy.label_names}
-        provider = RetrievalProvider(texts, Encoder(cache_dir=project.root / "cache"), positives=positives,
-                                     pool_name=f"file:{Path(pool).name}" if pool else "sources:" + ",".join(sources),
-                                     **options)
+        provider = RetrievalProvider(
+            texts,
+            Encoder(cache_dir=project.root / "cache"),
+            positives=positives,
+            pool_name=f"file:{Path(pool).name}" if pool else "sources:" + ",".join(sources),
+            **options,
+        )
         provider.pool_sources = tuple(sources)
         return provider
     if name == "perturbation":
@@ -107,8 +130,16 @@ def _seeds(project: Project, labels: Sequence[str] | None) -> list[SeedSpec]:
     return [SeedSpec.from_row(r) for r in df.to_dict(orient="records")]
 
 
-def generate(project: Project, provider: Provider, *, seeds_file=None, labels: Sequence[str] | None = None,
-             n: int | None = None, progress: bool = False, actor: str = "generate") -> list[BatchSummary]:
+def generate(
+    project: Project,
+    provider: Provider,
+    *,
+    seeds_file=None,
+    labels: Sequence[str] | None = None,
+    n: int | None = None,
+    progress: bool = False,
+    actor: str = "generate",
+) -> list[BatchSummary]:
     """Make (or extend) one pending batch for every approved seed (of ``labels``, when given).
 
     Seeds in ``seeds_file`` that are not stored yet are imported first. ``n`` overrides each seed's
@@ -121,22 +152,23 @@ def generate(project: Project, provider: Provider, *, seeds_file=None, labels: S
     out = []
     try:
         for seed in _seeds(project, labels):
-            out.append(_one_batch(project, provider, cache, seed, n or seed.batch_size, progress=progress,
-                                  actor=actor))
+            out.append(_one_batch(project, provider, cache, seed, n or seed.batch_size, progress=progress, actor=actor))
     finally:
         cache.close()
     return out
 
 
-def _one_batch(project: Project, provider: Provider, cache: GenerationCache, seed: SeedSpec, n: int, *,
-               progress: bool, actor: str) -> BatchSummary:
+def _one_batch(
+    project: Project, provider: Provider, cache: GenerationCache, seed: SeedSpec, n: int, *, progress: bool, actor: str
+) -> BatchSummary:
     from tqdm.auto import tqdm
 
     bid = batch_id_for(provider, seed)
     summary = BatchSummary(seed.id, bid, asked=n)
     slots = plan_slots(seed, n)
-    keys = {s.index: cache_key(provider.name, provider.model, provider.params, seed.id, seed.text, s.index)
-            for s in slots}
+    keys = {
+        s.index: cache_key(provider.name, provider.model, provider.params, seed.id, seed.text, s.index) for s in slots
+    }
     items: dict[int, Item] = {}
     for key, item in cache.get_many(list(keys.values())).items():
         items[item.index] = item
@@ -157,8 +189,16 @@ def _one_batch(project: Project, provider: Provider, cache: GenerationCache, see
     return summary
 
 
-def _store(project: Project, provider: Provider, seed: SeedSpec, bid: str, items: list[Item], summary: BatchSummary,
-           *, actor: str) -> None:
+def _store(
+    project: Project,
+    provider: Provider,
+    seed: SeedSpec,
+    bid: str,
+    items: list[Item],
+    summary: BatchSummary,
+    *,
+    actor: str,
+) -> None:
     origin = "perturbation" if provider.name == "perturbation" else "generated"
     ids = [f"{SOURCE}:{bid}#{it.index}" for it in items]
     stored = project.store.existing(ids)
@@ -166,21 +206,52 @@ def _store(project: Project, provider: Provider, seed: SeedSpec, bid: str, items
     summary.already_stored = len(items) - len(fresh)
     # a variant is meant to sit next to its parent and a retrieved text is a pool text: for them only the
     # very same string counts as a duplicate, and the pool's own records do not count
-    dup = project.duplicate_mask([it.text for it in fresh], near=provider.name == "openai-compatible",
-                                 ignore_sources=getattr(provider, "pool_sources", ()))
+    dup = project.duplicate_mask(
+        [it.text for it in fresh],
+        near=provider.name == "openai-compatible",
+        ignore_sources=getattr(provider, "pool_sources", ()),
+    )
     summary.dropped_duplicate = sum(dup)
     keep = [it for it, d in zip(fresh, dup) if not d]
     batch_known = bid in project.store.batches()
     if not keep and batch_known:
         return
     params = {"model": provider.model, **dict(provider.params)}
-    records = [RawRecord(where=f"{bid}#{it.index}", text=it.text, labels=dict(it.labels), source_id=f"{bid}#{it.index}",
-                         context=seed.context, origin=origin, batch_id=bid, provenance="generator",
-                         meta={"provider": provider.name, "model": provider.model, "params": dict(provider.params),
-                               "seed_version": seed.version, "item_index": it.index, **it.meta})
-               for it in keep]
-    batches = [] if batch_known else [{"id": bid, "seed_id": seed.id, "provider": provider.name, "params": params,
-                                       "status": "pending", "summary": summary.to_dict()}]
+    records = [
+        RawRecord(
+            where=f"{bid}#{it.index}",
+            text=it.text,
+            labels=dict(it.labels),
+            source_id=f"{bid}#{it.index}",
+            context=seed.context,
+            origin=origin,
+            batch_id=bid,
+            provenance="generator",
+            meta={
+                "provider": provider.name,
+                "model": provider.model,
+                "params": dict(provider.params),
+                "seed_version": seed.version,
+                "item_index": it.index,
+                **it.meta,
+            },
+        )
+        for it in keep
+    ]
+    batches = (
+        []
+        if batch_known
+        else [
+            {
+                "id": bid,
+                "seed_id": seed.id,
+                "provider": provider.name,
+                "params": params,
+                "status": "pending",
+                "summary": summary.to_dict(),
+            }
+        ]
+    )
     res = ReadResult(records, [], source=SOURCE, context=seed.context, format="generated", batches=batches)
     result = project.import_records(res, actor=actor, fractions=project.config["generation"]["splits"])
     summary.stored = result.n_inserted

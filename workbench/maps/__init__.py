@@ -16,17 +16,32 @@ of the other ``workbench`` packages: sending a selection to review is ``workbenc
 from .clusters import cluster_table, find_clusters
 from .figure import COLOUR_MODES, EmbeddingMap, colour_groups, hover_texts
 from .interference import (
-                           centroid_distance,
-                           co_occurrence,
-                           confusion_rate,
-                           interference_figure,
-                           interference_table,
-                           map_interference,
-                           neighbourhood_mixing,
+    centroid_distance,
+    co_occurrence,
+    confusion_rate,
+    interference_figure,
+    interference_table,
+    map_interference,
+    neighbourhood_mixing,
 )
 from .projection import MapData, Projection, ProjectionParams, build_map
 
-__all__ = ["COLOUR_MODES", "EmbeddingMap", "MapData", "Projection", "ProjectionParams", "build_map",
-           "centroid_distance", "cluster_table", "co_occurrence", "colour_groups", "confusion_rate",
-           "find_clusters", "hover_texts", "interference_figure", "interference_table", "map_interference",
-           "neighbourhood_mixing"]
+__all__ = [
+    "COLOUR_MODES",
+    "EmbeddingMap",
+    "MapData",
+    "Projection",
+    "ProjectionParams",
+    "build_map",
+    "centroid_distance",
+    "cluster_table",
+    "co_occurrence",
+    "colour_groups",
+    "confusion_rate",
+    "find_clusters",
+    "hover_texts",
+    "interference_figure",
+    "interference_table",
+    "map_interference",
+    "neighbourhood_mixing",
+]

@@ -64,24 +64,49 @@ def cluster_table(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
             real_major = Counter(_main_label(positive[i], labels) for i in real).most_common(1)[0][0]
             mismatch = float(np.mean([_main_label(positive[i], labels) != real_major for i in gen]))
         sub = frame.iloc[members]
-        rows.append({"cluster": int(c), "size": len(members),
-                     "label_mix": ", ".join(f"{lab} {s:.0%}" for lab, s in sorted(zip(labels, share),
-                                                                                  key=lambda t: -t[1]) if s > 0)
-                     or "no positives",
-                     "origin_mix": _dominant(sub["origin"], 3), "dominant_seeds": _dominant(sub["seed_id"]),
-                     "dominant_batches": _dominant(sub["batch_id"]), "competing": round(competing, 4),
-                     "generated_mismatch": mismatch,
-                     "interference_score": round(float(np.nanmax([competing, mismatch])), 4),
-                     **{f"share_{lab}": float(s) for lab, s in zip(labels, share)}})
-    cols = ["cluster", "size", "interference_score", "competing", "generated_mismatch", "label_mix", "origin_mix",
-            "dominant_seeds", "dominant_batches", *[f"share_{lab}" for lab in labels]]
+        rows.append(
+            {
+                "cluster": int(c),
+                "size": len(members),
+                "label_mix": ", ".join(
+                    f"{lab} {s:.0%}" for lab, s in sorted(zip(labels, share), key=lambda t: -t[1]) if s > 0
+                )
+                or "no positives",
+                "origin_mix": _dominant(sub["origin"], 3),
+                "dominant_seeds": _dominant(sub["seed_id"]),
+                "dominant_batches": _dominant(sub["batch_id"]),
+                "competing": round(competing, 4),
+                "generated_mismatch": mismatch,
+                "interference_score": round(float(np.nanmax([competing, mismatch])), 4),
+                **{f"share_{lab}": float(s) for lab, s in zip(labels, share)},
+            }
+        )
+    cols = [
+        "cluster",
+        "size",
+        "interference_score",
+        "competing",
+        "generated_mismatch",
+        "label_mix",
+        "origin_mix",
+        "dominant_seeds",
+        "dominant_batches",
+        *[f"share_{lab}" for lab in labels],
+    ]
     table = pd.DataFrame(rows, columns=cols)
     return table.sort_values(["interference_score", "size"], ascending=False, kind="stable").reset_index(drop=True)
 
 
-def find_clusters(frame: pd.DataFrame, labels: Sequence[str], *, columns: Sequence[str] = ("x", "y"),
-                  min_cluster_size: int | None = None, min_samples: int | None = None, max_points: int = 20_000,
-                  random_state: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def find_clusters(
+    frame: pd.DataFrame,
+    labels: Sequence[str],
+    *,
+    columns: Sequence[str] = ("x", "y"),
+    min_cluster_size: int | None = None,
+    min_samples: int | None = None,
+    max_points: int = 20_000,
+    random_state: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """HDBSCAN (scikit-learn) over ``columns`` of the map frame; returns (frame with ``cluster``, table).
 
     ``min_cluster_size`` defaults to 1 % of the clustered records, between 10 and 500. Above
@@ -94,8 +119,12 @@ def find_clusters(frame: pd.DataFrame, labels: Sequence[str], *, columns: Sequen
 
     missing = set(columns) - set(frame.columns)
     if missing:
-        raise WorkbenchError("clusters", expected=f"columns {list(columns)} in the map frame",
-                             got=f"missing {sorted(missing)}", fix="build the frame with workbench.maps.build_map")
+        raise WorkbenchError(
+            "clusters",
+            expected=f"columns {list(columns)} in the map frame",
+            got=f"missing {sorted(missing)}",
+            fix="build the frame with workbench.maps.build_map",
+        )
     out = frame.copy()
     if len(out) < 3:
         out["cluster"] = -1

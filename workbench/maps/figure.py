@@ -28,18 +28,49 @@ from curation import WorkbenchError
 __all__ = ["COLOUR_MODES", "colour_groups", "hover_texts", "EmbeddingMap"]
 
 COLOUR_MODES = ("label", "pair", "error", "seed", "batch", "origin", "split", "review", "cluster")
-_PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-            "#7f7f7f", "#393b79", "#637939", "#8c6d31", "#843c39"]
-_FIXED = {"positive": "#d62728", "negative": "#1f77b4", "unknown": "#c7c7c7", "neither": "#c7c7c7",
-          "first": "#1f77b4", "second": "#ff7f0e", "both": "#d62728", "TP": "#2ca02c", "FP": "#d62728",
-          "FN": "#ff7f0e", "TN": "#aec7e8", "real": "#7f7f7f", "generated": "#ff7f0e", "perturbation": "#9467bd",
-          "noise": "#d9d9d9", "other": "#bdbdbd"}
+_PALETTE = [
+    "#1f77b4",
+    "#d62728",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+    "#393b79",
+    "#637939",
+    "#8c6d31",
+    "#843c39",
+]
+_FIXED = {
+    "positive": "#d62728",
+    "negative": "#1f77b4",
+    "unknown": "#c7c7c7",
+    "neither": "#c7c7c7",
+    "first": "#1f77b4",
+    "second": "#ff7f0e",
+    "both": "#d62728",
+    "TP": "#2ca02c",
+    "FP": "#d62728",
+    "FN": "#ff7f0e",
+    "TN": "#aec7e8",
+    "real": "#7f7f7f",
+    "generated": "#ff7f0e",
+    "perturbation": "#9467bd",
+    "noise": "#d9d9d9",
+    "other": "#bdbdbd",
+}
 
 
 def _binary(frame: pd.DataFrame, label: str) -> pd.Series:
     if label not in frame.columns:
-        raise WorkbenchError(f"map colour label {label!r}", expected="a label column of the map frame",
-                             got=f"columns {[c for c in frame.columns if c not in ('x', 'y')][:12]}")
+        raise WorkbenchError(
+            f"map colour label {label!r}",
+            expected="a label column of the map frame",
+            got=f"columns {[c for c in frame.columns if c not in ('x', 'y')][:12]}",
+        )
     v = frame[label].astype(float)
     return pd.Series(np.where(v.isna(), -1, v), index=frame.index).astype(int)
 
@@ -50,9 +81,15 @@ def _top(values: pd.Series, missing: str, top: int) -> pd.Series:
     return values.where(values.isin(keep) | (values == missing), "other")
 
 
-def colour_groups(frame: pd.DataFrame, mode: str, *, label: str | None = None,
-                  pair: Sequence[str] | None = None, thresholds: dict[str, float] | None = None,
-                  top: int = 12) -> pd.Series:
+def colour_groups(
+    frame: pd.DataFrame,
+    mode: str,
+    *,
+    label: str | None = None,
+    pair: Sequence[str] | None = None,
+    thresholds: dict[str, float] | None = None,
+    top: int = 12,
+) -> pd.Series:
     """The colour group of every row for ``mode`` (one of :data:`COLOUR_MODES`), as strings.
 
     - ``label``: positive / negative / unknown for ``label``;
@@ -73,15 +110,19 @@ def colour_groups(frame: pd.DataFrame, mode: str, *, label: str | None = None,
         if not pair or len(pair) != 2:
             raise WorkbenchError("colour by label pair", expected="pair=(A, B)", got=repr(pair))
         a, b = _binary(frame, pair[0]), _binary(frame, pair[1])
-        out = np.select([(a < 0) | (b < 0), (a == 1) & (b == 1), a == 1, b == 1],
-                        ["unknown", "both", "first", "second"], "neither")
+        out = np.select(
+            [(a < 0) | (b < 0), (a == 1) & (b == 1), a == 1, b == 1], ["unknown", "both", "first", "second"], "neither"
+        )
         return pd.Series(out, index=frame.index)
     if mode == "error":
         col = f"p_{label}"
         if label is None or col not in frame.columns or not thresholds or label not in thresholds:
-            raise WorkbenchError(f"colour by error type of {label!r}", expected=f"model scores ({col}) and a "
-                                 "threshold for the label", got="no model scores for it",
-                                 fix="build the map frame with model=MODEL_DIR")
+            raise WorkbenchError(
+                f"colour by error type of {label!r}",
+                expected=f"model scores ({col}) and a threshold for the label",
+                got="no model scores for it",
+                fix="build the map frame with model=MODEL_DIR",
+            )
         truth, fired = _binary(frame, label), frame[col].to_numpy() >= thresholds[label]
         out = np.select([truth < 0, (truth == 1) & fired, truth == 1, fired], ["unknown", "TP", "FN", "FP"], "TN")
         return pd.Series(out, index=frame.index)
@@ -92,11 +133,21 @@ def colour_groups(frame: pd.DataFrame, mode: str, *, label: str | None = None,
     if mode == "review":
         status = frame["status"].astype(str)
         generated = frame["batch_id"].notna()
-        return pd.Series(np.select([status == "quarantined", status == "pending", generated],
-                                   ["quarantined", "pending", "accepted"], "real"), index=frame.index)
+        return pd.Series(
+            np.select(
+                [status == "quarantined", status == "pending", generated],
+                ["quarantined", "pending", "accepted"],
+                "real",
+            ),
+            index=frame.index,
+        )
     if "cluster" not in frame.columns:
-        raise WorkbenchError("colour by cluster", expected="a cluster column", got="none",
-                             fix="run workbench.maps.find_clusters(frame) first")
+        raise WorkbenchError(
+            "colour by cluster",
+            expected="a cluster column",
+            got="none",
+            fix="run workbench.maps.find_clusters(frame) first",
+        )
     c = frame["cluster"].astype(int)
     return c.map(lambda v: "noise" if v < 0 else f"cluster {v}")
 
@@ -109,9 +160,9 @@ def hover_texts(frame: pd.DataFrame, labels: Sequence[str], *, chars: int = 60) 
     cols = ["text", "seed_id", "batch_id", *labels, *score_cols]
     for row in frame[cols].itertuples(index=False, name=None):
         text, seed, batch = row[0], row[1], row[2]
-        vals = row[3:3 + len(labels)]
-        scores = dict(zip(score_cols, row[3 + len(labels):]))
-        short = text if len(text) <= chars else text[:chars - 1] + "…"
+        vals = row[3 : 3 + len(labels)]
+        scores = dict(zip(score_cols, row[3 + len(labels) :]))
+        short = text if len(text) <= chars else text[: chars - 1] + "…"
         known = " ".join(("+" if v == 1 else "-") + lab for lab, v in zip(labels, vals) if v == v)
         line = f"{short}<br>{known or 'no known labels'}"
         top = [f"{c[2:]} {p:.2f}" for c, p in scores.items() if p >= 0.3]
@@ -153,14 +204,26 @@ class EmbeddingMap:
         A ``FigureWidget`` (notebooks: live selection) or a plain ``Figure`` (HTML files, tests).
     """
 
-    def __init__(self, frame: pd.DataFrame, labels: Sequence[str], *, thresholds: dict[str, float] | None = None,
-                 widget: bool = True, hover_chars: int = 60, height: int = 640):
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        labels: Sequence[str],
+        *,
+        thresholds: dict[str, float] | None = None,
+        widget: bool = True,
+        hover_chars: int = 60,
+        height: int = 640,
+    ):
         import plotly.graph_objects as go
 
         missing = {"id", "text", "x", "y"} - set(frame.columns)
         if missing:
-            raise WorkbenchError("map frame", expected="columns id, text, x, y", got=f"missing {sorted(missing)}",
-                                 fix="build it with workbench.maps.build_map(project).frame")
+            raise WorkbenchError(
+                "map frame",
+                expected="columns id, text, x, y",
+                got=f"missing {sorted(missing)}",
+                fix="build it with workbench.maps.build_map(project).frame",
+            )
         self.frame = frame.reset_index(drop=True)
         self.labels = list(labels)
         self.thresholds = dict(thresholds or {})
@@ -172,8 +235,15 @@ class EmbeddingMap:
         self._listeners: list[Callable[[list[str]], None]] = []
         self.mode: tuple = ()
         self.groups = pd.Series(dtype=str)
-        layout = dict(height=height, dragmode="lasso", template="plotly_white", margin=dict(l=10, r=10, t=40, b=10),
-                      xaxis=dict(visible=False), yaxis=dict(visible=False), legend=dict(itemsizing="constant"))
+        layout = dict(
+            height=height,
+            dragmode="lasso",
+            template="plotly_white",
+            margin=dict(l=10, r=10, t=40, b=10),
+            xaxis=dict(visible=False),
+            yaxis=dict(visible=False),
+            legend=dict(itemsizing="constant"),
+        )
         self.figure = go.FigureWidget(layout=layout) if widget else go.Figure(layout=layout)
         self.colour_by("review")
 
@@ -188,10 +258,21 @@ class EmbeddingMap:
         for i, g in enumerate(order):
             idx = np.flatnonzero((groups == g).to_numpy())
             rows.append(idx)
-            traces.append(go.Scattergl(x=self._x[idx], y=self._y[idx], mode="markers", name=f"{g} ({len(idx)})",
-                                       hovertext=self._hover[idx].tolist(), hoverinfo="text",
-                                       marker=dict(size=4 if len(self.frame) > 20_000 else 6, opacity=0.7,
-                                                   color=_FIXED.get(g, _PALETTE[i % len(_PALETTE)]))))
+            traces.append(
+                go.Scattergl(
+                    x=self._x[idx],
+                    y=self._y[idx],
+                    mode="markers",
+                    name=f"{g} ({len(idx)})",
+                    hovertext=self._hover[idx].tolist(),
+                    hoverinfo="text",
+                    marker=dict(
+                        size=4 if len(self.frame) > 20_000 else 6,
+                        opacity=0.7,
+                        color=_FIXED.get(g, _PALETTE[i % len(_PALETTE)]),
+                    ),
+                )
+            )
         chosen = self.selected_rows
         with self.figure.batch_update():
             self.figure.data = []
@@ -284,6 +365,7 @@ class EmbeddingMap:
     def follow(self, heatmap) -> None:
         """Link an interference heatmap (a ``FigureWidget`` from ``interference_figure(..., widget=True)``):
         clicking a cell colours the map by that label pair and selects the records carrying both."""
+
         def picked(trace, points, state):
             if points.xs and points.ys and points.xs[0] != points.ys[0]:
                 self.highlight_pair(str(points.ys[0]), str(points.xs[0]))
@@ -293,8 +375,12 @@ class EmbeddingMap:
     def highlight_cluster(self, cluster: int) -> list[str]:
         """Select the members of one cluster (the ``cluster`` column)."""
         if "cluster" not in self.frame.columns:
-            raise WorkbenchError("highlight cluster", expected="a cluster column", got="none",
-                                 fix="run workbench.maps.find_clusters(frame) first")
+            raise WorkbenchError(
+                "highlight cluster",
+                expected="a cluster column",
+                got="none",
+                fix="run workbench.maps.find_clusters(frame) first",
+            )
         return self._set_rows(np.flatnonzero((self.frame["cluster"] == cluster).to_numpy()))
 
     # -------------------------------------------------------------- output
@@ -312,6 +398,7 @@ class EmbeddingMap:
         from curation import atomic_write_text
 
         fig = self.figure
-        atomic_write_text(path, pio.to_html(fig, include_plotlyjs=True, full_html=True,
-                                            config={"scrollZoom": True, "displaylogo": False}))
-
+        atomic_write_text(
+            path,
+            pio.to_html(fig, include_plotlyjs=True, full_html=True, config={"scrollZoom": True, "displaylogo": False}),
+        )

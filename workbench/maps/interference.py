@@ -23,8 +23,15 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["neighbourhood_mixing", "confusion_rate", "co_occurrence", "centroid_distance", "interference_table",
-           "interference_figure", "map_interference"]
+__all__ = [
+    "neighbourhood_mixing",
+    "confusion_rate",
+    "co_occurrence",
+    "centroid_distance",
+    "interference_table",
+    "interference_figure",
+    "map_interference",
+]
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -32,8 +39,9 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
-def neighbourhood_mixing(embeddings: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, k: int = 15,
-                         neighbors: np.ndarray | None = None) -> float:
+def neighbourhood_mixing(
+    embeddings: np.ndarray | None, a: np.ndarray, b: np.ndarray, *, k: int = 15, neighbors: np.ndarray | None = None
+) -> float:
     """Mixing of two labels' neighbourhoods, in [0, 1] (see the module docstring).
 
     ``a`` and ``b`` are 0/1 (or NaN = unknown) per record; rows unknown for either label are left out.
@@ -74,8 +82,9 @@ def neighbourhood_mixing(embeddings: np.ndarray | None, a: np.ndarray, b: np.nda
     return float(np.mean(ratios))
 
 
-def confusion_rate(a: np.ndarray, b: np.ndarray, prob_a: np.ndarray, prob_b: np.ndarray, *, threshold_a: float,
-                   threshold_b: float) -> float:
+def confusion_rate(
+    a: np.ndarray, b: np.ndarray, prob_a: np.ndarray, prob_b: np.ndarray, *, threshold_a: float, threshold_b: float
+) -> float:
     """Mean of P(model fires a | b only is true) and P(model fires b | a only is true).
 
     >>> confusion_rate(np.array([1, 0]), np.array([0, 1]), np.array([.9, .8]), np.array([.1, .9]),
@@ -113,9 +122,17 @@ def centroid_distance(embeddings: np.ndarray, a: np.ndarray, b: np.ndarray) -> f
     return float(1 - ca @ cb / max(np.linalg.norm(ca) * np.linalg.norm(cb), 1e-12))
 
 
-def interference_table(embeddings: np.ndarray, labels: np.ndarray, names: Sequence[str], *,
-                       probs: np.ndarray | None = None, thresholds: Sequence[float] | None = None, k: int = 15,
-                       min_support: int = 5, neighbors: np.ndarray | None = None) -> pd.DataFrame:
+def interference_table(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    names: Sequence[str],
+    *,
+    probs: np.ndarray | None = None,
+    thresholds: Sequence[float] | None = None,
+    k: int = 15,
+    min_support: int = 5,
+    neighbors: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Every label pair with at least ``min_support`` positives each, ranked by ``interference_score``.
 
     Parameters
@@ -136,19 +153,37 @@ def interference_table(embeddings: np.ndarray, labels: np.ndarray, names: Sequen
         if support[i] < min_support or support[j] < min_support:
             continue
         a, b = labels[:, i], labels[:, j]
-        row = {"label_a": names[i], "label_b": names[j], "positives_a": int(support[i]),
-               "positives_b": int(support[j]), "mixing": neighbourhood_mixing(embeddings, a, b, k=k, neighbors=neighbors),
-               "co_occurrence": co_occurrence(a, b), "centroid_distance": centroid_distance(embeddings, a, b)}
+        row = {
+            "label_a": names[i],
+            "label_b": names[j],
+            "positives_a": int(support[i]),
+            "positives_b": int(support[j]),
+            "mixing": neighbourhood_mixing(embeddings, a, b, k=k, neighbors=neighbors),
+            "co_occurrence": co_occurrence(a, b),
+            "centroid_distance": centroid_distance(embeddings, a, b),
+        }
         parts = [row["mixing"], row["co_occurrence"]]
         if probs is not None and thresholds is not None:
             scored = np.isfinite(thresholds[i]) and np.isfinite(thresholds[j])  # the model may know a subset
-            row["confusion"] = confusion_rate(a, b, probs[:, i], probs[:, j], threshold_a=thresholds[i],
-                                              threshold_b=thresholds[j]) if scored else float("nan")
+            row["confusion"] = (
+                confusion_rate(a, b, probs[:, i], probs[:, j], threshold_a=thresholds[i], threshold_b=thresholds[j])
+                if scored
+                else float("nan")
+            )
             parts.append(row["confusion"])
         row["interference_score"] = float(np.nanmean(parts))
         rows.append(row)
-    cols = ["label_a", "label_b", "interference_score", "mixing", "confusion", "co_occurrence", "centroid_distance",
-            "positives_a", "positives_b"]
+    cols = [
+        "label_a",
+        "label_b",
+        "interference_score",
+        "mixing",
+        "confusion",
+        "co_occurrence",
+        "centroid_distance",
+        "positives_a",
+        "positives_b",
+    ]
     table = pd.DataFrame(rows, columns=[c for c in cols if rows and c in rows[0]] or cols)
     return table.sort_values("interference_score", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -166,9 +201,17 @@ def interference_figure(table: pd.DataFrame, names: Sequence[str], *, widget: bo
     # nested lists, blanks as None: a FigureWidget sends numpy arrays as typed-array buffers, which its
     # heatmap drew empty in JupyterLab (seen in the browser test's screenshot)
     cells = [[None if np.isnan(v) else float(v) for v in row] for row in z]
-    fig = (go.FigureWidget if widget else go.Figure)(go.Heatmap(z=cells, x=names, y=names, zmin=0, zmax=1,
-                                                                colorscale="Reds",
-                                                                hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>"))
+    fig = (go.FigureWidget if widget else go.Figure)(
+        go.Heatmap(
+            z=cells,
+            x=names,
+            y=names,
+            zmin=0,
+            zmax=1,
+            colorscale="Reds",
+            hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>",
+        )
+    )
     fig.update_layout(title="Label interference (mixing, co-occurrence, confusion)", yaxis_autorange="reversed")
     return fig
 
@@ -186,8 +229,21 @@ def map_interference(data, *, min_support: int = 5) -> pd.DataFrame:
     labels = [lab for lab in data.labels if lab in frame.columns]
     probs = thresholds = None
     if data.thresholds:
-        probs = np.column_stack([frame.loc[keep, f"p_{lab}"].to_numpy(dtype=float) if f"p_{lab}" in frame.columns
-                                 else np.full(len(rows), np.nan) for lab in labels])
+        probs = np.column_stack(
+            [
+                frame.loc[keep, f"p_{lab}"].to_numpy(dtype=float)
+                if f"p_{lab}" in frame.columns
+                else np.full(len(rows), np.nan)
+                for lab in labels
+            ]
+        )
         thresholds = [data.thresholds.get(lab, float("nan")) for lab in labels]
-    return interference_table(data.reduced[rows], frame.loc[keep, labels].to_numpy(dtype=float), labels,
-                              probs=probs, thresholds=thresholds, neighbors=graph, min_support=min_support)
+    return interference_table(
+        data.reduced[rows],
+        frame.loc[keep, labels].to_numpy(dtype=float),
+        labels,
+        probs=probs,
+        thresholds=thresholds,
+        neighbors=graph,
+        min_support=min_support,
+    )

@@ -124,8 +124,9 @@ class Projection:
 
     # -------------------------------------------------------------- fitting
     @classmethod
-    def fit(cls, ids: Sequence[str], embeddings: np.ndarray, params: ProjectionParams | None = None,
-            **umap_overrides) -> Projection:
+    def fit(
+        cls, ids: Sequence[str], embeddings: np.ndarray, params: ProjectionParams | None = None, **umap_overrides
+    ) -> Projection:
         """PCA, then umap-learn on the reduced vectors. ``umap_overrides`` go to ``umap.UMAP`` as they are."""
         import umap
         from sklearn.decomposition import PCA
@@ -133,36 +134,64 @@ class Projection:
         params = params or ProjectionParams()
         x = np.asarray(embeddings, dtype=np.float32)
         if x.ndim != 2 or len(x) != len(ids):
-            raise WorkbenchError("projection input", expected=f"{len(ids)} embedding rows (one per id)",
-                                 got=f"an array of shape {x.shape}")
+            raise WorkbenchError(
+                "projection input",
+                expected=f"{len(ids)} embedding rows (one per id)",
+                got=f"an array of shape {x.shape}",
+            )
         if len(x) < 4:
-            raise WorkbenchError("projection input", expected="at least 4 records", got=str(len(x)),
-                                 fix="import or generate more records before drawing a map")
+            raise WorkbenchError(
+                "projection input",
+                expected="at least 4 records",
+                got=str(len(x)),
+                fix="import or generate more records before drawing a map",
+            )
         t0 = time.perf_counter()
         n_comp = min(params.pca_components, x.shape[1], len(x) - 1)
-        pca = PCA(n_components=n_comp, svd_solver="randomized" if len(x) > 5000 else "full",
-                  random_state=params.random_state).fit(x)
+        pca = PCA(
+            n_components=n_comp, svd_solver="randomized" if len(x) > 5000 else "full", random_state=params.random_state
+        ).fit(x)
         components = pca.components_.astype(np.float32)
         reduced = x @ components.T  # not centred: distances are the same, cosines stay meaningful
         t_pca = time.perf_counter()
         n_neighbors = max(2, min(params.n_neighbors, len(x) - 1))
         idx, dist = _neighbour_graph(reduced, n_neighbors)
         t_knn = time.perf_counter()
-        kwargs = dict(n_neighbors=n_neighbors, min_dist=params.min_dist, n_components=2,
-                      n_epochs=params.epochs_for(len(x)), init=params.init if len(x) > n_neighbors + 2 else "random",
-                      random_state=params.random_state, low_memory=True, n_jobs=1,
-                      precomputed_knn=(idx, dist), force_approximation_algorithm=True)
+        kwargs = dict(
+            n_neighbors=n_neighbors,
+            min_dist=params.min_dist,
+            n_components=2,
+            n_epochs=params.epochs_for(len(x)),
+            init=params.init if len(x) > n_neighbors + 2 else "random",
+            random_state=params.random_state,
+            low_memory=True,
+            n_jobs=1,
+            precomputed_knn=(idx, dist),
+            force_approximation_algorithm=True,
+        )
         kwargs.update(umap_overrides)
         with warnings.catch_warnings():  # "no search index: umap's own transform unavailable" (we place ourselves)
             warnings.simplefilter("ignore", UserWarning)
             coords = umap.UMAP(**kwargs).fit_transform(reduced).astype(np.float32)
         is_self = idx == np.arange(len(idx))[:, None]
         neighbors = np.take_along_axis(idx, np.argsort(is_self, axis=1, kind="stable"), axis=1)[:, :-1]
-        info = {"n": int(len(x)), "pca_s": round(t_pca - t0, 2), "knn_s": round(t_knn - t_pca, 2),
-                "umap_s": round(time.perf_counter() - t_knn, 2),
-                "n_epochs": kwargs["n_epochs"], "fitted_at": utc_now()}
-        return cls(ids=np.asarray(ids, dtype=object), coords=coords, components=components, reduced=reduced,
-                   neighbors=neighbors.astype(np.int32), params=params, info=info)
+        info = {
+            "n": int(len(x)),
+            "pca_s": round(t_pca - t0, 2),
+            "knn_s": round(t_knn - t_pca, 2),
+            "umap_s": round(time.perf_counter() - t_knn, 2),
+            "n_epochs": kwargs["n_epochs"],
+            "fitted_at": utc_now(),
+        }
+        return cls(
+            ids=np.asarray(ids, dtype=object),
+            coords=coords,
+            components=components,
+            reduced=reduced,
+            neighbors=neighbors.astype(np.int32),
+            params=params,
+            info=info,
+        )
 
     # -------------------------------------------------------------- placing new records
     def reduce(self, embeddings: np.ndarray) -> np.ndarray:
@@ -183,25 +212,37 @@ class Projection:
         copies = dist[:, 0] <= 1e-6  # a copy of a stored record sits on it (umap's rule too)
         placed[copies] = self.coords[idx[copies, 0]]
         placed = placed.astype(np.float32)
-        return (placed, idx[:, :self.neighbors.shape[1]].astype(np.int32)) if return_neighbors else placed
+        return (placed, idx[:, : self.neighbors.shape[1]].astype(np.int32)) if return_neighbors else placed
 
     # -------------------------------------------------------------- storage
     def save(self, path) -> Path:
         import io
 
         buf = io.BytesIO()
-        np.savez(buf, ids=self.ids.astype(str), coords=self.coords, components=self.components,
-                 reduced=self.reduced, neighbors=self.neighbors,
-                 meta=np.array(json.dumps({"params": asdict(self.params), "info": self.info})))
+        np.savez(
+            buf,
+            ids=self.ids.astype(str),
+            coords=self.coords,
+            components=self.components,
+            reduced=self.reduced,
+            neighbors=self.neighbors,
+            meta=np.array(json.dumps({"params": asdict(self.params), "info": self.info})),
+        )
         return atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
     def load(cls, path) -> Projection:
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            return cls(ids=z["ids"].astype(object), coords=z["coords"], components=z["components"],
-                       reduced=z["reduced"], neighbors=z["neighbors"],
-                       params=ProjectionParams(**meta["params"]), info=meta["info"])
+            return cls(
+                ids=z["ids"].astype(object),
+                coords=z["coords"],
+                components=z["components"],
+                reduced=z["reduced"],
+                neighbors=z["neighbors"],
+                params=ProjectionParams(**meta["params"]),
+                info=meta["info"],
+            )
 
 
 # ------------------------------------------------------------------ projects
@@ -215,10 +256,15 @@ def _index(project: Project) -> list[dict]:
 
 
 def _cached(project: Project, encoder_id: str, params: ProjectionParams, snapshot_id: str | None) -> dict | None:
-    hits = [e for e in _index(project) if e.get("format") == CACHE_FORMAT
-            and e["encoder"] == encoder_id and e["params"] == params.key
-            and (snapshot_id is None or e["snapshot_id"] == snapshot_id)
-            and (_cache_dir(project) / e["file"]).exists()]
+    hits = [
+        e
+        for e in _index(project)
+        if e.get("format") == CACHE_FORMAT
+        and e["encoder"] == encoder_id
+        and e["params"] == params.key
+        and (snapshot_id is None or e["snapshot_id"] == snapshot_id)
+        and (_cache_dir(project) / e["file"]).exists()
+    ]
     return max(hits, key=lambda e: e["created_at"]) if hits else None
 
 
@@ -246,12 +292,22 @@ def _model_scores(frame: pd.DataFrame, model) -> tuple[dict[str, np.ndarray], di
     model = model if isinstance(model, ModelDirectory) else load_model(model)
     probs = np.asarray(model.predictor("torch")(frame["text"].tolist()), dtype=np.float32)
     labels = list(model.labels)
-    return ({f"p_{lab}": probs[:, j] for j, lab in enumerate(labels)},
-            {lab: float(t) for lab, t in zip(labels, model.thresholds)})
+    return (
+        {f"p_{lab}": probs[:, j] for j, lab in enumerate(labels)},
+        {lab: float(t) for lab, t in zip(labels, model.thresholds)},
+    )
 
 
-def build_map(project: Project, *, model=None, encoder: str = DEFAULT_ENCODER, params: ProjectionParams | None = None,
-              refit: bool = False, snapshot_id: str | None = None, progress: bool = False) -> MapData:
+def build_map(
+    project: Project,
+    *,
+    model=None,
+    encoder: str = DEFAULT_ENCODER,
+    params: ProjectionParams | None = None,
+    refit: bool = False,
+    snapshot_id: str | None = None,
+    progress: bool = False,
+) -> MapData:
     """Embed (through the cache), project and assemble the map of every stored record.
 
     The projection is the cached one for ``snapshot_id`` when given; else the newest cached one for the
@@ -263,12 +319,20 @@ def build_map(project: Project, *, model=None, encoder: str = DEFAULT_ENCODER, p
     enc = Encoder(encoder, cache_dir=Path(project.root) / "cache")
     frame = project.frame()
     if frame.empty:
-        raise WorkbenchError(f"map of {project.root}", expected="stored records", got="an empty store",
-                             fix="import data first (workbench import)")
+        raise WorkbenchError(
+            f"map of {project.root}",
+            expected="stored records",
+            got="an empty store",
+            fix="import data first (workbench import)",
+        )
     hit = None if refit else _cached(project, enc.model_id, params, snapshot_id)
     if hit is None and snapshot_id is not None and not refit:
-        raise WorkbenchError(f"map of snapshot {snapshot_id}", expected="a cached projection of it",
-                             got="none", fix="call without snapshot_id (fits the current snapshot) or refit=True")
+        raise WorkbenchError(
+            f"map of snapshot {snapshot_id}",
+            expected="a cached projection of it",
+            got="none",
+            fix="call without snapshot_id (fits the current snapshot) or refit=True",
+        )
     emb = enc.encode(frame["text"].tolist(), show_progress=progress)
     if hit is None:
         active = (frame["status"] == "active").to_numpy()
@@ -277,8 +341,15 @@ def build_map(project: Project, *, model=None, encoder: str = DEFAULT_ENCODER, p
         sid = project.snapshot_id()
         name = f"{sid[:16]}-{enc.model_id.replace('/', '_').replace('@', '-')}-{params.key}.npz"
         proj.save(_cache_dir(project) / name)
-        entry = {"file": name, "format": CACHE_FORMAT, "snapshot_id": sid, "encoder": enc.model_id, "params": params.key,
-                 "n": int(fit_on.sum()), "created_at": utc_now()}
+        entry = {
+            "file": name,
+            "format": CACHE_FORMAT,
+            "snapshot_id": sid,
+            "encoder": enc.model_id,
+            "params": params.key,
+            "n": int(fit_on.sum()),
+            "created_at": utc_now(),
+        }
         entries = [e for e in _index(project) if e["file"] != name] + [entry]
         atomic_write_text(_cache_dir(project) / "index.json", json.dumps(entries, indent=1))
         proj.info["snapshot_id"] = sid
@@ -303,5 +374,11 @@ def build_map(project: Project, *, model=None, encoder: str = DEFAULT_ENCODER, p
         scores, thresholds = _model_scores(frame, model)
         for col, values in scores.items():
             frame[col] = values
-    return MapData(frame=frame, projection=proj, reduced=proj.reduce(emb), neighbors=neighbors,
-                   labels=list(project.taxonomy.label_names), thresholds=thresholds)
+    return MapData(
+        frame=frame,
+        projection=proj,
+        reduced=proj.reduce(emb),
+        neighbors=neighbors,
+        labels=list(project.taxonomy.label_names),
+        thresholds=thresholds,
+    )

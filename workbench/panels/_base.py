@@ -9,13 +9,16 @@ import pandas as pd
 __all__ = ["Panel", "table_html"]
 
 
-def table_html(frame: pd.DataFrame, *, red: pd.Series | None = None, caption: str | None = None,
-               float_format: str = "{:.3f}") -> str:
+def table_html(
+    frame: pd.DataFrame, *, red: pd.Series | None = None, caption: str | None = None, float_format: str = "{:.3f}"
+) -> str:
     """A compact HTML table; rows where ``red`` is True are drawn in red."""
     if frame.empty:
         return f"<p><i>{html.escape(caption or '')} (none)</i></p>"
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>"
-                   for c in [frame.index.name or "", *frame.columns])
+    head = "".join(
+        f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>"
+        for c in [frame.index.name or "", *frame.columns]
+    )
     rows = []
     for i, (idx, row) in enumerate(frame.iterrows()):
         style = " style='color:#c62828;font-weight:600'" if red is not None and bool(red.iloc[i]) else ""

@@ -15,8 +15,16 @@ class MapPanel(Panel):
     """State: ``data`` (``build_map``'s result), ``map`` (the :class:`~workbench.maps.EmbeddingMap`),
     ``interference`` and ``clusters`` (DataFrames), ``selected_ids``, ``last_sent``."""
 
-    def __init__(self, project: Project, *, model=None, client=None, workspace: str | None = None,
-                 refit: bool = False, progress: bool = True):
+    def __init__(
+        self,
+        project: Project,
+        *,
+        model=None,
+        client=None,
+        workspace: str | None = None,
+        refit: bool = False,
+        progress: bool = True,
+    ):
         import ipywidgets as w
 
         from workbench.maps import (
@@ -40,14 +48,23 @@ class MapPanel(Panel):
         modes = [m for m in COLOUR_MODES if m != "error" or self.data.thresholds]
         self.colour = w.Dropdown(options=modes, value="review", description="colour by")
         self.label = w.Dropdown(options=labels, description="label")
-        self.pair = w.Dropdown(options=[(f"{r.label_a} × {r.label_b}", (r.label_a, r.label_b))
-                                        for r in self.interference.head(20).itertuples()] or [("-", None)],
-                               description="pair")
+        self.pair = w.Dropdown(
+            options=[
+                (f"{r.label_a} × {r.label_b}", (r.label_a, r.label_b)) for r in self.interference.head(20).itertuples()
+            ]
+            or [("-", None)],
+            description="pair",
+        )
         for control in (self.colour, self.label, self.pair):
             control.observe(lambda _: self._guarded(self.recolour), names="value")
-        self.cluster = w.Dropdown(options=[("-", None)] + [(f"cluster {r.cluster} ({r.size}, score "
-                                                            f"{r.interference_score:.2f})", int(r.cluster))
-                                                           for r in self.clusters.itertuples()], description="cluster")
+        self.cluster = w.Dropdown(
+            options=[("-", None)]
+            + [
+                (f"cluster {r.cluster} ({r.size}, score {r.interference_score:.2f})", int(r.cluster))
+                for r in self.clusters.itertuples()
+            ],
+            description="cluster",
+        )
         self.cluster.observe(lambda ch: ch["new"] is not None and self.map.highlight_cluster(ch["new"]), names="value")
         self.tag_name = w.Text(placeholder="tag name", description="tag")
         self.tag_button = w.Button(description="Tag selection", icon="tag")
@@ -57,33 +74,52 @@ class MapPanel(Panel):
         self.send_button.on_click(lambda _: self._guarded(self.send_to_review))
         self.count = w.HTML("0 selected")
         self.map.on_select(lambda ids: setattr(self.count, "value", f"<b>{len(ids)}</b> selected"))
-        tables = w.HTML(table_html(self.interference.head(10).set_index(["label_a", "label_b"])
-                                   [["interference_score", "mixing", "co_occurrence"]], caption="label interference")
-                        + table_html(self.clusters.head(10).set_index("cluster")
-                                     [["size", "interference_score", "label_mix", "dominant_seeds"]],
-                                     caption="clusters, most interference first"))
-        self.widget = w.VBox([
-            w.HBox([self.colour, self.label, self.pair, self.cluster]),
-            w.HBox([_shown(self.map.figure), w.VBox([_shown(self.heatmap), tables], layout=w.Layout(width="40%"))]),
-            w.HBox([self.count, self.tag_name, self.tag_button, self.dataset, self.send_button]), self._message])
+        tables = w.HTML(
+            table_html(
+                self.interference.head(10).set_index(["label_a", "label_b"])[
+                    ["interference_score", "mixing", "co_occurrence"]
+                ],
+                caption="label interference",
+            )
+            + table_html(
+                self.clusters.head(10).set_index("cluster")[
+                    ["size", "interference_score", "label_mix", "dominant_seeds"]
+                ],
+                caption="clusters, most interference first",
+            )
+        )
+        self.widget = w.VBox(
+            [
+                w.HBox([self.colour, self.label, self.pair, self.cluster]),
+                w.HBox([_shown(self.map.figure), w.VBox([_shown(self.heatmap), tables], layout=w.Layout(width="40%"))]),
+                w.HBox([self.count, self.tag_name, self.tag_button, self.dataset, self.send_button]),
+                self._message,
+            ]
+        )
         self.last_sent: dict | None = None
 
     @property
     def selected_ids(self) -> list[str]:
         return self.map.selected_ids
 
-
     def recolour(self) -> None:
         mode = self.colour.value
-        self.map.colour_by(mode, label=self.label.value if mode in ("label", "error") else None,
-                           pair=self.pair.value if mode == "pair" else None)
+        self.map.colour_by(
+            mode,
+            label=self.label.value if mode in ("label", "error") else None,
+            pair=self.pair.value if mode == "pair" else None,
+        )
 
     def tag(self, name: str | None = None) -> int:
         name = name or self.tag_name.value.strip()
         ids = self.selected_ids
         if not ids:
-            raise WorkbenchError("tag selection", expected="a selection", got="nothing selected",
-                                 fix="draw a lasso or box on the map first")
+            raise WorkbenchError(
+                "tag selection",
+                expected="a selection",
+                got="nothing selected",
+                fix="draw a lasso or box on the map first",
+            )
         n = self.project.tag(ids, name)
         self.say(f"{n} records tagged {name!r} ({len(ids)} selected)")
         return n
@@ -93,13 +129,26 @@ class MapPanel(Panel):
 
         ids = self.selected_ids
         if not ids:
-            raise WorkbenchError("send to review", expected="a selection", got="nothing selected",
-                                 fix="draw a lasso or box on the map first")
+            raise WorkbenchError(
+                "send to review",
+                expected="a selection",
+                got="nothing selected",
+                fix="draw a lasso or box on the map first",
+            )
         self._client = self._client or connect()
-        self.last_sent = push_selection(self.project, self._client, ids, dataset=dataset or self.dataset.value,
-                                        model=self.model, reason="map selection", workspace=self.workspace)
-        self.say(f"{len(ids)} selected records -> {dataset or self.dataset.value}: "
-                 f"{self.last_sent['pushed']} sent, {self.last_sent['unchanged']} already there")
+        self.last_sent = push_selection(
+            self.project,
+            self._client,
+            ids,
+            dataset=dataset or self.dataset.value,
+            model=self.model,
+            reason="map selection",
+            workspace=self.workspace,
+        )
+        self.say(
+            f"{len(ids)} selected records -> {dataset or self.dataset.value}: "
+            f"{self.last_sent['pushed']} sent, {self.last_sent['unchanged']} already there"
+        )
         return self.last_sent
 
 

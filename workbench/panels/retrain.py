@@ -27,8 +27,9 @@ class RetrainPanel(Panel):
     ``step_seconds`` and ``seconds`` (click to verdict).
     """
 
-    def __init__(self, project: Project, *, models_dir=None, recipe: str = "heads", group: str | None = None,
-                 export: bool = True):
+    def __init__(
+        self, project: Project, *, models_dir=None, recipe: str = "heads", group: str | None = None, export: bool = True
+    ):
         import ipywidgets as w
 
         from training import RECIPES, TRAIN_STEPS
@@ -42,22 +43,31 @@ class RetrainPanel(Panel):
         self.export = w.Checkbox(value=export, description="ONNX fp32 export + gate")
         self.mix = w.Checkbox(value=True, description="training mix")
         self.run_button = w.Button(description="Retrain and gate", button_style="primary", icon="play")
-        self.promote_button = w.Button(description="Promote", button_style="success", disabled=True,
-                                       tooltip="enabled when the gate passed")
-        self.bars = {s: w.FloatProgress(value=0, min=0, max=1, description=s, bar_style="",
-                                        style={"description_width": "110px"}) for s in TRAIN_STEPS}
+        self.promote_button = w.Button(
+            description="Promote", button_style="success", disabled=True, tooltip="enabled when the gate passed"
+        )
+        self.bars = {
+            s: w.FloatProgress(value=0, min=0, max=1, description=s, bar_style="", style={"description_width": "110px"})
+            for s in TRAIN_STEPS
+        }
         self.result = w.HTML()
         self.run_button.on_click(lambda _: self._guarded(self.run))
         self.promote_button.on_click(lambda _: self._guarded(self.promote))
-        self.widget = w.VBox([w.HBox([self.recipe, self.group]), w.HBox([self.export, self.mix]),
-                              w.HBox([self.run_button, self.promote_button]), *self.bars.values(),
-                              self._message, self.result])
+        self.widget = w.VBox(
+            [
+                w.HBox([self.recipe, self.group]),
+                w.HBox([self.export, self.mix]),
+                w.HBox([self.run_button, self.promote_button]),
+                *self.bars.values(),
+                self._message,
+                self.result,
+            ]
+        )
         self.last_model = None
         self.last_verdict: dict | None = None
         self.gate_table = None
         self.step_seconds: dict[str, float] = {}
         self.seconds: float | None = None
-
 
     def _on_step(self, step: str, phase: str) -> None:
         bar = self.bars[step]
@@ -92,8 +102,11 @@ class RetrainPanel(Panel):
         self._show(model, vectors)
         ok = self.last_verdict["passed"]
         self.promote_button.disabled = not ok
-        self.say(f"{'PASSED' if ok else 'FAILED'} gate in {self.seconds:.1f} s (best variant "
-                 f"{self.last_verdict['best_variant']}); model {out.name}", error=not ok)
+        self.say(
+            f"{'PASSED' if ok else 'FAILED'} gate in {self.seconds:.1f} s (best variant "
+            f"{self.last_verdict['best_variant']}); model {out.name}",
+            error=not ok,
+        )
         return model
 
     def _show(self, model, vectors) -> None:
@@ -104,11 +117,16 @@ class RetrainPanel(Panel):
         frame = _variants_frame(variants)
         parts.append(table_html(frame, red=~frame["passed"].astype(bool), caption="variants"))
         if vectors:
-            parts.append("<p style='color:#c62828'><b>failed regression vectors</b><br>" + "<br>".join(
-                f"{v.what}: {v.check} {v.value}" for v in vectors) + "</p>")
+            parts.append(
+                "<p style='color:#c62828'><b>failed regression vectors</b><br>"
+                + "<br>".join(f"{v.what}: {v.check} {v.value}" for v in vectors)
+                + "</p>"
+            )
         excluded = model.card.excluded_seeds
-        parts.append(f"<p><b>excluded seeds</b> (quarantined when the snapshot was taken): "
-                     f"{', '.join(map(str, excluded)) or 'none'}</p>")
+        parts.append(
+            f"<p><b>excluded seeds</b> (quarantined when the snapshot was taken): "
+            f"{', '.join(map(str, excluded)) or 'none'}</p>"
+        )
         self.result.value = "".join(parts)
 
     def promote(self) -> dict:
@@ -117,8 +135,12 @@ class RetrainPanel(Panel):
 
         if self.last_model is None or not (self.last_verdict or {}).get("passed"):
             self.promote_button.disabled = True
-            raise WorkbenchError("promotion", expected="a model whose gate passed", got="no such model",
-                                 fix="retrain until the gate passes")
+            raise WorkbenchError(
+                "promotion",
+                expected="a model whose gate passed",
+                got="no such model",
+                fix="retrain until the gate passes",
+            )
         out = promote(self.last_model)
         self.say(f"promoted {self.last_model.root.name} ({out.get('variant', self.last_verdict['best_variant'])})")
         return out
@@ -127,6 +149,16 @@ class RetrainPanel(Panel):
 def _variants_frame(variants: dict):
     import pandas as pd
 
-    return pd.DataFrame([{"variant": v, "passed": i["passed"], "agreement": i.get("decision_agreement"),
-                          "max |F1 - F1_torch|": i.get("f1_delta_max"), "max |p - p_torch|": i.get("max_abs_diff_vs_torch"),
-                          "failures": len(i["failures"])} for v, i in variants.items()]).set_index("variant")
+    return pd.DataFrame(
+        [
+            {
+                "variant": v,
+                "passed": i["passed"],
+                "agreement": i.get("decision_agreement"),
+                "max |F1 - F1_torch|": i.get("f1_delta_max"),
+                "max |p - p_torch|": i.get("max_abs_diff_vs_torch"),
+                "failures": len(i["failures"]),
+            }
+            for v, i in variants.items()
+        ]
+    ).set_index("variant")

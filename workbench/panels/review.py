@@ -23,9 +23,16 @@ class ReviewPanel(Panel):
         super().__init__()
         self.project, self.workspace, self.model = project, workspace, model
         self._client, self._home = client, home
-        self.buttons = {name: w.Button(description=label) for name, label in
-                        [("push_seeds", "Push seeds"), ("push_batches", "Push batches"),
-                         ("push_errors", "Push errors"), ("pull", "Pull answers"), ("refresh", "Refresh")]}
+        self.buttons = {
+            name: w.Button(description=label)
+            for name, label in [
+                ("push_seeds", "Push seeds"),
+                ("push_batches", "Push batches"),
+                ("push_errors", "Push errors"),
+                ("pull", "Pull answers"),
+                ("refresh", "Refresh"),
+            ]
+        }
         self.buttons["push_errors"].disabled = model is None
         self.buttons["push_errors"].tooltip = "needs a model" if model is None else ""
         for name, b in self.buttons.items():
@@ -42,7 +49,6 @@ class ReviewPanel(Panel):
 
             self._client = connect(self._home)
         return self._client
-
 
     def _did(self, what: str, result: dict) -> dict:
         self.last_result = result
@@ -83,20 +89,30 @@ class ReviewPanel(Panel):
         st = review_status(self.project, self.client, workspace=self.workspace)
         self.last_status = st
         parts = []
-        counts = pd.DataFrame({name: {k: v for k, v in info.items() if isinstance(v, (int, float))}
-                               for name, info in st.items() if name != "batches"}).T
+        counts = pd.DataFrame(
+            {
+                name: {k: v for k, v in info.items() if isinstance(v, (int, float))}
+                for name, info in st.items()
+                if name != "batches"
+            }
+        ).T
         parts.append(table_html(counts.fillna(0).astype(int) if len(counts) else counts, caption="datasets"))
         for name, info in st.items():
             if name == "batches" or "agreement" not in info:
                 continue
             agree = info["agreement"]
             if isinstance(agree, dict) and agree:
-                frame = pd.DataFrame(agree).T if isinstance(next(iter(agree.values())), dict) else \
-                    pd.DataFrame({"agreement": agree})
+                frame = (
+                    pd.DataFrame(agree).T
+                    if isinstance(next(iter(agree.values())), dict)
+                    else pd.DataFrame({"agreement": agree})
+                )
                 parts.append(table_html(frame, caption=f"{name}: agreement per label"))
             if info.get("conflicts"):
-                parts.append(f"<p><b>{name}: annotators disagree on</b> {', '.join(map(str, info['conflicts'][:20]))}"
-                             f"{' ...' if len(info['conflicts']) > 20 else ''}</p>")
+                parts.append(
+                    f"<p><b>{name}: annotators disagree on</b> {', '.join(map(str, info['conflicts'][:20]))}"
+                    f"{' ...' if len(info['conflicts']) > 20 else ''}</p>"
+                )
         batches = pd.Series(st.get("batches", {}), name="status").value_counts()
         parts.append(table_html(batches.to_frame("batches"), caption="batches by status"))
         self.view.value = "".join(parts)

@@ -28,12 +28,17 @@ class SeedsPanel(Panel):
         self.quarantine_button.on_click(lambda _: self._guarded(self.quarantine))
         self.release_button.on_click(lambda _: self._guarded(self.release))
         self.view = w.HTML()
-        self.widget = w.VBox([self.view, w.HBox([self.seed, self.reason]),
-                              w.HBox([self.quarantine_button, self.release_button]), self._message])
+        self.widget = w.VBox(
+            [
+                self.view,
+                w.HBox([self.seed, self.reason]),
+                w.HBox([self.quarantine_button, self.release_button]),
+                self._message,
+            ]
+        )
         self.table: pd.DataFrame | None = None
         self.last_effect: dict | None = None
         self.refresh()
-
 
     def refresh(self) -> pd.DataFrame:
         seeds = self.project.seeds()
@@ -44,16 +49,25 @@ class SeedsPanel(Panel):
         for s in seeds.to_dict(orient="records"):
             counts = per_seed.loc[s["id"]].to_dict() if per_seed is not None and s["id"] in per_seed.index else {}
             records = frame[frame["seed_id"] == s["id"]]
-            rows.append({"seed": s["id"], "kind": s["kind"], "status": s["status"],
-                         "quarantined": bool(s["quarantined"]), "reason": s.get("quarantine_reason") or "",
-                         "targets": ", ".join(s["target_labels"]) if isinstance(s["target_labels"], list)
-                         else str(s["target_labels"]),
-                         "batches accepted / pending / rejected": f"{counts.get('accepted', 0)} / "
-                         f"{counts.get('pending', 0)} / {counts.get('rejected', 0)}",
-                         "records in views": int((records["status"] == "active").sum())})
+            rows.append(
+                {
+                    "seed": s["id"],
+                    "kind": s["kind"],
+                    "status": s["status"],
+                    "quarantined": bool(s["quarantined"]),
+                    "reason": s.get("quarantine_reason") or "",
+                    "targets": ", ".join(s["target_labels"])
+                    if isinstance(s["target_labels"], list)
+                    else str(s["target_labels"]),
+                    "batches accepted / pending / rejected": f"{counts.get('accepted', 0)} / "
+                    f"{counts.get('pending', 0)} / {counts.get('rejected', 0)}",
+                    "records in views": int((records["status"] == "active").sum()),
+                }
+            )
         self.table = pd.DataFrame(rows).set_index("seed") if rows else pd.DataFrame()
-        self.view.value = table_html(self.table, red=self.table["quarantined"] if rows else None,
-                                     caption=f"{len(rows)} seed versions")
+        self.view.value = table_html(
+            self.table, red=self.table["quarantined"] if rows else None, caption=f"{len(rows)} seed versions"
+        )
         self.seed.options = list(self.table.index)
         return self.table
 
@@ -64,11 +78,20 @@ class SeedsPanel(Panel):
         before, active0 = self.project.snapshot_id(), int((self.project.frame()["status"] == "active").sum())
         n = fn(seed)
         after, active1 = self.project.snapshot_id(), int((self.project.frame()["status"] == "active").sum())
-        self.last_effect = {"action": action, "seed": seed, "records": n, "snapshot_before": before,
-                            "snapshot_after": after, "active_before": active0, "active_after": active1}
+        self.last_effect = {
+            "action": action,
+            "seed": seed,
+            "records": n,
+            "snapshot_before": before,
+            "snapshot_after": after,
+            "active_before": active0,
+            "active_after": active1,
+        }
         moved = active1 - active0
-        self.say(f"{action} {seed}: {abs(moved)} records {'returned to' if moved > 0 else 'left'} the training "
-                 f"views; snapshot {before} -> {after}")
+        self.say(
+            f"{action} {seed}: {abs(moved)} records {'returned to' if moved > 0 else 'left'} the training "
+            f"views; snapshot {before} -> {after}"
+        )
         self.refresh()
         self.seed.value = seed
         return self.last_effect

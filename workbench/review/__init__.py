@@ -18,6 +18,22 @@ from .pull import pull, review_status
 from .push import push_batches, push_errors, push_seeds, push_selection
 from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
 
-__all__ = ["BATCH_REVIEW", "DATASETS", "ERROR_REVIEW", "NONE_LABEL", "SEED_REVIEW", "connect", "label_agreement",
-           "label_quality_score", "mine_errors", "pull", "push_batches", "push_errors", "push_seeds", "push_selection", "resolve_labels",
-           "review_status", "wilson_lower_bound"]
+__all__ = [
+    "BATCH_REVIEW",
+    "DATASETS",
+    "ERROR_REVIEW",
+    "NONE_LABEL",
+    "SEED_REVIEW",
+    "connect",
+    "label_agreement",
+    "label_quality_score",
+    "mine_errors",
+    "pull",
+    "push_batches",
+    "push_errors",
+    "push_seeds",
+    "push_selection",
+    "resolve_labels",
+    "review_status",
+    "wilson_lower_bound",
+]

@@ -32,8 +32,9 @@ def resolve_choice(answers: Mapping[str, str], *, owner: str | None = None) -> s
     return tied[0]
 
 
-def resolve_labels(answers: Mapping[str, Sequence[str]], labels: Sequence[str], *, none_label: str = "none",
-                   owner: str | None = None) -> tuple[dict[str, int], list[str]]:
+def resolve_labels(
+    answers: Mapping[str, Sequence[str]], labels: Sequence[str], *, none_label: str = "none", owner: str | None = None
+) -> tuple[dict[str, int], list[str]]:
     """Per label, the majority of the annotators (chosen = 1, not chosen = 0; ``none`` alone = all 0),
     ties to ``owner``. Returns the labels and the labels the annotators disagreed on.
 
@@ -49,8 +50,9 @@ def resolve_labels(answers: Mapping[str, Sequence[str]], labels: Sequence[str], 
     return out, disagreed
 
 
-def label_agreement(answers: Mapping[str, Mapping[str, Sequence[str]]], labels: Sequence[str]
-                    ) -> dict[str, dict[str, float | int | None]]:
+def label_agreement(
+    answers: Mapping[str, Mapping[str, Sequence[str]]], labels: Sequence[str]
+) -> dict[str, dict[str, float | int | None]]:
     """Krippendorff's alpha per label over records answered by at least two annotators.
 
     ``answers``: record id -> {user: chosen labels}. Returns label -> {"alpha", "records"}; alpha is

@@ -21,8 +21,11 @@ def connect(home=None, *, timeout: float = 120.0):
         try:
             env = ServerStack(StackSettings.from_env(home=home)).env()
         except WorkbenchError as e:
-            raise WorkbenchError("Argilla connection", expected="ARGILLA_API_URL and ARGILLA_API_KEY, or a running "
-                                 "local stack", got=str(e), fix="workbench server start, then "
-                                 "eval \"$(workbench server env)\"") from e
+            raise WorkbenchError(
+                "Argilla connection",
+                expected="ARGILLA_API_URL and ARGILLA_API_KEY, or a running local stack",
+                got=str(e),
+                fix='workbench server start, then eval "$(workbench server env)"',
+            ) from e
         url, key = env["ARGILLA_API_URL"], env["ARGILLA_API_KEY"]
     return rg.Argilla(api_url=url, api_key=key, timeout=timeout)

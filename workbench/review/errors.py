@@ -68,8 +68,7 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9)
     frame = project.frame(active_only=True)
     frame = frame[frame["split"].isin(MINED_SPLITS)].reset_index(drop=True)
     if frame.empty:
-        return pd.DataFrame(columns=["record_id", "label", "error_type", "label_quality_score", "probability",
-                                     "probs"])
+        return pd.DataFrame(columns=["record_id", "label", "error_type", "label_quality_score", "probability", "probs"])
     y = frame[labels].to_numpy(dtype=float)
     probs = model.predictor("torch")(frame["text"].tolist()).astype(float)
     train = (frame["split"] == "train").to_numpy()
@@ -82,23 +81,41 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9)
     rows: list[dict[str, Any]] = []
     for j, lab in enumerate(labels):
         p, t, q = probs[:, j], y[:, j], quality[:, j]
-        kinds = {"fp": (t == 0) & (p >= thresholds[j]), "fn": (t == 1) & (p < thresholds[j]),
-                 "unknown_positive": np.isnan(t) & (p >= max(unknown_min, thresholds[j]))}
+        kinds = {
+            "fp": (t == 0) & (p >= thresholds[j]),
+            "fn": (t == 1) & (p < thresholds[j]),
+            "unknown_positive": np.isnan(t) & (p >= max(unknown_min, thresholds[j])),
+        }
         for kind, mask in kinds.items():
             idx = np.flatnonzero(mask)
             order = idx[np.argsort(-p[idx])] if kind == "unknown_positive" else idx[np.argsort(q[idx])]
             for i in order[:per_kind]:
-                rows.append({"record_id": frame.at[i, "id"], "label": lab, "error_type": kind,
-                             "label_quality_score": float(q[i]), "probability": float(p[i]),
-                             "probs": dict(zip(labels, probs[i].round(4).tolist()))})
+                rows.append(
+                    {
+                        "record_id": frame.at[i, "id"],
+                        "label": lab,
+                        "error_type": kind,
+                        "label_quality_score": float(q[i]),
+                        "probability": float(p[i]),
+                        "probs": dict(zip(labels, probs[i].round(4).tolist())),
+                    }
+                )
     in_scope = set(frame["id"])
     prob_of = {rid: dict(zip(labels, probs[i].round(4).tolist())) for i, rid in enumerate(frame["id"])}
     for c in project.duplicate_conflicts().to_dict(orient="records"):
         for rid in (c["a"], c["b"]):
             if rid in in_scope:
                 for lab in [x for x in c["labels"] if x in labels]:
-                    rows.append({"record_id": rid, "label": lab, "error_type": "duplicate_conflict",
-                                 "label_quality_score": np.nan, "probability": prob_of[rid][lab],
-                                 "probs": prob_of[rid]})
-    return pd.DataFrame(rows, columns=["record_id", "label", "error_type", "label_quality_score", "probability",
-                                       "probs"])
+                    rows.append(
+                        {
+                            "record_id": rid,
+                            "label": lab,
+                            "error_type": "duplicate_conflict",
+                            "label_quality_score": np.nan,
+                            "probability": prob_of[rid][lab],
+                            "probs": prob_of[rid],
+                        }
+                    )
+    return pd.DataFrame(
+        rows, columns=["record_id", "label", "error_type", "label_quality_score", "probability", "probs"]
+    )

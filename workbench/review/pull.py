@@ -53,9 +53,17 @@ def _annotations(dataset: str, answers, users: dict[str, str]) -> list[dict[str,
         for question, by_user in by_q.items():
             for uid, value in by_user.items():
                 text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-                out.append({"key": f"{dataset}|{rid}|{uid}|{question}|{text}", "dataset": dataset,
-                            "record_id": rid, "question": question, "value": text,
-                            "user": users.get(uid, uid), "status": "submitted"})
+                out.append(
+                    {
+                        "key": f"{dataset}|{rid}|{uid}|{question}|{text}",
+                        "dataset": dataset,
+                        "record_id": rid,
+                        "question": question,
+                        "value": text,
+                        "user": users.get(uid, uid),
+                        "status": "submitted",
+                    }
+                )
     return out
 
 
@@ -82,8 +90,9 @@ def _resolve_labels(project: Project, ds, answers, owner, outcome: ReviewOutcome
     return resolved, behind, conflicts
 
 
-def pull(project: Project, client, *, workspace: str | None = None, max_error: float = 0.10,
-         owner: str | None = None) -> dict[str, Any]:
+def pull(
+    project: Project, client, *, workspace: str | None = None, max_error: float = 0.10, owner: str | None = None
+) -> dict[str, Any]:
     """Read submitted answers of every review dataset and apply their consequences (safe to repeat)."""
     users = {str(u.id): u.username for u in client.users}
     owner = owner or str(client.me.id)
@@ -144,12 +153,19 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
             low = wilson_lower_bound(sum(done), len(done))
             info["error_rate_lower_bound"] = round(low, 4)
             status = "rejected" if low > max_error else "accepted"
-            outcome.batch_status[bid] = (status, f"{sum(done)} of {len(done)} sampled records invalid or mislabelled "
-                                                 f"(Wilson 95 % lower bound {low:.2f}, limit {max_error:.2f})")
+            outcome.batch_status[bid] = (
+                status,
+                f"{sum(done)} of {len(done)} sampled records invalid or mislabelled "
+                f"(Wilson 95 % lower bound {low:.2f}, limit {max_error:.2f})",
+            )
             info["verdict"] = status
         batches[bid] = info
-    return {**counts, "batches": batches, "agreement": label_agreement(behind, project.taxonomy.label_names),
-            "conflicts": conflicts}
+    return {
+        **counts,
+        "batches": batches,
+        "agreement": label_agreement(behind, project.taxonomy.label_names),
+        "conflicts": conflicts,
+    }
 
 
 def review_status(project: Project, client, *, workspace: str | None = None) -> dict[str, Any]:

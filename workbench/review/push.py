@@ -26,8 +26,16 @@ def workspace_for(client, project: Project, name: str | None = None):
     return ws if ws is not None else rg.Workspace(name=name, client=client).create()
 
 
-def dataset_for(client, project: Project, dataset: str, *, workspace=None, dimensions: int = 384,
-                min_submitted: int = 1, create: bool = True):
+def dataset_for(
+    client,
+    project: Project,
+    dataset: str,
+    *,
+    workspace=None,
+    dimensions: int = 384,
+    min_submitted: int = 1,
+    create: bool = True,
+):
     import warnings
 
     import argilla as rg
@@ -37,9 +45,12 @@ def dataset_for(client, project: Project, dataset: str, *, workspace=None, dimen
         warnings.simplefilter("ignore", UserWarning)
         ds = client.datasets(name=dataset, workspace=ws)
     if ds is None and create:
-        ds = rg.Dataset(name=dataset, workspace=ws, client=client,
-                        settings=settings_for(dataset, project.taxonomy, dimensions=dimensions,
-                                              min_submitted=min_submitted)).create()
+        ds = rg.Dataset(
+            name=dataset,
+            workspace=ws,
+            client=client,
+            settings=settings_for(dataset, project.taxonomy, dimensions=dimensions, min_submitted=min_submitted),
+        ).create()
     return ds
 
 
@@ -71,15 +82,17 @@ def _sync(ds, records: list, texts: list[str], encoder, *, progress: bool) -> di
     return {"pushed": len(send), "unchanged": unchanged, "answered_kept": answered}
 
 
-def push_seeds(project: Project, client, *, workspace: str | None = None, min_submitted: int = 1,
-               progress: bool = False) -> dict[str, int]:
+def push_seeds(
+    project: Project, client, *, workspace: str | None = None, min_submitted: int = 1, progress: bool = False
+) -> dict[str, int]:
     """Every current seed (newest version, not quarantined) into ``seed-review``, with up to 5 examples."""
     seeds = project.latest_seeds()
     seeds = seeds[~seeds["quarantined"]]
     frame = project.frame()
     enc = _encoder(project)
-    ds = dataset_for(client, project, SEED_REVIEW, workspace=workspace, dimensions=enc.dimension,
-                     min_submitted=min_submitted)
+    ds = dataset_for(
+        client, project, SEED_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
+    )
     rows = seeds.to_dict(orient="records")
     records = [seed_record(s, frame.loc[frame["seed_id"] == s["id"], "text"].head(5).tolist()) for s in rows]
     return _sync(ds, records, [s["text"] for s in rows], enc, progress=progress)
@@ -101,8 +114,15 @@ def _sample(rows, per_batch: int, batch_id: str, labels: list[str]):
     return rows.iloc[sorted(chosen[:per_batch])]
 
 
-def push_batches(project: Project, client, *, per_batch: int = 20, workspace: str | None = None,
-                 min_submitted: int = 1, progress: bool = False) -> dict[str, int]:
+def push_batches(
+    project: Project,
+    client,
+    *,
+    per_batch: int = 20,
+    workspace: str | None = None,
+    min_submitted: int = 1,
+    progress: bool = False,
+) -> dict[str, int]:
     """A stratified sample (``per_batch`` records) of every batch awaiting review into ``batch-review``;
     the generator's intended labels are the suggestion."""
     import pandas as pd
@@ -112,12 +132,14 @@ def push_batches(project: Project, client, *, per_batch: int = 20, workspace: st
     frame = project.frame()
     seeds = project.seeds().set_index("id")
     labels = list(project.taxonomy.label_names)
-    parts = [_sample(frame[frame["batch_id"] == bid].sort_values("id"), per_batch, bid, labels)
-             for bid in pending["id"]]
+    parts = [
+        _sample(frame[frame["batch_id"] == bid].sort_values("id"), per_batch, bid, labels) for bid in pending["id"]
+    ]
     sample = pd.concat(parts) if parts else frame.iloc[:0]
     enc = _encoder(project)
-    ds = dataset_for(client, project, BATCH_REVIEW, workspace=workspace, dimensions=enc.dimension,
-                     min_submitted=min_submitted)
+    ds = dataset_for(
+        client, project, BATCH_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
+    )
     rows = sample.to_dict(orient="records")
     records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels) for row in rows]
     out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
@@ -125,8 +147,16 @@ def push_batches(project: Project, client, *, per_batch: int = 20, workspace: st
     return out
 
 
-def push_errors(project: Project, client, model, *, per_kind: int = 50, workspace: str | None = None,
-                min_submitted: int = 1, progress: bool = False) -> dict[str, int]:
+def push_errors(
+    project: Project,
+    client,
+    model,
+    *,
+    per_kind: int = 50,
+    workspace: str | None = None,
+    min_submitted: int = 1,
+    progress: bool = False,
+) -> dict[str, int]:
     """What ``model`` (a model directory) gets wrong or is unsure of on train / valid / calib — never
     holdout — into ``error-review``, worst first, with the model's probabilities as scored suggestions."""
     from .errors import mine_errors
@@ -136,17 +166,27 @@ def push_errors(project: Project, client, model, *, per_kind: int = 50, workspac
     by_record = {rid: grp.to_dict(orient="records") for rid, grp in errors.groupby("record_id", sort=False)}
     rows = [{**frame.loc[rid].to_dict(), "id": rid} for rid in by_record]
     enc = _encoder(project)
-    ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, dimensions=enc.dimension,
-                     min_submitted=min_submitted)
+    ds = dataset_for(
+        client, project, ERROR_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
+    )
     records = [error_record(row, by_record[row["id"]], model.labels, model.thresholds) for row in rows]
     out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out.update({f"n_{k}": int(v) for k, v in errors["error_type"].value_counts().items()})
     return out
 
 
-def push_selection(project: Project, client, ids, *, dataset: str = ERROR_REVIEW, model=None,
-                   reason: str = "map selection", workspace: str | None = None, min_submitted: int = 1,
-                   progress: bool = False) -> dict[str, int]:
+def push_selection(
+    project: Project,
+    client,
+    ids,
+    *,
+    dataset: str = ERROR_REVIEW,
+    model=None,
+    reason: str = "map selection",
+    workspace: str | None = None,
+    min_submitted: int = 1,
+    progress: bool = False,
+) -> dict[str, int]:
     """Send chosen records (a map selection, a cluster) to ``error-review`` or ``batch-review``.
 
     In the error review the suggestion is ``model``'s decisions when a model directory is given, else
@@ -155,21 +195,27 @@ def push_selection(project: Project, client, ids, *, dataset: str = ERROR_REVIEW
     Unknown ids are refused before anything is sent.
     """
     if dataset not in (ERROR_REVIEW, BATCH_REVIEW):
-        raise WorkbenchError("selection review dataset", expected=f"{ERROR_REVIEW!r} or {BATCH_REVIEW!r}",
-                             got=repr(dataset))
+        raise WorkbenchError(
+            "selection review dataset", expected=f"{ERROR_REVIEW!r} or {BATCH_REVIEW!r}", got=repr(dataset)
+        )
     ids = list(dict.fromkeys(ids))
     frame = project.frame().set_index("id", drop=False)
     unknown = [i for i in ids if i not in frame.index]
     if unknown:
-        raise WorkbenchError("selection", expected="ids of stored records", got=f"{len(unknown)} unknown, "
-                             f"e.g. {unknown[:3]}", fix="select on a map of this project; nothing was sent")
+        raise WorkbenchError(
+            "selection",
+            expected="ids of stored records",
+            got=f"{len(unknown)} unknown, e.g. {unknown[:3]}",
+            fix="select on a map of this project; nothing was sent",
+        )
     if not ids:
         return {"pushed": 0, "unchanged": 0, "answered_kept": 0, "selected": 0}
     rows = [frame.loc[i].to_dict() for i in ids]
     labels = list(project.taxonomy.label_names)
     enc = _encoder(project)
-    ds = dataset_for(client, project, dataset, workspace=workspace, dimensions=enc.dimension,
-                     min_submitted=min_submitted)
+    ds = dataset_for(
+        client, project, dataset, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
+    )
     if dataset == BATCH_REVIEW:
         seeds = project.seeds().set_index("id")["text"].to_dict()
         records = [batch_record(row, seeds.get(row["seed_id"], "") or "", labels) for row in rows]
@@ -184,8 +230,13 @@ def push_selection(project: Project, client, ids, *, dataset: str = ERROR_REVIEW
         for row, p in zip(rows, probs):
             by_label = dict(zip(labels, np.round(p, 4).tolist()))
             top = labels[int(np.argmax(p))]
-            err = {"error_type": reason, "label": top, "label_quality_score": float("nan"),
-                   "probability": by_label[top], "probs": by_label}
+            err = {
+                "error_type": reason,
+                "label": top,
+                "label_quality_score": float("nan"),
+                "probability": by_label[top],
+                "probs": by_label,
+            }
             records.append(error_record(row, [err], labels, thresholds, agent=agent))
     out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out["selected"] = len(ids)

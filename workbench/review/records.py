@@ -39,17 +39,25 @@ def seed_record(seed: Mapping[str, Any], examples: Sequence[str], vector: Sequen
     import argilla as rg
 
     overlap = ", ".join(f"{k} {round(100 * v)} %" for k, v in (seed.get("overlap") or {}).items())
-    fields = {"text": seed["text"], "kind": seed["kind"].replace("_", " "),
-              "targets": ", ".join(seed["target_labels"]) + (f" (overlap: {overlap})" if overlap else ""),
-              "examples": "\n".join(f"{i + 1}. {t}" for i, t in enumerate(examples[:5])) or "(no batch yet)"}
-    metadata = _metadata({"record_id": f"seed:{seed['id']}", "seed_id": seed["id"], "source": "seeds",
-                          "context": seed.get("context") or "GENERAL"})
+    fields = {
+        "text": seed["text"],
+        "kind": seed["kind"].replace("_", " "),
+        "targets": ", ".join(seed["target_labels"]) + (f" (overlap: {overlap})" if overlap else ""),
+        "examples": "\n".join(f"{i + 1}. {t}" for i, t in enumerate(examples[:5])) or "(no batch yet)",
+    }
+    metadata = _metadata(
+        {
+            "record_id": f"seed:{seed['id']}",
+            "seed_id": seed["id"],
+            "source": "seeds",
+            "context": seed.get("context") or "GENERAL",
+        }
+    )
     metadata["content_hash"] = content_hash(fields, metadata)
     return rg.Record(id=f"seed:{seed['id']}", fields=fields, metadata=metadata, vectors=_vectors(vector))
 
 
-def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str],
-                 vector: Sequence[float] | None = None):
+def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], vector: Sequence[float] | None = None):
     """The batch-review record of one generated record: the generator's intended labels as the suggestion."""
     import argilla as rg
 
@@ -57,21 +65,36 @@ def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str],
     fields = {"text": row["text"], "seed": seed_text}
     metadata = _metadata({**row, "record_id": row["id"]})
     # what the generator asserted (its known labels), kept with the record: the batch verdict compares with it
-    metadata["intended"] = json.dumps({lab: int(row[lab]) for lab in labels if row.get(lab) in (0, 1)},
-                                      sort_keys=True)
+    metadata["intended"] = json.dumps({lab: int(row[lab]) for lab in labels if row.get(lab) in (0, 1)}, sort_keys=True)
     metadata["content_hash"] = content_hash(fields, metadata, intended)
-    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors=_vectors(vector),
-                     suggestions=[rg.Suggestion(question_name="labels", value=intended, agent="generator")])
+    return rg.Record(
+        id=row["id"],
+        fields=fields,
+        metadata=metadata,
+        vectors=_vectors(vector),
+        suggestions=[rg.Suggestion(question_name="labels", value=intended, agent="generator")],
+    )
 
 
-def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], labels: Sequence[str],
-                 thresholds: Sequence[float], vector: Sequence[float] | None = None, agent: str = "model"):
+def error_record(
+    row: Mapping[str, Any],
+    errors: Sequence[Mapping[str, Any]],
+    labels: Sequence[str],
+    thresholds: Sequence[float],
+    vector: Sequence[float] | None = None,
+    agent: str = "model",
+):
     """The error-review record of one store record: its worst error's type, label and quality score as
     metadata, the model's decisions with their probabilities as the suggestion."""
     import argilla as rg
 
-    worst = min(errors, key=lambda e: (e["label_quality_score"] if e["label_quality_score"] == e["label_quality_score"]
-                                       else 2.0, -e["probability"]))
+    worst = min(
+        errors,
+        key=lambda e: (
+            e["label_quality_score"] if e["label_quality_score"] == e["label_quality_score"] else 2.0,
+            -e["probability"],
+        ),
+    )
     probs = worst["probs"]
     chosen = [lab for lab, t in zip(labels, thresholds) if probs.get(lab, 0.0) >= t]
     scores = [float(probs[lab]) for lab in chosen] if chosen else [float(1 - max(probs.values(), default=0.0))]
@@ -81,6 +104,10 @@ def error_record(row: Mapping[str, Any], errors: Sequence[Mapping[str, Any]], la
     if worst["label_quality_score"] == worst["label_quality_score"]:
         metadata["label_quality_score"] = round(float(worst["label_quality_score"]), 4)
     metadata["content_hash"] = content_hash(fields, metadata, [chosen, scores])
-    return rg.Record(id=row["id"], fields=fields, metadata=metadata, vectors=_vectors(vector),
-                     suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores,
-                                                agent=agent)])
+    return rg.Record(
+        id=row["id"],
+        fields=fields,
+        metadata=metadata,
+        vectors=_vectors(vector),
+        suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores, agent=agent)],
+    )

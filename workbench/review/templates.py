@@ -18,8 +18,17 @@ from __future__ import annotations
 
 from curation import Taxonomy
 
-__all__ = ["SEED_REVIEW", "BATCH_REVIEW", "ERROR_REVIEW", "DATASETS", "NONE_LABEL", "METADATA", "VECTOR",
-           "settings_for", "guidelines"]
+__all__ = [
+    "SEED_REVIEW",
+    "BATCH_REVIEW",
+    "ERROR_REVIEW",
+    "DATASETS",
+    "NONE_LABEL",
+    "METADATA",
+    "VECTOR",
+    "settings_for",
+    "guidelines",
+]
 
 SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW = "seed-review", "batch-review", "error-review"
 DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW)
@@ -30,25 +39,32 @@ VECTOR = "embedding"
 
 def guidelines(taxonomy: Taxonomy, dataset: str) -> str:
     """Markdown guidelines built from the taxonomy's descriptions."""
-    labels = "\n".join(f"- **{lab.name}** ({lab.tier}): {lab.description or 'no description yet'}"
-                       for lab in taxonomy.labels)
+    labels = "\n".join(
+        f"- **{lab.name}** ({lab.tier}): {lab.description or 'no description yet'}" for lab in taxonomy.labels
+    )
     if dataset == SEED_REVIEW:
-        task = ("Decide whether this seed may generate training data. **approve** it when its examples would "
-                "teach the labels it targets; **reject** it when they would teach something wrong; "
-                "**needs_edit** with a corrected text in `edited_text`. A *hard-negative* seed must be "
-                "genuinely benign content near the boundary of its labels — never coercive, threatening or "
-                "harassing content framed as acceptable. Reject such a seed: one bad seed poisons its whole "
-                "batch.")
+        task = (
+            "Decide whether this seed may generate training data. **approve** it when its examples would "
+            "teach the labels it targets; **reject** it when they would teach something wrong; "
+            "**needs_edit** with a corrected text in `edited_text`. A *hard-negative* seed must be "
+            "genuinely benign content near the boundary of its labels — never coercive, threatening or "
+            "harassing content framed as acceptable. Reject such a seed: one bad seed poisons its whole "
+            "batch."
+        )
     elif dataset == ERROR_REVIEW:
-        task = ("The model disagrees with this record's labels, or is confident about a label nobody gave it. "
-                "Label the text with every label that applies (or **none**); the suggestion is the model's "
-                "opinion with its probabilities, not the truth. Often the model is right and a label is "
-                "missing: say so by choosing it. Use **note** for anything the team should know.")
+        task = (
+            "The model disagrees with this record's labels, or is confident about a label nobody gave it. "
+            "Label the text with every label that applies (or **none**); the suggestion is the model's "
+            "opinion with its probabilities, not the truth. Often the model is right and a label is "
+            "missing: say so by choosing it. Use **note** for anything the team should know."
+        )
     else:
-        task = ("Label the text with every label that applies, or **none** when no label applies; the "
-                "suggestion is what the generator intended, not the truth. Then say whether it is a **valid** "
-                "example of its seed (realistic, on topic, of the seed's kind). A batch whose sample has too "
-                "many invalid or mislabelled records is rejected, and its seed with it.")
+        task = (
+            "Label the text with every label that applies, or **none** when no label applies; the "
+            "suggestion is what the generator intended, not the truth. Then say whether it is a **valid** "
+            "example of its seed (realistic, on topic, of the seed's kind). A batch whose sample has too "
+            "many invalid or mislabelled records is rejected, and its seed with it."
+        )
     return f"{task}\n\n### Labels\n{labels}\n"
 
 
@@ -60,24 +76,42 @@ def settings_for(dataset: str, taxonomy: Taxonomy, *, dimensions: int, min_submi
     vectors = [rg.VectorField(name=VECTOR, dimensions=dimensions)]
     distribution = rg.TaskDistribution(min_submitted=min_submitted)
     if dataset == SEED_REVIEW:
-        fields = [rg.TextField(name="text", title="Seed"), rg.TextField(name="kind", title="Kind"),
-                  rg.TextField(name="targets", title="Target labels and overlap"),
-                  rg.TextField(name="examples", title="Examples from its batches", use_markdown=True)]
-        questions = [rg.LabelQuestion(name="verdict", labels=["approve", "reject", "needs_edit"]),
-                     rg.TextQuestion(name="edited_text", required=False),
-                     rg.TextQuestion(name="reason", required=False)]
+        fields = [
+            rg.TextField(name="text", title="Seed"),
+            rg.TextField(name="kind", title="Kind"),
+            rg.TextField(name="targets", title="Target labels and overlap"),
+            rg.TextField(name="examples", title="Examples from its batches", use_markdown=True),
+        ]
+        questions = [
+            rg.LabelQuestion(name="verdict", labels=["approve", "reject", "needs_edit"]),
+            rg.TextQuestion(name="edited_text", required=False),
+            rg.TextQuestion(name="reason", required=False),
+        ]
     elif dataset == BATCH_REVIEW:
         fields = [rg.TextField(name="text", title="Text"), rg.TextField(name="seed", title="Seed it came from")]
-        questions = [rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
-                     rg.LabelQuestion(name="valid", labels=["yes", "no"])]
+        questions = [
+            rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
+            rg.LabelQuestion(name="valid", labels=["yes", "no"]),
+        ]
     elif dataset == ERROR_REVIEW:
         fields = [rg.TextField(name="text", title="Text")]
-        questions = [rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
-                     rg.TextQuestion(name="note", required=False)]
-        metadata += [rg.TermsMetadataProperty(name="error_type"), rg.TermsMetadataProperty(name="label"),
-                     rg.FloatMetadataProperty(name="label_quality_score", min=0.0, max=1.0)]
+        questions = [
+            rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
+            rg.TextQuestion(name="note", required=False),
+        ]
+        metadata += [
+            rg.TermsMetadataProperty(name="error_type"),
+            rg.TermsMetadataProperty(name="label"),
+            rg.FloatMetadataProperty(name="label_quality_score", min=0.0, max=1.0),
+        ]
     else:
         raise ValueError(f"unknown review dataset {dataset!r}")
-    return rg.Settings(fields=fields, questions=questions, metadata=metadata, vectors=vectors,
-                       guidelines=guidelines(taxonomy, dataset), distribution=distribution,
-                       allow_extra_metadata=True)  # content_hash, intended: bookkeeping, not filters
+    return rg.Settings(
+        fields=fields,
+        questions=questions,
+        metadata=metadata,
+        vectors=vectors,
+        guidelines=guidelines(taxonomy, dataset),
+        distribution=distribution,
+        allow_extra_metadata=True,
+    )  # content_hash, intended: bookkeeping, not filters

@@ -35,5 +35,13 @@ from .query import fts_query
 from .schema import ENGINE_NAME, MAX_TERMS, SCHEMA_VERSION, SLOTS, connect, search_db_path
 from .searchengine import SQLiteSearchEngine
 
-__all__ = ["ENGINE_NAME", "MAX_TERMS", "SCHEMA_VERSION", "SLOTS", "SQLiteSearchEngine", "connect", "fts_query",
-           "search_db_path"]
+__all__ = [
+    "ENGINE_NAME",
+    "MAX_TERMS",
+    "SCHEMA_VERSION",
+    "SLOTS",
+    "SQLiteSearchEngine",
+    "connect",
+    "fts_query",
+    "search_db_path",
+]

@@ -118,8 +118,10 @@ class SQLiteSearchEngine(SearchEngine):
             return
         sets = ", ".join(f"{columns[k]} = ?" for k in update)
         with immediate_transaction(self.conn) as c:
-            c.execute(f"UPDATE idx_records SET {sets} WHERE id = ?",
-                      [enum_value(v) for v in update.values()] + [str(record.id)])
+            c.execute(
+                f"UPDATE idx_records SET {sets} WHERE id = ?",
+                [enum_value(v) for v in update.values()] + [str(record.id)],
+            )
 
     async def delete_records(self, dataset: Dataset, records: Iterable[Record]):
         ids = [str(r.id) for r in records]
@@ -132,8 +134,9 @@ class SQLiteSearchEngine(SearchEngine):
                 if row is None:
                     continue
                 seq = row[0]
-                touched.update(r[0] for r in c.execute("SELECT settings_id FROM idx_vectors WHERE record_seq = ?",
-                                                        (seq,)))
+                touched.update(
+                    r[0] for r in c.execute("SELECT settings_id FROM idx_vectors WHERE record_seq = ?", (seq,))
+                )
                 delete_text(c, seq)
                 c.execute("DELETE FROM idx_vectors WHERE record_seq = ?", (seq,))
                 c.execute("DELETE FROM idx_responses WHERE record_seq = ?", (seq,))
@@ -226,12 +229,21 @@ class SQLiteSearchEngine(SearchEngine):
             return 0
         if dataset.field_by_name(query.field) is None:
             raise ValueError(f"Field {query.field} not found in dataset {dataset.id}")
-        row = self.conn.execute("SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?",
-                                (str(dataset.id), query.field)).fetchone()
+        row = self.conn.execute(
+            "SELECT slot FROM idx_fields WHERE dataset_id = ? AND name = ?", (str(dataset.id), query.field)
+        ).fetchone()
         return row[0] if row else None
 
-    def _where(self, sql: SqlParams, dataset: Dataset, query: Optional[TextQuery], filter: Optional[Filter], *,
-               excluded: Optional[str] = None, match: bool = True) -> str:
+    def _where(
+        self,
+        sql: SqlParams,
+        dataset: Dataset,
+        query: Optional[TextQuery],
+        filter: Optional[Filter],
+        *,
+        excluded: Optional[str] = None,
+        match: bool = True,
+    ) -> str:
         """WHERE clause on ``r`` (idx_records) for a dataset, text query, filter and excluded record id.
 
         ``match=False`` leaves out the must-match part of the text query, for a caller that joins the FTS
@@ -247,11 +259,15 @@ class SQLiteSearchEngine(SearchEngine):
                 where.append("0")
             else:
                 if must is not None and match:
-                    where.append(f"r.seq IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
-                                 f"{sql.p(must)} AND rowid % {SLOTS} = {sql.p(slot)})")
+                    where.append(
+                        f"r.seq IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
+                        f"{sql.p(must)} AND rowid % {SLOTS} = {sql.p(slot)})"
+                    )
                 if exclude is not None:
-                    where.append(f"r.seq NOT IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
-                                 f"{sql.p(exclude)} AND rowid % {SLOTS} = {sql.p(slot)})")
+                    where.append(
+                        f"r.seq NOT IN (SELECT rowid / {SLOTS} FROM idx_text WHERE idx_text MATCH "
+                        f"{sql.p(exclude)} AND rowid % {SLOTS} = {sql.p(slot)})"
+                    )
         if filter is not None:
             where.append(filter_sql(sql, filter))
         return " AND ".join(where)
@@ -283,8 +299,9 @@ class SQLiteSearchEngine(SearchEngine):
                 f"LIMIT {int(limit)} OFFSET {int(offset)}",
                 order_sql.params,
             ).fetchall()
-            return SearchResponses(items=[SearchResponseItem(record_id=UUID(i), score=None) for _, i in rows],
-                                   total=total)
+            return SearchResponses(
+                items=[SearchResponseItem(record_id=UUID(i), score=None) for _, i in rows], total=total
+            )
 
         if query is None and user_id is None:
             rows = self.conn.execute(
@@ -292,8 +309,9 @@ class SQLiteSearchEngine(SearchEngine):
                 f"LIMIT {int(limit)} OFFSET {int(offset)}",
                 sql.params,
             ).fetchall()
-            return SearchResponses(items=[SearchResponseItem(record_id=UUID(i), score=1.0) for _, i in rows],
-                                   total=total)
+            return SearchResponses(
+                items=[SearchResponseItem(record_id=UUID(i), score=1.0) for _, i in rows], total=total
+            )
 
         # Ranked: by text relevance (FTS5's bm25), times a per-user pseudo-random factor when a user is given
         # (Argilla asks Elasticsearch for a `random_score` seeded with the user id). All in SQL.
@@ -303,9 +321,11 @@ class SQLiteSearchEngine(SearchEngine):
             # the FTS table is joined (for bm25), so the WHERE clause leaves out its own match on it
             source = f"idx_text JOIN idx_records r ON r.seq = idx_text.rowid / {SLOTS}"
             score = "-bm25(idx_text)"
-            where_sql = (f"idx_text MATCH {ranked.p(must)} AND idx_text.rowid % {SLOTS} = "
-                         f"{ranked.p(self._slot(dataset, query))} AND "
-                         + self._where(ranked, dataset, query, filter, match=False))
+            where_sql = (
+                f"idx_text MATCH {ranked.p(must)} AND idx_text.rowid % {SLOTS} = "
+                f"{ranked.p(self._slot(dataset, query))} AND "
+                + self._where(ranked, dataset, query, filter, match=False)
+            )
         else:
             source, score = "idx_records r", "1.0"
             where_sql = self._where(ranked, dataset, query, filter)
@@ -318,8 +338,9 @@ class SQLiteSearchEngine(SearchEngine):
             f"ORDER BY score DESC, r.seq LIMIT {int(limit)} OFFSET {int(offset)}",
             select_params + ranked.params,
         ).fetchall()
-        return SearchResponses(items=[SearchResponseItem(record_id=UUID(i), score=float(sc)) for i, sc in rows],
-                               total=total)
+        return SearchResponses(
+            items=[SearchResponseItem(record_id=UUID(i), score=float(sc)) for i, sc in rows], total=total
+        )
 
     async def similarity_search(
         self,
@@ -378,11 +399,18 @@ class SQLiteSearchEngine(SearchEngine):
         total = len(chosen)
         if threshold is not None:
             chosen = chosen[scores[chosen] >= threshold]
-        id_by_seq = dict(self.conn.execute(
-            f"SELECT seq, id FROM idx_records WHERE seq IN ({','.join(str(int(s)) for s in seqs[chosen])})"
-        ).fetchall()) if len(chosen) else {}
+        id_by_seq = (
+            dict(
+                self.conn.execute(
+                    f"SELECT seq, id FROM idx_records WHERE seq IN ({','.join(str(int(s)) for s in seqs[chosen])})"
+                ).fetchall()
+            )
+            if len(chosen)
+            else {}
+        )
         items = [
             SearchResponseItem(record_id=UUID(id_by_seq[int(seqs[i])]), score=float(scores[i]))
-            for i in chosen if int(seqs[i]) in id_by_seq
+            for i in chosen
+            if int(seqs[i]) in id_by_seq
         ]
         return SearchResponses(items=items, total=total)

@@ -17,8 +17,9 @@ from .schema import SLOTS
 def delete_dataset(c: sqlite3.Connection, dataset_id: str) -> None:
     for (seq,) in c.execute("SELECT seq FROM idx_records WHERE dataset_id = ?", (dataset_id,)).fetchall():
         delete_text(c, seq)
-    settings = [r[0] for r in c.execute("SELECT DISTINCT settings_id FROM idx_vectors WHERE dataset_id = ?",
-                                        (dataset_id,))]
+    settings = [
+        r[0] for r in c.execute("SELECT DISTINCT settings_id FROM idx_vectors WHERE dataset_id = ?", (dataset_id,))
+    ]
     for table in ("idx_vectors", "idx_responses", "idx_records", "idx_fields", "idx_datasets"):
         column = "id" if table == "idx_datasets" else "dataset_id"
         c.execute(f"DELETE FROM {table} WHERE {column} = ?", (dataset_id,))
@@ -35,8 +36,7 @@ def ensure_field_slots(c: sqlite3.Connection, dataset: Dataset) -> dict[str, int
             raise ValueError(f"Dataset {dataset_id} has more than {SLOTS - 1} fields; the engine indexes at most that.")
         next_slot = max(slots.values(), default=0) + 1
         for name in missing:
-            c.execute("INSERT INTO idx_fields (dataset_id, name, slot) VALUES (?, ?, ?)",
-                      (dataset_id, name, next_slot))
+            c.execute("INSERT INTO idx_fields (dataset_id, name, slot) VALUES (?, ?, ?)", (dataset_id, name, next_slot))
             slots[name] = next_slot
             next_slot += 1
     return slots
@@ -47,9 +47,14 @@ def write_record(c, dataset, record, slots, touched_vectors) -> None:
     record_id = str(record.id)
     suggestions = {s.question.name: suggestion_doc(s) for s in (record.suggestions or [])}
     row = (
-        record_id, dataset_id, record.external_id, enum_value(record.status),
-        epoch(record.inserted_at), epoch(record.updated_at),
-        to_json(record_metadata(record, dataset)), to_json(suggestions),
+        record_id,
+        dataset_id,
+        record.external_id,
+        enum_value(record.status),
+        epoch(record.inserted_at),
+        epoch(record.updated_at),
+        to_json(record_metadata(record, dataset)),
+        to_json(suggestions),
     )
     seq = c.execute(
         "INSERT INTO idx_records (id, dataset_id, external_id, status, inserted_at, updated_at, metadata, "
@@ -96,8 +101,14 @@ def upsert_response(c: sqlite3.Connection, response: Response, seq: int, dataset
     c.execute(
         "INSERT OR REPLACE INTO idx_responses (id, record_seq, dataset_id, user_id, status, answers) "
         "VALUES (?, ?, ?, ?, ?, ?)",
-        (str(response.id), seq, dataset_id, str(response.user_id), enum_value(response.status),
-         to_json(response_answers(response))),
+        (
+            str(response.id),
+            seq,
+            dataset_id,
+            str(response.user_id),
+            enum_value(response.status),
+            to_json(response_answers(response)),
+        ),
     )
 
 
