@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 
-.PHONY: install chromium run test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata clean
+.PHONY: install chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,12 +28,21 @@ run: $(STAMP)
 	test -f $(DEMO)/workbench.yaml || $(VENV)/bin/workbench init $(DEMO) --demo
 	HF_HUB_OFFLINE=1 $(VENV)/bin/workbench run $(DEMO)
 
-test: $(STAMP) chromium
+# Lint and format check (ruff), part of both test targets.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The notebooks' .ipynb from their jupytext scripts notebooks/*.py (run after editing a script).
+notebooks: $(STAMP)
+	$(PY) tools/make_notebooks.py
+
+test: $(STAMP) chromium lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 	$(MAKE) argilla-sdk-tests
 
 # The fast lane: every test not marked slow (no model training, no Argilla server), in under 2 minutes.
-test-fast: $(STAMP)
+test-fast: $(STAMP) lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
 # Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack.
