@@ -1,13 +1,18 @@
 """What people meet: one package a part, over the ``curation`` and ``training`` libraries.
 
-- ``workbench.argilla``: the embedded Argilla stack (server, SQLite search engine, launcher) that
-  annotators work in;
+- ``workbench.argilla``: Argilla behind one interface (``ArgillaBackend``), met by the embedded stack
+  (server, SQLite search engine, launcher) and by an Argilla run elsewhere (URL + key file);
 - ``workbench.review``: the review loops between the store and Argilla (push, pull, agreement);
 - ``workbench.maps``: the embedding map, label interference and clusters;
 - ``workbench.panels``: the ipywidgets of the notebooks (retrain-and-gate, review, seeds, map);
 - ``workbench.generate``: seeds become pending batches (LLM over HTTP, retrieval, perturbation), cached;
 - ``workbench.cli``: the ``workbench`` command, one module per verb group;
-- the demo project (:func:`build_demo`, :func:`open_project` for notebooks) and the starter taxonomy.
+- ``workbench.session``: ``workbench run`` (an Argilla backend + JupyterLab on the notebooks);
+- the demo project (:func:`build_demo`, :func:`open_project` for notebooks) and the starter taxonomy;
+  the notebooks and the demo data ship inside the wheel (``_resources``).
+
+Install: the core distribution is ``curation`` + ``training``; this layer's own dependencies are the
+``[workbench]`` extra, and a part used without it says how to install it (``_extras``).
 
 Packages of this layer may import ``curation`` and ``training``; neither of those imports
 ``workbench``. Importing this package starts nothing and imports neither argilla-server nor torch.
