@@ -87,15 +87,15 @@ def _predict_cli(model_dir, tmp_path, variant=None):
 
 
 @pytest.fixture(scope="module")
-def fast_model(slice_project, tmp_path_factory):
-    out = tmp_path_factory.mktemp("m") / "fast"
+def heads_model(slice_project, tmp_path_factory):
+    out = tmp_path_factory.mktemp("m") / "heads"
     return train_model(
         slice_project, out, TrainSpec(recipe="heads", group="safety", mix=False, onnx=("fp32", "fp16", "int8"))
     )
 
 
-def test_fast_family_end_to_end(fast_model, tmp_path):
-    m = fast_model
+def test_heads_family_end_to_end(heads_model, tmp_path):
+    m = heads_model
     card = m.card
     assert card.labels == ["hate", "offensive"]
     assert card.snapshot_id.startswith("snap-") and card.excluded_seeds == []
@@ -170,12 +170,12 @@ def test_tfidf_family_end_to_end(slice_project, tmp_path):
         TrainSpec(recipe="tfidf", onnx=("int8",))
 
 
-def test_corrupted_export_fails_gate_and_cannot_be_promoted(fast_model, tmp_path, capsys):
+def test_corrupted_export_fails_gate_and_cannot_be_promoted(heads_model, tmp_path, capsys):
     import onnx
     from onnx import numpy_helper
 
     m_dir = tmp_path / "corrupt"
-    shutil.copytree(fast_model.root, m_dir)
+    shutil.copytree(heads_model.root, m_dir)
     path = m_dir / "onnx" / "model.fp32.onnx"
     model = onnx.load(str(path))
     for init in model.graph.initializer:  # zero every float weight
@@ -196,7 +196,7 @@ def test_corrupted_export_fails_gate_and_cannot_be_promoted(fast_model, tmp_path
     assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
 
 
-def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
+def test_int8_parity_rule_both_ways(heads_model, tmp_path, capsys):
     """Variants are judged by decisions (agreement, F1 deltas) with the largest probability difference
     reported: the fp32 export passes parity; the dynamic int8's verdict follows its numbers; a
     deliberately broken int8 file (every float tensor zeroed: near-constant outputs) fails loudly by
@@ -207,7 +207,7 @@ def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
     def parity_failures(info):
         return [f for f in info.gate.failures if f.check.startswith(("parity", "collapse"))]
 
-    variants = fast_model.card.variants
+    variants = heads_model.card.variants
     fp32 = variants["fp32"]
     assert fp32.decision_agreement == 1.0 and fp32.f1_delta_max < 1e-9 and not parity_failures(fp32)
     int8 = variants["int8"]
@@ -216,7 +216,7 @@ def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
     assert holds == (not parity_failures(int8)), int8.gate.failures
 
     m_dir = tmp_path / "broken-int8"
-    shutil.copytree(fast_model.root, m_dir)
+    shutil.copytree(heads_model.root, m_dir)
     path = m_dir / "onnx" / "model.int8.onnx"
     model = onnx.load(str(path))
     for init in model.graph.initializer:
@@ -233,7 +233,7 @@ def test_int8_parity_rule_both_ways(fast_model, tmp_path, capsys):
     assert "refused: expected a variant that passed its gate, got a failed gate" in capsys.readouterr().err
 
 
-def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
+def test_int8_plan_keeps_the_lossiest_groups_in_fp32(heads_model, tmp_path):
     """The int8 variant is planned on calib: when quantising everything misses the target, each MatMul
     group's loss is measured and the lossiest groups stay fp32, as few as the target allows; the file
     written is the plan's (its quantised MatMuls counted) and meets the target on calib when scored
@@ -242,14 +242,14 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
 
     from training import matmul_groups
 
-    first = fast_model.card.int8_plan
+    first = heads_model.card.int8_plan
     assert first["tries"][0]["kept"] == 0  # the default plan starts from everything in int8
     assert first["met_target"] == (
         first["calib"]["agreement"] >= first["target"]["min_agreement"]
         and first["calib"]["f1_delta_max"] <= first["target"]["max_f1_delta"]
     )
     m_dir = tmp_path / "planned"
-    shutil.copytree(fast_model.root, m_dir)
+    shutil.copytree(heads_model.root, m_dir)
     model = load_model(m_dir)
     bound = first["tries"][0]["max_abs_dp"] / 2  # a target that all-int8 misses and all-fp32 meets
     model.card.int8_target = {"max_abs_dp": bound}
@@ -272,7 +272,7 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(fast_model, tmp_path):
     assert model.card.variants["int8"].decision_agreement is not None  # then gated on holdout
 
 
-def test_shuffled_taxonomy_raises_label_order_error(fast_model):
+def test_shuffled_taxonomy_raises_label_order_error(heads_model):
     shuffled = Taxonomy.from_dict({"labels": [{"name": "offensive"}, {"name": "hate"}, {"name": "scam"}]})
     with pytest.raises(
         TaxonomyError,
@@ -281,8 +281,8 @@ def test_shuffled_taxonomy_raises_label_order_error(fast_model):
             "re-export the model or load it with the taxonomy it was trained on"
         ),
     ):
-        load_model(fast_model.root, taxonomy=shuffled)
-    load_model(fast_model.root, taxonomy=Taxonomy.from_dict(TAXONOMY))  # the right order loads
+        load_model(heads_model.root, taxonomy=shuffled)
+    load_model(heads_model.root, taxonomy=Taxonomy.from_dict(TAXONOMY))  # the right order loads
 
 
 @pytest.mark.parametrize("recipe", ["tfidf", "heads"])
@@ -301,7 +301,7 @@ def test_tuning_never_reads_holdout(tmp_path, recipe):
     assert m1.card.metrics["macro_f1"] != m2.card.metrics["macro_f1"]  # holdout itself did change
 
 
-def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
+def test_model_set_and_promotion(slice_project, heads_model, tmp_path):
     train_model_set(slice_project, tmp_path / "set", ["safety", "spam"], TrainSpec(recipe="tfidf", mix=False))
     loaded = ModelSet.load(tmp_path / "set")
     assert loaded.labels == ["hate", "offensive", "scam", "spam"]
@@ -310,9 +310,9 @@ def test_model_set_and_promotion(slice_project, fast_model, tmp_path):
     rows = _predict_cli(tmp_path / "set", tmp_path)
     assert "scam" in rows[0]["decisions"]
     # promotion: a passing model is promoted; the next model is compared with it
-    entry = promote(fast_model, variant="torch")
-    assert promoted_model(slice_project).root == fast_model.root.resolve()
-    assert entry["snapshot_id"] == fast_model.card.snapshot_id
+    entry = promote(heads_model, variant="torch")
+    assert promoted_model(slice_project).root == heads_model.root.resolve()
+    assert entry["snapshot_id"] == heads_model.card.snapshot_id
     nxt = train_model(slice_project, tmp_path / "next", TrainSpec(recipe="heads", group="safety", mix=False))
     cmp_labels = [r["label"] for r in nxt.card.comparison["per_label"]]
     assert cmp_labels == ["hate", "offensive"]

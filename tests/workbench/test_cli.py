@@ -153,3 +153,22 @@ def test_stack_errors_take_the_one_error_path(tmp_path, capsys):
     assert main(["server", "env", "--home", str(tmp_path / "nohome")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: Argilla is not running") and "Traceback" not in err
+
+
+def test_run_restores_the_callers_sigterm_handler_when_it_ends(tmp_path, capsys):
+    """`workbench run` handles SIGTERM while it waits; once it ends the caller's handler is back."""
+    import signal
+
+    from workbench.session import WorkbenchSession
+
+    def mine(*_):
+        pass
+
+    before = signal.signal(signal.SIGTERM, mine)
+    try:
+        session = WorkbenchSession(tmp_path / "proj", home=tmp_path / "home")
+        session.wait()  # nothing started: returns at once, after stopping nothing
+        assert signal.getsignal(signal.SIGTERM) is mine
+        assert "stopping: nothing left" in capsys.readouterr().out
+    finally:
+        signal.signal(signal.SIGTERM, before)
