@@ -73,12 +73,12 @@ def _env(venv: Path, home: Path) -> dict:
 CORE_CHECK = """
 import importlib.util, json, sys
 import training, curation
-from curation import Project
+from curation import Project, Taxonomy
 from training import TrainSpec, train_model
 assert "site-packages" in training.__file__, training.__file__
 missing = [m for m in ("argilla_server", "argilla", "jupyterlab", "ipywidgets", "umap") if importlib.util.find_spec(m)]
 assert not missing, f"the core pulled in {missing}"
-tax = {"labels": [{"name": "spam", "group": "spam", "tier": "T4"}]}
+tax = Taxonomy.from_dict({"labels": [{"name": "spam", "group": "spam", "tier": "T4"}]})
 words = ["buy cheap pills now", "win a free prize today", "click this link for money", "limited offer act now"]
 clean = ["see you at the match", "the meeting moved to noon", "thanks for the notes", "lunch at the usual place"]
 rows = [{"text": f"{t} {i}", "spam": 1} for i in range(40) for t in words[:1]] + \\
