@@ -4,7 +4,9 @@ Each request takes the next behaviour of ``script`` (then ``default``): ``ok`` a
 examples as the prompt asks for, with the labels it asks for; ``429`` / ``500`` are HTTP errors; ``slow``
 sleeps past the client's timeout; ``malformed`` is not JSON; ``refusal`` refuses; ``truncated`` stops
 at the length limit; ``short`` answers with half the examples; ``bad_labels`` labels them wrongly;
-``repeat`` repeats the seed. Every request is kept (``requests``), with its Authorization header.
+``repeat`` repeats the seed; ``429-retry-after`` is a 429 with ``Retry-After: 1``; ``four-half-seed``
+answers at most 4 examples: the seed's first half, verbatim, then up to 3 valid ones. Every request is kept
+(``requests``, with its Authorization header and the time it arrived).
 """
 
 from __future__ import annotations
@@ -70,6 +72,8 @@ class FakeChatServer:
             time.sleep(self.delay)
         if behaviour in ("429", "500"):
             return int(behaviour), json.dumps({"error": {"message": "try later"}})
+        if behaviour == "429-retry-after":
+            return 429, json.dumps({"error": {"message": "slow down"}}), {"Retry-After": "1"}
         if behaviour == "slow":
             time.sleep(self.slow_seconds)
         if behaviour == "malformed":
@@ -96,6 +100,10 @@ class FakeChatServer:
         elif behaviour == "repeat":
             seed = prompt.split("):\n", 1)[1].split("\n", 1)[0]
             content["examples"] = [{"text": seed, "labels": labels}] * k
+        elif behaviour == "four-half-seed":
+            seed = prompt.split("):\n", 1)[1].split("\n", 1)[0]
+            half = seed[: len(seed) // 2]
+            content["examples"] = [{"text": half, "labels": labels}] + content["examples"][: min(k, 3)]
         text = json.dumps(content)
         if behaviour == "truncated":
             text = text[: len(text) // 2]
@@ -114,15 +122,22 @@ class FakeChatServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 with outer._lock:
                     outer.requests.append(
-                        {"path": self.path, "body": body, "authorization": self.headers.get("Authorization")}
+                        {
+                            "path": self.path,
+                            "body": body,
+                            "authorization": self.headers.get("Authorization"),
+                            "at": time.monotonic(),
+                        }
                     )
                 if self.path != "/v1/chat/completions":
                     self.send_error(404, "no such endpoint")
                     return
-                status, text = outer._answer(body)
+                status, text, *more = outer._answer(body)
                 data = text.encode()
                 try:
                     self.send_response(status)
+                    for name, value in (more[0] if more else {}).items():
+                        self.send_header(name, value)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()

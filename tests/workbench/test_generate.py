@@ -213,3 +213,80 @@ def test_backoff_grows_between_attempts_and_the_rate_limit_spaces_requests(tmp_p
         t0 = _time.monotonic()
         generate(p2, _provider(p2, server), n=3)  # 6 requests at 2 per second
         assert len(server.requests) == 6 and _time.monotonic() - t0 >= 2.4
+
+
+def test_a_flaky_endpoint_that_answers_short_still_fills_the_batch_in_one_run(tmp_path):
+    """429 (Retry-After), 500, malformed JSON, a refusal, a truncated answer, then 4 examples per call of
+    which one repeats the first half of the seed verbatim: five faults in a row stay under the budget of
+    six, and every short answer after them makes progress, which resets the count."""
+    from workbench.cli import main
+
+    p = _project(tmp_path, chunk=20, max_attempts=6)
+    p.close()
+    script = ["429-retry-after", "500", "malformed", "refusal", "truncated"]
+    only = tmp_path / "only.yaml"
+    seed = {**SEEDS["seeds"][0], "id": "seed-scam-only", "batch_size": 12, "overlap": {}}
+    only.write_text(yaml.safe_dump({"seeds": [seed]}))
+    with FakeChatServer(script, default="four-half-seed") as server:
+        code = main(
+            [
+                "generate",
+                str(tmp_path / "proj"),
+                "--provider",
+                "openai-compatible",
+                "--base-url",
+                server.url,
+                "--model",
+                "fake-model",
+                "--seeds",
+                str(only),
+            ]
+        )
+        waited = server.requests[1]["at"] - server.requests[0]["at"]
+    assert code == 0
+    asked_for = {r["body"]["messages"][-1]["content"].split("):\n", 1)[1].split("\n", 1)[0] for r in server.requests}
+    assert asked_for == {seed["text"]}  # only FILE's seed, not the project's other approved seeds
+    assert waited >= 0.9  # the 429's Retry-After: 1 was honoured (the configured backoff is 0.01 s)
+    with Project(tmp_path / "proj") as q:
+        f = q.frame()
+        gen = f[(f["origin"] == "generated") & (f["seed_id"] == "seed-scam-only")]
+        assert len(gen) == 12 and (gen["scam"] == 1).all()
+        half = seed["text"][: len(seed["text"]) // 2]
+        assert not gen["text"].str.startswith(half[:20]).any()  # the verbatim half of the seed: never stored
+        assert not gen["text"].str.contains("examples").any()  # nothing of a bad answer stored
+        assert set(f.loc[f["origin"] == "generated", "seed_id"]) == {"seed-scam-only"}
+
+
+def test_a_seed_that_ends_short_is_named_and_the_run_fails(tmp_path, capsys):
+    from workbench.cli import main
+
+    p = _project(tmp_path, chunk=20, max_attempts=2)
+    p.close()
+    with FakeChatServer(default="500") as server:
+        code = main(
+            [
+                "generate",
+                str(tmp_path / "proj"),
+                "--provider",
+                "openai-compatible",
+                "--base-url",
+                server.url,
+                "--model",
+                "fake-model",
+                "--labels",
+                "scam",
+            ]
+        )
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "ended short after every attempt: seed-hn (6 of 6 missing), seed-scam (20 of 20 missing)" in out
+    assert "missing" in out.splitlines()[0]
+
+
+def test_repeats_of_the_seed_are_caught_by_containment():
+    from workbench.generate.openai_compatible import _shingles, repeats_seed
+
+    seed = "Congratulations, you won a gift card! Send your bank login to claim it."
+    assert repeats_seed(_shingles(seed[: len(seed) // 2]), _shingles(seed))  # Jaccard alone misses this
+    assert repeats_seed(_shingles(seed), _shingles(seed))
+    assert not repeats_seed(_shingles("Your parcel is stuck at customs, pay the fee in crypto."), _shingles(seed))

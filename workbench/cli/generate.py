@@ -36,25 +36,39 @@ def generate(args) -> int:
                 f"regression vectors: {pos} positives, {neg} hard negatives in {project.root / 'regression_vectors.yaml'}"
             )
     cols = {
+        "asked": "asked",
         "made": "made",
         "from_cache": "cached",
         "stored": "stored",
         "dropped_duplicate": "duplicate",
+        "repeated_seed": "repeat",
+        "mislabelled": "mislabelled",
         "refused": "refused",
         "malformed": "malformed",
         "truncated": "truncated",
-        "mislabelled": "mislabelled",
         "retried": "retried",
-        "failed_slots": "failed",
+        "missing": "missing",
     }
-    width = max([len(s.batch_id) for s in summaries] + [5]) + 2
-    print(f"{'batch':<{width}}" + "".join(f"{c:>12}" for c in cols.values()))
+    width = max([len(s.seed_id) for s in summaries] + [5]) + 2
+    print(f"{'seed':<{width}}" + "".join(f"{c:>12}" for c in cols.values()))
     for s in summaries:
         d = s.to_dict()
-        print(f"{s.batch_id:<{width}}" + "".join(f"{d[c]:>12}" for c in cols))
+        print(f"{s.seed_id:<{width}}" + "".join(f"{d[c]:>12}" for c in cols))
     if not summaries:
         print("no approved seed to generate from (approve seeds in review, or pass --seeds FILE)")
+    print(
+        "dropped, never stored: duplicate (of a stored record), repeat (of the seed), mislabelled, refused, "
+        "malformed, truncated answers"
+    )
     print("new records are pending: they stay out of training until their batch is accepted in review")
+    short = [s for s in summaries if s.missing]
+    if short:
+        print(
+            "ended short after every attempt: "
+            + ", ".join(f"{s.seed_id} ({s.missing} of {s.asked} missing)" for s in short)
+            + "; run again to ask for the rest"
+        )
+        return 1
     return 0
 
 

@@ -3,11 +3,13 @@ Ollama.
 
 ``POST {base_url}/chat/completions`` with the model, the messages of :mod:`.prompt` and a
 ``json_schema`` response format. Each request asks for up to ``chunk`` items of one kind (same
-intended labels); an answer with fewer valid examples is kept and the rest asked for again.
-HTTP 429 / 5xx, timeouts and connection errors are retried with exponential backoff (tenacity);
-refusals, malformed JSON, truncated output (``finish_reason == "length"``), examples that repeat the
-seed and examples whose labels are not the intended ones are counted and asked for again, never
-stored. Requests run ``concurrency`` at a time under a requests-per-minute limit. The API key is read
+intended labels); an answer with fewer valid examples is kept and the rest asked for again at once.
+HTTP 429 / 5xx, timeouts and connection errors are retried with exponential backoff (tenacity); a 429's
+``Retry-After`` is honoured. Refusals, malformed JSON, truncated output (``finish_reason == "length"``),
+examples that repeat the seed (most of their shingles are the seed's, or a Jaccard of 0.8 with it) and
+examples whose labels are not the intended ones are counted and asked for again, never stored.
+``max_attempts`` counts *faults in a row*: an answer that brings at least one valid example resets it,
+so an endpoint that answers short keeps going until the batch is full. Requests run ``concurrency`` at a time under a requests-per-minute limit. The API key is read
 from the environment variable named by ``api_key_env`` and sent only as ``Authorization: Bearer``:
 it is never part of a cache key, a record, an error message or a log line.
 """
@@ -30,11 +32,54 @@ __all__ = ["OpenAICompatibleProvider"]
 
 
 class _Retryable(Exception):
-    """A failure worth asking again for (rate limit, server error, timeout, bad output)."""
+    """A failure worth asking again for (rate limit, server error, timeout, bad output); ``retry_after``:
+    the seconds the server asked us to wait, when it said."""
 
-    def __init__(self, kind: str, detail: str = ""):
+    def __init__(self, kind: str, detail: str = "", *, retry_after: float | None = None):
         super().__init__(f"{kind}: {detail}")
         self.kind = kind
+        self.retry_after = retry_after
+
+
+class _Progress(Exception):
+    """A short answer that brought valid examples: ask for the rest at once, the fault count reset."""
+
+
+REPEAT_CONTAINMENT = 0.5  # a text most of whose shingles are the seed's repeats it
+REPEAT_JACCARD = 0.8
+MAX_RETRY_AFTER = 300.0
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta seconds or an HTTP date); ``None`` if absent or unreadable.
+
+    >>> _retry_after("3"), _retry_after(None), _retry_after("soon")
+    (3.0, None, None)
+    """
+    if not value:
+        return None
+    try:
+        return max(0.0, min(MAX_RETRY_AFTER, float(value)))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(MAX_RETRY_AFTER, when.timestamp() - time.time()))
+
+
+def repeats_seed(text_shingles: set[str], seed_shingles: set[str]) -> bool:
+    """Whether a text repeats the seed: most of its shingles are the seed's (a verbatim half of the seed
+    does), or the two are near-identical as wholes."""
+    if not text_shingles:
+        return False
+    common = len(text_shingles & seed_shingles)
+    containment = common / len(text_shingles)
+    jaccard = common / max(1, len(text_shingles | seed_shingles))
+    return containment > REPEAT_CONTAINMENT or jaccard >= REPEAT_JACCARD
 
 
 class _RateLimit:
@@ -144,7 +189,9 @@ class OpenAICompatibleProvider:
             )
         except (httpx.TimeoutException, httpx.TransportError) as e:
             raise _Retryable("transport", type(e).__name__) from e
-        if resp.status_code == 429 or resp.status_code >= 500:
+        if resp.status_code == 429:
+            raise _Retryable("http", "429", retry_after=_retry_after(resp.headers.get("retry-after")))
+        if resp.status_code >= 500:
             raise _Retryable("http", str(resp.status_code))
         if resp.status_code >= 400:
             raise WorkbenchError(
@@ -188,8 +235,7 @@ class OpenAICompatibleProvider:
             ):
                 stats.malformed += 1
                 continue
-            sh = _shingles(ex["text"])
-            if len(sh & seed_sh) / max(1, len(sh | seed_sh)) >= 0.8:
+            if repeats_seed(_shingles(ex["text"]), seed_sh):
                 stats.repeated_seed += 1
                 continue
             if sorted(set(map(str, ex["labels"]))) != want:
@@ -199,17 +245,43 @@ class OpenAICompatibleProvider:
         return out
 
     def _fill(self, client, seed: SeedSpec, slots: list[Slot], stats: GenerationStats) -> list[Item]:
-        """Items for slots of one kind, asking again (with backoff) until they are filled or attempts run out."""
-        from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+        """Items for slots of one kind, asking again until they are filled or ``max_attempts`` faults
+        come in a row (progress resets the count; see the module docstring)."""
+        from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential
 
         items: list[Item] = []
         todo = list(slots)
+        state = {"faults": 0, "progress": False, "retry_after": None}
+        backoff = wait_exponential(multiplier=self.backoff, max=self.max_backoff)
+
+        class _FaultsInARow:  # the retry state tenacity's exponential wait reads: faults, not attempts
+            def __init__(self):
+                self.attempt_number = state["faults"]
+
+        def wait(_retry_state) -> float:
+            if state["progress"]:
+                return 0.0
+            if state["retry_after"] is not None:
+                return state["retry_after"]
+            return backoff(_FaultsInARow())
+
+        def stop(_retry_state) -> bool:
+            return not state["progress"] and state["faults"] >= self.max_attempts
+
+        def count(retry_state) -> None:
+            error = retry_state.outcome.exception()
+            state["progress"] = isinstance(error, _Progress)
+            state["retry_after"] = getattr(error, "retry_after", None)
+            state["faults"] = 0 if state["progress"] else state["faults"] + 1
+            if not state["progress"]:
+                stats.retried += 1
+
         retrying = Retrying(
-            retry=retry_if_exception_type(_Retryable),
-            stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential(multiplier=self.backoff, max=self.max_backoff),
+            retry=retry_if_exception_type((_Retryable, _Progress)),
+            stop=stop,
+            wait=wait,
             reraise=False,
-            before_sleep=lambda _: setattr(stats, "retried", stats.retried + 1),
+            after=count,
         )
         try:
             for attempt in retrying:
@@ -225,8 +297,10 @@ class OpenAICompatibleProvider:
                             )
                         )
                     todo = todo[len(examples) :]
-                    if todo:  # a short answer is kept; the rest is asked for again
-                        raise _Retryable("short", f"{len(todo)} missing")
+                    if todo and examples:  # a short answer is kept; the rest is asked for again at once
+                        raise _Progress()
+                    if todo:
+                        raise _Retryable("short", f"no valid example, {len(todo)} missing")
         except RetryError:
             stats.failed_slots += len(todo)
         return items

@@ -37,6 +37,7 @@ class BatchSummary:
     already_stored: int = 0
     stored: int = 0
     dropped_duplicate: int = 0
+    missing: int = 0  # slots still without an item after every attempt
     stats: GenerationStats = field(default_factory=GenerationStats)
 
     def to_dict(self) -> dict[str, Any]:
@@ -122,9 +123,11 @@ def make_provider(
     raise WorkbenchError("provider", expected=f"one of {list(PROVIDERS)}", got=repr(name))
 
 
-def _seeds(project: Project, labels: Sequence[str] | None) -> list[SeedSpec]:
+def _seeds(project: Project, labels: Sequence[str] | None, *, only: set[str] | None = None) -> list[SeedSpec]:
     df = project.latest_seeds()
     df = df[(df["status"] == "approved") & ~df["quarantined"]]
+    if only is not None:
+        df = df[df["base_id"].isin(only)]
     if labels:
         df = df[[bool(set(t) & set(labels)) for t in df["target_labels"]]]
     return [SeedSpec.from_row(r) for r in df.to_dict(orient="records")]
@@ -142,16 +145,20 @@ def generate(
 ) -> list[BatchSummary]:
     """Make (or extend) one pending batch for every approved seed (of ``labels``, when given).
 
-    Seeds in ``seeds_file`` that are not stored yet are imported first. ``n`` overrides each seed's
-    ``batch_size``. Generated records go to the splits of ``generation.splits`` (train and valid by
+    With ``seeds_file``, its seeds that are not stored yet are imported first and only its seeds are
+    generated for (not every approved seed of the project). ``n`` overrides each seed's ``batch_size``. Generated records go to the splits of ``generation.splits`` (train and valid by
     default), with provenance: provider, model, params, seed version, batch, prompt hash.
     """
+    only = None
     if seeds_file is not None:
+        from curation import read_seeds
+
+        only = {sd["id"] for sd in read_seeds(seeds_file).seeds}
         project.import_file(seeds_file, "seeds", actor=actor)
     cache = GenerationCache(project.root / "cache" / "generation.sqlite")
     out = []
     try:
-        for seed in _seeds(project, labels):
+        for seed in _seeds(project, labels, only=only):
             out.append(_one_batch(project, provider, cache, seed, n or seed.batch_size, progress=progress, actor=actor))
     finally:
         cache.close()
@@ -185,6 +192,7 @@ def _one_batch(
             items[item.index] = item
         bar.close()
     summary.made = len(items) - summary.from_cache
+    summary.missing = len(slots) - len(items)
     _store(project, provider, seed, bid, [items[i] for i in sorted(items)], summary, actor=actor)
     return summary
 
