@@ -369,6 +369,18 @@ class Project:
         of every training view; those of a rejected batch are quarantined with it."""
         self.store.set_batch_status(batch_id, status, actor=actor, reason=reason)
 
+    def accept_batch(self, batch_id: str, *, reason: str, actor: str = "user") -> None:
+        """Accept a batch without review: explicit, with who and why (an event marks it as not reviewed,
+        so ``workbench review push-batches --status accepted`` can audit it later)."""
+        if not reason or not str(reason).strip():
+            raise StoreError(
+                f"accepting batch {batch_id!r} without review",
+                expected="a reason",
+                got="none",
+                fix="pass --reason 'why this batch needs no review'",
+            )
+        self.store.set_batch_status(batch_id, "accepted", actor=actor, reason=reason, without_review=True)
+
     def quarantine_seed(self, seed_id: str, *, reason: str, actor: str = "user") -> int:
         """Remove every record of the seed's batches from all training views (reversible)."""
         return self.store.quarantine_seed(seed_id, reason=reason, actor=actor)

@@ -12,9 +12,9 @@ import sqlite3
 
 from ._io import immediate_transaction
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "RECORD_COLUMNS", "migrate_1_to_2", "effective_status"]
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "RECORD_COLUMNS", "migrate_1_to_2", "migrate_2_to_3", "effective_status"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS seeds(
 CREATE TABLE IF NOT EXISTS batches(
     id TEXT PRIMARY KEY, seed_id TEXT NOT NULL REFERENCES seeds(id), provider TEXT NOT NULL,
     params TEXT NOT NULL DEFAULT '{}', review_sample TEXT, verdict TEXT, created_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'accepted', summary TEXT NOT NULL DEFAULT '{}');
+    status TEXT NOT NULL DEFAULT 'pending', summary TEXT NOT NULL DEFAULT '{}');
 CREATE TABLE IF NOT EXISTS events(
     seq INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL, actor TEXT NOT NULL, kind TEXT NOT NULL,
     target TEXT NOT NULL, question TEXT, value TEXT, status TEXT, detail TEXT);
@@ -95,6 +95,32 @@ def migrate_1_to_2(conn: sqlite3.Connection) -> None:
         ):
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
         conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+
+
+def migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    """Batches are pending until reviewed (schema 3). A batch a store of schema 2 holds as accepted keeps
+    its status, and an event says it was accepted before batch review existed, so an audit can find it
+    (``workbench review push-batches --status accepted``)."""
+    from ._io import canonical_json, utc_now
+
+    with immediate_transaction(conn):
+        decided = {r[0] for r in conn.execute("SELECT DISTINCT target FROM events WHERE kind = 'batch_status'")}
+        now = utc_now()
+        for (bid,) in conn.execute("SELECT id FROM batches WHERE status = 'accepted' ORDER BY id").fetchall():
+            if bid in decided:
+                continue
+            conn.execute(
+                "INSERT INTO events (ts, actor, kind, target, value, detail) VALUES (?, 'migration', 'batch_status', "
+                "?, 'accepted', ?)",
+                (
+                    now,
+                    bid,
+                    canonical_json(
+                        {"reason": "accepted before batch review existed (store schema 2 -> 3)", "without_review": True}
+                    ),
+                ),
+            )
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
 
 
 def effective_status(include_unreviewed: bool = False) -> str:

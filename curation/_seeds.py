@@ -1,6 +1,9 @@
 """Seeds: the one seed validator, and the seeds YAML format (seeds, their batches and records).
 
-A seed is a hand-written example that a generator turns into a batch of records. Seeds are
+A seed is a hand-written example that a generator turns into a batch of records. Every batch enters
+as ``pending`` (out of every training view until a batch review accepts it), whatever its route; a
+seeds file may accept one without review only by saying so: ``status: accepted`` with
+``accepted_by`` and ``reason``. Seeds are
 versioned by their text: a seed file that changes the text of a stored seed adds a new version
 (id ``ID@v2``, ``ID@v3``, ...; ``base_id`` is the file's id) and leaves the old version and its
 batches as they were. Its fields are
@@ -23,7 +26,9 @@ Layout::
           - id: batch-1
             provider: handwritten      # or the generator's name
             params: {}                 # optional
-            status: accepted           # optional: pending | accepted | rejected (default accepted)
+            status: pending            # optional: pending (the default) | accepted | rejected
+            accepted_by: alice         # with status accepted: who accepted it without review ...
+            reason: "..."              # ... and why (both required; written as an event)
             records:
               - {text: "...", labels: {scam: 1, spam: 0}, context: MESSAGE}
 """
@@ -151,9 +156,18 @@ def read_seeds(path) -> ReadResult:
             if not isinstance(bt, Mapping) or not isinstance(bt.get("id"), str):
                 res.problems.append(f"{bwhere}: expected a mapping with a string 'id'")
                 continue
-            status = bt.get("status", "accepted")
+            status = bt.get("status", "pending")
             if status not in BATCH_STATUSES:
                 res.problems.append(f"{bwhere} field 'status': expected one of {list(BATCH_STATUSES)}, got {status!r}")
+            by, reason = bt.get("accepted_by"), bt.get("reason")
+            if status == "accepted" and not (
+                isinstance(by, str) and by.strip() and isinstance(reason, str) and reason.strip()
+            ):
+                res.problems.append(
+                    f"{bwhere} field 'status': 'accepted' without review needs 'accepted_by' (who) and 'reason' "
+                    f"(why), got accepted_by={by!r}, reason={reason!r}; or leave the status out so the batch "
+                    "is reviewed (workbench review push-batches)"
+                )
             res.batches.append(
                 {
                     "id": bt["id"],
@@ -161,6 +175,8 @@ def read_seeds(path) -> ReadResult:
                     "provider": str(bt.get("provider", "unknown")),
                     "params": bt.get("params") or {},
                     "status": status,
+                    "accepted_by": by,
+                    "reason": reason,
                     "_where": bwhere,
                 }
             )

@@ -92,7 +92,7 @@ class SeedTables:
             if conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
                 raise StoreError(f"batch {batch_id!r}", expected="a new batch id", got="an id already stored")
             conn.execute(
-                "INSERT INTO batches (id, seed_id, provider, params, created_at) VALUES (?,?,?,?,?)",
+                "INSERT INTO batches (id, seed_id, provider, params, created_at, status) VALUES (?,?,?,?,?,'pending')",
                 (batch_id, seed_id, provider, canonical_json(dict(params or {})), utc_now()),
             )
             self.event(conn, actor=actor, kind="batch_added", target=batch_id, detail={"seed_id": seed_id})
@@ -212,15 +212,29 @@ class SeedTables:
         df["summary"] = [json.loads(x) for x in df["summary"]]
         return df
 
-    def set_batch_status(self, batch_id: str, status: str, *, actor: str, reason: str | None = None) -> None:
-        """Move a batch to ``pending``, ``accepted`` or ``rejected`` (an event records who and why)."""
+    def set_batch_status(
+        self, batch_id: str, status: str, *, actor: str, reason: str | None = None, without_review: bool = False
+    ) -> None:
+        """Move a batch to ``pending``, ``accepted`` or ``rejected`` (an event records who and why, and
+        whether it was decided without a batch review)."""
         if status not in BATCH_STATUSES:
             raise StoreError(f"batch {batch_id!r}: status", expected=f"one of {list(BATCH_STATUSES)}", got=repr(status))
         with self.transaction() as conn:
             if not conn.execute("SELECT 1 FROM batches WHERE id=?", (batch_id,)).fetchone():
                 raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
             conn.execute("UPDATE batches SET status=? WHERE id=?", (status, batch_id))
-            self.event(conn, actor=actor, kind="batch_status", target=batch_id, value=status, detail={"reason": reason})
+            detail = {"reason": reason, **({"without_review": True} if without_review else {})}
+            self.event(conn, actor=actor, kind="batch_status", target=batch_id, value=status, detail=detail)
+
+    def update_batch_summary(self, batch_id: str, key: str, value: Any, *, actor: str) -> None:
+        """Set ``key`` of a batch's summary (what generation and the pre-screen found); an event records it."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT summary FROM batches WHERE id=?", (batch_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"batch {batch_id!r}", expected="a stored batch id", got="no such batch")
+            summary = {**json.loads(row[0] or "{}"), key: value}
+            conn.execute("UPDATE batches SET summary=? WHERE id=?", (canonical_json(summary), batch_id))
+            self.event(conn, actor=actor, kind=f"batch_{key}", target=batch_id, detail={key: value})
 
     def quarantined_seeds(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT id FROM seeds WHERE quarantined=1 ORDER BY id")]

@@ -21,7 +21,7 @@ import pandas as pd
 from ._errors import StoreError
 from ._io import canonical_json, immediate_transaction, utc_now
 from ._records import PROVENANCES, RESERVED_COLUMNS
-from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2
+from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2, migrate_2_to_3
 from ._seedstore import SeedTables
 
 __all__ = ["Store", "SCHEMA_VERSION"]
@@ -60,6 +60,9 @@ class Store(SeedTables):
         if row is not None and int(row[0]) == 1:
             migrate_1_to_2(conn)
             row = ("2",)
+        if row is not None and int(row[0]) == 2:
+            migrate_2_to_3(conn)
+            row = ("3",)
         if row is None:
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
@@ -164,11 +167,20 @@ class Store(SeedTables):
                         bt["provider"],
                         canonical_json(dict(bt.get("params") or {})),
                         now,
-                        bt.get("status", "accepted"),
+                        bt.get("status", "pending"),
                         canonical_json(dict(bt.get("summary") or {})),
                     ),
                 )
                 self.event(conn, actor=actor, kind="batch_added", target=bt["id"], detail={"seed_id": bt["seed_id"]})
+                if bt.get("status", "pending") != "pending":  # decided by the file, not by a review: say who and why
+                    self.event(
+                        conn,
+                        actor=bt.get("accepted_by") or actor,
+                        kind="batch_status",
+                        target=bt["id"],
+                        value=bt["status"],
+                        detail={"reason": bt.get("reason"), "without_review": True, "via": "seeds file"},
+                    )
             conn.execute(
                 "INSERT INTO imports VALUES (?,?,?,?,?,?,?)",
                 (

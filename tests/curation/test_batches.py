@@ -80,10 +80,13 @@ def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path, project):
     conn.commit()
     conn.close()
     with Store(path) as st:
-        assert st.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+        assert st.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
         seeds = st.seeds()
         assert seeds.loc[0, "base_id"] == "s1" and seeds.loc[0, "version"] == 1
         assert st.batches_frame().loc[0, "status"] == "accepted"  # batches of a v1 store were imported by hand
+        ev = st.events(target="b1")
+        ev = ev[ev["kind"] == "batch_status"]  # and an event says so, for an audit to find
+        assert ev["actor"].tolist() == ["migration"] and "before batch review existed" in ev["detail"].iloc[-1]
 
 
 def test_seed_versions_keep_old_batches(project, tmp_path):

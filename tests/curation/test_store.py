@@ -26,6 +26,7 @@ def seeded(project):
         for b in range(2):
             bid = f"{sid}-b{b}"
             project.add_batch(bid, seed_id=sid, provider="handwritten")
+            project.accept_batch(bid, reason="hand-made test batch", actor="test")  # pending until then
             rows = pd.DataFrame(
                 {
                     "text": [f"{sid} generated example {b}-{i} with some words" for i in range(n)],
@@ -36,6 +37,32 @@ def seeded(project):
             )
             project.import_frame(rows, source="gen")
     return project
+
+
+def test_a_batch_added_by_hand_is_pending_until_accepted_with_a_reason(project):
+    from curation import StoreError
+
+    project.add_seed("s", text="win a prize by paying a fee", target_labels=["scam"])
+    project.add_batch("b", seed_id="s", provider="handwritten")
+    rows = pd.DataFrame(
+        {
+            "text": [f"pay the fee {i} to get your prize" for i in range(6)],
+            "scam": [1] * 6,
+            "batch_id": "b",
+            "origin": "generated",
+        }
+    )
+    project.import_frame(rows, source="gen")
+    assert project.batches().set_index("id").loc["b", "status"] == "pending"
+    assert len(project.frame(active_only=True)) == 0
+    before = project.snapshot_id()
+    with pytest.raises(StoreError, match="expected a reason"):
+        project.accept_batch("b", reason=" ")
+    project.accept_batch("b", reason="written by the team lead", actor="lead")
+    assert len(project.frame(active_only=True)) == 6 and project.snapshot_id() != before
+    ev = project.store.events(target="b")
+    ev = ev[ev["kind"] == "batch_status"].iloc[-1]
+    assert (ev["actor"], ev["value"]) == ("lead", "accepted") and '"without_review":true' in ev["detail"]
 
 
 def test_quarantine_seed_removes_exactly_its_batches_records_and_is_reversible(seeded):

@@ -1,15 +1,16 @@
 """Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | pull | status DIR``
-against Argilla."""
+against Argilla, and ``accept-batch`` (no Argilla: an explicit acceptance without review)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 
 from ._verbs import DIR, add_verb
 
 GROUP = "review"
-SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | pull | status  (the review loops)"
+SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | pull | status | accept-batch"
 
 CONNECTION = (
     ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
@@ -39,7 +40,14 @@ def push_batches(args) -> int:
 
     return _run(
         args,
-        lambda p, c: push(p, c, per_batch=args.per_batch, workspace=args.workspace, min_submitted=args.min_submitted),
+        lambda p, c: push(
+            p,
+            c,
+            per_batch=args.per_batch,
+            status=args.status,
+            workspace=args.workspace,
+            min_submitted=args.min_submitted,
+        ),
     )
 
 
@@ -87,6 +95,18 @@ def push_tagged(args) -> int:
     return _run(args, work)
 
 
+def accept_batch(args) -> int:
+    from curation import Project
+
+    with Project(args.dir) as project:
+        project.accept_batch(args.batch, reason=args.reason, actor=args.by)
+    print(
+        f"batch {args.batch} accepted without review by {args.by} ({args.reason}); "
+        "audit it later with `workbench review push-batches DIR --status accepted`"
+    )
+    return 0
+
+
 def pull(args) -> int:
     from workbench.review import pull as run
 
@@ -113,6 +133,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         *CONNECTION,
         min_sub,
         ("--per-batch", {"type": int, "default": 20, "help": "records per batch"}),
+        (
+            "--status",
+            {
+                "choices": ["pending", "accepted"],
+                "default": "pending",
+                "help": "pending: batches awaiting review; accepted: audit batches already accepted",
+            },
+        ),
+    )
+    add_verb(
+        verbs,
+        "accept-batch",
+        accept_batch,
+        "accept a batch without review (explicit: who and why are recorded)",
+        DIR,
+        ("batch", {"help": "batch id"}),
+        ("--reason", {"required": True, "help": "why it needs no review"}),
+        ("--by", {"default": os.environ.get("USER") or "user", "help": "who accepts it (default $USER)"}),
     )
     add_verb(
         verbs,

@@ -13,7 +13,8 @@ __all__ = ["SeedsPanel"]
 
 
 class SeedsPanel(Panel):
-    """State: ``table`` (one row per seed version) and ``last_effect`` (``action``, ``seed``, ``records``,
+    """State: ``table`` (one row per seed version, with the model's pre-screen flag rate of its hard-negative
+    batches when one was measured) and ``last_effect`` (``action``, ``seed``, ``records``,
     ``snapshot_before``, ``snapshot_after``, ``active_before``, ``active_after``)."""
 
     def __init__(self, project: Project):
@@ -45,6 +46,12 @@ class SeedsPanel(Panel):
         batches = self.project.batches()
         frame = self.project.frame()
         per_seed = batches.groupby("seed_id")["status"].value_counts().unstack(fill_value=0) if len(batches) else None
+        # the model's pre-screen of each seed's batches (push-batches with a promoted model): the highest rate
+        flags: dict[str, float] = {}
+        for b in batches.to_dict(orient="records"):
+            rate = (b["summary"].get("prescreen") or {}).get("hard_negative_flag_rate")
+            if rate is not None:
+                flags[b["seed_id"]] = max(rate, flags.get(b["seed_id"], 0.0))
         rows = []
         for s in seeds.to_dict(orient="records"):
             counts = per_seed.loc[s["id"]].to_dict() if per_seed is not None and s["id"] in per_seed.index else {}
@@ -62,11 +69,20 @@ class SeedsPanel(Panel):
                     "batches accepted / pending / rejected": f"{counts.get('accepted', 0)} / "
                     f"{counts.get('pending', 0)} / {counts.get('rejected', 0)}",
                     "records in views": int((records["status"] == "active").sum()),
+                    "model flags (hard negatives)": "" if s["id"] not in flags else f"{flags[s['id']]:.0%}",
                 }
             )
         self.table = pd.DataFrame(rows).set_index("seed") if rows else pd.DataFrame()
+        suspicious = (
+            self.table["quarantined"] | self.table.index.isin([k for k, v in flags.items() if v >= 0.2])
+            if rows
+            else None
+        )
         self.view.value = table_html(
-            self.table, red=self.table["quarantined"] if rows else None, caption=f"{len(rows)} seed versions"
+            self.table,
+            red=suspicious,
+            caption=f"{len(rows)} seed versions (red: quarantined, or a hard-negative "
+            "batch the model flags at 20 % or more: review it first)",
         )
         self.seed.options = list(self.table.index)
         return self.table

@@ -137,6 +137,7 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
     outcome.annotations += _annotations(BATCH_REVIEW, answers, users)
     resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
     per_batch: dict[str, list[bool | None]] = defaultdict(list)
+    audited = {meta.get("batch_id", "") for meta in metadata.values() if meta.get("audit")}
     for rid, meta in metadata.items():
         valid = resolve_choice(answers.get(rid, {}).get("valid", {}), owner=owner)
         error = None
@@ -144,21 +145,26 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
             asserted = json.loads(meta.get("intended") or "{}")
             error = valid == "no" or any(resolved[rid].get(lab) != v for lab, v in asserted.items())
         per_batch[meta.get("batch_id", "")].append(error)
-    undecided = set(project.batches().query("status == 'pending'")["id"])
+    status = project.batches().set_index("id")["status"].to_dict()
+    # pending batches are decided; an accepted one only when its sample was pushed as an audit; a rejected
+    # batch stays rejected
+    undecided = {b for b, st in status.items() if st == "pending" or (st == "accepted" and b in audited)}
     batches = {}
     for bid, errors in per_batch.items():
         done = [e for e in errors if e is not None]
         info = {"sampled": len(errors), "reviewed": len(done), "errors": sum(done)}
-        if done and len(done) == len(errors) and bid in undecided:  # a decided batch stays decided
+        if bid in audited:
+            info["audit"] = True
+        if done and len(done) == len(errors) and bid in undecided:
             low = wilson_lower_bound(sum(done), len(done))
             info["error_rate_lower_bound"] = round(low, 4)
-            status = "rejected" if low > max_error else "accepted"
+            verdict = "rejected" if low > max_error else "accepted"
             outcome.batch_status[bid] = (
-                status,
+                verdict,
                 f"{sum(done)} of {len(done)} sampled records invalid or mislabelled "
                 f"(Wilson 95 % lower bound {low:.2f}, limit {max_error:.2f})",
             )
-            info["verdict"] = status
+            info["verdict"] = verdict
         batches[bid] = info
     return {
         **counts,
@@ -185,4 +191,10 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
             out[name]["conflicts"] = [rid for rid, c in chosen.items() if resolve_labels(c, labels)[1]]
     b = project.batches()
     out["batches"] = {r["id"]: r["status"] for r in b.to_dict(orient="records")}
+    # the model's pre-screen (push-batches with a promoted model): the most suspicious batches first
+    screened = [
+        (r["id"], r["summary"]["prescreen"]) for r in b.to_dict(orient="records") if "prescreen" in r["summary"]
+    ]
+    screened.sort(key=lambda x: -x[1].get("hard_negative_flag_rate", -1.0))
+    out["prescreen"] = {bid: fig for bid, fig in screened}
     return out

@@ -119,21 +119,36 @@ def push_batches(
     client,
     *,
     per_batch: int = 20,
+    status: str = "pending",
+    model=None,
     workspace: str | None = None,
     min_submitted: int = 1,
     progress: bool = False,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """A stratified sample (``per_batch`` records) of every batch awaiting review into ``batch-review``;
-    the generator's intended labels are the suggestion."""
+    the generator's intended labels are the suggestion.
+
+    ``status="accepted"`` audits batches already accepted (imported as accepted, accepted without
+    review, or from before batch review existed): their samples are marked ``audit`` and a failed
+    audit rejects the batch and quarantines its seed on the next pull, as for a pending batch.
+
+    With a promoted model (or ``model``), the batches are pre-screened first (:mod:`.prescreen`): the
+    sampled records carry ``model_score_<label>`` and each batch's summary its flag rate.
+    """
     import pandas as pd
 
+    if status not in ("pending", "accepted"):
+        raise WorkbenchError("push-batches --status", expected="pending or accepted", got=repr(status))
     batches = project.batches()
-    pending = batches[batches["status"] == "pending"]
+    chosen = batches[batches["status"] == status]
     frame = project.frame()
     seeds = project.seeds().set_index("id")
     labels = list(project.taxonomy.label_names)
     parts = [
-        _sample(frame[frame["batch_id"] == bid].sort_values("id"), per_batch, bid, labels) for bid in pending["id"]
+        _sample(
+            frame[(frame["batch_id"] == bid) & (frame["status"] == "active")].sort_values("id"), per_batch, bid, labels
+        )
+        for bid in chosen["id"]
     ]
     sample = pd.concat(parts) if parts else frame.iloc[:0]
     enc = _encoder(project)
@@ -141,9 +156,9 @@ def push_batches(
         client, project, BATCH_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
     )
     rows = sample.to_dict(orient="records")
-    records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels) for row in rows]
+    records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels, audit=status == "accepted") for row in rows]
     out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
-    out["batches"] = len(pending)
+    out["batches"] = len(chosen)
     return out
 
 

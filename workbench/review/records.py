@@ -57,8 +57,18 @@ def seed_record(seed: Mapping[str, Any], examples: Sequence[str], vector: Sequen
     return rg.Record(id=f"seed:{seed['id']}", fields=fields, metadata=metadata, vectors=_vectors(vector))
 
 
-def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], vector: Sequence[float] | None = None):
-    """The batch-review record of one generated record: the generator's intended labels as the suggestion."""
+def batch_record(
+    row: Mapping[str, Any],
+    seed_text: str,
+    labels: Sequence[str],
+    vector: Sequence[float] | None = None,
+    *,
+    audit: bool = False,
+    scores: Mapping[str, float] | None = None,
+):
+    """The batch-review record of one generated record: the generator's intended labels as the suggestion;
+    ``audit`` marks the sample of a batch that was already accepted; ``scores`` are the promoted model's
+    probabilities for the seed's target labels (``model_score_<label>``: they inform, never decide)."""
     import argilla as rg
 
     intended = [lab for lab in labels if row.get(lab) == 1] or [NONE_LABEL]
@@ -66,6 +76,10 @@ def batch_record(row: Mapping[str, Any], seed_text: str, labels: Sequence[str], 
     metadata = _metadata({**row, "record_id": row["id"]})
     # what the generator asserted (its known labels), kept with the record: the batch verdict compares with it
     metadata["intended"] = json.dumps({lab: int(row[lab]) for lab in labels if row.get(lab) in (0, 1)}, sort_keys=True)
+    if audit:
+        metadata["audit"] = "accepted batch"
+    for lab, p in (scores or {}).items():
+        metadata[f"model_score_{lab}"] = float(p)
     metadata["content_hash"] = content_hash(fields, metadata, intended)
     return rg.Record(
         id=row["id"],
