@@ -53,24 +53,44 @@ class ImportSummary:
         return asdict(self)
 
 
+PLAN_FIELDS = ("target_labels", "kind", "overlap", "batch_size", "context")
+
+
+def _plan(sd: Mapping[str, Any]) -> dict[str, Any]:
+    """A seed's generation plan, normalised for comparison."""
+    return {
+        "target_labels": list(sd.get("target_labels") or []),
+        "kind": sd.get("kind") or "positive",
+        "overlap": {str(k): float(v) for k, v in dict(sd.get("overlap") or {}).items()},
+        "batch_size": sd.get("batch_size"),
+        "context": (str(sd["context"]).upper() if sd.get("context") else None),
+    }
+
+
 def _new_seeds_and_batches(
     store: Store, result: ReadResult, labels: set[str], problems: list[str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The seed versions and batches of ``result`` that are not stored yet.
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The seed versions and batches of ``result`` that are not stored yet, and the plan changes.
 
     Every seed is validated. A seed whose text equals its latest stored version is that version
     (re-importing a file is a no-op); a changed text is a new version (``ID@vN``) and the file's new
-    batches go under it, while batches already stored stay where they are.
+    batches go under it, while batches already stored stay where they are. The same text with another
+    generation plan (overlap rates, batch size, target labels, kind, context) is a new *plan* of that
+    version: returned as ``{"id", "old", "new"}`` and written over the stored plan, with an event.
     """
     versions = store.seed_versions()
+    plans = store.seed_plans()
     stored_batches = store.batches()
-    new_seeds, new_batches, current = [], [], {}
+    new_seeds, new_batches, replans, current = [], [], [], {}
     for sd in result.seeds:
         problems.extend(validate_seed(sd, labels=labels, where=sd.get("_where")))
         base = sd["id"]
         latest = versions.get(base, [])[-1:]  # (id, version, text) of the newest stored version
         if latest and latest[0][2] == sd.get("text"):
             current[base] = latest[0][0]
+            old, new = _plan(plans.get(latest[0][0], {})), _plan(sd)
+            if old != new:
+                replans.append({"id": latest[0][0], "old": old, "new": new})
             continue
         version = latest[0][1] + 1 if latest else 1
         current[base] = seed_version_id(base, version)
@@ -93,7 +113,7 @@ def _new_seeds_and_batches(
             )
         elif versions and stored_seed not in {v[0] for v in versions.get(bt["seed_id"], [])}:
             problems.append(f"{bt.get('_where', 'batch')}: batch {bt['id']!r} is stored under seed {stored_seed!r}")
-    return new_seeds, new_batches
+    return new_seeds, new_batches, replans
 
 
 def ingest(
@@ -134,7 +154,7 @@ def ingest(
     for target in {v for v in lmap.values() if v is not None}:
         if target not in names:
             problems.append(f"label map: target {target!r} is not a taxonomy label; expected one of {sorted(names)}")
-    new_seeds, new_batches = _new_seeds_and_batches(store, result, names, problems)
+    new_seeds, new_batches, replans = _new_seeds_and_batches(store, result, names, problems)
     known_seeds = store.seed_ids() | {sd["id"] for sd in new_seeds}
     known_batches = {**store.batches(), **{bt["id"]: bt["seed_id"] for bt in new_batches}}
 
@@ -204,10 +224,11 @@ def ingest(
     pairs_out, n_exact, n_conflict = dedup_and_split(store, tax, config, new_rows, fractions=fractions)
     for r in new_rows:
         r["import_id"] = import_id
-    if new_rows or new_seeds or new_batches:
+    if new_rows or new_seeds or new_batches or replans:
         store.insert_import(
             seeds=new_seeds,
             batches=new_batches,
+            seed_plans=replans,
             import_row={
                 "id": import_id,
                 "source": source,
@@ -225,7 +246,7 @@ def ingest(
             actor=actor,
         )
     return ImportSummary(
-        import_id=import_id if (new_rows or new_seeds or new_batches) else "",
+        import_id=import_id if (new_rows or new_seeds or new_batches or replans) else "",
         source=source,
         n_read=len(result.records),
         n_inserted=len(new_rows),

@@ -110,6 +110,21 @@ class SeedTables:
         q = "SELECT text_hash, source FROM records"
         return [h for h, src in self.conn.execute(q) if src not in set(exclude_sources)]
 
+    def seed_plans(self) -> dict[str, dict[str, Any]]:
+        """Seed version id -> its generation plan: target labels, kind, overlap rates, batch size, context."""
+        return {
+            sid: {
+                "target_labels": json.loads(targets),
+                "kind": kind,
+                "overlap": json.loads(overlap or "{}"),
+                "batch_size": size,
+                "context": context,
+            }
+            for sid, targets, kind, overlap, size, context in self.conn.execute(
+                "SELECT id, target_labels, kind, overlap, batch_size, context FROM seeds"
+            )
+        }
+
     def seed_versions(self) -> dict[str, list[tuple[str, int, str]]]:
         """Base seed id -> its stored versions as (id, version, text), oldest first."""
         out: dict[str, list[tuple[str, int, str]]] = {}

@@ -143,11 +143,28 @@ class Store(SeedTables):
         actor: str,
         seeds: Sequence[Mapping[str, Any]] = (),
         batches: Sequence[Mapping[str, Any]] = (),
+        seed_plans: Sequence[Mapping[str, Any]] = (),
     ) -> None:
-        """Write one import in a single transaction: new seeds and batches, records, near-duplicate
-        pairs and an event."""
+        """Write one import in a single transaction: new seeds and batches, new generation plans of stored
+        seeds (``{"id", "old", "new"}``), records, near-duplicate pairs and an event."""
         now = utc_now()
         with self.transaction() as conn:
+            for change in seed_plans:
+                new = change["new"]
+                conn.execute(
+                    "UPDATE seeds SET target_labels=?, kind=?, overlap=?, batch_size=?, context=? WHERE id=?",
+                    (
+                        canonical_json(list(new["target_labels"])),
+                        new["kind"],
+                        canonical_json(dict(new["overlap"])),
+                        new["batch_size"],
+                        new["context"],
+                        change["id"],
+                    ),
+                )
+                self.event(
+                    conn, actor=actor, kind="seed_plan", target=change["id"], detail={"old": change["old"], "new": new}
+                )
             for sd in seeds:
                 self.insert_seed(conn, sd, now)
                 self.event(

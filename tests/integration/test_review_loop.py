@@ -438,3 +438,121 @@ def test_review_panel_pushes_pulls_and_shows_counts(tmp_path, stack, owner):
     panel.buttons["pull"].click()
     assert panel.last_result["applied"] and "pulled" in panel.message
     assert panel.last_status[BATCH_REVIEW]["submitted"] == 14
+
+
+def _davidson_batches(exclude: set[str], n: int = 25) -> tuple[list[str], list[str], list[str]]:
+    """Real tweets (Davidson et al., MIT) not in the demo: two sets of hateful ones and a set of neither."""
+    from ..conftest import shared
+
+    hateful, neither = [], []
+    with open(shared("davidson/labeled_data.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            text = row["tweet"]
+            if text in exclude or len(text) < 30:
+                continue
+            if row["class"] == "0" and len(hateful) < 2 * n:
+                hateful.append(text)
+            elif row["class"] == "2" and len(neither) < n:
+                neither.append(text)
+    return hateful[:n], hateful[n : 2 * n], neither
+
+
+def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(tmp_path, stack, owner):
+    """A team migrates three seeds with their batches, no status field: a good positive, a poisoned hard
+    negative (hateful texts labelled benign) and a benign hard negative. All three are pending and out of
+    the snapshot; the model trained on the demo flags the poisoned batch more than the benign one; two
+    truthful annotators review 20 of each; the pull rejects the poisoned batch and quarantines its seed."""
+    from workbench import build_demo
+
+    p, _ = build_demo(tmp_path / "demo")
+    model = train_model(p, tmp_path / "demo-model", TrainSpec(recipe="tfidf", mix=False))
+    positive, poisoned, benign = _davidson_batches(set(p.frame()["text"]))
+    truth = {**{t: ["hate"] for t in positive + poisoned}, **{t: [NONE_LABEL] for t in benign}}
+
+    def seed(sid, kind, text, bid, texts, hate):
+        return {
+            "id": sid, "kind": kind, "target_labels": ["hate"], "status": "approved", "text": text,
+            "batches": [{"id": bid, "provider": "old-pipeline",
+                         "records": [{"text": t, "labels": {"hate": hate}} for t in texts]}],
+        }  # fmt: skip
+
+    doc = {"seeds": [
+        seed("seed-hate", "positive", "A post that attacks people for who they are.", "b-hate", positive, 1),
+        seed("seed-poison", "hard_negative", "Rough banter between friends, nobody means it.", "b-poison", poisoned, 0),
+        seed("seed-benign", "hard_negative", "Everyday chat that uses strong words about things.", "b-benign",
+             benign, 0),
+    ]}  # fmt: skip
+    (tmp_path / "migrated.yaml").write_text(yaml.safe_dump(doc))
+    snap0 = p.snapshot_id()
+    p.import_seeds(tmp_path / "migrated.yaml")
+    batches = p.batches().set_index("id")
+    assert set(batches.loc[["b-hate", "b-poison", "b-benign"], "status"]) == {"pending"}
+    snapshot = p.read_snapshot()[0]
+    assert not set(truth) & set(snapshot["text"]) and p.snapshot_id() == snap0  # out of every snapshot
+
+    ws = f"migrated-{uuid.uuid4().hex[:6]}"
+    pushed = push_batches(p, owner, workspace=ws, model=model)
+    assert pushed["pushed"] == 60 and pushed["batches"] == 3  # 20 of each
+    flags = pushed["prescreen"]
+    assert flags["b-poison"]["hard_negative_flag_rate"] > flags["b-benign"]["hard_negative_flag_rate"]
+    assert "target_positive_rate" in flags["b-hate"]
+    status = review_status(p, owner, workspace=ws)
+    assert list(status["prescreen"])[0] == "b-poison"  # the most suspicious batch first
+    for client in [_annotator(owner, stack, ws) for _ in range(2)]:
+        assert (
+            _answer(client, ws, BATCH_REVIEW, lambda rec: {"labels": truth[rec.fields["text"]], "valid": "yes"}) == 60
+        )
+
+    report = pull(p, owner, workspace=ws)
+    assert report["applied"]["batches_rejected"] == 1 and report["applied"]["batches_accepted"] == 2
+    batches = p.batches().set_index("id")
+    assert batches.loc["b-poison", "status"] == "rejected"
+    assert batches.loc["b-hate", "status"] == "accepted" and batches.loc["b-benign", "status"] == "accepted"
+    seeds = p.seeds().set_index("id")
+    assert seeds.loc["seed-poison", "quarantined"] and not seeds.loc["seed-benign", "quarantined"]
+    assert p.snapshot_id() != snap0
+    after = set(p.read_snapshot()[0]["text"])
+    assert set(positive) <= after and set(benign) <= after and not set(poisoned) & after
+
+
+def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_seed(tmp_path, stack, owner):
+    from workbench import build_demo
+
+    p, _ = build_demo(tmp_path / "demo")
+    _, poisoned, _ = _davidson_batches(set(p.frame()["text"]), n=8)
+    doc = {"seeds": [{
+        "id": "seed-old", "kind": "hard_negative", "target_labels": ["hate"], "status": "approved",
+        "text": "Rough banter between friends, nobody means it.",
+        "batches": [{"id": "b-old", "provider": "old-pipeline", "status": "accepted", "accepted_by": "old-team",
+                     "reason": "generated before the workbench", "records": [
+                         {"text": t, "labels": {"hate": 0}} for t in poisoned]}],
+    }]}  # fmt: skip
+    (tmp_path / "old.yaml").write_text(yaml.safe_dump(doc))
+    p.import_seeds(tmp_path / "old.yaml")
+    assert p.batches().set_index("id").loc["b-old", "status"] == "accepted"
+    assert set(poisoned) <= set(p.read_snapshot()[0]["text"])
+    ev = p.store.events(target="b-old")
+    assert ev[ev["kind"] == "batch_status"]["actor"].tolist() == ["old-team"]
+    ws = f"audit-{uuid.uuid4().hex[:6]}"
+    assert push_batches(p, owner, workspace=ws)["pushed"] == 0  # nothing pending
+    demo = int(p.frame()["batch_id"].str.startswith("batch-", na=False).sum())  # the demo's accepted batches
+    assert push_batches(p, owner, workspace=ws, status="accepted")["pushed"] == 8 + demo
+    snap = p.snapshot_id()
+
+    stored = p.frame().set_index("id")
+    names = list(p.taxonomy.label_names)
+
+    def truthful(rec):  # the poisoned texts are hateful; the demo's batches are what they say
+        if rec.metadata["batch_id"] == "b-old":
+            return {"labels": ["hate"], "valid": "yes"}
+        said = [lab for lab in names if stored.loc[rec.metadata["record_id"], lab] == 1]
+        return {"labels": said or [NONE_LABEL], "valid": "yes"}
+
+    for client in [_annotator(owner, stack, ws) for _ in range(2)]:
+        assert _answer(client, ws, BATCH_REVIEW, truthful) == 8 + demo
+    report = pull(p, owner, workspace=ws)
+    assert report[BATCH_REVIEW]["batches"]["b-old"]["audit"] and report["applied"]["batches_rejected"] == 1
+    assert report["applied"]["batches_accepted"] == 0  # the demo's batches pass their audit and stay accepted
+    assert p.batches().set_index("id").loc["b-old", "status"] == "rejected"
+    assert p.seeds().set_index("id").loc["seed-old", "quarantined"] and p.snapshot_id() != snap
+    assert not set(poisoned) & set(p.read_snapshot()[0]["text"])

@@ -290,3 +290,40 @@ def test_repeats_of_the_seed_are_caught_by_containment():
     assert repeats_seed(_shingles(seed[: len(seed) // 2]), _shingles(seed))  # Jaccard alone misses this
     assert repeats_seed(_shingles(seed), _shingles(seed))
     assert not repeats_seed(_shingles("Your parcel is stuck at customs, pay the fee in crypto."), _shingles(seed))
+
+
+def test_retuning_overlap_asks_only_for_changed_slots_and_never_reuses_an_item_for_other_labels(tmp_path):
+    """Generate 20 with overlap 0.2, re-import the seed with overlap 0.5 (same text): a new plan of the
+    same seed version. The re-run asks only for the slots whose labels changed (appended after the
+    existing ones), the batch then holds round(0.5 * 20) records with both labels, and no active record's
+    labels disagree with its slot."""
+    p = _project(tmp_path)
+    seed = {**SEEDS["seeds"][0], "overlap": {"spam": 0.2}, "batch_size": 20}
+    path = tmp_path / "retune.yaml"
+    path.write_text(yaml.safe_dump({"seeds": [seed]}))
+    p.import_file(path, "seeds")
+    with FakeChatServer() as server:
+        (first,) = generate(p, _provider(p, server), labels=["scam"], n=None, seeds_file=path)
+        asked_first = sum(server.items_asked)
+        assert first.stored == 20 and asked_first == 20
+        seed["overlap"] = {"spam": 0.5}
+        path.write_text(yaml.safe_dump({"seeds": [seed]}))
+        (second,) = generate(p, _provider(p, server), seeds_file=path)
+        asked_second = sum(server.items_asked) - asked_first
+    stored = p.seeds().set_index("id").loc["seed-scam"]
+    assert stored["version"] == 1 and stored["overlap"] == {"spam": 0.5}  # same version, new plan
+    ev = p.store.events(target="seed-scam")
+    assert "seed_plan" in set(ev["kind"])
+    assert asked_second == 6 and second.made == 6 and second.dropped_slots == 6  # 4..9 changed: 6 new, 6 dropped
+    f = p.frame()
+    batch = f[f["batch_id"] == first.batch_id]
+    live = batch[batch["status"] != "quarantined"]
+    assert len(live) == 20 and ((live["scam"] == 1) & (live["spam"] == 1)).sum() == round(0.5 * 20)
+    slots = p.batches().set_index("id").loc[first.batch_id, "summary"]["slots"]
+    for _, row in live.iterrows():
+        idx = str(row["meta"]["item_index"])
+        assert slots[idx]["active"] and all(row[lab] == v for lab, v in slots[idx]["labels"].items())
+    indices = sorted(int(i) for i in live["meta"].map(lambda m: m["item_index"]))
+    assert indices == list(range(14)) + list(range(20, 26))  # kept items did not move; new ones appended
+    dropped = batch[batch["status"] == "quarantined"]
+    assert len(dropped) == 6 and dropped["status_reason"].str.contains("new generation plan").all()

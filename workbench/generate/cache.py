@@ -25,16 +25,28 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def cache_key(provider: str, model: str, params: Mapping[str, Any], seed_id: str, seed_text: str, index: int) -> str:
-    """sha256 of the key parts (the seed's text enters as its hash).
+def cache_key(
+    provider: str,
+    model: str,
+    params: Mapping[str, Any],
+    seed_id: str,
+    seed_text: str,
+    index: int,
+    labels: Mapping[str, int] | None = None,
+) -> str:
+    """sha256 of the key parts (the seed's text enters as its hash). The slot's intended ``labels`` are
+    part of it: an item made for one label combination is never reused for a slot with another.
 
     >>> cache_key("p", "m", {}, "s", "text", 0) == cache_key("p", "m", {}, "s", "text", 0)
     True
     >>> cache_key("p", "m", {}, "s", "text", 0) == cache_key("p", "m", {}, "s", "text!", 0)
     False
+    >>> cache_key("p", "m", {}, "s", "t", 0, {"scam": 1}) == cache_key("p", "m", {}, "s", "t", 0, {"scam": 1, "spam": 1})
+    False
     """
     seed_hash = hashlib.sha256(seed_text.encode("utf-8")).hexdigest()
-    return hashlib.sha256(_canonical([provider, model, dict(params), seed_id, seed_hash, index]).encode()).hexdigest()
+    parts = [provider, model, dict(params), seed_id, seed_hash, index, dict(sorted((labels or {}).items()))]
+    return hashlib.sha256(_canonical(parts).encode()).hexdigest()
 
 
 class GenerationCache:

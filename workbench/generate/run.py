@@ -17,7 +17,7 @@ from curation import Project, RawRecord, ReadResult, WorkbenchError
 
 from .base import GenerationStats, Item, Provider, SeedSpec
 from .cache import GenerationCache, cache_key
-from .plan import plan_slots
+from .plan import plan_slots, replan_slots
 
 __all__ = ["PROVIDERS", "BatchSummary", "generate", "make_provider", "batch_id_for"]
 
@@ -38,6 +38,7 @@ class BatchSummary:
     stored: int = 0
     dropped_duplicate: int = 0
     missing: int = 0  # slots still without an item after every attempt
+    dropped_slots: int = 0  # slots a new plan of the seed no longer wants (their records quarantined)
     stats: GenerationStats = field(default_factory=GenerationStats)
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,9 +173,14 @@ def _one_batch(
 
     bid = batch_id_for(provider, seed)
     summary = BatchSummary(seed.id, bid, asked=n)
-    slots = plan_slots(seed, n)
+    known = project.batches().set_index("id")
+    existing = (
+        {int(i): v for i, v in (known.loc[bid, "summary"].get("slots") or {}).items()} if bid in known.index else {}
+    )
+    slots, dropped = replan_slots(plan_slots(seed, n), existing)
     keys = {
-        s.index: cache_key(provider.name, provider.model, provider.params, seed.id, seed.text, s.index) for s in slots
+        s.index: cache_key(provider.name, provider.model, provider.params, seed.id, seed.text, s.index, s.labels)
+        for s in slots
     }
     items: dict[int, Item] = {}
     for key, item in cache.get_many(list(keys.values())).items():
@@ -193,8 +199,29 @@ def _one_batch(
         bar.close()
     summary.made = len(items) - summary.from_cache
     summary.missing = len(slots) - len(items)
+    summary.dropped_slots = len(dropped)
     _store(project, provider, seed, bid, [items[i] for i in sorted(items)], summary, actor=actor)
+    if bid in project.store.batches():
+        _save_plan(project, bid, existing, slots, dropped, seed, actor=actor)
     return summary
+
+
+def _save_plan(project: Project, bid: str, existing, slots, dropped: list[int], seed: SeedSpec, *, actor: str) -> None:
+    """Keep the batch's slots (every index ever used, active or dropped) in its summary; quarantine the
+    stored records of slots the new plan dropped, so the batch holds what its plan says."""
+    plan = {str(i): dict(v) for i, v in existing.items()}
+    for i in dropped:
+        plan[str(i)] = {**plan[str(i)], "active": False}
+    for s in slots:
+        plan[str(s.index)] = {"labels": dict(s.labels), "overlap_label": s.overlap_label, "active": True}
+    if plan != {str(i): dict(v) for i, v in existing.items()}:
+        project.store.update_batch_summary(bid, "slots", plan, actor=actor)
+    ids = [f"{SOURCE}:{bid}#{i}" for i in dropped]
+    stored = project.store.existing(ids)
+    if stored:
+        project.store.quarantine_records(
+            sorted(stored), reason=f"slot dropped by a new generation plan of seed {seed.id}", actor=actor
+        )
 
 
 def _store(

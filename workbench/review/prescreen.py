@@ -34,7 +34,7 @@ def prescreen_batches(
     figures: dict[str, dict[str, Any]] = {}
     scores: dict[str, dict[str, float]] = {}
     for bid, seed_id in zip(batches["id"], batches["seed_id"]):
-        rows = frame[(frame["batch_id"] == bid) & (frame["status"] == "active")]
+        rows = frame[(frame["batch_id"] == bid) & (frame["status"] != "quarantined")]
         seed = seeds.loc[seed_id]
         targets = [lab for lab in seed["target_labels"] if lab in index]
         if rows.empty or not targets:

@@ -146,19 +146,39 @@ def push_batches(
     labels = list(project.taxonomy.label_names)
     parts = [
         _sample(
-            frame[(frame["batch_id"] == bid) & (frame["status"] == "active")].sort_values("id"), per_batch, bid, labels
+            frame[(frame["batch_id"] == bid) & (frame["status"] != "quarantined")].sort_values("id"),
+            per_batch,
+            bid,
+            labels,
         )
         for bid in chosen["id"]
     ]
     sample = pd.concat(parts) if parts else frame.iloc[:0]
+    if model is None:
+        from training import promoted_model
+
+        model = promoted_model(project)
+    figures: dict[str, dict] = {}
+    scores: dict[str, dict[str, float]] = {}
+    if model is not None and len(chosen):
+        from .prescreen import prescreen_batches
+
+        figures, scores = prescreen_batches(project, model, chosen, frame)
     enc = _encoder(project)
     ds = dataset_for(
         client, project, BATCH_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
     )
     rows = sample.to_dict(orient="records")
-    records = [batch_record(row, seeds.loc[row["seed_id"], "text"], labels, audit=status == "accepted") for row in rows]
-    out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
+    records = [
+        batch_record(
+            row, seeds.loc[row["seed_id"], "text"], labels, audit=status == "accepted", scores=scores.get(row["id"])
+        )
+        for row in rows
+    ]
+    out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out["batches"] = len(chosen)
+    if figures:
+        out["prescreen"] = figures
     return out
 
 
