@@ -8,7 +8,6 @@ training mix on the train split -> fit -> thresholds on **calib** only -> one ev
 from __future__ import annotations
 
 import logging
-import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -16,7 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import Project, WorkbenchError, task_view, utc_now
+from curation import Project, WorkbenchError, atomic_write_text, task_view, utc_now
 
 from ._card import ModelCard
 from ._embeddings import DEFAULT_ENCODER
@@ -158,9 +157,7 @@ def train_model(
         )
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
-    vectors_src = project.root / "regression_vectors.yaml"
-    if vectors_src.exists():
-        shutil.copyfile(vectors_src, out / "regression_vectors.yaml")
+    _copy_reviewed_vectors(project, frame, out)
     neural = next((m for _, m in neural_members(clf)), None)
     card = ModelCard(
         created_at=utc_now(),
@@ -207,6 +204,26 @@ def train_model(
         with step("export"):
             model.export(spec.onnx)
     return model
+
+
+def _copy_reviewed_vectors(project: Project, frame: pd.DataFrame, out: Path) -> None:
+    """The project's regression vectors into the model directory, less those made from records that are
+    not in the snapshot (a variant whose batch awaits review or was rejected is not a gate vector)."""
+    import yaml
+
+    src = project.root / "regression_vectors.yaml"
+    if not src.exists():
+        return
+    data = yaml.safe_load(src.read_text(encoding="utf-8")) or {}
+    known = set(frame.loc[frame["status"] == "active", "id"])  # a pending record ("--include-unreviewed") is not
+    kept = {
+        kind: [v for v in items or [] if not isinstance(v, dict) or "record_id" not in v or v["record_id"] in known]
+        for kind, items in data.items()
+    }
+    left_out = sum(len(items or []) for items in data.values()) - sum(len(v) for v in kept.values())
+    if left_out:
+        log.info("%d regression vector(s) left out: their records are not reviewed (or were rejected)", left_out)
+    atomic_write_text(out / "regression_vectors.yaml", yaml.safe_dump(kept, sort_keys=False, allow_unicode=True))
 
 
 class _StepReporter:

@@ -53,11 +53,32 @@ def test_perturbation_makes_pending_variants_with_their_parents_labels(demo, cap
         assert row["label_provenance"]["scam"] == "generator" and row["meta"]["perturbations"]
     assert main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"]) == 0
     assert len(demo.frame()) == len(f)  # nothing new
-    from training import load_vectors
+    from training import TrainSpec, load_vectors, train_model
 
+    # pending variants are not yet known to keep their parents' labels: no vector from them
+    vectors = load_vectors(demo.root / "regression_vectors.yaml", demo.taxonomy)
+    assert len(vectors) == 0
+    batches = sorted(set(var["batch_id"]))
+    for bid in batches[:-1]:
+        demo.accept_batch(bid, reason="read by the test", actor="test")
+    main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"])
     vectors = load_vectors(demo.root / "regression_vectors.yaml", demo.taxonomy)  # the gate can read it
+    accepted = var[var["batch_id"].isin(batches[:-1])]
+    assert 0 < len(vectors) <= len(accepted) and {v["text"] for v in vectors.positives + vectors.hard_negatives} <= set(
+        accepted["text"]
+    )
+    demo.accept_batch(batches[-1], reason="read by the test", actor="test")
+    main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"])
+    vectors = load_vectors(demo.root / "regression_vectors.yaml", demo.taxonomy)
     assert len(vectors.positives) == 16 and len(vectors.hard_negatives) == 8
     assert {v["text"] for v in vectors.positives} <= set(var["text"])
+    # a batch rejected later: the gate of the next model leaves its vectors out
+    demo.set_batch_status(batches[0], "rejected", actor="test", reason="found wanting")
+    model = train_model(demo, demo.root / "models" / "m", TrainSpec(recipe="tfidf", mix=False))
+    gated = load_vectors(model.root / "regression_vectors.yaml", demo.taxonomy)
+    rejected = set(var.loc[var["batch_id"] == batches[0], "text"])
+    assert rejected and not rejected & {v["text"] for v in gated.positives + gated.hard_negatives}
+    assert len(gated) == len(vectors) - len(rejected)
 
 
 @settings(max_examples=200, deadline=None)

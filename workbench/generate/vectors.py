@@ -3,6 +3,9 @@
 A variant keeps its parent's labels, so a variant of a positive is a ``positives`` vector for the labels
 it carries, and a variant of a record known negative for a seed's targets (a hard-negative seed) is a
 ``hard_negatives`` vector. The file is the one training's gate reads (``DIR/regression_vectors.yaml``).
+Only variants whose batch was accepted in review become vectors (a pending perturbation of a train
+record is not yet known to keep its parent's labels); each entry names its record (``record_id``), so
+the gate can leave out an entry whose batch was rejected later.
 """
 
 from __future__ import annotations
@@ -20,7 +23,10 @@ def regression_vectors(project: Project, *, per_label: int = 20) -> dict[str, li
     """Up to ``per_label`` positive and hard-negative vectors per label from the project's perturbations
     (quarantined ones left out), in a stable order."""
     f = project.frame()
-    var = f[(f["origin"] == "perturbation") & (f["status"] != "quarantined")].sort_values("id")
+    accepted = set(project.batches().query("status == 'accepted'")["id"])
+    var = f[(f["origin"] == "perturbation") & (f["status"] == "active") & f["batch_id"].isin(accepted)].sort_values(
+        "id"
+    )
     seeds = project.seeds().set_index("id")
     out: dict[str, list[dict[str, Any]]] = {"positives": [], "hard_negatives": []}
     counts: dict[tuple[str, str], int] = {}
@@ -34,7 +40,9 @@ def regression_vectors(project: Project, *, per_label: int = 20) -> dict[str, li
             continue
         for lab in labels:
             counts[(kind, lab)] = counts.get((kind, lab), 0) + 1
-        out[kind].append({"text": row["text"], "labels": labels, "parent_id": row["meta"].get("parent_id")})
+        out[kind].append(
+            {"text": row["text"], "labels": labels, "parent_id": row["meta"].get("parent_id"), "record_id": row["id"]}
+        )
     return out
 
 
