@@ -52,6 +52,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "tail_floor": 500,
         "hard_negative_share": 0.30,
         "hard_negative_range": [0.20, 0.40],
+        "hard_negatives_per_label": {},
     },
     "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
     "loss": {"pos_weight_cap": 10.0},

@@ -46,6 +46,7 @@ RESERVED_COLUMNS = frozenset(
         "dup_of",
         "near_dup_group",
         "hard_negative",
+        "hard_negative_labels",
         "import_id",
         "meta",
         "text_hash",

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._io import utc_now
+from ._io import canonical_json, utc_now
 from ._seeds import seed_version_id
 from ._store import Store
 
@@ -29,7 +29,9 @@ class ReviewOutcome:
     ``status``, ``ts``. ``labels``: store record id -> resolved labels (a complete annotation).
     ``seed_status``: seed id -> (``approved`` | ``rejected``, reason). ``new_seed_text``: seed id ->
     edited text (a new version; the edited seed is quarantined). ``batch_status``: batch id ->
-    (``accepted`` | ``rejected``, reason); a rejected batch quarantines its seed.
+    (``accepted`` | ``rejected``, reason); a rejected batch quarantines its seed. ``hard_negatives``:
+    record id -> labels an error review confirmed it does not carry although the model said so (a false
+    positive kept at 0): the record becomes a hard negative for them in the training mix.
     """
 
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -37,6 +39,7 @@ class ReviewOutcome:
     seed_status: dict[str, tuple[str, str]] = field(default_factory=dict)
     new_seed_text: dict[str, str] = field(default_factory=dict)
     batch_status: dict[str, tuple[str, str]] = field(default_factory=dict)
+    hard_negatives: dict[str, list[str]] = field(default_factory=dict)
 
 
 def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
@@ -49,6 +52,7 @@ def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review")
         "seed_versions": 0,
         "batches_accepted": 0,
         "batches_rejected": 0,
+        "hard_negatives": 0,
     }
     with store.transaction() as conn:
         have = {
@@ -95,6 +99,18 @@ def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review")
             done[f"batches_{status}"] += 1
             if status == "rejected":
                 _quarantine(store, conn, row[1], f"batch {bid} rejected in review: {reason}", actor)
+        for rid, labels in outcome.hard_negatives.items():
+            row = conn.execute("SELECT meta FROM records WHERE id = ?", (rid,)).fetchone()
+            if row is None:
+                continue
+            meta = json.loads(row[0] or "{}")
+            have = set(meta.get("hard_negative_labels") or [])
+            if set(labels) <= have:
+                continue
+            meta.update(hard_negative=True, hard_negative_labels=sorted(have | set(labels)))
+            conn.execute("UPDATE records SET meta = ? WHERE id = ?", (canonical_json(meta), rid))
+            store.event(conn, actor=actor, kind="hard_negative", target=rid, detail={"labels": sorted(labels)})
+            done["hard_negatives"] += 1
     return done
 
 

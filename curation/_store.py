@@ -241,6 +241,7 @@ class Store(SeedTables):
                     ELSE NULL END,
                r.dup_of, r.near_dup_group, COALESCE(s.kind = 'hard_negative', 0)
                    OR COALESCE(json_extract(r.meta, '$.hard_negative'), 0),
+               CASE WHEN s.kind = 'hard_negative' THEN s.target_labels ELSE '[]' END,
                r.labels, r.label_provenance, r.import_id, r.meta
         FROM records r LEFT JOIN seeds s ON s.id = r.seed_id LEFT JOIN batches b ON b.id = r.batch_id
         """
@@ -259,6 +260,7 @@ class Store(SeedTables):
             "dup_of",
             "near_dup_group",
             "hard_negative",
+            "hard_negative_labels",
             "_labels",
             "label_provenance",
             "import_id",
@@ -285,6 +287,12 @@ class Store(SeedTables):
         df["hard_negative"] = df["hard_negative"].astype(bool)
         df["label_provenance"] = [json.loads(x) for x in df["label_provenance"]]
         df["meta"] = [json.loads(x) for x in df["meta"]]
+        # the labels a record is a hard negative for: its seed's targets (a hard-negative seed) and those an
+        # error review confirmed (a false positive the annotators kept at 0)
+        df["hard_negative_labels"] = [
+            sorted(set(json.loads(seeded)) | set(m.get("hard_negative_labels") or []))
+            for seeded, m in zip(df["hard_negative_labels"], df["meta"])
+        ]
         labels_df = pd.DataFrame(mat, columns=label_names, index=df.index)
         df = pd.concat([df, labels_df], axis=1)
         if active_only:

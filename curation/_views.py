@@ -7,7 +7,7 @@ The store keeps the full multi-label truth; these decide what a particular model
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -120,6 +120,7 @@ def training_mix(
     hard_negative_share: float = 0.30,
     hard_negative_range: Sequence[float] = (0.20, 0.40),
     floors: dict[str, int] | None = None,
+    hard_negatives_per_label: Mapping[str, int] | None = None,
     seed: int = 0,
     max_rounds: int = 4,
 ) -> MixResult:
@@ -131,6 +132,10 @@ def training_mix(
     - Clean bucket: ``clean_share`` of the total (reported if outside ``clean_share_range``);
       inside it, ``hard_negative_share`` hard negatives (reported if outside ``hard_negative_range``).
       Fully labelled clean records are preferred to records whose other labels are unknown.
+    - ``hard_negatives_per_label``: at least that many hard negatives *for* a label (records whose
+      ``hard_negative_labels`` hold it: a hard-negative seed's targets, or a false positive an error
+      review confirmed) are taken first, within the hard-negative share; a target that cannot be met
+      is reported, and ``per_label`` shows each label's hard negatives against its target.
 
     Parameters
     ----------
@@ -209,7 +214,17 @@ def training_mix(
         part = idx[~all_known[idx]]
         return np.concatenate([full, part])[: max(n, 0)]
 
-    hn_idx = _take(clean_cand & hard, n_hn_target)
+    hn_labels = pool["hard_negative_labels"].tolist() if "hard_negative_labels" in pool else [[]] * len(pool)
+    targets = {lab: int(k) for lab, k in dict(hard_negatives_per_label or {}).items() if lab in labels}
+    chosen_for: list[int] = []
+    for lab, k in targets.items():  # each label's own hard negatives first
+        mine = np.array([lab in (h if isinstance(h, (list, tuple, np.ndarray)) else []) for h in hn_labels], bool)
+        have = int(np.isin(np.flatnonzero(mine), chosen_for).sum())
+        extra = _take(clean_cand & hard & mine & ~np.isin(np.arange(len(pool)), chosen_for), k - have)
+        chosen_for += [int(i) for i in extra]
+    first = np.asarray(chosen_for, dtype=np.int64)
+    rest_hn = _take(clean_cand & hard & ~np.isin(np.arange(len(pool)), first), n_hn_target - len(first))
+    hn_idx = np.concatenate([first, rest_hn]).astype(np.int64)
     rest_idx = _take(clean_cand & ~hard, n_clean_target - len(hn_idx))
     if len(hn_idx) + len(rest_idx) < n_clean_target:  # not enough ordinary clean: top up with hard negatives
         extra = _take(
@@ -224,6 +239,15 @@ def training_mix(
     achieved_hn = len(hn_idx) / n_clean if n_clean else 0.0
     unmet: list[str] = []
     per_rows = []
+    hn_for = {
+        lab: sum(
+            1 for i in hn_idx if lab in (hn_labels[i] if isinstance(hn_labels[i], (list, tuple, np.ndarray)) else [])
+        )
+        for lab in labels
+    }
+    for lab, k in targets.items():
+        if hn_for[lab] < k:
+            unmet.append(f"{lab}: {hn_for[lab]} of {k} hard negatives wanted (mixing.hard_negatives_per_label)")
     for j, lab in enumerate(labels):
         floor_met = available[j] >= floors[lab]
         if not floor_met:
@@ -242,6 +266,8 @@ def training_mix(
                 "floor_met": bool(floor_met),
                 "cap": int(cap[j]),
                 "capped": bool(available[j] > cap[j]),
+                "hard_negatives": int(hn_for[lab]),
+                "hard_negative_target": targets.get(lab),
             }
         )
     lo, hi = clean_share_range

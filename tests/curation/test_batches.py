@@ -8,7 +8,7 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from curation import RawRecord, ReadResult, Store, StoreError
+from curation import Project, RawRecord, ReadResult, Store, StoreError
 
 
 def _pending_batch(project, n=4):
@@ -126,3 +126,46 @@ def test_seed_versions_keep_old_batches(project, tmp_path):
     batches = project.batches().set_index("id")
     assert batches.loc["b", "seed_id"] == "s" and batches.loc["b2", "seed_id"] == "s@v2"
     assert list(project.latest_seeds()["id"]) == ["s@v2"]
+
+
+def test_a_seeds_file_batch_is_pending_unless_accepted_with_who_and_why(project, tmp_path):
+    import yaml
+
+    from curation import ImportValidationError
+
+    def doc(**batch):
+        return {"seeds": [{"id": "s", "kind": "positive", "target_labels": ["spam"], "status": "approved",
+                           "text": "buy followers now",
+                           "batches": [{"id": "b", "provider": "old", **batch,
+                                        "records": [{"text": f"cheap followers {i}", "labels": {"spam": 1}}
+                                                    for i in range(3)]}]}]}  # fmt: skip
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(doc(status="accepted")))
+    with pytest.raises(ImportValidationError, match="'accepted' without review needs 'accepted_by'"):
+        project.import_seeds(path)
+    assert len(project.frame()) == 0  # nothing half-written
+    path.write_text(yaml.safe_dump(doc()))
+    project.import_seeds(path)
+    assert project.batches().set_index("id").loc["b", "status"] == "pending"
+    assert len(project.frame(active_only=True)) == 0
+
+
+def test_accept_batch_from_the_command_line_records_who_and_why(project, tmp_path, capsys):
+    import yaml
+
+    from workbench.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump({"seeds": [{
+        "id": "s", "kind": "positive", "target_labels": ["spam"], "status": "approved", "text": "buy followers",
+        "batches": [{"id": "b", "provider": "old", "records": [{"text": "cheap likes", "labels": {"spam": 1}}]}],
+    }]}))  # fmt: skip
+    project.import_seeds(path)
+    project.close()
+    assert main(["review", "accept-batch", str(project.root), "b", "--reason", "checked by hand", "--by", "ana"]) == 0
+    assert "accepted without review by ana" in capsys.readouterr().out
+    with Project(project.root) as p:
+        assert p.batches().set_index("id").loc["b", "status"] == "accepted"
+        ev = p.store.events(target="b")
+        assert ev[ev["kind"] == "batch_status"]["actor"].tolist() == ["ana"]

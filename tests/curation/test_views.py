@@ -165,3 +165,23 @@ def test_task_view_by_group():
     assert task_view(f, tax, "spam")["id"].tolist() == ["b"]
     with pytest.raises(Exception, match="label group 'topic': expected one of \\['safety', 'spam'\\]"):
         task_view(f, tax, "topic")
+
+
+def test_hard_negatives_per_label_are_taken_first_and_reported():
+    n = 400
+    v = pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "split": "train",
+            "spam": [1.0] * 40 + [0.0] * (n - 40),
+            "scam": [1.0] * 20 + [np.nan] * 20 + [0.0] * (n - 40),
+            "hard_negative": [False] * 300 + [True] * 100,
+            "hard_negative_labels": [[]] * 300 + [["spam"]] * 90 + [["scam"]] * 10,
+        }
+    )
+    m = training_mix(v, ["spam", "scam"], head_cap=0.5, tail_floor=5, hard_negatives_per_label={"scam": 8})
+    assert m.per_label.loc["scam", "hard_negatives"] >= 8 and m.per_label.loc["scam", "hard_negative_target"] == 8
+    assert not any("hard negatives wanted" in u for u in m.unmet)
+    m = training_mix(v, ["spam", "scam"], head_cap=0.5, tail_floor=5, hard_negatives_per_label={"scam": 30})
+    assert m.per_label.loc["scam", "hard_negatives"] == 10  # all there are
+    assert "scam: 10 of 30 hard negatives wanted (mixing.hard_negatives_per_label)" in m.unmet

@@ -355,6 +355,17 @@ def test_error_review_never_pushes_holdout_and_corrections_flow_back(tmp_path, s
     assert snap.loc[fp.id, label] == 1
     events = project.store.events(target=fp.id)
     assert ((events["kind"] == "label") & (events["question"] == label)).any()  # the old value kept in the events
+    # the other false positives were confirmed (kept at 0): each is now a hard negative for its label
+    confirmed = {r.id: r.metadata["label"] for r in recs if r.metadata["error_type"] == "fp" and r.id != fp.id}
+    assert confirmed and applied["hard_negatives"] == len(confirmed)
+    after = project.frame().set_index("id")
+    for rid, lab in confirmed.items():
+        assert after.loc[rid, "hard_negative"] and lab in after.loc[rid, "hard_negative_labels"]
+    assert not after.loc[fp.id, "hard_negative"]
+    lab = next(iter(confirmed.values()))
+    want = sum(1 for v in confirmed.values() if v == lab)
+    mix = project.training_mix("safety", hard_negatives_per_label={lab: want}, split=None)
+    assert mix.per_label.loc[lab, "hard_negatives"] >= want and mix.per_label.loc[lab, "hard_negative_target"] == want
 
 
 def test_four_annotators_answering_at_once_lose_no_response(tmp_path, stack, owner):

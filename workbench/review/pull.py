@@ -125,11 +125,22 @@ def pull(
 
 
 def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:
-    """Corrected labels of the error review: each resolved answer is a complete annotation."""
-    answers, _, counts = collect_answers(ds)
+    """Corrected labels of the error review: each resolved answer is a complete annotation. A false
+    positive the annotators confirm (they keep the model's label at 0) makes the record a hard negative
+    for that label."""
+    answers, metadata, counts = collect_answers(ds)
     outcome.annotations += _annotations(ERROR_REVIEW, answers, users)
-    _, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
-    return {**counts, "agreement": label_agreement(behind, project.taxonomy.label_names), "conflicts": conflicts}
+    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
+    for rid, labels in resolved.items():
+        meta = metadata.get(rid, {})
+        if meta.get("error_type") == "fp" and labels.get(meta.get("label")) == 0:
+            outcome.hard_negatives.setdefault(rid, []).append(meta["label"])
+    return {
+        **counts,
+        "agreement": label_agreement(behind, project.taxonomy.label_names),
+        "conflicts": conflicts,
+        "confirmed_false_positives": sum(len(v) for v in outcome.hard_negatives.values()),
+    }
 
 
 def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
