@@ -89,3 +89,15 @@ def test_map_panel_colours_selects_tags_and_follows_the_heatmap(project):
     panel.map.clear_selection()
     panel.tag_button.click()
     assert "nothing selected" in panel.message
+
+
+def test_seeds_panel_shows_the_model_prescreen_of_hard_negative_batches(tmp_path):
+    p, _ = build_demo(tmp_path / "demo")
+    p.store.update_batch_summary(
+        "batch-hn-giveaway-001", "prescreen", {"hard_negative_flag_rate": 0.4, "n": 5, "labels": ["scam"]}, actor="t"
+    )
+    panel = SeedsPanel(p)
+    assert panel.table.loc["seed-hn-giveaway", "model flags (hard negatives)"] == "40%"
+    assert panel.table.loc["seed-scam-giftcard", "model flags (hard negatives)"] == ""
+    assert "review it first" in panel.view.value
+    p.close()
