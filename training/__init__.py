@@ -18,6 +18,7 @@ from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTuneArgs, FineTunedClassifier
 from ._gates import (
+    REGRESSION_TOLERANCE,
     GateFailure,
     GateVerdict,
     RegressionVectors,
@@ -44,6 +45,7 @@ from ._thresholds import binary_rates, group_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
+    "REGRESSION_TOLERANCE",
     "PARITY_RULE",
     "parity_check",
     "INT8_CALIB_TARGET",

@@ -250,12 +250,24 @@ def gate_model(
     return v
 
 
-def compare_models(candidate: pd.DataFrame, promoted: pd.DataFrame, *, tolerance: float = 0.02) -> pd.DataFrame:
+REGRESSION_TOLERANCE = {"T1": 0.01, "T2": 0.02, "T3": 0.03, "T4": 0.05, "T5": 0.05}
+"""How far a label's holdout F1 or recall may fall (or its FPR rise) against the promoted model, per tier."""
+
+
+def compare_models(
+    candidate: pd.DataFrame, promoted: pd.DataFrame, *, tolerance: float | Mapping[str, float] = 0.02
+) -> pd.DataFrame:
     """Per-label deltas (candidate - promoted) of F1, recall, precision and FPR; ``regression`` flags
-    an F1 or recall drop, or an FPR rise, beyond ``tolerance``."""
+    an F1 or recall drop, or an FPR rise, beyond ``tolerance`` (one number, or one per label: see
+    :data:`REGRESSION_TOLERANCE` for the tier defaults)."""
     common = [lab for lab in candidate.index if lab in promoted.index]
     cols = ["f1", "recall", "precision", "fpr"]
     d = candidate.loc[common, cols] - promoted.loc[common, cols]
     d.columns = [f"delta_{c}" for c in cols]
-    d["regression"] = (d["delta_f1"] < -tolerance) | (d["delta_recall"] < -tolerance) | (d["delta_fpr"] > tolerance)
+    tol = pd.Series(
+        [float(tolerance.get(lab, 0.02)) if isinstance(tolerance, Mapping) else float(tolerance) for lab in common],
+        index=d.index,
+    )
+    d["tolerance"] = tol
+    d["regression"] = (d["delta_f1"] < -tol) | (d["delta_recall"] < -tol) | (d["delta_fpr"] > tol)
     return d

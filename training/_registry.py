@@ -33,9 +33,11 @@ def promoted_model(project) -> ModelDirectory | None:
     return m if (m.root / "model.json").exists() else None
 
 
-def promote(model: ModelDirectory, *, variant: str | None = None) -> dict:
+def promote(model: ModelDirectory, *, variant: str | None = None, accept_regression: str | None = None) -> dict:
     """Make ``model`` (one variant) the project's promoted model, if and only if that variant passed
-    its gate and its file is unchanged since it was gated."""
+    its gate, its file is unchanged since it was gated, and no label regressed beyond its tier's
+    tolerance against the model promoted when it was trained — unless ``accept_regression`` gives the
+    reason to promote it anyway (recorded with the promotion)."""
     card = model.card
     variant = variant or model.best_variant()
     info = card.variants.get(variant)
@@ -63,6 +65,19 @@ def promote(model: ModelDirectory, *, variant: str | None = None) -> dict:
                 got="a file changed since",
                 fix=f"re-gate it: workbench evaluate {model.root}",
             )
+    regressions = model.regressions() or []
+    if regressions and not (accept_regression and accept_regression.strip()):
+        said = "; ".join(
+            f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f} FPR {r['delta_fpr']:+.3f} "
+            f"(tolerance {r.get('tolerance', 0.02):.2f})"
+            for r in regressions
+        )
+        raise WorkbenchError(
+            f"promotion of {model.root} ({variant}) refused",
+            expected=f"no label worse than the promoted model {card.comparison['against']} beyond its tier's tolerance",
+            got=f"regressions: {said}",
+            fix="fix the data and retrain, or promote with --accept-regression 'why this is acceptable'",
+        )
     reg = _registry(card.project)
     entry = {
         "model": str(model.root.resolve()),
@@ -71,6 +86,11 @@ def promote(model: ModelDirectory, *, variant: str | None = None) -> dict:
         "taxonomy_hash": card.taxonomy_hash,
         "promoted_at": utc_now(),
     }
+    if regressions:
+        entry["accepted_regression"] = {
+            "reason": accept_regression.strip(),
+            "labels": [r["label"] for r in regressions],
+        }
     atomic_write_text(reg / "promoted.json", json.dumps(entry, indent=2))
     with open(reg / "history.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")

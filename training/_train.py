@@ -20,7 +20,7 @@ from curation import Project, WorkbenchError, atomic_write_text, task_view, utc_
 from ._card import ModelCard
 from ._embeddings import DEFAULT_ENCODER
 from ._family import neural_members
-from ._gates import GateVerdict, compare_models
+from ._gates import REGRESSION_TOLERANCE, GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
@@ -259,9 +259,10 @@ def _evaluate_and_report(
     promoted = promoted_model(project)
     if promoted is not None:
         prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
+        tolerance = {lab: REGRESSION_TOLERANCE.get(model.taxonomy[lab].tier, 0.02) for lab in per_label.index}
         card.comparison = {
             "against": str(promoted.root),
-            "per_label": compare_models(per_label, prev).reset_index().to_dict(orient="records"),
+            "per_label": compare_models(per_label, prev, tolerance=tolerance).reset_index().to_dict(orient="records"),
         }
     model.save_card()
     _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)

@@ -107,8 +107,11 @@ def promote(args) -> int:
     from training import load_model
     from training import promote as promote_model
 
-    entry = promote_model(load_model(args.model), variant=args.variant)
+    entry = promote_model(load_model(args.model), variant=args.variant, accept_regression=args.accept_regression)
     print(f"promoted {entry['model']} ({entry['variant']}), snapshot {entry['snapshot_id']}")
+    if "accepted_regression" in entry:
+        accepted = entry["accepted_regression"]
+        print(f"  regression accepted on {', '.join(accepted['labels'])}: {accepted['reason']}")
     return 0
 
 
@@ -173,6 +176,13 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
         "make a model the project's promoted model (refused unless its gate passed)",
         MODEL,
         ("--variant", variant),
+        (
+            "--accept-regression",
+            {
+                "metavar": "REASON",
+                "help": "promote although a label regressed against the promoted model (the reason is recorded)",
+            },
+        ),
     )
     if with_export:
         add_verb(

@@ -141,7 +141,7 @@ class RetrainPanel(Panel):
                 got="no such model",
                 fix="retrain until the gate passes",
             )
-        out = promote(self.last_model)
+        out = promote(self.last_model)  # refused with the labels when one regressed against the promoted model
         self.say(f"promoted {self.last_model.root.name} ({out.get('variant', self.last_verdict['best_variant'])})")
         return out
 
