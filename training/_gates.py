@@ -88,6 +88,8 @@ class GateVerdict:
     passed: bool
     failures: list[GateFailure] = field(default_factory=list)
     checked: int = 0
+    notes: list[GateFailure] = field(default_factory=list)  # reported, never failing (known gaps)
+    passed_known_gaps: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         if self.passed:
@@ -101,7 +103,12 @@ class GateVerdict:
         return [f for f in self.failures if f.kind == "label" and f.subject == label]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"passed": self.passed, "failures": [f.to_dict() for f in self.failures], "checked": self.checked}
+        out = {"passed": self.passed, "failures": [f.to_dict() for f in self.failures], "checked": self.checked}
+        if self.notes:
+            out["notes"] = [f.to_dict() for f in self.notes]
+        if self.passed_known_gaps:
+            out["passed_known_gaps"] = list(self.passed_known_gaps)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GateVerdict:
@@ -109,6 +116,8 @@ class GateVerdict:
             passed=bool(data.get("passed")),
             checked=int(data.get("checked", 0)),
             failures=[GateFailure.from_dict(f) for f in data.get("failures", [])],
+            notes=[GateFailure.from_dict(f) for f in data.get("notes", [])],
+            passed_known_gaps=list(data.get("passed_known_gaps", [])),
         )
 
 
@@ -140,12 +149,33 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _quota(value: Any, where: str) -> tuple[float, str]:
+    """``min_pass`` of a group: ``"3/5"`` (a share written as a count) or a share in [0, 1]."""
+    if isinstance(value, str) and "/" in value:
+        k, _, n = value.partition("/")
+        try:
+            k_, n_ = int(k), int(n)
+        except ValueError:
+            k_, n_ = -1, 0
+        if n_ > 0 and 0 <= k_ <= n_:
+            return k_ / n_, value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1:
+        return float(value), f"{value:.0%}"
+    raise WorkbenchError(where, expected="min_pass as 'K/N' (K <= N) or a share in [0, 1]", got=repr(value))
+
+
 @dataclass
 class RegressionVectors:
+    """The vectors of a YAML file. Entries may name a ``group`` (declared under ``groups:`` with a
+    ``min_pass`` quota: ``"3/5"`` or a share) and may be a ``known_gap: true`` (reported, never failing,
+    until a model passes it; from then on it must keep passing: the model card lists it in
+    ``graduated_vectors``, which the next model's gate inherits from the promoted one)."""
+
     positives: list[dict] = field(default_factory=list)
     hard_negatives: list[dict] = field(default_factory=list)
     co_detection: list[dict] = field(default_factory=list)
     context_pairs: list[dict] = field(default_factory=list)
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return sum(len(getattr(self, k)) for k in _VECTOR_KINDS)
@@ -155,14 +185,19 @@ def load_vectors(path, taxonomy: Taxonomy) -> RegressionVectors:
     """Load and validate a regression-vector YAML file against the taxonomy."""
     path = Path(path)
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    keys = [*_VECTOR_KINDS, "groups"]
     if not isinstance(data, Mapping):
-        raise WorkbenchError(
-            f"{path}", expected=f"a mapping with keys among {list(_VECTOR_KINDS)}", got=type(data).__name__
-        )
-    unknown = set(data) - set(_VECTOR_KINDS)
+        raise WorkbenchError(f"{path}", expected=f"a mapping with keys among {keys}", got=type(data).__name__)
+    unknown = set(data) - set(keys)
     if unknown:
-        raise WorkbenchError(f"{path}", expected=f"keys among {list(_VECTOR_KINDS)}", got=f"{sorted(unknown)}")
+        raise WorkbenchError(f"{path}", expected=f"keys among {keys}", got=f"{sorted(unknown)}")
     out = RegressionVectors()
+    for name, spec in (data.get("groups") or {}).items():
+        where = f"{path} groups.{name}"
+        if not isinstance(spec, Mapping) or "min_pass" not in spec:
+            raise WorkbenchError(where, expected="a mapping with min_pass ('3/5' or a share)", got=repr(spec)[:80])
+        share, shown = _quota(spec["min_pass"], where)
+        out.groups[str(name)] = {"min_pass": share, "shown": shown}
     for kind in _VECTOR_KINDS:
         for i, item in enumerate(data.get(kind) or []):
             where = f"{path} {kind}[{i}]"
@@ -177,8 +212,22 @@ def load_vectors(path, taxonomy: Taxonomy) -> RegressionVectors:
             bad = [lab for lab in labs if lab not in taxonomy]
             if bad or not labs:
                 raise WorkbenchError(where, expected="taxonomy labels", got=repr(labs), fix="fix the label names")
+            group = item.get("group")
+            if group is not None and str(group) not in out.groups:
+                raise WorkbenchError(
+                    where,
+                    expected=f"a group declared under groups: ({sorted(out.groups)})",
+                    got=repr(group),
+                    fix=f"add groups: {{{group}: {{min_pass: '3/5'}}}} or drop the group",
+                )
             getattr(out, kind).append(dict(item))
     return out
+
+
+def vector_key(kind: str, item: Mapping[str, Any]) -> str:
+    """What identifies a vector across files and models (for known gaps that graduated)."""
+    text = item["fires"] + " | " + item["silent"] if kind == "context_pairs" else item["text"]
+    return f"{kind}: {text}"
 
 
 def run_vectors(
@@ -187,8 +236,14 @@ def run_vectors(
     *,
     label_names: Sequence[str],
     thresholds: Sequence[float],
+    graduated: Sequence[str] = (),
 ) -> GateVerdict:
-    """Run every vector through ``predict_proba`` with the model's thresholds."""
+    """Run every vector through ``predict_proba`` with the model's thresholds.
+
+    A vector outside any group fails the gate when it fails; grouped vectors fail it only as a group
+    under its quota; a ``known_gap`` vector is reported in ``notes`` (failing or passing) and fails
+    the gate only once graduated (its key in ``graduated``). ``passed_known_gaps`` on the verdict lists
+    the keys of known gaps this model passes."""
     names = list(label_names)
     idx = {n: j for j, n in enumerate(names)}
     texts: list[str] = []
@@ -199,41 +254,71 @@ def run_vectors(
     if not texts:
         return GateVerdict(passed=True, checked=0)
     fired = predict_proba(texts) >= np.asarray(thresholds)[None, :]
-    failures, k, checked = [], 0, 0
+    results: list[tuple[str, int, dict, GateFailure | None]] = []  # (kind, i, item, failure or None)
+    k = 0
     for kind in ("positives", "hard_negatives", "co_detection"):
         for i, v in enumerate(getattr(vectors, kind)):
             labs = [lab for lab in v["labels"] if lab in idx]
             row = fired[k]
             k += 1
-            checked += 1
+            failure = None
             if kind == "hard_negatives":
                 bad = [lab for lab in labs if row[idx[lab]]]
                 if bad:
-                    failures.append(GateFailure("vector", f"{kind}[{i}]", "fired", bad, "none of " + ", ".join(labs)))
+                    failure = GateFailure("vector", f"{kind}[{i}]", "fired", bad, "none of " + ", ".join(labs))
             else:
                 missed = [lab for lab in labs if not row[idx[lab]]]
                 if missed:
-                    failures.append(
-                        GateFailure("vector", f"{kind}[{i}]", "missed", missed, "all of " + ", ".join(labs))
-                    )
+                    failure = GateFailure("vector", f"{kind}[{i}]", "missed", missed, "all of " + ", ".join(labs))
+            results.append((kind, i, v, failure))
     for i, v in enumerate(vectors.context_pairs):
-        checked += 1
         j = idx.get(v["label"])
         a, b = fired[k], fired[k + 1]
         k += 2
-        if j is None:
-            continue
-        if not (a[j] and not b[j]):
-            failures.append(
-                GateFailure(
-                    "vector",
-                    f"context_pairs[{i}]",
-                    f"{v['label']} fires/silent",
-                    f"{bool(a[j])}/{bool(b[j])}",
-                    "True/False",
-                )
+        failure = None
+        if j is not None and not (a[j] and not b[j]):
+            failure = GateFailure(
+                "vector",
+                f"context_pairs[{i}]",
+                f"{v['label']} fires/silent",
+                f"{bool(a[j])}/{bool(b[j])}",
+                "True/False",
             )
-    return GateVerdict(passed=not failures, failures=failures, checked=checked)
+        results.append(("context_pairs", i, v, failure))
+    graduated_keys = set(graduated)
+    failures: list[GateFailure] = []
+    notes: list[GateFailure] = []
+    passed_gaps: list[str] = []
+    by_group: dict[str, list[bool]] = {}
+    for kind, i, v, failure in results:
+        key = vector_key(kind, v)
+        if v.get("known_gap") and key not in graduated_keys:
+            if failure is None:
+                passed_gaps.append(key)
+                notes.append(
+                    GateFailure("vector", f"{kind}[{i}]", "known gap", "passes now", "kept passing from now on")
+                )
+            else:
+                notes.append(
+                    GateFailure(
+                        "vector", f"{kind}[{i}]", f"known gap: {failure.check}", failure.value, failure.required
+                    )
+                )
+            continue
+        if v.get("group") is not None:
+            by_group.setdefault(str(v["group"]), []).append(failure is None)
+            continue
+        if failure is not None:
+            failures.append(failure)
+    for group, oks in by_group.items():
+        quota = vectors.groups[group]
+        if sum(oks) < quota["min_pass"] * len(oks) - 1e-9:
+            failures.append(
+                GateFailure("vector", f"group {group}", "passed", f"{sum(oks)}/{len(oks)}", f">= {quota['shown']}")
+            )
+    verdict = GateVerdict(passed=not failures, failures=failures, checked=len(results), notes=notes)
+    verdict.passed_known_gaps = passed_gaps
+    return verdict
 
 
 def gate_model(
@@ -246,6 +331,8 @@ def gate_model(
             passed=v.passed and vectors_verdict.passed,
             failures=v.failures + vectors_verdict.failures,
             checked=v.checked + vectors_verdict.checked,
+            notes=list(vectors_verdict.notes),
+            passed_known_gaps=list(vectors_verdict.passed_known_gaps),
         )
     return v
 

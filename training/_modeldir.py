@@ -180,6 +180,7 @@ class ModelDirectory:
                 v: {
                     "passed": i.passed,
                     "failures": [f.to_dict() for f in i.gate.failures],
+                    "notes": [f.to_dict() for f in i.gate.notes],
                     "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
                     "decision_agreement": i.decision_agreement,
                     "f1_delta_max": i.f1_delta_max,
@@ -277,7 +278,11 @@ class ModelDirectory:
         if not path.exists():
             return None
         return run_vectors(
-            load_vectors(path, self.taxonomy), lambda t: predict(t), label_names=self.labels, thresholds=self.thresholds
+            load_vectors(path, self.taxonomy),
+            lambda t: predict(t),
+            label_names=self.labels,
+            thresholds=self.thresholds,
+            graduated=self.card.graduated_vectors,
         )
 
     def evaluate_all(self) -> dict[str, VariantResult]:

@@ -251,12 +251,17 @@ def _evaluate_and_report(
     """The one holdout evaluation of the torch model: gate, comparison with the promoted model, report."""
     hold_frame, hold_texts, hold_y = holdout
     card = model.card
+    promoted = promoted_model(project)
+    if promoted is not None:  # known gaps the promoted model passed must keep passing
+        gate = promoted.card.variants["torch"].gate if "torch" in promoted.card.variants else None
+        card.graduated_vectors = sorted(
+            set(promoted.card.graduated_vectors) | set(gate.passed_known_gaps if gate is not None else [])
+        )
     hold_probs = model.classifier().predict_proba(hold_texts)
     torch_info = model.evaluate_variant("torch", holdout=holdout, probs=hold_probs)
     card.variants = {"torch": torch_info}
     card.metrics = summary = torch_info.summary
     per_label = pd.DataFrame(torch_info.per_label).set_index("label")
-    promoted = promoted_model(project)
     if promoted is not None:
         prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
         tolerance = {lab: REGRESSION_TOLERANCE.get(model.taxonomy[lab].tier, 0.02) for lab in per_label.index}

@@ -2,7 +2,9 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from curation import WorkbenchError
 from training import RegressionVectors, compare_models, gate_labels, run_vectors
 
 from .conftest import TAX
@@ -78,3 +80,54 @@ def test_compare_models_flags_regressions():
     b.loc["y", "f1"] = 0.75
     d = compare_models(a, b)
     assert d.loc["y", "regression"] and not d.loc["x", "regression"]
+
+
+def test_vector_groups_pass_on_their_quota_and_fail_below_it(tmp_path):
+    from training import load_vectors
+
+    path = tmp_path / "v.yaml"
+    path.write_text(
+        "groups: {direct: {min_pass: 3/5}, share: {min_pass: 0.5}}\n"
+        "positives:\n"
+        + "".join(f"  - {{text: p{i}, labels: [a], group: direct}}\n" for i in range(5))
+        + "  - {text: q0, labels: [a], group: share}\n  - {text: q1, labels: [a], group: share}\n"
+    )
+    vec = load_vectors(path, TAX)
+    assert vec.groups["direct"]["min_pass"] == 0.6
+
+    def model(hits):
+        return lambda texts: np.array([[0.9 if t in hits else 0.1, 0.0] for t in texts])
+
+    ok = run_vectors(vec, model({"p0", "p1", "p2", "q0"}), label_names=["a", "b"], thresholds=[0.5, 0.5])
+    assert ok.passed and ok.checked == 7  # 3 of 5 and 1 of 2: both quotas met, no single vector fails the gate
+    bad = run_vectors(vec, model({"p0", "p1", "q0"}), label_names=["a", "b"], thresholds=[0.5, 0.5])
+    assert not bad.passed
+    assert [(f.subject, f.value, f.required) for f in bad.failures] == [("group direct", "2/5", ">= 3/5")]
+    path.write_text("positives:\n  - {text: p, labels: [a], group: nowhere}\n")
+    with pytest.raises(WorkbenchError, match="a group declared under groups"):
+        load_vectors(path, TAX)
+    path.write_text("groups: {g: {min_pass: 6/5}}\n")
+    with pytest.raises(WorkbenchError, match="min_pass as 'K/N'"):
+        load_vectors(path, TAX)
+
+
+def test_known_gaps_are_reported_never_failing_until_they_pass_then_they_must_keep_passing(tmp_path):
+    from training import load_vectors
+    from training._gates import vector_key
+
+    path = tmp_path / "v.yaml"
+    path.write_text("positives:\n  - {text: gap, labels: [a], known_gap: true}\n  - {text: fine, labels: [a]}\n")
+    vec = load_vectors(path, TAX)
+    misses = lambda texts: np.array([[0.9 if t == "fine" else 0.1, 0.0] for t in texts])  # noqa: E731
+    hits = lambda texts: np.array([[0.9, 0.0] for _ in texts])  # noqa: E731
+    v = run_vectors(vec, misses, label_names=["a", "b"], thresholds=[0.5, 0.5])
+    assert v.passed and [n.check for n in v.notes] == ["known gap: missed"] and v.passed_known_gaps == []
+    v = run_vectors(vec, hits, label_names=["a", "b"], thresholds=[0.5, 0.5])
+    assert v.passed and v.passed_known_gaps == [vector_key("positives", {"text": "gap"})]
+    assert v.notes[0].value == "passes now"
+    graduated = v.passed_known_gaps  # what the next model inherits from a promoted one that passed it
+    v = run_vectors(vec, misses, label_names=["a", "b"], thresholds=[0.5, 0.5], graduated=graduated)
+    assert not v.passed and [f.subject for f in v.failures] == ["positives[0]"]
+    from training import GateVerdict
+
+    assert GateVerdict.from_dict(v.to_dict()) == v
