@@ -36,7 +36,7 @@ from ._modeldir import ModelDirectory, load_model, split_arrays
 from ._modelset import ModelSet, open_model
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
-from ._policy import ACTION_SEVERITY, Policy
+from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import predict_file, read_prediction_input
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
 from ._registry import promote, promoted_model
@@ -46,6 +46,8 @@ from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
     "REGRESSION_TOLERANCE",
+    "BAND_PRECISION",
+    "tune_bands",
     "PARITY_RULE",
     "parity_check",
     "INT8_CALIB_TARGET",

@@ -95,7 +95,10 @@ class ModelCard:
     comparison: dict[str, Any] | None = None
     int8_plan: dict[str, Any] | None = None
     int8_target: dict[str, Any] | None = None
-    graduated_vectors: list[str] = field(default_factory=list)  # known gaps a promoted model passed: must pass
+    graduated_vectors: list[str] = field(default_factory=list)
+    policy_bands: dict[str, dict[str, float | None]] = field(
+        default_factory=dict
+    )  # tuned on calib  # known gaps a promoted model passed: must pass
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

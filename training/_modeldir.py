@@ -111,8 +111,10 @@ class ModelDirectory:
         taxonomy.check_label_order(self.labels, what="model", subset=True)
 
     def policy(self) -> Policy:
+        """Thresholds, the taxonomy's actions and, when the card has them, the bands tuned on calib."""
         tax = self.taxonomy
-        return Policy(self.labels, self.thresholds, [tax[lab].action for lab in self.labels])
+        bands = [self.card.policy_bands.get(lab) for lab in self.labels] if self.card.policy_bands else None
+        return Policy(self.labels, self.thresholds, [tax[lab].action for lab in self.labels], bands)
 
     def classifier(self):
         if self._classifier is None:

@@ -1,4 +1,9 @@
-"""The policy layer: per-label thresholds to decisions, decisions to one action per text."""
+"""The policy layer: per-label thresholds to decisions, decisions to one action per text.
+
+With **bands** (tuned on calib by :func:`tune_bands` at the label's precision targets) a label's action
+follows its confidence: ``hide`` at or above ``t_hide``, ``warn`` at or above ``t_warn``, ``badge`` at
+or above ``t_badge``; the decision (what the gates measure) stays the label's threshold.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,51 @@ import numpy as np
 
 from curation import WorkbenchError
 
-__all__ = ["ACTION_SEVERITY", "Policy"]
+__all__ = ["ACTION_SEVERITY", "BAND_PRECISION", "Policy", "tune_bands"]
 
 ACTION_SEVERITY = {"allow": 0, "none": 0, "badge": 1, "warn": 2, "hide": 3}
+BAND_PRECISION = {"hide": 0.95, "warn": 0.80, "badge": 0.60}
+"""Default precision targets of the bands: hide when very confident, warn when fairly, badge below."""
+
+
+def tune_bands(
+    y: np.ndarray,
+    probs: np.ndarray,
+    labels: Sequence[str],
+    *,
+    targets: dict[str, float] | None = None,
+    min_support: int = 5,
+) -> dict[str, dict[str, float]]:
+    """Per label, the lowest threshold whose calib precision meets each band's target (``None`` where no
+    threshold with at least ``min_support`` positives above it does). Unknown targets are left out.
+
+    >>> y = np.array([[1], [1], [1], [1], [1], [0], [1], [0], [0], [0]], dtype=float)
+    >>> p = np.array([[.95], [.9], [.85], [.8], [.75], [.7], [.6], [.5], [.3], [.1]])
+    >>> tune_bands(y, p, ["spam"], targets={"hide": 1.0, "warn": 0.8}, min_support=2)
+    {'spam': {'hide': 0.75, 'warn': 0.6}}
+    """
+    targets = dict(targets or BAND_PRECISION)
+    out: dict[str, dict[str, float]] = {}
+    for j, lab in enumerate(labels):
+        known = ~np.isnan(y[:, j])
+        yk, pk = y[known, j], probs[known, j]
+        order = np.argsort(-pk, kind="stable")
+        ys, ps = yk[order], pk[order]
+        tp = np.cumsum(ys == 1)
+        precision = tp / np.arange(1, len(ys) + 1)
+        bands = {}
+        for band, target in targets.items():
+            ok = np.flatnonzero((precision >= target) & (tp >= min_support))
+            # the lowest threshold at which precision still holds: the last such cut, at a distinct value
+            if ok.size:
+                cut = ok[-1]
+                while cut + 1 < len(ps) and ps[cut + 1] == ps[cut]:
+                    cut += 1
+                bands[band] = round(float(ps[cut]), 6)
+            else:
+                bands[band] = None
+        out[lab] = bands
+    return out
 
 
 @dataclass(frozen=True)
@@ -31,8 +78,15 @@ class Policy:
     labels: tuple[str, ...]
     thresholds: tuple[float, ...]
     actions: tuple[str, ...]
+    bands: tuple[dict, ...] = ()
 
-    def __init__(self, labels: Sequence[str], thresholds: Sequence[float], actions: Sequence[str]):
+    def __init__(
+        self,
+        labels: Sequence[str],
+        thresholds: Sequence[float],
+        actions: Sequence[str],
+        bands: Sequence[dict | None] | None = None,
+    ):
         if not (len(labels) == len(thresholds) == len(actions)):
             raise WorkbenchError(
                 "policy",
@@ -45,6 +99,10 @@ class Policy:
         object.__setattr__(self, "labels", tuple(labels))
         object.__setattr__(self, "thresholds", tuple(float(t) for t in thresholds))
         object.__setattr__(self, "actions", tuple(actions))
+        bands = list(bands) if bands is not None else [None] * len(labels)
+        if len(bands) != len(labels):
+            raise WorkbenchError("policy bands", expected=f"{len(labels)} (one per label)", got=str(len(bands)))
+        object.__setattr__(self, "bands", tuple({k: v for k, v in (b or {}).items() if v is not None} for b in bands))
 
     @classmethod
     def combine(cls, policies: Sequence[Policy]) -> Policy:
@@ -52,7 +110,12 @@ class Policy:
         labels = [lab for p in policies for lab in p.labels]
         if len(set(labels)) != len(labels):
             raise WorkbenchError("model set", expected="heads with distinct labels", got=str(labels))
-        return cls(labels, [t for p in policies for t in p.thresholds], [a for p in policies for a in p.actions])
+        return cls(
+            labels,
+            [t for p in policies for t in p.thresholds],
+            [a for p in policies for a in p.actions],
+            [b for p in policies for b in p.bands],
+        )
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         probs = np.asarray(probs)
@@ -64,22 +127,35 @@ class Policy:
             )
         return probs >= np.asarray(self.thresholds)[None, :]
 
+    def label_action(self, j: int, p: float, decided: bool) -> str:
+        """One label's action for probability ``p``: its band when it has bands, else its action when decided."""
+        bands = self.bands[j] if self.bands else {}
+        if bands:
+            for band in ("hide", "warn", "badge"):
+                if band in bands and p >= bands[band]:
+                    return band
+            return "allow"
+        return self.actions[j] if decided else "allow"
+
     def apply(self, probs: np.ndarray) -> list[dict]:
-        """Per text: probabilities, decisions, fired labels and the most severe action (``allow`` if none)."""
+        """Per text: probabilities, decisions, fired labels, each label's action and the most severe
+        action (``allow`` if none)."""
         dec = self.decide(probs)
-        sev = np.array([ACTION_SEVERITY[a] for a in self.actions])
         out = []
         for row_p, row_d in zip(np.asarray(probs), dec):
             fired = np.flatnonzero(row_d)
-            action = "allow"
-            if fired.size:
-                k = fired[np.argmax(sev[fired])]
-                action = self.actions[k] if sev[k] > 0 else "allow"
+            per_label = {
+                lab: self.label_action(j, float(row_p[j]), bool(row_d[j])) for j, lab in enumerate(self.labels)
+            }
+            action = max(per_label.values(), key=lambda a: ACTION_SEVERITY[a], default="allow")
+            if ACTION_SEVERITY[action] == 0:
+                action = "allow"
             out.append(
                 {
                     "probabilities": {lab: round(float(p), 6) for lab, p in zip(self.labels, row_p)},
                     "decisions": {lab: bool(d) for lab, d in zip(self.labels, row_d)},
                     "labels": [self.labels[i] for i in fired],
+                    "actions": {lab: a for lab, a in per_label.items() if a != "allow"},
                     "action": action,
                 }
             )

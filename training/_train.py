@@ -25,6 +25,7 @@ from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_repo
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
 from ._parity import PARITY_RULE
+from ._policy import tune_bands
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
 from ._registry import promoted_model
 from ._thresholds import tune_thresholds
@@ -152,9 +153,9 @@ def train_model(
         )
     with step("thresholds"):  # calib only
         groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
-        thr = tune_thresholds(
-            calib_y, clf.predict_proba(calib_texts), taxonomy=tax, label_names=names, split="calib", groups=groups
-        )
+        calib_probs = clf.predict_proba(calib_texts)
+        thr = tune_thresholds(calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib", groups=groups)
+        bands = tune_bands(calib_y, calib_probs, names) if len(calib_texts) else {}
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
     _copy_reviewed_vectors(project, frame, out)
@@ -196,6 +197,7 @@ def train_model(
         min_holdout_positives=spec.min_holdout_positives,
         parity={**PARITY_RULE, **spec.parity},
         cache_dir=str((project.root / "cache").resolve()),
+        policy_bands=bands,
     )
     model = ModelDirectory.create(out, card, clf)
     with step("holdout + gates"):
