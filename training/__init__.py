@@ -13,6 +13,7 @@ serve and promote; ``_predict`` scores files.
 """
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult
+from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
 from ._embeddings import DEFAULT_ENCODER, EmbeddingCache, Encoder, length_sorted_batches, resolve_model_path
 from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
@@ -34,6 +35,7 @@ from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_
 from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, load_model, split_arrays
 from ._modelset import ModelSet, open_model
+from ._monitor import EpochMonitor, epoch_record, warning_signs
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
@@ -45,6 +47,13 @@ from ._thresholds import binary_rates, group_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
+    "TrainingConfig",
+    "auto_class_weights",
+    "resolve_training",
+    "yaml_layer",
+    "EpochMonitor",
+    "epoch_record",
+    "warning_signs",
     "REGRESSION_TOLERANCE",
     "BAND_PRECISION",
     "tune_bands",

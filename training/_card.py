@@ -95,10 +95,14 @@ class ModelCard:
     comparison: dict[str, Any] | None = None
     int8_plan: dict[str, Any] | None = None
     int8_target: dict[str, Any] | None = None
+    # known gaps a promoted model passed: they must keep passing
     graduated_vectors: list[str] = field(default_factory=list)
-    policy_bands: dict[str, dict[str, float | None]] = field(
-        default_factory=dict
-    )  # tuned on calib  # known gaps a promoted model passed: must pass
+    # hide / warn / badge thresholds per label, tuned on calib (training._policy.tune_bands)
+    policy_bands: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    # per-epoch valid metrics and the guide's warnings (training._monitor)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    # the training settings (workbench.yaml / panel / flags), where each came from, the class weights used
+    training: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

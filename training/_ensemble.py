@@ -51,8 +51,11 @@ class EnsembleClassifier(Classifier):
         }
 
     def fit(self, texts, targets, *, valid=None, **kw) -> EnsembleClassifier:
-        for m in self.members:
-            m.fit(texts, targets, valid=valid, **(kw if m.has_encoder else {}))
+        monitor = kw.pop("monitor", None)
+        first_encoder = next((i for i, m in enumerate(self.members) if m.has_encoder), 0)
+        for i, m in enumerate(self.members):  # the monitor follows the first encoder member (the one trained longest)
+            extra = {**(kw if m.has_encoder else {}), **({"monitor": monitor} if i == first_encoder else {})}
+            m.fit(texts, targets, valid=valid, **extra)
         self.labels_ = list(self.labels)
         return self
 

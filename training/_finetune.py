@@ -162,6 +162,7 @@ class FineTunedClassifier(Classifier):
         phases: Sequence[int] | None = None,
         show_progress: bool = False,
         log: Callable[[str], None] | None = None,
+        monitor=None,
     ) -> FineTunedClassifier:
         import torch
         from tqdm.auto import tqdm
@@ -236,7 +237,7 @@ class FineTunedClassifier(Classifier):
                 seen += len(b)
                 bar.update(1)
                 if vids is not None and b_i in eval_points:
-                    vl = self._valid_loss(module, vids, vy, step_loss)
+                    vl, vprobs = self._valid_loss(module, vids, vy, step_loss)
                     rec = {
                         "epoch": ep_i + b_i / len(batches),
                         "step": step,
@@ -244,6 +245,8 @@ class FineTunedClassifier(Classifier):
                         "valid_loss": vl,
                     }
                     self.history_.append(rec)
+                    if monitor is not None:
+                        monitor(rec["epoch"], rec["train_loss"], lambda: vprobs, valid_loss=vl)
                     if log:
                         log(f"step {step}/{total_steps} train {rec['train_loss']:.4f} valid {vl:.4f}")
                     if vl < best - 1e-4:
@@ -276,18 +279,21 @@ class FineTunedClassifier(Classifier):
             for p in layer.parameters():
                 p.requires_grad = False
 
-    def _valid_loss(self, module, vids, vy, step_loss: LossStep) -> float:
+    def _valid_loss(self, module, vids, vy, step_loss: LossStep) -> tuple[float, np.ndarray]:
+        """The valid loss and the valid probabilities (in the order of ``vids``)."""
         import torch
 
         module.eval()
         total, n = 0.0, 0
+        probs = np.zeros((len(vids), len(self.labels)), dtype=np.float32)
         with torch.no_grad():
             for b in length_sorted_batches([len(x) for x in vids], 128):
                 x_ids, x_mask = self._collate([vids[i] for i in b])
                 lg = module.logits(x_ids, x_mask)
                 total += float(step_loss(lg, vy[b], train=False)) * len(b)
+                probs[b] = torch.sigmoid(lg).float().numpy()
                 n += len(b)
-        return total / max(n, 1)
+        return total / max(n, 1), probs
 
     def predict_proba(self, texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
         import torch

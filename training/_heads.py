@@ -91,7 +91,9 @@ class HeadsClassifier(Classifier):
         *,
         valid: tuple[Sequence[str], np.ndarray] | None = None,
         show_progress: bool = False,
+        monitor=None,
     ) -> HeadsClassifier:
+        """Fit the heads; ``monitor`` (a :class:`training.EpochMonitor`) scores ``valid`` after each epoch."""
         import torch
 
         y = check_targets(texts, targets, self.labels)
@@ -124,8 +126,11 @@ class HeadsClassifier(Classifier):
             if xv is not None:
                 head.eval()
                 with torch.no_grad():
-                    vl = float(step(head(xv), yv, train=False))
+                    logits_v = head(xv)
+                    vl = float(step(logits_v, yv, train=False))
                 rec["valid_loss"] = vl
+                if monitor is not None:
+                    monitor(epoch + 1, rec["train_loss"], lambda: torch.sigmoid(logits_v).numpy(), valid_loss=vl)
                 if vl < best - 1e-5:
                     best, best_state, bad = vl, copy.deepcopy(head.state_dict()), 0
                 else:

@@ -114,6 +114,9 @@ class TrainSpec:
     parity: dict = field(default_factory=dict)  # overrides of training.PARITY_RULE for the exported variants
     include_unreviewed: bool = False
     threshold_groups: str | None = None
+    heads_params: dict = field(default_factory=dict)  # epochs, lr, batch_size, max_length, patience of the heads
+    training: Any = None  # a TrainingConfig (workbench.yaml / panel / flags), applied by train_model
+    training_source: str = "spec"  # which door set it: "flag" (workbench train), "panel" (the retrain panel)
 
     def __post_init__(self):
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))
@@ -157,7 +160,13 @@ def _class_weight(spec: TrainSpec) -> str | None:
 
 def _build_heads(spec, labels, hierarchy, cache_dir):
     return HeadsClassifier(
-        labels, hidden=spec.hidden, loss=spec.loss, seed=spec.seed, cache_dir=cache_dir, hierarchy=hierarchy
+        labels,
+        hidden=spec.hidden,
+        loss=spec.loss,
+        seed=spec.seed,
+        cache_dir=cache_dir,
+        hierarchy=hierarchy,
+        **spec.heads_params,
     )
 
 

@@ -34,7 +34,7 @@ class TfidfClassifier(Classifier):
         self.vectorizer_ = None
         self.estimators_: list = []
 
-    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid=None, **_) -> TfidfClassifier:
+    def fit(self, texts: Sequence[str], targets: np.ndarray, *, valid=None, monitor=None, **_) -> TfidfClassifier:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import FeatureUnion
@@ -70,6 +70,8 @@ class TfidfClassifier(Classifier):
             clf.fit(x[known], yj.astype(int))
             self.estimators_.append(clf)
         self.labels_ = list(self.labels)
+        if monitor is not None and valid is not None:  # one fit, one entry
+            monitor(1, None, lambda: self.predict_proba(valid[0]))
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -18,12 +18,14 @@ import pandas as pd
 from curation import Project, WorkbenchError, atomic_write_text, task_view, utc_now
 
 from ._card import ModelCard
+from ._config import apply_training, resolve_training, yaml_layer
 from ._embeddings import DEFAULT_ENCODER
 from ._family import neural_members
 from ._gates import REGRESSION_TOLERANCE, GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
+from ._monitor import EpochMonitor
 from ._parity import PARITY_RULE
 from ._policy import tune_bands
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
@@ -80,9 +82,9 @@ def _training_rows(
     return rows, report
 
 
-def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show_progress: bool) -> None:
+def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show_progress: bool, monitor=None) -> None:
     recipe = RECIPES[spec.recipe]
-    fit_kw: dict[str, Any] = {"show_progress": show_progress, **recipe.fit_options(spec, rows)}
+    fit_kw: dict[str, Any] = {"show_progress": show_progress, "monitor": monitor, **recipe.fit_options(spec, rows)}
     clf.fit(rows["text"].tolist(), y, valid=valid, **fit_kw)
     if recipe.after_fit is not None:
         recipe.after_fit(clf, spec, valid)
@@ -99,12 +101,14 @@ def train_model(
     show_progress: bool = False,
     labels: Sequence[str] | None = None,
     on_step: Callable[[str, str], None] | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
 ) -> ModelDirectory:
     """Train, tune (calib), evaluate (holdout), gate and optionally export one model.
 
     The model directory names the snapshot it came from and the seeds that snapshot excluded.
     ``on_step(step, "start" | "done")`` is called around each of :data:`TRAIN_STEPS` (for progress
-    bars; ``export`` only when ``spec.onnx`` asks for variants).
+    bars; ``export`` only when ``spec.onnx`` asks for variants); ``on_epoch(record)`` with each entry of
+    the per-epoch monitoring (:mod:`training._monitor`), which the card keeps under ``history``.
     """
     step = _StepReporter(on_step)
     spec = spec or TrainSpec()
@@ -130,8 +134,13 @@ def train_model(
         )
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
     train_y = rows[names].to_numpy(dtype=np.float32)
+    # one training configuration, three doors: workbench.yaml < the panel or the flags (spec.training)
+    config, origin = resolve_training(("yaml", yaml_layer(project.config)),
+                                      (spec.training_source, spec.training))  # fmt: skip
+    spec, training_entry = apply_training(spec, config, origin, labels=names, tiers={lab: tax[lab].tier for lab in names},
+                                          train_targets=train_y)  # fmt: skip
     counts = _label_counts(train_y, names)
-    warnings_ = [
+    warnings_: list[str] = [
         f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of {tax[lab].min_positives}"
         for lab, c in counts.items()
         if c["positives"] < tax[lab].min_positives
@@ -147,10 +156,13 @@ def train_model(
     )
     hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
     clf = build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
+    valid = (valid_texts, valid_y) if len(valid_texts) else None
+    monitor = EpochMonitor(valid, names, hierarchy, on_epoch=on_epoch)
     with step("train"):
-        _fit(
-            clf, spec, rows, train_y, (valid_texts, valid_y) if len(valid_texts) else None, show_progress=show_progress
-        )
+        _fit(clf, spec, rows, train_y, valid, show_progress=show_progress, monitor=monitor)
+    for w in monitor.history[-1]["warnings"] if monitor.history else []:  # the guide's signs at the last epoch
+        log.warning(w)
+        warnings_.append(w)
     with step("thresholds"):  # calib only
         groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
         calib_probs = clf.predict_proba(calib_texts)
@@ -198,6 +210,8 @@ def train_model(
         parity={**PARITY_RULE, **spec.parity},
         cache_dir=str((project.root / "cache").resolve()),
         policy_bands=bands,
+        history=monitor.history,
+        training=training_entry,
     )
     model = ModelDirectory.create(out, card, clf)
     with step("holdout + gates"):

@@ -94,3 +94,28 @@ def test_families_register_themselves_and_say_what_they_can_do(tmp_path):
     with pytest.raises(WorkbenchError, match="a name no other family has"):
         type("Clash", (TfidfClassifier,), {"family": "heads"})
     FAMILIES.pop("constant-test")
+
+
+def test_history_has_per_label_valid_metrics_and_warns_about_a_label_stuck_at_zero_recall(tmp_path):
+    """The heads family trained on a real slice with one label's weight pushed to nothing: that label
+    never fires on valid, and the guide's warning names it."""
+
+    from curation import Project, Taxonomy
+    from training import train_model
+
+    from ..conftest import REPO
+
+    tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3"}, {"name": "hate", "tier": "T2"}]})
+    p = Project.init(tmp_path / "p", taxonomy=tax)
+    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    loss = LossConfig(pos_weight_overrides={"hate": 1e-4}, class_weights={"hate": 1e-4})
+    seen = []
+    m = train_model(p, tmp_path / "m", TrainSpec(recipe="heads", mix=False, loss=loss), on_epoch=seen.append)
+    history = m.card.history
+    assert history and seen == history and len(history) >= 2
+    last = history[-1]
+    assert set(last) >= {"epoch", "loss", "labels", "primary_macro_f1", "secondary_macro_f1", "warnings"}
+    assert set(last["labels"]["offensive"]) >= {"precision", "recall", "f1"} and last["labels"]["offensive"]["f1"] > 0
+    assert last["labels"]["hate"]["recall"] == 0.0
+    assert any(w.startswith("hate: stuck at zero recall") and "--class-weights hate=" in w for w in last["warnings"])
+    assert any("stuck at zero recall" in w for w in m.card.warnings)  # and the card says it too

@@ -19,7 +19,7 @@ from argilla_server.search_engine.base import (
 )
 
 from workbench.argilla.engine import connect
-from workbench.argilla.engine.query import SqlParams, filter_sql, order_sql
+from workbench.argilla.engine.query import SqlParams, filter_sql, order_by_sql
 
 ROWS = [  # id, status, inserted_at, metadata, suggestions
     (
@@ -153,6 +153,6 @@ def test_property_names_with_quotes_are_refused():
 )
 def test_sort_orders_put_missing_values_last(conn, order, expected):
     sql = SqlParams()
-    clause = order_sql(sql, order)
+    clause = order_by_sql(sql, order)
     got = [r[0] for r in conn.execute(f"SELECT r.id FROM idx_records r ORDER BY {clause}, r.seq", sql.params)]
     assert got == expected

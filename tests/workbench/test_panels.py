@@ -32,6 +32,12 @@ def test_retrain_cell_runs_every_step_and_promote_follows_the_gate(project):
     assert list(table.index) == list(model.labels) and {"passed", "f1", "recall", "fpr", "threshold"} <= set(table)
     assert set(panel.last_verdict["variants"]) == {"torch", "fp32"}  # the export was gated too
     assert "holdout gate per label" in panel.result.value and "excluded seeds" in panel.result.value
+    # the per-epoch monitoring, drawn as small multiples: a panel per label, precision / recall / F1 each
+    assert panel.history == model.card.history and len(panel.history) >= 2
+    fig = panel.history_figure
+    per_label = [t for t in fig.data if t.name in ("precision", "recall", "f1")]
+    assert len(per_label) == 3 * len(model.labels) and len(per_label[0].x) == len(panel.history)
+    assert len(panel.history_out.outputs) == 1  # shown in the panel
     assert panel.promote_button.disabled == (not panel.last_verdict["passed"])
     if panel.last_verdict["passed"]:
         panel.promote_button.click()

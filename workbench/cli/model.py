@@ -33,26 +33,91 @@ def _print_variants(variants: dict) -> None:
         )
 
 
+def _weights(text: str | None, what: str) -> dict[str, float] | None:
+    """``LABEL=W,LABEL=W`` (or ``T1=W`` for a tier) as a mapping; ``None`` when not given."""
+    from curation import WorkbenchError
+
+    if not text:
+        return None
+    out = {}
+    for part in _csv(text):
+        name, eq, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise WorkbenchError(
+                what, expected="LABEL=WEIGHT[,LABEL=WEIGHT...]", got=repr(text), fix=f"e.g. {what} hate=5,T1=8"
+            ) from None
+        if not eq:
+            raise WorkbenchError(what, expected="LABEL=WEIGHT", got=repr(part))
+    return out
+
+
+def _training_flags(args):
+    """The flag door of the training configuration (only what was given)."""
+    from training import TrainingConfig
+
+    cw = args.class_weights
+    flags = {
+        "recipe": args.recipe,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "max_length": args.max_length,
+        "loss": args.loss,
+        "focal_gamma": args.focal_gamma,
+        "pos_weight_cap": args.pos_weight_cap,
+        "pos_weight": _weights(args.pos_weight, "--pos-weight"),
+        "class_weights": cw if cw in (None, "auto") else _weights(cw, "--class-weights"),
+        "class_weight_cap": args.class_weight_cap,
+        "label_smoothing": args.label_smoothing,
+        "hierarchy_weight": args.hierarchy_weight,
+        "curriculum": tuple(float(x) for x in _csv(args.curriculum)) if args.curriculum else None,
+        "patience": args.patience,
+    }
+    return TrainingConfig.from_dict({k: v for k, v in flags.items() if v is not None}, where="workbench train flags")
+
+
+def _print_epoch(rec: dict) -> None:
+    """One line of the per-epoch table: loss, macro-F1s, then precision / recall / F1 per label; warnings."""
+
+    def fmt(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    labels = " ".join(f"{lab} {m['precision']:.2f}/{m['recall']:.2f}/{m['f1']:.2f}" for lab, m in rec["labels"].items())
+    print(
+        f"epoch {rec['epoch']:>6}  loss {fmt(rec['loss'])}  valid {fmt(rec.get('valid_loss'))}  "
+        f"primary {fmt(rec['primary_macro_f1'])}  secondary {fmt(rec['secondary_macro_f1'])}  P/R/F1 {labels}",
+        flush=True,
+    )
+    for w in rec["warnings"]:
+        print(f"  warning: {w}", flush=True)
+
+
 def train(args) -> int:
     from curation import Project
-    from training import FineTuneArgs, TrainSpec, train_model, train_model_set
+    from training import FineTuneArgs, TrainSpec, resolve_training, train_model, train_model_set, yaml_layer
 
-    ft = FineTuneArgs(epochs=args.epochs) if args.epochs else FineTuneArgs()
-    spec = TrainSpec(
-        recipe=args.recipe,
-        group=args.group,
-        mix=not args.no_mix,
-        onnx=_csv(args.onnx),
-        finetune=ft,
-        seed=args.seed,
-        include_unreviewed=args.include_unreviewed,
-        threshold_groups="source" if args.thresholds_per_source else None,
-    )
+    flags = _training_flags(args)
     with Project(args.dir) as project:
+        merged, _ = resolve_training(("yaml", yaml_layer(project.config)), ("flag", flags))
+        spec = TrainSpec(
+            recipe=merged.recipe or "heads",
+            group=args.group,
+            mix=not args.no_mix,
+            onnx=_csv(args.onnx),
+            finetune=FineTuneArgs(),
+            seed=args.seed,
+            include_unreviewed=args.include_unreviewed,
+            threshold_groups="source" if args.thresholds_per_source else None,
+            training=flags,
+            training_source="flag",
+        )
+        kw = {"show_progress": True, "on_epoch": _print_epoch}
         if args.groups:
-            models = train_model_set(project, args.out, _csv(args.groups), spec, show_progress=True).models
+            models = train_model_set(project, args.out, _csv(args.groups), spec, **kw).models
         else:
-            models = [train_model(project, args.out, spec, show_progress=True)]
+            models = [train_model(project, args.out, spec, **kw)]
     for m in models:
         print(f"model {m.root}: labels {m.labels}, snapshot {m.card.snapshot_id}")
         for w in m.card.warnings:
@@ -134,12 +199,32 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
         "train, tune (calib), evaluate (holdout), gate a model from a snapshot",
         DIR,
         ("--out", {"required": True, "help": "model directory (a model set when --groups is given)"}),
-        ("--recipe", {"default": "heads", "choices": list(RECIPES), "metavar": "RECIPE", "help": ", ".join(RECIPES)}),
+        (
+            "--recipe",
+            {
+                "choices": list(RECIPES),
+                "metavar": "RECIPE",
+                "help": ", ".join(RECIPES) + " (default: training.recipe of workbench.yaml, else heads)",
+            },
+        ),
         ("--group", {"help": "train one label group (task view)"}),
         ("--groups", {"help": "comma-separated label groups: one head each, served as a model set"}),
         ("--onnx", {"default": "", "help": f"export and gate these ONNX variants, e.g. {','.join(VARIANTS)}"}),
         ("--no-mix", {"action": "store_true", "help": "train on the whole train split, without the mix"}),
-        ("--epochs", {"type": float, "help": "fine-tune epochs (ensemble recipe)"}),
+        ("--epochs", {"type": float, "help": "epochs (heads: the cap under early stopping; ensemble: fine-tune)"}),
+        ("--lr", {"type": float, "help": "learning rate (heads: the head's; ensemble: the encoder's)"}),
+        ("--batch-size", {"type": int}),
+        ("--max-length", {"type": int, "help": "tokens per text"}),
+        ("--loss", {"choices": ["bce", "focal"]}),
+        ("--focal-gamma", {"type": float}),
+        ("--pos-weight-cap", {"type": float, "help": "cap of negatives/positives per label"}),
+        ("--pos-weight", {"metavar": "L=W,T1=W", "help": "pos_weight overrides per label or per tier"}),
+        ("--class-weights", {"metavar": "auto|L=W,...", "help": "auto (from label counts) or a table"}),
+        ("--class-weight-cap", {"type": float, "help": "highest weight of --class-weights auto (default 20)"}),
+        ("--label-smoothing", {"type": float}),
+        ("--hierarchy-weight", {"type": float, "help": "penalty for a secondary label above its primary"}),
+        ("--curriculum", {"metavar": "1,1,1", "help": "fine-tune curriculum phases (ensemble recipe)"}),
+        ("--patience", {"type": int, "help": "early stopping patience"}),
         ("--seed", {"type": int, "default": 0}),
         (
             "--thresholds-per-source",

@@ -51,6 +51,7 @@ class RetrainPanel(Panel):
             for s in TRAIN_STEPS
         }
         self.result = w.HTML()
+        self.history_out = w.Output()  # the per-epoch monitoring, drawn live as small multiples
         self.run_button.on_click(lambda _: self._guarded(self.run))
         self.promote_button.on_click(lambda _: self._guarded(self.promote))
         self.widget = w.VBox(
@@ -60,6 +61,7 @@ class RetrainPanel(Panel):
                 w.HBox([self.run_button, self.promote_button]),
                 *self.bars.values(),
                 self._message,
+                self.history_out,
                 self.result,
             ]
         )
@@ -68,6 +70,9 @@ class RetrainPanel(Panel):
         self.gate_table = None
         self.step_seconds: dict[str, float] = {}
         self.seconds: float | None = None
+        self.history: list[dict] = []
+        self.history_figure = None
+        self._drawn_at = 0.0
 
     def _on_step(self, step: str, phase: str) -> None:
         bar = self.bars[step]
@@ -79,6 +84,21 @@ class RetrainPanel(Panel):
             bar.bar_style, bar.value = "success", 1.0
             bar.description = f"{step} {self.step_seconds[step]:.1f}s"
 
+    def _on_epoch(self, record: dict) -> None:
+        self.history.append(record)
+        if time.perf_counter() - self._drawn_at > 1.0:  # at most once a second while training
+            self._draw_history()
+
+    def _draw_history(self) -> None:
+        from IPython.display import display
+
+        self.history_figure = history_figure(self.history)
+        self._drawn_at = time.perf_counter()
+        if self.history_figure is not None:
+            self.history_out.clear_output(wait=True)
+            with self.history_out:
+                display(self.history_figure)
+
     def run(self):
         """Snapshot -> ... -> gate (-> fp32 export and its gate); returns the model directory."""
         from training import TrainSpec, train_model
@@ -86,7 +106,9 @@ class RetrainPanel(Panel):
         for s, bar in self.bars.items():
             bar.value, bar.bar_style, bar.description = 0, "", s
         recipe = self.recipe.value
-        export = self.export.value and recipe != "tfidf"  # a lexical model has no encoder to export
+        from training import RECIPES
+
+        export = self.export.value and RECIPES[recipe].has_encoder  # a lexical model has nothing to export
         if not export:
             self.bars["export"].description = "export (off)"
         group = None if self.group.value == self.group.options[0] else self.group.value
@@ -95,7 +117,11 @@ class RetrainPanel(Panel):
         self.say(f"training {recipe} on {group or 'all labels'} -> {out}")
         t0 = time.perf_counter()
         spec = TrainSpec(recipe=recipe, group=group, mix=self.mix.value, onnx=("fp32",) if export else ())
-        model = train_model(self.project, out, spec, on_step=self._on_step)
+        self.history = []
+        model = train_model(self.project, out, spec, on_step=self._on_step, on_epoch=self._on_epoch)
+        self._draw_history()
+        for w_ in model.card.history[-1]["warnings"] if model.card.history else []:
+            self.say(f"warning: {w_}", error=True)
         self.seconds = round(time.perf_counter() - t0, 2)
         self.last_model, self.last_verdict = model, model.gate_report()
         self.gate_table, vectors = model.gate_table("torch")
@@ -162,3 +188,34 @@ def _variants_frame(variants: dict):
             for v, i in variants.items()
         ]
     ).set_index("variant")
+
+
+def history_figure(history: list[dict], *, max_labels: int = 12):
+    """Small multiples of the per-epoch monitoring: one panel per label (precision, recall, F1 on valid
+    against the epoch), the primary and secondary macro-F1 in the first; ``None`` without history."""
+    if not history:
+        return None
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    labels = list(history[0]["labels"])[:max_labels]
+    cols = min(4, len(labels) + 1)
+    rows = -(-(len(labels) + 1) // cols)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=["macro-F1", *labels], shared_yaxes=True)
+    epochs = [h["epoch"] for h in history]
+    colours = {"precision": "#1f77b4", "recall": "#d62728", "f1": "#2ca02c"}
+    for name, key in (("primary", "primary_macro_f1"), ("secondary", "secondary_macro_f1")):
+        if any(h.get(key) is not None for h in history):
+            fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=f"{name} macro-F1",
+                                     mode="lines"), row=1, col=1)  # fmt: skip
+    for k, lab in enumerate(labels, start=1):
+        r, c = divmod(k, cols)
+        for metric, colour in colours.items():
+            fig.add_trace(
+                go.Scatter(x=epochs, y=[h["labels"][lab][metric] for h in history], mode="lines",
+                           line={"color": colour}, name=metric, legendgroup=metric, showlegend=k == 1),
+                row=r + 1, col=c + 1,
+            )  # fmt: skip
+    fig.update_yaxes(range=[0, 1])
+    fig.update_layout(height=220 * rows, margin={"t": 40, "b": 20, "l": 30, "r": 10}, title="valid, per epoch")
+    return fig

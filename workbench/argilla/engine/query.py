@@ -2,7 +2,7 @@
 
 - :func:`fts_query`: the ``simple_query_string`` subset people type -> an FTS5 MATCH expression that
   must match and one that must not;
-- :func:`filter_sql` / :func:`order_sql`: terms and range filters over record columns, metadata,
+- :func:`filter_sql` / :func:`order_by_sql`: terms and range filters over record columns, metadata,
   suggestions and responses (an ``AndFilter`` of them), and sort orders, as SQL on ``idx_records r``
   with ``?`` parameters collected in a :class:`SqlParams`;
 - ``wb_user_rank``: the per-user pseudo-random factor of Argilla's user-seeded ordering, as a SQL function.
@@ -225,7 +225,7 @@ def _response_filter_sql(sql: SqlParams, f: Filter) -> str:
     raise ValueError(f"Cannot process filter scope {scope!r}")
 
 
-def order_sql(sql: SqlParams, order: Order) -> str:
+def order_by_sql(sql: SqlParams, order: Order) -> str:
     scope = order.scope
     if isinstance(scope, ResponseFilterScope):
         user_clause = f" AND rs.user_id = {sql.p(str(scope.user.id))}" if scope.user else ""

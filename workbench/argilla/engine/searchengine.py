@@ -30,7 +30,7 @@ from argilla_server.search_engine.base import (
 from curation import immediate_transaction
 
 from .documents import enum_value, json_path, suggestion_doc, to_json
-from .query import SqlParams, filter_sql, fts_query
+from .query import SqlParams, filter_sql, fts_query, order_by_sql
 from .schema import ENGINE_NAME, MAX_TERMS, SCHEMA_VERSION, SLOTS, connect, search_db_path
 from .vectors import VECTOR_CACHE
 from .writes import bump_vectors, delete_dataset, delete_text, ensure_field_slots, upsert_response, write_record
@@ -293,7 +293,7 @@ class SQLiteSearchEngine(SearchEngine):
         if sort:
             order_sql = SqlParams()
             order_sql.params = list(sql.params)
-            orders = ", ".join(order_sql(order_sql, o) for o in sort)
+            orders = ", ".join(order_by_sql(order_sql, o) for o in sort)
             rows = self.conn.execute(
                 f"SELECT r.seq, r.id FROM idx_records r WHERE {where_sql} ORDER BY {orders}, r.seq "
                 f"LIMIT {int(limit)} OFFSET {int(offset)}",
