@@ -107,3 +107,17 @@ def test_seeds_panel_shows_the_model_prescreen_of_hard_negative_batches(tmp_path
     assert panel.table.loc["seed-scam-giftcard", "model flags (hard negatives)"] == ""
     assert "review it first" in panel.view.value
     p.close()
+
+
+def test_retrain_panel_advanced_options_are_its_layer_of_the_training_configuration(project):
+    panel = RetrainPanel(project, recipe="tfidf")
+    assert panel.training_config().set_fields() == {}  # nothing set: workbench.yaml, then the defaults
+    panel.loss.value, panel.lr.value, panel.class_weights.value = "focal", "2e-3", "auto"
+    assert panel.training_config().set_fields() == {"loss": "focal", "lr": 2e-3, "class_weights": "auto"}
+    panel.epochs.value = "many"
+    with pytest.raises(WorkbenchError, match="advanced option epochs: expected a number"):
+        panel.training_config()
+    panel.epochs.value = ""
+    model = panel.run()
+    assert model.card.training["origin"] == {"loss": "panel", "lr": "panel", "class_weights": "panel",
+                                             "pos_weight_cap": "yaml"}  # fmt: skip

@@ -86,7 +86,7 @@ def _print_epoch(rec: dict) -> None:
 
     labels = " ".join(f"{lab} {m['precision']:.2f}/{m['recall']:.2f}/{m['f1']:.2f}" for lab, m in rec["labels"].items())
     print(
-        f"epoch {rec['epoch']:>6}  loss {fmt(rec['loss'])}  valid {fmt(rec.get('valid_loss'))}  "
+        f"epoch {rec['epoch']:>6g}  loss {fmt(rec['loss'])}  valid {fmt(rec.get('valid_loss'))}  "
         f"primary {fmt(rec['primary_macro_f1'])}  secondary {fmt(rec['secondary_macro_f1'])}  P/R/F1 {labels}",
         flush=True,
     )

@@ -42,6 +42,15 @@ class RetrainPanel(Panel):
         self.group = w.Dropdown(options=groups, value=group or groups[0], description="labels")
         self.export = w.Checkbox(value=export, description="ONNX fp32 export + gate")
         self.mix = w.Checkbox(value=True, description="training mix")
+        # advanced options: the panel door of the training configuration (empty = workbench.yaml, then defaults)
+        self.loss = w.Dropdown(options=["(yaml)", "bce", "focal"], value="(yaml)", description="loss")
+        self.lr = w.Text(value="", placeholder="(yaml)", description="lr")
+        self.epochs = w.Text(value="", placeholder="(yaml)", description="epochs")
+        self.class_weights = w.Dropdown(options=["(yaml)", "auto"], value="(yaml)", description="class weights")
+        self.advanced = w.Accordion(
+            children=[w.VBox([w.HBox([self.loss, self.class_weights]), w.HBox([self.lr, self.epochs])])],
+            titles=("advanced (training: of workbench.yaml unless set here)",),
+        )
         self.run_button = w.Button(description="Retrain and gate", button_style="primary", icon="play")
         self.promote_button = w.Button(
             description="Promote", button_style="success", disabled=True, tooltip="enabled when the gate passed"
@@ -58,6 +67,7 @@ class RetrainPanel(Panel):
             [
                 w.HBox([self.recipe, self.group]),
                 w.HBox([self.export, self.mix]),
+                self.advanced,
                 w.HBox([self.run_button, self.promote_button]),
                 *self.bars.values(),
                 self._message,
@@ -84,20 +94,36 @@ class RetrainPanel(Panel):
             bar.bar_style, bar.value = "success", 1.0
             bar.description = f"{step} {self.step_seconds[step]:.1f}s"
 
+    def training_config(self):
+        """The advanced options that are set, as the panel's layer of the training configuration."""
+        from curation import WorkbenchError
+        from training import TrainingConfig
+
+        given: dict = {}
+        if self.loss.value != "(yaml)":
+            given["loss"] = self.loss.value
+        if self.class_weights.value != "(yaml)":
+            given["class_weights"] = self.class_weights.value
+        for name, box in (("lr", self.lr), ("epochs", self.epochs)):
+            text = box.value.strip()
+            if text:
+                try:
+                    given[name] = float(text)
+                except ValueError:
+                    raise WorkbenchError(f"advanced option {name}", expected="a number", got=repr(text)) from None
+        return TrainingConfig.from_dict(given, where="retrain panel")
+
     def _on_epoch(self, record: dict) -> None:
         self.history.append(record)
         if time.perf_counter() - self._drawn_at > 1.0:  # at most once a second while training
             self._draw_history()
 
     def _draw_history(self) -> None:
-        from IPython.display import display
-
         self.history_figure = history_figure(self.history)
         self._drawn_at = time.perf_counter()
-        if self.history_figure is not None:
-            self.history_out.clear_output(wait=True)
-            with self.history_out:
-                display(self.history_figure)
+        if self.history_figure is not None:  # replaced, not appended: one figure, redrawn while training
+            self.history_out.outputs = ()
+            self.history_out.append_display_data(self.history_figure)
 
     def run(self):
         """Snapshot -> ... -> gate (-> fp32 export and its gate); returns the model directory."""
@@ -116,7 +142,14 @@ class RetrainPanel(Panel):
         self.step_seconds, self.promote_button.disabled = {}, True
         self.say(f"training {recipe} on {group or 'all labels'} -> {out}")
         t0 = time.perf_counter()
-        spec = TrainSpec(recipe=recipe, group=group, mix=self.mix.value, onnx=("fp32",) if export else ())
+        spec = TrainSpec(
+            recipe=recipe,
+            group=group,
+            mix=self.mix.value,
+            onnx=("fp32",) if export else (),
+            training=self.training_config(),
+            training_source="panel",
+        )
         self.history = []
         model = train_model(self.project, out, spec, on_step=self._on_step, on_epoch=self._on_epoch)
         self._draw_history()
