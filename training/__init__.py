@@ -8,8 +8,12 @@ is fitted, exported or loaded, not at import time.
 Where things are: recipes (a registry) and :class:`TrainSpec` in ``_recipes``; the family contract
 and the family registry in ``_family``, one module per family (``_heads``, ``_finetune``, ``_tfidf``,
 ``_ensemble``) and ``_families``, which imports (registers) the built-in ones;
-``_train`` runs a training; ``_modeldir`` is the model directory; ``_modelset`` and ``_registry``
-serve and promote; ``_predict`` scores files.
+``_config`` merges the training settings (workbench.yaml < panel < flags); ``_monitor`` scores valid
+after each epoch; ``_train`` runs a training; ``_card`` is the typed model card and ``_modeldir`` the
+model directory; ``_gates`` (gate verdicts of typed failures, vector quotas and known gaps) and
+``_parity`` gate it; ``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
+and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
+``_predict`` scores files.
 """
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult

@@ -5,8 +5,9 @@ what the model gets wrong (label-quality ranking, never holdout), ``records`` tu
 store rows into Argilla records (pure functions), ``push`` creates the workspace and datasets and logs
 records idempotently (never over an answered record), ``agreement`` resolves several annotators'
 answers and measures their agreement (Krippendorff's alpha), ``pull`` reads submitted answers and
-applies their consequences to the store in one transaction (seed verdicts, batch acceptance, corrected
-labels). The store-side state (pending / accepted / rejected batches, annotation events) lives in
+applies their consequences to the store in one transaction (seed verdicts, batch acceptance and
+audits, corrected labels, confirmed false positives as hard negatives), ``prescreen`` scores pushed
+batches with the promoted model (it informs, never decides). The store-side state (pending / accepted / rejected batches, annotation events) lives in
 ``curation``. This package imports ``curation``, ``training`` (embeddings for the "find similar"
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
