@@ -110,11 +110,14 @@ class ModelDirectory:
         """Raise unless ``taxonomy`` lists this model's labels in the model's order."""
         taxonomy.check_label_order(self.labels, what="model", subset=True)
 
-    def policy(self) -> Policy:
-        """Thresholds, the taxonomy's actions and, when the card has them, the bands tuned on calib."""
+    def policy(self, *, enforce_hierarchy: bool = False) -> Policy:
+        """Thresholds, the taxonomy's actions and, when the card has them, the bands tuned on calib; with
+        ``enforce_hierarchy`` a secondary label fires only with its primary (the taxonomy's parents)."""
         tax = self.taxonomy
         bands = [self.card.policy_bands.get(lab) for lab in self.labels] if self.card.policy_bands else None
-        return Policy(self.labels, self.thresholds, [tax[lab].action for lab in self.labels], bands)
+        pairs = [(lab, tax[lab].parent) for lab in self.labels if tax[lab].parent in self.labels]
+        return Policy(self.labels, self.thresholds, [tax[lab].action for lab in self.labels], bands,
+                      pairs if enforce_hierarchy else ())  # fmt: skip
 
     def classifier(self):
         if self._classifier is None:
@@ -225,10 +228,12 @@ class ModelDirectory:
         cmp_ = self.card.comparison
         return None if not cmp_ else [r for r in cmp_["per_label"] if r["regression"]]
 
-    def predict(self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2) -> list[dict]:
+    def predict(
+        self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False
+    ) -> list[dict]:
         variant = variant or self.best_variant()
         probs = self.predictor(variant, threads=threads)(list(texts))
-        return self.policy().apply(probs)
+        return self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)
 
     # -------------------------------------------------------------- evaluation and gating
     def _data(self) -> pd.DataFrame:

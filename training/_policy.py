@@ -79,6 +79,7 @@ class Policy:
     thresholds: tuple[float, ...]
     actions: tuple[str, ...]
     bands: tuple[dict, ...] = ()
+    hierarchy: tuple[tuple[str, str], ...] = ()
 
     def __init__(
         self,
@@ -86,7 +87,10 @@ class Policy:
         thresholds: Sequence[float],
         actions: Sequence[str],
         bands: Sequence[dict | None] | None = None,
+        hierarchy: Sequence[tuple[str, str]] = (),
     ):
+        """``hierarchy``: (secondary, primary) pairs to enforce: a secondary label is decided (and acts)
+        only when its primary is decided too."""
         if not (len(labels) == len(thresholds) == len(actions)):
             raise WorkbenchError(
                 "policy",
@@ -103,6 +107,13 @@ class Policy:
         if len(bands) != len(labels):
             raise WorkbenchError("policy bands", expected=f"{len(labels)} (one per label)", got=str(len(bands)))
         object.__setattr__(self, "bands", tuple({k: v for k, v in (b or {}).items() if v is not None} for b in bands))
+        pairs = tuple((str(c), str(p)) for c, p in hierarchy)
+        unknown = [x for pair in pairs for x in pair if x not in self.labels]
+        if unknown:
+            raise WorkbenchError(
+                "policy hierarchy", expected=f"pairs of labels among {list(self.labels)}", got=str(unknown)
+            )
+        object.__setattr__(self, "hierarchy", pairs)
 
     @classmethod
     def combine(cls, policies: Sequence[Policy]) -> Policy:
@@ -125,7 +136,11 @@ class Policy:
                 expected=f"shape (n, {len(self.labels)}) in label order {list(self.labels)}",
                 got=f"shape {probs.shape}",
             )
-        return probs >= np.asarray(self.thresholds)[None, :]
+        decided = probs >= np.asarray(self.thresholds)[None, :]
+        index = {lab: j for j, lab in enumerate(self.labels)}
+        for child, parent in self.hierarchy:  # a secondary label never fires without its primary
+            decided[:, index[child]] &= decided[:, index[parent]]
+        return decided
 
     def label_action(self, j: int, p: float, decided: bool) -> str:
         """One label's action for probability ``p``: its band when it has bands, else its action when decided."""
@@ -147,6 +162,10 @@ class Policy:
             per_label = {
                 lab: self.label_action(j, float(row_p[j]), bool(row_d[j])) for j, lab in enumerate(self.labels)
             }
+            fired_by_name = dict(zip(self.labels, row_d))
+            for child, parent in self.hierarchy:  # held back by its primary: no action either
+                if not fired_by_name[parent]:
+                    per_label[child] = "allow"
             action = max(per_label.values(), key=lambda a: ACTION_SEVERITY[a], default="allow")
             if ACTION_SEVERITY[action] == 0:
                 action = "allow"
