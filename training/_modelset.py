@@ -47,14 +47,23 @@ class ModelSet:
     def labels(self) -> list[str]:
         return [lab for m in self.models for lab in m.labels]
 
-    def policy(self) -> Policy:
-        return Policy.combine([m.policy() for m in self.models])
+    def policy(self, *, enforce_hierarchy: bool = False) -> Policy:
+        """One policy over the heads; with ``enforce_hierarchy`` the taxonomy's (secondary, primary) pairs
+        are enforced across heads too."""
+        combined = Policy.combine([m.policy() for m in self.models])
+        if not enforce_hierarchy:
+            return combined
+        tax = self.models[0].taxonomy
+        pairs = [(lab, tax[lab].parent) for lab in combined.labels if tax[lab].parent in combined.labels]
+        return Policy(combined.labels, combined.thresholds, combined.actions, combined.bands, pairs)
 
-    def predict(self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2) -> list[dict]:
+    def predict(
+        self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False
+    ) -> list[dict]:
         probs = np.concatenate(
             [m.predictor(variant or m.best_variant(), threads=threads)(list(texts)) for m in self.models], axis=1
         )
-        return self.policy().apply(probs)
+        return self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)
 
 
 def open_model(path) -> ModelDirectory | ModelSet:

@@ -35,13 +35,17 @@ def read_prediction_input(path) -> list[dict]:
     return rows
 
 
-def predict_file(model, input_path, output_path, *, variant: str | None = None, threads: int = 2) -> int:
+def predict_file(
+    model, input_path, output_path, *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False
+) -> int:
     """Score every line of ``input_path`` with ``model`` (a directory path, model or model set) and write
     one JSON line per input to ``output_path`` (its fields, then probabilities, decisions and action).
     Returns the number of texts scored."""
     rows = read_prediction_input(input_path)
     target = open_model(model) if isinstance(model, (str, Path)) else model
-    results = target.predict([o["text"] for o in rows], variant=variant, threads=threads)
+    results = target.predict(
+        [o["text"] for o in rows], variant=variant, threads=threads, enforce_hierarchy=enforce_hierarchy
+    )
     lines = [
         json.dumps({**{k: v for k, v in o.items() if k != "text"}, "text": o["text"], **r}, ensure_ascii=False)
         for o, r in zip(rows, results)

@@ -58,3 +58,16 @@ def test_the_hierarchy_penalty_lowers_secondary_above_primary_violations(ethos, 
     assert not (decided[:, [on.labels.index(s) for s in SECONDARY]] & ~decided[:, [parent]]).any()
     loose = Policy(on.labels, thr, ["badge"] * len(on.labels)).decide(probs)
     assert decided.sum() <= loose.sum()
+    # the same from the command line
+    import json
+
+    from workbench.cli import main
+
+    frame = ethos.frame()
+    texts = frame.loc[frame["split"] == "holdout", "text"].head(200).tolist()
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    args = ["predict", str(on.root), "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")]
+    assert main([*args, "--enforce-hierarchy"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(rows) == len(texts)
+    assert all("hate" in r["labels"] for r in rows if set(r["labels"]) & set(SECONDARY))

@@ -165,7 +165,14 @@ def gate(args) -> int:
 def predict(args) -> int:
     from training import predict_file
 
-    n = predict_file(args.model, args.input, args.output, variant=args.variant, threads=args.threads)
+    n = predict_file(
+        args.model,
+        args.input,
+        args.output,
+        variant=args.variant,
+        threads=args.threads,
+        enforce_hierarchy=args.enforce_hierarchy,
+    )
     print(f"scored {n} texts -> {args.output}")
     return 0
 
@@ -255,6 +262,7 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
         ("--output", {"required": True}),
         ("--variant", variant),
         ("--threads", {"type": int, "default": 2}),
+        ("--enforce-hierarchy", {"action": "store_true", "help": "a secondary label fires only with its primary"}),
     )
     add_verb(
         sub,
