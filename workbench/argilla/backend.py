@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Optional, Protocol, runtime_checkable
 
-from .processes import StackError
+from .processes import StackError, require_private
 
 __all__ = ["ArgillaBackend", "ExternalArgilla", "argilla_backend"]
 
@@ -63,12 +63,7 @@ class ExternalArgilla:
                 f"the API key file {self.key_file} of {self.url} does not exist; write the owner's "
                 "key into it (chmod 600) and start again."
             )
-        mode = self.key_file.stat().st_mode & 0o077
-        if mode:
-            raise StackError(
-                f"{self.key_file} is readable by other users; it holds an API key. "
-                f"Run `chmod 600 {self.key_file}` and start again."
-            )
+        require_private(self.key_file)
         key = self.key_file.read_text().strip()
         if not key:
             raise StackError(f"{self.key_file} is empty; expected the API key of {self.url}.")

@@ -20,6 +20,7 @@ __all__ = [
     "StackError",
     "workbench_home",
     "write_private",
+    "require_private",
     "read_private",
     "tail",
     "free_port",
@@ -49,13 +50,18 @@ def write_private(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, indent=2), mode=0o600)
 
 
-def read_private(path: Path) -> dict:
+def require_private(path: Path) -> None:
+    """Refuse a secrets file that users other than its owner can read."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise StackError(
-            f"{path} is readable by other users (mode {mode:o}); it holds the owner's API key. "
+            f"{path} is readable by other users (mode {mode:o}); it holds an API key. "
             f"Run `chmod 600 {path}` and start again."
         )
+
+
+def read_private(path: Path) -> dict:
+    require_private(path)
     return json.loads(path.read_text())
 
 
