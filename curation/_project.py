@@ -49,7 +49,6 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "clean_share": 0.80,
         "clean_share_range": [0.70, 0.85],
         "head_cap": 0.10,
-        "tail_floor": 500,
         "hard_negative_share": 0.30,
         "hard_negative_range": [0.20, 0.40],
         "hard_negatives_per_label": {},
@@ -458,11 +457,15 @@ class Project:
 
     def mix(self, view: pd.DataFrame, labels: Sequence[str] | None = None, **overrides) -> MixResult:
         """The training mix of ``view`` (a task view, live or from a snapshot) with the project's
-        mixing settings: per-label floors from the taxonomy tiers, head cap, clean and hard-negative
-        shares (each overridable, ``floors`` merged into the tier floors)."""
+        mixing settings: per-label floors, head cap, clean and hard-negative shares (each overridable).
+
+        A label's floor is, first to last: its entry in ``floors``, else ``tail_floor`` when the
+        project (``mixing.tail_floor``) or the call sets one (one floor for every label), else its
+        taxonomy tier's ``min_positives``."""
         labels = list(labels) if labels is not None else [c for c in self.taxonomy.label_names if c in view.columns]
         settings = {**self.config["mixing"], **overrides}
-        floors = {lab: self.taxonomy[lab].min_positives for lab in labels}
+        tail_floor = settings.pop("tail_floor", None)
+        floors = {lab: self.taxonomy[lab].min_positives if tail_floor is None else int(tail_floor) for lab in labels}
         floors.update(settings.pop("floors", None) or {})
         return training_mix(view, labels, floors=floors, **settings)
 
@@ -473,7 +476,8 @@ class Project:
     def evaluation_view(self, group: str | None = None, **overrides) -> MixResult:
         view = self.task_view(group)
         labels = [c for c in self.taxonomy.label_names if c in view.columns]
-        return evaluation_view(view, labels, **{**self.config["evaluation"], **overrides})
+        settings = {k: v for k, v in self.config["evaluation"].items() if k in ("clean_share", "clean_share_range")}
+        return evaluation_view(view, labels, **{**settings, **overrides})
 
     # ------------------------------------------------------------------ snapshots and export
     def snapshot_id(self, *, include_unreviewed: bool = False) -> str:

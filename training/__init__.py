@@ -18,7 +18,17 @@ and ``_registry`` serve and promote (refusing regressions unless accepted with a
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult
 from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
-from ._embeddings import DEFAULT_ENCODER, EmbeddingCache, Encoder, length_sorted_batches, resolve_model_path
+from ._embeddings import (
+    DEFAULT_ENCODER,
+    ENCODERS,
+    MPNET,
+    MPNET_INSTALL,
+    EmbeddingCache,
+    Encoder,
+    length_sorted_batches,
+    mpnet_available,
+    resolve_model_path,
+)
 from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTuneArgs, FineTunedClassifier
@@ -46,8 +56,9 @@ from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import predict_file, read_prediction_input
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
 from ._registry import promote, promoted_model
+from ._suites import SuiteResult, gate_cases, run_suite
 from ._tfidf import TfidfClassifier
-from ._thresholds import binary_rates, group_rates, tune_thresholds
+from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
@@ -68,6 +79,10 @@ __all__ = [
     "plan_int8",
     "ACTION_SEVERITY",
     "DEFAULT_ENCODER",
+    "ENCODERS",
+    "MPNET",
+    "MPNET_INSTALL",
+    "mpnet_available",
     "FAMILIES",
     "TRAIN_STEPS",
     "RECIPES",
@@ -127,5 +142,10 @@ __all__ = [
     "train_model",
     "train_model_set",
     "tune_thresholds",
+    "SuiteResult",
+    "gate_cases",
+    "run_suite",
+    "base_rate_setting",
+    "base_rate_weights",
     "write_report",
 ]

@@ -42,6 +42,7 @@ class VariantResult:
     max_abs_diff_vs_torch: float | None = None
     collapsed: list[str] | None = None
     rule: dict[str, Any] | None = None
+    suite: dict[str, Any] | None = None  # functional suites: pass rate per functionality (training._suites)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -103,6 +104,10 @@ class ModelCard:
     history: list[dict[str, Any]] = field(default_factory=list)
     # the training settings (workbench.yaml / panel / flags), where each came from, the class weights used
     training: dict[str, Any] = field(default_factory=dict)
+    # the production mix calib and holdout were scored at (training.base_rate_setting); None = raw rates
+    base_rates: dict[str, Any] | None = None
+    # the functional-suite cases the model is gated on: how many, pending left out or included, disputed
+    suites: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

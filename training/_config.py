@@ -7,6 +7,7 @@ and where each one came from go into the model card (``training``).
 field                  meaning
 =====================  =========================================================================
 ``recipe``             heads | ensemble | tfidf
+``encoder``            all-MiniLM-L6-v2 (default) | all-mpnet-base-v2 | a local sentence-transformers folder
 ``epochs``             epochs (heads: the cap under early stopping; ensemble: the fine-tune)
 ``lr``                 learning rate (heads: the head's; ensemble: the encoder's)
 ``batch_size``         examples per step
@@ -49,6 +50,7 @@ class TrainingConfig:
     """The fields of the module docstring; ``None`` = the recipe's own default."""
 
     recipe: str | None = None
+    encoder: str | None = None
     epochs: float | None = None
     lr: float | None = None
     batch_size: int | None = None
@@ -164,6 +166,7 @@ def apply_training(spec, config: TrainingConfig, origin: Mapping[str, str], *, l
         heads["epochs"] = max(1, int(round(float(s["epochs"]))))
     new = dataclasses.replace(
         spec,
+        encoder=s.get("encoder", spec.encoder),
         loss=LossConfig.from_dict(loss),
         finetune=dataclasses.replace(spec.finetune, **ft),
         finetune_members=tuple(dataclasses.replace(a, **ft) for a in spec.finetune_members),

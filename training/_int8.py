@@ -39,8 +39,13 @@ __all__ = ["INT8_CALIB_TARGET", "matmul_groups", "quantize_int8", "plan_int8"]
 # plan aims at 40 % of the allowed flips and three quarters of the allowed F1 change.
 INT8_CALIB_TARGET = {"min_agreement": 0.998, "max_f1_delta": 0.0075}
 
-_LAYER = re.compile(r"layer\.(\d+)/(attention/self/(?:query|key|value)|attention/output|intermediate|output)/")
-_KIND = {"attention/output": "attention-out", "intermediate": "ffn-in", "output": "ffn-out"}
+# BERT-like encoders (MiniLM) name attention's projections self/query..value and output; MPNet attn/q..v and o
+_LAYER = re.compile(
+    r"layer\.(\d+)/(attention/self/(?:query|key|value)|attention/attn/[qkv]|attention/attn/o|attention/output"
+    r"|intermediate|output)/"
+)
+_KIND = {"attention/output": "attention-out", "attention/attn/o": "attention-out", "intermediate": "ffn-in",
+         "output": "ffn-out"}  # fmt: skip
 
 
 def matmul_groups(fp32: Path) -> dict[str, list[str]]:

@@ -14,6 +14,8 @@ from sklearn.metrics import average_precision_score, precision_recall_curve, roc
 
 from curation import atomic_write_text
 
+from ._thresholds import base_rate_weights, binary_rates
+
 __all__ = [
     "expected_calibration_error",
     "evaluate",
@@ -45,9 +47,18 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) 
 
 
 def evaluate(
-    labels: np.ndarray, probs: np.ndarray, thresholds: Sequence[float], *, label_names: Sequence[str]
+    labels: np.ndarray,
+    probs: np.ndarray,
+    thresholds: Sequence[float],
+    *,
+    label_names: Sequence[str],
+    base_rates: Mapping | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per-label precision, recall, F1, FPR, support, PR-AUC, ROC-AUC and ECE, plus micro/macro F1.
+
+    With ``base_rates`` (:func:`training.base_rate_setting`), each label also gets
+    ``precision_at_base_rate`` and ``fpr_at_base_rate``: the same decisions scored with the rows
+    weighted to the production mix (:func:`training.base_rate_weights`).
 
     Returns
     -------
@@ -88,6 +99,16 @@ def evaluate(
             }
         )
     df = pd.DataFrame(rows).set_index("label")
+    weights = base_rate_weights(labels, label_names, base_rates)
+    if weights is not None:
+        at_rate = [
+            binary_rates(labels[:, j], probs[:, j], np.array([thresholds[j]]), weights[:, j])
+            for j in range(len(label_names))
+        ]
+        df["precision_at_base_rate"] = [
+            float(r["precision"][0]) if r["tp"][0] + r["fp"][0] > 0 else float("nan") for r in at_rate
+        ]
+        df["fpr_at_base_rate"] = [float(r["fpr"][0]) if r["fp"][0] + r["tn"][0] > 0 else float("nan") for r in at_rate]
     micro = 2 * tp_all / (2 * tp_all + fp_all + fn_all) if (2 * tp_all + fp_all + fn_all) else float("nan")
     summary = {
         "micro_f1": float(micro),

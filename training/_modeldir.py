@@ -43,6 +43,16 @@ __all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "MODEL
 MODEL_FORMAT = CARD_FORMAT
 
 
+_GATE_FIGURES = ("threshold", "positives", "precision", "recall", "f1", "fpr", "precision_at_base_rate",
+                 "fpr_at_base_rate")  # fmt: skip
+"""What ``gate_report`` (``workbench gate --json``) shows of each label."""
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly figure: NaN as ``None``."""
+    return None if isinstance(value, float) and np.isnan(value) else value
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -176,7 +186,8 @@ class ModelDirectory:
         """The gate verdict of every evaluated variant, the best variant and whether it passed.
 
         ``{"variants": {name: {"passed", "failures", "max_abs_diff_vs_torch", "decision_agreement",
-        "f1_delta_max"}}, "best_variant": ...,
+        "f1_delta_max", "labels": {label: {"precision", "recall", "f1", "fpr", "precision_at_base_rate",
+        "fpr_at_base_rate", ...}}}}, "best_variant": ...,
         "passed": ...}``; ``passed`` is what ``workbench gate`` turns into its exit code."""
         variants = self.card.variants
         best = self.best_variant()
@@ -189,6 +200,9 @@ class ModelDirectory:
                     "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
                     "decision_agreement": i.decision_agreement,
                     "f1_delta_max": i.f1_delta_max,
+                    "labels": {
+                        row["label"]: {k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row} for row in i.per_label
+                    },
                 }
                 for v, i in variants.items()
             },
@@ -214,7 +228,8 @@ class ModelDirectory:
         ]
         table["passed"] = table["failed_checks"] == ""
         table["threshold"] = [self.card.thresholds.get(lab) for lab in table.index]
-        cols = ["passed", "f1", "recall", "fpr", "threshold", "positives", "failed_checks"]
+        cols = ["passed", "f1", "recall", "precision", "fpr", "precision_at_base_rate", "fpr_at_base_rate",
+                "threshold", "positives", "failed_checks"]  # fmt: skip
         cmp_ = self.card.comparison
         if cmp_:
             deltas = pd.DataFrame(cmp_["per_label"]).set_index("label")
@@ -257,10 +272,17 @@ class ModelDirectory:
         predict = self.predictor(variant)
         if probs is None:
             probs = predict(texts)
-        per_label, summary = evaluate(y, probs, self.thresholds, label_names=self.labels)
+        per_label, summary = evaluate(
+            y, probs, self.thresholds, label_names=self.labels, base_rates=self.card.base_rates
+        )
         vectors_verdict = self._vectors_verdict(predict)
+        suite = self.run_suite(predict)
         verdict = gate_model(
-            per_label, self.taxonomy, vectors_verdict=vectors_verdict, min_positives=self.card.min_holdout_positives
+            per_label,
+            self.taxonomy,
+            vectors_verdict=vectors_verdict,
+            suite_verdict=None if suite is None else suite.verdict,
+            min_positives=self.card.min_holdout_positives,
         )
         parity: dict[str, Any] = {}
         if reference is not None and len(texts):
@@ -277,8 +299,20 @@ class ModelDirectory:
             passed=verdict.passed,
             evaluated_at=utc_now(),
             sha256=None if variant == "torch" else file_sha256(self.root / "onnx" / f"model.{variant}.onnx"),
+            suite=None if suite is None else suite.summary(),
             **parity,
         )
+
+    def run_suite(self, predict=None, *, variant: str | None = None):
+        """The functional suites' result (:class:`training.SuiteResult`) of a variant on the test-side
+        cases this model was trained to be gated on (``suite_cases.jsonl``); ``None`` without cases."""
+        from ._suites import SUITE_FILE, read_suite_cases, run_suite
+
+        cases, left_out = read_suite_cases(self.root / SUITE_FILE)
+        if not cases:
+            return None
+        predict = predict or self.predictor(variant or "torch")
+        return run_suite(cases, predict, label_names=self.labels, thresholds=self.thresholds, left_out=left_out)
 
     def _vectors_verdict(self, predict) -> GateVerdict | None:
         path = self.root / "regression_vectors.yaml"

@@ -28,9 +28,11 @@ def tune_bands(
     *,
     targets: dict[str, float] | None = None,
     min_support: int = 5,
+    weights: np.ndarray | None = None,
 ) -> dict[str, dict[str, float]]:
     """Per label, the lowest threshold whose calib precision meets each band's target (``None`` where no
     threshold with at least ``min_support`` positives above it does). Unknown targets are left out.
+    ``weights`` (n, L): precision at the production base rates (:func:`training.base_rate_weights`).
 
     >>> y = np.array([[1], [1], [1], [1], [1], [0], [1], [0], [0], [0]], dtype=float)
     >>> p = np.array([[.95], [.9], [.85], [.8], [.75], [.7], [.6], [.5], [.3], [.1]])
@@ -42,10 +44,11 @@ def tune_bands(
     for j, lab in enumerate(labels):
         known = ~np.isnan(y[:, j])
         yk, pk = y[known, j], probs[known, j]
+        wk = np.ones(len(yk)) if weights is None else np.asarray(weights, dtype=float)[known, j]
         order = np.argsort(-pk, kind="stable")
-        ys, ps = yk[order], pk[order]
+        ys, ps, ws = yk[order], pk[order], wk[order]
         tp = np.cumsum(ys == 1)
-        precision = tp / np.arange(1, len(ys) + 1)
+        precision = np.cumsum(ws * (ys == 1)) / np.maximum(np.cumsum(ws), 1e-12)
         bands = {}
         for band, target in targets.items():
             ok = np.flatnonzero((precision >= target) & (tp >= min_support))

@@ -23,6 +23,7 @@ import pandas as pd
 
 from curation import WorkbenchError
 
+from ._embeddings import DEFAULT_ENCODER
 from ._ensemble import EnsembleClassifier
 from ._finetune import FineTuneArgs, FineTunedClassifier
 from ._heads import HeadsClassifier
@@ -88,6 +89,9 @@ class TrainSpec:
         TF-IDF model; ``tfidf``: the lexical baseline alone.
     group : str, optional
         A taxonomy label group (a task view); ``None`` = all labels.
+    encoder : str
+        The sentence encoder of the ``heads`` and fine-tuned members (all-MiniLM-L6-v2 by default;
+        ``all-mpnet-base-v2``, or a local sentence-transformers folder).
     mix : bool
         Apply the project's training mix (floors, caps, clean share) to the train split.
     onnx : tuple of str
@@ -102,6 +106,7 @@ class TrainSpec:
 
     recipe: str = "heads"
     group: str | None = None
+    encoder: str = DEFAULT_ENCODER
     mix: bool = True
     onnx: tuple[str, ...] = ()
     loss: LossConfig = field(default_factory=LossConfig)
@@ -114,6 +119,7 @@ class TrainSpec:
     parity: dict = field(default_factory=dict)  # overrides of training.PARITY_RULE for the exported variants
     include_unreviewed: bool = False
     threshold_groups: str | None = None
+    suite_pending: bool = False  # also gate on functional-suite cases that review has not kept yet
     heads_params: dict = field(default_factory=dict)  # epochs, lr, batch_size, max_length, patience of the heads
     training: Any = None  # a TrainingConfig (workbench.yaml / panel / flags), applied by train_model
     training_source: str = "spec"  # which door set it: "flag" (workbench train), "panel" (the retrain panel)
@@ -166,6 +172,7 @@ def _build_heads(spec, labels, hierarchy, cache_dir):
         seed=spec.seed,
         cache_dir=cache_dir,
         hierarchy=hierarchy,
+        encoder=spec.encoder,
         **spec.heads_params,
     )
 
@@ -176,7 +183,7 @@ def _build_tfidf(spec, labels, hierarchy, cache_dir):
 
 def _build_ensemble(spec, labels, hierarchy, cache_dir):
     fts = [
-        FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy)
+        FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy, encoder=spec.encoder)
         for a in (spec.finetune_members or (spec.finetune,))
     ]
     members = [*fts, TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec))]

@@ -19,7 +19,7 @@ from curation import Project, WorkbenchError, atomic_write_text, task_view, utc_
 
 from ._card import ModelCard
 from ._config import apply_training, resolve_training, yaml_layer
-from ._embeddings import DEFAULT_ENCODER
+from ._embeddings import resolve_model_path
 from ._family import neural_members
 from ._gates import REGRESSION_TOLERANCE, GateVerdict, compare_models
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
@@ -30,7 +30,8 @@ from ._parity import PARITY_RULE
 from ._policy import tune_bands
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
 from ._registry import promoted_model
-from ._thresholds import tune_thresholds
+from ._suites import SUITE_FILE, gate_cases, write_suite_cases
+from ._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 
 __all__ = ["TRAIN_STEPS", "train_model", "train_model_set", "snapshot_frame", "curriculum_phases"]
 
@@ -139,6 +140,8 @@ def train_model(
                                       (spec.training_source, spec.training))  # fmt: skip
     spec, training_entry = apply_training(spec, config, origin, labels=names, tiers={lab: tax[lab].tier for lab in names},
                                           train_targets=train_y)  # fmt: skip
+    if RECIPES[spec.recipe].has_encoder:
+        resolve_model_path(spec.encoder)  # a missing encoder is an error with its install hint, before any work
     counts = _label_counts(train_y, names)
     warnings_: list[str] = [
         f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of {tax[lab].min_positives}"
@@ -163,11 +166,14 @@ def train_model(
     for w in monitor.history[-1]["warnings"] if monitor.history else []:  # the guide's signs at the last epoch
         log.warning(w)
         warnings_.append(w)
-    with step("thresholds"):  # calib only
+    base_rates = base_rate_setting(project.config.get("evaluation"))
+    with step("thresholds"):  # calib only, at the production base rates unless evaluation.base_rates is raw
         groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
         calib_probs = clf.predict_proba(calib_texts)
-        thr = tune_thresholds(calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib", groups=groups)
-        bands = tune_bands(calib_y, calib_probs, names) if len(calib_texts) else {}
+        weights = base_rate_weights(calib_y, names, base_rates)
+        thr = tune_thresholds(calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib", groups=groups,
+                              weights=weights)  # fmt: skip
+        bands = tune_bands(calib_y, calib_probs, names, weights=weights) if len(calib_texts) else {}
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
     _copy_reviewed_vectors(project, frame, out)
@@ -188,7 +194,7 @@ def train_model(
         recipe=spec.recipe,
         classifier=clf.get_config(),
         loss=spec.loss.to_dict(),
-        encoder=DEFAULT_ENCODER if neural is not None else None,
+        encoder=spec.encoder if neural is not None else None,
         pos_weight=dict(
             zip(
                 names,
@@ -212,7 +218,13 @@ def train_model(
         policy_bands=bands,
         history=monitor.history,
         training=training_entry,
+        base_rates=base_rates,
     )
+    suite_cases, left_out = gate_cases(project, include_pending=spec.suite_pending)
+    if suite_cases or left_out["pending"] or left_out["disputed"]:
+        write_suite_cases(out / SUITE_FILE, suite_cases, left_out)
+        card.suites = {"cases": len(suite_cases), "include_pending": spec.suite_pending, "pending": left_out["pending"],
+                       "disputed": len(left_out["disputed"])}  # fmt: skip
     model = ModelDirectory.create(out, card, clf)
     with step("holdout + gates"):
         _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y))

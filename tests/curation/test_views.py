@@ -185,3 +185,21 @@ def test_hard_negatives_per_label_are_taken_first_and_reported():
     m = training_mix(v, ["spam", "scam"], head_cap=0.5, tail_floor=5, hard_negatives_per_label={"scam": 30})
     assert m.per_label.loc["scam", "hard_negatives"] == 10  # all there are
     assert "scam: 10 of 30 hard negatives wanted (mixing.hard_negatives_per_label)" in m.unmet
+
+
+def test_the_projects_tail_floor_is_every_labels_floor_unless_a_label_has_its_own(tmp_path, small_taxonomy):
+    from curation import Project
+
+    rows = pd.DataFrame({"text": [f"post number {i} about things" for i in range(40)], "spam": [1] * 10 + [0] * 30})
+    p = Project.init(tmp_path / "tiers", taxonomy=small_taxonomy)
+    p.import_frame(rows, source="t")
+    per = p.training_mix("spam", split=None).per_label
+    assert per.loc["spam", "floor"] == small_taxonomy["spam"].min_positives  # no tail_floor: the tier's
+    p.close()
+    q = Project.init(tmp_path / "tail", taxonomy=small_taxonomy, config={"mixing": {"tail_floor": 7}})
+    q.import_frame(rows, source="t")
+    per = q.training_mix("spam", split=None).per_label
+    assert per.loc["spam", "floor"] == per.loc["scam", "floor"] == 7 and per.loc["spam", "floor_met"]
+    per = q.training_mix("spam", split=None, floors={"spam": 12}).per_label
+    assert per.loc["spam", "floor"] == 12 and not per.loc["spam", "floor_met"] and per.loc["scam", "floor"] == 7
+    q.close()

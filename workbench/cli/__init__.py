@@ -1,7 +1,8 @@
 """The ``workbench`` command: one module per verb group, each handler a few lines over a library function.
 
 ``project`` (init, import, stats, snapshot, export, report, seeds, quarantine, unquarantine),
-``review`` (the Argilla review loops), ``generate`` (pending batches from approved seeds), ``map`` (the
+``review`` (the Argilla review loops), ``generate`` (pending batches from approved seeds), ``suite``
+(functional test suites: expand, status, run), ``map`` (the
 embedding map, interference and clusters; tags), ``model`` (``workbench model
 train|evaluate|gate|predict|promote|export``) and ``server`` (the local Argilla stack). A module registers its verbs with ``register(subparsers)`` and binds each to its
 handler with ``set_defaults(func=...)``; a handler returns the exit code.
@@ -18,11 +19,11 @@ import os
 import sys
 from typing import Sequence
 
-from . import generate, maps, model, project, review, server
+from . import generate, maps, model, project, review, server, suite
 
 __all__ = ["main", "build_parser", "GROUPS"]
 
-GROUPS = (project, review, generate, maps, model, server)
+GROUPS = (project, review, generate, suite, maps, model, server)
 
 
 def build_parser() -> argparse.ArgumentParser:

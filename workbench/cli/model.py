@@ -60,6 +60,7 @@ def _training_flags(args):
     cw = args.class_weights
     flags = {
         "recipe": args.recipe,
+        "encoder": args.encoder,
         "epochs": args.epochs,
         "lr": args.lr,
         "batch_size": args.batch_size,
@@ -215,6 +216,10 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
             },
         ),
         ("--group", {"help": "train one label group (task view)"}),
+        (
+            "--encoder",
+            {"help": "all-MiniLM-L6-v2 (default), all-mpnet-base-v2 or a local sentence-transformers folder"},
+        ),
         ("--groups", {"help": "comma-separated label groups: one head each, served as a model set"}),
         ("--onnx", {"default": "", "help": f"export and gate these ONNX variants, e.g. {','.join(VARIANTS)}"}),
         ("--no-mix", {"action": "store_true", "help": "train on the whole train split, without the mix"}),

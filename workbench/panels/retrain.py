@@ -32,7 +32,7 @@ class RetrainPanel(Panel):
     ):
         import ipywidgets as w
 
-        from training import RECIPES, TRAIN_STEPS
+        from training import ENCODERS, RECIPES, TRAIN_STEPS
 
         super().__init__()
         self.project = project
@@ -47,8 +47,13 @@ class RetrainPanel(Panel):
         self.lr = w.Text(value="", placeholder="(yaml)", description="lr")
         self.epochs = w.Text(value="", placeholder="(yaml)", description="epochs")
         self.class_weights = w.Dropdown(options=["(yaml)", "auto"], value="(yaml)", description="class weights")
+        self.encoder = w.Dropdown(options=["(yaml)", *ENCODERS], value="(yaml)", description="encoder")
         self.advanced = w.Accordion(
-            children=[w.VBox([w.HBox([self.loss, self.class_weights]), w.HBox([self.lr, self.epochs])])],
+            children=[
+                w.VBox(
+                    [w.HBox([self.loss, self.class_weights]), w.HBox([self.lr, self.epochs]), w.HBox([self.encoder])]
+                )
+            ],
             titles=("advanced (training: of workbench.yaml unless set here)",),
         )
         self.run_button = w.Button(description="Retrain and gate", button_style="primary", icon="play")
@@ -104,6 +109,8 @@ class RetrainPanel(Panel):
             given["loss"] = self.loss.value
         if self.class_weights.value != "(yaml)":
             given["class_weights"] = self.class_weights.value
+        if self.encoder.value != "(yaml)":
+            given["encoder"] = self.encoder.value
         for name, box in (("lr", self.lr), ("epochs", self.epochs)):
             text = box.value.strip()
             if text:
