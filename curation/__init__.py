@@ -36,6 +36,7 @@ from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report
 from ._store import Store
 from ._suites import (
     SUITE_MIN_PASS,
+    SUITE_REVIEW,
     Suite,
     SuiteCase,
     case_review_state,
@@ -51,6 +52,7 @@ from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, 
 
 __all__ = [
     "SUITE_MIN_PASS",
+    "SUITE_REVIEW",
     "Suite",
     "SuiteCase",
     "case_review_state",

@@ -32,8 +32,8 @@ the same text (normalised) as a train-side case: the loop would then train on wh
 can hold one. Each has a stable id (suite, functionality, side, text) and its provenance (suite,
 functionality, template id, fillers).
 
-**Review** answers (``yes`` / ``no`` / ``unsure``, optional corrected labels) are annotation events of
-the store (kind ``suite_review``, target the case id). A case stays in the gate when it has at least
+**Review** answers (``yes`` / ``no`` / ``unsure``, optional corrected labels) come from the Argilla
+dataset ``suite-review`` and are annotation events of the store (target: the case id). A case stays in the gate when it has at least
 ``min_answers`` answers and no ``no`` (:func:`case_review_state`); fewer answers leave it ``pending``
 (reported; gated on only with an explicit flag); any ``no`` makes it ``disputed`` (out of the gate,
 listed per functionality).
@@ -73,6 +73,7 @@ __all__ = [
     "leakage_report",
     "case_review_state",
     "REVIEW_ANSWERS",
+    "SUITE_REVIEW",
 ]
 
 SUITE_MIN_PASS = {"T1": 0.95, "T2": 0.90, "T3": 0.80, "T4": 0.70, "T5": 0.60}
@@ -404,22 +405,32 @@ def leakage_report(
     return pd.DataFrame(rows, columns=cols).sort_values(["case_id", "record_id"]).reset_index(drop=True)
 
 
+SUITE_REVIEW = "suite-review"
+"""The Argilla dataset of the suite review; its answers are the store's ``annotation`` events of that dataset."""
+
+
 def case_review_state(events: pd.DataFrame, case_ids: Iterable[str], *, min_answers: int = 2) -> pd.DataFrame:
     """Per case: answers, yes / no / unsure counts, corrected labels given, and ``state``:
     ``kept`` (at least ``min_answers`` answers and no ``no``), ``disputed`` (a ``no``) or ``pending``.
-    The latest answer of each annotator counts."""
+
+    ``events`` are the store's (:meth:`curation.Store.events`): the ``annotation`` events of the
+    ``suite-review`` dataset, question ``verdict`` (``"yes"`` / ``"no"`` / ``"unsure"``, JSON) and the
+    optional ``labels`` (the labels the annotator says the text carries). Each annotator's latest answer
+    to a question counts."""
     ids = list(case_ids)
-    ev = events[events["kind"] == "suite_review"] if len(events) else events
-    latest = ev.sort_values("seq").drop_duplicates(["target", "actor"], keep="last") if len(ev) else ev
-    rows = []
+    cols = ["case_id", "answers", *REVIEW_ANSWERS, "corrected", "state"]
+    ev = events[events["kind"] == "annotation"] if len(events) else events
+    if len(ev):
+        ds = [json.loads(d or "{}").get("dataset") for d in ev["detail"]]
+        ev = ev[[d == SUITE_REVIEW for d in ds]]
+    latest = ev.sort_values("seq").drop_duplicates(["target", "actor", "question"], keep="last") if len(ev) else ev
     by_case = {k: g for k, g in latest.groupby("target")} if len(latest) else {}
+    rows = []
     for cid in ids:
         g = by_case.get(cid)
-        answers = [] if g is None else g["value"].tolist()
-        counts = {a: answers.count(a) for a in REVIEW_ANSWERS}
-        corrected = (
-            [] if g is None else [json.loads(d).get("labels") for d in g["detail"] if json.loads(d).get("labels")]
-        )
-        state = "disputed" if counts["no"] else "kept" if len(answers) >= min_answers else "pending"
-        rows.append({"case_id": cid, "answers": len(answers), **counts, "corrected": corrected, "state": state})
-    return pd.DataFrame(rows, columns=["case_id", "answers", *REVIEW_ANSWERS, "corrected", "state"])
+        verdicts = [] if g is None else [json.loads(v) for v in g.loc[g["question"] == "verdict", "value"]]
+        corrected = [] if g is None else [json.loads(v) for v in g.loc[g["question"] == "labels", "value"]]
+        counts = {a: verdicts.count(a) for a in REVIEW_ANSWERS}
+        state = "disputed" if counts["no"] else "kept" if len(verdicts) >= min_answers else "pending"
+        rows.append({"case_id": cid, "answers": len(verdicts), **counts, "corrected": corrected, "state": state})
+    return pd.DataFrame(rows, columns=cols)

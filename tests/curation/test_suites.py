@@ -147,20 +147,24 @@ def test_project_expansion_never_stores_records_and_reports_leakage(tmp_path):
 
 
 def test_review_state_keeps_agreed_cases_and_lists_disputes():
+    suite, other = json.dumps({"dataset": "suite-review"}), json.dumps({"dataset": "batch-review"})
+    rows = [
+        ("ann1", "c1", "verdict", "yes", suite),
+        ("ann2", "c1", "verdict", "yes", suite),
+        ("ann1", "c2", "verdict", "yes", suite),
+        ("ann2", "c2", "verdict", "no", suite),
+        ("ann2", "c2", "labels", ["offensive"], suite),
+        ("ann1", "c3", "verdict", "unsure", suite),
+        ("ann2", "c3", "verdict", "no", other),  # another dataset's answer is not a suite answer
+        ("ann1", "c4", "verdict", "no", suite),
+        ("ann1", "c4", "verdict", "yes", suite),  # changed their mind: the latest answer counts
+        ("ann2", "c4", "verdict", "unsure", suite),
+    ]
     events = pd.DataFrame(
-        [
-            (1, "ann1", "suite_review", "c1", "yes", "{}"),
-            (2, "ann2", "suite_review", "c1", "yes", "{}"),
-            (3, "ann1", "suite_review", "c2", "yes", "{}"),
-            (4, "ann2", "suite_review", "c2", "no", json.dumps({"labels": {"hate": 0}})),
-            (5, "ann1", "suite_review", "c3", "unsure", "{}"),
-            (6, "ann1", "suite_review", "c4", "no", "{}"),
-            (7, "ann1", "suite_review", "c4", "yes", "{}"),  # changed their mind: the latest answer counts
-            (8, "ann2", "suite_review", "c4", "unsure", "{}"),
-        ],
-        columns=["seq", "actor", "kind", "target", "value", "detail"],
+        [(i, a, "annotation", t, q, json.dumps(v), d) for i, (a, t, q, v, d) in enumerate(rows)],
+        columns=["seq", "actor", "kind", "target", "question", "value", "detail"],
     )
     state = case_review_state(events, ["c1", "c2", "c3", "c4", "c5"]).set_index("case_id")
     assert state["state"].to_dict() == {"c1": "kept", "c2": "disputed", "c3": "pending", "c4": "kept",
                                         "c5": "pending"}  # fmt: skip
-    assert state.loc["c2", "corrected"] == [{"hate": 0}]
+    assert state.loc["c2", "corrected"] == [["offensive"]] and state.loc["c4", "unsure"] == 1

@@ -567,3 +567,61 @@ def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_see
     assert p.batches().set_index("id").loc["b-old", "status"] == "rejected"
     assert p.seeds().set_index("id").loc["seed-old", "quarantined"] and p.snapshot_id() != snap
     assert not set(poisoned) & set(p.read_snapshot()[0]["text"])
+
+
+def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leaves_the_gate(tmp_path, stack, owner):
+    """Functional-suite cases in suite-review: two annotators agree with every case but one, which both
+    answer "no" (with the labels it does carry); after the pull that case is disputed and out of the
+    next model's gate, the others are kept and gated on (no explicit flag needed)."""
+    from curation import case_review_state, expand_project_suites
+    from training import load_model
+    from training._suites import read_suite_cases
+    from workbench.review import SUITE_REVIEW, push_suite
+
+    tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive", "tier": "T3"}]})
+    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"suite-{uuid.uuid4().hex[:6]}")
+    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    (p.root / "suites").mkdir()
+    suite = {
+        "suite": "mini",
+        "fillers": {"group": {"test": ["women", "Muslims", "refugees"], "train": ["Sikhs"]}},
+        "functionalities": [
+            {"name": "derogation", "description": "plain hate", "expect": {"hate": 1},
+             "templates": [{"text": "{group} are vermin."}, {"text": "I hate {group}.", "side": "train"}]},
+            {"name": "neutral", "description": "neutral mention", "expect": {"hate": 0},
+             "templates": [{"text": "My neighbours are {group}."}]},
+        ],
+    }  # fmt: skip
+    (p.root / "suites" / "mini.yaml").write_text(yaml.safe_dump(suite))
+    cases = [c for c in expand_project_suites(p.root, p.taxonomy) if c.side == "test"]
+    wrong = next(c for c in cases if c.text == "refugees are vermin.")  # as if the reviewers read it otherwise
+    pushed = push_suite(p, owner)
+    assert pushed["pushed"] == len(cases) == 6
+    assert push_suite(p, owner)["pushed"] == 0  # idempotent
+    ds = owner.datasets(name=SUITE_REVIEW, workspace=p.config["name"])
+    assert [q.name for q in ds.settings.questions] == ["verdict", "labels"]
+    annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
+
+    def answer(rec):
+        if rec.id == wrong.id:
+            return {"verdict": "no", "labels": ["offensive"]}
+        return {"verdict": "yes"}
+
+    for a in annotators:
+        assert _answer(a, p.config["name"], SUITE_REVIEW, answer) == 6
+    report = pull(p, owner)
+    suite_report = report[SUITE_REVIEW]
+    assert suite_report["submitted"] == 6
+    assert suite_report["per_functionality"] == {"derogation": {"disputed": 1, "kept": 2}, "neutral": {"kept": 3}}
+    assert suite_report["disputed"] == [{"case_id": wrong.id, "functionality": "derogation", "no": 2,
+                                         "labels": [["offensive"], ["offensive"]]}]  # fmt: skip
+    state = case_review_state(p.store.events(), [c.id for c in cases]).set_index("case_id")["state"]
+    assert state[wrong.id] == "disputed" and (state.drop(wrong.id) == "kept").all()
+    assert pull(p, owner)["applied"]["annotations"] == 0  # safe to repeat
+    m = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False))
+    card = load_model(m.root).card
+    assert card.suites == {"cases": 5, "include_pending": False, "pending": 0, "disputed": 1}
+    gated = {c.text for c in read_suite_cases(m.root / "suite_cases.jsonl")[0]}
+    assert wrong.text not in gated and len(gated) == 5
+    assert set(card.variants["torch"].suite["functionalities"]) == {"derogation", "neutral"}
+    p.close()

@@ -1,4 +1,5 @@
-"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | pull | status DIR``
+"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | push-suite | pull |
+status DIR``
 against Argilla, and ``accept-batch`` (no Argilla: an explicit acceptance without review)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 from ._verbs import DIR, add_verb
 
 GROUP = "review"
-SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | pull | status | accept-batch"
+SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | push-suite | pull | status | accept-batch"
 
 CONNECTION = (
     ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
@@ -49,6 +50,12 @@ def push_batches(args) -> int:
             min_submitted=args.min_submitted,
         ),
     )
+
+
+def push_suite(args) -> int:
+    from workbench.review import push_suite as push
+
+    return _run(args, lambda p, c: push(p, c, workspace=args.workspace, min_submitted=args.min_submitted))
 
 
 def push_errors(args) -> int:
@@ -141,6 +148,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                 "help": "pending: batches awaiting review; accepted: audit batches already accepted",
             },
         ),
+    )
+    add_verb(
+        verbs,
+        "push-suite",
+        push_suite,
+        "the functional suites' test-side cases into suite-review (a case stays gated when reviewers agree)",
+        DIR,
+        *CONNECTION,
+        ("--min-submitted", {"type": int, "default": 2, "help": "answers a case needs (default 2)"}),
     )
     add_verb(
         verbs,

@@ -1,4 +1,5 @@
-"""The review loops between the store and Argilla: seeds, generated batches and model errors.
+"""The review loops between the store and Argilla: seeds, generated batches, model errors and the
+functional suites' test cases.
 
 ``templates`` defines the datasets (names and questions are a public interface), ``errors`` mines
 what the model gets wrong (label-quality ranking, never holdout), ``records`` turns
@@ -16,8 +17,8 @@ from .agreement import label_agreement, resolve_labels, wilson_lower_bound
 from .connect import connect
 from .errors import label_quality_score, mine_errors
 from .pull import pull, review_status
-from .push import push_batches, push_errors, push_seeds, push_selection
-from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
+from .push import push_batches, push_errors, push_seeds, push_selection, push_suite
+from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = [
     "BATCH_REVIEW",
@@ -25,6 +26,7 @@ __all__ = [
     "ERROR_REVIEW",
     "NONE_LABEL",
     "SEED_REVIEW",
+    "SUITE_REVIEW",
     "connect",
     "label_agreement",
     "label_quality_score",
@@ -34,6 +36,7 @@ __all__ = [
     "push_errors",
     "push_seeds",
     "push_selection",
+    "push_suite",
     "resolve_labels",
     "review_status",
     "wilson_lower_bound",

@@ -21,7 +21,7 @@ from curation import Project, ReviewOutcome
 
 from .agreement import label_agreement, resolve_choice, resolve_labels, wilson_lower_bound
 from .push import dataset_for
-from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW
+from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = ["pull", "review_status", "collect_answers"]
 
@@ -120,8 +120,34 @@ def pull(
     ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, create=False)
     if ds is not None:
         report[ERROR_REVIEW] = _pull_labels(project, ds, users, owner, outcome)
+    ds = dataset_for(client, project, SUITE_REVIEW, workspace=workspace, create=False)
+    suite_counts = None
+    if ds is not None:
+        answers, _, suite_counts = collect_answers(ds)
+        outcome.annotations += _annotations(SUITE_REVIEW, answers, users)
     report["applied"] = project.apply_review(outcome)
+    if suite_counts is not None:
+        report[SUITE_REVIEW] = {**suite_counts, **suite_review_report(project)}
     return report
+
+
+def suite_review_report(project: Project) -> dict[str, Any]:
+    """Kept / pending / disputed test-side cases per functionality, and the disputed cases."""
+    from curation import case_review_state, read_cases
+
+    cases = [c for c in read_cases(project.root) if c.side == "test"]
+    state = case_review_state(project.store.events(), [c.id for c in cases])
+    func = {c.id: c.functionality for c in cases}
+    state["functionality"] = state["case_id"].map(func)
+    per = state.groupby(["functionality", "state"]).size().unstack(fill_value=0)
+    disputed = state[state["state"] == "disputed"]
+    return {
+        "per_functionality": {f: {k: int(v) for k, v in row.items() if v} for f, row in per.iterrows()},
+        "disputed": [
+            {"case_id": r["case_id"], "functionality": r["functionality"], "no": int(r["no"]), "labels": r["corrected"]}
+            for _, r in disputed.iterrows()
+        ],
+    }
 
 
 def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:

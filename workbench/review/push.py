@@ -11,10 +11,10 @@ import numpy as np
 
 from curation import Project, WorkbenchError
 
-from .records import batch_record, error_record, seed_record
-from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, VECTOR, settings_for
+from .records import batch_record, error_record, seed_record, suite_record
+from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, SUITE_REVIEW, VECTOR, settings_for
 
-__all__ = ["push_seeds", "push_batches", "push_errors", "push_selection", "workspace_for", "dataset_for"]
+__all__ = ["push_seeds", "push_batches", "push_errors", "push_selection", "push_suite", "workspace_for", "dataset_for"]
 
 
 def workspace_for(client, project: Project, name: str | None = None):
@@ -276,3 +276,27 @@ def push_selection(
     out = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out["selected"] = len(ids)
     return out
+
+
+def push_suite(
+    project: Project, client, *, workspace: str | None = None, min_submitted: int = 2, progress: bool = False
+) -> dict[str, int]:
+    """The test-side cases of the project's expanded suites into ``suite-review`` (each case needs
+    ``min_submitted`` answers: two by default, the number a case needs to stay in the gate)."""
+    from curation import load_suites, read_cases
+
+    cases = [c for c in read_cases(project.root) if c.side == "test"]
+    if not cases:
+        raise WorkbenchError(
+            f"suite review of {project.root}",
+            expected="expanded suite cases",
+            got="none",
+            fix="write DIR/suites/*.yaml (workbench suite add-starter DIR) and run workbench suite expand DIR",
+        )
+    described = {f.name: f.description for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
+    enc = _encoder(project)
+    ds = dataset_for(
+        client, project, SUITE_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
+    )
+    records = [suite_record(c, described.get(c.functionality, "")) for c in cases]
+    return _sync(ds, records, [c.text for c in cases], enc, progress=progress)

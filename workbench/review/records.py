@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from .templates import NONE_LABEL, VECTOR
 
-__all__ = ["seed_record", "batch_record", "error_record", "content_hash"]
+__all__ = ["seed_record", "batch_record", "error_record", "suite_record", "content_hash"]
 
 
 def content_hash(fields: Mapping[str, Any], metadata: Mapping[str, Any], suggestion: Any = None) -> str:
@@ -125,3 +125,19 @@ def error_record(
         vectors=_vectors(vector),
         suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores, agent=agent)],
     )
+
+
+def suite_record(case, description: str = "", vector: Sequence[float] | None = None):
+    """The suite-review record of one test-side case (id: the case id)."""
+    import argilla as rg
+
+    said = {1: "applies", 0: "must not apply"}
+    fields = {
+        "text": case.text,
+        "expected": f"{case.functionality}: {description}\n"
+        + "; ".join(f"{lab} {said[v]}" for lab, v in sorted(case.expect.items())),
+    }
+    metadata = _metadata({"record_id": case.id, "split": "suite", "source": case.suite, "context": "GENERAL"})
+    metadata["functionality"] = case.functionality
+    metadata["content_hash"] = content_hash(fields, metadata)
+    return rg.Record(id=case.id, fields=fields, metadata=metadata, vectors=_vectors(vector))

@@ -8,7 +8,11 @@ README: scripts and other tools drive them through the Argilla SDK).
   (yes / no: is this a valid example of its seed?);
 - ``error-review``: records the current model gets wrong or is unsure of (never holdout), with the
   model's probabilities as scored suggestions; questions ``labels`` (as above) and ``note`` (optional);
-  extra metadata ``error_type``, ``label`` and ``label_quality_score``.
+  extra metadata ``error_type``, ``label`` and ``label_quality_score``;
+- ``suite-review``: the test-side cases of the functional suites, each with its functionality and
+  expected labels; questions ``verdict`` (yes / no / unsure: does the case carry its expected labels?)
+  and ``labels`` (optional: the labels it does carry, when the answer is no); extra metadata
+  ``functionality``.
 
 Every record carries metadata ``record_id``, ``seed_id``, ``batch_id``, ``split``, ``source``,
 ``context`` and its sentence embedding (vector ``embedding``) for "find similar".
@@ -22,6 +26,7 @@ __all__ = [
     "SEED_REVIEW",
     "BATCH_REVIEW",
     "ERROR_REVIEW",
+    "SUITE_REVIEW",
     "DATASETS",
     "NONE_LABEL",
     "METADATA",
@@ -30,8 +35,8 @@ __all__ = [
     "guidelines",
 ]
 
-SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW = "seed-review", "batch-review", "error-review"
-DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW)
+SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW = "seed-review", "batch-review", "error-review", "suite-review"
+DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW)
 NONE_LABEL = "none"
 METADATA = ("record_id", "seed_id", "batch_id", "split", "source", "context")
 VECTOR = "embedding"
@@ -50,6 +55,14 @@ def guidelines(taxonomy: Taxonomy, dataset: str) -> str:
             "genuinely benign content near the boundary of its labels — never coercive, threatening or "
             "harassing content framed as acceptable. Reject such a seed: one bad seed poisons its whole "
             "batch."
+        )
+    elif dataset == SUITE_REVIEW:
+        task = (
+            "This is a functional test case: a short text written to check one capability of the model "
+            "(its functionality is shown with what the text should and should not be labelled). Answer "
+            "**yes** when the text carries exactly the expected labels, **no** when it does not (then choose "
+            "the labels it does carry in `labels`, or **none**), **unsure** when it depends on context. A "
+            "case stays in the model's gate only when the reviewers agree with its expectation."
         )
     elif dataset == ERROR_REVIEW:
         task = (
@@ -93,6 +106,16 @@ def settings_for(dataset: str, taxonomy: Taxonomy, *, dimensions: int, min_submi
             rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
             rg.LabelQuestion(name="valid", labels=["yes", "no"]),
         ]
+    elif dataset == SUITE_REVIEW:
+        fields = [
+            rg.TextField(name="text", title="Test case"),
+            rg.TextField(name="expected", title="Functionality and expected labels"),
+        ]
+        questions = [
+            rg.LabelQuestion(name="verdict", labels=["yes", "no", "unsure"]),
+            rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL], required=False),
+        ]
+        metadata += [rg.TermsMetadataProperty(name="functionality")]
     elif dataset == ERROR_REVIEW:
         fields = [rg.TextField(name="text", title="Text")]
         questions = [
