@@ -189,7 +189,7 @@ def main() -> None:
         f"encoder {args.encoder}; training time: fine-tuning {ft_seconds / 60:.1f} min ({len(fts)} members); "
         f"whole train_model call "
         f"(import excluded; TF-IDF, ensemble weights, tuning, evaluation, ONNX export and gating included) "
-        f"{t_total / 60:.1f} min; ensemble weights fitted on valid {clf.weights}"
+        f"{t_total / 60:.1f} min; ensemble weights fitted on valid {getattr(clf, 'weights', None)}"
     )
     print()
     print(f"{'HateXplain, 3-class reading':<48}{'accuracy':>10}{'macro-F1':>10}{'AUROC':>8}")

@@ -1,4 +1,4 @@
-"""The files that ship with the workbench: the notebooks and the demo data.
+"""The files that ship with the workbench: the notebooks, the demo data and the starter functional suites.
 
 A built wheel carries them under ``workbench/_shipped/`` (see ``setup.py``); a source checkout (an
 editable install) has them at ``notebooks/`` and ``data/demo/``. Either way callers get a folder.
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from curation import WorkbenchError
 
-__all__ = ["shipped_dir", "notebooks_dir", "checkout_root"]
+__all__ = ["shipped_dir", "notebooks_dir", "checkout_root", "STARTER_SUITES", "add_starter_suites"]
 
 _PACKAGE = Path(__file__).resolve().parent
 _CHECKOUT = {"notebooks": ("notebooks",), "demo": ("data", "demo")}
@@ -53,3 +53,29 @@ def notebooks_dir(copy_to: Path) -> Path:
         if not (copy_to / path.name).exists():
             shutil.copyfile(path, copy_to / path.name)
     return copy_to
+
+
+STARTER_SUITES = _PACKAGE / "templates" / "suites"
+"""The starter suites for the starter taxonomy's ``hate``, ``harassment`` and ``violence`` (ours, MIT)."""
+
+
+def add_starter_suites(project) -> dict[str, str]:
+    """Copy into ``DIR/suites/`` every starter suite whose labels the project's taxonomy has (one left
+    out says why; a file already there is kept as the team edited it). Returns file -> what happened."""
+    from curation import load_suite
+
+    out = {}
+    target = Path(project.root) / "suites"
+    for path in sorted(STARTER_SUITES.glob("*.yaml")):
+        try:
+            load_suite(path, project.taxonomy)
+        except WorkbenchError as e:
+            out[path.name] = f"left out: {e}"
+            continue
+        if (target / path.name).exists():
+            out[path.name] = "kept (already in the project)"
+            continue
+        target.mkdir(exist_ok=True)
+        shutil.copyfile(path, target / path.name)
+        out[path.name] = "added"
+    return out

@@ -38,7 +38,8 @@ def _project(root) -> Project:
         "functionalities": [
             {"name": "says_zorg", "expect": {"hate": 1}, "templates": [{"text": "{w} zorg {w} garden"}]},
             # planted: the model fires on every zorg, but this functionality says a negated one is fine
-            {"name": "negated_zorg", "expect": {"hate": 0}, "templates": [{"text": "no zorg at all {w} paper"}]},
+            {"name": "negated_zorg", "expect": {"hate": 0}, "templates": [
+                {"text": "no zorg at all {w} paper"}, {"text": "never any zorg near the {w}", "side": "train"}]},
             {"name": "gap_zorg", "expect": {"hate": 0}, "known_gap": True,
              "templates": [{"text": "{w} window zorg light"}]},
             {"name": "plain", "expect": {"hate": 0}, "templates": [{"text": "{w} garden paper"}]},
@@ -73,3 +74,57 @@ def test_a_planted_failing_functionality_fails_the_gate_and_a_known_gap_does_not
     assert summary["functionalities"] == {"gap_zorg": 0.0, "negated_zorg": 0.0, "plain": 1.0, "says_zorg": 1.0}
     assert main(["promote", str(m.root)]) == 2  # a failed gate cannot be promoted
     p.close()
+
+
+def test_generate_from_suite_makes_pending_batches_from_train_side_material_only(tmp_path, capsys):
+    from curation import read_cases
+
+    p = _project(tmp_path / "p")
+    m = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False, suite_pending=True))
+    snap = p.snapshot_id()
+    p.close()
+    assert main(["generate", str(tmp_path / "p"), "--from-suite", str(m.root), "--n", "12"]) == 0
+    out = capsys.readouterr().out
+    assert "failing functionalities: negated_zorg" in out and "suite-negated_zorg" in out
+    p = Project(tmp_path / "p")
+    seed = p.seeds().set_index("id").loc["suite-negated_zorg"]
+    assert seed["kind"] == "hard_negative" and list(seed["target_labels"]) == ["hate"] and seed["status"] == "approved"
+    batch = p.batches().set_index("id")
+    assert list(batch["status"]) == ["pending"] and batch["provider"].iloc[0] == "suite"
+    records = p.frame(include_unreviewed=True).query("batch_id == @batch.index[0]")
+    assert len(records) == 12 and set(records["split"]) <= {"train", "valid"} and (records["hate"] == 0).all()
+    train_ids = {c.id for c in read_cases(p.root) if c.side == "train"}
+    test_texts = {c.text for c in read_cases(p.root) if c.side == "test"}
+    assert {meta["case_id"] for meta in records["meta"]} <= train_ids  # every item from a train-side case
+    assert not set(records["text"]) & test_texts
+    assert not any(w in t.lower() for t in records["text"] for w in ("apple", "river", "cloud", "music"))
+    assert sum("perturbations" in meta for meta in records["meta"]) == 12 - 2  # 2 train-side cases, then variants
+    assert p.snapshot_id() == snap  # pending: out of every snapshot until batch review accepts it
+    # a second run asks for nothing new
+    p.close()
+    assert main(["generate", str(tmp_path / "p"), "--from-suite", str(m.root), "--n", "12"]) == 0
+    with Project(tmp_path / "p") as p:
+        assert len(p.frame(include_unreviewed=True).query("origin == 'generated'")) == 12
+
+
+def test_the_starter_suites_load_and_expand_for_the_starter_taxonomy(tmp_path, capsys):
+    from curation import load_suites
+    from workbench._resources import STARTER_SUITES
+
+    from ..conftest import STARTER_TAXONOMY
+
+    p = Project.init(tmp_path / "p", taxonomy=STARTER_TAXONOMY)
+    p.close()
+    assert main(["suite", "add-starter", str(tmp_path / "p")]) == 0
+    assert {f.name for f in (tmp_path / "p" / "suites").glob("*.yaml")} == {f.name for f in STARTER_SUITES.glob("*")}
+    assert main(["suite", "expand", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "explicit_derogation" in out and "call_for_violence" in out and "direct_insult" in out
+    with Project(tmp_path / "p") as p:
+        suites = load_suites(p.root, p.taxonomy)
+        assert all(s.licence for s in suites)
+    # a project without harassment or violence gets the hate suite alone
+    q = Project.init(tmp_path / "q", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}))
+    q.close()
+    assert main(["suite", "add-starter", str(tmp_path / "q")]) == 0
+    assert [f.name for f in (tmp_path / "q" / "suites").glob("*.yaml")] == ["hate.yaml"]

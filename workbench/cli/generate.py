@@ -11,11 +11,15 @@ SUMMARY = "generate DIR --provider openai-compatible|retrieval|perturbation (pen
 
 
 def generate(args) -> int:
-    from curation import Project
+    from curation import Project, WorkbenchError
     from workbench.generate import generate as run
     from workbench.generate import make_provider
 
     options = {k: v for k, v in (("concurrency", args.concurrency), ("rpm", args.rpm)) if v is not None}
+    if args.from_suite:
+        return _from_suite(args)
+    if not args.provider:
+        raise WorkbenchError("workbench generate", expected="--provider NAME or --from-suite MODEL", got="neither")
     with Project(args.dir) as project:
         provider = make_provider(
             project,
@@ -35,6 +39,23 @@ def generate(args) -> int:
             print(
                 f"regression vectors: {pos} positives, {neg} hard negatives in {project.root / 'regression_vectors.yaml'}"
             )
+    return _print_summaries(summaries)
+
+
+def _from_suite(args) -> int:
+    from curation import Project
+    from training import load_model
+    from workbench.generate import generate_from_suite
+
+    with Project(args.dir) as project:
+        out = generate_from_suite(project, load_model(args.from_suite), n=args.n, progress=True)
+    print("failing functionalities: " + (", ".join(out["failing"]) or "none"))
+    for func, why in out["skipped"].items():
+        print(f"  skipped {func}: {why}")
+    return _print_summaries(out["batches"]) if out["seeds"] else 0
+
+
+def _print_summaries(summaries) -> int:
     cols = {
         "asked": "asked",
         "made": "made",
@@ -81,7 +102,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         generate,
         "turn approved seeds into pending batches (cached, resumable)",
         DIR,
-        ("--provider", {"required": True, "choices": PROVIDERS}),
+        ("--provider", {"choices": PROVIDERS, "help": "required unless --from-suite"}),
+        (
+            "--from-suite",
+            {
+                "metavar": "MODEL",
+                "help": "seeds and pending batches (train-side suite material, perturbed; the LLM when configured) "
+                "for every functionality MODEL fails",
+            },
+        ),
         ("--seeds", {"help": "a seeds YAML file; its new seeds are imported first"}),
         ("--labels", {"help": "only seeds targeting these labels (comma-separated)"}),
         ("--n", {"type": int, "help": "items per seed (default: the seed's batch_size, else 200)"}),

@@ -10,7 +10,17 @@ import json
 from ._verbs import DIR, JSON, MODEL, add_verb
 
 GROUP = "suite"
-SUMMARY = "suite expand DIR | status DIR | run MODEL  (functional tests per label, gated on)"
+SUMMARY = "suite add-starter DIR | expand DIR | status DIR | run MODEL  (functional tests per label, gated on)"
+
+
+def add_starter(args) -> int:
+    from curation import Project
+    from workbench._resources import add_starter_suites
+
+    with Project(args.dir) as project:
+        for name, what in add_starter_suites(project).items():
+            print(f"{name}: {what}")
+    return 0
 
 
 def expand(args) -> int:
@@ -75,6 +85,7 @@ def run(args) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("suite", help="functional test suites: expand, review status, run against a model")
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_verb(verbs, "add-starter", add_starter, "copy the starter suites whose labels the taxonomy has", DIR)
     add_verb(verbs, "expand", expand, "expand DIR/suites/*.yaml into cases (sides checked, leakage reported)", DIR)
     add_verb(
         verbs,

@@ -6,7 +6,9 @@ One small protocol (:class:`Provider`), one module per provider:
 - ``openai_compatible``: chat completions over HTTP (a hosted API, vLLM, llama.cpp server, Ollama),
   structured JSON output, retries with exponential backoff, a requests-per-minute limit;
 - ``retrieval`` (offline): nearest neighbours of the seed in a pool of real texts, with diversity (MMR);
-- ``perturbation`` (offline): label-preserving adversarial variants of existing records.
+- ``perturbation`` (offline): label-preserving adversarial variants of existing records;
+- ``suite`` (offline, ``--from-suite``): a model's failing functionalities as seeds, their batches from
+  the functional suites' train-side cases and perturbations of them.
 
 ``plan`` decides each item's intended labels (multi-label by construction: a seed with overlap rate r
 and batch size n gets round(r * n) items carrying both labels), ``prompt`` builds the request from the
@@ -23,6 +25,7 @@ from .perturbation import PERTURBATIONS, PerturbationProvider, perturb
 from .plan import plan_slots
 from .retrieval import RetrievalProvider
 from .run import PROVIDERS, BatchSummary, generate, make_provider
+from .suite import SuiteProvider, generate_from_suite
 from .vectors import regression_vectors, write_regression_vectors
 
 __all__ = [
@@ -36,6 +39,8 @@ __all__ = [
     "PerturbationProvider",
     "Provider",
     "RetrievalProvider",
+    "SuiteProvider",
+    "generate_from_suite",
     "SeedSpec",
     "Slot",
     "generate",

@@ -143,18 +143,20 @@ def generate(
     n: int | None = None,
     progress: bool = False,
     actor: str = "generate",
+    only: set[str] | None = None,
 ) -> list[BatchSummary]:
     """Make (or extend) one pending batch for every approved seed (of ``labels``, when given).
 
     With ``seeds_file``, its seeds that are not stored yet are imported first and only its seeds are
-    generated for (not every approved seed of the project). ``n`` overrides each seed's ``batch_size``. Generated records go to the splits of ``generation.splits`` (train and valid by
+    generated for (not every approved seed of the project); ``only`` names the seeds (base ids) to
+    generate for. ``n`` overrides each seed's ``batch_size``. Generated records go to the splits of ``generation.splits`` (train and valid by
     default), with provenance: provider, model, params, seed version, batch, prompt hash.
     """
-    only = None
     if seeds_file is not None:
         from curation import read_seeds
 
-        only = {sd["id"] for sd in read_seeds(seeds_file).seeds}
+        in_file = {sd["id"] for sd in read_seeds(seeds_file).seeds}
+        only = in_file if only is None else only & in_file
         project.import_file(seeds_file, "seeds", actor=actor)
     cache = GenerationCache(project.root / "cache" / "generation.sqlite")
     out = []

@@ -1,0 +1,147 @@
+"""``--from-suite``: a model's failing functionalities become seeds and pending batches built from the
+suites' **train-side** material only.
+
+For each functionality the model fails (its gate verdict on the suites, :meth:`training.ModelDirectory.run_suite`):
+
+- a seed ``suite-<functionality>`` (approved: the suite was written and reviewed by the team; its text is
+  the functionality's description; targets the labels it expects 1, or, when it expects only 0s, a
+  hard-negative seed on those labels);
+- a batch from the ``suite`` provider: the functionality's train-side cases (train-side templates x
+  train-side fillers, and train-side literal cases), then label-preserving perturbations of them
+  (leetspeak, spacing, swapped characters, ...) until the batch is full; each item keeps the case's
+  provenance (suite, template, fillers) and expected labels;
+- when an LLM endpoint is configured (``generation.base_url`` and ``generation.model``), a batch from the
+  ``openai-compatible`` provider for the same seed as well.
+
+Every batch is pending and goes through batch review like any other: the suite cannot put unreviewed
+data into training, and no test-side text is ever used (expansion already refused suites whose sides
+meet).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Sequence
+
+from curation import Project, SuiteCase, WorkbenchError, read_cases
+
+from .base import GenerationStats, Item, SeedSpec, Slot
+from .perturbation import perturb
+
+__all__ = ["SuiteProvider", "generate_from_suite", "suite_seed_id"]
+
+
+def suite_seed_id(functionality: str) -> str:
+    return f"suite-{functionality}"
+
+
+class SuiteProvider:
+    """Items from the train-side cases of a seed's functionality, then perturbations of them."""
+
+    name = "suite"
+
+    def __init__(self, cases: Sequence[SuiteCase], *, n_ops: int = 2):
+        train = [c for c in cases if c.side == "train"]
+        if any(c.side != "train" for c in cases):
+            raise WorkbenchError("suite provider", expected="train-side cases only", got="test-side cases among them")
+        self.by_seed: dict[str, list[SuiteCase]] = {}
+        for c in sorted(train, key=lambda c: c.id):
+            self.by_seed.setdefault(suite_seed_id(c.functionality), []).append(c)
+        self.n_ops = n_ops
+        self.model = "train-side-v1"
+        self.params = {"n_ops": n_ops}
+
+    def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats, on_item=None):
+        pool = self.by_seed.get(seed.id, [])
+        for slot in slots:
+            stats.requests += 1
+            if not pool:
+                stats.failed_slots += 1
+                continue
+            case = pool[slot.index % len(pool)]
+            meta: dict[str, Any] = {"suite": case.suite, "functionality": case.functionality,
+                                    "case_id": case.id, "template_id": case.template_id, "fillers": case.fillers}  # fmt: skip
+            text = case.text
+            if slot.index >= len(pool):  # past the cases: a perturbed copy of one of them
+                key = int(hashlib.sha256(f"{seed.id}#{slot.index}".encode()).hexdigest()[:8], 16)
+                text, applied = perturb(case.text, key, n_ops=self.n_ops)
+                meta["perturbations"] = applied
+            item = Item(slot.index, text, dict(case.expect), meta)
+            if on_item is not None:
+                on_item(item)
+            yield item
+
+
+def _seed_for(project: Project, functionality: str, cases: list[SuiteCase], description: str, actor: str) -> str:
+    """The approved seed of a failing functionality (added when missing; kept as it is when stored)."""
+    sid = suite_seed_id(functionality)
+    seeds = project.seeds()
+    if sid in set(seeds["id"]):
+        return sid
+    expect = cases[0].expect
+    positive = [lab for lab, v in expect.items() if v == 1]
+    kind, targets = ("positive", positive) if positive else ("hard_negative", [lab for lab in expect])
+    project.add_seed(
+        sid,
+        text=f"{description} (functional test '{functionality}' of suite {cases[0].suite}, train side)",
+        target_labels=targets,
+        kind=kind,
+        status="approved",
+        actor=actor,
+    )
+    return sid
+
+
+def generate_from_suite(
+    project: Project,
+    model,
+    *,
+    n: int | None = None,
+    progress: bool = False,
+    use_llm: bool | None = None,
+    actor: str = "generate-from-suite",
+) -> dict[str, Any]:
+    """Seeds and pending batches for every functionality ``model`` fails (see the module docstring).
+
+    ``n``: items per batch (default: twice the functionality's train-side cases, at most 200).
+    ``use_llm``: also ask the configured openai-compatible endpoint (default: when one is configured).
+    Returns ``{"failing": [...], "seeds": [...], "batches": [BatchSummary, ...], "skipped": {func: why}}``."""
+    from curation import load_suites
+
+    from .run import generate, make_provider
+
+    result = model.run_suite()
+    if result is None:
+        raise WorkbenchError(
+            f"suite results of {model.root}",
+            expected="a model gated on functional-suite cases",
+            got="none",
+            fix="expand the project's suites (workbench suite expand DIR), then train",
+        )
+    failing = [f.subject for f in result.verdict.failures if f.kind == "functionality"]
+    cases = [c for c in read_cases(project.root) if c.side == "train"]
+    described = {f.name: f.description for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
+    seeds, skipped = [], {}
+    quarantined = set(project.seeds().query("quarantined")["id"]) if len(project.seeds()) else set()
+    for func in failing:
+        mine = [c for c in cases if c.functionality == func]
+        if not mine:
+            skipped[func] = "no train-side templates or fillers: write some (side: train) to generate from"
+            continue
+        sid = _seed_for(project, func, mine, described.get(func, func), actor)
+        if sid in quarantined:
+            skipped[func] = f"seed {sid} is quarantined (a batch of it was rejected in review)"
+            continue
+        seeds.append(sid)
+    batches = []
+    if seeds:
+        provider = SuiteProvider(cases)
+        sizes = {suite_seed_id(f): min(200, 2 * sum(1 for c in cases if c.functionality == f)) for f in failing}
+        for sid in seeds:
+            batches += generate(project, provider, only={sid}, n=n or sizes[sid], progress=progress, actor=actor)
+        cfg = project.config.get("generation") or {}
+        if use_llm or (use_llm is None and cfg.get("base_url") and cfg.get("model")):
+            llm = make_provider(project, "openai-compatible")
+            for sid in seeds:
+                batches += generate(project, llm, only={sid}, n=n or sizes[sid], progress=progress, actor=actor)
+    return {"failing": failing, "seeds": seeds, "batches": batches, "skipped": skipped}
