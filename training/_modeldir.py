@@ -237,6 +237,25 @@ class ModelDirectory:
             cols += ["delta_f1", "delta_recall", "delta_fpr", "regression"]
         return table[[c for c in cols if c in table.columns]], info.gate.of_kind("vector")
 
+    def suite_table(self, variant: str = "torch") -> pd.DataFrame:
+        """One row per functionality of a variant's suite gate: ``pass_rate``, ``min_pass``, ``cases``,
+        ``known_gap``, ``passed`` and, against the promoted model, ``promoted``, ``delta`` and
+        ``regression`` (empty without suite cases)."""
+        info = self.card.variants.get(variant)
+        suite = info.suite if info is not None else None
+        if not suite:
+            return pd.DataFrame(columns=["pass_rate", "min_pass", "cases", "known_gap", "passed"])
+        details = suite.get("details", {})
+        table = pd.DataFrame(
+            [{"functionality": k, "pass_rate": v, **details.get(k, {})} for k, v in suite["functionalities"].items()]
+        ).set_index("functionality")
+        table["passed"] = (table["pass_rate"] >= table["min_pass"]) | table["known_gap"].astype(bool)
+        cmp_ = (self.card.comparison or {}).get("suite")
+        if cmp_:
+            deltas = pd.DataFrame(cmp_).T[["promoted", "delta", "regression"]]
+            table = table.join(deltas)
+        return table.drop(columns=[c for c in ("passed_cases",) if c in table])
+
     def regressions(self) -> list[dict] | None:
         """Labels whose holdout metrics fell against the model that was promoted when this one was
         trained (``None`` when there was none)."""

@@ -22,7 +22,12 @@ from curation import Project, SuiteCase, atomic_write_text, case_review_state, r
 
 from ._gates import GateFailure, GateVerdict
 
-__all__ = ["SuiteResult", "run_suite", "gate_cases", "write_suite_cases", "read_suite_cases"]
+__all__ = ["SuiteResult", "run_suite", "gate_cases", "write_suite_cases", "read_suite_cases", "compare_suites",
+           "SUITE_REGRESSION"]  # fmt: skip
+
+SUITE_REGRESSION = 0.05
+"""A functionality regressed when its pass rate fell by more than this against the promoted model, or fell
+under its minimum where the promoted model met it."""
 
 SUITE_FILE = "suite_cases.jsonl"
 
@@ -39,10 +44,20 @@ class SuiteResult:
     disputed: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
-        """``{functionality: pass rate}`` and the overall rate (JSON-friendly)."""
+        """``{functionality: pass rate}``, each one's cases / min_pass / known_gap, the overall rate
+        (JSON-friendly; what a variant's card entry keeps under ``suite``)."""
         f = self.functionalities
         return {
             "functionalities": {k: round(float(v), 4) for k, v in f["pass_rate"].items()},
+            "details": {
+                k: {
+                    "cases": int(r["cases"]),
+                    "passed": int(r["passed"]),
+                    "min_pass": float(r["min_pass"]),
+                    "known_gap": bool(r["known_gap"]),
+                }
+                for k, r in f.iterrows()
+            },  # fmt: skip
             "overall": round(float(self.cases["passed"].mean()), 4) if len(self.cases) else None,
             "passed": self.verdict.passed,
             "pending": self.pending,
@@ -192,3 +207,19 @@ def run_suite(
     return SuiteResult(
         funcs, labels, table, verdict, int(left_out.get("pending", 0)), list(left_out.get("disputed", []))
     )
+
+
+def compare_suites(candidate: dict[str, Any], promoted: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per functionality both models ran: pass rates, delta and ``regression`` (:data:`SUITE_REGRESSION`);
+    arguments are two variants' ``suite`` summaries."""
+    out = {}
+    mins = candidate.get("details", {})
+    for name, rate in candidate.get("functionalities", {}).items():
+        if name not in promoted.get("functionalities", {}):
+            continue
+        before = promoted["functionalities"][name]
+        need = mins.get(name, {}).get("min_pass", 0.0)
+        delta = round(rate - before, 4)
+        out[name] = {"pass_rate": rate, "promoted": before, "delta": delta,
+                     "regression": bool(delta < -SUITE_REGRESSION or (rate < need <= before))}  # fmt: skip
+    return out

@@ -30,7 +30,7 @@ from ._parity import PARITY_RULE
 from ._policy import tune_bands
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
 from ._registry import promoted_model
-from ._suites import SUITE_FILE, gate_cases, write_suite_cases
+from ._suites import SUITE_FILE, compare_suites, gate_cases, write_suite_cases
 from ._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 
 __all__ = ["TRAIN_STEPS", "train_model", "train_model_set", "snapshot_frame", "curriculum_phases"]
@@ -297,6 +297,9 @@ def _evaluate_and_report(
             "against": str(promoted.root),
             "per_label": compare_models(per_label, prev, tolerance=tolerance).reset_index().to_dict(orient="records"),
         }
+        before = promoted.card.variants["torch"].suite if "torch" in promoted.card.variants else None
+        if torch_info.suite and before:
+            card.comparison["suite"] = compare_suites(torch_info.suite, before)
     model.save_card()
     _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
 

@@ -128,3 +128,48 @@ def test_the_starter_suites_load_and_expand_for_the_starter_taxonomy(tmp_path, c
     q.close()
     assert main(["suite", "add-starter", str(tmp_path / "q")]) == 0
     assert [f.name for f in (tmp_path / "q" / "suites").glob("*.yaml")] == ["hate.yaml"]
+
+
+def _reviewed_yes(p: Project) -> None:
+    """Two annotators agree with every test-side case, as a suite-review pull records it."""
+    from curation import SUITE_REVIEW, ReviewOutcome, read_cases
+
+    outcome = ReviewOutcome()
+    for c in (c for c in read_cases(p.root) if c.side == "test"):
+        for user in ("ann1", "ann2"):
+            outcome.annotations.append({"key": f"{SUITE_REVIEW}|{c.id}|{user}|verdict", "dataset": SUITE_REVIEW,
+                                        "record_id": c.id, "question": "verdict", "value": json.dumps("yes"),
+                                        "user": user, "status": "submitted"})  # fmt: skip
+    p.apply_review(outcome)
+
+
+def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promoted_model(tmp_path):
+    from training import promote
+    from training._suites import compare_suites
+    from workbench.panels import RetrainPanel
+
+    p = _project(tmp_path / "p")
+    for f in (p.root / "suites").glob("*.yaml"):  # only what the model gets right: its gate passes
+        data = yaml.safe_load(f.read_text())
+        data["functionalities"] = [x for x in data["functionalities"] if x["name"] in ("says_zorg", "plain")]
+        f.write_text(yaml.safe_dump(data))
+    expand_project_suites(p.root, p.taxonomy)
+    _reviewed_yes(p)  # kept cases: gated on without any flag
+    a = train_model(p, tmp_path / "a", TrainSpec(recipe="tfidf", mix=False))
+    assert a.card.suites["cases"] == 8 and a.card.variants["torch"].passed, a.card.variants["torch"].gate.failures
+    promote(a)
+    panel = RetrainPanel(p, recipe="tfidf")
+    panel.mix.value = False
+    b = panel.run()
+    table = b.suite_table()
+    assert list(table.index) == ["plain", "says_zorg"] and {"promoted", "delta", "regression"} <= set(table.columns)
+    assert (table["delta"] == 0).all() and not table["regression"].any() and table["passed"].all()
+    assert "functional suites (test side)" in panel.result.value and "says_zorg" in panel.result.value
+    # a fall beyond the tolerance, or under the minimum where the promoted model met it, is a regression
+    cand = {"functionalities": {"x": 0.8, "y": 0.93, "z": 0.5}, "details": {"x": {"min_pass": 0.9},
+            "y": {"min_pass": 0.9}, "z": {"min_pass": 0.9}}}  # fmt: skip
+    prev = {"functionalities": {"x": 0.92, "y": 0.95, "z": 0.52}}
+    got = compare_suites(cand, prev)
+    assert {k: v["regression"] for k, v in got.items()} == {"x": True, "y": False, "z": False}
+    assert got["x"]["delta"] == -0.12
+    p.close()

@@ -100,17 +100,20 @@ def generate_from_suite(
     progress: bool = False,
     use_llm: bool | None = None,
     actor: str = "generate-from-suite",
+    result=None,
 ) -> dict[str, Any]:
     """Seeds and pending batches for every functionality ``model`` fails (see the module docstring).
 
     ``n``: items per batch (default: twice the functionality's train-side cases, at most 200).
     ``use_llm``: also ask the configured openai-compatible endpoint (default: when one is configured).
+    ``result``: the model's :class:`training.SuiteResult` when the caller ran the suites already (e.g. on
+    cases the model was not trained with); by default the model's own gate cases are run.
     Returns ``{"failing": [...], "seeds": [...], "batches": [BatchSummary, ...], "skipped": {func: why}}``."""
     from curation import load_suites
 
     from .run import generate, make_provider
 
-    result = model.run_suite()
+    result = result if result is not None else model.run_suite()
     if result is None:
         raise WorkbenchError(
             f"suite results of {model.root}",

@@ -182,6 +182,12 @@ class RetrainPanel(Panel):
         variants = self.last_verdict["variants"]
         frame = _variants_frame(variants)
         parts.append(table_html(frame, red=~frame["passed"].astype(bool), caption="variants"))
+        suite = model.suite_table("torch")
+        if len(suite):
+            bad = ~suite["passed"].astype(bool)
+            if "regression" in suite:
+                bad |= suite["regression"].fillna(False).astype(bool)
+            parts.append(table_html(suite, red=bad, caption="functional suites (test side) against the promoted model"))
         if vectors:
             parts.append(
                 "<p style='color:#c62828'><b>failed regression vectors</b><br>"
