@@ -104,3 +104,18 @@ def test_retrain_and_gate_notebook(demo, monkeypatch):
     rows, labels = ast.literal_eval(_text(cells[-1]))
     assert rows == labels > 0  # a gate row per label
     assert "f1" in _text(cells[2]) and "recall" in _text(cells[2])
+
+
+@pytest.mark.slow
+def test_functional_suites_notebook(demo, monkeypatch):
+    """Run the suite, see the failing functionalities, generate from them, accept, retrain, compare."""
+    cells = _run("07_functional_suites", demo, monkeypatch)
+    n_test, n_train, _ = ast.literal_eval(_text(cells[1]))
+    assert n_test > 100 and n_train > 100
+    failing = ast.literal_eval(_text(cells[3]))
+    assert failing and all(line.startswith("functionality ") for line in failing)
+    made = ast.literal_eval(_text(cells[4]))
+    assert made and all(seed.startswith("suite-") and stored > 0 for seed, stored in made)
+    assert _has(cells[6], "application/vnd.plotly.v1+json")  # the M0 / M1 bars
+    before, after = ast.literal_eval(_text(cells[-1]))
+    assert after > before  # the turn fixed some of what the suite found

@@ -6,6 +6,7 @@
 - ``review`` — :class:`ReviewPanel`, per Argilla dataset counts, push / pull buttons, agreement, conflicts;
 - ``seeds`` — :class:`SeedsPanel`, seeds with status and batch acceptance, quarantine / release with a
   reason, and what each action did to the snapshot;
+- ``suites`` — :func:`suite_figure`, functional-suite pass rates of several models side by side;
 - ``map`` — :class:`MapPanel`, the embedding map with its colour selector, the interference table and
   heatmap beside it, clusters, "tag" and "send selection to review".
 
@@ -23,5 +24,6 @@ from .map import MapPanel  # noqa: E402 (after the install hint)
 from .retrain import RetrainPanel  # noqa: E402
 from .review import ReviewPanel  # noqa: E402
 from .seeds import SeedsPanel  # noqa: E402
+from .suites import suite_comparison, suite_figure  # noqa: E402
 
-__all__ = ["MapPanel", "RetrainPanel", "ReviewPanel", "SeedsPanel"]
+__all__ = ["MapPanel", "RetrainPanel", "ReviewPanel", "SeedsPanel", "suite_comparison", "suite_figure"]
