@@ -1,5 +1,6 @@
 """Curation layer: taxonomy, provenance-tracked record store, importers (seeds among them), dedup,
-stable splits, mixing and task views, seeds and quarantine, snapshots and reports.
+stable splits, mixing and task views, seeds and quarantine, snapshots and reports, functional suites
+(schema, expansion into cases that are never records, the train/test side rule, review state).
 
 Pure data: no models, no network. ``curation`` imports nothing else of the workbench (neither
 ``training`` nor ``workbench``); both of those build on it. :class:`Project` is the facade people use.

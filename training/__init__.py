@@ -11,7 +11,9 @@ and the family registry in ``_family``, one module per family (``_heads``, ``_fi
 ``_config`` merges the training settings (workbench.yaml < panel < flags); ``_monitor`` scores valid
 after each epoch; ``_train`` runs a training; ``_card`` is the typed model card and ``_modeldir`` the
 model directory; ``_gates`` (gate verdicts of typed failures, vector quotas and known gaps) and
-``_parity`` gate it; ``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
+``_parity`` gate it, ``_suites`` runs the functional suites in that gate (pass rate per functionality,
+deltas against the promoted model), ``_thresholds`` tunes on calib at the production base rates;
+``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
 and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
 ``_predict`` scores files.
 """

@@ -6,10 +6,11 @@
 - ``workbench.maps``: the embedding map, label interference and clusters;
 - ``workbench.panels``: the ipywidgets of the notebooks (retrain-and-gate, review, seeds, map);
 - ``workbench.generate``: seeds become pending batches (LLM over HTTP, retrieval, perturbation), cached;
+  a model's failing functional-suite functionalities become seeds and batches of train-side material;
 - ``workbench.cli``: the ``workbench`` command, one module per verb group;
 - ``workbench.session``: ``workbench run`` (an Argilla backend + JupyterLab on the notebooks);
-- the demo project (:func:`build_demo`, :func:`open_project` for notebooks) and the starter taxonomy;
-  the notebooks and the demo data ship inside the wheel (``_resources``).
+- the demo project (:func:`build_demo`, :func:`open_project` for notebooks), the starter taxonomy and the
+  starter functional suites; the notebooks and the demo data ship inside the wheel (``_resources``).
 
 Install: the core distribution is ``curation`` + ``training``; this layer's own dependencies are the
 ``[workbench]`` extra, and a part used without it says how to install it (``_extras``).
