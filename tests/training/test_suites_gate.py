@@ -173,3 +173,16 @@ def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promote
     assert {k: v["regression"] for k, v in got.items()} == {"x": True, "y": False, "z": False}
     assert got["x"]["delta"] == -0.12
     p.close()
+
+
+def test_onnx_variants_are_gated_on_the_suite_too(tmp_path):
+    p = _project(tmp_path / "p")
+    m = train_model(p, tmp_path / "m", TrainSpec(recipe="heads", mix=False, suite_pending=True, onnx=("fp32",)))
+    card = load_model(m.root).card
+    torch, fp32 = card.variants["torch"], card.variants["fp32"]
+    assert fp32.suite is not None and fp32.suite["details"] == torch.suite["details"]
+    assert fp32.suite["functionalities"] == pytest.approx(torch.suite["functionalities"], abs=0.05)
+    names = lambda v: sorted(f.subject for f in v.gate.failures if f.kind == "functionality")  # noqa: E731
+    assert names(fp32) == names(torch)  # the same functionalities fail in the exported graph
+    assert main(["suite", "run", str(m.root), "--variant", "fp32", "--json"]) in (0, 1)
+    p.close()
