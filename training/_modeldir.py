@@ -247,14 +247,16 @@ class ModelDirectory:
             return pd.DataFrame(columns=["pass_rate", "min_pass", "cases", "known_gap", "passed"])
         details = suite.get("details", {})
         table = pd.DataFrame(
-            [{"functionality": k, "pass_rate": v, **details.get(k, {})} for k, v in suite["functionalities"].items()]
+            [
+                {"functionality": k, "pass_rate": v, **{d: x for d, x in details.get(k, {}).items() if d != "passed"}}
+                for k, v in suite["functionalities"].items()
+            ]
         ).set_index("functionality")
         table["passed"] = (table["pass_rate"] >= table["min_pass"]) | table["known_gap"].astype(bool)
         cmp_ = (self.card.comparison or {}).get("suite")
         if cmp_:
-            deltas = pd.DataFrame(cmp_).T[["promoted", "delta", "regression"]]
-            table = table.join(deltas)
-        return table.drop(columns=[c for c in ("passed_cases",) if c in table])
+            table = table.join(pd.DataFrame(cmp_).T[["promoted", "delta", "regression"]])
+        return table
 
     def regressions(self) -> list[dict] | None:
         """Labels whose holdout metrics fell against the model that was promoted when this one was

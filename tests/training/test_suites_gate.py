@@ -143,7 +143,7 @@ def _reviewed_yes(p: Project) -> None:
     p.apply_review(outcome)
 
 
-def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promoted_model(tmp_path):
+def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promoted_model(tmp_path, capsys):
     from training import promote
     from training._suites import compare_suites
     from workbench.panels import RetrainPanel
@@ -155,6 +155,8 @@ def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promote
         f.write_text(yaml.safe_dump(data))
     expand_project_suites(p.root, p.taxonomy)
     _reviewed_yes(p)  # kept cases: gated on without any flag
+    assert main(["suite", "status", str(p.root), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"plain": {"kept": 4}, "says_zorg": {"kept": 4}}
     a = train_model(p, tmp_path / "a", TrainSpec(recipe="tfidf", mix=False))
     assert a.card.suites["cases"] == 8 and a.card.variants["torch"].passed, a.card.variants["torch"].gate.failures
     promote(a)
