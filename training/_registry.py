@@ -36,7 +36,8 @@ def promoted_model(project) -> ModelDirectory | None:
 def promote(model: ModelDirectory, *, variant: str | None = None, accept_regression: str | None = None) -> dict:
     """Make ``model`` (one variant) the project's promoted model, if and only if that variant passed
     its gate, its file is unchanged since it was gated, and no label regressed beyond its tier's
-    tolerance against the model promoted when it was trained — unless ``accept_regression`` gives the
+    tolerance (nor a functional-suite functionality, see :func:`training.compare_suites`) against the model
+    promoted when it was trained — unless ``accept_regression`` gives the
     reason to promote it anyway (recorded with the promotion)."""
     card = model.card
     variant = variant or model.best_variant()
@@ -66,15 +67,23 @@ def promote(model: ModelDirectory, *, variant: str | None = None, accept_regress
                 fix=f"re-gate it: workbench evaluate {model.root}",
             )
     regressions = model.regressions() or []
-    if regressions and not (accept_regression and accept_regression.strip()):
+    suite_regressions = {k: v for k, v in ((card.comparison or {}).get("suite") or {}).items() if v["regression"]}
+    if (regressions or suite_regressions) and not (accept_regression and accept_regression.strip()):
         said = "; ".join(
-            f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f} FPR {r['delta_fpr']:+.3f} "
-            f"(tolerance {r.get('tolerance', 0.02):.2f})"
-            for r in regressions
+            [
+                f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f} FPR {r['delta_fpr']:+.3f} "
+                f"(tolerance {r.get('tolerance', 0.02):.2f})"
+                for r in regressions
+            ]
+            + [
+                f"functionality {name} pass rate {v['pass_rate']:.3f} ({v['delta']:+.3f} against {v['promoted']:.3f})"
+                for name, v in suite_regressions.items()
+            ]
         )
         raise WorkbenchError(
             f"promotion of {model.root} ({variant}) refused",
-            expected=f"no label worse than the promoted model {card.comparison['against']} beyond its tier's tolerance",
+            expected=f"no label or functionality worse than the promoted model {card.comparison['against']} "
+            "beyond its tolerance",
             got=f"regressions: {said}",
             fix="fix the data and retrain, or promote with --accept-regression 'why this is acceptable'",
         )
@@ -86,10 +95,11 @@ def promote(model: ModelDirectory, *, variant: str | None = None, accept_regress
         "taxonomy_hash": card.taxonomy_hash,
         "promoted_at": utc_now(),
     }
-    if regressions:
+    if regressions or suite_regressions:
         entry["accepted_regression"] = {
             "reason": accept_regression.strip(),
             "labels": [r["label"] for r in regressions],
+            "functionalities": sorted(suite_regressions),
         }
     atomic_write_text(reg / "promoted.json", json.dumps(entry, indent=2))
     with open(reg / "history.jsonl", "a") as f:

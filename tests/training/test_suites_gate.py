@@ -174,6 +174,13 @@ def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promote
     got = compare_suites(cand, prev)
     assert {k: v["regression"] for k, v in got.items()} == {"x": True, "y": False, "z": False}
     assert got["x"]["delta"] == -0.12
+    # promote refuses a model with a regressed functionality, and takes it with a reason
+    b.card.comparison["suite"]["says_zorg"].update(pass_rate=0.5, delta=-0.5, regression=True)
+    b.save_card()
+    with pytest.raises(Exception, match="functionality says_zorg pass rate 0.500"):
+        promote(load_model(b.root))
+    entry = promote(load_model(b.root), accept_regression="accepted for the test")
+    assert entry["accepted_regression"]["functionalities"] == ["says_zorg"]
     p.close()
 
 
