@@ -99,8 +99,9 @@ def promote(model: ModelDirectory, *, variant: str | None = None, accept_regress
         entry["accepted_regression"] = {
             "reason": accept_regression.strip(),
             "labels": [r["label"] for r in regressions],
-            "functionalities": sorted(suite_regressions),
         }
+        if suite_regressions:
+            entry["accepted_regression"]["functionalities"] = sorted(suite_regressions)
     atomic_write_text(reg / "promoted.json", json.dumps(entry, indent=2))
     with open(reg / "history.jsonl", "a") as f:
         f.write(json.dumps(entry) + "\n")
