@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
 import json
 import os
 import platform
@@ -46,11 +47,26 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
+# bench/ holds argilla.py (the Argilla bench), which would shadow the Argilla SDK: not on the path
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 
-from hatexplain import DATA as HX_DATA  # noqa: E402
-from hatexplain import default_spec, hatexplain_project, scores, three_class  # noqa: E402
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_hx = _bench_module("hatexplain")
+HX_DATA, default_spec, hatexplain_project, scores, three_class = (
+    _hx.DATA,
+    _hx.default_spec,
+    _hx.hatexplain_project,
+    _hx.scores,
+    _hx.three_class,
+)
 
 SHARED = REPO.parent / "shared" / "data"
 SOURCES = {  # source -> (file, importer format, the label that means hate in that format's records)
