@@ -131,11 +131,14 @@ def review_batches(project, per_batch: int) -> dict:
         ds = annotator.datasets(name=BATCH_REVIEW, workspace=ws)
         http = annotator.api.http_client
         found = http.post(f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000}, json={}).json()
+        # what each sampled record's template expects: the labels its suite case gave it in the store
+        expected = project.frame(include_unreviewed=True).set_index("id")
+        names = list(project.taxonomy.label_names)
         answered = 0
         for hit in found["items"]:
             rec = hit["record"]
-            intended = json.loads((rec.get("metadata") or {}).get("intended") or "{}")
-            labels = [lab for lab, v in intended.items() if v == 1] or [NONE_LABEL]
+            row = expected.loc[rec["external_id"]]
+            labels = [lab for lab in names if row[lab] == 1] or [NONE_LABEL]
             r = http.post(f"/api/v1/records/{rec['id']}/responses",
                           json={"status": "submitted", "values": {"labels": {"value": labels},
                                                                   "valid": {"value": "yes"}}})  # fmt: skip
