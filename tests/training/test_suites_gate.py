@@ -36,7 +36,8 @@ def _project(root) -> Project:
         "suite": "planted",
         "fillers": {"w": {"test": ["apple", "river", "cloud", "music"], "train": ["table", "stone"]}},
         "functionalities": [
-            {"name": "says_zorg", "expect": {"hate": 1}, "templates": [{"text": "{w} zorg {w} garden"}]},
+            {"name": "says_zorg", "expect": {"hate": 1}, "templates": [
+                {"text": "{w} zorg {w} garden"}, {"text": "zorg zorg {w}", "side": "train"}]},
             # planted: the model fires on every zorg, but this functionality says a negated one is fine
             {"name": "negated_zorg", "expect": {"hate": 0}, "templates": [
                 {"text": "no zorg at all {w} paper"}, {"text": "never any zorg near the {w}", "side": "train"}]},
@@ -86,12 +87,21 @@ def test_generate_from_suite_makes_pending_batches_from_train_side_material_only
     assert main(["generate", str(tmp_path / "p"), "--from-suite", str(m.root), "--n", "12"]) == 0
     out = capsys.readouterr().out
     assert "failing functionalities: negated_zorg" in out and "suite-negated_zorg" in out
+    assert "their contrasts (passing, opposite expectation: kept as minimal pairs): says_zorg" in out
     p = Project(tmp_path / "p")
-    seed = p.seeds().set_index("id").loc["suite-negated_zorg"]
+    seeds = p.seeds().set_index("id")
+    seed = seeds.loc["suite-negated_zorg"]
     assert seed["kind"] == "hard_negative" and list(seed["target_labels"]) == ["hate"] and seed["status"] == "approved"
-    batch = p.batches().set_index("id")
-    assert list(batch["status"]) == ["pending"] and batch["provider"].iloc[0] == "suite"
-    records = p.frame(include_unreviewed=True).query("batch_id == @batch.index[0]")
+    assert seeds.loc["suite-says_zorg", "kind"] == "positive"  # the contrast keeps the minimal pair
+    assert "suite-plain" not in seeds.index and "suite-gap_zorg" not in seeds.index  # same expectation, known gap
+    batches = p.batches().set_index("seed_id")
+    assert list(batches["status"]) == ["pending", "pending"] and set(batches["provider"]) == {"suite"}
+    contrast_id = batches.loc["suite-says_zorg", "id"]
+    everything = p.frame(include_unreviewed=True)
+    contrast = everything[everything["batch_id"] == contrast_id]
+    assert len(contrast) == 12 and (contrast["hate"] == 1).all()  # --n 12: its 2 train-side cases and variants
+    batch_id = batches.loc["suite-negated_zorg", "id"]
+    records = everything[everything["batch_id"] == batch_id]
     assert len(records) == 12 and set(records["split"]) <= {"train", "valid"} and (records["hate"] == 0).all()
     train_ids = {c.id for c in read_cases(p.root) if c.side == "train"}
     test_texts = {c.text for c in read_cases(p.root) if c.side == "test"}
@@ -104,7 +114,7 @@ def test_generate_from_suite_makes_pending_batches_from_train_side_material_only
     p.close()
     assert main(["generate", str(tmp_path / "p"), "--from-suite", str(m.root), "--n", "12"]) == 0
     with Project(tmp_path / "p") as p:
-        assert len(p.frame(include_unreviewed=True).query("origin == 'generated'")) == 12
+        assert len(p.frame(include_unreviewed=True).query("origin == 'generated'")) == 12 + 12
 
 
 def test_the_starter_suites_load_and_expand_for_the_starter_taxonomy(tmp_path, capsys):

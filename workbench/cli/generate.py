@@ -50,6 +50,8 @@ def _from_suite(args) -> int:
     with Project(args.dir) as project:
         out = generate_from_suite(project, load_model(args.from_suite), n=args.n, progress=True)
     print("failing functionalities: " + (", ".join(out["failing"]) or "none"))
+    if out["contrasts"]:
+        print("their contrasts (passing, opposite expectation: kept as minimal pairs): " + ", ".join(out["contrasts"]))
     for func, why in out["skipped"].items():
         print(f"  skipped {func}: {why}")
     return _print_summaries(out["batches"]) if out["seeds"] else 0

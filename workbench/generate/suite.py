@@ -1,7 +1,9 @@
 """``--from-suite``: a model's failing functionalities become seeds and pending batches built from the
 suites' **train-side** material only.
 
-For each functionality the model fails (its gate verdict on the suites, :meth:`training.ModelDirectory.run_suite`):
+For each functionality the model fails (its gate verdict on the suites, :meth:`training.ModelDirectory.run_suite`),
+and for each of its **contrasts** (the functionalities it passes that expect the opposite on one of the
+failing one's labels: negated hate and counter-speech for explicit derogation):
 
 - a seed ``suite-<functionality>`` (approved: the suite was written and reviewed by the team; its text is
   the functionality's description; targets the labels it expects 1, or, when it expects only 0s, a
@@ -16,6 +18,12 @@ For each functionality the model fails (its gate verdict on the suites, :meth:`t
 Every batch is pending and goes through batch review like any other: the suite cannot put unreviewed
 data into training, and no test-side text is ever used (expansion already refused suites whose sides
 meet).
+
+Why the contrasts: batches for the failing functionalities alone teach a shortcut. Measured with
+``bench/loop.py``: M0 failed five positive functionalities of the starter ``hate`` suite; M1 trained on
+their train-side batches alone passed all five (1.000) and failed every negative one it had passed
+(negated hate 0.983 -> 0.000, counter-speech 0.980 -> 0.000, neutral and positive mentions 1.000 ->
+0.000): a protected group named at all had become hate. The contrasts keep the minimal pairs together.
 """
 
 from __future__ import annotations
@@ -101,13 +109,16 @@ def generate_from_suite(
     use_llm: bool | None = None,
     actor: str = "generate-from-suite",
     result=None,
+    contrast: bool = True,
 ) -> dict[str, Any]:
     """Seeds and pending batches for every functionality ``model`` fails (see the module docstring).
 
     ``n``: items per batch (default: twice the functionality's train-side cases, at most 200).
     ``use_llm``: also ask the configured openai-compatible endpoint (default: when one is configured).
     ``result``: the model's :class:`training.SuiteResult` when the caller ran the suites already (e.g. on
-    cases the model was not trained with); by default the model's own gate cases are run.
+    cases the model was not trained with); by default the model's own gate cases are run. ``contrast``: also
+    the passing functionalities that expect the opposite on a failing one's label (see the module docstring;
+    on by default).
     Returns ``{"failing": [...], "seeds": [...], "batches": [BatchSummary, ...], "skipped": {func: why}}``."""
     from curation import load_suites
 
@@ -123,13 +134,16 @@ def generate_from_suite(
         )
     failing = [f.subject for f in result.verdict.failures if f.kind == "functionality"]
     cases = [c for c in read_cases(project.root) if c.side == "train"]
-    described = {f.name: f.description for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
+    functionalities = {f.name: f for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
+    described = {name: f.description for name, f in functionalities.items()}
+    contrasts = _contrasts(failing, functionalities) if contrast else []
     seeds, skipped = [], {}
     quarantined = set(project.seeds().query("quarantined")["id"]) if len(project.seeds()) else set()
-    for func in failing:
+    for func in failing + contrasts:
         mine = [c for c in cases if c.functionality == func]
         if not mine:
-            skipped[func] = "no train-side templates or fillers: write some (side: train) to generate from"
+            if func in failing:
+                skipped[func] = "no train-side templates or fillers: write some (side: train) to generate from"
             continue
         sid = _seed_for(project, func, mine, described.get(func, func), actor)
         if sid in quarantined:
@@ -139,7 +153,9 @@ def generate_from_suite(
     batches = []
     if seeds:
         provider = SuiteProvider(cases)
-        sizes = {suite_seed_id(f): min(200, 2 * sum(1 for c in cases if c.functionality == f)) for f in failing}
+        sizes = {
+            suite_seed_id(f): min(200, 2 * sum(1 for c in cases if c.functionality == f)) for f in failing + contrasts
+        }
         for sid in seeds:
             batches += generate(project, provider, only={sid}, n=n or sizes[sid], progress=progress, actor=actor)
         cfg = project.config.get("generation") or {}
@@ -147,4 +163,21 @@ def generate_from_suite(
             llm = make_provider(project, "openai-compatible")
             for sid in seeds:
                 batches += generate(project, llm, only={sid}, n=n or sizes[sid], progress=progress, actor=actor)
-    return {"failing": failing, "seeds": seeds, "batches": batches, "skipped": skipped}
+    return {"failing": failing, "contrasts": contrasts, "seeds": seeds, "batches": batches, "skipped": skipped}
+
+
+def _contrasts(failing: list[str], functionalities: dict) -> list[str]:
+    """Functionalities not failing (nor known gaps) that expect the opposite of a failing one on one of its
+    labels."""
+    out = []
+    for name, f in functionalities.items():
+        if name in failing or f.known_gap:
+            continue
+        if any(
+            lab in functionalities[bad].expect and functionalities[bad].expect[lab] != v
+            for bad in failing
+            if bad in functionalities
+            for lab, v in f.expect.items()
+        ):
+            out.append(name)
+    return out
