@@ -19,6 +19,7 @@ from ._importers import (
 )
 from ._ingest import ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
+from ._production import FEEDBACK_TYPES, PRODUCTION_SPLITS, ProductionSummary, parse_time
 from ._project import DEFAULT_CONFIG, Project
 from ._records import CONTEXTS, ORIGINS, SPLITS, RawRecord, ReadResult, normalise_text, parse_label_value
 from ._reports import (
@@ -48,10 +49,15 @@ from ._suites import (
     load_suites,
     read_cases,
 )
-from ._taxonomy import TIER_DEFAULTS, TIERS, Gate, Label, Taxonomy, load_taxonomy
+from ._taxonomy import DRIFT_DEFAULTS, TIER_DEFAULTS, TIERS, Gate, Label, Taxonomy, load_taxonomy
 from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, training_mix
 
 __all__ = [
+    "DRIFT_DEFAULTS",
+    "FEEDBACK_TYPES",
+    "PRODUCTION_SPLITS",
+    "ProductionSummary",
+    "parse_time",
     "SUITE_MIN_PASS",
     "SUITE_REVIEW",
     "Suite",

@@ -4,7 +4,8 @@
 
     DIR/workbench.yaml           settings (name, split fractions, dedup, mixing, evaluation, loss)
     DIR/taxonomy.yaml            the label taxonomy (its content hash is its version)
-    DIR/store.sqlite             records, seeds, batches, near-duplicate pairs, append-only events
+    DIR/store.sqlite             records, seeds, batches, near-duplicate pairs, append-only events, and the
+                                 production pool with its feedback (:mod:`curation._production`)
     DIR/snapshots/ID/            content-addressed snapshots that models are trained from
     DIR/cache/                   embeddings cached by model and text hash (written by training)
     DIR/models/                  the model registry: promoted.json and history.jsonl (written by training)
@@ -29,6 +30,7 @@ from ._errors import StoreError, WorkbenchError
 from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
 from ._ingest import ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
+from ._production import ProductionSummary, feedback_frame, import_production, production_frame
 from ._records import RESERVED_COLUMNS
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
 from ._review import ReviewOutcome, apply_review
@@ -57,6 +59,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "loss": {"pos_weight_cap": 10.0},
     # generated and perturbed records go to train and valid only: calib and holdout stay real data
     "generation": {"splits": {"train": 0.9, "valid": 0.1}, "pool_sources": []},
+    # production posts with a moderator's label: never the fixed holdout (curation._production)
+    "production": {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}},
 }
 
 
@@ -396,6 +400,24 @@ class Project:
     def tags(self, tag: str | None = None) -> pd.DataFrame:
         """Tagged records: ``record_id``, ``tag``, ``note``, ``actor``, ``created_at``."""
         return self.store.tags(tag)
+
+    # ------------------------------------------------------------------ production pool and feedback
+    def import_production(
+        self, path, *, models: Mapping[str, Sequence[str]] | None = None, context: str = "GENERAL",
+        actor: str = "feedback-import",
+    ) -> ProductionSummary:  # fmt: skip
+        """Import a production log (scored posts and feedback; see :mod:`curation._production`): all or
+        nothing. ``models``: model name -> labels, to check the scores of the posts each model scored."""
+        return import_production(self.store, self.taxonomy, self.config, path, models=models, context=context,
+                                 actor=actor)  # fmt: skip
+
+    def production(self, *, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+        """The production pool, oldest first (see :func:`curation._production.production_frame`)."""
+        return production_frame(self.store, start=start, end=end)
+
+    def feedback(self) -> pd.DataFrame:
+        """Every feedback event on the production pool (post id, type, label, time)."""
+        return feedback_frame(self.store)
 
     def frame(self, *, active_only: bool = False, include_unreviewed: bool = False) -> pd.DataFrame:
         """Every record with one column per taxonomy label (1.0 / 0.0 / NaN = unknown); ``active_only``

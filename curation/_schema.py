@@ -2,8 +2,10 @@
 
 Version 2 added seed versions (``base_id``, ``version``), a seed's ``batch_size`` and ``context``, and
 a batch's review ``status`` (pending / accepted / rejected) and generation ``summary``. The ``tags`` table
-(an analyst's named selections of records, e.g. a region of the embedding map) is additive: it is
-created when any store is opened, so it needs no version step.
+(an analyst's named selections of records, e.g. a region of the embedding map) and the ``production`` /
+``feedback`` tables (the pool of scored production posts and what people said of them, see
+:mod:`curation._production`) are additive: they are created when any store is opened, so they need no
+version step.
 """
 
 from __future__ import annotations
@@ -51,6 +53,16 @@ CREATE TABLE IF NOT EXISTS tags(
     record_id TEXT NOT NULL, tag TEXT NOT NULL, note TEXT, actor TEXT NOT NULL, created_at TEXT NOT NULL,
     PRIMARY KEY (record_id, tag));
 CREATE INDEX IF NOT EXISTS tags_tag ON tags(tag);
+CREATE TABLE IF NOT EXISTS production(
+    id TEXT PRIMARY KEY, text TEXT NOT NULL, text_hash TEXT NOT NULL, context TEXT NOT NULL, ts TEXT NOT NULL,
+    model TEXT, scores TEXT NOT NULL DEFAULT '{}', decisions TEXT NOT NULL DEFAULT '{}',
+    labels TEXT NOT NULL DEFAULT '{}', label_provenance TEXT NOT NULL DEFAULT '{}', split TEXT,
+    import_id TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS production_ts ON production(ts);
+CREATE TABLE IF NOT EXISTS feedback(
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, post_id TEXT NOT NULL REFERENCES production(id), type TEXT NOT NULL,
+    label TEXT NOT NULL, ts TEXT NOT NULL, import_id TEXT, created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS feedback_post ON feedback(post_id);
 CREATE TRIGGER IF NOT EXISTS events_append_only_u BEFORE UPDATE ON events
     BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS events_append_only_d BEFORE DELETE ON events

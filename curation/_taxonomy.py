@@ -19,7 +19,7 @@ import yaml
 from ._errors import TaxonomyError
 from ._io import atomic_write_text
 
-__all__ = ["Gate", "Label", "Taxonomy", "TIER_DEFAULTS", "TIERS", "ACTIONS", "load_taxonomy"]
+__all__ = ["Gate", "Label", "Taxonomy", "TIER_DEFAULTS", "DRIFT_DEFAULTS", "TIERS", "ACTIONS", "load_taxonomy"]
 
 TIERS = ("T1", "T2", "T3", "T4", "T5")
 ACTIONS = ("hide", "warn", "badge", "none")
@@ -57,6 +57,18 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
         "action": "badge",
         "min_positives": 50,
     },
+}
+
+# Per-tier drift limits of a shipped model (training._drift): a window alerts when a label's score
+# distribution moved past ``psi_max`` (population stability index against calib), its positive-decision rate
+# left [calib rate / rate_ratio_max, calib rate x rate_ratio_max], or moderators overturned more than
+# ``overturn_max`` of its decisions. Overridden per tier or per label by workbench.yaml ``monitoring.limits``.
+DRIFT_DEFAULTS: dict[str, dict[str, float]] = {
+    "T1": {"psi_max": 0.10, "rate_ratio_max": 1.5, "overturn_max": 0.10},
+    "T2": {"psi_max": 0.20, "rate_ratio_max": 2.0, "overturn_max": 0.20},
+    "T3": {"psi_max": 0.25, "rate_ratio_max": 2.5, "overturn_max": 0.30},
+    "T4": {"psi_max": 0.25, "rate_ratio_max": 3.0, "overturn_max": 0.40},
+    "T5": {"psi_max": 0.30, "rate_ratio_max": 4.0, "overturn_max": 0.50},
 }
 
 _LABEL_KEYS = {"name", "description", "group", "tier", "parent", "gate", "threshold_range", "action", "min_positives"}

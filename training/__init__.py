@@ -15,11 +15,13 @@ model directory; ``_gates`` (gate verdicts of typed failures, vector quotas and 
 deltas against the promoted model), ``_thresholds`` tunes on calib at the production base rates;
 ``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
 and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
-``_predict`` scores files.
+``_predict`` scores files; ``_drift`` watches a shipped model on production traffic (PSI, KS, decision
+and overturn rates per window against calib, alerts at the tier's limits).
 """
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult
 from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
+from ._drift import REFERENCE_FILE, drift_limits, drift_reference, monitor, monitor_table, production_scores, psi
 from ._embeddings import (
     DEFAULT_ENCODER,
     ENCODERS,
@@ -64,6 +66,13 @@ from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, gro
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
+    "REFERENCE_FILE",
+    "drift_limits",
+    "drift_reference",
+    "monitor",
+    "monitor_table",
+    "production_scores",
+    "psi",
     "TrainingConfig",
     "auto_class_weights",
     "resolve_training",

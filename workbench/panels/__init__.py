@@ -6,6 +6,8 @@
 - ``review`` — :class:`ReviewPanel`, per Argilla dataset counts, push / pull buttons, agreement, conflicts;
 - ``seeds`` — :class:`SeedsPanel`, seeds with status and batch acceptance, quarantine / release with a
   reason, and what each action did to the snapshot;
+- ``monitor`` — :class:`MonitorPanel` and :func:`monitor_figure`, a shipped model's drift per label and
+  window (decision rate against calib's alert band, PSI), alerts in red;
 - ``suites`` — :func:`suite_figure`, functional-suite pass rates of several models side by side;
 - ``map`` — :class:`MapPanel`, the embedding map with its colour selector, the interference table and
   heatmap beside it, clusters, "tag" and "send selection to review".
@@ -21,9 +23,19 @@ from .._extras import require
 require("ipywidgets", "anywidget", "IPython", what="the workbench panels")
 
 from .map import MapPanel  # noqa: E402 (after the install hint)
+from .monitor import MonitorPanel, monitor_figure  # noqa: E402
 from .retrain import RetrainPanel  # noqa: E402
 from .review import ReviewPanel  # noqa: E402
 from .seeds import SeedsPanel  # noqa: E402
 from .suites import suite_comparison, suite_figure  # noqa: E402
 
-__all__ = ["MapPanel", "RetrainPanel", "ReviewPanel", "SeedsPanel", "suite_comparison", "suite_figure"]
+__all__ = [
+    "MapPanel",
+    "MonitorPanel",
+    "monitor_figure",
+    "RetrainPanel",
+    "ReviewPanel",
+    "SeedsPanel",
+    "suite_comparison",
+    "suite_figure",
+]

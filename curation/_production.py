@@ -1,0 +1,412 @@
+"""Production traffic and feedback: the pool of posts a shipped model scored, and what people said of them.
+
+A production log is JSONL or CSV, one row a post (the README documents it):
+
+    id        the platform's id of the post (required)
+    text      the post (required, unless the id is already stored: a row may bring feedback only)
+    time      when the model scored it, ISO 8601 (required; a time without a zone is read as UTC)
+    context   MESSAGE / POST / ... (default: the import's context)
+    model     the name of the model that scored it (a model directory's name)
+    scores    {label: probability in [0, 1]}
+    decisions {label: 0 or 1}
+    feedback  {"type": "user_report" | "appeal" | "moderator_confirm" | "moderator_overturn",
+               "label": LABEL, "time": ISO 8601 (default: the row's time)}
+
+In CSV, ``scores``, ``decisions`` and ``feedback`` are JSON objects in their cells, or ``feedback_type`` and
+``feedback_label`` columns.
+
+The posts are an **unlabelled pool** (table ``production``), kept apart from the training records: every
+label unknown, with the time and the model that scored them. A moderator's decision is a known label with
+provenance ``moderator``: ``moderator_confirm`` of a label means the post carries it (1),
+``moderator_overturn`` that it does not (0: the model's or a reporter's positive was wrong). A user report
+or an appeal is a signal, kept in the ``feedback`` table and never read as a label. A pool post has no split
+until it has a known label; then a stable hash of its id puts it in ``production_calib``, ``train`` or
+``valid`` (``production.splits`` in workbench.yaml), never in the fixed holdout.
+
+Like every importer, the whole file is checked first and nothing is written unless every row is valid;
+the error names file, line and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import hashlib
+import io
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import pandas as pd
+
+from ._errors import ImportValidationError, StoreError
+from ._io import canonical_json, utc_now
+from ._records import CONTEXTS, text_hash
+from ._store import Store
+
+__all__ = [
+    "FEEDBACK_TYPES",
+    "MODERATOR_VALUES",
+    "PRODUCTION_SPLITS",
+    "ProductionSummary",
+    "import_production",
+    "production_frame",
+    "feedback_frame",
+    "parse_time",
+    "production_split",
+]
+
+FEEDBACK_TYPES = ("user_report", "appeal", "moderator_confirm", "moderator_overturn")
+MODERATOR_VALUES = {"moderator_confirm": 1, "moderator_overturn": 0}  # the known label a decision gives
+PRODUCTION_SPLITS = ("production_calib", "train", "valid")
+DEFAULT_PRODUCTION_SPLITS = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
+_FIELDS = {"id", "text", "time", "context", "model", "scores", "decisions", "feedback", "feedback_type",
+           "feedback_label"}  # fmt: skip
+
+
+@dataclass
+class ProductionSummary:
+    """What one production import did."""
+
+    import_id: str
+    n_read: int
+    n_posts: int
+    n_already_stored: int
+    n_feedback: int
+    n_labelled: int
+    feedback: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_time(value: Any) -> str:
+    """An ISO 8601 time as UTC ISO text (sorts as text); a time without a zone is read as UTC.
+
+    >>> parse_time("2026-11-02T10:00:00Z"), parse_time("2026-11-02 11:00+01:00"), parse_time("2026-11-02")
+    ('2026-11-02T10:00:00+00:00', '2026-11-02T10:00:00+00:00', '2026-11-02T00:00:00+00:00')
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    t = _dt.datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.UTC)
+    return t.astimezone(_dt.UTC).isoformat()
+
+
+def production_split(post_id: str, fractions: Mapping[str, float] | None = None) -> str:
+    """The split a labelled pool post goes to: a stable hash of its id over ``fractions`` (never holdout)."""
+    fr = dict(fractions or DEFAULT_PRODUCTION_SPLITS)
+    u = int(hashlib.sha256(post_id.encode()).hexdigest()[:12], 16) / 16**12
+    acc = 0.0
+    for name in PRODUCTION_SPLITS:
+        acc += float(fr.get(name, 0.0))
+        if u < acc:
+            return name
+    return "production_calib"
+
+
+def _check_fractions(fr: Mapping[str, Any]) -> dict[str, float]:
+    bad = [k for k in fr if k not in PRODUCTION_SPLITS]
+    total = sum(float(v) for v in fr.values()) if not bad else 0.0
+    if bad or not math.isclose(total, 1.0, abs_tol=1e-6) or any(float(v) < 0 for v in fr.values()):
+        raise StoreError(
+            "workbench.yaml production.splits",
+            expected=f"shares of {list(PRODUCTION_SPLITS)} that sum to 1 (the holdout is never one of them)",
+            got=repr(dict(fr)),
+            fix="e.g. {production_calib: 0.5, train: 0.4, valid: 0.1}",
+        )
+    return {k: float(v) for k, v in fr.items()}
+
+
+# ---------------------------------------------------------------------------- reading
+def _rows(path: Path, problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """(where, row) of a JSONL or CSV production log; problems collected, not raised."""
+    try:
+        raw = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        problems.append(f"{path}: no such file, expected a JSONL or CSV production log")
+        return []
+    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
+        import gzip
+
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as e:
+            problems.append(f"{path}: not a valid gzip file ({e})")
+            return []
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        problems.append(f"{path} line {line}: not UTF-8; re-save the file as UTF-8")
+        return []
+    out: list[tuple[str, dict[str, Any]]] = []
+    if ".csv" in path.suffixes:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            for row in reader:
+                out.append((f"{path} line {reader.line_num}", {k: v for k, v in row.items() if k is not None}))
+        except csv.Error as e:
+            problems.append(f"{path} line {reader.line_num}: malformed CSV ({e}); check quoting")
+        return out
+    for i, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            problems.append(f"{path} line {i}: malformed JSON ({e.msg} at column {e.colno}); one JSON object a line")
+            continue
+        if not isinstance(obj, dict):
+            problems.append(f"{path} line {i}: expected a JSON object, got {type(obj).__name__}")
+            continue
+        out.append((f"{path} line {i}", obj))
+    return out
+
+
+def _mapping(where: str, name: str, value: Any, problems: list[str]) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            problems.append(f"{where}: field {name!r}: expected a JSON object {{label: value}}, got {value[:60]!r}")
+            return None
+    if not isinstance(value, dict):
+        problems.append(f"{where}: field {name!r}: expected an object {{label: value}}, got {type(value).__name__}")
+        return None
+    return value
+
+
+def _label_values(
+    where: str, name: str, raw: Mapping[str, Any], allowed: Sequence[str], whose: str, problems: list[str]
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for lab, v in raw.items():
+        if lab not in allowed:
+            problems.append(
+                f"{where}: field {name!r}: label {lab!r} is not a label of {whose}; expected one of {list(allowed)}"
+            )
+            continue
+        ok = isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        if name == "decisions":
+            ok = ok and v in (0, 1)
+        elif ok:
+            ok = 0.0 <= v <= 1.0
+        if not ok:
+            want = "0 or 1" if name == "decisions" else "a probability in [0, 1]"
+            problems.append(f"{where}: field {name!r}: {lab}: expected {want}, got {v!r}")
+            continue
+        out[lab] = float(v)
+    return out
+
+
+def _read(
+    path: Path,
+    *,
+    labels: Sequence[str],
+    models: Mapping[str, Sequence[str]],
+    context: str,
+    stored: Mapping[str, tuple[str, str]],
+    problems: list[str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int, int]:
+    """Validated new posts and feedback events of a log, the number of rows read and of posts stored already."""
+    rows = _rows(path, problems)
+    posts: dict[str, dict[str, Any]] = {}
+    events: list[dict[str, Any]] = []
+    for where, row in rows:
+        unknown = sorted(set(row) - _FIELDS)
+        if unknown:
+            problems.append(f"{where}: unknown fields {unknown}; expected among {sorted(_FIELDS)}")
+        pid = row.get("id")
+        if isinstance(pid, (int, float)) and not isinstance(pid, bool):
+            pid = str(pid)
+        if not isinstance(pid, str) or not pid.strip():
+            problems.append(f"{where}: field 'id': expected the post's id (a non-empty string), got {pid!r}")
+            continue
+        try:
+            ts = parse_time(row.get("time"))
+        except (ValueError, TypeError):
+            problems.append(
+                f"{where}: field 'time': expected an ISO 8601 time such as 2026-11-02T10:00:00Z, got {row.get('time')!r}"
+            )
+            continue
+        text = row.get("text")
+        known = pid in posts or pid in stored
+        if text in (None, "") and not known:
+            problems.append(f"{where}: field 'text': expected the post's text (required for a post not stored yet)")
+            continue
+        if text not in (None, "") and not isinstance(text, str):
+            problems.append(f"{where}: field 'text': expected a string, got {type(text).__name__}")
+            continue
+        ctx = str(row.get("context") or context).upper()
+        if ctx not in CONTEXTS:
+            problems.append(f"{where}: field 'context': expected one of {list(CONTEXTS)}, got {row.get('context')!r}")
+            continue
+        model = row.get("model") or (next(iter(models)) if len(models) == 1 else None)
+        if model is not None and not isinstance(model, str):
+            problems.append(f"{where}: field 'model': expected a model name, got {model!r}")
+            continue
+        if models and model is not None and model not in models:
+            problems.append(f"{where}: field 'model': {model!r} is not a known model; expected one of {sorted(models)}")
+            continue
+        allowed, whose = (
+            (list(models[model]), f"model {model!r}") if model in models else (list(labels), "the taxonomy")
+        )
+        scores = _mapping(where, "scores", row.get("scores"), problems)
+        decisions = _mapping(where, "decisions", row.get("decisions"), problems)
+        fb = _mapping(where, "feedback", row.get("feedback"), problems)
+        if row.get("feedback_type") not in (None, ""):
+            fb = {"type": row.get("feedback_type"), "label": row.get("feedback_label")}
+        if scores is None or decisions is None or fb is None:
+            continue
+        n0 = len(problems)
+        scores = _label_values(where, "scores", scores, allowed, whose, problems)
+        decisions = _label_values(where, "decisions", decisions, allowed, whose, problems)
+        if fb:
+            if fb.get("type") not in FEEDBACK_TYPES:
+                problems.append(f"{where}: field 'feedback.type': expected one of {list(FEEDBACK_TYPES)}, got {fb.get('type')!r}")  # fmt: skip
+            if fb.get("label") not in labels:
+                problems.append(f"{where}: field 'feedback.label': expected a taxonomy label {list(labels)}, got {fb.get('label')!r}")  # fmt: skip
+            try:
+                fb_ts = parse_time(fb.get("time")) if fb.get("time") not in (None, "") else ts
+            except (ValueError, TypeError):
+                problems.append(f"{where}: field 'feedback.time': expected an ISO 8601 time, got {fb.get('time')!r}")
+        if len(problems) > n0:
+            continue
+        if text not in (None, ""):
+            post = {"id": pid, "text": text, "text_hash": text_hash(text), "context": ctx, "ts": ts, "model": model,
+                    "scores": canonical_json(scores), "decisions": canonical_json(decisions)}  # fmt: skip
+            prev = posts.get(pid) or (
+                {"text_hash": stored[pid][0], "scores": stored[pid][1]} if pid in stored else None
+            )
+            if prev is not None and (prev["text_hash"], prev["scores"]) != (post["text_hash"], post["scores"]):
+                problems.append(f"{where}: id {pid!r} is already stored or listed with another text or scores; ids must be unique")  # fmt: skip
+                continue
+            posts.setdefault(pid, {**post, "_where": where})
+        if fb:
+            events.append({"post_id": pid, "type": fb["type"], "label": fb["label"], "ts": fb_ts, "_where": where})
+    new = [p for p in posts.values() if p["id"] not in stored]
+    return new, events, len(rows), len(posts) - len(new)
+
+
+# ---------------------------------------------------------------------------- writing
+def import_production(
+    store: Store,
+    taxonomy,
+    config: Mapping[str, Any],
+    path,
+    *,
+    models: Mapping[str, Sequence[str]] | None = None,
+    context: str = "GENERAL",
+    actor: str = "feedback-import",
+) -> ProductionSummary:
+    """Check a production log in full, then store its posts (the unlabelled pool) and its feedback in one
+    transaction; moderator decisions become known labels (provenance ``moderator``) and give the post its
+    production split. ``models``: model name -> its labels, to check the ``scores`` of the posts it scored
+    (without it, scores are checked against the taxonomy)."""
+    path = Path(path)
+    problems: list[str] = []
+    fractions = _check_fractions(dict((config.get("production") or {}).get("splits") or DEFAULT_PRODUCTION_SPLITS))
+    stored = {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT id, text_hash, scores FROM production").fetchall()}
+    posts, events, n_read, n_already = _read(
+        path,
+        labels=list(taxonomy.label_names),
+        models=dict(models or {}),
+        context=context.upper(),
+        stored=stored,
+        problems=problems,
+    )
+    if problems:
+        raise ImportValidationError(f"production log {path}: nothing was written", problems=problems)
+    seen = {
+        tuple(r)
+        for r in store.conn.execute("SELECT post_id, type, label, ts FROM feedback").fetchall()
+    }  # fmt: skip
+    events = [e for e in events if (e["post_id"], e["type"], e["label"], e["ts"]) not in seen]
+    events = list({(e["post_id"], e["type"], e["label"], e["ts"]): e for e in events}.values())
+    import_id = "prod-" + hashlib.sha256(canonical_json([str(path), len(posts), len(events), utc_now()]).encode()).hexdigest()[:12]  # fmt: skip
+    now = utc_now()
+    labelled = 0
+    with store.transaction() as conn:
+        for p in posts:
+            conn.execute(
+                "INSERT INTO production (id, text, text_hash, context, ts, model, scores, decisions, import_id, "
+                "created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (p["id"], p["text"], p["text_hash"], p["context"], p["ts"], p["model"], p["scores"], p["decisions"],
+                 import_id, now),
+            )  # fmt: skip
+        for e in sorted(events, key=lambda e: e["ts"]):
+            conn.execute(
+                "INSERT INTO feedback (post_id, type, label, ts, import_id, created_at) VALUES (?,?,?,?,?,?)",
+                (e["post_id"], e["type"], e["label"], e["ts"], import_id, now),
+            )
+            if e["type"] in MODERATOR_VALUES:
+                labels_json, prov_json, split = conn.execute(
+                    "SELECT labels, label_provenance, split FROM production WHERE id = ?", (e["post_id"],)
+                ).fetchone()
+                labels, prov = json.loads(labels_json), json.loads(prov_json)
+                labels[e["label"]], prov[e["label"]] = MODERATOR_VALUES[e["type"]], "moderator"
+                labelled += split is None
+                conn.execute(
+                    "UPDATE production SET labels = ?, label_provenance = ?, split = ? WHERE id = ?",
+                    (canonical_json(labels), canonical_json(prov), split or production_split(e["post_id"], fractions),
+                     e["post_id"]),
+                )  # fmt: skip
+        if posts or events:
+            conn.execute(
+                "INSERT INTO imports (id, created_at, source, format, path, n_records, params) VALUES (?,?,?,?,?,?,?)",
+                (import_id, now, "production", "production", str(path), len(posts),
+                 canonical_json({"context": context, "feedback": len(events)})),
+            )  # fmt: skip
+            store.event(conn, actor=actor, kind="production_import", target=import_id,
+                        detail={"posts": len(posts), "feedback": len(events), "labelled": labelled})  # fmt: skip
+    return ProductionSummary(
+        import_id=import_id if (posts or events) else "",
+        n_read=n_read,
+        n_posts=len(posts),
+        n_already_stored=n_already,
+        n_feedback=len(events),
+        n_labelled=labelled,
+        feedback=dict(Counter(e["type"] for e in events)),
+    )
+
+
+def production_frame(store: Store, *, start: str | None = None, end: str | None = None) -> pd.DataFrame:
+    """The pool: one row a post (``time`` as a UTC timestamp; ``scores``, ``decisions``, ``labels`` and
+    ``label_provenance`` as dicts; ``split`` None until labelled), oldest first; ``start`` / ``end``: ISO
+    times (end excluded)."""
+    q, args = "SELECT id, text, context, ts, model, scores, decisions, labels, label_provenance, split FROM production", []  # fmt: skip
+    cond = []
+    if start is not None:
+        cond.append("ts >= ?")
+        args.append(parse_time(start))
+    if end is not None:
+        cond.append("ts < ?")
+        args.append(parse_time(end))
+    if cond:
+        q += " WHERE " + " AND ".join(cond)
+    rows = store.conn.execute(q + " ORDER BY ts, id", args).fetchall()
+    cols = ["id", "text", "context", "time", "model", "scores", "decisions", "labels", "label_provenance", "split"]
+    frame = pd.DataFrame(rows, columns=cols)
+    for c in ("scores", "decisions", "labels", "label_provenance"):
+        frame[c] = [json.loads(v) for v in frame[c]]
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    frame["split"] = frame["split"].astype(object).where(frame["split"].notna(), None)
+    return frame
+
+
+def feedback_frame(store: Store) -> pd.DataFrame:
+    """Every feedback event: post id, type, label, time (UTC), oldest first."""
+    rows = store.conn.execute("SELECT post_id, type, label, ts FROM feedback ORDER BY ts, seq").fetchall()
+    frame = pd.DataFrame(rows, columns=["post_id", "type", "label", "time"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    return frame

@@ -1,0 +1,104 @@
+"""The drift monitor on a real (TF-IDF) model: a production stream like its data raises no alert; the week
+its mix shifts alerts on PSI and decision rate, and moderators overturning its decisions alert on the
+overturn rate; the CLI prints the same as a table and as JSON."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curation import Project, Taxonomy
+from training import TrainSpec, drift_reference, monitor, psi, train_model
+from workbench.cli import main
+
+WORDS = "apple river window cloud music table garden paper stone light".split()
+
+
+def _post(rng, i, hate):
+    words = rng.sample(WORDS, 5)
+    if hate:
+        words.insert(rng.randrange(6), "zorg")
+    return " ".join(words)  # no running number: it would tell the posts of one day from another
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("drift")
+    rng = random.Random(0)
+    rows = [{"text": _post(rng, i, i % 10 == 0), "hate": int(i % 10 == 0)} for i in range(1500)]
+    p = Project.init(root / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}))
+    p.import_frame(pd.DataFrame(rows), source="synthetic")
+    model = train_model(p, root / "m-week0", TrainSpec(recipe="tfidf", mix=False))
+    # week 1 as the data (10 % hate); week 2 shifted (60 % hate), moderators overturn half of its flags
+    log = []
+    for day in range(14):
+        share = 0.1 if day < 7 else 0.6
+        for k in range(60):
+            i = 10_000 + day * 100 + k
+            hate = rng.random() < share
+            row = {
+                "id": f"p{i}",
+                "text": _post(rng, i % 1500, hate),
+                "time": f"2026-11-{day + 2:02d}T{k % 24:02d}:00:00Z",
+            }
+            if day >= 7 and hate and k % 2:
+                row["feedback"] = {"type": "moderator_overturn" if k % 4 == 1 else "moderator_confirm", "label": "hate"}
+            log.append(row)
+    path = root / "stream.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in log))
+    yield p, model, path
+    p.close()
+
+
+def test_the_shifted_week_alerts_and_the_first_does_not(world):
+    p, model, path = world
+    p.import_production(path, models={model.root.name: model.labels})
+    ref = drift_reference(model)
+    assert ref["split"] == "calib" and (model.root / "drift_reference.json").exists()
+    assert abs(ref["labels"]["hate"]["decision_rate"] - 0.1) < 0.06
+    result = monitor(model, p.production(), p.feedback(), window="7d")
+    first, second = result["windows"]
+    assert (first["n"], second["n"]) == (420, 420)
+    h1, h2 = first["labels"]["hate"], second["labels"]["hate"]
+    assert not h1["alert"] and h1["psi"] < 0.2 and h1["reasons"] == [], h1
+    assert h2["alert"] and h2["psi"] > max(0.2, 3 * h1["psi"]) and h2["decision_rate"] > 0.4 and h2["ks"] > h1["ks"]
+    assert any(r.startswith("PSI") for r in h2["reasons"]) and any(r.startswith("decision rate") for r in h2["reasons"])
+    assert 0.3 < h2["overturn_rate"] < 0.7 and any(r.startswith("overturn rate") for r in h2["reasons"])
+    # daily windows: every day of week 2 alerts, none of week 1
+    daily = monitor(model, p.production(), p.feedback(), window="1d")
+    assert [w["labels"]["hate"]["alert"] for w in daily["windows"]] == [False] * 7 + [True] * 7, [
+        w["labels"]["hate"] for w in daily["windows"]
+    ][:3]
+    # limits are the tier's unless the project overrides them
+    loose = monitor(model, p.production(), p.feedback(), window="7d",
+                    limits={"T2": {"psi_max": 50, "rate_ratio_max": 50, "overturn_max": 1}})  # fmt: skip
+    assert not loose["windows"][1]["labels"]["hate"]["alert"]
+
+
+def test_psi_is_zero_for_the_reference_itself_and_grows_with_the_shift():
+    rng = np.random.default_rng(0)
+    ref = rng.beta(1, 8, 5000)
+    edges = np.quantile(ref, np.linspace(0.1, 0.9, 9))
+    shares = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=10) / len(ref)
+    same, mild, strong = (psi(edges, shares, rng.beta(a, 8, 3000)) for a in (1, 1.5, 4))
+    assert same < 0.01 < mild < strong and strong > 0.25
+
+
+def test_cli_monitor_prints_the_table_json_and_figure(world, tmp_path, capsys):
+    p, model, path = world
+    assert main(["feedback", "import", str(p.root), str(path), "--model", str(model.root)]) == 0
+    assert "posts into the pool" in capsys.readouterr().out
+    fig = tmp_path / "drift.html"
+    assert main(["monitor", str(p.root), "--model", str(model.root), "--window", "7d", "--figure", str(fig)]) == 0
+    out = capsys.readouterr().out
+    assert "ALERT" in out and "1 alert(s) in 2 window(s) of 7d" in out and fig.stat().st_size > 1000
+    assert main(["monitor", str(p.root), "--model", str(model.root), "--window", "7d", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) >= {"reference", "windows"}
+    assert set(result["windows"][1]["labels"]["hate"]) >= {"psi", "ks", "decision_rate", "overturn_rate", "alert"}
+    assert main(["monitor", str(p.root), "--model", str(model.root), "--window", "soon"]) == 2
+    assert "expected a duration" in capsys.readouterr().err

@@ -1,0 +1,95 @@
+"""After the model ships: ``workbench feedback import DIR FILE`` (a production log of scored posts and
+feedback into the project's pool) and ``workbench monitor DIR --model M`` (drift per label and window
+against calib, with alerts at the tier's limits)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ._verbs import DIR, JSON, add_verb
+
+GROUP = "production"
+SUMMARY = "feedback import DIR FILE | monitor DIR --model M  (production logs, drift and alerts)"
+
+
+def _models(project, paths) -> dict[str, list[str]]:
+    """Model name -> labels for the importer's score check: the ``--model`` directories, else the promoted."""
+    from training import load_model, promoted_model
+
+    models = [load_model(p) for p in paths or ()]
+    if not models:
+        promoted = promoted_model(project)
+        models = [promoted] if promoted is not None else []
+    return {m.root.name: m.labels for m in models}
+
+
+def feedback_import(args) -> int:
+    from curation import Project
+
+    with Project(args.dir) as project:
+        summary = project.import_production(args.file, models=_models(project, args.model), context=args.context)
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2))
+        return 0
+    print(
+        f"{summary.n_posts} posts into the pool ({summary.n_already_stored} already stored), "
+        f"{summary.n_feedback} feedback events {summary.feedback or ''}, {summary.n_labelled} posts newly labelled "
+        "by moderators"
+    )
+    return 0
+
+
+def monitor(args) -> int:
+    from curation import Project
+    from training import load_model, monitor_table
+    from training import monitor as run_monitor
+
+    with Project(args.dir) as project:
+        model = load_model(args.model)
+        model.check_taxonomy(project.taxonomy)
+        limits = (project.config.get("monitoring") or {}).get("limits")
+        result = run_monitor(
+            model, project.production(), project.feedback(), window=args.window, limits=limits, min_n=args.min_n
+        )
+    if args.figure:
+        from workbench.panels.monitor import monitor_figure
+
+        monitor_figure(result).write_html(args.figure, include_plotlyjs="cdn")
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        table = monitor_table(result)
+        print(table.to_string(index=False))
+        alerts = table[table["alert"] != ""]
+        print(f"{len(alerts)} alert(s) in {len(result['windows'])} window(s) of {args.window}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    g = sub.add_parser("feedback", help="production logs: scored posts and feedback into the project's pool")
+    verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_verb(
+        verbs,
+        "import",
+        feedback_import,
+        "a JSONL or CSV production log (README: 'Production logs')",
+        DIR,
+        ("file",),
+        ("--model", {"action": "append", "help": "model directory whose scores the log holds (repeatable); "
+                     "default: the promoted model"}),
+        ("--context", {"default": "GENERAL", "help": "context of rows that name none"}),
+        JSON,
+    )  # fmt: skip
+    add_verb(
+        sub,
+        "monitor",
+        monitor,
+        "drift of a shipped model per label and window: PSI, KS, decision and overturn rates, alerts",
+        DIR,
+        ("--model", {"required": True, "help": "the model directory to watch"}),
+        ("--window", {"default": "1d", "help": "window length (1d, 12h, 7d)"}),
+        ("--min-n", {"type": int, "default": 50, "help": "posts a window needs before it may alert"}),
+        ("--figure", {"help": "write the per-label rate-over-time figure to this HTML file"}),
+        JSON,
+    )
