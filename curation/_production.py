@@ -57,6 +57,7 @@ __all__ = [
     "feedback_frame",
     "parse_time",
     "production_split",
+    "write_pool_labels",
 ]
 
 FEEDBACK_TYPES = ("user_report", "appeal", "moderator_confirm", "moderator_overturn")
@@ -299,6 +300,37 @@ def _read(
 
 
 # ---------------------------------------------------------------------------- writing
+def write_pool_labels(
+    store: Store,
+    conn,
+    post_id: str,
+    labels: Mapping[str, int],
+    *,
+    provenance: str,
+    fractions: Mapping[str, float] | None,
+    actor: str,
+) -> int:
+    """Give a pool post known labels (inside the caller's transaction): the values are written over the
+    ones it had, with ``provenance``; a post labelled for the first time gets its production split. Returns
+    1 when something changed (an event says what it was before), else 0; an unknown post is 0."""
+    row = conn.execute("SELECT labels, label_provenance, split FROM production WHERE id = ?", (post_id,)).fetchone()
+    if row is None:
+        return 0
+    old, prov = json.loads(row[0]), json.loads(row[1])
+    new = {**old, **{k: int(v) for k, v in labels.items()}}
+    if new == old:
+        return 0
+    prov.update({k: provenance for k in labels})
+    split = row[2] or production_split(post_id, fractions)
+    conn.execute(
+        "UPDATE production SET labels = ?, label_provenance = ?, split = ? WHERE id = ?",
+        (canonical_json(new), canonical_json(prov), split, post_id),
+    )
+    store.event(conn, actor=actor, kind="pool_labels", target=post_id, value=canonical_json(new),
+                detail={"before": old, "provenance": provenance, "split": split})  # fmt: skip
+    return 1
+
+
 def import_production(
     store: Store,
     taxonomy,
@@ -350,16 +382,10 @@ def import_production(
                 (e["post_id"], e["type"], e["label"], e["ts"], import_id, now),
             )
             if e["type"] in MODERATOR_VALUES:
-                labels_json, prov_json, split = conn.execute(
-                    "SELECT labels, label_provenance, split FROM production WHERE id = ?", (e["post_id"],)
-                ).fetchone()
-                labels, prov = json.loads(labels_json), json.loads(prov_json)
-                labels[e["label"]], prov[e["label"]] = MODERATOR_VALUES[e["type"]], "moderator"
-                labelled += split is None
-                conn.execute(
-                    "UPDATE production SET labels = ?, label_provenance = ?, split = ? WHERE id = ?",
-                    (canonical_json(labels), canonical_json(prov), split or production_split(e["post_id"], fractions),
-                     e["post_id"]),
+                first = conn.execute("SELECT split FROM production WHERE id = ?", (e["post_id"],)).fetchone()[0] is None
+                labelled += first and write_pool_labels(
+                    store, conn, e["post_id"], {e["label"]: MODERATOR_VALUES[e["type"]]}, provenance="moderator",
+                    fractions=fractions, actor=actor,
                 )  # fmt: skip
         if posts or events:
             conn.execute(

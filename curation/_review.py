@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from ._io import canonical_json, utc_now
+from ._production import write_pool_labels
 from ._seeds import seed_version_id
 from ._store import Store
 
@@ -31,7 +32,9 @@ class ReviewOutcome:
     edited text (a new version; the edited seed is quarantined). ``batch_status``: batch id ->
     (``accepted`` | ``rejected``, reason); a rejected batch quarantines its seed. ``hard_negatives``:
     record id -> labels an error review confirmed it does not carry although the model said so (a false
-    positive kept at 0): the record becomes a hard negative for them in the training mix.
+    positive kept at 0): the record becomes a hard negative for them in the training mix. ``pool_labels``:
+    production pool post id -> resolved labels of the sample review (a complete annotation; the post gets
+    its production split, see :mod:`curation._production`).
     """
 
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -40,9 +43,12 @@ class ReviewOutcome:
     new_seed_text: dict[str, str] = field(default_factory=dict)
     batch_status: dict[str, tuple[str, str]] = field(default_factory=dict)
     hard_negatives: dict[str, list[str]] = field(default_factory=dict)
+    pool_labels: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
+def apply_review(
+    store: Store, outcome: ReviewOutcome, *, actor: str = "review", production_splits: Mapping | None = None
+) -> dict[str, int]:
     """Write ``outcome`` in one transaction; return how many of each change were made (0s on a repeat)."""
     done = {
         "annotations": 0,
@@ -53,6 +59,7 @@ def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review")
         "batches_accepted": 0,
         "batches_rejected": 0,
         "hard_negatives": 0,
+        "pool_labels": 0,
     }
     with store.transaction() as conn:
         have = {
@@ -111,6 +118,10 @@ def apply_review(store: Store, outcome: ReviewOutcome, *, actor: str = "review")
             conn.execute("UPDATE records SET meta = ? WHERE id = ?", (canonical_json(meta), rid))
             store.event(conn, actor=actor, kind="hard_negative", target=rid, detail={"labels": sorted(labels)})
             done["hard_negatives"] += 1
+        for pid, labels in outcome.pool_labels.items():
+            done["pool_labels"] += write_pool_labels(
+                store, conn, pid, labels, provenance="annotator", fractions=production_splits, actor=actor
+            )
     return done
 
 

@@ -16,7 +16,8 @@ deltas against the promoted model), ``_thresholds`` tunes on calib at the produc
 ``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
 and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
 ``_predict`` scores files; ``_drift`` watches a shipped model on production traffic (PSI, KS, decision
-and overturn rates per window against calib, alerts at the tier's limits).
+and overturn rates per window against calib, alerts at the tier's limits), ``_sampling`` picks production
+posts worth reviewing and ``_recalibrate`` re-tunes a shipped model's thresholds on them.
 """
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult
@@ -58,8 +59,10 @@ from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import predict_file, read_prediction_input
+from ._recalibrate import labelled_production, production_weights, recalibrate, recalibration_table
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
 from ._registry import promote, promoted_model
+from ._sampling import STRATEGIES, k_center_greedy, select_for_review
 from ._suites import SuiteResult, gate_cases, run_suite
 from ._tfidf import TfidfClassifier
 from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
@@ -73,6 +76,13 @@ __all__ = [
     "monitor_table",
     "production_scores",
     "psi",
+    "STRATEGIES",
+    "k_center_greedy",
+    "select_for_review",
+    "labelled_production",
+    "production_weights",
+    "recalibrate",
+    "recalibration_table",
     "TrainingConfig",
     "auto_class_weights",
     "resolve_training",

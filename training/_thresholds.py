@@ -200,10 +200,10 @@ def tune_thresholds(
     -------
     DataFrame indexed by label: threshold, precision, recall, f1, fpr, positives, rule, constraints_met.
     """
-    if split != "calib":
+    if split not in ("calib", "production_calib"):
         raise WorkbenchError(
             "threshold tuning split",
-            expected="'calib'",
+            expected="'calib' (or 'production_calib': labelled production posts, training._recalibrate)",
             got=repr(split),
             fix="tune on calib; holdout is evaluated once and valid is for early stopping",
         )

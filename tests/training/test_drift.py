@@ -102,3 +102,50 @@ def test_cli_monitor_prints_the_table_json_and_figure(world, tmp_path, capsys):
     assert set(result["windows"][1]["labels"]["hate"]) >= {"psi", "ks", "decision_rate", "overturn_rate", "alert"}
     assert main(["monitor", str(p.root), "--model", str(model.root), "--window", "soon"]) == 2
     assert "expected a duration" in capsys.readouterr().err
+
+
+def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(world, tmp_path, capsys):
+    """Production posts are longer than the training posts: a hateful one (one 'zorg' among fifteen words)
+    scores about 0.5, under the old threshold (0.9), so the model misses them all (recall floor of T2
+    breached at the production rate); thresholds re-tuned on reviewed posts meet the floor and the FPR
+    budget again, and the new model passes the original holdout too."""
+    from curation import ReviewOutcome
+    from training import load_model, promote, recalibrate, recalibration_table
+
+    _, model, _ = world
+    rng = random.Random(1)
+    p2 = Project.init(tmp_path / "prod", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}))
+    rows, truth = [], {}
+    for i in range(1400):
+        hate = rng.random() < 0.15
+        words = rng.choices(WORDS, k=14 if hate else 15) + (["zorg"] if hate else [])
+        rng.shuffle(words)
+        rows.append({"id": f"q{i}", "text": " ".join(words), "time": f"2026-11-{1 + i // 200:02d}T10:00:00Z"})
+        truth[f"q{i}"] = {"hate": int(hate)}
+    path = tmp_path / "longer.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    p2.import_production(path)
+    # every post reviewed (what a pull of sample-review writes): complete annotations, provenance annotator
+    assert p2.apply_review(ReviewOutcome(pool_labels=truth))["pool_labels"] == 1400
+    with pytest.raises(Exception, match="labelled production_calib posts"):
+        recalibrate(model, p2, tmp_path / "none", source="feedback")  # no moderator decisions in this pool
+    m2 = recalibrate(model, p2, tmp_path / "m2", source="sample-review")
+    rec = m2.card.extra["recalibration"]
+    assert rec["retuned"] == ["hate"] and rec["from"] == "sample-review" and len(rec["calibration_sets"]) == 2
+    assert any(f["check"] == "production check: recall" for f in rec["check_before"]["failures"]), rec["check_before"]
+    table = recalibration_table(m2)
+    assert table.loc["hate", "old"] == model.thresholds[0] and table.loc["hate", "new"] < 0.6
+    assert table.loc["hate", "recall_at_base_rate"] >= 0.9 and table.loc["hate", "fpr_at_base_rate"] <= 0.02
+    assert rec["check"]["passed"] and m2.card.variants["torch"].passed  # check part and original holdout
+    assert load_model(m2.root).thresholds == [table.loc["hate", "new"]] and (m2.root / "classifier").exists()
+    promote(m2)  # promote rules as usual
+    # the same from the command line: monitor sees the decision rate collapse and recalibrates
+    assert main(["recalibrate", str(model.root), "--project", str(p2.root), "--out", str(tmp_path / "m3")]) == 0
+    assert main(["monitor", str(p2.root), "--model", str(model.root), "--window", "7d", "--recalibrate-if-drift",
+                 "--out", str(tmp_path / "m4"), "--json"]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert "production check" not in out.split("{", 1)[0] and "hate" in out
+    result = json.loads(out[out.index("{\n") :])
+    assert result["recalibrated"]["labels_alerting"] == ["hate"] and result["recalibrated"]["passed"]
+    assert load_model(tmp_path / "m4").thresholds == load_model(tmp_path / "m3").thresholds
+    p2.close()

@@ -1,6 +1,8 @@
 """After the model ships: ``workbench feedback import DIR FILE`` (a production log of scored posts and
-feedback into the project's pool) and ``workbench monitor DIR --model M`` (drift per label and window
-against calib, with alerts at the tier's limits)."""
+feedback into the project's pool), ``workbench monitor DIR --model M`` (drift per label and window against
+calib, with alerts at the tier's limits; ``--recalibrate-if-drift --out M2`` recalibrates when the latest
+window alerts) and ``workbench recalibrate M --from sample-review|feedback --out M2`` (new thresholds on
+labelled production posts, same weights)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import json
 from ._verbs import DIR, JSON, add_verb
 
 GROUP = "production"
-SUMMARY = "feedback import DIR FILE | monitor DIR --model M  (production logs, drift and alerts)"
+SUMMARY = "feedback import DIR FILE | monitor DIR --model M | recalibrate M --out M2  (after the model ships)"
 
 
 def _models(project, paths) -> dict[str, list[str]]:
@@ -45,6 +47,10 @@ def monitor(args) -> int:
     from training import load_model, monitor_table
     from training import monitor as run_monitor
 
+    if args.recalibrate_if_drift and not args.out:
+        from curation import WorkbenchError
+
+        raise WorkbenchError("--recalibrate-if-drift", expected="--out M2 (where the new model goes)", got="no --out")
     with Project(args.dir) as project:
         model = load_model(args.model)
         model.check_taxonomy(project.taxonomy)
@@ -56,6 +62,14 @@ def monitor(args) -> int:
         from workbench.panels.monitor import monitor_figure
 
         monitor_figure(result).write_html(args.figure, include_plotlyjs="cdn")
+    latest = [lab for lab, f in result["windows"][-1]["labels"].items() if f["alert"]]
+    if args.recalibrate_if_drift and latest:
+        from training import recalibrate
+
+        with Project(args.dir) as project:
+            m2 = recalibrate(load_model(args.model), project, args.out, source=args.source, window=args.window)
+        result["recalibrated"] = {"out": str(m2.root), "labels_alerting": latest,
+                                  "passed": m2.card.variants["torch"].passed}  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -63,7 +77,30 @@ def monitor(args) -> int:
         print(table.to_string(index=False))
         alerts = table[table["alert"] != ""]
         print(f"{len(alerts)} alert(s) in {len(result['windows'])} window(s) of {args.window}")
+        if "recalibrated" in result:
+            r = result["recalibrated"]
+            print(f"latest window alerts on {', '.join(latest)}: recalibrated into {r['out']} "
+                  f"(gate {'PASS' if r['passed'] else 'FAIL'}; promote it with `workbench promote {r['out']}`)")  # fmt: skip
     return 0
+
+
+def recalibrate(args) -> int:
+    from curation import Project
+    from training import load_model, recalibration_table
+    from training import recalibrate as run
+
+    model = load_model(args.model)
+    with Project(args.project or model.card.project) as project:
+        m2 = run(model, project, args.out, source=args.source, window=args.window, min_positives=args.min_positives)
+    rec = m2.card.extra["recalibration"]
+    torch = m2.card.variants["torch"]
+    if args.json:
+        print(json.dumps({"out": str(m2.root), "recalibration": rec, "gate": torch.gate.to_dict()}, indent=2))
+        return 0 if torch.passed else 1
+    print(recalibration_table(m2).to_string(float_format=lambda v: f"{v:.3f}"))
+    print(f"tuned on {rec['calibration_sets'][1]}; checked on {rec['check_posts']} other posts and the holdout")
+    print("\n".join(torch.gate.lines()))
+    return 0 if torch.passed else 1
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -91,5 +128,35 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("--window", {"default": "1d", "help": "window length (1d, 12h, 7d)"}),
         ("--min-n", {"type": int, "default": 50, "help": "posts a window needs before it may alert"}),
         ("--figure", {"help": "write the per-label rate-over-time figure to this HTML file"}),
+        (
+            "--recalibrate-if-drift",
+            {"action": "store_true", "help": "recalibrate into --out when the latest window alerts"},
+        ),
+        ("--out", {"help": "the recalibrated model directory (with --recalibrate-if-drift)"}),
+        (
+            "--from",
+            {
+                "dest": "source",
+                "choices": ["sample-review", "feedback"],
+                "default": "sample-review",
+                "help": "labelled production posts to recalibrate on",
+            },
+        ),
+        JSON,
+    )
+    add_verb(
+        sub,
+        "recalibrate",
+        recalibrate,
+        "new thresholds for a shipped model from labelled production posts (same weights), re-gated",
+        ("model",),
+        ("--from", {"dest": "source", "choices": ["sample-review", "feedback"], "default": "sample-review"}),
+        ("--out", {"required": True, "help": "the new model directory"}),
+        ("--project", {"help": "the project (default: the one the model was trained from)"}),
+        ("--window", {"default": "7d", "help": "the recent window whose decision rates weight the figures"}),
+        (
+            "--min-positives",
+            {"type": int, "default": 5, "help": "positives (and negatives) a label needs to be retuned"},
+        ),
         JSON,
     )

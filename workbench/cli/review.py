@@ -1,5 +1,5 @@
-"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | push-suite | pull |
-status DIR``
+"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | push-suite |
+push-sample | pull | status DIR``
 against Argilla, and ``accept-batch`` (no Argilla: an explicit acceptance without review)."""
 
 from __future__ import annotations
@@ -11,7 +11,10 @@ import os
 from ._verbs import DIR, add_verb
 
 GROUP = "review"
-SUMMARY = "review push-seeds | push-batches | push-errors | push-tagged | push-suite | pull | status | accept-batch"
+SUMMARY = (
+    "review push-seeds | push-batches | push-errors | push-tagged | push-suite | push-sample | pull | status | "
+    "accept-batch"
+)
 
 CONNECTION = (
     ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
@@ -69,6 +72,18 @@ def push_errors(args) -> int:
             p, c, model, per_kind=args.per_kind, workspace=args.workspace, min_submitted=args.min_submitted
         ),
     )
+
+
+def push_sample(args) -> int:
+    from training import load_model
+    from workbench.review import push_sample as push
+
+    model = load_model(args.model)
+    return _run(
+        args,
+        lambda p, c: push(p, c, model, n=args.n, strategy=args.strategy, seed=args.seed, workspace=args.workspace,
+                          min_submitted=args.min_submitted),
+    )  # fmt: skip
 
 
 def push_tagged(args) -> int:
@@ -178,6 +193,26 @@ def register(sub: argparse._SubParsersAction) -> None:
         min_sub,
         ("--model", {"required": True, "help": "a model directory"}),
         ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}),
+    )
+    add_verb(
+        verbs,
+        "push-sample",
+        push_sample,
+        "production posts worth a person's time (active sampling) into sample-review",
+        DIR,
+        *CONNECTION,
+        min_sub,
+        ("--model", {"required": True, "help": "the shipped model directory (its scores pick the posts)"}),
+        ("--n", {"type": int, "default": 200, "help": "posts to push"}),
+        (
+            "--strategy",
+            {
+                "choices": ["uncertainty", "rare", "diverse", "mixed", "random"],
+                "default": "mixed",
+                "help": "see README 'Active sampling'",
+            },
+        ),
+        ("--seed", {"type": int, "default": 0, "help": "random seed (random, diverse and mixed)"}),
     )
     add_verb(
         verbs,

@@ -1,5 +1,5 @@
 """The review loops between the store and Argilla: seeds, generated batches, model errors and the
-functional suites' test cases.
+functional suites' test cases, and production posts picked by active sampling.
 
 ``templates`` defines the datasets (names and questions are a public interface), ``errors`` mines
 what the model gets wrong (label-quality ranking, never holdout), ``records`` turns
@@ -17,14 +17,15 @@ from .agreement import label_agreement, resolve_labels, wilson_lower_bound
 from .connect import connect
 from .errors import label_quality_score, mine_errors
 from .pull import pull, review_status
-from .push import push_batches, push_errors, push_seeds, push_selection, push_suite
-from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW, SUITE_REVIEW
+from .push import push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
+from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = [
     "BATCH_REVIEW",
     "DATASETS",
     "ERROR_REVIEW",
     "NONE_LABEL",
+    "SAMPLE_REVIEW",
     "SEED_REVIEW",
     "SUITE_REVIEW",
     "connect",
@@ -34,6 +35,7 @@ __all__ = [
     "pull",
     "push_batches",
     "push_errors",
+    "push_sample",
     "push_seeds",
     "push_selection",
     "push_suite",

@@ -8,7 +8,9 @@ store in one transaction (see :class:`curation.ReviewOutcome`).
   replace the generator's, keeping the old values in the events; a batch is **accepted** once every
   record of its sample is resolved and the Wilson 95 % lower bound of its error rate (invalid, or a
   label the generator asserted that the annotators changed) is at most ``max_error`` (10 %), else
-  **rejected**, which quarantines its seed.
+  **rejected**, which quarantines its seed;
+- sample-review: each sampled production post's resolved ``labels`` (a complete annotation) label the
+  pool post, which then has a production split (never the holdout).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from curation import Project, ReviewOutcome
 
 from .agreement import label_agreement, resolve_choice, resolve_labels, wilson_lower_bound
 from .push import dataset_for
-from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SEED_REVIEW, SUITE_REVIEW
+from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = ["pull", "review_status", "collect_answers"]
 
@@ -120,6 +122,9 @@ def pull(
     ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, create=False)
     if ds is not None:
         report[ERROR_REVIEW] = _pull_labels(project, ds, users, owner, outcome)
+    ds = dataset_for(client, project, SAMPLE_REVIEW, workspace=workspace, create=False)
+    if ds is not None:
+        report[SAMPLE_REVIEW] = _pull_sample(project, ds, users, owner, outcome)
     ds = dataset_for(client, project, SUITE_REVIEW, workspace=workspace, create=False)
     suite_counts = None
     if ds is not None:
@@ -169,6 +174,30 @@ def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> 
     }
 
 
+def _pull_sample(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:
+    """Labels of sampled production posts: each resolved answer is a complete annotation of the pool post
+    (``pool:<id>``), which then has a production split; answers per sampling reason are counted."""
+    answers, metadata, counts = collect_answers(ds)
+    outcome.annotations += _annotations(SAMPLE_REVIEW, answers, users)
+    scratch = ReviewOutcome()
+    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, scratch)
+    for rid, labels in resolved.items():
+        outcome.pool_labels[rid.removeprefix("pool:")] = labels
+    positives: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for rid, labels in resolved.items():
+        reason = metadata.get(rid, {}).get("sampling", "unknown")
+        positives[reason]["reviewed"] += 1
+        for lab, v in labels.items():
+            positives[reason][lab] += int(v == 1)
+    return {
+        **counts,
+        "labelled": len(resolved),
+        "by_sampling": {k: dict(v) for k, v in positives.items()},
+        "agreement": label_agreement(behind, project.taxonomy.label_names),
+        "conflicts": conflicts,
+    }
+
+
 def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
     answers, metadata, counts = collect_answers(ds)
     outcome.annotations += _annotations(BATCH_REVIEW, answers, users)
@@ -215,7 +244,7 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
     """Per dataset: pushed / pending / submitted / discarded counts; per batch: its review status in the
     store; agreement per label and conflicts of the batch review."""
     out: dict[str, Any] = {}
-    for name in (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW):
+    for name in (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW):
         ds = dataset_for(client, project, name, workspace=workspace, create=False)
         if ds is None:
             continue

@@ -11,10 +11,19 @@ import numpy as np
 
 from curation import Project, WorkbenchError
 
-from .records import batch_record, error_record, seed_record, suite_record
-from .templates import BATCH_REVIEW, ERROR_REVIEW, SEED_REVIEW, SUITE_REVIEW, VECTOR, settings_for
+from .records import batch_record, error_record, sample_record, seed_record, suite_record
+from .templates import BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW, VECTOR, settings_for
 
-__all__ = ["push_seeds", "push_batches", "push_errors", "push_selection", "push_suite", "workspace_for", "dataset_for"]
+__all__ = [
+    "push_seeds",
+    "push_batches",
+    "push_errors",
+    "push_selection",
+    "push_suite",
+    "push_sample",
+    "workspace_for",
+    "dataset_for",
+]
 
 
 def workspace_for(client, project: Project, name: str | None = None):
@@ -300,3 +309,48 @@ def push_suite(
     )
     records = [suite_record(c, described.get(c.functionality, "")) for c in cases]
     return _sync(ds, records, [c.text for c in cases], enc, progress=progress)
+
+
+def push_sample(
+    project: Project,
+    client,
+    model,
+    *,
+    n: int = 200,
+    strategy: str = "mixed",
+    seed: int = 0,
+    workspace: str | None = None,
+    min_submitted: int = 1,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """``n`` production pool posts nobody has labelled yet, picked by ``strategy`` (see
+    :mod:`training._sampling`), into ``sample-review`` with ``model``'s probabilities as suggestions and the
+    reason each was picked in its metadata. Pulled answers label the pool posts (``workbench review pull``)."""
+    from collections import Counter
+
+    from training import drift_reference, production_scores, select_for_review
+
+    pool = project.production()
+    pool = pool[[not labels for labels in pool["labels"]]].reset_index(drop=True)
+    if not len(pool):
+        raise WorkbenchError(
+            f"sample review of {project.root}",
+            expected="unlabelled production posts",
+            got="none",
+            fix="import a production log with `workbench feedback import DIR FILE`",
+        )
+    scores = production_scores(model, pool)
+    rates = [drift_reference(model)["labels"][lab]["decision_rate"] for lab in model.labels]
+    enc = _encoder(project)
+    texts = pool["text"].tolist()
+    embeddings = enc.encode(texts, show_progress=progress) if strategy in ("diverse", "mixed") else None
+    picks = select_for_review(scores, model.thresholds, model.labels, n, strategy=strategy, base_rates=rates,
+                              embeddings=embeddings, seed=seed)  # fmt: skip
+    ds = dataset_for(
+        client, project, SAMPLE_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
+    )
+    rows = [pool.iloc[i].to_dict() for i, _ in picks]
+    records = [sample_record(row, scores[i], model.labels, model.thresholds, why) for row, (i, why) in zip(rows, picks)]
+    out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
+    out.update(strategy=strategy, selected=len(picks), reasons=dict(Counter(why for _, why in picks)))
+    return out

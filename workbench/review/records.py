@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from .templates import NONE_LABEL, VECTOR
 
-__all__ = ["seed_record", "batch_record", "error_record", "suite_record", "content_hash"]
+__all__ = ["seed_record", "batch_record", "error_record", "suite_record", "sample_record", "content_hash"]
 
 
 def content_hash(fields: Mapping[str, Any], metadata: Mapping[str, Any], suggestion: Any = None) -> str:
@@ -141,3 +141,32 @@ def suite_record(case, description: str = "", vector: Sequence[float] | None = N
     metadata["functionality"] = case.functionality
     metadata["content_hash"] = content_hash(fields, metadata)
     return rg.Record(id=case.id, fields=fields, metadata=metadata, vectors=_vectors(vector))
+
+
+def sample_record(
+    post: Mapping[str, Any],
+    probs: Sequence[float],
+    labels: Sequence[str],
+    thresholds: Sequence[float],
+    reason: str,
+    vector: Sequence[float] | None = None,
+):
+    """The sample-review record of one production pool post (id ``pool:<post id>``): why it was sampled,
+    the model's decisions with their probabilities as the suggestion."""
+    import argilla as rg
+
+    chosen = [lab for lab, p, t in zip(labels, probs, thresholds) if p >= t]
+    by_label = {lab: float(p) for lab, p in zip(labels, probs)}
+    scores = [by_label[lab] for lab in chosen] if chosen else [float(1 - max(by_label.values(), default=0.0))]
+    fields = {"text": post["text"]}
+    metadata = _metadata({"record_id": post["id"], "split": "production", "source": "production",
+                          "context": post.get("context") or "GENERAL"})  # fmt: skip
+    metadata.update({"sampling": reason, "model": str(post.get("model") or ""), "time": str(post.get("time"))[:19]})
+    metadata["content_hash"] = content_hash(fields, metadata, [chosen, [round(x, 4) for x in scores]])
+    return rg.Record(
+        id=f"pool:{post['id']}",
+        fields=fields,
+        metadata=metadata,
+        vectors=_vectors(vector),
+        suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores, agent="model")],
+    )

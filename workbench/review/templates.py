@@ -12,7 +12,11 @@ README: scripts and other tools drive them through the Argilla SDK).
 - ``suite-review``: the test-side cases of the functional suites, each with its functionality and
   expected labels; questions ``verdict`` (yes / no / unsure: does the case carry its expected labels?)
   and ``labels`` (optional: the labels it does carry, when the answer is no); extra metadata
-  ``functionality``.
+  ``functionality``;
+- ``sample-review``: production posts picked by active sampling (``workbench review push-sample``), with
+  the model's probabilities as scored suggestions; questions ``labels`` (as above) and ``note`` (optional);
+  extra metadata ``sampling`` (why it was picked: ``uncertainty:LABEL``, ``rare:LABEL``, ``diverse``,
+  ``random``), ``model`` and ``time``.
 
 Every record carries metadata ``record_id``, ``seed_id``, ``batch_id``, ``split``, ``source``,
 ``context`` and its sentence embedding (vector ``embedding``) for "find similar".
@@ -27,6 +31,7 @@ __all__ = [
     "BATCH_REVIEW",
     "ERROR_REVIEW",
     "SUITE_REVIEW",
+    "SAMPLE_REVIEW",
     "DATASETS",
     "NONE_LABEL",
     "METADATA",
@@ -36,7 +41,8 @@ __all__ = [
 ]
 
 SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW = "seed-review", "batch-review", "error-review", "suite-review"
-DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW)
+SAMPLE_REVIEW = "sample-review"
+DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW, SAMPLE_REVIEW)
 NONE_LABEL = "none"
 METADATA = ("record_id", "seed_id", "batch_id", "split", "source", "context")
 VECTOR = "embedding"
@@ -63,6 +69,13 @@ def guidelines(taxonomy: Taxonomy, dataset: str) -> str:
             "**yes** when the text carries exactly the expected labels, **no** when it does not (then choose "
             "the labels it does carry in `labels`, or **none**), **unsure** when it depends on context. A "
             "case stays in the model's gate only when the reviewers agree with its expectation."
+        )
+    elif dataset == SAMPLE_REVIEW:
+        task = (
+            "This is a post from production, picked because the model was unsure of it, scored it high for a "
+            "rare label, or because it is unlike the other posts picked. Label it with every label that "
+            "applies, or **none**; the suggestion is the model's opinion with its probabilities, not the "
+            "truth. Your answers measure and recalibrate the model where it is used now."
         )
     elif dataset == ERROR_REVIEW:
         task = (
@@ -116,6 +129,13 @@ def settings_for(dataset: str, taxonomy: Taxonomy, *, dimensions: int, min_submi
             rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL], required=False),
         ]
         metadata += [rg.TermsMetadataProperty(name="functionality")]
+    elif dataset == SAMPLE_REVIEW:
+        fields = [rg.TextField(name="text", title="Production post")]
+        questions = [
+            rg.MultiLabelQuestion(name="labels", labels=[*taxonomy.label_names, NONE_LABEL]),
+            rg.TextQuestion(name="note", required=False),
+        ]
+        metadata += [rg.TermsMetadataProperty(name=m) for m in ("sampling", "model", "time")]
     elif dataset == ERROR_REVIEW:
         fields = [rg.TextField(name="text", title="Text")]
         questions = [
