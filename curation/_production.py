@@ -383,10 +383,11 @@ def import_production(
             )
             if e["type"] in MODERATOR_VALUES:
                 first = conn.execute("SELECT split FROM production WHERE id = ?", (e["post_id"],)).fetchone()[0] is None
-                labelled += first and write_pool_labels(
+                changed = write_pool_labels(
                     store, conn, e["post_id"], {e["label"]: MODERATOR_VALUES[e["type"]]}, provenance="moderator",
                     fractions=fractions, actor=actor,
                 )  # fmt: skip
+                labelled += int(first and changed)
         if posts or events:
             conn.execute(
                 "INSERT INTO imports (id, created_at, source, format, path, n_records, params) VALUES (?,?,?,?,?,?,?)",

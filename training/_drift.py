@@ -4,7 +4,8 @@ against what the model did on its own calib split.
 Per label and window: the **population stability index** of the score distribution against calib's (ten
 bins at calib's score deciles), the two-sample **Kolmogorov–Smirnov** statistic, the **positive-decision
 rate** at the model's threshold beside calib's, and the **overturn rate** of moderator decisions on the
-label in the window (overturned / (confirmed + overturned): one minus the precision moderators saw). A label
+posts the model fired on for the label in the window (overturned / (confirmed + overturned): one minus
+the precision moderators saw). A label
 alerts when one of them crosses its tier's limit (``curation.DRIFT_DEFAULTS``, overridden per tier or label
 by workbench.yaml ``monitoring.limits``) by more than the window's sampling noise explains (p < 0.01: PSI
 read as a chi-square statistic, the rates by a one-sided binomial test against the limit), so a small window
@@ -158,6 +159,13 @@ def monitor(
     start, step, idx = _window_edges(pool["time"], window)
     fb = feedback if feedback is not None else pd.DataFrame(columns=["post_id", "type", "label", "time"])
     fb = fb[fb["type"].isin(["moderator_confirm", "moderator_overturn"])]
+    # the overturn rate estimates 1 - precision: moderator decisions on posts the model fired on for the label
+    row_of = {pid: i for i, pid in enumerate(pool["id"])}
+    fired = [
+        pid in row_of and lab in model.labels and scores[row_of[pid], model.labels.index(lab)] >= model.thresholds[model.labels.index(lab)]
+        for pid, lab in zip(fb["post_id"], fb["label"])
+    ]  # fmt: skip
+    fb = fb[np.asarray(fired, dtype=bool)] if len(fb) else fb
     fb_idx = ((fb["time"] - start) // step).to_numpy() if len(fb) else np.array([], dtype=int)
     windows = []
     for w in range(int(idx.max()) + 1):

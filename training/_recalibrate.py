@@ -109,9 +109,11 @@ def recalibrate(
     window: str = "7d",
     min_positives: int = 5,
     variant: str | None = None,
+    overwrite: bool = False,
 ) -> ModelDirectory:
     """A new model directory at ``out``: ``model``'s weights with thresholds re-tuned on labelled production
-    posts (see the module docstring), re-gated on the original holdout and the check part."""
+    posts (see the module docstring), re-gated on the original holdout and the check part. ``overwrite``
+    replaces a model directory already at ``out`` (never another kind of folder)."""
     from ._drift import production_scores
 
     labels = model.labels
@@ -148,6 +150,8 @@ def recalibrate(
     before, _ = _check_verdict(model, y[check], p[check], old, weights[check], labels)
     after, after_rows = _check_verdict(model, y[check], p[check], new, weights[check], labels)
     out = Path(out)
+    if out.exists() and overwrite and (out / "model.json").exists():
+        shutil.rmtree(out)
     if out.exists():
         raise WorkbenchError(f"--out {out}", expected="a new directory", got="it exists", fix="choose another path")
     shutil.copytree(model.root, out, ignore=shutil.ignore_patterns("drift_reference.json"))

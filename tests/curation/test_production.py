@@ -57,8 +57,24 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
         {"id": "p2", "time": "2026-11-04T09:00:00Z", "feedback": {"type": "moderator_overturn", "label": "spam"}}
     ])  # fmt: skip
     assert project.import_production(later, models=MODELS).n_labelled == 1
+    # a second decision on a post already labelled adds its label (and keeps the first)
+    more = _write(tmp_path / "more.jsonl", [
+        {"id": "p1", "time": "2026-11-05T09:00:00Z", "feedback": {"type": "moderator_overturn", "label": "offensive"}}
+    ])  # fmt: skip
+    assert project.import_production(more, models=MODELS).n_labelled == 0
+    p1 = project.production().set_index("id").loc["p1"]
+    assert p1["labels"] == {"hate": 1, "offensive": 0} and p1["label_provenance"] == {
+        "hate": "moderator",
+        "offensive": "moderator",
+    }
     fb = project.feedback()
-    assert list(fb["type"]) == ["moderator_confirm", "user_report", "moderator_overturn", "moderator_overturn"]
+    assert list(fb["type"]) == [
+        "moderator_confirm",
+        "user_report",
+        "moderator_overturn",
+        "moderator_overturn",
+        "moderator_overturn",
+    ]
 
 
 def test_labelled_posts_never_go_to_the_holdout(project, tmp_path):

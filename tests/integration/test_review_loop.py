@@ -625,3 +625,58 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
     assert wrong.text not in gated and len(gated) == 5
     assert set(card.variants["torch"].suite["functionalities"]) == {"derogation", "neutral"}
     p.close()
+
+
+def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_promotes(tmp_path, stack, owner):
+    """After the model ships: a production log of real tweets (Davidson, not in the training slice) is
+    imported, 60 posts picked by active sampling go to sample-review, two annotators label them (the
+    dataset's gold labels), the pull labels the pool posts, and the model is recalibrated on them, gated
+    (check half + original holdout) and promoted."""
+    from training import load_model, promote, promoted_model, recalibrate
+    from workbench.review import SAMPLE_REVIEW, push_sample
+
+    from ..conftest import shared
+
+    gate = {"min_f1": 0.3, "recall_floor": 0.3, "fpr_budget": 0.6}  # the slice is small; the path is under test
+    tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3", "gate": gate},
+                                         {"name": "hate", "tier": "T3", "gate": gate}]})  # fmt: skip
+    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"prod-{uuid.uuid4().hex[:6]}")
+    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    model = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False))
+    in_slice = set(p.frame()["text"])
+    truth, log = {}, []
+    with open(shared("davidson/labeled_data.csv"), newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["tweet"] in in_slice or len(log) >= 300:
+                continue
+            pid = f"tw{row['']}"
+            truth[pid] = [lab for lab, c in (("hate", "0"), ("offensive", "1")) if row["class"] == c] or [NONE_LABEL]
+            log.append({"id": pid, "text": row["tweet"], "time": f"2026-11-{2 + len(log) // 50:02d}T12:00:00Z",
+                        "model": "m", "scores": {}})  # fmt: skip
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    assert p.import_production(tmp_path / "log.jsonl", models={"m": model.labels}).n_posts == 300
+    pushed = push_sample(p, owner, model, n=60, strategy="mixed")
+    assert pushed["selected"] == pushed["pushed"] == 60 and set(pushed["reasons"]) <= {
+        "uncertainty:hate", "uncertainty:offensive", "rare:hate", "rare:offensive", "diverse", "random"}  # fmt: skip
+    ds = owner.datasets(name=SAMPLE_REVIEW, workspace=p.config["name"])
+    assert [q.name for q in ds.settings.questions] == ["labels", "note"]
+    annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
+    for a in annotators:
+        assert _answer(a, p.config["name"], SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]}) == 60  # fmt: skip
+    report = pull(p, owner)
+    assert report[SAMPLE_REVIEW]["labelled"] == 60 and report["applied"]["pool_labels"] == 60
+    assert sum(v["reviewed"] for v in report[SAMPLE_REVIEW]["by_sampling"].values()) == 60
+    pool = p.production().set_index("id")
+    labelled = pool[[bool(v) for v in pool["labels"]]]
+    assert len(labelled) == 60 and set(labelled["split"]) <= {"production_calib", "train", "valid"}
+    for pid, row in labelled.iterrows():  # complete annotations, as the annotators gave them
+        assert {lab for lab, v in row["labels"].items() if v == 1} == set(truth[pid]) - {NONE_LABEL}
+    assert push_sample(p, owner, model, n=60, strategy="mixed")["selected"] == 60  # only unlabelled posts now
+    assert pull(p, owner)["applied"]["pool_labels"] == 0  # safe to repeat
+    m2 = recalibrate(model, p, tmp_path / "m2", source="sample-review", min_positives=3)
+    rec = m2.card.extra["recalibration"]
+    assert rec["check_posts"] > 0 and "offensive" in rec["retuned"]
+    assert m2.card.variants["torch"].passed, m2.card.variants["torch"].gate.lines()
+    promote(m2)
+    assert promoted_model(p).root == load_model(m2.root).root.resolve()
+    p.close()
