@@ -13,10 +13,11 @@ within "the model fired on label L" and "it did not", each labelled post stands 
 production, where the firing rate is the one measured on the pool's most recent ``window`` (as ``workbench
 monitor`` measures it). Thresholds are then chosen by the usual rule (:func:`training.tune_thresholds`:
 recall floor and FPR budget of the label's tier, at that production mix), for labels with at least
-``min_positives`` positives and as many negatives in the tune part; the other labels keep theirs.
+``min_positives`` positives and as many negatives in the tune part and in the check part; the other labels
+keep theirs (too little evidence to move a threshold, or to check the move).
 
 The result is a new model directory: the same weights (and ONNX files), the new thresholds, re-gated on the
-original holdout and on the check part (both must pass), its card naming both calibration sets
+original holdout and, for the retuned labels, on the check part (both must pass), its card naming both calibration sets
 (``recalibration``). ``promote`` treats it like any other model.
 """
 
@@ -87,14 +88,17 @@ def _recent_rates(model: ModelDirectory, pool: pd.DataFrame, window: str, scores
     return (scores[recent] >= np.asarray(model.thresholds)[None, :]).mean(axis=0)
 
 
-def _check_verdict(model: ModelDirectory, y, p, thresholds, weights, labels) -> tuple[GateVerdict, list[dict]]:
+def _check_verdict(
+    model: ModelDirectory, y, p, thresholds, weights, labels, gated: list[str]
+) -> tuple[GateVerdict, list[dict]]:
+    """The check part's figures for every label it knows; the tier gate on the ``gated`` (retuned) ones."""
     per_label, _ = evaluate(y, p, thresholds, label_names=labels)
     rates = [binary_rates(y[:, j], p[:, j], np.array([thresholds[j]]), weights[:, j]) for j in range(len(labels))]
     per_label["precision_at_base_rate"] = [float(r["precision"][0]) for r in rates]
     per_label["fpr_at_base_rate"] = [float(r["fpr"][0]) for r in rates]
     per_label["recall_at_base_rate"] = [float(r["recall"][0]) for r in rates]
     known = per_label[per_label["support"] > 0]
-    verdict = gate_labels(known, model.taxonomy)
+    verdict = gate_labels(known.loc[[lab for lab in labels if lab in gated]], model.taxonomy)
     for f in verdict.failures:
         f.check = f"production check: {f.check}"
     return verdict, known.reset_index().to_dict(orient="records")
@@ -135,20 +139,20 @@ def recalibrate(
     tune = np.array([int(hashlib.sha256(f"tune:{pid}".encode()).hexdigest()[:8], 16) % 2 == 0 for pid in rows["id"]])
     new = old.copy()
     retuned, tuning = [], []
+    check = ~tune
     for j, lab in enumerate(labels):
-        yt = y[tune, j]
-        pos, neg = int(np.nansum(yt == 1)), int(np.nansum(yt == 0))
-        if pos < min_positives or neg < min_positives:
-            continue
+        pos, neg = int(np.nansum(y[tune, j] == 1)), int(np.nansum(y[tune, j] == 0))
+        enough_check = min(int(np.nansum(y[check, j] == 1)), int(np.nansum(y[check, j] == 0))) >= min_positives
+        if pos < min_positives or neg < min_positives or not enough_check:
+            continue  # too little evidence to move the threshold or to check the move: it keeps its threshold
         table = tune_thresholds(y[tune][:, [j]], p[tune][:, [j]], taxonomy=model.taxonomy, label_names=[lab],
                                 split="production_calib", weights=weights[tune][:, [j]])  # fmt: skip
         new[j] = float(table["threshold"].iloc[0])
         retuned.append(lab)
         tuning.append({**table.reset_index().to_dict(orient="records")[0], "label": lab, "positives": pos,
                        "negatives": neg})  # fmt: skip
-    check = ~tune
-    before, _ = _check_verdict(model, y[check], p[check], old, weights[check], labels)
-    after, after_rows = _check_verdict(model, y[check], p[check], new, weights[check], labels)
+    before, _ = _check_verdict(model, y[check], p[check], old, weights[check], labels, retuned)
+    after, after_rows = _check_verdict(model, y[check], p[check], new, weights[check], labels, retuned)
     out = Path(out)
     if out.exists() and overwrite and (out / "model.json").exists():
         shutil.rmtree(out)

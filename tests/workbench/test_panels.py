@@ -121,3 +121,26 @@ def test_retrain_panel_advanced_options_are_its_layer_of_the_training_configurat
     model = panel.run()
     assert model.card.training["origin"] == {"loss": "panel", "lr": "panel", "class_weights": "panel",
                                              "pos_weight_cap": "yaml"}  # fmt: skip
+
+
+def test_monitor_panel_runs_the_monitor_and_draws_alerts_in_red(tmp_path):
+    """The demo's production log on a TF-IDF model of the demo: the Run button fills the table (alerting rows
+    in red) and the figure; a window that does not parse is the panel's red message, not an exception."""
+    from training import TrainSpec, train_model
+    from workbench._demo import demo_data_dir
+    from workbench.panels import MonitorPanel
+
+    p, _ = build_demo(tmp_path / "demo")
+    model = train_model(p, tmp_path / "shipped", TrainSpec(recipe="tfidf", mix=False))
+    p.import_production(demo_data_dir() / "production_log.jsonl", models={model.root.name: model.labels})
+    panel = MonitorPanel(p, model)
+    panel.window.value = "7d"
+    panel.run_button.click()
+    assert len(panel.result["windows"]) == 2 and len(panel.alerts) > 0
+    assert set(panel.alerts["window"]) == {"2026-11-09T00:00"}  # the shifted week only
+    assert "color:#c62828" in panel.view.value and "alert(s) in 2 window(s)" in panel.message
+    assert len(panel.figure.data) == 4 * len(model.labels)  # band, calib rate, decision rate, PSI per label
+    panel.window.value = "soon"
+    panel.run_button.click()
+    assert "expected a duration" in panel.message and "#c62828" in panel.message
+    p.close()

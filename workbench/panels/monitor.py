@@ -43,7 +43,8 @@ def monitor_figure(result: Mapping[str, Any], *, labels: list[str] | None = None
 
 
 class MonitorPanel(Panel):
-    """State: ``result`` (what :func:`training.monitor` returned) and ``alerts`` (its alerting rows)."""
+    """State: ``result`` (what :func:`training.monitor` returned), ``alerts`` (its alerting rows) and
+    ``figure`` (the plotly figure shown)."""
 
     def __init__(self, project, model):
         import ipywidgets as w
@@ -57,6 +58,7 @@ class MonitorPanel(Panel):
         self.widget = w.VBox([w.HBox([self.window, self.run_button]), self._message, self.view, self.plot])
         self.result: dict | None = None
         self.alerts: pd.DataFrame | None = None
+        self.figure = None
 
     def run(self) -> dict:
         from IPython.display import display
@@ -70,8 +72,9 @@ class MonitorPanel(Panel):
         self.alerts = table[table["alert"] != ""].reset_index(drop=True)
         self.view.value = table_html(table.set_index("window"), red=table["alert"] != "",
                                      caption="per window and label (red: alert)")  # fmt: skip
+        self.figure = monitor_figure(self.result)
         self.plot.clear_output()
         with self.plot:
-            display(monitor_figure(self.result))
+            display(self.figure)
         self.say(f"{len(self.alerts)} alert(s) in {len(self.result['windows'])} window(s)")
         return self.result
