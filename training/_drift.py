@@ -31,7 +31,16 @@ from curation import DRIFT_DEFAULTS, WorkbenchError, atomic_write_text
 
 from ._modeldir import ModelDirectory, split_arrays
 
-__all__ = ["REFERENCE_FILE", "drift_limits", "drift_reference", "monitor", "monitor_table", "production_scores", "psi"]
+__all__ = [
+    "REFERENCE_FILE",
+    "drift_limits",
+    "drift_reference",
+    "monitor",
+    "monitor_table",
+    "production_scores",
+    "psi",
+    "window_edges",
+]
 
 REFERENCE_FILE = "drift_reference.json"
 _SAMPLE = 5000  # calib scores kept per label for the KS statistic
@@ -107,7 +116,9 @@ def drift_limits(model: ModelDirectory, overrides: Mapping[str, Any] | None = No
     return out
 
 
-def _window_edges(times: pd.Series, window: str) -> tuple[pd.Timestamp, pd.Timedelta, np.ndarray]:
+def window_edges(times: pd.Series, window: str) -> tuple[pd.Timestamp, pd.Timedelta, np.ndarray]:
+    """``window`` (``1d``, ``12h``, ``7d``, ``2w``, ``30m``) read: the first window's start (midnight UTC of
+    the earliest time), the window's length, and each time's window number."""
     m = re.fullmatch(r"\s*(\d+)\s*([wdhm])\s*", str(window).lower())
     if m is None or int(m.group(1)) == 0:
         raise WorkbenchError("--window", expected="a duration such as 1d, 12h, 7d, 2w or 30m", got=repr(window))
@@ -156,7 +167,7 @@ def monitor(
     ref = drift_reference(model)
     lims = drift_limits(model, limits)
     scores = production_scores(model, pool) if scores is None else np.asarray(scores, dtype=float)
-    start, step, idx = _window_edges(pool["time"], window)
+    start, step, idx = window_edges(pool["time"], window)
     fb = feedback if feedback is not None else pd.DataFrame(columns=["post_id", "type", "label", "time"])
     fb = fb[fb["type"].isin(["moderator_confirm", "moderator_overturn"])]
     # the overturn rate estimates 1 - precision: moderator decisions on posts the model fired on for the label

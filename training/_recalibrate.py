@@ -81,9 +81,9 @@ def production_weights(decided: np.ndarray, y: np.ndarray, rates: np.ndarray) ->
 
 
 def _recent_rates(model: ModelDirectory, pool: pd.DataFrame, window: str, scores: np.ndarray) -> np.ndarray:
-    from ._drift import _window_edges
+    from ._drift import window_edges
 
-    _, step, _ = _window_edges(pool["time"], window)
+    _, step, _ = window_edges(pool["time"], window)
     recent = (pool["time"] >= pool["time"].max() - step).to_numpy()
     return (scores[recent] >= np.asarray(model.thresholds)[None, :]).mean(axis=0)
 
