@@ -55,6 +55,8 @@ __all__ = [
     "records_from_frame",
     "records_from_hf",
     "ETHOS_SECONDARY",
+    "read_text",
+    "jsonl_objects",
 ]
 
 ETHOS_SECONDARY = {
@@ -127,7 +129,9 @@ def register_format(fmt: ImportFormat) -> ImportFormat:
 
 
 # ---------------------------------------------------------------------------- file helpers
-def _read_text(path: Path, problems: list[str]) -> str | None:
+def read_text(path: Path, problems: list[str]) -> str | None:
+    """A file's text (gunzipped when it is gzip, UTF-8 with or without BOM); ``None`` and a problem
+    naming the file (and line) when it cannot be read."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -328,7 +332,7 @@ def _read_ethos(fmt: ImportFormat, path: Path, text: str, res: ReadResult, optio
 
 def _read_openai(fmt: ImportFormat, path: Path, text: str, res: ReadResult, options: ReadOptions) -> None:
     out, problems = res.records, res.problems
-    for line, obj in _jsonl_objects(path, text, problems):
+    for line, obj in jsonl_objects(path, text, problems):
         where = f"{path} line {line}"
         if "prompt" not in obj:
             problems.append(f"{where} field 'prompt': missing; the OpenAI moderation format keeps the text in 'prompt'")
@@ -337,7 +341,8 @@ def _read_openai(fmt: ImportFormat, path: Path, text: str, res: ReadResult, opti
         out.append(RawRecord(where=where, text=obj["prompt"], labels=labels))
 
 
-def _jsonl_objects(path: Path, text: str, problems: list[str]) -> Iterable[tuple[int, dict]]:
+def jsonl_objects(path: Path, text: str, problems: list[str]) -> Iterable[tuple[int, dict]]:
+    """(line number, object) of each non-empty line; a malformed line or a non-object is a problem."""
     for i, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -460,7 +465,7 @@ def _read_generic(fmt: ImportFormat, path: Path, text: str, res: ReadResult, opt
     if fmt.name == "csv":
         rows: Iterable[tuple[int, Mapping[str, Any]]] = _csv_rows(path, text, fmt="csv", problems=res.problems)
     else:
-        rows = _jsonl_objects(path, text, res.problems)
+        rows = jsonl_objects(path, text, res.problems)
     for line, obj in rows:
         rec = _generic_record(
             f"{path} line {line}",
@@ -529,7 +534,7 @@ def read_file(
     if spec.read_whole is not None:
         return spec.read_whole(path)
     problems: list[str] = []
-    text = _read_text(path, problems)
+    text = read_text(path, problems)
     res = ReadResult([], problems, source=spec.source or path.stem, context=spec.context, format=fmt)
     if text is not None:
         spec.parse(spec, path, text, res, ReadOptions(text_field, id_field, context_field, dict(label_columns or {})))

@@ -43,6 +43,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd
 
 from ._errors import ImportValidationError, StoreError
+from ._importers import jsonl_objects, read_text
 from ._io import canonical_json, utc_now
 from ._records import CONTEXTS, text_hash
 from ._store import Store
@@ -129,47 +130,19 @@ def _check_fractions(fr: Mapping[str, Any]) -> dict[str, float]:
 # ---------------------------------------------------------------------------- reading
 def _rows(path: Path, problems: list[str]) -> list[tuple[str, dict[str, Any]]]:
     """(where, row) of a JSONL or CSV production log; problems collected, not raised."""
-    try:
-        raw = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
-        problems.append(f"{path}: no such file, expected a JSONL or CSV production log")
+    text = read_text(path, problems)
+    if text is None:
         return []
-    if path.suffix == ".gz" or raw[:2] == b"\x1f\x8b":
-        import gzip
-
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            problems.append(f"{path}: not a valid gzip file ({e})")
-            return []
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        problems.append(f"{path} line {line}: not UTF-8; re-save the file as UTF-8")
-        return []
-    out: list[tuple[str, dict[str, Any]]] = []
     if ".csv" in path.suffixes:
         reader = csv.DictReader(io.StringIO(text, newline=""))
+        out: list[tuple[str, dict[str, Any]]] = []
         try:
             for row in reader:
                 out.append((f"{path} line {reader.line_num}", {k: v for k, v in row.items() if k is not None}))
         except csv.Error as e:
             problems.append(f"{path} line {reader.line_num}: malformed CSV ({e}); check quoting")
         return out
-    for i, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            problems.append(f"{path} line {i}: malformed JSON ({e.msg} at column {e.colno}); one JSON object a line")
-            continue
-        if not isinstance(obj, dict):
-            problems.append(f"{path} line {i}: expected a JSON object, got {type(obj).__name__}")
-            continue
-        out.append((f"{path} line {i}", obj))
-    return out
+    return [(f"{path} line {i}", obj) for i, obj in jsonl_objects(path, text, problems)]
 
 
 def _mapping(where: str, name: str, value: Any, problems: list[str]) -> dict[str, Any] | None:
