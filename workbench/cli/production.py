@@ -61,7 +61,7 @@ def monitor(args) -> int:
     if args.figure:
         from workbench.panels.monitor import monitor_figure
 
-        monitor_figure(result).write_html(args.figure, include_plotlyjs="cdn")
+        monitor_figure(result).write_html(args.figure, include_plotlyjs=True)  # standalone: no network needed
     latest = [lab for lab, f in result["windows"][-1]["labels"].items() if f["alert"]]
     if args.recalibrate_if_drift and latest:
         from training import recalibrate
