@@ -191,6 +191,13 @@ def recalibrate(
         )  # fmt: skip
         v.passed = v.gate.passed
     m2.card.variants = variants
+    # promote compares with the model promoted now in the model's project (often the parent), not with the
+    # parent's comparison
+    from ._registry import promoted_model
+    from ._train import compare_with_promoted
+
+    promoted = promoted_model(m2.card.project)
+    m2.card.comparison = compare_with_promoted(m2, promoted) if promoted is not None else None
     m2.save_card()
     return m2
 

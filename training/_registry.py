@@ -25,8 +25,9 @@ def _registry(project_root) -> Path:
 
 
 def promoted_model(project) -> ModelDirectory | None:
-    """The project's promoted model, or ``None`` (also when its directory is gone)."""
-    path = _registry(project.root) / "promoted.json"
+    """The project's promoted model (``project``: a Project or its directory), or ``None`` (also when its
+    directory is gone)."""
+    path = _registry(getattr(project, "root", project)) / "promoted.json"
     if not path.exists():
         return None
     m = ModelDirectory(json.loads(path.read_text())["model"])

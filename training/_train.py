@@ -291,17 +291,26 @@ def _evaluate_and_report(
     card.metrics = summary = torch_info.summary
     per_label = pd.DataFrame(torch_info.per_label).set_index("label")
     if promoted is not None:
-        prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
-        tolerance = {lab: REGRESSION_TOLERANCE.get(model.taxonomy[lab].tier, 0.02) for lab in per_label.index}
-        card.comparison = {
-            "against": str(promoted.root),
-            "per_label": compare_models(per_label, prev, tolerance=tolerance).reset_index().to_dict(orient="records"),
-        }
-        before = promoted.card.variants["torch"].suite if "torch" in promoted.card.variants else None
-        if torch_info.suite and before:
-            card.comparison["suite"] = compare_suites(torch_info.suite, before)
+        card.comparison = compare_with_promoted(model, promoted)
     model.save_card()
     _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
+
+
+def compare_with_promoted(model: ModelDirectory, promoted: ModelDirectory) -> dict:
+    """The card's ``comparison``: ``model``'s torch holdout figures per label (and functional suites) against
+    the promoted model's, with each label's tier tolerance (what ``promote`` refuses on)."""
+    torch_info = model.card.variants["torch"]
+    per_label = pd.DataFrame(torch_info.per_label).set_index("label")
+    prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
+    tolerance = {lab: REGRESSION_TOLERANCE.get(model.taxonomy[lab].tier, 0.02) for lab in per_label.index}
+    out = {
+        "against": str(promoted.root),
+        "per_label": compare_models(per_label, prev, tolerance=tolerance).reset_index().to_dict(orient="records"),
+    }
+    before = promoted.card.variants["torch"].suite if "torch" in promoted.card.variants else None
+    if torch_info.suite and before:
+        out["suite"] = compare_suites(torch_info.suite, before)
+    return out
 
 
 def _write_model_report(

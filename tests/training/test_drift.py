@@ -141,6 +141,7 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
     promote(m2)  # promote rules as usual
     # the same from the command line: monitor sees the decision rate collapse and recalibrates
     assert main(["recalibrate", str(model.root), "--project", str(p2.root), "--out", str(tmp_path / "m3")]) == 0
+    assert load_model(tmp_path / "m3").card.comparison["against"].endswith("m2")  # the model promoted now
     assert main(["monitor", str(p2.root), "--model", str(model.root), "--window", "7d", "--recalibrate-if-drift",
                  "--out", str(tmp_path / "m4"), "--json"]) == 0  # fmt: skip
     out = capsys.readouterr().out
