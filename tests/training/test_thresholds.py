@@ -20,8 +20,11 @@ def test_thresholds_rule_and_calib_only():
     assert res.loc["a", "precision"] == 1.0 and 0.4 < res.loc["a", "threshold"] <= 0.6
     # b: recall 1 with fpr 0 is possible (0.5 < t <= 0.8)
     assert res.loc["b", "constraints_met"] and 0.5 < res.loc["b", "threshold"] <= 0.8
-    with pytest.raises(WorkbenchError, match=re.escape("threshold tuning split: expected 'calib', got 'holdout'")):
+    with pytest.raises(
+        WorkbenchError, match=re.escape("threshold tuning split: expected 'calib' (or 'production_calib'")
+    ) as e:
         tune_thresholds(y, p, taxonomy=TAX, split="holdout")
+    assert "got 'holdout'" in str(e.value)  # holdout never tunes, nor does valid
 
 
 def test_thresholds_fall_back_when_constraints_cannot_hold():
