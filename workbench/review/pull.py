@@ -74,9 +74,10 @@ def _label_answers(by_q: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     return {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
 
 
-def _resolve_labels(project: Project, ds, answers, owner, outcome: ReviewOutcome):
+def _resolve_labels(project: Project, ds, answers, owner):
     """Resolve every record's ``labels`` answers that have enough submissions (the dataset's
-    ``min_submitted``) into ``outcome.labels``; return (resolved per record, answers behind them, conflicts)."""
+    ``min_submitted``); return (resolved per record, answers behind them, conflicts). The caller says where
+    the resolved labels go (store records or production pool posts)."""
     labels = list(project.taxonomy.label_names)
     min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
     resolved, behind, conflicts = {}, {}, []
@@ -88,7 +89,6 @@ def _resolve_labels(project: Project, ds, answers, owner, outcome: ReviewOutcome
         resolved[rid], disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)
         if disagreed:
             conflicts.append({"record_id": rid, "labels": disagreed})
-        outcome.labels[rid] = resolved[rid]
     return resolved, behind, conflicts
 
 
@@ -161,7 +161,8 @@ def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> 
     for that label."""
     answers, metadata, counts = collect_answers(ds)
     outcome.annotations += _annotations(ERROR_REVIEW, answers, users)
-    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
+    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner)
+    outcome.labels.update(resolved)
     for rid, labels in resolved.items():
         meta = metadata.get(rid, {})
         if meta.get("error_type") == "fp" and labels.get(meta.get("label")) == 0:
@@ -179,10 +180,8 @@ def _pull_sample(project: Project, ds, users, owner, outcome: ReviewOutcome) -> 
     (``pool:<id>``), which then has a production split; answers per sampling reason are counted."""
     answers, metadata, counts = collect_answers(ds)
     outcome.annotations += _annotations(SAMPLE_REVIEW, answers, users)
-    scratch = ReviewOutcome()
-    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, scratch)
-    for rid, labels in resolved.items():
-        outcome.pool_labels[rid.removeprefix("pool:")] = labels
+    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner)
+    outcome.pool_labels.update({rid.removeprefix("pool:"): labels for rid, labels in resolved.items()})
     positives: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for rid, labels in resolved.items():
         reason = metadata.get(rid, {}).get("sampling", "unknown")
@@ -201,7 +200,8 @@ def _pull_sample(project: Project, ds, users, owner, outcome: ReviewOutcome) -> 
 def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
     answers, metadata, counts = collect_answers(ds)
     outcome.annotations += _annotations(BATCH_REVIEW, answers, users)
-    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner, outcome)
+    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner)
+    outcome.labels.update(resolved)
     per_batch: dict[str, list[bool | None]] = defaultdict(list)
     audited = {meta.get("batch_id", "") for meta in metadata.values() if meta.get("audit")}
     for rid, meta in metadata.items():
