@@ -28,6 +28,7 @@ __all__ = [
     "GateFailure",
     "GateVerdict",
     "gate_labels",
+    "merge_verdicts",
     "RegressionVectors",
     "load_vectors",
     "run_vectors",
@@ -342,14 +343,19 @@ def gate_model(
     v = gate_labels(per_label, taxonomy, min_positives=min_positives)
     for other in (vectors_verdict, suite_verdict):
         if other is not None:
-            v = GateVerdict(
-                passed=v.passed and other.passed,
-                failures=v.failures + other.failures,
-                checked=v.checked + other.checked,
-                notes=v.notes + list(other.notes),
-                passed_known_gaps=v.passed_known_gaps + list(other.passed_known_gaps),
-            )
+            v = merge_verdicts(v, other)
     return v
+
+
+def merge_verdicts(a: GateVerdict, b: GateVerdict) -> GateVerdict:
+    """Both verdicts as one: passed only if both passed, with every failure, check and note of each."""
+    return GateVerdict(
+        passed=a.passed and b.passed,
+        failures=a.failures + b.failures,
+        checked=a.checked + b.checked,
+        notes=a.notes + list(b.notes),
+        passed_known_gaps=a.passed_known_gaps + list(b.passed_known_gaps),
+    )
 
 
 REGRESSION_TOLERANCE = {"T1": 0.01, "T2": 0.02, "T3": 0.03, "T4": 0.05, "T5": 0.05}

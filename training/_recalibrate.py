@@ -33,7 +33,7 @@ import pandas as pd
 
 from curation import WorkbenchError, utc_now
 
-from ._gates import GateVerdict, gate_labels
+from ._gates import GateVerdict, gate_labels, merge_verdicts
 from ._metrics import evaluate
 from ._modeldir import ModelDirectory, load_model
 from ._thresholds import binary_rates, tune_thresholds
@@ -114,10 +114,12 @@ def recalibrate(
     min_positives: int = 5,
     variant: str | None = None,
     overwrite: bool = False,
+    scores: np.ndarray | None = None,
 ) -> ModelDirectory:
     """A new model directory at ``out``: ``model``'s weights with thresholds re-tuned on labelled production
     posts (see the module docstring), re-gated on the original holdout and the check part. ``overwrite``
-    replaces a model directory already at ``out`` (never another kind of folder)."""
+    replaces a model directory already at ``out`` (never another kind of folder); ``scores``: the pool's
+    scores when the caller has them already (:func:`training.production_scores`, as the monitor used)."""
     from ._drift import production_scores
 
     labels = model.labels
@@ -130,7 +132,7 @@ def recalibrate(
             got=f"{len(rows)}",
             fix="review more production posts (workbench review push-sample) or import moderator decisions",
         )
-    all_scores = production_scores(model, pool, variant=variant)
+    all_scores = production_scores(model, pool, variant=variant) if scores is None else np.asarray(scores, float)
     rates = _recent_rates(model, pool, window, all_scores)
     index = {pid: i for i, pid in enumerate(pool["id"])}
     p = all_scores[[index[pid] for pid in rows["id"]]]
@@ -182,13 +184,7 @@ def recalibrate(
     m2.save_card()
     variants = m2.evaluate_all()  # the original holdout, suites and vectors, with the new thresholds
     for v in variants.values():
-        v.gate = GateVerdict(
-            passed=v.gate.passed and after.passed,
-            failures=v.gate.failures + list(after.failures),
-            checked=v.gate.checked + after.checked,
-            notes=v.gate.notes,
-            passed_known_gaps=v.gate.passed_known_gaps,
-        )  # fmt: skip
+        v.gate = merge_verdicts(v.gate, after)
         v.passed = v.gate.passed
     m2.card.variants = variants
     # promote compares with the model promoted now in the model's project (often the parent), not with the
