@@ -230,7 +230,8 @@ def _read(
             problems.append(f"{where}: field 'model': expected a model name, got {model!r}")
             continue
         if models and model is not None and model not in models:
-            problems.append(f"{where}: field 'model': {model!r} is not a known model; expected one of {sorted(models)}")
+            problems.append(f"{where}: field 'model': {model!r} is not a known model; expected one of {sorted(models)} "
+                            "(pass --model DIR for the model directory that scored these posts)")  # fmt: skip
             continue
         allowed, whose = (
             (list(models[model]), f"model {model!r}") if model in models else (list(labels), "the taxonomy")
@@ -282,17 +283,18 @@ def write_pool_labels(
     provenance: str,
     fractions: Mapping[str, float] | None,
     actor: str,
-) -> int:
+) -> str:
     """Give a pool post known labels (inside the caller's transaction): the values are written over the
     ones it had, with ``provenance``; a post labelled for the first time gets its production split. Returns
-    1 when something changed (an event says what it was before), else 0; an unknown post is 0."""
+    ``"labelled"`` (its first known labels), ``"changed"`` (an event says what they were before) or ``""``
+    (nothing changed, or no such post)."""
     row = conn.execute("SELECT labels, label_provenance, split FROM production WHERE id = ?", (post_id,)).fetchone()
     if row is None:
-        return 0
+        return ""
     old, prov = json.loads(row[0]), json.loads(row[1])
     new = {**old, **{k: int(v) for k, v in labels.items()}}
     if new == old:
-        return 0
+        return ""
     prov.update({k: provenance for k in labels})
     split = row[2] or production_split(post_id, fractions)
     conn.execute(
@@ -301,7 +303,7 @@ def write_pool_labels(
     )
     store.event(conn, actor=actor, kind="pool_labels", target=post_id, value=canonical_json(new),
                 detail={"before": old, "provenance": provenance, "split": split})  # fmt: skip
-    return 1
+    return "changed" if row[2] else "labelled"
 
 
 def import_production(
@@ -355,12 +357,11 @@ def import_production(
                 (e["post_id"], e["type"], e["label"], e["ts"], import_id, now),
             )
             if e["type"] in MODERATOR_VALUES:
-                first = conn.execute("SELECT split FROM production WHERE id = ?", (e["post_id"],)).fetchone()[0] is None
-                changed = write_pool_labels(
+                done = write_pool_labels(
                     store, conn, e["post_id"], {e["label"]: MODERATOR_VALUES[e["type"]]}, provenance="moderator",
                     fractions=fractions, actor=actor,
                 )  # fmt: skip
-                labelled += int(first and changed)
+                labelled += done == "labelled"
         if posts or events:
             conn.execute(
                 "INSERT INTO imports (id, created_at, source, format, path, n_records, params) VALUES (?,?,?,?,?,?,?)",

@@ -119,8 +119,10 @@ def apply_review(
             store.event(conn, actor=actor, kind="hard_negative", target=rid, detail={"labels": sorted(labels)})
             done["hard_negatives"] += 1
         for pid, labels in outcome.pool_labels.items():
-            done["pool_labels"] += write_pool_labels(
-                store, conn, pid, labels, provenance="annotator", fractions=production_splits, actor=actor
+            done["pool_labels"] += bool(
+                write_pool_labels(
+                    store, conn, pid, labels, provenance="annotator", fractions=production_splits, actor=actor
+                )
             )
     return done
 
