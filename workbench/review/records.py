@@ -109,9 +109,7 @@ def error_record(
             -e["probability"],
         ),
     )
-    probs = worst["probs"]
-    chosen = [lab for lab, t in zip(labels, thresholds) if probs.get(lab, 0.0) >= t]
-    scores = [float(probs[lab]) for lab in chosen] if chosen else [float(1 - max(probs.values(), default=0.0))]
+    chosen, scores = _decisions(worst["probs"], labels, thresholds)
     fields = {"text": row["text"]}
     metadata = _metadata({**row, "record_id": row["id"]})
     metadata.update({"error_type": worst["error_type"], "label": worst["label"]})
@@ -125,6 +123,16 @@ def error_record(
         vectors=_vectors(vector),
         suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores, agent=agent)],
     )
+
+
+def _decisions(
+    probs: Mapping[str, float], labels: Sequence[str], thresholds: Sequence[float]
+) -> tuple[list[str], list[float]]:
+    """A model's suggestion for the ``labels`` question: the labels at or above their thresholds with their
+    probabilities, or (none fired) ``none``'s score, one minus the highest probability."""
+    chosen = [lab for lab, t in zip(labels, thresholds) if probs.get(lab, 0.0) >= t]
+    scores = [float(probs[lab]) for lab in chosen] if chosen else [float(1 - max(probs.values(), default=0.0))]
+    return chosen, scores
 
 
 def suite_record(case, description: str = "", vector: Sequence[float] | None = None):
@@ -155,9 +163,7 @@ def sample_record(
     the model's decisions with their probabilities as the suggestion."""
     import argilla as rg
 
-    chosen = [lab for lab, p, t in zip(labels, probs, thresholds) if p >= t]
-    by_label = {lab: float(p) for lab, p in zip(labels, probs)}
-    scores = [by_label[lab] for lab in chosen] if chosen else [float(1 - max(by_label.values(), default=0.0))]
+    chosen, scores = _decisions({lab: float(p) for lab, p in zip(labels, probs)}, labels, thresholds)
     fields = {"text": post["text"]}
     metadata = _metadata({"record_id": post["id"], "split": "production", "source": "production",
                           "context": post.get("context") or "GENERAL"})  # fmt: skip
