@@ -65,10 +65,13 @@ def psi(reference_edges: np.ndarray, reference_shares: np.ndarray, scores: np.nd
 
 
 def drift_reference(model: ModelDirectory, *, refresh: bool = False) -> dict[str, Any]:
-    """Calib's score distribution and decision rate per label (computed once, kept in the model directory)."""
+    """Calib's score distribution and decision rate per label (computed once, kept in the model directory;
+    computed again when the model's thresholds are no longer the ones it was computed at)."""
     path = model.root / REFERENCE_FILE
     if path.exists() and not refresh:
-        return json.loads(path.read_text())
+        ref = json.loads(path.read_text())
+        if [ref["labels"].get(lab, {}).get("threshold") for lab in model.labels] == model.thresholds:
+            return ref
     _, texts, _ = split_arrays(model._data(), model.labels, "calib")
     if not texts:
         raise WorkbenchError(
@@ -171,11 +174,11 @@ def monitor(
     fb = feedback if feedback is not None else pd.DataFrame(columns=["post_id", "type", "label", "time"])
     fb = fb[fb["type"].isin(["moderator_confirm", "moderator_overturn"])]
     # the overturn rate estimates 1 - precision: moderator decisions on posts the model fired on for the label
+    decided = scores >= np.asarray(model.thresholds)[None, :]
     row_of = {pid: i for i, pid in enumerate(pool["id"])}
-    fired = [
-        pid in row_of and lab in model.labels and scores[row_of[pid], model.labels.index(lab)] >= model.thresholds[model.labels.index(lab)]
-        for pid, lab in zip(fb["post_id"], fb["label"])
-    ]  # fmt: skip
+    col_of = {lab: j for j, lab in enumerate(model.labels)}
+    fired = [pid in row_of and lab in col_of and decided[row_of[pid], col_of[lab]]
+             for pid, lab in zip(fb["post_id"], fb["label"])]  # fmt: skip
     fb = fb[np.asarray(fired, dtype=bool)] if len(fb) else fb
     fb_idx = ((fb["time"] - start) // step).to_numpy() if len(fb) else np.array([], dtype=int)
     windows = []
@@ -191,16 +194,16 @@ def monitor(
         for j, lab in enumerate(model.labels):
             r, lim = ref["labels"][lab], lims[lab]
             s = scores[rows, j]
-            decided = fb[(fb_idx == w) & (fb["label"] == lab).to_numpy()]
-            n_dec = len(decided)
-            overturn = float((decided["type"] == "moderator_overturn").mean()) if n_dec else None
+            moderated = fb[(fb_idx == w) & (fb["label"] == lab).to_numpy()]
+            n_dec = len(moderated)
+            overturn = float((moderated["type"] == "moderator_overturn").mean()) if n_dec else None
             fig: dict[str, Any] = {"n": n, "moderator_decisions": n_dec, "overturn_rate": overturn,
                                    "psi": None, "psi_p": None, "ks": None, "decision_rate": None}  # fmt: skip
             reasons = []
             if n:
                 fig["psi"] = round(psi(np.array(r["edges"]), np.array(r["shares"]), s), 4)
                 fig["ks"] = round(float(ks_2samp(s, np.array(r["sample"])).statistic), 4)
-                fig["decision_rate"] = round(float((s >= r["threshold"]).mean()), 4)
+                fig["decision_rate"] = round(float(decided[rows, j].mean()), 4)
             if n >= min_n:
                 # PSI of a sample is chi-square noise: n_ref * n / (n_ref + n) * PSI ~ chi2(bins - 1) when nothing
                 # moved, so a crossing counts only when that noise explains it with p < ALPHA
@@ -217,7 +220,7 @@ def monitor(
                 if outside:
                     reasons.append(f"decision rate {fig['decision_rate']:.3f} outside [{lo:.3f}, {hi:.3f}] (calib {r['decision_rate']:.3f})")  # fmt: skip
             if overturn is not None and n_dec >= min_decisions and overturn > lim["overturn_max"]:
-                k = int((decided["type"] == "moderator_overturn").sum())
+                k = int((moderated["type"] == "moderator_overturn").sum())
                 if binomtest(k, n_dec, lim["overturn_max"], alternative="greater").pvalue < ALPHA:
                     reasons.append(f"overturn rate {overturn:.2f} > {lim['overturn_max']} ({n_dec} decisions)")
             fig["alert"], fig["reasons"] = bool(reasons), reasons

@@ -44,7 +44,7 @@ def feedback_import(args) -> int:
 
 def monitor(args) -> int:
     from curation import Project
-    from training import load_model, monitor_table
+    from training import load_model, monitor_table, production_scores, recalibrate
     from training import monitor as run_monitor
 
     if args.recalibrate_if_drift and not args.out:
@@ -55,21 +55,19 @@ def monitor(args) -> int:
         model = load_model(args.model)
         model.check_taxonomy(project.taxonomy)
         limits = (project.config.get("monitoring") or {}).get("limits")
-        result = run_monitor(
-            model, project.production(), project.feedback(), window=args.window, limits=limits, min_n=args.min_n
-        )
+        pool = project.production()
+        scores = production_scores(model, pool) if len(pool) else None  # once, for the monitor and recalibration
+        result = run_monitor(model, pool, project.feedback(), window=args.window, limits=limits, min_n=args.min_n,
+                             scores=scores)  # fmt: skip
+        latest = [lab for lab, f in result["windows"][-1]["labels"].items() if f["alert"]]
+        if args.recalibrate_if_drift and latest:
+            m2 = recalibrate(model, project, args.out, source=args.source, window=args.window, scores=scores)
+            result["recalibrated"] = {"out": str(m2.root), "labels_alerting": latest,
+                                      "passed": m2.card.variants["torch"].passed}  # fmt: skip
     if args.figure:
         from workbench.panels.monitor import monitor_figure
 
         monitor_figure(result).write_html(args.figure, include_plotlyjs=True)  # standalone: no network needed
-    latest = [lab for lab, f in result["windows"][-1]["labels"].items() if f["alert"]]
-    if args.recalibrate_if_drift and latest:
-        from training import recalibrate
-
-        with Project(args.dir) as project:
-            m2 = recalibrate(load_model(args.model), project, args.out, source=args.source, window=args.window)
-        result["recalibrated"] = {"out": str(m2.root), "labels_alerting": latest,
-                                  "passed": m2.card.variants["torch"].passed}  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
     else:
