@@ -130,7 +130,11 @@ def recalibrate(
             f"recalibration of {model.root} from {source}",
             expected=f"labelled production_calib posts (at least {2 * min_positives})",
             got=f"{len(rows)}",
-            fix="review more production posts (workbench review push-sample) or import moderator decisions",
+            fix="review more production posts (workbench review push-sample), or recalibrate on moderator "
+            "decisions (--from feedback)"
+            if source == "sample-review"
+            else "import more moderator decisions, or "
+            "review production posts (workbench review push-sample) and use --from sample-review",
         )
     all_scores = production_scores(model, pool, variant=variant) if scores is None else np.asarray(scores, float)
     rates = _recent_rates(model, pool, window, all_scores)

@@ -36,7 +36,8 @@ def feedback_import(args) -> int:
         return 0
     print(
         f"{summary.n_posts} posts into the pool ({summary.n_already_stored} already stored), "
-        f"{summary.n_feedback} feedback events {summary.feedback or ''}, {summary.n_labelled} posts newly labelled "
+        f"{summary.n_feedback} feedback events{' ' + str(summary.feedback) if summary.feedback else ''}, "
+        f"{summary.n_labelled} posts newly labelled "
         "by moderators"
     )
     return 0
