@@ -24,23 +24,9 @@ import pytest
 from workbench.argilla.stack import ServerStack, StackError, StackSettings
 from workbench.cli import main as cli
 
+from ._argilla_api import Api, make_annotator, make_dataset, workspace_id
+
 pytestmark = pytest.mark.slow
-
-
-class Api:
-    """A thin Argilla REST client (the UI and the SDK call the same endpoints)."""
-
-    def __init__(self, url: str, key: str | None) -> None:
-        headers = {"X-Argilla-Api-Key": key} if key else {}
-        self.http = httpx.Client(base_url=url + "/api/v1", headers=headers, timeout=60)
-
-    def __call__(self, method: str, path: str, **kw) -> httpx.Response:
-        return self.http.request(method, path, **kw)
-
-    def ok(self, method: str, path: str, **kw):
-        r = self(method, path, **kw)
-        assert r.status_code < 300, (method, path, r.status_code, r.text[:500])
-        return r.json() if r.content else None
 
 
 @pytest.fixture(scope="module")
@@ -57,53 +43,6 @@ def stack(tmp_path_factory):
 def owner(stack) -> Api:
     env = stack.env()
     return Api(env["ARGILLA_API_URL"], env["ARGILLA_API_KEY"])
-
-
-def _workspace_id(owner: Api) -> str:
-    return next(w["id"] for w in owner.ok("GET", "/me/workspaces")["items"] if w["name"] == "moderation")
-
-
-def _make_dataset(owner: Api, n_records: int, min_submitted: int = 1) -> tuple[str, list[str]]:
-    ds = owner.ok(
-        "POST",
-        "/datasets",
-        json={
-            "name": f"stack-test-{uuid.uuid4().hex[:8]}",
-            "workspace_id": _workspace_id(owner),
-            "distribution": {"strategy": "overlap", "min_submitted": min_submitted},
-        },
-    )
-    owner.ok(
-        "POST", f"/datasets/{ds['id']}/fields", json={"name": "text", "title": "Text", "settings": {"type": "text"}}
-    )
-    owner.ok(
-        "POST",
-        f"/datasets/{ds['id']}/questions",
-        json={
-            "name": "label",
-            "title": "Label",
-            "required": True,
-            "settings": {
-                "type": "label_selection",
-                "options": [{"value": "ok", "text": "ok"}, {"value": "threat", "text": "threat"}],
-            },
-        },
-    )
-    owner.ok("PUT", f"/datasets/{ds['id']}/publish")
-    items = [{"fields": {"text": f"post number {i} about something"}, "external_id": f"r{i}"} for i in range(n_records)]
-    for start in range(0, n_records, 200):
-        owner.ok("POST", f"/datasets/{ds['id']}/records/bulk", json={"items": items[start : start + 200]})
-    records = owner.ok("GET", f"/datasets/{ds['id']}/records", params={"limit": 1000})["items"]
-    return ds["id"], [r["id"] for r in records]
-
-
-def _make_annotator(owner: Api, url: str) -> tuple[str, Api]:
-    name = f"annotator-{uuid.uuid4().hex[:8]}"
-    user = owner.ok(
-        "POST", "/users", json={"username": name, "first_name": name, "password": uuid.uuid4().hex, "role": "annotator"}
-    )
-    owner.ok("POST", f"/workspaces/{_workspace_id(owner)}/users", json={"user_id": user["id"]})
-    return user["id"], Api(url, user["api_key"])
 
 
 # --------------------------------------------------------------------------------------------- lifecycle
@@ -154,7 +93,7 @@ def test_requests_without_a_valid_key_are_refused(stack, owner):
     url = stack.env()["ARGILLA_API_URL"]
     for key in (None, "argilla.apikey", "owner.apikey", "x" * 43):
         anon = Api(url, key)
-        for path in ("/me", "/workspaces/" + _workspace_id(owner), "/users"):
+        for path in ("/me", "/workspaces/" + workspace_id(owner), "/users"):
             assert anon("GET", path).status_code == 401, (key, path)
     assert owner("GET", "/me").json()["role"] == "owner"
     # and the password login works only with the generated password
@@ -217,8 +156,8 @@ def test_secrets_file_readable_by_others_is_refused(tmp_path):
 def test_many_concurrent_annotators_lose_nothing_and_progress_is_exact(stack, owner):
     url = stack.env()["ARGILLA_API_URL"]
     n_records, n_annotators, per_annotator = 120, 8, 60
-    dataset_id, record_ids = _make_dataset(owner, n_records)
-    annotators = [_make_annotator(owner, url) for _ in range(n_annotators)]
+    dataset_id, record_ids = make_dataset(owner, n_records)
+    annotators = [make_annotator(owner, url) for _ in range(n_annotators)]
     # annotator k answers records k*15 .. k*15+59 (wrapping): every record gets 4 answers, all overlapping
     plan = {
         uid: [record_ids[(k * 15 + j) % n_records] for j in range(per_annotator)]
@@ -287,8 +226,8 @@ def test_many_concurrent_annotators_lose_nothing_and_progress_is_exact(stack, ow
 
 def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
     url = stack.env()["ARGILLA_API_URL"]
-    dataset_id, record_ids = _make_dataset(owner, 40)
-    uid, annotator = _make_annotator(owner, url)
+    dataset_id, record_ids = make_dataset(owner, 40)
+    uid, annotator = make_annotator(owner, url)
     acked_records: list[str] = []
     acked_responses: list[str] = []
     stop = threading.Event()
@@ -355,7 +294,7 @@ def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
 
 
 def test_reindex_detects_and_repairs_a_damaged_index(stack, owner):
-    dataset_id, record_ids = _make_dataset(owner, 30)
+    dataset_id, record_ids = make_dataset(owner, 30)
     with sqlite3.connect(stack.search_db) as conn:
         conn.execute("DELETE FROM idx_records WHERE id IN (?, ?)", (record_ids[0], record_ids[1]))
         conn.execute("UPDATE idx_records SET status = 'completed' WHERE id = ?", (record_ids[2],))
@@ -377,7 +316,7 @@ def test_reindex_detects_and_repairs_a_damaged_index(stack, owner):
 
 def test_search_engine_features_through_the_api(owner):
     ds = owner.ok(
-        "POST", "/datasets", json={"name": f"engine-{uuid.uuid4().hex[:8]}", "workspace_id": _workspace_id(owner)}
+        "POST", "/datasets", json={"name": f"engine-{uuid.uuid4().hex[:8]}", "workspace_id": workspace_id(owner)}
     )
     dsid = ds["id"]
     for name in ("text", "context"):
@@ -504,7 +443,7 @@ def test_a_dataset_dropped_behind_the_index_back_is_reported_and_removed_on_star
     """A crash between Argilla's database write and the index write (or a restored database) leaves the
     index holding a dataset the database no longer has: the next start must still come up, name it in
     its repair report and drop it from the index."""
-    dataset_id, _ = _make_dataset(owner, 5)
+    dataset_id, _ = make_dataset(owner, 5)
     stack.stop()
     hex_id = uuid.UUID(dataset_id).hex
     with sqlite3.connect(stack.argilla_home / "argilla.db") as db:

@@ -29,6 +29,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 from .processes import (
     StackError,
@@ -45,7 +46,11 @@ from .processes import (
 )
 
 ENGINE_NAME = "workbench-sqlite"  # same as workbench.argilla.engine.ENGINE_NAME (that module imports argilla-server)
-COMPONENTS = ("valkey", "server", "worker")
+COMPONENTS = ("valkey", "server", "worker")  # the second and later servers and workers are "server-2", "worker-2", ...
+
+
+def _numbered(kind: str, i: int) -> str:
+    return kind if i == 0 else f"{kind}-{i + 1}"
 
 
 def default_home() -> Path:
@@ -67,6 +72,8 @@ class StackSettings:
     search_engine: str = "elasticsearch"  # which of the two search_url points to
     redis_url: Optional[str] = None  # default: embedded Valkey
     allow_remote: bool = False
+    servers: int = 1  # argilla-server processes, each on its own port, over the same database, Redis and index
+    workers: int = 1  # rq background workers
 
     @classmethod
     def from_env(cls, **given) -> StackSettings:
@@ -82,6 +89,22 @@ class StackSettings:
 
     def __post_init__(self) -> None:
         self.home = Path(self.home).expanduser().absolute()
+        for name in ("servers", "workers"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or not 1 <= value <= 64:
+                raise StackError(
+                    f"--{name} {value!r}",
+                    expected="a whole number from 1 to 64",
+                    got=repr(value),
+                    fix=f"pass --{name} 2",
+                )
+        if self.servers > 1 and not self.database_url:
+            raise StackError(
+                f"--servers {self.servers}",
+                expected="a PostgreSQL --database-url: several server processes share one database",
+                got="the embedded SQLite database, which is for one server process",
+                fix="start PostgreSQL and pass --database-url postgresql+asyncpg://USER:PASSWORD@127.0.0.1:5432/argilla",
+            )
         if self.search_engine not in ("elasticsearch", "opensearch"):
             raise StackError(
                 f"search engine {self.search_engine!r} is not one argilla-server supports; expected 'elasticsearch' "
@@ -115,6 +138,7 @@ class ServerStack:
         home = self.settings.home
         self.secrets_file = home / "secrets.json"
         self.state_file = home / "run" / "state.json"
+        self.urls_file = home / "run" / "external-urls.json"  # the external URLs with their passwords (0600)
         self.log_dir = home / "logs"
         self.search_db = home / "search.sqlite"
         self.argilla_home = home / "argilla"
@@ -161,6 +185,7 @@ class ServerStack:
             for name, entry in state["components"].items()
         }
         info["url"] = state["url"]
+        info["urls"] = state.get("urls", [state["url"]])
         info["external"] = state.get("external", {})
         info["running"] = bool(alive) and all(alive.values())
         info["stale"] = not info["running"]
@@ -177,11 +202,11 @@ class ServerStack:
 
     # -- start ----------------------------------------------------------------------------------------
 
-    def _child_env(self, port: int, redis_url: str) -> dict:
+    def _child_env(self, port: int, redis_url: str, ports: Optional[list[int]] = None) -> dict:
         s = self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARGILLA_")}
         self.argilla_home.mkdir(parents=True, exist_ok=True)
-        origins = [f"http://{s.host}:{port}", f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+        origins = [f"http://{h}:{p}" for p in (ports or [port]) for h in (s.host, "localhost", "127.0.0.1")]
         env.update(
             ARGILLA_HOME_PATH=str(self.argilla_home),
             ARGILLA_REDIS_URL=redis_url,
@@ -272,6 +297,8 @@ class ServerStack:
         if current["running"]:
             return {**current, "already_running": True, "seconds": 0.0}
         if current["stale"]:
+            if self._can_restart_in_place(current):
+                return self._restart_dead(current, began, timeout)
             # A previous run died (or was killed): end what is left of it, then start cleanly.
             self.stop()
         s = self.settings
@@ -282,8 +309,11 @@ class ServerStack:
                 redis_url = s.redis_url
             else:
                 started["valkey"], redis_url = self._start_valkey(creds["valkey_password"])
-            port = free_port(s.host, s.port)
-            env = self._child_env(port, redis_url)
+            ports: list[int] = []
+            for _ in range(s.servers):  # consecutive free ports from --port
+                ports.append(free_port(s.host, (ports[-1] + 1) if ports else s.port))
+            port = ports[0]
+            env = self._child_env(port, redis_url, ports)
             launch = [sys.executable, "-m", "workbench.argilla.launch"]
             self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
             repair = None
@@ -293,10 +323,18 @@ class ServerStack:
                         "reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600), capture=True
                     )
                 )
-            started["server"] = self._spawn("server", launch + ["server", "--host", s.host, "--port", str(port)], env)
-            started["worker"] = self._spawn("worker", launch + ["worker"], env)
-            url = f"http://{s.host}:{port}"
-            self._wait_healthy(url, creds["api_key"], started, deadline=began + timeout)
+            urls = [f"http://{s.host}:{p}" for p in ports]
+            for i, p in enumerate(ports):
+                started[_numbered("server", i)] = self._spawn(
+                    _numbered("server", i), launch + ["server", "--host", s.host, "--port", str(p)], env
+                )
+            for i in range(s.workers):
+                started[_numbered("worker", i)] = self._spawn(_numbered("worker", i), launch + ["worker"], env)
+            url = urls[0]
+            for i, u in enumerate(urls):
+                self._wait_healthy(
+                    u, creds["api_key"], started, deadline=began + timeout, server=_numbered("server", i)
+                )
         except BaseException:
             for entry in reversed(list(started.values())):
                 self._kill(entry)
@@ -307,7 +345,11 @@ class ServerStack:
             "redis": _redact(s.redis_url) if s.redis_url else None,
         }
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
-        write_private(self.state_file, {"url": url, "port": port, "components": started, "external": external})
+        write_private(self.urls_file, {"database_url": s.database_url, "redis_url": redis_url})
+        write_private(
+            self.state_file,
+            {"url": url, "urls": urls, "port": port, "ports": ports, "components": started, "external": external},
+        )
         return {
             **self.status(),
             "already_running": False,
@@ -315,7 +357,60 @@ class ServerStack:
             "repair": repair,
         }
 
-    def _wait_healthy(self, url: str, api_key: str, started: dict, deadline: float) -> None:
+    def _can_restart_in_place(self, current: dict) -> bool:
+        """Some servers or workers died while the rest (and Redis) still run: a load balancer keeps serving
+        through the live servers, so only the dead ones are started again."""
+        alive = {n for n, c in current["components"].items() if c["alive"]}
+        valkey = current["components"].get("valkey")
+        return bool(alive - {"valkey"}) and (valkey is None or valkey["alive"]) and self.urls_file.exists()
+
+    def _restart_dead(self, current: dict, began: float, timeout: float) -> dict:
+        """Start again the servers and workers of a running stack that died, with the settings it was started
+        with; the search index is first checked against the database and the datasets that disagree are
+        rebuilt (a process killed between its database commit and its index write leaves the index behind)."""
+        state = self._state()
+        urls = read_private(self.urls_file)
+        ports = state.get("ports", [state["port"]])
+        server_urls = state.get("urls", [state["url"]])
+        env = self._child_env(ports[0], urls["redis_url"], ports)
+        if urls.get("database_url"):
+            env["ARGILLA_DATABASE_URL"] = urls["database_url"]
+        launch = [sys.executable, "-m", "workbench.argilla.launch"]
+        repair = None
+        if state.get("external", {}).get("search") is None:
+            repair = json.loads(
+                self._run_step(
+                    "reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600), capture=True
+                )
+            )
+        components = dict(state["components"])
+        restarted: dict[str, dict] = {}
+        for name, info in current["components"].items():
+            if info["alive"]:
+                continue
+            kind, _, number = name.partition("-")
+            if kind == "server":
+                where = urlsplit(server_urls[int(number or 1) - 1])
+                argv = launch + ["server", "--host", str(where.hostname), "--port", str(where.port)]
+            else:
+                argv = launch + ["worker"]
+            restarted[name] = self._spawn(name, argv, env)
+        components.update(restarted)
+        api_key = self._secrets()["api_key"]
+        for name in restarted:
+            if name.startswith("server"):
+                url = server_urls[int(name.partition("-")[2] or 1) - 1]
+                self._wait_healthy(url, api_key, restarted, deadline=began + timeout, server=name)
+        write_private(self.state_file, {**state, "components": components})
+        return {
+            **self.status(),
+            "already_running": False,
+            "restarted": sorted(restarted),
+            "seconds": round(time.monotonic() - began, 1),
+            "repair": repair,
+        }
+
+    def _wait_healthy(self, url: str, api_key: str, started: dict, deadline: float, server: str = "server") -> None:
         request = urllib.request.Request(url + "/api/v1/me", headers={"X-Argilla-Api-Key": api_key})
         last = "no answer yet"
         while time.monotonic() < deadline:
@@ -334,7 +429,7 @@ class ServerStack:
             time.sleep(0.2)
         raise StackError(
             f"Argilla did not become healthy at {url} in time (last: {last}); the server log says:\n"
-            f"{tail(Path(started['server']['log']))}"
+            f"{tail(Path(started[server]['log']))}"
         )
 
     # -- stop -----------------------------------------------------------------------------------------
@@ -345,17 +440,19 @@ class ServerStack:
         if state is None:
             return []
         stopped = []
-        for name in ("worker", "server", "valkey"):
-            entry = state["components"].get(name)
-            if entry and self._kill(entry):
+        order = {"worker": 0, "server": 1, "valkey": 2}  # workers first, the Redis they use last
+        for name in sorted(state["components"], key=lambda n: (order.get(n.split("-")[0], 1), n)):
+            if self._kill(state["components"][name]):
                 stopped.append(name)
         self.state_file.unlink(missing_ok=True)
+        self.urls_file.unlink(missing_ok=True)
         return stopped
 
     # -- maintenance ----------------------------------------------------------------------------------
 
     def logs(self, component: Optional[str] = None, lines: int = 50) -> str:
-        names = [component] if component else list(COMPONENTS) + ["migrate", "reindex"]
+        numbered = sorted(p.stem for p in self.log_dir.glob("*-[0-9]*.log")) if self.log_dir.is_dir() else []
+        names = [component] if component else list(COMPONENTS) + numbered + ["migrate", "reindex"]
         out = []
         for name in names:
             path = self.log_dir / f"{name}.log"
@@ -374,6 +471,10 @@ class ServerStack:
         port = state.get("port", self.settings.port)
         redis_url = self.settings.redis_url or "redis://127.0.0.1:1/0"  # the reindexer never talks to Redis
         env = self._child_env(port, redis_url)
+        if not self.settings.database_url and self.urls_file.exists():  # the database the running stack uses
+            database_url = read_private(self.urls_file).get("database_url")
+            if database_url:
+                env["ARGILLA_DATABASE_URL"] = database_url
         argv = [sys.executable, "-m", "workbench.argilla.launch", "reindex"]
         argv += ["--check"] if check else (["--repair"] if repair else [])
         done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=str(self.settings.home))

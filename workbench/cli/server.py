@@ -26,13 +26,15 @@ def start(args) -> int:
         search_url=args.search_url,
         search_engine=args.search_engine,
         redis_url=args.redis_url,
+        servers=args.servers,
+        workers=args.workers,
     )
     info = stack.start(timeout=args.timeout)
     pids = ", ".join(f"{n} {c['pid']}" for n, c in info["components"].items())
     if info["already_running"]:
         print(f"Argilla is already running at {info['url']} ({pids}).")
     else:
-        print(f"Argilla is up at {info['url']} after {info['seconds']:.1f} s ({pids}).")
+        print(f"Argilla is up at {', '.join(info['urls'])} after {info['seconds']:.1f} s ({pids}).")
     print(f"Owner user, password and API key: {info['secrets_file']} (readable only by you).")
     print(
         'For the SDK in this shell:  eval "$(workbench server env'
@@ -78,7 +80,7 @@ def env(args) -> int:
 
 
 def reindex(args) -> int:
-    code, report = _stack(args).reindex(check=args.check, repair=args.repair)
+    code, report = _stack(args, database_url=args.database_url).reindex(check=args.check, repair=args.repair)
     print(json.dumps(report, indent=2))
     return code
 
@@ -152,13 +154,26 @@ def register(sub: argparse._SubParsersAction) -> None:
                 help="what --search-url is (default elasticsearch)",
             )
             a.add_argument("--redis-url", help="external Redis (default: embedded Valkey); or $REDIS_URL")
+            a.add_argument(
+                "--servers",
+                type=int,
+                default=1,
+                help="argilla-server processes on consecutive ports over the same database, Redis and index "
+                "(behind a load balancer; needs --database-url: SQLite is for one process)",
+            )
+            a.add_argument("--workers", type=int, default=1, help="background (rq) workers")
             a.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for health")
         if handler is status:
             a.add_argument("--json", action="store_true")
         if handler is logs:
-            a.add_argument("component", nargs="?", choices=["valkey", "server", "worker", "migrate", "reindex"])
+            a.add_argument(
+                "component", nargs="?", help="valkey, server, worker (server-2, worker-2, ...), migrate, reindex"
+            )
             a.add_argument("-n", "--lines", type=int, default=50)
         if handler is reindex:
+            a.add_argument(
+                "--database-url", help="the stack's PostgreSQL (default: the running stack's, else SQLite under --home)"
+            )
             g = a.add_mutually_exclusive_group()
             g.add_argument("--check", action="store_true", help="only compare; exit 1 when they disagree")
             g.add_argument("--repair", action="store_true", help="rebuild only the datasets that disagree")
