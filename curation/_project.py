@@ -531,6 +531,13 @@ class Project:
             snapshot_id = self.snapshot(include_unreviewed=include_unreviewed)["snapshot_id"]
         return read_snapshot(self.root, snapshot_id)
 
+    def snapshot_records_path(self, snapshot_id: str | None = None) -> Path:
+        """The Parquet file of a snapshot's records (the current snapshot, written first when missing), for
+        readers that stream it themselves (Ray Data jobs)."""
+        from ._snapshots import snapshot_records_path
+
+        return snapshot_records_path(self.root, snapshot_id or self.snapshot()["snapshot_id"])
+
     def export(self, out, *, fmt: str = "jsonl", active_only: bool = False) -> Path:
         """Export records (full truth: unknown labels stay null) as JSONL or Parquet, atomically."""
         return export_records(self.frame(active_only=active_only), self.taxonomy.label_names, out, fmt=fmt)

@@ -25,7 +25,7 @@ from ._errors import WorkbenchError
 from ._io import atomic_write_bytes, atomic_write_text, utc_now
 from ._taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["write_snapshot", "read_snapshot", "export_frame", "export_records"]
+__all__ = ["write_snapshot", "read_snapshot", "snapshot_records_path", "export_frame", "export_records"]
 
 SNAPSHOTS = "snapshots"
 
@@ -99,6 +99,20 @@ def read_snapshot(root, snapshot_id: str) -> tuple[pd.DataFrame, Taxonomy, dict[
     for lab in manifest["labels"]:
         frame[lab] = frame[lab].astype("Float64").astype(float)
     return frame, load_taxonomy(folder / "taxonomy.yaml"), manifest
+
+
+def snapshot_records_path(root, snapshot_id: str) -> Path:
+    """The Parquet file of a complete snapshot's records, for readers that stream it themselves (a Ray
+    Data job reads it block by block); columns as :func:`export_frame` writes them."""
+    manifest = _folder(root, snapshot_id) / "manifest.json"
+    if not manifest.exists():
+        raise WorkbenchError(
+            f"snapshot {snapshot_id} of project {root}",
+            expected="a complete snapshot (manifest.json written)",
+            got="none",
+            fix="workbench snapshot DIR writes the current one",
+        )
+    return _folder(root, snapshot_id) / "records.parquet"
 
 
 def export_records(frame: pd.DataFrame, labels: Sequence[str], out, *, fmt: str = "jsonl") -> Path:

@@ -17,8 +17,11 @@ def _name(req: str) -> str:
 def test_environment_yml_matches_pyproject():
     py = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     extras = py["optional-dependencies"]
-    assert extras["all"] == ["moderation-workbench[workbench]"]
-    wanted = {_name(r): r.replace(" ", "") for r in py["dependencies"] + extras["workbench"] + extras["test"]}
+    assert extras["all"] == ["moderation-workbench[workbench]", "moderation-workbench[scale]"]
+    wanted = {
+        _name(r): r.replace(" ", "")
+        for r in py["dependencies"] + extras["workbench"] + extras["scale"] + extras["test"]
+    }
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     have = {}
     for dep in env["dependencies"]:

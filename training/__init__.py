@@ -17,9 +17,22 @@ deltas against the promoted model), ``_thresholds`` tunes on calib at the produc
 and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
 ``_predict`` scores files; ``_drift`` watches a shipped model on production traffic (PSI, KS, decision
 and overturn rates per window against calib, alerts at the tier's limits), ``_sampling`` picks production
-posts worth reviewing and ``_recalibrate`` re-tunes a shipped model's thresholds on them.
+posts worth reviewing and ``_recalibrate`` re-tunes a shipped model's thresholds on them. ``_batchjobs``
+runs the heavy steps over many records (embedding, scoring) in this process or as Ray Data jobs.
 """
 
+from ._batchjobs import (
+    BatchJobs,
+    JobReport,
+    LocalJobs,
+    RayJobs,
+    batch_jobs,
+    embed_project,
+    embed_texts,
+    node_name,
+    score_project,
+    score_texts,
+)
 from ._card import CARD_FORMAT, ModelCard, VariantResult
 from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
 from ._drift import REFERENCE_FILE, drift_limits, drift_reference, monitor, monitor_table, production_scores, psi
@@ -69,6 +82,16 @@ from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, gro
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 
 __all__ = [
+    "BatchJobs",
+    "JobReport",
+    "LocalJobs",
+    "RayJobs",
+    "batch_jobs",
+    "embed_project",
+    "embed_texts",
+    "node_name",
+    "score_project",
+    "score_texts",
     "REFERENCE_FILE",
     "drift_limits",
     "drift_reference",

@@ -213,6 +213,10 @@ class Encoder:
     def model_id(self) -> str:
         return f"{self.model}@{self.max_length}"
 
+    def cache_key(self, text: str) -> str:
+        """The key of ``text``'s vector in the embedding cache (under :attr:`model_id`)."""
+        return _text_key(text, self.max_length)
+
     def load(self) -> Encoder:
         if self._st is None:
             from sentence_transformers import SentenceTransformer
@@ -231,7 +235,7 @@ class Encoder:
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings of shape (n, dimension), float32."""
         texts = list(texts)
-        keys = [_text_key(t, self.max_length) for t in texts]
+        keys = [self.cache_key(t) for t in texts]
         cache = EmbeddingCache(Path(self.cache_dir) / "embeddings.sqlite") if self.cache_dir else None
         found = cache.get(self.model_id, keys) if cache else {}
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in found}.items())

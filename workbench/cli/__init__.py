@@ -4,7 +4,8 @@
 ``review`` (the Argilla review loops), ``generate`` (pending batches from approved seeds), ``suite``
 (functional test suites: expand, status, run), ``map`` (the
 embedding map, interference and clusters; tags), ``model`` (``workbench model
-train|evaluate|gate|predict|promote|export``), ``production`` (``feedback import``, ``monitor``: the loop
+train|evaluate|gate|predict|promote|export``), ``batch`` (``embed``, ``score``: every record, in this
+process or on a Ray cluster), ``production`` (``feedback import``, ``monitor``: the loop
 after the model ships) and ``server`` (the local Argilla stack). A module registers its verbs with ``register(subparsers)`` and binds each to its
 handler with ``set_defaults(func=...)``; a handler returns the exit code.
 
@@ -20,11 +21,11 @@ import os
 import sys
 from typing import Sequence
 
-from . import generate, maps, model, production, project, review, server, suite
+from . import batch, generate, maps, model, production, project, review, server, suite
 
 __all__ = ["main", "build_parser", "GROUPS"]
 
-GROUPS = (project, review, generate, suite, maps, model, production, server)
+GROUPS = (project, review, generate, suite, maps, model, batch, production, server)
 
 
 def build_parser() -> argparse.ArgumentParser:

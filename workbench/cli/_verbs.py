@@ -25,3 +25,25 @@ def add_verb(
         parser.add_argument(*flags, **opts)
     parser.set_defaults(func=func)
     return parser
+
+
+# The heavy steps over every record (embed, score, error mining, map placement) run in this process, or
+# on a Ray cluster as Ray Data jobs with --ray (see training._batchjobs).
+RAY = (
+    (
+        "--ray",
+        {
+            "metavar": "auto|local|ADDRESS",
+            "help": "run the heavy steps as Ray Data jobs: 'auto' (this machine's cluster, else a new one here), "
+            "'local' (a new one on this machine) or HOST:PORT (needs the [scale] extra)",
+        },
+    ),
+    ("--actors", {"type": int, "help": "with --ray: actors in the pool (default one per CPU, or per GPU)"}),
+)
+
+
+def jobs_of(args):
+    """The batch jobs the ``--ray`` / ``--actors`` flags ask for (this process without ``--ray``)."""
+    from training import batch_jobs
+
+    return batch_jobs(args.ray, actors=args.actors) if args.ray else batch_jobs()

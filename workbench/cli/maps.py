@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._verbs import DIR, add_verb
+from ._verbs import DIR, RAY, add_verb, jobs_of
 
 GROUP = "map"
 SUMMARY = "map DIR --out FOLDER | tag  (embedding map, label interference, clusters; tag records)"
@@ -21,7 +21,7 @@ def draw(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     with Project(args.dir) as project:
         model = load_model(args.model, taxonomy=project.taxonomy) if args.model else None
-        data = build_map(project, model=model, refit=args.refit, progress=not args.quiet)
+        data = build_map(project, model=model, refit=args.refit, progress=not args.quiet, jobs=jobs_of(args))
         table = map_interference(data)
         frame, clusters = find_clusters(data.frame, data.labels)
     table.to_csv(out / "interference.csv", index=False)
@@ -87,6 +87,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("--pair", {"help": "A,B for --colour pair"}),
         ("--refit", {"action": "store_true", "help": "fit a new projection instead of reusing the cached one"}),
         ("--quiet", {"action": "store_true", "help": "no progress bar"}),
+        *RAY,
     )
     add_verb(
         sub,

@@ -8,7 +8,7 @@ import argparse
 import json
 import os
 
-from ._verbs import DIR, add_verb
+from ._verbs import DIR, RAY, add_verb, jobs_of
 
 GROUP = "review"
 SUMMARY = (
@@ -69,9 +69,10 @@ def push_errors(args) -> int:
     return _run(
         args,
         lambda p, c: push(
-            p, c, model, per_kind=args.per_kind, workspace=args.workspace, min_submitted=args.min_submitted
+            p, c, model, per_kind=args.per_kind, workspace=args.workspace, min_submitted=args.min_submitted,
+            jobs=jobs_of(args),
         ),
-    )
+    )  # fmt: skip
 
 
 def push_sample(args) -> int:
@@ -193,6 +194,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         min_sub,
         ("--model", {"required": True, "help": "a model directory"}),
         ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}),
+        *RAY,
     )
     add_verb(
         verbs,

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 
 from curation import Project, WorkbenchError, atomic_write_bytes, atomic_write_text, utc_now
-from training import DEFAULT_ENCODER, Encoder
+from training import DEFAULT_ENCODER, BatchJobs, Encoder, LocalJobs, embed_texts, node_name
 
-__all__ = ["ProjectionParams", "Projection", "MapData", "build_map"]
+__all__ = ["ProjectionParams", "Projection", "MapData", "PlaceBlocks", "build_map"]
 
 
 @dataclass(frozen=True)
@@ -246,6 +246,21 @@ class Projection:
 
 
 # ------------------------------------------------------------------ projects
+class PlaceBlocks:
+    """A batch-job block function (:mod:`training._batchjobs`): ``{"id", "vector"} -> {"id", "xy",
+    "neighbors", "node"}``, the projection loaded once per actor from its cache file."""
+
+    def __init__(self, path: str):
+        self.projection = Projection.load(path)
+
+    def __call__(self, block: dict) -> dict:
+        vectors = np.asarray(block["vector"])
+        if vectors.dtype == object:  # a column of arrays, as pandas hands it over
+            vectors = np.stack(vectors)
+        xy, neighbors = self.projection.transform(vectors.astype(np.float32), return_neighbors=True)
+        return {"id": np.asarray(block["id"]), "xy": xy, "neighbors": neighbors, "node": np.full(len(xy), node_name())}
+
+
 def _cache_dir(project: Project) -> Path:
     return Path(project.root) / "cache" / "maps"
 
@@ -307,6 +322,7 @@ def build_map(
     refit: bool = False,
     snapshot_id: str | None = None,
     progress: bool = False,
+    jobs: BatchJobs | None = None,
 ) -> MapData:
     """Embed (through the cache), project and assemble the map of every stored record.
 
@@ -314,6 +330,8 @@ def build_map(
     same encoder and parameters (so the map stays put as records arrive); else (or with ``refit``) a new
     fit on the active records of the current snapshot, cached for next time. ``model`` (a model
     directory) adds its scores and thresholds, for the error colouring and the confusion column.
+    ``jobs`` (:func:`training.batch_jobs`): where embedding and placing run (``batch_jobs("auto")``: a Ray
+    cluster); this process by default, with the same results.
     """
     params = params or ProjectionParams()
     enc = Encoder(encoder, cache_dir=Path(project.root) / "cache")
@@ -333,14 +351,15 @@ def build_map(
             got="none",
             fix="call without snapshot_id (fits the current snapshot) or refit=True",
         )
-    emb = enc.encode(frame["text"].tolist(), show_progress=progress)
+    jobs = jobs or LocalJobs()
+    emb = embed_texts(frame, encoder=encoder, jobs=jobs, cache_dir=Path(project.root) / "cache", progress=progress)
     if hit is None:
         active = (frame["status"] == "active").to_numpy()
         fit_on = active if active.sum() >= 4 else np.ones(len(frame), dtype=bool)
         proj = Projection.fit(frame.loc[fit_on, "id"].tolist(), emb[fit_on], params)
         sid = project.snapshot_id()
         name = f"{sid[:16]}-{enc.model_id.replace('/', '_').replace('@', '-')}-{params.key}.npz"
-        proj.save(_cache_dir(project) / name)
+        proj_file = proj.save(_cache_dir(project) / name)
         entry = {
             "file": name,
             "format": CACHE_FORMAT,
@@ -354,7 +373,8 @@ def build_map(
         atomic_write_text(_cache_dir(project) / "index.json", json.dumps(entries, indent=1))
         proj.info["snapshot_id"] = sid
     else:
-        proj = Projection.load(_cache_dir(project) / hit["file"])
+        proj_file = _cache_dir(project) / hit["file"]
+        proj = Projection.load(proj_file)
         proj.info["snapshot_id"] = hit["snapshot_id"]
     pos = {rid: i for i, rid in enumerate(proj.ids)}
     at = np.array([pos.get(rid, -1) for rid in frame["id"]])
@@ -364,7 +384,14 @@ def build_map(
     fitted_nb = np.full((len(frame), k), -1, dtype=np.int64)  # neighbours as projection rows
     xy[fitted], fitted_nb[fitted] = proj.coords[at[fitted]], proj.neighbors[at[fitted]]
     if placed.any():
-        xy[placed], fitted_nb[placed] = proj.transform(emb[placed], return_neighbors=True)
+        new = pd.DataFrame({"id": frame.loc[placed, "id"].to_numpy(), "vector": list(emb[placed])})
+        ids, xy_new, nb_new = [], [], []
+        for out in jobs.map(PlaceBlocks, {"path": str(proj_file)}, new, columns=("id", "vector")):
+            ids += out["id"].tolist()
+            xy_new.append(out["xy"])
+            nb_new.append(out["neighbors"])
+        order = pd.Series(range(len(ids)), index=ids)[new["id"]].to_numpy()
+        xy[placed], fitted_nb[placed] = np.concatenate(xy_new)[order], np.concatenate(nb_new)[order]
     row_of = np.full(len(proj.ids) + 1, -1, dtype=np.int64)  # projection row -> frame row (last: -1 -> -1)
     row_of[at[fitted]] = np.flatnonzero(fitted)
     neighbors = row_of[fitted_nb]

@@ -54,15 +54,17 @@ def out_of_fold_proba(embeddings: np.ndarray, labels: np.ndarray, *, folds: int 
     return out
 
 
-def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9) -> pd.DataFrame:
+def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9, jobs=None) -> pd.DataFrame:
     """Error candidates of ``model`` (a training model directory) on the project's active records.
 
     Returns one row per (record, label, error type): ``record_id``, ``label``, ``error_type`` (``fp``,
     ``fn``, ``unknown_positive``, ``duplicate_conflict``), ``label_quality_score`` (NaN for unknown labels),
     ``probability`` and the record's probabilities of every model label (``probs``), worst first, at most
-    ``per_kind`` per label and type. Holdout records never appear.
+    ``per_kind`` per label and type. Holdout records never appear. ``jobs`` (:func:`training.batch_jobs`):
+    where scoring and embedding run (a Ray cluster with ``batch_jobs("auto")``); this process by default,
+    with the same results.
     """
-    from training import Encoder
+    from training import DEFAULT_ENCODER, LocalJobs, embed_texts, score_texts
 
     labels = list(model.labels)
     frame = project.frame(active_only=True)
@@ -70,10 +72,11 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9)
     if frame.empty:
         return pd.DataFrame(columns=["record_id", "label", "error_type", "label_quality_score", "probability", "probs"])
     y = frame[labels].to_numpy(dtype=float)
-    probs = model.predictor("torch")(frame["text"].tolist()).astype(float)
+    jobs = jobs or LocalJobs()
+    probs = score_texts(frame, model.root, variant="torch", jobs=jobs).astype(float)
     train = (frame["split"] == "train").to_numpy()
     if train.any():
-        emb = Encoder(cache_dir=project.root / "cache").encode(frame.loc[train, "text"].tolist())
+        emb = embed_texts(frame.loc[train], encoder=DEFAULT_ENCODER, jobs=jobs, cache_dir=project.root / "cache")
         oof = out_of_fold_proba(emb, y[train])
         probs[train] = np.where(np.isnan(oof), probs[train], oof)
     quality = label_quality_score(y, probs)

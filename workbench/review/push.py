@@ -200,12 +200,14 @@ def push_errors(
     workspace: str | None = None,
     min_submitted: int = 1,
     progress: bool = False,
+    jobs=None,
 ) -> dict[str, int]:
     """What ``model`` (a model directory) gets wrong or is unsure of on train / valid / calib — never
-    holdout — into ``error-review``, worst first, with the model's probabilities as scored suggestions."""
+    holdout — into ``error-review``, worst first, with the model's probabilities as scored suggestions.
+    ``jobs``: where the mining's scoring and embedding run (:func:`training.batch_jobs`)."""
     from .errors import mine_errors
 
-    errors = mine_errors(project, model, per_kind=per_kind)
+    errors = mine_errors(project, model, per_kind=per_kind, jobs=jobs)
     frame = project.frame().set_index("id")
     by_record = {rid: grp.to_dict(orient="records") for rid, grp in errors.groupby("record_id", sort=False)}
     rows = [{**frame.loc[rid].to_dict(), "id": rid} for rid in by_record]
