@@ -84,7 +84,6 @@ def main() -> int:
         LocalJobs,
         RayJobs,
         TrainSpec,
-        default_threads,
         embed_texts,
         load_model,
         score_texts,
@@ -114,7 +113,7 @@ def main() -> int:
     # -- single process: all cores to torch / onnxruntime
     here_emb, t_embed_here = _timed(lambda: embed_texts(frame, encoder=DEFAULT_ENCODER, jobs=LocalJobs(block_size=n)))
     here_probs, t_score_here = _timed(
-        lambda: score_texts(frame, model.root, variant=variant, jobs=LocalJobs(block_size=n), threads=default_threads())
+        lambda: score_texts(frame, model.root, variant=variant, jobs=LocalJobs(block_size=n))
     )
 
     # -- Ray: a local cluster on this machine, one actor per CPU
