@@ -96,6 +96,7 @@ def test_families_register_themselves_and_say_what_they_can_do(tmp_path):
     FAMILIES.pop("constant-test")
 
 
+@pytest.mark.slow  # trains a heads model for a few epochs (~25 s): make test, not the fast lane
 def test_history_has_per_label_valid_metrics_and_warns_about_a_label_stuck_at_zero_recall(tmp_path):
     """The heads family trained on a real slice with one label's weight pushed to nothing: that label
     never fires on valid, and the guide's warning names it."""
