@@ -47,7 +47,7 @@ notebooks: $(STAMP)
 	$(PY) tools/make_notebooks.py
 
 test: $(STAMP) chromium lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25
 	$(MAKE) argilla-sdk-tests
 
 # The fast lane: every test not marked slow (no model training, no Argilla server), in under 2 minutes.

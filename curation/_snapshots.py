@@ -102,8 +102,8 @@ def read_snapshot(root, snapshot_id: str) -> tuple[pd.DataFrame, Taxonomy, dict[
 
 
 def snapshot_records_path(root, snapshot_id: str) -> Path:
-    """The Parquet file of a complete snapshot's records, for readers that stream it themselves (a Ray
-    Data job reads it block by block); columns as :func:`export_frame` writes them."""
+    """The Parquet file of a complete snapshot's records, for readers that slice it themselves (the batch
+    jobs cut it into blocks for Ray); columns as :func:`export_frame` writes them."""
     manifest = _folder(root, snapshot_id) / "manifest.json"
     if not manifest.exists():
         raise WorkbenchError(

@@ -75,9 +75,11 @@ def main() -> int:
     suite = fetch_suite(Path(args.build))
     home = Path(tempfile.mkdtemp(prefix="argilla-sdk-suite-"))
     began = time.monotonic()
-    postgres = LocalPostgres().start() if args.postgres else None
+    postgres = LocalPostgres() if args.postgres else None
     stack = None
     try:
+        if postgres is not None:
+            postgres.start()
         database_url = postgres.create_database("argilla") if postgres else args.database_url
         stack = ServerStack(StackSettings(home=home, redis_url=None, search_url=None, database_url=database_url))
         info = stack.start(timeout=120)
@@ -104,7 +106,7 @@ def main() -> int:
         if stack is not None:
             stack.stop()
         if postgres is not None:
-            postgres.stop()
+            postgres.stop()  # also when its start failed half-way: what it created is removed
         if not args.keep:
             import shutil
 

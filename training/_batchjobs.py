@@ -177,7 +177,9 @@ class RayJobs(BatchJobs):
 
     ``actors``: the pool size (default: one per CPU of the cluster, or one per GPU when it has GPUs and the
     job can use them); ``blocks``: at least this many blocks (default: 4 per actor), so every actor gets
-    work and results stream back while the rest runs."""
+    work and results stream back while the rest runs. Connecting sets ``RAY_USAGE_STATS_ENABLED=0`` (no
+    usage reports) unless already set, and for a cluster started here Ray's switch that keeps it on
+    loopback (``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0``)."""
 
     def __init__(
         self,

@@ -68,3 +68,39 @@ def make_annotator(owner: Api, url: str) -> tuple[str, Api]:
     )
     owner.ok("POST", f"/workspaces/{workspace_id(owner)}/users", json={"user_id": user["id"]})
     return user["id"], Api(url, user["api_key"])
+
+
+def log_until(api: Api, dataset_id: str, stop, acked: list, *, tag: str, per_batch: int, retry: bool = False) -> None:
+    """Log batches of records until ``stop`` is set, keeping the external ids of every acknowledged batch in
+    ``acked``. A connection error ends it (the server is gone), or with ``retry`` is tried again (another
+    process still answers behind the same address)."""
+    i = 0
+    while not stop.is_set():
+        batch = [{"fields": {"text": f"{tag} {i} item {j}"}, "external_id": f"{tag}-{i}-{j}"} for j in range(per_batch)]
+        try:
+            r = api("POST", f"/datasets/{dataset_id}/records/bulk", json={"items": batch})
+        except httpx.HTTPError:
+            if retry:
+                continue
+            return
+        if r.status_code < 300:
+            acked.extend(item["external_id"] for item in batch)
+        i += 1
+
+
+def answer_until(api: Api, record_ids: list[str], stop, acked: list) -> None:
+    """Submit an answer to each record in turn until ``stop`` is set or the server is gone, keeping the ids of
+    the acknowledged answers in ``acked``."""
+    for record_id in record_ids:
+        if stop.is_set():
+            return
+        try:
+            r = api(
+                "POST",
+                f"/records/{record_id}/responses",
+                json={"status": "submitted", "values": {"label": {"value": "ok"}}},
+            )
+        except httpx.HTTPError:
+            return
+        if r.status_code < 300:
+            acked.append(record_id)

@@ -17,7 +17,6 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import psutil
 import pytest
 
@@ -25,7 +24,7 @@ from workbench.argilla.postgres import LocalPostgres
 from workbench.argilla.stack import ServerStack, StackSettings
 from workbench.cli import main as cli
 
-from ._argilla_api import Api, make_annotator, make_dataset, workspace_id
+from ._argilla_api import Api, answer_until, log_until, make_annotator, make_dataset, workspace_id
 
 pytestmark = pytest.mark.slow
 
@@ -196,41 +195,16 @@ def test_a_server_killed_mid_write_loses_nothing_acknowledged_and_the_index_agre
     acked_responses: list[str] = []
     stop = threading.Event()
 
-    def log_records(api: Api, tag: str):
-        i = 0
-        while not stop.is_set():
-            batch = [
-                {"fields": {"text": f"kill {tag} {i} item {j}"}, "external_id": f"{tag}-{i}-{j}"} for j in range(20)
-            ]
-            try:
-                r = api("POST", f"/datasets/{dataset_id}/records/bulk", json={"items": batch})
-            except httpx.HTTPError:
-                if api is b:
-                    return  # the killed server: a load balancer would send the rest elsewhere
-                continue
-            if r.status_code < 300:
-                acked_records.extend(item["external_id"] for item in batch)
-            i += 1
-
-    def annotate():
-        for record_id in record_ids:
-            if stop.is_set():
-                return
-            try:
-                r = annotator_b(
-                    "POST",
-                    f"/records/{record_id}/responses",
-                    json={"status": "submitted", "values": {"label": {"value": "ok"}}},
-                )
-            except httpx.HTTPError:
-                return
-            if r.status_code < 300:
-                acked_responses.append(record_id)
-
-    threads = [
-        threading.Thread(target=log_records, args=(a, "a")),
-        threading.Thread(target=log_records, args=(b, "b")),
-        threading.Thread(target=annotate),
+    threads = [  # the writer behind the first server retries on errors, as a load balancer would send it on
+        threading.Thread(
+            target=log_until,
+            args=(a, dataset_id, stop, acked_records),
+            kwargs={"tag": "a", "per_batch": 20, "retry": True},
+        ),
+        threading.Thread(
+            target=log_until, args=(b, dataset_id, stop, acked_records), kwargs={"tag": "b", "per_batch": 20}
+        ),
+        threading.Thread(target=answer_until, args=(annotator_b, record_ids, stop, acked_responses)),
     ]
     for t in threads:
         t.start()
@@ -314,3 +288,17 @@ def test_the_search_url_path_on_postgres_with_an_opensearch_compatible_server(po
     finally:
         stack.stop()
         search.close()
+
+
+def test_a_cluster_that_cannot_start_says_why_and_leaves_nothing_behind():
+    import socket
+
+    from workbench.argilla.processes import StackError
+
+    with socket.socket() as taken:  # its port is already in use on 127.0.0.1
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        pg = LocalPostgres(port=taken.getsockname()[1])
+        with pytest.raises(StackError, match="pg_ctl of the throwaway PostgreSQL"):
+            pg.start()
+    assert pg.root is not None and not pg.root.exists() and not pg.running

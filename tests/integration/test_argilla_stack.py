@@ -24,7 +24,7 @@ import pytest
 from workbench.argilla.stack import ServerStack, StackError, StackSettings
 from workbench.cli import main as cli
 
-from ._argilla_api import Api, make_annotator, make_dataset, workspace_id
+from ._argilla_api import Api, answer_until, log_until, make_annotator, make_dataset, workspace_id
 
 pytestmark = pytest.mark.slow
 
@@ -232,36 +232,12 @@ def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
     acked_responses: list[str] = []
     stop = threading.Event()
 
-    def log_records():
-        i = 0
-        while not stop.is_set():
-            batch = [
-                {"fields": {"text": f"crash batch {i} item {j}"}, "external_id": f"crash-{i}-{j}"} for j in range(25)
-            ]
-            try:
-                r = owner("POST", f"/datasets/{dataset_id}/records/bulk", json={"items": batch})
-            except httpx.HTTPError:
-                return
-            if r.status_code < 300:
-                acked_records.extend(item["external_id"] for item in batch)
-            i += 1
-
-    def annotate():
-        for record_id in record_ids:
-            if stop.is_set():
-                return
-            try:
-                r = annotator(
-                    "POST",
-                    f"/records/{record_id}/responses",
-                    json={"status": "submitted", "values": {"label": {"value": "ok"}}},
-                )
-            except httpx.HTTPError:
-                return
-            if r.status_code < 300:
-                acked_responses.append(record_id)
-
-    threads = [threading.Thread(target=log_records), threading.Thread(target=annotate)]
+    threads = [
+        threading.Thread(
+            target=log_until, args=(owner, dataset_id, stop, acked_records), kwargs={"tag": "crash", "per_batch": 25}
+        ),
+        threading.Thread(target=answer_until, args=(annotator, record_ids, stop, acked_responses)),
+    ]
     for t in threads:
         t.start()
     deadline = time.monotonic() + 30

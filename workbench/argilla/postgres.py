@@ -53,16 +53,21 @@ class LocalPostgres:
     """One PostgreSQL cluster in a temporary directory, listening on 127.0.0.1 only."""
 
     def __init__(self, root: Optional[Path] = None, port: Optional[int] = None) -> None:
-        self.bin = postgres_bin()
-        self._own_root = root is None
-        self.root = Path(root or tempfile.mkdtemp(prefix="workbench-pg-"))
-        self.port = port or any_free_port("127.0.0.1")
-        self.password = secrets.token_urlsafe(24)
+        self.root = Path(root) if root is not None else None  # default: a new temporary directory at start
+        self.port = port
         self.user = "postgres"
-        self.data = self.root / "data"
-        self.log = self.root / "postgres.log"
-        self._as_root = os.geteuid() == 0
+        self.password = secrets.token_urlsafe(24)
         self.running = False
+        self._own_root = root is None
+        self._as_root = os.geteuid() == 0
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "postgres.log"
 
     # -- commands as the cluster's owner --------------------------------------------------------------
 
@@ -75,11 +80,25 @@ class LocalPostgres:
                 f"{Path(argv[argv.index('--') + 1] if '--' in argv else argv[0]).name} of the throwaway PostgreSQL",
                 expected="exit 0",
                 got=f"exit {done.returncode}: {(done.stderr or done.stdout).strip()[-1500:]}",
-                fix=f"see {self.log}" if self.log.exists() else "check the PostgreSQL installation",
+                fix=f"see {self.log}" if self.root and self.log.exists() else "check the PostgreSQL installation",
             )
         return done
 
     def start(self) -> LocalPostgres:
+        """initdb and pg_ctl start; returns self. The binaries are looked up here (an error says how to
+        install them), the directory and port chosen when not given."""
+        self.bin = postgres_bin()
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="workbench-pg-"))
+        try:
+            self._initdb_and_start()
+        except BaseException:
+            self.stop()  # nothing half-made is left behind: the directory goes with it (when it is ours)
+            raise
+        return self
+
+    def _initdb_and_start(self) -> None:
+        self.port = self.port or any_free_port("127.0.0.1")
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
         pwfile = self.root / "pwfile"
@@ -113,7 +132,6 @@ class LocalPostgres:
         )
         self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"])
         self.running = True
-        return self
 
     def create_database(self, name: str) -> str:
         """Create database ``name`` (owned by the superuser); returns its asyncpg URL."""
@@ -143,7 +161,7 @@ class LocalPostgres:
                 self._run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"], timeout=60)
             finally:
                 self.running = False
-        if self._own_root:
+        if self._own_root and self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
 
     def __enter__(self) -> LocalPostgres:
