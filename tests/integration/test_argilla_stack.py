@@ -142,6 +142,15 @@ def test_non_loopback_bind_needs_an_explicit_flag(tmp_path):
     assert StackSettings(home=tmp_path, host="0.0.0.0", allow_remote=True).host == "0.0.0.0"
 
 
+def test_several_server_processes_need_postgresql_and_sane_counts(tmp_path):
+    with pytest.raises(StackError, match="several server processes share one database"):
+        StackSettings(home=tmp_path, servers=2)
+    with pytest.raises(StackError, match="a whole number from 1 to 64"):
+        StackSettings(home=tmp_path, workers=0)
+    url = "postgresql+asyncpg://u:p@127.0.0.1:5432/argilla"
+    assert StackSettings(home=tmp_path, servers=3, workers=2, database_url=url).servers == 3
+
+
 def test_secrets_file_readable_by_others_is_refused(tmp_path):
     s = ServerStack(StackSettings(home=tmp_path / "h"))
     s._secrets()
