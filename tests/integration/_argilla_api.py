@@ -104,3 +104,26 @@ def answer_until(api: Api, record_ids: list[str], stop, acked: list) -> None:
             return
         if r.status_code < 300:
             acked.append(record_id)
+
+
+def answer_in_parallel(annotators, record_ids: list[str], *, per_annotator: int, stride: int, statuses: list[str]):
+    """Every annotator ``(uid, api)`` at once, in its own thread: annotator k answers ``per_annotator``
+    records from ``k * stride`` on (wrapping), the status cycling through ``statuses`` (discarded answers
+    carry no value). Returns the ``(uid, record id, status)`` of every answer the server acknowledged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(k: int) -> list[tuple[str, str, str]]:
+        uid, api = annotators[k]
+        done = []
+        for j in range(per_annotator):
+            record_id = record_ids[(k * stride + j) % len(record_ids)]
+            status = statuses[(k + j) % len(statuses)]
+            body = {"status": status}
+            if status != "discarded":
+                body["values"] = {"label": {"value": "threat" if j % 3 == 0 else "ok"}}
+            api.ok("POST", f"/records/{record_id}/responses", json=body)
+            done.append((uid, record_id, status))
+        return done
+
+    with ThreadPoolExecutor(len(annotators)) as pool:
+        return [item for chunk in pool.map(work, range(len(annotators))) for item in chunk]

@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 import pytest
@@ -24,7 +23,7 @@ from workbench.argilla.postgres import LocalPostgres
 from workbench.argilla.stack import ServerStack, StackSettings
 from workbench.cli import main as cli
 
-from ._argilla_api import Api, answer_until, log_until, make_annotator, make_dataset, workspace_id
+from ._argilla_api import Api, answer_in_parallel, answer_until, log_until, make_annotator, make_dataset, workspace_id
 
 pytestmark = pytest.mark.slow
 
@@ -155,22 +154,7 @@ def test_four_annotators_answering_through_both_servers_at_once_lose_no_response
     urls = stack.status()["urls"]
     annotators = [make_annotator(a, urls[k % 2]) for k in range(n_annotators)]  # two behind each server
     statuses = ["submitted", "submitted", "discarded", "draft"]
-
-    def work(k: int) -> list[tuple[str, str, str]]:
-        uid, api = annotators[k]
-        done = []
-        for j in range(per_annotator):
-            record_id = record_ids[(k * 20 + j) % n_records]
-            status = statuses[(k + j) % len(statuses)]
-            body = {"status": status}
-            if status != "discarded":
-                body["values"] = {"label": {"value": "threat" if j % 3 == 0 else "ok"}}
-            api.ok("POST", f"/records/{record_id}/responses", json=body)
-            done.append((uid, record_id, status))
-        return done
-
-    with ThreadPoolExecutor(n_annotators) as pool:
-        done = [item for chunk in pool.map(work, range(n_annotators)) for item in chunk]
+    done = answer_in_parallel(annotators, record_ids, per_annotator=per_annotator, stride=20, statuses=statuses)
     for api in (a, b):  # the same answers, whichever server is asked
         records = api.ok("GET", f"/datasets/{dataset_id}/records", params={"limit": 1000, "include": "responses"})
         stored = {(r["user_id"], rec["id"], r["status"]) for rec in records["items"] for r in rec["responses"]}

@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psutil
@@ -24,7 +23,7 @@ import pytest
 from workbench.argilla.stack import ServerStack, StackError, StackSettings
 from workbench.cli import main as cli
 
-from ._argilla_api import Api, answer_until, log_until, make_annotator, make_dataset, workspace_id
+from ._argilla_api import Api, answer_in_parallel, answer_until, log_until, make_annotator, make_dataset, workspace_id
 
 pytestmark = pytest.mark.slow
 
@@ -168,26 +167,8 @@ def test_many_concurrent_annotators_lose_nothing_and_progress_is_exact(stack, ow
     dataset_id, record_ids = make_dataset(owner, n_records)
     annotators = [make_annotator(owner, url) for _ in range(n_annotators)]
     # annotator k answers records k*15 .. k*15+59 (wrapping): every record gets 4 answers, all overlapping
-    plan = {
-        uid: [record_ids[(k * 15 + j) % n_records] for j in range(per_annotator)]
-        for k, (uid, _) in enumerate(annotators)
-    }
     statuses = ["submitted", "submitted", "submitted", "discarded", "draft"]
-
-    def work(k: int) -> list[tuple[str, str, str]]:
-        uid, api = annotators[k]
-        done = []
-        for j, record_id in enumerate(plan[uid]):
-            status = statuses[(k + j) % len(statuses)]
-            body = {"status": status}
-            if status != "discarded":
-                body["values"] = {"label": {"value": "threat" if j % 3 == 0 else "ok"}}
-            api.ok("POST", f"/records/{record_id}/responses", json=body)
-            done.append((uid, record_id, status))
-        return done
-
-    with ThreadPoolExecutor(n_annotators) as pool:
-        done = [item for chunk in pool.map(work, range(n_annotators)) for item in chunk]
+    done = answer_in_parallel(annotators, record_ids, per_annotator=per_annotator, stride=15, statuses=statuses)
     assert len(done) == n_annotators * per_annotator
 
     # every response is stored, once, with its status
