@@ -21,7 +21,17 @@ from ._ingest import ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
 from ._production import FEEDBACK_TYPES, PRODUCTION_SPLITS, ProductionSummary, parse_time
 from ._project import DEFAULT_CONFIG, Project
-from ._records import CONTEXTS, ORIGINS, SPLITS, RawRecord, ReadResult, normalise_text, parse_label_value
+from ._records import (
+    CONTEXTS,
+    EVALUATION_SPLITS,
+    ORIGINS,
+    SPLITS,
+    SYNTHETIC_ORIGINS,
+    RawRecord,
+    ReadResult,
+    normalise_text,
+    parse_label_value,
+)
 from ._reports import (
     class_distribution,
     distribution_figure,
@@ -74,6 +84,8 @@ __all__ = [
     "DEFAULT_FRACTIONS",
     "FORMATS",
     "ORIGINS",
+    "SYNTHETIC_ORIGINS",
+    "EVALUATION_SPLITS",
     "SEED_KINDS",
     "SEED_STATUSES",
     "SPLITS",

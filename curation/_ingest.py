@@ -20,7 +20,7 @@ from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
 from ._errors import ImportValidationError, StoreError
 from ._importers import FORMATS
 from ._io import canonical_json, utc_now
-from ._records import CONTEXTS, ReadResult, normalise_text, text_hash
+from ._records import CONTEXTS, EVALUATION_SPLITS, SYNTHETIC_ORIGINS, ReadResult, normalise_text, text_hash
 from ._seeds import seed_version_id, validate_seed
 from ._splits import assign_splits, validate_fractions
 from ._store import Store
@@ -48,6 +48,7 @@ class ImportSummary:
     n_repaired: int
     n_implied: int
     splits: dict[str, int] = field(default_factory=dict)
+    n_quarantined_evaluation_twins: int = 0  # generated near-duplicates of calib/holdout records
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -221,7 +222,7 @@ def ingest(
             :12
         ]
     )
-    pairs_out, n_exact, n_conflict = dedup_and_split(store, tax, config, new_rows, fractions=fractions)
+    pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(store, tax, config, new_rows, fractions=fractions)
     for r in new_rows:
         r["import_id"] = import_id
     if new_rows or new_seeds or new_batches or replans:
@@ -258,6 +259,7 @@ def ingest(
         n_repaired=n_repaired,
         n_implied=n_implied,
         splits=dict(Counter(r["split"] for r in new_rows)),
+        n_quarantined_evaluation_twins=n_twins,
     )
 
 
@@ -289,10 +291,11 @@ def dedup_and_split(
 ) -> tuple[list[tuple[str, str, float]], int, int]:
     """Fill in dup_of, near_dup_group, signature and split of new rows (in place).
 
-    Returns the near-duplicate pairs to store, the number of exact duplicates and the number
-    of duplicate pairs whose known labels conflict."""
+    Returns the near-duplicate pairs to store, the number of exact duplicates, the number of duplicate
+    pairs whose known labels conflict and the number of generated records quarantined as twins of a
+    calib or holdout record."""
     if not new_rows:
-        return [], 0, 0
+        return [], 0, 0, 0
     old_ids, old_norm, old_split, old_group, old_sig = store.dedup_index()
     n_old, n_new = len(old_ids), len(new_rows)
     new_sig, pairs = _near_pairs(old_sig, [r["_norm"] for r in new_rows], config["dedup"])
@@ -336,6 +339,7 @@ def dedup_and_split(
         for lab, v in json.loads(new_rows[i - n_old]["labels"]).items():
             lab_mat[k, label_index[lab]] = v
     fixed = [old_split[i] if i < n_old else None for i in rows_idx]
+    synthetic = np.array([i >= n_old and new_rows[i - n_old]["origin"] in SYNTHETIC_ORIGINS for i in rows_idx])
     cats = sorted({(r["source"], r["context"]) for r in new_rows})
     strata = None
     if len(cats) > 1:
@@ -351,7 +355,10 @@ def dedup_and_split(
         fixed=fixed,
         strata=strata,
         fractions=fractions or config["splits"],
+        synthetic=synthetic,
+        synthetic_fractions=(config.get("generation") or {}).get("splits"),
     )
+    n_twins = _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, [ids[i] for i in rows_idx], new_rows, n_old)
     for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
         r = new_rows[i - n_old]
         r["split"] = splits[k]
@@ -376,7 +383,28 @@ def dedup_and_split(
         la, lb = _labels(a), _labels(b)
         if any(la[k] != lb[k] for k in la.keys() & lb.keys()):
             n_conflict += 1
-    return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict
+    return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict, n_twins
+
+
+def _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, row_ids, new_rows, n_old) -> int:
+    """A generated record that near-duplicates a calib or holdout record cannot join its group there (the
+    evaluation splits hold only real data) nor train beside it (the holdout would be scored on text the
+    model learnt): it is stored quarantined, with the twin named. Returns how many."""
+    eval_member: dict[int, tuple[str, str]] = {}  # group -> (id, split) of a member in calib or holdout
+    for k, i in enumerate(rows_idx):
+        if splits[k] in EVALUATION_SPLITS:
+            eval_member.setdefault(int(comp[i]), (row_ids[k], splits[k]))
+    n = 0
+    for k, i in enumerate(rows_idx):
+        twin = eval_member.get(int(comp[i]))
+        if synthetic[k] and twin is not None:
+            r = new_rows[i - n_old]
+            r["status"] = "quarantined"
+            r["status_reason"] = (
+                f"near-duplicate of {twin[1]} record {twin[0]}: kept out of training so the evaluation stays clean"
+            )
+            n += 1
+    return n
 
 
 def duplicate_mask(

@@ -36,7 +36,14 @@ from ._reports import class_distribution, duplicate_conflicts, project_stats, wr
 from ._review import ReviewOutcome, apply_review
 from ._seeds import validate_seed
 from ._snapshots import export_records, read_snapshot, write_snapshot
-from ._splits import DEFAULT_FRACTIONS, split_report, validate_fractions
+from ._splits import (
+    DEFAULT_FRACTIONS,
+    DEFAULT_SYNTHETIC_FRACTIONS,
+    origin_counts,
+    split_report,
+    synthetic_split_fractions,
+    validate_fractions,
+)
 from ._store import Store
 from ._taxonomy import Taxonomy, load_taxonomy
 from ._views import MixResult, evaluation_view, task_view, training_mix
@@ -58,7 +65,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
     "loss": {"pos_weight_cap": 10.0},
     # generated and perturbed records go to train and valid only: calib and holdout stay real data
-    "generation": {"splits": {"train": 0.9, "valid": 0.1}, "pool_sources": []},
+    "generation": {"splits": dict(DEFAULT_SYNTHETIC_FRACTIONS), "pool_sources": []},
     # production posts with a moderator's label: never the fixed holdout (curation._production)
     "production": {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}},
 }
@@ -128,6 +135,7 @@ class Project:
         cfg = _deep_merge(DEFAULT_CONFIG, dict(config or {}))
         cfg["name"] = name or (cfg["name"] if config and "name" in config else root.name)
         validate_fractions(cfg["splits"])
+        synthetic_split_fractions(cfg["generation"]["splits"])
         root.mkdir(parents=True, exist_ok=True)
         tax.save(root / cls.TAXONOMY)
         Store(root / cls.STORE).open().close()
@@ -148,6 +156,7 @@ class Project:
             cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             self._config = _deep_merge(DEFAULT_CONFIG, cfg)
             validate_fractions(self._config["splits"])
+            synthetic_split_fractions(self._config["generation"]["splits"])
         return self._config
 
     @property
@@ -168,7 +177,8 @@ class Project:
     def store(self) -> Store:
         if self._store is None:
             _ = self.config  # a directory without a project is an error, not a new store
-            self._store = Store(self.root / self.STORE).open()
+            gen = (self.config.get("generation") or {}).get("splits")
+            self._store = Store(self.root / self.STORE, synthetic_fractions=gen).open()
         return self._store
 
     def close(self) -> None:
@@ -459,7 +469,12 @@ class Project:
         )
 
     def split_report(self) -> dict[str, pd.DataFrame]:
-        return split_report(self.frame(active_only=True), self.taxonomy.label_names)
+        """Per split: label rates and positives, pairs, source / context / origin mix of the active
+        records; ``origin_counts`` counts every stored record (pending and quarantined too), so it shows
+        that calib and holdout hold only real data."""
+        rep = split_report(self.frame(active_only=True), self.taxonomy.label_names)
+        rep["origin_counts"] = origin_counts(self.frame())
+        return rep
 
     def write_report(self, out, *, split: str | None = "train", png: bool = True) -> tuple[pd.DataFrame, list[Path]]:
         """Write the class distribution (CSV, HTML, PNG), split reports and duplicate conflicts into

@@ -12,7 +12,9 @@ from typing import Any, Mapping
 __all__ = [
     "CONTEXTS",
     "ORIGINS",
+    "SYNTHETIC_ORIGINS",
     "SPLITS",
+    "EVALUATION_SPLITS",
     "PROVENANCES",
     "UNKNOWN",
     "RawRecord",
@@ -27,6 +29,10 @@ __all__ = [
 CONTEXTS = ("MESSAGE", "POST", "COMMENT", "BIO", "LISTING", "REVIEW", "GENERAL")
 ORIGINS = ("real", "generated", "perturbation", "feedback")
 SPLITS = ("train", "valid", "calib", "holdout")
+# Calib and holdout hold only real data: thresholds are tuned and gates passed on text no generator wrote.
+# Records of these origins never get an evaluation split, on any route (the store refuses the write).
+SYNTHETIC_ORIGINS = ("generated", "perturbation", "suite")
+EVALUATION_SPLITS = ("calib", "holdout")
 PROVENANCES = ("gold", "annotator", "generator", "model", "implied", "repair")
 UNKNOWN = None  # a label value that was never annotated; never read as negative
 

@@ -20,8 +20,17 @@ import pandas as pd
 
 from ._errors import StoreError
 from ._io import canonical_json, immediate_transaction, utc_now
-from ._records import PROVENANCES, RESERVED_COLUMNS
-from ._schema import RECORD_COLUMNS, SCHEMA, SCHEMA_VERSION, effective_status, migrate_1_to_2, migrate_2_to_3
+from ._records import EVALUATION_SPLITS, PROVENANCES, RESERVED_COLUMNS, SYNTHETIC_ORIGINS
+from ._schema import (
+    EVALUATION_RULE,
+    RECORD_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    effective_status,
+    migrate_1_to_2,
+    migrate_2_to_3,
+    migrate_3_to_4,
+)
 from ._seedstore import SeedTables
 
 __all__ = ["Store", "SCHEMA_VERSION"]
@@ -34,6 +43,12 @@ class Store(SeedTables):
     ----------
     path : path-like
         The SQLite file. Created (with its schema) by :meth:`open` when missing.
+    synthetic_fractions : mapping split -> fraction, optional
+        ``generation.splits``: where the upgrade to schema 4 moves generated records that earlier
+        versions had put in calib or holdout (default 90/10 train/valid).
+
+    Calib and holdout hold only real data: a write that would put a record of a synthetic origin
+    (``SYNTHETIC_ORIGINS``) there is refused, here and by the database's own triggers.
 
     Examples
     --------
@@ -44,9 +59,11 @@ class Store(SeedTables):
     >>> st.close()
     """
 
-    def __init__(self, path):
+    def __init__(self, path, *, synthetic_fractions: Mapping[str, float] | None = None):
         self.path = Path(path)
+        self.synthetic_fractions = synthetic_fractions
         self._conn: sqlite3.Connection | None = None
+        self.migrations_: list[dict[str, Any]] = []  # reports of the upgrades the last open made
 
     # ------------------------------------------------------------------ lifecycle
     def open(self) -> Store:
@@ -63,6 +80,11 @@ class Store(SeedTables):
         if row is not None and int(row[0]) == 2:
             migrate_2_to_3(conn)
             row = ("3",)
+        if row is not None and int(row[0]) == 3:
+            from ._splits import synthetic_split_fractions
+
+            self.migrations_.append(migrate_3_to_4(conn, synthetic_split_fractions(self.synthetic_fractions)))
+            row = ("4",)
         if row is None:
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
@@ -147,6 +169,7 @@ class Store(SeedTables):
     ) -> None:
         """Write one import in a single transaction: new seeds and batches, new generation plans of stored
         seeds (``{"id", "old", "new"}``), records, near-duplicate pairs and an event."""
+        check_evaluation_rule(records)
         now = utc_now()
         with self.transaction() as conn:
             for change in seed_plans:
@@ -222,6 +245,12 @@ class Store(SeedTables):
                 target=import_row["id"],
                 detail={"n_records": len(records), "source": import_row["source"]},
             )
+
+    def migration_reports(self) -> dict[str, dict[str, Any]]:
+        """The reports the schema upgrades left in the store (``migration_3_to_4``: records moved out of
+        calib and holdout, per split, and the twins quarantined)."""
+        rows = self.conn.execute("SELECT key, value FROM meta WHERE key LIKE 'migration_%' ORDER BY key")
+        return {k: json.loads(v) for k, v in rows}
 
     def frame(
         self, label_names: Sequence[str], *, active_only: bool = False, include_unreviewed: bool = False
@@ -475,3 +504,16 @@ class Store(SeedTables):
         for rid, th, labels, split in self.conn.execute(q):
             h.update(f"{rid}\t{th}\t{labels}\t{split}\n".encode())
         return "snap-" + h.hexdigest()[:20]
+
+
+def check_evaluation_rule(records: Sequence[Mapping[str, Any]]) -> None:
+    """Refuse records of a synthetic origin in calib or holdout (before the database's trigger does, with
+    the usual what / expected / got / fix)."""
+    bad = [r for r in records if r.get("origin") in SYNTHETIC_ORIGINS and r.get("split") in EVALUATION_SPLITS]
+    if bad:
+        raise StoreError(
+            f"{len(bad)} record(s) of origin {sorted({r['origin'] for r in bad})} in {sorted({r['split'] for r in bad})}",
+            expected=f"{EVALUATION_RULE}: origins {list(SYNTHETIC_ORIGINS)} go to train or valid",
+            got=f"e.g. {bad[0].get('id')!r} in {bad[0].get('split')!r}",
+            fix="let the import assign splits (generation.splits in workbench.yaml); nothing was written",
+        )

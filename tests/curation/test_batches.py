@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from curation import Project, RawRecord, ReadResult, Store, StoreError
+from curation._store import SCHEMA_VERSION
 
 
 def _pending_batch(project, n=4):
@@ -80,7 +81,9 @@ def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path, project):
     conn.commit()
     conn.close()
     with Store(path) as st:
-        assert st.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "3"
+        assert st.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(
+            SCHEMA_VERSION
+        )  # upgraded through every step
         seeds = st.seeds()
         assert seeds.loc[0, "base_id"] == "s1" and seeds.loc[0, "version"] == 1
         assert st.batches_frame().loc[0, "status"] == "accepted"  # batches of a v1 store were imported by hand

@@ -141,6 +141,12 @@ def _export(args) -> int:
 
 
 def _report(args) -> int:
+    if args.what == "splits":
+        return _report_splits(args)
+    if not args.out:
+        raise WorkbenchError(
+            f"report of project {args.dir}", expected="--out FOLDER", got="none", fix="pass --out build/report"
+        )
     split = None if args.split == "all" else args.split
     with Project(args.dir) as project:
         dist, files = project.write_report(Path(args.out), split=split, png=not args.no_png)
@@ -150,6 +156,30 @@ def _report(args) -> int:
         )
     )
     print(f"\nwrote {', '.join(f.name for f in files)} to {args.out}")
+    return 0
+
+
+def _report_splits(args) -> int:
+    """Origin per split (every stored record) and the calib-vs-holdout label rates."""
+    with Project(args.dir) as project:
+        rep = project.split_report()
+        migrations = project.store.migration_reports()
+    print("records per origin and split (calib and holdout hold only real records):")
+    print(rep["origin_counts"].to_string())
+    if "calib_vs_holdout" in rep:
+        print("\ncalib vs holdout, per label (positives, rate difference in percentage points):")
+        print(rep["calib_vs_holdout"].to_string(float_format=lambda v: f"{v:.2f}"))
+    for key, m in migrations.items():
+        print(
+            f"\n{key} ({m['at']}): {m['moved']} generated record(s) moved out of calib/holdout {m['from']} -> "
+            f"{m['to']}, {m['quarantined']} quarantined as twins of evaluation records"
+        )
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, frame in rep.items():
+            frame.to_csv(out / f"split_{name}.csv")
+        print(f"\nwrote split_*.csv to {out}")
     return 0
 
 
@@ -249,9 +279,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "report",
         _report,
-        "class distribution (table, PNG, HTML), split report, duplicate conflicts",
+        "class distribution (table, PNG, HTML), split report, duplicate conflicts; `report DIR splits`: origin "
+        "per split",
         DIR,
-        ("--out", {"required": True, "help": "output folder"}),
+        (
+            "what",
+            {
+                "nargs": "?",
+                "choices": ["distribution", "splits"],
+                "default": "distribution",
+                "help": "distribution (default: files into --out) or splits (origin per split, printed)",
+            },
+        ),
+        ("--out", {"help": "output folder (required for the distribution)"}),
         ("--split", {"default": "train", "help": "split for the class distribution ('all' for every split)"}),
         ("--no-png", {"action": "store_true", "help": "skip the PNG export"}),
     )
