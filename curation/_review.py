@@ -34,7 +34,9 @@ class ReviewOutcome:
     record id -> labels an error review confirmed it does not carry although the model said so (a false
     positive kept at 0): the record becomes a hard negative for them in the training mix. ``pool_labels``:
     production pool post id -> resolved labels of the sample review (a complete annotation; the post gets
-    its production split, see :mod:`curation._production`).
+    its production split, see :mod:`curation._production`). ``batch_review``: batch id -> the sampling
+    plan's latest decision (verdict, needs, reviewed, errors, upper bound, reason), kept as the batch
+    summary's ``review`` (what ``push-batches`` reads to top up a batch that needs more reviews).
     """
 
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -44,6 +46,7 @@ class ReviewOutcome:
     batch_status: dict[str, tuple[str, str]] = field(default_factory=dict)
     hard_negatives: dict[str, list[str]] = field(default_factory=dict)
     pool_labels: dict[str, dict[str, int]] = field(default_factory=dict)
+    batch_review: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def apply_review(
@@ -60,6 +63,7 @@ def apply_review(
         "batches_rejected": 0,
         "hard_negatives": 0,
         "pool_labels": 0,
+        "batch_reviews": 0,
     }
     with store.transaction() as conn:
         have = {
@@ -97,6 +101,16 @@ def apply_review(
         for sid, text in outcome.new_seed_text.items():
             if sid in seeds and _new_version(store, conn, sid, text, actor):
                 done["seed_versions"] += 1
+        for bid, decision in outcome.batch_review.items():
+            row = conn.execute("SELECT summary FROM batches WHERE id = ?", (bid,)).fetchone()
+            summary = json.loads(row[0] or "{}") if row is not None else None
+            if summary is None or summary.get("review") == decision:
+                continue
+            conn.execute(
+                "UPDATE batches SET summary = ? WHERE id = ?", (canonical_json({**summary, "review": decision}), bid)
+            )
+            store.event(conn, actor=actor, kind="batch_review", target=bid, value=decision["verdict"], detail=decision)
+            done["batch_reviews"] += 1
         for bid, (status, reason) in outcome.batch_status.items():
             row = conn.execute("SELECT status, seed_id FROM batches WHERE id = ?", (bid,)).fetchone()
             if row is None or row[0] == status:

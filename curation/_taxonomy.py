@@ -26,36 +26,43 @@ ACTIONS = ("hide", "warn", "badge", "none")
 
 # Per-tier defaults. T1 is zero-tolerance (child safety, credible threats), T5 is routing/topic.
 # min_positives is the count below which the trainer and the distribution report warn.
+# min_holdout_positives is the evidence a gate needs: a label with fewer holdout positives is
+# "insufficient_evidence", neither pass nor fail (a recall of 1.0 on one positive proves nothing).
 TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     "T1": {
         "gate": {"min_f1": 0.70, "recall_floor": 0.90, "fpr_budget": 0.02},
         "threshold_range": (0.02, 0.70),
         "action": "hide",
         "min_positives": 300,
+        "min_holdout_positives": 30,
     },
     "T2": {
         "gate": {"min_f1": 0.65, "recall_floor": 0.75, "fpr_budget": 0.02},
         "threshold_range": (0.05, 0.90),
         "action": "hide",
         "min_positives": 300,
+        "min_holdout_positives": 20,
     },
     "T3": {
         "gate": {"min_f1": 0.60, "recall_floor": 0.60, "fpr_budget": 0.05},
         "threshold_range": (0.05, 0.95),
         "action": "warn",
         "min_positives": 200,
+        "min_holdout_positives": 10,
     },
     "T4": {
         "gate": {"min_f1": 0.50, "recall_floor": 0.40, "fpr_budget": 0.10},
         "threshold_range": (0.10, 0.95),
         "action": "badge",
         "min_positives": 100,
+        "min_holdout_positives": 5,
     },
     "T5": {
         "gate": {"min_f1": 0.40, "recall_floor": 0.00, "fpr_budget": 0.20},
         "threshold_range": (0.10, 0.95),
         "action": "badge",
         "min_positives": 50,
+        "min_holdout_positives": 5,
     },
 }
 
@@ -71,7 +78,18 @@ DRIFT_DEFAULTS: dict[str, dict[str, float]] = {
     "T5": {"psi_max": 0.30, "rate_ratio_max": 4.0, "overturn_max": 0.50},
 }
 
-_LABEL_KEYS = {"name", "description", "group", "tier", "parent", "gate", "threshold_range", "action", "min_positives"}
+_LABEL_KEYS = {
+    "name",
+    "description",
+    "group",
+    "tier",
+    "parent",
+    "gate",
+    "threshold_range",
+    "action",
+    "min_positives",
+    "min_holdout_positives",
+}
 _GATE_KEYS = {"min_f1", "recall_floor", "fpr_budget"}
 
 
@@ -97,6 +115,7 @@ class Label:
     threshold_range: tuple[float, float]
     action: str
     min_positives: int
+    min_holdout_positives: int = 0
 
 
 @dataclass(frozen=True)
@@ -246,6 +265,8 @@ class Taxonomy:
         for lab in self.labels:
             d = asdict(lab)
             d["threshold_range"] = list(lab.threshold_range)
+            if d["min_holdout_positives"] == TIER_DEFAULTS[lab.tier]["min_holdout_positives"]:
+                del d["min_holdout_positives"]  # the tier's default: the hash of a taxonomy that never set it stays
             labels.append(d)
         return {"name": self.name, "labels": labels}
 
@@ -352,9 +373,12 @@ def _parse_label(raw: Any, *, where: str) -> Label:
     action = raw.get("action", defaults["action"])
     if action not in ACTIONS:
         raise TaxonomyError(f"{where}: action", expected="one of " + ", ".join(ACTIONS), got=repr(action))
-    min_pos = raw.get("min_positives", defaults["min_positives"])
-    if isinstance(min_pos, bool) or not isinstance(min_pos, int) or min_pos < 0:
-        raise TaxonomyError(f"{where}: min_positives", expected="a non-negative integer", got=repr(min_pos))
+    counts = {}
+    for key in ("min_positives", "min_holdout_positives"):
+        value = raw.get(key, defaults[key])
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise TaxonomyError(f"{where}: {key}", expected="a non-negative integer", got=repr(value))
+        counts[key] = value
     group = raw.get("group", "safety")
     if not isinstance(group, str) or not group:
         raise TaxonomyError(f"{where}: group", expected="a non-empty string", got=repr(group))
@@ -373,7 +397,7 @@ def _parse_label(raw: Any, *, where: str) -> Label:
         gate=gate,
         threshold_range=(lo, hi),
         action=action,
-        min_positives=min_pos,
+        **counts,
     )
 
 

@@ -51,6 +51,8 @@ from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTuneArgs, FineTunedClassifier
 from ._gates import (
+    LABEL_STATUSES,
+    REGRESSION_ALPHA,
     REGRESSION_TOLERANCE,
     GateFailure,
     GateVerdict,
@@ -59,12 +61,21 @@ from ._gates import (
     gate_labels,
     gate_model,
     load_vectors,
+    paired_regression,
     run_vectors,
 )
 from ._heads import HeadsClassifier
 from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
 from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
-from ._metrics import evaluate, evaluate_slices, expected_calibration_error, pr_figure, reliability_figure, write_report
+from ._metrics import (
+    evaluate,
+    evaluate_slices,
+    expected_calibration_error,
+    pr_figure,
+    reliability_figure,
+    wilson_interval,
+    write_report,
+)
 from ._modeldir import ModelDirectory, load_model, split_arrays
 from ._modelset import ModelSet, open_model
 from ._monitor import EpochMonitor, epoch_record, warning_signs
@@ -74,7 +85,7 @@ from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import predict_file, read_prediction_input
 from ._recalibrate import labelled_production, production_weights, recalibrate, recalibration_table
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
-from ._registry import promote, promoted_model
+from ._registry import promote, promoted_model, promoted_variant
 from ._sampling import STRATEGIES, k_center_greedy, select_for_review
 from ._suites import SuiteResult, gate_cases, run_suite
 from ._tfidf import TfidfClassifier
@@ -158,9 +169,13 @@ __all__ = [
     "binary_rates",
     "group_rates",
     "compare_models",
+    "paired_regression",
+    "REGRESSION_ALPHA",
+    "LABEL_STATUSES",
     "evaluate",
     "evaluate_slices",
     "expected_calibration_error",
+    "wilson_interval",
     "export_onnx",
     "gate_labels",
     "gate_model",
@@ -176,6 +191,7 @@ __all__ = [
     "predict_file",
     "promote",
     "promoted_model",
+    "promoted_variant",
     "read_prediction_input",
     "reliability_figure",
     "resolve_model_path",

@@ -431,8 +431,8 @@ def score_project(
     enforce_hierarchy: bool = False,
     progress: bool = False,
 ) -> tuple[int, JobReport]:
-    """Score the records of the project's current snapshot with ``model`` (a model directory; its best
-    passed variant unless ``variant``) and write ``out`` as JSONL with the rows ``workbench predict``
+    """Score the records of the project's current snapshot with ``model`` (a model directory; the variant
+    that serves it, :meth:`training.ModelDirectory.serving_variant`, unless ``variant``) and write ``out`` as JSONL with the rows ``workbench predict``
     writes (``id``, ``text``, then probabilities, decisions and action), atomically. Returns (rows, report)."""
     import json
 
@@ -441,7 +441,7 @@ def score_project(
     from ._modeldir import ModelDirectory, load_model
 
     model = model if isinstance(model, ModelDirectory) else load_model(model)
-    variant = variant or model.best_variant()
+    variant = variant or model.serving_variant()
     jobs = jobs or LocalJobs()
     parquet = project.snapshot_records_path()
     frame = pd.read_parquet(parquet, columns=["id", "text"])
@@ -450,7 +450,7 @@ def score_project(
     )
     results = model.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)
     lines = [
-        json.dumps({"id": rid, "text": text, **r}, ensure_ascii=False)
+        json.dumps({"id": rid, "text": text, **r, "variant": variant}, ensure_ascii=False)
         for rid, text, r in zip(frame["id"], frame["text"], results)
     ]
     atomic_write_text(out, "\n".join(lines) + ("\n" if lines else ""))

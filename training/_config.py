@@ -16,7 +16,8 @@ field                  meaning
 ``pos_weight_cap``     ``pos_weight = negatives / positives`` per label, capped
 ``pos_weight``         overrides, per label or per tier (``{hate: 5, T1: 8}``; a label beats its tier)
 ``class_weights``      ``auto`` (from label counts, as the guide says) or a table ``{label: w}``
-``class_weight_cap``   the highest weight ``auto`` gives (20 by default: higher is unstable)
+``class_weight_cap``   the highest weight ``auto`` gives, and a table may give (20 by default: higher is unstable)
+``allow_above_cap``    labels (a list, or ``{label: true}``) whose ``pos_weight`` / class weight may exceed its cap
 ``label_smoothing``    targets move to eps/2 and 1 - eps/2
 ``hierarchy_weight``   penalty for a secondary label above its primary
 ``curriculum``         fine-tune phases (e.g. ``[1, 1, 1]``)
@@ -61,6 +62,7 @@ class TrainingConfig:
     pos_weight: Mapping[str, float] = field(default_factory=dict)
     class_weights: str | Mapping[str, float] | None = None
     class_weight_cap: float | None = None
+    allow_above_cap: tuple[str, ...] | None = None
     label_smoothing: float | None = None
     hierarchy_weight: float | None = None
     curriculum: tuple[float, ...] | None = None
@@ -74,6 +76,18 @@ class TrainingConfig:
         if extra:
             raise WorkbenchError(where, expected=f"keys among {sorted(names)}", got=f"unknown keys {extra}",
                                  fix="see the table in training/_config.py (or the README, 'Training settings')")  # fmt: skip
+        allow = data.get("allow_above_cap")
+        if isinstance(allow, Mapping):
+            data["allow_above_cap"] = tuple(sorted(str(k) for k, v in allow.items() if v))
+        elif isinstance(allow, (list, tuple)):
+            data["allow_above_cap"] = tuple(str(x) for x in allow)
+        elif allow is not None:
+            raise WorkbenchError(
+                f"{where}: allow_above_cap",
+                expected="the labels allowed above the cap: a list, or a mapping label -> true",
+                got=repr(allow),
+                fix="e.g. allow_above_cap: [hate]",
+            )
         if "curriculum" in data and data["curriculum"] is not None:
             data["curriculum"] = tuple(float(x) for x in data["curriculum"])
         cw = data.get("class_weights")
@@ -134,28 +148,42 @@ def pos_weight_overrides(config: TrainingConfig, labels: Sequence[str], tiers: M
 
 
 def apply_training(spec, config: TrainingConfig, origin: Mapping[str, str], *, labels: Sequence[str],
-                   tiers: Mapping[str, str], train_targets: np.ndarray):  # fmt: skip
+                   tiers: Mapping[str, str], train_targets: np.ndarray, applies: frozenset[str] | None = None,
+                   family: str | None = None):  # fmt: skip
     """``spec`` (a :class:`training.TrainSpec`) with ``config``'s settings applied: the loss, the
     fine-tune arguments and the heads' parameters; ``class_weights: auto`` computed from the training
-    rows. Returns the new spec and the card's ``training`` entry (settings, their origin, the weights)."""
+    rows. Returns the new spec and the card's ``training`` entry (settings, their origin, the weights, and
+    ``not_applied``: the workbench.yaml settings the recipe cannot apply).
+
+    Nothing is recorded as applied that was not: a setting the recipe cannot apply is refused when a flag or
+    the panel gave it, and listed under ``not_applied`` when workbench.yaml did (the project's defaults
+    serve every recipe). ``applies``: the settings the recipe's family applies (``Recipe.applies``; ``None``:
+    all), ``family`` its name. A ``pos_weight`` or class weight above its cap is refused unless its label is
+    named in ``allow_above_cap``."""
     from ._losses import LossConfig
 
-    s = config.set_fields()
+    family = family or spec.recipe
+    s, not_applied = _applicable(spec.recipe, family, applies, config.set_fields(), origin)
     loss = spec.loss.to_dict()
     for key, name in (("loss", "kind"), ("focal_gamma", "focal_gamma"), ("pos_weight_cap", "pos_weight_cap"),
                       ("label_smoothing", "label_smoothing"), ("hierarchy_weight", "hierarchy_weight")):  # fmt: skip
         if key in s:
             loss[name] = s[key]
-    if config.pos_weight:
-        loss["pos_weight_overrides"] = {**loss["pos_weight_overrides"], **pos_weight_overrides(config, labels, tiers)}
+    allowed = set(s.get("allow_above_cap") or ())
+    if "pos_weight" in s:
+        overrides = pos_weight_overrides(config, labels, tiers)
+        _refuse_above_cap(overrides, float(loss["pos_weight_cap"]), allowed, "pos_weight", "pos_weight_cap")
+        loss["pos_weight_overrides"] = {**loss["pos_weight_overrides"], **overrides}
     weights = None
-    if config.class_weights == "auto":
-        weights = auto_class_weights(train_targets, labels, cap=float(config.class_weight_cap or 20.0))
-    elif isinstance(config.class_weights, Mapping):
-        unknown = [k for k in config.class_weights if k not in labels]
+    cw_cap = float(s.get("class_weight_cap") or 20.0)
+    if s.get("class_weights") == "auto":
+        weights = auto_class_weights(train_targets, labels, cap=cw_cap)
+    elif isinstance(s.get("class_weights"), Mapping):
+        unknown = [k for k in s["class_weights"] if k not in labels]
         if unknown:
             raise WorkbenchError("class_weights", expected=f"labels among {list(labels)}", got=str(unknown))
-        weights = {k: float(v) for k, v in config.class_weights.items()}
+        weights = {k: float(v) for k, v in s["class_weights"].items()}
+        _refuse_above_cap(weights, cw_cap, allowed, "class_weights", "class_weight_cap")
     if weights is not None:
         loss["class_weights"] = weights
     ft = {k: s[k] for k in ("epochs", "lr", "batch_size", "max_length", "patience") if k in s}
@@ -172,10 +200,46 @@ def apply_training(spec, config: TrainingConfig, origin: Mapping[str, str], *, l
         finetune_members=tuple(dataclasses.replace(a, **ft) for a in spec.finetune_members),
         heads_params={**spec.heads_params, **heads},
     )
-    entry = {"settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items()}, "origin": dict(origin)}
+    entry = {
+        "settings": {k: (list(v) if isinstance(v, tuple) else v) for k, v in s.items()},
+        "origin": {k: v for k, v in origin.items() if k in s},
+    }
+    if not_applied:
+        entry["not_applied"] = {k: f"the {family} family does not apply it (from {origin.get(k)})" for k in not_applied}
     if weights is not None:
         entry["class_weights"] = weights
     return new, entry
+
+
+def _applicable(
+    recipe: str, family: str, applies: frozenset[str] | None, settings: dict[str, Any], origin: Mapping[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The settings ``recipe`` applies, and those it does not that came from workbench.yaml; one it does not
+    apply that a flag or the panel gave is refused."""
+    if applies is None:
+        return settings, []
+    unsupported = [k for k in settings if k not in applies]
+    explicit = [k for k in unsupported if origin.get(k, "flag") != "yaml"]
+    if explicit:
+        raise WorkbenchError(
+            f"training settings of recipe {recipe!r}",
+            expected=f"settings the {family} family applies: {sorted(applies)}",
+            got=", ".join(f"{k} (from {origin.get(k, 'flag')})" for k in explicit),
+            fix="drop them, or train a recipe that applies them (heads, ensemble); nothing was trained",
+        )
+    return {k: v for k, v in settings.items() if k in applies}, unsupported
+
+
+def _refuse_above_cap(weights: Mapping[str, float], cap: float, allowed: set, what: str, cap_name: str) -> None:
+    above = {lab: w for lab, w in weights.items() if w > cap and lab not in allowed}
+    if above:
+        raise WorkbenchError(
+            what,
+            expected=f"weights at most {cap_name} {cap:g}",
+            got=", ".join(f"{lab} {w:g}" for lab, w in above.items()),
+            fix=f"lower them, raise {cap_name}, or name the labels in allow_above_cap (e.g. allow_above_cap: "
+            f"[{next(iter(above))}])",
+        )
 
 
 def yaml_layer(config: Mapping[str, Any]) -> dict[str, Any]:

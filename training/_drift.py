@@ -80,7 +80,7 @@ def drift_reference(model: ModelDirectory, *, refresh: bool = False) -> dict[str
             got="no calib rows",
             fix="train the model on a project whose snapshot has calib records",
         )
-    variant = model.best_variant()
+    variant = model.serving_variant()
     probs = np.asarray(model.predictor(variant)(texts), dtype=float)
     labels = {}
     for j, (lab, thr) in enumerate(zip(model.labels, model.thresholds)):
@@ -142,7 +142,7 @@ def production_scores(model: ModelDirectory, pool: pd.DataFrame, *, variant: str
     missing = np.isnan(out).any(axis=1)
     if missing.any():
         texts = pool["text"].to_numpy()[missing].tolist()
-        out[missing] = np.asarray(model.predictor(variant or model.best_variant())(texts), dtype=float)
+        out[missing] = np.asarray(model.predictor(variant or model.serving_variant())(texts), dtype=float)
     return out
 
 

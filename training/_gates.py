@@ -28,12 +28,15 @@ __all__ = [
     "GateFailure",
     "GateVerdict",
     "gate_labels",
+    "LABEL_STATUSES",
     "merge_verdicts",
     "RegressionVectors",
     "load_vectors",
     "run_vectors",
     "gate_model",
     "compare_models",
+    "paired_regression",
+    "REGRESSION_ALPHA",
 ]
 
 _VECTOR_KINDS = ("positives", "hard_negatives", "co_detection", "context_pairs")
@@ -91,11 +94,16 @@ class GateVerdict:
     checked: int = 0
     notes: list[GateFailure] = field(default_factory=list)  # reported, never failing (known gaps)
     passed_known_gaps: list[str] = field(default_factory=list)
+    # labels with fewer holdout positives than their minimum (``holdout positives`` checks), and each
+    # label's status: pass / fail / insufficient_evidence (see :func:`gate_labels`)
+    insufficient: list[GateFailure] = field(default_factory=list)
+    label_status: dict[str, str] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
+        thin = ["INSUFFICIENT EVIDENCE " + f.line() for f in self.insufficient]
         if self.passed:
-            return [f"PASS ({self.checked} checks)"]
-        return ["FAIL " + f.line() for f in self.failures]
+            return [f"PASS ({self.checked} checks)", *thin]
+        return ["FAIL " + f.line() for f in self.failures] + thin
 
     def of_kind(self, kind: str) -> list[GateFailure]:
         return [f for f in self.failures if f.kind == kind]
@@ -109,6 +117,10 @@ class GateVerdict:
             out["notes"] = [f.to_dict() for f in self.notes]
         if self.passed_known_gaps:
             out["passed_known_gaps"] = list(self.passed_known_gaps)
+        if self.insufficient:
+            out["insufficient"] = [f.to_dict() for f in self.insufficient]
+        if self.label_status:
+            out["label_status"] = dict(self.label_status)
         return out
 
     @classmethod
@@ -119,30 +131,62 @@ class GateVerdict:
             failures=[GateFailure.from_dict(f) for f in data.get("failures", [])],
             notes=[GateFailure.from_dict(f) for f in data.get("notes", [])],
             passed_known_gaps=list(data.get("passed_known_gaps", [])),
+            insufficient=[GateFailure.from_dict(f) for f in data.get("insufficient", [])],
+            label_status=dict(data.get("label_status", {})),
         )
 
 
-def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: int = 1) -> GateVerdict:
-    """Check each label's holdout F1, recall and FPR against its tier gate (the FPR at the production
-    base rate when ``per_label`` has ``fpr_at_base_rate``).
+LABEL_STATUSES = ("pass", "fail", "insufficient_evidence")
 
-    A label with fewer than ``min_positives`` holdout positives cannot be shown to pass and fails
-    with the check ``holdout positives``.
+
+def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: int | None = None) -> GateVerdict:
+    """Check each label's holdout F1, recall and FPR against its tier gate (the FPR at the production
+    base rate when ``per_label`` has ``fpr_at_base_rate``), and give each label a status.
+
+    A gate knows its evidence. A label needs at least its minimum of holdout positives (the taxonomy's
+    ``min_holdout_positives``: T1 30, T2 20, T3 10, T4/T5 5 by default, overridable per label; never
+    below ``min_positives`` when given) before its F1 and recall can pass. Its status is:
+
+    - ``fail`` when a check with the evidence to fail fails: the FPR (measured on the negatives, which
+      are plentiful) always, F1 and recall when the label has its minimum of positives;
+    - ``insufficient_evidence`` when nothing failed but the label has fewer positives than its minimum
+      (listed in ``verdict.insufficient``, not among the failures: the gate neither passes nor fails it,
+      and :func:`training.promote` refuses a T1 label in this state without a stated reason);
+    - ``pass`` otherwise.
+
+    >>> from curation import Taxonomy
+    >>> tax = Taxonomy.from_dict({"labels": [{"name": "a", "tier": "T2"}, {"name": "b", "tier": "T2"}]})
+    >>> per = pd.DataFrame({"positives": [40, 1], "f1": [0.9, 1.0], "recall": [0.9, 1.0], "fpr": [0.01, 0.0]},
+    ...                    index=pd.Index(["a", "b"], name="label"))
+    >>> gate_labels(per, tax).label_status
+    {'a': 'pass', 'b': 'insufficient_evidence'}
     """
-    failures, checked = [], 0
+    failures, insufficient, status, checked = [], [], {}, 0
     for name, row in per_label.iterrows():
-        g = taxonomy[name].gate
-        checks = [
-            ("holdout positives", row["positives"], ">= " + str(min_positives), row["positives"] >= min_positives),
-            ("f1", row["f1"], f">= {g.min_f1}", row["f1"] >= g.min_f1),
-            ("recall", row["recall"], f">= {g.recall_floor}", row["recall"] >= g.recall_floor),
-            _fpr_check(row, g.fpr_budget),
-        ]
+        lab = taxonomy[name]
+        g, need = lab.gate, max(int(lab.min_holdout_positives), int(min_positives or 0))
+        enough = row["positives"] >= need
+        checks = [_fpr_check(row, g.fpr_budget)]
+        if enough:
+            checks += [
+                ("f1", row["f1"], f">= {g.min_f1}", row["f1"] >= g.min_f1),
+                ("recall", row["recall"], f">= {g.recall_floor}", row["recall"] >= g.recall_floor),
+            ]
+        failed = False
         for check, value, required, ok in checks:
             checked += 1
-            if not bool(ok) or (isinstance(value, float) and np.isnan(value)):
-                failures.append(GateFailure("label", str(name), check, _fmt(value), required, tier=taxonomy[name].tier))
-    return GateVerdict(passed=not failures, failures=failures, checked=checked)
+            missing = isinstance(value, (float, np.floating)) and np.isnan(value)  # e.g. no negatives to score
+            if enough if missing else not bool(ok):
+                failures.append(GateFailure("label", str(name), check, _fmt(value), required, tier=lab.tier))
+                failed = True
+        if not enough:
+            insufficient.append(
+                GateFailure("label", str(name), "holdout positives", int(row["positives"]), f">= {need}", tier=lab.tier)
+            )
+        status[str(name)] = "fail" if failed else ("pass" if enough else "insufficient_evidence")
+    return GateVerdict(
+        passed=not failures, failures=failures, checked=checked, insufficient=insufficient, label_status=status
+    )
 
 
 def _fpr_check(row: pd.Series, budget: float) -> tuple[str, Any, str, bool]:
@@ -337,7 +381,7 @@ def gate_model(
     *,
     vectors_verdict: GateVerdict | None = None,
     suite_verdict: GateVerdict | None = None,
-    min_positives: int = 1,
+    min_positives: int | None = None,
 ) -> GateVerdict:
     """Tier gates plus regression vectors plus functional suites: the model passes only if all do."""
     v = gate_labels(per_label, taxonomy, min_positives=min_positives)
@@ -355,6 +399,8 @@ def merge_verdicts(a: GateVerdict, b: GateVerdict) -> GateVerdict:
         checked=a.checked + b.checked,
         notes=a.notes + list(b.notes),
         passed_known_gaps=a.passed_known_gaps + list(b.passed_known_gaps),
+        insufficient=a.insufficient + list(b.insufficient),
+        label_status={**a.label_status, **b.label_status},
     )
 
 
@@ -379,3 +425,80 @@ def compare_models(
     d["tolerance"] = tol
     d["regression"] = (d["delta_f1"] < -tol) | (d["delta_recall"] < -tol) | (d["delta_fpr"] > tol)
     return d
+
+
+REGRESSION_ALPHA = 0.05
+"""One-sided significance level of :func:`paired_regression`, per label and per side (recall, FPR)."""
+
+
+def _one_sided_mcnemar(worse: int, better: int) -> float:
+    """Exact McNemar p-value that a candidate is worse: ``worse`` of the ``worse + better`` discordant
+    pairs went against it, under the null of an even split (1.0 without discordant pairs)."""
+    from scipy.stats import binomtest
+
+    n = worse + better
+    return 1.0 if n == 0 else float(binomtest(worse, n, 0.5, alternative="greater").pvalue)
+
+
+def paired_regression(
+    labels: np.ndarray,
+    candidate: np.ndarray,
+    promoted: np.ndarray,
+    *,
+    label_names: Sequence[str],
+    alpha: float = REGRESSION_ALPHA,
+) -> pd.DataFrame:
+    """Did the candidate's decisions get worse than the promoted model's on the *same* holdout rows?
+
+    An exact McNemar test per label and side, on the discordant pairs only: among the positives, those
+    the promoted model caught and the candidate missed (``lost_positives``) against the reverse
+    (``gained_positives``); among the negatives, new false positives against fixed ones. Each is a
+    one-sided binomial test at 1/2; ``regression`` when either p-value is below ``alpha``.
+
+    Why this test: both models decide on the same posts, so what differs is only where they disagree.
+    A comparison of two recalls with a fixed tolerance flags noise on a small holdout (a 40-positive
+    label moves 0.025 per post) and misses a real drop on a large one; McNemar's test weighs the
+    disagreements themselves, so four posts swapped both ways block nothing and thirty lost with
+    three gained do.
+
+    Parameters
+    ----------
+    labels : ndarray (n, L) of 1, 0 or NaN (unknown rows are left out per label)
+    candidate, promoted : ndarray (n, L) of bool, each model's decisions
+
+    >>> y = np.array([[1.0]] * 40 + [[0.0]] * 60)
+    >>> old = np.array([[True]] * 36 + [[False]] * 4 + [[False]] * 60)
+    >>> new = old.copy(); new[:12] = False          # 12 positives lost, none gained
+    >>> r = paired_regression(y, new, old, label_names=["hate"])
+    >>> int(r.loc["hate", "lost_positives"]), bool(r.loc["hate", "regression"])
+    (12, True)
+    >>> new = old.copy(); new[:3] = False; new[36:39] = True   # 3 lost, 3 gained: noise
+    >>> bool(paired_regression(y, new, old, label_names=["hate"]).loc["hate", "regression"])
+    False
+    """
+    y = np.asarray(labels, dtype=float)
+    cand, prom = np.asarray(candidate, dtype=bool), np.asarray(promoted, dtype=bool)
+    rows = []
+    for j, name in enumerate(label_names):
+        pos, neg = y[:, j] == 1, y[:, j] == 0
+        lost = int((pos & prom[:, j] & ~cand[:, j]).sum())
+        gained = int((pos & cand[:, j] & ~prom[:, j]).sum())
+        new_fp = int((neg & cand[:, j] & ~prom[:, j]).sum())
+        fixed_fp = int((neg & prom[:, j] & ~cand[:, j]).sum())
+        p_recall, p_fpr = _one_sided_mcnemar(lost, gained), _one_sided_mcnemar(new_fp, fixed_fp)
+        n_pos, n_neg = max(int(pos.sum()), 1), max(int(neg.sum()), 1)
+        rows.append(
+            {
+                "label": name,
+                "lost_positives": lost,
+                "gained_positives": gained,
+                "new_false_positives": new_fp,
+                "fixed_false_positives": fixed_fp,
+                "paired_delta_recall": (gained - lost) / n_pos,
+                "paired_delta_fpr": (new_fp - fixed_fp) / n_neg,
+                "p_recall": round(p_recall, 6),
+                "p_fpr": round(p_fpr, 6),
+                "regression": bool(min(p_recall, p_fpr) < alpha),
+            }
+        )
+    return pd.DataFrame(rows).set_index("label")

@@ -18,6 +18,7 @@ from ._thresholds import base_rate_weights, binary_rates
 
 __all__ = [
     "expected_calibration_error",
+    "wilson_interval",
     "evaluate",
     "evaluate_slices",
     "reliability_figure",
@@ -46,6 +47,25 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, *, bins: int = 10) 
     return float(ece)
 
 
+def wilson_interval(k: float, n: float, *, confidence: float = 0.95) -> list[float | None]:
+    """The Wilson score interval of a proportion ``k / n`` (``[None, None]`` when ``n`` is 0), from SciPy.
+
+    Wilson's interval keeps its coverage near the nominal level for small ``n`` and rates near 0 or 1
+    (where the normal approximation collapses to a point): a recall of 1.0 on 12 positives is
+    [0.757, 1.0], on 1,200 it is [0.997, 1.0].
+
+    >>> [round(x, 3) for x in wilson_interval(12, 12)], [round(x, 3) for x in wilson_interval(1200, 1200)]
+    ([0.757, 1.0], [0.997, 1.0])
+    """
+    from scipy.stats import binomtest
+
+    k, n = int(round(k)), int(round(n))
+    if n <= 0:
+        return [None, None]
+    ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+
+
 def evaluate(
     labels: np.ndarray,
     probs: np.ndarray,
@@ -53,8 +73,14 @@ def evaluate(
     *,
     label_names: Sequence[str],
     base_rates: Mapping | None = None,
+    bands: Mapping[str, Mapping[str, float | None]] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Per-label precision, recall, F1, FPR, support, PR-AUC, ROC-AUC and ECE, plus micro/macro F1.
+
+    Each label also gets its confusion counts (``tp``, ``fp``, ``fn``, ``tn``) and 95 % Wilson intervals
+    ``recall_ci``, ``precision_ci`` and ``fpr_ci`` (``[low, high]``, :func:`wilson_interval`). With
+    ``bands`` (the policy's hide / warn / badge thresholds per label), ``band_precision``: per band, the
+    precision of the decided rows at or above it (what the rows that get that band's action deserve).
 
     With ``base_rates`` (:func:`training.base_rate_setting`), each label also gets
     ``precision_at_base_rate`` and ``fpr_at_base_rate``: the same decisions scored with the rows
@@ -96,8 +122,17 @@ def evaluate(
                 "pr_auc": float(average_precision_score(yk, pk)) if both else float("nan"),
                 "roc_auc": float(roc_auc_score(yk, pk)) if both else float("nan"),
                 "ece": expected_calibration_error(y, p),
+                "tp": int(tp),
+                "fp": int(fp),
+                "fn": int(fn),
+                "tn": int(tn),
+                "recall_ci": wilson_interval(tp, tp + fn),
+                "precision_ci": wilson_interval(tp, tp + fp),
+                "fpr_ci": wilson_interval(fp, fp + tn),
             }
         )
+        if bands is not None:
+            rows[-1]["band_precision"] = _band_precision(yk, pk, thresholds[j], (bands or {}).get(name) or {})
     df = pd.DataFrame(rows).set_index("label")
     weights = base_rate_weights(labels, label_names, base_rates)
     if weights is not None:
@@ -117,6 +152,18 @@ def evaluate(
         "macro_roc_auc": float(df["roc_auc"].mean(skipna=True)),
     }
     return df, summary
+
+
+def _band_precision(y: np.ndarray, p: np.ndarray, threshold: float, bands: Mapping[str, float | None]) -> dict:
+    """Per band: precision (and the number of rows) of the decided rows at or above the band."""
+    out = {}
+    for band, cut in bands.items():
+        if cut is None:
+            continue
+        sel = p >= max(float(cut), float(threshold))
+        n = int(sel.sum())
+        out[band] = {"precision": round(float(y[sel].mean()), 4) if n else None, "n": n}
+    return out
 
 
 def evaluate_slices(

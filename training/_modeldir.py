@@ -38,19 +38,46 @@ from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import parity_check
 from ._policy import Policy
 
-__all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "MODEL_FORMAT"]
+__all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "read_promotion", "MODEL_FORMAT"]
 
 MODEL_FORMAT = CARD_FORMAT
 
 
-_GATE_FIGURES = ("threshold", "positives", "precision", "recall", "f1", "fpr", "precision_at_base_rate",
-                 "fpr_at_base_rate")  # fmt: skip
-"""What ``gate_report`` (``workbench gate --json``) shows of each label."""
+_GATE_FIGURES = (
+    "threshold",
+    "positives",
+    "precision",
+    "recall",
+    "f1",
+    "fpr",
+    "precision_at_base_rate",
+    "fpr_at_base_rate",
+    "recall_ci",
+    "precision_ci",
+    "fpr_ci",
+    "band_precision",
+)
+"""What ``gate_report`` (``workbench gate --json``) shows of each label, beside its status and minimum."""
 
 
 def _plain(value: Any) -> Any:
     """A JSON-friendly figure: NaN as ``None``."""
     return None if isinstance(value, float) and np.isnan(value) else value
+
+
+def _bands_text(bands: Any) -> str:
+    """``hide 0.97 (n 31), warn 0.85 (n 60)``: a band's holdout precision and the rows it acts on."""
+    if not isinstance(bands, dict):
+        return ""
+    return ", ".join(
+        f"{b} {'-' if v['precision'] is None else format(v['precision'], '.2f')} (n {v['n']})" for b, v in bands.items()
+    )
+
+
+def read_promotion(project_root) -> dict | None:
+    """The project's promotion entry (``models/promoted.json``: model, variant, snapshot, ...) or ``None``."""
+    path = Path(project_root) / "models" / "promoted.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def file_sha256(path: Path) -> str:
@@ -182,6 +209,15 @@ class ModelDirectory:
                 return v
         return "torch"
 
+    def serving_variant(self) -> str:
+        """The variant that serves this model: the promoted one when this model is its project's promoted
+        model (what was gated and promoted is what runs), else :meth:`best_variant`. ``predict``,
+        ``score``, the monitor, the pre-screen and the review loops use it unless told ``variant``."""
+        entry = read_promotion(self.card.project) if self.card.project else None
+        if entry and Path(entry["model"]).resolve() == self.root.resolve() and entry["variant"] in self.card.variants:
+            return entry["variant"]
+        return self.best_variant()
+
     def gate_report(self) -> dict[str, Any]:
         """The gate verdict of every evaluated variant, the best variant and whether it passed.
 
@@ -201,14 +237,31 @@ class ModelDirectory:
                     "decision_agreement": i.decision_agreement,
                     "f1_delta_max": i.f1_delta_max,
                     "labels": {
-                        row["label"]: {k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row} for row in i.per_label
+                        row["label"]: {
+                            "status": self.label_status(i.gate, row["label"]),
+                            "min_positives": self.min_holdout_positives(row["label"]),
+                            **{k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row},
+                        }
+                        for row in i.per_label
                     },
+                    "insufficient_evidence": [f.subject for f in i.gate.insufficient],
                 }
                 for v, i in variants.items()
             },
             "best_variant": best,
             "passed": bool(best in variants and variants[best].passed),
         }
+
+    def min_holdout_positives(self, label: str) -> int:
+        """The holdout positives ``label`` needs before its gate can pass (taxonomy, at least the card's)."""
+        return max(int(self.taxonomy[label].min_holdout_positives), int(self.card.min_holdout_positives or 0))
+
+    @staticmethod
+    def label_status(verdict: GateVerdict, label: str) -> str:
+        """``pass``, ``fail`` or ``insufficient_evidence`` (cards from before statuses: pass or fail)."""
+        if label in verdict.label_status:
+            return verdict.label_status[label]
+        return "fail" if verdict.for_label(label) else "pass"
 
     def gate_table(self, variant: str = "torch") -> tuple[pd.DataFrame, list[dict]]:
         """One row per label of a variant's holdout gate — ``passed``, ``f1``, ``recall``, ``fpr``,
@@ -227,9 +280,14 @@ class ModelDirectory:
             for lab in table.index
         ]
         table["passed"] = table["failed_checks"] == ""
+        table["status"] = [self.label_status(info.gate, lab) for lab in table.index]
+        table["min_positives"] = [self.min_holdout_positives(lab) for lab in table.index]
         table["threshold"] = [self.card.thresholds.get(lab) for lab in table.index]
-        cols = ["passed", "f1", "recall", "precision", "fpr", "precision_at_base_rate", "fpr_at_base_rate",
-                "threshold", "positives", "failed_checks"]  # fmt: skip
+        if "band_precision" in table:  # hide / warn / badge: the holdout precision of the rows each band acts on
+            table["band_precision"] = [_bands_text(b) for b in table["band_precision"]]
+        cols = ["status", "passed", "f1", "recall", "recall_ci", "precision", "precision_ci", "fpr", "fpr_ci",
+                "precision_at_base_rate", "fpr_at_base_rate", "band_precision", "threshold", "positives",
+                "min_positives", "failed_checks"]  # fmt: skip
         cmp_ = self.card.comparison
         if cmp_:
             deltas = pd.DataFrame(cmp_["per_label"]).set_index("label")
@@ -267,9 +325,9 @@ class ModelDirectory:
     def predict(
         self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False
     ) -> list[dict]:
-        variant = variant or self.best_variant()
+        variant = variant or self.serving_variant()
         probs = self.predictor(variant, threads=threads)(list(texts))
-        return self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)
+        return [{**row, "variant": variant} for row in self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)]
 
     # -------------------------------------------------------------- evaluation and gating
     def _data(self) -> pd.DataFrame:
@@ -294,7 +352,12 @@ class ModelDirectory:
         if probs is None:
             probs = predict(texts)
         per_label, summary = evaluate(
-            y, probs, self.thresholds, label_names=self.labels, base_rates=self.card.base_rates
+            y,
+            probs,
+            self.thresholds,
+            label_names=self.labels,
+            base_rates=self.card.base_rates,
+            bands=self.card.policy_bands or None,
         )
         vectors_verdict = self._vectors_verdict(predict)
         suite = self.run_suite(predict)

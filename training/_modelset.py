@@ -60,10 +60,12 @@ class ModelSet:
     def predict(
         self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False
     ) -> list[dict]:
+        variants = [variant or m.serving_variant() for m in self.models]
         probs = np.concatenate(
-            [m.predictor(variant or m.best_variant(), threads=threads)(list(texts)) for m in self.models], axis=1
+            [m.predictor(v, threads=threads)(list(texts)) for m, v in zip(self.models, variants)], axis=1
         )
-        return self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)
+        named = variants[0] if len(set(variants)) == 1 else ",".join(variants)  # one per head when they differ
+        return [{**row, "variant": named} for row in self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)]
 
 
 def open_model(path) -> ModelDirectory | ModelSet:

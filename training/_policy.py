@@ -1,8 +1,12 @@
 """The policy layer: per-label thresholds to decisions, decisions to one action per text.
 
-With **bands** (tuned on calib by :func:`tune_bands` at the label's precision targets) a label's action
-follows its confidence: ``hide`` at or above ``t_hide``, ``warn`` at or above ``t_warn``, ``badge`` at
-or above ``t_badge``; the decision (what the gates measure) stays the label's threshold.
+Actions follow decisions. A label acts only when it is decided (its probability reaches its threshold,
+and its primary is decided too where the hierarchy is enforced): an undecided label is ``allow``, always.
+A decided label acts at its taxonomy action, which is also its **ceiling**; ``none`` silences it
+everywhere. With **bands** (tuned on calib by :func:`tune_bands` at precision targets) a decided label
+starts at ``badge`` and its confidence raises it: ``warn`` at or above ``t_warn``, ``hide`` at or above
+``t_hide``, never above the ceiling. So the false-positive rate the gate certifies for the decision
+bounds every action users see, and a band tuned below the threshold cannot act on its own.
 """
 
 from __future__ import annotations
@@ -146,14 +150,22 @@ class Policy:
         return decided
 
     def label_action(self, j: int, p: float, decided: bool) -> str:
-        """One label's action for probability ``p``: its band when it has bands, else its action when decided."""
-        bands = self.bands[j] if self.bands else {}
-        if bands:
-            for band in ("hide", "warn", "badge"):
-                if band in bands and p >= bands[band]:
-                    return band
+        """One label's action for probability ``p``: ``allow`` unless decided; then its taxonomy action
+        (the ceiling; ``none`` is ``allow``), or with bands the highest band ``p`` reaches, at least
+        ``badge`` and at most the ceiling.
+
+        >>> pol = Policy(["spam"], [0.5], ["warn"], [{"hide": 0.9, "warn": 0.7, "badge": 0.3}])
+        >>> [pol.label_action(0, p, p >= 0.5) for p in (0.4, 0.55, 0.75, 0.95)]
+        ['allow', 'badge', 'warn', 'warn']
+        """
+        ceiling = self.actions[j]
+        if not decided or ACTION_SEVERITY[ceiling] == 0:
             return "allow"
-        return self.actions[j] if decided else "allow"
+        bands = self.bands[j] if self.bands else {}
+        if not bands:
+            return ceiling
+        reached = next((b for b in ("hide", "warn", "badge") if b in bands and p >= bands[b]), "badge")
+        return reached if ACTION_SEVERITY[reached] <= ACTION_SEVERITY[ceiling] else ceiling
 
     def apply(self, probs: np.ndarray) -> list[dict]:
         """Per text: probabilities, decisions, fired labels, each label's action and the most severe
@@ -170,8 +182,6 @@ class Policy:
                 if not fired_by_name[parent]:
                     per_label[child] = "allow"
             action = max(per_label.values(), key=lambda a: ACTION_SEVERITY[a], default="allow")
-            if ACTION_SEVERITY[action] == 0:
-                action = "allow"
             out.append(
                 {
                     "probabilities": {lab: round(float(p), 6) for lab, p in zip(self.labels, row_p)},

@@ -15,6 +15,7 @@ builds its classifier from a spec, what it passes to ``fit`` and what it does af
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -23,6 +24,7 @@ import pandas as pd
 
 from curation import WorkbenchError
 
+from ._config import TrainingConfig
 from ._embeddings import DEFAULT_ENCODER
 from ._ensemble import EnsembleClassifier
 from ._finetune import FineTuneArgs, FineTunedClassifier
@@ -55,6 +57,9 @@ class Recipe:
     has_encoder: bool
     fit_options: Callable[..., dict] = lambda spec, rows: {}
     after_fit: Callable[..., None] | None = None
+    # the training settings (training._config fields) this recipe applies; None: all of them. A setting given
+    # by flag or panel that it cannot apply is refused; one from workbench.yaml is listed as not applied
+    applies: frozenset[str] | None = None
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -210,8 +215,16 @@ def _ensemble_after_fit(clf, spec, valid) -> None:
     clf.fit_weights(*valid)
 
 
+_ALL_BUT_CURRICULUM = frozenset(f.name for f in dataclasses.fields(TrainingConfig)) - {"curriculum"}
 register_recipe(
-    Recipe("heads", "heads", "frozen encoder embeddings (cached) + linear or MLP heads", _build_heads, has_encoder=True)
+    Recipe(
+        "heads",
+        "heads",
+        "frozen encoder embeddings (cached) + linear or MLP heads",
+        _build_heads,
+        has_encoder=True,
+        applies=_ALL_BUT_CURRICULUM,  # the curriculum is the fine-tune's
+    )
 )
 register_recipe(
     Recipe(
@@ -224,4 +237,10 @@ register_recipe(
         after_fit=_ensemble_after_fit,
     )
 )
-register_recipe(Recipe("tfidf", "tfidf", "the lexical baseline alone", _build_tfidf, has_encoder=False))
+# TF-IDF + logistic regression weighs each label's classes as balanced (or not at all with pos_weight off):
+# none of the loss, weight or schedule settings reach it
+register_recipe(
+    Recipe(
+        "tfidf", "tfidf", "the lexical baseline alone", _build_tfidf, has_encoder=False, applies=frozenset({"recipe"})
+    )
+)

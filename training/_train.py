@@ -21,7 +21,7 @@ from ._card import ModelCard
 from ._config import apply_training, resolve_training, yaml_layer
 from ._embeddings import resolve_model_path
 from ._family import neural_members
-from ._gates import REGRESSION_TOLERANCE, GateVerdict, compare_models
+from ._gates import REGRESSION_ALPHA, REGRESSION_TOLERANCE, GateVerdict, compare_models, paired_regression
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
@@ -134,12 +134,14 @@ def train_model(
             fix="use 'source' or leave it unset",
         )
     hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
+    _require_real_evaluation(view, names, spec.group, calib=len(calib_texts), holdout=len(hold_texts))
     train_y = rows[names].to_numpy(dtype=np.float32)
     # one training configuration, three doors: workbench.yaml < the panel or the flags (spec.training)
     config, origin = resolve_training(("yaml", yaml_layer(project.config)),
                                       (spec.training_source, spec.training))  # fmt: skip
+    recipe = RECIPES[spec.recipe]
     spec, training_entry = apply_training(spec, config, origin, labels=names, tiers={lab: tax[lab].tier for lab in names},
-                                          train_targets=train_y)  # fmt: skip
+                                          train_targets=train_y, applies=recipe.applies, family=recipe.family)  # fmt: skip
     if RECIPES[spec.recipe].has_encoder:
         resolve_model_path(spec.encoder)  # a missing encoder is an error with its install hint, before any work
     counts = _label_counts(train_y, names)
@@ -234,6 +236,22 @@ def train_model(
     return model
 
 
+def _require_real_evaluation(view: pd.DataFrame, names: Sequence[str], group, *, calib: int, holdout: int) -> None:
+    """Thresholds are tuned on calib and the gate reads holdout, and both hold only real records: a task
+    view whose labels are known only on generated records has neither, and no model of it can be trusted."""
+    if calib and holdout:
+        return
+    origins = sorted(set(view["origin"])) if "origin" in view else []
+    raise WorkbenchError(
+        f"training of {'group ' + repr(group) if group else 'labels'} {list(names)}",
+        expected="real labelled records in calib and holdout (they hold only real data: thresholds and gates are "
+        "never measured on generated text)",
+        got=f"{calib} calib and {holdout} holdout records; the task view's records are of origin {origins}",
+        fix="import real posts that know these labels (e.g. a labelled sample of your platform, or review a "
+        "production sample), then train again",
+    )
+
+
 def _copy_reviewed_vectors(project: Project, frame: pd.DataFrame, out: Path) -> None:
     """The project's regression vectors into the model directory, less those made from records that are
     not in the snapshot (a variant whose batch awaits review or was rejected is not a gate vector)."""
@@ -291,21 +309,48 @@ def _evaluate_and_report(
     card.metrics = summary = torch_info.summary
     per_label = pd.DataFrame(torch_info.per_label).set_index("label")
     if promoted is not None:
-        card.comparison = compare_with_promoted(model, promoted)
+        card.comparison = compare_with_promoted(model, promoted, holdout=holdout, probs=hold_probs)
     model.save_card()
     _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
 
 
-def compare_with_promoted(model: ModelDirectory, promoted: ModelDirectory) -> dict:
-    """The card's ``comparison``: ``model``'s torch holdout figures per label (and functional suites) against
-    the promoted model's, with each label's tier tolerance (what ``promote`` refuses on)."""
+def compare_with_promoted(
+    model: ModelDirectory,
+    promoted: ModelDirectory,
+    *,
+    holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
+    probs: np.ndarray | None = None,
+) -> dict:
+    """The card's ``comparison`` with the promoted model (what ``promote`` refuses on).
+
+    Both models decide on ``model``'s holdout (the promoted one with its promoted variant and its own
+    thresholds), and :func:`training.paired_regression` tests each shared label for a significant drop
+    (McNemar, one-sided: lost positives, new false positives). The card figures' deltas and each tier's
+    tolerance stay beside it as description (``beyond_tolerance``); ``regression`` is the paired test's.
+    Functional suites are compared as before (:func:`training.compare_suites`)."""
+    from ._registry import promoted_variant
+
     torch_info = model.card.variants["torch"]
     per_label = pd.DataFrame(torch_info.per_label).set_index("label")
     prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
     tolerance = {lab: REGRESSION_TOLERANCE.get(model.taxonomy[lab].tier, 0.02) for lab in per_label.index}
+    deltas = compare_models(per_label, prev, tolerance=tolerance).rename(columns={"regression": "beyond_tolerance"})
+    _, texts, y = holdout if holdout is not None else split_arrays(model._data(), model.labels, "holdout")
+    if probs is None:
+        probs = model.classifier().predict_proba(texts)
+    shared = [lab for lab in model.labels if lab in promoted.labels]
+    mine = probs >= np.asarray(model.thresholds)[None, :]
+    variant = promoted_variant(model.card.project) or "torch"
+    theirs = promoted.predictor(variant)(texts) >= np.asarray(promoted.thresholds)[None, :]
+    cols_m = [model.labels.index(lab) for lab in shared]
+    cols_p = [promoted.labels.index(lab) for lab in shared]
+    paired = paired_regression(y[:, cols_m], mine[:, cols_m], theirs[:, cols_p], label_names=shared)
+    table = deltas.join(paired, how="inner")
     out = {
         "against": str(promoted.root),
-        "per_label": compare_models(per_label, prev, tolerance=tolerance).reset_index().to_dict(orient="records"),
+        "variant": variant,
+        "test": f"exact McNemar, one-sided, alpha {REGRESSION_ALPHA} per label and side, on this model's holdout",
+        "per_label": table.reset_index().to_dict(orient="records"),
     }
     before = promoted.card.variants["torch"].suite if "torch" in promoted.card.variants else None
     if torch_info.suite and before:

@@ -65,8 +65,8 @@ def test_override_gate_and_range():
         ),
         (
             [{"name": "a", "colour": "red"}],
-            "<dict>: labels[0] ('a'): expected keys among ['action', 'description', 'gate', 'group', 'min_positives', "
-            "'name', 'parent', 'threshold_range', 'tier'], got unknown keys ['colour']; remove or rename them",
+            "<dict>: labels[0] ('a'): expected keys among ['action', 'description', 'gate', 'group', 'min_holdout_positives', "
+            "'min_positives', 'name', 'parent', 'threshold_range', 'tier'], got unknown keys ['colour']; remove or rename them",
         ),
     ],
 )

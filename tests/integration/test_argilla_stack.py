@@ -135,6 +135,29 @@ def test_stop_leaves_other_processes_alone_and_a_stale_state_is_handled(tmp_path
         bystander.kill()
 
 
+def test_a_slow_index_repair_does_not_eat_the_servers_health_budget(tmp_path, monkeypatch):
+    """Each step of a start has its own budget: an index check and repair that takes longer than the whole
+    ``timeout`` (a busy machine, a large dataset) no longer makes the start give up the moment the server
+    is spawned; the health wait starts then."""
+    budget = 40.0
+    real = ServerStack._run_step
+
+    def slow_repair(self, name, argv, env, timeout, capture=False):
+        out = real(self, name, argv, env, timeout, capture)
+        if name == "reindex":
+            time.sleep(budget + 5)  # the repair outlasts the budget the servers get
+        return out
+
+    monkeypatch.setattr(ServerStack, "_run_step", slow_repair)
+    s = ServerStack(StackSettings(home=tmp_path / "slow"))
+    began = time.monotonic()
+    try:
+        info = s.start(timeout=budget)
+        assert info["running"] and time.monotonic() - began > budget + 5
+    finally:
+        s.stop()
+
+
 def test_non_loopback_bind_needs_an_explicit_flag(tmp_path):
     with pytest.raises(StackError, match="loopback"):
         StackSettings(home=tmp_path, host="0.0.0.0")

@@ -136,6 +136,8 @@ def _answer(client, workspace, dataset, answer):
     for hit in found.json()["items"]:
         item = hit["record"]
         values = answer(_Rec(item))
+        if values is None:  # already answered by this annotator (a top-up), or not this test's to answer
+            continue
         r = http.post(
             f"/api/v1/records/{item['id']}/responses",
             json={"status": "submitted", "values": {q: {"value": v} for q, v in values.items()}},
@@ -215,6 +217,90 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     assert set(t for t, _ in GOOD) <= set(after_frame["text"])
     status = review_status(p, owner)
     assert status[BATCH_REVIEW]["submitted"] == len(truth) and status["batches"]["batch-poison"] == "rejected"
+
+
+def _tweets(cls: str, n: int, skip: int = 0) -> list[str]:
+    """``n`` real tweets of one Davidson class (0 hate, 1 offensive, 2 neither), distinct and not short."""
+    out, seen = [], set()
+    with open(REPO / "data" / "demo" / "davidson_slice.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            t = row["tweet"]
+            if row["class"] == cls and len(t) > 30 and t not in seen:
+                seen.add(t)
+                out.append(t)
+    return out[skip : skip + n]
+
+
+def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack, owner):
+    """Three 60-record hard-negative batches of real tweets asserted benign, 20 sampled each, two
+    annotators answering: the clean one needs 15 more and is accepted after the top-up (35 reviews),
+    the one answered with 4 of 20 wrong is not accepted, the poisoned one is rejected at 20."""
+    benign, offensive = _tweets("2", 140), _tweets("1", 60)
+    groups = {"b-clean": benign[:60], "b-four": benign[60:120], "b-poison": offensive}
+    p = Project.init(
+        tmp_path / "p", taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"plan-{uuid.uuid4().hex[:6]}"
+    )
+    doc = {
+        "seeds": [
+            {
+                "id": f"seed-{bid}",
+                "kind": "hard_negative",
+                "target_labels": ["hate", "offensive"],
+                "status": "approved",
+                "text": "An ordinary tweet that insults nobody.",
+                "batches": [
+                    {
+                        "id": bid,
+                        "provider": "llm",
+                        "records": [{"text": t, "labels": {"hate": 0, "offensive": 0}} for t in texts],
+                    }
+                ],
+            }
+            for bid, texts in groups.items()
+        ]
+    }
+    (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(doc))
+    p.import_seeds(tmp_path / "seeds.yaml")
+    ws = p.config["name"]
+    assert push_batches(p, owner, per_batch=20)["pushed"] == 60
+    annotators = [_annotator(owner, stack, ws) for _ in range(2)]
+    sampled = p.frame().set_index("text")["batch_id"]
+    four_wrong = set()  # 4 of the 20 pushed records of b-four that the annotators find offensive
+
+    def make_answer(done: set):
+        def answer(rec):
+            if rec.id in done:
+                return None
+            done.add(rec.id)
+            bid = sampled[rec.fields["text"]]
+            if bid == "b-four" and (len(four_wrong) < 4 or rec.id in four_wrong):
+                four_wrong.add(rec.id)
+            wrong = bid == "b-poison" or rec.id in four_wrong
+            return {"labels": ["offensive"] if wrong else ["none"], "valid": "yes"}
+
+        return answer
+
+    answered = [set(), set()]
+    for client, done in zip(annotators, answered):
+        assert _answer(client, ws, BATCH_REVIEW, make_answer(done)) == 60
+    report = pull(p, owner)
+    first = report[BATCH_REVIEW]["batches"]
+    assert first["b-clean"]["verdict"] == "needs_more" and first["b-clean"]["needs"] == 15
+    assert first["b-four"]["errors"] == 4 and first["b-four"]["reviewed"] == 20
+    assert first["b-four"]["verdict"] in ("rejected", "needs_more")  # never accepted
+    assert first["b-poison"]["verdict"] == "rejected" and first["b-poison"]["reviewed"] == 20
+    status = p.batches().set_index("id")
+    assert status.loc["b-clean", "status"] == "pending" and status.loc["b-poison", "status"] == "rejected"
+    assert status.loc["b-four", "status"] != "accepted"
+    assert status.loc["b-clean", "summary"]["review"]["needs"] == 15
+    # the top-up: exactly the batch that needs more gets exactly that many more
+    top = push_batches(p, owner, per_batch=20)
+    assert top["pushed"] == 15 and top["topped_up"] == {"b-clean": 35}
+    for client, done in zip(annotators, answered):
+        assert _answer(client, ws, BATCH_REVIEW, make_answer(done)) == 15
+    second = pull(p, owner)[BATCH_REVIEW]["batches"]["b-clean"]
+    assert second["verdict"] == "accepted" and second["reviewed"] == 35 <= 40 and second["errors"] == 0
+    assert p.batches().set_index("id").loc["b-clean", "status"] == "accepted"
 
 
 def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):

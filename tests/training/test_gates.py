@@ -12,14 +12,16 @@ from .conftest import TAX
 
 def test_gate_lists_every_failure():
     per = pd.DataFrame(
-        {"positives": [10, 0], "f1": [0.6, np.nan], "recall": [0.4, np.nan], "fpr": [0.1, 0.2]},
+        {"positives": [25, 0], "f1": [0.6, np.nan], "recall": [0.4, np.nan], "fpr": [0.1, 0.2]},
         index=pd.Index(["a", "b"], name="label"),
     )
     v = gate_labels(per, TAX)
     assert not v.passed
     whats = [(f.what, f.check) for f in v.failures]
-    assert ("label a (T2)", "recall") in whats and ("label b (T3)", "holdout positives") in whats
-    assert ("label b (T3)", "fpr") in whats
+    assert ("label a (T2)", "recall") in whats
+    assert [(f.what, f.check, f.required) for f in v.insufficient] == [("label b (T3)", "holdout positives", ">= 10")]
+    assert ("label b (T3)", "fpr") in whats  # the negatives are evidence enough to fail the FPR budget
+    assert v.label_status == {"a": "fail", "b": "fail"}
     assert "FAIL label a (T2): recall 0.400 (required >= 0.5)" in v.lines()
     assert [(f.kind, f.subject, f.tier) for f in v.for_label("a")] == [("label", "a", "T2")]
 
@@ -131,3 +133,83 @@ def test_known_gaps_are_reported_never_failing_until_they_pass_then_they_must_ke
     from training import GateVerdict
 
     assert GateVerdict.from_dict(v.to_dict()) == v
+
+
+def test_a_label_below_its_minimum_of_holdout_positives_is_insufficient_evidence_not_a_pass():
+    """One holdout positive caught is recall 1.0: without the minimum it would pass a T1 floor of 0.9."""
+    from curation import Taxonomy
+
+    tax = Taxonomy.from_dict(
+        {
+            "labels": [
+                {"name": "csam", "tier": "T1"},
+                {"name": "threat", "tier": "T1", "min_holdout_positives": 5},  # overridden in the taxonomy
+                {"name": "spam", "tier": "T4"},
+            ]
+        }
+    )
+    per = pd.DataFrame(
+        {
+            "positives": [1, 6, 300],
+            "support": [2000, 2000, 2000],
+            "f1": [1.0, 0.95, 0.8],
+            "recall": [1.0, 0.95, 0.8],
+            "fpr": [0.0, 0.01, 0.05],
+        },
+        index=pd.Index(["csam", "threat", "spam"], name="label"),
+    )
+    v = gate_labels(per, tax)
+    assert v.label_status == {"csam": "insufficient_evidence", "threat": "pass", "spam": "pass"}
+    assert v.passed and not v.failures  # neither a pass nor a failure of csam: it is listed apart
+    assert [(f.subject, f.value, f.required) for f in v.insufficient] == [("csam", 1, ">= 30")]
+    assert any(line.startswith("INSUFFICIENT EVIDENCE label csam (T1)") for line in v.lines())
+    again = type(v).from_dict(v.to_dict())  # and it survives the card
+    assert again.label_status == v.label_status and again.insufficient[0].subject == "csam"
+    # a recall failure needs the evidence too; an FPR failure does not (negatives are plentiful)
+    per.loc["csam", ["recall", "fpr"]] = [0.0, 0.2]
+    v = gate_labels(per, tax)
+    assert v.label_status["csam"] == "fail" and [f.check for f in v.for_label("csam")] == ["fpr"]
+
+
+def test_the_paired_regression_test_lets_noise_through_and_stops_a_real_drop():
+    """40 holdout positives, 400 negatives: 3 positives lost and 1 gained is recall -0.05, past the T2
+    tolerance of 0.02 that a comparison of two figures would flag; McNemar sees 4 discordant pairs and
+    no evidence. 15 lost and 1 gained is a real drop; so are 20 new false positives against 2 fixed."""
+    from training import REGRESSION_TOLERANCE, paired_regression
+
+    y = np.array([[1.0]] * 40 + [[0.0]] * 400)
+    old = np.zeros((440, 1), dtype=bool)
+    old[:34] = True  # recall 0.85
+    old[40:48] = True  # 8 false positives
+    noisy = old.copy()
+    noisy[:3] = False
+    noisy[35] = True
+    r = paired_regression(y, noisy, old, label_names=["hate"]).loc["hate"]
+    assert (r["lost_positives"], r["gained_positives"]) == (3, 1)
+    assert r["paired_delta_recall"] == pytest.approx(-0.05) and -0.05 < -REGRESSION_TOLERANCE["T2"]
+    assert not r["regression"] and r["p_recall"] > 0.05
+    drop = old.copy()
+    drop[:15] = False
+    drop[35] = True
+    r = paired_regression(y, drop, old, label_names=["hate"]).loc["hate"]
+    assert r["regression"] and r["p_recall"] < 0.01
+    fp = old.copy()
+    fp[48:68] = True
+    fp[40:42] = False
+    r = paired_regression(y, fp, old, label_names=["hate"]).loc["hate"]
+    assert (r["new_false_positives"], r["fixed_false_positives"]) == (20, 2) and r["regression"] and r["p_fpr"] < 0.01
+    # better on both sides is never a regression
+    assert not paired_regression(y, old, drop, label_names=["hate"]).loc["hate", "regression"]
+
+
+def test_wilson_intervals_are_in_the_evaluation_and_widen_with_thin_evidence():
+    from training import evaluate
+
+    y = np.array([[1.0, 1.0]] * 12 + [[0.0, 1.0]] * 100 + [[0.0, 0.0]] * 1088)
+    p = np.where(y == 1, 0.9, 0.1)
+    per, _ = evaluate(y, p, [0.5, 0.5], label_names=["thin", "thick"])
+    assert per.loc["thin", "recall"] == per.loc["thick", "recall"] == 1.0
+    lo_thin, lo_thick = per.loc["thin", "recall_ci"][0], per.loc["thick", "recall_ci"][0]
+    assert lo_thin < 0.8 < 0.96 < lo_thick  # 12 positives vs 112
+    assert per.loc["thin", "fpr_ci"][0] == 0.0 and per.loc["thin", "fpr_ci"][1] < 0.005
+    assert (per.loc["thin", ["tp", "fp", "fn", "tn"]].tolist()) == [12, 0, 0, 1188]

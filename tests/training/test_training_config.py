@@ -67,7 +67,7 @@ def test_precedence_is_flag_over_panel_over_yaml_over_defaults():
     [
         ("heads", {"epochs": 3, "lr": 2e-3, "batch_size": 64, "pos_weight": {"T2": 4.0, "offensive": 2.0},
                    "label_smoothing": 0.1, "patience": 2}),
-        ("tfidf", {"class_weights": {"hate": 3.0}}),
+        ("tfidf", {}),  # it applies none of them (class weights given to it are refused: the next test)
         ("ensemble", {"epochs": 0.5, "lr": 6e-5, "batch_size": 32, "max_length": 32, "loss": "focal",
                       "hierarchy_weight": 0.0, "class_weights": "auto", "class_weight_cap": 6.0}),
     ],
@@ -77,7 +77,10 @@ def test_each_family_trains_with_non_default_settings_read_back_from_the_card(tm
     spec = TrainSpec(recipe=recipe, mix=False, training=TrainingConfig.from_dict(settings), training_source="panel")
     m = train_model(p, tmp_path / "m", spec)
     card = load_model(m.root).card
-    assert card.training["settings"] == {**settings, "pos_weight_cap": 10.0}  # the yaml's cap joins
+    if recipe == "tfidf":  # the yaml's cap does not reach a TF-IDF model: the card says so, never "applied"
+        assert card.training["settings"] == {} and list(card.training["not_applied"]) == ["pos_weight_cap"]
+    else:
+        assert card.training["settings"] == {**settings, "pos_weight_cap": 10.0}  # the yaml's cap joins
     assert set(card.training["origin"].values()) <= {"panel", "yaml"}
     if recipe == "heads":
         assert (card.classifier["epochs"], card.classifier["lr"], card.classifier["batch_size"]) == (3, 2e-3, 64)
@@ -86,7 +89,7 @@ def test_each_family_trains_with_non_default_settings_read_back_from_the_card(tm
         )
         assert len(card.history) <= 3
     elif recipe == "tfidf":
-        assert card.loss["class_weights"] == {"hate": 3.0} and len(card.history) == 1
+        assert card.loss["class_weights"] == {} and len(card.history) == 1
     else:
         member = card.classifier["members"]
         assert member == ["finetune", "tfidf"] and card.loss["kind"] == "focal"
@@ -95,3 +98,36 @@ def test_each_family_trains_with_non_default_settings_read_back_from_the_card(tm
         assert (clf.args.epochs, clf.args.lr, clf.args.max_length) == (0.5, 6e-5, 32)
         assert card.history and "labels" in card.history[-1]
     p.close()
+
+
+def test_a_family_refuses_settings_it_cannot_apply_and_weights_above_their_cap():
+    """TF-IDF applies no loss, weight or schedule setting: given by flag or panel they are refused (a card
+    that recorded them as applied would lie). Weights above their cap need the label named."""
+    import numpy as np
+
+    from curation import WorkbenchError
+    from training import RECIPES, TrainSpec
+    from training._config import apply_training
+
+    y = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+
+    def apply(recipe, settings, source="flag"):
+        cfg = TrainingConfig.from_dict(settings)
+        origin = {k: source for k in cfg.set_fields()}
+        return apply_training(
+            TrainSpec(recipe=recipe), cfg, origin, labels=["hate", "spam"], tiers={"hate": "T2", "spam": "T4"},
+            train_targets=y, applies=RECIPES[recipe].applies, family=RECIPES[recipe].family,
+        )  # fmt: skip
+
+    with pytest.raises(WorkbenchError, match=r"settings the tfidf family applies.*class_weights \(from flag\)"):
+        apply("tfidf", {"class_weights": {"hate": 3.0}, "loss": "focal"})
+    _, entry = apply("tfidf", {"loss": "focal"}, source="yaml")  # the project's defaults: listed, not applied
+    assert entry["settings"] == {} and "tfidf family does not apply it" in entry["not_applied"]["loss"]
+    with pytest.raises(WorkbenchError, match=r"expected weights at most pos_weight_cap 10, got hate 40"):
+        apply("heads", {"pos_weight": {"hate": 40.0}})
+    with pytest.raises(WorkbenchError, match=r"expected weights at most class_weight_cap 20, got spam 50"):
+        apply("heads", {"class_weights": {"spam": 50.0}})
+    spec, entry = apply("heads", {"pos_weight": {"hate": 40.0}, "allow_above_cap": {"hate": True}})
+    assert spec.loss.pos_weight_overrides == {"hate": 40.0} and entry["settings"]["allow_above_cap"] == ["hate"]
+    spec, _ = apply("heads", {"class_weights": {"spam": 50.0}, "allow_above_cap": ["spam"]})
+    assert spec.loss.class_weights == {"spam": 50.0}

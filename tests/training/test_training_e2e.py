@@ -6,6 +6,7 @@ import re
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from curation import Project, Taxonomy, TaxonomyError, WorkbenchError
@@ -62,6 +63,10 @@ def slice_project(tmp_path_factory):
     p = Project.init(root, taxonomy=Taxonomy.from_dict(TAXONOMY))
     p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     p.import_seeds(REPO / "data" / "demo" / "seeds.yaml")
+    # scam and spam are known only on the seeds' generated records, which never reach calib or holdout: a
+    # real audit of 300 of the tweets (none is scam or spam) gives the spam group its evaluation splits
+    tweets = pd.read_csv(REPO / "data" / "demo" / "davidson_slice.csv")["tweet"].head(300)
+    p.import_frame(pd.DataFrame({"text": tweets, "scam": 0, "spam": 0}), source="spam-audit")
     yield p
     p.close()
 
@@ -83,6 +88,8 @@ def _predict_cli(model_dir, tmp_path, variant=None):
         assert set(r["probabilities"]) == set(r["decisions"])
         assert r["action"] in ("allow", "badge", "warn", "hide")
         assert all(0.0 <= v <= 1.0 for v in r["probabilities"].values())
+        assert all(r["decisions"][lab] for lab in r["actions"])  # no undecided label acts
+        assert r["variant"] == (variant or r["variant"]) and r["variant"] in ("torch", "fp32", "fp16", "int8")
     return rows
 
 
@@ -109,6 +116,37 @@ def test_heads_family_end_to_end(heads_model, tmp_path):
         rows = _predict_cli(m.root, tmp_path, v)
         assert rows[0]["probabilities"]["offensive"] > rows[1]["probabilities"]["offensive"]
     assert main(["gate", str(m.root)]) == 0  # torch passes, so the best variant passes
+
+
+def test_gate_json_shows_status_minimum_and_intervals_per_label(heads_model, capsys):
+    main(["gate", str(heads_model.root), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    labels = report["variants"]["torch"]["labels"]
+    for lab, row in labels.items():
+        assert row["status"] in ("pass", "fail", "insufficient_evidence")
+        assert row["min_positives"] == {"hate": 20, "offensive": 10}[lab]
+        lo, hi = row["recall_ci"]
+        assert lo <= row["recall"] <= hi and row["fpr_ci"][0] <= row["fpr"] <= row["fpr_ci"][1]
+        assert (row["status"] == "insufficient_evidence") == (row["positives"] < row["min_positives"])
+    # a minimum above the holdout's positives: insufficient evidence, listed apart from the failures
+    tax = heads_model.taxonomy.to_dict()
+    for lab in tax["labels"]:
+        if lab["name"] == "offensive":
+            lab["min_holdout_positives"] = 100_000
+    from curation import Taxonomy
+
+    Taxonomy.from_dict(tax).save(heads_model.root / "taxonomy.yaml")
+    try:
+        heads_model.evaluate_all()
+        main(["gate", str(heads_model.root), "--json"])
+        after = json.loads(capsys.readouterr().out)["variants"]["torch"]
+        assert after["labels"]["offensive"]["status"] == "insufficient_evidence"
+        assert (
+            after["insufficient_evidence"] == ["offensive"] and after["labels"]["offensive"]["min_positives"] == 100_000
+        )
+    finally:
+        Taxonomy.from_dict(TAXONOMY).save(heads_model.root / "taxonomy.yaml")
+        heads_model.evaluate_all()
 
 
 def test_finetune_family_end_to_end(slice_project, tmp_path):
@@ -310,12 +348,19 @@ def test_model_set_and_promotion(slice_project, heads_model, tmp_path):
     rows = _predict_cli(tmp_path / "set", tmp_path)
     assert "scam" in rows[0]["decisions"]
     # promotion: a passing model is promoted; the next model is compared with it
-    entry = promote(heads_model, variant="torch")
+    passed = [v for v in ("fp16", "fp32", "torch") if heads_model.card.variants[v].passed]
+    promoted = next(v for v in passed if v != heads_model.best_variant())  # not the one predict picked before
+    entry = promote(heads_model, variant=promoted)
     assert promoted_model(slice_project).root == heads_model.root.resolve()
     assert entry["snapshot_id"] == heads_model.card.snapshot_id
+    # what is served is what was promoted: predict without --variant names it on every row
+    assert {r["variant"] for r in _predict_cli(heads_model.root, tmp_path)} == {promoted}
     nxt = train_model(slice_project, tmp_path / "next", TrainSpec(recipe="heads", group="safety", mix=False))
     cmp_labels = [r["label"] for r in nxt.card.comparison["per_label"]]
     assert cmp_labels == ["hate", "offensive"]
+    assert nxt.card.comparison["variant"] == promoted and "McNemar" in nxt.card.comparison["test"]
+    row = nxt.card.comparison["per_label"][0]
+    assert {"lost_positives", "gained_positives", "p_recall", "p_fpr", "regression"} <= set(row)
 
 
 def test_quarantined_seed_is_named_in_the_model(slice_project, tmp_path):

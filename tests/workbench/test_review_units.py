@@ -3,7 +3,7 @@ settings and record conversion need an Argilla client: tests/integration/test_re
 
 import pytest
 
-from workbench.review import label_agreement, resolve_labels, wilson_lower_bound
+from workbench.review import BatchPlan, label_agreement, resolve_labels
 
 
 def test_resolution_acceptance_and_agreement():
@@ -11,8 +11,57 @@ def test_resolution_acceptance_and_agreement():
     assert labels == {"harassment": 0, "spam": 0} and disagreed == []
     tie, _ = resolve_labels({"owner": ["spam"], "b": ["none"]}, ["spam"], owner="owner")
     assert tie == {"spam": 1}
-    assert wilson_lower_bound(0, 20) == 0.0 and wilson_lower_bound(20, 20) > 0.8
-    assert wilson_lower_bound(2, 20) < 0.10 < wilson_lower_bound(6, 20)  # the default 10 % rule
+    plan = BatchPlan()  # the default 10 % limit: accepted only when the sample shows the batch is below it
+    assert plan.decide(0, 20, 200).verdict == "needs_more" and plan.decide(20, 20, 200).verdict == "rejected"
+    assert plan.decide(4, 20, 200).verdict == "rejected"  # was accepted by the old lower-bound rule
     perfect = label_agreement({"r1": {"u": ["spam"], "v": ["spam"]}, "r2": {"u": ["none"], "v": ["none"]}}, ["spam"])
     assert perfect["spam"] == {"alpha": pytest.approx(1.0), "records": 2}
     assert label_agreement({"r1": {"u": ["spam"]}}, ["spam"])["spam"]["alpha"] is None  # one annotator
+
+
+def test_the_review_loops_connect_to_the_external_argilla_that_workbench_run_would_use(tmp_path, monkeypatch):
+    """``WORKBENCH_ARGILLA_URL`` (with its key file) names an Argilla someone else runs: the review loops'
+    ``connect()`` goes there, through the same backend choice as ``workbench run``, not to a local stack."""
+    import socket
+
+    from workbench.review.connect import connect
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    key = tmp_path / "argilla.key"
+    key.write_text("owner.apikey")
+    key.chmod(0o600)
+    for var in ("ARGILLA_API_URL", "ARGILLA_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("WORKBENCH_HOME", str(tmp_path / "home"))  # no local stack there
+    monkeypatch.setenv("WORKBENCH_ARGILLA_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("WORKBENCH_ARGILLA_KEY_FILE", str(key))
+    with pytest.raises(Exception) as e:
+        connect(timeout=2.0)
+    assert f"127.0.0.1:{port}" in str(e.value)  # it tried the external URL, not the local stack
+
+
+def test_the_sampling_plan_accepts_a_clean_batch_within_40_and_never_a_sample_with_20_percent_errors():
+    plan = BatchPlan()
+    first = plan.decide(0, 20, 200)
+    assert first.verdict == "needs_more" and first.needs == 15
+    assert plan.decide(0, 20 + first.needs, 200).verdict == "accepted" and 20 + first.needs <= 40
+    for n in range(5, 200, 5):  # a sample with 20 % errors, at any size
+        assert plan.decide(n // 5, n, 1000).verdict != "accepted", n
+    for n in range(1, 81):  # acceptance always means the 95 % upper bound is below the limit
+        for d in range(0, 4):
+            dec = plan.decide(d, n, 1000)
+            if dec.verdict == "accepted":
+                assert dec.upper < plan.limit
+    # a poisoned batch (30 % errors) is rejected at the first look of 20 with all but certainty
+    assert plan.operating_characteristic(0.30)["reject"] > 0.99
+    assert plan.decide(6, 20, 200).verdict == "rejected"
+    # the operating characteristic the README states
+    oc = {p: plan.operating_characteristic(p)["accept"] for p in (0.02, 0.10, 0.20)}
+    assert oc[0.02] > 0.8 and oc[0.10] < 0.05 and oc[0.20] < 0.001
+    # a small batch reviewed in full is decided on its own error rate
+    assert plan.decide(0, 6, 6).verdict == "accepted" and plan.decide(2, 6, 6).verdict == "rejected"
+    assert plan.decide(1, 15, 15).verdict == "accepted"  # 6.7 % <= 10 %
+    with pytest.raises(Exception, match="acceptable < limit"):
+        BatchPlan(limit=0.01)

@@ -333,9 +333,13 @@ class ServerStack:
             for i in range(s.workers):
                 started[_numbered("worker", i)] = self._spawn(_numbered("worker", i), launch + ["worker"], env)
             url = urls[0]
+            # each step has its own budget: migrate and the index check above have theirs, and the servers
+            # get ``timeout`` from the moment they were spawned (a slow repair on a busy machine is not
+            # charged to them)
+            spawned = time.monotonic()
             for i, u in enumerate(urls):
                 self._wait_healthy(
-                    u, creds["api_key"], started, deadline=began + timeout, server=_numbered("server", i)
+                    u, creds["api_key"], started, deadline=spawned + timeout, server=_numbered("server", i)
                 )
         except BaseException:
             for entry in reversed(list(started.values())):
@@ -399,10 +403,11 @@ class ServerStack:
             restarted[name] = self._spawn(name, argv, env)
         components.update(restarted)
         api_key = self._secrets()["api_key"]
+        spawned = time.monotonic()  # the health wait starts when the servers were spawned, not before the repair
         for name in restarted:
             if name.startswith("server"):
                 url = server_urls[int(name.partition("-")[2] or 1) - 1]
-                self._wait_healthy(url, api_key, restarted, deadline=began + timeout, server=name)
+                self._wait_healthy(url, api_key, restarted, deadline=spawned + timeout, server=name)
         write_private(self.state_file, {**state, "components": components})
         return {
             **self.status(),

@@ -45,7 +45,7 @@ def score(args) -> int:
             enforce_hierarchy=args.enforce_hierarchy,
             progress=not args.quiet,
         )
-    print(f"scored {n:,} records with {args.model} ({args.variant or model.best_variant()}) -> {args.out}")
+    print(f"scored {n:,} records with {args.model} ({args.variant or model.serving_variant()}) -> {args.out}")
     print(f"  {_where(report)}; {report.seconds:.1f} s")
     return 0
 

@@ -158,9 +158,30 @@ def gate(args) -> int:
             print(f"{v:<6} {'PASS' if info.passed else 'FAIL'}")
             for f in info.gate.failures:
                 print(f"       {f.line()}")
+            for f in info.gate.insufficient:  # neither pass nor fail: too few holdout positives to tell
+                print(f"       insufficient evidence: {f.line()}")
             for f in info.gate.notes:  # known gaps: reported, not failing
                 print(f"       note: {f.line()}")
+        best = report["best_variant"]
+        if best in report["variants"]:
+            print(f"\nper label ({best}; 95 % Wilson intervals):")
+            _print_label_table(report["variants"][best]["labels"])
     return 0 if report["passed"] else 1
+
+
+def _print_label_table(labels: dict) -> None:
+    def rate(row, key):
+        v, ci = row.get(key), row.get(f"{key}_ci")
+        if v is None:
+            return "-"
+        return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci and ci[0] is not None else f"{v:.3f}"
+
+    print(f"{'label':<20}{'status':<23}{'pos/min':>9}  {'recall':<22}{'precision':<22}{'fpr':<22}")
+    for lab, row in labels.items():
+        print(
+            f"{lab:<20}{row['status']:<23}{str(row.get('positives')) + '/' + str(row['min_positives']):>9}  "
+            f"{rate(row, 'recall'):<22}{rate(row, 'precision'):<22}{rate(row, 'fpr'):<22}"
+        )
 
 
 def predict(args) -> int:
@@ -182,8 +203,16 @@ def promote(args) -> int:
     from training import load_model
     from training import promote as promote_model
 
-    entry = promote_model(load_model(args.model), variant=args.variant, accept_regression=args.accept_regression)
+    entry = promote_model(
+        load_model(args.model),
+        variant=args.variant,
+        accept_regression=args.accept_regression,
+        accept_insufficient=args.accept_insufficient,
+    )
     print(f"promoted {entry['model']} ({entry['variant']}), snapshot {entry['snapshot_id']}")
+    if "accepted_insufficient" in entry:
+        thin = entry["accepted_insufficient"]
+        print(f"  insufficient evidence accepted on {', '.join(thin['labels'])}: {thin['reason']}")
     if "accepted_regression" in entry:
         accepted = entry["accepted_regression"]
         print(f"  regression accepted on {', '.join(accepted['labels'])}: {accepted['reason']}")
@@ -281,6 +310,14 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
             {
                 "metavar": "REASON",
                 "help": "promote although a label regressed against the promoted model (the reason is recorded)",
+            },
+        ),
+        (
+            "--accept-insufficient",
+            {
+                "metavar": "REASON",
+                "help": "promote although a T1 label has too few holdout positives to show its gate holds "
+                "(the reason is recorded)",
             },
         ),
     )

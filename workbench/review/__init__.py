@@ -13,7 +13,8 @@ batches with the promoted model (it informs, never decides). The store-side stat
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
 
-from .agreement import label_agreement, resolve_labels, wilson_lower_bound
+from .acceptance import DEFAULT_PLAN, BatchDecision, BatchPlan
+from .agreement import label_agreement, resolve_labels
 from .connect import connect
 from .errors import label_quality_score, mine_errors
 from .pull import pull, review_status
@@ -41,5 +42,7 @@ __all__ = [
     "push_suite",
     "resolve_labels",
     "review_status",
-    "wilson_lower_bound",
+    "BatchPlan",
+    "BatchDecision",
+    "DEFAULT_PLAN",
 ]

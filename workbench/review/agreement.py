@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Mapping, Sequence
 
-__all__ = ["resolve_labels", "resolve_choice", "label_agreement", "wilson_lower_bound"]
+__all__ = ["resolve_labels", "resolve_choice", "label_agreement"]
 
 
 def resolve_choice(answers: Mapping[str, str], *, owner: str | None = None) -> str | None:
@@ -76,16 +76,3 @@ def label_agreement(
                 alpha = None
         out[lab] = {"alpha": alpha, "records": len(shared)}
     return out
-
-
-def wilson_lower_bound(errors: int, n: int, *, confidence: float = 0.95) -> float:
-    """Lower end of the Wilson score interval of the error rate ``errors / n``.
-
-    >>> round(wilson_lower_bound(3, 20), 3), wilson_lower_bound(0, 20)
-    (0.052, 0.0)
-    """
-    from scipy.stats import binomtest
-
-    if n == 0:
-        return 0.0
-    return float(binomtest(errors, n).proportion_ci(confidence_level=confidence, method="wilson").low)

@@ -73,7 +73,7 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9,
         return pd.DataFrame(columns=["record_id", "label", "error_type", "label_quality_score", "probability", "probs"])
     y = frame[labels].to_numpy(dtype=float)
     jobs = jobs or LocalJobs()
-    probs = score_texts(frame, model.root, variant="torch", jobs=jobs).astype(float)
+    probs = score_texts(frame, model.root, variant=model.serving_variant(), jobs=jobs).astype(float)
     train = (frame["split"] == "train").to_numpy()
     if train.any():
         emb = embed_texts(frame.loc[train], encoder=DEFAULT_ENCODER, jobs=jobs, cache_dir=project.root / "cache")

@@ -27,7 +27,7 @@ def prescreen_batches(
     """Score the records of ``batches`` (rows of ``project.batches()``) with ``model``; write each batch's
     figure into its summary. Returns (batch id -> figure, record id -> {label: probability})."""
     seeds = project.seeds().set_index("id")
-    variant = model.best_variant()
+    variant = model.serving_variant()
     predict = model.predictor(variant)
     index = {lab: j for j, lab in enumerate(model.labels)}
     thresholds = np.asarray(model.thresholds)

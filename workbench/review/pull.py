@@ -5,10 +5,11 @@ store in one transaction (see :class:`curation.ReviewOutcome`).
   (reason: the annotators' reasons), ``needs_edit`` with an ``edited_text`` makes a new seed version and
   quarantines the old one, ``approve`` approves it;
 - batch-review: each record's resolved ``labels`` (a complete annotation: chosen labels 1, the others 0)
-  replace the generator's, keeping the old values in the events; a batch is **accepted** once every
-  record of its sample is resolved and the Wilson 95 % lower bound of its error rate (invalid, or a
-  label the generator asserted that the annotators changed) is at most ``max_error`` (10 %), else
-  **rejected**, which quarantines its seed;
+  replace the generator's, keeping the old values in the events; once every record of a batch's sample
+  is resolved, the sampling plan (:mod:`.acceptance`: a sequential test whose acceptance needs the 95 %
+  upper bound of the error rate — invalid, or a label the generator asserted that the annotators
+  changed — below ``max_error``, 10 %) says **accepted**, **rejected** (which quarantines its seed) or
+  **needs N more** (kept in the batch's summary; ``push-batches`` tops up exactly those batches);
 - sample-review: each sampled production post's resolved ``labels`` (a complete annotation) label the
   pool post, which then has a production split (never the holdout).
 """
@@ -21,7 +22,8 @@ from typing import Any
 
 from curation import Project, ReviewOutcome
 
-from .agreement import label_agreement, resolve_choice, resolve_labels, wilson_lower_bound
+from .acceptance import BatchPlan
+from .agreement import label_agreement, resolve_choice, resolve_labels
 from .push import dataset_for
 from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
 
@@ -211,10 +213,14 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
             asserted = json.loads(meta.get("intended") or "{}")
             error = valid == "no" or any(resolved[rid].get(lab) != v for lab, v in asserted.items())
         per_batch[meta.get("batch_id", "")].append(error)
-    status = project.batches().set_index("id")["status"].to_dict()
+    stored = project.batches().set_index("id")
+    status = stored["status"].to_dict()
     # pending batches are decided; an accepted one only when its sample was pushed as an audit; a rejected
     # batch stays rejected
     undecided = {b for b, st in status.items() if st == "pending" or (st == "accepted" and b in audited)}
+    frame = project.frame()
+    sizes = frame[frame["status"] != "quarantined"].groupby("batch_id").size().to_dict()
+    plan = BatchPlan(limit=max_error)
     batches = {}
     for bid, errors in per_batch.items():
         done = [e for e in errors if e is not None]
@@ -222,15 +228,11 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
         if bid in audited:
             info["audit"] = True
         if done and len(done) == len(errors) and bid in undecided:
-            low = wilson_lower_bound(sum(done), len(done))
-            info["error_rate_lower_bound"] = round(low, 4)
-            verdict = "rejected" if low > max_error else "accepted"
-            outcome.batch_status[bid] = (
-                verdict,
-                f"{sum(done)} of {len(done)} sampled records invalid or mislabelled "
-                f"(Wilson 95 % lower bound {low:.2f}, limit {max_error:.2f})",
-            )
-            info["verdict"] = verdict
+            decision = plan.decide(sum(done), len(done), int(sizes.get(bid, len(done))))
+            info.update(decision.to_dict())
+            outcome.batch_review[bid] = decision.to_dict()
+            if decision.verdict != "needs_more":
+                outcome.batch_status[bid] = (decision.verdict, decision.reason)
         batches[bid] = info
     return {
         **counts,

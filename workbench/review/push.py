@@ -108,19 +108,32 @@ def push_seeds(
 
 
 def _sample(rows, per_batch: int, batch_id: str, labels: list[str]):
-    """A sample stratified by intended label combination (proportional, at least one per combination
-    while room remains), the same every time for the same batch."""
+    """The first ``per_batch`` records of the batch's review order: stratified by intended label
+    combination (proportional, one of each combination first), the same every time for the same batch,
+    and nested — a larger sample extends a smaller one, so a top-up adds records and keeps the answered
+    ones."""
     if len(rows) <= per_batch:
         return rows
-    rng = random.Random(batch_id)
     groups: dict[tuple, list[int]] = {}
     for i, row in enumerate(rows.to_dict(orient="records")):
         groups.setdefault(tuple(row.get(lab) == 1 for lab in labels), []).append(i)
-    chosen: list[int] = []
-    for members in sorted(groups.values(), key=len, reverse=True):
-        k = max(1, round(per_batch * len(members) / len(rows)))
-        chosen += rng.sample(members, min(k, len(members)))
-    return rows.iloc[sorted(chosen[:per_batch])]
+    keyed: list[tuple[float, int, int]] = []
+    for g, (combo, members) in enumerate(sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))):
+        random.Random(f"{batch_id}|{combo}").shuffle(members)
+        keyed += [(k / len(members), g, i) for k, i in enumerate(members)]  # systematic: evenly spread
+    chosen = [i for _, _, i in sorted(keyed)[:per_batch]]
+    return rows.iloc[sorted(chosen)]
+
+
+def _review_targets(batches, per_batch: int) -> dict[str, int]:
+    """Records to have in review per batch: ``per_batch``, or for a batch the sampling plan said needs more
+    (its summary's ``review``), what it has reviewed plus what it needs."""
+    out = {}
+    for bid, summary in zip(batches["id"], batches["summary"]):
+        review = (summary or {}).get("review") or {}
+        extra = review.get("reviewed", 0) + review.get("needs", 0) if review.get("verdict") == "needs_more" else 0
+        out[bid] = max(per_batch, int(extra))
+    return out
 
 
 def push_batches(
@@ -135,7 +148,8 @@ def push_batches(
     progress: bool = False,
 ) -> dict[str, Any]:
     """A stratified sample (``per_batch`` records) of every batch awaiting review into ``batch-review``;
-    the generator's intended labels are the suggestion.
+    the generator's intended labels are the suggestion. A batch whose last pull said it needs N more
+    reviews (the sampling plan, :mod:`.acceptance`) gets exactly N more records beside the answered ones.
 
     ``status="accepted"`` audits batches already accepted (imported as accepted, accepted without
     review, or from before batch review existed): their samples are marked ``audit`` and a failed
@@ -153,10 +167,11 @@ def push_batches(
     frame = project.frame()
     seeds = project.seeds().set_index("id")
     labels = list(project.taxonomy.label_names)
+    targets = _review_targets(chosen, per_batch)
     parts = [
         _sample(
             frame[(frame["batch_id"] == bid) & (frame["status"] != "quarantined")].sort_values("id"),
-            per_batch,
+            targets[bid],
             bid,
             labels,
         )
@@ -186,6 +201,9 @@ def push_batches(
     ]
     out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out["batches"] = len(chosen)
+    topped = {bid: n for bid, n in targets.items() if n > per_batch}
+    if topped:
+        out["topped_up"] = topped
     if figures:
         out["prescreen"] = figures
     return out
@@ -268,7 +286,7 @@ def push_selection(
     else:
         if model is not None:
             labels, thresholds, agent = list(model.labels), list(model.thresholds), "model"
-            probs = np.asarray(model.predictor("torch")([r["text"] for r in rows]), dtype=float)
+            probs = np.asarray(model.predictor(model.serving_variant())([r["text"] for r in rows]), dtype=float)
         else:
             thresholds, agent = [0.5] * len(labels), "store"
             probs = np.array([[1.0 if r.get(lab) == 1 else 0.0 for lab in labels] for r in rows])
