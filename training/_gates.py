@@ -179,7 +179,7 @@ def gate_labels(per_label: pd.DataFrame, taxonomy: Taxonomy, *, min_positives: i
             if enough if missing else not bool(ok):
                 failures.append(GateFailure("label", str(name), check, _fmt(value), required, tier=lab.tier))
                 failed = True
-        if not enough:
+        if not enough and not failed:
             insufficient.append(
                 GateFailure("label", str(name), "holdout positives", int(row["positives"]), f">= {need}", tier=lab.tier)
             )
@@ -501,4 +501,16 @@ def paired_regression(
                 "regression": bool(min(p_recall, p_fpr) < alpha),
             }
         )
-    return pd.DataFrame(rows).set_index("label")
+    columns = [
+        "label",
+        "lost_positives",
+        "gained_positives",
+        "new_false_positives",
+        "fixed_false_positives",
+        "paired_delta_recall",
+        "paired_delta_fpr",
+        "p_recall",
+        "p_fpr",
+        "regression",
+    ]
+    return pd.DataFrame(rows, columns=columns).set_index("label")

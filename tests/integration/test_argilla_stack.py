@@ -5,6 +5,7 @@ One stack per module (start takes ~20 s), in a temporary home, on the next free 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -262,11 +263,17 @@ def test_kill_9_mid_run_then_restart_loses_nothing_committed(stack, owner):
     stop.set()
     for t in threads:
         t.join(60)
+    # the restart comes after the crash: both processes are gone (a SIGKILL is delivered asynchronously)
+    killed = []
+    for name in ("server", "worker"):
+        with contextlib.suppress(psutil.NoSuchProcess):  # already reaped
+            killed.append(psutil.Process(components[name]["pid"]))
+    psutil.wait_procs(killed, timeout=30)
     assert acked_records and acked_responses
     assert stack.status()["stale"]
 
     info = stack.start(timeout=120)
-    assert info["running"] and not info["already_running"]
+    assert info["running"] and not info["already_running"], json.dumps(info, default=str)
     owner_after = Api(info["url"], stack.env()["ARGILLA_API_KEY"])
     records = owner_after.ok("GET", f"/datasets/{dataset_id}/records", params={"limit": 1000, "include": "responses"})[
         "items"

@@ -175,8 +175,8 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
 
         def batch_answer(rec, k=k):
             labs = list(truth[rec.fields["text"]])
-            if k == 1 and "spam" in labs:  # the second annotator doubts one spam label
-                labs = [lab for lab in labs if lab != "spam"] if rec.fields["text"].startswith("Lucky") else labs
+            if k == 1 and rec.fields["text"].startswith("Lucky"):  # the second annotator also sees harassment
+                labs = [*labs, "harassment"]  # (a label the generator did not assert: a conflict, not an error)
             valid = "no" if rec.metadata["seed_id"] == "seed-poison" else "yes"
             return {"labels": labs or ["none"], "valid": valid}
 
@@ -196,9 +196,14 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     batch_report = report[BATCH_REVIEW]
     assert batch_report["batches"]["batch-poison"]["errors"] == len(poisoned)
     agreement = batch_report["agreement"]
-    assert agreement["spam"]["records"] == len(truth) and agreement["spam"]["alpha"] < 1.0
+    assert agreement["harassment"]["records"] == len(truth) and agreement["harassment"]["alpha"] < 1.0
     assert agreement["scam"]["alpha"] == pytest.approx(1.0)
-    assert [c["labels"] for c in batch_report["conflicts"]] == [["spam"]]
+    assert [c["labels"] for c in batch_report["conflicts"]] == [["harassment"]]
+    # both batches were reviewed in full (6 and 8 records): decided on their own error rates
+    assert (
+        batch_report["batches"]["batch-scam"]["errors"] == 0
+        and batch_report["batches"]["batch-scam"]["verdict"] == "accepted"
+    )
     f = p.frame().set_index("text")
     assert f.loc[GOOD[0][0], "scam"] == 1 and f.loc[GOOD[0][0], "label_provenance"]["scam"] == "annotator"
     assert (f.loc[[t for t, _ in poisoned], "offensive"] == 1).all()  # corrected, and quarantined
@@ -595,13 +600,35 @@ def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(t
     assert "target_positive_rate" in flags["b-hate"]
     status = review_status(p, owner, workspace=ws)
     assert list(status["prescreen"])[0] == "b-poison"  # the most suspicious batch first
-    for client in [_annotator(owner, stack, ws) for _ in range(2)]:
-        assert (
-            _answer(client, ws, BATCH_REVIEW, lambda rec: {"labels": truth[rec.fields["text"]], "valid": "yes"}) == 60
-        )
+    annotators = [(_annotator(owner, stack, ws), set()) for _ in range(2)]
 
+    def truthful(done):
+        def answer(rec):
+            if rec.id in done:
+                return None  # answered in the first round
+            done.add(rec.id)
+            return {"labels": truth[rec.fields["text"]], "valid": "yes"}
+
+        return answer
+
+    for client, done in annotators:
+        assert _answer(client, ws, BATCH_REVIEW, truthful(done)) == 60
     report = pull(p, owner, workspace=ws)
-    assert report["applied"]["batches_rejected"] == 1 and report["applied"]["batches_accepted"] == 2
+    assert report["applied"]["batches_rejected"] == 1 and report["applied"]["batches_accepted"] == 0
+    # 20 clean of 25: the sampling plan asks for the other 5 of each clean batch, and push-batches sends them
+    verdicts = report[BATCH_REVIEW]["batches"]
+    assert [verdicts[b]["verdict"] for b in ("b-hate", "b-poison", "b-benign")] == [
+        "needs_more",
+        "rejected",
+        "needs_more",
+    ]
+    assert verdicts["b-hate"]["needs"] == verdicts["b-benign"]["needs"] == 5
+    top = push_batches(p, owner, workspace=ws, model=model)
+    assert top["pushed"] == 10 and top["topped_up"] == {"b-hate": 25, "b-benign": 25}
+    for client, done in annotators:
+        assert _answer(client, ws, BATCH_REVIEW, truthful(done)) == 10
+    report = pull(p, owner, workspace=ws)
+    assert report["applied"]["batches_accepted"] == 2
     batches = p.batches().set_index("id")
     assert batches.loc["b-poison", "status"] == "rejected"
     assert batches.loc["b-hate", "status"] == "accepted" and batches.loc["b-benign", "status"] == "accepted"

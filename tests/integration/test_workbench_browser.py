@@ -129,7 +129,8 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
         text = page.inner_text(OPEN)
         assert "excluded seeds" in text and "export" in text
         promote = page.get_by_role("button", name="Promote")
-        assert promote.is_enabled() == ("PASSED gate in" in text)  # Promote only after a pass
+        # Promote only after a pass, and with the evidence T1 labels need
+        assert promote.is_enabled() == ("PASSED gate in" in text and "promotion blocked" not in text)
         page.locator(f"{OPEN} .widget-button:has-text('Retrain and gate')").scroll_into_view_if_needed()
         page.screenshot(path=str(SHOTS / "retrain_panel.png"))
 

@@ -38,8 +38,23 @@ def test_retrain_cell_runs_every_step_and_promote_follows_the_gate(project):
     per_label = [t for t in fig.data if t.name in ("precision", "recall", "f1")]
     assert len(per_label) == 3 * len(model.labels) and len(per_label[0].x) == len(panel.history)
     assert len(panel.history_out.outputs) == 1  # shown in the panel
-    assert panel.promote_button.disabled == (not panel.last_verdict["passed"])
-    if panel.last_verdict["passed"]:
+    assert "status" in table and set(table["status"]) <= {"pass", "fail", "insufficient_evidence"}
+    best = panel.last_verdict["variants"][panel.last_verdict["best_variant"]]["labels"]  # what promote would serve
+    assert panel.blocked_labels == [
+        lab
+        for lab, row in best.items()
+        if row["status"] == "insufficient_evidence" and model.taxonomy[lab].tier == "T1"
+    ]
+    assert panel.promote_button.disabled == (not panel.last_verdict["passed"] or bool(panel.blocked_labels))
+    if panel.last_verdict["passed"] and panel.blocked_labels:  # the demo's T1 labels have a handful of positives
+        assert (
+            "promotion blocked: insufficient evidence" in panel.message
+            and "insufficient evidence" in panel.result.value
+        )
+        with pytest.raises(WorkbenchError, match="insufficient evidence on"):
+            panel.promote()
+        assert promoted_model(project) is None
+    elif panel.last_verdict["passed"]:
         panel.promote_button.click()
         assert promoted_model(project).root == model.root
     else:
@@ -118,7 +133,13 @@ def test_retrain_panel_advanced_options_are_its_layer_of_the_training_configurat
     with pytest.raises(WorkbenchError, match="advanced option epochs: expected a number"):
         panel.training_config()
     panel.epochs.value = ""
-    model = panel.run()
+    # TF-IDF applies none of them: refused, never recorded as applied
+    with pytest.raises(WorkbenchError, match="settings the tfidf family applies"):
+        panel.run()
+    heads = RetrainPanel(project, recipe="heads", group="safety")
+    heads.loss.value, heads.lr.value, heads.class_weights.value = "focal", "2e-3", "auto"
+    heads.export.value = False  # the export is not under test here
+    model = heads.run()
     assert model.card.training["origin"] == {"loss": "panel", "lr": "panel", "class_weights": "panel",
                                              "pos_weight_cap": "yaml"}  # fmt: skip
 

@@ -82,6 +82,7 @@ class RetrainPanel(Panel):
         )
         self.last_model = None
         self.last_verdict: dict | None = None
+        self.blocked_labels: list[str] = []  # T1 labels with insufficient evidence: promotion needs a reason
         self.gate_table = None
         self.step_seconds: dict[str, float] = {}
         self.seconds: float | None = None
@@ -167,11 +168,19 @@ class RetrainPanel(Panel):
         self.gate_table, vectors = model.gate_table("torch")
         self._show(model, vectors)
         ok = self.last_verdict["passed"]
-        self.promote_button.disabled = not ok
+        best = model.card.variants.get(self.last_verdict["best_variant"])
+        self.blocked_labels = [f.subject for f in (best.gate.insufficient if best else []) if f.tier == "T1"]
+        self.promote_button.disabled = not ok or bool(self.blocked_labels)
+        blocked = (
+            f"; promotion blocked: insufficient evidence on T1 label(s) {', '.join(self.blocked_labels)} "
+            "(workbench promote MODEL --accept-insufficient REASON)"
+            if ok and self.blocked_labels
+            else ""
+        )
         self.say(
             f"{'PASSED' if ok else 'FAILED'} gate in {self.seconds:.1f} s (best variant "
-            f"{self.last_verdict['best_variant']}); model {out.name}",
-            error=not ok,
+            f"{self.last_verdict['best_variant']}); model {out.name}{blocked}",
+            error=not ok or bool(blocked),
         )
         return model
 
@@ -179,6 +188,13 @@ class RetrainPanel(Panel):
         t = self.gate_table
         red = ~t["passed"] | (t["regression"].fillna(False).astype(bool) if "regression" in t else False)
         parts = [table_html(t, red=red, caption=f"holdout gate per label ({len(t)} labels)")]
+        thin = t[t["status"] == "insufficient_evidence"] if "status" in t else t.iloc[:0]
+        if len(thin):  # neither pass nor fail: too few holdout positives to tell (a T1 label blocks promotion)
+            parts.append(
+                "<p style='color:#b26a00'><b>insufficient evidence</b> (holdout positives below the minimum): "
+                + ", ".join(f"{lab} {int(r['positives'])} of {int(r['min_positives'])}" for lab, r in thin.iterrows())
+                + "</p>"
+            )
         variants = self.last_verdict["variants"]
         frame = _variants_frame(variants)
         parts.append(table_html(frame, red=~frame["passed"].astype(bool), caption="variants"))
@@ -212,6 +228,14 @@ class RetrainPanel(Panel):
                 expected="a model whose gate passed",
                 got="no such model",
                 fix="retrain until the gate passes",
+            )
+        if self.blocked_labels:
+            self.promote_button.disabled = True
+            raise WorkbenchError(
+                "promotion",
+                expected="enough holdout positives on every T1 label",
+                got=f"insufficient evidence on {', '.join(self.blocked_labels)}",
+                fix="add labelled holdout data, or promote from the command line with --accept-insufficient REASON",
             )
         out = promote(self.last_model)  # refused with the labels when one regressed against the promoted model
         self.say(f"promoted {self.last_model.root.name} ({out.get('variant', self.last_verdict['best_variant'])})")
