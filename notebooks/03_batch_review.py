@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 03 · Batch review: generate, review a sample, accept or reject
 #
-# What this is for: a seed makes a batch; a stratified sample of it is reviewed; the batch is accepted or rejected on the sample's error rate. The story here: a *poisoned* seed calls hateful posts harmless banter. Its batch is rejected in review and the seed is quarantined, so it poisons nothing.
+# What this is for: a seed makes a batch; a stratified sample of it is reviewed; a sampling plan accepts the batch only when the sample shows its error rate is below the limit, rejects it, or asks for N more reviews. The story here: a *poisoned* seed calls hateful posts harmless banter. Its batch is rejected in review and the seed is quarantined, so it poisons nothing.
 #
 # Meanwhile in Argilla: open **batch-review**; for each record say whether it is valid and which labels apply.
 

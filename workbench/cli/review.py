@@ -240,7 +240,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             {
                 "type": float,
                 "default": 0.10,
-                "help": "reject a batch when the Wilson 95 %% lower bound of its error rate is above this",
+                "help": "the error-rate limit of the batch sampling plan: a batch is accepted only when its sample "
+                "shows (95 %% upper bound, sequential test) that its error rate is below it",
             },
         ),
     )
