@@ -65,3 +65,5 @@ def test_the_sampling_plan_accepts_a_clean_batch_within_40_and_never_a_sample_wi
     assert plan.decide(1, 15, 15).verdict == "accepted"  # 6.7 % <= 10 %
     with pytest.raises(Exception, match="acceptable < limit"):
         BatchPlan(limit=0.01)
+    strict = BatchPlan(limit=0.02, acceptable=0.004)  # what `review pull --max-error 0.02` runs
+    assert strict.decide(0, 20, 1000).verdict == "needs_more" and strict.accept_after(0) <= strict.review_cap

@@ -107,6 +107,16 @@ class BatchPlan:
             clopper_pearson_upper(errors, n) < self.limit
         )
 
+    @property
+    def review_cap(self) -> int:
+        """Reviews after which an undecided batch is rejected: ``max_reviews``, or twice what a clean batch
+        needs when a strict limit asks for more (with a 2 % limit a clean batch is accepted at 182).
+
+        >>> BatchPlan().review_cap, BatchPlan(limit=0.02, acceptable=0.004).review_cap
+        (80, 364)
+        """
+        return max(self.max_reviews, 2 * self.accept_after(0))
+
     def accept_after(self, errors: int) -> int:
         """The fewest reviewed records, ``errors`` of them wrong, that accept a batch.
 
@@ -143,9 +153,9 @@ class BatchPlan:
             return out("rejected", 0, f"the sequential test shows an error rate above {self.limit} is likely")
         if self._accepts(d, n):
             return out("accepted", 0, f"95 % upper bound {upper:.3f} < limit {self.limit} (sequential test passed)")
-        target = self.accept_after(d)
-        if n >= self.max_reviews or (target > self.max_reviews and size > self.max_reviews):
-            return out("rejected", 0, f"not shown below {self.limit} within {self.max_reviews} reviews")
+        target, cap = self.accept_after(d), self.review_cap
+        if n >= cap or (target > cap and size > cap):
+            return out("rejected", 0, f"not shown below {self.limit} within {cap} reviews")
         needs = max(1, min(target, size) - n)
         return out("needs_more", needs, f"95 % upper bound {upper:.3f}; {needs} more clean reviews would accept it")
 

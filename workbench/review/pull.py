@@ -220,7 +220,7 @@ def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *,
     undecided = {b for b, st in status.items() if st == "pending" or (st == "accepted" and b in audited)}
     frame = project.frame()
     sizes = frame[frame["status"] != "quarantined"].groupby("batch_id").size().to_dict()
-    plan = BatchPlan(limit=max_error)
+    plan = BatchPlan(limit=max_error, acceptable=min(0.02, max_error / 5))  # a stricter limit keeps a sane p0
     batches = {}
     for bid, errors in per_batch.items():
         done = [e for e in errors if e is not None]
