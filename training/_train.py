@@ -142,7 +142,7 @@ def train_model(
     recipe = RECIPES[spec.recipe]
     spec, training_entry = apply_training(spec, config, origin, labels=names, tiers={lab: tax[lab].tier for lab in names},
                                           train_targets=train_y, applies=recipe.applies, family=recipe.family)  # fmt: skip
-    if RECIPES[spec.recipe].has_encoder:
+    if recipe.has_encoder:
         resolve_model_path(spec.encoder)  # a missing encoder is an error with its install hint, before any work
     counts = _label_counts(train_y, names)
     warnings_: list[str] = [
