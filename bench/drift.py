@@ -258,8 +258,8 @@ def main() -> None:
     print(f"active sampling, {rarest} (the stream's rarest label: {int(counts[rarest])} of {len(stream)}) found per "
           f"100 reviewed: rare {yield_rare:.0f}, random {yield_random:.0f} "
           f"({yield_rare / max(yield_random, 1e-9):.1f}x)")  # fmt: skip
-    rec = m2.card.extra["recalibration"]
-    print(f"recalibration on {rec['calibration_sets'][1]}, checked on {rec['check_posts']}; retuned {rec['retuned']}")
+    rec = m2.card.recalibration
+    print(f"recalibration on {rec.calibration_sets[1]}, checked on {rec.check_posts}; retuned {rec.retuned}")
     print(f"hate on week 2 (its own mix), FPR budget {budget}, recall floor {floor}:")
     for key, fig in (("before", before), ("after", after)):
         print(f"  {key:<7} threshold {fig['threshold']:.3f}  recall {fig['recall']:.3f}  FPR {fig['fpr']:.3f}")

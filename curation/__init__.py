@@ -19,7 +19,16 @@ from ._importers import (
 )
 from ._ingest import ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
-from ._production import FEEDBACK_TYPES, PRODUCTION_SPLITS, ProductionSummary, parse_time
+from ._production import (
+    DEFAULT_PRODUCTION_SPLITS,
+    FEEDBACK_TYPES,
+    PRODUCTION_ORIGIN,
+    PRODUCTION_SPLITS,
+    ProductionSummary,
+    parse_time,
+    production_records,
+    production_split,
+)
 from ._project import DEFAULT_CONFIG, Project
 from ._records import (
     CONTEXTS,
@@ -66,6 +75,10 @@ __all__ = [
     "DRIFT_DEFAULTS",
     "FEEDBACK_TYPES",
     "PRODUCTION_SPLITS",
+    "DEFAULT_PRODUCTION_SPLITS",
+    "PRODUCTION_ORIGIN",
+    "production_records",
+    "production_split",
     "ProductionSummary",
     "parse_time",
     "SUITE_MIN_PASS",

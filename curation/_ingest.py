@@ -445,3 +445,26 @@ def duplicate_mask(
         if later >= n_old:
             dup[later - n_old] = True
     return dup
+
+
+def stored_twins(store: Store, config: Mapping[str, Any], texts: Sequence[str]) -> list[tuple[str, str] | None]:
+    """For each text, the (id, split) of a stored record it duplicates (the same normalised text, or a near
+    duplicate at the project's MinHash threshold), else ``None``; the earliest stored twin wins."""
+    texts = list(texts)
+    if not texts:
+        return []
+    old_ids, old_norm, old_splits, _, old_sig = store.dedup_index()
+    first: dict[str, int] = {}
+    for i, h in enumerate(old_norm):
+        first.setdefault(h, i)
+    norms = [normalise_text(t) for t in texts]
+    out: list[tuple[str, str] | None] = []
+    for n in norms:
+        i = first.get(text_hash(n)[:16])
+        out.append(None if i is None else (old_ids[i], old_splits[i]))
+    n_old = len(old_ids)
+    if n_old:
+        for a, b, _ in sorted(_near_pairs(old_sig, norms, config["dedup"])[1]):
+            if a < n_old <= b and out[b - n_old] is None:
+                out[b - n_old] = (old_ids[a], old_splits[a])
+    return out

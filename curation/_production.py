@@ -20,8 +20,14 @@ label unknown, with the time and the model that scored them. A moderator's decis
 provenance ``moderator``: ``moderator_confirm`` of a label means the post carries it (1),
 ``moderator_overturn`` that it does not (0: the model's or a reporter's positive was wrong). A user report
 or an appeal is a signal, kept in the ``feedback`` table and never read as a label. A pool post has no split
-until it has a known label; then a stable hash of its id puts it in ``production_calib``, ``train`` or
-``valid`` (``production.splits`` in workbench.yaml), never in the fixed holdout.
+until it has a known label; then a stable hash of its id puts it in ``production_holdout``,
+``production_calib``, ``train`` or ``valid`` (``production.splits`` in workbench.yaml), never in the fixed
+curated holdout. The split a post got is stored with it: changing the fractions moves no labelled post.
+
+Labelled posts of ``train`` and ``valid`` train the next model (:func:`production_records` turns them into
+training rows: origin ``production``, a moderator's overturn of a firing a hard negative for the label that
+fired); ``production_calib`` re-tunes thresholds (recalibration) and ``production_holdout`` is the gate's
+production slice: never trained or tuned on.
 
 Like every importer, the whole file is checked first and nothing is written unless every row is valid;
 the error names file, line and field.
@@ -40,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ._errors import ImportValidationError, StoreError
@@ -52,6 +59,10 @@ __all__ = [
     "FEEDBACK_TYPES",
     "MODERATOR_VALUES",
     "PRODUCTION_SPLITS",
+    "DEFAULT_PRODUCTION_SPLITS",
+    "PRODUCTION_ORIGIN",
+    "production_records",
+    "production_fingerprint",
     "ProductionSummary",
     "import_production",
     "production_frame",
@@ -63,8 +74,13 @@ __all__ = [
 
 FEEDBACK_TYPES = ("user_report", "appeal", "moderator_confirm", "moderator_overturn")
 MODERATOR_VALUES = {"moderator_confirm": 1, "moderator_overturn": 0}  # the known label a decision gives
-PRODUCTION_SPLITS = ("production_calib", "train", "valid")
-DEFAULT_PRODUCTION_SPLITS = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
+PRODUCTION_SPLITS = ("production_holdout", "production_calib", "train", "valid")
+# most labels train the model (a review budget of a few hundred posts must move it); a fixed, never-trained
+# slice gates it on the team's own platform and another re-tunes thresholds. Projects made before
+# production_holdout existed keep the fractions their workbench.yaml states (the hash walks the splits in
+# this order, so a share of 0 for production_holdout maps every post where it went before).
+DEFAULT_PRODUCTION_SPLITS = {"production_holdout": 0.15, "production_calib": 0.15, "train": 0.6, "valid": 0.1}
+PRODUCTION_ORIGIN = "production"
 _FIELDS = {"id", "text", "time", "context", "model", "scores", "decisions", "feedback", "feedback_type",
            "feedback_label"}  # fmt: skip
 
@@ -122,7 +138,7 @@ def _check_fractions(fr: Mapping[str, Any]) -> dict[str, float]:
             "workbench.yaml production.splits",
             expected=f"shares of {list(PRODUCTION_SPLITS)} that sum to 1 (the holdout is never one of them)",
             got=repr(dict(fr)),
-            fix="e.g. {production_calib: 0.5, train: 0.4, valid: 0.1}",
+            fix="e.g. {production_holdout: 0.15, production_calib: 0.15, train: 0.6, valid: 0.1}",
         )
     return {k: float(v) for k, v in fr.items()}
 
@@ -411,3 +427,86 @@ def feedback_frame(store: Store) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["post_id", "type", "label", "time"])
     frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
     return frame
+
+
+def _overturned(store: Store) -> dict[str, set[str]]:
+    """Post id -> the labels a moderator overturned on it."""
+    out: dict[str, set[str]] = {}
+    for pid, lab in store.conn.execute("SELECT post_id, label FROM feedback WHERE type = 'moderator_overturn'"):
+        out.setdefault(pid, set()).add(lab)
+    return out
+
+
+def production_records(
+    store: Store, config: Mapping[str, Any], label_names: Sequence[str]
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The labelled pool posts as snapshot rows (the columns of :meth:`Store.frame`) and a report.
+
+    Every labelled post becomes a row of its production split (``train`` and ``valid`` ones train the next
+    model; ``production_calib`` and ``production_holdout`` are for thresholds and the gate's production slice,
+    never trained on), with origin ``production``, source the name of the model that scored it (the feed),
+    id ``pool:<post id>`` and its known labels with their provenance (``moderator``, ``annotator``). Unlabelled
+    posts never appear. A label the post was fired or reported on (the model's logged decision, or a
+    moderator's overturn) that is known 0 makes the row a **hard negative** for that label.
+
+    Each post is checked against every stored record (the same normalised text or a near duplicate, the
+    project's dedup settings): the twin of a curated ``calib`` / ``holdout`` record is **refused** (listed in
+    ``report["refused"]``: the curated evaluation stays clean); the twin of a train / valid record is
+    collapsed into it (``dup_of``), so one text is trained on once."""
+    from ._ingest import stored_twins
+
+    rows = store.conn.execute(
+        "SELECT id, text, context, ts, model, decisions, labels, label_provenance, split, import_id FROM production "
+        "WHERE split IS NOT NULL ORDER BY ts, id"
+    ).fetchall()
+    overturned = _overturned(store)
+    twins = stored_twins(store, config, [r[1] for r in rows])
+    labels = list(label_names)
+    out, refused, hard = [], [], Counter()
+    for r, twin in zip(rows, twins):
+        pid, text, context, ts, model, decisions, known, prov, split, import_id = r
+        known, prov, decisions = json.loads(known), json.loads(prov), json.loads(decisions)
+        if twin is not None and twin[1] in ("calib", "holdout"):
+            refused.append({"post": pid, "twin": twin[0], "twin_split": twin[1], "split": split})
+            continue
+        fired = {lab for lab, v in decisions.items() if v == 1} | overturned.get(pid, set())
+        negatives_for = sorted(lab for lab in fired if known.get(lab) == 0 and lab in labels)
+        hard.update(negatives_for)
+        out.append({
+            "id": f"pool:{pid}", "text": text, "context": context, "source": model or PRODUCTION_ORIGIN,
+            "origin": PRODUCTION_ORIGIN, "seed_id": None, "batch_id": None, "split": split, "status": "active",
+            "status_reason": None, "dup_of": None if twin is None else twin[0], "near_dup_group": None,
+            "hard_negative": bool(negatives_for), "hard_negative_labels": negatives_for,
+            "label_provenance": {k: v for k, v in prov.items() if k in labels}, "import_id": import_id,
+            "meta": {"post_id": pid, "time": ts},
+            **{lab: float(known[lab]) if lab in known else np.nan for lab in labels},
+        })  # fmt: skip
+    frame = pd.DataFrame(out, columns=_RECORD_COLUMNS + labels)
+    report = {
+        "posts": len(frame),
+        "splits": {k: int(v) for k, v in frame["split"].value_counts().items()},
+        "hard_negatives": dict(hard),
+        "collapsed_into_records": int(frame["dup_of"].notna().sum()),
+        "refused": refused,
+    }
+    return frame, report
+
+
+_RECORD_COLUMNS = ["id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
+                   "status_reason", "dup_of", "near_dup_group", "hard_negative", "hard_negative_labels",
+                   "label_provenance", "import_id", "meta"]  # fmt: skip
+
+
+def production_fingerprint(store: Store) -> str:
+    """What of the pool a snapshot depends on: the labelled posts (id, text, labels, split) and the
+    overturns, one line each (for the snapshot's content hash)."""
+    h = hashlib.sha256()
+    for row in store.conn.execute(
+        "SELECT id, text_hash, labels, split, decisions FROM production WHERE split IS NOT NULL ORDER BY id"
+    ):
+        h.update(("\t".join(map(str, row)) + "\n").encode())
+    for row in store.conn.execute(
+        "SELECT post_id, label FROM feedback WHERE type = 'moderator_overturn' ORDER BY post_id, label"
+    ):
+        h.update(("overturn\t" + "\t".join(row) + "\n").encode())
+    return h.hexdigest()

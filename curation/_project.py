@@ -19,6 +19,7 @@ dedup + split (:mod:`curation._ingest`), seeds (:mod:`curation._seeds`), snapsho
 from __future__ import annotations
 
 import copy
+import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -30,7 +31,15 @@ from ._errors import StoreError, WorkbenchError
 from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
 from ._ingest import ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
-from ._production import ProductionSummary, feedback_frame, import_production, production_frame
+from ._production import (
+    DEFAULT_PRODUCTION_SPLITS,
+    ProductionSummary,
+    feedback_frame,
+    import_production,
+    production_fingerprint,
+    production_frame,
+    production_records,
+)
 from ._records import RESERVED_COLUMNS
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
 from ._review import ReviewOutcome, apply_review
@@ -61,13 +70,16 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "hard_negative_share": 0.30,
         "hard_negative_range": [0.20, 0.40],
         "hard_negatives_per_label": {},
+        # labelled production posts join the mix whole, up to this share of it (training_mix)
+        "production_share": 0.30,
     },
     "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
     "loss": {"pos_weight_cap": 10.0},
     # generated and perturbed records go to train and valid only: calib and holdout stay real data
     "generation": {"splits": dict(DEFAULT_SYNTHETIC_FRACTIONS), "pool_sources": []},
-    # production posts with a moderator's label: never the fixed holdout (curation._production)
-    "production": {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}},
+    # labelled production posts: mostly train (they teach the next model), a fixed production_holdout slice
+    # the gate reads, a production_calib share for recalibration; never the curated holdout
+    "production": {"splits": dict(DEFAULT_PRODUCTION_SPLITS)},
 }
 
 
@@ -78,6 +90,16 @@ def _deep_merge(base: dict, override: Mapping) -> dict:
             out[k] = _deep_merge(out[k], v)
         else:
             out[k] = v
+    return out
+
+
+def _with_defaults(cfg: Mapping) -> dict:
+    """A project's settings over the defaults; a fractions table (``generation.splits``,
+    ``production.splits``) is taken whole when stated, never merged key by key with the default's."""
+    out = _deep_merge(DEFAULT_CONFIG, cfg)
+    for block in ("generation", "production"):
+        if isinstance((cfg.get(block) or {}).get("splits"), Mapping):
+            out[block]["splits"] = dict(cfg[block]["splits"])
     return out
 
 
@@ -132,7 +154,7 @@ class Project:
                 fix="open it with Project(root) or choose a new directory",
             )
         tax = taxonomy if isinstance(taxonomy, Taxonomy) else load_taxonomy(taxonomy)
-        cfg = _deep_merge(DEFAULT_CONFIG, dict(config or {}))
+        cfg = _with_defaults(dict(config or {}))
         cfg["name"] = name or (cfg["name"] if config and "name" in config else root.name)
         validate_fractions(cfg["splits"])
         synthetic_split_fractions(cfg["generation"]["splits"])
@@ -154,7 +176,7 @@ class Project:
                     fix="run `workbench init DIR` first",
                 )
             cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            self._config = _deep_merge(DEFAULT_CONFIG, cfg)
+            self._config = _with_defaults(cfg)
             validate_fractions(self._config["splits"])
             synthetic_split_fractions(self._config["generation"]["splits"])
         return self._config
@@ -520,21 +542,37 @@ class Project:
 
     # ------------------------------------------------------------------ snapshots and export
     def snapshot_id(self, *, include_unreviewed: bool = False) -> str:
-        return self.store.snapshot_id(self.taxonomy.content_hash, include_unreviewed=include_unreviewed)
+        """The content hash of what a snapshot taken now would hold: the active records, the labelled
+        production posts (when there are any) and the taxonomy."""
+        labelled = self.store.conn.execute("SELECT 1 FROM production WHERE split IS NOT NULL LIMIT 1").fetchone()
+        return self.store.snapshot_id(self.taxonomy.content_hash, include_unreviewed=include_unreviewed,
+                                      extra=production_fingerprint(self.store) if labelled else None)  # fmt: skip
 
     def snapshot(self, *, include_unreviewed: bool = False) -> dict[str, Any]:
         """Write (or reuse) ``snapshots/ID/`` with the active records and a manifest; return the manifest.
 
+        Labelled production posts are in it too (:func:`curation._production.production_records`: origin
+        ``production``, their production split); the manifest's ``production`` says how many per split, the
+        hard negatives, and the posts refused as twins of curated calib / holdout records.
+
         ``include_unreviewed`` takes the records of batches awaiting review too (an explicit override:
         the snapshot gets another id and its manifest says so)."""
+        sid = self.snapshot_id(include_unreviewed=include_unreviewed)
+        existing = self.root / "snapshots" / sid / "manifest.json"
+        if existing.exists():
+            return json.loads(existing.read_text())
         frame = self.frame(active_only=True, include_unreviewed=include_unreviewed)
+        production, report = production_records(self.store, self.config, self.taxonomy.label_names)
+        if len(production):  # labelled pool posts train (train / valid) and gate (production_holdout) the model
+            frame = pd.concat([frame, production[frame.columns]], ignore_index=True)
         return write_snapshot(
             self.root,
-            self.snapshot_id(include_unreviewed=include_unreviewed),
+            sid,
             frame,
             self.taxonomy,
             excluded_seeds=self.store.quarantined_seeds(),
             include_unreviewed=include_unreviewed,
+            production=report if (len(production) or report["refused"]) else None,
         )
 
     def read_snapshot(

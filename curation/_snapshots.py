@@ -58,6 +58,7 @@ def write_snapshot(
     *,
     excluded_seeds: Sequence[str],
     include_unreviewed: bool = False,
+    production: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write (or reuse) ``root/snapshots/ID/`` for the active records in ``frame``; return the manifest."""
     folder = _folder(root, snapshot_id)
@@ -78,6 +79,8 @@ def write_snapshot(
         "n_pending": int((frame["status"] == "pending").sum()) if "status" in frame else 0,
         "records_sha256": hashlib.sha256(buf).hexdigest(),
     }
+    if production is not None:
+        manifest["production"] = production
     taxonomy.save(folder / "taxonomy.yaml")
     atomic_write_text(manifest_path, json.dumps(manifest, indent=2))  # written last: marks it complete
     return manifest

@@ -490,11 +490,14 @@ class Store(SeedTables):
             rows, columns=["seq", "ts", "actor", "kind", "target", "question", "value", "status", "detail"]
         )
 
-    def snapshot_id(self, taxonomy_hash: str, *, include_unreviewed: bool = False) -> str:
+    def snapshot_id(self, taxonomy_hash: str, *, include_unreviewed: bool = False, extra: str | None = None) -> str:
         """Content hash over the taxonomy and every *active* record's id, text, known labels and split
-        (with ``include_unreviewed``, the records of batches awaiting review too, and a different id)."""
+        (with ``include_unreviewed``, the records of batches awaiting review too, and a different id);
+        ``extra``: more content the snapshot holds (the labelled production posts' fingerprint)."""
         h = hashlib.sha256()
         h.update(f"taxonomy:{taxonomy_hash}\n".encode())
+        if extra:
+            h.update(f"extra:{extra}\n".encode())
         if include_unreviewed:
             h.update(b"include_unreviewed\n")
         q = f"""

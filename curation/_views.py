@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ._errors import WorkbenchError
+from ._production import PRODUCTION_ORIGIN
 from ._taxonomy import Taxonomy
 
 __all__ = ["MixResult", "collapse_duplicates", "task_view", "training_mix", "evaluation_view"]
@@ -121,6 +122,7 @@ def training_mix(
     hard_negative_range: Sequence[float] = (0.20, 0.40),
     floors: dict[str, int] | None = None,
     hard_negatives_per_label: Mapping[str, int] | None = None,
+    production_share: float = 0.30,
     seed: int = 0,
     max_rounds: int = 4,
 ) -> MixResult:
@@ -136,6 +138,10 @@ def training_mix(
       ``hard_negative_labels`` hold it: a hard-negative seed's targets, or a false positive an error
       review confirmed) are taken first, within the hard-negative share; a target that cannot be met
       is reported, and ``per_label`` shows each label's hard negatives against its target.
+    - Labelled production posts (origin ``production``: the team's own platform, labelled by its
+      moderators and reviewers) are not balanced away: all of them join the curated mix, up to
+      ``production_share`` of the whole (the rest are left out, positives and hard negatives last, and
+      reported); the summary and ``per_label`` count them (``production_positives``).
 
     Parameters
     ----------
@@ -169,8 +175,12 @@ def training_mix(
         raise WorkbenchError("head_cap", expected="a share in (0, 1]", got=repr(head_cap))
     if not 0.0 <= hard_negative_share < 1.0:
         raise WorkbenchError("hard_negative_share", expected="a share in [0, 1)", got=repr(hard_negative_share))
+    if not 0.0 <= production_share < 1.0:
+        raise WorkbenchError("production_share", expected="a share in [0, 1)", got=repr(production_share))
     pool = view if split is None else view[view["split"] == split]
-    pool = pool.reset_index(drop=True)
+    is_prod = (pool["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in pool else np.zeros(len(pool), bool)
+    production = pool[is_prod].reset_index(drop=True)
+    pool = pool[~is_prod].reset_index(drop=True)
     rng = np.random.default_rng(seed)
     pos, any_pos, all_known = _buckets(pool, labels)
     available = pos.sum(axis=0)
@@ -282,6 +292,16 @@ def training_mix(
             f"({len(hn_idx)} hard negatives available/selected)"
         )
     frame = pool.loc[np.flatnonzero(selected)].reset_index(drop=True)
+    prod_rows, prod_summary = _production_part(production, labels, n_total, production_share, seed)
+    if prod_summary["left_out"]:
+        unmet.append(
+            f"production: {prod_summary['left_out']} of {len(production)} labelled production posts left out by "
+            f"mixing.production_share {production_share:.0%}"
+        )
+    prod_pos, _, _ = _buckets(prod_rows, labels)
+    for row, k in zip(per_rows, prod_pos.sum(axis=0)):
+        row["production_positives"] = int(k)
+    frame = pd.concat([frame, prod_rows], ignore_index=True) if len(prod_rows) else frame
     summary = {
         "n_total": n_total,
         "n_positive": n_pos,
@@ -292,8 +312,32 @@ def training_mix(
         "n_partially_labelled_clean": int((~all_known[clean_sel]).sum()),
         "split": split,
         "label_occurrences": int(counts.sum()),
+        "production": prod_summary,
     }
     return MixResult(frame=frame, per_label=pd.DataFrame(per_rows).set_index("label"), summary=summary, unmet=unmet)
+
+
+def _production_part(
+    production: pd.DataFrame, labels: Sequence[str], n_curated: int, share: float, seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The labelled production posts that join a mix of ``n_curated`` curated rows: all of them, up to
+    ``share`` of the whole; past it, positives and hard negatives are kept first (in a seeded order)."""
+    n = len(production)
+    room = int(np.floor(share / (1.0 - share) * n_curated)) if share > 0 else 0
+    if n > room:
+        pos, _, _ = _buckets(production, labels)
+        hard = production["hard_negative"].to_numpy(bool) if "hard_negative" in production else np.zeros(n, bool)
+        order = np.random.default_rng(seed).permutation(n)
+        rank = np.argsort(~(pos.any(axis=1) | hard)[order], kind="stable")  # informative rows first
+        production = production.iloc[np.sort(order[rank][:room])].reset_index(drop=True)
+    total = n_curated + len(production)
+    return production, {
+        "posts": len(production),
+        "available": n,
+        "left_out": n - len(production),
+        "share": len(production) / total if total else 0.0,
+        "cap": share,
+    }
 
 
 def evaluation_view(

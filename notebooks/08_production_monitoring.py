@@ -81,5 +81,5 @@ recalibrated = recalibrate(
 recalibration_table(recalibrated).loc[["hate", "offensive"]]
 
 # %%
-rec = recalibrated.card.extra["recalibration"]
-rec["retuned"], rec["calibration_sets"]
+rec = recalibrated.card.recalibration
+rec.retuned, rec.calibration_sets

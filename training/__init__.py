@@ -33,7 +33,15 @@ from ._batchjobs import (
     score_project,
     score_texts,
 )
-from ._card import CARD_FORMAT, ModelCard, VariantResult
+from ._card import (
+    CARD_FORMAT,
+    ModelCard,
+    ProductionMix,
+    ProductionRecord,
+    ProductionSlice,
+    Recalibration,
+    VariantResult,
+)
 from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
 from ._drift import REFERENCE_FILE, drift_limits, drift_reference, monitor, monitor_table, production_scores, psi
 from ._embeddings import (
@@ -154,6 +162,10 @@ __all__ = [
     "HeadsClassifier",
     "ModelCard",
     "VariantResult",
+    "ProductionMix",
+    "ProductionRecord",
+    "ProductionSlice",
+    "Recalibration",
     "LossConfig",
     "LossStep",
     "ModelDirectory",

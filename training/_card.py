@@ -7,6 +7,12 @@ cards (written before the card had types; ``tests/fixtures/legacy_models``) load
 failures' ``what`` read into fields and the recipe names of that time (``fast``, ``finetune``) read as
 today's. Keys a card holds that this version does not know are kept in ``extra`` and written back, so
 loading and saving never drops anything.
+
+The production loop's records are typed too: :class:`ProductionRecord` (``card.production``: the labelled
+production posts in the training mix, per label, and the gate's production slice) and
+:class:`Recalibration` (``card.recalibration``: thresholds re-tuned on labelled production posts). Cards
+written before they had types kept the recalibration as a plain ``recalibration`` object; it loads into
+the type.
 """
 
 from __future__ import annotations
@@ -19,7 +25,15 @@ from curation import WorkbenchError
 
 from ._gates import GateVerdict
 
-__all__ = ["ModelCard", "VariantResult", "CARD_FORMAT"]
+__all__ = [
+    "ModelCard",
+    "VariantResult",
+    "CARD_FORMAT",
+    "ProductionMix",
+    "ProductionSlice",
+    "ProductionRecord",
+    "Recalibration",
+]
 
 CARD_FORMAT = 2
 _V1_RECIPES = {"fast": "heads", "finetune": "ensemble"}  # recipe names in version-1 cards
@@ -60,6 +74,92 @@ class VariantResult:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("gate", "extra")}
         out = {k: v for k, v in out.items() if v is not None}
         return {**out, "gate": self.gate.to_dict(), **self.extra}
+
+
+def _from_mapping(cls, data: Mapping[str, Any] | None, renames: Mapping[str, str] | None = None):
+    """A dataclass from a card's object: known keys into fields, the rest into its ``extra``."""
+    if data is None or isinstance(data, cls):
+        return data
+    data = {(renames or {}).get(k, k): v for k, v in data.items()}
+    names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    return cls(**{k: v for k, v in data.items() if k in names},
+               extra={**data.get("extra", {}), **{k: v for k, v in data.items() if k not in names and k != "extra"}})  # fmt: skip
+
+
+def _as_dict(obj) -> dict[str, Any]:
+    out = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.name != "extra"}
+    for k, v in out.items():
+        if dataclasses.is_dataclass(v):
+            out[k] = _as_dict(v)
+    return {**{k: v for k, v in out.items() if v is not None}, **obj.extra}
+
+
+@dataclass
+class ProductionMix:
+    """The labelled production posts the model trained on: how many joined the mix (``posts``, of
+    ``available``; ``left_out`` by ``mixing.production_share`` = ``cap``; ``share`` of the mix), per label
+    the posts that know it, their positives and hard negatives (overturned firings), and the posts refused as
+    near duplicates of curated calib / holdout records."""
+
+    posts: int = 0
+    available: int = 0
+    left_out: int = 0
+    share: float = 0.0
+    cap: float | None = None
+    per_label: dict[str, dict[str, int]] = field(default_factory=dict)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProductionSlice:
+    """The gate's production slice: the model on ``production_holdout`` posts (labelled on the team's own
+    platform, never trained or tuned on), per label with the status the tier gate gives it there, and the
+    comparison with the promoted model on the same posts when there was one."""
+
+    posts: int = 0
+    per_label: list[dict[str, Any]] = field(default_factory=list)
+    label_status: dict[str, str] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ProductionRecord:
+    """What the production loop gave a model: its training posts (``mix``) and its production slice."""
+
+    mix: ProductionMix | None = None
+    slice: ProductionSlice | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ProductionRecord | None:
+        rec = _from_mapping(cls, data)
+        if rec is not None:
+            rec.mix = _from_mapping(ProductionMix, rec.mix)
+            rec.slice = _from_mapping(ProductionSlice, rec.slice)
+        return rec
+
+
+@dataclass
+class Recalibration:
+    """A recalibrated model's record (:func:`training.recalibrate`): its parent, the labelled production
+    posts it was tuned on (``source``: sample-review or feedback), the labels retuned, old thresholds, the
+    tuning rows and the check part's verdict before and after."""
+
+    parent: str
+    at: str | None = None
+    source: str | None = None
+    calibration_sets: list[str] = field(default_factory=list)
+    check_posts: int = 0
+    production_decision_rates: dict[str, float] = field(default_factory=dict)
+    window: str | None = None
+    retuned: list[str] = field(default_factory=list)
+    old_thresholds: dict[str, float] = field(default_factory=dict)
+    tuning: list[dict[str, Any]] = field(default_factory=list)
+    check_before: dict[str, Any] = field(default_factory=dict)
+    check: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -108,7 +208,17 @@ class ModelCard:
     base_rates: dict[str, Any] | None = None
     # the functional-suite cases the model is gated on: how many, pending left out or included, disputed
     suites: dict[str, Any] | None = None
+    # the production loop: labelled production posts in the mix and the production slice of the gate
+    production: ProductionRecord | None = None
+    # thresholds re-tuned on labelled production posts (training.recalibrate); None for a trained model
+    recalibration: Recalibration | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def training_mix(self) -> dict[str, Any]:
+        """The training mix as the card tells it: the mix report with ``production`` (the typed
+        :class:`ProductionMix`, or ``None`` when no production post was labelled)."""
+        return {**self.mix, "production": self.production.mix if self.production else None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, where: str = "model card") -> ModelCard:
@@ -140,12 +250,17 @@ class ModelCard:
         extra = {k: v for k, v in data.items() if k not in names and k not in ("variants", "extra")}
         variants = {name: VariantResult.from_dict(v) for name, v in (data.get("variants") or {}).items()}
         known["format"] = CARD_FORMAT  # migrated: in memory every card is of the current format
+        known["production"] = ProductionRecord.from_dict(known.get("production"))
+        known["recalibration"] = _from_mapping(Recalibration, known.get("recalibration"), {"from": "source"})
         return cls(**known, variants=variants, extra={**data.get("extra", {}), **extra})
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("variants", "extra")}
         out["format"] = CARD_FORMAT
         out["variants"] = {name: v.to_dict() for name, v in self.variants.items()}
+        for name in ("production", "recalibration"):
+            if out[name] is not None:
+                out[name] = _as_dict(out[name])
         return {**{k: v for k, v in out.items() if v is not None or k in ("group", "encoder")}, **self.extra}
 
     def variant(self, name: str) -> VariantResult | None:

@@ -250,7 +250,24 @@ class ModelDirectory:
             },
             "best_variant": best,
             "passed": bool(best in variants and variants[best].passed),
+            "production": self._production_report(),
         }
+
+    def _production_report(self) -> dict[str, Any] | None:
+        """The production slice beside the curated verdict (torch model): per label status and figures."""
+        rec = self.card.production
+        if rec is None or rec.slice is None:
+            return None
+        sl = rec.slice
+        return {
+            "posts": sl.posts,
+            "labels": {
+                row["label"]: {"status": sl.label_status.get(row["label"], "unknown"),
+                               "min_positives": self.min_holdout_positives(row["label"]),
+                               **{k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row}}
+                for row in sl.per_label
+            },
+        }  # fmt: skip
 
     def min_holdout_positives(self, label: str) -> int:
         """The holdout positives ``label`` needs before its gate can pass (taxonomy, at least the card's)."""
@@ -317,10 +334,16 @@ class ModelDirectory:
         return table
 
     def regressions(self) -> list[dict] | None:
-        """Labels whose holdout metrics fell against the model that was promoted when this one was
-        trained (``None`` when there was none)."""
+        """Labels whose decisions fell against the model that was promoted when this one was trained, on
+        the curated holdout and (rows with ``slice: production``) on the production slice (``None`` when
+        there was no promoted model)."""
         cmp_ = self.card.comparison
-        return None if not cmp_ else [r for r in cmp_["per_label"] if r["regression"]]
+        if not cmp_:
+            return None
+        on_production = (cmp_.get("production") or {}).get("per_label") or []
+        return [r for r in cmp_["per_label"] if r["regression"]] + [
+            {**r, "slice": "production"} for r in on_production if r["regression"]
+        ]
 
     def predict(
         self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False

@@ -26,13 +26,13 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from curation import WorkbenchError, utc_now
 
+from ._card import Recalibration
 from ._gates import GateVerdict, gate_labels, merge_verdicts
 from ._metrics import evaluate
 from ._modeldir import ModelDirectory, load_model
@@ -168,23 +168,23 @@ def recalibrate(
     m2 = load_model(out)
     card = m2.card
     card.thresholds = {lab: float(t) for lab, t in zip(labels, new)}
-    card.extra["recalibration"] = {
-        "parent": str(model.root),
-        "at": utc_now(),
-        "from": source,
-        "calibration_sets": [
+    card.recalibration = Recalibration(
+        parent=str(model.root),
+        at=utc_now(),
+        source=source,
+        calibration_sets=[
             f"calib of snapshot {model.card.snapshot_id} (the parent's thresholds)",
             f"{int(tune.sum())} production_calib posts labelled by {SOURCES[source]}s (tune half)",
         ],
-        "check_posts": int(check.sum()),
-        "production_decision_rates": {lab: round(float(r), 4) for lab, r in zip(labels, rates)},
-        "window": window,
-        "retuned": retuned,
-        "old_thresholds": {lab: float(t) for lab, t in zip(labels, old)},
-        "tuning": tuning,
-        "check_before": {"passed": before.passed, "failures": [f.to_dict() for f in before.failures]},
-        "check": {"passed": after.passed, "failures": [f.to_dict() for f in after.failures], "per_label": after_rows},
-    }
+        check_posts=int(check.sum()),
+        production_decision_rates={lab: round(float(r), 4) for lab, r in zip(labels, rates)},
+        window=window,
+        retuned=retuned,
+        old_thresholds={lab: float(t) for lab, t in zip(labels, old)},
+        tuning=tuning,
+        check_before={"passed": before.passed, "failures": [f.to_dict() for f in before.failures]},
+        check={"passed": after.passed, "failures": [f.to_dict() for f in after.failures], "per_label": after_rows},
+    )
     m2.save_card()
     variants = m2.evaluate_all()  # the original holdout, suites and vectors, with the new thresholds
     for v in variants.values():
@@ -193,8 +193,7 @@ def recalibrate(
     m2.card.variants = variants
     # promote compares with the model promoted now in the model's project (often the parent), not with the
     # parent's comparison
-    from ._registry import promoted_model
-    from ._train import compare_with_promoted
+    from ._registry import compare_with_promoted, promoted_model
 
     promoted = promoted_model(m2.card.project)
     m2.card.comparison = compare_with_promoted(m2, promoted) if promoted is not None else None
@@ -205,14 +204,14 @@ def recalibrate(
 def recalibration_table(model: ModelDirectory) -> pd.DataFrame:
     """Per label of a recalibrated model: old and new threshold, and the check part's figures at the
     production rate (precision, recall, FPR) with the new thresholds."""
-    rec: dict[str, Any] = model.card.extra.get("recalibration") or {}
-    if not rec:
+    rec = model.card.recalibration
+    if rec is None:
         raise WorkbenchError(f"model {model.root}", expected="a recalibrated model", got="no recalibration in its card")
-    rows = {r["label"]: r for r in rec["check"]["per_label"]}
+    rows = {r["label"]: r for r in rec.check["per_label"]}
     return pd.DataFrame(
         [
-            {"label": lab, "old": rec["old_thresholds"][lab], "new": model.card.thresholds[lab],
-             "retuned": lab in rec["retuned"], **{k: rows.get(lab, {}).get(k) for k in
+            {"label": lab, "old": rec.old_thresholds[lab], "new": model.card.thresholds[lab],
+             "retuned": lab in rec.retuned, **{k: rows.get(lab, {}).get(k) for k in
              ("positives", "precision_at_base_rate", "recall_at_base_rate", "fpr_at_base_rate")}}
             for lab in model.labels
         ]

@@ -15,13 +15,13 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import Project, WorkbenchError, atomic_write_text, task_view, utc_now
+from curation import PRODUCTION_ORIGIN, Project, WorkbenchError, atomic_write_text, task_view, utc_now
 
-from ._card import ModelCard
+from ._card import ModelCard, ProductionMix, ProductionRecord
 from ._config import apply_training, resolve_training, yaml_layer
 from ._embeddings import resolve_model_path
 from ._family import neural_members
-from ._gates import REGRESSION_ALPHA, REGRESSION_TOLERANCE, GateVerdict, compare_models, paired_regression
+from ._gates import GateVerdict
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
@@ -29,11 +29,18 @@ from ._monitor import EpochMonitor
 from ._parity import PARITY_RULE
 from ._policy import tune_bands
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
-from ._registry import promoted_model
-from ._suites import SUITE_FILE, compare_suites, gate_cases, write_suite_cases
+from ._registry import compare_with_promoted, production_slice, promoted_model
+from ._suites import SUITE_FILE, gate_cases, write_suite_cases
 from ._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 
-__all__ = ["TRAIN_STEPS", "train_model", "train_model_set", "snapshot_frame", "curriculum_phases"]
+__all__ = [
+    "TRAIN_STEPS",
+    "train_model",
+    "train_model_set",
+    "snapshot_frame",
+    "curriculum_phases",
+    "compare_with_promoted",
+]
 
 log = logging.getLogger("workbench.training")
 
@@ -124,6 +131,7 @@ def train_model(
     names = [lab for lab in tax.label_names if lab in view.columns]
     with step("mix"):
         rows, mix_report = _training_rows(project, view, names, spec)
+    production = _production_record(view, rows, names, manifest, mix_report)
     _, valid_texts, valid_y = split_arrays(view, names, "valid")
     calib_frame, calib_texts, calib_y = split_arrays(view, names, "calib")
     if spec.threshold_groups is not None and spec.threshold_groups not in calib_frame.columns:
@@ -221,6 +229,7 @@ def train_model(
         history=monitor.history,
         training=training_entry,
         base_rates=base_rates,
+        production=production,
     )
     suite_cases, left_out = gate_cases(project, include_pending=spec.suite_pending)
     if suite_cases or left_out["pending"] or left_out["disputed"]:
@@ -229,11 +238,38 @@ def train_model(
                        "disputed": len(left_out["disputed"])}  # fmt: skip
     model = ModelDirectory.create(out, card, clf)
     with step("holdout + gates"):
-        _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y))
+        slice_ = split_arrays(view, names, "production_holdout")
+        _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y),
+                             production=slice_ if len(slice_[1]) else None)  # fmt: skip
     if spec.onnx:
         with step("export"):
             model.export(spec.onnx)
     return model
+
+
+def _production_record(
+    view: pd.DataFrame, rows: pd.DataFrame, names: Sequence[str], manifest: dict, mix_report: dict
+) -> ProductionRecord | None:
+    """The card's account of the labelled production posts: how many trained the model, per label the
+    posts that know it, positives and hard negatives; the posts refused as twins of curated evaluation
+    records. ``None`` when the project has no labelled production post."""
+    snap = manifest.get("production")
+    if snap is None:
+        return None
+    mine = rows[rows["origin"] == PRODUCTION_ORIGIN] if "origin" in rows else rows.iloc[:0]
+    y = mine[list(names)].to_numpy(dtype=float)
+    hard = mine["hard_negative_labels"].tolist() if "hard_negative_labels" in mine else []
+    per_label = {
+        lab: {"posts": int((~np.isnan(y[:, j])).sum()), "positives": int(np.nansum(y[:, j] == 1)),
+              "hard_negatives": sum(lab in list(h) for h in hard)}
+        for j, lab in enumerate(names)
+    }  # fmt: skip
+    part = (mix_report.get("summary") or {}).get("production") or {}
+    available = int(((view["origin"] == PRODUCTION_ORIGIN) & (view["split"] == "train")).sum())
+    mix = ProductionMix(posts=len(mine), available=part.get("available", available), left_out=part.get("left_out", 0),
+                        share=len(mine) / len(rows) if len(rows) else 0.0, cap=part.get("cap"), per_label=per_label,
+                        refused=list(snap.get("refused") or []), extra={"splits": snap.get("splits", {})})  # fmt: skip
+    return ProductionRecord(mix=mix)
 
 
 def _require_real_evaluation(view: pd.DataFrame, names: Sequence[str], group, *, calib: int, holdout: int) -> None:
@@ -293,8 +329,11 @@ def _evaluate_and_report(
     spec: TrainSpec,
     snapshot_id: str,
     holdout: tuple[pd.DataFrame, list[str], np.ndarray],
+    *,
+    production: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
 ) -> None:
-    """The one holdout evaluation of the torch model: gate, comparison with the promoted model, report."""
+    """The one holdout evaluation of the torch model: gate, comparison with the promoted model, report;
+    with ``production`` (the snapshot's production_holdout posts), the production slice beside it."""
     hold_frame, hold_texts, hold_y = holdout
     card = model.card
     promoted = promoted_model(project)
@@ -308,54 +347,14 @@ def _evaluate_and_report(
     card.variants = {"torch": torch_info}
     card.metrics = summary = torch_info.summary
     per_label = pd.DataFrame(torch_info.per_label).set_index("label")
+    if production is not None:
+        card.production = card.production or ProductionRecord()
+        card.production.slice = production_slice(model, production)
     if promoted is not None:
-        card.comparison = compare_with_promoted(model, promoted, holdout=holdout, probs=hold_probs)
+        card.comparison = compare_with_promoted(model, promoted, holdout=holdout, probs=hold_probs,
+                                                production=production)  # fmt: skip
     model.save_card()
     _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
-
-
-def compare_with_promoted(
-    model: ModelDirectory,
-    promoted: ModelDirectory,
-    *,
-    holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
-    probs: np.ndarray | None = None,
-) -> dict:
-    """The card's ``comparison`` with the promoted model (what ``promote`` refuses on).
-
-    Both models decide on ``model``'s holdout (the promoted one with its promoted variant and its own
-    thresholds), and :func:`training.paired_regression` tests each shared label for a significant drop
-    (McNemar, one-sided: lost positives, new false positives). The card figures' deltas and each tier's
-    tolerance stay beside it as description (``beyond_tolerance``); ``regression`` is the paired test's.
-    Functional suites are compared as before (:func:`training.compare_suites`)."""
-    from ._registry import promoted_variant
-
-    torch_info = model.card.variants["torch"]
-    per_label = pd.DataFrame(torch_info.per_label).set_index("label")
-    prev = pd.DataFrame(promoted.card.variants["torch"].per_label).set_index("label")
-    tolerance = {lab: REGRESSION_TOLERANCE.get(model.taxonomy[lab].tier, 0.02) for lab in per_label.index}
-    deltas = compare_models(per_label, prev, tolerance=tolerance).rename(columns={"regression": "beyond_tolerance"})
-    _, texts, y = holdout if holdout is not None else split_arrays(model._data(), model.labels, "holdout")
-    if probs is None:
-        probs = model.classifier().predict_proba(texts)
-    shared = [lab for lab in model.labels if lab in promoted.labels]
-    mine = probs >= np.asarray(model.thresholds)[None, :]
-    variant = promoted_variant(model.card.project) or "torch"
-    theirs = promoted.predictor(variant)(texts) >= np.asarray(promoted.thresholds)[None, :]
-    cols_m = [model.labels.index(lab) for lab in shared]
-    cols_p = [promoted.labels.index(lab) for lab in shared]
-    paired = paired_regression(y[:, cols_m], mine[:, cols_m], theirs[:, cols_p], label_names=shared)
-    table = deltas.join(paired, how="inner")
-    out = {
-        "against": str(promoted.root),
-        "variant": variant,
-        "test": f"exact McNemar, one-sided, alpha {REGRESSION_ALPHA} per label and side, on this model's holdout",
-        "per_label": table.reset_index().to_dict(orient="records"),
-    }
-    before = promoted.card.variants["torch"].suite if "torch" in promoted.card.variants else None
-    if torch_info.suite and before:
-        out["suite"] = compare_suites(torch_info.suite, before)
-    return out
 
 
 def _write_model_report(

@@ -85,8 +85,37 @@ def test_labelled_posts_never_go_to_the_holdout(project, tmp_path):
     ]  # fmt: skip
     project.import_production(_write(tmp_path / "log.jsonl", rows))
     splits = project.production()["split"].value_counts(normalize=True)
-    assert set(splits.index) == {"production_calib", "train", "valid"}
-    assert abs(splits["production_calib"] - 0.5) < 0.08 and abs(splits["valid"] - 0.1) < 0.05
+    assert set(splits.index) == {"production_holdout", "production_calib", "train", "valid"}
+    assert abs(splits["train"] - 0.6) < 0.08 and abs(splits["production_holdout"] - 0.15) < 0.06
+    assert abs(splits["valid"] - 0.1) < 0.05
+
+
+def test_a_project_that_states_the_old_fractions_keeps_them_and_stored_splits_never_move(project, tmp_path):
+    """A workbench.yaml written before production_holdout existed states {production_calib, train, valid}:
+    it is read whole (not merged with the new default), and a labelled post keeps the split it got."""
+    import yaml
+
+    from curation import Project, production_split
+
+    p = project
+    cfg = yaml.safe_load((p.root / "workbench.yaml").read_text())
+    cfg["production"] = {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}}
+    (p.root / "workbench.yaml").write_text(yaml.safe_dump(cfg))
+    p = Project(p.root)
+    rows = [{"id": f"p{i}", "text": f"post {i}", "time": "2026-11-02T10:00:00Z",
+             "feedback": {"type": "moderator_confirm", "label": "hate"}} for i in range(200)]  # fmt: skip
+    p.import_production(_write(tmp_path / "log.jsonl", rows))
+    before = p.production().set_index("id")["split"]
+    assert set(before) == {"production_calib", "train", "valid"}
+    old = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
+    assert all(before[pid] == production_split(pid, old) for pid in before.index)
+    # the new default fractions apply to new posts only: relabelling a stored post keeps its split
+    (p.root / "workbench.yaml").write_text(yaml.safe_dump({**cfg, "production": {}}))
+    p = Project(p.root)
+    again = [{**r, "feedback": {"type": "moderator_overturn", "label": "offensive"}} for r in rows]
+    p.import_production(_write(tmp_path / "again.jsonl", again))
+    assert (p.production().set_index("id")["split"] == before).all()
+    p.close()
 
 
 @pytest.mark.parametrize(

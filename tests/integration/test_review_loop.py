@@ -787,8 +787,8 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     assert push_sample(p, owner, model, n=60, strategy="mixed")["selected"] == 60  # only unlabelled posts now
     assert pull(p, owner)["applied"]["pool_labels"] == 0  # safe to repeat
     m2 = recalibrate(model, p, tmp_path / "m2", source="sample-review", min_positives=3)
-    rec = m2.card.extra["recalibration"]
-    assert rec["check_posts"] > 0 and "offensive" in rec["retuned"]
+    rec = m2.card.recalibration
+    assert rec.check_posts > 0 and "offensive" in rec.retuned
     assert m2.card.variants["torch"].passed, m2.card.variants["torch"].gate.lines()
     promote(m2)
     assert promoted_model(p).root == load_model(m2.root).root.resolve()

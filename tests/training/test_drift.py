@@ -114,7 +114,8 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
 
     _, model, _ = world
     rng = random.Random(1)
-    p2 = Project.init(tmp_path / "prod", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}))
+    p2 = Project.init(tmp_path / "prod", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}),
+                      config={"production": {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}}})  # fmt: skip
     rows, truth = [], {}
     for i in range(1400):
         hate = rng.random() < 0.15
@@ -130,13 +131,13 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
     with pytest.raises(Exception, match="labelled production_calib posts"):
         recalibrate(model, p2, tmp_path / "none", source="feedback")  # no moderator decisions in this pool
     m2 = recalibrate(model, p2, tmp_path / "m2", source="sample-review")
-    rec = m2.card.extra["recalibration"]
-    assert rec["retuned"] == ["hate"] and rec["from"] == "sample-review" and len(rec["calibration_sets"]) == 2
-    assert any(f["check"] == "production check: recall" for f in rec["check_before"]["failures"]), rec["check_before"]
+    rec = m2.card.recalibration
+    assert rec.retuned == ["hate"] and rec.source == "sample-review" and len(rec.calibration_sets) == 2
+    assert any(f["check"] == "production check: recall" for f in rec.check_before["failures"]), rec.check_before
     table = recalibration_table(m2)
     assert table.loc["hate", "old"] == model.thresholds[0] and table.loc["hate", "new"] < 0.6
     assert table.loc["hate", "recall_at_base_rate"] >= 0.9 and table.loc["hate", "fpr_at_base_rate"] <= 0.02
-    assert rec["check"]["passed"] and m2.card.variants["torch"].passed  # check part and original holdout
+    assert rec.check["passed"] and m2.card.variants["torch"].passed  # check part and original holdout
     assert load_model(m2.root).thresholds == [table.loc["hate", "new"]] and (m2.root / "classifier").exists()
     promote(m2)  # promote rules as usual
     # the same from the command line: monitor sees the decision rate collapse and recalibrates

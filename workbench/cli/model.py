@@ -125,13 +125,24 @@ def train(args) -> int:
             print(f"  warning: {w}")
         for u in m.card.mix.get("unmet", []):
             print(f"  mix: {u}")
+        prod = m.card.production
+        if prod is not None and prod.mix is not None:
+            pos = ", ".join(f"{lab} {c['positives']}" for lab, c in prod.mix.per_label.items() if c["posts"])
+            print(f"  production posts in the mix: {prod.mix.posts} of {prod.mix.available} "
+                  f"({prod.mix.share:.1%}; positives {pos or 'none'}); refused as twins of curated evaluation "
+                  f"records: {len(prod.mix.refused)}")  # fmt: skip
         _print_variants(m.card.variants)
         regs = m.regressions()
         if regs is not None:
             print(
                 f"  against the promoted model {m.card.comparison['against']}: "
                 + (
-                    ", ".join(f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f}" for r in regs)
+                    ", ".join(
+                        f"{r['label']} on the production slice ({r['lost_positives']} positives lost)"
+                        if r.get("slice") == "production"
+                        else f"{r['label']} F1 {r['delta_f1']:+.3f} recall {r['delta_recall']:+.3f}"
+                        for r in regs
+                    )
                     if regs
                     else "no per-label regression"
                 )
@@ -166,6 +177,10 @@ def gate(args) -> int:
         if best in report["variants"]:
             print(f"\nper label ({best}; 95 % Wilson intervals):")
             _print_label_table(report["variants"][best]["labels"])
+        if report.get("production"):
+            print(f"\nproduction slice ({report['production']['posts']} production_holdout posts of the team's own "
+                  "platform, never trained or tuned on; torch):")  # fmt: skip
+            _print_label_table(report["production"]["labels"])
     return 0 if report["passed"] else 1
 
 

@@ -91,13 +91,22 @@ def recalibrate(args) -> int:
     model = load_model(args.model)
     with Project(args.project or model.card.project) as project:
         m2 = run(model, project, args.out, source=args.source, window=args.window, min_positives=args.min_positives)
-    rec = m2.card.extra["recalibration"]
+    rec = m2.card.recalibration
     torch = m2.card.variants["torch"]
     if args.json:
-        print(json.dumps({"out": str(m2.root), "recalibration": rec, "gate": torch.gate.to_dict()}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "out": str(m2.root),
+                    "recalibration": m2.card.to_dict()["recalibration"],
+                    "gate": torch.gate.to_dict(),
+                },
+                indent=2,
+            )
+        )
         return 0 if torch.passed else 1
     print(recalibration_table(m2).to_string(float_format=lambda v: f"{v:.3f}"))
-    print(f"tuned on {rec['calibration_sets'][1]}; checked on {rec['check_posts']} other posts and the holdout")
+    print(f"tuned on {rec.calibration_sets[1]}; checked on {rec.check_posts} other posts and the holdout")
     print("\n".join(torch.gate.lines()))
     return 0 if torch.passed else 1
 

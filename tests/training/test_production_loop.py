@@ -1,0 +1,186 @@
+"""The production loop closes: labelled production posts train the next model (counted in its card, bounded by
+``mixing.production_share``), overturned firings are hard negatives, unlabelled posts and twins of curated
+evaluation records never train, and every verdict carries the production slice beside the curated holdout.
+
+The world: a curated project where hate is said with "zorg"; the team's platform says it with "blarg", which
+the curated data never shows. A TF-IDF model of the curated data misses the platform's hate; the next model,
+trained on the same project after moderators and reviewers labelled platform posts, catches it."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from curation import Project, ReviewOutcome, Taxonomy, production_records
+from training import TrainSpec, load_model, promote, train_model
+from workbench.cli import main
+
+WORDS = "apple river window cloud music table garden paper stone light".split()
+TAX = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2", "min_holdout_positives": 5}]})
+
+
+def _text(rng: random.Random, marker: str | None) -> str:
+    words = rng.sample(WORDS, 6)
+    if marker:
+        words.insert(rng.randrange(7), marker)
+    return " ".join(words)
+
+
+def _platform_log(rng: random.Random, n: int, *, start: int = 0, labelled_every: int = 1) -> list[dict]:
+    """Platform posts (a third hate, said with "blarg"); the model fired on the "zorg"-like ones it knows, so
+    every tenth clean post carries a wrong firing a moderator overturns."""
+    rows = []
+    for i in range(start, start + n):
+        hate = i % 3 == 0
+        row = {"id": f"post{i}", "text": _text(rng, "blarg" if hate else None) + f" w{i % 7}",
+               "time": f"2026-11-{2 + i % 14:02d}T10:00:00Z", "decisions": {"hate": 0}}  # fmt: skip
+        if i % labelled_every == 0:
+            if not hate and i % 10 == 1:
+                row["decisions"] = {"hate": 1}
+                row["feedback"] = {"type": "moderator_overturn", "label": "hate"}
+            else:
+                row["feedback"] = {"type": "moderator_confirm" if hate else "moderator_overturn", "label": "hate"}
+        rows.append(row)
+    return rows
+
+
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prodloop")
+    rng = random.Random(0)
+    curated = [{"text": _text(rng, "zorg" if i % 5 == 0 else None), "hate": int(i % 5 == 0)} for i in range(1500)]
+    p = Project.init(
+        root / "p", taxonomy=TAX, config={"mixing": {"tail_floor": 5, "head_cap": 0.5, "production_share": 0.5}}
+    )
+    p.import_frame(pd.DataFrame(curated), source="curated")
+    m0 = train_model(p, root / "m0", TrainSpec(recipe="tfidf"))
+    promote(m0)
+    yield root, p, m0, rng
+    p.close()
+
+
+def test_labelled_production_posts_train_the_next_model_and_every_verdict_shows_the_production_slice(world):
+    root, p, m0, rng = world
+    assert m0.card.production is None and m0.card.training_mix["production"] is None  # no labelled post yet
+    log = _platform_log(rng, 900, labelled_every=1) + _platform_log(rng, 300, start=5000, labelled_every=10**9)
+    p.import_production(_write(root / "log.jsonl", log))
+    frame, _, manifest = p.read_snapshot()
+    prod = frame[frame["origin"] == "production"]
+    # unlabelled pool posts never enter a snapshot; labelled ones do, in their production split
+    assert len(prod) == 900 and not prod["id"].isin([f"pool:post{i}" for i in range(5000, 5300)]).any()
+    assert set(prod["split"]) == {"train", "valid", "production_calib", "production_holdout"}
+    assert manifest["production"]["posts"] == 900 and manifest["production"]["refused"] == []
+    # an overturned firing is a hard negative for the label that fired; a plain overturn of a clean post is not
+    hard = prod.set_index("id")
+    assert hard.loc["pool:post1", "hard_negative_labels"] == ["hate"] and hard.loc["pool:post1", "hate"] == 0
+    assert hard.loc["pool:post2", "hard_negative_labels"] == ["hate"]  # an overturn is of a wrong positive
+    # a reviewer's 0 on a post nothing fired on is an ordinary negative; unlabelled posts stay out
+    p.apply_review(ReviewOutcome(pool_labels={"post5003": {"hate": 0}}))
+    frame, _, _ = p.read_snapshot()
+    reviewed = frame.set_index("id").loc["pool:post5003"]
+    assert reviewed["hate"] == 0 and not reviewed["hard_negative"] and reviewed["origin"] == "production"
+    prod = frame[frame["origin"] == "production"]
+    assert len(prod) == 901
+    m1 = train_model(p, root / "m1", TrainSpec(recipe="tfidf"))
+    mix = m1.card.production.mix
+    train_posts = int((prod["split"] == "train").sum())
+    # all of them (a twin of a curated train record is trained once, as that record)
+    assert mix.posts == mix.available >= train_posts - 5 and mix.left_out == 0
+    assert mix.per_label["hate"]["positives"] > 100 and mix.cap == 0.5
+    assert mix.per_label["hate"]["hard_negatives"] > 10 and m1.card.training_mix["production"] is mix
+    # the production slice: the new model catches the platform's hate where the old one did not
+    sl = m1.card.production.slice
+    assert sl.posts == int((prod["split"] == "production_holdout").sum()) > 50
+    recall = {r["label"]: r["recall"] for r in sl.per_label}["hate"]
+    assert recall > 0.9 and sl.label_status["hate"] == "pass", sl.per_label
+    on_prod = m1.card.comparison["production"]
+    assert on_prod["posts"] == sl.posts
+    row = on_prod["per_label"][0]
+    assert row["gained_positives"] > 20 and row["lost_positives"] == 0 and not row["regression"]
+    # the card loads back typed, and the gate shows both slices
+    again = load_model(m1.root).card
+    assert again.production.mix.per_label == mix.per_label and again.production.slice.label_status == sl.label_status
+    report = m1.gate_report()
+    assert report["production"]["labels"]["hate"]["status"] == "pass"
+
+
+def test_the_production_share_bounds_the_mix_and_says_what_it_left_out(world, tmp_path):
+    from curation import task_view
+
+    root, p, _, _ = world
+    frame, tax, _ = p.read_snapshot()
+    view = task_view(frame, tax)
+    mix = p.mix(view, ["hate"], split="train", production_share=0.05)
+    part = mix.summary["production"]
+    assert part["available"] > part["posts"] > 0 and part["share"] <= 0.05 + 1e-9
+    assert any("mixing.production_share" in u for u in mix.unmet)
+    assert (mix.frame["origin"] == "production").sum() == part["posts"]
+    # informative rows first: every production row kept is a positive or a hard negative
+    kept = mix.frame[mix.frame["origin"] == "production"]
+    assert ((kept["hate"] == 1) | kept["hard_negative"]).all()
+
+
+def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_path):
+    rng = random.Random(1)
+    p = Project.init(tmp_path / "p", taxonomy=TAX)
+    p.import_frame(pd.DataFrame({"text": [_text(rng, "zorg" if i % 4 == 0 else None) + f" n{i}" for i in range(400)],
+                                 "hate": [int(i % 4 == 0) for i in range(400)]}), source="curated")  # fmt: skip
+    frame = p.frame()
+    held = frame[frame["split"] == "holdout"].iloc[0]
+    trained = frame[frame["split"] == "train"].iloc[0]
+    log = [
+        {"id": "twin", "text": held["text"] + "!", "time": "2026-11-02T10:00:00Z",
+         "feedback": {"type": "moderator_confirm", "label": "hate"}},
+        {"id": "trained-twin", "text": trained["text"], "time": "2026-11-02T10:00:00Z",
+         "feedback": {"type": "moderator_confirm", "label": "hate"}},
+        {"id": "new", "text": "a post nobody wrote before at all", "time": "2026-11-02T10:00:00Z",
+         "feedback": {"type": "moderator_overturn", "label": "hate"}},
+    ]  # fmt: skip
+    p.import_production(_write(tmp_path / "log.jsonl", log))
+    rows, report = production_records(p.store, p.config, p.taxonomy.label_names)
+    assert sorted(rows["id"]) == ["pool:new", "pool:trained-twin"]
+    assert report["refused"] == [{"post": "twin", "twin": held["id"], "twin_split": "holdout",
+                                  "split": p.production().set_index("id").loc["twin", "split"]}]  # fmt: skip
+    assert rows.set_index("id").loc["pool:trained-twin", "dup_of"] == trained["id"]  # collapsed into its twin
+    manifest = p.snapshot()
+    assert manifest["production"]["refused"][0]["post"] == "twin"
+    snap, _, _ = p.read_snapshot()
+    assert "pool:twin" not in set(snap["id"])
+    p.close()
+
+
+def test_the_cli_train_and_gate_print_the_production_posts_and_slice(world, tmp_path, capsys):
+    root, p, _, _ = world
+    out = tmp_path / "m-cli"
+    assert main(["train", str(p.root), "--out", str(out), "--recipe", "tfidf"]) == 0
+    text = capsys.readouterr().out
+    assert "production posts in the mix:" in text and "refused as twins of curated evaluation records: 0" in text
+    main(["gate", str(out)])
+    text = capsys.readouterr().out
+    assert "production slice (" in text and "production_holdout posts" in text
+
+
+def test_old_cards_load_their_recalibration_into_the_typed_field(tmp_path):
+    from training import ModelCard, Recalibration
+
+    data = {"labels": ["hate"], "thresholds": {"hate": 0.4}, "snapshot_id": "snap-x", "project": "/p",
+            "taxonomy_hash": "h", "recipe": "tfidf", "classifier": {}, "format": 2,
+            "recalibration": {"parent": "/m0", "from": "feedback", "retuned": ["hate"], "check_posts": 12,
+                              "old_thresholds": {"hate": 0.6}, "calibration_sets": ["a", "b"],
+                              "check": {"passed": True, "failures": [], "per_label": []}}}  # fmt: skip
+    card = ModelCard.from_dict(data)
+    assert isinstance(card.recalibration, Recalibration)
+    assert card.recalibration.source == "feedback" and card.recalibration.retuned == ["hate"]
+    assert card.production is None and "recalibration" not in card.extra
+    back = ModelCard.from_dict(json.loads(json.dumps(card.to_dict())))
+    assert back.recalibration == card.recalibration
+    assert np.isclose(back.thresholds["hate"], 0.4)
