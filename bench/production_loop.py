@@ -1,0 +1,280 @@
+"""Benchmark: the production loop closes. Does a review budget spent on the team's own platform, answered
+through the real sample-review path and trained on, make the next model better on the week it never saw,
+and does active sampling beat random at it?
+
+    python bench/production_loop.py --out DIR [--budget 300] [--strategy mixed] [--model MODEL_DIR]
+                                    [--curve 50,100,200,400] [--threads 2]
+
+1. **M**: the HateXplain model of ``bench/drift.py`` (``heads`` recipe of ``bench/hatexplain.py``'s project:
+   frozen all-MiniLM-L6-v2 + per-label heads), or ``--model``.
+2. **The platform**: posts of other styles with their gold labels (Davidson tweets, ETHOS comments, the
+   OpenAI moderation sample: ``bench/drift.py``'s ``week_two_sources``), shuffled and stamped over three
+   weeks. Weeks 1-2 are the pool, imported as a production log with M's scores into a copy of M's project;
+   week 3 is for evaluation only and never imported.
+3. **Per strategy** (``random``, ``uncertainty``, ``rare``, ``mixed``; or ``--strategy`` alone): a fresh copy
+   of that project, ``budget`` posts pushed to ``sample-review`` on the embedded Argilla stack, answered by
+   the bench's annotator with the gold labels (through the HTTP API, as the UI does), pulled; then M' = the
+   same recipe retrained on the project (labelled production posts of the train split join it; the card
+   counts them).
+4. **Scores on week 3**: per label average precision and recall at the tier's FPR budget (the best threshold
+   that keeps week 3's FPR within it: what the ranking allows), and the curated holdout's macro-F1 (M's
+   card against M''s).
+5. **The curve**: week-3 ``hate`` AP against the budget (``--curve``) for ``mixed`` and ``random``.
+
+Last line: JSON (``m``, ``strategies`` {name: per-label figures, holdout macro-F1, production posts
+trained on, minutes}, ``curve``, ``targets``, ``minutes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]  # bench/argilla.py shadows the SDK
+sys.path.insert(0, str(REPO))
+
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_hx = _bench_module("hatexplain")
+_drift = _bench_module("drift")
+STRATEGIES = ("random", "uncertainty", "rare", "mixed")
+LABELS = ("hate", "offensive")
+
+
+def platform_posts(seed: int = 0) -> pd.DataFrame:
+    """The platform's posts over three weeks (gold ``hate`` / ``offensive``, NaN where a source does not
+    know it): all of ETHOS and the OpenAI sample, 3000 Davidson tweets, shuffled, then stamped in order."""
+    posts = _drift.week_two_sources(seed)
+    dav = posts[posts["source"] == "davidson"].head(3000)
+    posts = pd.concat([dav, posts[posts["source"] != "davidson"]]).sample(frac=1.0, random_state=seed)
+    posts = posts.drop_duplicates("text").reset_index(drop=True)
+    start = pd.Timestamp("2026-11-02T00:00:00Z")
+    posts["time"] = [(start + pd.Timedelta(days=21 * i / len(posts))).isoformat() for i in range(len(posts))]
+    posts["week"] = 1 + (np.arange(len(posts)) * 3) // len(posts)
+    posts["id"] = [f"post{i:05d}" for i in range(len(posts))]
+    return posts
+
+
+def week3_figures(model, week3: pd.DataFrame, probs: np.ndarray) -> dict[str, dict[str, float]]:
+    """Per label: positives, average precision, and recall at the tier's FPR budget on week 3."""
+    from sklearn.metrics import average_precision_score, roc_curve
+
+    out = {}
+    for j, lab in enumerate(model.labels):
+        y = week3[lab].to_numpy(dtype=float)
+        known = ~np.isnan(y)
+        yk, pk = y[known].astype(int), probs[known, j]
+        budget = model.taxonomy[lab].gate.fpr_budget
+        fpr, tpr, _ = roc_curve(yk, pk)
+        out[lab] = {
+            "positives": int(yk.sum()),
+            "ap": round(float(average_precision_score(yk, pk)), 4),
+            "recall_at_fpr": round(float(tpr[fpr <= budget].max()), 4),
+            "fpr_budget": budget,
+        }
+    return out
+
+
+def base_project(model, stream: pd.DataFrame, out: Path):
+    """A copy of M's project (records, cache; no models) with weeks 1-2 imported as a production log."""
+    from curation import Project
+
+    src = Path(model.card.project)
+    dst = out / "base-project"
+    if dst.exists():
+        shutil.rmtree(dst)
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("models", "snapshots"))
+    pool = stream[stream["week"] <= 2]
+    scores = model.predictor(model.serving_variant())(pool["text"].tolist())
+    log = out / "pool.jsonl"
+    with log.open("w") as f:
+        for row, s in zip(pool.to_dict(orient="records"), scores):
+            f.write(json.dumps({"id": row["id"], "text": row["text"], "time": row["time"], "model": model.root.name,
+                                "scores": {lab: round(float(v), 6) for lab, v in zip(model.labels, s)}}) + "\n")  # fmt: skip
+    project = Project(dst)
+    project.import_production(log, models={model.root.name: model.labels})
+    project.close()
+    return dst
+
+
+def one_turn(model, base: Path, out: Path, stream, week3, strategy: str, budget: int, clients, spec, seed: int):
+    """A copy of the base project, ``budget`` posts of ``strategy`` reviewed with gold, M' trained on it."""
+    import yaml
+
+    from curation import Project
+    from training import train_model
+    from workbench.review.push import workspace_for
+
+    t0 = time.perf_counter()
+    owner, annotator, make_user = clients
+    name = f"{strategy}-{budget}"
+    pdir = out / "projects" / name
+    if pdir.exists():
+        shutil.rmtree(pdir)
+    shutil.copytree(base, pdir)
+    cfg = yaml.safe_load((pdir / "workbench.yaml").read_text())
+    cfg["name"] = f"pl-{name}-{uuid.uuid4().hex[:6]}"
+    (pdir / "workbench.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    project = Project(pdir)
+    workspace_for(owner, project)
+    user = make_user(project)
+    answered = _drift.review_round(project, owner, user, model, stream, budget, strategy, seed, set())
+    mdir = out / "models" / name
+    if mdir.exists():
+        shutil.rmtree(mdir)
+    m2 = train_model(project, mdir, spec)
+    project.close()
+    probs = m2.classifier().predict_proba(week3["text"].tolist())
+    prod = m2.card.production.mix if m2.card.production else None
+    return {
+        "week3": week3_figures(m2, week3, probs),
+        "holdout_macro_f1": round(float(m2.card.metrics["macro_f1"]), 4),
+        "reviewed": len(answered),
+        "production_posts_trained": prod.posts if prod else 0,
+        "production_positives": {lab: c["positives"] for lab, c in (prod.per_label if prod else {}).items()},
+        "minutes": round((time.perf_counter() - t0) / 60, 1),
+    }
+
+
+def _clients(stack):
+    import argilla as rg
+
+    env = stack.env()
+    owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
+
+    def make_user(project):
+        user = rg.User(username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator",
+                       client=owner).create()  # fmt: skip
+        user.add_to_workspace(owner.workspaces(str(project.config["name"])))
+        key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
+        return rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
+
+    return owner, None, make_user
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--model", help="reuse this model directory (trained on the HateXplain bench project)")
+    ap.add_argument("--budget", type=int, default=300)
+    ap.add_argument("--strategy", choices=STRATEGIES, help="only this strategy (default: all four)")
+    ap.add_argument("--curve", default="50,100,200,400", help="budgets of the hate-AP curve ('' for none)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+
+    from training import load_model, train_model
+    from workbench.argilla.stack import ServerStack, StackSettings
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = _hx.default_spec(threads=args.threads, onnx=(), recipe="heads")
+    if args.model:
+        model = load_model(args.model)
+    else:
+        hx_project = _hx.hatexplain_project(out / "hatexplain-project")
+        mdir = out / "model"
+        if mdir.exists():
+            shutil.rmtree(mdir)
+        model = train_model(hx_project, mdir, spec, show_progress=True)
+        hx_project.close()
+    t_model = time.perf_counter() - t0
+    stream = platform_posts()
+    week3 = stream[stream["week"] == 3].reset_index(drop=True)
+    m_fig = week3_figures(model, week3, model.classifier().predict_proba(week3["text"].tolist()))
+    m_f1 = round(float(model.card.metrics["macro_f1"]), 4)
+    base = base_project(model, stream, out)
+    strategies = [args.strategy] if args.strategy else list(STRATEGIES)
+    curve_budgets = [int(b) for b in args.curve.split(",") if b.strip()]
+    home = Path(tempfile.mkdtemp(prefix="prodloop-argilla-"))
+    stack = ServerStack(StackSettings(home=home))
+    stack.start(timeout=300)
+    results, curve = {}, {"mixed": {}, "random": {}}
+    try:
+        clients = _clients(stack)
+        for k, strategy in enumerate(strategies):
+            results[strategy] = one_turn(model, base, out, stream, week3, strategy, args.budget, clients, spec, k + 1)
+            print(f"{strategy}: {json.dumps(results[strategy])}", flush=True)
+        for strategy in curve:
+            for b in curve_budgets:
+                r = results[strategy] if (b == args.budget and strategy in results) else one_turn(
+                    model, base, out, stream, week3, strategy, b, clients, spec, 11)  # fmt: skip
+                curve[strategy][b] = r["week3"]["hate"]["ap"]
+                print(f"curve {strategy} {b}: hate AP {curve[strategy][b]}", flush=True)
+    finally:
+        stack.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    minutes = (time.perf_counter() - t0) / 60
+
+    print()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
+    print(f"M {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); platform "
+          f"{len(stream)} posts {stream['source'].value_counts().to_dict()}; pool weeks 1-2 "
+          f"{int((stream['week'] <= 2).sum())}, week 3 {len(week3)} (never imported)")  # fmt: skip
+    pos = ", ".join(f"{lab} {m_fig[lab]['positives']}" for lab in model.labels)
+    print(f"week-3 positives: {pos}")
+    print()
+    head = f"{'model':<24}" + "".join(f"{lab + ' AP':>14}{lab + ' R@FPR':>15}" for lab in model.labels)
+    print(head + f"{'holdout F1':>12}{'prod posts':>12}{'min':>6}")
+    print(f"{'M':<24}" + "".join(f"{m_fig[lab]['ap']:>14.3f}{m_fig[lab]['recall_at_fpr']:>15.3f}"
+                                 for lab in model.labels) + f"{m_f1:>12.3f}{'-':>12}{'-':>6}")  # fmt: skip
+    for name, r in results.items():
+        figs = "".join(
+            f"{r['week3'][lab]['ap']:>14.3f}{r['week3'][lab]['recall_at_fpr']:>15.3f}" for lab in model.labels
+        )
+        tag = f"M'({name}, {args.budget})"
+        print(f"{tag:<24}{figs}{r['holdout_macro_f1']:>12.3f}"
+              f"{r['production_posts_trained']:>12}{r['minutes']:>6.1f}")  # fmt: skip
+    if curve_budgets:
+        print()
+        print("week-3 hate AP against the review budget (M: " + f"{m_fig['hate']['ap']:.3f})")
+        print(f"{'budget':<10}" + "".join(f"{b:>8}" for b in curve_budgets))
+        for strategy, row in curve.items():
+            print(f"{strategy:<10}" + "".join(f"{row.get(b, float('nan')):>8.3f}" for b in curve_budgets))
+    # targets: the label that drifted worst = lowest week-3 AP of M among labels with >= 30 week-3 positives
+    eligible = [lab for lab in model.labels if m_fig[lab]["positives"] >= 30]
+    worst = min(eligible, key=lambda lab: m_fig[lab]["ap"]) if eligible else None
+    targets = {}
+    if "mixed" in results and worst:
+        mixed = results["mixed"]
+        targets = {
+            "worst_label": worst,
+            "mixed_beats_m_on_every_label": all(mixed["week3"][lab]["ap"] > m_fig[lab]["ap"] for lab in eligible),
+            "mixed_gain_on_worst": round(mixed["week3"][worst]["ap"] - m_fig[worst]["ap"], 4),
+            "mixed_gain_on_worst_at_least_0.05": mixed["week3"][worst]["ap"] - m_fig[worst]["ap"] >= 0.05,
+            "holdout_f1_within_0.01": mixed["holdout_macro_f1"] >= m_f1 - 0.01,
+        }
+        if "random" in results:
+            targets["mixed_at_least_random_on_worst"] = (
+                mixed["week3"][worst]["ap"] >= results["random"]["week3"][worst]["ap"]
+            )
+    print()
+    print("targets: " + ", ".join(f"{k} {v}" for k, v in targets.items()))
+    print(json.dumps({"m": {"week3": m_fig, "holdout_macro_f1": m_f1}, "budget": args.budget, "strategies": results,
+                      "curve": curve, "targets": targets, "minutes": round(minutes, 1)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
