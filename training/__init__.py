@@ -8,16 +8,18 @@ is fitted, exported or loaded, not at import time.
 Where things are: recipes (a registry) and :class:`TrainSpec` in ``_recipes``; the family contract
 and the family registry in ``_family``, one module per family (``_heads``, ``_finetune``, ``_tfidf``,
 ``_ensemble``) and ``_families``, which imports (registers) the built-in ones;
-``_config`` merges the training settings (workbench.yaml < panel < flags); ``_monitor`` scores valid
+``_config`` merges the training settings (workbench.yaml < panel < flags); ``_epochs`` scores valid
 after each epoch; ``_train`` runs a training; ``_card`` is the typed model card and ``_modeldir`` the
 model directory; ``_gates`` (gate verdicts of typed failures, vector quotas and known gaps) and
 ``_parity`` gate it, ``_suites`` runs the functional suites in that gate (pass rate per functionality,
 deltas against the promoted model), ``_thresholds`` tunes on calib at the production base rates;
 ``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
 and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
-``_predict`` scores files; ``_drift`` watches a shipped model on production traffic (PSI, KS, decision
-and overturn rates per window against calib, alerts at the tier's limits), ``_sampling`` picks production
-posts worth reviewing and ``_recalibrate`` re-tunes a shipped model's thresholds on them. ``_batchjobs``
+``_predict`` scores files. The subpackage ``production`` is the loop after a model ships: ``_drift`` watches it
+on production traffic (PSI, KS, decision and overturn rates per window against calib, alerts at the tier's
+limits), ``_sampling`` picks production posts worth reviewing, ``_recalibrate`` re-tunes a shipped model's
+thresholds on them, and ``_watch`` is the front door (:func:`watch`: drift -> review sample -> retrain on
+the labelled posts -> gate on the curated holdout and the production slice). ``_batchjobs``
 runs the heavy steps over many records (embedding, scoring) in this process or as Ray Data jobs.
 """
 
@@ -43,7 +45,6 @@ from ._card import (
     VariantResult,
 )
 from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
-from ._drift import REFERENCE_FILE, drift_limits, drift_reference, monitor, monitor_table, production_scores, psi
 from ._embeddings import (
     DEFAULT_ENCODER,
     ENCODERS,
@@ -55,6 +56,7 @@ from ._embeddings import (
     mpnet_available,
     resolve_model_path,
 )
+from ._epochs import EpochMonitor, epoch_record, warning_signs
 from ._families import EnsembleClassifier
 from ._family import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTuneArgs, FineTunedClassifier
@@ -86,19 +88,33 @@ from ._metrics import (
 )
 from ._modeldir import ModelDirectory, load_model, split_arrays
 from ._modelset import ModelSet, open_model
-from ._monitor import EpochMonitor, epoch_record, warning_signs
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import predict_file, read_prediction_input
-from ._recalibrate import labelled_production, production_weights, recalibrate, recalibration_table
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
-from ._registry import promote, promoted_model, promoted_variant
-from ._sampling import STRATEGIES, k_center_greedy, select_for_review
+from ._registry import compare_with_promoted, production_slice, promote, promoted_model, promoted_variant
 from ._suites import SuiteResult, gate_cases, run_suite
 from ._tfidf import TfidfClassifier
 from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
 from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
+from .production import (
+    REFERENCE_FILE,
+    STRATEGIES,
+    drift_limits,
+    drift_reference,
+    k_center_greedy,
+    labelled_production,
+    monitor,
+    monitor_table,
+    production_scores,
+    production_weights,
+    psi,
+    recalibrate,
+    recalibration_table,
+    select_for_review,
+    watch,
+)
 
 __all__ = [
     "BatchJobs",
@@ -125,6 +141,7 @@ __all__ = [
     "production_weights",
     "recalibrate",
     "recalibration_table",
+    "watch",
     "TrainingConfig",
     "auto_class_weights",
     "resolve_training",
@@ -202,6 +219,8 @@ __all__ = [
     "pr_figure",
     "predict_file",
     "promote",
+    "compare_with_promoted",
+    "production_slice",
     "promoted_model",
     "promoted_variant",
     "read_prediction_input",

@@ -200,7 +200,7 @@ class ModelCard:
     graduated_vectors: list[str] = field(default_factory=list)
     # hide / warn / badge thresholds per label, tuned on calib (training._policy.tune_bands)
     policy_bands: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    # per-epoch valid metrics and the guide's warnings (training._monitor)
+    # per-epoch valid metrics and the guide's warnings (training._epochs)
     history: list[dict[str, Any]] = field(default_factory=list)
     # the training settings (workbench.yaml / panel / flags), where each came from, the class weights used
     training: dict[str, Any] = field(default_factory=dict)

@@ -20,12 +20,12 @@ from curation import PRODUCTION_ORIGIN, Project, WorkbenchError, atomic_write_te
 from ._card import ModelCard, ProductionMix, ProductionRecord
 from ._config import apply_training, resolve_training, yaml_layer
 from ._embeddings import resolve_model_path
+from ._epochs import EpochMonitor
 from ._family import neural_members
 from ._gates import GateVerdict
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
-from ._monitor import EpochMonitor
 from ._parity import PARITY_RULE
 from ._policy import tune_bands
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
@@ -116,7 +116,7 @@ def train_model(
     The model directory names the snapshot it came from and the seeds that snapshot excluded.
     ``on_step(step, "start" | "done")`` is called around each of :data:`TRAIN_STEPS` (for progress
     bars; ``export`` only when ``spec.onnx`` asks for variants); ``on_epoch(record)`` with each entry of
-    the per-epoch monitoring (:mod:`training._monitor`), which the card keeps under ``history``.
+    the per-epoch monitoring (:mod:`training._epochs`), which the card keeps under ``history``.
     """
     step = _StepReporter(on_step)
     spec = spec or TrainSpec()

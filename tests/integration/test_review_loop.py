@@ -12,13 +12,23 @@ import subprocess
 import sys
 import uuid
 
+import pandas as pd
 import pytest
 import yaml
 
 from curation import Project, Taxonomy
 from training import TrainSpec, train_model
 from workbench.argilla.stack import ServerStack, StackSettings
-from workbench.review import BATCH_REVIEW, NONE_LABEL, SEED_REVIEW, pull, push_batches, push_seeds, review_status
+from workbench.review import (
+    BATCH_REVIEW,
+    NONE_LABEL,
+    SAMPLE_REVIEW,
+    SEED_REVIEW,
+    pull,
+    push_batches,
+    push_seeds,
+    review_status,
+)
 from workbench.review.records import batch_record, seed_record
 from workbench.review.templates import guidelines, settings_for
 
@@ -753,7 +763,9 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     gate = {"min_f1": 0.1, "recall_floor": 0.1, "fpr_budget": 0.8}  # the slice is small; the path is under test
     tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3", "gate": gate},
                                          {"name": "hate", "tier": "T3", "gate": gate}]})  # fmt: skip
-    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"prod-{uuid.uuid4().hex[:6]}")
+    old_fractions = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}  # recalibration is under test here
+    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"prod-{uuid.uuid4().hex[:6]}",
+                     config={"production": {"splits": old_fractions}})  # fmt: skip
     p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     model = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False))
     in_slice = set(p.frame()["text"])
@@ -792,4 +804,61 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     assert m2.card.variants["torch"].passed, m2.card.variants["torch"].gate.lines()
     promote(m2)
     assert promoted_model(p).root == load_model(m2.root).root.resolve()
+    p.close()
+
+
+def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_path, stack, owner):
+    """The production loop's front door on the embedded Argilla: the shipped model (TF-IDF; hate said with
+    "zorg" in its data) meets a platform where hate is said with "blarg"; ``watch`` sees the decision rate
+    collapse, pushes a sample of 150 posts, two annotators label them, and ``watch(retrain=True)`` pulls the
+    answers, retrains on the project with the labelled posts and gates on both slices: the candidate catches
+    the platform's hate where the promoted model did not."""
+    import random
+
+    from training import promote, watch
+    from workbench.review import SampleReviewLoop
+
+    rng = random.Random(3)
+    words = "apple river window cloud music table garden paper stone light".split()
+
+    def text(marker):
+        w = rng.sample(words, 6)
+        if marker:
+            w.insert(rng.randrange(7), marker)
+        return " ".join(w)
+
+    tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3", "min_holdout_positives": 5}]})
+    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"watch-{uuid.uuid4().hex[:6]}",
+                     config={"mixing": {"tail_floor": 5, "head_cap": 0.5}})  # fmt: skip
+    p.import_frame(pd.DataFrame({"text": [text("zorg" if i % 5 == 0 else None) for i in range(1200)],
+                                 "hate": [int(i % 5 == 0) for i in range(1200)]}), source="curated")  # fmt: skip
+    model = train_model(p, tmp_path / "m0", TrainSpec(recipe="tfidf"))
+    promote(model)
+    truth, log = {}, []
+    for i in range(600):
+        hate = i % 3 == 0
+        truth[f"post{i}"] = ["hate"] if hate else [NONE_LABEL]
+        log.append({"id": f"post{i}", "text": text("blarg" if hate else None) + f" w{i % 11}",
+                    "time": f"2026-11-{2 + i // 100:02d}T10:00:00Z"})  # fmt: skip
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
+    p.import_production(tmp_path / "log.jsonl")
+    review = SampleReviewLoop(owner)
+    first = watch(p, model, window="1d", budget=150, strategy="mixed", review=review)
+    assert "hate" in first.alerting and any("decision rate" in r for r in first.alerting["hate"]), first.alerting
+    assert first.action == "sampled" and first.sample["selected"] == 150 and "retrain" in first.next
+    annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
+    for a in annotators:
+        answered = _answer(a, p.config["name"], SAMPLE_REVIEW,
+                           lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]})  # fmt: skip
+        assert answered == 150
+    second = watch(p, model, window="1d", review=review, retrain=True, out=tmp_path / "m1")
+    assert second.pulled[SAMPLE_REVIEW]["labelled"] == 150 and sum(second.labelled.values()) == 150
+    assert second.action == "retrained" and second.candidate == str(tmp_path / "m1")
+    mix = second.production["mix"]
+    assert mix["posts"] > 60 and mix["per_label"]["hate"]["positives"] > 20
+    prod = second.gate["production"]
+    assert prod["posts"] == second.labelled.get("production_holdout") and prod["posts"] >= 10
+    on_slice = second.comparison["production"]["per_label"][0]
+    assert on_slice["gained_positives"] > on_slice["lost_positives"], on_slice
+    assert prod["labels"]["hate"]["recall"] > 0.8, prod
     p.close()

@@ -2,7 +2,10 @@
 feedback into the project's pool), ``workbench monitor DIR --model M`` (drift per label and window against
 calib, with alerts at the tier's limits; ``--recalibrate-if-drift --out M2`` recalibrates when the latest
 window alerts) and ``workbench recalibrate M --from sample-review|feedback --out M2`` (new thresholds on
-labelled production posts, same weights)."""
+labelled production posts, same weights); ``workbench watch DIR --model M`` is the loop's front door
+(:func:`training.watch`: drift, then ``--budget N`` pushes a review sample when the latest window alerts,
+``--retrain --out M2`` pulls the answers, retrains on the project with its labelled production posts and
+gates on the curated holdout and the production slice, ``--recalibrate --out M2`` re-tunes thresholds)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,10 @@ import json
 from ._verbs import DIR, JSON, add_verb
 
 GROUP = "production"
-SUMMARY = "feedback import DIR FILE | monitor DIR --model M | recalibrate M --out M2  (after the model ships)"
+SUMMARY = (
+    "feedback import DIR FILE | monitor DIR --model M | watch DIR --model M [--budget N | --retrain --out M2] "
+    "| recalibrate M --out M2  (after the model ships)"
+)
 
 
 def _models(project, paths) -> dict[str, list[str]]:
@@ -111,6 +117,43 @@ def recalibrate(args) -> int:
     return 0 if torch.passed else 1
 
 
+def watch(args) -> int:
+    from curation import Project
+    from training import load_model
+    from training import watch as run_watch
+
+    model = load_model(args.model)
+    review = None
+    with Project(args.dir) as project:
+        if args.budget or args.retrain or args.recalibrate:
+            from workbench.review import SampleReviewLoop, connect
+
+            review = SampleReviewLoop(connect(args.home), workspace=args.workspace, seed=args.seed)
+        result = run_watch(project, model, window=args.window, budget=args.budget, strategy=args.strategy,
+                           review=review, retrain=args.retrain, recalibrate=args.recalibrate, out=args.out,
+                           min_n=args.min_n, show_progress=not args.json)  # fmt: skip
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=str))
+        return 0
+    print(f"latest {args.window} window: " + ("; ".join(f"{lab}: {', '.join(r)}" for lab, r in result.alerting.items())
+                                              or "no alert"))  # fmt: skip
+    print(f"labelled production posts per split: {result.labelled or 'none'}")
+    if result.sample is not None:
+        print(f"pushed {result.sample['selected']} posts to sample-review ({result.sample['reasons']})")
+    if result.candidate is not None:
+        print(f"{result.action} into {result.candidate}: gate {'PASS' if result.gate['passed'] else 'FAIL'}")
+        mix = (result.production or {}).get("mix") or {}
+        if mix:
+            pos = ", ".join(f"{lab} {c['positives']}" for lab, c in mix["per_label"].items() if c["posts"])
+            print(f"  trained on {mix['posts']} labelled production posts (positives {pos or 'none'})")
+        prod = (result.gate or {}).get("production")
+        if prod:
+            print(f"  production slice ({prod['posts']} posts): "
+                  + ", ".join(f"{lab} {row['status']}" for lab, row in prod["labels"].items()))  # fmt: skip
+    print(f"next: {result.next}")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("feedback", help="production logs: scored posts and feedback into the project's pool")
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -152,6 +195,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         JSON,
     )
+    add_verb(
+        sub,
+        "watch",
+        watch,
+        "the production loop: drift, a review sample when it alerts, then retrain (or recalibrate) and gate",
+        DIR,
+        ("--model", {"required": True, "help": "the shipped model directory"}),
+        ("--window", {"default": "7d", "help": "window length (1d, 12h, 7d)"}),
+        ("--min-n", {"type": int, "default": 50, "help": "posts a window needs before it may alert"}),
+        ("--budget", {"type": int, "help": "push this many posts to sample-review when the latest window alerts"}),
+        ("--strategy", {"choices": ["uncertainty", "rare", "diverse", "mixed", "random"], "default": "mixed"}),
+        ("--seed", {"type": int, "default": 0, "help": "random seed of the sample"}),
+        ("--retrain", {"action": "store_true", "help": "pull the answers, retrain on the project, gate; needs --out"}),
+        ("--recalibrate", {"action": "store_true", "help": "pull the answers, re-tune thresholds; needs --out"}),
+        ("--out", {"help": "the candidate model directory"}),
+        ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
+        ("--workspace", {"help": "Argilla workspace (default: the project's name)"}),
+        JSON,
+    )  # fmt: skip
     add_verb(
         sub,
         "recalibrate",

@@ -342,10 +342,12 @@ def push_sample(
     workspace: str | None = None,
     min_submitted: int = 1,
     progress: bool = False,
+    scores=None,
 ) -> dict[str, Any]:
     """``n`` production pool posts nobody has labelled yet, picked by ``strategy`` (see
-    :mod:`training._sampling`), into ``sample-review`` with ``model``'s probabilities as suggestions and the
-    reason each was picked in its metadata. Pulled answers label the pool posts (``workbench review pull``)."""
+    :mod:`training.production._sampling`), into ``sample-review`` with ``model``'s probabilities as suggestions and
+    the reason each was picked in its metadata. Pulled answers label the pool posts (``workbench review pull``).
+    ``scores``: the unlabelled posts' scores when the caller has them already (:func:`training.watch`)."""
     from collections import Counter
 
     from training import drift_reference, production_scores, select_for_review
@@ -359,7 +361,9 @@ def push_sample(
             got="none",
             fix="import a production log with `workbench feedback import DIR FILE`",
         )
-    scores = production_scores(model, pool)
+    scores = production_scores(model, pool) if scores is None else np.asarray(scores, dtype=float)
+    if len(scores) != len(pool):
+        raise WorkbenchError("scores", expected=f"one row per unlabelled post ({len(pool)})", got=f"{len(scores)}")
     rates = [drift_reference(model)["labels"][lab]["decision_rate"] for lab in model.labels]
     enc = _encoder(project)
     texts = pool["text"].tolist()
@@ -374,3 +378,20 @@ def push_sample(
     out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out.update(strategy=strategy, selected=len(picks), reasons=dict(Counter(why for _, why in picks)))
     return out
+
+
+class SampleReviewLoop:
+    """The Argilla side of :func:`training.watch`: ``push`` sends a review sample to ``sample-review``
+    (:func:`push_sample`), ``pull`` applies every submitted answer (:func:`workbench.review.pull`)."""
+
+    def __init__(self, client, *, workspace: str | None = None, min_submitted: int = 1, seed: int = 0):
+        self.client, self.workspace, self.min_submitted, self.seed = client, workspace, min_submitted, seed
+
+    def push(self, project: Project, model, n: int, strategy: str, scores) -> dict[str, Any]:
+        return push_sample(project, self.client, model, n=n, strategy=strategy, seed=self.seed,
+                           workspace=self.workspace, min_submitted=self.min_submitted, scores=scores)  # fmt: skip
+
+    def pull(self, project: Project) -> dict[str, Any]:
+        from .pull import pull
+
+        return pull(project, self.client, workspace=self.workspace)

@@ -29,7 +29,7 @@ from scipy.stats import binomtest, chi2, ks_2samp
 
 from curation import DRIFT_DEFAULTS, WorkbenchError, atomic_write_text
 
-from ._modeldir import ModelDirectory, split_arrays
+from .._modeldir import ModelDirectory, split_arrays
 
 __all__ = [
     "REFERENCE_FILE",

@@ -32,11 +32,11 @@ import pandas as pd
 
 from curation import WorkbenchError, utc_now
 
-from ._card import Recalibration
-from ._gates import GateVerdict, gate_labels, merge_verdicts
-from ._metrics import evaluate
-from ._modeldir import ModelDirectory, load_model
-from ._thresholds import binary_rates, tune_thresholds
+from .._card import Recalibration
+from .._gates import GateVerdict, gate_labels, merge_verdicts
+from .._metrics import evaluate
+from .._modeldir import ModelDirectory, load_model
+from .._thresholds import binary_rates, tune_thresholds
 
 __all__ = ["SOURCES", "recalibrate", "recalibration_table", "production_weights", "labelled_production"]
 
@@ -193,7 +193,7 @@ def recalibrate(
     m2.card.variants = variants
     # promote compares with the model promoted now in the model's project (often the parent), not with the
     # parent's comparison
-    from ._registry import compare_with_promoted, promoted_model
+    from .._registry import compare_with_promoted, promoted_model
 
     promoted = promoted_model(m2.card.project)
     m2.card.comparison = compare_with_promoted(m2, promoted) if promoted is not None else None
