@@ -14,11 +14,11 @@
 # ---
 
 # %% [markdown]
-# # 08 · Production monitoring: drift, feedback and recalibration after the model ships
+# # 08 · The production loop: drift → review sample → retrain → compare on the week the model never saw
 #
-# What this is for: the loop does not end at `promote`. Import what the shipped model scored in production and what moderators and users said about it, watch each label's score distribution and decision rate against calib (alerts at the tier's limits), pick the posts worth a person's time, and re-tune the thresholds on labelled production posts without retraining.
+# What this is for: the loop does not end at `promote`. Import what the shipped model scored in production (and what moderators and users said), watch each label against calib, send the posts worth a person's time to review, and let the reviewed posts train the next model — then check it on the *next* week, which no model here has seen.
 #
-# Meanwhile in Argilla: `workbench review push-sample DIR --model M --strategy mixed` sends the picked posts to **sample-review**; `workbench review pull DIR` labels them in the pool. From a terminal or cron: `workbench monitor DIR --model M --recalibrate-if-drift --out M2`.
+# Everything goes through one front door, `training.watch` (the panel's buttons and `workbench watch DIR --model M [--budget N | --retrain --out M2]` call the same).
 
 # %%
 from workbench import open_project
@@ -32,54 +32,73 @@ from training import TrainSpec, train_model
 shipped = train_model(project, project.root / "models" / "shipped", TrainSpec(recipe="tfidf", mix=False))
 
 # %% [markdown]
-# Two weeks of production: the first week is prompts like the OpenAI moderation set, the second tweets like Davidson's (the style shift). A third of the posts went through a moderators' audit; some were reported by users (a signal, never a label).
+# Two weeks of production: week 1 is like the demo's data (Davidson tweets, some OpenAI moderation prompts), week 2 prompts only (the style shift). A moderators' audit labelled some posts; users reported some (a signal, never a label).
 
 # %%
-log = demo_data_dir() / "production_log.jsonl"
-summary = project.import_production(log, models={shipped.root.name: shipped.labels})
+summary = project.import_production(
+    demo_data_dir() / "production_log.jsonl", models={shipped.root.name: shipped.labels}
+)
 len(project.production()), project.feedback()["type"].value_counts().to_dict()
 
 # %%
-from training import monitor, monitor_table
+from training import monitor_table, watch
 
-result = monitor(shipped, project.production(), project.feedback(), window="7d")
-table = monitor_table(result)
+seen = watch(project, shipped, window="7d")
+table = monitor_table(seen.drift)
 table[table["label"].isin(["hate", "offensive", "harassment"])]
 
 # %%
 from workbench.panels import monitor_figure
 
-monitor_figure(result, labels=["hate", "offensive", "harassment"])
+monitor_figure(seen.drift, labels=["hate", "offensive", "harassment"])
 
 # %%
-# the alerts of the shifted week, with why
-alerts = table[table["alert"] != ""]
-sorted(set(alerts["label"])), alerts["window"].nunique()
+# the labels alerting in the latest window, and what the loop suggests
+sorted(seen.alerting), seen.next
 
 # %% [markdown]
-# Which posts would a reviewer see? `rare` takes the posts scored highest for the labels that rarely fire, `uncertainty` those nearest a threshold, `diverse` spreads over the embedding space (k-centre), `mixed` a third of each.
+# The latest week alerts: send a review sample. `mixed` takes a third each of the posts nearest a threshold (`uncertainty`), the highest scored for the rarely firing labels (`rare`) and a spread over the embedding space (`diverse`).
+
+# %%
+from workbench.review import SampleReviewLoop, connect
+
+review = SampleReviewLoop(connect())
+sampled = watch(project, shipped, window="7d", budget=150, strategy="mixed", review=review)
+sampled.sample["selected"], sampled.sample["reasons"]
+
+# %% [markdown]
+# **Now in Argilla**: open **sample-review** and label the posts (the shipped model's probabilities are the suggestions), then run the cells below.
+
+# %%
+retrained = watch(project, shipped, window="7d", review=review, retrain=True, out=project.root / "models" / "retrained")
+retrained.labelled, retrained.production["mix"]["posts"]
 
 # %%
 import pandas as pd
 
-from training import production_scores, select_for_review
-
-pool = project.production()
-scores = production_scores(shipped, pool)
-picks = select_for_review(scores, shipped.thresholds, shipped.labels, 30, strategy="rare")
-pd.DataFrame({"why": [why for _, why in picks], "text": [pool["text"][i][:80] for i, _ in picks]}).head(10)
+# the candidate's gate on both slices: the curated holdout and the team's own posts (production_holdout)
+pd.DataFrame(retrained.gate["production"]["labels"]).T[["status", "positives", "recall", "precision", "fpr"]]
 
 # %% [markdown]
-# Recalibration from the moderators' audit: new thresholds on the audited posts of the `production_calib` split (half tunes, half checks), weighted to the decision rates of the latest week; the same weights, gated on the original holdout and the check half.
+# The week after the pool (week 3: prompts again, never imported, never reviewed): the shipped model and the retrained one side by side.
 
 # %%
-from training import recalibrate, recalibration_table
+from training import compare_on_posts, load_model
 
-recalibrated = recalibrate(
-    shipped, project, project.root / "models" / "shipped-recalibrated", source="feedback", overwrite=True
+week3 = pd.read_json(demo_data_dir() / "production_week3.jsonl", lines=True)
+candidate = load_model(retrained.candidate)
+compared = compare_on_posts(
+    {"shipped": shipped, "retrained": candidate},
+    week3,
+    labels=["hate", "harassment", "violence", "sexual", "self_harm"],
 )
-recalibration_table(recalibrated).loc[["hate", "offensive"]]
+compared.pivot(index="label", columns="model", values="ap").round(3)
 
 # %%
-rec = recalibrated.card.recalibration
-rec.retuned, rec.calibration_sets
+import plotly.express as px
+
+px.bar(compared, x="label", y="ap", color="model", barmode="group", title="week 3: average precision per label")
+
+# %%
+ap = compared.pivot(index="label", columns="model", values="ap")
+round(float(ap.loc["hate", "shipped"]), 3), round(float(ap.loc["hate", "retrained"]), 3)

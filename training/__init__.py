@@ -101,6 +101,7 @@ from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
 from .production import (
     REFERENCE_FILE,
     STRATEGIES,
+    compare_on_posts,
     drift_limits,
     drift_reference,
     k_center_greedy,
@@ -142,6 +143,7 @@ __all__ = [
     "recalibrate",
     "recalibration_table",
     "watch",
+    "compare_on_posts",
     "TrainingConfig",
     "auto_class_weights",
     "resolve_training",

@@ -1,4 +1,4 @@
-"""The review notebooks (02 seed review, 03 batch review, 06 error review) run headless against the
+"""The review notebooks (02 seed review, 03 batch review, 06 error review, 08 the production loop) run headless against the
 embedded Argilla; where a notebook says "now in Argilla", the test answers as annotators would (their
 own users, the UI's endpoints), then runs the rest and checks what the notebook shows."""
 
@@ -109,3 +109,43 @@ def test_error_review_notebook_brings_corrections_back(tmp_path, stack, owner, m
     assert applied["labels"] > 0
     before, after = ast.literal_eval(_text(cells[-1]))
     assert before != after  # the corrections changed the snapshot the next retrain reads
+
+
+def test_production_loop_notebook_runs_drift_sample_review_retrain_and_compares_on_the_unseen_week(
+    tmp_path,
+    stack,  # noqa: F811
+    owner,  # noqa: F811
+    monkeypatch,
+):
+    """Notebook 08 end to end: the shifted week alerts, a mixed sample of 150 posts goes to sample-review, two
+    annotators answer with the posts' gold labels, the retrained model trains on the labelled production posts,
+    is gated on both slices, and the shipped and retrained models are compared on week 3 (never imported)."""
+    import json
+
+    from workbench._demo import demo_data_dir
+
+    root, ws = _project(tmp_path)
+    gold = {}
+    for line in (demo_data_dir() / "production_gold.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        gold[row.pop("id")] = [lab for lab, v in row.items() if v == 1] or ["none"]
+
+    def answer():
+        for _ in range(2):
+            ann = _annotator(owner, stack, ws)
+            assert _answer(ann, ws, "sample-review", lambda rec: {"labels": gold[rec.id.removeprefix("pool:")]}) == 150
+
+    cells = _run("08_production_monitoring", root, stack, monkeypatch, answer)
+    n, feedback = ast.literal_eval(_text(cells[2]))
+    assert n == 600 and set(feedback) == {"moderator_confirm", "moderator_overturn", "user_report"}
+    assert "PSI" in _text(cells[3])  # the alerting rows say why
+    assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in cells[4].outputs)
+    alerting, next_step = ast.literal_eval(_text(cells[5]))
+    assert "offensive" in alerting and "budget" in next_step
+    selected, reasons = ast.literal_eval(_text(cells[6]))
+    assert selected == 150 and set(reasons) & {"diverse", "random"}
+    labelled, trained_on = ast.literal_eval(_text(cells[7]))
+    assert sum(labelled.values()) > 150 and trained_on > 50  # the audit's labels and the sample's
+    assert "production_holdout" in labelled and "status" in _text(cells[8])
+    shipped_ap, retrained_ap = ast.literal_eval(_text(cells[-1]))
+    assert retrained_ap > shipped_ap, (shipped_ap, retrained_ap)  # the reviewed posts taught the next model

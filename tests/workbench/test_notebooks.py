@@ -119,18 +119,3 @@ def test_functional_suites_notebook(demo, monkeypatch):
     assert _has(cells[6], "application/vnd.plotly.v1+json")  # the M0 / M1 bars
     before, after = ast.literal_eval(_text(cells[-1]))
     assert after > before  # the turn fixed some of what the suite found
-
-
-@pytest.mark.slow
-def test_production_monitoring_notebook(demo, monkeypatch):
-    """Import two weeks of production with feedback, see the shifted week alert (and only it), the posts
-    rare sampling picks, and a recalibration from the moderators' audit."""
-    cells = _run("08_production_monitoring", demo, monkeypatch)
-    n, feedback = ast.literal_eval(_text(cells[2]))
-    assert n == 600 and set(feedback) == {"moderator_confirm", "moderator_overturn", "user_report"}
-    assert "ALERT" in _text(cells[3]) and _has(cells[4], "application/vnd.plotly.v1+json")
-    labels, windows = ast.literal_eval(_text(cells[5]))
-    assert "offensive" in labels and windows == 1  # the style-shifted week alerts, the first does not
-    assert "rare:" in _text(cells[6])
-    retuned, sets = ast.literal_eval(_text(cells[8]))
-    assert "offensive" in retuned and "labelled by moderators" in sets[1]

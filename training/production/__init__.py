@@ -4,10 +4,12 @@
   rates against calib; alerts at the tier's limits);
 - ``_sampling``: which unlabelled posts are worth a person's time (uncertainty, rare, diverse, mixed, random);
 - ``_recalibrate``: new thresholds on labelled ``production_calib`` posts, same weights, re-gated;
+- ``_compare``: models side by side on posts none of them saw (the week after the pool);
 - ``_watch``: the front door, :func:`watch`: drift -> review sample -> retrain on the labelled posts (they
   join the training mix) -> gate on the curated holdout and the production slice -> a candidate to promote.
 """
 
+from ._compare import compare_on_posts
 from ._drift import REFERENCE_FILE, drift_limits, drift_reference, monitor, monitor_table, production_scores, psi
 from ._recalibrate import labelled_production, production_weights, recalibrate, recalibration_table
 from ._sampling import STRATEGIES, k_center_greedy, select_for_review
@@ -18,6 +20,7 @@ __all__ = [
     "STRATEGIES",
     "SampleReview",
     "WatchResult",
+    "compare_on_posts",
     "drift_limits",
     "drift_reference",
     "k_center_greedy",

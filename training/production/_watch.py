@@ -73,7 +73,8 @@ def _retrain_spec(model, spec):
     if spec is not None:
         return spec
     card = model.card
-    return TrainSpec(recipe=card.recipe, group=card.group, encoder=card.encoder or TrainSpec().encoder, onnx=())
+    return TrainSpec(recipe=card.recipe, group=card.group, encoder=card.encoder or TrainSpec().encoder, onnx=(),
+                     mix=bool(card.mix.get("applied", True)), threshold_groups=card.threshold_groups)  # fmt: skip
 
 
 def watch(
@@ -93,8 +94,8 @@ def watch(
 ) -> WatchResult:
     """Drift of ``model`` on ``project``'s pool, and the loop's next step (see the module docstring).
 
-    ``spec``: the :class:`training.TrainSpec` to retrain with (default: ``model``'s recipe, group and encoder,
-    no ONNX export). ``out``: where the retrained or recalibrated candidate goes (required with either)."""
+    ``spec``: the :class:`training.TrainSpec` to retrain with (default: ``model``'s recipe, group, encoder,
+    mix and threshold groups, no ONNX export). ``out``: where the retrained or recalibrated candidate goes (required with either)."""
     if retrain and recalibrate:
         raise WorkbenchError("watch", expected="retrain or recalibrate", got="both", fix="choose one")
     if (retrain or recalibrate) and out is None:

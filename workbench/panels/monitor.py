@@ -1,6 +1,8 @@
 """Production monitoring in a notebook: :func:`monitor_figure` (each label's positive-decision rate over
 time, calib's rate and the alert band behind it, alerting windows in red, PSI on a second axis) and
-:class:`MonitorPanel` (window length, Run, the table of alerts and the figure)."""
+:class:`MonitorPanel`, the production loop's panel over :func:`training.watch`: window length and Run (the
+table of alerts and the figure), then a review budget and strategy with "Push sample" (to sample-review),
+and "Retrain" (pull the answers, retrain with the labelled production posts, gate on both slices)."""
 
 from __future__ import annotations
 
@@ -43,31 +45,57 @@ def monitor_figure(result: Mapping[str, Any], *, labels: list[str] | None = None
 
 
 class MonitorPanel(Panel):
-    """State: ``result`` (what :func:`training.monitor` returned), ``alerts`` (its alerting rows) and
-    ``figure`` (the plotly figure shown)."""
+    """State: ``result`` (the drift :func:`training.monitor` computed), ``alerts`` (its alerting rows),
+    ``figure`` (the plotly figure shown), ``watched`` (the last :class:`training.WatchResult`) and
+    ``candidate`` (the retrained model directory, once there is one). ``client``: the Argilla client the
+    review sample goes through (default: :func:`workbench.review.connect` when first needed)."""
 
-    def __init__(self, project, model):
+    def __init__(self, project, model, *, client=None):
         import ipywidgets as w
 
         super().__init__()
-        self.project, self.model = project, model
+        self.project, self.model, self._client = project, model, client
         self.window = w.Text(value="1d", description="window")
         self.run_button = w.Button(description="Run", icon="play")
         self.run_button.on_click(lambda _: self._guarded(self.run))
+        self.budget = w.BoundedIntText(value=200, min=1, max=100_000, description="budget")
+        self.strategy = w.Dropdown(options=["mixed", "uncertainty", "rare", "diverse", "random"], value="mixed",
+                                   description="strategy")  # fmt: skip
+        self.sample_button = w.Button(description="Push sample", icon="upload")
+        self.sample_button.on_click(lambda _: self._guarded(self.sample))
+        self.out = w.Text(value=str(project.root / "models" / "candidate"), description="candidate")
+        self.retrain_button = w.Button(description="Retrain", icon="refresh")
+        self.retrain_button.on_click(lambda _: self._guarded(self.retrain))
         self.view, self.plot = w.HTML(), w.Output()
-        self.widget = w.VBox([w.HBox([self.window, self.run_button]), self._message, self.view, self.plot])
+        self.widget = w.VBox([w.HBox([self.window, self.run_button]),
+                              w.HBox([self.budget, self.strategy, self.sample_button]),
+                              w.HBox([self.out, self.retrain_button]), self._message, self.view, self.plot])  # fmt: skip
         self.result: dict | None = None
         self.alerts: pd.DataFrame | None = None
         self.figure = None
+        self.watched = None
+        self.candidate = None
+
+    def _review(self):
+        from workbench.review import SampleReviewLoop, connect
+
+        if self._client is None:
+            self._client = connect()
+        return SampleReviewLoop(self._client)
+
+    def _watch(self, **kw):
+        from training import watch
+
+        self.watched = watch(self.project, self.model, window=self.window.value, **kw)
+        return self.watched
 
     def run(self) -> dict:
+        """Drift per window and label: the table (alerts in red) and the figure."""
         from IPython.display import display
 
-        from training import monitor, monitor_table
+        from training import monitor_table
 
-        limits = (self.project.config.get("monitoring") or {}).get("limits")
-        self.result = monitor(self.model, self.project.production(), self.project.feedback(),
-                              window=self.window.value, limits=limits)  # fmt: skip
+        self.result = self._watch().drift
         table = monitor_table(self.result)
         self.alerts = table[table["alert"] != ""].reset_index(drop=True)
         self.view.value = table_html(table.set_index("window"), red=table["alert"] != "",
@@ -78,3 +106,32 @@ class MonitorPanel(Panel):
             display(self.figure)
         self.say(f"{len(self.alerts)} alert(s) in {len(self.result['windows'])} window(s)")
         return self.result
+
+    def sample(self):
+        """When the latest window alerts: ``budget`` posts picked by ``strategy`` into sample-review."""
+        res = self._watch(budget=int(self.budget.value), strategy=self.strategy.value, review=self._review())
+        self.result = res.drift
+        if res.sample is None:
+            self.say(res.next)
+        else:
+            self.say(f"pushed {res.sample['selected']} posts to sample-review ({res.sample['reasons']}); {res.next}")
+        return res
+
+    def retrain(self):
+        """Pull the answers, retrain on the project (labelled production posts included), gate on the curated
+        holdout and the production slice; the candidate and both slices' statuses are shown."""
+        res = self._watch(review=self._review(), retrain=True, out=self.out.value)
+        self.result, self.candidate = res.drift, res.candidate
+        rows = []
+        for name, part in (
+            ("curated holdout", res.gate["variants"].get("torch", {})),
+            ("production slice", res.gate.get("production") or {}),
+        ):
+            for lab, row in (part.get("labels") or {}).items():
+                rows.append({"slice": name, "label": lab, "status": row["status"], "positives": row.get("positives"),
+                             "recall": row.get("recall"), "precision": row.get("precision"), "fpr": row.get("fpr")})  # fmt: skip
+        table = pd.DataFrame(rows)
+        self.view.value = table_html(table.set_index("slice"), red=table["status"] == "fail",
+                                     caption=f"candidate {res.candidate}: gate per slice (red: fail)")  # fmt: skip
+        self.say(f"retrained into {res.candidate}: gate {'PASS' if res.gate['passed'] else 'FAIL'}; {res.next}")
+        return res
