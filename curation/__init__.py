@@ -69,7 +69,7 @@ from ._suites import (
     read_cases,
 )
 from ._taxonomy import DRIFT_DEFAULTS, TIER_DEFAULTS, TIERS, Gate, Label, Taxonomy, load_taxonomy
-from ._views import MixResult, collapse_duplicates, evaluation_view, task_view, training_mix
+from ._views import MixResult, collapse_duplicates, evaluation_view, production_part, task_view, training_mix
 
 __all__ = [
     "DRIFT_DEFAULTS",
@@ -151,6 +151,7 @@ __all__ = [
     "split_report",
     "task_view",
     "training_mix",
+    "production_part",
     "utc_now",
     "validate_seed",
     "write_report",

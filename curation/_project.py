@@ -70,8 +70,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "hard_negative_share": 0.30,
         "hard_negative_range": [0.20, 0.40],
         "hard_negatives_per_label": {},
-        # labelled production posts join the mix whole, up to this share of it (training_mix)
+        # labelled production posts get this share of the rows fitted: repeated (at most production_max_repeat
+        # times) when too few, the extra left out when too many (curation.production_part)
         "production_share": 0.30,
+        "production_max_repeat": 10,
     },
     "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
     "loss": {"pos_weight_cap": 10.0},

@@ -16,7 +16,7 @@ from ._errors import WorkbenchError
 from ._production import PRODUCTION_ORIGIN
 from ._taxonomy import Taxonomy
 
-__all__ = ["MixResult", "collapse_duplicates", "task_view", "training_mix", "evaluation_view"]
+__all__ = ["MixResult", "collapse_duplicates", "task_view", "training_mix", "evaluation_view", "production_part"]
 
 
 @dataclass
@@ -123,6 +123,7 @@ def training_mix(
     floors: dict[str, int] | None = None,
     hard_negatives_per_label: Mapping[str, int] | None = None,
     production_share: float = 0.30,
+    production_max_repeat: int = 10,
     seed: int = 0,
     max_rounds: int = 4,
 ) -> MixResult:
@@ -139,9 +140,10 @@ def training_mix(
       review confirmed) are taken first, within the hard-negative share; a target that cannot be met
       is reported, and ``per_label`` shows each label's hard negatives against its target.
     - Labelled production posts (origin ``production``: the team's own platform, labelled by its
-      moderators and reviewers) are not balanced away: all of them join the curated mix, up to
-      ``production_share`` of the whole (the rest are left out, positives and hard negatives last, and
-      reported); the summary and ``per_label`` count them (``production_positives``).
+      moderators and reviewers) are not balanced away: they join the curated mix at ``production_share``
+      of the rows fitted (repeated up to ``production_max_repeat`` times when too few, the extra left out
+      when too many: :func:`production_part`); the summary and ``per_label`` count them
+      (``production_positives``: distinct posts).
 
     Parameters
     ----------
@@ -175,8 +177,6 @@ def training_mix(
         raise WorkbenchError("head_cap", expected="a share in (0, 1]", got=repr(head_cap))
     if not 0.0 <= hard_negative_share < 1.0:
         raise WorkbenchError("hard_negative_share", expected="a share in [0, 1)", got=repr(hard_negative_share))
-    if not 0.0 <= production_share < 1.0:
-        raise WorkbenchError("production_share", expected="a share in [0, 1)", got=repr(production_share))
     pool = view if split is None else view[view["split"] == split]
     is_prod = (pool["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in pool else np.zeros(len(pool), bool)
     production = pool[is_prod].reset_index(drop=True)
@@ -292,13 +292,14 @@ def training_mix(
             f"({len(hn_idx)} hard negatives available/selected)"
         )
     frame = pool.loc[np.flatnonzero(selected)].reset_index(drop=True)
-    prod_rows, prod_summary = _production_part(production, labels, n_total, production_share, seed)
+    prod_rows, prod_summary = production_part(production, labels, n_total, share=production_share,
+                                              max_repeat=production_max_repeat, seed=seed)  # fmt: skip
     if prod_summary["left_out"]:
         unmet.append(
             f"production: {prod_summary['left_out']} of {len(production)} labelled production posts left out by "
             f"mixing.production_share {production_share:.0%}"
         )
-    prod_pos, _, _ = _buckets(prod_rows, labels)
+    prod_pos, _, _ = _buckets(prod_rows.drop_duplicates("id"), labels)
     for row, k in zip(per_rows, prod_pos.sum(axis=0)):
         row["production_positives"] = int(k)
     frame = pd.concat([frame, prod_rows], ignore_index=True) if len(prod_rows) else frame
@@ -317,26 +318,48 @@ def training_mix(
     return MixResult(frame=frame, per_label=pd.DataFrame(per_rows).set_index("label"), summary=summary, unmet=unmet)
 
 
-def _production_part(
-    production: pd.DataFrame, labels: Sequence[str], n_curated: int, share: float, seed: int
+def production_part(
+    production: pd.DataFrame,
+    labels: Sequence[str],
+    n_curated: int,
+    *,
+    share: float = 0.30,
+    max_repeat: int = 10,
+    seed: int = 0,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The labelled production posts that join a mix of ``n_curated`` curated rows: all of them, up to
-    ``share`` of the whole; past it, positives and hard negatives are kept first (in a seeded order)."""
+    """The labelled production posts that join ``n_curated`` curated rows, at ``share`` of the rows fitted.
+
+    The team's own posts are the distribution the model serves, and a review budget is a few hundred of them
+    beside thousands of curated records: left at their count they would barely move the fit. So they get
+    their share: when there are fewer than it asks, each is repeated (at most ``max_repeat`` times: a few
+    hundred posts must not be learnt by heart); when there are more, the extra posts are left out
+    (positives and hard negatives kept first, in a seeded order). The report says how many posts, the repeat
+    and the share they reached."""
+    if not 0.0 <= share < 1.0:
+        raise WorkbenchError("mixing.production_share", expected="a share in [0, 1)", got=repr(share))
+    if int(max_repeat) < 1:
+        raise WorkbenchError("mixing.production_max_repeat", expected="a whole number >= 1", got=repr(max_repeat))
     n = len(production)
-    room = int(np.floor(share / (1.0 - share) * n_curated)) if share > 0 else 0
+    want = share / (1.0 - share) * n_curated if share > 0 else 0.0
+    room = int(np.floor(want))
     if n > room:
         pos, _, _ = _buckets(production, labels)
         hard = production["hard_negative"].to_numpy(bool) if "hard_negative" in production else np.zeros(n, bool)
         order = np.random.default_rng(seed).permutation(n)
         rank = np.argsort(~(pos.any(axis=1) | hard)[order], kind="stable")  # informative rows first
         production = production.iloc[np.sort(order[rank][:room])].reset_index(drop=True)
-    total = n_curated + len(production)
-    return production, {
-        "posts": len(production),
+    kept = len(production)
+    repeat = int(min(max(np.floor(want / kept), 1), int(max_repeat))) if kept else 1
+    fitted = pd.concat([production] * repeat, ignore_index=True) if repeat > 1 else production
+    total = n_curated + len(fitted)
+    return fitted, {
+        "posts": kept,
         "available": n,
-        "left_out": n - len(production),
-        "share": len(production) / total if total else 0.0,
+        "left_out": n - kept,
+        "repeat": repeat,
+        "share": len(fitted) / total if total else 0.0,
         "cap": share,
+        "max_repeat": int(max_repeat),
     }
 
 

@@ -97,7 +97,8 @@ def _as_dict(obj) -> dict[str, Any]:
 @dataclass
 class ProductionMix:
     """The labelled production posts the model trained on: how many joined the mix (``posts``, of
-    ``available``; ``left_out`` by ``mixing.production_share`` = ``cap``; ``share`` of the mix), per label
+    ``available``; ``left_out`` by ``mixing.production_share`` = ``cap``; ``repeat``: times each counts in the
+    fit; ``share``: of the rows fitted), per label
     the posts that know it, their positives and hard negatives (overturned firings), and the posts refused as
     near duplicates of curated calib / holdout records."""
 
@@ -106,6 +107,7 @@ class ProductionMix:
     left_out: int = 0
     share: float = 0.0
     cap: float | None = None
+    repeat: int = 1  # each post counted this many times in the fit (curation.production_part)
     per_label: dict[str, dict[str, int]] = field(default_factory=dict)
     refused: list[dict[str, Any]] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import PRODUCTION_ORIGIN, Project, WorkbenchError, atomic_write_text, task_view, utc_now
+from curation import PRODUCTION_ORIGIN, Project, WorkbenchError, atomic_write_text, production_part, task_view, utc_now
 
 from ._card import ModelCard, ProductionMix, ProductionRecord
 from ._config import apply_training, resolve_training, yaml_layer
@@ -78,8 +78,16 @@ def _training_rows(
                 "per_label": mix.per_label.reset_index().to_dict(orient="records"),
             }
         )
-    else:
+    else:  # every train row as it is; labelled production posts still get their share (curation.production_part)
         rows = view[view["split"] == "train"].reset_index(drop=True)
+        is_prod = (rows["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in rows else np.zeros(len(rows), bool)
+        if is_prod.any():
+            settings = project.config["mixing"]
+            fitted, part = production_part(rows[is_prod].reset_index(drop=True), names, int((~is_prod).sum()),
+                                           share=float(settings.get("production_share", 0.30)),
+                                           max_repeat=int(settings.get("production_max_repeat", 10)), seed=spec.seed)  # fmt: skip
+            rows = pd.concat([rows[~is_prod], fitted], ignore_index=True)
+            report["summary"] = {"production": part}
     if len(rows) == 0:
         raise WorkbenchError(
             f"training data of {project.root}",
@@ -256,7 +264,8 @@ def _production_record(
     snap = manifest.get("production")
     if snap is None:
         return None
-    mine = rows[rows["origin"] == PRODUCTION_ORIGIN] if "origin" in rows else rows.iloc[:0]
+    fitted = rows[rows["origin"] == PRODUCTION_ORIGIN] if "origin" in rows else rows.iloc[:0]
+    mine = fitted.drop_duplicates("id")  # a repeated post counts once
     y = mine[list(names)].to_numpy(dtype=float)
     hard = mine["hard_negative_labels"].tolist() if "hard_negative_labels" in mine else []
     per_label = {
@@ -267,7 +276,8 @@ def _production_record(
     part = (mix_report.get("summary") or {}).get("production") or {}
     available = int(((view["origin"] == PRODUCTION_ORIGIN) & (view["split"] == "train")).sum())
     mix = ProductionMix(posts=len(mine), available=part.get("available", available), left_out=part.get("left_out", 0),
-                        share=len(mine) / len(rows) if len(rows) else 0.0, cap=part.get("cap"), per_label=per_label,
+                        share=len(fitted) / len(rows) if len(rows) else 0.0, cap=part.get("cap"),
+                        repeat=int(part.get("repeat", 1)), per_label=per_label,
                         refused=list(snap.get("refused") or []), extra={"splits": snap.get("splits", {})})  # fmt: skip
     return ProductionRecord(mix=mix)
 

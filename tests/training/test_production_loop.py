@@ -64,15 +64,16 @@ def world(tmp_path_factory):
     p.import_frame(pd.DataFrame(curated), source="curated")
     m0 = train_model(p, root / "m0", TrainSpec(recipe="tfidf"))
     promote(m0)
+    # then the platform's posts: 900 labelled by moderators, 300 nobody labelled
+    log = _platform_log(rng, 900, labelled_every=1) + _platform_log(rng, 300, start=5000, labelled_every=10**9)
+    p.import_production(_write(root / "log.jsonl", log))
     yield root, p, m0, rng
     p.close()
 
 
 def test_labelled_production_posts_train_the_next_model_and_every_verdict_shows_the_production_slice(world):
     root, p, m0, rng = world
-    assert m0.card.production is None and m0.card.training_mix["production"] is None  # no labelled post yet
-    log = _platform_log(rng, 900, labelled_every=1) + _platform_log(rng, 300, start=5000, labelled_every=10**9)
-    p.import_production(_write(root / "log.jsonl", log))
+    assert m0.card.production is None and m0.card.training_mix["production"] is None  # no labelled post then
     frame, _, manifest = p.read_snapshot()
     prod = frame[frame["origin"] == "production"]
     # unlabelled pool posts never enter a snapshot; labelled ones do, in their production split
@@ -184,3 +185,36 @@ def test_old_cards_load_their_recalibration_into_the_typed_field(tmp_path):
     back = ModelCard.from_dict(json.loads(json.dumps(card.to_dict())))
     assert back.recalibration == card.recalibration
     assert np.isclose(back.thresholds["hate"], 0.4)
+
+
+def test_a_few_production_posts_are_repeated_toward_their_share_and_many_are_capped():
+    from curation import production_part
+
+    posts = pd.DataFrame({"id": [f"pool:{i}" for i in range(20)], "hate": [float(i % 2) for i in range(20)],
+                          "hard_negative": False})  # fmt: skip
+    fitted, part = production_part(posts, ["hate"], 1000, share=0.30, max_repeat=10)
+    # 0.30 of the fit asks for 428 rows: 20 posts repeated 10 times (the most), the share reached is said
+    assert (part["posts"], part["repeat"], len(fitted)) == (20, 10, 200) and abs(part["share"] - 200 / 1200) < 1e-9
+    fitted, part = production_part(posts, ["hate"], 1000, share=0.30, max_repeat=100)
+    assert part["repeat"] == 21 and len(fitted) == 420  # floor(428.6 / 20) times
+    fitted, part = production_part(posts, ["hate"], 20, share=0.20, max_repeat=10)
+    assert part["posts"] == 5 and part["left_out"] == 15 and part["repeat"] == 1
+    assert (fitted["hate"] == 1).all()  # positives kept first
+    with pytest.raises(Exception, match="production_share"):
+        production_part(posts, ["hate"], 10, share=1.0)
+
+
+def test_compare_on_posts_sets_models_side_by_side_on_a_week_none_of_them_saw(world, tmp_path):
+    from training import compare_on_posts
+
+    root, p, m0, _ = world
+    m1 = train_model(p, tmp_path / "m1", TrainSpec(recipe="tfidf"))
+    rng = random.Random(9)
+    week = pd.DataFrame([{"text": _text(rng, "blarg" if i % 4 == 0 else None), "hate": float(i % 4 == 0)}
+                         for i in range(200)])  # fmt: skip
+    table = compare_on_posts({"m0": m0, "m1": m1}, week).set_index("model")
+    assert list(table["label"]) == ["hate", "hate"] and (table["positives"] == 50).all()
+    # at their own thresholds: the curated model misses the platform's hate, the retrained one catches it
+    assert table.loc["m0", "recall"] < 0.2 and table.loc["m1", "recall"] > 0.9, table
+    assert table.loc["m1", "recall_at_fpr_budget"] > 0.9 and table.loc["m1", "ap"] > 0.9
+    assert {"recall", "precision", "fpr", "fpr_budget"} <= set(table.columns)
