@@ -17,8 +17,9 @@ from .acceptance import DEFAULT_PLAN, BatchDecision, BatchPlan
 from .agreement import label_agreement, resolve_labels
 from .connect import connect
 from .errors import label_quality_score, mine_errors
+from .loop import SampleReviewLoop
 from .pull import pull, review_status
-from .push import SampleReviewLoop, push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
+from .push import push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
 from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = [

@@ -378,20 +378,3 @@ def push_sample(
     out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out.update(strategy=strategy, selected=len(picks), reasons=dict(Counter(why for _, why in picks)))
     return out
-
-
-class SampleReviewLoop:
-    """The Argilla side of :func:`training.watch`: ``push`` sends a review sample to ``sample-review``
-    (:func:`push_sample`), ``pull`` applies every submitted answer (:func:`workbench.review.pull`)."""
-
-    def __init__(self, client, *, workspace: str | None = None, min_submitted: int = 1, seed: int = 0):
-        self.client, self.workspace, self.min_submitted, self.seed = client, workspace, min_submitted, seed
-
-    def push(self, project: Project, model, n: int, strategy: str, scores) -> dict[str, Any]:
-        return push_sample(project, self.client, model, n=n, strategy=strategy, seed=self.seed,
-                           workspace=self.workspace, min_submitted=self.min_submitted, scores=scores)  # fmt: skip
-
-    def pull(self, project: Project) -> dict[str, Any]:
-        from .pull import pull
-
-        return pull(project, self.client, workspace=self.workspace)
