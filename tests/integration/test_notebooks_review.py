@@ -143,7 +143,8 @@ def test_production_loop_notebook_runs_drift_sample_review_retrain_and_compares_
     alerting, next_step = ast.literal_eval(_text(cells[5]))
     assert "offensive" in alerting and "budget" in next_step
     selected, reasons = ast.literal_eval(_text(cells[6]))
-    assert selected == 150 and set(reasons) & {"diverse", "random"}
+    assert selected == 150 and any(r.startswith("rare:") for r in reasons)
+    assert any(r.startswith("uncertain-diverse:") for r in reasons)
     labelled, trained_on = ast.literal_eval(_text(cells[7]))
     assert sum(labelled.values()) > 150 and trained_on > 50  # the audit's labels and the sample's
     assert "production_holdout" in labelled and "status" in _text(cells[8])

@@ -782,7 +782,7 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     assert p.import_production(tmp_path / "log.jsonl", models={"m": model.labels}).n_posts == 300
     pushed = push_sample(p, owner, model, n=60, strategy="mixed")
     assert pushed["selected"] == pushed["pushed"] == 60 and set(pushed["reasons"]) <= {
-        "uncertainty:hate", "uncertainty:offensive", "rare:hate", "rare:offensive", "diverse", "random"}  # fmt: skip
+        "uncertain-diverse:hate", "uncertain-diverse:offensive", "rare:hate", "rare:offensive", "random"}  # fmt: skip
     ds = owner.datasets(name=SAMPLE_REVIEW, workspace=p.config["name"])
     assert [q.name for q in ds.settings.questions] == ["labels", "note"]
     annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]

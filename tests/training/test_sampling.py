@@ -39,7 +39,14 @@ def test_each_strategy_picks_what_it_promises():
     assert len({i for i, _ in rnd}) == 50
     mixed = select_for_review(scores, thr, LABELS, 30, strategy="mixed", embeddings=emb, base_rates=[0.01, 0.4])
     reasons = [why.split(":")[0] for _, why in mixed]
-    assert len({i for i, _ in mixed}) == 30 and {"uncertainty", "rare", "diverse"} <= set(reasons)
+    assert len({i for i, _ in mixed}) == 30 and {"uncertain-diverse", "rare"} <= set(reasons)
+    assert sum(r == "rare" for r in reasons) == 10  # a third for the rare labels
+    # the rest: among the 5 x 20 posts nearest a threshold, spread over the embedding clusters
+    nearest = set(np.argsort(margins)[: 5 * 20 + 10].tolist())
+    picked = [i for i, why in mixed if why.startswith("uncertain-diverse")]
+    assert set(picked) <= nearest and len(picked) == 20
+    # 116 of the 120 nearest are the spam wave's, yet the picks take the two small groups' uncertain posts too
+    assert len(set(which[np.argsort(margins)[:120]])) == 3 and len({which[i] for i in picked}) == 3
 
 
 def test_k_center_excludes_and_refuses_bad_requests():

@@ -8,7 +8,8 @@ records idempotently (never over an answered record), ``agreement`` resolves sev
 answers and measures their agreement (Krippendorff's alpha), ``pull`` reads submitted answers and
 applies their consequences to the store in one transaction (seed verdicts, batch acceptance and
 audits, corrected labels, confirmed false positives as hard negatives), ``prescreen`` scores pushed
-batches with the promoted model (it informs, never decides). The store-side state (pending / accepted / rejected batches, annotation events) lives in
+batches with the promoted model (it informs, never decides), ``loop`` is the review side of
+:func:`training.watch` (:class:`SampleReviewLoop`). The store-side state (pending / accepted / rejected batches, annotation events) lives in
 ``curation``. This package imports ``curation``, ``training`` (embeddings for the "find similar"
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
