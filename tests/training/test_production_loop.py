@@ -218,3 +218,25 @@ def test_compare_on_posts_sets_models_side_by_side_on_a_week_none_of_them_saw(wo
     assert table.loc["m0", "recall"] < 0.2 and table.loc["m1", "recall"] > 0.9, table
     assert table.loc["m1", "recall_at_fpr_budget"] > 0.9 and table.loc["m1", "ap"] > 0.9
     assert {"recall", "precision", "fpr", "fpr_budget"} <= set(table.columns)
+
+
+def test_watch_reports_drift_says_what_next_and_recalibrates_from_moderators(world, tmp_path):
+    """Without a review sample: the drift and the suggested next step; asking for a sample without a review
+    channel is a clear error; recalibrating from the moderators' decisions leaves a typed recalibration."""
+    from training import Recalibration, watch
+
+    root, p, m0, _ = world
+    seen = watch(p, m0, window="7d")
+    assert seen.action == "none" and "hate" in seen.alerting and "budget" in seen.next
+    assert seen.labelled and sum(seen.labelled.values()) >= 900 and seen.drift["windows"]
+    with pytest.raises(Exception, match="review="):
+        watch(p, m0, window="7d", budget=50)
+    with pytest.raises(Exception, match="out="):
+        watch(p, m0, window="7d", retrain=True)
+    done = watch(p, m0, window="7d", recalibrate=True, recalibrate_from="feedback", out=tmp_path / "m0-recal")
+    card = load_model(done.candidate).card
+    assert done.action == "recalibrated" and isinstance(card.recalibration, Recalibration)
+    assert (
+        card.recalibration.source == "feedback" and "production_calib posts" in card.recalibration.calibration_sets[1]
+    )
+    assert "workbench promote" in done.next

@@ -11,7 +11,7 @@ scores the pool once with the shipped model, and reports drift per label and win
   labelled production posts of train / valid join the mix, the card counts them), gate it on the curated
   holdout and the production slice, and leave the candidate at ``out`` to promote.
 - ``recalibrate=True`` instead: pull, then new thresholds on the labelled ``production_calib`` posts, same
-  weights (:func:`training.recalibrate`).
+  weights (:func:`training.recalibrate`; ``recalibrate_from="feedback"`` takes the moderators' decisions).
 
 The result says what was done (``action``) and what to do next (``next``).
 """
@@ -87,6 +87,7 @@ def watch(
     review: SampleReview | None = None,
     retrain: bool = False,
     recalibrate: bool = False,
+    recalibrate_from: str = "sample-review",
     out=None,
     spec=None,
     min_n: int = 50,
@@ -122,7 +123,7 @@ def watch(
         result.next = (f"promote it when its gate and comparison hold: workbench promote {candidate.root}"
                        if candidate.card.variants["torch"].passed else "its gate failed: see result.gate")  # fmt: skip
     elif recalibrate:
-        candidate = _recalibrate(model, project, out, source="sample-review", window=window, scores=scores)
+        candidate = _recalibrate(model, project, out, source=recalibrate_from, window=window, scores=scores)
         _describe(result, candidate, "recalibrated")
         result.next = f"promote it when its gate holds: workbench promote {candidate.root}"
     elif budget and alerting:
