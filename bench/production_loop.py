@@ -3,7 +3,7 @@ through the real sample-review path and trained on, make the next model better o
 and does active sampling beat random at it?
 
     python bench/production_loop.py --out DIR [--budget 300] [--strategy mixed] [--model MODEL_DIR]
-                                    [--curve 50,100,200,400] [--threads 2]
+                                    [--curve 50,100,200,400] [--seeds 3] [--threads 2]
 
 1. **M**: the HateXplain model of ``bench/drift.py`` (``heads`` recipe of ``bench/hatexplain.py``'s project:
    frozen all-MiniLM-L6-v2 + per-label heads), or ``--model``.
@@ -16,10 +16,13 @@ and does active sampling beat random at it?
    the bench's annotator with the gold labels (through the HTTP API, as the UI does), pulled; then M' = the
    same recipe retrained on the project (labelled production posts of the train split join it; the card
    counts them).
-4. **Scores on week 3**: per label average precision and recall at the tier's FPR budget (the best threshold
+4. **Seeds**: the strategies whose picks depend on a seed (``random``, ``mixed``) run ``--seeds`` times (default
+   3) and are reported as the mean, with each run's ``hate`` AP and the spread: one seed's difference between
+   two strategies is often smaller than the seeds' own.
+5. **Scores on week 3**: per label average precision and recall at the tier's FPR budget (the best threshold
    that keeps week 3's FPR within it: what the ranking allows), and the curated holdout's macro-F1 (M's
    card against M''s).
-5. **The curve**: week-3 ``hate`` AP against the budget (``--curve``) for ``mixed`` and ``random``.
+6. **The curve**: week-3 ``hate`` AP against the budget (``--curve``) for ``mixed`` and ``random`` (seed 1).
 
 Last line: JSON (``m``, ``strategies`` {name: per-label figures, holdout macro-F1, production posts
 trained on, minutes}, ``curve``, ``targets``, ``minutes``).
@@ -155,6 +158,26 @@ def one_turn(model, base: Path, out: Path, stream, week3, strategy: str, budget:
     }
 
 
+SEEDED = ("random", "mixed")  # the strategies whose picks depend on the seed (uncertainty and rare do not)
+
+
+def summarise(runs: list[dict]) -> dict:
+    """One strategy's runs (one per seed): the mean of every week-3 figure and of the holdout macro-F1, with
+    each run's hate AP and the spread, so that a difference smaller than the seeds' is read as one."""
+    out = dict(runs[0])
+    out["week3"] = {
+        lab: {k: (round(float(np.mean([r["week3"][lab][k] for r in runs])), 4) if k in ("ap", "recall_at_fpr") else v)
+              for k, v in fig.items()}
+        for lab, fig in runs[0]["week3"].items()
+    }  # fmt: skip
+    out["holdout_macro_f1"] = round(float(np.mean([r["holdout_macro_f1"] for r in runs])), 4)
+    out["seeds"] = len(runs)
+    out["hate_ap_runs"] = [r["week3"]["hate"]["ap"] for r in runs]
+    out["hate_ap_sd"] = round(float(np.std(out["hate_ap_runs"], ddof=1)), 4) if len(runs) > 1 else None
+    out["minutes"] = round(sum(r["minutes"] for r in runs), 1)
+    return out
+
+
 def _clients(stack):
     import argilla as rg
 
@@ -178,6 +201,7 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=300)
     ap.add_argument("--strategy", choices=STRATEGIES, help="only this strategy (default: all four)")
     ap.add_argument("--curve", default="50,100,200,400", help="budgets of the hate-AP curve ('' for none)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per strategy whose picks depend on one (random, mixed)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
 
@@ -214,13 +238,16 @@ def main() -> None:
     results, curve = {}, {"mixed": {}, "random": {}}
     try:
         clients = _clients(stack)
-        for k, strategy in enumerate(strategies):
-            results[strategy] = one_turn(model, base, out, stream, week3, strategy, args.budget, clients, spec, k + 1)
-            print(f"{strategy}: {json.dumps(results[strategy])}", flush=True)
+        for strategy in strategies:
+            runs = []
+            for seed in range(1, (args.seeds if strategy in SEEDED else 1) + 1):
+                runs.append(one_turn(model, base, out, stream, week3, strategy, args.budget, clients, spec, seed))
+                print(f"{strategy} seed {seed}: {json.dumps(runs[-1])}", flush=True)
+            results[strategy] = summarise(runs)
         for strategy in curve:
             for b in curve_budgets:
                 r = results[strategy] if (b == args.budget and strategy in results) else one_turn(
-                    model, base, out, stream, week3, strategy, b, clients, spec, 11)  # fmt: skip
+                    model, base, out, stream, week3, strategy, b, clients, spec, 1)  # fmt: skip
                 curve[strategy][b] = r["week3"]["hate"]["ap"]
                 print(f"curve {strategy} {b}: hate AP {curve[strategy][b]}", flush=True)
     finally:
@@ -244,9 +271,15 @@ def main() -> None:
         figs = "".join(
             f"{r['week3'][lab]['ap']:>14.3f}{r['week3'][lab]['recall_at_fpr']:>15.3f}" for lab in model.labels
         )
-        tag = f"M'({name}, {args.budget})"
+        tag = f"M'({name}, {args.budget})" + (f" x{r['seeds']}" if r.get("seeds", 1) > 1 else "")
         print(f"{tag:<24}{figs}{r['holdout_macro_f1']:>12.3f}"
               f"{r['production_posts_trained']:>12}{r['minutes']:>6.1f}")  # fmt: skip
+    spread = {name: r["hate_ap_sd"] for name, r in results.items() if r.get("hate_ap_sd") is not None}
+    if spread:
+        print(
+            "hate AP over seeds (sd): "
+            + ", ".join(f"{n} {results[n]['hate_ap_runs']} (sd {v})" for n, v in spread.items())
+        )
     if curve_budgets:
         print()
         print("week-3 hate AP against the review budget (M: " + f"{m_fig['hate']['ap']:.3f})")
