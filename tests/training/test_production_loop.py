@@ -240,3 +240,14 @@ def test_watch_reports_drift_says_what_next_and_recalibrates_from_moderators(wor
         card.recalibration.source == "feedback" and "production_calib posts" in card.recalibration.calibration_sets[1]
     )
     assert "workbench promote" in done.next
+
+
+def test_cli_watch_prints_the_drift_and_the_next_step(world, capsys):
+    root, p, m0, _ = world
+    assert main(["watch", str(p.root), "--model", str(m0.root), "--window", "7d"]) == 0
+    out = capsys.readouterr().out
+    assert "latest 7d window: hate:" in out and "labelled production posts per split:" in out
+    assert "next: the latest window alerts: watch with budget=N" in out
+    assert main(["watch", str(p.root), "--model", str(m0.root), "--window", "7d", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["action"] == "none" and "hate" in result["alerting"] and result["drift"]["windows"]
