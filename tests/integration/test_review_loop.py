@@ -798,6 +798,18 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
         assert {lab for lab, v in row["labels"].items() if v == 1} == set(truth[pid]) - {NONE_LABEL}
     assert push_sample(p, owner, model, n=60, strategy="mixed")["selected"] == 60  # only unlabelled posts now
     assert pull(p, owner)["applied"]["pool_labels"] == 0  # safe to repeat
+    # a random sample beside the picked ones (recalibration needs negatives of offensive in both halves),
+    # then both annotators answer what is pending
+    assert push_sample(p, owner, model, n=90, strategy="random", seed=5)["selected"] == 90
+    first = set(labelled.index)
+
+    def pending(rec):  # the first round's records are answered already
+        pid = rec.id.removeprefix("pool:")
+        return None if pid in first else {"labels": truth[pid]}
+
+    counts = [_answer(a, p.config["name"], SAMPLE_REVIEW, pending) for a in annotators]
+    assert counts[0] == counts[1] >= 90  # the second mixed 60 and the random 90 (some picked twice)
+    assert pull(p, owner)["applied"]["pool_labels"] == counts[0]
     m2 = recalibrate(model, p, tmp_path / "m2", source="sample-review", min_positives=3)
     rec = m2.card.recalibration
     assert rec.check_posts > 0 and "offensive" in rec.retuned
