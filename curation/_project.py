@@ -19,7 +19,6 @@ dedup + split (:mod:`curation._ingest`), seeds (:mod:`curation._seeds`), snapsho
 from __future__ import annotations
 
 import copy
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -44,7 +43,7 @@ from ._records import RESERVED_COLUMNS
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
 from ._review import ReviewOutcome, apply_review
 from ._seeds import validate_seed
-from ._snapshots import export_records, read_snapshot, write_snapshot
+from ._snapshots import export_records, read_snapshot, snapshot_manifest, write_snapshot
 from ._splits import (
     DEFAULT_FRACTIONS,
     DEFAULT_SYNTHETIC_FRACTIONS,
@@ -560,9 +559,9 @@ class Project:
         ``include_unreviewed`` takes the records of batches awaiting review too (an explicit override:
         the snapshot gets another id and its manifest says so)."""
         sid = self.snapshot_id(include_unreviewed=include_unreviewed)
-        existing = self.root / "snapshots" / sid / "manifest.json"
-        if existing.exists():
-            return json.loads(existing.read_text())
+        existing = snapshot_manifest(self.root, sid)  # reused as it is: no need to read the pool again
+        if existing is not None:
+            return existing
         frame = self.frame(active_only=True, include_unreviewed=include_unreviewed)
         production, report = production_records(self.store, self.config, self.taxonomy.label_names)
         if len(production):  # labelled pool posts train (train / valid) and gate (production_holdout) the model

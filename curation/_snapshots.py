@@ -25,13 +25,26 @@ from ._errors import WorkbenchError
 from ._io import atomic_write_bytes, atomic_write_text, utc_now
 from ._taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["write_snapshot", "read_snapshot", "snapshot_records_path", "export_frame", "export_records"]
+__all__ = [
+    "write_snapshot",
+    "read_snapshot",
+    "snapshot_manifest",
+    "snapshot_records_path",
+    "export_frame",
+    "export_records",
+]
 
 SNAPSHOTS = "snapshots"
 
 
 def _folder(root, snapshot_id: str) -> Path:
     return Path(root) / SNAPSHOTS / snapshot_id
+
+
+def snapshot_manifest(root, snapshot_id: str) -> dict[str, Any] | None:
+    """The manifest of a complete snapshot, or ``None`` when it was not written (or not finished)."""
+    path = _folder(root, snapshot_id) / "manifest.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def export_frame(frame: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
@@ -63,8 +76,9 @@ def write_snapshot(
     """Write (or reuse) ``root/snapshots/ID/`` for the active records in ``frame``; return the manifest."""
     folder = _folder(root, snapshot_id)
     manifest_path = folder / "manifest.json"
-    if manifest_path.exists():
-        return json.loads(manifest_path.read_text())
+    existing = snapshot_manifest(root, snapshot_id)
+    if existing is not None:
+        return existing
     buf = _parquet_bytes(export_frame(frame, taxonomy.label_names))
     atomic_write_bytes(folder / "records.parquet", buf)
     manifest = {
