@@ -77,24 +77,17 @@ def platform_posts(seed: int = 0) -> pd.DataFrame:
     return posts
 
 
-def week3_figures(model, week3: pd.DataFrame, probs: np.ndarray) -> dict[str, dict[str, float]]:
-    """Per label: positives, average precision, and recall at the tier's FPR budget on week 3."""
-    from sklearn.metrics import average_precision_score, roc_curve
+def week3_figures(model, week3: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per label: positives, average precision, and recall at the tier's FPR budget on week 3
+    (:func:`training.compare_on_posts`, as notebook 08 reads it)."""
+    from training import compare_on_posts
 
-    out = {}
-    for j, lab in enumerate(model.labels):
-        y = week3[lab].to_numpy(dtype=float)
-        known = ~np.isnan(y)
-        yk, pk = y[known].astype(int), probs[known, j]
-        budget = model.taxonomy[lab].gate.fpr_budget
-        fpr, tpr, _ = roc_curve(yk, pk)
-        out[lab] = {
-            "positives": int(yk.sum()),
-            "ap": round(float(average_precision_score(yk, pk)), 4),
-            "recall_at_fpr": round(float(tpr[fpr <= budget].max()), 4),
-            "fpr_budget": budget,
-        }
-    return out
+    table = compare_on_posts({"m": model}, week3)
+    return {
+        row.label: {"positives": int(row.positives), "ap": round(float(row.ap), 4),
+                    "recall_at_fpr": round(float(row.recall_at_fpr_budget), 4), "fpr_budget": row.fpr_budget}
+        for row in table.itertuples()
+    }  # fmt: skip
 
 
 def base_project(model, stream: pd.DataFrame, out: Path):
@@ -146,10 +139,9 @@ def one_turn(model, base: Path, out: Path, stream, week3, strategy: str, budget:
         shutil.rmtree(mdir)
     m2 = train_model(project, mdir, spec)
     project.close()
-    probs = m2.classifier().predict_proba(week3["text"].tolist())
     prod = m2.card.production.mix if m2.card.production else None
     return {
-        "week3": week3_figures(m2, week3, probs),
+        "week3": week3_figures(m2, week3),
         "holdout_macro_f1": round(float(m2.card.metrics["macro_f1"]), 4),
         "reviewed": len(answered),
         "production_posts_trained": prod.posts if prod else 0,
@@ -227,7 +219,7 @@ def main() -> None:
     t_model = time.perf_counter() - t0
     stream = platform_posts()
     week3 = stream[stream["week"] == 3].reset_index(drop=True)
-    m_fig = week3_figures(model, week3, model.classifier().predict_proba(week3["text"].tolist()))
+    m_fig = week3_figures(model, week3)
     m_f1 = round(float(model.card.metrics["macro_f1"]), 4)
     base = base_project(model, stream, out)
     strategies = [args.strategy] if args.strategy else list(STRATEGIES)
