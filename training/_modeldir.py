@@ -236,14 +236,7 @@ class ModelDirectory:
                     "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
                     "decision_agreement": i.decision_agreement,
                     "f1_delta_max": i.f1_delta_max,
-                    "labels": {
-                        row["label"]: {
-                            "status": self.label_status(i.gate, row["label"]),
-                            "min_positives": self.min_holdout_positives(row["label"]),
-                            **{k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row},
-                        }
-                        for row in i.per_label
-                    },
+                    "labels": self._label_rows(i.per_label, lambda lab, g=i.gate: self.label_status(g, lab)),
                     "insufficient_evidence": [f.subject for f in i.gate.insufficient],
                 }
                 for v, i in variants.items()
@@ -259,15 +252,19 @@ class ModelDirectory:
         if rec is None or rec.slice is None:
             return None
         sl = rec.slice
+        return {"posts": sl.posts,
+                "labels": self._label_rows(sl.per_label, lambda lab: sl.label_status.get(lab, "unknown"))}  # fmt: skip
+
+    def _label_rows(self, per_label: list[dict], status_of) -> dict[str, dict[str, Any]]:
+        """Per label of one evaluation: its status, the positives its gate needs and the gate figures."""
         return {
-            "posts": sl.posts,
-            "labels": {
-                row["label"]: {"status": sl.label_status.get(row["label"], "unknown"),
-                               "min_positives": self.min_holdout_positives(row["label"]),
-                               **{k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row}}
-                for row in sl.per_label
-            },
-        }  # fmt: skip
+            row["label"]: {
+                "status": status_of(row["label"]),
+                "min_positives": self.min_holdout_positives(row["label"]),
+                **{k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row},
+            }
+            for row in per_label
+        }
 
     def min_holdout_positives(self, label: str) -> int:
         """The holdout positives ``label`` needs before its gate can pass (taxonomy, at least the card's)."""

@@ -59,8 +59,9 @@ class MonitorPanel(Panel):
         self.run_button = w.Button(description="Run", icon="play")
         self.run_button.on_click(lambda _: self._guarded(self.run))
         self.budget = w.BoundedIntText(value=200, min=1, max=100_000, description="budget")
-        self.strategy = w.Dropdown(options=["mixed", "uncertainty", "rare", "diverse", "random"], value="mixed",
-                                   description="strategy")  # fmt: skip
+        from training import STRATEGIES
+
+        self.strategy = w.Dropdown(options=list(STRATEGIES), value="mixed", description="strategy")
         self.sample_button = w.Button(description="Push sample", icon="upload")
         self.sample_button.on_click(lambda _: self._guarded(self.sample))
         self.out = w.Text(value=str(project.root / "models" / "candidate"), description="candidate")
