@@ -100,7 +100,8 @@ def watch(
     if retrain and recalibrate:
         raise WorkbenchError("watch", expected="retrain or recalibrate", got="both", fix="choose one")
     if (retrain or recalibrate) and out is None:
-        raise WorkbenchError("watch", expected="out= (where the candidate model goes)", got="none")
+        raise WorkbenchError("watch", expected="out= (where the candidate model goes)", got="none",
+                             fix="workbench watch DIR --model M --retrain --out models/candidate")  # fmt: skip
     if budget is not None and review is None:
         raise WorkbenchError(
             "watch(budget=...)", expected="review= (where the sample goes, e.g. workbench.review.SampleReviewLoop)",
