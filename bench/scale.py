@@ -16,7 +16,7 @@ and what that says about 10 M records.
 
 Printed: records/s side by side with the ratio, the per-record costs (CPU-seconds per record: wall time x
 CPUs used / records) and the projection for 10 M records on N worker CPUs from those figures. Last line:
-JSON. Not run here: a multi-machine cluster, a GPU, Elasticsearch/OpenSearch (see README "Scale-out").
+JSON. Not run here: a multi-machine cluster, a GPU, Elasticsearch/OpenSearch (see docs/measurements/scale-out.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Production traffic and feedback: the pool of posts a shipped model scored, and what people said of them.
 
-A production log is JSONL or CSV, one row a post (the README documents it):
+A production log is JSONL or CSV, one row a post (docs/reference/production-log.md documents it):
 
     id        the platform's id of the post (required)
     text      the post (required, unless the id is already stored: a row may bring feedback only)

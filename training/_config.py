@@ -75,7 +75,7 @@ class TrainingConfig:
         extra = sorted(set(data) - names)
         if extra:
             raise WorkbenchError(where, expected=f"keys among {sorted(names)}", got=f"unknown keys {extra}",
-                                 fix="see the table in training/_config.py (or the README, 'Training settings')")  # fmt: skip
+                                 fix="see the table in training/_config.py (or docs/reference/configuration.md)")  # fmt: skip
         allow = data.get("allow_above_cap")
         if isinstance(allow, Mapping):
             data["allow_above_cap"] = tuple(sorted(str(k) for k, v in allow.items() if v))

@@ -34,7 +34,7 @@ class FineTuneArgs:
     """Arguments of a fine-tuning run (validated on creation)."""
 
     # lr 8e-5 for 1.5 epochs reaches the loss of 5e-5 for 2 on HateXplain's train-side valid split in
-    # two thirds of the time (README, "Training and inference")
+    # two thirds of the time (docs/measurements/training.md)
     epochs: float = 1.5
     lr: float = 8e-5
     head_lr: float = 1e-3

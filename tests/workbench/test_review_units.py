@@ -57,7 +57,7 @@ def test_the_sampling_plan_accepts_a_clean_batch_within_40_and_never_a_sample_wi
     # a poisoned batch (30 % errors) is rejected at the first look of 20 with all but certainty
     assert plan.operating_characteristic(0.30)["reject"] > 0.99
     assert plan.decide(6, 20, 200).verdict == "rejected"
-    # the operating characteristic the README states
+    # the operating characteristic docs/explanation/review-loops.md states
     oc = {p: plan.operating_characteristic(p)["accept"] for p in (0.02, 0.10, 0.20)}
     assert oc[0.02] > 0.8 and oc[0.10] < 0.05 and oc[0.20] < 0.001
     # a small batch reviewed in full is decided on its own error rate

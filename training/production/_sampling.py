@@ -15,7 +15,7 @@
   active learning"). ``diverse`` alone (k-centre) is kept as a strategy of its own but not mixed in: it
   picks the outliers of the embedding space (very short or odd posts), and on ``bench/production_loop.py``
   a third of those left the retrained model no better than random review, where the uncertain-diverse
-  picks beat random (README "The production loop, measured"). Random fills what is left.
+  picks beat random (docs/measurements/production-loop.md). Random fills what is left.
 
 Each pick comes with its reason (``uncertainty:hate``, ``rare:threat``, ``uncertain-diverse:hate``, ``diverse``,
 ``random``), which the

@@ -22,8 +22,9 @@ import sys
 from typing import Sequence
 
 from . import batch, generate, maps, model, production, project, review, server, suite
+from ._reference import cli_reference
 
-__all__ = ["main", "build_parser", "GROUPS"]
+__all__ = ["main", "build_parser", "cli_reference", "GROUPS"]
 
 GROUPS = (project, review, generate, suite, maps, model, batch, production, server)
 

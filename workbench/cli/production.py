@@ -161,7 +161,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         verbs,
         "import",
         feedback_import,
-        "a JSONL or CSV production log (README: 'Production logs')",
+        "a JSONL or CSV production log (docs/reference/production-log.md)",
         DIR,
         ("file",),
         ("--model", {"action": "append", "help": "model directory whose scores the log holds (repeatable); "

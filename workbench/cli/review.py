@@ -211,7 +211,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             {
                 "choices": ["uncertainty", "rare", "diverse", "mixed", "random"],
                 "default": "mixed",
-                "help": "see README 'Active sampling'",
+                "help": "see docs/explanation/production.md, 'Active sampling'",
             },
         ),
         ("--seed", {"type": int, "default": 0, "help": "random seed (random, diverse and mixed)"}),

@@ -21,7 +21,7 @@ one is stopped early:
 With the defaults a batch with no error is accepted after 35 reviews (first look at 20, one top-up of
 15), 2 errors in the first 5 or 4 in 20 reject it, and a sample with 20 % errors can never be accepted
 (acceptance needs the error share below about 5 %). :meth:`BatchPlan.operating_characteristic` gives
-the probability of acceptance at any true error rate (the README's table).
+the probability of acceptance at any true error rate (the table in docs/explanation/review-loops.md).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The review datasets: names, fields, questions and guidelines (a public interface, documented in the
-README: scripts and other tools drive them through the Argilla SDK).
+"""The review datasets: names, fields, questions and guidelines (a public interface, documented in
+docs/explanation/review-loops.md: scripts and other tools drive them through the Argilla SDK).
 
 - ``seed-review``: the seed, its kind, targets and overlap, up to 5 examples of its batches; questions
   ``verdict`` (approve / reject / needs_edit), ``edited_text`` and ``reason`` (optional);
