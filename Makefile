@@ -66,48 +66,48 @@ argilla-sdk-tests: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --postgres
 
 bench: $(STAMP)
-	$(PY) bench/import_dedup_split.py
+	$(PY) -m bench.import_dedup_split
 
 bench-hatexplain: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/hatexplain.py --out build/hatexplain-model
+	HF_HUB_OFFLINE=1 $(PY) -m bench.hatexplain --out build/hatexplain-model
 
 bench-inference: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/inference.py --model build/hatexplain-model
+	HF_HUB_OFFLINE=1 $(PY) -m bench.inference --model build/hatexplain-model
 
 # Logging and query latency: embedded stack vs argilla-server on osmem-server (OpenSearch-compatible).
 bench-argilla: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/argilla.py
+	HF_HUB_OFFLINE=1 $(PY) -m bench.argilla_backends
 
 # Review push throughput against the raw SDK logging rate, on the embedded stack.
 bench-review: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/review.py
+	HF_HUB_OFFLINE=1 $(PY) -m bench.review
 
 # The embedding map at 100k records: projection, placement, interference, clusters, payload.
 bench-maps: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/maps.py
+	HF_HUB_OFFLINE=1 $(PY) -m bench.maps
 
 # The retrain-and-gate cell, click to verdict, on a 20k-record project with cached embeddings.
 bench-retrain: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/retrain.py
+	HF_HUB_OFFLINE=1 $(PY) -m bench.retrain
 
 # hate across the public sources: trained on one / all / all but one, scored on every source's holdout.
 bench-crossdata: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/crossdata.py
+	HF_HUB_OFFLINE=1 $(PY) -m bench.crossdata
 
 # One measured turn of the loop: suite failures of the HateXplain model -> train-side batches -> batch
 # review on the embedded stack -> retrain; M0 vs M1 on the suite, HateXplain and four sources.
 bench-loop: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/loop.py --out build/loop
+	HF_HUB_OFFLINE=1 $(PY) -m bench.loop --out build/loop
 
 bench-drift: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/drift.py --out build/drift
+	HF_HUB_OFFLINE=1 $(PY) -m bench.drift --out build/drift
 
 bench-production-loop: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/production_loop.py --out build/production-loop
+	HF_HUB_OFFLINE=1 $(PY) -m bench.production_loop --out build/production-loop
 
 # Embedding and scoring every record: one process vs Ray Data jobs on a local Ray cluster; 10 M projection.
 bench-scale: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/scale.py --out build/scale
+	HF_HUB_OFFLINE=1 $(PY) -m bench.scale --out build/scale
 
 clean:
 	rm -rf $(VENV) build .hypothesis

@@ -1,6 +1,6 @@
 """Benchmark: does ``hate`` transfer between sources? Trained on one public source, scored on the others.
 
-    python bench/crossdata.py [--project DIR] [--threads 2] [--family heads|finetune]
+    python -m bench.crossdata [--project DIR] [--threads 2] [--family heads|finetune]
 
 1. One project with the starter taxonomy imports HateXplain (official train -> train/valid, official
    val -> calib/holdout, never trained on), Davidson, ETHOS (binary) and the OpenAI moderation set,
@@ -35,7 +35,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -43,7 +42,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 DATA = REPO.parent / "shared" / "data"
 IMPORTS = {  # source -> [(file, format, split fractions for its new records)]

@@ -1,7 +1,7 @@
 """Benchmark: the loop after the model ships. Does the monitor see a shift, does active sampling find what
 random sampling misses, does recalibration bring the thresholds back where production needs them?
 
-    python bench/drift.py --out DIR [--model MODEL_DIR] [--threads 2] [--per-day 100]
+    python -m bench.drift --out DIR [--model MODEL_DIR] [--threads 2] [--per-day 100]
 
 1. **The model**: trained on HateXplain only (``bench/hatexplain.py``'s project; the ``heads`` recipe by
    default: frozen all-MiniLM-L6-v2 + per-label heads, a few CPU minutes), or ``--model`` (any model of that
@@ -30,12 +30,10 @@ Last line: JSON (``alerts`` per day, ``first_week_alerts``, ``shifted_week_alert
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -44,19 +42,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import hatexplain as _hx
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]  # bench/argilla.py shadows the SDK
-sys.path.insert(0, str(REPO))
 
-
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_hx = _bench_module("hatexplain")
 SHARED = REPO.parent / "shared" / "data"
 
 

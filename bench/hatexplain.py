@@ -1,6 +1,6 @@
 """Benchmark: the default ensemble recipe (fine-tuned MiniLMs + TF-IDF) on HateXplain, against the published reference.
 
-    python bench/hatexplain.py --out MODEL_DIR [--project DIR] [--epochs 1.5] [--lr 8e-5] [--threads 2]
+    python -m bench.hatexplain --out MODEL_DIR [--project DIR] [--epochs 1.5] [--lr 8e-5] [--threads 2]
                                [--encoder all-mpnet-base-v2] [--members 1]
 
 1. A project with two labels (``hate``, ``offensive``; ``normal`` = neither) imports the official
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -37,7 +36,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 DATA = REPO.parent / "shared" / "data" / "hatexplain"
 REFERENCE = {

@@ -1,6 +1,6 @@
 """Benchmark: import + dedup + split of 100k records generated from the real public texts.
 
-    python bench/import_dedup_split.py [--n 100000] [--seed 0]
+    python -m bench.import_dedup_split [--n 100000] [--seed 0]
 
 The records are made from the texts in ../shared/data (HateXplain, Davidson, Jigsaw, OpenAI, ETHOS):
 about a third are the real texts, the rest light perturbations of them (dropped or swapped words,
@@ -17,7 +17,6 @@ import csv
 import gzip
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -25,7 +24,6 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from curation import Project, load_taxonomy  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Benchmark: inference throughput and parity, torch vs ONNX fp32 / fp16 / int8.
 
-    python bench/inference.py --model MODEL_DIR [--threads 2] [--n 1922] [--repeats 3]
+    python -m bench.inference --model MODEL_DIR [--threads 2] [--n 1922] [--repeats 3]
 
 Speed: the same texts (the official HateXplain val split) scored by the model's encoder + head in
 torch and by each exported ONNX variant on onnxruntime, with the same threads and the same
@@ -27,7 +27,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def timed(fn, texts, repeats: int) -> tuple[float, np.ndarray]:

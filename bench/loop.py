@@ -1,7 +1,7 @@
 """Benchmark: one turn of the loop, measured. Does fixing what the functional suites find make the model
 better where it fails, without making it worse where it was good?
 
-    python bench/loop.py --out DIR [--m0 MODEL_DIR] [--project DIR] [--threads 2] [--per-batch 20]
+    python -m bench.loop --out DIR [--m0 MODEL_DIR] [--project DIR] [--threads 2] [--per-batch 20]
 
 1. The HateXplain project of ``bench/hatexplain.py`` (official train -> train/valid, val -> calib/holdout)
    gets the starter ``hate`` suite (``workbench/templates/suites/hate.yaml``), expanded into test-side and
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib.util
 import json
 import os
 import platform
@@ -46,20 +45,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import hatexplain as _hx
+
 REPO = Path(__file__).resolve().parents[1]
-# bench/ holds argilla.py (the Argilla bench), which would shadow the Argilla SDK: not on the path
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
-sys.path.insert(0, str(REPO))
 
-
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_hx = _bench_module("hatexplain")
 HX_DATA, default_spec, hatexplain_project, scores, three_class = (
     _hx.DATA,
     _hx.default_spec,
@@ -165,7 +154,7 @@ def main() -> None:
 
     from curation import expand_project_suites
     from training import load_model, run_suite, train_model
-    from workbench._resources import STARTER_SUITES
+    from workbench import STARTER_SUITES
     from workbench.generate import generate_from_suite
 
     torch.set_num_threads(args.threads)

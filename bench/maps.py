@@ -1,6 +1,6 @@
 """Benchmark: the embedding map at 100,000 records built from the real texts in ../shared/data.
 
-    python bench/maps.py [--n 100000] [--skip-default] [--out build/bench-maps]
+    python -m bench.maps [--n 100000] [--skip-default] [--out build/bench-maps]
 
 The records are those of ``bench/import_dedup_split.py`` (real HateXplain, Davidson, Jigsaw, OpenAI and
 ETHOS texts plus perturbed copies, their labels, unknown where a source does not annotate a label).
@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
@@ -31,12 +30,9 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from import_dedup_split import generate  # noqa: E402
-
+from bench.import_dedup_split import generate  # noqa: E402
 from training import Encoder  # noqa: E402
 from workbench.maps import EmbeddingMap, Projection, ProjectionParams, find_clusters, interference_table  # noqa: E402
 

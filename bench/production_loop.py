@@ -2,7 +2,7 @@
 through the real sample-review path and trained on, make the next model better on the week it never saw,
 and does active sampling beat random at it?
 
-    python bench/production_loop.py --out DIR [--budget 300] [--strategy mixed] [--model MODEL_DIR]
+    python -m bench.production_loop --out DIR [--budget 300] [--strategy mixed] [--model MODEL_DIR]
                                     [--curve 50,100,200,400] [--seeds 3] [--threads 2]
 
 1. **M**: the HateXplain model of ``bench/drift.py`` (``heads`` recipe of ``bench/hatexplain.py``'s project:
@@ -31,12 +31,10 @@ trained on, minutes}, ``curve``, ``targets``, ``minutes``).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -45,20 +43,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench import drift as _drift
+from bench import hatexplain as _hx
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]  # bench/argilla.py shadows the SDK
-sys.path.insert(0, str(REPO))
 
-
-def _bench_module(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_hx = _bench_module("hatexplain")
-_drift = _bench_module("drift")
 STRATEGIES = ("random", "uncertainty", "rare", "mixed")
 LABELS = ("hate", "offensive")
 

@@ -1,6 +1,6 @@
 """Benchmark: the retrain-and-gate cell, click to verdict, on a 20,000-record project.
 
-    python bench/retrain.py [--n 20000] [--recipe heads] [--out build/bench-retrain]
+    python -m bench.retrain [--n 20000] [--recipe heads] [--out build/bench-retrain]
 
 The project holds the records of ``bench/import_dedup_split.py`` (real texts of ../shared/data and
 perturbed copies) under the starter taxonomy. Its embedding cache is filled before the clock starts
@@ -17,17 +17,13 @@ import json
 import os
 import platform
 import shutil
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from import_dedup_split import generate  # noqa: E402
-
+from bench.import_dedup_split import generate  # noqa: E402
 from curation import Project, load_taxonomy  # noqa: E402
 from training import Encoder  # noqa: E402
 from workbench.panels import RetrainPanel  # noqa: E402

@@ -1,6 +1,6 @@
 """Benchmark: pushing review records to the embedded Argilla, against the raw SDK logging rate.
 
-    python bench/review.py [--records 10000] [--per-batch 20]
+    python -m bench.review [--records 10000] [--per-batch 20]
 
 1. A project (demo taxonomy) gets ``--records`` real posts (HateXplain and Davidson texts, MIT /
    CC-BY licences in ../shared/data) as pending generated batches of ``--per-batch`` records, their
@@ -18,14 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]
-sys.path.insert(0, str(REPO))
 DATA = Path(os.environ.get("WORKBENCH_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 

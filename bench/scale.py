@@ -1,7 +1,7 @@
 """Benchmark: the heavy batch steps in one process against the same steps as Ray Data jobs, on this machine,
 and what that says about 10 M records.
 
-    python bench/scale.py [--n 6000] [--out build/scale] [--model MODEL_DIR] [--actors N]
+    python -m bench.scale [--n 6000] [--out build/scale] [--model MODEL_DIR] [--actors N]
 
 1. **Data**: the first ``--n`` real tweets of the Davidson set (``../shared/data/davidson``) in a fresh
    project (labels ``hate``, ``offensive``).
@@ -33,8 +33,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"]  # bench/argilla.py shadows the SDK
-sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("WORKBENCH_SHARED_DATA") or REPO.parent / "shared" / "data")
 
 TAXONOMY = {

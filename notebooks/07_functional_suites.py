@@ -22,7 +22,7 @@
 
 # %%
 from workbench import open_project
-from workbench._resources import add_starter_suites
+from workbench import add_starter_suites
 
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 add_starter_suites(project)  # hate, harassment, violence: the labels this taxonomy has

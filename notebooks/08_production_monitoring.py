@@ -22,7 +22,7 @@
 
 # %%
 from workbench import open_project
-from workbench._demo import demo_data_dir
+from workbench import demo_data_dir
 
 project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first use)
 

@@ -20,5 +20,13 @@ Packages of this layer may import ``curation`` and ``training``; neither of thos
 """
 
 from ._demo import build_demo, demo_data_dir, open_project, starter_taxonomy_path
+from ._resources import STARTER_SUITES, add_starter_suites
 
-__all__ = ["build_demo", "demo_data_dir", "open_project", "starter_taxonomy_path"]
+__all__ = [
+    "build_demo",
+    "demo_data_dir",
+    "open_project",
+    "starter_taxonomy_path",
+    "STARTER_SUITES",
+    "add_starter_suites",
+]

@@ -22,7 +22,7 @@ import sys
 from typing import Sequence
 
 from . import batch, generate, maps, model, production, project, review, server, suite
-from ._reference import cli_reference
+from ._reference import render as _render_reference
 
 __all__ = ["main", "build_parser", "cli_reference", "GROUPS"]
 
@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
     for group in GROUPS:
         group.register(sub)
     return p
+
+
+def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
+    """The command-line reference as Markdown (every verb's ``--help``), written from ``parser`` (default:
+    :func:`build_parser`); the documentation site's CLI page is this text."""
+    return _render_reference(parser or build_parser())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

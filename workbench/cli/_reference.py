@@ -38,12 +38,8 @@ def _help(parser: argparse.ArgumentParser, prog: str) -> str:
             os.environ["COLUMNS"] = before
 
 
-def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
+def render(parser: argparse.ArgumentParser) -> str:
     """Markdown: ``workbench --help``, then one section per verb with its usage and options."""
-    if parser is None:
-        from . import build_parser
-
-        parser = build_parser()
     parts = ["## workbench", "", "```text", _help(parser, "workbench"), "```", ""]
     for prog, sub in verbs(parser):
         parts += [f"## {prog}", "", "```text", _help(sub, prog), "```", ""]

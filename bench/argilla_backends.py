@@ -1,6 +1,6 @@
 """Embedded Argilla vs argilla-server on osmem-server (an in-memory OpenSearch-compatible server).
 
-    python bench/argilla.py [--records 20000] [--osmem-records N] [--reps 40] [--skip-osmem]
+    python -m bench.argilla_backends [--records 20000] [--osmem-records N] [--reps 40] [--skip-osmem]
 
 Logs N real posts (HateXplain train, the Jigsaw subset and Davidson, from ../shared/data) through the Argilla SDK, each
 with a text field, three metadata properties, a 384-dim MiniLM vector and a multi-label suggestion with
@@ -25,10 +25,6 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-# This file is named argilla.py (as the issue asks); keep its folder off sys.path so `import argilla`
-# finds the SDK, not this script.
-sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 LABELS = ["none", "offensive", "hate", "toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 JIGSAW = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
