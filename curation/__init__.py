@@ -41,6 +41,7 @@ from ._records import (
     normalise_text,
     parse_label_value,
 )
+from ._registries import Registry
 from ._reports import (
     class_distribution,
     distribution_figure,
@@ -120,6 +121,7 @@ __all__ = [
     "Taxonomy",
     "TaxonomyError",
     "WorkbenchError",
+    "Registry",
     "apply_review",
     "assign_splits",
     "atomic_write_bytes",

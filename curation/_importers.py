@@ -44,6 +44,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ._errors import ImportValidationError
 from ._records import RawRecord, ReadResult
+from ._registries import Registry
 
 __all__ = [
     "FORMATS",
@@ -111,21 +112,20 @@ class ImportFormat:
     read_whole: Callable[[Path], ReadResult] | None = None
 
 
-FORMATS: dict[str, ImportFormat] = {}
+FORMATS: Registry[ImportFormat] = Registry(
+    "import format", error=ImportValidationError, fix="pick a built-in format or use csv/jsonl with a label mapping"
+)
 """Format name -> declaration; see :func:`register_format`."""
 
 
 def register_format(fmt: ImportFormat) -> ImportFormat:
-    if fmt.name in FORMATS:
-        raise ImportValidationError(f"format {fmt.name!r}", expected="a new name", got="one already registered")
     if (fmt.parse is None) == (fmt.read_whole is None):
         raise ImportValidationError(
             f"format {fmt.name!r}",
             expected="exactly one of parse and read_whole",
             got="both" if fmt.parse else "neither",
         )
-    FORMATS[fmt.name] = fmt
-    return fmt
+    return FORMATS.add(fmt.name, fmt)
 
 
 # ---------------------------------------------------------------------------- file helpers
@@ -522,14 +522,7 @@ def read_file(
 
     Returns a :class:`ReadResult`; problems are collected, not raised, so one run lists them all.
     """
-    if fmt not in FORMATS:
-        raise ImportValidationError(
-            f"format {fmt!r}",
-            expected=f"one of {list(FORMATS)}",
-            got=repr(fmt),
-            fix="pick a built-in format or use csv/jsonl with a label mapping",
-        )
-    spec = FORMATS[fmt]
+    spec = FORMATS.lookup(fmt, what=f"format {fmt!r}")
     path = Path(path)
     if spec.read_whole is not None:
         return spec.read_whole(path)

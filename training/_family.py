@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 
-from curation import WorkbenchError, atomic_write_text
+from curation import Registry, WorkbenchError, atomic_write_text
 
 __all__ = [
     "Classifier",
@@ -39,7 +39,7 @@ __all__ = [
     "encoder_head",
 ]
 
-FAMILIES: dict[str, type[Classifier]] = {}
+FAMILIES: Registry[type[Classifier]] = Registry("model family")
 """Family name -> class; filled by :class:`Classifier` subclasses as they are defined."""
 
 
@@ -113,15 +113,8 @@ class Classifier:
         super().__init_subclass__(**kwargs)
         if cls.__dict__.get("family") is None:
             return  # an intermediate base class, not a family
-        other = FAMILIES.get(cls.family)
-        if other is not None and other.__qualname__ != cls.__qualname__:
-            raise WorkbenchError(
-                f"model family {cls.family!r}",
-                expected="a name no other family has",
-                got=f"{other.__module__}.{other.__qualname__} already has it",
-                fix="give the new family another name",
-            )
-        FAMILIES[cls.family] = cls
+        # the same class again (its module imported twice) replaces itself; another class is refused
+        FAMILIES.add(cls.family, cls, same=lambda old, new: old.__qualname__ == new.__qualname__)
 
     @classmethod
     def runtime_kwargs(cls, runtime: Mapping[str, Any]) -> dict[str, Any]:
@@ -213,14 +206,9 @@ def load_classifier(path, **runtime) -> Classifier:
             got=type(e).__name__,
             fix="point at a directory written by save()",
         ) from e
-    if fam not in FAMILIES:
-        raise WorkbenchError(
-            f"classifier at {path}",
-            expected=f"a family in {list(FAMILIES)}",
-            got=repr(fam),
-            fix="import the module that defines that family before loading",
-        )
-    cls = FAMILIES[fam]
+    cls = FAMILIES.lookup(
+        fam, what=f"classifier at {path}", fix="import the module that defines that family before loading"
+    )
     return cls.load(path, **cls.runtime_kwargs(runtime))
 
 

@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from curation import WorkbenchError
+from curation import Registry, WorkbenchError
 
 from ._config import TrainingConfig
 from ._embeddings import DEFAULT_ENCODER
@@ -62,14 +62,11 @@ class Recipe:
     applies: frozenset[str] | None = None
 
 
-RECIPES: dict[str, Recipe] = {}
+RECIPES: Registry[Recipe] = Registry("recipe", fix="register it with training.register_recipe")
 
 
 def register_recipe(recipe: Recipe) -> Recipe:
-    if recipe.name in RECIPES:
-        raise WorkbenchError(f"recipe {recipe.name!r}", expected="a new name", got="one already registered")
-    RECIPES[recipe.name] = recipe
-    return recipe
+    return RECIPES.add(recipe.name, recipe)
 
 
 def resolve_recipe(name: str) -> str:
@@ -78,9 +75,7 @@ def resolve_recipe(name: str) -> str:
     >>> resolve_recipe("heads")
     'heads'
     """
-    if name not in RECIPES:
-        raise WorkbenchError("recipe", expected=f"one of {list(RECIPES)}", got=repr(name))
-    return name
+    return RECIPES.lookup(name, what="recipe").name
 
 
 @dataclass(frozen=True)

@@ -292,7 +292,7 @@ def test_an_import_format_is_one_declaration(tmp_path, project):
         assert summary.n_inserted == 2 and summary.source == "tabbed"
         frame = project.frame().sort_values("text")
         assert frame["spam"].tolist() == [1, 0] and set(frame["context"]) == {"MESSAGE"}
-        with pytest.raises(ImportValidationError, match="a new name"):
+        with pytest.raises(ImportValidationError, match="a name no other import format has"):
             register_format(ImportFormat("csv", "GENERAL", parse))
     finally:
         REGISTRY.pop("tabbed-test")

@@ -91,7 +91,7 @@ def test_families_register_themselves_and_say_what_they_can_do(tmp_path):
     clf.save(tmp_path / "c")
     back = load_classifier(tmp_path / "c")
     assert type(back) is Constant and FAMILIES["constant-test"] is Constant
-    with pytest.raises(WorkbenchError, match="a name no other family has"):
+    with pytest.raises(WorkbenchError, match="a name no other model family has"):
         type("Clash", (TfidfClassifier,), {"family": "heads"})
     FAMILIES.pop("constant-test")
 
@@ -120,3 +120,37 @@ def test_history_has_per_label_valid_metrics_and_warns_about_a_label_stuck_at_ze
     assert last["labels"]["hate"]["recall"] == 0.0
     assert any(w.startswith("hate: stuck at zero recall") and "--class-weights hate=" in w for w in last["warnings"])
     assert any("stuck at zero recall" in w for w in m.card.warnings)  # and the card says it too
+
+
+def test_a_new_recipe_is_one_declaration(tmp_path):
+    """A recipe registered from outside the package trains, gates and loads like a built-in one: no other
+    module is touched, and the registry refuses its name twice."""
+    import pandas as pd
+
+    from curation import Project, Taxonomy
+    from training import Recipe, open_model, register_recipe, train_model
+
+    def build(spec, labels, hierarchy, cache_dir):
+        return TfidfClassifier(labels, C=1.0, max_features=5_000, seed=spec.seed)
+
+    register_recipe(Recipe("small-tfidf-test", "tfidf", "a smaller lexical model", build, has_encoder=False))
+    try:
+        assert resolve_recipe("small-tfidf-test") == "small-tfidf-test"
+        with pytest.raises(WorkbenchError, match="a name no other recipe has"):
+            register_recipe(Recipe("small-tfidf-test", "tfidf", "again", build, has_encoder=False))
+        words = ["rain", "bus", "lunch", "game", "song", "park", "movie", "coffee"]
+        rows = [
+            {"text": f"{'I hate those people, ' if i % 5 == 0 else ''}{words[i % 8]} {words[(i * 3) % 8]} {i}",
+             "hate": int(i % 5 == 0)}
+            for i in range(1200)
+        ]  # fmt: skip
+        p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3"}]}))
+        p.import_frame(pd.DataFrame(rows), source="synthetic")
+        model = train_model(p, tmp_path / "m", TrainSpec(recipe="small-tfidf-test", mix=False))
+        assert model.card.recipe == "small-tfidf-test"
+        back = open_model(tmp_path / "m").classifier()
+        assert type(back) is TfidfClassifier and back.get_params()["max_features"] == 5_000
+        assert back.predict_proba(["I hate those people, rain bus"])[0, 0] > 0.5
+        p.close()
+    finally:
+        RECIPES.pop("small-tfidf-test")
