@@ -53,6 +53,7 @@ from ._reports import (
 )
 from ._review import ReviewOutcome, apply_review
 from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
+from ._settings import SCHEMA_FILES, ProjectSettings, SuiteFile, TaxonomyFile, json_schemas, write_schemas
 from ._snapshots import export_records, read_snapshot, snapshot_records_path
 from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report
 from ._store import Store
@@ -122,6 +123,12 @@ __all__ = [
     "TaxonomyError",
     "WorkbenchError",
     "Registry",
+    "ProjectSettings",
+    "TaxonomyFile",
+    "SuiteFile",
+    "SCHEMA_FILES",
+    "json_schemas",
+    "write_schemas",
     "apply_review",
     "assign_splits",
     "atomic_write_bytes",

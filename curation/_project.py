@@ -18,7 +18,6 @@ dedup + split (:mod:`curation._ingest`), seeds (:mod:`curation._seeds`), snapsho
 
 from __future__ import annotations
 
-import copy
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -31,7 +30,6 @@ from ._importers import ReadResult, read_file, records_from_frame, records_from_
 from ._ingest import ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
 from ._production import (
-    DEFAULT_PRODUCTION_SPLITS,
     ProductionSummary,
     feedback_frame,
     import_production,
@@ -43,10 +41,9 @@ from ._records import RESERVED_COLUMNS
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
 from ._review import ReviewOutcome, apply_review
 from ._seeds import validate_seed
+from ._settings import SCHEMA_FOLDER, ProjectSettings, modeline, validate_settings, write_schemas
 from ._snapshots import export_records, read_snapshot, snapshot_manifest, write_snapshot
 from ._splits import (
-    DEFAULT_FRACTIONS,
-    DEFAULT_SYNTHETIC_FRACTIONS,
     origin_counts,
     split_report,
     synthetic_split_fractions,
@@ -58,50 +55,15 @@ from ._views import MixResult, evaluation_view, task_view, training_mix
 
 __all__ = ["Project", "ImportSummary", "DEFAULT_CONFIG"]
 
-DEFAULT_CONFIG: dict[str, Any] = {
-    "name": "workbench-project",
-    "splits": dict(DEFAULT_FRACTIONS),
-    "dedup": {"threshold": 0.8, "num_perm": 64, "shingle": 5},
-    "mixing": {
-        "clean_share": 0.80,
-        "clean_share_range": [0.70, 0.85],
-        "head_cap": 0.10,
-        "hard_negative_share": 0.30,
-        "hard_negative_range": [0.20, 0.40],
-        "hard_negatives_per_label": {},
-        # labelled production posts get this share of the rows fitted: repeated (at most production_max_repeat
-        # times) when too few, the extra left out when too many (curation.production_part)
-        "production_share": 0.30,
-        "production_max_repeat": 10,
-    },
-    "evaluation": {"clean_share": 0.95, "clean_share_range": [0.90, 0.98]},
-    "loss": {"pos_weight_cap": 10.0},
-    # generated and perturbed records go to train and valid only: calib and holdout stay real data
-    "generation": {"splits": dict(DEFAULT_SYNTHETIC_FRACTIONS), "pool_sources": []},
-    # labelled production posts: mostly train (they teach the next model), a fixed production_holdout slice
-    # the gate reads, a production_calib share for recalibration; never the curated holdout
-    "production": {"splits": dict(DEFAULT_PRODUCTION_SPLITS)},
-}
+DEFAULT_CONFIG: dict[str, Any] = ProjectSettings().to_config()
+"""workbench.yaml's defaults (:class:`curation.ProjectSettings`: its fields, types and descriptions)."""
 
 
-def _deep_merge(base: dict, override: Mapping) -> dict:
-    out = copy.deepcopy(base)
-    for k, v in override.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), dict):
-            out[k] = _deep_merge(out[k], v)
-        else:
-            out[k] = v
-    return out
-
-
-def _with_defaults(cfg: Mapping) -> dict:
-    """A project's settings over the defaults; a fractions table (``generation.splits``,
-    ``production.splits``) is taken whole when stated, never merged key by key with the default's."""
-    out = _deep_merge(DEFAULT_CONFIG, cfg)
-    for block in ("generation", "production"):
-        if isinstance((cfg.get(block) or {}).get("splits"), Mapping):
-            out[block]["splits"] = dict(cfg[block]["splits"])
-    return out
+def _with_defaults(cfg: Mapping, *, where: str = "project settings", text: str | None = None) -> dict:
+    """A project's settings parsed by :class:`ProjectSettings`: a missing block or field takes its default, an
+    unknown key or a wrong type is refused with its line; a fractions table (``splits``,
+    ``generation.splits``, ``production.splits``) is taken whole when stated."""
+    return validate_settings(ProjectSettings, dict(cfg), where=where, text=text).to_config()
 
 
 class Project:
@@ -160,9 +122,12 @@ class Project:
         validate_fractions(cfg["splits"])
         synthetic_split_fractions(cfg["generation"]["splits"])
         root.mkdir(parents=True, exist_ok=True)
-        tax.save(root / cls.TAXONOMY)
+        # the JSON Schemas beside the files, which name them on their first line: an editor completes them
+        write_schemas(root / SCHEMA_FOLDER)
+        tax.save(root / cls.TAXONOMY, header=modeline("taxonomy.schema.json"))
         Store(root / cls.STORE).open().close()
-        atomic_write_text(root / cls.CONFIG, yaml.safe_dump(cfg, sort_keys=False))
+        text = modeline("workbench.schema.json") + yaml.safe_dump(cfg, sort_keys=False)
+        atomic_write_text(root / cls.CONFIG, text)
         return cls(root)
 
     @property
@@ -176,8 +141,9 @@ class Project:
                     got="none",
                     fix="run `workbench init DIR` first",
                 )
-            cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            self._config = _with_defaults(cfg)
+            text = path.read_text(encoding="utf-8")
+            cfg = yaml.safe_load(text) or {}
+            self._config = _with_defaults(cfg, where=str(path), text=text)
             validate_fractions(self._config["splits"])
             synthetic_split_fractions(self._config["generation"]["splits"])
         return self._config

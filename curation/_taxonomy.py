@@ -298,10 +298,10 @@ class Taxonomy:
                 fix=f"re-export the {what} or load it with the taxonomy it was trained on",
             )
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the resolved taxonomy as YAML, atomically."""
+    def save(self, path: str | os.PathLike, *, header: str = "") -> Path:
+        """Write the resolved taxonomy as YAML, atomically (``header``: comment lines to put first)."""
         path = Path(path)
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        text = header + yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
         atomic_write_text(path, text)
         return path
 

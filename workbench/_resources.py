@@ -14,6 +14,7 @@ from curation import WorkbenchError
 __all__ = ["shipped_dir", "notebooks_dir", "checkout_root", "STARTER_SUITES", "add_starter_suites"]
 
 _PACKAGE = Path(__file__).resolve().parent
+_SUITE_MODELINE = "# yaml-language-server: $schema=../schemas/suite.schema.json\n"
 _CHECKOUT = {"notebooks": ("notebooks",), "demo": ("data", "demo")}
 
 
@@ -76,6 +77,7 @@ def add_starter_suites(project) -> dict[str, str]:
             out[path.name] = "kept (already in the project)"
             continue
         target.mkdir(exist_ok=True)
-        shutil.copyfile(path, target / path.name)
+        # first line: the suite schema (DIR/schemas, written by init; `workbench schema DIR` writes it again)
+        (target / path.name).write_text(_SUITE_MODELINE + path.read_text(encoding="utf-8"), encoding="utf-8")
         out[path.name] = "added"
     return out

@@ -356,6 +356,71 @@ def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
         assert set(pull(again, owner)["applied"].values()) == {0}
 
 
+def test_a_new_review_dataset_is_one_declaration(tmp_path, stack, owner, monkeypatch, capsys):
+    """A dataset declared outside the package gets its Argilla settings and guidelines, its command-line verb,
+    its share of `pull` and its line in `status` from its declaration alone."""
+    import argilla as rg
+
+    from workbench.cli import main
+    from workbench.review import REVIEW_DATASETS, ReviewDataset, ReviewVerb, register_dataset
+    from workbench.review.pull import collect_answers
+    from workbench.review.push import dataset_for
+
+    def push_flags(args, project, client):
+        ds = dataset_for(client, project, "flag-review", workspace=args.workspace)
+        rows = project.frame().head(args.n)
+        ds.records.log([rg.Record(id=f"flag:{i}", fields={"text": t}) for i, t in zip(rows["id"], rows["text"])])
+        return {"pushed": len(rows)}
+
+    def pull_flags(ctx):
+        answers, _, counts = collect_answers(ctx.dataset)
+        flagged = sorted(rid for rid, by_q in answers.items() if "yes" in by_q.get("flag", {}).values())
+        return {**counts, "flagged": flagged}
+
+    register_dataset(
+        ReviewDataset(
+            "flag-review",
+            task="Is this post worth a second look by the policy team?",
+            fields=lambda rg: [rg.TextField(name="text", title="Post")],
+            questions=lambda rg, taxonomy: [rg.LabelQuestion(name="flag", labels=["yes", "no"])],
+            pull=pull_flags,
+            status_agreement=False,
+            verbs=(
+                ReviewVerb(
+                    "push-flags",
+                    "posts for the policy team into flag-review",
+                    push_flags,
+                    (("--n", {"type": int, "default": 3}),),
+                ),
+            ),
+        )
+    )
+    try:
+        p = _project(tmp_path / "proj", [])
+        ws = p.config["name"]
+        env = stack.env()
+        monkeypatch.setenv("ARGILLA_API_URL", env["ARGILLA_API_URL"])
+        monkeypatch.setenv("ARGILLA_API_KEY", env["ARGILLA_API_KEY"])
+        assert main(["review", "push-flags", str(p.root), "--n", "4"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"pushed": 4}
+        ds = owner.datasets(name="flag-review", workspace=ws)
+        assert ds.settings.guidelines.startswith("Is this post worth a second look")
+        assert [q.name for q in ds.settings.questions] == ["flag"]
+        ann = _annotator(owner, stack, ws)
+        assert (
+            _answer(ann, ws, "flag-review", lambda rec: {"flag": "yes" if rec.id.endswith(("0", "2")) else "no"}) == 4
+        )
+        report = pull(p, owner)
+        assert report["flag-review"]["submitted"] == 4
+        assert report["flag-review"]["flagged"] == sorted(
+            f"flag:{i}" for i in p.frame().head(4)["id"] if str(i).endswith(("0", "2"))
+        )
+        assert review_status(p, owner)["flag-review"]["submitted"] == 4
+        p.close()
+    finally:
+        REVIEW_DATASETS.pop("flag-review")
+
+
 TAX = Taxonomy.from_dict(
     {
         "labels": [

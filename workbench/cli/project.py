@@ -12,7 +12,7 @@ from curation import CONTEXTS, FORMATS, Project, WorkbenchError, load_taxonomy
 from ._verbs import DIR, JSON, add_verb
 
 GROUP = "project and data"
-SUMMARY = "init, import, stats, snapshot, export, report, seeds, quarantine, unquarantine"
+SUMMARY = "init, import, stats, snapshot, export, report, seeds, quarantine, unquarantine, schema"
 
 
 def _parse_map(items: Sequence[str] | None) -> dict[str, str | None]:
@@ -215,6 +215,15 @@ def _unquarantine(args) -> int:
     return 0
 
 
+def _schema(args) -> int:
+    from curation import write_schemas
+
+    folder = args.out or (f"{args.dir}/schemas" if args.dir else "schemas")
+    for path in write_schemas(folder):
+        print(path)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     add_verb(
         sub,
@@ -306,3 +315,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("--reason", {"required": True}),
     )
     add_verb(sub, "unquarantine", _unquarantine, "undo a seed quarantine", DIR, ("seed",), ("--reason",))
+    add_verb(
+        sub,
+        "schema",
+        _schema,
+        "write the JSON Schemas of workbench.yaml, taxonomy.yaml and suites/*.yaml (for editors and CI)",
+        ("dir", {"nargs": "?", "help": "a project: into DIR/schemas, where its files' first lines point"}),
+        ("--out", {"help": "the folder to write them to instead (default DIR/schemas, or ./schemas)"}),
+    )

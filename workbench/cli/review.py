@@ -1,6 +1,7 @@
-"""Review verbs: ``workbench review push-seeds | push-batches | push-errors | push-tagged | push-suite |
-push-sample | pull | status DIR``
-against Argilla, and ``accept-batch`` (no Argilla: an explicit acceptance without review)."""
+"""Review verbs: each review dataset's own (``push-seeds``, ``push-batches``, ``push-errors``, ``push-suite``,
+``push-sample``: declared with the dataset, :data:`workbench.review.REVIEW_DATASETS`), then ``push-tagged``,
+``pull`` and ``status`` over every dataset, against Argilla, and ``accept-batch`` (no Argilla: an explicit
+acceptance without review)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,10 @@ import argparse
 import json
 import os
 
-from ._verbs import DIR, RAY, add_verb, jobs_of
+from ._verbs import DIR, RAY, add_verb
 
 GROUP = "review"
-SUMMARY = (
-    "review push-seeds | push-batches | push-errors | push-tagged | push-suite | push-sample | pull | status | "
-    "accept-batch"
-)
+SUMMARY = "push a review dataset (push-seeds, push-batches, ...), push-tagged, pull, status, accept-batch"
 
 CONNECTION = (
     ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
@@ -33,58 +31,14 @@ def _run(args, work) -> int:
     return 0
 
 
-def push_seeds(args) -> int:
-    from workbench.review import push_seeds as push
+def _dataset_verb(verb):
+    """The handler of a review dataset's verb (its declaration's ``run``)."""
 
-    return _run(args, lambda p, c: push(p, c, workspace=args.workspace, min_submitted=args.min_submitted))
+    def handler(args) -> int:
+        return _run(args, lambda project, client: verb.run(args, project, client))
 
-
-def push_batches(args) -> int:
-    from workbench.review import push_batches as push
-
-    return _run(
-        args,
-        lambda p, c: push(
-            p,
-            c,
-            per_batch=args.per_batch,
-            status=args.status,
-            workspace=args.workspace,
-            min_submitted=args.min_submitted,
-        ),
-    )
-
-
-def push_suite(args) -> int:
-    from workbench.review import push_suite as push
-
-    return _run(args, lambda p, c: push(p, c, workspace=args.workspace, min_submitted=args.min_submitted))
-
-
-def push_errors(args) -> int:
-    from training import load_model
-    from workbench.review import push_errors as push
-
-    model = load_model(args.model)
-    return _run(
-        args,
-        lambda p, c: push(
-            p, c, model, per_kind=args.per_kind, workspace=args.workspace, min_submitted=args.min_submitted,
-            jobs=jobs_of(args),
-        ),
-    )  # fmt: skip
-
-
-def push_sample(args) -> int:
-    from training import load_model
-    from workbench.review import push_sample as push
-
-    model = load_model(args.model)
-    return _run(
-        args,
-        lambda p, c: push(p, c, model, n=args.n, strategy=args.strategy, seed=args.seed, workspace=args.workspace,
-                          min_submitted=args.min_submitted),
-    )  # fmt: skip
+    handler.__name__ = verb.name.replace("-", "_")
+    return handler
 
 
 def push_tagged(args) -> int:
@@ -145,35 +99,13 @@ def status(args) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("review", help="push seeds and batches to Argilla, pull the answers back")
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
+    from workbench.review import REVIEW_DATASETS
+
     min_sub = ("--min-submitted", {"type": int, "default": 1, "help": "answers a record needs (task distribution)"})
-    add_verb(verbs, "push-seeds", push_seeds, "seeds into the seed-review dataset", DIR, *CONNECTION, min_sub)
-    add_verb(
-        verbs,
-        "push-batches",
-        push_batches,
-        "a sample of every pending batch into batch-review",
-        DIR,
-        *CONNECTION,
-        min_sub,
-        ("--per-batch", {"type": int, "default": 20, "help": "records per batch"}),
-        (
-            "--status",
-            {
-                "choices": ["pending", "accepted"],
-                "default": "pending",
-                "help": "pending: batches awaiting review; accepted: audit batches already accepted",
-            },
-        ),
-    )
-    add_verb(
-        verbs,
-        "push-suite",
-        push_suite,
-        "the functional suites' test-side cases into suite-review (a case stays gated when reviewers agree)",
-        DIR,
-        *CONNECTION,
-        ("--min-submitted", {"type": int, "default": 2, "help": "answers a case needs (default 2)"}),
-    )
+    for declared in REVIEW_DATASETS.values():
+        for verb in declared.verbs:
+            extra = RAY if verb.ray else ()
+            add_verb(verbs, verb.name, _dataset_verb(verb), verb.help, DIR, *CONNECTION, *verb.arguments, *extra)
     add_verb(
         verbs,
         "accept-batch",
@@ -186,38 +118,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_verb(
         verbs,
-        "push-errors",
-        push_errors,
-        "what a model gets wrong (never holdout) into error-review",
-        DIR,
-        *CONNECTION,
-        min_sub,
-        ("--model", {"required": True, "help": "a model directory"}),
-        ("--per-kind", {"type": int, "default": 50, "help": "records per label and error type"}),
-        *RAY,
-    )
-    add_verb(
-        verbs,
-        "push-sample",
-        push_sample,
-        "production posts worth a person's time (active sampling) into sample-review",
-        DIR,
-        *CONNECTION,
-        min_sub,
-        ("--model", {"required": True, "help": "the shipped model directory (its scores pick the posts)"}),
-        ("--n", {"type": int, "default": 200, "help": "posts to push"}),
-        (
-            "--strategy",
-            {
-                "choices": ["uncertainty", "rare", "diverse", "mixed", "random"],
-                "default": "mixed",
-                "help": "see docs/explanation/production.md, 'Active sampling'",
-            },
-        ),
-        ("--seed", {"type": int, "default": 0, "help": "random seed (random, diverse and mixed)"}),
-    )
-    add_verb(
-        verbs,
         "push-tagged",
         push_tagged,
         "records tagged in the store (a map selection) into a review",
@@ -225,7 +125,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         *CONNECTION,
         min_sub,
         ("--tag", {"required": True, "help": "the tag (workbench tags DIR lists them)"}),
-        ("--dataset", {"choices": ["error-review", "batch-review"], "default": "error-review"}),
+        (
+            "--dataset",
+            {"choices": [n for n, d in REVIEW_DATASETS.items() if d.accepts_selection], "default": "error-review"},
+        ),
         ("--model", {"help": "a model directory: its decisions become the suggestion"}),
     )
     add_verb(

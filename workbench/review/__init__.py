@@ -1,7 +1,9 @@
 """The review loops between the store and Argilla: seeds, generated batches, model errors and the
 functional suites' test cases, and production posts picked by active sampling.
 
-``templates`` defines the datasets (names and questions are a public interface), ``errors`` mines
+``registry`` holds the review datasets, one declaration each (``datasets`` declares the built-in
+five: settings, guidelines, how answers apply, their verbs); ``templates`` builds their settings (names
+and questions are a public interface), ``errors`` mines
 what the model gets wrong (label-quality ranking, never holdout), ``records`` turns
 store rows into Argilla records (pure functions), ``push`` creates the workspace and datasets and logs
 records idempotently (never over an answered record), ``agreement`` resolves several annotators'
@@ -14,6 +16,7 @@ batches with the promoted model (it informs, never decides), ``loop`` is the rev
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
 
+from . import datasets as _builtin_datasets  # noqa: F401  (registers the five built-in datasets)
 from .acceptance import DEFAULT_PLAN, BatchDecision, BatchPlan
 from .agreement import label_agreement, resolve_labels
 from .connect import connect
@@ -21,9 +24,15 @@ from .errors import label_quality_score, mine_errors
 from .loop import SampleReviewLoop
 from .pull import pull, review_status
 from .push import push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
+from .registry import REVIEW_DATASETS, PullContext, ReviewDataset, ReviewVerb, register_dataset
 from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = [
+    "REVIEW_DATASETS",
+    "ReviewDataset",
+    "ReviewVerb",
+    "PullContext",
+    "register_dataset",
     "BATCH_REVIEW",
     "DATASETS",
     "ERROR_REVIEW",

@@ -25,9 +25,20 @@ from curation import Project, ReviewOutcome
 from .acceptance import BatchPlan
 from .agreement import label_agreement, resolve_choice, resolve_labels
 from .push import dataset_for
-from .templates import BATCH_REVIEW, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
+from .registry import REVIEW_DATASETS, PullContext
+from .templates import NONE_LABEL
 
-__all__ = ["pull", "review_status", "collect_answers"]
+__all__ = [
+    "pull",
+    "review_status",
+    "collect_answers",
+    "pull_seeds",
+    "pull_batches",
+    "pull_labels",
+    "pull_sample",
+    "pull_suite",
+    "suite_review_report",
+]
 
 
 def collect_answers(ds) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict], dict[str, int]]:
@@ -97,45 +108,49 @@ def _resolve_labels(project: Project, ds, answers, owner):
 def pull(
     project: Project, client, *, workspace: str | None = None, max_error: float = 0.10, owner: str | None = None
 ) -> dict[str, Any]:
-    """Read submitted answers of every review dataset and apply their consequences (safe to repeat)."""
+    """Read submitted answers of every review dataset (:data:`.registry.REVIEW_DATASETS`) and apply their
+    consequences to the store in one transaction (safe to repeat)."""
     users = {str(u.id): u.username for u in client.users}
     owner = owner or str(client.me.id)
     outcome = ReviewOutcome()
     report: dict[str, Any] = {}
-    ds = dataset_for(client, project, SEED_REVIEW, workspace=workspace, create=False)
-    if ds is not None:
-        answers, _, counts = collect_answers(ds)
-        outcome.annotations += _annotations(SEED_REVIEW, answers, users)
-        for rid, by_q in answers.items():
-            sid = rid.removeprefix("seed:")
-            verdict = resolve_choice(by_q.get("verdict", {}), owner=owner)
-            reason = "; ".join(sorted({r for r in by_q.get("reason", {}).values() if r})) or None
-            edits = [t for t in by_q.get("edited_text", {}).values() if t and t.strip()]
-            if verdict == "reject":
-                outcome.seed_status[sid] = ("rejected", reason or "rejected in seed review")
-            elif verdict == "needs_edit" and edits:
-                outcome.new_seed_text[sid] = resolve_choice(dict(enumerate(edits))) or edits[0]
-            elif verdict == "approve":
-                outcome.seed_status[sid] = ("approved", reason)
-        report[SEED_REVIEW] = counts
-    ds = dataset_for(client, project, BATCH_REVIEW, workspace=workspace, create=False)
-    if ds is not None:
-        report[BATCH_REVIEW] = _pull_batches(project, ds, users, owner, outcome, max_error=max_error)
-    ds = dataset_for(client, project, ERROR_REVIEW, workspace=workspace, create=False)
-    if ds is not None:
-        report[ERROR_REVIEW] = _pull_labels(project, ds, users, owner, outcome)
-    ds = dataset_for(client, project, SAMPLE_REVIEW, workspace=workspace, create=False)
-    if ds is not None:
-        report[SAMPLE_REVIEW] = _pull_sample(project, ds, users, owner, outcome)
-    ds = dataset_for(client, project, SUITE_REVIEW, workspace=workspace, create=False)
-    suite_counts = None
-    if ds is not None:
-        answers, _, suite_counts = collect_answers(ds)
-        outcome.annotations += _annotations(SUITE_REVIEW, answers, users)
+    for declared in REVIEW_DATASETS.values():
+        if declared.pull is None:
+            continue
+        ds = dataset_for(client, project, declared.name, workspace=workspace, create=False)
+        if ds is not None:
+            ctx = PullContext(project, ds, users, owner, outcome, {"max_error": max_error})
+            report[declared.name] = declared.pull(ctx)
     report["applied"] = project.apply_review(outcome)
-    if suite_counts is not None:
-        report[SUITE_REVIEW] = {**suite_counts, **suite_review_report(project)}
+    for declared in REVIEW_DATASETS.values():
+        if declared.after_apply is not None and declared.name in report:
+            report[declared.name] = declared.after_apply(project, report[declared.name])
     return report
+
+
+def pull_seeds(ctx: PullContext) -> dict:
+    """Seed verdicts: ``reject`` quarantines, ``needs_edit`` with a text makes a new version, ``approve``."""
+    answers, _, counts = collect_answers(ctx.dataset)
+    ctx.outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    for rid, by_q in answers.items():
+        sid = rid.removeprefix("seed:")
+        verdict = resolve_choice(by_q.get("verdict", {}), owner=ctx.owner)
+        reason = "; ".join(sorted({r for r in by_q.get("reason", {}).values() if r})) or None
+        edits = [t for t in by_q.get("edited_text", {}).values() if t and t.strip()]
+        if verdict == "reject":
+            ctx.outcome.seed_status[sid] = ("rejected", reason or "rejected in seed review")
+        elif verdict == "needs_edit" and edits:
+            ctx.outcome.new_seed_text[sid] = resolve_choice(dict(enumerate(edits))) or edits[0]
+        elif verdict == "approve":
+            ctx.outcome.seed_status[sid] = ("approved", reason)
+    return counts
+
+
+def pull_suite(ctx: PullContext) -> dict:
+    """Suite-review answers become annotation events; the cases' state is read after they are applied."""
+    answers, _, counts = collect_answers(ctx.dataset)
+    ctx.outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    return counts
 
 
 def suite_review_report(project: Project) -> dict[str, Any]:
@@ -157,13 +172,14 @@ def suite_review_report(project: Project) -> dict[str, Any]:
     }
 
 
-def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:
+def pull_labels(ctx: PullContext) -> dict:
     """Corrected labels of the error review: each resolved answer is a complete annotation. A false
     positive the annotators confirm (they keep the model's label at 0) makes the record a hard negative
     for that label."""
-    answers, metadata, counts = collect_answers(ds)
-    outcome.annotations += _annotations(ERROR_REVIEW, answers, users)
-    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner)
+    project, outcome = ctx.project, ctx.outcome
+    answers, metadata, counts = collect_answers(ctx.dataset)
+    outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers, ctx.owner)
     outcome.labels.update(resolved)
     for rid, labels in resolved.items():
         meta = metadata.get(rid, {})
@@ -177,12 +193,13 @@ def _pull_labels(project: Project, ds, users, owner, outcome: ReviewOutcome) -> 
     }
 
 
-def _pull_sample(project: Project, ds, users, owner, outcome: ReviewOutcome) -> dict:
+def pull_sample(ctx: PullContext) -> dict:
     """Labels of sampled production posts: each resolved answer is a complete annotation of the pool post
     (``pool:<id>``), which then has a production split; answers per sampling reason are counted."""
-    answers, metadata, counts = collect_answers(ds)
-    outcome.annotations += _annotations(SAMPLE_REVIEW, answers, users)
-    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner)
+    project, outcome = ctx.project, ctx.outcome
+    answers, metadata, counts = collect_answers(ctx.dataset)
+    outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers, ctx.owner)
     outcome.pool_labels.update({rid.removeprefix("pool:"): labels for rid, labels in resolved.items()})
     positives: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for rid, labels in resolved.items():
@@ -199,10 +216,12 @@ def _pull_sample(project: Project, ds, users, owner, outcome: ReviewOutcome) -> 
     }
 
 
-def _pull_batches(project: Project, ds, users, owner, outcome: ReviewOutcome, *, max_error: float) -> dict:
-    answers, metadata, counts = collect_answers(ds)
-    outcome.annotations += _annotations(BATCH_REVIEW, answers, users)
-    resolved, behind, conflicts = _resolve_labels(project, ds, answers, owner)
+def pull_batches(ctx: PullContext) -> dict:
+    """Batch-review labels, and each batch's sampling-plan decision once its whole sample is answered."""
+    project, outcome, owner, max_error = ctx.project, ctx.outcome, ctx.owner, ctx.options.get("max_error", 0.10)
+    answers, metadata, counts = collect_answers(ctx.dataset)
+    outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers, owner)
     outcome.labels.update(resolved)
     per_batch: dict[str, list[bool | None]] = defaultdict(list)
     audited = {meta.get("batch_id", "") for meta in metadata.values() if meta.get("audit")}
@@ -246,13 +265,16 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
     """Per dataset: pushed / pending / submitted / discarded counts; per batch: its review status in the
     store; agreement per label and conflicts of the batch review."""
     out: dict[str, Any] = {}
-    for name in (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW):
+    for declared in REVIEW_DATASETS.values():
+        if not declared.in_status:
+            continue
+        name = declared.name
         ds = dataset_for(client, project, name, workspace=workspace, create=False)
         if ds is None:
             continue
         answers, _, counts = collect_answers(ds)
         out[name] = counts
-        if name != SEED_REVIEW:
+        if declared.status_agreement:
             labels = list(project.taxonomy.label_names)
             chosen = {rid: _label_answers(by_q) for rid, by_q in answers.items()}
             out[name]["agreement"] = label_agreement(chosen, labels)
