@@ -122,7 +122,7 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
 
 
-def run_backend(
+def run_backend(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     name: str,
     posts: pd.DataFrame,
     vectors: np.ndarray,

@@ -39,7 +39,7 @@ def timed(fn, texts, repeats: int) -> tuple[float, np.ndarray]:
     return len(texts) / best, out
 
 
-def main() -> None:
+def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=2)

@@ -199,7 +199,7 @@ def _label_values(
     return out
 
 
-def _read(
+def _read(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
     path: Path,
     *,
     labels: Sequence[str],

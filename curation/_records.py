@@ -97,7 +97,7 @@ _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 _UNK = {"", "unknown", "?", "null", "none", "nan", "na", "n/a"}
 
 
-def parse_label_value(value: Any) -> int | None:
+def parse_label_value(value: Any) -> int | None:  # noqa: C901 -- over the length limits: to split (issue 34)
     """Read a label value as 1, 0 or unknown (``None``).
 
     Raises ``ValueError`` for anything else (0.5, "maybe", 2, ...).

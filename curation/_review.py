@@ -49,7 +49,7 @@ class ReviewOutcome:
     batch_review: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def apply_review(
+def apply_review(  # noqa: C901, PLR0912 -- over the length limits: to split (issue 34)
     store: Store, outcome: ReviewOutcome, *, actor: str = "review", production_splits: Mapping | None = None
 ) -> dict[str, int]:
     """Write ``outcome`` in one transaction; return how many of each change were made (0s on a repeat)."""

@@ -20,7 +20,7 @@ from ._taxonomy import Taxonomy
 __all__ = ["validate_record"]
 
 
-def validate_record(
+def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
     rec: RawRecord,
     *,
     taxonomy: Taxonomy,

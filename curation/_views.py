@@ -109,7 +109,7 @@ def _buckets(view: pd.DataFrame, labels: Sequence[str]) -> tuple[np.ndarray, np.
     return pos, any_pos, all_known
 
 
-def training_mix(
+def training_mix(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
     view: pd.DataFrame,
     labels: Sequence[str],
     *,

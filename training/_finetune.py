@@ -153,7 +153,7 @@ class FineTunedClassifier(Classifier):
         self.device_ = self.device or default_device()
         return encoder_head(body, head, normalize=False).to(self.device_)
 
-    def fit(
+    def fit(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
         self,
         texts: Sequence[str],
         targets: np.ndarray,

@@ -284,7 +284,7 @@ def vector_key(kind: str, item: Mapping[str, Any]) -> str:
     return f"{kind}: {text}"
 
 
-def run_vectors(
+def run_vectors(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
     vectors: RegressionVectors,
     predict_proba: Callable[[list[str]], np.ndarray],
     *,

@@ -109,7 +109,7 @@ def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show
 TRAIN_STEPS = ("snapshot", "mix", "train", "thresholds", "holdout + gates", "export")
 
 
-def train_model(
+def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     project: Project,
     out,
     spec: TrainSpec | None = None,

@@ -244,7 +244,7 @@ class OpenAICompatibleProvider:
             out.append(ex)
         return out
 
-    def _fill(self, client, seed: SeedSpec, slots: list[Slot], stats: GenerationStats) -> list[Item]:
+    def _fill(self, client, seed: SeedSpec, slots: list[Slot], stats: GenerationStats) -> list[Item]:  # noqa: C901 -- over the length limits: to split (issue 34)
         """Items for slots of one kind, asking again until they are filled or ``max_attempts`` faults
         come in a row (progress resets the count; see the module docstring)."""
         from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential
