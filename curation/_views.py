@@ -109,7 +109,7 @@ def _buckets(view: pd.DataFrame, labels: Sequence[str]) -> tuple[np.ndarray, np.
     return pos, any_pos, all_known
 
 
-def training_mix(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+def training_mix(
     view: pd.DataFrame,
     labels: Sequence[str],
     *,
@@ -171,126 +171,34 @@ def training_mix(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to 
     (20, 60, 10)
     """
     labels = list(labels)
-    if not 0.0 < clean_share < 1.0:
-        raise WorkbenchError("clean_share", expected="a share in (0, 1)", got=repr(clean_share))
-    if not 0.0 < head_cap <= 1.0:
-        raise WorkbenchError("head_cap", expected="a share in (0, 1]", got=repr(head_cap))
-    if not 0.0 <= hard_negative_share < 1.0:
-        raise WorkbenchError("hard_negative_share", expected="a share in [0, 1)", got=repr(hard_negative_share))
+    _check_mix_shares(clean_share, head_cap, hard_negative_share)
     pool = view if split is None else view[view["split"] == split]
     is_prod = (pool["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in pool else np.zeros(len(pool), bool)
     production = pool[is_prod].reset_index(drop=True)
     pool = pool[~is_prod].reset_index(drop=True)
-    rng = np.random.default_rng(seed)
+    order = np.random.default_rng(seed).permutation(len(pool))  # one shuffled order: stable selection
     pos, any_pos, all_known = _buckets(pool, labels)
-    available = pos.sum(axis=0)
     floors = {lab: int((floors or {}).get(lab, tail_floor)) for lab in labels}
-    order = rng.permutation(len(pool))  # one shuffled order reused in every round: stable selection
-    n_pos_avail = int(any_pos.sum())
-    total_est = max(1.0, n_pos_avail / (1.0 - clean_share))
-    selected = np.zeros(len(pool), dtype=bool)
-    cap = np.zeros(len(labels))
-    for _ in range(max_rounds):
-        cap = np.full(len(labels), max(np.floor(head_cap * total_est), 1.0))
-        target = np.minimum(available, cap)
-        selected = np.zeros(len(pool), dtype=bool)
-        counts = np.zeros(len(labels), dtype=np.int64)
-        for j in np.argsort(available, kind="stable"):  # rarest label first
-            cand = order[pos[order, j] & ~selected[order]]
-            for i in cand:
-                if counts[j] >= target[j]:
-                    break
-                row = pos[i]
-                if np.any(counts[row] + 1 > cap[row]):
-                    continue
-                selected[i] = True
-                counts[row] += 1
-        new_total = max(1.0, selected.sum() / (1.0 - clean_share))
-        if abs(new_total - total_est) < 1:
-            break
-        total_est = new_total
+    # 1. positives, rarest label first, under the head cap
+    selected, cap = _select_positives(pos, any_pos, order, clean_share=clean_share, head_cap=head_cap,
+                                      max_rounds=max_rounds)  # fmt: skip
     n_pos = int(selected.sum())
     counts = pos[selected].sum(axis=0)
-    # clean bucket
-    clean_cand = ~any_pos
-    hard = pool["hard_negative"].to_numpy(dtype=bool) if "hard_negative" in pool else np.zeros(len(pool), bool)
-    n_clean_target = int(round(n_pos * clean_share / (1.0 - clean_share)))
-    n_hn_target = int(round(hard_negative_share * n_clean_target))
-
-    def _take(mask: np.ndarray, n: int) -> np.ndarray:
-        # prefer fully labelled records, then partially labelled, both in the shuffled order
-        idx = order[mask[order]]
-        full = idx[all_known[idx]]
-        part = idx[~all_known[idx]]
-        return np.concatenate([full, part])[: max(n, 0)]
-
-    hn_labels = pool["hard_negative_labels"].tolist() if "hard_negative_labels" in pool else [[]] * len(pool)
+    # 2. the clean bucket: each label's own hard negatives, the hard-negative share, then ordinary clean
     targets = {lab: int(k) for lab, k in dict(hard_negatives_per_label or {}).items() if lab in labels}
-    chosen_for: list[int] = []
-    for lab, k in targets.items():  # each label's own hard negatives first
-        mine = np.array([lab in (h if isinstance(h, (list, tuple, np.ndarray)) else []) for h in hn_labels], bool)
-        have = int(np.isin(np.flatnonzero(mine), chosen_for).sum())
-        extra = _take(clean_cand & hard & mine & ~np.isin(np.arange(len(pool)), chosen_for), k - have)
-        chosen_for += [int(i) for i in extra]
-    first = np.asarray(chosen_for, dtype=np.int64)
-    rest_hn = _take(clean_cand & hard & ~np.isin(np.arange(len(pool)), first), n_hn_target - len(first))
-    hn_idx = np.concatenate([first, rest_hn]).astype(np.int64)
-    rest_idx = _take(clean_cand & ~hard, n_clean_target - len(hn_idx))
-    if len(hn_idx) + len(rest_idx) < n_clean_target:  # not enough ordinary clean: top up with hard negatives
-        extra = _take(
-            clean_cand & hard & ~np.isin(np.arange(len(pool)), hn_idx), n_clean_target - len(hn_idx) - len(rest_idx)
-        )
-        hn_idx = np.concatenate([hn_idx, extra])
-    clean_sel = np.concatenate([hn_idx, rest_idx]).astype(np.int64)
+    hn_labels = pool["hard_negative_labels"].tolist() if "hard_negative_labels" in pool else [[]] * len(pool)
+    hn_idx, clean_sel = _select_clean(pool, any_pos, all_known, order, hn_labels, targets, n_pos=n_pos,
+                                      clean_share=clean_share, hard_negative_share=hard_negative_share)  # fmt: skip
     selected[clean_sel] = True
+    # 3. what was achieved, per label and for the shares
+    hn_for = {lab: sum(1 for i in hn_idx if lab in _as_list(hn_labels[i])) for lab in labels}
+    per_rows, unmet = _per_label_report(labels, pos.sum(axis=0), counts, cap, floors, hn_for, targets)
     n_clean = int(len(clean_sel))
     n_total = n_pos + n_clean
     achieved_clean = n_clean / n_total if n_total else 0.0
     achieved_hn = len(hn_idx) / n_clean if n_clean else 0.0
-    unmet: list[str] = []
-    per_rows = []
-    hn_for = {
-        lab: sum(
-            1 for i in hn_idx if lab in (hn_labels[i] if isinstance(hn_labels[i], (list, tuple, np.ndarray)) else [])
-        )
-        for lab in labels
-    }
-    for lab, k in targets.items():
-        if hn_for[lab] < k:
-            unmet.append(f"{lab}: {hn_for[lab]} of {k} hard negatives wanted (mixing.hard_negatives_per_label)")
-    for j, lab in enumerate(labels):
-        floor_met = available[j] >= floors[lab]
-        if not floor_met:
-            unmet.append(f"{lab}: floor {floors[lab]} not met, only {int(available[j])} positives available")
-        if counts[j] < min(available[j], cap[j]):
-            unmet.append(
-                f"{lab}: {int(counts[j])} of {int(min(available[j], cap[j]))} wanted positives selected "
-                f"(co-occurring labels hit their caps)"
-            )
-        per_rows.append(
-            {
-                "label": lab,
-                "available": int(available[j]),
-                "selected": int(counts[j]),
-                "floor": floors[lab],
-                "floor_met": bool(floor_met),
-                "cap": int(cap[j]),
-                "capped": bool(available[j] > cap[j]),
-                "hard_negatives": int(hn_for[lab]),
-                "hard_negative_target": targets.get(lab),
-            }
-        )
-    lo, hi = clean_share_range
-    if n_total and not lo <= achieved_clean <= hi:
-        unmet.append(
-            f"clean share {achieved_clean:.1%} outside [{lo:.0%}, {hi:.0%}] ({n_clean} clean for {n_pos} positives)"
-        )
-    lo, hi = hard_negative_range
-    if n_clean and not lo <= achieved_hn <= hi:
-        unmet.append(
-            f"hard-negative share of clean {achieved_hn:.1%} outside [{lo:.0%}, {hi:.0%}] "
-            f"({len(hn_idx)} hard negatives available/selected)"
-        )
+    unmet += _share_report(n_pos, n_clean, len(hn_idx), clean_share_range, hard_negative_range)
+    # 4. labelled production posts join at their share
     frame = pool.loc[np.flatnonzero(selected)].reset_index(drop=True)
     prod_rows, prod_summary = production_part(production, labels, n_total, share=production_share,
                                               max_repeat=production_max_repeat, seed=seed)  # fmt: skip
@@ -316,6 +224,141 @@ def training_mix(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to 
         "production": prod_summary,
     }
     return MixResult(frame=frame, per_label=pd.DataFrame(per_rows).set_index("label"), summary=summary, unmet=unmet)
+
+
+def _check_mix_shares(clean_share: float, head_cap: float, hard_negative_share: float) -> None:
+    if not 0.0 < clean_share < 1.0:
+        raise WorkbenchError("clean_share", expected="a share in (0, 1)", got=repr(clean_share))
+    if not 0.0 < head_cap <= 1.0:
+        raise WorkbenchError("head_cap", expected="a share in (0, 1]", got=repr(head_cap))
+    if not 0.0 <= hard_negative_share < 1.0:
+        raise WorkbenchError("hard_negative_share", expected="a share in [0, 1)", got=repr(hard_negative_share))
+
+
+def _as_list(value) -> list | tuple | np.ndarray:
+    return value if isinstance(value, (list, tuple, np.ndarray)) else []
+
+
+def _select_positives(
+    pos: np.ndarray, any_pos: np.ndarray, order: np.ndarray, *, clean_share: float, head_cap: float, max_rounds: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Records with positives, the rarest label filled first, no label past ``head_cap`` of the total (the
+    total depends on the selection: a few rounds until it settles). Returns (selected mask, per-label cap)."""
+    available = pos.sum(axis=0)
+    total_est = max(1.0, int(any_pos.sum()) / (1.0 - clean_share))
+    selected = np.zeros(len(pos), dtype=bool)
+    cap = np.zeros(pos.shape[1])
+    for _ in range(max_rounds):
+        cap = np.full(pos.shape[1], max(np.floor(head_cap * total_est), 1.0))
+        target = np.minimum(available, cap)
+        selected = np.zeros(len(pos), dtype=bool)
+        counts = np.zeros(pos.shape[1], dtype=np.int64)
+        for j in np.argsort(available, kind="stable"):  # rarest label first
+            for i in order[pos[order, j] & ~selected[order]]:
+                if counts[j] >= target[j]:
+                    break
+                row = pos[i]
+                if np.any(counts[row] + 1 > cap[row]):
+                    continue
+                selected[i] = True
+                counts[row] += 1
+        new_total = max(1.0, selected.sum() / (1.0 - clean_share))
+        if abs(new_total - total_est) < 1:
+            break
+        total_est = new_total
+    return selected, cap
+
+
+def _select_clean(
+    pool: pd.DataFrame,
+    any_pos: np.ndarray,
+    all_known: np.ndarray,
+    order: np.ndarray,
+    hn_labels: list,
+    targets: dict[str, int],
+    *,
+    n_pos: int,
+    clean_share: float,
+    hard_negative_share: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The clean bucket for ``n_pos`` positives: each label's own hard negatives first (``targets``), the rest
+    of the hard-negative share, ordinary clean records, topped up with hard negatives when those run out.
+    Fully labelled records are preferred. Returns (hard-negative indices, all clean indices)."""
+    clean_cand = ~any_pos
+    hard = pool["hard_negative"].to_numpy(dtype=bool) if "hard_negative" in pool else np.zeros(len(pool), bool)
+    n_clean_target = int(round(n_pos * clean_share / (1.0 - clean_share)))
+    n_hn_target = int(round(hard_negative_share * n_clean_target))
+    everyone = np.arange(len(pool))
+
+    def take(mask: np.ndarray, n: int) -> np.ndarray:
+        # prefer fully labelled records, then partially labelled, both in the shuffled order
+        idx = order[mask[order]]
+        return np.concatenate([idx[all_known[idx]], idx[~all_known[idx]]])[: max(n, 0)]
+
+    chosen_for: list[int] = []
+    for lab, k in targets.items():  # each label's own hard negatives first
+        mine = np.array([lab in _as_list(h) for h in hn_labels], bool)
+        have = int(np.isin(np.flatnonzero(mine), chosen_for).sum())
+        chosen_for += [int(i) for i in take(clean_cand & hard & mine & ~np.isin(everyone, chosen_for), k - have)]
+    first = np.asarray(chosen_for, dtype=np.int64)
+    rest_hn = take(clean_cand & hard & ~np.isin(everyone, first), n_hn_target - len(first))
+    hn_idx = np.concatenate([first, rest_hn]).astype(np.int64)
+    rest_idx = take(clean_cand & ~hard, n_clean_target - len(hn_idx))
+    if len(hn_idx) + len(rest_idx) < n_clean_target:  # not enough ordinary clean: top up with hard negatives
+        extra = take(clean_cand & hard & ~np.isin(everyone, hn_idx), n_clean_target - len(hn_idx) - len(rest_idx))
+        hn_idx = np.concatenate([hn_idx, extra])
+    return hn_idx, np.concatenate([hn_idx, rest_idx]).astype(np.int64)
+
+
+def _per_label_report(labels, available, counts, cap, floors, hn_for, targets) -> tuple[list[dict], list[str]]:
+    """Per label: available / selected positives, floor, cap, hard negatives; and what could not be met."""
+    unmet = [
+        f"{lab}: {hn_for[lab]} of {k} hard negatives wanted (mixing.hard_negatives_per_label)"
+        for lab, k in targets.items()
+        if hn_for[lab] < k
+    ]
+    rows = []
+    for j, lab in enumerate(labels):
+        floor_met = available[j] >= floors[lab]
+        if not floor_met:
+            unmet.append(f"{lab}: floor {floors[lab]} not met, only {int(available[j])} positives available")
+        if counts[j] < min(available[j], cap[j]):
+            unmet.append(
+                f"{lab}: {int(counts[j])} of {int(min(available[j], cap[j]))} wanted positives selected "
+                f"(co-occurring labels hit their caps)"
+            )
+        rows.append(
+            {
+                "label": lab,
+                "available": int(available[j]),
+                "selected": int(counts[j]),
+                "floor": floors[lab],
+                "floor_met": bool(floor_met),
+                "cap": int(cap[j]),
+                "capped": bool(available[j] > cap[j]),
+                "hard_negatives": int(hn_for[lab]),
+                "hard_negative_target": targets.get(lab),
+            }
+        )
+    return rows, unmet
+
+
+def _share_report(n_pos: int, n_clean: int, n_hn: int, clean_range, hn_range) -> list[str]:
+    """The clean share and the hard-negative share of clean, where they fall outside their ranges."""
+    out = []
+    n_total = n_pos + n_clean
+    lo, hi = clean_range
+    if n_total and not lo <= n_clean / n_total <= hi:
+        out.append(
+            f"clean share {n_clean / n_total:.1%} outside [{lo:.0%}, {hi:.0%}] ({n_clean} clean for {n_pos} positives)"
+        )
+    lo, hi = hn_range
+    if n_clean and not lo <= n_hn / n_clean <= hi:
+        out.append(
+            f"hard-negative share of clean {n_hn / n_clean:.1%} outside [{lo:.0%}, {hi:.0%}] "
+            f"({n_hn} hard negatives available/selected)"
+        )
+    return out
 
 
 def production_part(
