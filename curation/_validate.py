@@ -20,7 +20,7 @@ from ._taxonomy import Taxonomy
 __all__ = ["validate_record"]
 
 
-def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+def validate_record(
     rec: RawRecord,
     *,
     taxonomy: Taxonomy,
@@ -41,19 +41,69 @@ def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
     ``repair`` the primary is set, provenance ``repair``) and a known-negative primary makes its
     secondaries negative (provenance ``implied``).
     """
-    tax = taxonomy
-    ok = True
+    if not _text_ok(rec, problems):
+        return None
+    labels, ok = _mapped_labels(rec, lmap, names, problems)
+    ctx = (rec.context or context).upper()
+    if ctx not in CONTEXTS:
+        problems.append(f"{rec.where} field 'context': {rec.context!r} is not one of {list(CONTEXTS)}")
+        ok = False
+    if rec.origin not in ORIGINS:
+        problems.append(f"{rec.where} field 'origin': {rec.origin!r} is not one of {list(ORIGINS)}")
+        ok = False
+    seed_id, seed_ok = _seed_of(rec, known_seeds, known_batches, problems)
+    if not (ok and seed_ok):
+        return None
+    if rec.provenance not in PROVENANCES:
+        problems.append(f"{rec.where}: label provenance {rec.provenance!r} is not one of {list(PROVENANCES)}")
+        return None
+    prov = {k: rec.provenance for k in labels}
+    repaired = _complete_primaries(rec, taxonomy, labels, prov, repair=repair, problems=problems)
+    if repaired is None:
+        return None
+    implied = _imply_negative_secondaries(taxonomy, labels, prov)
+    text = rec.text
+    norm = normalise_text(text)
+    return {
+        "id": stable_record_id(source, rec.source_id, text),
+        "text": text,
+        "text_hash": text_hash(text),
+        "norm_hash": text_hash(norm)[:16],
+        "_norm": norm,
+        "context": ctx,
+        "source": source,
+        "origin": rec.origin,
+        "seed_id": seed_id,
+        "batch_id": rec.batch_id,
+        "labels": canonical_json(labels),
+        "label_provenance": canonical_json(prov),
+        "meta": canonical_json({k: v for k, v in rec.meta.items()}),
+        "status": "active",
+        "_repaired": repaired,
+        "_implied": implied,
+    }
+
+
+def _text_ok(rec: RawRecord, problems: list[str]) -> bool:
     text = rec.text
     if not isinstance(text, str):
         problems.append(f"{rec.where} field 'text': expected a string, got {type(text).__name__}")
-        return None
-    if not text.strip():
+    elif not text.strip():
         problems.append(f"{rec.where} field 'text': empty text; drop the row or fill it in")
-        return None
-    if "\x00" in text:
+    elif "\x00" in text:
         problems.append(f"{rec.where} field 'text': contains a NUL character; clean the text")
-        return None
+    else:
+        return True
+    return False
+
+
+def _mapped_labels(
+    rec: RawRecord, lmap: Mapping[str, str | None], names: set[str], problems: list[str]
+) -> tuple[dict[str, int], bool]:
+    """The row's label columns mapped to taxonomy labels (``None``: dropped) and parsed to 1 / 0 (unknown
+    left out); ``False`` when a column was unknown, unparsable or contradicted another."""
     labels: dict[str, int] = {}
+    ok = True
     for col, raw in rec.labels.items():
         target = lmap.get(col, col)
         if target is None:
@@ -80,14 +130,15 @@ def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
                 problems.append(f"{rec.where} field {col!r}: label {target!r} given twice with different values")
                 ok = False
             labels[target] = v
-    ctx = (rec.context or context).upper()
-    if ctx not in CONTEXTS:
-        problems.append(f"{rec.where} field 'context': {rec.context!r} is not one of {list(CONTEXTS)}")
-        ok = False
-    if rec.origin not in ORIGINS:
-        problems.append(f"{rec.where} field 'origin': {rec.origin!r} is not one of {list(ORIGINS)}")
-        ok = False
+    return labels, ok
+
+
+def _seed_of(
+    rec: RawRecord, known_seeds: set[str], known_batches: Mapping[str, str], problems: list[str]
+) -> tuple[str | None, bool]:
+    """The row's seed (its batch's, when it names a batch) and whether the seed and batch are known."""
     seed_id = rec.seed_id
+    ok = True
     if rec.batch_id is not None:
         bseed = known_batches.get(rec.batch_id)
         if bseed is None:
@@ -103,14 +154,16 @@ def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
     if seed_id is not None and seed_id not in known_seeds:
         problems.append(f"{rec.where} field 'seed_id': unknown seed {seed_id!r}; add the seed first")
         ok = False
-    if not ok:
-        return None
-    if rec.provenance not in PROVENANCES:
-        problems.append(f"{rec.where}: label provenance {rec.provenance!r} is not one of {list(PROVENANCES)}")
-        return None
-    prov = {k: rec.provenance for k in labels}
-    repaired = implied = 0
-    for lab in tax.labels:  # hierarchy: a secondary label needs its primary
+    return seed_id, ok
+
+
+def _complete_primaries(
+    rec: RawRecord, tax: Taxonomy, labels: dict[str, int], prov: dict[str, str], *, repair: bool, problems: list[str]
+) -> int | None:
+    """A secondary label needs its primaries: with ``repair`` they are set (provenance ``repair``; returns how
+    many), else the row is refused (``None``, the problem appended)."""
+    repaired = 0
+    for lab in tax.labels:
         if lab.parent is None or labels.get(lab.name) != 1:
             continue
         chain = []
@@ -121,18 +174,23 @@ def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
         for parent in chain:
             if labels.get(parent) == 1:
                 continue
-            if repair:
-                labels[parent] = 1
-                prov[parent] = "repair"
-                repaired += 1
-            else:
+            if not repair:
                 problems.append(
                     f"{rec.where}: secondary label {lab.name!r} is set without its primary "
                     f"{parent!r} (which is {labels.get(parent, 'unknown')}); fix the data or import "
                     f"with --repair-hierarchy to set the primary"
                 )
                 return None
-    for lab in tax.labels:  # a known-negative primary implies its secondaries are negative
+            labels[parent] = 1
+            prov[parent] = "repair"
+            repaired += 1
+    return repaired
+
+
+def _imply_negative_secondaries(tax: Taxonomy, labels: dict[str, int], prov: dict[str, str]) -> int:
+    """A known-negative primary makes its unknown secondaries negative (provenance ``implied``)."""
+    implied = 0
+    for lab in tax.labels:
         if lab.parent is not None and lab.name not in labels:
             p = lab.parent
             while p is not None and labels.get(p) != 0:
@@ -141,23 +199,4 @@ def validate_record(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
                 labels[lab.name] = 0
                 prov[lab.name] = "implied"
                 implied += 1
-    norm = normalise_text(text)
-    th = text_hash(text)
-    return {
-        "id": stable_record_id(source, rec.source_id, text),
-        "text": text,
-        "text_hash": th,
-        "norm_hash": text_hash(norm)[:16],
-        "_norm": norm,
-        "context": ctx,
-        "source": source,
-        "origin": rec.origin,
-        "seed_id": seed_id,
-        "batch_id": rec.batch_id,
-        "labels": canonical_json(labels),
-        "label_provenance": canonical_json(prov),
-        "meta": canonical_json({k: v for k, v in rec.meta.items()}),
-        "status": "active",
-        "_repaired": repaired,
-        "_implied": implied,
-    }
+    return implied
