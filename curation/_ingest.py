@@ -117,7 +117,7 @@ def _new_seeds_and_batches(
     return new_seeds, new_batches, replans
 
 
-def ingest(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+def ingest(
     store: Store,
     taxonomy: Taxonomy,
     config: Mapping[str, Any],
@@ -138,36 +138,117 @@ def ingest(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split 
     Nothing is written unless every row is valid; the error lists every problem with its file,
     line and field.
     """
-    tax = taxonomy
     if fractions is not None:
         fractions = validate_fractions(fractions, allow_missing=True)
     source = source or result.source
     context = (context or result.context).upper()
     where0 = path or result.format
     problems = list(result.problems)
+    lmap = _check_source_context_and_map(result, source, context, label_map, taxonomy, where0, problems)
+    # 1. seeds and batches of a seeds file, then every row against the taxonomy and them
+    new_seeds, new_batches, replans = _new_seeds_and_batches(store, result, set(taxonomy.label_names), problems)
+    checked = _checked_rows(
+        store,
+        taxonomy,
+        result,
+        new_seeds,
+        new_batches,
+        lmap=lmap,
+        source=source,
+        context=context,
+        repair=repair_hierarchy,
+        problems=problems,
+    )
+    # 2. against the store: new, already stored, or a clash
+    new_rows, already = _new_rows(store, checked, problems)
+    if problems:
+        raise ImportValidationError(f"import of {where0} into {root}: nothing was written", problems=problems, fix=None)
+    # 3. deduplicate, split and store in one transaction
+    digest = canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()])
+    import_id = "imp-" + hashlib.sha256(digest.encode()).hexdigest()[:12]
+    pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(store, taxonomy, config, new_rows, fractions=fractions)
+    for r in new_rows:
+        r["import_id"] = import_id
+    writes = bool(new_rows or new_seeds or new_batches or replans)
+    if writes:
+        params = {"context": context, "label_map": lmap, "repair_hierarchy": repair_hierarchy, "fractions": fractions}
+        store.insert_import(
+            seeds=new_seeds,
+            batches=new_batches,
+            seed_plans=replans,
+            import_row={"id": import_id, "source": source, "format": result.format, "path": path, "params": params},
+            records=new_rows,
+            near_dups=pairs_out,
+            actor=actor,
+        )
+    return ImportSummary(
+        import_id=import_id if writes else "",
+        source=source,
+        n_read=len(result.records),
+        n_inserted=len(new_rows),
+        n_already_stored=already,
+        n_same_in_file=checked.same_in_file,
+        n_exact_duplicates=n_exact,
+        n_near_duplicate_pairs=len(pairs_out),
+        n_conflicting_pairs=n_conflict,
+        n_repaired=checked.repaired,
+        n_implied=checked.implied,
+        splits=dict(Counter(r["split"] for r in new_rows)),
+        n_quarantined_evaluation_twins=n_twins,
+    )
+
+
+def _check_source_context_and_map(
+    result: ReadResult, source, context: str, label_map, taxonomy: Taxonomy, where0: str, problems: list[str]
+) -> dict[str, str | None]:
+    """The import's source name and context checked; the label map (the format's, then the user's, ``-`` or
+    empty dropping a column) with every target a taxonomy label."""
     if context not in CONTEXTS:
         problems.insert(0, f"{where0}: context {context!r} is not one of {list(CONTEXTS)}; pass --context")
     if not source or any(c in source for c in ":\n\t"):
         problems.insert(0, f"{where0}: source name {source!r} must be non-empty without ':' or tabs; pass --source")
     lmap: dict[str, str | None] = dict(FORMATS[result.format].label_map if result.format in FORMATS else {})
     lmap.update({k: (None if v in (None, "-", "") else v) for k, v in (label_map or {}).items()})
-    names = set(tax.label_names)
+    names = set(taxonomy.label_names)
     for target in {v for v in lmap.values() if v is not None}:
         if target not in names:
             problems.append(f"label map: target {target!r} is not a taxonomy label; expected one of {sorted(names)}")
-    new_seeds, new_batches, replans = _new_seeds_and_batches(store, result, names, problems)
+    return lmap
+
+
+@dataclass
+class _CheckedRows:
+    rows: list[dict[str, Any]]
+    first_seen: dict[str, tuple[str, str, str]]  # id -> (where, text_hash, labels)
+    same_in_file: int = 0
+    repaired: int = 0
+    implied: int = 0
+
+
+def _checked_rows(
+    store: Store,
+    taxonomy: Taxonomy,
+    result: ReadResult,
+    new_seeds,
+    new_batches,
+    *,
+    lmap,
+    source: str,
+    context: str,
+    repair: bool,
+    problems: list[str],
+) -> _CheckedRows:
+    """Every parsed row validated (:func:`validate_record`), with stable ids for repeated texts of a source
+    without ids; a row repeated in the file is counted once, an id reused for another text is a problem."""
     known_seeds = store.seed_ids() | {sd["id"] for sd in new_seeds}
     known_batches = {**store.batches(), **{bt["id"]: bt["seed_id"] for bt in new_batches}}
-
-    rows: list[dict[str, Any]] = []
-    first_seen: dict[str, tuple[str, str, str]] = {}  # id -> (where, text_hash, labels)
-    same_in_file = 0
-    n_repaired = n_implied = 0
+    out = _CheckedRows([], {})
+    names = set(taxonomy.label_names)
     hash_counts: Counter[str] = Counter()
     for rec in result.records:
         row = validate_record(
             rec,
-            taxonomy=tax,
+            taxonomy=taxonomy,
             lmap=lmap,
             names=names,
             known_seeds=known_seeds,
@@ -175,34 +256,38 @@ def ingest(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split 
             problems=problems,
             source=source,
             context=context,
-            repair=repair_hierarchy,
+            repair=repair,
         )
         if row is None:
             continue
-        n_repaired += row.pop("_repaired")
-        n_implied += row.pop("_implied")
+        out.repaired += row.pop("_repaired")
+        out.implied += row.pop("_implied")
         if rec.source_id in (None, ""):
             hash_counts[row["text_hash"]] += 1
             k = hash_counts[row["text_hash"]]
             if k > 1:  # the k-th identical text of a source without ids gets a stable suffix
                 row["id"] = f"{row['id']}~{k}"
-        prev = first_seen.get(row["id"])
+        prev = out.first_seen.get(row["id"])
         if prev is not None:
             if prev[1] == row["text_hash"] and prev[2] == row["labels"]:
-                same_in_file += 1
-                continue
-            problems.append(
-                f"{rec.where}: duplicate id {row['id']!r} with different text or labels "
-                f"(first at {prev[0]}); ids must be unique per source"
-            )
+                out.same_in_file += 1
+            else:
+                problems.append(
+                    f"{rec.where}: duplicate id {row['id']!r} with different text or labels "
+                    f"(first at {prev[0]}); ids must be unique per source"
+                )
             continue
-        first_seen[row["id"]] = (rec.where, row["text_hash"], row["labels"])
-        rows.append(row)
+        out.first_seen[row["id"]] = (rec.where, row["text_hash"], row["labels"])
+        out.rows.append(row)
+    return out
 
-    stored = store.existing([r["id"] for r in rows])
-    new_rows = []
-    already = 0
-    for r in rows:
+
+def _new_rows(store: Store, checked: _CheckedRows, problems: list[str]) -> tuple[list[dict[str, Any]], int]:
+    """The rows not stored yet, and how many are stored already as they are; an id stored with another text
+    or other labels is a problem (labels change through annotation, not re-import)."""
+    stored = store.existing([r["id"] for r in checked.rows])
+    new_rows, already = [], 0
+    for r in checked.rows:
         s = stored.get(r["id"])
         if s is None:
             new_rows.append(r)
@@ -210,57 +295,10 @@ def ingest(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split 
             already += 1
         else:
             problems.append(
-                f"{first_seen[r['id']][0]}: id {r['id']!r} is already stored with different text "
+                f"{checked.first_seen[r['id']][0]}: id {r['id']!r} is already stored with different text "
                 f"or labels; change labels through annotation, or import under another --source"
             )
-    if problems:
-        raise ImportValidationError(f"import of {where0} into {root}: nothing was written", problems=problems, fix=None)
-
-    import_id = (
-        "imp-"
-        + hashlib.sha256(canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()]).encode()).hexdigest()[
-            :12
-        ]
-    )
-    pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(store, tax, config, new_rows, fractions=fractions)
-    for r in new_rows:
-        r["import_id"] = import_id
-    if new_rows or new_seeds or new_batches or replans:
-        store.insert_import(
-            seeds=new_seeds,
-            batches=new_batches,
-            seed_plans=replans,
-            import_row={
-                "id": import_id,
-                "source": source,
-                "format": result.format,
-                "path": path,
-                "params": {
-                    "context": context,
-                    "label_map": lmap,
-                    "repair_hierarchy": repair_hierarchy,
-                    "fractions": fractions,
-                },
-            },
-            records=new_rows,
-            near_dups=pairs_out,
-            actor=actor,
-        )
-    return ImportSummary(
-        import_id=import_id if (new_rows or new_seeds or new_batches or replans) else "",
-        source=source,
-        n_read=len(result.records),
-        n_inserted=len(new_rows),
-        n_already_stored=already,
-        n_same_in_file=same_in_file,
-        n_exact_duplicates=n_exact,
-        n_near_duplicate_pairs=len(pairs_out),
-        n_conflicting_pairs=n_conflict,
-        n_repaired=n_repaired,
-        n_implied=n_implied,
-        splits=dict(Counter(r["split"] for r in new_rows)),
-        n_quarantined_evaluation_twins=n_twins,
-    )
+    return new_rows, already
 
 
 def _near_pairs(

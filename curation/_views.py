@@ -180,15 +180,25 @@ def training_mix(
     pos, any_pos, all_known = _buckets(pool, labels)
     floors = {lab: int((floors or {}).get(lab, tail_floor)) for lab in labels}
     # 1. positives, rarest label first, under the head cap
-    selected, cap = _select_positives(pos, any_pos, order, clean_share=clean_share, head_cap=head_cap,
-                                      max_rounds=max_rounds)  # fmt: skip
+    selected, cap = _select_positives(
+        pos, any_pos, order, clean_share=clean_share, head_cap=head_cap, max_rounds=max_rounds
+    )
     n_pos = int(selected.sum())
     counts = pos[selected].sum(axis=0)
     # 2. the clean bucket: each label's own hard negatives, the hard-negative share, then ordinary clean
     targets = {lab: int(k) for lab, k in dict(hard_negatives_per_label or {}).items() if lab in labels}
     hn_labels = pool["hard_negative_labels"].tolist() if "hard_negative_labels" in pool else [[]] * len(pool)
-    hn_idx, clean_sel = _select_clean(pool, any_pos, all_known, order, hn_labels, targets, n_pos=n_pos,
-                                      clean_share=clean_share, hard_negative_share=hard_negative_share)  # fmt: skip
+    hn_idx, clean_sel = _select_clean(
+        pool,
+        any_pos,
+        all_known,
+        order,
+        hn_labels,
+        targets,
+        n_pos=n_pos,
+        clean_share=clean_share,
+        hard_negative_share=hard_negative_share,
+    )
     selected[clean_sel] = True
     # 3. what was achieved, per label and for the shares
     hn_for = {lab: sum(1 for i in hn_idx if lab in _as_list(hn_labels[i])) for lab in labels}
