@@ -59,8 +59,10 @@ def week_two_sources(seed: int = 0) -> pd.DataFrame:
         ("ethos", SHARED / "ethos" / "Ethos_Dataset_Binary.csv", "ethos", "hate", None),
         ("openai_moderation", SHARED / "openai_moderation" / "samples-1680.jsonl.gz", "openai_moderation", "H", None),
     ):
-        rows = [(r.text, r.labels.get(hate_key), r.labels.get(off_key) if off_key else None)
-                for r in read_file(path, fmt).records]  # fmt: skip
+        rows = [
+            (r.text, r.labels.get(hate_key), r.labels.get(off_key) if off_key else None)
+            for r in read_file(path, fmt).records
+        ]
         df = pd.DataFrame(rows, columns=["text", "hate", "offensive"]).dropna(subset=["hate"])
         df["source"] = name
         frames.append(df.sample(frac=1.0, random_state=seed))
@@ -77,8 +79,10 @@ def build_stream(holdout: pd.DataFrame, per_day: int, *, clean_share: float = 0.
         positive = (pool["hate"] == 1) | (pool["offensive"] == 1)
         n_clean = int(round(n * clean_share))
         clean, pos = pool[~positive], pool[positive]
-        take = [clean.sample(min(n_clean, len(clean)), random_state=int(rng.integers(1 << 30))),
-                pos.sample(min(n - n_clean, len(pos)), random_state=int(rng.integers(1 << 30)))]  # fmt: skip
+        take = [
+            clean.sample(min(n_clean, len(clean)), random_state=int(rng.integers(1 << 30))),
+            pos.sample(min(n - n_clean, len(pos)), random_state=int(rng.integers(1 << 30))),
+        ]
         return pd.concat(take).sample(frac=1.0, random_state=int(rng.integers(1 << 30)))
 
     week1 = draw(holdout.assign(source="hatexplain"), 7 * per_day)
@@ -116,15 +120,18 @@ def review_round(project, owner, annotator, model, stream, n: int, strategy: str
     truth = stream.set_index("id")
     answered, offset = [], 0
     while True:
-        found = http.post(f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 500, "offset": offset},
-                          json={}).json()  # fmt: skip
+        found = http.post(
+            f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 500, "offset": offset}, json={}
+        ).json()
         items = [h["record"] for h in found["items"]]
         for rec in items:
             if rec["id"] in done:
                 continue
             pid = rec["external_id"].removeprefix("pool:")
-            r = http.post(f"/api/v1/records/{rec['id']}/responses",
-                          json={"status": "submitted", "values": {"labels": {"value": gold_answer(truth.loc[pid])}}})  # fmt: skip
+            r = http.post(
+                f"/api/v1/records/{rec['id']}/responses",
+                json={"status": "submitted", "values": {"labels": {"value": gold_answer(truth.loc[pid])}}},
+            )
             r.raise_for_status()
             done.add(rec["id"])
             answered.append(pid)
@@ -137,8 +144,11 @@ def review_round(project, owner, annotator, model, stream, n: int, strategy: str
 
 def hate_at(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     fired = p >= threshold
-    return {"threshold": round(float(threshold), 4), "recall": round(float(fired[y == 1].mean()), 4),
-            "fpr": round(float(fired[y == 0].mean()), 4)}  # fmt: skip
+    return {
+        "threshold": round(float(threshold), 4),
+        "recall": round(float(fired[y == 1].mean()), 4),
+        "fpr": round(float(fired[y == 0].mean()), 4),
+    }
 
 
 def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
@@ -178,16 +188,27 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     log = out / "stream.jsonl"
     with log.open("w") as f:
         for row, s in zip(stream.to_dict(orient="records"), scores):
-            f.write(json.dumps({"id": row["id"], "text": row["text"], "time": row["time"], "model": name,
-                                "scores": {lab: round(float(v), 6) for lab, v in zip(model.labels, s)}}) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    {
+                        "id": row["id"],
+                        "text": row["text"],
+                        "time": row["time"],
+                        "model": name,
+                        "scores": {lab: round(float(v), 6) for lab, v in zip(model.labels, s)},
+                    }
+                )
+                + "\n"
+            )
     pdir = out / "production"
     if pdir.exists():
         shutil.rmtree(pdir)
     # recalibration is what this bench measures: half of the labelled posts tune and check thresholds (the
     # fractions of its figures in docs/measurements/drift.md; a project's default now trains on most of them, bench/production_loop.py)
     splits = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
-    project = Project.init(pdir, taxonomy=model.taxonomy, name=f"drift-{uuid.uuid4().hex[:6]}",
-                           config={"production": {"splits": splits}})  # fmt: skip
+    project = Project.init(
+        pdir, taxonomy=model.taxonomy, name=f"drift-{uuid.uuid4().hex[:6]}", config={"production": {"splits": splits}}
+    )
     project.import_production(log, models={name: model.labels})
     result = monitor(model, project.production(), project.feedback(), window="1d")
     days = result["windows"]
@@ -202,8 +223,9 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
         from workbench.review.push import workspace_for
 
         workspace_for(owner, project)
-        user = rg.User(username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator",
-                       client=owner).create()  # fmt: skip
+        user = rg.User(
+            username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
+        ).create()
         user.add_to_workspace(owner.workspaces(str(project.config["name"])))
         key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
         annotator = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
@@ -234,23 +256,29 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
 
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
-    print(f"model {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); stream "
-          f"{len(stream)} posts, week 1 HateXplain holdout, week 2 {stream[week2]['source'].value_counts().to_dict()}")  # fmt: skip
+    print(
+        f"model {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); stream "
+        f"{len(stream)} posts, week 1 HateXplain holdout, week 2 {stream[week2]['source'].value_counts().to_dict()}"
+    )
     print()
     print(
         f"{'day':<12}{'n':>5}" + "".join(f"{lab + ' psi':>14}{lab + ' rate':>15}" for lab in model.labels) + "  alert"
     )
     for w, al in zip(days, alerts):
-        figs = "".join(f"{w['labels'][lab]['psi']:>14.3f}{w['labels'][lab]['decision_rate']:>15.3f}" for lab in model.labels)  # fmt: skip
+        figs = "".join(
+            f"{w['labels'][lab]['psi']:>14.3f}{w['labels'][lab]['decision_rate']:>15.3f}" for lab in model.labels
+        )
         print(f"{w['start'][:10]:<12}{w['n']:>5}{figs}  {', '.join(al)}")
     calib = {lab: round(v["decision_rate"], 3) for lab, v in result["reference"]["labels"].items()}
     print(f"calib decision rates {calib}")
     first = sum(bool(a) for a in alerts[:7])
     shifted = sum(bool(a) for a in alerts[7:])
     print()
-    print(f"active sampling, {rarest} (the stream's rarest label: {int(counts[rarest])} of {len(stream)}) found per "
-          f"100 reviewed: rare {yield_rare:.0f}, random {yield_random:.0f} "
-          f"({yield_rare / max(yield_random, 1e-9):.1f}x)")  # fmt: skip
+    print(
+        f"active sampling, {rarest} (the stream's rarest label: {int(counts[rarest])} of {len(stream)}) found per "
+        f"100 reviewed: rare {yield_rare:.0f}, random {yield_random:.0f} "
+        f"({yield_rare / max(yield_random, 1e-9):.1f}x)"
+    )
     rec = m2.card.recalibration
     print(f"recalibration on {rec.calibration_sets[1]}, checked on {rec.check_posts}; retuned {rec.retuned}")
     print(f"hate on week 2 (its own mix), FPR budget {budget}, recall floor {floor}:")
@@ -261,25 +289,31 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
         + "; ".join(m2.card.variants["torch"].gate.lines()[:4])
     )
     print()
-    print(f"targets: alerts on the shifted week ({shifted} of 7 days) and not the first ({first} of 7): "
-          f"{'YES' if shifted >= 5 and first == 0 else 'NO'}; rare sampling >= 3x random: "
-          f"{'YES' if yield_rare >= 3 * yield_random else 'NO'}; old thresholds breach the FPR budget on week 2: "
-          f"{'YES' if before['fpr'] > budget else 'NO'}; recalibrated meet it: {'YES' if after['fpr'] <= budget else 'NO'}; "
-          f"recall not lower by more than 0.05: {'YES' if after['recall'] >= before['recall'] - 0.05 else 'NO'}")  # fmt: skip
-    print(json.dumps({
-        "alerts": {w["start"][:10]: a for w, a in zip(days, alerts)},
-        "first_week_alerts": first,
-        "shifted_week_alerts": shifted,
-        "rarest_label": rarest,
-        "yield_rare": round(yield_rare, 1),
-        "yield_random": round(yield_random, 1),
-        "yield_ratio": round(yield_rare / max(yield_random, 1e-9), 2),
-        "hate_before": before,
-        "hate_after": after,
-        "fpr_budget": budget,
-        "m2_passed": bool(m2.card.variants["torch"].passed),
-        "minutes": round(minutes, 1),
-    }))  # fmt: skip
+    print(
+        f"targets: alerts on the shifted week ({shifted} of 7 days) and not the first ({first} of 7): "
+        f"{'YES' if shifted >= 5 and first == 0 else 'NO'}; rare sampling >= 3x random: "
+        f"{'YES' if yield_rare >= 3 * yield_random else 'NO'}; old thresholds breach the FPR budget on week 2: "
+        f"{'YES' if before['fpr'] > budget else 'NO'}; recalibrated meet it: {'YES' if after['fpr'] <= budget else 'NO'}; "
+        f"recall not lower by more than 0.05: {'YES' if after['recall'] >= before['recall'] - 0.05 else 'NO'}"
+    )
+    print(
+        json.dumps(
+            {
+                "alerts": {w["start"][:10]: a for w, a in zip(days, alerts)},
+                "first_week_alerts": first,
+                "shifted_week_alerts": shifted,
+                "rarest_label": rarest,
+                "yield_rare": round(yield_rare, 1),
+                "yield_random": round(yield_random, 1),
+                "yield_ratio": round(yield_rare / max(yield_random, 1e-9), 2),
+                "hate_before": before,
+                "hate_after": after,
+                "fpr_budget": budget,
+                "m2_passed": bool(m2.card.variants["torch"].passed),
+                "minutes": round(minutes, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

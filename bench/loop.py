@@ -77,8 +77,12 @@ def cross_sources(max_pos: int = 800, max_neg: int = 1600, seed: int = 0) -> dic
         rows = [(r.text, r.labels.get(key)) for r in read_file(path, fmt).records]
         df = pd.DataFrame(rows, columns=["text", "hate"]).dropna()
         pos, neg = df[df["hate"] == 1], df[df["hate"] == 0]
-        df = pd.concat([pos.sample(min(len(pos), max_pos), random_state=seed),
-                        neg.sample(min(len(neg), max_neg), random_state=seed)])  # fmt: skip
+        df = pd.concat(
+            [
+                pos.sample(min(len(pos), max_pos), random_state=seed),
+                neg.sample(min(len(neg), max_neg), random_state=seed),
+            ]
+        )
         out[name] = (df["text"].astype(str).tolist(), df["hate"].to_numpy(int))
     return out
 
@@ -112,8 +116,9 @@ def review_batches(project, per_batch: int) -> dict:
         owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
         pushed = push_batches(project, owner, per_batch=per_batch)
         ws = str(project.config["name"])
-        user = rg.User(username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator",
-                       client=owner).create()  # fmt: skip
+        user = rg.User(
+            username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
+        ).create()
         user.add_to_workspace(owner.workspaces(ws))
         key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
         annotator = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
@@ -128,9 +133,10 @@ def review_batches(project, per_batch: int) -> dict:
             rec = hit["record"]
             row = expected.loc[rec["external_id"]]
             labels = [lab for lab in names if row[lab] == 1] or [NONE_LABEL]
-            r = http.post(f"/api/v1/records/{rec['id']}/responses",
-                          json={"status": "submitted", "values": {"labels": {"value": labels},
-                                                                  "valid": {"value": "yes"}}})  # fmt: skip
+            r = http.post(
+                f"/api/v1/records/{rec['id']}/responses",
+                json={"status": "submitted", "values": {"labels": {"value": labels}, "valid": {"value": "yes"}}},
+            )
             r.raise_for_status()
             answered += 1
         report = pull(project, owner)
@@ -185,8 +191,10 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     s0 = suite_of(m0)
     print(f"M0 fails: {[f.subject for f in s0.verdict.failures]}", flush=True)
     made = generate_from_suite(project, m0, result=s0)
-    print(f"generated: {sum(b.stored for b in made['batches'])} records in {len(made['batches'])} pending batches",
-          flush=True)  # fmt: skip
+    print(
+        f"generated: {sum(b.stored for b in made['batches'])} records in {len(made['batches'])} pending batches",
+        flush=True,
+    )
     review = review_batches(project, args.per_batch) if made["batches"] else {"batches": {}}
     accepted = sorted(b for b, i in review["batches"].items() if i.get("verdict") == "accepted")
     print(f"review: {len(accepted)} of {len(review['batches'])} batches accepted", flush=True)
@@ -212,23 +220,29 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
 
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
-    print(f"M0 {'reused' if args.m0 else f'trained in {t_m0 / 60:.1f} min'}; M1 trained in {t_m1 / 60:.1f} min; "
-          f"whole turn {minutes:.1f} min")  # fmt: skip
+    print(
+        f"M0 {'reused' if args.m0 else f'trained in {t_m0 / 60:.1f} min'}; M1 trained in {t_m1 / 60:.1f} min; "
+        f"whole turn {minutes:.1f} min"
+    )
     print(f"batches: {len(made['batches'])} made ({', '.join(made['seeds'])}), {len(accepted)} accepted in review")
     print()
     f0, f1 = s0.functionalities, s1.functionalities
     print(f"{'functionality (test side)':<30}{'cases':>7}{'M0':>8}{'M1':>8}{'min':>7}  known gap")
     for name in f0.index:
-        print(f"{name:<30}{f0.loc[name, 'cases']:>7}{f0.loc[name, 'pass_rate']:>8.3f}{f1.loc[name, 'pass_rate']:>8.3f}"
-              f"{f0.loc[name, 'min_pass']:>7.2f}  {'yes' if f0.loc[name, 'known_gap'] else ''}")  # fmt: skip
+        print(
+            f"{name:<30}{f0.loc[name, 'cases']:>7}{f0.loc[name, 'pass_rate']:>8.3f}{f1.loc[name, 'pass_rate']:>8.3f}"
+            f"{f0.loc[name, 'min_pass']:>7.2f}  {'yes' if f0.loc[name, 'known_gap'] else ''}"
+        )
     print()
     print(f"{'HateXplain val (3-class)':<30}{'accuracy':>10}{'macro-F1':>10}{'AUROC':>8}")
     for key in ("m0", "m1"):
         a, f, r = hx[key]
         print(f"{key.upper():<30}{a:>10.3f}{f:>10.3f}{r:>8.3f}")
     print()
-    print(f"{'hate by source':<20}" + "".join(f"{k.upper() + ' ' + m:>15}" for k in ("m0", "m1")
-                                              for m in ("recall", "fpr", "R@FPR<=.1")))  # fmt: skip
+    print(
+        f"{'hate by source':<20}"
+        + "".join(f"{k.upper() + ' ' + m:>15}" for k in ("m0", "m1") for m in ("recall", "fpr", "R@FPR<=.1"))
+    )
     for name in sources:
         row = "".join(f"{cross[k][name][m]:>15.3f}" for k in ("m0", "m1") for m in ("recall", "fpr", "recall_at_fpr"))
         print(f"{name:<20}{row}")
@@ -236,24 +250,30 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     met_suite = all(f1.loc[n, "pass_rate"] >= 0.90 for n in non_gap)
     better = sum(cross["m1"][s]["recall_at_fpr"] > cross["m0"][s]["recall_at_fpr"] for s in sources)
     print()
-    print(f"targets: every non-known-gap functionality >= 0.90 on M1: {'YES' if met_suite else 'NO'}; "
-          f"HateXplain macro-F1 within 0.01: {'YES' if hx['m1'][1] >= hx['m0'][1] - 0.01 else 'NO'} "
-          f"({hx['m1'][1] - hx['m0'][1]:+.4f}); recall at FPR <= 0.1 higher on {better} of {len(sources)} sources "
-          f"({'YES' if better >= 3 else 'NO'})")  # fmt: skip
-    print(json.dumps({
-        "suite_m0": {k: round(float(v), 4) for k, v in f0["pass_rate"].items()},
-        "suite_m1": {k: round(float(v), 4) for k, v in f1["pass_rate"].items()},
-        "hx_macro_f1_m0": round(hx["m0"][1], 4),
-        "hx_macro_f1_m1": round(hx["m1"][1], 4),
-        "hx_m0": [round(x, 4) for x in hx["m0"]],
-        "hx_m1": [round(x, 4) for x in hx["m1"]],
-        "cross_recall_m0": {s: round(v["recall_at_fpr"], 4) for s, v in cross["m0"].items()},
-        "cross_recall_m1": {s: round(v["recall_at_fpr"], 4) for s, v in cross["m1"].items()},
-        "cross_m0": cross["m0"],
-        "cross_m1": cross["m1"],
-        "batches_accepted": len(accepted),
-        "minutes": round(minutes, 1),
-    }))  # fmt: skip
+    print(
+        f"targets: every non-known-gap functionality >= 0.90 on M1: {'YES' if met_suite else 'NO'}; "
+        f"HateXplain macro-F1 within 0.01: {'YES' if hx['m1'][1] >= hx['m0'][1] - 0.01 else 'NO'} "
+        f"({hx['m1'][1] - hx['m0'][1]:+.4f}); recall at FPR <= 0.1 higher on {better} of {len(sources)} sources "
+        f"({'YES' if better >= 3 else 'NO'})"
+    )
+    print(
+        json.dumps(
+            {
+                "suite_m0": {k: round(float(v), 4) for k, v in f0["pass_rate"].items()},
+                "suite_m1": {k: round(float(v), 4) for k, v in f1["pass_rate"].items()},
+                "hx_macro_f1_m0": round(hx["m0"][1], 4),
+                "hx_macro_f1_m1": round(hx["m1"][1], 4),
+                "hx_m0": [round(x, 4) for x in hx["m0"]],
+                "hx_m1": [round(x, 4) for x in hx["m1"]],
+                "cross_recall_m0": {s: round(v["recall_at_fpr"], 4) for s, v in cross["m0"].items()},
+                "cross_recall_m1": {s: round(v["recall_at_fpr"], 4) for s, v in cross["m1"].items()},
+                "cross_m0": cross["m0"],
+                "cross_m1": cross["m1"],
+                "batches_accepted": len(accepted),
+                "minutes": round(minutes, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -73,10 +73,14 @@ def week3_figures(model, week3: pd.DataFrame) -> dict[str, dict[str, float]]:
 
     table = compare_on_posts({"m": model}, week3)
     return {
-        row.label: {"positives": int(row.positives), "ap": round(float(row.ap), 4),
-                    "recall_at_fpr": round(float(row.recall_at_fpr_budget), 4), "fpr_budget": row.fpr_budget}
+        row.label: {
+            "positives": int(row.positives),
+            "ap": round(float(row.ap), 4),
+            "recall_at_fpr": round(float(row.recall_at_fpr_budget), 4),
+            "fpr_budget": row.fpr_budget,
+        }
         for row in table.itertuples()
-    }  # fmt: skip
+    }
 
 
 def base_project(model, stream: pd.DataFrame, out: Path):
@@ -93,8 +97,18 @@ def base_project(model, stream: pd.DataFrame, out: Path):
     log = out / "pool.jsonl"
     with log.open("w") as f:
         for row, s in zip(pool.to_dict(orient="records"), scores):
-            f.write(json.dumps({"id": row["id"], "text": row["text"], "time": row["time"], "model": model.root.name,
-                                "scores": {lab: round(float(v), 6) for lab, v in zip(model.labels, s)}}) + "\n")  # fmt: skip
+            f.write(
+                json.dumps(
+                    {
+                        "id": row["id"],
+                        "text": row["text"],
+                        "time": row["time"],
+                        "model": model.root.name,
+                        "scores": {lab: round(float(v), 6) for lab, v in zip(model.labels, s)},
+                    }
+                )
+                + "\n"
+            )
     project = Project(dst)
     project.import_production(log, models={model.root.name: model.labels})
     project.close()
@@ -147,10 +161,12 @@ def summarise(runs: list[dict]) -> dict:
     each run's hate AP and the spread, so that a difference smaller than the seeds' is read as one."""
     out = dict(runs[0])
     out["week3"] = {
-        lab: {k: (round(float(np.mean([r["week3"][lab][k] for r in runs])), 4) if k in ("ap", "recall_at_fpr") else v)
-              for k, v in fig.items()}
+        lab: {
+            k: (round(float(np.mean([r["week3"][lab][k] for r in runs])), 4) if k in ("ap", "recall_at_fpr") else v)
+            for k, v in fig.items()
+        }
         for lab, fig in runs[0]["week3"].items()
-    }  # fmt: skip
+    }
     out["holdout_macro_f1"] = round(float(np.mean([r["holdout_macro_f1"] for r in runs])), 4)
     out["seeds"] = len(runs)
     out["hate_ap_runs"] = [r["week3"]["hate"]["ap"] for r in runs]
@@ -166,8 +182,9 @@ def _clients(stack):
     owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
 
     def make_user(project):
-        user = rg.User(username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator",
-                       client=owner).create()  # fmt: skip
+        user = rg.User(
+            username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
+        ).create()
         user.add_to_workspace(owner.workspaces(str(project.config["name"])))
         key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
         return rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
@@ -227,8 +244,11 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
             results[strategy] = summarise(runs)
         for strategy in curve:
             for b in curve_budgets:
-                r = results[strategy] if (b == args.budget and strategy in results) else one_turn(
-                    model, base, out, stream, week3, strategy, b, clients, spec, 1)  # fmt: skip
+                r = (
+                    results[strategy]
+                    if (b == args.budget and strategy in results)
+                    else one_turn(model, base, out, stream, week3, strategy, b, clients, spec, 1)
+                )
                 curve[strategy][b] = r["week3"]["hate"]["ap"]
                 print(f"curve {strategy} {b}: hate AP {curve[strategy][b]}", flush=True)
     finally:
@@ -238,23 +258,27 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
 
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
-    print(f"M {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); platform "
-          f"{len(stream)} posts {stream['source'].value_counts().to_dict()}; pool weeks 1-2 "
-          f"{int((stream['week'] <= 2).sum())}, week 3 {len(week3)} (never imported)")  # fmt: skip
+    print(
+        f"M {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); platform "
+        f"{len(stream)} posts {stream['source'].value_counts().to_dict()}; pool weeks 1-2 "
+        f"{int((stream['week'] <= 2).sum())}, week 3 {len(week3)} (never imported)"
+    )
     pos = ", ".join(f"{lab} {m_fig[lab]['positives']}" for lab in model.labels)
     print(f"week-3 positives: {pos}")
     print()
     head = f"{'model':<24}" + "".join(f"{lab + ' AP':>14}{lab + ' R@FPR':>15}" for lab in model.labels)
     print(head + f"{'holdout F1':>12}{'prod posts':>12}{'min':>6}")
-    print(f"{'M':<24}" + "".join(f"{m_fig[lab]['ap']:>14.3f}{m_fig[lab]['recall_at_fpr']:>15.3f}"
-                                 for lab in model.labels) + f"{m_f1:>12.3f}{'-':>12}{'-':>6}")  # fmt: skip
+    print(
+        f"{'M':<24}"
+        + "".join(f"{m_fig[lab]['ap']:>14.3f}{m_fig[lab]['recall_at_fpr']:>15.3f}" for lab in model.labels)
+        + f"{m_f1:>12.3f}{'-':>12}{'-':>6}"
+    )
     for name, r in results.items():
         figs = "".join(
             f"{r['week3'][lab]['ap']:>14.3f}{r['week3'][lab]['recall_at_fpr']:>15.3f}" for lab in model.labels
         )
         tag = f"M'({name}, {args.budget})" + (f" x{r['seeds']}" if r.get("seeds", 1) > 1 else "")
-        print(f"{tag:<24}{figs}{r['holdout_macro_f1']:>12.3f}"
-              f"{r['production_posts_trained']:>12}{r['minutes']:>6.1f}")  # fmt: skip
+        print(f"{tag:<24}{figs}{r['holdout_macro_f1']:>12.3f}{r['production_posts_trained']:>12}{r['minutes']:>6.1f}")
     spread = {name: r["hate_ap_sd"] for name, r in results.items() if r.get("hate_ap_sd") is not None}
     if spread:
         print(
@@ -286,8 +310,18 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
             )
     print()
     print("targets: " + ", ".join(f"{k} {v}" for k, v in targets.items()))
-    print(json.dumps({"m": {"week3": m_fig, "holdout_macro_f1": m_f1}, "budget": args.budget, "strategies": results,
-                      "curve": curve, "targets": targets, "minutes": round(minutes, 1)}))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "m": {"week3": m_fig, "holdout_macro_f1": m_f1},
+                "budget": args.budget,
+                "strategies": results,
+                "curve": curve,
+                "targets": targets,
+                "minutes": round(minutes, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

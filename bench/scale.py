@@ -38,11 +38,20 @@ SHARED = Path(os.environ.get("WORKBENCH_SHARED_DATA") or REPO.parent / "shared" 
 TAXONOMY = {
     "name": "scale-bench",
     "labels": [
-        {"name": "hate", "group": "safety", "tier": "T3", "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
-        {"name": "offensive", "group": "safety", "tier": "T3",
-         "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
+        {
+            "name": "hate",
+            "group": "safety",
+            "tier": "T3",
+            "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0},
+        },
+        {
+            "name": "offensive",
+            "group": "safety",
+            "tier": "T3",
+            "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0},
+        },
     ],
-}  # fmt: skip
+}
 TEN_MILLION = 10_000_000
 
 

@@ -81,8 +81,7 @@ PRODUCTION_SPLITS = ("production_holdout", "production_calib", "train", "valid")
 # this order, so a share of 0 for production_holdout maps every post where it went before).
 DEFAULT_PRODUCTION_SPLITS = {"production_holdout": 0.15, "production_calib": 0.15, "train": 0.6, "valid": 0.1}
 PRODUCTION_ORIGIN = "production"
-_FIELDS = {"id", "text", "time", "context", "model", "scores", "decisions", "feedback", "feedback_type",
-           "feedback_label"}  # fmt: skip
+_FIELDS = set("id text time context model scores decisions feedback feedback_type feedback_label".split())
 
 
 @dataclass
@@ -246,8 +245,10 @@ def _read(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (
             problems.append(f"{where}: field 'model': expected a model name, got {model!r}")
             continue
         if models and model is not None and model not in models:
-            problems.append(f"{where}: field 'model': {model!r} is not a known model; expected one of {sorted(models)} "
-                            "(pass --model DIR for the model directory that scored these posts)")  # fmt: skip
+            problems.append(
+                f"{where}: field 'model': {model!r} is not a known model; expected one of {sorted(models)} "
+                "(pass --model DIR for the model directory that scored these posts)"
+            )
             continue
         allowed, whose = (
             (list(models[model]), f"model {model!r}") if model in models else (list(labels), "the taxonomy")
@@ -264,9 +265,13 @@ def _read(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (
         decisions = _label_values(where, "decisions", decisions, allowed, whose, problems)
         if fb:
             if fb.get("type") not in FEEDBACK_TYPES:
-                problems.append(f"{where}: field 'feedback.type': expected one of {list(FEEDBACK_TYPES)}, got {fb.get('type')!r}")  # fmt: skip
+                problems.append(
+                    f"{where}: field 'feedback.type': expected one of {list(FEEDBACK_TYPES)}, got {fb.get('type')!r}"
+                )
             if fb.get("label") not in labels:
-                problems.append(f"{where}: field 'feedback.label': expected a taxonomy label {list(labels)}, got {fb.get('label')!r}")  # fmt: skip
+                problems.append(
+                    f"{where}: field 'feedback.label': expected a taxonomy label {list(labels)}, got {fb.get('label')!r}"
+                )
             try:
                 fb_ts = parse_time(fb.get("time")) if fb.get("time") not in (None, "") else ts
             except (ValueError, TypeError):
@@ -274,13 +279,23 @@ def _read(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (
         if len(problems) > n0:
             continue
         if text not in (None, ""):
-            post = {"id": pid, "text": text, "text_hash": text_hash(text), "context": ctx, "ts": ts, "model": model,
-                    "scores": canonical_json(scores), "decisions": canonical_json(decisions)}  # fmt: skip
+            post = {
+                "id": pid,
+                "text": text,
+                "text_hash": text_hash(text),
+                "context": ctx,
+                "ts": ts,
+                "model": model,
+                "scores": canonical_json(scores),
+                "decisions": canonical_json(decisions),
+            }
             prev = posts.get(pid) or (
                 {"text_hash": stored[pid][0], "scores": stored[pid][1]} if pid in stored else None
             )
             if prev is not None and (prev["text_hash"], prev["scores"]) != (post["text_hash"], post["scores"]):
-                problems.append(f"{where}: id {pid!r} is already stored or listed with another text or scores; ids must be unique")  # fmt: skip
+                problems.append(
+                    f"{where}: id {pid!r} is already stored or listed with another text or scores; ids must be unique"
+                )
                 continue
             posts.setdefault(pid, {**post, "_where": where})
         if fb:
@@ -317,8 +332,14 @@ def write_pool_labels(
         "UPDATE production SET labels = ?, label_provenance = ?, split = ? WHERE id = ?",
         (canonical_json(new), canonical_json(prov), split, post_id),
     )
-    store.event(conn, actor=actor, kind="pool_labels", target=post_id, value=canonical_json(new),
-                detail={"before": old, "provenance": provenance, "split": split})  # fmt: skip
+    store.event(
+        conn,
+        actor=actor,
+        kind="pool_labels",
+        target=post_id,
+        value=canonical_json(new),
+        detail={"before": old, "provenance": provenance, "split": split},
+    )
     return "changed" if row[2] else "labelled"
 
 
@@ -350,13 +371,13 @@ def import_production(
     )
     if problems:
         raise ImportValidationError(f"production log {path}: nothing was written", problems=problems)
-    seen = {
-        tuple(r)
-        for r in store.conn.execute("SELECT post_id, type, label, ts FROM feedback").fetchall()
-    }  # fmt: skip
+    seen = {tuple(r) for r in store.conn.execute("SELECT post_id, type, label, ts FROM feedback").fetchall()}
     events = [e for e in events if (e["post_id"], e["type"], e["label"], e["ts"]) not in seen]
     events = list({(e["post_id"], e["type"], e["label"], e["ts"]): e for e in events}.values())
-    import_id = "prod-" + hashlib.sha256(canonical_json([str(path), len(posts), len(events), utc_now()]).encode()).hexdigest()[:12]  # fmt: skip
+    import_id = (
+        "prod-"
+        + hashlib.sha256(canonical_json([str(path), len(posts), len(events), utc_now()]).encode()).hexdigest()[:12]
+    )
     now = utc_now()
     labelled = 0
     with store.transaction() as conn:
@@ -364,9 +385,19 @@ def import_production(
             conn.execute(
                 "INSERT INTO production (id, text, text_hash, context, ts, model, scores, decisions, import_id, "
                 "created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (p["id"], p["text"], p["text_hash"], p["context"], p["ts"], p["model"], p["scores"], p["decisions"],
-                 import_id, now),
-            )  # fmt: skip
+                (
+                    p["id"],
+                    p["text"],
+                    p["text_hash"],
+                    p["context"],
+                    p["ts"],
+                    p["model"],
+                    p["scores"],
+                    p["decisions"],
+                    import_id,
+                    now,
+                ),
+            )
         for e in sorted(events, key=lambda e: e["ts"]):
             conn.execute(
                 "INSERT INTO feedback (post_id, type, label, ts, import_id, created_at) VALUES (?,?,?,?,?,?)",
@@ -374,18 +405,35 @@ def import_production(
             )
             if e["type"] in MODERATOR_VALUES:
                 done = write_pool_labels(
-                    store, conn, e["post_id"], {e["label"]: MODERATOR_VALUES[e["type"]]}, provenance="moderator",
-                    fractions=fractions, actor=actor,
-                )  # fmt: skip
+                    store,
+                    conn,
+                    e["post_id"],
+                    {e["label"]: MODERATOR_VALUES[e["type"]]},
+                    provenance="moderator",
+                    fractions=fractions,
+                    actor=actor,
+                )
                 labelled += done == "labelled"
         if posts or events:
             conn.execute(
                 "INSERT INTO imports (id, created_at, source, format, path, n_records, params) VALUES (?,?,?,?,?,?,?)",
-                (import_id, now, "production", "production", str(path), len(posts),
-                 canonical_json({"context": context, "feedback": len(events)})),
-            )  # fmt: skip
-            store.event(conn, actor=actor, kind="production_import", target=import_id,
-                        detail={"posts": len(posts), "feedback": len(events), "labelled": labelled})  # fmt: skip
+                (
+                    import_id,
+                    now,
+                    "production",
+                    "production",
+                    str(path),
+                    len(posts),
+                    canonical_json({"context": context, "feedback": len(events)}),
+                ),
+            )
+            store.event(
+                conn,
+                actor=actor,
+                kind="production_import",
+                target=import_id,
+                detail={"posts": len(posts), "feedback": len(events), "labelled": labelled},
+            )
     return ProductionSummary(
         import_id=import_id if (posts or events) else "",
         n_read=n_read,
@@ -401,7 +449,10 @@ def production_frame(store: Store, *, start: str | None = None, end: str | None 
     """The pool: one row a post (``time`` as a UTC timestamp; ``scores``, ``decisions``, ``labels`` and
     ``label_provenance`` as dicts; ``split`` None until labelled), oldest first; ``start`` / ``end``: ISO
     times (end excluded)."""
-    q, args = "SELECT id, text, context, ts, model, scores, decisions, labels, label_provenance, split FROM production", []  # fmt: skip
+    q, args = (
+        "SELECT id, text, context, ts, model, scores, decisions, labels, label_provenance, split FROM production",
+        [],
+    )
     cond = []
     if start is not None:
         cond.append("ts >= ?")
@@ -472,15 +523,28 @@ def production_records(
         fired = {lab for lab, v in decisions.items() if v == 1} | overturned.get(pid, set())
         negatives_for = sorted(lab for lab in fired if known.get(lab) == 0 and lab in labels)
         hard.update(negatives_for)
-        out.append({
-            "id": f"pool:{pid}", "text": text, "context": context, "source": model or PRODUCTION_ORIGIN,
-            "origin": PRODUCTION_ORIGIN, "seed_id": None, "batch_id": None, "split": split, "status": "active",
-            "status_reason": None, "dup_of": None if twin is None else twin[0], "near_dup_group": None,
-            "hard_negative": bool(negatives_for), "hard_negative_labels": negatives_for,
-            "label_provenance": {k: v for k, v in prov.items() if k in labels}, "import_id": import_id,
-            "meta": {"post_id": pid, "time": ts},
-            **{lab: float(known[lab]) if lab in known else np.nan for lab in labels},
-        })  # fmt: skip
+        out.append(
+            {
+                "id": f"pool:{pid}",
+                "text": text,
+                "context": context,
+                "source": model or PRODUCTION_ORIGIN,
+                "origin": PRODUCTION_ORIGIN,
+                "seed_id": None,
+                "batch_id": None,
+                "split": split,
+                "status": "active",
+                "status_reason": None,
+                "dup_of": None if twin is None else twin[0],
+                "near_dup_group": None,
+                "hard_negative": bool(negatives_for),
+                "hard_negative_labels": negatives_for,
+                "label_provenance": {k: v for k, v in prov.items() if k in labels},
+                "import_id": import_id,
+                "meta": {"post_id": pid, "time": ts},
+                **{lab: float(known[lab]) if lab in known else np.nan for lab in labels},
+            }
+        )
     frame = pd.DataFrame(out, columns=_RECORD_COLUMNS + labels)
     report = {
         "posts": len(frame),
@@ -492,9 +556,25 @@ def production_records(
     return frame, report
 
 
-_RECORD_COLUMNS = ["id", "text", "context", "source", "origin", "seed_id", "batch_id", "split", "status",
-                   "status_reason", "dup_of", "near_dup_group", "hard_negative", "hard_negative_labels",
-                   "label_provenance", "import_id", "meta"]  # fmt: skip
+_RECORD_COLUMNS = [
+    "id",
+    "text",
+    "context",
+    "source",
+    "origin",
+    "seed_id",
+    "batch_id",
+    "split",
+    "status",
+    "status_reason",
+    "dup_of",
+    "near_dup_group",
+    "hard_negative",
+    "hard_negative_labels",
+    "label_provenance",
+    "import_id",
+    "meta",
+]
 
 
 def production_fingerprint(store: Store) -> str:

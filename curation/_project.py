@@ -404,13 +404,18 @@ class Project:
 
     # ------------------------------------------------------------------ production pool and feedback
     def import_production(
-        self, path, *, models: Mapping[str, Sequence[str]] | None = None, context: str = "GENERAL",
+        self,
+        path,
+        *,
+        models: Mapping[str, Sequence[str]] | None = None,
+        context: str = "GENERAL",
         actor: str = "feedback-import",
-    ) -> ProductionSummary:  # fmt: skip
+    ) -> ProductionSummary:
         """Import a production log (scored posts and feedback; see :mod:`curation._production`): all or
         nothing. ``models``: model name -> labels, to check the scores of the posts each model scored."""
-        return import_production(self.store, self.taxonomy, self.config, path, models=models, context=context,
-                                 actor=actor)  # fmt: skip
+        return import_production(
+            self.store, self.taxonomy, self.config, path, models=models, context=context, actor=actor
+        )
 
     def production(self, *, start: str | None = None, end: str | None = None) -> pd.DataFrame:
         """The production pool, oldest first (see :func:`curation._production.production_frame`)."""
@@ -512,8 +517,11 @@ class Project:
         """The content hash of what a snapshot taken now would hold: the active records, the labelled
         production posts (when there are any) and the taxonomy."""
         labelled = self.store.conn.execute("SELECT 1 FROM production WHERE split IS NOT NULL LIMIT 1").fetchone()
-        return self.store.snapshot_id(self.taxonomy.content_hash, include_unreviewed=include_unreviewed,
-                                      extra=production_fingerprint(self.store) if labelled else None)  # fmt: skip
+        return self.store.snapshot_id(
+            self.taxonomy.content_hash,
+            include_unreviewed=include_unreviewed,
+            extra=production_fingerprint(self.store) if labelled else None,
+        )
 
     def snapshot(self, *, include_unreviewed: bool = False) -> dict[str, Any]:
         """Write (or reuse) ``snapshots/ID/`` with the active records and a manifest; return the manifest.

@@ -276,8 +276,12 @@ def load_suites(root, taxonomy: Taxonomy) -> list[Suite]:
         seen.add(s.name)
         for f in s.functionalities:
             if f.name in funcs:
-                raise _err(f"suite {s.path}", "functionality names used once in a project",
-                           f"{f.name!r}, also in suite {funcs[f.name]}", "rename one of them")  # fmt: skip
+                raise _err(
+                    f"suite {s.path}",
+                    "functionality names used once in a project",
+                    f"{f.name!r}, also in suite {funcs[f.name]}",
+                    "rename one of them",
+                )
             funcs[f.name] = s.name
     return suites
 

@@ -210,8 +210,9 @@ def training_mix(
     unmet += _share_report(n_pos, n_clean, len(hn_idx), clean_share_range, hard_negative_range)
     # 4. labelled production posts join at their share
     frame = pool.loc[np.flatnonzero(selected)].reset_index(drop=True)
-    prod_rows, prod_summary = production_part(production, labels, n_total, share=production_share,
-                                              max_repeat=production_max_repeat, seed=seed)  # fmt: skip
+    prod_rows, prod_summary = production_part(
+        production, labels, n_total, share=production_share, max_repeat=production_max_repeat, seed=seed
+    )
     if prod_summary["left_out"]:
         unmet.append(
             f"production: {prod_summary['left_out']} of {len(production)} labelled production posts left out by "

@@ -37,8 +37,10 @@ def main(shared: Path) -> None:
         davidson = [r for r in csv.DictReader(f) if r["tweet"] not in in_slice]
     picked = rng.sample(range(len(openai)), 380)
     prompts = [(f"oai-{i}", openai[k]["prompt"], {"hate": openai[k].get("H")}) for i, k in enumerate(picked)]
-    tweets = [(f"dav-{r['']}", r["tweet"], {"hate": int(r["class"] == "0"), "offensive": int(r["class"] == "1")})
-              for r in rng.sample(davidson, 220)]  # fmt: skip
+    tweets = [
+        (f"dav-{r['']}", r["tweet"], {"hate": int(r["class"] == "0"), "offensive": int(r["class"] == "1")})
+        for r in rng.sample(davidson, 220)
+    ]
     week1 = tweets + prompts[:80]
     rng.shuffle(week1)
     week2 = prompts[80:]

@@ -82,8 +82,10 @@ def _from_mapping(cls, data: Mapping[str, Any] | None, renames: Mapping[str, str
         return data
     data = {(renames or {}).get(k, k): v for k, v in data.items()}
     names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
-    return cls(**{k: v for k, v in data.items() if k in names},
-               extra={**data.get("extra", {}), **{k: v for k, v in data.items() if k not in names and k != "extra"}})  # fmt: skip
+    return cls(
+        **{k: v for k, v in data.items() if k in names},
+        extra={**data.get("extra", {}), **{k: v for k, v in data.items() if k not in names and k != "extra"}},
+    )
 
 
 def _as_dict(obj) -> dict[str, Any]:

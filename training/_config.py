@@ -74,8 +74,12 @@ class TrainingConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         extra = sorted(set(data) - names)
         if extra:
-            raise WorkbenchError(where, expected=f"keys among {sorted(names)}", got=f"unknown keys {extra}",
-                                 fix="see the table in training/_config.py (or docs/reference/configuration.md)")  # fmt: skip
+            raise WorkbenchError(
+                where,
+                expected=f"keys among {sorted(names)}",
+                got=f"unknown keys {extra}",
+                fix="see the table in training/_config.py (or docs/reference/configuration.md)",
+            )
         allow = data.get("allow_above_cap")
         if isinstance(allow, Mapping):
             data["allow_above_cap"] = tuple(sorted(str(k) for k, v in allow.items() if v))
@@ -147,9 +151,17 @@ def pos_weight_overrides(config: TrainingConfig, labels: Sequence[str], tiers: M
     return out
 
 
-def apply_training(spec, config: TrainingConfig, origin: Mapping[str, str], *, labels: Sequence[str],
-                   tiers: Mapping[str, str], train_targets: np.ndarray, applies: frozenset[str] | None = None,
-                   family: str | None = None):  # fmt: skip
+def apply_training(
+    spec,
+    config: TrainingConfig,
+    origin: Mapping[str, str],
+    *,
+    labels: Sequence[str],
+    tiers: Mapping[str, str],
+    train_targets: np.ndarray,
+    applies: frozenset[str] | None = None,
+    family: str | None = None,
+):
     """``spec`` (a :class:`training.TrainSpec`) with ``config``'s settings applied: the loss, the
     fine-tune arguments and the heads' parameters; ``class_weights: auto`` computed from the training
     rows. Returns the new spec and the card's ``training`` entry (settings, their origin, the weights, and
@@ -165,8 +177,13 @@ def apply_training(spec, config: TrainingConfig, origin: Mapping[str, str], *, l
     family = family or spec.recipe
     s, not_applied = _applicable(spec.recipe, family, applies, config.set_fields(), origin)
     loss = spec.loss.to_dict()
-    for key, name in (("loss", "kind"), ("focal_gamma", "focal_gamma"), ("pos_weight_cap", "pos_weight_cap"),
-                      ("label_smoothing", "label_smoothing"), ("hierarchy_weight", "hierarchy_weight")):  # fmt: skip
+    for key, name in (
+        ("loss", "kind"),
+        ("focal_gamma", "focal_gamma"),
+        ("pos_weight_cap", "pos_weight_cap"),
+        ("label_smoothing", "label_smoothing"),
+        ("hierarchy_weight", "hierarchy_weight"),
+    ):
         if key in s:
             loss[name] = s[key]
     allowed = set(s.get("allow_above_cap") or ())

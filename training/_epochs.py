@@ -31,8 +31,12 @@ def _prf(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4),
-            "positives": int(yk.sum())}  # fmt: skip
+    return {
+        "precision": round(precision, 4),
+        "recall": round(recall, 4),
+        "f1": round(f1, 4),
+        "positives": int(yk.sum()),
+    }
 
 
 def epoch_record(
@@ -124,8 +128,15 @@ class EpochMonitor:
         one)."""
         if self.valid is None or not len(self.valid[0]):
             return
-        rec = epoch_record(epoch, loss, np.asarray(self.valid[1], dtype=float), predict(), self.labels,
-                           self.hierarchy, valid_loss=valid_loss)  # fmt: skip
+        rec = epoch_record(
+            epoch,
+            loss,
+            np.asarray(self.valid[1], dtype=float),
+            predict(),
+            self.labels,
+            self.hierarchy,
+            valid_loss=valid_loss,
+        )
         self.history.append(rec)
         rec["warnings"] = warning_signs(self.history)
         if self.on_epoch is not None:

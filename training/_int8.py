@@ -44,8 +44,12 @@ _LAYER = re.compile(
     r"layer\.(\d+)/(attention/self/(?:query|key|value)|attention/attn/[qkv]|attention/attn/o|attention/output"
     r"|intermediate|output)/"
 )
-_KIND = {"attention/output": "attention-out", "attention/attn/o": "attention-out", "intermediate": "ffn-in",
-         "output": "ffn-out"}  # fmt: skip
+_KIND = {
+    "attention/output": "attention-out",
+    "attention/attn/o": "attention-out",
+    "intermediate": "ffn-in",
+    "output": "ffn-out",
+}
 
 
 def matmul_groups(fp32: Path) -> dict[str, list[str]]:

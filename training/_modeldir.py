@@ -153,8 +153,13 @@ class ModelDirectory:
         tax = self.taxonomy
         bands = [self.card.policy_bands.get(lab) for lab in self.labels] if self.card.policy_bands else None
         pairs = [(lab, tax[lab].parent) for lab in self.labels if tax[lab].parent in self.labels]
-        return Policy(self.labels, self.thresholds, [tax[lab].action for lab in self.labels], bands,
-                      pairs if enforce_hierarchy else ())  # fmt: skip
+        return Policy(
+            self.labels,
+            self.thresholds,
+            [tax[lab].action for lab in self.labels],
+            bands,
+            pairs if enforce_hierarchy else (),
+        )
 
     def classifier(self):
         if self._classifier is None:
@@ -252,8 +257,10 @@ class ModelDirectory:
         if rec is None or rec.slice is None:
             return None
         sl = rec.slice
-        return {"posts": sl.posts,
-                "labels": self._label_rows(sl.per_label, lambda lab: sl.label_status.get(lab, "unknown"))}  # fmt: skip
+        return {
+            "posts": sl.posts,
+            "labels": self._label_rows(sl.per_label, lambda lab: sl.label_status.get(lab, "unknown")),
+        }
 
     def _label_rows(self, per_label: list[dict], status_of) -> dict[str, dict[str, Any]]:
         """Per label of one evaluation: its status, the positives its gate needs and the gate figures."""
@@ -299,9 +306,24 @@ class ModelDirectory:
         table["threshold"] = [self.card.thresholds.get(lab) for lab in table.index]
         if "band_precision" in table:  # hide / warn / badge: the holdout precision of the rows each band acts on
             table["band_precision"] = [_bands_text(b) for b in table["band_precision"]]
-        cols = ["status", "passed", "f1", "recall", "recall_ci", "precision", "precision_ci", "fpr", "fpr_ci",
-                "precision_at_base_rate", "fpr_at_base_rate", "band_precision", "threshold", "positives",
-                "min_positives", "failed_checks"]  # fmt: skip
+        cols = [
+            "status",
+            "passed",
+            "f1",
+            "recall",
+            "recall_ci",
+            "precision",
+            "precision_ci",
+            "fpr",
+            "fpr_ci",
+            "precision_at_base_rate",
+            "fpr_at_base_rate",
+            "band_precision",
+            "threshold",
+            "positives",
+            "min_positives",
+            "failed_checks",
+        ]
         cmp_ = self.card.comparison
         if cmp_:
             deltas = pd.DataFrame(cmp_["per_label"]).set_index("label")

@@ -230,5 +230,9 @@ def production_slice(model: ModelDirectory, production: Split) -> ProductionSlic
     status = {lab: "unknown" for lab in model.labels}
     if len(known):
         status.update(gate_labels(known, model.taxonomy).label_status)
-    return ProductionSlice(posts=len(texts), per_label=per_label.reset_index().to_dict(orient="records"),
-                           label_status=status, summary=summary)  # fmt: skip
+    return ProductionSlice(
+        posts=len(texts),
+        per_label=per_label.reset_index().to_dict(orient="records"),
+        label_status=status,
+        summary=summary,
+    )

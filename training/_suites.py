@@ -22,8 +22,15 @@ from curation import Project, SuiteCase, atomic_write_text, case_review_state, r
 
 from ._gates import GateFailure, GateVerdict
 
-__all__ = ["SuiteResult", "run_suite", "gate_cases", "write_suite_cases", "read_suite_cases", "compare_suites",
-           "SUITE_REGRESSION"]  # fmt: skip
+__all__ = [
+    "SuiteResult",
+    "run_suite",
+    "gate_cases",
+    "write_suite_cases",
+    "read_suite_cases",
+    "compare_suites",
+    "SUITE_REGRESSION",
+]
 
 SUITE_REGRESSION = 0.05
 """A functionality regressed when its pass rate fell by more than this against the promoted model, or fell
@@ -57,7 +64,7 @@ class SuiteResult:
                     "known_gap": bool(r["known_gap"]),
                 }
                 for k, r in f.iterrows()
-            },  # fmt: skip
+            },
             "overall": round(float(self.cases["passed"].mean()), 4) if len(self.cases) else None,
             "passed": self.verdict.passed,
             "pending": self.pending,
@@ -160,7 +167,7 @@ def run_suite(
             "tier",
             "min_pass",
             "known_gap",
-        ],  # fmt: skip
+        ],
     )
     func_rows = []
     for name, g in table.groupby("functionality", sort=True):
@@ -220,6 +227,10 @@ def compare_suites(candidate: dict[str, Any], promoted: dict[str, Any]) -> dict[
         before = promoted["functionalities"][name]
         need = mins.get(name, {}).get("min_pass", 0.0)
         delta = round(rate - before, 4)
-        out[name] = {"pass_rate": rate, "promoted": before, "delta": delta,
-                     "regression": bool(delta < -SUITE_REGRESSION or (rate < need <= before))}  # fmt: skip
+        out[name] = {
+            "pass_rate": rate,
+            "promoted": before,
+            "delta": delta,
+            "regression": bool(delta < -SUITE_REGRESSION or (rate < need <= before)),
+        }
     return out

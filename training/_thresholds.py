@@ -34,8 +34,12 @@ def base_rate_setting(evaluation: Mapping[str, Any] | None) -> dict[str, Any] | 
         rates = {}
     clean = evaluation.get("clean_share", 0.95)
     if not isinstance(rates, Mapping) or not all(isinstance(v, (int, float)) and 0 < v < 1 for v in rates.values()):
-        raise WorkbenchError("evaluation.base_rates", expected="'raw', 'project' or a mapping label -> rate in (0, 1)",
-                             got=repr(rates), fix="e.g. base_rates: {hate: 0.01} or base_rates: raw")  # fmt: skip
+        raise WorkbenchError(
+            "evaluation.base_rates",
+            expected="'raw', 'project' or a mapping label -> rate in (0, 1)",
+            got=repr(rates),
+            fix="e.g. base_rates: {hate: 0.01} or base_rates: raw",
+        )
     if not isinstance(clean, (int, float)) or not 0 < clean < 1:
         raise WorkbenchError("evaluation.clean_share", expected="a share in (0, 1)", got=repr(clean))
     return {"clean_share": float(clean), "rates": {str(k): float(v) for k, v in rates.items()}}

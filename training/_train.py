@@ -83,9 +83,14 @@ def _training_rows(
         is_prod = (rows["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in rows else np.zeros(len(rows), bool)
         if is_prod.any():
             settings = project.config["mixing"]
-            fitted, part = production_part(rows[is_prod].reset_index(drop=True), names, int((~is_prod).sum()),
-                                           share=float(settings.get("production_share", 0.30)),
-                                           max_repeat=int(settings.get("production_max_repeat", 10)), seed=spec.seed)  # fmt: skip
+            fitted, part = production_part(
+                rows[is_prod].reset_index(drop=True),
+                names,
+                int((~is_prod).sum()),
+                share=float(settings.get("production_share", 0.30)),
+                max_repeat=int(settings.get("production_max_repeat", 10)),
+                seed=spec.seed,
+            )
             rows = pd.concat([rows[~is_prod], fitted], ignore_index=True)
             report["summary"] = {"production": part}
     if len(rows) == 0:
@@ -153,11 +158,18 @@ def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     _require_real_evaluation(view, names, spec.group, calib=len(calib_texts), holdout=len(hold_texts))
     train_y = rows[names].to_numpy(dtype=np.float32)
     # one training configuration, three doors: workbench.yaml < the panel or the flags (spec.training)
-    config, origin = resolve_training(("yaml", yaml_layer(project.config)),
-                                      (spec.training_source, spec.training))  # fmt: skip
+    config, origin = resolve_training(("yaml", yaml_layer(project.config)), (spec.training_source, spec.training))
     recipe = RECIPES[spec.recipe]
-    spec, training_entry = apply_training(spec, config, origin, labels=names, tiers={lab: tax[lab].tier for lab in names},
-                                          train_targets=train_y, applies=recipe.applies, family=recipe.family)  # fmt: skip
+    spec, training_entry = apply_training(
+        spec,
+        config,
+        origin,
+        labels=names,
+        tiers={lab: tax[lab].tier for lab in names},
+        train_targets=train_y,
+        applies=recipe.applies,
+        family=recipe.family,
+    )
     if recipe.has_encoder:
         resolve_model_path(spec.encoder)  # a missing encoder is an error with its install hint, before any work
     counts = _label_counts(train_y, names)
@@ -189,8 +201,9 @@ def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
         groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
         calib_probs = clf.predict_proba(calib_texts)
         weights = base_rate_weights(calib_y, names, base_rates)
-        thr = tune_thresholds(calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib", groups=groups,
-                              weights=weights)  # fmt: skip
+        thr = tune_thresholds(
+            calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib", groups=groups, weights=weights
+        )
         bands = tune_bands(calib_y, calib_probs, names, weights=weights) if len(calib_texts) else {}
     out.mkdir(parents=True, exist_ok=True)
     tax.save(out / "taxonomy.yaml")
@@ -242,13 +255,23 @@ def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     suite_cases, left_out = gate_cases(project, include_pending=spec.suite_pending)
     if suite_cases or left_out["pending"] or left_out["disputed"]:
         write_suite_cases(out / SUITE_FILE, suite_cases, left_out)
-        card.suites = {"cases": len(suite_cases), "include_pending": spec.suite_pending, "pending": left_out["pending"],
-                       "disputed": len(left_out["disputed"])}  # fmt: skip
+        card.suites = {
+            "cases": len(suite_cases),
+            "include_pending": spec.suite_pending,
+            "pending": left_out["pending"],
+            "disputed": len(left_out["disputed"]),
+        }
     model = ModelDirectory.create(out, card, clf)
     with step("holdout + gates"):
         slice_ = split_arrays(view, names, "production_holdout")
-        _evaluate_and_report(model, project, spec, manifest["snapshot_id"], (hold_frame, hold_texts, hold_y),
-                             production=slice_ if len(slice_[1]) else None)  # fmt: skip
+        _evaluate_and_report(
+            model,
+            project,
+            spec,
+            manifest["snapshot_id"],
+            (hold_frame, hold_texts, hold_y),
+            production=slice_ if len(slice_[1]) else None,
+        )
     if spec.onnx:
         with step("export"):
             model.export(spec.onnx)
@@ -269,16 +292,26 @@ def _production_record(
     y = mine[list(names)].to_numpy(dtype=float)
     hard = mine["hard_negative_labels"].tolist() if "hard_negative_labels" in mine else []
     per_label = {
-        lab: {"posts": int((~np.isnan(y[:, j])).sum()), "positives": int(np.nansum(y[:, j] == 1)),
-              "hard_negatives": sum(lab in list(h) for h in hard)}
+        lab: {
+            "posts": int((~np.isnan(y[:, j])).sum()),
+            "positives": int(np.nansum(y[:, j] == 1)),
+            "hard_negatives": sum(lab in list(h) for h in hard),
+        }
         for j, lab in enumerate(names)
-    }  # fmt: skip
+    }
     part = (mix_report.get("summary") or {}).get("production") or {}
     available = int(((view["origin"] == PRODUCTION_ORIGIN) & (view["split"] == "train")).sum())
-    mix = ProductionMix(posts=len(mine), available=part.get("available", available), left_out=part.get("left_out", 0),
-                        share=len(fitted) / len(rows) if len(rows) else 0.0, cap=part.get("cap"),
-                        repeat=int(part.get("repeat", 1)), per_label=per_label,
-                        refused=list(snap.get("refused") or []), extra={"splits": snap.get("splits", {})})  # fmt: skip
+    mix = ProductionMix(
+        posts=len(mine),
+        available=part.get("available", available),
+        left_out=part.get("left_out", 0),
+        share=len(fitted) / len(rows) if len(rows) else 0.0,
+        cap=part.get("cap"),
+        repeat=int(part.get("repeat", 1)),
+        per_label=per_label,
+        refused=list(snap.get("refused") or []),
+        extra={"splits": snap.get("splits", {})},
+    )
     return ProductionRecord(mix=mix)
 
 
@@ -361,8 +394,9 @@ def _evaluate_and_report(
         card.production = card.production or ProductionRecord()
         card.production.slice = production_slice(model, production)
     if promoted is not None:
-        card.comparison = compare_with_promoted(model, promoted, holdout=holdout, probs=hold_probs,
-                                                production=production)  # fmt: skip
+        card.comparison = compare_with_promoted(
+            model, promoted, holdout=holdout, probs=hold_probs, production=production
+        )
     model.save_card()
     _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
 

@@ -137,11 +137,25 @@ def test_a_seeds_file_batch_is_pending_unless_accepted_with_who_and_why(project,
     from curation import ImportValidationError
 
     def doc(**batch):
-        return {"seeds": [{"id": "s", "kind": "positive", "target_labels": ["spam"], "status": "approved",
-                           "text": "buy followers now",
-                           "batches": [{"id": "b", "provider": "old", **batch,
-                                        "records": [{"text": f"cheap followers {i}", "labels": {"spam": 1}}
-                                                    for i in range(3)]}]}]}  # fmt: skip
+        return {
+            "seeds": [
+                {
+                    "id": "s",
+                    "kind": "positive",
+                    "target_labels": ["spam"],
+                    "status": "approved",
+                    "text": "buy followers now",
+                    "batches": [
+                        {
+                            "id": "b",
+                            "provider": "old",
+                            **batch,
+                            "records": [{"text": f"cheap followers {i}", "labels": {"spam": 1}} for i in range(3)],
+                        }
+                    ],
+                }
+            ]
+        }
 
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc(status="accepted")))
@@ -160,10 +174,24 @@ def test_accept_batch_from_the_command_line_records_who_and_why(project, tmp_pat
     from workbench.cli import main
 
     path = tmp_path / "s.yaml"
-    path.write_text(yaml.safe_dump({"seeds": [{
-        "id": "s", "kind": "positive", "target_labels": ["spam"], "status": "approved", "text": "buy followers",
-        "batches": [{"id": "b", "provider": "old", "records": [{"text": "cheap likes", "labels": {"spam": 1}}]}],
-    }]}))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "seeds": [
+                    {
+                        "id": "s",
+                        "kind": "positive",
+                        "target_labels": ["spam"],
+                        "status": "approved",
+                        "text": "buy followers",
+                        "batches": [
+                            {"id": "b", "provider": "old", "records": [{"text": "cheap likes", "labels": {"spam": 1}}]}
+                        ],
+                    }
+                ]
+            }
+        )
+    )
     project.import_seeds(path)
     project.close()
     assert main(["review", "accept-batch", str(project.root), "b", "--reason", "checked by hand", "--by", "ana"]) == 0

@@ -126,8 +126,10 @@ def test_every_import_route_splits_generated_records_among_train_and_valid(demo,
     s1 = demo.import_file(path, "jsonl", source="by-hand")
     # an import whose fractions ask for evaluation splits only (a published test file): generated rows
     # still go to train/valid, the real rows follow the override
-    rows = [{"text": f"Perturbed copy {i} of a post about prizes and {i * 3} vouchers", "scam": 0, "origin": "perturbation"}
-            for i in range(20)]  # fmt: skip
+    rows = [
+        {"text": f"Perturbed copy {i} of a post about prizes and {i * 3} vouchers", "scam": 0, "origin": "perturbation"}
+        for i in range(20)
+    ]
     rows += [{"text": f"A real post number {i} about the weather and {i * 7} trains", "scam": 0} for i in range(20)]
     frame_path = tmp_path / "mixed.jsonl"
     frame_path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")

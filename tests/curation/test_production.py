@@ -29,15 +29,32 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
     log = _write(
         tmp_path / "week1.jsonl",
         [
-            {"id": "p1", "text": "you people are vermin", "time": "2026-11-02T10:00:00Z", "model": "m-2026-11",
-             "scores": {"hate": 0.91, "offensive": 0.4}, "decisions": {"hate": 1},
-             "feedback": {"type": "moderator_confirm", "label": "hate"}},
-            {"id": "p2", "text": "lovely weather today", "time": "2026-11-02T11:30:00+01:00",
-             "scores": {"hate": 0.02}, "feedback": {"type": "user_report", "label": "spam"}},
-            {"id": "p3", "text": "buy followers now", "time": "2026-11-03", "scores": {"spam": 0.7},
-             "decisions": {"spam": 1}, "feedback": {"type": "moderator_overturn", "label": "spam"}},
+            {
+                "id": "p1",
+                "text": "you people are vermin",
+                "time": "2026-11-02T10:00:00Z",
+                "model": "m-2026-11",
+                "scores": {"hate": 0.91, "offensive": 0.4},
+                "decisions": {"hate": 1},
+                "feedback": {"type": "moderator_confirm", "label": "hate"},
+            },
+            {
+                "id": "p2",
+                "text": "lovely weather today",
+                "time": "2026-11-02T11:30:00+01:00",
+                "scores": {"hate": 0.02},
+                "feedback": {"type": "user_report", "label": "spam"},
+            },
+            {
+                "id": "p3",
+                "text": "buy followers now",
+                "time": "2026-11-03",
+                "scores": {"spam": 0.7},
+                "decisions": {"spam": 1},
+                "feedback": {"type": "moderator_overturn", "label": "spam"},
+            },
         ],
-    )  # fmt: skip
+    )
     summary = project.import_production(log, models=MODELS)
     assert (summary.n_posts, summary.n_feedback, summary.n_labelled) == (3, 3, 2)
     assert summary.feedback == {"moderator_confirm": 1, "user_report": 1, "moderator_overturn": 1}
@@ -53,14 +70,22 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
     # the same file again is a no-op; a later row may bring feedback only, for a stored post
     again = project.import_production(log, models=MODELS)
     assert (again.n_posts, again.n_feedback, again.n_already_stored, again.import_id) == (0, 0, 3, "")
-    later = _write(tmp_path / "later.jsonl", [
-        {"id": "p2", "time": "2026-11-04T09:00:00Z", "feedback": {"type": "moderator_overturn", "label": "spam"}}
-    ])  # fmt: skip
+    later = _write(
+        tmp_path / "later.jsonl",
+        [{"id": "p2", "time": "2026-11-04T09:00:00Z", "feedback": {"type": "moderator_overturn", "label": "spam"}}],
+    )
     assert project.import_production(later, models=MODELS).n_labelled == 1
     # a second decision on a post already labelled adds its label (and keeps the first)
-    more = _write(tmp_path / "more.jsonl", [
-        {"id": "p1", "time": "2026-11-05T09:00:00Z", "feedback": {"type": "moderator_overturn", "label": "offensive"}}
-    ])  # fmt: skip
+    more = _write(
+        tmp_path / "more.jsonl",
+        [
+            {
+                "id": "p1",
+                "time": "2026-11-05T09:00:00Z",
+                "feedback": {"type": "moderator_overturn", "label": "offensive"},
+            }
+        ],
+    )
     assert project.import_production(more, models=MODELS).n_labelled == 0
     p1 = project.production().set_index("id").loc["p1"]
     assert p1["labels"] == {"hate": 1, "offensive": 0} and p1["label_provenance"] == {
@@ -79,10 +104,14 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
 
 def test_labelled_posts_never_go_to_the_holdout(project, tmp_path):
     rows = [
-        {"id": f"p{i}", "text": f"post number {i}", "time": "2026-11-02T10:00:00Z",
-         "feedback": {"type": "moderator_confirm" if i % 2 else "moderator_overturn", "label": "hate"}}
+        {
+            "id": f"p{i}",
+            "text": f"post number {i}",
+            "time": "2026-11-02T10:00:00Z",
+            "feedback": {"type": "moderator_confirm" if i % 2 else "moderator_overturn", "label": "hate"},
+        }
         for i in range(400)
-    ]  # fmt: skip
+    ]
     project.import_production(_write(tmp_path / "log.jsonl", rows))
     splits = project.production()["split"].value_counts(normalize=True)
     assert set(splits.index) == {"production_holdout", "production_calib", "train", "valid"}
@@ -102,8 +131,15 @@ def test_a_project_that_states_the_old_fractions_keeps_them_and_stored_splits_ne
     cfg["production"] = {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}}
     (p.root / "workbench.yaml").write_text(yaml.safe_dump(cfg))
     p = Project(p.root)
-    rows = [{"id": f"p{i}", "text": f"post {i}", "time": "2026-11-02T10:00:00Z",
-             "feedback": {"type": "moderator_confirm", "label": "hate"}} for i in range(200)]  # fmt: skip
+    rows = [
+        {
+            "id": f"p{i}",
+            "text": f"post {i}",
+            "time": "2026-11-02T10:00:00Z",
+            "feedback": {"type": "moderator_confirm", "label": "hate"},
+        }
+        for i in range(200)
+    ]
     p.import_production(_write(tmp_path / "log.jsonl", rows))
     before = p.production().set_index("id")["split"]
     assert set(before) == {"production_calib", "train", "valid"}
@@ -122,20 +158,39 @@ def test_a_project_that_states_the_old_fractions_keeps_them_and_stored_splits_ne
     "row, field, words",
     [
         ({"id": "x", "time": "2026-11-02T10:00:00Z"}, "text", "expected the post's text"),
-        ({"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "feedback": {"type": "user_report", "label": "violence"}},
-         "feedback.label", "expected a taxonomy label"),
-        ({"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "feedback": {"type": "like", "label": "hate"}},
-         "feedback.type", "user_report"),
+        (
+            {
+                "id": "x",
+                "text": "t",
+                "time": "2026-11-02T10:00:00Z",
+                "feedback": {"type": "user_report", "label": "violence"},
+            },
+            "feedback.label",
+            "expected a taxonomy label",
+        ),
+        (
+            {"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "feedback": {"type": "like", "label": "hate"}},
+            "feedback.type",
+            "user_report",
+        ),
         ({"id": "x", "text": "t", "time": "last tuesday"}, "time", "ISO 8601"),
-        ({"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "scores": {"scam": 0.3}}, "scores",
-         "label 'scam' is not a label of model 'm-2026-11'"),
+        (
+            {"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "scores": {"scam": 0.3}},
+            "scores",
+            "label 'scam' is not a label of model 'm-2026-11'",
+        ),
         ({"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "scores": {"hate": 1.7}}, "scores", "[0, 1]"),
         ({"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "decisions": {"hate": 0.5}}, "decisions", "0 or 1"),
         ({"id": "x", "text": "t", "time": "2026-11-02T10:00:00Z", "model": "m-old"}, "model", "not a known model"),
     ],
-)  # fmt: skip
+)
 def test_bad_rows_name_file_line_and_field_and_nothing_is_written(project, tmp_path, row, field, words):
-    good = {"id": "ok", "text": "fine", "time": "2026-11-01T00:00:00Z", "feedback": {"type": "moderator_confirm", "label": "hate"}}  # fmt: skip
+    good = {
+        "id": "ok",
+        "text": "fine",
+        "time": "2026-11-01T00:00:00Z",
+        "feedback": {"type": "moderator_confirm", "label": "hate"},
+    }
     log = _write(tmp_path / "bad.jsonl", [good, row])
     before = _counts(project)
     with pytest.raises(ImportValidationError) as e:
@@ -148,10 +203,10 @@ def test_bad_rows_name_file_line_and_field_and_nothing_is_written(project, tmp_p
 def test_csv_logs_and_a_changed_text_under_a_stored_id(project, tmp_path):
     csv_log = tmp_path / "log.csv"
     csv_log.write_text(
-        'id,text,time,scores,feedback_type,feedback_label\n'
+        "id,text,time,scores,feedback_type,feedback_label\n"
         'c1,"you, people",2026-11-02T10:00:00Z,"{""hate"": 0.8}",appeal,hate\n'
-        'c2,hello,2026-11-02T10:05:00Z,,,\n'
-    )  # fmt: skip
+        "c2,hello,2026-11-02T10:05:00Z,,,\n"
+    )
     s = project.import_production(csv_log)
     assert (s.n_posts, s.feedback) == (2, {"appeal": 1})
     assert project.production().set_index("id").loc["c1", "scores"] == {"hate": 0.8}
@@ -167,10 +222,17 @@ _row = st.fixed_dictionaries(
         "text": _texty,
         "time": st.one_of(st.sampled_from(["2026-11-02T10:00:00Z", "2026-13-01", "", "2026-11-02 10:00"]), _texty),
         "scores": st.one_of(_texty, st.dictionaries(st.sampled_from(["hate", "spam", "nope"]), _texty, max_size=2)),
-        "feedback": st.one_of(_texty, st.fixed_dictionaries({"type": st.sampled_from(["user_report", "appeal",
-                              "moderator_confirm", "bad"]), "label": st.sampled_from(["hate", "spam", "nope"])})),
+        "feedback": st.one_of(
+            _texty,
+            st.fixed_dictionaries(
+                {
+                    "type": st.sampled_from(["user_report", "appeal", "moderator_confirm", "bad"]),
+                    "label": st.sampled_from(["hate", "spam", "nope"]),
+                }
+            ),
+        ),
     },
-)  # fmt: skip
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -22,8 +22,9 @@ from curation import (
     read_cases,
 )
 
-TAX = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive", "tier": "T3"},
-                                     {"name": "threat", "tier": "T1"}]})  # fmt: skip
+TAX = Taxonomy.from_dict(
+    {"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive", "tier": "T3"}, {"name": "threat", "tier": "T1"}]}
+)
 
 SUITE = {
     "suite": "mini",
@@ -68,13 +69,31 @@ def test_expansion_carries_provenance_and_keeps_the_sides_apart(tmp_path):
     cases = expand_suite(suite)
     test = {c.text: c for c in cases if c.side == "test"}
     train = {c.text: c for c in cases if c.side == "train"}
-    assert set(test) == {"women are vile.", "women are worthless.", "Muslims are vile.", "Muslims are worthless.",
-                         "I hate women.", "I hate Muslims.", "Nobody should hate anyone."}  # fmt: skip
-    assert set(train) == {"I hate Sikhs.", "I hate Roma people.", "I hate Arabs.", "Sikhs are not awful.",
-                          "Roma people are not awful.", "Arabs are not awful.", "I hate Mondays."}  # fmt: skip
+    assert set(test) == {
+        "women are vile.",
+        "women are worthless.",
+        "Muslims are vile.",
+        "Muslims are worthless.",
+        "I hate women.",
+        "I hate Muslims.",
+        "Nobody should hate anyone.",
+    }
+    assert set(train) == {
+        "I hate Sikhs.",
+        "I hate Roma people.",
+        "I hate Arabs.",
+        "Sikhs are not awful.",
+        "Roma people are not awful.",
+        "Arabs are not awful.",
+        "I hate Mondays.",
+    }
     c = test["Muslims are worthless."]
-    assert (c.suite, c.functionality, c.template_id, c.fillers) == ("mini", "derogation", "d1",
-                                                                   {"group": "Muslims", "adj": "worthless"})  # fmt: skip
+    assert (c.suite, c.functionality, c.template_id, c.fillers) == (
+        "mini",
+        "derogation",
+        "d1",
+        {"group": "Muslims", "adj": "worthless"},
+    )
     assert c.expect == {"hate": 1} and c.tier == "T2" and c.min_pass == 0.9 and c.origin == "suite"
     neg = train["I hate Mondays."]
     assert neg.expect == {"hate": 0} and neg.known_gap and neg.min_pass == 0.5 and neg.tier == "T2"
@@ -109,13 +128,18 @@ def test_schema_errors_say_where_and_what(tmp_path, change, message):
 
 
 _scalar = st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=8))
-_yamlish = st.recursive(_scalar, lambda s: st.lists(s, max_size=3) | st.dictionaries(st.text(max_size=8), s, max_size=4),
-                        max_leaves=12)  # fmt: skip
+_yamlish = st.recursive(
+    _scalar, lambda s: st.lists(s, max_size=3) | st.dictionaries(st.text(max_size=8), s, max_size=4), max_leaves=12
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.one_of(_yamlish, st.fixed_dictionaries({"functionalities": st.lists(_yamlish, max_size=3)},
-                                                       optional={"fillers": _yamlish})))  # fmt: skip
+@given(
+    data=st.one_of(
+        _yamlish,
+        st.fixed_dictionaries({"functionalities": st.lists(_yamlish, max_size=3)}, optional={"fillers": _yamlish}),
+    )
+)
 def test_any_yaml_is_a_suite_or_a_clear_error(tmp_path, data):
     path = tmp_path / "fuzz.yaml"
     path.write_text(yaml.safe_dump(data))
@@ -128,10 +152,14 @@ def test_any_yaml_is_a_suite_or_a_clear_error(tmp_path, data):
 def test_project_expansion_never_stores_records_and_reports_leakage(tmp_path):
     p = Project.init(tmp_path / "p", taxonomy=TAX)
     p.import_frame(
-        pd.DataFrame({"text": ["Muslims are worthless!!", "a perfectly ordinary post about the weather today"] * 1,
-                      "hate": [1, 0]}),
+        pd.DataFrame(
+            {
+                "text": ["Muslims are worthless!!", "a perfectly ordinary post about the weather today"] * 1,
+                "hate": [1, 0],
+            }
+        ),
         source="t",
-    )  # fmt: skip
+    )
     (p.root / "suites").mkdir()
     _write(p.root / "suites", SUITE)
     snap = p.snapshot_id()
@@ -165,6 +193,5 @@ def test_review_state_keeps_agreed_cases_and_lists_disputes():
         columns=["seq", "actor", "kind", "target", "question", "value", "detail"],
     )
     state = case_review_state(events, ["c1", "c2", "c3", "c4", "c5"]).set_index("case_id")
-    assert state["state"].to_dict() == {"c1": "kept", "c2": "disputed", "c3": "pending", "c4": "kept",
-                                        "c5": "pending"}  # fmt: skip
+    assert state["state"].to_dict() == {"c1": "kept", "c2": "disputed", "c3": "pending", "c4": "kept", "c5": "pending"}
     assert state.loc["c2", "corrected"] == [["offensive"]] and state.loc["c4", "unsure"] == 1

@@ -134,8 +134,19 @@ def test_records_written_through_one_server_are_found_through_the_other(apis):
         return [by_id[item["record"]["id"]] for item in out["items"]]
 
     assert set(found({"query": {"text": {"q": "find"}}})) == {"e0", "e2"}
-    assert found({"filters": {"and": [{"type": "terms", "scope": {"entity": "metadata", "metadata_property": "source"},
-                                       "values": ["chat"]}]}}) == ["e0"]  # fmt: skip
+    assert found(
+        {
+            "filters": {
+                "and": [
+                    {
+                        "type": "terms",
+                        "scope": {"entity": "metadata", "metadata_property": "source"},
+                        "values": ["chat"],
+                    }
+                ]
+            }
+        }
+    ) == ["e0"]
     assert found({"query": {"vector": {"name": "vec", "value": [1, 0, 0], "order": "most_similar"}}}, limit=2) == [
         "e0",
         "e2",
@@ -263,9 +274,14 @@ def test_the_search_url_path_on_postgres_with_an_opensearch_compatible_server(po
             "POST",
             f"/datasets/{dataset_id}/records/search",
             params={"limit": 50},
-            json={"filters": {"and": [{"type": "terms", "scope": {"entity": "record", "property": "status"},
-                                       "values": ["pending"]}]}},
-        )  # fmt: skip
+            json={
+                "filters": {
+                    "and": [
+                        {"type": "terms", "scope": {"entity": "record", "property": "status"}, "values": ["pending"]}
+                    ]
+                }
+            },
+        )
         assert sorted(item["record"]["id"] for item in pending["items"]) == sorted(record_ids)
         with pytest.raises(StackError, match="external"):
             stack.reindex(check=True)  # an external index is its operator's to rebuild

@@ -27,11 +27,20 @@ pytestmark = pytest.mark.slow
 TAXONOMY = {
     "name": "ray",
     "labels": [
-        {"name": "hate", "group": "safety", "tier": "T3", "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
-        {"name": "offensive", "group": "safety", "tier": "T3",
-         "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0}},
+        {
+            "name": "hate",
+            "group": "safety",
+            "tier": "T3",
+            "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0},
+        },
+        {
+            "name": "offensive",
+            "group": "safety",
+            "tier": "T3",
+            "gate": {"min_f1": 0.0, "recall_floor": 0.0, "fpr_budget": 1.0},
+        },
     ],
-}  # fmt: skip
+}
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +114,24 @@ def test_scoring_on_ray_writes_the_same_rows_as_the_single_process_path(project,
 
     assert model.best_variant() == "fp32"  # the ONNX variant passed its gate, so it is the one scored with
     out = tmp_path / "ray.jsonl"
-    assert cli(["score", str(project.root), "--model", str(model.root), "--out", str(out), "--ray", cluster.address,
-                "--actors", "2", "--quiet"]) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                "score",
+                str(project.root),
+                "--model",
+                str(model.root),
+                "--out",
+                str(out),
+                "--ray",
+                cluster.address,
+                "--actors",
+                "2",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "(fp32)" in printed and "2 actor(s)" in printed
     per_node = dict(item.split() for item in printed.split("rows per node: ")[1].split(";")[0].split(", "))

@@ -648,17 +648,41 @@ def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(t
 
     def seed(sid, kind, text, bid, texts, hate):
         return {
-            "id": sid, "kind": kind, "target_labels": ["hate"], "status": "approved", "text": text,
-            "batches": [{"id": bid, "provider": "old-pipeline",
-                         "records": [{"text": t, "labels": {"hate": hate}} for t in texts]}],
-        }  # fmt: skip
+            "id": sid,
+            "kind": kind,
+            "target_labels": ["hate"],
+            "status": "approved",
+            "text": text,
+            "batches": [
+                {
+                    "id": bid,
+                    "provider": "old-pipeline",
+                    "records": [{"text": t, "labels": {"hate": hate}} for t in texts],
+                }
+            ],
+        }
 
-    doc = {"seeds": [
-        seed("seed-hate", "positive", "A post that attacks people for who they are.", "b-hate", positive, 1),
-        seed("seed-poison", "hard_negative", "Rough banter between friends, nobody means it.", "b-poison", poisoned, 0),
-        seed("seed-benign", "hard_negative", "Everyday chat that uses strong words about things.", "b-benign",
-             benign, 0),
-    ]}  # fmt: skip
+    doc = {
+        "seeds": [
+            seed("seed-hate", "positive", "A post that attacks people for who they are.", "b-hate", positive, 1),
+            seed(
+                "seed-poison",
+                "hard_negative",
+                "Rough banter between friends, nobody means it.",
+                "b-poison",
+                poisoned,
+                0,
+            ),
+            seed(
+                "seed-benign",
+                "hard_negative",
+                "Everyday chat that uses strong words about things.",
+                "b-benign",
+                benign,
+                0,
+            ),
+        ]
+    }
     (tmp_path / "migrated.yaml").write_text(yaml.safe_dump(doc))
     snap0 = p.snapshot_id()
     p.import_seeds(tmp_path / "migrated.yaml")
@@ -719,13 +743,27 @@ def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_see
 
     p, _ = build_demo(tmp_path / "demo")
     _, poisoned, _ = _davidson_batches(set(p.frame()["text"]), n=8)
-    doc = {"seeds": [{
-        "id": "seed-old", "kind": "hard_negative", "target_labels": ["hate"], "status": "approved",
-        "text": "Rough banter between friends, nobody means it.",
-        "batches": [{"id": "b-old", "provider": "old-pipeline", "status": "accepted", "accepted_by": "old-team",
-                     "reason": "generated before the workbench", "records": [
-                         {"text": t, "labels": {"hate": 0}} for t in poisoned]}],
-    }]}  # fmt: skip
+    doc = {
+        "seeds": [
+            {
+                "id": "seed-old",
+                "kind": "hard_negative",
+                "target_labels": ["hate"],
+                "status": "approved",
+                "text": "Rough banter between friends, nobody means it.",
+                "batches": [
+                    {
+                        "id": "b-old",
+                        "provider": "old-pipeline",
+                        "status": "accepted",
+                        "accepted_by": "old-team",
+                        "reason": "generated before the workbench",
+                        "records": [{"text": t, "labels": {"hate": 0}} for t in poisoned],
+                    }
+                ],
+            }
+        ]
+    }
     (tmp_path / "old.yaml").write_text(yaml.safe_dump(doc))
     p.import_seeds(tmp_path / "old.yaml")
     assert p.batches().set_index("id").loc["b-old", "status"] == "accepted"
@@ -774,12 +812,20 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
         "suite": "mini",
         "fillers": {"group": {"test": ["women", "Muslims", "refugees"], "train": ["Sikhs"]}},
         "functionalities": [
-            {"name": "derogation", "description": "plain hate", "expect": {"hate": 1},
-             "templates": [{"text": "{group} are vermin."}, {"text": "I hate {group}.", "side": "train"}]},
-            {"name": "neutral", "description": "neutral mention", "expect": {"hate": 0},
-             "templates": [{"text": "My neighbours are {group}."}]},
+            {
+                "name": "derogation",
+                "description": "plain hate",
+                "expect": {"hate": 1},
+                "templates": [{"text": "{group} are vermin."}, {"text": "I hate {group}.", "side": "train"}],
+            },
+            {
+                "name": "neutral",
+                "description": "neutral mention",
+                "expect": {"hate": 0},
+                "templates": [{"text": "My neighbours are {group}."}],
+            },
         ],
-    }  # fmt: skip
+    }
     (p.root / "suites" / "mini.yaml").write_text(yaml.safe_dump(suite))
     cases = [c for c in expand_project_suites(p.root, p.taxonomy) if c.side == "test"]
     wrong = next(c for c in cases if c.text == "refugees are vermin.")  # as if the reviewers read it otherwise
@@ -801,8 +847,9 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
     suite_report = report[SUITE_REVIEW]
     assert suite_report["submitted"] == 6
     assert suite_report["per_functionality"] == {"derogation": {"disputed": 1, "kept": 2}, "neutral": {"kept": 3}}
-    assert suite_report["disputed"] == [{"case_id": wrong.id, "functionality": "derogation", "no": 2,
-                                         "labels": [["offensive"], ["offensive"]]}]  # fmt: skip
+    assert suite_report["disputed"] == [
+        {"case_id": wrong.id, "functionality": "derogation", "no": 2, "labels": [["offensive"], ["offensive"]]}
+    ]
     state = case_review_state(p.store.events(), [c.id for c in cases]).set_index("case_id")["state"]
     assert state[wrong.id] == "disputed" and (state.drop(wrong.id) == "kept").all()
     assert pull(p, owner)["applied"]["annotations"] == 0  # safe to repeat
@@ -826,11 +873,16 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     from ..conftest import shared
 
     gate = {"min_f1": 0.1, "recall_floor": 0.1, "fpr_budget": 0.8}  # the slice is small; the path is under test
-    tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3", "gate": gate},
-                                         {"name": "hate", "tier": "T3", "gate": gate}]})  # fmt: skip
+    tax = Taxonomy.from_dict(
+        {"labels": [{"name": "offensive", "tier": "T3", "gate": gate}, {"name": "hate", "tier": "T3", "gate": gate}]}
+    )
     old_fractions = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}  # recalibration is under test here
-    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"prod-{uuid.uuid4().hex[:6]}",
-                     config={"production": {"splits": old_fractions}})  # fmt: skip
+    p = Project.init(
+        tmp_path / "p",
+        taxonomy=tax,
+        name=f"prod-{uuid.uuid4().hex[:6]}",
+        config={"production": {"splits": old_fractions}},
+    )
     p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     model = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False))
     in_slice = set(p.frame()["text"])
@@ -841,18 +893,33 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
                 continue
             pid = f"tw{row['']}"
             truth[pid] = [lab for lab, c in (("hate", "0"), ("offensive", "1")) if row["class"] == c] or [NONE_LABEL]
-            log.append({"id": pid, "text": row["tweet"], "time": f"2026-11-{2 + len(log) // 50:02d}T12:00:00Z",
-                        "model": "m", "scores": {}})  # fmt: skip
+            log.append(
+                {
+                    "id": pid,
+                    "text": row["tweet"],
+                    "time": f"2026-11-{2 + len(log) // 50:02d}T12:00:00Z",
+                    "model": "m",
+                    "scores": {},
+                }
+            )
     (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
     assert p.import_production(tmp_path / "log.jsonl", models={"m": model.labels}).n_posts == 300
     pushed = push_sample(p, owner, model, n=60, strategy="mixed")
     assert pushed["selected"] == pushed["pushed"] == 60 and set(pushed["reasons"]) <= {
-        "uncertain-diverse:hate", "uncertain-diverse:offensive", "rare:hate", "rare:offensive", "random"}  # fmt: skip
+        "uncertain-diverse:hate",
+        "uncertain-diverse:offensive",
+        "rare:hate",
+        "rare:offensive",
+        "random",
+    }
     ds = owner.datasets(name=SAMPLE_REVIEW, workspace=p.config["name"])
     assert [q.name for q in ds.settings.questions] == ["labels", "note"]
     annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
     for a in annotators:
-        assert _answer(a, p.config["name"], SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]}) == 60  # fmt: skip
+        assert (
+            _answer(a, p.config["name"], SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]})
+            == 60
+        )
     report = pull(p, owner)
     assert report[SAMPLE_REVIEW]["labelled"] == 60 and report["applied"]["pool_labels"] == 60
     assert sum(v["reviewed"] for v in report[SAMPLE_REVIEW]["by_sampling"].values()) == 60
@@ -905,18 +972,34 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
         return " ".join(w)
 
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3", "min_holdout_positives": 5}]})
-    p = Project.init(tmp_path / "p", taxonomy=tax, name=f"watch-{uuid.uuid4().hex[:6]}",
-                     config={"mixing": {"tail_floor": 5, "head_cap": 0.5}})  # fmt: skip
-    p.import_frame(pd.DataFrame({"text": [text("zorg" if i % 5 == 0 else None) for i in range(1200)],
-                                 "hate": [int(i % 5 == 0) for i in range(1200)]}), source="curated")  # fmt: skip
+    p = Project.init(
+        tmp_path / "p",
+        taxonomy=tax,
+        name=f"watch-{uuid.uuid4().hex[:6]}",
+        config={"mixing": {"tail_floor": 5, "head_cap": 0.5}},
+    )
+    p.import_frame(
+        pd.DataFrame(
+            {
+                "text": [text("zorg" if i % 5 == 0 else None) for i in range(1200)],
+                "hate": [int(i % 5 == 0) for i in range(1200)],
+            }
+        ),
+        source="curated",
+    )
     model = train_model(p, tmp_path / "m0", TrainSpec(recipe="tfidf"))
     promote(model)
     truth, log = {}, []
     for i in range(600):
         hate = i % 3 == 0
         truth[f"post{i}"] = ["hate"] if hate else [NONE_LABEL]
-        log.append({"id": f"post{i}", "text": text("blarg" if hate else None) + f" w{i % 11}",
-                    "time": f"2026-11-{2 + i // 100:02d}T10:00:00Z"})  # fmt: skip
+        log.append(
+            {
+                "id": f"post{i}",
+                "text": text("blarg" if hate else None) + f" w{i % 11}",
+                "time": f"2026-11-{2 + i // 100:02d}T10:00:00Z",
+            }
+        )
     (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
     p.import_production(tmp_path / "log.jsonl")
     review = SampleReviewLoop(owner)
@@ -925,8 +1008,9 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
     assert first.action == "sampled" and first.sample["selected"] == 150 and "retrain" in first.next
     annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
     for a in annotators:
-        answered = _answer(a, p.config["name"], SAMPLE_REVIEW,
-                           lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]})  # fmt: skip
+        answered = _answer(
+            a, p.config["name"], SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]}
+        )
         assert answered == 150
     second = watch(p, model, window="1d", review=review, retrain=True, out=tmp_path / "m1")
     assert second.pulled[SAMPLE_REVIEW]["labelled"] == 150 and sum(second.labelled.values()) == 150

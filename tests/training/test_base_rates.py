@@ -40,9 +40,19 @@ def test_weights_give_the_production_mix_and_leave_recall_alone():
 def test_tuning_with_weights_keeps_the_fpr_budget_at_the_production_rate():
     from training import tune_thresholds
 
-    tax = Taxonomy.from_dict({"labels": [
-        {"name": "a", "tier": "T3", "gate": {"recall_floor": 0.7, "fpr_budget": 0.15}, "threshold_range": [0.1, 0.9]},
-        {"name": "b", "tier": "T3"}]})  # fmt: skip
+    tax = Taxonomy.from_dict(
+        {
+            "labels": [
+                {
+                    "name": "a",
+                    "tier": "T3",
+                    "gate": {"recall_floor": 0.7, "fpr_budget": 0.15},
+                    "threshold_range": [0.1, 0.9],
+                },
+                {"name": "b", "tier": "T3"},
+            ]
+        }
+    )
     rng = np.random.default_rng(0)
     # label a (FPR budget 0.15): its negatives are easy positives of b (inflated) and hard clean rows
     y = np.array([[1, 0]] * 100 + [[0, 1]] * 400 + [[0, 0]] * 100, dtype=float)
@@ -71,10 +81,14 @@ def test_a_mixed_project_meets_the_fpr_budget_at_the_production_rate_where_raw_t
     dav.to_csv(tmp_path / "dav.csv", index=False)
     rng = random.Random(0)
     spam = [
-        {"text": f"{rng.choice(SPAM[0])} {rng.choice(SPAM[1])} at deals{rng.randint(1, 999)}.com, "
-                 f"{rng.randint(10, 90)}% off, code {rng.randint(1000, 9999)}", "spam": 1, "hate": 0}
+        {
+            "text": f"{rng.choice(SPAM[0])} {rng.choice(SPAM[1])} at deals{rng.randint(1, 999)}.com, "
+            f"{rng.randint(10, 90)}% off, code {rng.randint(1000, 9999)}",
+            "spam": 1,
+            "hate": 0,
+        }
         for _ in range(3000)
-    ]  # fmt: skip
+    ]
     pd.DataFrame(spam).to_csv(tmp_path / "spam.csv", index=False)
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "spam", "tier": "T4"}]})
     budget = tax["hate"].gate.fpr_budget

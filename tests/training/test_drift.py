@@ -74,8 +74,13 @@ def test_the_shifted_week_alerts_and_the_first_does_not(world):
         w["labels"]["hate"] for w in daily["windows"]
     ][:3]
     # limits are the tier's unless the project overrides them
-    loose = monitor(model, p.production(), p.feedback(), window="7d",
-                    limits={"T2": {"psi_max": 50, "rate_ratio_max": 50, "overturn_max": 1}})  # fmt: skip
+    loose = monitor(
+        model,
+        p.production(),
+        p.feedback(),
+        window="7d",
+        limits={"T2": {"psi_max": 50, "rate_ratio_max": 50, "overturn_max": 1}},
+    )
     assert not loose["windows"][1]["labels"]["hate"]["alert"]
 
 
@@ -114,8 +119,11 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
 
     _, model, _ = world
     rng = random.Random(1)
-    p2 = Project.init(tmp_path / "prod", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}),
-                      config={"production": {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}}})  # fmt: skip
+    p2 = Project.init(
+        tmp_path / "prod",
+        taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}),
+        config={"production": {"splits": {"production_calib": 0.5, "train": 0.4, "valid": 0.1}}},
+    )
     rows, truth = [], {}
     for i in range(1400):
         hate = rng.random() < 0.15
@@ -143,8 +151,23 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
     # the same from the command line: monitor sees the decision rate collapse and recalibrates
     assert main(["recalibrate", str(model.root), "--project", str(p2.root), "--out", str(tmp_path / "m3")]) == 0
     assert load_model(tmp_path / "m3").card.comparison["against"].endswith("m2")  # the model promoted now
-    assert main(["monitor", str(p2.root), "--model", str(model.root), "--window", "7d", "--recalibrate-if-drift",
-                 "--out", str(tmp_path / "m4"), "--json"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "monitor",
+                str(p2.root),
+                "--model",
+                str(model.root),
+                "--window",
+                "7d",
+                "--recalibrate-if-drift",
+                "--out",
+                str(tmp_path / "m4"),
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "production check" not in out.split("{", 1)[0] and "hate" in out
     result = json.loads(out[out.index("{\n") :])

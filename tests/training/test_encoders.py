@@ -45,8 +45,11 @@ def test_mpnet_from_workbench_yaml_trains_exports_and_gates(tmp_path):
     }
     assert len(groups["layer0.qkv"]) == 3
     # each encoder its own cache entries: the default MiniLM after mpnet encodes anew
-    m2 = train_model(p, tmp_path / "m2", TrainSpec(recipe="heads", mix=False, training={"encoder": "all-MiniLM-L6-v2"},
-                                                    training_source="flag"))  # fmt: skip
+    m2 = train_model(
+        p,
+        tmp_path / "m2",
+        TrainSpec(recipe="heads", mix=False, training={"encoder": "all-MiniLM-L6-v2"}, training_source="flag"),
+    )
     assert load_model(m2.root).card.encoder == "all-MiniLM-L6-v2"
     with sqlite3.connect(p.root / "cache" / "embeddings.sqlite") as db:
         models = {r[0].split("@")[0] for r in db.execute("SELECT DISTINCT model FROM emb")}

@@ -140,10 +140,12 @@ def test_a_new_recipe_is_one_declaration(tmp_path):
             register_recipe(Recipe("small-tfidf-test", "tfidf", "again", build, has_encoder=False))
         words = ["rain", "bus", "lunch", "game", "song", "park", "movie", "coffee"]
         rows = [
-            {"text": f"{'I hate those people, ' if i % 5 == 0 else ''}{words[i % 8]} {words[(i * 3) % 8]} {i}",
-             "hate": int(i % 5 == 0)}
+            {
+                "text": f"{'I hate those people, ' if i % 5 == 0 else ''}{words[i % 8]} {words[(i * 3) % 8]} {i}",
+                "hate": int(i % 5 == 0),
+            }
             for i in range(1200)
-        ]  # fmt: skip
+        ]
         p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3"}]}))
         p.import_frame(pd.DataFrame(rows), source="synthetic")
         model = train_model(p, tmp_path / "m", TrainSpec(recipe="small-tfidf-test", mix=False))

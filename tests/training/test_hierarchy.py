@@ -25,8 +25,16 @@ def ethos(tmp_path_factory):
     )
     p = Project.init(tmp_path_factory.mktemp("ethos") / "p", taxonomy=tax)
     p.import_file(shared("ethos/Ethos_Dataset_Binary.csv"), "ethos")
-    p.import_file(shared("ethos/Ethos_Dataset_Multi_Label.csv"), "ethos", label_map={"hate_violence": None,
-                  "hate_directed": None, "hate_disability": None, "hate_sexual_orientation": None})  # fmt: skip
+    p.import_file(
+        shared("ethos/Ethos_Dataset_Multi_Label.csv"),
+        "ethos",
+        label_map={
+            "hate_violence": None,
+            "hate_directed": None,
+            "hate_disability": None,
+            "hate_sexual_orientation": None,
+        },
+    )
     yield p
     p.close()
 

@@ -51,10 +51,13 @@ def _policies(draw):
     bands = draw(
         st.one_of(
             st.none(),
-            st.lists(st.one_of(st.none(), st.fixed_dictionaries({"hide": band, "warn": band, "badge": band})),
-                     min_size=n, max_size=n),
+            st.lists(
+                st.one_of(st.none(), st.fixed_dictionaries({"hide": band, "warn": band, "badge": band})),
+                min_size=n,
+                max_size=n,
+            ),
         )
-    )  # fmt: skip
+    )
     pairs = [(labels[i], labels[i - 1]) for i in range(1, n) if draw(st.booleans())]
     return Policy(labels, thresholds, actions, bands, pairs)
 

@@ -36,8 +36,12 @@ def _platform_log(rng: random.Random, n: int, *, start: int = 0, labelled_every:
     rows = []
     for i in range(start, start + n):
         hate = i % 3 == 0
-        row = {"id": f"post{i}", "text": _text(rng, "blarg" if hate else None) + f" w{i % 7}",
-               "time": f"2026-11-{2 + i % 14:02d}T10:00:00Z", "decisions": {"hate": 0}}  # fmt: skip
+        row = {
+            "id": f"post{i}",
+            "text": _text(rng, "blarg" if hate else None) + f" w{i % 7}",
+            "time": f"2026-11-{2 + i % 14:02d}T10:00:00Z",
+            "decisions": {"hate": 0},
+        }
         if i % labelled_every == 0:
             if not hate and i % 10 == 1:
                 row["decisions"] = {"hate": 1}
@@ -133,24 +137,49 @@ def test_the_production_share_bounds_the_mix_and_says_what_it_left_out(world, tm
 def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_path):
     rng = random.Random(1)
     p = Project.init(tmp_path / "p", taxonomy=TAX)
-    p.import_frame(pd.DataFrame({"text": [_text(rng, "zorg" if i % 4 == 0 else None) + f" n{i}" for i in range(400)],
-                                 "hate": [int(i % 4 == 0) for i in range(400)]}), source="curated")  # fmt: skip
+    p.import_frame(
+        pd.DataFrame(
+            {
+                "text": [_text(rng, "zorg" if i % 4 == 0 else None) + f" n{i}" for i in range(400)],
+                "hate": [int(i % 4 == 0) for i in range(400)],
+            }
+        ),
+        source="curated",
+    )
     frame = p.frame()
     held = frame[frame["split"] == "holdout"].iloc[0]
     trained = frame[frame["split"] == "train"].iloc[0]
     log = [
-        {"id": "twin", "text": held["text"] + "!", "time": "2026-11-02T10:00:00Z",
-         "feedback": {"type": "moderator_confirm", "label": "hate"}},
-        {"id": "trained-twin", "text": trained["text"], "time": "2026-11-02T10:00:00Z",
-         "feedback": {"type": "moderator_confirm", "label": "hate"}},
-        {"id": "new", "text": "a post nobody wrote before at all", "time": "2026-11-02T10:00:00Z",
-         "feedback": {"type": "moderator_overturn", "label": "hate"}},
-    ]  # fmt: skip
+        {
+            "id": "twin",
+            "text": held["text"] + "!",
+            "time": "2026-11-02T10:00:00Z",
+            "feedback": {"type": "moderator_confirm", "label": "hate"},
+        },
+        {
+            "id": "trained-twin",
+            "text": trained["text"],
+            "time": "2026-11-02T10:00:00Z",
+            "feedback": {"type": "moderator_confirm", "label": "hate"},
+        },
+        {
+            "id": "new",
+            "text": "a post nobody wrote before at all",
+            "time": "2026-11-02T10:00:00Z",
+            "feedback": {"type": "moderator_overturn", "label": "hate"},
+        },
+    ]
     p.import_production(_write(tmp_path / "log.jsonl", log))
     rows, report = production_records(p.store, p.config, p.taxonomy.label_names)
     assert sorted(rows["id"]) == ["pool:new", "pool:trained-twin"]
-    assert report["refused"] == [{"post": "twin", "twin": held["id"], "twin_split": "holdout",
-                                  "split": p.production().set_index("id").loc["twin", "split"]}]  # fmt: skip
+    assert report["refused"] == [
+        {
+            "post": "twin",
+            "twin": held["id"],
+            "twin_split": "holdout",
+            "split": p.production().set_index("id").loc["twin", "split"],
+        }
+    ]
     assert rows.set_index("id").loc["pool:trained-twin", "dup_of"] == trained["id"]  # collapsed into its twin
     manifest = p.snapshot()
     assert manifest["production"]["refused"][0]["post"] == "twin"
@@ -173,11 +202,25 @@ def test_the_cli_train_and_gate_print_the_production_posts_and_slice(world, tmp_
 def test_old_cards_load_their_recalibration_into_the_typed_field(tmp_path):
     from training import ModelCard, Recalibration
 
-    data = {"labels": ["hate"], "thresholds": {"hate": 0.4}, "snapshot_id": "snap-x", "project": "/p",
-            "taxonomy_hash": "h", "recipe": "tfidf", "classifier": {}, "format": 2,
-            "recalibration": {"parent": "/m0", "from": "feedback", "retuned": ["hate"], "check_posts": 12,
-                              "old_thresholds": {"hate": 0.6}, "calibration_sets": ["a", "b"],
-                              "check": {"passed": True, "failures": [], "per_label": []}}}  # fmt: skip
+    data = {
+        "labels": ["hate"],
+        "thresholds": {"hate": 0.4},
+        "snapshot_id": "snap-x",
+        "project": "/p",
+        "taxonomy_hash": "h",
+        "recipe": "tfidf",
+        "classifier": {},
+        "format": 2,
+        "recalibration": {
+            "parent": "/m0",
+            "from": "feedback",
+            "retuned": ["hate"],
+            "check_posts": 12,
+            "old_thresholds": {"hate": 0.6},
+            "calibration_sets": ["a", "b"],
+            "check": {"passed": True, "failures": [], "per_label": []},
+        },
+    }
     card = ModelCard.from_dict(data)
     assert isinstance(card.recalibration, Recalibration)
     assert card.recalibration.source == "feedback" and card.recalibration.retuned == ["hate"]
@@ -190,8 +233,9 @@ def test_old_cards_load_their_recalibration_into_the_typed_field(tmp_path):
 def test_a_few_production_posts_are_repeated_toward_their_share_and_many_are_capped():
     from curation import production_part
 
-    posts = pd.DataFrame({"id": [f"pool:{i}" for i in range(20)], "hate": [float(i % 2) for i in range(20)],
-                          "hard_negative": False})  # fmt: skip
+    posts = pd.DataFrame(
+        {"id": [f"pool:{i}" for i in range(20)], "hate": [float(i % 2) for i in range(20)], "hard_negative": False}
+    )
     fitted, part = production_part(posts, ["hate"], 1000, share=0.30, max_repeat=10)
     # 0.30 of the fit asks for 428 rows: 20 posts repeated 10 times (the most), the share reached is said
     assert (part["posts"], part["repeat"], len(fitted)) == (20, 10, 200) and abs(part["share"] - 200 / 1200) < 1e-9
@@ -210,8 +254,9 @@ def test_compare_on_posts_sets_models_side_by_side_on_a_week_none_of_them_saw(wo
     root, p, m0, _ = world
     m1 = train_model(p, tmp_path / "m1", TrainSpec(recipe="tfidf"))
     rng = random.Random(9)
-    week = pd.DataFrame([{"text": _text(rng, "blarg" if i % 4 == 0 else None), "hate": float(i % 4 == 0)}
-                         for i in range(200)])  # fmt: skip
+    week = pd.DataFrame(
+        [{"text": _text(rng, "blarg" if i % 4 == 0 else None), "hate": float(i % 4 == 0)} for i in range(200)]
+    )
     table = compare_on_posts({"m0": m0, "m1": m1}, week).set_index("model")
     assert list(table["label"]) == ["hate", "hate"] and (table["positives"] == 50).all()
     # at their own thresholds: the curated model misses the platform's hate, the retrained one catches it

@@ -36,16 +36,29 @@ def _project(root) -> Project:
         "suite": "planted",
         "fillers": {"w": {"test": ["apple", "river", "cloud", "music"], "train": ["table", "stone"]}},
         "functionalities": [
-            {"name": "says_zorg", "expect": {"hate": 1}, "templates": [
-                {"text": "{w} zorg {w} garden"}, {"text": "zorg zorg {w}", "side": "train"}]},
+            {
+                "name": "says_zorg",
+                "expect": {"hate": 1},
+                "templates": [{"text": "{w} zorg {w} garden"}, {"text": "zorg zorg {w}", "side": "train"}],
+            },
             # planted: the model fires on every zorg, but this functionality says a negated one is fine
-            {"name": "negated_zorg", "expect": {"hate": 0}, "templates": [
-                {"text": "no zorg at all {w} paper"}, {"text": "never any zorg near the {w}", "side": "train"}]},
-            {"name": "gap_zorg", "expect": {"hate": 0}, "known_gap": True,
-             "templates": [{"text": "{w} window zorg light"}]},
+            {
+                "name": "negated_zorg",
+                "expect": {"hate": 0},
+                "templates": [
+                    {"text": "no zorg at all {w} paper"},
+                    {"text": "never any zorg near the {w}", "side": "train"},
+                ],
+            },
+            {
+                "name": "gap_zorg",
+                "expect": {"hate": 0},
+                "known_gap": True,
+                "templates": [{"text": "{w} window zorg light"}],
+            },
             {"name": "plain", "expect": {"hate": 0}, "templates": [{"text": "{w} garden paper"}]},
         ],
-    }  # fmt: skip
+    }
     (p.root / "suites" / "planted.yaml").write_text(yaml.safe_dump(suite))
     expand_project_suites(p.root, p.taxonomy)
     return p
@@ -147,9 +160,17 @@ def _reviewed_yes(p: Project) -> None:
     outcome = ReviewOutcome()
     for c in (c for c in read_cases(p.root) if c.side == "test"):
         for user in ("ann1", "ann2"):
-            outcome.annotations.append({"key": f"{SUITE_REVIEW}|{c.id}|{user}|verdict", "dataset": SUITE_REVIEW,
-                                        "record_id": c.id, "question": "verdict", "value": json.dumps("yes"),
-                                        "user": user, "status": "submitted"})  # fmt: skip
+            outcome.annotations.append(
+                {
+                    "key": f"{SUITE_REVIEW}|{c.id}|{user}|verdict",
+                    "dataset": SUITE_REVIEW,
+                    "record_id": c.id,
+                    "question": "verdict",
+                    "value": json.dumps("yes"),
+                    "user": user,
+                    "status": "submitted",
+                }
+            )
     p.apply_review(outcome)
 
 
@@ -178,8 +199,10 @@ def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promote
     assert (table["delta"] == 0).all() and not table["regression"].any() and table["passed"].all()
     assert "functional suites (test side)" in panel.result.value and "says_zorg" in panel.result.value
     # a fall beyond the tolerance, or under the minimum where the promoted model met it, is a regression
-    cand = {"functionalities": {"x": 0.8, "y": 0.93, "z": 0.5}, "details": {"x": {"min_pass": 0.9},
-            "y": {"min_pass": 0.9}, "z": {"min_pass": 0.9}}}  # fmt: skip
+    cand = {
+        "functionalities": {"x": 0.8, "y": 0.93, "z": 0.5},
+        "details": {"x": {"min_pass": 0.9}, "y": {"min_pass": 0.9}, "z": {"min_pass": 0.9}},
+    }
     prev = {"functionalities": {"x": 0.92, "y": 0.95, "z": 0.52}}
     got = compare_suites(cand, prev)
     assert {k: v["regression"] for k, v in got.items()} == {"x": True, "y": False, "z": False}

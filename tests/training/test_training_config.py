@@ -15,10 +15,28 @@ from ..conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-FLAGS = ["--loss", "focal", "--focal-gamma", "2", "--class-weights", "auto", "--pos-weight-cap", "10",
-         "--lr", "5e-5", "--epochs", "2"]  # fmt: skip
-SETTINGS = {"loss": "focal", "focal_gamma": 2.0, "class_weights": "auto", "pos_weight_cap": 10.0, "lr": 5e-5,
-            "epochs": 2.0}  # fmt: skip
+FLAGS = [
+    "--loss",
+    "focal",
+    "--focal-gamma",
+    "2",
+    "--class-weights",
+    "auto",
+    "--pos-weight-cap",
+    "10",
+    "--lr",
+    "5e-5",
+    "--epochs",
+    "2",
+]
+SETTINGS = {
+    "loss": "focal",
+    "focal_gamma": 2.0,
+    "class_weights": "auto",
+    "pos_weight_cap": 10.0,
+    "lr": 5e-5,
+    "epochs": 2.0,
+}
 
 
 def _project(root) -> Project:
@@ -54,8 +72,9 @@ def test_flags_and_workbench_yaml_give_the_same_card(tmp_path, capsys):
 
 
 def test_precedence_is_flag_over_panel_over_yaml_over_defaults():
-    merged, origin = resolve_training(("yaml", {"lr": 1e-3, "loss": "focal"}), ("panel", {"lr": 2e-3}),
-                                      ("flag", {"epochs": 3}))  # fmt: skip
+    merged, origin = resolve_training(
+        ("yaml", {"lr": 1e-3, "loss": "focal"}), ("panel", {"lr": 2e-3}), ("flag", {"epochs": 3})
+    )
     assert (merged.lr, merged.loss, merged.epochs) == (2e-3, "focal", 3)
     assert origin == {"lr": "panel", "loss": "yaml", "epochs": "flag"}
     with pytest.raises(Exception, match="unknown keys \\['learning_rate'\\]"):
@@ -65,13 +84,33 @@ def test_precedence_is_flag_over_panel_over_yaml_over_defaults():
 @pytest.mark.parametrize(
     "recipe, settings",
     [
-        ("heads", {"epochs": 3, "lr": 2e-3, "batch_size": 64, "pos_weight": {"T2": 4.0, "offensive": 2.0},
-                   "label_smoothing": 0.1, "patience": 2}),
+        (
+            "heads",
+            {
+                "epochs": 3,
+                "lr": 2e-3,
+                "batch_size": 64,
+                "pos_weight": {"T2": 4.0, "offensive": 2.0},
+                "label_smoothing": 0.1,
+                "patience": 2,
+            },
+        ),
         ("tfidf", {}),  # it applies none of them (class weights given to it are refused: the next test)
-        ("ensemble", {"epochs": 0.5, "lr": 6e-5, "batch_size": 32, "max_length": 32, "loss": "focal",
-                      "hierarchy_weight": 0.0, "class_weights": "auto", "class_weight_cap": 6.0}),
+        (
+            "ensemble",
+            {
+                "epochs": 0.5,
+                "lr": 6e-5,
+                "batch_size": 32,
+                "max_length": 32,
+                "loss": "focal",
+                "hierarchy_weight": 0.0,
+                "class_weights": "auto",
+                "class_weight_cap": 6.0,
+            },
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_family_trains_with_non_default_settings_read_back_from_the_card(tmp_path, recipe, settings):
     p = _project(tmp_path / "p")
     spec = TrainSpec(recipe=recipe, mix=False, training=TrainingConfig.from_dict(settings), training_source="panel")
@@ -115,9 +154,15 @@ def test_a_family_refuses_settings_it_cannot_apply_and_weights_above_their_cap()
         cfg = TrainingConfig.from_dict(settings)
         origin = {k: source for k in cfg.set_fields()}
         return apply_training(
-            TrainSpec(recipe=recipe), cfg, origin, labels=["hate", "spam"], tiers={"hate": "T2", "spam": "T4"},
-            train_targets=y, applies=RECIPES[recipe].applies, family=RECIPES[recipe].family,
-        )  # fmt: skip
+            TrainSpec(recipe=recipe),
+            cfg,
+            origin,
+            labels=["hate", "spam"],
+            tiers={"hate": "T2", "spam": "T4"},
+            train_targets=y,
+            applies=RECIPES[recipe].applies,
+            family=RECIPES[recipe].family,
+        )
 
     with pytest.raises(WorkbenchError, match=r"settings the tfidf family applies.*class_weights \(from flag\)"):
         apply("tfidf", {"class_weights": {"hate": 3.0}, "loss": "focal"})

@@ -140,8 +140,12 @@ def test_retrain_panel_advanced_options_are_its_layer_of_the_training_configurat
     heads.loss.value, heads.lr.value, heads.class_weights.value = "focal", "2e-3", "auto"
     heads.export.value = False  # the export is not under test here
     model = heads.run()
-    assert model.card.training["origin"] == {"loss": "panel", "lr": "panel", "class_weights": "panel",
-                                             "pos_weight_cap": "yaml"}  # fmt: skip
+    assert model.card.training["origin"] == {
+        "loss": "panel",
+        "lr": "panel",
+        "class_weights": "panel",
+        "pos_weight_cap": "yaml",
+    }
 
 
 def test_monitor_panel_runs_the_monitor_and_draws_alerts_in_red(tmp_path):

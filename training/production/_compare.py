@@ -24,8 +24,11 @@ def compare_on_posts(models: Mapping[str, object], posts: pd.DataFrame, *, label
     first = next(iter(models.values()))
     labels = list(labels or [lab for lab in first.labels if lab in posts.columns])
     if "text" not in posts or not labels:
-        raise WorkbenchError("compare_on_posts", expected="a text column and label columns of the models",
-                             got=f"columns {list(posts.columns)}")  # fmt: skip
+        raise WorkbenchError(
+            "compare_on_posts",
+            expected="a text column and label columns of the models",
+            got=f"columns {list(posts.columns)}",
+        )
     texts = posts["text"].tolist()
     rows = []
     for name, model in models.items():
@@ -38,8 +41,15 @@ def compare_on_posts(models: Mapping[str, object], posts: pd.DataFrame, *, label
             known = ~np.isnan(y)
             yk, pk = y[known].astype(int), probs[known, j]
             budget = model.taxonomy[lab].gate.fpr_budget
-            row = {"model": name, "label": lab, "posts": int(known.sum()), "positives": int(yk.sum()),
-                   "ap": np.nan, "recall_at_fpr_budget": np.nan, "fpr_budget": budget}  # fmt: skip
+            row = {
+                "model": name,
+                "label": lab,
+                "posts": int(known.sum()),
+                "positives": int(yk.sum()),
+                "ap": np.nan,
+                "recall_at_fpr_budget": np.nan,
+                "fpr_budget": budget,
+            }
             if 0 < yk.sum() < len(yk):
                 fpr, tpr, _ = roc_curve(yk, pk)
                 row["ap"] = float(average_precision_score(yk, pk))

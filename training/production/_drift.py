@@ -177,8 +177,10 @@ def monitor(
     decided = scores >= np.asarray(model.thresholds)[None, :]
     row_of = {pid: i for i, pid in enumerate(pool["id"])}
     col_of = {lab: j for j, lab in enumerate(model.labels)}
-    fired = [pid in row_of and lab in col_of and decided[row_of[pid], col_of[lab]]
-             for pid, lab in zip(fb["post_id"], fb["label"])]  # fmt: skip
+    fired = [
+        pid in row_of and lab in col_of and decided[row_of[pid], col_of[lab]]
+        for pid, lab in zip(fb["post_id"], fb["label"])
+    ]
     fb = fb[np.asarray(fired, dtype=bool)] if len(fb) else fb
     fb_idx = ((fb["time"] - start) // step).to_numpy() if len(fb) else np.array([], dtype=int)
     windows = []
@@ -197,8 +199,15 @@ def monitor(
             moderated = fb[(fb_idx == w) & (fb["label"] == lab).to_numpy()]
             n_dec = len(moderated)
             overturn = float((moderated["type"] == "moderator_overturn").mean()) if n_dec else None
-            fig: dict[str, Any] = {"n": n, "moderator_decisions": n_dec, "overturn_rate": overturn,
-                                   "psi": None, "psi_p": None, "ks": None, "decision_rate": None}  # fmt: skip
+            fig: dict[str, Any] = {
+                "n": n,
+                "moderator_decisions": n_dec,
+                "overturn_rate": overturn,
+                "psi": None,
+                "psi_p": None,
+                "ks": None,
+                "decision_rate": None,
+            }
             reasons = []
             if n:
                 fig["psi"] = round(psi(np.array(r["edges"]), np.array(r["shares"]), s), 4)
@@ -218,7 +227,9 @@ def monitor(
                     fig["decision_rate"] < lo and binomtest(k, n, lo, alternative="less").pvalue < ALPHA
                 )
                 if outside:
-                    reasons.append(f"decision rate {fig['decision_rate']:.3f} outside [{lo:.3f}, {hi:.3f}] (calib {r['decision_rate']:.3f})")  # fmt: skip
+                    reasons.append(
+                        f"decision rate {fig['decision_rate']:.3f} outside [{lo:.3f}, {hi:.3f}] (calib {r['decision_rate']:.3f})"
+                    )
             if overturn is not None and n_dec >= min_decisions and overturn > lim["overturn_max"]:
                 k = int((moderated["type"] == "moderator_overturn").sum())
                 if binomtest(k, n_dec, lim["overturn_max"], alternative="greater").pvalue < ALPHA:
@@ -235,7 +246,7 @@ def monitor(
             "labels": {
                 lab: {"threshold": v["threshold"], "decision_rate": v["decision_rate"]}
                 for lab, v in ref["labels"].items()
-            },  # fmt: skip
+            },
         },
         "limits": lims,
         "windows": windows,
@@ -247,9 +258,18 @@ def monitor_table(result: Mapping[str, Any]) -> pd.DataFrame:
     rows = []
     for w in result["windows"]:
         for lab, f in w["labels"].items():
-            rows.append({"window": w["start"][:16], "label": lab, "n": f["n"], "psi": f["psi"], "ks": f["ks"],
-                         "decision_rate": f["decision_rate"],
-                         "calib_rate": round(result["reference"]["labels"][lab]["decision_rate"], 4),
-                         "overturn_rate": f["overturn_rate"], "alert": "ALERT" if f["alert"] else "",
-                         "why": "; ".join(f["reasons"])})  # fmt: skip
+            rows.append(
+                {
+                    "window": w["start"][:16],
+                    "label": lab,
+                    "n": f["n"],
+                    "psi": f["psi"],
+                    "ks": f["ks"],
+                    "decision_rate": f["decision_rate"],
+                    "calib_rate": round(result["reference"]["labels"][lab]["decision_rate"], 4),
+                    "overturn_rate": f["overturn_rate"],
+                    "alert": "ALERT" if f["alert"] else "",
+                    "why": "; ".join(f["reasons"]),
+                }
+            )
     return pd.DataFrame(rows)

@@ -151,12 +151,19 @@ def recalibrate(
         enough_check = min(int(np.nansum(y[check, j] == 1)), int(np.nansum(y[check, j] == 0))) >= min_positives
         if pos < min_positives or neg < min_positives or not enough_check:
             continue  # too little evidence to move the threshold or to check the move: it keeps its threshold
-        table = tune_thresholds(y[tune][:, [j]], p[tune][:, [j]], taxonomy=model.taxonomy, label_names=[lab],
-                                split="production_calib", weights=weights[tune][:, [j]])  # fmt: skip
+        table = tune_thresholds(
+            y[tune][:, [j]],
+            p[tune][:, [j]],
+            taxonomy=model.taxonomy,
+            label_names=[lab],
+            split="production_calib",
+            weights=weights[tune][:, [j]],
+        )
         new[j] = float(table["threshold"].iloc[0])
         retuned.append(lab)
-        tuning.append({**table.reset_index().to_dict(orient="records")[0], "label": lab, "positives": pos,
-                       "negatives": neg})  # fmt: skip
+        tuning.append(
+            {**table.reset_index().to_dict(orient="records")[0], "label": lab, "positives": pos, "negatives": neg}
+        )
     before, _ = _check_verdict(model, y[check], p[check], old, weights[check], labels, retuned)
     after, after_rows = _check_verdict(model, y[check], p[check], new, weights[check], labels, retuned)
     out = Path(out)
@@ -210,9 +217,16 @@ def recalibration_table(model: ModelDirectory) -> pd.DataFrame:
     rows = {r["label"]: r for r in rec.check["per_label"]}
     return pd.DataFrame(
         [
-            {"label": lab, "old": rec.old_thresholds[lab], "new": model.card.thresholds[lab],
-             "retuned": lab in rec.retuned, **{k: rows.get(lab, {}).get(k) for k in
-             ("positives", "precision_at_base_rate", "recall_at_base_rate", "fpr_at_base_rate")}}
+            {
+                "label": lab,
+                "old": rec.old_thresholds[lab],
+                "new": model.card.thresholds[lab],
+                "retuned": lab in rec.retuned,
+                **{
+                    k: rows.get(lab, {}).get(k)
+                    for k in ("positives", "precision_at_base_rate", "recall_at_base_rate", "fpr_at_base_rate")
+                },
+            }
             for lab in model.labels
         ]
-    ).set_index("label")  # fmt: skip
+    ).set_index("label")

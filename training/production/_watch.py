@@ -73,8 +73,14 @@ def _retrain_spec(model, spec):
     if spec is not None:
         return spec
     card = model.card
-    return TrainSpec(recipe=card.recipe, group=card.group, encoder=card.encoder or TrainSpec().encoder, onnx=(),
-                     mix=bool(card.mix.get("applied", True)), threshold_groups=card.threshold_groups)  # fmt: skip
+    return TrainSpec(
+        recipe=card.recipe,
+        group=card.group,
+        encoder=card.encoder or TrainSpec().encoder,
+        onnx=(),
+        mix=bool(card.mix.get("applied", True)),
+        threshold_groups=card.threshold_groups,
+    )
 
 
 def watch(
@@ -100,13 +106,19 @@ def watch(
     if retrain and recalibrate:
         raise WorkbenchError("watch", expected="retrain or recalibrate", got="both", fix="choose one")
     if (retrain or recalibrate) and out is None:
-        raise WorkbenchError("watch", expected="out= (where the candidate model goes)", got="none",
-                             fix="workbench watch DIR --model M --retrain --out models/candidate")  # fmt: skip
+        raise WorkbenchError(
+            "watch",
+            expected="out= (where the candidate model goes)",
+            got="none",
+            fix="workbench watch DIR --model M --retrain --out models/candidate",
+        )
     if budget is not None and review is None:
         raise WorkbenchError(
-            "watch(budget=...)", expected="review= (where the sample goes, e.g. workbench.review.SampleReviewLoop)",
-            got="none", fix="workbench watch DIR --model M --budget N connects to the project's Argilla",
-        )  # fmt: skip
+            "watch(budget=...)",
+            expected="review= (where the sample goes, e.g. workbench.review.SampleReviewLoop)",
+            got="none",
+            fix="workbench watch DIR --model M --budget N connects to the project's Argilla",
+        )
     pulled = review.pull(project) if (review is not None and (retrain or recalibrate)) else None
     limits = (project.config.get("monitoring") or {}).get("limits")
     pool = project.production()
@@ -114,15 +126,26 @@ def watch(
     drift = monitor(model, pool, project.feedback(), window=window, limits=limits, min_n=min_n, scores=scores)
     latest = drift["windows"][-1]["labels"]
     alerting = {lab: f["reasons"] for lab, f in latest.items() if f["alert"]}
-    result = WatchResult(model=str(model.root), window=window, alerting=alerting, drift=drift, action="none",
-                         next="", labelled=_labelled(pool), pulled=pulled)  # fmt: skip
+    result = WatchResult(
+        model=str(model.root),
+        window=window,
+        alerting=alerting,
+        drift=drift,
+        action="none",
+        next="",
+        labelled=_labelled(pool),
+        pulled=pulled,
+    )
     if retrain:
         from .._train import train_model
 
         candidate = train_model(project, out, _retrain_spec(model, spec), show_progress=show_progress)
         _describe(result, candidate, "retrained")
-        result.next = (f"promote it when its gate and comparison hold: workbench promote {candidate.root}"
-                       if candidate.card.variants["torch"].passed else "its gate failed: see result.gate")  # fmt: skip
+        result.next = (
+            f"promote it when its gate and comparison hold: workbench promote {candidate.root}"
+            if candidate.card.variants["torch"].passed
+            else "its gate failed: see result.gate"
+        )
     elif recalibrate:
         candidate = _recalibrate(model, project, out, source=recalibrate_from, window=window, scores=scores)
         _describe(result, candidate, "recalibrated")
@@ -131,8 +154,10 @@ def watch(
         unlabelled = np.array([not labels for labels in pool["labels"]], dtype=bool)
         result.sample = review.push(project, model, int(budget), strategy, scores[unlabelled])
         result.action = "sampled"
-        result.next = ("review the sample in Argilla (sample-review), then watch again with retrain=True "
-                       "(workbench watch DIR --model M --retrain --out M2)")  # fmt: skip
+        result.next = (
+            "review the sample in Argilla (sample-review), then watch again with retrain=True "
+            "(workbench watch DIR --model M --retrain --out M2)"
+        )
     elif alerting:
         result.next = "the latest window alerts: watch with budget=N to push a review sample"
     else:

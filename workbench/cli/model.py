@@ -128,9 +128,11 @@ def train(args) -> int:
         prod = m.card.production
         if prod is not None and prod.mix is not None:
             pos = ", ".join(f"{lab} {c['positives']}" for lab, c in prod.mix.per_label.items() if c["posts"])
-            print(f"  production posts in the mix: {prod.mix.posts} of {prod.mix.available} "
-                  f"({prod.mix.share:.1%}; positives {pos or 'none'}); refused as twins of curated evaluation "
-                  f"records: {len(prod.mix.refused)}")  # fmt: skip
+            print(
+                f"  production posts in the mix: {prod.mix.posts} of {prod.mix.available} "
+                f"({prod.mix.share:.1%}; positives {pos or 'none'}); refused as twins of curated evaluation "
+                f"records: {len(prod.mix.refused)}"
+            )
         _print_variants(m.card.variants)
         regs = m.regressions()
         if regs is not None:
@@ -178,8 +180,10 @@ def gate(args) -> int:
             print(f"\nper label ({best}; 95 % Wilson intervals):")
             _print_label_table(report["variants"][best]["labels"])
         if report.get("production"):
-            print(f"\nproduction slice ({report['production']['posts']} production_holdout posts of the team's own "
-                  "platform, never trained or tuned on; torch):")  # fmt: skip
+            print(
+                f"\nproduction slice ({report['production']['posts']} production_holdout posts of the team's own "
+                "platform, never trained or tuned on; torch):"
+            )
             _print_label_table(report["production"]["labels"])
     return 0 if report["passed"] else 1
 

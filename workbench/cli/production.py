@@ -64,13 +64,17 @@ def monitor(args) -> int:
         limits = (project.config.get("monitoring") or {}).get("limits")
         pool = project.production()
         scores = production_scores(model, pool) if len(pool) else None  # once, for the monitor and recalibration
-        result = run_monitor(model, pool, project.feedback(), window=args.window, limits=limits, min_n=args.min_n,
-                             scores=scores)  # fmt: skip
+        result = run_monitor(
+            model, pool, project.feedback(), window=args.window, limits=limits, min_n=args.min_n, scores=scores
+        )
         latest = [lab for lab, f in result["windows"][-1]["labels"].items() if f["alert"]]
         if args.recalibrate_if_drift and latest:
             m2 = recalibrate(model, project, args.out, source=args.source, window=args.window, scores=scores)
-            result["recalibrated"] = {"out": str(m2.root), "labels_alerting": latest,
-                                      "passed": m2.card.variants["torch"].passed}  # fmt: skip
+            result["recalibrated"] = {
+                "out": str(m2.root),
+                "labels_alerting": latest,
+                "passed": m2.card.variants["torch"].passed,
+            }
     if args.figure:
         from workbench.panels.monitor import monitor_figure
 
@@ -84,8 +88,10 @@ def monitor(args) -> int:
         print(f"{len(alerts)} alert(s) in {len(result['windows'])} window(s) of {args.window}")
         if "recalibrated" in result:
             r = result["recalibrated"]
-            print(f"latest window alerts on {', '.join(latest)}: recalibrated into {r['out']} "
-                  f"(gate {'PASS' if r['passed'] else 'FAIL'}; promote it with `workbench promote {r['out']}`)")  # fmt: skip
+            print(
+                f"latest window alerts on {', '.join(latest)}: recalibrated into {r['out']} "
+                f"(gate {'PASS' if r['passed'] else 'FAIL'}; promote it with `workbench promote {r['out']}`)"
+            )
     return 0
 
 
@@ -129,14 +135,26 @@ def watch(args) -> int:
             from workbench.review import SampleReviewLoop, connect
 
             review = SampleReviewLoop(connect(args.home), workspace=args.workspace, seed=args.seed)
-        result = run_watch(project, model, window=args.window, budget=args.budget, strategy=args.strategy,
-                           review=review, retrain=args.retrain, recalibrate=args.recalibrate, out=args.out,
-                           min_n=args.min_n, show_progress=not args.json)  # fmt: skip
+        result = run_watch(
+            project,
+            model,
+            window=args.window,
+            budget=args.budget,
+            strategy=args.strategy,
+            review=review,
+            retrain=args.retrain,
+            recalibrate=args.recalibrate,
+            out=args.out,
+            min_n=args.min_n,
+            show_progress=not args.json,
+        )
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
-    print(f"latest {args.window} window: " + ("; ".join(f"{lab}: {', '.join(r)}" for lab, r in result.alerting.items())
-                                              or "no alert"))  # fmt: skip
+    print(
+        f"latest {args.window} window: "
+        + ("; ".join(f"{lab}: {', '.join(r)}" for lab, r in result.alerting.items()) or "no alert")
+    )
     print(f"labelled production posts per split: {result.labelled or 'none'}")
     if result.sample is not None:
         print(f"pushed {result.sample['selected']} posts to sample-review ({result.sample['reasons']})")
@@ -148,8 +166,10 @@ def watch(args) -> int:
             print(f"  trained on {mix['posts']} labelled production posts (positives {pos or 'none'})")
         prod = (result.gate or {}).get("production")
         if prod:
-            print(f"  production slice ({prod['posts']} posts): "
-                  + ", ".join(f"{lab} {row['status']}" for lab, row in prod["labels"].items()))  # fmt: skip
+            print(
+                f"  production slice ({prod['posts']} posts): "
+                + ", ".join(f"{lab} {row['status']}" for lab, row in prod["labels"].items())
+            )
     print(f"next: {result.next}")
     return 0
 
@@ -164,11 +184,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "a JSONL or CSV production log (docs/reference/production-log.md)",
         DIR,
         ("file",),
-        ("--model", {"action": "append", "help": "model directory whose scores the log holds (repeatable); "
-                     "default: the promoted model"}),
+        (
+            "--model",
+            {
+                "action": "append",
+                "help": "model directory whose scores the log holds (repeatable); default: the promoted model",
+            },
+        ),
         ("--context", {"default": "GENERAL", "help": "context of rows that name none"}),
         JSON,
-    )  # fmt: skip
+    )
     add_verb(
         sub,
         "monitor",
@@ -210,10 +235,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("--retrain", {"action": "store_true", "help": "pull the answers, retrain on the project, gate; needs --out"}),
         ("--recalibrate", {"action": "store_true", "help": "pull the answers, re-tune thresholds; needs --out"}),
         ("--out", {"help": "the candidate model directory"}),
-        ("--home", {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"}),
+        (
+            "--home",
+            {"help": "a local stack's home (default: $ARGILLA_API_URL / $ARGILLA_API_KEY, else the default stack)"},
+        ),
         ("--workspace", {"help": "Argilla workspace (default: the project's name)"}),
         JSON,
-    )  # fmt: skip
+    )
     add_verb(
         sub,
         "recalibrate",

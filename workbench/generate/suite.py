@@ -67,8 +67,13 @@ class SuiteProvider:
                 stats.failed_slots += 1
                 continue
             case = pool[slot.index % len(pool)]
-            meta: dict[str, Any] = {"suite": case.suite, "functionality": case.functionality,
-                                    "case_id": case.id, "template_id": case.template_id, "fillers": case.fillers}  # fmt: skip
+            meta: dict[str, Any] = {
+                "suite": case.suite,
+                "functionality": case.functionality,
+                "case_id": case.id,
+                "template_id": case.template_id,
+                "fillers": case.fillers,
+            }
             text = case.text
             if slot.index >= len(pool):  # past the cases: a perturbed copy of one of them
                 key = int(hashlib.sha256(f"{seed.id}#{slot.index}".encode()).hexdigest()[:8], 16)

@@ -21,25 +21,64 @@ def monitor_figure(result: Mapping[str, Any], *, labels: list[str] | None = None
     from plotly.subplots import make_subplots
 
     labels = labels or list(result["reference"]["labels"])
-    fig = make_subplots(rows=len(labels), cols=1, shared_xaxes=True, subplot_titles=labels,
-                        specs=[[{"secondary_y": True}] for _ in labels], vertical_spacing=0.3 / max(len(labels), 1))  # fmt: skip
+    fig = make_subplots(
+        rows=len(labels),
+        cols=1,
+        shared_xaxes=True,
+        subplot_titles=labels,
+        specs=[[{"secondary_y": True}] for _ in labels],
+        vertical_spacing=0.3 / max(len(labels), 1),
+    )
     starts = [w["start"] for w in result["windows"]]
     for k, lab in enumerate(labels, start=1):
         ref = result["reference"]["labels"][lab]["decision_rate"]
         ratio = result["limits"][lab]["rate_ratio_max"]
         base = max(ref, 1.0 / max(result["reference"]["n"], 1))
         figs = [w["labels"][lab] for w in result["windows"]]
-        fig.add_scatter(x=starts + starts[::-1], y=[base * ratio] * len(starts) + [base / ratio] * len(starts),
-                        fill="toself", fillcolor="rgba(76,175,80,0.12)", line={"width": 0}, hoverinfo="skip",
-                        name="alert band", showlegend=k == 1, row=k, col=1)  # fmt: skip
-        fig.add_scatter(x=starts, y=[ref] * len(starts), mode="lines", line={"dash": "dash", "color": "#2e7d32"},
-                        name="calib rate", showlegend=k == 1, row=k, col=1)  # fmt: skip
-        fig.add_scatter(x=starts, y=[f["decision_rate"] for f in figs], mode="lines+markers", name="decision rate",
-                        marker={"color": ["#c62828" if f["alert"] else "#1565c0" for f in figs], "size": 9},
-                        line={"color": "#1565c0"}, showlegend=k == 1,
-                        hovertext=["; ".join(f["reasons"]) or "no alert" for f in figs], row=k, col=1)  # fmt: skip
-        fig.add_bar(x=starts, y=[f["psi"] for f in figs], name="PSI", marker={"color": "rgba(0,0,0,0.15)"},
-                    showlegend=k == 1, row=k, col=1, secondary_y=True)  # fmt: skip
+        fig.add_scatter(
+            x=starts + starts[::-1],
+            y=[base * ratio] * len(starts) + [base / ratio] * len(starts),
+            fill="toself",
+            fillcolor="rgba(76,175,80,0.12)",
+            line={"width": 0},
+            hoverinfo="skip",
+            name="alert band",
+            showlegend=k == 1,
+            row=k,
+            col=1,
+        )
+        fig.add_scatter(
+            x=starts,
+            y=[ref] * len(starts),
+            mode="lines",
+            line={"dash": "dash", "color": "#2e7d32"},
+            name="calib rate",
+            showlegend=k == 1,
+            row=k,
+            col=1,
+        )
+        fig.add_scatter(
+            x=starts,
+            y=[f["decision_rate"] for f in figs],
+            mode="lines+markers",
+            name="decision rate",
+            marker={"color": ["#c62828" if f["alert"] else "#1565c0" for f in figs], "size": 9},
+            line={"color": "#1565c0"},
+            showlegend=k == 1,
+            hovertext=["; ".join(f["reasons"]) or "no alert" for f in figs],
+            row=k,
+            col=1,
+        )
+        fig.add_bar(
+            x=starts,
+            y=[f["psi"] for f in figs],
+            name="PSI",
+            marker={"color": "rgba(0,0,0,0.15)"},
+            showlegend=k == 1,
+            row=k,
+            col=1,
+            secondary_y=True,
+        )
     fig.update_layout(height=230 * len(labels) + 80, title=f"production drift per {result['window']} window")
     return fig
 
@@ -68,9 +107,16 @@ class MonitorPanel(Panel):
         self.retrain_button = w.Button(description="Retrain", icon="refresh")
         self.retrain_button.on_click(lambda _: self._guarded(self.retrain))
         self.view, self.plot = w.HTML(), w.Output()
-        self.widget = w.VBox([w.HBox([self.window, self.run_button]),
-                              w.HBox([self.budget, self.strategy, self.sample_button]),
-                              w.HBox([self.out, self.retrain_button]), self._message, self.view, self.plot])  # fmt: skip
+        self.widget = w.VBox(
+            [
+                w.HBox([self.window, self.run_button]),
+                w.HBox([self.budget, self.strategy, self.sample_button]),
+                w.HBox([self.out, self.retrain_button]),
+                self._message,
+                self.view,
+                self.plot,
+            ]
+        )
         self.result: dict | None = None
         self.alerts: pd.DataFrame | None = None
         self.figure = None
@@ -99,8 +145,9 @@ class MonitorPanel(Panel):
         self.result = self._watch().drift
         table = monitor_table(self.result)
         self.alerts = table[table["alert"] != ""].reset_index(drop=True)
-        self.view.value = table_html(table.set_index("window"), red=table["alert"] != "",
-                                     caption="per window and label (red: alert)")  # fmt: skip
+        self.view.value = table_html(
+            table.set_index("window"), red=table["alert"] != "", caption="per window and label (red: alert)"
+        )
         self.figure = monitor_figure(self.result)
         self.plot.clear_output()
         with self.plot:
@@ -129,10 +176,22 @@ class MonitorPanel(Panel):
             ("production slice", res.gate.get("production") or {}),
         ):
             for lab, row in (part.get("labels") or {}).items():
-                rows.append({"slice": name, "label": lab, "status": row["status"], "positives": row.get("positives"),
-                             "recall": row.get("recall"), "precision": row.get("precision"), "fpr": row.get("fpr")})  # fmt: skip
+                rows.append(
+                    {
+                        "slice": name,
+                        "label": lab,
+                        "status": row["status"],
+                        "positives": row.get("positives"),
+                        "recall": row.get("recall"),
+                        "precision": row.get("precision"),
+                        "fpr": row.get("fpr"),
+                    }
+                )
         table = pd.DataFrame(rows)
-        self.view.value = table_html(table.set_index("slice"), red=table["status"] == "fail",
-                                     caption=f"candidate {res.candidate}: gate per slice (red: fail)")  # fmt: skip
+        self.view.value = table_html(
+            table.set_index("slice"),
+            red=table["status"] == "fail",
+            caption=f"candidate {res.candidate}: gate per slice (red: fail)",
+        )
         self.say(f"retrained into {res.candidate}: gate {'PASS' if res.gate['passed'] else 'FAIL'}; {res.next}")
         return res

@@ -276,16 +276,27 @@ def history_figure(history: list[dict], *, max_labels: int = 12):
     colours = {"precision": "#1f77b4", "recall": "#d62728", "f1": "#2ca02c"}
     for name, key in (("primary", "primary_macro_f1"), ("secondary", "secondary_macro_f1")):
         if any(h.get(key) is not None for h in history):
-            fig.add_trace(go.Scatter(x=epochs, y=[h.get(key) for h in history], name=f"{name} macro-F1",
-                                     mode="lines"), row=1, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(x=epochs, y=[h.get(key) for h in history], name=f"{name} macro-F1", mode="lines"),
+                row=1,
+                col=1,
+            )
     for k, lab in enumerate(labels, start=1):
         r, c = divmod(k, cols)
         for metric, colour in colours.items():
             fig.add_trace(
-                go.Scatter(x=epochs, y=[h["labels"][lab][metric] for h in history], mode="lines",
-                           line={"color": colour}, name=metric, legendgroup=metric, showlegend=k == 1),
-                row=r + 1, col=c + 1,
-            )  # fmt: skip
+                go.Scatter(
+                    x=epochs,
+                    y=[h["labels"][lab][metric] for h in history],
+                    mode="lines",
+                    line={"color": colour},
+                    name=metric,
+                    legendgroup=metric,
+                    showlegend=k == 1,
+                ),
+                row=r + 1,
+                col=c + 1,
+            )
     fig.update_yaxes(range=[0, 1])
     fig.update_layout(height=220 * rows, margin={"t": 40, "b": 20, "l": 30, "r": 10}, title="valid, per epoch")
     return fig

@@ -21,8 +21,17 @@ class SampleReviewLoop:
         self.client, self.workspace, self.min_submitted, self.seed = client, workspace, min_submitted, seed
 
     def push(self, project: Project, model, n: int, strategy: str, scores) -> dict[str, Any]:
-        return push_sample(project, self.client, model, n=n, strategy=strategy, seed=self.seed,
-                           workspace=self.workspace, min_submitted=self.min_submitted, scores=scores)  # fmt: skip
+        return push_sample(
+            project,
+            self.client,
+            model,
+            n=n,
+            strategy=strategy,
+            seed=self.seed,
+            workspace=self.workspace,
+            min_submitted=self.min_submitted,
+            scores=scores,
+        )
 
     def pull(self, project: Project) -> dict[str, Any]:
         return pull(project, self.client, workspace=self.workspace)

@@ -368,8 +368,9 @@ def push_sample(
     enc = _encoder(project)
     texts = pool["text"].tolist()
     embeddings = enc.encode(texts, show_progress=progress) if strategy in ("diverse", "mixed") else None
-    picks = select_for_review(scores, model.thresholds, model.labels, n, strategy=strategy, base_rates=rates,
-                              embeddings=embeddings, seed=seed)  # fmt: skip
+    picks = select_for_review(
+        scores, model.thresholds, model.labels, n, strategy=strategy, base_rates=rates, embeddings=embeddings, seed=seed
+    )
     ds = dataset_for(
         client, project, SAMPLE_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
     )

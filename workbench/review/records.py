@@ -165,8 +165,14 @@ def sample_record(
 
     chosen, scores = _decisions({lab: float(p) for lab, p in zip(labels, probs)}, labels, thresholds)
     fields = {"text": post["text"]}
-    metadata = _metadata({"record_id": post["id"], "split": "production", "source": "production",
-                          "context": post.get("context") or "GENERAL"})  # fmt: skip
+    metadata = _metadata(
+        {
+            "record_id": post["id"],
+            "split": "production",
+            "source": "production",
+            "context": post.get("context") or "GENERAL",
+        }
+    )
     metadata.update({"sampling": reason, "model": str(post.get("model") or ""), "time": str(post.get("time"))[:19]})
     metadata["content_hash"] = content_hash(fields, metadata, [chosen, [round(x, 4) for x in scores]])
     return rg.Record(
