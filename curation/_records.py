@@ -97,7 +97,7 @@ _FALSE = {"0", "0.0", "false", "no", "n", "f"}
 _UNK = {"", "unknown", "?", "null", "none", "nan", "na", "n/a"}
 
 
-def parse_label_value(value: Any) -> int | None:  # noqa: C901 -- over the length limits: to split (issue 34)
+def parse_label_value(value: Any) -> int | None:
     """Read a label value as 1, 0 or unknown (``None``).
 
     Raises ``ValueError`` for anything else (0.5, "maybe", 2, ...).
@@ -109,14 +109,8 @@ def parse_label_value(value: Any) -> int | None:  # noqa: C901 -- over the lengt
         return None
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if value == 1:
-            return 1
-        if value == 0:
-            return 0
-        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        return _number_label(value)
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy / pandas scalars
         try:
             return parse_label_value(value.item())
@@ -124,12 +118,17 @@ def parse_label_value(value: Any) -> int | None:  # noqa: C901 -- over the lengt
             pass
     if isinstance(value, str):
         v = value.strip().lower()
-        if v in _TRUE:
-            return 1
-        if v in _FALSE:
-            return 0
-        if v in _UNK:
-            return None
+        for words, meaning in ((_TRUE, 1), (_FALSE, 0), (_UNK, None)):
+            if v in words:
+                return meaning
+    raise ValueError(value)
+
+
+def _number_label(value: int | float) -> int | None:
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value in (0, 1):
+        return int(value)
     raise ValueError(value)
 
 

@@ -97,7 +97,19 @@ from ._registry import compare_with_promoted, production_slice, promote, promote
 from ._suites import SuiteResult, gate_cases, run_suite
 from ._tfidf import TfidfClassifier
 from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
-from ._train import TRAIN_STEPS, snapshot_frame, train_model, train_model_set
+from ._train import (
+    TRAIN_STEPS,
+    TrainingRun,
+    Tuning,
+    fit_run,
+    gate_run,
+    prepare_training,
+    snapshot_frame,
+    train_model,
+    train_model_set,
+    tune_run,
+    write_run,
+)
 from .production import (
     REFERENCE_FILE,
     STRATEGIES,
@@ -233,6 +245,13 @@ __all__ = [
     "snapshot_frame",
     "split_arrays",
     "train_model",
+    "TrainingRun",
+    "Tuning",
+    "prepare_training",
+    "fit_run",
+    "tune_run",
+    "write_run",
+    "gate_run",
     "train_model_set",
     "tune_thresholds",
     "SuiteResult",

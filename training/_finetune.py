@@ -153,7 +153,7 @@ class FineTunedClassifier(Classifier):
         self.device_ = self.device or default_device()
         return encoder_head(body, head, normalize=False).to(self.device_)
 
-    def fit(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+    def fit(
         self,
         texts: Sequence[str],
         targets: np.ndarray,
@@ -184,20 +184,47 @@ class FineTunedClassifier(Classifier):
         if valid is not None:
             vids = self._tokenize(valid[0])
             vy = torch.from_numpy(check_targets(valid[0], valid[1], self.labels))
+        schedule = self._schedule(len(texts), lengths, phases)
+        total_steps = sum(len(b) for b in schedule)
+        opt, sched = self._optimizer(module, total_steps)
+        self.history_ = []
+        bar = tqdm(total=total_steps, disable=not show_progress, desc="fine-tune")
+        best_state = self._train_loop(
+            module, ids, yt, step_loss, schedule, opt, sched, valid=(vids, vy), bar=bar, log=log, monitor=monitor
+        )
+        bar.close()
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        module.eval()
+        self.module_ = module
+        self.labels_ = list(self.labels)
+        self.train_seconds_ = time.perf_counter() - t_start
+        return self
+
+    def _schedule(self, n: int, lengths: np.ndarray, phases: Sequence[int] | None) -> list[list[np.ndarray]]:
+        """Batches of every epoch, in order (length-bucketed; a curriculum's phase k adds the rows of phase k; a
+        fractional last epoch is cut short)."""
+        a = self.args
         # epochs per phase: plain training is one phase over everything
-        phase_arr = np.zeros(len(texts), dtype=int) if phases is None else np.asarray(phases, dtype=int)
+        phase_arr = np.zeros(n, dtype=int) if phases is None else np.asarray(phases, dtype=int)
         plan = list(a.curriculum) if (a.curriculum and phases is not None) else [a.epochs]
         rng = np.random.default_rng(a.seed)
-        schedule_batches = []
+        schedule = []
         for k, ep in enumerate(plan):
-            allowed = np.flatnonzero(phase_arr <= k) if len(plan) > 1 else np.arange(len(texts))
+            allowed = np.flatnonzero(phase_arr <= k) if len(plan) > 1 else np.arange(n)
             whole, frac = int(ep), ep - int(ep)
             for e in range(whole + (1 if frac > 0 else 0)):
                 bs = [allowed[b] for b in _bucketed_batches(lengths[allowed], a.batch_size, rng, a.bucket_size)]
                 if e == whole:  # a fractional last epoch
                     bs = bs[: max(1, int(round(frac * len(bs))))]
-                schedule_batches.append(bs)
-        total_steps = sum(len(b) for b in schedule_batches)
+                schedule.append(bs)
+        return schedule
+
+    def _optimizer(self, module, total_steps: int):
+        """AdamW with the body's and the head's learning rates, warm-up then the configured schedule."""
+        import torch
+
+        a = self.args
         body_params = [p for n, p in module.named_parameters() if n.startswith("body.") and p.requires_grad]
         head_params = list(module.head.parameters())
         opt = torch.optim.AdamW(
@@ -215,12 +242,18 @@ class FineTunedClassifier(Classifier):
                 return max(0.0, 1 - prog)
             return 1.0
 
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+        return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+
+    def _train_loop(self, module, ids, yt, step_loss, schedule, opt, sched, *, valid, bar, log, monitor):
+        """The steps of every epoch, evaluated on valid ``evals_per_epoch`` times an epoch; stops after
+        ``patience`` evaluations without improvement. Returns the best state seen (``None`` without valid)."""
+        import torch
+
+        a = self.args
+        vids, vy = valid
         best, best_state, bad, step = math.inf, None, 0, 0
-        self.history_ = []
-        bar = tqdm(total=total_steps, disable=not show_progress, desc="fine-tune")
-        stop = False
-        for ep_i, batches in enumerate(schedule_batches):
+        total_steps = sum(len(b) for b in schedule)
+        for ep_i, batches in enumerate(schedule):
             eval_points = set(np.linspace(0, len(batches), a.evals_per_epoch + 1, dtype=int)[1:].tolist())
             running, seen = 0.0, 0
             for b_i, b in enumerate(batches, start=1):
@@ -236,37 +269,28 @@ class FineTunedClassifier(Classifier):
                 running += float(loss.detach()) * len(b)
                 seen += len(b)
                 bar.update(1)
-                if vids is not None and b_i in eval_points:
-                    vl, vprobs = self._valid_loss(module, vids, vy, step_loss)
-                    rec = {
-                        "epoch": ep_i + b_i / len(batches),
-                        "step": step,
-                        "train_loss": running / max(seen, 1),
-                        "valid_loss": vl,
-                    }
-                    self.history_.append(rec)
-                    if monitor is not None:
-                        monitor(rec["epoch"], rec["train_loss"], lambda: vprobs, valid_loss=vl)
-                    if log:
-                        log(f"step {step}/{total_steps} train {rec['train_loss']:.4f} valid {vl:.4f}")
-                    if vl < best - 1e-4:
-                        best, bad = vl, 0
-                        best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
-                    else:
-                        bad += 1
-                        if bad >= a.patience:
-                            stop = True
-                            break
-            if stop:
-                break
-        bar.close()
-        if best_state is not None:
-            module.load_state_dict(best_state)
-        module.eval()
-        self.module_ = module
-        self.labels_ = list(self.labels)
-        self.train_seconds_ = time.perf_counter() - t_start
-        return self
+                if vids is None or b_i not in eval_points:
+                    continue
+                vl, vprobs = self._valid_loss(module, vids, vy, step_loss)
+                rec = {
+                    "epoch": ep_i + b_i / len(batches),
+                    "step": step,
+                    "train_loss": running / max(seen, 1),
+                    "valid_loss": vl,
+                }
+                self.history_.append(rec)
+                if monitor is not None:
+                    monitor(rec["epoch"], rec["train_loss"], lambda: vprobs, valid_loss=vl)
+                if log:
+                    log(f"step {step}/{total_steps} train {rec['train_loss']:.4f} valid {vl:.4f}")
+                if vl < best - 1e-4:
+                    best, bad = vl, 0
+                    best_state = {k: v.detach().clone() for k, v in module.state_dict().items()}
+                else:
+                    bad += 1
+                    if bad >= a.patience:
+                        return best_state
+        return best_state
 
     def _freeze(self, module) -> None:
         a = self.args

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
@@ -36,6 +37,13 @@ from ._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 __all__ = [
     "TRAIN_STEPS",
     "train_model",
+    "TrainingRun",
+    "Tuning",
+    "prepare_training",
+    "fit_run",
+    "tune_run",
+    "write_run",
+    "gate_run",
     "train_model_set",
     "snapshot_frame",
     "curriculum_phases",
@@ -114,7 +122,7 @@ def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show
 TRAIN_STEPS = ("snapshot", "mix", "train", "thresholds", "holdout + gates", "export")
 
 
-def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
+def train_model(
     project: Project,
     out,
     spec: TrainSpec | None = None,
@@ -132,48 +140,93 @@ def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     the per-epoch monitoring (:mod:`training._epochs`), which the card keeps under ``history``.
     """
     step = _StepReporter(on_step)
-    spec = spec or TrainSpec()
     out = Path(out)
     if (out / "model.json").exists():
         raise WorkbenchError(
             f"model directory {out}", expected="a new directory", got="an existing model", fix="choose another --out"
         )
+    run = prepare_training(project, spec, labels=labels, on_step=on_step)
+    with step("train"):
+        clf, monitor = fit_run(run, show_progress=show_progress, on_epoch=on_epoch)
+    with step("thresholds"):  # calib only, at the production base rates unless evaluation.base_rates is raw
+        tuning = tune_run(run, clf)
+    model = write_run(run, out, clf, monitor, tuning)
+    with step("holdout + gates"):
+        gate_run(run, model)
+    if run.spec.onnx:
+        with step("export"):
+            model.export(run.spec.onnx)
+    return model
+
+
+@dataclass
+class TrainingRun:
+    """What the steps of :func:`train_model` share. A notebook can take them one at a time:
+    ``run = prepare_training(project, spec)`` (snapshot, task view, mix, resolved settings), ``clf, monitor =
+    fit_run(run)``, ``tuning = tune_run(run, clf)`` (calib only), ``model = write_run(run, out, clf, monitor,
+    tuning)`` (the model directory and its card), ``gate_run(run, model)`` (holdout, production slice, gates,
+    the comparison with the promoted model)."""
+
+    project: Project
+    spec: TrainSpec  # with the training settings applied (workbench.yaml < panel or flags)
+    frame: pd.DataFrame
+    taxonomy: Any
+    manifest: dict
+    view: pd.DataFrame
+    names: list[str]
+    rows: pd.DataFrame  # what is fitted
+    train_y: np.ndarray
+    mix_report: dict
+    production: ProductionRecord | None
+    valid: tuple[list[str], np.ndarray]
+    calib: tuple[pd.DataFrame, list[str], np.ndarray]
+    holdout: tuple[pd.DataFrame, list[str], np.ndarray]
+    training_entry: dict
+    counts: dict[str, dict[str, int]]
+    warnings: list[str]
+    hierarchy: list[tuple[str, str]]
+
+
+@dataclass
+class Tuning:
+    """Thresholds tuned on calib (the table of :func:`tune_thresholds`), policy bands, the base rates used."""
+
+    thresholds: pd.DataFrame
+    bands: dict
+    base_rates: dict | None
+
+
+def prepare_training(
+    project: Project,
+    spec: TrainSpec | None = None,
+    *,
+    labels: Sequence[str] | None = None,
+    on_step: Callable[[str, str], None] | None = None,
+) -> TrainingRun:
+    """The snapshot, the task view of the spec's group, the training rows (mix), the evaluation splits and the
+    resolved training settings; refuses a view without real calib or holdout records."""
+    step = _StepReporter(on_step)
+    spec = spec or TrainSpec()
     with step("snapshot"):
         frame, tax, manifest = project.read_snapshot(include_unreviewed=spec.include_unreviewed)
         view = task_view(frame, tax, spec.group, labels=labels)
     names = [lab for lab in tax.label_names if lab in view.columns]
     with step("mix"):
         rows, mix_report = _training_rows(project, view, names, spec)
-    production = _production_record(view, rows, names, manifest, mix_report)
-    _, valid_texts, valid_y = split_arrays(view, names, "valid")
-    calib_frame, calib_texts, calib_y = split_arrays(view, names, "calib")
-    if spec.threshold_groups is not None and spec.threshold_groups not in calib_frame.columns:
+    calib = split_arrays(view, names, "calib")
+    if spec.threshold_groups is not None and spec.threshold_groups not in calib[0].columns:
         raise WorkbenchError(
             "threshold_groups",
             expected="a column of the task view (e.g. 'source')",
             got=repr(spec.threshold_groups),
             fix="use 'source' or leave it unset",
         )
-    hold_frame, hold_texts, hold_y = split_arrays(view, names, "holdout")
-    _require_real_evaluation(view, names, spec.group, calib=len(calib_texts), holdout=len(hold_texts))
+    holdout = split_arrays(view, names, "holdout")
+    _require_real_evaluation(view, names, spec.group, calib=len(calib[1]), holdout=len(holdout[1]))
     train_y = rows[names].to_numpy(dtype=np.float32)
-    # one training configuration, three doors: workbench.yaml < the panel or the flags (spec.training)
-    config, origin = resolve_training(("yaml", yaml_layer(project.config)), (spec.training_source, spec.training))
-    recipe = RECIPES[spec.recipe]
-    spec, training_entry = apply_training(
-        spec,
-        config,
-        origin,
-        labels=names,
-        tiers={lab: tax[lab].tier for lab in names},
-        train_targets=train_y,
-        applies=recipe.applies,
-        family=recipe.family,
-    )
-    if recipe.has_encoder:
-        resolve_model_path(spec.encoder)  # a missing encoder is an error with its install hint, before any work
+    spec, training_entry = _resolve_settings(project, spec, tax, names, train_y)
     counts = _label_counts(train_y, names)
-    warnings_: list[str] = [
+    warnings_ = [
         f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of {tax[lab].min_positives}"
         for lab, c in counts.items()
         if c["positives"] < tax[lab].min_positives
@@ -187,72 +240,92 @@ def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
         counts,
         spec.loss.pos_weight_cap,
     )
-    hierarchy = [(lab, tax[lab].parent) for lab in names if tax[lab].parent in names]
-    clf = build_classifier(spec, names, hierarchy, cache_dir=project.root / "cache")
-    valid = (valid_texts, valid_y) if len(valid_texts) else None
-    monitor = EpochMonitor(valid, names, hierarchy, on_epoch=on_epoch)
-    with step("train"):
-        _fit(clf, spec, rows, train_y, valid, show_progress=show_progress, monitor=monitor)
+    _, valid_texts, valid_y = split_arrays(view, names, "valid")
+    return TrainingRun(
+        project=project,
+        spec=spec,
+        frame=frame,
+        taxonomy=tax,
+        manifest=manifest,
+        view=view,
+        names=names,
+        rows=rows,
+        train_y=train_y,
+        mix_report=mix_report,
+        production=_production_record(view, rows, names, manifest, mix_report),
+        valid=(valid_texts, valid_y),
+        calib=calib,
+        holdout=holdout,
+        training_entry=training_entry,
+        counts=counts,
+        warnings=warnings_,
+        hierarchy=[(lab, tax[lab].parent) for lab in names if tax[lab].parent in names],
+    )
+
+
+def _resolve_settings(project: Project, spec: TrainSpec, tax, names: list[str], train_y: np.ndarray):
+    """One training configuration, three doors: workbench.yaml < the panel or the flags (``spec.training``)."""
+    config, origin = resolve_training(("yaml", yaml_layer(project.config)), (spec.training_source, spec.training))
+    recipe = RECIPES[spec.recipe]
+    spec, entry = apply_training(
+        spec,
+        config,
+        origin,
+        labels=names,
+        tiers={lab: tax[lab].tier for lab in names},
+        train_targets=train_y,
+        applies=recipe.applies,
+        family=recipe.family,
+    )
+    if recipe.has_encoder:
+        resolve_model_path(spec.encoder)  # a missing encoder is an error with its install hint, before any work
+    return spec, entry
+
+
+def fit_run(run: TrainingRun, *, show_progress: bool = False, on_epoch: Callable[[dict], None] | None = None):
+    """The classifier of the run's recipe, fitted on its rows (early stopping and the per-epoch monitor on
+    valid); the monitor's warning signs at the last epoch join the run's warnings. Returns (classifier,
+    monitor)."""
+    clf = build_classifier(run.spec, run.names, run.hierarchy, cache_dir=run.project.root / "cache")
+    valid = run.valid if len(run.valid[0]) else None
+    monitor = EpochMonitor(valid, run.names, run.hierarchy, on_epoch=on_epoch)
+    _fit(clf, run.spec, run.rows, run.train_y, valid, show_progress=show_progress, monitor=monitor)
     for w in monitor.history[-1]["warnings"] if monitor.history else []:  # the guide's signs at the last epoch
         log.warning(w)
-        warnings_.append(w)
-    base_rates = base_rate_setting(project.config.get("evaluation"))
-    with step("thresholds"):  # calib only, at the production base rates unless evaluation.base_rates is raw
-        groups = None if spec.threshold_groups is None else calib_frame[spec.threshold_groups].to_numpy()
-        calib_probs = clf.predict_proba(calib_texts)
-        weights = base_rate_weights(calib_y, names, base_rates)
-        thr = tune_thresholds(
-            calib_y, calib_probs, taxonomy=tax, label_names=names, split="calib", groups=groups, weights=weights
-        )
-        bands = tune_bands(calib_y, calib_probs, names, weights=weights) if len(calib_texts) else {}
-    out.mkdir(parents=True, exist_ok=True)
-    tax.save(out / "taxonomy.yaml")
-    _copy_reviewed_vectors(project, frame, out)
-    neural = next((m for _, m in neural_members(clf)), None)
-    card = ModelCard(
-        created_at=utc_now(),
-        project=str(project.root.resolve()),
-        snapshot_id=manifest["snapshot_id"],
-        excluded_seeds=manifest["excluded_seeds"],
-        taxonomy_hash=manifest["taxonomy_hash"],
-        group=spec.group,
-        labels=names,
-        include_unreviewed=spec.include_unreviewed,
-        generated_splits=dict(project.config["generation"]["splits"]),
-        thresholds=thr["threshold"].to_dict(),
-        threshold_tuning=thr.reset_index().to_dict(orient="records"),
-        threshold_groups=spec.threshold_groups,
-        recipe=spec.recipe,
-        classifier=clf.get_config(),
-        loss=spec.loss.to_dict(),
-        encoder=spec.encoder if neural is not None else None,
-        pos_weight=dict(
-            zip(
-                names,
-                np.asarray(
-                    getattr(neural, "pos_weight_", None) if neural is not None else [np.nan] * len(names)
-                ).tolist(),
-            )
-        ),
-        label_counts=counts,
-        warnings=warnings_,
-        mix=mix_report,
-        split_sizes={
-            "train": len(rows),
-            "valid": len(valid_texts),
-            "calib": len(calib_texts),
-            "holdout": len(hold_texts),
-        },
-        min_holdout_positives=spec.min_holdout_positives,
-        parity={**PARITY_RULE, **spec.parity},
-        cache_dir=str((project.root / "cache").resolve()),
-        policy_bands=bands,
-        history=monitor.history,
-        training=training_entry,
-        base_rates=base_rates,
-        production=production,
+        run.warnings.append(w)
+    return clf, monitor
+
+
+def tune_run(run: TrainingRun, clf) -> Tuning:
+    """Thresholds and policy bands on **calib** only, at the production base rates unless
+    ``evaluation.base_rates`` is ``raw``."""
+    calib_frame, calib_texts, calib_y = run.calib
+    base_rates = base_rate_setting(run.project.config.get("evaluation"))
+    groups = None if run.spec.threshold_groups is None else calib_frame[run.spec.threshold_groups].to_numpy()
+    calib_probs = clf.predict_proba(calib_texts)
+    weights = base_rate_weights(calib_y, run.names, base_rates)
+    thr = tune_thresholds(
+        calib_y,
+        calib_probs,
+        taxonomy=run.taxonomy,
+        label_names=run.names,
+        split="calib",
+        groups=groups,
+        weights=weights,
     )
-    suite_cases, left_out = gate_cases(project, include_pending=spec.suite_pending)
+    bands = tune_bands(calib_y, calib_probs, run.names, weights=weights) if len(calib_texts) else {}
+    return Tuning(thr, bands, base_rates)
+
+
+def write_run(run: TrainingRun, out, clf, monitor: EpochMonitor, tuning: Tuning) -> ModelDirectory:
+    """The model directory: taxonomy, reviewed regression vectors, suite cases, the classifier and its card."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    run.taxonomy.save(out / "taxonomy.yaml")
+    _copy_reviewed_vectors(run.project, run.frame, out)
+    card = _card(run, clf, monitor, tuning)
+    spec = run.spec
+    suite_cases, left_out = gate_cases(run.project, include_pending=spec.suite_pending)
     if suite_cases or left_out["pending"] or left_out["disputed"]:
         write_suite_cases(out / SUITE_FILE, suite_cases, left_out)
         card.suites = {
@@ -261,21 +334,63 @@ def train_model(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
             "pending": left_out["pending"],
             "disputed": len(left_out["disputed"]),
         }
-    model = ModelDirectory.create(out, card, clf)
-    with step("holdout + gates"):
-        slice_ = split_arrays(view, names, "production_holdout")
-        _evaluate_and_report(
-            model,
-            project,
-            spec,
-            manifest["snapshot_id"],
-            (hold_frame, hold_texts, hold_y),
-            production=slice_ if len(slice_[1]) else None,
-        )
-    if spec.onnx:
-        with step("export"):
-            model.export(spec.onnx)
-    return model
+    return ModelDirectory.create(out, card, clf)
+
+
+def gate_run(run: TrainingRun, model: ModelDirectory) -> None:
+    """One evaluation on holdout (and on the production slice when the snapshot has one), the gates, the
+    report and the comparison with the promoted model."""
+    slice_ = split_arrays(run.view, run.names, "production_holdout")
+    _evaluate_and_report(
+        model,
+        run.project,
+        run.spec,
+        run.manifest["snapshot_id"],
+        run.holdout,
+        production=slice_ if len(slice_[1]) else None,
+    )
+
+
+def _card(run: TrainingRun, clf, monitor: EpochMonitor, tuning: Tuning) -> ModelCard:
+    spec, names, manifest = run.spec, run.names, run.manifest
+    neural = next((m for _, m in neural_members(clf)), None)
+    pos_weight = getattr(neural, "pos_weight_", None) if neural is not None else [np.nan] * len(names)
+    return ModelCard(
+        created_at=utc_now(),
+        project=str(run.project.root.resolve()),
+        snapshot_id=manifest["snapshot_id"],
+        excluded_seeds=manifest["excluded_seeds"],
+        taxonomy_hash=manifest["taxonomy_hash"],
+        group=spec.group,
+        labels=names,
+        include_unreviewed=spec.include_unreviewed,
+        generated_splits=dict(run.project.config["generation"]["splits"]),
+        thresholds=tuning.thresholds["threshold"].to_dict(),
+        threshold_tuning=tuning.thresholds.reset_index().to_dict(orient="records"),
+        threshold_groups=spec.threshold_groups,
+        recipe=spec.recipe,
+        classifier=clf.get_config(),
+        loss=spec.loss.to_dict(),
+        encoder=spec.encoder if neural is not None else None,
+        pos_weight=dict(zip(names, np.asarray(pos_weight).tolist())),
+        label_counts=run.counts,
+        warnings=run.warnings,
+        mix=run.mix_report,
+        split_sizes={
+            "train": len(run.rows),
+            "valid": len(run.valid[0]),
+            "calib": len(run.calib[1]),
+            "holdout": len(run.holdout[1]),
+        },
+        min_holdout_positives=spec.min_holdout_positives,
+        parity={**PARITY_RULE, **spec.parity},
+        cache_dir=str((run.project.root / "cache").resolve()),
+        policy_bands=tuning.bands,
+        history=monitor.history,
+        training=run.training_entry,
+        base_rates=tuning.base_rates,
+        production=run.production,
+    )
 
 
 def _production_record(

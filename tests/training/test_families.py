@@ -156,3 +156,36 @@ def test_a_new_recipe_is_one_declaration(tmp_path):
         p.close()
     finally:
         RECIPES.pop("small-tfidf-test")
+
+
+def test_train_model_is_steps_a_notebook_can_take_one_by_one(tmp_path):
+    """prepare -> fit -> tune (calib) -> write -> gate gives the model train_model gives."""
+    import pandas as pd
+
+    from curation import Project, Taxonomy
+    from training import fit_run, gate_run, open_model, prepare_training, train_model, tune_run, write_run
+
+    words = ["rain", "bus", "lunch", "game", "song", "park", "movie", "coffee"]
+    rows = [
+        {
+            "text": f"{'I hate those people, ' if i % 5 == 0 else ''}{words[i % 8]} {words[(i * 3) % 8]} {i}",
+            "hate": int(i % 5 == 0),
+        }
+        for i in range(1200)
+    ]
+    p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3"}]}))
+    p.import_frame(pd.DataFrame(rows), source="synthetic")
+    spec = TrainSpec(recipe="tfidf", mix=False)
+    run = prepare_training(p, spec)
+    assert run.names == ["hate"] and len(run.rows) == len(run.train_y) and len(run.calib[1]) > 50
+    clf, monitor = fit_run(run)
+    tuning = tune_run(run, clf)
+    assert 0 < tuning.thresholds.loc["hate", "threshold"] < 1
+    model = write_run(run, tmp_path / "steps", clf, monitor, tuning)
+    gate_run(run, model)
+    whole = train_model(p, tmp_path / "whole", spec)
+    steps = open_model(tmp_path / "steps")
+    assert steps.card.thresholds == whole.card.thresholds
+    assert steps.card.variants["torch"].per_label == whole.card.variants["torch"].per_label
+    assert steps.card.snapshot_id == whole.card.snapshot_id
+    p.close()
