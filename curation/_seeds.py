@@ -106,7 +106,7 @@ def validate_seed(
     return problems
 
 
-def read_seeds(path) -> ReadResult:  # noqa: C901 -- over the length limits: to split (issue 34)
+def read_seeds(path) -> ReadResult:
     """Parse a seeds YAML file into seeds, batches and records (structure only; nothing is stored).
 
     Problems are collected, not raised, except for a file that is not a seeds file at all.
@@ -152,52 +152,54 @@ def read_seeds(path) -> ReadResult:  # noqa: C901 -- over the length limits: to 
             }
         )
         for j, bt in enumerate(sd.get("batches") or []):
-            bwhere = f"{where}.batches[{j}]"
-            if not isinstance(bt, Mapping) or not isinstance(bt.get("id"), str):
-                res.problems.append(f"{bwhere}: expected a mapping with a string 'id'")
-                continue
-            status = bt.get("status", "pending")
-            if status not in BATCH_STATUSES:
-                res.problems.append(f"{bwhere} field 'status': expected one of {list(BATCH_STATUSES)}, got {status!r}")
-            by, reason = bt.get("accepted_by"), bt.get("reason")
-            if status == "accepted" and not (
-                isinstance(by, str) and by.strip() and isinstance(reason, str) and reason.strip()
-            ):
-                res.problems.append(
-                    f"{bwhere} field 'status': 'accepted' without review needs 'accepted_by' (who) and 'reason' "
-                    f"(why), got accepted_by={by!r}, reason={reason!r}; or leave the status out so the batch "
-                    "is reviewed (workbench review push-batches)"
-                )
-            res.batches.append(
-                {
-                    "id": bt["id"],
-                    "seed_id": sid,
-                    "provider": str(bt.get("provider", "unknown")),
-                    "params": bt.get("params") or {},
-                    "status": status,
-                    "accepted_by": by,
-                    "reason": reason,
-                    "_where": bwhere,
-                }
-            )
-            for k, rec in enumerate(bt.get("records") or []):
-                rwhere = f"{bwhere}.records[{k}]"
-                if not isinstance(rec, Mapping):
-                    res.problems.append(f"{rwhere}: expected a mapping with 'text' and 'labels'")
-                    continue
-                labels = rec.get("labels") or {}
-                if not isinstance(labels, Mapping):
-                    res.problems.append(f"{rwhere} field 'labels': expected a mapping label -> 1/0/null")
-                    continue
-                # the seed comes from the batch: a batch stored under an older version keeps it
-                res.records.append(
-                    RawRecord(
-                        where=rwhere,
-                        text=rec.get("text"),
-                        labels=dict(labels),
-                        context=rec.get("context") or sd.get("context"),
-                        origin=rec.get("origin", "generated"),
-                        batch_id=bt["id"],
-                    )
-                )
+            _read_batch(res, bt, sid, sd, f"{where}.batches[{j}]")
     return res
+
+
+def _read_batch(res: ReadResult, bt: Any, sid: str, sd: Mapping, bwhere: str) -> None:
+    """One batch of a seed and its records into ``res`` (problems collected)."""
+    if not isinstance(bt, Mapping) or not isinstance(bt.get("id"), str):
+        res.problems.append(f"{bwhere}: expected a mapping with a string 'id'")
+        return
+    status = bt.get("status", "pending")
+    if status not in BATCH_STATUSES:
+        res.problems.append(f"{bwhere} field 'status': expected one of {list(BATCH_STATUSES)}, got {status!r}")
+    by, reason = bt.get("accepted_by"), bt.get("reason")
+    if status == "accepted" and not (isinstance(by, str) and by.strip() and isinstance(reason, str) and reason.strip()):
+        res.problems.append(
+            f"{bwhere} field 'status': 'accepted' without review needs 'accepted_by' (who) and 'reason' "
+            f"(why), got accepted_by={by!r}, reason={reason!r}; or leave the status out so the batch "
+            "is reviewed (workbench review push-batches)"
+        )
+    res.batches.append(
+        {
+            "id": bt["id"],
+            "seed_id": sid,
+            "provider": str(bt.get("provider", "unknown")),
+            "params": bt.get("params") or {},
+            "status": status,
+            "accepted_by": by,
+            "reason": reason,
+            "_where": bwhere,
+        }
+    )
+    for k, rec in enumerate(bt.get("records") or []):
+        rwhere = f"{bwhere}.records[{k}]"
+        if not isinstance(rec, Mapping):
+            res.problems.append(f"{rwhere}: expected a mapping with 'text' and 'labels'")
+            continue
+        labels = rec.get("labels") or {}
+        if not isinstance(labels, Mapping):
+            res.problems.append(f"{rwhere} field 'labels': expected a mapping label -> 1/0/null")
+            continue
+        # the seed comes from the batch: a batch stored under an older version keeps it
+        res.records.append(
+            RawRecord(
+                where=rwhere,
+                text=rec.get("text"),
+                labels=dict(labels),
+                context=rec.get("context") or sd.get("context"),
+                origin=rec.get("origin", "generated"),
+                batch_id=bt["id"],
+            )
+        )

@@ -179,7 +179,6 @@ class TaxonomyFile(_Model):
     model_config = ConfigDict(extra="forbid")
     name: str | None = None
     description: str | None = None
-    version: Any = Field(None, description="ignored: the version is a hash of the resolved content")
     labels: list[Union[LabelFile, str]] = Field(min_length=1)
 
 

@@ -299,7 +299,7 @@ def _on_side(item_side: str, side: str) -> bool:
     return item_side in (side, "both")
 
 
-def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:  # noqa: C901 -- over the length limits: to split (issue 34)
+def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:
     """Every functionality's templates x fillers (at most ``max_cases`` per template and side: a
     seeded sample of the product) and literal cases, on each side. Raises when a test-side case
     has the text of a train-side one (normalised)."""
@@ -307,11 +307,10 @@ def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:  # noqa: C9
     for f in suite.functionalities:
         for side in ("test", "train"):
             seen: set[str] = set()
-
-            def add(text: str, expect: dict[str, int], template_id: str | None, fill: dict[str, str]) -> None:
+            for text, expect, template_id, fill in _side_cases(suite, f, side, seed):
                 text = " ".join(text.split())
                 if text in seen:
-                    return
+                    continue
                 seen.add(text)
                 out.append(
                     SuiteCase(
@@ -328,35 +327,42 @@ def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:  # noqa: C9
                         fillers=fill,
                     )
                 )
+    _refuse_shared_cases(suite, out)
+    return out
 
-            for t in f.templates:
-                if not _on_side(t["side"], side):
-                    continue
-                slots = list(dict.fromkeys(_SLOT.findall(t["text"])))
-                pools = [_side_values(suite.fillers[s], side) for s in slots]
-                if any(not p for p in pools):
-                    continue  # a slot without fillers on this side: the template has no case here
-                combos = list(itertools.product(*pools))
-                if len(combos) > f.max_cases:
-                    key = f"{suite.name}/{f.name}/{t['id']}/{side}/{seed}"
-                    combos = random.Random(key).sample(combos, f.max_cases)
-                for combo in combos:
-                    fill = dict(zip(slots, combo))
-                    add(_SLOT.sub(lambda m: fill[m.group(1)], t["text"]), f.expect, t["id"], fill)
-            for c in f.cases:
-                if _on_side(c["side"], side):
-                    add(c["text"], c["expect"], None, {})
+
+def _side_cases(suite: Suite, f: Functionality, side: str, seed: int):
+    """(text, expect, template id, fillers) of one functionality's templates and literal cases on ``side``."""
+    for t in f.templates:
+        if not _on_side(t["side"], side):
+            continue
+        slots = list(dict.fromkeys(_SLOT.findall(t["text"])))
+        pools = [_side_values(suite.fillers[s], side) for s in slots]
+        if any(not p for p in pools):
+            continue  # a slot without fillers on this side: the template has no case here
+        combos = list(itertools.product(*pools))
+        if len(combos) > f.max_cases:
+            key = f"{suite.name}/{f.name}/{t['id']}/{side}/{seed}"
+            combos = random.Random(key).sample(combos, f.max_cases)
+        for combo in combos:
+            fill = dict(zip(slots, combo))
+            yield _SLOT.sub(lambda m, fill=fill: fill[m.group(1)], t["text"]), f.expect, t["id"], fill
+    for c in f.cases:
+        if _on_side(c["side"], side):
+            yield c["text"], c["expect"], None, {}
+
+
+def _refuse_shared_cases(suite: Suite, out: list[SuiteCase]) -> None:
     test = {normalise_text(c.text): c for c in out if c.side == "test"}
     clash = [(test[k], c) for c in out if c.side == "train" for k in [normalise_text(c.text)] if k in test]
     if clash:
-        a, b = clash[0]
+        a, _ = clash[0]
         raise _err(
             f"suite {suite.name}",
             "test-side and train-side cases that differ (the loop must not train on what the gate measures)",
             f"{len(clash)} train-side case(s) equal to test-side ones, e.g. {a.functionality}: {a.text!r}",
             "give the template or the filler values one side (test or train), not both",
         )
-    return out
 
 
 def _cases_path(root) -> Path:

@@ -143,7 +143,7 @@ class Taxonomy:
 
     # ------------------------------------------------------------------ construction
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Taxonomy:  # noqa: C901 -- over the length limits: to split (issue 34)
+    def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>") -> Taxonomy:
         if not isinstance(data, Mapping):
             raise TaxonomyError(
                 f"{source}",
@@ -159,51 +159,8 @@ class Taxonomy:
                 got=repr(raw_labels)[:80],
                 fix="list at least one label under 'labels:'",
             )
-        labels: list[Label] = []
-        seen: set[str] = set()
-        for i, raw in enumerate(raw_labels):
-            lab = _parse_label(raw, where=f"{source}: labels[{i}]")
-            if lab.name in seen:
-                raise TaxonomyError(
-                    f"{source}: labels[{i}]",
-                    expected="unique label names",
-                    got=f"a second label named {lab.name!r}",
-                    fix="rename or remove the duplicate",
-                )
-            seen.add(lab.name)
-            labels.append(lab)
-        names = {lab.name for lab in labels}
-        for i, lab in enumerate(labels):
-            if lab.parent is None:
-                continue
-            if lab.parent not in names:
-                raise TaxonomyError(
-                    f"{source}: label {lab.name!r} (labels[{i}])",
-                    expected=f"a parent that is one of {sorted(names)}",
-                    got=f"unknown parent {lab.parent!r}",
-                    fix="add the parent label or fix its name",
-                )
-            if lab.parent == lab.name:
-                raise TaxonomyError(
-                    f"{source}: label {lab.name!r}",
-                    expected="a parent other than itself",
-                    got=repr(lab.parent),
-                    fix="remove 'parent' or name the primary label",
-                )
-        by_name = {lab.name: lab for lab in labels}
-        for lab in labels:  # cycles: a chain of parents must end
-            chain = [lab.name]
-            cur = lab.parent
-            while cur is not None:
-                if cur in chain:
-                    raise TaxonomyError(
-                        f"{source}: parents of {lab.name!r}",
-                        expected="a hierarchy without cycles",
-                        got=" -> ".join(chain + [cur]),
-                        fix="break the cycle",
-                    )
-                chain.append(cur)
-                cur = by_name[cur].parent
+        labels = _parse_labels(raw_labels, source)
+        _check_hierarchy(labels, source)
         name = data.get("name", "taxonomy")
         if not isinstance(name, str) or not name:
             raise TaxonomyError(f"{source}: 'name'", expected="a non-empty string", got=repr(name))
@@ -306,6 +263,59 @@ class Taxonomy:
         return path
 
 
+def _parse_labels(raw_labels: list, source: str) -> list[Label]:
+    labels: list[Label] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_labels):
+        lab = _parse_label(raw, where=f"{source}: labels[{i}]")
+        if lab.name in seen:
+            raise TaxonomyError(
+                f"{source}: labels[{i}]",
+                expected="unique label names",
+                got=f"a second label named {lab.name!r}",
+                fix="rename or remove the duplicate",
+            )
+        seen.add(lab.name)
+        labels.append(lab)
+    return labels
+
+
+def _check_hierarchy(labels: list[Label], source: str) -> None:
+    """Every parent is another label of the taxonomy, and a chain of parents ends."""
+    names = {lab.name for lab in labels}
+    for i, lab in enumerate(labels):
+        if lab.parent is None:
+            continue
+        if lab.parent not in names:
+            raise TaxonomyError(
+                f"{source}: label {lab.name!r} (labels[{i}])",
+                expected=f"a parent that is one of {sorted(names)}",
+                got=f"unknown parent {lab.parent!r}",
+                fix="add the parent label or fix its name",
+            )
+        if lab.parent == lab.name:
+            raise TaxonomyError(
+                f"{source}: label {lab.name!r}",
+                expected="a parent other than itself",
+                got=repr(lab.parent),
+                fix="remove 'parent' or name the primary label",
+            )
+    by_name = {lab.name: lab for lab in labels}
+    for lab in labels:  # cycles: a chain of parents must end
+        chain = [lab.name]
+        cur = lab.parent
+        while cur is not None:
+            if cur in chain:
+                raise TaxonomyError(
+                    f"{source}: parents of {lab.name!r}",
+                    expected="a hierarchy without cycles",
+                    got=" -> ".join(chain + [cur]),
+                    fix="break the cycle",
+                )
+            chain.append(cur)
+            cur = by_name[cur].parent
+
+
 def _num(value: Any, where: str, key: str, lo: float = 0.0, hi: float = 1.0) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TaxonomyError(f"{where}: {key}", expected=f"a number in [{lo}, {hi}]", got=repr(value))
@@ -319,7 +329,34 @@ def _num(value: Any, where: str, key: str, lo: float = 0.0, hi: float = 1.0) -> 
     return float(value)
 
 
-def _parse_label(raw: Any, *, where: str) -> Label:  # noqa: C901, PLR0912 -- over the length limits: to split (issue 34)
+def _parse_gate(gate_raw: Any, defaults: Mapping[str, float], where: str) -> Gate:
+    if not isinstance(gate_raw, Mapping):
+        raise TaxonomyError(
+            f"{where}: gate", expected="a mapping of min_f1, recall_floor, fpr_budget", got=repr(gate_raw)
+        )
+    unknown = set(gate_raw) - _GATE_KEYS
+    if unknown:
+        raise TaxonomyError(
+            f"{where}: gate", expected=f"keys among {sorted(_GATE_KEYS)}", got=f"unknown keys {sorted(unknown)}"
+        )
+    return Gate(**{k: _num(v, where, f"gate.{k}") for k, v in {**defaults, **gate_raw}.items()})
+
+
+def _parse_range(rng: Any, where: str) -> tuple[float, float]:
+    if not isinstance(rng, (list, tuple)) or len(rng) != 2:
+        raise TaxonomyError(
+            f"{where}: threshold_range", expected="two numbers [low, high] inside [0, 1]", got=repr(rng)
+        )
+    lo = _num(rng[0], where, "threshold_range[0]")
+    hi = _num(rng[1], where, "threshold_range[1]")
+    if lo >= hi:
+        raise TaxonomyError(
+            f"{where}: threshold_range", expected="low < high", got=repr(list(rng)), fix="swap or widen the bounds"
+        )
+    return lo, hi
+
+
+def _parse_label(raw: Any, *, where: str) -> Label:
     if isinstance(raw, str):
         raw = {"name": raw}
     if not isinstance(raw, Mapping):
@@ -347,29 +384,8 @@ def _parse_label(raw: Any, *, where: str) -> Label:  # noqa: C901, PLR0912 -- ov
             f"{where}: tier", expected="a tier in T1..T5", got=repr(tier), fix="set tier to one of " + ", ".join(TIERS)
         )
     defaults = TIER_DEFAULTS[tier]
-    gate_raw = raw.get("gate") or {}
-    if not isinstance(gate_raw, Mapping):
-        raise TaxonomyError(
-            f"{where}: gate", expected="a mapping of min_f1, recall_floor, fpr_budget", got=repr(gate_raw)
-        )
-    unknown = set(gate_raw) - _GATE_KEYS
-    if unknown:
-        raise TaxonomyError(
-            f"{where}: gate", expected=f"keys among {sorted(_GATE_KEYS)}", got=f"unknown keys {sorted(unknown)}"
-        )
-    gate_vals = {**defaults["gate"], **gate_raw}
-    gate = Gate(**{k: _num(v, where, f"gate.{k}") for k, v in gate_vals.items()})
-    rng = raw.get("threshold_range", defaults["threshold_range"])
-    if not isinstance(rng, (list, tuple)) or len(rng) != 2:
-        raise TaxonomyError(
-            f"{where}: threshold_range", expected="two numbers [low, high] inside [0, 1]", got=repr(rng)
-        )
-    lo = _num(rng[0], where, "threshold_range[0]")
-    hi = _num(rng[1], where, "threshold_range[1]")
-    if lo >= hi:
-        raise TaxonomyError(
-            f"{where}: threshold_range", expected="low < high", got=repr(list(rng)), fix="swap or widen the bounds"
-        )
+    gate = _parse_gate(raw.get("gate") or {}, defaults["gate"], where)
+    lo, hi = _parse_range(raw.get("threshold_range", defaults["threshold_range"]), where)
     action = raw.get("action", defaults["action"])
     if action not in ACTIONS:
         raise TaxonomyError(f"{where}: action", expected="one of " + ", ".join(ACTIONS), got=repr(action))

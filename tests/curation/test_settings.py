@@ -96,6 +96,7 @@ def test_the_shipped_schemas_are_the_models():
 
 def test_the_schemas_know_the_keys_the_loaders_accept():
     schemas = json_schemas()
+    assert set(schemas["taxonomy.schema.json"]["properties"]) == {"name", "description", "labels"}
     defs = schemas["taxonomy.schema.json"]["$defs"]
     assert set(defs["LabelFile"]["properties"]) == _LABEL_KEYS
     assert set(defs["GateFile"]["properties"]) == _GATE_KEYS
