@@ -319,7 +319,7 @@ def _near_pairs(
     return new_sig, near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"]))
 
 
-def dedup_and_split(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+def dedup_and_split(
     store: Store,
     taxonomy: Taxonomy,
     config: Mapping[str, Any],
@@ -338,23 +338,53 @@ def dedup_and_split(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
     n_old, n_new = len(old_ids), len(new_rows)
     new_sig, pairs = _near_pairs(old_sig, [r["_norm"] for r in new_rows], config["dedup"])
     ids = old_ids + [r["id"] for r in new_rows]
-    norm = old_norm + [r["norm_hash"] for r in new_rows]
-    # exact duplicates (same normalised text) are linked even if LSH missed them
+    n_exact = _link_exact_duplicates(old_norm + [r["norm_hash"] for r in new_rows], ids, new_rows, n_old, pairs)
+    comp, rows_idx, group_key = _duplicate_groups(pairs, old_group, ids, n_old, n_new)
+    n_old_sel = sum(1 for i in rows_idx if i < n_old)
+    synthetic = np.array([i >= n_old and new_rows[i - n_old]["origin"] in SYNTHETIC_ORIGINS for i in rows_idx])
+    splits = assign_splits(
+        _label_matrix(taxonomy, rows_idx, n_old_sel, new_rows, n_old),
+        ids=[ids[i] for i in rows_idx],
+        groups=comp[rows_idx],
+        fixed=[old_split[i] if i < n_old else None for i in rows_idx],
+        strata=_strata(rows_idx, n_old_sel, new_rows, n_old),
+        fractions=fractions or config["splits"],
+        synthetic=synthetic,
+        synthetic_fractions=(config.get("generation") or {}).get("splits"),
+    )
+    n_twins = _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, [ids[i] for i in rows_idx], new_rows, n_old)
+    for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
+        r = new_rows[i - n_old]
+        r["split"] = splits[k]
+        r["near_dup_group"] = group_key[int(comp[i])]
+        r["signature"] = new_sig[i - n_old].tobytes()
+        r.pop("_norm", None)
+    n_conflict = _conflicting_pairs(store, pairs, ids, new_rows, n_old)
+    return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict, n_twins
+
+
+def _link_exact_duplicates(norm: list[str], ids: list[str], new_rows, n_old: int, pairs: list) -> int:
+    """Exact duplicates (same normalised text) are linked even if LSH missed them: ``dup_of`` of each new row,
+    the missing pairs appended to ``pairs``. Returns how many new rows are exact duplicates."""
     first_by_norm: dict[str, int] = {}
     for i, h in enumerate(norm):
         first_by_norm.setdefault(h, i)
     n_exact = 0
     pair_set = {(a, b) for a, b, _ in pairs}
-    for i in range(n_old, n_old + n_new):
+    for i in range(n_old, len(norm)):
         j = first_by_norm[norm[i]]
-        r = new_rows[i - n_old]
-        r["dup_of"] = ids[j] if j != i else None
+        new_rows[i - n_old]["dup_of"] = ids[j] if j != i else None
         if j != i:
             n_exact += 1
             if (j, i) not in pair_set:
                 pairs.append((j, i, 1.0))
                 pair_set.add((j, i))
-    # stored groups stay linked: chain old members of the same group
+    return n_exact
+
+
+def _duplicate_groups(pairs, old_group: list[str], ids: list[str], n_old: int, n_new: int):
+    """Connected components of the pairs (stored groups stay linked); the rows to split (stored members of the
+    touched groups first, then the new rows) and each component's key (a stored group keeps its key)."""
     edges = [(a, b) for a, b, _ in pairs]
     last_of_group: dict[str, int] = {}
     for i, g in enumerate(old_group):
@@ -369,59 +399,47 @@ def dedup_and_split(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: 
         c = int(comp[i])
         if c not in group_key:
             group_key[c] = old_group[i] if i < n_old else ids[i]
-    tax = taxonomy
-    lab_mat = np.full((len(rows_idx), len(tax)), np.nan)
-    label_index = {n: k for k, n in enumerate(tax.label_names)}
-    n_old_sel = sum(1 for i in rows_idx if i < n_old)
+    return comp, rows_idx, group_key
+
+
+def _label_matrix(taxonomy: Taxonomy, rows_idx, n_old_sel: int, new_rows, n_old: int) -> np.ndarray:
+    """Known labels of the rows to split (stored rows keep their split: their labels are not needed)."""
+    lab_mat = np.full((len(rows_idx), len(taxonomy)), np.nan)
+    label_index = {n: k for k, n in enumerate(taxonomy.label_names)}
     for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
         for lab, v in json.loads(new_rows[i - n_old]["labels"]).items():
             lab_mat[k, label_index[lab]] = v
-    fixed = [old_split[i] if i < n_old else None for i in rows_idx]
-    synthetic = np.array([i >= n_old and new_rows[i - n_old]["origin"] in SYNTHETIC_ORIGINS for i in rows_idx])
+    return lab_mat
+
+
+def _strata(rows_idx, n_old_sel: int, new_rows, n_old: int) -> np.ndarray | None:
+    """(source, context) of each new row, when the import has more than one: split within each."""
     cats = sorted({(r["source"], r["context"]) for r in new_rows})
-    strata = None
-    if len(cats) > 1:
-        cat_index = {c: k for k, c in enumerate(cats)}
-        strata = np.zeros((len(rows_idx), len(cats)), dtype=bool)
-        for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
-            r = new_rows[i - n_old]
-            strata[k, cat_index[(r["source"], r["context"])]] = True
-    splits = assign_splits(
-        lab_mat,
-        ids=[ids[i] for i in rows_idx],
-        groups=comp[rows_idx],
-        fixed=fixed,
-        strata=strata,
-        fractions=fractions or config["splits"],
-        synthetic=synthetic,
-        synthetic_fractions=(config.get("generation") or {}).get("splits"),
-    )
-    n_twins = _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, [ids[i] for i in rows_idx], new_rows, n_old)
+    if len(cats) <= 1:
+        return None
+    cat_index = {c: k for k, c in enumerate(cats)}
+    strata = np.zeros((len(rows_idx), len(cats)), dtype=bool)
     for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
         r = new_rows[i - n_old]
-        r["split"] = splits[k]
-        r["near_dup_group"] = group_key[int(comp[i])]
-        r["signature"] = new_sig[i - n_old].tobytes()
-        r.pop("_norm", None)
-    # conflicts among new pairs (both labels known and different)
+        strata[k, cat_index[(r["source"], r["context"])]] = True
+    return strata
+
+
+def _conflicting_pairs(store: Store, pairs, ids: list[str], new_rows, n_old: int) -> int:
+    """Duplicate pairs whose known labels differ on a label both know."""
     labels_of: dict[int, dict[str, int]] = {}
-
-    def _labels(i: int) -> dict[str, int]:
-        if i not in labels_of:
-            labels_of[i] = json.loads(new_rows[i - n_old]["labels"]) if i >= n_old else {}
-        return labels_of[i]
-
     old_needed = sorted({a for a, b, _ in pairs if a < n_old})
     if old_needed:
         old_labels = store.existing([ids[a] for a in old_needed])
         for a in old_needed:
             labels_of[a] = json.loads(old_labels[ids[a]][1])
-    n_conflict = 0
-    for a, b, _ in pairs:
-        la, lb = _labels(a), _labels(b)
-        if any(la[k] != lb[k] for k in la.keys() & lb.keys()):
-            n_conflict += 1
-    return [(ids[a], ids[b], float(s)) for a, b, s in pairs], n_exact, n_conflict, n_twins
+
+    def labels(i: int) -> dict[str, int]:
+        if i not in labels_of:
+            labels_of[i] = json.loads(new_rows[i - n_old]["labels"]) if i >= n_old else {}
+        return labels_of[i]
+
+    return sum(1 for a, b, _ in pairs if any(labels(a)[k] != labels(b)[k] for k in labels(a).keys() & labels(b).keys()))
 
 
 def _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, row_ids, new_rows, n_old) -> int:

@@ -49,7 +49,7 @@ class ReviewOutcome:
     batch_review: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def apply_review(  # noqa: C901, PLR0912 -- over the length limits: to split (issue 34)
+def apply_review(
     store: Store, outcome: ReviewOutcome, *, actor: str = "review", production_splits: Mapping | None = None
 ) -> dict[str, int]:
     """Write ``outcome`` in one transaction; return how many of each change were made (0s on a repeat)."""
@@ -66,51 +66,13 @@ def apply_review(  # noqa: C901, PLR0912 -- over the length limits: to split (is
         "batch_reviews": 0,
     }
     with store.transaction() as conn:
-        have = {
-            r[0] for r in conn.execute("SELECT json_extract(detail, '$.key') FROM events WHERE kind = 'annotation'")
-        }
-        for a in outcome.annotations:
-            if a["key"] in have:
-                continue
-            store.event(
-                conn,
-                actor=a["user"],
-                kind="annotation",
-                target=a["record_id"],
-                question=a["question"],
-                value=str(a["value"]),
-                status=a["status"],
-                detail={"key": a["key"], "dataset": a["dataset"], "answered_at": a.get("ts")},
-            )
-            have.add(a["key"])
-            done["annotations"] += 1
+        done["annotations"] = _write_annotations(store, conn, outcome.annotations)
         for rid, labels in outcome.labels.items():
             if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
                 done["labels"] += store.write_labels(conn, rid, labels, actor=actor, provenance="annotator")
-        seeds = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, status, quarantined, text FROM seeds")}
-        for sid, (status, reason) in outcome.seed_status.items():
-            if sid not in seeds or seeds[sid][0] == status:
-                continue
-            conn.execute("UPDATE seeds SET status = ?, notes = COALESCE(?, notes) WHERE id = ?", (status, reason, sid))
-            store.event(conn, actor=actor, kind="seed_status", target=sid, value=status, detail={"reason": reason})
-            if status == "rejected":
-                _quarantine(store, conn, sid, f"rejected in seed review: {reason or 'no reason given'}", actor)
-                done["seeds_rejected"] += 1
-            else:
-                done["seeds_approved"] += 1
-        for sid, text in outcome.new_seed_text.items():
-            if sid in seeds and _new_version(store, conn, sid, text, actor):
-                done["seed_versions"] += 1
+        _write_seed_verdicts(store, conn, outcome, actor, done)
         for bid, decision in outcome.batch_review.items():
-            row = conn.execute("SELECT summary FROM batches WHERE id = ?", (bid,)).fetchone()
-            summary = json.loads(row[0] or "{}") if row is not None else None
-            if summary is None or summary.get("review") == decision:
-                continue
-            conn.execute(
-                "UPDATE batches SET summary = ? WHERE id = ?", (canonical_json({**summary, "review": decision}), bid)
-            )
-            store.event(conn, actor=actor, kind="batch_review", target=bid, value=decision["verdict"], detail=decision)
-            done["batch_reviews"] += 1
+            done["batch_reviews"] += _write_batch_review(store, conn, bid, decision, actor)
         for bid, (status, reason) in outcome.batch_status.items():
             row = conn.execute("SELECT status, seed_id FROM batches WHERE id = ?", (bid,)).fetchone()
             if row is None or row[0] == status:
@@ -121,17 +83,7 @@ def apply_review(  # noqa: C901, PLR0912 -- over the length limits: to split (is
             if status == "rejected":
                 _quarantine(store, conn, row[1], f"batch {bid} rejected in review: {reason}", actor)
         for rid, labels in outcome.hard_negatives.items():
-            row = conn.execute("SELECT meta FROM records WHERE id = ?", (rid,)).fetchone()
-            if row is None:
-                continue
-            meta = json.loads(row[0] or "{}")
-            have = set(meta.get("hard_negative_labels") or [])
-            if set(labels) <= have:
-                continue
-            meta.update(hard_negative=True, hard_negative_labels=sorted(have | set(labels)))
-            conn.execute("UPDATE records SET meta = ? WHERE id = ?", (canonical_json(meta), rid))
-            store.event(conn, actor=actor, kind="hard_negative", target=rid, detail={"labels": sorted(labels)})
-            done["hard_negatives"] += 1
+            done["hard_negatives"] += _write_hard_negative(store, conn, rid, labels, actor)
         for pid, labels in outcome.pool_labels.items():
             done["pool_labels"] += bool(
                 write_pool_labels(
@@ -139,6 +91,72 @@ def apply_review(  # noqa: C901, PLR0912 -- over the length limits: to split (is
                 )
             )
     return done
+
+
+def _write_annotations(store: Store, conn, annotations: list[dict[str, Any]]) -> int:
+    """Annotation events not recorded yet (by response key)."""
+    have = {r[0] for r in conn.execute("SELECT json_extract(detail, '$.key') FROM events WHERE kind = 'annotation'")}
+    n = 0
+    for a in annotations:
+        if a["key"] in have:
+            continue
+        store.event(
+            conn,
+            actor=a["user"],
+            kind="annotation",
+            target=a["record_id"],
+            question=a["question"],
+            value=str(a["value"]),
+            status=a["status"],
+            detail={"key": a["key"], "dataset": a["dataset"], "answered_at": a.get("ts")},
+        )
+        have.add(a["key"])
+        n += 1
+    return n
+
+
+def _write_seed_verdicts(store: Store, conn, outcome: ReviewOutcome, actor: str, done: dict[str, int]) -> None:
+    """Seed approvals and rejections (a rejection quarantines the seed and its records), and new versions."""
+    seeds = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, status, quarantined, text FROM seeds")}
+    for sid, (status, reason) in outcome.seed_status.items():
+        if sid not in seeds or seeds[sid][0] == status:
+            continue
+        conn.execute("UPDATE seeds SET status = ?, notes = COALESCE(?, notes) WHERE id = ?", (status, reason, sid))
+        store.event(conn, actor=actor, kind="seed_status", target=sid, value=status, detail={"reason": reason})
+        if status == "rejected":
+            _quarantine(store, conn, sid, f"rejected in seed review: {reason or 'no reason given'}", actor)
+            done["seeds_rejected"] += 1
+        else:
+            done["seeds_approved"] += 1
+    for sid, text in outcome.new_seed_text.items():
+        if sid in seeds and _new_version(store, conn, sid, text, actor):
+            done["seed_versions"] += 1
+
+
+def _write_batch_review(store: Store, conn, bid: str, decision: dict[str, Any], actor: str) -> int:
+    """The sampling plan's latest decision into the batch summary (1 when it changed)."""
+    row = conn.execute("SELECT summary FROM batches WHERE id = ?", (bid,)).fetchone()
+    summary = json.loads(row[0] or "{}") if row is not None else None
+    if summary is None or summary.get("review") == decision:
+        return 0
+    conn.execute("UPDATE batches SET summary = ? WHERE id = ?", (canonical_json({**summary, "review": decision}), bid))
+    store.event(conn, actor=actor, kind="batch_review", target=bid, value=decision["verdict"], detail=decision)
+    return 1
+
+
+def _write_hard_negative(store: Store, conn, rid: str, labels: list[str], actor: str) -> int:
+    """A confirmed false positive: the record becomes a hard negative for those labels (1 when it changed)."""
+    row = conn.execute("SELECT meta FROM records WHERE id = ?", (rid,)).fetchone()
+    if row is None:
+        return 0
+    meta = json.loads(row[0] or "{}")
+    have = set(meta.get("hard_negative_labels") or [])
+    if set(labels) <= have:
+        return 0
+    meta.update(hard_negative=True, hard_negative_labels=sorted(have | set(labels)))
+    conn.execute("UPDATE records SET meta = ? WHERE id = ?", (canonical_json(meta), rid))
+    store.event(conn, actor=actor, kind="hard_negative", target=rid, detail={"labels": sorted(labels)})
+    return 1
 
 
 def _quarantine(store: Store, conn, seed_id: str, reason: str, actor: str) -> None:

@@ -207,7 +207,7 @@ class FunctionalityFile(_Model):
     known_gap: bool | None = None
     max_cases: int | None = Field(None, ge=1)
     templates: list[TemplateFile] | None = None
-    cases: list[CaseFile] | None = None
+    cases: list[Union[CaseFile, str]] | None = Field(None, description="literal cases: a text, or a mapping")
 
 
 class SuiteFile(_Model):

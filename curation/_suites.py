@@ -183,7 +183,7 @@ def _fillers(raw: Any, where: str) -> dict[str, dict[str, tuple[str, ...]]]:
     return out
 
 
-def load_suite(path, taxonomy: Taxonomy) -> Suite:  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+def load_suite(path, taxonomy: Taxonomy) -> Suite:
     """Read and check one suite file against the taxonomy (every error names the place and the fix)."""
     path = Path(path)
     where = str(path)
@@ -201,57 +201,7 @@ def load_suite(path, taxonomy: Taxonomy) -> Suite:  # noqa: C901, PLR0912, PLR09
     funcs = []
     names: set[str] = set()
     for i, fr in enumerate(raw.get("functionalities") or []):
-        fw = f"{where}: functionalities[{i}]"
-        if not isinstance(fr, Mapping) or not fr.get("name"):
-            raise _err(fw, "a mapping with a name", fr)
-        fw = f"{where}: functionality {fr['name']}"
-        unknown = sorted(set(fr) - _FUNC_KEYS)
-        if unknown:
-            raise _err(fw, f"keys among {sorted(_FUNC_KEYS)}", f"unknown keys {unknown}")
-        if fr["name"] in names:
-            raise _err(fw, "a name used once in the suite", fr["name"])
-        names.add(fr["name"])
-        expect = _expect(fr.get("expect"), labels, fw)
-        first = next((lab for lab, v in expect.items() if v == 1), next(iter(expect)))
-        tier = fr.get("tier") or taxonomy[first].tier
-        if tier not in TIERS:
-            raise _err(f"{fw}: tier", f"one of {list(TIERS)}", tier)
-        min_pass = fr.get("min_pass", SUITE_MIN_PASS[tier])
-        if not isinstance(min_pass, (int, float)) or not 0 <= min_pass <= 1:
-            raise _err(f"{fw}: min_pass", "a share in [0, 1]", min_pass)
-        templates = []
-        for j, t in enumerate(fr.get("templates") or []):
-            tw = f"{fw}: templates[{j}]"
-            if not isinstance(t, Mapping) or not isinstance(t.get("text"), str) or not t["text"].strip():
-                raise _err(tw, "a mapping with a text", t)
-            for slot in _SLOT.findall(t["text"]):
-                if slot not in fillers:
-                    raise _err(tw, f"slots among the fillers {sorted(fillers)}", slot, f"add fillers.{slot}")
-            templates.append({"id": str(t.get("id") or f"t{j}"), "text": t["text"], "side": _side(t.get("side"), tw)})
-        literal = []
-        for j, c in enumerate(fr.get("cases") or []):
-            cw = f"{fw}: cases[{j}]"
-            if isinstance(c, str):
-                c = {"text": c}
-            if not isinstance(c, Mapping) or not isinstance(c.get("text"), str) or not c["text"].strip():
-                raise _err(cw, "a text, or a mapping with a text", c)
-            exp = _expect(c["expect"], labels, cw) if c.get("expect") is not None else expect
-            literal.append({"text": c["text"], "side": _side(c.get("side"), cw), "expect": exp})
-        if not templates and not literal:
-            raise _err(fw, "templates or literal cases", "neither")
-        funcs.append(
-            Functionality(
-                name=str(fr["name"]),
-                description=str(fr.get("description") or fr["name"]),
-                expect=expect,
-                tier=tier,
-                min_pass=float(min_pass),
-                known_gap=bool(fr.get("known_gap", False)),
-                max_cases=int(fr.get("max_cases", 60)),
-                templates=tuple(templates),
-                cases=tuple(literal),
-            )
-        )
+        funcs.append(_functionality(fr, f"{where}: functionalities[{i}]", where, taxonomy, labels, fillers, names))
     if not funcs:
         raise _err(where, "at least one functionality", "none")
     return Suite(
@@ -262,6 +212,68 @@ def load_suite(path, taxonomy: Taxonomy) -> Suite:  # noqa: C901, PLR0912, PLR09
         functionalities=tuple(funcs),
         path=str(path),
     )
+
+
+def _functionality(fr, fw: str, where: str, taxonomy: Taxonomy, labels, fillers, names: set[str]) -> Functionality:
+    """One functionality of a suite file, checked (its name once, known keys, expectation, tier, pass rate)."""
+    if not isinstance(fr, Mapping) or not fr.get("name"):
+        raise _err(fw, "a mapping with a name", fr)
+    fw = f"{where}: functionality {fr['name']}"
+    unknown = sorted(set(fr) - _FUNC_KEYS)
+    if unknown:
+        raise _err(fw, f"keys among {sorted(_FUNC_KEYS)}", f"unknown keys {unknown}")
+    if fr["name"] in names:
+        raise _err(fw, "a name used once in the suite", fr["name"])
+    names.add(fr["name"])
+    expect = _expect(fr.get("expect"), labels, fw)
+    first = next((lab for lab, v in expect.items() if v == 1), next(iter(expect)))
+    tier = fr.get("tier") or taxonomy[first].tier
+    if tier not in TIERS:
+        raise _err(f"{fw}: tier", f"one of {list(TIERS)}", tier)
+    min_pass = fr.get("min_pass", SUITE_MIN_PASS[tier])
+    if not isinstance(min_pass, (int, float)) or not 0 <= min_pass <= 1:
+        raise _err(f"{fw}: min_pass", "a share in [0, 1]", min_pass)
+    templates = _templates(fr.get("templates") or [], fw, fillers)
+    literal = _literal_cases(fr.get("cases") or [], fw, labels, expect)
+    if not templates and not literal:
+        raise _err(fw, "templates or literal cases", "neither")
+    return Functionality(
+        name=str(fr["name"]),
+        description=str(fr.get("description") or fr["name"]),
+        expect=expect,
+        tier=tier,
+        min_pass=float(min_pass),
+        known_gap=bool(fr.get("known_gap", False)),
+        max_cases=int(fr.get("max_cases", 60)),
+        templates=tuple(templates),
+        cases=tuple(literal),
+    )
+
+
+def _templates(raw: list, fw: str, fillers) -> list[dict[str, Any]]:
+    out = []
+    for j, t in enumerate(raw):
+        tw = f"{fw}: templates[{j}]"
+        if not isinstance(t, Mapping) or not isinstance(t.get("text"), str) or not t["text"].strip():
+            raise _err(tw, "a mapping with a text", t)
+        for slot in _SLOT.findall(t["text"]):
+            if slot not in fillers:
+                raise _err(tw, f"slots among the fillers {sorted(fillers)}", slot, f"add fillers.{slot}")
+        out.append({"id": str(t.get("id") or f"t{j}"), "text": t["text"], "side": _side(t.get("side"), tw)})
+    return out
+
+
+def _literal_cases(raw: list, fw: str, labels, expect: dict[str, int]) -> list[dict[str, Any]]:
+    out = []
+    for j, c in enumerate(raw):
+        cw = f"{fw}: cases[{j}]"
+        if isinstance(c, str):
+            c = {"text": c}
+        if not isinstance(c, Mapping) or not isinstance(c.get("text"), str) or not c["text"].strip():
+            raise _err(cw, "a text, or a mapping with a text", c)
+        exp = _expect(c["expect"], labels, cw) if c.get("expect") is not None else expect
+        out.append({"text": c["text"], "side": _side(c.get("side"), cw), "expect": exp})
+    return out
 
 
 def load_suites(root, taxonomy: Taxonomy) -> list[Suite]:
