@@ -284,7 +284,7 @@ def vector_key(kind: str, item: Mapping[str, Any]) -> str:
     return f"{kind}: {text}"
 
 
-def run_vectors(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to split (issue 34)
+def run_vectors(
     vectors: RegressionVectors,
     predict_proba: Callable[[list[str]], np.ndarray],
     *,
@@ -298,19 +298,37 @@ def run_vectors(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to s
     under its quota; a ``known_gap`` vector is reported in ``notes`` (failing or passing) and fails
     the gate only once graduated (its key in ``graduated``). ``passed_known_gaps`` on the verdict lists
     the keys of known gaps this model passes."""
-    names = list(label_names)
-    idx = {n: j for j, n in enumerate(names)}
+    idx = {n: j for j, n in enumerate(label_names)}
     texts: list[str] = []
-    for kind in ("positives", "hard_negatives", "co_detection"):
+    for kind in _LABEL_KINDS:
         texts += [v["text"] for v in getattr(vectors, kind)]
     for v in vectors.context_pairs:
         texts += [v["fires"], v["silent"]]
     if not texts:
         return GateVerdict(passed=True, checked=0)
     fired = predict_proba(texts) >= np.asarray(thresholds)[None, :]
-    results: list[tuple[str, int, dict, GateFailure | None]] = []  # (kind, i, item, failure or None)
+    results = _vector_results(vectors, fired, idx)
+    failures, notes, passed_gaps, by_group = _sort_results(results, set(graduated))
+    for group, oks in by_group.items():
+        quota = vectors.groups[group]
+        if sum(oks) < quota["min_pass"] * len(oks) - 1e-9:
+            failures.append(
+                GateFailure("vector", f"group {group}", "passed", f"{sum(oks)}/{len(oks)}", f">= {quota['shown']}")
+            )
+    verdict = GateVerdict(passed=not failures, failures=failures, checked=len(results), notes=notes)
+    verdict.passed_known_gaps = passed_gaps
+    return verdict
+
+
+_LABEL_KINDS = ("positives", "hard_negatives", "co_detection")
+
+
+def _vector_results(vectors: RegressionVectors, fired: np.ndarray, idx: Mapping[str, int]):
+    """(kind, index, vector, failure or None) of every vector, from the decisions on their texts (in the
+    order the texts were listed: the label kinds, then each context pair's two texts)."""
+    results: list[tuple[str, int, dict, GateFailure | None]] = []
     k = 0
-    for kind in ("positives", "hard_negatives", "co_detection"):
+    for kind in _LABEL_KINDS:
         for i, v in enumerate(getattr(vectors, kind)):
             labs = [lab for lab in v["labels"] if lab in idx]
             row = fired[k]
@@ -339,7 +357,12 @@ def run_vectors(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to s
                 "True/False",
             )
         results.append(("context_pairs", i, v, failure))
-    graduated_keys = set(graduated)
+    return results
+
+
+def _sort_results(results, graduated_keys: set[str]):
+    """Failures of ungrouped vectors, notes on known gaps (passing or failing), the keys of known gaps that
+    pass now, and each group's pass flags (a group fails only under its quota)."""
     failures: list[GateFailure] = []
     notes: list[GateFailure] = []
     passed_gaps: list[str] = []
@@ -358,21 +381,11 @@ def run_vectors(  # noqa: C901, PLR0912, PLR0915 -- over the length limits: to s
                         "vector", f"{kind}[{i}]", f"known gap: {failure.check}", failure.value, failure.required
                     )
                 )
-            continue
-        if v.get("group") is not None:
+        elif v.get("group") is not None:
             by_group.setdefault(str(v["group"]), []).append(failure is None)
-            continue
-        if failure is not None:
+        elif failure is not None:
             failures.append(failure)
-    for group, oks in by_group.items():
-        quota = vectors.groups[group]
-        if sum(oks) < quota["min_pass"] * len(oks) - 1e-9:
-            failures.append(
-                GateFailure("vector", f"group {group}", "passed", f"{sum(oks)}/{len(oks)}", f">= {quota['shown']}")
-            )
-    verdict = GateVerdict(passed=not failures, failures=failures, checked=len(results), notes=notes)
-    verdict.passed_known_gaps = passed_gaps
-    return verdict
+    return failures, notes, passed_gaps, by_group
 
 
 def gate_model(

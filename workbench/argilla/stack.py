@@ -287,7 +287,7 @@ class ServerStack:
         client.close()
         return entry, url
 
-    def start(self, timeout: float = 60.0) -> dict:  # noqa: C901 -- over the length limits: to split (issue 34)
+    def start(self, timeout: float = 60.0) -> dict:
         """Start what is not running; returns ``status()`` plus ``already_running`` and ``seconds``."""
         from .._extras import require
 
@@ -307,40 +307,7 @@ class ServerStack:
         creds = self._secrets()
         started: dict[str, dict] = {}
         try:
-            if s.redis_url:
-                redis_url = s.redis_url
-            else:
-                started["valkey"], redis_url = self._start_valkey(creds["valkey_password"])
-            ports: list[int] = []
-            for _ in range(s.servers):  # consecutive free ports from --port
-                ports.append(free_port(s.host, (ports[-1] + 1) if ports else s.port))
-            port = ports[0]
-            env = self._child_env(port, redis_url, ports)
-            launch = [sys.executable, "-m", "workbench.argilla.launch"]
-            self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
-            repair = None
-            if s.embedded_search:  # the index is checked against the database (and repaired) on every start
-                repair = json.loads(
-                    self._run_step(
-                        "reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600), capture=True
-                    )
-                )
-            urls = [f"http://{s.host}:{p}" for p in ports]
-            for i, p in enumerate(ports):
-                started[_numbered("server", i)] = self._spawn(
-                    _numbered("server", i), launch + ["server", "--host", s.host, "--port", str(p)], env
-                )
-            for i in range(s.workers):
-                started[_numbered("worker", i)] = self._spawn(_numbered("worker", i), launch + ["worker"], env)
-            url = urls[0]
-            # each step has its own budget: migrate and the index check above have theirs, and the servers
-            # get ``timeout`` from the moment they were spawned (a slow repair on a busy machine is not
-            # charged to them)
-            spawned = time.monotonic()
-            for i, u in enumerate(urls):
-                self._wait_healthy(
-                    u, creds["api_key"], started, deadline=spawned + timeout, server=_numbered("server", i)
-                )
+            redis_url, ports, urls, repair = self._launch(creds, started, timeout)
         except BaseException:
             for entry in reversed(list(started.values())):
                 self._kill(entry)
@@ -354,7 +321,14 @@ class ServerStack:
         write_private(self.urls_file, {"database_url": s.database_url, "redis_url": redis_url})
         write_private(
             self.state_file,
-            {"url": url, "urls": urls, "port": port, "ports": ports, "components": started, "external": external},
+            {
+                "url": urls[0],
+                "urls": urls,
+                "port": ports[0],
+                "ports": ports,
+                "components": started,
+                "external": external,
+            },
         )
         return {
             **self.status(),
@@ -362,6 +336,40 @@ class ServerStack:
             "seconds": round(time.monotonic() - began, 1),
             "repair": repair,
         }
+
+    def _launch(self, creds: dict, started: dict[str, dict], timeout: float):
+        """Valkey (unless a Redis URL is given), migrate, the index check and repair, the servers and workers
+        (each recorded in ``started`` as it starts, for the caller to stop on failure), then wait until every
+        server answers. Returns (redis url, ports, urls, the repair report)."""
+        s = self.settings
+        if s.redis_url:
+            redis_url = s.redis_url
+        else:
+            started["valkey"], redis_url = self._start_valkey(creds["valkey_password"])
+        ports: list[int] = []
+        for _ in range(s.servers):  # consecutive free ports from --port
+            ports.append(free_port(s.host, (ports[-1] + 1) if ports else s.port))
+        env = self._child_env(ports[0], redis_url, ports)
+        launch = [sys.executable, "-m", "workbench.argilla.launch"]
+        self._run_step("migrate", launch + ["migrate"], env, timeout=timeout)
+        repair = None
+        if s.embedded_search:  # the index is checked against the database (and repaired) on every start
+            out = self._run_step(
+                "reindex", launch + ["reindex", "--repair"], env, timeout=max(timeout, 600), capture=True
+            )
+            repair = json.loads(out)
+        urls = [f"http://{s.host}:{p}" for p in ports]
+        for i, p in enumerate(ports):
+            name = _numbered("server", i)
+            started[name] = self._spawn(name, launch + ["server", "--host", s.host, "--port", str(p)], env)
+        for i in range(s.workers):
+            started[_numbered("worker", i)] = self._spawn(_numbered("worker", i), launch + ["worker"], env)
+        # each step has its own budget: migrate and the index check above have theirs, and the servers get
+        # ``timeout`` from the moment they were spawned (a slow repair on a busy machine is not charged to them)
+        spawned = time.monotonic()
+        for i, u in enumerate(urls):
+            self._wait_healthy(u, creds["api_key"], started, deadline=spawned + timeout, server=_numbered("server", i))
+        return redis_url, ports, urls, repair
 
     def _can_restart_in_place(self, current: dict) -> bool:
         """Some servers or workers died while the rest (and Redis) still run: a load balancer keeps serving

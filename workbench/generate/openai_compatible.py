@@ -41,6 +41,38 @@ class _Retryable(Exception):
         self.retry_after = retry_after
 
 
+class _FaultsInARow:
+    """The retry policy of one fill: waits grow with the faults in a row (not the attempts), a short but
+    useful answer (``_Progress``) asks again at once and resets the count, a server's Retry-After wins."""
+
+    def __init__(self, stats: GenerationStats, *, max_attempts: int, backoff: float, max_backoff: float):
+        from tenacity import wait_exponential
+
+        self.stats, self.max_attempts = stats, max_attempts
+        self.faults, self.progress, self.retry_after = 0, False, None
+        self._backoff = wait_exponential(multiplier=backoff, max=max_backoff)
+        self.attempt_number = 0  # what tenacity's exponential wait reads
+
+    def wait(self, _retry_state) -> float:
+        if self.progress:
+            return 0.0
+        if self.retry_after is not None:
+            return self.retry_after
+        self.attempt_number = self.faults
+        return self._backoff(self)
+
+    def stop(self, _retry_state) -> bool:
+        return not self.progress and self.faults >= self.max_attempts
+
+    def count(self, retry_state) -> None:
+        error = retry_state.outcome.exception()
+        self.progress = isinstance(error, _Progress)
+        self.retry_after = getattr(error, "retry_after", None)
+        self.faults = 0 if self.progress else self.faults + 1
+        if not self.progress:
+            self.stats.retried += 1
+
+
 class _Progress(Exception):
     """A short answer that brought valid examples: ask for the rest at once, the fault count reset."""
 
@@ -244,44 +276,22 @@ class OpenAICompatibleProvider:
             out.append(ex)
         return out
 
-    def _fill(self, client, seed: SeedSpec, slots: list[Slot], stats: GenerationStats) -> list[Item]:  # noqa: C901 -- over the length limits: to split (issue 34)
+    def _fill(self, client, seed: SeedSpec, slots: list[Slot], stats: GenerationStats) -> list[Item]:
         """Items for slots of one kind, asking again until they are filled or ``max_attempts`` faults
         come in a row (progress resets the count; see the module docstring)."""
-        from tenacity import RetryError, Retrying, retry_if_exception_type, wait_exponential
+        from tenacity import RetryError, Retrying, retry_if_exception_type
 
         items: list[Item] = []
         todo = list(slots)
-        state = {"faults": 0, "progress": False, "retry_after": None}
-        backoff = wait_exponential(multiplier=self.backoff, max=self.max_backoff)
-
-        class _FaultsInARow:  # the retry state tenacity's exponential wait reads: faults, not attempts
-            def __init__(self):
-                self.attempt_number = state["faults"]
-
-        def wait(_retry_state) -> float:
-            if state["progress"]:
-                return 0.0
-            if state["retry_after"] is not None:
-                return state["retry_after"]
-            return backoff(_FaultsInARow())
-
-        def stop(_retry_state) -> bool:
-            return not state["progress"] and state["faults"] >= self.max_attempts
-
-        def count(retry_state) -> None:
-            error = retry_state.outcome.exception()
-            state["progress"] = isinstance(error, _Progress)
-            state["retry_after"] = getattr(error, "retry_after", None)
-            state["faults"] = 0 if state["progress"] else state["faults"] + 1
-            if not state["progress"]:
-                stats.retried += 1
-
+        policy = _FaultsInARow(
+            stats, max_attempts=self.max_attempts, backoff=self.backoff, max_backoff=self.max_backoff
+        )
         retrying = Retrying(
             retry=retry_if_exception_type((_Retryable, _Progress)),
-            stop=stop,
-            wait=wait,
+            stop=policy.stop,
+            wait=policy.wait,
             reraise=False,
-            after=count,
+            after=policy.count,
         )
         try:
             for attempt in retrying:
