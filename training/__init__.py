@@ -6,15 +6,15 @@ headless, with no Argilla or Jupyter. Torch, transformers and onnxruntime are im
 is fitted, exported or loaded, not at import time.
 
 Where things are: recipes (a registry) and :class:`TrainSpec` in ``_recipes``; the family contract
-and the family registry in ``_family``, one module per family (``_heads``, ``_finetune``, ``_tfidf``,
-``_ensemble``) and ``_families``, which imports (registers) the built-in ones;
+and the family registry in ``_family_contract``, one module per family (``_heads``, ``_finetune``, ``_tfidf``,
+``_ensemble``) and ``_builtin_families``, which imports (registers) the built-in ones;
 ``_config`` merges the training settings (workbench.yaml < panel < flags); ``_epochs`` scores valid
 after each epoch; ``_train`` runs a training; ``_card`` is the typed model card and ``_modeldir`` the
 model directory; ``_gates`` (gate verdicts of typed failures, vector quotas and known gaps) and
-``_parity`` gate it, ``_suites`` runs the functional suites in that gate (pass rate per functionality,
+``_parity`` gate it, ``_suite_gate`` runs the functional suites in that gate (pass rate per functionality,
 deltas against the promoted model), ``_thresholds`` tunes on calib at the production base rates;
 ``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
-and ``_registry`` serve and promote (refusing regressions unless accepted with a reason);
+and ``_promotion`` serve and promote (refusing regressions unless accepted with a reason);
 ``_predict`` scores files. The subpackage ``production`` is the loop after a model ships: ``_drift`` watches it
 on production traffic (PSI, KS, decision and overturn rates per window against calib, alerts at the tier's
 limits), ``_sampling`` picks production posts worth reviewing, ``_recalibrate`` re-tunes a shipped model's
@@ -35,6 +35,7 @@ from ._batchjobs import (
     score_project,
     score_texts,
 )
+from ._builtin_families import EnsembleClassifier
 from ._card import (
     CARD_FORMAT,
     ModelCard,
@@ -57,8 +58,7 @@ from ._embeddings import (
     resolve_model_path,
 )
 from ._epochs import EpochMonitor, epoch_record, warning_signs
-from ._families import EnsembleClassifier
-from ._family import FAMILIES, Classifier, load_classifier, neural_members
+from ._family_contract import FAMILIES, Classifier, load_classifier, neural_members
 from ._finetune import FineTuneArgs, FineTunedClassifier
 from ._gates import (
     LABEL_STATUSES,
@@ -92,9 +92,9 @@ from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import predict_file, read_prediction_input
+from ._promotion import compare_with_promoted, production_slice, promote, promoted_model, promoted_variant
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
-from ._registry import compare_with_promoted, production_slice, promote, promoted_model, promoted_variant
-from ._suites import SuiteResult, gate_cases, run_suite
+from ._suite_gate import SuiteResult, gate_cases, run_suite
 from ._tfidf import TfidfClassifier
 from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
 from ._train import (

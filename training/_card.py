@@ -56,7 +56,7 @@ class VariantResult:
     max_abs_diff_vs_torch: float | None = None
     collapsed: list[str] | None = None
     rule: dict[str, Any] | None = None
-    suite: dict[str, Any] | None = None  # functional suites: pass rate per functionality (training._suites)
+    suite: dict[str, Any] | None = None  # functional suites: pass rate per functionality (training._suite_gate)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -13,7 +13,7 @@ import numpy as np
 
 from curation import WorkbenchError
 
-from ._family import Classifier, check_targets, load_classifier, write_json
+from ._family_contract import Classifier, check_targets, load_classifier, write_json
 
 __all__ = ["EnsembleClassifier"]
 

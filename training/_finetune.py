@@ -16,7 +16,7 @@ import numpy as np
 from curation import WorkbenchError
 
 from ._embeddings import DEFAULT_ENCODER, length_sorted_batches, resolve_model_path
-from ._family import Classifier, check_targets, encoder_head, seed_everything, write_json
+from ._family_contract import Classifier, check_targets, encoder_head, seed_everything, write_json
 from ._losses import LossConfig, LossStep
 
 __all__ = ["FineTuneArgs", "FineTunedClassifier", "default_device"]

@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from ._embeddings import DEFAULT_ENCODER, Encoder, resolve_model_path
-from ._family import Classifier, check_targets, encoder_head, seed_everything, write_json
+from ._family_contract import Classifier, check_targets, encoder_head, seed_everything, write_json
 from ._losses import LossConfig, LossStep
 
 __all__ = ["HeadsClassifier"]

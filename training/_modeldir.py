@@ -30,7 +30,7 @@ import pandas as pd
 from curation import Taxonomy, WorkbenchError, load_taxonomy, read_snapshot, task_view, utc_now
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult
-from ._family import load_classifier, neural_members, write_json
+from ._family_contract import load_classifier, neural_members, write_json
 from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
 from ._int8 import plan_int8, quantize_int8
 from ._metrics import evaluate
@@ -432,7 +432,7 @@ class ModelDirectory:
     def run_suite(self, predict=None, *, variant: str | None = None):
         """The functional suites' result (:class:`training.SuiteResult`) of a variant on the test-side
         cases this model was trained to be gated on (``suite_cases.jsonl``); ``None`` without cases."""
-        from ._suites import SUITE_FILE, read_suite_cases, run_suite
+        from ._suite_gate import SUITE_FILE, read_suite_cases, run_suite
 
         cases, left_out = read_suite_cases(self.root / SUITE_FILE)
         if not cases:

@@ -8,7 +8,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ._family import Classifier, check_targets, write_json
+from ._family_contract import Classifier, check_targets, write_json
 
 __all__ = ["TfidfClassifier"]
 

@@ -22,16 +22,16 @@ from ._card import ModelCard, ProductionMix, ProductionRecord
 from ._config import apply_training, resolve_training, yaml_layer
 from ._embeddings import resolve_model_path
 from ._epochs import EpochMonitor
-from ._family import neural_members
+from ._family_contract import neural_members
 from ._gates import GateVerdict
 from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
 from ._modeldir import ModelDirectory, split_arrays
 from ._modelset import ModelSet
 from ._parity import PARITY_RULE
 from ._policy import tune_bands
+from ._promotion import compare_with_promoted, production_slice, promoted_model
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
-from ._registry import compare_with_promoted, production_slice, promoted_model
-from ._suites import SUITE_FILE, gate_cases, write_suite_cases
+from ._suite_gate import SUITE_FILE, gate_cases, write_suite_cases
 from ._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 
 __all__ = [

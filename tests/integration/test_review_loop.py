@@ -801,7 +801,7 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
     next model's gate, the others are kept and gated on (no explicit flag needed)."""
     from curation import case_review_state, expand_project_suites
     from training import load_model
-    from training._suites import read_suite_cases
+    from training._suite_gate import read_suite_cases
     from workbench.review import SUITE_REVIEW, push_suite
 
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive", "tier": "T3"}]})

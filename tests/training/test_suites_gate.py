@@ -176,7 +176,7 @@ def _reviewed_yes(p: Project) -> None:
 
 def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promoted_model(tmp_path, capsys):
     from training import promote
-    from training._suites import compare_suites
+    from training._suite_gate import compare_suites
     from workbench.panels import RetrainPanel
 
     p = _project(tmp_path / "p")

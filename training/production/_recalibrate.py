@@ -200,7 +200,7 @@ def recalibrate(
     m2.card.variants = variants
     # promote compares with the model promoted now in the model's project (often the parent), not with the
     # parent's comparison
-    from .._registry import compare_with_promoted, promoted_model
+    from .._promotion import compare_with_promoted, promoted_model
 
     promoted = promoted_model(m2.card.project)
     m2.card.comparison = compare_with_promoted(m2, promoted) if promoted is not None else None

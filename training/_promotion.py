@@ -26,7 +26,7 @@ from ._card import ProductionSlice
 from ._gates import REGRESSION_ALPHA, REGRESSION_TOLERANCE, compare_models, gate_labels, paired_regression
 from ._metrics import evaluate
 from ._modeldir import ModelDirectory, file_sha256, read_promotion, split_arrays
-from ._suites import compare_suites
+from ._suite_gate import compare_suites
 
 __all__ = ["promote", "promoted_model", "promoted_variant", "compare_with_promoted", "production_slice"]
 

@@ -1,18 +1,18 @@
-"""The built-in model families; importing this module registers them (see :mod:`training._family`).
+"""The built-in model families; importing this module registers them (see :mod:`training._family_contract`).
 
 1. ``heads`` (:class:`HeadsClassifier`) — frozen sentence encoder + per-label linear or MLP heads.
 2. ``finetune`` (:class:`FineTunedClassifier`) — the encoder fine-tuned end to end.
 3. ``tfidf`` (:class:`TfidfClassifier`) — word + character TF-IDF with logistic regression.
 4. ``ensemble`` (:class:`EnsembleClassifier`) — a weighted mean of members.
 
-All keep the contract of :class:`training._family.Classifier`. A new family is a subclass that sets
+All keep the contract of :class:`training._family_contract.Classifier`. A new family is a subclass that sets
 ``family``; nothing here needs to change for it to load.
 """
 
 from __future__ import annotations
 
 from ._ensemble import EnsembleClassifier
-from ._family import FAMILIES, load_classifier, neural_members
+from ._family_contract import FAMILIES, load_classifier, neural_members
 from ._finetune import FineTunedClassifier
 from ._heads import HeadsClassifier
 from ._tfidf import TfidfClassifier
