@@ -95,6 +95,7 @@ def test_valid_batches_are_multi_label_by_construction_and_pending(tmp_path, mon
     assert p.snapshot_id() != before and p.frame(active_only=True)["origin"].eq("generated").sum() == 20
 
 
+@pytest.mark.slow  # real retries and backoff waits against the fake endpoint: 8-15 s
 def test_errors_are_retried_and_nothing_invalid_is_stored(tmp_path):
     p = _project(tmp_path, chunk=20, max_attempts=12)
     script = ["429", "500", "slow", "malformed", "refusal", "truncated", "bad_labels", "repeat", "short"]
@@ -142,6 +143,7 @@ def test_rerun_with_no_change_makes_no_request_and_adds_nothing(tmp_path):
     assert versions.loc["seed-scam", "n_records"] == 24  # the old version's batch is as it was
 
 
+@pytest.mark.slow  # real retries and backoff waits against the fake endpoint: 8-15 s
 def test_a_killed_run_resumes_from_the_cache(tmp_path):
     p = _project(tmp_path, chunk=2, concurrency=1)
     p.close()
@@ -188,6 +190,7 @@ def test_client_errors_fail_loudly_without_storing(tmp_path):
         make_provider(p, "openai-compatible", base_url="http://127.0.0.1:9", model="m", api_key_env="NO_SUCH_VAR")
 
 
+@pytest.mark.slow  # real retries and backoff waits against the fake endpoint: 8-15 s
 def test_backoff_grows_between_attempts_and_the_rate_limit_spaces_requests(tmp_path):
     import time as _time
 
@@ -215,6 +218,7 @@ def test_backoff_grows_between_attempts_and_the_rate_limit_spaces_requests(tmp_p
         assert len(server.requests) == 6 and _time.monotonic() - t0 >= 2.4
 
 
+@pytest.mark.slow  # real retries and backoff waits against the fake endpoint: 8-15 s
 def test_a_flaky_endpoint_that_answers_short_still_fills_the_batch_in_one_run(tmp_path):
     """429 (Retry-After), 500, malformed JSON, a refusal, a truncated answer, then 4 examples per call of
     which one repeats the first half of the seed verbatim: five faults in a row stay under the budget of
