@@ -5,7 +5,9 @@ and the guide's warning signs, each naming the label and the change to try:
 
 - a label stuck at zero recall for two evaluations in a row -> raise its weight (``--class-weights``);
 - a label whose precision is under 0.5 -> lower its weight (``--pos-weight LABEL=...``);
-- a loss that goes up, down and up again over the last evaluations -> lower the learning rate.
+- a loss that goes up, down and up again over the last evaluations -> lower the learning rate;
+- a valid loss that rose at the last two evaluations (by 1 % or more) while the train loss fell
+  (overfitting) -> fewer epochs (the best epoch is named) or more data.
 
 :func:`epoch_record` makes one entry of the card's ``history``; families call it through
 :class:`EpochMonitor`, which :func:`training.train_model` hands them.
@@ -20,6 +22,7 @@ import numpy as np
 __all__ = ["EpochMonitor", "epoch_record", "warning_signs"]
 
 PRECISION_FLOOR = 0.5
+MIN_RISE = 0.01  # the valid loss must rise by 1 % over the last two evaluations to count as overfitting
 
 
 def _prf(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
@@ -106,7 +109,25 @@ def warning_signs(history: Sequence[dict[str, Any]]) -> list[str]:
         steps = np.sign(np.diff(losses))
         if steps[0] > 0 > steps[1] and steps[2] > 0:
             out.append("loss oscillates (up, down, up) - lower the learning rate (--lr)")
+    out += _overfitting(history)
     return out
+
+
+def _overfitting(history: Sequence[dict[str, Any]]) -> list[str]:
+    """The valid loss rose at each of the last two evaluations while the train loss fell at each."""
+    last = history[-3:]
+    if len(last) < 3 or any(h.get("loss") is None or h.get("valid_loss") is None for h in last):
+        return []
+    train, valid = [h["loss"] for h in last], [h["valid_loss"] for h in last]
+    if not (valid[0] < valid[1] < valid[2] and train[0] > train[1] > train[2]):
+        return []
+    if valid[2] - valid[0] < MIN_RISE * valid[0]:  # a rise within noise
+        return []
+    best = min(history, key=lambda h: h["valid_loss"] if h.get("valid_loss") is not None else np.inf)
+    return [
+        f"overfitting: valid loss rose {valid[0]:.4f} -> {valid[2]:.4f} while train loss fell {train[0]:.4f} -> "
+        f"{train[2]:.4f} - train fewer epochs (--epochs {best['epoch']:g}, the lowest valid loss) or add data"
+    ]
 
 
 class EpochMonitor:
