@@ -6,6 +6,7 @@ Pure data: no models, no network. ``curation`` imports nothing else of the workb
 ``training`` nor ``workbench``); both of those build on it. :class:`Project` is the facade people use.
 """
 
+from ._balance import MAX_RATIO, balance_of_suites, balance_warnings, identity_balance, suite_terms
 from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs, shingles
 from ._errors import ImportValidationError, StoreError, TaxonomyError, WorkbenchError
 from ._importers import (
@@ -74,6 +75,11 @@ from ._taxonomy import DRIFT_DEFAULTS, TIER_DEFAULTS, TIERS, Gate, Label, Taxono
 from ._views import MixResult, collapse_duplicates, evaluation_view, production_part, task_view, training_mix
 
 __all__ = [
+    "MAX_RATIO",
+    "balance_of_suites",
+    "balance_warnings",
+    "identity_balance",
+    "suite_terms",
     "DRIFT_DEFAULTS",
     "FEEDBACK_TYPES",
     "PRODUCTION_SPLITS",

@@ -50,6 +50,27 @@ class SuiteResult:
     pending: int = 0  # test-side cases not yet kept by review (left out unless asked for)
     disputed: list[dict[str, Any]] = field(default_factory=list)
 
+    def by_group(self, slot: str = "group") -> pd.DataFrame:
+        """The unintended-bias table (Dixon et al. 2018): per value of filler ``slot`` (each protected group
+        the test-side cases name), the benign cases (every expected label 0) and the share the model fired
+        on (``fpr``), the hateful ones (some label expected 1) and the share it missed (``fnr``). A group
+        whose ``fpr`` stands above the others' is one the model treats as a label by itself."""
+        cols = ["benign", "false_positives", "fpr", "hateful", "false_negatives", "fnr"]
+        rows = {}
+        for fill, expect, passed in zip(self.cases.get("fillers", []), self.cases["expect"], self.cases["passed"]):
+            group = (fill or {}).get(slot)
+            if group is None:
+                continue
+            r = rows.setdefault(group, dict.fromkeys(cols, 0))
+            kind = "hateful" if any(v == 1 for v in expect.values()) else "benign"
+            r[kind] += 1
+            r["false_negatives" if kind == "hateful" else "false_positives"] += int(not passed)
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=cols).sort_index()
+        table.index.name = slot
+        for rate, n, k in (("fpr", "false_positives", "benign"), ("fnr", "false_negatives", "hateful")):
+            table[rate] = (table[n] / table[k].where(table[k] > 0)).round(4)
+        return table
+
     def summary(self) -> dict[str, Any]:
         """``{functionality: pass rate}``, each one's cases / min_pass / known_gap, the overall rate
         (JSON-friendly; what a variant's card entry keeps under ``suite``)."""
@@ -151,6 +172,7 @@ def run_suite(
                 "tier": c.tier,
                 "min_pass": c.min_pass,
                 "known_gap": c.known_gap,
+                "fillers": dict(c.fillers),
             }
         )
     table = pd.DataFrame(
@@ -167,6 +189,7 @@ def run_suite(
             "tier",
             "min_pass",
             "known_gap",
+            "fillers",
         ],
     )
     func_rows = []

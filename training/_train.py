@@ -16,7 +16,18 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import PRODUCTION_ORIGIN, Project, WorkbenchError, atomic_write_text, production_part, task_view, utc_now
+from curation import (
+    PRODUCTION_ORIGIN,
+    Project,
+    WorkbenchError,
+    atomic_write_text,
+    balance_of_suites,
+    balance_warnings,
+    load_suites,
+    production_part,
+    task_view,
+    utc_now,
+)
 
 from ._card import ModelCard, ProductionMix, ProductionRecord
 from ._config import apply_training, resolve_training, yaml_layer
@@ -231,6 +242,13 @@ def prepare_training(
         for lab, c in counts.items()
         if c["positives"] < tax[lab].min_positives
     ]
+    balance = _identity_balance(project, tax, rows, names)
+    if balance:
+        mix_report["identity_balance"] = {
+            lab: {r.term: {"positives": r.positives, "negatives": r.negatives} for r in t.itertuples()}
+            for lab, t in balance.items()
+        }
+        warnings_ += [w for lab, t in balance.items() for w in balance_warnings(t, lab)]
     for w in warnings_:
         log.warning(w)
     log.info(
@@ -261,6 +279,17 @@ def prepare_training(
         warnings=warnings_,
         hierarchy=[(lab, tax[lab].parent) for lab in names if tax[lab].parent in names],
     )
+
+
+def _identity_balance(project: Project, tax, rows: pd.DataFrame, names: list[str]) -> dict[str, pd.DataFrame]:
+    """The training rows' identity balance over the group terms of the project's suites (none without
+    suites; a suite file that no longer loads is a warning here, the gate reads the expanded cases)."""
+    try:
+        suites = load_suites(project.root, tax)
+    except WorkbenchError as e:
+        log.warning("identity balance not measured: %s", e)
+        return {}
+    return balance_of_suites(rows, suites, names)
 
 
 def _resolve_settings(project: Project, spec: TrainSpec, tax, names: list[str], train_y: np.ndarray):

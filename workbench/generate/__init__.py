@@ -21,11 +21,11 @@ other ``workbench`` packages.
 from .base import GenerationStats, Item, Provider, SeedSpec, Slot
 from .cache import GenerationCache
 from .openai_compatible import OpenAICompatibleProvider
-from .perturbation import PERTURBATIONS, PerturbationProvider, perturb
+from .perturbation import PERTURBATIONS, PerturbationProvider, obfuscate_word, perturb
 from .plan import plan_slots
 from .retrieval import RetrievalProvider
 from .run import PROVIDERS, BatchSummary, generate, make_provider
-from .suite import SuiteProvider, generate_from_suite
+from .suite import SuiteProvider, balanced_sizes, generate_from_suite
 from .vectors import regression_vectors, write_regression_vectors
 
 __all__ = [
@@ -40,6 +40,8 @@ __all__ = [
     "Provider",
     "RetrievalProvider",
     "SuiteProvider",
+    "balanced_sizes",
+    "obfuscate_word",
     "generate_from_suite",
     "SeedSpec",
     "Slot",

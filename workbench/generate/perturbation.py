@@ -1,7 +1,8 @@
 """``perturbation`` (offline): label-preserving adversarial variants of existing records.
 
-Character swaps, leetspeak, spacing, casing, homoglyphs, emoji insertion and punctuation noise, the
-obfuscations moderation models meet in the wild. :func:`perturb` is a pure function of the text and a
+Character swaps and deletions, leetspeak, added and removed spaces, casing, homoglyphs, emoji insertion
+and punctuation noise, the obfuscations moderation models meet in the wild; :func:`obfuscate_word` hides
+one word the way slurs and insults are hidden (``f1lthy``, ``f i l t h y``, ``f*lthy``, ``fiilthy``). :func:`perturb` is a pure function of the text and a
 random generator: the same seed gives the same variant, a variant is never empty and its labels are
 its parent's. The provider draws parents from the store's active records (real ones and accepted
 generated ones, never other perturbations) that match the seed (positives of its target labels, or
@@ -18,7 +19,7 @@ from curation import WorkbenchError
 
 from .base import GenerationStats, Item, SeedSpec, Slot
 
-__all__ = ["PERTURBATIONS", "perturb", "PerturbationProvider"]
+__all__ = ["PERTURBATIONS", "obfuscate_word", "perturb", "PerturbationProvider"]
 
 _LEET = {"a": "4", "e": "3", "i": "1", "o": "0", "s": "5", "t": "7", "g": "9", "b": "8"}
 _HOMOGLYPHS = {"a": "а", "e": "е", "o": "о", "p": "р", "c": "с", "x": "х", "y": "у", "i": "і"}  # Cyrillic
@@ -53,6 +54,24 @@ def _spacing(text: str, rng: random.Random) -> str:
     return text[: i + 1] + " " + text[i + 1 :] if rng.random() < 0.5 else text.replace(" ", "  ", 1)
 
 
+def _deletion(text: str, rng: random.Random) -> str:
+    """One letter inside a word dropped (``disgusting`` -> ``disgustng``)."""
+    pos = [i for i in range(1, len(text) - 1) if text[i].isalpha() and text[i - 1].isalpha() and text[i + 1].isalpha()]
+    if not pos:
+        return text
+    i = rng.choice(pos)
+    return text[:i] + text[i + 1 :]
+
+
+def _joined(text: str, rng: random.Random) -> str:
+    """One space between two words removed (``are vile`` -> ``arevile``)."""
+    pos = [i for i in range(1, len(text) - 1) if text[i] == " " and text[i - 1].isalnum() and text[i + 1].isalnum()]
+    if not pos:
+        return text
+    i = rng.choice(pos)
+    return text[:i] + text[i + 1 :]
+
+
 def _casing(text: str, rng: random.Random) -> str:
     return "".join(ch.upper() if rng.random() < 0.5 else ch.lower() for ch in text)
 
@@ -71,6 +90,8 @@ def _punctuation(text: str, rng: random.Random) -> str:
 
 PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "swap": _swap,
+    "deletion": _deletion,
+    "joined": _joined,
     "leetspeak": _map_some(_LEET, 0.5),
     "spacing": _spacing,
     "casing": _casing,
@@ -78,6 +99,52 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "emoji": _emoji,
     "punctuation": _punctuation,
 }
+
+
+def _mask(word: str, rng: random.Random) -> str:
+    inner = [i for i in range(1, len(word) - 1) if word[i].isalpha()]
+    if not inner:
+        return word
+    i = rng.choice(inner)
+    return word[:i] + rng.choice("*#@") + word[i + 1 :]
+
+
+def _stretch(word: str, rng: random.Random) -> str:
+    pos = [i for i, ch in enumerate(word) if ch.isalpha()]
+    if not pos:
+        return word
+    i = rng.choice(pos)
+    return word[: i + 1] + word[i] * rng.randint(1, 2) + word[i + 1 :]
+
+
+_WORD_OBFUSCATIONS: dict[str, Callable[[str, random.Random], str]] = {
+    "leetspeak": _map_some(_LEET, 1.0),
+    "spaced": lambda w, rng: " ".join(w),
+    "masked": _mask,
+    "swap": _swap,
+    "deletion": _deletion,
+    "stretched": _stretch,
+}
+
+
+def obfuscate_word(word: str, seed: int) -> tuple[str, str]:
+    """``word`` hidden as slurs and insults are hidden, deterministic in ``seed``: the variant and its kind.
+
+    Returns ``word`` itself (kind ``"none"``) when no obfuscation changes it.
+
+    >>> obfuscate_word("filthy", 3) == obfuscate_word("filthy", 3)
+    True
+    >>> obfuscate_word("filthy", 3)[0] != "filthy"
+    True
+    """
+    rng = random.Random(seed)
+    kinds = list(_WORD_OBFUSCATIONS)
+    rng.shuffle(kinds)
+    for kind in kinds:
+        out = _WORD_OBFUSCATIONS[kind](word, rng)
+        if out != word:
+            return out, kind
+    return word, "none"
 
 
 def perturb(

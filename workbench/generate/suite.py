@@ -29,44 +29,92 @@ their train-side batches alone passed all five (1.000) and failed every negative
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Sequence
+import math
+from typing import Any, Iterable, Sequence
 
-from curation import Project, SuiteCase, WorkbenchError, read_cases
+from curation import Project, SuiteCase, WorkbenchError, normalise_text, read_cases
 
 from .base import GenerationStats, Item, SeedSpec, Slot
-from .perturbation import perturb
+from .perturbation import obfuscate_word, perturb
 
-__all__ = ["SuiteProvider", "generate_from_suite", "suite_seed_id"]
+__all__ = ["SuiteProvider", "balanced_sizes", "generate_from_suite", "suite_seed_id"]
 
 
 def suite_seed_id(functionality: str) -> str:
     return f"suite-{functionality}"
 
 
+def _round_robin(cases: Sequence[SuiteCase], slot: str = "group") -> list[SuiteCase]:
+    """``cases`` ordered so that the values of filler ``slot`` take turns: the first ``k`` cases of the
+    order name every value about ``k / values`` times (a batch of any size is balanced over the groups)."""
+    buckets: dict[str, list[SuiteCase]] = {}
+    for c in sorted(cases, key=lambda c: c.id):
+        buckets.setdefault(c.fillers.get(slot, ""), []).append(c)
+    order = [buckets[k] for k in sorted(buckets)]
+    return [b[i] for i in range(max((len(b) for b in order), default=0)) for b in order if i < len(b)]
+
+
 class SuiteProvider:
-    """Items from the train-side cases of a seed's functionality, then perturbations of them."""
+    """Items from the train-side cases of a seed's functionality, then perturbations of them.
+
+    The cases take turns over the ``group`` filler, so every group is named about equally often in a
+    batch; past the cases, every other item hides one of the case's filler words the way insults and
+    slurs are hidden (:func:`~workbench.generate.perturbation.obfuscate_word`: the attribute word, or the
+    group when the template has no other slot) and the others get :func:`perturb`'s whole-text noise (swapped
+    or dropped letters, added or removed spaces, leetspeak, ...). Both are applied to every functionality
+    alike, to the hateful and to the benign ones, so a spelling never carries the label. ``round`` (a loop
+    turn) starts the cases and the perturbations elsewhere and is part of the batch's identity (a new batch
+    per turn). A variant whose text is a test-side case's (``test_texts``, normalised) is drawn again; the
+    unperturbed train-side case is the fallback.
+    """
 
     name = "suite"
 
-    def __init__(self, cases: Sequence[SuiteCase], *, n_ops: int = 2):
+    def __init__(self, cases: Sequence[SuiteCase], *, n_ops: int = 2, round: int = 0, test_texts: Iterable[str] = ()):
         train = [c for c in cases if c.side == "train"]
         if any(c.side != "train" for c in cases):
             raise WorkbenchError("suite provider", expected="train-side cases only", got="test-side cases among them")
-        self.by_seed: dict[str, list[SuiteCase]] = {}
-        for c in sorted(train, key=lambda c: c.id):
-            self.by_seed.setdefault(suite_seed_id(c.functionality), []).append(c)
+        by_seed: dict[str, list[SuiteCase]] = {}
+        for c in train:
+            by_seed.setdefault(suite_seed_id(c.functionality), []).append(c)
+        self.by_seed = {sid: _round_robin(pool) for sid, pool in by_seed.items()}
         self.n_ops = n_ops
-        self.model = "train-side-v1"
-        self.params = {"n_ops": n_ops}
+        self.round = int(round)
+        self.forbidden = {normalise_text(t) for t in test_texts}
+        self.model = "train-side-v2"
+        self.params = {"n_ops": n_ops, **({"round": self.round} if self.round else {})}
+
+    def _variant(self, case: SuiteCase, key: str, seen: set[str]) -> tuple[str, dict[str, Any]]:
+        """A perturbed copy of ``case`` that is no test-side text and new in the batch (``case.text`` itself
+        after 8 tries)."""
+        for attempt in range(8):
+            k = int(hashlib.sha256(f"{key}#{attempt}".encode()).hexdigest()[:8], 16)
+            words = [v for slot, v in sorted(case.fillers.items()) if slot != "group" and v in case.text]
+            words = words or [v for v in case.fillers.values() if v in case.text]
+            if words and k % 2 == 0:
+                word = words[k % len(words)]
+                hidden, kind = obfuscate_word(word, k)
+                text, meta = case.text.replace(word, hidden, 1), {"perturbations": [f"word:{kind}"], "word": word}
+            else:
+                text, applied = perturb(case.text, k, n_ops=self.n_ops)
+                meta = {"perturbations": applied}
+            norm = normalise_text(text)
+            if norm not in self.forbidden and norm not in seen and text != case.text:
+                seen.add(norm)
+                return text, meta
+        return case.text, {"perturbations": []}
 
     def generate(self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats, on_item=None):
         pool = self.by_seed.get(seed.id, [])
+        offset = (self.round * 7919) % len(pool) if pool else 0  # turn k starts elsewhere in the cases
+        seen = {normalise_text(c.text) for c in pool}
         for slot in slots:
             stats.requests += 1
             if not pool:
                 stats.failed_slots += 1
                 continue
-            case = pool[slot.index % len(pool)]
+            at = slot.index + offset
+            case = pool[at % len(pool)]
             meta: dict[str, Any] = {
                 "suite": case.suite,
                 "functionality": case.functionality,
@@ -76,9 +124,8 @@ class SuiteProvider:
             }
             text = case.text
             if slot.index >= len(pool):  # past the cases: a perturbed copy of one of them
-                key = int(hashlib.sha256(f"{seed.id}#{slot.index}".encode()).hexdigest()[:8], 16)
-                text, applied = perturb(case.text, key, n_ops=self.n_ops)
-                meta["perturbations"] = applied
+                text, extra = self._variant(case, f"{seed.id}#{self.round}#{slot.index}", seen)
+                meta.update(extra)
             item = Item(slot.index, text, dict(case.expect), meta)
             if on_item is not None:
                 on_item(item)
@@ -115,6 +162,8 @@ def generate_from_suite(
     actor: str = "generate-from-suite",
     result=None,
     contrast: bool = True,
+    round: int = 0,
+    retrieve: bool = False,
 ) -> dict[str, Any]:
     """Seeds and pending batches for every functionality ``model`` fails (see the module docstring).
 
@@ -123,9 +172,11 @@ def generate_from_suite(
     ``result``: the model's :class:`training.SuiteResult` when the caller ran the suites already (e.g. on
     cases the model was not trained with); by default the model's own gate cases are run. ``contrast``: also
     the passing functionalities that expect the opposite on a failing one's label (see the module docstring;
-    on by default).
+    on by default). ``round``: the loop turn (each turn's batches are new ones, see :class:`SuiteProvider`).
+    ``retrieve``: also a batch of real posts from the project's pool per seed (the ``retrieval`` provider,
+    ``generation.pool_sources``: nearest to the seed's text; they carry the seed's labels as a suggestion
+    only, so ask for them when the batches go to real review, never to an accept-everything demo). Batch sizes are balanced over the two signs (:func:`balanced_sizes`).
     Returns ``{"failing": [...], "seeds": [...], "batches": [BatchSummary, ...], "skipped": {func: why}}``."""
-    from curation import load_suites
 
     from .run import generate, make_provider
 
@@ -139,48 +190,100 @@ def generate_from_suite(
         )
     failing = [f.subject for f in result.verdict.failures if f.kind == "functionality"]
     cases = [c for c in read_cases(project.root) if c.side == "train"]
-    functionalities = {f.name: f for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
-    described = {name: f.description for name, f in functionalities.items()}
-    contrasts = _contrasts(failing, functionalities) if contrast else []
-    seeds, skipped = [], {}
-    quarantined = set(project.seeds().query("quarantined")["id"]) if len(project.seeds()) else set()
-    for func in failing + contrasts:
-        mine = [c for c in cases if c.functionality == func]
-        if not mine:
-            if func in failing:
-                skipped[func] = "no train-side templates or fillers: write some (side: train) to generate from"
-            continue
-        sid = _seed_for(project, func, mine, described.get(func, func), actor)
-        if sid in quarantined:
-            skipped[func] = f"seed {sid} is quarantined (a batch of it was rejected in review)"
-            continue
-        seeds.append(sid)
+    seeds, contrasts, skipped = _pick_seeds(project, result, cases, contrast=contrast, actor=actor)
     batches = []
     if seeds:
-        provider = SuiteProvider(cases)
-        sizes = {
-            suite_seed_id(f): min(200, 2 * sum(1 for c in cases if c.functionality == f)) for f in failing + contrasts
-        }
+        test_texts = [c.text for c in read_cases(project.root) if c.side == "test"]
+        provider = SuiteProvider(cases, round=round, test_texts=test_texts)
+        sizes = balanced_sizes(seeds, cases, n)
         for sid in seeds:
-            batches += generate(project, provider, only={sid}, n=n or sizes[sid], progress=progress, actor=actor)
+            batches += generate(project, provider, only={sid}, n=sizes[sid], progress=progress, actor=actor)
         cfg = project.config.get("generation") or {}
         if use_llm or (use_llm is None and cfg.get("base_url") and cfg.get("model")):
             llm = make_provider(project, "openai-compatible")
             for sid in seeds:
-                batches += generate(project, llm, only={sid}, n=n or sizes[sid], progress=progress, actor=actor)
+                batches += generate(project, llm, only={sid}, n=sizes[sid], progress=progress, actor=actor)
+        if retrieve:
+            pool = make_provider(project, "retrieval")
+            for sid in seeds:
+                batches += generate(
+                    project, pool, only={sid}, n=max(10, sizes[sid] // 4), progress=progress, actor=actor
+                )
     return {"failing": failing, "contrasts": contrasts, "seeds": seeds, "batches": batches, "skipped": skipped}
 
 
-def _contrasts(failing: list[str], functionalities: dict) -> list[str]:
-    """Functionalities not failing (nor known gaps) that expect the opposite of a failing one on one of its
-    labels."""
+def _pick_seeds(project: Project, result, cases: list[SuiteCase], *, contrast: bool, actor: str):
+    """The seeds to generate for: every failing functionality with train-side material and an unquarantined
+    seed, then its contrasts (only beside such material: alone they would teach the opposite shortcut).
+    Returns (seed ids, contrasts, skipped functionalities with why)."""
+    from curation import load_suites
+
+    failing = [f.subject for f in result.verdict.failures if f.kind == "functionality"]
+    functionalities = {f.name: f for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
+    seeds: list[str] = []
+    skipped: dict[str, str] = {}
+    quarantined = set(project.seeds().query("quarantined")["id"]) if len(project.seeds()) else set()
+
+    def add(func: str) -> bool:
+        mine = [c for c in cases if c.functionality == func]
+        if not mine:
+            if func in failing:
+                skipped[func] = "no train-side templates or fillers: write some (side: train) to generate from"
+            return False
+        described = functionalities[func].description if func in functionalities else func
+        sid = _seed_for(project, func, mine, described, actor)
+        if sid in quarantined:
+            skipped[func] = f"seed {sid} is quarantined (a batch of it was rejected in review)"
+            return False
+        seeds.append(sid)
+        return True
+
+    fixing = [func for func in failing if add(func)]
+    contrasts = _contrasts(fixing, failing, functionalities) if contrast else []
+    for func in contrasts:
+        add(func)
+    return seeds, contrasts, skipped
+
+
+def balanced_sizes(seeds: Sequence[str], cases: Sequence[SuiteCase], n: int | None = None) -> dict[str, int]:
+    """Items per seed batch: ``n`` (default: twice the functionality's train-side cases, at most 200), then
+    the batches of whichever sign (hateful: some label expected 1; benign: none) names fewer groups scaled
+    up until both signs name the ``group`` fillers equally often: a group named in the new material then
+    carries no label (identity balance by construction; :class:`SuiteProvider` spreads a batch evenly over
+    the groups).
+
+    >>> from curation import SuiteCase
+    >>> c = lambda f, e, g: SuiteCase(f"{f}{g}", "s", f, f"{g} x", "train", e, "T2", fillers={"group": g})
+    >>> cases = [c("hateful", {"hate": 1}, g) for g in "ab"] + [c(f, {"hate": 0}, g) for f in ("neg", "neutral") for g in "ab"]
+    >>> balanced_sizes(["suite-hateful", "suite-neg", "suite-neutral"], cases, 10)
+    {'suite-hateful': 20, 'suite-neg': 10, 'suite-neutral': 10}
+    """
+    by_seed: dict[str, list[SuiteCase]] = {}
+    for c in cases:
+        by_seed.setdefault(suite_seed_id(c.functionality), []).append(c)
+    sizes = {sid: n or min(200, 2 * len(by_seed.get(sid, []))) for sid in seeds}
+    named = [sid for sid in seeds if any("group" in c.fillers for c in by_seed.get(sid, []))]
+    sign = {sid: any(v == 1 for v in by_seed[sid][0].expect.values()) for sid in named}
+    totals = {s: sum(sizes[sid] for sid in named if sign[sid] == s) for s in (True, False)}
+    if totals[True] and totals[False]:
+        small = min(totals, key=totals.get)
+        factor = totals[not small] / totals[small]
+        for sid in named:
+            if sign[sid] == small:
+                sizes[sid] = int(math.ceil(sizes[sid] * factor))
+    return sizes
+
+
+def _contrasts(fixing: list[str], failing: list[str], functionalities: dict) -> list[str]:
+    """Functionalities not failing (nor known gaps) that expect the opposite of one being fixed on one of
+    its labels."""
     out = []
     for name, f in functionalities.items():
         if name in failing or f.known_gap:
             continue
         if any(
             lab in functionalities[bad].expect and functionalities[bad].expect[lab] != v
-            for bad in failing
+            for bad in fixing
             if bad in functionalities
             for lab, v in f.expect.items()
         ):
