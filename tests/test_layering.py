@@ -115,7 +115,7 @@ WORKBENCH_FLOORS = (
     {"workbench._extras", "workbench._resources"},
     {"workbench.argilla"},
     {"workbench.review", "workbench.maps", "workbench.generate", "workbench._demo"},
-    {"workbench.panels", "workbench.session"},
+    {"workbench.panels", "workbench.session", "workbench.loop"},
     {"workbench.cli"},
 )
 

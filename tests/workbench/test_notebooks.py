@@ -108,14 +108,21 @@ def test_retrain_and_gate_notebook(demo, monkeypatch):
 
 @pytest.mark.slow
 def test_functional_suites_notebook(demo, monkeypatch):
-    """Run the suite, see the failing functionalities, generate from them, accept, retrain, compare."""
+    """Run the suite, see the failing functionalities, turn the loop (generate, accept, retrain) until it
+    stops, show each functionality across the turns and the per-group false-positive rates."""
     cells = _run("07_functional_suites", demo, monkeypatch)
     n_test, n_train, _ = ast.literal_eval(_text(cells[1]))
     assert n_test > 100 and n_train > 100
     failing = ast.literal_eval(_text(cells[3]))
     assert failing and all(line.startswith("functionality ") for line in failing)
-    made = ast.literal_eval(_text(cells[4]))
+    stopped, turns = ast.literal_eval(_text(cells[4]))
+    assert 1 <= len(turns) <= 2 and turns[0][1]  # the first turn improved something
+    assert len(turns) == 2 or stopped.startswith(("converged", "no functionality improved", "nothing to generate"))
+    made = ast.literal_eval(_text(cells[5]))
     assert made and all(seed.startswith("suite-") and stored > 0 for seed, stored in made)
-    assert _has(cells[6], "application/vnd.plotly.v1+json")  # the M0 / M1 bars
-    before, after = ast.literal_eval(_text(cells[-1]))
-    assert after > before  # the turn fixed some of what the suite found
+    assert _has(cells[6], "application/vnd.plotly.v1+json")  # each functionality across the turns
+    assert "M0" in _text(cells[7]) and f"M{len(turns)}" in _text(cells[7])
+    assert _has(cells[8], "application/vnd.plotly.v1+json")  # M0 / last bars
+    assert "Muslims" in _text(cells[9]) and "M0" in _text(cells[9])  # per-group false-positive rates
+    overall = ast.literal_eval(_text(cells[-1]))
+    assert len(overall) == len(turns) + 1 and max(overall[1:]) > overall[0]  # the loop fixed some of what it found

@@ -7,7 +7,7 @@ from typing import Mapping
 
 import pandas as pd
 
-__all__ = ["suite_comparison", "suite_figure"]
+__all__ = ["suite_comparison", "suite_figure", "turns_figure"]
 
 
 def suite_comparison(results: Mapping[str, object]) -> pd.DataFrame:
@@ -39,4 +39,31 @@ def suite_figure(results: Mapping[str, object], *, title: str = "functional suit
         marker={"symbol": "line-ew-open", "size": 28},
     )
     fig.update_layout(title=title, barmode="group", yaxis={"range": [0, 1.05], "title": "pass rate"}, height=420)
+    return fig
+
+
+def turns_figure(results: Mapping[str, object], *, title: str = "the loop, turn by turn: test-side pass rate"):
+    """One line per functionality across the models of a loop (``{"M0": result, "M1": ...}``, e.g.
+    ``workbench.loop.LoopHistory.results()``): the turns that moved a functionality, and where it stalled.
+    Known gaps are dotted."""
+    import plotly.graph_objects as go
+
+    table = suite_comparison(results)
+    models = list(results)
+    fig = go.Figure()
+    for name, row in table.iterrows():
+        fig.add_scatter(
+            x=models,
+            y=[row[m] for m in models],
+            mode="lines+markers",
+            name=str(name),
+            line={"dash": "dot" if row["known_gap"] else "solid"},
+            hovertemplate=f"{name}" + " after %{x}: %{y:.2f}<extra></extra>",
+        )
+    fig.update_layout(
+        title=title,
+        xaxis={"title": "model (M0 = the start, Mk = after turn k)"},
+        yaxis={"range": [0, 1.05], "title": "pass rate"},
+        height=460,
+    )
     return fig

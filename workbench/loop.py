@@ -1,0 +1,154 @@
+"""Turning the loop until it converges: suite -> generate -> review -> retrain, turn after turn.
+
+One turn takes the latest model's functional-suite result, makes pending batches from what still fails and
+its contrasts (:func:`workbench.generate.generate_from_suite`, a new batch per turn), has them reviewed (a
+callback: the real Argilla path in ``bench/loop.py``, an explicit acceptance in notebook 07), retrains (a
+callback) and runs the suite on the new model. :func:`run_turns` stops early when
+
+- the latest model fails no functionality (``converged``),
+- there is nothing left to generate from (``nothing to generate``: no train-side material, or every seed
+  quarantined after a rejected batch), or
+- a turn improved no functionality by at least ``min_gain`` over the model before it (``no functionality
+  improved``: another turn of the same material would not help; change the material instead).
+
+The history keeps every model's suite result; :meth:`LoopHistory.table` is the pass rate per functionality
+per model, what :func:`workbench.panels.turns_figure` draws.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import pandas as pd
+
+from workbench.generate import generate_from_suite
+
+__all__ = ["LoopHistory", "Turn", "accept_generated", "improved_functionalities", "run_turns"]
+
+CONVERGED = "converged: the model fails no functionality"
+NOTHING_TO_GENERATE = "nothing to generate"
+NOT_IMPROVED = "no functionality improved"
+ALL_TURNS = "all turns run"
+
+
+def improved_functionalities(before, after, *, min_gain: float = 0.01) -> list[str]:
+    """The functionalities whose test-side pass rate rose by at least ``min_gain`` from ``before`` to
+    ``after`` (two suite results, or their ``functionalities`` tables)."""
+    b = getattr(before, "functionalities", before)["pass_rate"]
+    a = getattr(after, "functionalities", after)["pass_rate"]
+    both = a.index.intersection(b.index)
+    return sorted(str(f) for f in both if float(a[f]) - float(b[f]) >= min_gain)
+
+
+@dataclass
+class Turn:
+    """One turn: the model it trained, that model's suite result, what was generated and reviewed, the
+    functionalities it improved over the model before, its minutes and what ``evaluate`` returned."""
+
+    index: int
+    model: Any
+    result: Any
+    made: dict[str, Any]
+    review: Any
+    improved: list[str]
+    minutes: float
+    evaluation: Any = None
+
+
+@dataclass
+class LoopHistory:
+    """The starting model's suite result, the turns run and why the loop stopped."""
+
+    start: Any
+    start_evaluation: Any = None
+    turns: list[Turn] = field(default_factory=list)
+    stopped: str = ALL_TURNS
+
+    @property
+    def models(self) -> list[Any]:
+        return [t.model for t in self.turns]
+
+    def results(self) -> dict[str, Any]:
+        """``{"M0": result, "M1": ..., ...}``."""
+        return {"M0": self.start, **{f"M{t.index}": t.result for t in self.turns}}
+
+    def table(self) -> pd.DataFrame:
+        """Pass rate per functionality (rows) per model (columns ``M0``, ``M1``, ...), with each
+        functionality's ``min_pass`` and ``known_gap``."""
+        start = self.start.functionalities
+        out = pd.DataFrame({name: r.functionalities["pass_rate"] for name, r in self.results().items()})
+        out["min_pass"] = start["min_pass"]
+        out["known_gap"] = start["known_gap"]
+        out.index.name = "functionality"
+        return out
+
+
+def accept_generated(project, made: dict[str, Any], *, reason: str, actor: str) -> dict[str, Any]:
+    """Accept every batch :func:`generate_from_suite` made, recording who and why (a demo's or a test's
+    review; a team reviews them in Argilla's batch-review). Returns ``{"accepted": [batch ids]}``."""
+    ids = sorted({b.batch_id for b in made["batches"] if b.stored})
+    for bid in ids:
+        project.accept_batch(bid, reason=reason, actor=actor)
+    return {"accepted": ids}
+
+
+def run_turns(
+    project,
+    model,
+    *,
+    train: Callable[[int], Any],
+    review: Callable[[Any, dict[str, Any]], Any],
+    suite: Callable[[Any], Any] | None = None,
+    evaluate: Callable[[Any], Any] | None = None,
+    turns: int = 3,
+    min_gain: float = 0.01,
+    on_turn: Callable[[Turn], None] | None = None,
+    **generate_kw: Any,
+) -> LoopHistory:
+    """Up to ``turns`` turns of the loop from ``model`` (see the module docstring).
+
+    ``train(k)`` trains and returns the model of turn ``k`` (1, 2, ...) on the project's current snapshot;
+    ``review(project, made)`` reviews the batches a turn made (only accepted ones enter the snapshot);
+    ``suite(model)`` gives a model's suite result (default: ``model.run_suite()``, its gate cases);
+    ``evaluate(model)``, when given, is kept beside each model's suite result (e.g. held-out scores).
+    ``generate_kw`` goes to :func:`generate_from_suite` (``n``, ``use_llm``, ``retrieve``, ...)."""
+    suite = suite or (lambda m: m.run_suite())
+    current, result = model, suite(model)
+    history = LoopHistory(result, evaluate(model) if evaluate else None)
+    for k in range(1, turns + 1):
+        if not result.verdict.failures:
+            history.stopped = CONVERGED
+            break
+        t0 = time.perf_counter()
+        made = generate_from_suite(project, current, result=result, round=k - 1, **generate_kw)
+        if not made["batches"]:
+            history.stopped = (
+                f"{NOTHING_TO_GENERATE} ({'; '.join(f'{f}: {why}' for f, why in made['skipped'].items())})"
+            )
+            break
+        reviewed = review(project, made)
+        nxt = train(k)
+        new = suite(nxt)
+        turn = Turn(
+            k,
+            nxt,
+            new,
+            made,
+            reviewed,
+            improved_functionalities(result, new, min_gain=min_gain),
+            (time.perf_counter() - t0) / 60,
+            evaluate(nxt) if evaluate else None,
+        )
+        history.turns.append(turn)
+        if on_turn is not None:
+            on_turn(turn)
+        current, result = nxt, new
+        if not turn.improved:
+            history.stopped = NOT_IMPROVED
+            break
+    else:
+        if history.turns and not result.verdict.failures:
+            history.stopped = CONVERGED
+    return history
