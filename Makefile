@@ -94,10 +94,14 @@ bench-retrain: $(STAMP)
 bench-crossdata: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m bench.crossdata
 
-# One measured turn of the loop: suite failures of the HateXplain model -> train-side batches -> batch
-# review on the embedded stack -> retrain; M0 vs M1 on the suite, HateXplain and four sources.
+# The loop turned until it converges (at most LOOP_TURNS turns, stopping when a turn improves nothing): suite
+# failures -> train-side batches -> batch review on the embedded stack -> retrain, from the HateXplain start
+# and the multi-source start; per turn the suite, HateXplain and four sources, then one JSON line.
+# LOOP_ARGS="--recipe heads" for the quick frozen-encoder reading (about 15 minutes for both starts).
+LOOP_TURNS ?= 3
+LOOP_ARGS ?=
 bench-loop: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) -m bench.loop --out build/loop
+	rm -rf build/bench-loop build/loop && HF_HUB_OFFLINE=1 $(PY) -m bench.loop --out build/loop --project build/bench-loop --turns $(LOOP_TURNS) $(LOOP_ARGS)
 
 bench-drift: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m bench.drift --out build/drift

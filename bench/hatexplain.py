@@ -88,7 +88,7 @@ def scores(y3: np.ndarray, s: np.ndarray) -> tuple[float, float, float]:
     )
 
 
-def hatexplain_project(project_dir: Path):
+def hatexplain_project(project_dir: Path, data: Path = DATA):
     """The bench's project: two labels, the official train split (90 % train / 10 % valid) and val
     (half calib, half holdout); imports are no-ops when the records are stored already."""
     from curation import Project, Taxonomy
@@ -97,9 +97,74 @@ def hatexplain_project(project_dir: Path):
         project = Project(project_dir)
     else:
         project = Project.init(project_dir, taxonomy=Taxonomy.from_dict(TAXONOMY), name="bench-hatexplain")
-    project.import_file(DATA / "train.csv", "hatexplain", fractions={"train": 0.9, "valid": 0.1})
-    project.import_file(DATA / "val.csv", "hatexplain", fractions={"calib": 0.5, "holdout": 0.5})
+    project.import_file(data / "train.csv", "hatexplain", fractions=HATEXPLAIN_FRACTIONS["train.csv"])
+    project.import_file(data / "val.csv", "hatexplain", fractions=HATEXPLAIN_FRACTIONS["val.csv"])
     return project
+
+
+HATEXPLAIN_FRACTIONS = {  # the official splits, kept: train trains, val evaluates, test is never imported
+    "train.csv": {"train": 0.9, "valid": 0.1},
+    "val.csv": {"calib": 0.5, "holdout": 0.5},
+}
+OTHER_SOURCES = {  # source -> (file under the shared data folder, format, label map: what the taxonomy lacks dropped)
+    "davidson": ("davidson/labeled_data.csv", "davidson", {}),
+    "ethos": ("ethos/Ethos_Dataset_Binary.csv", "ethos", {}),
+    "openai_moderation": (
+        "openai_moderation/samples-1680.jsonl.gz",
+        "openai_moderation",
+        {k: None for k in ("S", "V", "HR", "SH", "S3", "H2", "V2")},
+    ),
+}
+MIN_HATE_RATE = 0.3
+OTHER_FRACTIONS = {"train": 0.6, "valid": 0.1, "calib": 0.1, "holdout": 0.2}  # a larger holdout: scored per source
+
+
+def rate_balanced(records: list, key: str, min_rate: float = MIN_HATE_RATE, seed: int = 0) -> list:
+    """``records`` with their negatives of ``key`` subsampled (seeded) until the positive rate is at least
+    ``min_rate`` (``bench/crossdata.py``'s rate balancing: sources label at 6 % to 43 % hate; pooled
+    unbalanced, one probability means different odds per source). Records without the label are kept."""
+    import random
+
+    pos = [r for r in records if r.labels.get(key) in (1, "1", True)]
+    neg = [r for r in records if r.labels.get(key) in (0, "0", False)]
+    other = [r for r in records if r not in pos and r not in neg] if len(pos) + len(neg) < len(records) else []
+    keep = min(len(neg), int(round(len(pos) * (1 - min_rate) / min_rate)))
+    return pos + random.Random(seed).sample(neg, keep) + other
+
+
+def multi_source_project(project_dir: Path, data: Path = DATA.parent, *, limit: int | None = None, seed: int = 0):
+    """The multi-source start: HateXplain with its official splits exactly as :func:`hatexplain_project`
+    keeps them, and Davidson, ETHOS and the OpenAI moderation set merged in the same two-label project
+    (labels a source does not have stay unknown, masked in training; each source rate-balanced,
+    :func:`rate_balanced`; their records split 60/10/10/20 % train/valid/calib/holdout, so each has its
+    own calib and holdout). ``limit``: the first ``limit`` rows of every file (tests)."""
+    import dataclasses
+
+    from curation import Project, Taxonomy, read_file
+
+    if (project_dir / "workbench.yaml").exists():
+        return Project(project_dir)
+    project = Project.init(project_dir, taxonomy=Taxonomy.from_dict(TAXONOMY), name="bench-multi-source")
+    for name, fractions in HATEXPLAIN_FRACTIONS.items():
+        res = read_file(data / "hatexplain" / name, "hatexplain")
+        res = dataclasses.replace(res, records=res.records[:limit])
+        project.import_records(res, source="hatexplain", fractions=fractions, path=str(data / "hatexplain" / name))
+    for source, (rel, fmt, label_map) in OTHER_SOURCES.items():
+        res = read_file(data / rel, fmt)
+        key = next((k for k, v in {**_FORMAT_HATE, **label_map}.items() if v == "hate" and k in _keys(res)), "hate")
+        records = rate_balanced(res.records[:limit], key, seed=seed)
+        res = dataclasses.replace(res, records=records)
+        project.import_records(
+            res, source=source, label_map=label_map, fractions=OTHER_FRACTIONS, path=str(data / rel)
+        )
+    return project
+
+
+_FORMAT_HATE = {"H": "hate"}  # the OpenAI format's hate field
+
+
+def _keys(res) -> set[str]:
+    return {k for r in res.records[:50] for k in r.labels}
 
 
 def default_spec(

@@ -1,31 +1,36 @@
-"""Benchmark: one turn of the loop, measured. Does fixing what the functional suites find make the model
-better where it fails, without making it worse where it was good?
+"""Benchmark: the loop turned until it converges. Does fixing what the functional suites find make the model
+better where it fails, turn after turn, without making it worse where it was good?
 
-    python -m bench.loop --out DIR [--m0 MODEL_DIR] [--project DIR] [--threads 2] [--per-batch 20]
+    python -m bench.loop --out DIR [--turns 3] [--start hatexplain|multi|both] [--recipe ensemble|heads]
+                         [--m0 MODEL_DIR] [--project DIR] [--threads 2] [--per-batch 20] [--min-gain 0.01]
 
-1. The HateXplain project of ``bench/hatexplain.py`` (official train -> train/valid, val -> calib/holdout)
-   gets the starter ``hate`` suite (``workbench/templates/suites/hate.yaml``), expanded into test-side and
-   train-side cases. The gate runs the test side; the bench does not review the suite cases, so the
+1. The start's project gets the starter ``hate`` suite (``workbench/templates/suites/hate.yaml``), expanded
+   into test-side and train-side cases. ``--start hatexplain``: the project of ``bench/hatexplain.py``
+   (official train -> train/valid, val -> calib/holdout); ``--start multi``: HateXplain with those same
+   splits plus Davidson, ETHOS and the OpenAI moderation set merged (``multi_source_project``: unknowns
+   masked, each source rate-balanced, thresholds tuned with every source's calib counting equally);
+   ``both`` runs the two and prints them side by side. The bench does not review the suite cases, so the
    models are gated on them by the explicit flag (``suite_pending``).
-2. **M0** = the default HateXplain recipe (two fine-tuned MiniLMs + TF-IDF), written to ``DIR/m0``
-   (``--m0`` reuses a model directory instead). Its suite result names the failing functionalities.
-3. ``generate --from-suite``: each failing functionality becomes an approved seed and a pending batch of
-   its **train-side** cases and perturbations of them (never a test-side filler or template).
-4. The batches are reviewed through the real path: the embedded Argilla stack is started, a sample of
-   every batch is pushed to ``batch-review``, the bench's own annotator answers each sampled record with
-   the labels its template expects (and "valid: yes"), and the pull applies the acceptance rule
-   (Wilson 95 % lower bound of the error rate <= 10 %). Only accepted batches enter the next snapshot.
-5. **M1** = the same recipe on the new snapshot, written to ``DIR/m1``.
-6. Side by side, M0 vs M1: the suite's test-side pass rate per functionality; HateXplain val (3-class
-   reading, as ``bench/hatexplain.py``: accuracy, macro-F1, AUROC); ``hate`` on four public sources the
-   models never trained on except HateXplain's train split (HateXplain val, Davidson, ETHOS binary, OpenAI
-   moderation ``H``): recall and FPR at each model's own threshold, and recall at FPR <= 0.1 (the best
-   threshold on that source: what the model can do). Minutes of the whole turn.
+2. **M0** = the recipe on the start's project (``--m0`` reuses a model directory for the hatexplain start).
+3. Each turn (``workbench.loop.run_turns``): the latest model's suite result names the failing
+   functionalities; ``generate --from-suite`` makes a new pending batch per failing functionality and per
+   contrast (train-side cases balanced over the groups and over the two signs, then obfuscated and
+   perturbed copies of both signs); the batches are reviewed through the real path (the embedded Argilla
+   stack is started, a sample of every batch is pushed to ``batch-review``, the bench's annotator answers
+   each sampled record with the labels its template expects, the pull applies the acceptance rule); the
+   next model is trained on the new snapshot. The loop stops early when a turn improves no functionality
+   by ``--min-gain`` or the model fails none.
+4. Per model (M0, M1, ...): the suite's test-side pass rate per functionality; HateXplain val (3-class
+   reading, as ``bench/hatexplain.py``: accuracy, macro-F1, AUROC); ``hate`` on four sources: HateXplain
+   val and, for Davidson, ETHOS and OpenAI moderation ``H``, every record the multi-source start neither
+   trained nor tuned on (its holdout split, and the negatives rate balancing left out): recall and FPR at
+   the model's own threshold and recall at FPR <= 0.1 (the best threshold on that source: what the model
+   can do); the unintended-bias table (false-positive rate per group on the suite's benign cases); the
+   identity balance of the training mix (warnings); minutes per turn.
 
-Targets (issue 23): M1 passes every non-known-gap functionality at >= 0.90 on the test side; HateXplain
-macro-F1 of M1 within 0.01 of M0's; M1's recall at FPR <= 0.1 higher than M0's on at least three of the
-four sources. Last line: JSON (``suite_m0``, ``suite_m1``, ``hx_macro_f1_m0``, ``hx_macro_f1_m1``,
-``cross_recall_m0``, ``cross_recall_m1``, ``minutes``).
+Targets (issue 33): after the last turn every non-known-gap functionality >= 0.90 on the test side and none
+that M0 passed below its minimum; HateXplain val macro-F1 >= M0's; ``hate`` R@FPR <= 0.1 higher than M0's on
+at least three of the four sources; a turn under 25 minutes. Last line: JSON with every turn of every start.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -49,10 +55,11 @@ from bench import hatexplain as _hx
 
 REPO = Path(__file__).resolve().parents[1]
 
-HX_DATA, default_spec, hatexplain_project, scores, three_class = (
+HX_DATA, default_spec, hatexplain_project, multi_source_project, scores, three_class = (
     _hx.DATA,
     _hx.default_spec,
     _hx.hatexplain_project,
+    _hx.multi_source_project,
     _hx.scores,
     _hx.three_class,
 )
@@ -66,15 +73,20 @@ SOURCES = {  # source -> (file, importer format, the label that means hate in th
 FPR_MAX = 0.1
 
 
-def cross_sources(max_pos: int = 800, max_neg: int = 1600, seed: int = 0) -> dict[str, tuple[list[str], np.ndarray]]:
-    """HateXplain val and a seeded sample of each other source (up to ``max_pos`` hate and ``max_neg`` other
-    posts: recall and FPR are per class, so the sample does not bias them): texts and 0/1 hate labels."""
-    from curation import read_file
+def cross_sources(
+    multi, max_pos: int = 800, max_neg: int = 1600, seed: int = 0
+) -> dict[str, tuple[list[str], np.ndarray]]:
+    """HateXplain val, and for each other source every post the multi-source project ``multi`` does not
+    train or tune on (its holdout, and what rate balancing left out), a seeded sample of up to ``max_pos``
+    hate and ``max_neg`` other posts (recall and FPR are per class: the sample does not bias them)."""
+    from curation import normalise_text, read_file
 
     val = pd.read_csv(HX_DATA / "val.csv")
     out = {"hatexplain": (val["text"].astype(str).tolist(), (val["category"] == 1).to_numpy(int))}
+    stored = multi.frame(include_unreviewed=True)
+    used = {normalise_text(t) for t in stored.loc[stored["split"].isin(["train", "valid", "calib"]), "text"]}
     for name, (path, fmt, key) in SOURCES.items():
-        rows = [(r.text, r.labels.get(key)) for r in read_file(path, fmt).records]
+        rows = [(r.text, r.labels.get(key)) for r in read_file(path, fmt).records if normalise_text(r.text) not in used]
         df = pd.DataFrame(rows, columns=["text", "hate"]).dropna()
         pos, neg = df[df["hate"] == 1], df[df["hate"] == 0]
         df = pd.concat(
@@ -100,13 +112,14 @@ def hate_rates(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, floa
     }
 
 
-def review_batches(project, per_batch: int) -> dict:
+def review_batches(project, per_batch: int, rounds: int = 4) -> dict:
     """Push a sample of every pending batch to batch-review on a fresh embedded stack, answer each sampled
-    record as its template says (the bench's annotator), pull: the acceptance rule decides."""
+    record as its template says (the bench's annotator), pull: the acceptance rule (a sequential sampling
+    plan) decides, and a batch it says needs more reviews gets them pushed and answered, up to ``rounds``."""
     import argilla as rg
 
     from workbench.argilla.stack import ServerStack, StackSettings
-    from workbench.review import BATCH_REVIEW, NONE_LABEL, pull, push_batches
+    from workbench.review import BATCH_REVIEW, pull, push_batches
 
     home = Path(tempfile.mkdtemp(prefix="loop-argilla-"))
     stack = ServerStack(StackSettings(home=home))
@@ -114,23 +127,53 @@ def review_batches(project, per_batch: int) -> dict:
     try:
         env = stack.env()
         owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
-        pushed = push_batches(project, owner, per_batch=per_batch)
-        ws = str(project.config["name"])
-        user = rg.User(
-            username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
-        ).create()
-        user.add_to_workspace(owner.workspaces(ws))
-        key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
-        annotator = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
-        ds = annotator.datasets(name=BATCH_REVIEW, workspace=ws)
-        http = annotator.api.http_client
-        found = http.post(f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000}, json={}).json()
-        # what each sampled record's template expects: the labels its suite case gave it in the store
-        expected = project.frame(include_unreviewed=True).set_index("id")
-        names = list(project.taxonomy.label_names)
-        answered = 0
-        for hit in found["items"]:
+        answered: set[str] = set()
+        pushed, report, annotator = 0, {}, None
+        for _ in range(rounds):
+            pushed += push_batches(project, owner, per_batch=per_batch).get("pushed") or 0
+            annotator = annotator or _annotator(project, owner, env["ARGILLA_API_URL"])
+            _answer(project, annotator, answered)
+            report = pull(project, owner)[BATCH_REVIEW]["batches"]
+            if not any(i.get("verdict") == "needs_more" for i in report.values()):
+                break
+    finally:
+        stack.stop()
+        shutil.rmtree(home, ignore_errors=True)
+    return {"pushed": pushed, "answered": len(answered), "batches": report}
+
+
+def _annotator(project, owner, url: str):
+    """A new annotator of the project's workspace, as an Argilla client."""
+    import argilla as rg
+
+    ws = str(project.config["name"])
+    user = rg.User(
+        username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
+    ).create()
+    user.add_to_workspace(owner.workspaces(ws))
+    key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
+    return rg.Argilla(api_url=url, api_key=key, timeout=300)
+
+
+def _answer(project, annotator, answered: set[str]) -> None:
+    """Answer every sampled record not answered yet with the labels its template expects (its stored labels)
+    and "valid: yes"."""
+    from workbench.review import BATCH_REVIEW, NONE_LABEL
+
+    ds = annotator.datasets(name=BATCH_REVIEW, workspace=str(project.config["name"]))
+    http = annotator.api.http_client
+    expected = project.frame(include_unreviewed=True).set_index("id")
+    names = list(project.taxonomy.label_names)
+    offset = 0
+    while True:
+        found = http.post(
+            f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000, "offset": offset}, json={}
+        ).json()
+        items = found["items"]
+        for hit in items:
             rec = hit["record"]
+            if rec["id"] in answered:
+                continue
             row = expected.loc[rec["external_id"]]
             labels = [lab for lab in names if row[lab] == 1] or [NONE_LABEL]
             r = http.post(
@@ -138,139 +181,202 @@ def review_batches(project, per_batch: int) -> dict:
                 json={"status": "submitted", "values": {"labels": {"value": labels}, "valid": {"value": "yes"}}},
             )
             r.raise_for_status()
-            answered += 1
-        report = pull(project, owner)
-    finally:
-        stack.stop()
-        shutil.rmtree(home, ignore_errors=True)
-    return {"pushed": pushed.get("pushed"), "answered": answered, "batches": report[BATCH_REVIEW]["batches"]}
+            answered.add(rec["id"])
+        offset += len(items)
+        if len(items) < 1000:
+            break
 
 
-def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, help="folder for m0/ and m1/")
-    ap.add_argument("--m0", help="reuse this model directory as M0 (trained by bench/hatexplain.py)")
-    ap.add_argument("--project", default=str(REPO / "build" / "bench-loop"), help="project directory (a new one)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--per-batch", type=int, default=20, help="records per batch the annotator reviews")
-    ap.add_argument("--onnx", default="", help="ONNX variants of M0 and M1 (re-gated on the suite too)")
-    args = ap.parse_args()
+def evaluation(sources: dict) -> Callable:
+    """``evaluate(model)`` for the loop: HateXplain val (3-class) and ``hate`` rates on every source."""
 
-    import torch
-
-    from curation import expand_project_suites
-    from training import load_model, run_suite, train_model
-    from workbench import STARTER_SUITES
-    from workbench.generate import generate_from_suite
-
-    torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    project_dir = Path(args.project)
-    if project_dir.exists():
-        sys.exit(f"{project_dir} exists: the turn starts from a fresh project (remove it or pass --project)")
-    project = hatexplain_project(project_dir)
-    (project.root / "suites").mkdir()
-    shutil.copyfile(STARTER_SUITES / "hate.yaml", project.root / "suites" / "hate.yaml")
-    cases = expand_project_suites(project.root, project.taxonomy)
-    test = [c for c in cases if c.side == "test"]
-    print(f"suite: {len(test)} test-side and {len(cases) - len(test)} train-side cases", flush=True)
-    spec = default_spec(threads=args.threads, onnx=tuple(v for v in args.onnx.split(",") if v))
-    spec = dataclasses.replace(spec, suite_pending=True)  # the bench does not review suite cases: explicit flag
-
-    if args.m0:
-        m0 = load_model(args.m0)
-    else:
-        m0 = train_model(project, out / "m0", spec, show_progress=True)
-    t_m0 = time.perf_counter() - t0
-
-    def suite_of(model):
-        return run_suite(test, model.predictor("torch"), label_names=model.labels, thresholds=model.thresholds)
-
-    s0 = suite_of(m0)
-    print(f"M0 fails: {[f.subject for f in s0.verdict.failures]}", flush=True)
-    made = generate_from_suite(project, m0, result=s0)
-    print(
-        f"generated: {sum(b.stored for b in made['batches'])} records in {len(made['batches'])} pending batches",
-        flush=True,
-    )
-    review = review_batches(project, args.per_batch) if made["batches"] else {"batches": {}}
-    accepted = sorted(b for b, i in review["batches"].items() if i.get("verdict") == "accepted")
-    print(f"review: {len(accepted)} of {len(review['batches'])} batches accepted", flush=True)
-    t_m1 = time.perf_counter()
-    m1 = train_model(project, out / "m1", spec, show_progress=True)
-    t_m1 = time.perf_counter() - t_m1
-    s1 = suite_of(m1)
-
-    # scoring
-    sources = cross_sources()
-    hx = {}
-    cross = {"m0": {}, "m1": {}}
-    for key, model in (("m0", m0), ("m1", m1)):
+    def evaluate(model) -> dict:
         predict = model.predictor("torch")
         j = model.labels.index("hate")
+        out: dict = {"cross": {}}
         for name, (texts, y) in sources.items():
             p = predict(texts)
             if name == "hatexplain":
                 val = pd.read_csv(HX_DATA / "val.csv")
-                hx[key] = scores(val["category"].to_numpy(), three_class(p))
-            cross[key][name] = hate_rates(y, p[:, j], model.thresholds[j])
-    minutes = (time.perf_counter() - t0) / 60
+                out["hx"] = [round(x, 4) for x in scores(val["category"].to_numpy(), three_class(p))]
+            out["cross"][name] = {k: round(v, 4) for k, v in hate_rates(y, p[:, j], model.thresholds[j]).items()}
+        return out
 
-    print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
-    print(
-        f"M0 {'reused' if args.m0 else f'trained in {t_m0 / 60:.1f} min'}; M1 trained in {t_m1 / 60:.1f} min; "
-        f"whole turn {minutes:.1f} min"
+    return evaluate
+
+
+def start_project(start: str, root: Path):
+    """The start's project with the starter ``hate`` suite expanded (a fresh one: refuses an existing folder)."""
+    from curation import expand_project_suites
+    from workbench import STARTER_SUITES
+
+    if root.exists():
+        sys.exit(f"{root} exists: a start begins from a fresh project (remove it or pass --project)")
+    project = hatexplain_project(root) if start == "hatexplain" else multi_source_project(root)
+    (project.root / "suites").mkdir()
+    shutil.copyfile(STARTER_SUITES / "hate.yaml", project.root / "suites" / "hate.yaml")
+    cases = expand_project_suites(project.root, project.taxonomy)
+    test = [c for c in cases if c.side == "test"]
+    print(f"[{start}] suite: {len(test)} test-side and {len(cases) - len(test)} train-side cases", flush=True)
+    return project, test
+
+
+def run_start(start: str, args, sources: dict) -> dict:
+    """M0 and up to ``--turns`` turns from one start; prints each turn as it ends."""
+    from training import load_model, run_suite, train_model
+    from workbench.loop import run_turns
+
+    out = Path(args.out) / start
+    project, test = start_project(start, Path(args.project) / start)
+    spec = default_spec(threads=args.threads, onnx=tuple(v for v in args.onnx.split(",") if v), recipe=args.recipe)
+    spec = dataclasses.replace(
+        spec,
+        suite_pending=True,  # the bench does not review suite cases: the explicit flag
+        threshold_groups="source" if start == "multi" else None,  # every source's calib counts equally
     )
-    print(f"batches: {len(made['batches'])} made ({', '.join(made['seeds'])}), {len(accepted)} accepted in review")
-    print()
-    f0, f1 = s0.functionalities, s1.functionalities
-    print(f"{'functionality (test side)':<30}{'cases':>7}{'M0':>8}{'M1':>8}{'min':>7}  known gap")
-    for name in f0.index:
+    t0 = time.perf_counter()
+    m0 = load_model(args.m0) if args.m0 and start == "hatexplain" else train_model(project, out / "m0", spec)
+    m0_minutes = (time.perf_counter() - t0) / 60
+
+    def suite_of(model):
+        return run_suite(test, model.predictor("torch"), label_names=model.labels, thresholds=model.thresholds)
+
+    def on_turn(turn) -> None:
+        status = project.batches().set_index("id")["status"]
+        made = {b.batch_id for b in turn.made["batches"]}
+        ok = int((status.reindex(sorted(made)) == "accepted").sum())
         print(
-            f"{name:<30}{f0.loc[name, 'cases']:>7}{f0.loc[name, 'pass_rate']:>8.3f}{f1.loc[name, 'pass_rate']:>8.3f}"
-            f"{f0.loc[name, 'min_pass']:>7.2f}  {'yes' if f0.loc[name, 'known_gap'] else ''}"
+            f"[{start}] turn {turn.index}: {sum(b.stored for b in turn.made['batches'])} records in "
+            f"{len(made)} batches, {ok} accepted; overall pass rate "
+            f"{turn.result.cases['passed'].mean():.3f}; improved {turn.improved}; {turn.minutes:.1f} min",
+            flush=True,
         )
-    print()
-    print(f"{'HateXplain val (3-class)':<30}{'accuracy':>10}{'macro-F1':>10}{'AUROC':>8}")
-    for key in ("m0", "m1"):
-        a, f, r = hx[key]
-        print(f"{key.upper():<30}{a:>10.3f}{f:>10.3f}{r:>8.3f}")
+
+    history = run_turns(
+        project,
+        m0,
+        train=lambda k: train_model(project, out / f"m{k}", spec),
+        review=lambda p, made: review_batches(p, args.per_batch),
+        suite=suite_of,
+        evaluate=evaluation(sources),
+        turns=args.turns,
+        min_gain=args.min_gain,
+        on_turn=on_turn,
+    )
+    balance = history.turns[-1].model.card.mix.get("identity_balance", {}) if history.turns else {}
+    project.close()
+    return {
+        "history": history,
+        "m0_minutes": m0_minutes,
+        "m0_reused": bool(args.m0 and start == "hatexplain"),
+        "balance": balance,
+    }
+
+
+def print_start(start: str, run: dict) -> dict:
+    """The per-turn tables of one start; returns its JSON entry."""
+    h = run["history"]
+    table = h.table()
+    models = [c for c in table.columns if c.startswith("M")]
+    evals = [h.start_evaluation] + [t.evaluation for t in h.turns]
+    m0 = "reused" if run["m0_reused"] else f"trained in {run['m0_minutes']:.1f} min"
+    print(f"\n== start: {start} (M0 {m0}; stopped: {h.stopped})")
+    print(f"{'turn':<30}" + "".join(f"{m:>8}" for m in models))
+    print(f"{'minutes':<30}{'':>8}" + "".join(f"{t.minutes:>8.1f}" for t in h.turns))
+    print(
+        f"{'records generated':<30}{'':>8}" + "".join(f"{sum(b.stored for b in t.made['batches']):>8}" for t in h.turns)
+    )
+    for name, row in table.iterrows():
+        gap = " (known gap)" if row["known_gap"] else ""
+        print(f"{str(name) + gap:<30}" + "".join(f"{row[m]:>8.3f}" for m in models) + f"   min {row['min_pass']:.2f}")
+    overall = [float(r.cases["passed"].mean()) for r in h.results().values()]
+    print(f"{'all test-side cases':<30}" + "".join(f"{x:>8.3f}" for x in overall))
+    print(f"{'HateXplain val macro-F1':<30}" + "".join(f"{e['hx'][1]:>8.3f}" for e in evals))
+    for src in evals[0]["cross"]:
+        print(f"{'hate R@FPR<=.1 ' + src:<30}" + "".join(f"{e['cross'][src]['recall_at_fpr']:>8.3f}" for e in evals))
+    last = h.results()[models[-1]]
+    bias = pd.concat({"M0": h.start.by_group(), models[-1]: last.by_group()}, axis=1)
+    print(f"\nunintended bias (suite benign cases per group), M0 vs {models[-1]}: false-positive rate")
+    print(bias.xs("fpr", axis=1, level=1).round(3).to_string())
+    terms = run["balance"].get("hate", {})
+    over = sorted(t for t, v in terms.items() if max(v.values()) > 3 * max(min(v.values()), 1))
+    print(f"identity balance of the last training mix: {len(over)} of {len(terms)} group terms over 3:1 {over}")
+    return targets(start, table, models, evals, h, run)
+
+
+def targets(start: str, table: pd.DataFrame, models: list[str], evals: list[dict], h, run: dict) -> dict:
+    """The issue's targets for one start, printed, and the start's JSON entry."""
+    first, last = models[0], models[-1]
+    non_gap = table[~table["known_gap"].astype(bool)]
+    every = bool((non_gap[last] >= 0.90).all())
+    passed_m0 = non_gap[non_gap[first] >= non_gap["min_pass"]]
+    kept = bool((passed_m0[last] >= passed_m0["min_pass"]).all())
+    hx_ok = evals[-1]["hx"][1] >= evals[0]["hx"][1]
+    r_at = [
+        (e["cross"][s]["recall_at_fpr"], evals[0]["cross"][s]["recall_at_fpr"]) for e in evals[-1:] for s in e["cross"]
+    ]
+    better = sum(a > b for a, b in r_at)
+    slowest = max((t.minutes for t in h.turns), default=0.0)
+    print(
+        f"targets [{start}]: every non-known-gap functionality >= 0.90: {'YES' if every else 'NO'}; none M0 passed "
+        f"below its minimum: {'YES' if kept else 'NO'}; HateXplain macro-F1 >= M0: {'YES' if hx_ok else 'NO'} "
+        f"({evals[-1]['hx'][1] - evals[0]['hx'][1]:+.4f}); R@FPR<=0.1 higher on {better} of {len(evals[0]['cross'])} "
+        f"sources ({'YES' if better >= 3 else 'NO'}); slowest turn {slowest:.1f} min ({'YES' if slowest < 25 else 'NO'})"
+    )
+    return {
+        "stopped": h.stopped,
+        "m0_minutes": round(run["m0_minutes"], 1),
+        "turn_minutes": [round(t.minutes, 1) for t in h.turns],
+        "suite": {m: {str(f): round(float(v), 4) for f, v in table[m].items()} for m in models},
+        "overall": {m: round(float(r.cases["passed"].mean()), 4) for m, r in h.results().items()},
+        "hx": {m: e["hx"] for m, e in zip(models, evals)},
+        "cross": {m: e["cross"] for m, e in zip(models, evals)},
+        "group_fpr": {m: {str(g): v for g, v in r.by_group()["fpr"].items()} for m, r in h.results().items()},
+        "targets": {"every_0.90": every, "kept": kept, "hx_not_lower": hx_ok, "sources_better": better},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="folder for START/m0, START/m1, ...")
+    ap.add_argument("--turns", type=int, default=3, help="at most this many turns (stops early, see above)")
+    ap.add_argument("--start", choices=["hatexplain", "multi", "both"], default="both")
+    ap.add_argument(
+        "--recipe",
+        choices=["ensemble", "heads"],
+        default="ensemble",
+        help="ensemble (the default recipe: fine-tuned MiniLMs + TF-IDF) or heads (frozen MiniLM + heads)",
+    )
+    ap.add_argument("--m0", help="reuse this model directory as the hatexplain start's M0 (bench/hatexplain.py)")
+    ap.add_argument("--project", default=str(REPO / "build" / "bench-loop"), help="folder for the starts' projects")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--per-batch", type=int, default=20, help="records per batch the annotator reviews")
+    ap.add_argument("--min-gain", type=float, default=0.01, help="a turn improves a functionality by at least this")
+    ap.add_argument("--onnx", default="", help="ONNX variants of every model (re-gated on the suite too)")
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    starts = ["hatexplain", "multi"] if args.start == "both" else [args.start]
+    multi = multi_source_project(Path(tempfile.mkdtemp(prefix="loop-sources-")) / "p")  # what multi trains on
+    sources = cross_sources(multi)
+    shutil.rmtree(multi.root.parent, ignore_errors=True)
+    runs = {start: run_start(start, args, sources) for start in starts}
     print()
     print(
-        f"{'hate by source':<20}"
-        + "".join(f"{k.upper() + ' ' + m:>15}" for k in ("m0", "m1") for m in ("recall", "fpr", "R@FPR<=.1"))
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}; recipe {args.recipe}; "
+        f"sources scored: " + ", ".join(f"{k} {len(v[0])}" for k, v in sources.items())
     )
-    for name in sources:
-        row = "".join(f"{cross[k][name][m]:>15.3f}" for k in ("m0", "m1") for m in ("recall", "fpr", "recall_at_fpr"))
-        print(f"{name:<20}{row}")
-    non_gap = [n for n in f1.index if not f1.loc[n, "known_gap"]]
-    met_suite = all(f1.loc[n, "pass_rate"] >= 0.90 for n in non_gap)
-    better = sum(cross["m1"][s]["recall_at_fpr"] > cross["m0"][s]["recall_at_fpr"] for s in sources)
-    print()
-    print(
-        f"targets: every non-known-gap functionality >= 0.90 on M1: {'YES' if met_suite else 'NO'}; "
-        f"HateXplain macro-F1 within 0.01: {'YES' if hx['m1'][1] >= hx['m0'][1] - 0.01 else 'NO'} "
-        f"({hx['m1'][1] - hx['m0'][1]:+.4f}); recall at FPR <= 0.1 higher on {better} of {len(sources)} sources "
-        f"({'YES' if better >= 3 else 'NO'})"
-    )
+    report = {start: print_start(start, run) for start, run in runs.items()}
     print(
         json.dumps(
             {
-                "suite_m0": {k: round(float(v), 4) for k, v in f0["pass_rate"].items()},
-                "suite_m1": {k: round(float(v), 4) for k, v in f1["pass_rate"].items()},
-                "hx_macro_f1_m0": round(hx["m0"][1], 4),
-                "hx_macro_f1_m1": round(hx["m1"][1], 4),
-                "hx_m0": [round(x, 4) for x in hx["m0"]],
-                "hx_m1": [round(x, 4) for x in hx["m1"]],
-                "cross_recall_m0": {s: round(v["recall_at_fpr"], 4) for s, v in cross["m0"].items()},
-                "cross_recall_m1": {s: round(v["recall_at_fpr"], 4) for s, v in cross["m1"].items()},
-                "cross_m0": cross["m0"],
-                "cross_m1": cross["m1"],
-                "batches_accepted": len(accepted),
-                "minutes": round(minutes, 1),
+                "recipe": args.recipe,
+                "turns": args.turns,
+                "starts": report,
+                "minutes": round((time.perf_counter() - t0) / 60, 1),
             }
         )
     )
