@@ -154,9 +154,7 @@ def multi_source_project(project_dir: Path, data: Path = DATA.parent, *, limit: 
         key = next((k for k, v in {**_FORMAT_HATE, **label_map}.items() if v == "hate" and k in _keys(res)), "hate")
         records = rate_balanced(res.records[:limit], key, seed=seed)
         res = dataclasses.replace(res, records=records)
-        project.import_records(
-            res, source=source, label_map=label_map, fractions=OTHER_FRACTIONS, path=str(data / rel)
-        )
+        project.import_records(res, source=source, label_map=label_map, fractions=OTHER_FRACTIONS, path=str(data / rel))
     return project
 
 
