@@ -127,3 +127,30 @@ def test_summary_is_json_ready(demo):
     out = generate(demo, make_provider(demo, "perturbation"), n=3)
     json.dumps([s.to_dict() for s in out])
     assert demo.batches().set_index("id").loc[out[0].batch_id, "summary"]["asked"] == 3
+
+
+@pytest.mark.slow
+def test_from_suite_with_retrieval_adds_real_pool_posts_for_each_seed(demo):
+    """``retrieve=True``: beside the train-side material, a batch of the pool's real posts per seed,
+    pending with the seed's labels as a suggestion (review decides)."""
+    from curation import expand_project_suites
+    from training import TrainSpec, train_model
+    from workbench import add_starter_suites
+    from workbench.generate import generate_from_suite
+
+    add_starter_suites(demo)
+    expand_project_suites(demo.root, demo.taxonomy)
+    model = train_model(demo, demo.root / "models" / "m0", TrainSpec(recipe="tfidf", mix=False, suite_pending=True))
+    made = generate_from_suite(demo, model, n=12, retrieve=True)
+    by_provider: dict[str, set[str]] = {}
+    for b in made["batches"]:
+        by_provider.setdefault(b.batch_id.split("-")[-2], set()).add(b.seed_id)
+    assert by_provider["retrieval"] == by_provider["suite"] == set(made["seeds"])
+    frame = demo.frame(include_unreviewed=True)
+    pool = frame[frame["batch_id"].str.contains("-retrieval-", na=False)]
+    assert len(pool) and set(pool["status"]) == {"pending"}
+    sources = set(demo.config["generation"]["pool_sources"])
+    stored_pool = set(frame.loc[frame["source"].isin(sources), "text"])
+    assert set(pool["text"]) <= stored_pool  # real posts of the pool, not written ones
+    default = generate_from_suite(demo, model, n=12, round=1)  # without the flag: no retrieval
+    assert not any("-retrieval-" in b.batch_id for b in default["batches"])
