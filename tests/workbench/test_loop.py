@@ -83,6 +83,7 @@ def _train(p: Project, root: Path):
     return lambda k: train_model(p, root / f"m{k}", SPEC)
 
 
+@pytest.mark.slow  # trains models
 def test_the_loop_fixes_a_planted_failure_and_stops_when_nothing_fails(tmp_path):
     p = _world(tmp_path / "p")
     m0 = train_model(p, tmp_path / "m0", SPEC)
@@ -112,6 +113,7 @@ def test_the_loop_fixes_a_planted_failure_and_stops_when_nothing_fails(tmp_path)
     p.close()
 
 
+@pytest.mark.slow  # trains models
 def test_the_loop_stops_early_when_a_turn_improves_nothing(tmp_path):
     p = _world(tmp_path / "p")
     m0 = train_model(p, tmp_path / "m0", SPEC)
@@ -123,6 +125,7 @@ def test_the_loop_stops_early_when_a_turn_improves_nothing(tmp_path):
     p.close()
 
 
+@pytest.mark.slow  # trains models
 def test_the_loop_stops_when_a_failure_has_no_train_side_material(tmp_path):
     p = _world(tmp_path / "p", negated_train=False)
     m0 = train_model(p, tmp_path / "m0", SPEC)
@@ -132,6 +135,7 @@ def test_the_loop_stops_when_a_failure_has_no_train_side_material(tmp_path):
     p.close()
 
 
+@pytest.mark.slow  # trains models
 def test_each_turn_makes_new_batches(tmp_path):
     p = _world(tmp_path / "p")
     m0 = train_model(p, tmp_path / "m0", SPEC)
@@ -171,6 +175,7 @@ def test_identity_balance_reports_and_warns_on_an_unbalanced_mix(tmp_path):
         identity_balance(mix, ["Sikhs"], "violence")
 
 
+@pytest.mark.slow  # trains models
 def test_training_reports_the_identity_balance_of_its_mix_and_warns(tmp_path, caplog):
     p = _world(tmp_path / "p")
     run = prepare_training(p, SPEC)
