@@ -152,5 +152,6 @@ def test_from_suite_with_retrieval_adds_real_pool_posts_for_each_seed(demo):
     sources = set(demo.config["generation"]["pool_sources"])
     stored_pool = set(frame.loc[frame["source"].isin(sources), "text"])
     assert set(pool["text"]) <= stored_pool  # real posts of the pool, not written ones
+    assert all(m["similarity"] > 0 for m in pool["meta"])  # nearest the functionality's train-side cases
     default = generate_from_suite(demo, model, n=12, round=1)  # without the flag: no retrieval
     assert not any("-retrieval-" in b.batch_id for b in default["batches"])

@@ -82,14 +82,29 @@ class RetrievalProvider:
         # the pool by name, not content: texts proposed earlier leave the pool, and that must not remake a batch
         self.params = {"diversity": diversity, "pool": pool_name}
         self._pool_emb: np.ndarray | None = None
+        self.queries: dict[str, list[str]] = {}  # seed id -> texts whose mean embedding replaces the seed's text
         self._used: list[int] = []  # pool rows given to earlier seeds of this run: each text goes to one batch
+
+    def query_by(self, queries: dict[str, Sequence[str]], name: str) -> None:
+        """Retrieve for these seeds by the mean embedding of their texts (e.g. a failing functionality's
+        train-side cases) instead of the seed's own text; ``name`` says what the queries are (cache key)."""
+        self.queries = {k: list(v) for k, v in queries.items() if len(v)}
+        self.params = {**self.params, "queries": name}
+
+    def _query(self, seed: SeedSpec) -> np.ndarray:
+        texts = self.queries.get(seed.id)
+        if not texts:
+            return self.encoder.encode([seed.text])[0]
+        emb = self.encoder.encode(texts)
+        emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-9)
+        return emb.mean(axis=0)
 
     def generate(
         self, seed: SeedSpec, slots: Sequence[Slot], *, stats: GenerationStats, on_item=None
     ) -> Iterator[Item]:
         if self._pool_emb is None:
             self._pool_emb = self.encoder.encode(self.pool)
-        q = self.encoder.encode([seed.text])[0]
+        q = self._query(seed)
         taken = self._used
         by_co: dict[str | None, list[Slot]] = {}
         for slot in slots:

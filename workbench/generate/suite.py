@@ -174,7 +174,7 @@ def generate_from_suite(
     the passing functionalities that expect the opposite on a failing one's label (see the module docstring;
     on by default). ``round``: the loop turn (each turn's batches are new ones, see :class:`SuiteProvider`).
     ``retrieve``: also a batch of real posts from the project's pool per seed (the ``retrieval`` provider,
-    ``generation.pool_sources``: nearest to the seed's text; they carry the seed's labels as a suggestion
+    ``generation.pool_sources``: nearest to the mean of the functionality's train-side cases; they carry the seed's labels as a suggestion
     only, so ask for them when the batches go to real review, never to an accept-everything demo). Batch sizes are balanced over the two signs (:func:`balanced_sizes`).
     Returns ``{"failing": [...], "seeds": [...], "batches": [BatchSummary, ...], "skipped": {func: why}}``."""
 
@@ -203,8 +203,11 @@ def generate_from_suite(
             llm = make_provider(project, "openai-compatible")
             for sid in seeds:
                 batches += generate(project, llm, only={sid}, n=sizes[sid], progress=progress, actor=actor)
-        if retrieve:
+        if retrieve:  # real posts nearest the functionality's train-side cases (their mean embedding)
             pool = make_provider(project, "retrieval")
+            pool.query_by(
+                {sid: [c.text for c in provider.by_seed.get(sid, [])[:64]] for sid in seeds}, "train-side cases"
+            )
             for sid in seeds:
                 batches += generate(
                     project, pool, only={sid}, n=max(10, sizes[sid] // 4), progress=progress, actor=actor
