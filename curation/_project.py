@@ -317,23 +317,28 @@ class Project:
         kind: str = "positive",
         overlap: Mapping[str, float] | None = None,
         status: str = "proposed",
+        notes: str | None = None,
         actor: str = "user",
+        **fields: Any,
     ) -> None:
+        """Store one seed, checked against the taxonomy (``fields``: ``base_id``, ``version``,
+        ``batch_size``, ``context``, as the store takes them)."""
+        seed = {"id": seed_id, "text": text, "target_labels": list(target_labels), "kind": kind}
         problems = validate_seed(
-            {
-                "id": seed_id,
-                "text": text,
-                "target_labels": list(target_labels),
-                "kind": kind,
-                "overlap": overlap,
-                "status": status,
-            },
-            labels=set(self.taxonomy.label_names),
+            {**seed, "overlap": overlap, "status": status, **fields}, labels=set(self.taxonomy.label_names)
         )
         if problems:
             raise StoreError(problems[0], fix=f"taxonomy labels are {list(self.taxonomy.label_names)}")
         self.store.add_seed(
-            seed_id, text=text, target_labels=target_labels, kind=kind, overlap=overlap, status=status, actor=actor
+            seed_id,
+            text=text,
+            target_labels=target_labels,
+            kind=kind,
+            overlap=overlap,
+            status=status,
+            notes=notes,
+            actor=actor,
+            **fields,
         )
 
     def add_batch(

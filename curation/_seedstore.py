@@ -183,12 +183,12 @@ class SeedTables:
 
     def seeds(self) -> pd.DataFrame:
         """Every seed version: id, base id and version, kind, status, quarantine, targets, overlap, text,
-        batch size, context, and the number of its batches and records."""
+        batch size, context, notes, and the number of its batches and records."""
         rows = self.conn.execute(
             "SELECT s.id, s.kind, s.status, s.quarantined, s.quarantine_reason, s.target_labels, s.text, "
             "(SELECT COUNT(*) FROM batches b WHERE b.seed_id = s.id), "
             "(SELECT COUNT(*) FROM records r WHERE r.seed_id = s.id), COALESCE(s.base_id, s.id), s.version, "
-            "s.overlap, s.batch_size, s.context FROM seeds s ORDER BY s.id"
+            "s.overlap, s.batch_size, s.context, s.notes FROM seeds s ORDER BY s.id"
         ).fetchall()
         df = pd.DataFrame(
             rows,
@@ -207,6 +207,7 @@ class SeedTables:
                 "overlap",
                 "batch_size",
                 "context",
+                "notes",
             ],
         )
         df["quarantined"] = df["quarantined"].astype(bool)

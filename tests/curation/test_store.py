@@ -206,3 +206,14 @@ def test_reopen_reads_same_state(seeded):
 def test_open_missing_project(tmp_path):
     with pytest.raises(StoreError, match=r"expected a workbench.yaml file, got none; run `workbench init DIR` first"):
         Project(tmp_path / "nothing").frame()
+
+
+def test_project_add_seed_keeps_notes_and_the_stores_fields(project):
+    project.add_seed(
+        "s-noted", text="pay a fee to claim", target_labels=["scam"], notes="from the March incident", batch_size=40
+    )
+    seed = project.seeds().set_index("id").loc["s-noted"]
+    assert seed["notes"] == "from the March incident" and seed["batch_size"] == 40
+    with pytest.raises(StoreError, match="batch_size"):  # the store's fields are checked like the rest
+        project.add_seed("s-zero", text="pay a fee", target_labels=["scam"], batch_size=0)
+    assert "s-zero" not in set(project.seeds()["id"])
