@@ -49,6 +49,7 @@ import pandas as pd
 from ._errors import ImportValidationError, StoreError
 from ._io import canonical_json, utc_now
 from ._production_log import FEEDBACK_TYPES, parse_time, read_log
+from ._records import FRAME_COLUMNS
 from ._store import Store
 
 __all__ = [
@@ -360,7 +361,7 @@ def production_records(
                 **{lab: float(known[lab]) if lab in known else np.nan for lab in labels},
             }
         )
-    frame = pd.DataFrame(out, columns=_RECORD_COLUMNS + labels)
+    frame = pd.DataFrame(out, columns=list(FRAME_COLUMNS) + labels)
     report = {
         "posts": len(frame),
         "splits": {k: int(v) for k, v in frame["split"].value_counts().items()},
@@ -369,27 +370,6 @@ def production_records(
         "refused": refused,
     }
     return frame, report
-
-
-_RECORD_COLUMNS = [
-    "id",
-    "text",
-    "context",
-    "source",
-    "origin",
-    "seed_id",
-    "batch_id",
-    "split",
-    "status",
-    "status_reason",
-    "dup_of",
-    "near_dup_group",
-    "hard_negative",
-    "hard_negative_labels",
-    "label_provenance",
-    "import_id",
-    "meta",
-]
 
 
 def production_fingerprint(store: Store) -> str:

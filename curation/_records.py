@@ -24,6 +24,7 @@ __all__ = [
     "parse_label_value",
     "stable_record_id",
     "RESERVED_COLUMNS",
+    "FRAME_COLUMNS",
 ]
 
 CONTEXTS = ("MESSAGE", "POST", "COMMENT", "BIO", "LISTING", "REVIEW", "GENERAL")
@@ -37,30 +38,29 @@ PROVENANCES = ("gold", "annotator", "generator", "model", "implied", "repair")
 UNKNOWN = None  # a label value that was never annotated; never read as negative
 
 # Columns of a record frame; label names may not reuse them.
-RESERVED_COLUMNS = frozenset(
-    {
-        "id",
-        "text",
-        "context",
-        "source",
-        "origin",
-        "seed_id",
-        "batch_id",
-        "split",
-        "status",
-        "status_reason",
-        "dup_of",
-        "near_dup_group",
-        "hard_negative",
-        "hard_negative_labels",
-        "import_id",
-        "meta",
-        "text_hash",
-        "norm_hash",
-        "label_provenance",
-        "created_at",
-    }
+FRAME_COLUMNS = (
+    "id",
+    "text",
+    "context",
+    "source",
+    "origin",
+    "seed_id",
+    "batch_id",
+    "split",
+    "status",
+    "status_reason",
+    "dup_of",
+    "near_dup_group",
+    "hard_negative",
+    "hard_negative_labels",
+    "label_provenance",
+    "import_id",
+    "meta",
 )
+"""The metadata columns of a record frame (``Project.frame``), in order; the label columns follow them."""
+
+RESERVED_COLUMNS = frozenset(FRAME_COLUMNS) | {"text_hash", "norm_hash", "created_at"}
+"""Names a taxonomy label may not take: the frame's columns and the store's own."""
 
 _URL = re.compile(r"(https?://|www\.)\S+")
 _MENTION = re.compile(r"@\w+")

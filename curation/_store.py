@@ -20,7 +20,7 @@ import pandas as pd
 
 from ._errors import StoreError
 from ._io import canonical_json, immediate_transaction, utc_now
-from ._records import EVALUATION_SPLITS, PROVENANCES, RESERVED_COLUMNS, SYNTHETIC_ORIGINS
+from ._records import EVALUATION_SPLITS, FRAME_COLUMNS, PROVENANCES, RESERVED_COLUMNS, SYNTHETIC_ORIGINS
 from ._schema import (
     EVALUATION_RULE,
     RECORD_COLUMNS,
@@ -275,26 +275,8 @@ class Store(SeedTables):
         FROM records r LEFT JOIN seeds s ON s.id = r.seed_id LEFT JOIN batches b ON b.id = r.batch_id
         """
         rows = self.conn.execute(q + " ORDER BY r.seq").fetchall()
-        cols = [
-            "id",
-            "text",
-            "context",
-            "source",
-            "origin",
-            "seed_id",
-            "batch_id",
-            "split",
-            "status",
-            "status_reason",
-            "dup_of",
-            "near_dup_group",
-            "hard_negative",
-            "hard_negative_labels",
-            "_labels",
-            "label_provenance",
-            "import_id",
-            "meta",
-        ]
+        at = FRAME_COLUMNS.index("label_provenance")  # the stored labels come as JSON just before it
+        cols = [*FRAME_COLUMNS[:at], "_labels", *FRAME_COLUMNS[at:]]
         df = pd.DataFrame.from_records(rows, columns=cols)
         label_names = list(label_names)
         clash = set(label_names) & RESERVED_COLUMNS
