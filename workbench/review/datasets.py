@@ -9,6 +9,12 @@ from .push import push_batches, push_errors, push_sample, push_seeds, push_suite
 from .registry import ReviewDataset, ReviewVerb, register_dataset
 from .templates import BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW, label_question
 
+
+def labels_and_note(rg, taxonomy) -> list:
+    """The questions of a dataset that asks for a record's labels: the taxonomy's labels and a free note."""
+    return [label_question(rg, taxonomy), rg.TextQuestion(name="note", required=False)]
+
+
 __all__ = ["MIN_SUBMITTED", "SAMPLING_STRATEGIES"]
 
 MIN_SUBMITTED = ("--min-submitted", {"type": int, "default": 1, "help": "answers a record needs (task distribution)"})
@@ -123,7 +129,7 @@ register_dataset(
             "missing: say so by choosing it. Use **note** for anything the team should know."
         ),
         fields=lambda rg: [rg.TextField(name="text", title="Text")],
-        questions=lambda rg, taxonomy: [label_question(rg, taxonomy), rg.TextQuestion(name="note", required=False)],
+        questions=labels_and_note,
         metadata=lambda rg: [
             rg.TermsMetadataProperty(name="error_type"),
             rg.TermsMetadataProperty(name="label"),
@@ -200,7 +206,7 @@ register_dataset(
             "truth. Your answers measure and recalibrate the model where it is used now."
         ),
         fields=lambda rg: [rg.TextField(name="text", title="Production post")],
-        questions=lambda rg, taxonomy: [label_question(rg, taxonomy), rg.TextQuestion(name="note", required=False)],
+        questions=labels_and_note,
         metadata=lambda rg: [rg.TermsMetadataProperty(name=m) for m in ("sampling", "model", "time")],
         pull=pull_sample,
         verbs=(
