@@ -210,7 +210,7 @@ def default_spec(
     )
 
 
-def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="model directory to write")
     ap.add_argument("--project", default=str(REPO / "build" / "bench-hatexplain"), help="project directory")
@@ -229,7 +229,38 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
         help="ensemble (the default recipe) or heads (frozen encoder + heads: the cheap encoder comparison)",
     )
     ap.add_argument("--encoder", default="all-MiniLM-L6-v2", help="all-MiniLM-L6-v2 or all-mpnet-base-v2 (make mpnet)")
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def _val_rows(model, args) -> tuple[list[tuple], int, list]:
+    """(name, accuracy, macro-F1, AUROC) on val per member, the whole model and each ONNX variant; the index
+    of the whole model's row; the fine-tuned members."""
+    clf = model.classifier()
+    fts = [m for m in getattr(clf, "members", []) if m.family == "finetune"]
+    val = pd.read_csv(DATA / "val.csv")
+    texts = val["text"].astype(str).tolist()
+    y3 = val["category"].map({0: 0, 1: 1, 2: 2}).to_numpy()
+    rows = []
+    short = "MiniLM" if "MiniLM" in args.encoder else "MPNet" if "mpnet" in args.encoder else "encoder"
+    for i, m in enumerate(fts):
+        frozen = m.args.freeze_layers
+        rows.append(
+            (f"fine-tuned {short} #{i + 1} alone ({frozen} frozen)", *scores(y3, three_class(m.predict_proba(texts))))
+        )
+    if fts:
+        rows.append(("TF-IDF + LR alone", *scores(y3, three_class(clf.members[-1].predict_proba(texts)))))
+    ens_row = len(rows)
+    name = "default recipe: ensemble" if args.recipe == "ensemble" else f"heads on frozen {short}"
+    rows.append((f"{name} (torch)", *scores(y3, three_class(clf.predict_proba(texts)))))
+    for v in ("fp32", "fp16", "int8"):
+        if v in model.card.variants:
+            p = model.predictor(v, threads=args.threads)(texts)
+            rows.append((f"{name} (ONNX {v})", *scores(y3, three_class(p))))
+    return rows, ens_row, fts
+
+
+def main() -> None:
+    args = _args()
 
     import torch
 
@@ -252,31 +283,14 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     t0 = time.perf_counter()
     model = train_model(project, args.out, spec, show_progress=True)
     t_total = time.perf_counter() - t0
+    rows, ens_row, fts = _val_rows(model, args)
     clf = model.classifier()
-    fts = [m for m in getattr(clf, "members", []) if m.family == "finetune"]
     # heads: the whole call is the training time (encoding every split with the frozen encoder included)
     ft_seconds = sum(m.train_seconds_ for m in fts) if fts else t_total
+    _report(args, model, clf, rows, ens_row, fts, ft_seconds, t_total)
 
-    val = pd.read_csv(DATA / "val.csv")
-    texts = val["text"].astype(str).tolist()
-    y3 = val["category"].map({0: 0, 1: 1, 2: 2}).to_numpy()
-    rows = []
-    short = "MiniLM" if "MiniLM" in args.encoder else "MPNet" if "mpnet" in args.encoder else "encoder"
-    for i, m in enumerate(fts):
-        frozen = m.args.freeze_layers
-        rows.append(
-            (f"fine-tuned {short} #{i + 1} alone ({frozen} frozen)", *scores(y3, three_class(m.predict_proba(texts))))
-        )
-    if fts:
-        rows.append(("TF-IDF + LR alone", *scores(y3, three_class(clf.members[-1].predict_proba(texts)))))
-    ens_row = len(rows)
-    name = "default recipe: ensemble" if args.recipe == "ensemble" else f"heads on frozen {short}"
-    rows.append((f"{name} (torch)", *scores(y3, three_class(clf.predict_proba(texts)))))
-    for v in ("fp32", "fp16", "int8"):
-        if v in model.card.variants:
-            p = model.predictor(v, threads=args.threads)(texts)
-            rows.append((f"{name} (ONNX {v})", *scores(y3, three_class(p))))
 
+def _report(args, model, clf, rows, ens_row, fts, ft_seconds: float, t_total: float) -> None:
     print()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}, "
