@@ -39,7 +39,38 @@ def timed(fn, texts, repeats: int) -> tuple[float, np.ndarray]:
     return len(texts) / best, out
 
 
-def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
+def _variant_table(rows: list[tuple], gated: dict) -> dict:
+    """Print one line per runtime (throughput, its ratio to torch, probability differences, the gate's
+    agreement and F1 delta on holdout); returns the ONNX variants' figures."""
+    print(
+        f"{'runtime':<14}{'texts/s':>9}{'vs torch':>10}{'max |dp|':>10}{'mean |dp|':>11}"
+        f"{'agreement':>11}{'max |dF1|':>11}{'gate':>6}   (agreement, dF1, gate: whole model on holdout)"
+    )
+    variants = {}
+    for name, tps, ratio, mx, mean in rows:
+        v = name.split()[-1] if name.startswith("onnx") else "torch"
+        g = gated.get(v)
+        agree = 1.0 if g is None or g.decision_agreement is None else g.decision_agreement
+        df1 = 0.0 if g is None or g.f1_delta_max is None else g.f1_delta_max
+        passed = g is not None and g.passed
+        print(
+            f"{name:<14}{tps:>9.0f}{ratio:>9.2f}x{mx:>10.4f}{mean:>11.5f}{agree:>11.4f}{df1:>11.4f}"
+            f"{'pass' if passed else 'FAIL':>6}"
+        )
+        if v != "torch":
+            variants[v] = {
+                "tps": round(tps, 1),
+                "speedup": round(ratio, 3),
+                "decision_agreement": agree,
+                "max_abs_dp": round(mx, 5),
+                "max_abs_dp_model": g.max_abs_diff_vs_torch if g else None,
+                "f1_delta_max": df1,
+                "passed": passed,
+            }
+    return variants
+
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
     ap.add_argument("--threads", type=int, default=2)
@@ -83,31 +114,7 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
         f"{len(texts)} HateXplain val texts, best of {args.repeats}; model {args.model} "
         f"({len(members)} encoder member(s): {', '.join(type(m).__name__ for _, m in members)})"
     )
-    print(
-        f"{'runtime':<14}{'texts/s':>9}{'vs torch':>10}{'max |dp|':>10}{'mean |dp|':>11}"
-        f"{'agreement':>11}{'max |dF1|':>11}{'gate':>6}   (agreement, dF1, gate: whole model on holdout)"
-    )
-    variants = {}
-    for name, tps, ratio, mx, mean in rows:
-        v = name.split()[-1] if name.startswith("onnx") else "torch"
-        g = gated.get(v)
-        agree = 1.0 if g is None or g.decision_agreement is None else g.decision_agreement
-        df1 = 0.0 if g is None or g.f1_delta_max is None else g.f1_delta_max
-        passed = g is not None and g.passed
-        print(
-            f"{name:<14}{tps:>9.0f}{ratio:>9.2f}x{mx:>10.4f}{mean:>11.5f}{agree:>11.4f}{df1:>11.4f}"
-            f"{'pass' if passed else 'FAIL':>6}"
-        )
-        if v != "torch":
-            variants[v] = {
-                "tps": round(tps, 1),
-                "speedup": round(ratio, 3),
-                "decision_agreement": agree,
-                "max_abs_dp": round(mx, 5),
-                "max_abs_dp_model": g.max_abs_diff_vs_torch if g else None,
-                "f1_delta_max": df1,
-                "passed": passed,
-            }
+    variants = _variant_table(rows, gated)
     int8 = variants.get("int8")
     if int8:
         ok = int8["speedup"] >= 1.5 and int8["decision_agreement"] >= 0.995 and int8["f1_delta_max"] <= 0.01
