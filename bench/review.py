@@ -84,7 +84,74 @@ def build_project(root: Path, n: int, per_batch: int):
     return p
 
 
-def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
+def _raw_sdk(client, project, frame, vectors, dimension: int, result: dict) -> None:
+    """Log every record straight through the SDK into a dataset of the batch-review settings (the baseline)."""
+    import argilla as rg
+
+    from workbench.review import BATCH_REVIEW
+    from workbench.review.push import workspace_for
+    from workbench.review.records import batch_record
+    from workbench.review.templates import settings_for
+
+    labels = list(project.taxonomy.label_names)
+    seeds = project.seeds().set_index("id")
+    workspace_for(client, project)
+    raw_ds = rg.Dataset(
+        name="raw-sdk",
+        workspace=project.config["name"],
+        client=client,
+        settings=settings_for(BATCH_REVIEW, project.taxonomy, dimensions=dimension),
+    ).create()
+    ready = [
+        batch_record(row, seeds.loc[row["seed_id"], "text"], labels, v)
+        for row, v in zip(frame.to_dict(orient="records"), vectors)
+    ]
+    t = time.perf_counter()
+    raw_ds.records.log(ready, batch_size=256)
+    result["raw_sdk_s"] = time.perf_counter() - t
+    result["raw_sdk_rps"] = len(frame) / result["raw_sdk_s"]
+    print(f"raw SDK records.log: {result['raw_sdk_s']:.1f} s ({result['raw_sdk_rps']:.1f} records/s)", flush=True)
+
+
+def _push_answer_pull(client, project, args, result: dict) -> None:
+    """push-batches, an unchanged re-push, ``args.answers`` answers, pull: each timed into ``result``."""
+    from workbench.review import BATCH_REVIEW, pull, push_batches
+
+    t = time.perf_counter()
+    pushed = push_batches(project, client, per_batch=args.per_batch)
+    result["push_s"] = time.perf_counter() - t
+    result["push_rps"] = pushed["pushed"] / result["push_s"]
+    print(
+        f"workbench review push-batches: {pushed['pushed']} records in {result['push_s']:.1f} s "
+        f"({result['push_rps']:.1f} records/s)",
+        flush=True,
+    )
+    t = time.perf_counter()
+    again = push_batches(project, client, per_batch=args.per_batch)
+    result["repush_unchanged_s"] = time.perf_counter() - t
+    assert again["pushed"] == 0 and again["unchanged"] == args.records, again
+    print(f"unchanged re-push: {result['repush_unchanged_s']:.1f} s (pushed {again['pushed']})", flush=True)
+    ds = client.datasets(name=BATCH_REVIEW, workspace=project.config["name"])
+    http = client.api.http_client
+    answered = 0
+    for rec in ds.records(with_responses=False, with_suggestions=False, limit=args.answers):
+        r = http.post(
+            f"/api/v1/records/{rec._server_id}/responses",
+            json={"status": "submitted", "values": {"labels": {"value": ["offensive"]}, "valid": {"value": "yes"}}},
+        )
+        answered += r.status_code < 300
+    t = time.perf_counter()
+    report = pull(project, client)
+    result["pull_s"] = time.perf_counter() - t
+    result["pull_answers"] = answered
+    print(
+        f"pull after {answered} answers: {result['pull_s']:.1f} s "
+        f"({report['applied']['annotations']} annotation events, {report['applied']['labels']} label changes)",
+        flush=True,
+    )
+
+
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=10_000)
     ap.add_argument("--per-batch", type=int, default=20)
@@ -95,8 +162,6 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
 
     from training import Encoder
     from workbench.argilla import ServerStack, StackSettings
-    from workbench.review import BATCH_REVIEW, pull, push_batches
-    from workbench.review.records import batch_record
 
     work = Path(tempfile.mkdtemp(prefix="bench-review-"))
     t = time.perf_counter()
@@ -118,59 +183,8 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     try:
         env = stack.env()
         client = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=600)
-        labels = list(project.taxonomy.label_names)
-        seeds = project.seeds().set_index("id")
-        from workbench.review.push import workspace_for
-        from workbench.review.templates import settings_for
-
-        workspace_for(client, project)
-        raw_ds = rg.Dataset(
-            name="raw-sdk",
-            workspace=project.config["name"],
-            client=client,
-            settings=settings_for(BATCH_REVIEW, project.taxonomy, dimensions=enc.dimension),
-        ).create()
-        ready = [
-            batch_record(row, seeds.loc[row["seed_id"], "text"], labels, v)
-            for row, v in zip(frame.to_dict(orient="records"), vectors)
-        ]
-        t = time.perf_counter()
-        raw_ds.records.log(ready, batch_size=256)
-        result["raw_sdk_s"] = time.perf_counter() - t
-        result["raw_sdk_rps"] = args.records / result["raw_sdk_s"]
-        print(f"raw SDK records.log: {result['raw_sdk_s']:.1f} s ({result['raw_sdk_rps']:.1f} records/s)", flush=True)
-        t = time.perf_counter()
-        pushed = push_batches(project, client, per_batch=args.per_batch)
-        result["push_s"] = time.perf_counter() - t
-        result["push_rps"] = pushed["pushed"] / result["push_s"]
-        print(
-            f"workbench review push-batches: {pushed['pushed']} records in {result['push_s']:.1f} s "
-            f"({result['push_rps']:.1f} records/s)",
-            flush=True,
-        )
-        t = time.perf_counter()
-        again = push_batches(project, client, per_batch=args.per_batch)
-        result["repush_unchanged_s"] = time.perf_counter() - t
-        assert again["pushed"] == 0 and again["unchanged"] == args.records, again
-        print(f"unchanged re-push: {result['repush_unchanged_s']:.1f} s (pushed {again['pushed']})", flush=True)
-        ds = client.datasets(name=BATCH_REVIEW, workspace=project.config["name"])
-        http = client.api.http_client
-        answered = 0
-        for rec in ds.records(with_responses=False, with_suggestions=False, limit=args.answers):
-            r = http.post(
-                f"/api/v1/records/{rec._server_id}/responses",
-                json={"status": "submitted", "values": {"labels": {"value": ["offensive"]}, "valid": {"value": "yes"}}},
-            )
-            answered += r.status_code < 300
-        t = time.perf_counter()
-        report = pull(project, client)
-        result["pull_s"] = time.perf_counter() - t
-        result["pull_answers"] = answered
-        print(
-            f"pull after {answered} answers: {result['pull_s']:.1f} s "
-            f"({report['applied']['annotations']} annotation events, {report['applied']['labels']} label changes)",
-            flush=True,
-        )
+        _raw_sdk(client, project, frame, vectors, enc.dimension, result)
+        _push_answer_pull(client, project, args, result)
     finally:
         stack.stop()
     ratio = result["push_rps"] / result["raw_sdk_rps"]
