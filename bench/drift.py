@@ -151,68 +151,39 @@ def hate_at(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
     }
 
 
-def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, help="folder for the model, the production project, m2/")
-    ap.add_argument("--model", help="reuse this model directory (trained on the HateXplain bench project)")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--per-day", type=int, default=100, help="posts per day of the stream")
-    ap.add_argument("--sample", type=int, default=100, help="posts reviewed per sampling strategy")
-    ap.add_argument("--recalibration-sample", type=int, default=600, help="more random posts reviewed")
-    args = ap.parse_args()
+def _model(args, out: Path):
+    """The reused model, or the ``heads`` recipe trained on the HateXplain bench project."""
+    from training import load_model, train_model
 
-    import argilla as rg
-    import torch
-
-    from curation import Project
-    from training import load_model, monitor, production_scores, recalibrate, train_model
-    from workbench.argilla.stack import ServerStack, StackSettings
-
-    torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if args.model:
-        model = load_model(args.model)
-    else:
-        hx_project = _hx.hatexplain_project(out / "hatexplain-project")
-        spec = _hx.default_spec(threads=args.threads, onnx=(), recipe="heads")
-        model = train_model(hx_project, out / "model", spec, show_progress=True)
-        hx_project.close()
-    t_model = time.perf_counter() - t0
-    holdout_frame = model._data()
-    holdout = holdout_frame[holdout_frame["split"] == "holdout"][["text", "hate", "offensive"]]
-    stream = build_stream(holdout, args.per_day)
-    name = model.root.name
-    scores = production_scores(model, stream.assign(model=None, scores=[{}] * len(stream)))
-    log = out / "stream.jsonl"
+        return load_model(args.model)
+    hx_project = _hx.hatexplain_project(out / "hatexplain-project")
+    spec = _hx.default_spec(threads=args.threads, onnx=(), recipe="heads")
+    model = train_model(hx_project, out / "model", spec, show_progress=True)
+    hx_project.close()
+    return model
+
+
+def _write_log(log: Path, stream: pd.DataFrame, scores: np.ndarray, name: str, labels) -> None:
+    """The stream as a production log: id, text, time, model and its scores per label."""
     with log.open("w") as f:
         for row, s in zip(stream.to_dict(orient="records"), scores):
-            f.write(
-                json.dumps(
-                    {
-                        "id": row["id"],
-                        "text": row["text"],
-                        "time": row["time"],
-                        "model": name,
-                        "scores": {lab: round(float(v), 6) for lab, v in zip(model.labels, s)},
-                    }
-                )
-                + "\n"
-            )
-    pdir = out / "production"
-    if pdir.exists():
-        shutil.rmtree(pdir)
-    # recalibration is what this bench measures: half of the labelled posts tune and check thresholds (the
-    # fractions of its figures in docs/measurements/drift.md; a project's default now trains on most of them, bench/production_loop.py)
-    splits = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
-    project = Project.init(
-        pdir, taxonomy=model.taxonomy, name=f"drift-{uuid.uuid4().hex[:6]}", config={"production": {"splits": splits}}
-    )
-    project.import_production(log, models={name: model.labels})
-    result = monitor(model, project.production(), project.feedback(), window="1d")
-    days = result["windows"]
-    alerts = [[lab for lab, f in w["labels"].items() if f["alert"]] for w in days]
+            entry = {
+                "id": row["id"],
+                "text": row["text"],
+                "time": row["time"],
+                "model": name,
+                "scores": {lab: round(float(v), 6) for lab, v in zip(labels, s)},
+            }
+            f.write(json.dumps(entry) + "\n")
+
+
+def _review(project, model, stream: pd.DataFrame, args):
+    """Rare and random samples, then the recalibration sample, reviewed on a fresh embedded stack; returns
+    the stream's rarest label, the label counts and the rarest label's yield per 100 reviewed, rare and random."""
+    import argilla as rg
+
+    from workbench.argilla.stack import ServerStack, StackSettings
 
     home = Path(tempfile.mkdtemp(prefix="drift-argilla-"))
     stack = ServerStack(StackSettings(home=home))
@@ -241,6 +212,52 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     finally:
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)
+    return rarest, counts, yield_rare, yield_random
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True, help="folder for the model, the production project, m2/")
+    ap.add_argument("--model", help="reuse this model directory (trained on the HateXplain bench project)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--per-day", type=int, default=100, help="posts per day of the stream")
+    ap.add_argument("--sample", type=int, default=100, help="posts reviewed per sampling strategy")
+    ap.add_argument("--recalibration-sample", type=int, default=600, help="more random posts reviewed")
+    args = ap.parse_args()
+
+    import torch
+
+    from curation import Project
+    from training import monitor, production_scores, recalibrate
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = _model(args, out)
+    t_model = time.perf_counter() - t0
+    holdout_frame = model._data()
+    holdout = holdout_frame[holdout_frame["split"] == "holdout"][["text", "hate", "offensive"]]
+    stream = build_stream(holdout, args.per_day)
+    name = model.root.name
+    scores = production_scores(model, stream.assign(model=None, scores=[{}] * len(stream)))
+    log = out / "stream.jsonl"
+    _write_log(log, stream, scores, name, model.labels)
+    pdir = out / "production"
+    if pdir.exists():
+        shutil.rmtree(pdir)
+    # recalibration is what this bench measures: half of the labelled posts tune and check thresholds (the
+    # fractions of its figures in docs/measurements/drift.md; a project's default now trains on most of them, bench/production_loop.py)
+    splits = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
+    project = Project.init(
+        pdir, taxonomy=model.taxonomy, name=f"drift-{uuid.uuid4().hex[:6]}", config={"production": {"splits": splits}}
+    )
+    project.import_production(log, models={name: model.labels})
+    result = monitor(model, project.production(), project.feedback(), window="1d")
+    days = result["windows"]
+    alerts = [[lab for lab, f in w["labels"].items() if f["alert"]] for w in days]
+
+    rarest, counts, yield_rare, yield_random = _review(project, model, stream, args)
     m2_dir = out / "m2"
     if m2_dir.exists():
         shutil.rmtree(m2_dir)
@@ -254,6 +271,50 @@ def main() -> None:  # noqa: PLR0915 -- over the length limits: to split (issue 
     floor = model.taxonomy["hate"].gate.recall_floor
     minutes = (time.perf_counter() - t0) / 60
 
+    _report(
+        args,
+        model,
+        t_model=t_model,
+        stream=stream,
+        week2=week2,
+        days=days,
+        alerts=alerts,
+        result=result,
+        rarest=rarest,
+        counts=counts,
+        yield_rare=yield_rare,
+        yield_random=yield_random,
+        m2=m2,
+        budget=budget,
+        floor=floor,
+        before=before,
+        after=after,
+        minutes=minutes,
+    )
+
+
+def _report(
+    args,
+    model,
+    *,
+    t_model,
+    stream,
+    week2,
+    days,
+    alerts,
+    result,
+    rarest,
+    counts,
+    yield_rare,
+    yield_random,
+    m2,
+    budget,
+    floor,
+    before,
+    after,
+    minutes,
+) -> None:
+    """The bench's table, targets and JSON line."""
     print()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
     print(
