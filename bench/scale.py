@@ -75,7 +75,30 @@ def _timed(fn):
     return value, time.monotonic() - began
 
 
-def main() -> int:  # noqa: PLR0915 -- over the length limits: to split (issue 34)
+def _model(args, out: Path, project):
+    """The model to score with: ``--model``, the one a previous run left, or a new heads model."""
+    from training import TrainSpec, load_model, train_model
+
+    if args.model:
+        return load_model(args.model)
+    if (out / "model" / "model.json").exists():  # a model directory is marked by its model.json
+        return load_model(out / "model")
+    return train_model(project, out / "model", TrainSpec(recipe="heads", group="safety", mix=False, onnx=("fp32",)))
+
+
+def _projection(cost: dict[str, float]) -> dict:
+    """Print and return the hours 10 M records take per step for 1 to 256 worker CPUs."""
+    print("projection for 10 M records (linear in worker CPUs; plus the fixed costs above, per job):")
+    print(f"{'worker CPUs':>12}{'embed h':>10}{'score h':>10}")
+    projection = {}
+    for workers in (1, 2, 16, 64, 256):
+        e, s = (TEN_MILLION * cost[k] / workers / 3600 for k in ("embed", "score"))
+        projection[workers] = {"embed_hours": round(e, 2), "score_hours": round(s, 2)}
+        print(f"{workers:>12}{e:>10.2f}{s:>10.2f}")
+    return projection
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=6000, help="records (default 6000)")
     parser.add_argument("--out", default=str(REPO / "build" / "scale"))
@@ -90,11 +113,8 @@ def main() -> int:  # noqa: PLR0915 -- over the length limits: to split (issue 3
         DEFAULT_ENCODER,
         LocalJobs,
         RayJobs,
-        TrainSpec,
         embed_texts,
-        load_model,
         score_texts,
-        train_model,
     )
 
     out = Path(args.out)
@@ -104,14 +124,7 @@ def main() -> int:  # noqa: PLR0915 -- over the length limits: to split (issue 3
     project = _project(out, args.n)
     frame = pd.read_parquet(project.snapshot_records_path(), columns=["id", "text"])
     n = len(frame)
-    if args.model:
-        model = load_model(args.model)
-    elif (out / "model" / "card.json").exists():
-        model = load_model(out / "model")
-    else:
-        model = train_model(
-            project, out / "model", TrainSpec(recipe="heads", group="safety", mix=False, onnx=("fp32",))
-        )
+    model = _model(args, out, project)
     variant = "fp32" if "fp32" in model.card.variants else model.best_variant()
     print(
         f"machine: {platform.machine()}, {cpus} CPUs, no GPU used; {n:,} Davidson tweets; model {model.root} ({variant})"
@@ -168,13 +181,7 @@ def main() -> int:  # noqa: PLR0915 -- over the length limits: to split (issue 3
         f"(single process, {cpus} cores: {cpus * t_embed_here / n * 1000:.1f} / {cpus * t_score_here / n * 1000:.1f} "
         "CPU-ms)"
     )
-    print("projection for 10 M records (linear in worker CPUs; plus the fixed costs above, per job):")
-    print(f"{'worker CPUs':>12}{'embed h':>10}{'score h':>10}")
-    projection = {}
-    for workers in (1, 2, 16, 64, 256):
-        e, s = (TEN_MILLION * cost[k] / workers / 3600 for k in ("embed", "score"))
-        projection[workers] = {"embed_hours": round(e, 2), "score_hours": round(s, 2)}
-        print(f"{workers:>12}{e:>10.2f}{s:>10.2f}")
+    projection = _projection(cost)
     minutes = (time.monotonic() - began) / 60
     print(f"\nbench wall time {minutes:.1f} min")
     print(
