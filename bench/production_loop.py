@@ -192,44 +192,26 @@ def _clients(stack):
     return owner, None, make_user
 
 
-def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (issue 34)
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--model", help="reuse this model directory (trained on the HateXplain bench project)")
-    ap.add_argument("--budget", type=int, default=300)
-    ap.add_argument("--strategy", choices=STRATEGIES, help="only this strategy (default: all four)")
-    ap.add_argument("--curve", default="50,100,200,400", help="budgets of the hate-AP curve ('' for none)")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds per strategy whose picks depend on one (random, mixed)")
-    ap.add_argument("--threads", type=int, default=2)
-    args = ap.parse_args()
-
-    import torch
-
+def _model(args, out: Path, spec):
+    """``--model``, or the heads recipe trained on the HateXplain bench project (a fresh ``out/model``)."""
     from training import load_model, train_model
+
+    if args.model:
+        return load_model(args.model)
+    hx_project = _hx.hatexplain_project(out / "hatexplain-project")
+    mdir = out / "model"
+    if mdir.exists():
+        shutil.rmtree(mdir)
+    model = train_model(hx_project, mdir, spec, show_progress=True)
+    hx_project.close()
+    return model
+
+
+def _runs(model, base, out: Path, stream, week3, args, spec, strategies, curve_budgets):
+    """Every strategy at the budget (its seeds), then the hate-AP curve of mixed and random, on one embedded
+    stack: (results per strategy, curve)."""
     from workbench.argilla.stack import ServerStack, StackSettings
 
-    torch.set_num_threads(args.threads)
-    t0 = time.perf_counter()
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    spec = _hx.default_spec(threads=args.threads, onnx=(), recipe="heads")
-    if args.model:
-        model = load_model(args.model)
-    else:
-        hx_project = _hx.hatexplain_project(out / "hatexplain-project")
-        mdir = out / "model"
-        if mdir.exists():
-            shutil.rmtree(mdir)
-        model = train_model(hx_project, mdir, spec, show_progress=True)
-        hx_project.close()
-    t_model = time.perf_counter() - t0
-    stream = platform_posts()
-    week3 = stream[stream["week"] == 3].reset_index(drop=True)
-    m_fig = week3_figures(model, week3)
-    m_f1 = round(float(model.card.metrics["macro_f1"]), 4)
-    base = base_project(model, stream, out)
-    strategies = [args.strategy] if args.strategy else list(STRATEGIES)
-    curve_budgets = [int(b) for b in args.curve.split(",") if b.strip()]
     home = Path(tempfile.mkdtemp(prefix="prodloop-argilla-"))
     stack = ServerStack(StackSettings(home=home))
     stack.start(timeout=300)
@@ -254,18 +236,11 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
     finally:
         stack.stop()
         shutil.rmtree(home, ignore_errors=True)
-    minutes = (time.perf_counter() - t0) / 60
+    return results, curve
 
-    print()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
-    print(
-        f"M {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); platform "
-        f"{len(stream)} posts {stream['source'].value_counts().to_dict()}; pool weeks 1-2 "
-        f"{int((stream['week'] <= 2).sum())}, week 3 {len(week3)} (never imported)"
-    )
-    pos = ", ".join(f"{lab} {m_fig[lab]['positives']}" for lab in model.labels)
-    print(f"week-3 positives: {pos}")
-    print()
+
+def _table(model, m_fig: dict, m_f1: float, results: dict, args) -> None:
+    """One row per model: week-3 AP and R@FPR per label, holdout macro-F1, posts trained on, minutes."""
     head = f"{'model':<24}" + "".join(f"{lab + ' AP':>14}{lab + ' R@FPR':>15}" for lab in model.labels)
     print(head + f"{'holdout F1':>12}{'prod posts':>12}{'min':>6}")
     print(
@@ -285,29 +260,78 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
             "hate AP over seeds (sd): "
             + ", ".join(f"{n} {results[n]['hate_ap_runs']} (sd {v})" for n, v in spread.items())
         )
+
+
+def _targets(model, m_fig: dict, m_f1: float, results: dict) -> dict:
+    """The issue's targets on the label that drifted worst (lowest week-3 AP of M among labels with >= 30
+    week-3 positives)."""
+    eligible = [lab for lab in model.labels if m_fig[lab]["positives"] >= 30]
+    worst = min(eligible, key=lambda lab: m_fig[lab]["ap"]) if eligible else None
+    if "mixed" not in results or not worst:
+        return {}
+    mixed = results["mixed"]
+    targets = {
+        "worst_label": worst,
+        "mixed_beats_m_on_every_label": all(mixed["week3"][lab]["ap"] > m_fig[lab]["ap"] for lab in eligible),
+        "mixed_gain_on_worst": round(mixed["week3"][worst]["ap"] - m_fig[worst]["ap"], 4),
+        "mixed_gain_on_worst_at_least_0.05": mixed["week3"][worst]["ap"] - m_fig[worst]["ap"] >= 0.05,
+        "holdout_f1_within_0.01": mixed["holdout_macro_f1"] >= m_f1 - 0.01,
+    }
+    if "random" in results:
+        targets["mixed_at_least_random_on_worst"] = (
+            mixed["week3"][worst]["ap"] >= results["random"]["week3"][worst]["ap"]
+        )
+    return targets
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--model", help="reuse this model directory (trained on the HateXplain bench project)")
+    ap.add_argument("--budget", type=int, default=300)
+    ap.add_argument("--strategy", choices=STRATEGIES, help="only this strategy (default: all four)")
+    ap.add_argument("--curve", default="50,100,200,400", help="budgets of the hate-AP curve ('' for none)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per strategy whose picks depend on one (random, mixed)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+
+    import torch
+
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    spec = _hx.default_spec(threads=args.threads, onnx=(), recipe="heads")
+    model = _model(args, out, spec)
+    t_model = time.perf_counter() - t0
+    stream = platform_posts()
+    week3 = stream[stream["week"] == 3].reset_index(drop=True)
+    m_fig = week3_figures(model, week3)
+    m_f1 = round(float(model.card.metrics["macro_f1"]), 4)
+    base = base_project(model, stream, out)
+    strategies = [args.strategy] if args.strategy else list(STRATEGIES)
+    curve_budgets = [int(b) for b in args.curve.split(",") if b.strip()]
+    results, curve = _runs(model, base, out, stream, week3, args, spec, strategies, curve_budgets)
+    minutes = (time.perf_counter() - t0) / 60
+
+    print()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}")
+    print(
+        f"M {model.root} ({'reused' if args.model else f'trained in {t_model / 60:.1f} min'}); platform "
+        f"{len(stream)} posts {stream['source'].value_counts().to_dict()}; pool weeks 1-2 "
+        f"{int((stream['week'] <= 2).sum())}, week 3 {len(week3)} (never imported)"
+    )
+    pos = ", ".join(f"{lab} {m_fig[lab]['positives']}" for lab in model.labels)
+    print(f"week-3 positives: {pos}")
+    print()
+    _table(model, m_fig, m_f1, results, args)
     if curve_budgets:
         print()
         print("week-3 hate AP against the review budget (M: " + f"{m_fig['hate']['ap']:.3f})")
         print(f"{'budget':<10}" + "".join(f"{b:>8}" for b in curve_budgets))
         for strategy, row in curve.items():
             print(f"{strategy:<10}" + "".join(f"{row.get(b, float('nan')):>8.3f}" for b in curve_budgets))
-    # targets: the label that drifted worst = lowest week-3 AP of M among labels with >= 30 week-3 positives
-    eligible = [lab for lab in model.labels if m_fig[lab]["positives"] >= 30]
-    worst = min(eligible, key=lambda lab: m_fig[lab]["ap"]) if eligible else None
-    targets = {}
-    if "mixed" in results and worst:
-        mixed = results["mixed"]
-        targets = {
-            "worst_label": worst,
-            "mixed_beats_m_on_every_label": all(mixed["week3"][lab]["ap"] > m_fig[lab]["ap"] for lab in eligible),
-            "mixed_gain_on_worst": round(mixed["week3"][worst]["ap"] - m_fig[worst]["ap"], 4),
-            "mixed_gain_on_worst_at_least_0.05": mixed["week3"][worst]["ap"] - m_fig[worst]["ap"] >= 0.05,
-            "holdout_f1_within_0.01": mixed["holdout_macro_f1"] >= m_f1 - 0.01,
-        }
-        if "random" in results:
-            targets["mixed_at_least_random_on_worst"] = (
-                mixed["week3"][worst]["ap"] >= results["random"]["week3"][worst]["ap"]
-            )
+    targets = _targets(model, m_fig, m_f1, results)
     print()
     print("targets: " + ", ".join(f"{k} {v}" for k, v in targets.items()))
     print(
