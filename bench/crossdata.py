@@ -132,7 +132,7 @@ def configurations(
     return configs
 
 
-def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (issue 34)
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--project", type=Path, default=REPO / "build" / "bench-crossdata")
     ap.add_argument("--threads", type=int, default=2)
@@ -169,11 +169,15 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
         action="store_true",
         help="tune with the starter taxonomy's own hate gate (T2: recall floor 0.75, FPR budget 0.02)",
     )
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = _args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from training import DEFAULT_ENCODER, Encoder, FineTuneArgs, FineTunedClassifier, HeadsClassifier, tune_thresholds
+    from training import DEFAULT_ENCODER, Encoder
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -209,6 +213,16 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
         t_emb = time.perf_counter()
         Encoder(DEFAULT_ENCODER, cache_dir=cache).encode(frame["text"].tolist(), show_progress=True)  # cached once
         emb_s = time.perf_counter() - t_emb
+
+    results = _configurations(args, frame, sources, split_of, taxonomy, cache)
+    _tables(args, results, sources, split_of, frame, emb_s)
+    _targets(args, results, sources, t0)
+
+
+def _configurations(args, frame, sources, split_of, taxonomy, cache) -> dict:
+    """Fit each configuration's model (once per set of training sources), tune its threshold on the
+    configuration's calib, score every source's holdout."""
+    from training import FineTuneArgs, FineTunedClassifier, HeadsClassifier, tune_thresholds
 
     def fit(train_sources: list[str]):
         part = frame[frame.source.isin(train_sources)]
@@ -260,6 +274,11 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
         results[name] = row
         print(f"  {name:<34} threshold {thr:.2f}  (model {fit_s[key]:.0f} s)", flush=True)
 
+    return results
+
+
+def _tables(args, results: dict, sources: list[str], split_of: dict, frame, emb_s: float) -> None:
+    """The three tables: at the tuned threshold, at p >= 0.5, and the ceiling."""
     holdout_pos = {s: int((split_of[(s, "holdout")][LABEL] == 1).sum()) for s in sources}
     print(
         f"\nMachine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}; family "
@@ -293,6 +312,10 @@ def main() -> None:  # noqa: C901, PLR0915 -- over the length limits: to split (
 
             thr = row["threshold"] if at == "tuned" else 0.5 if at == "p>=0.5" else float("nan")
             print(f"{name:<34}{thr:>6.2f}  " + "".join(f"{cell(s):>22}" for s in sources))
+
+
+def _targets(args, results: dict, sources: list[str], t0: float) -> None:
+    """The issue's target lines and the JSON line."""
 
     def verdict(key_fmt: str) -> tuple[dict, dict]:
         got = {s: results[key_fmt.format(s)][s]["tuned"] for s in sources if key_fmt.format(s) in results}
