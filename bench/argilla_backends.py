@@ -122,7 +122,109 @@ def percentiles(times: list[float]) -> tuple[float, float]:
     return statistics.median(ms), ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
 
 
-def run_backend(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
+def _log_records(ds, records, name: str, info: dict, profile: bool) -> float:
+    """``records.log`` of every record (py-spy on the server meanwhile with ``profile``); its seconds."""
+    profiler = None
+    if profile:
+        import subprocess
+
+        out = REPO / "build" / "bench-argilla" / f"profile-{name}.txt"
+        profiler = subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--format",
+                "raw",
+                "-r",
+                "50",
+                "-o",
+                str(out),
+                "-p",
+                str(info["components"]["server"]["pid"]),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+    began = time.perf_counter()
+    ds.records.log(records, batch_size=256)
+    log_s = time.perf_counter() - began
+    if profiler is not None:
+        profiler.send_signal(2)
+        profiler.wait(30)
+        print(f"[{name}] py-spy profile of the server while logging: {out}")
+    return log_s
+
+
+def _query_timings(env, ds, vectors: np.ndarray, reps: int, search_url, name: str, result: dict) -> dict:
+    """p50 / p95 of each query kind into ``result``; the first page's totals."""
+    import httpx
+
+    http = httpx.Client(
+        base_url=env["ARGILLA_API_URL"] + "/api/v1",
+        headers={"X-Argilla-Api-Key": env["ARGILLA_API_KEY"]},
+        timeout=120,
+    )
+    search = f"/datasets/{ds.id}/records/search"
+    rng = np.random.default_rng(0)
+
+    def timed(fn) -> list[float]:
+        fn(0)  # warm
+        out = []
+        for k in range(reps):
+            t = time.perf_counter()
+            fn(k + 1)
+            out.append(time.perf_counter() - t)
+        return out
+
+    def ok(r):
+        assert r.status_code < 300, (r.status_code, r.text[:300])
+        return r.json()
+
+    totals = {}
+
+    def text_search(k):
+        body = {"query": {"text": {"q": WORDS[k % len(WORDS)]}}}
+        totals.setdefault("text", ok(http.post(search, params={"limit": 50}, json=body))["total"])
+
+    def metadata_filter(k):
+        body = {
+            "filters": {
+                "and": [
+                    {
+                        "type": "terms",
+                        "scope": {"entity": "metadata", "metadata_property": "source"},
+                        "values": ["jigsaw" if k % 2 else "hatexplain"],
+                    },
+                    {
+                        "type": "range",
+                        "scope": {"entity": "metadata", "metadata_property": "length"},
+                        "ge": 20 + k,
+                        "le": 400 + 10 * k,
+                    },
+                ]
+            }
+        }
+        totals.setdefault("filter", ok(http.post(search, params={"limit": 50}, json=body))["total"])
+
+    def similarity(k):
+        value = vectors[int(rng.integers(len(vectors)))].tolist()
+        body = {"query": {"vector": {"name": "minilm", "value": value, "order": "most_similar"}}}
+        totals.setdefault("similarity", len(ok(http.post(search, params={"limit": 50}, json=body))["items"]))
+
+    def progress(k):
+        ok(http.get(f"/datasets/{ds.id}/progress"))
+
+    queries = {"text search": text_search, "metadata filter": metadata_filter, "progress": progress}
+    if search_url is None:
+        queries["similarity search"] = similarity
+    for qname, fn in queries.items():
+        result[qname] = percentiles(timed(fn))
+        print(f"[{name}] {qname}: p50 {result[qname][0]:.1f} ms, p95 {result[qname][1]:.1f} ms", flush=True)
+    return totals
+
+
+def run_backend(
     name: str,
     posts: pd.DataFrame,
     vectors: np.ndarray,
@@ -132,7 +234,6 @@ def run_backend(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
     patches: bool = True,
 ) -> dict:
     import argilla as rg
-    import httpx
 
     from workbench.argilla.stack import ServerStack, StackSettings
 
@@ -164,102 +265,14 @@ def run_backend(  # noqa: PLR0915 -- over the length limits: to split (issue 34)
             ),
         ).create()
         records = build_records(posts, vectors)
-        profiler = None
-        if profile:
-            import subprocess
-
-            out = REPO / "build" / "bench-argilla" / f"profile-{name}.txt"
-            profiler = subprocess.Popen(
-                [
-                    "py-spy",
-                    "record",
-                    "--format",
-                    "raw",
-                    "-r",
-                    "50",
-                    "-o",
-                    str(out),
-                    "-p",
-                    str(info["components"]["server"]["pid"]),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            time.sleep(1)
-        began = time.perf_counter()
-        ds.records.log(records, batch_size=256)
-        result["log_s"] = time.perf_counter() - began
-        if profiler is not None:
-            profiler.send_signal(2)
-            profiler.wait(30)
-            print(f"[{name}] py-spy profile of the server while logging: {out}")
+        result["log_s"] = _log_records(ds, records, name, info, profile)
         result["log_rps"] = len(records) / result["log_s"]
         print(
             f"[{name}] logged {len(records)} records in {result['log_s']:.1f} s ({result['log_rps']:.1f} records/s)",
             flush=True,
         )
 
-        http = httpx.Client(
-            base_url=env["ARGILLA_API_URL"] + "/api/v1",
-            headers={"X-Argilla-Api-Key": env["ARGILLA_API_KEY"]},
-            timeout=120,
-        )
-        search = f"/datasets/{ds.id}/records/search"
-        rng = np.random.default_rng(0)
-
-        def timed(fn) -> list[float]:
-            fn(0)  # warm
-            out = []
-            for k in range(reps):
-                t = time.perf_counter()
-                fn(k + 1)
-                out.append(time.perf_counter() - t)
-            return out
-
-        def ok(r):
-            assert r.status_code < 300, (r.status_code, r.text[:300])
-            return r.json()
-
-        totals = {}
-
-        def text_search(k):
-            body = {"query": {"text": {"q": WORDS[k % len(WORDS)]}}}
-            totals.setdefault("text", ok(http.post(search, params={"limit": 50}, json=body))["total"])
-
-        def metadata_filter(k):
-            body = {
-                "filters": {
-                    "and": [
-                        {
-                            "type": "terms",
-                            "scope": {"entity": "metadata", "metadata_property": "source"},
-                            "values": ["jigsaw" if k % 2 else "hatexplain"],
-                        },
-                        {
-                            "type": "range",
-                            "scope": {"entity": "metadata", "metadata_property": "length"},
-                            "ge": 20 + k,
-                            "le": 400 + 10 * k,
-                        },
-                    ]
-                }
-            }
-            totals.setdefault("filter", ok(http.post(search, params={"limit": 50}, json=body))["total"])
-
-        def similarity(k):
-            value = vectors[int(rng.integers(len(vectors)))].tolist()
-            body = {"query": {"vector": {"name": "minilm", "value": value, "order": "most_similar"}}}
-            totals.setdefault("similarity", len(ok(http.post(search, params={"limit": 50}, json=body))["items"]))
-
-        def progress(k):
-            ok(http.get(f"/datasets/{ds.id}/progress"))
-
-        queries = {"text search": text_search, "metadata filter": metadata_filter, "progress": progress}
-        if search_url is None:
-            queries["similarity search"] = similarity
-        for qname, fn in queries.items():
-            result[qname] = percentiles(timed(fn))
-            print(f"[{name}] {qname}: p50 {result[qname][0]:.1f} ms, p95 {result[qname][1]:.1f} ms", flush=True)
+        totals = _query_timings(env, ds, vectors, reps, search_url, name, result)
         result["first_page_totals"] = totals
     finally:
         stack.stop()
