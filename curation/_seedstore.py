@@ -105,11 +105,6 @@ class SeedTables:
         row = self.conn.execute("SELECT seed_id FROM batches WHERE id=?", (batch_id,)).fetchone()
         return row[0] if row else None
 
-    def text_hashes(self, *, exclude_sources: Sequence[str] = ()) -> list[str]:
-        """The hash of every stored record's raw text (but those of ``exclude_sources``)."""
-        q = "SELECT text_hash, source FROM records"
-        return [h for h, src in self.conn.execute(q) if src not in set(exclude_sources)]
-
     def seed_plans(self) -> dict[str, dict[str, Any]]:
         """Seed version id -> its generation plan: target labels, kind, overlap rates, batch size, context."""
         return {

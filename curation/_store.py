@@ -141,6 +141,11 @@ class Store(SeedTables):
                 out[rid] = (th, lab)
         return out
 
+    def text_hashes(self, *, exclude_sources: Sequence[str] = ()) -> list[str]:
+        """The hash of every stored record's raw text (but those of ``exclude_sources``)."""
+        q = "SELECT text_hash, source FROM records"
+        return [h for h, src in self.conn.execute(q) if src not in set(exclude_sources)]
+
     def dedup_index(self) -> tuple[list[str], list[str], list[str], list[str], np.ndarray]:
         """Ids, normalised-text hashes, splits, near-dup groups and MinHash signatures of all records,
         in insertion order."""
