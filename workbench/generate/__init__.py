@@ -7,8 +7,8 @@ One small protocol (:class:`Provider`), one module per provider:
   structured JSON output, retries with exponential backoff, a requests-per-minute limit;
 - ``retrieval`` (offline): nearest neighbours of the seed in a pool of real texts, with diversity (MMR);
 - ``perturbation`` (offline): label-preserving adversarial variants of existing records;
-- ``suite`` (offline, ``--from-suite``): a model's failing functionalities as seeds, their batches from
-  the functional suites' train-side cases and perturbations of them.
+- ``from_suite`` (the ``suite`` provider, offline, ``--from-suite``): a model's failing functionalities
+  as seeds, their batches from the functional suites' train-side cases and perturbations of them.
 
 ``plan`` decides each item's intended labels (multi-label by construction: a seed with overlap rate r
 and batch size n gets round(r * n) items carrying both labels), ``prompt`` builds the request from the
@@ -20,12 +20,12 @@ other ``workbench`` packages.
 
 from .base import GenerationStats, Item, Provider, SeedSpec, Slot
 from .cache import GenerationCache
+from .from_suite import SuiteProvider, balanced_sizes, generate_from_suite
 from .openai_compatible import OpenAICompatibleProvider
 from .perturbation import PERTURBATIONS, PerturbationProvider, obfuscate_word, perturb
 from .plan import plan_slots
 from .retrieval import RetrievalProvider
 from .run import PROVIDERS, BatchSummary, generate, make_provider
-from .suite import SuiteProvider, balanced_sizes, generate_from_suite
 from .vectors import regression_vectors, write_regression_vectors
 
 __all__ = [

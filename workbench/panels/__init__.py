@@ -8,7 +8,7 @@
   reason, and what each action did to the snapshot;
 - ``monitor`` — :class:`MonitorPanel` and :func:`monitor_figure`, a shipped model's drift per label and
   window (decision rate against calib's alert band, PSI), alerts in red;
-- ``suites`` — :func:`suite_figure`, functional-suite pass rates of several models side by side, and
+- ``suite_figures`` — :func:`suite_figure`, functional-suite pass rates of several models side by side, and
   :func:`turns_figure`, each functionality across the turns of the loop;
 - ``map`` — :class:`MapPanel`, the embedding map with its colour selector, the interference table and
   heatmap beside it, clusters, "tag" and "send selection to review".
@@ -28,7 +28,7 @@ from .monitor import MonitorPanel, monitor_figure  # noqa: E402
 from .retrain import RetrainPanel  # noqa: E402
 from .review import ReviewPanel  # noqa: E402
 from .seeds import SeedsPanel  # noqa: E402
-from .suites import suite_comparison, suite_figure, turns_figure  # noqa: E402
+from .suite_figures import suite_comparison, suite_figure, turns_figure  # noqa: E402
 
 __all__ = [
     "MapPanel",
