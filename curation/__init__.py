@@ -18,7 +18,7 @@ from ._importers import (
     records_from_hf,
     register_format,
 )
-from ._ingest import ImportSummary
+from ._ingest import ImportOptions, ImportSummary
 from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
 from ._production import (
     DEFAULT_PRODUCTION_SPLITS,
@@ -114,6 +114,7 @@ __all__ = [
     "TIER_DEFAULTS",
     "Gate",
     "ImportFormat",
+    "ImportOptions",
     "ImportSummary",
     "ReadOptions",
     "ReviewOutcome",

@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypedDict
 
 import numpy as np
 
@@ -27,7 +27,24 @@ from ._store import Store
 from ._taxonomy import Taxonomy
 from ._validate import validate_record
 
-__all__ = ["ImportSummary", "ingest", "dedup_and_split", "duplicate_mask"]
+__all__ = ["ImportOptions", "ImportSummary", "ingest", "dedup_and_split", "duplicate_mask"]
+
+
+class ImportOptions(TypedDict, total=False):
+    """How an import stores its rows; every ``Project.import_*`` method takes them as keywords.
+
+    ``context``: the context of rows that name none; ``label_map``: dataset column -> taxonomy label
+    (``None`` drops the column); ``repair_hierarchy``: set a secondary label's primary where the row has
+    the secondary but not the primary; ``fractions``: split fractions for this import's new records only
+    (e.g. ``{"calib": 0.5, "holdout": 0.5}`` for a published evaluation file; stored records keep their
+    splits); ``actor``: who imports (the event log)."""
+
+    context: str | None
+    label_map: Mapping[str, str | None] | None
+    repair_hierarchy: bool
+    fractions: Mapping[str, float] | None
+    actor: str
+
 
 # dataset column -> workbench label, for built-in formats whose columns are not label names already
 

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, Unpack
 
 import pandas as pd
 import yaml
 
 from ._errors import StoreError, WorkbenchError
 from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
-from ._ingest import ImportSummary, duplicate_mask, ingest
+from ._ingest import ImportOptions, ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
 from ._production import (
     ProductionSummary,
@@ -188,21 +188,18 @@ class Project:
         fmt: str,
         *,
         source: str | None = None,
-        context: str | None = None,
-        label_map: Mapping[str, str | None] | None = None,
         text_field: str = "text",
         id_field: str | None = None,
         context_field: str | None = None,
-        repair_hierarchy: bool = False,
-        fractions: Mapping[str, float] | None = None,
-        actor: str = "import",
+        **options: Unpack[ImportOptions],
     ) -> ImportSummary:
         """Import a file in one of :data:`curation.FORMATS` (``seeds`` included). All or nothing.
 
-        ``fractions`` overrides the project's split fractions for this import's new records only,
-        e.g. ``{"calib": 0.5, "holdout": 0.5}`` for a published evaluation file that must never be
-        trained on. Records already stored keep their splits."""
-        label_columns = self._generic_label_columns(label_map) if fmt in ("csv", "jsonl") else None
+        ``text_field``, ``id_field``, ``context_field``: the columns of a generic ``csv`` / ``jsonl`` file;
+        ``options``: :class:`~curation.ImportOptions` (``fractions`` for an evaluation file, ``label_map``,
+        ``context``, ``repair_hierarchy``, ``actor``)."""
+        generic = fmt in ("csv", "jsonl")
+        label_columns = self._generic_label_columns(options.get("label_map")) if generic else None
         res = read_file(
             path,
             fmt,
@@ -211,61 +208,47 @@ class Project:
             context_field=context_field,
             label_columns=label_columns,
         )
-        return self.import_records(
-            res,
-            source=source,
-            context=context,
-            label_map=label_map,
-            path=str(path),
-            repair_hierarchy=repair_hierarchy,
-            fractions=fractions,
-            actor=actor,
-        )
+        return self.import_records(res, source=source, path=str(path), **options)
 
     def import_frame(
         self,
         frame: pd.DataFrame,
         *,
         source: str,
-        context: str = "GENERAL",
-        label_map: Mapping[str, str | None] | None = None,
         text_field: str = "text",
         id_field: str | None = None,
         context_field: str | None = None,
-        repair_hierarchy: bool = False,
-        actor: str = "import",
+        **options: Unpack[ImportOptions],
     ) -> ImportSummary:
-        """Import a pandas DataFrame (label columns named like taxonomy labels, or mapped)."""
+        """Import a pandas DataFrame (label columns named like taxonomy labels, or mapped with
+        ``label_map``); ``options`` as :meth:`import_file` (``context`` defaults to ``GENERAL``)."""
         res = records_from_frame(
             frame,
             text_field=text_field,
             id_field=id_field,
             context_field=context_field,
-            label_columns=self._generic_label_columns(label_map),
+            label_columns=self._generic_label_columns(options.get("label_map")),
         )
-        return self.import_records(
-            res, source=source, context=context, label_map=label_map, repair_hierarchy=repair_hierarchy, actor=actor
-        )
+        return self.import_records(res, source=source, **{"context": "GENERAL", **options})
 
     def import_hf(
         self,
         dataset,
         *,
         source: str,
-        context: str = "GENERAL",
-        label_map: Mapping[str, str | None] | None = None,
         text_field: str = "text",
         id_field: str | None = None,
-        repair_hierarchy: bool = False,
-        actor: str = "import",
+        **options: Unpack[ImportOptions],
     ) -> ImportSummary:
-        """Import an already loaded Hugging Face ``datasets.Dataset``."""
+        """Import an already loaded Hugging Face ``datasets.Dataset``; ``options`` as :meth:`import_file`
+        (``context`` defaults to ``GENERAL``)."""
         res = records_from_hf(
-            dataset, text_field=text_field, id_field=id_field, label_columns=self._generic_label_columns(label_map)
+            dataset,
+            text_field=text_field,
+            id_field=id_field,
+            label_columns=self._generic_label_columns(options.get("label_map")),
         )
-        return self.import_records(
-            res, source=source, context=context, label_map=label_map, repair_hierarchy=repair_hierarchy, actor=actor
-        )
+        return self.import_records(res, source=source, **{"context": "GENERAL", **options})
 
     def import_seeds(self, path, *, source: str = "seeds", actor: str = "import") -> ImportSummary:
         """Import a seeds YAML file (seeds, their batches and the batches' records) in one transaction;
@@ -283,28 +266,14 @@ class Project:
         result: ReadResult,
         *,
         source: str | None = None,
-        context: str | None = None,
-        label_map: Mapping[str, str | None] | None = None,
         path: str | None = None,
-        repair_hierarchy: bool = False,
-        actor: str = "import",
-        fractions: Mapping[str, float] | None = None,
+        **options: Unpack[ImportOptions],
     ) -> ImportSummary:
         """Validate parsed rows against the taxonomy, deduplicate, assign splits and store them
-        (see :func:`curation._ingest.ingest`). Nothing is written unless every row is valid."""
+        (:func:`curation._ingest.ingest`; ``options``: :class:`~curation.ImportOptions`). Nothing is written
+        unless every row is valid."""
         return ingest(
-            self.store,
-            self.taxonomy,
-            self.config,
-            result,
-            root=self.root,
-            source=source,
-            context=context,
-            label_map=label_map,
-            path=path,
-            repair_hierarchy=repair_hierarchy,
-            actor=actor,
-            fractions=fractions,
+            self.store, self.taxonomy, self.config, result, root=self.root, source=source, path=path, **options
         )
 
     # ------------------------------------------------------------------ seeds and batches
