@@ -214,6 +214,9 @@ class WorkbenchSession:
             raise KeyboardInterrupt
 
         previous = signal.signal(signal.SIGTERM, _term)
+        # Ctrl-C stops the session even when SIGINT came in ignored (a shell starts background commands so,
+        # and Python then installs no KeyboardInterrupt handler of its own)
+        previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             while self._jupyter is not None and is_ours(self._jupyter):
                 time.sleep(0.5)
@@ -223,4 +226,5 @@ class WorkbenchSession:
             try:
                 print("stopping: " + ", ".join(self.stop() or ["nothing left"]), flush=True)
             finally:
-                signal.signal(signal.SIGTERM, previous)  # the caller's handler again once run ends
+                signal.signal(signal.SIGTERM, previous)  # the caller's handlers again once run ends
+                signal.signal(signal.SIGINT, previous_int)
