@@ -106,12 +106,14 @@ HATEXPLAIN_FRACTIONS = {  # the official splits, kept: train trains, val evaluat
     "train.csv": {"train": 0.9, "valid": 0.1},
     "val.csv": {"calib": 0.5, "holdout": 0.5},
 }
-OTHER_SOURCES = {  # source -> (file under the shared data folder, format, label map: what the taxonomy lacks dropped)
-    "davidson": ("davidson/labeled_data.csv", "davidson", {}),
-    "ethos": ("ethos/Ethos_Dataset_Binary.csv", "ethos", {}),
+OTHER_SOURCES = {  # source -> (file under the shared data folder, format, the field that means hate in the
+    # format's raw records, label map: what the taxonomy lacks dropped)
+    "davidson": ("davidson/labeled_data.csv", "davidson", "hate", {}),
+    "ethos": ("ethos/Ethos_Dataset_Binary.csv", "ethos", "hate", {}),
     "openai_moderation": (
         "openai_moderation/samples-1680.jsonl.gz",
         "openai_moderation",
+        "H",
         {k: None for k in ("S", "V", "HR", "SH", "S3", "H2", "V2")},
     ),
 }
@@ -149,20 +151,12 @@ def multi_source_project(project_dir: Path, data: Path = DATA.parent, *, limit: 
         res = read_file(data / "hatexplain" / name, "hatexplain")
         res = dataclasses.replace(res, records=res.records[:limit])
         project.import_records(res, source="hatexplain", fractions=fractions, path=str(data / "hatexplain" / name))
-    for source, (rel, fmt, label_map) in OTHER_SOURCES.items():
+    for source, (rel, fmt, key, label_map) in OTHER_SOURCES.items():
         res = read_file(data / rel, fmt)
-        key = next((k for k, v in {**_FORMAT_HATE, **label_map}.items() if v == "hate" and k in _keys(res)), "hate")
         records = rate_balanced(res.records[:limit], key, seed=seed)
         res = dataclasses.replace(res, records=records)
         project.import_records(res, source=source, label_map=label_map, fractions=OTHER_FRACTIONS, path=str(data / rel))
     return project
-
-
-_FORMAT_HATE = {"H": "hate"}  # the OpenAI format's hate field
-
-
-def _keys(res) -> set[str]:
-    return {k for r in res.records[:50] for k in r.labels}
 
 
 def default_spec(

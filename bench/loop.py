@@ -65,10 +65,8 @@ HX_DATA, default_spec, hatexplain_project, multi_source_project, scores, three_c
 )
 
 SHARED = REPO.parent / "shared" / "data"
-SOURCES = {  # source -> (file, importer format, the label that means hate in that format's records)
-    "davidson": (SHARED / "davidson" / "labeled_data.csv", "davidson", "hate"),
-    "ethos": (SHARED / "ethos" / "Ethos_Dataset_Binary.csv", "ethos", "hate"),
-    "openai_moderation": (SHARED / "openai_moderation" / "samples-1680.jsonl.gz", "openai_moderation", "H"),
+SOURCES = {  # source -> (file, importer format, the field that means hate in that format's raw records)
+    name: (SHARED / rel, fmt, key) for name, (rel, fmt, key, _) in _hx.OTHER_SOURCES.items()
 }
 FPR_MAX = 0.1
 

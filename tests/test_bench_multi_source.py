@@ -17,7 +17,7 @@ LIMIT = 300
 
 def test_the_multi_source_start_keeps_hatexplains_official_splits(tmp_path):
     data = shared("hatexplain/train.csv").parents[1]
-    for rel, _, _ in OTHER_SOURCES.values():
+    for rel, *_ in OTHER_SOURCES.values():
         shared(rel)  # a clear message when a file is missing
     p = multi_source_project(tmp_path / "p", data, limit=LIMIT)
     frame = p.frame(include_unreviewed=True)
