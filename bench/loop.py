@@ -278,7 +278,7 @@ def print_start(start: str, run: dict) -> dict:
     models = [c for c in table.columns if c.startswith("M")]
     evals = [h.start_evaluation] + [t.evaluation for t in h.turns]
     m0 = "reused" if run["m0_reused"] else f"trained in {run['m0_minutes']:.1f} min"
-    print(f"\n== start: {start} (M0 {m0}; stopped: {h.stopped})")
+    print(f"\n== start: {start} (M0 {m0}; stopped: {h.stopped}; best model: {h.best})")
     print(f"{'turn':<30}" + "".join(f"{m:>8}" for m in models))
     print(f"{'minutes':<30}{'':>8}" + "".join(f"{t.minutes:>8.1f}" for t in h.turns))
     print(
@@ -287,8 +287,7 @@ def print_start(start: str, run: dict) -> dict:
     for name, row in table.iterrows():
         gap = " (known gap)" if row["known_gap"] else ""
         print(f"{str(name) + gap:<30}" + "".join(f"{row[m]:>8.3f}" for m in models) + f"   min {row['min_pass']:.2f}")
-    overall = [float(r.cases["passed"].mean()) for r in h.results().values()]
-    print(f"{'all test-side cases':<30}" + "".join(f"{x:>8.3f}" for x in overall))
+    print(f"{'all test-side cases':<30}" + "".join(f"{x:>8.3f}" for x in h.overall().values()))
     print(f"{'HateXplain val macro-F1':<30}" + "".join(f"{e['hx'][1]:>8.3f}" for e in evals))
     for src in evals[0]["cross"]:
         print(f"{'hate R@FPR<=.1 ' + src:<30}" + "".join(f"{e['cross'][src]['recall_at_fpr']:>8.3f}" for e in evals))
@@ -323,10 +322,11 @@ def targets(start: str, table: pd.DataFrame, models: list[str], evals: list[dict
     )
     return {
         "stopped": h.stopped,
+        "best": h.best,
         "m0_minutes": round(run["m0_minutes"], 1),
         "turn_minutes": [round(t.minutes, 1) for t in h.turns],
         "suite": {m: {str(f): round(float(v), 4) for f, v in table[m].items()} for m in models},
-        "overall": {m: round(float(r.cases["passed"].mean()), 4) for m, r in h.results().items()},
+        "overall": {m: round(x, 4) for m, x in h.overall().items()},
         "hx": {m: e["hx"] for m, e in zip(models, evals)},
         "cross": {m: e["cross"] for m, e in zip(models, evals)},
         "group_fpr": {m: {str(g): v for g, v in r.by_group()["fpr"].items()} for m, r in h.results().items()},

@@ -71,7 +71,7 @@ def accept_all(project, made):
 
 
 history = run_turns(project, m0, train=train_turn, review=accept_all, turns=2)
-history.stopped, [(t.index, t.improved) for t in history.turns]
+history.stopped, history.best, [(t.index, t.improved) for t in history.turns]
 
 # %%
 # what the first turn generated: one batch per failing functionality and contrast

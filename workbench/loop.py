@@ -9,10 +9,14 @@ callback) and runs the suite on the new model. :func:`run_turns` stops early whe
 - there is nothing left to generate from (``nothing to generate``: no train-side material, or every seed
   quarantined after a rejected batch), or
 - a turn improved no functionality by at least ``min_gain`` over the model before it (``no functionality
-  improved``: another turn of the same material would not help; change the material instead).
+  improved``: another turn of the same material would not help; change the material instead), or
+- a turn lost ground: its overall test-side pass rate fell more than ``min_gain`` below the best model's so
+  far (``lost ground``: what it gained on some functionalities it lost on others; ship the best model, not
+  the last).
 
 The history keeps every model's suite result; :meth:`LoopHistory.table` is the pass rate per functionality
-per model, what :func:`workbench.panels.turns_figure` draws.
+per model, what :func:`workbench.panels.turns_figure` draws, and :attr:`LoopHistory.best` names the model
+with the highest overall pass rate (the earliest on a tie), which need not be the last one.
 """
 
 from __future__ import annotations
@@ -25,11 +29,19 @@ import pandas as pd
 
 from workbench.generate import generate_from_suite
 
-__all__ = ["LoopHistory", "Turn", "accept_generated", "improved_functionalities", "run_turns"]
+__all__ = [
+    "LoopHistory",
+    "Turn",
+    "accept_generated",
+    "improved_functionalities",
+    "overall_pass_rate",
+    "run_turns",
+]
 
 CONVERGED = "converged: the model fails no functionality"
 NOTHING_TO_GENERATE = "nothing to generate"
 NOT_IMPROVED = "no functionality improved"
+LOST_GROUND = "lost ground"
 ALL_TURNS = "all turns run"
 
 
@@ -40,6 +52,12 @@ def improved_functionalities(before, after, *, min_gain: float = 0.01) -> list[s
     a = getattr(after, "functionalities", after)["pass_rate"]
     both = a.index.intersection(b.index)
     return sorted(str(f) for f in both if float(a[f]) - float(b[f]) >= min_gain)
+
+
+def overall_pass_rate(result) -> float:
+    """The share of a suite result's test-side cases the model passed (0.0 for a suite with no cases)."""
+    cases = result.cases
+    return float(cases["passed"].mean()) if len(cases) else 0.0
 
 
 @dataclass
@@ -65,10 +83,28 @@ class LoopHistory:
     start_evaluation: Any = None
     turns: list[Turn] = field(default_factory=list)
     stopped: str = ALL_TURNS
+    start_model: Any = None
 
     @property
     def models(self) -> list[Any]:
         return [t.model for t in self.turns]
+
+    def overall(self) -> dict[str, float]:
+        """``{"M0": overall pass rate, "M1": ..., ...}``."""
+        return {name: overall_pass_rate(r) for name, r in self.results().items()}
+
+    @property
+    def best(self) -> str:
+        """The name (``"M0"``, ``"M1"``, ...) of the model with the highest overall pass rate; the earliest
+        on a tie, so a turn that only matches the best does not replace it."""
+        rates = self.overall()
+        return max(rates, key=lambda name: (rates[name], -int(name[1:])))
+
+    @property
+    def best_model(self) -> Any:
+        """The model :attr:`best` names (``start_model`` for ``"M0"``)."""
+        k = int(self.best[1:])
+        return self.start_model if k == 0 else self.turns[k - 1].model
 
     def results(self) -> dict[str, Any]:
         """``{"M0": result, "M1": ..., ...}``."""
@@ -116,7 +152,7 @@ def run_turns(
     ``generate_kw`` goes to :func:`generate_from_suite` (``n``, ``use_llm``, ``retrieve``, ...)."""
     suite = suite or (lambda m: m.run_suite())
     current, result = model, suite(model)
-    history = LoopHistory(result, evaluate(model) if evaluate else None)
+    history = LoopHistory(result, evaluate(model) if evaluate else None, start_model=model)
     for k in range(1, turns + 1):
         if not result.verdict.failures:
             history.stopped = CONVERGED
@@ -144,9 +180,16 @@ def run_turns(
         history.turns.append(turn)
         if on_turn is not None:
             on_turn(turn)
+        best_before = max(overall_pass_rate(r) for r in list(history.results().values())[:-1])
         current, result = nxt, new
         if not turn.improved:
             history.stopped = NOT_IMPROVED
+            break
+        if overall_pass_rate(new) < best_before - min_gain:
+            history.stopped = (
+                f"{LOST_GROUND}: overall pass rate {best_before:.3f} (best, {history.best}) -> "
+                f"{overall_pass_rate(new):.3f}"
+            )
             break
     else:
         if history.turns and not result.verdict.failures:

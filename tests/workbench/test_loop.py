@@ -27,7 +27,15 @@ from training import TrainSpec, prepare_training, run_suite, train_model
 from workbench import STARTER_SUITES
 from workbench.generate import SuiteProvider, balanced_sizes, generate_from_suite
 from workbench.generate.base import GenerationStats, SeedSpec, Slot
-from workbench.loop import CONVERGED, NOT_IMPROVED, NOTHING_TO_GENERATE, accept_generated, run_turns
+from workbench.loop import (
+    CONVERGED,
+    LOST_GROUND,
+    NOT_IMPROVED,
+    NOTHING_TO_GENERATE,
+    LoopHistory,
+    accept_generated,
+    run_turns,
+)
 
 WORDS = "apple river window cloud music table garden paper stone light".split()
 HATE_TAXONOMY = {"labels": [{"name": "hate", "tier": "T2"}]}
@@ -105,6 +113,7 @@ def test_the_loop_fixes_a_planted_failure_and_stops_when_nothing_fails(tmp_path)
     table = history.table()
     assert list(table.columns[:2]) == ["M0", "M1"] and table.loc["negated_zorg", "M0"] == 0.0
     assert table.loc["negated_zorg", "M1"] == 1.0 and table.loc["says_zorg", "M1"] == 1.0
+    assert history.best == "M1" and history.best_model is turn.model
     from workbench.panels import turns_figure
 
     fig = turns_figure(history.results())
@@ -279,3 +288,49 @@ def test_the_suite_result_has_a_false_positive_rate_per_group(tmp_path):
         1 for c in cases if "group" in c.fillers and all(v == 0 for v in c.expect.values())
     )
     assert set(table.index) == {c.fillers["group"] for c in cases if "group" in c.fillers}
+
+
+def _suite_result(rates: dict[str, float], cases: int = 10):
+    """A suite result's shape (functionalities, cases, verdict) with the given pass rates, for the stop rule
+    alone: what generates, reviews and trains is tested on real models above."""
+    from types import SimpleNamespace
+
+    passed = [i < round(r * cases) for r in rates.values() for i in range(cases)]
+    funcs = pd.DataFrame({"pass_rate": list(rates.values()), "min_pass": 0.9, "known_gap": False}, index=list(rates))
+    failures = [SimpleNamespace(subject=f) for f, r in rates.items() if r < 0.9]
+    return SimpleNamespace(
+        cases=pd.DataFrame({"passed": passed}), functionalities=funcs, verdict=SimpleNamespace(failures=failures)
+    )
+
+
+def test_the_loop_stops_when_a_turn_loses_ground_and_names_the_best_model(monkeypatch):
+    # M0 0.4 overall, M1 0.7, M2 gains on "b" but loses more on "a": 0.6 < 0.7 - min_gain
+    rates = [{"a": 0.4, "b": 0.4}, {"a": 1.0, "b": 0.4}, {"a": 0.6, "b": 0.6}, {"a": 1.0, "b": 1.0}]
+    models = ["m0", "m1", "m2", "m3"]
+    monkeypatch.setattr(
+        "workbench.loop.generate_from_suite", lambda project, model, **kw: {"batches": ["b"], "skipped": {}}
+    )
+    history = run_turns(
+        None,
+        "m0",
+        train=lambda k: models[k],
+        review=lambda project, made: {},
+        suite=lambda m: _suite_result(rates[models.index(m)]),
+        turns=3,
+    )
+    assert history.stopped.startswith(LOST_GROUND) and len(history.turns) == 2
+    assert "0.700 (best, M1) -> 0.600" in history.stopped
+    assert history.turns[1].improved == ["b"]  # it did improve something: the net loss stops it
+    assert history.overall() == {"M0": 0.4, "M1": 0.7, "M2": 0.6}
+    assert history.best == "M1" and history.best_model == "m1"
+
+
+def test_the_best_model_is_the_earliest_on_a_tie():
+    history = LoopHistory(_suite_result({"a": 0.5}), start_model="m0")
+    assert history.best == "M0" and history.best_model == "m0"
+    from workbench.loop import Turn
+
+    history.turns.append(Turn(1, "m1", _suite_result({"a": 0.5}), {}, None, [], 0.0))
+    assert history.best == "M0"
+    history.turns.append(Turn(2, "m2", _suite_result({"a": 0.8}), {}, None, ["a"], 0.0))
+    assert history.best == "M2" and history.best_model == "m2"
