@@ -98,4 +98,4 @@ pd.DataFrame({name: r.by_group()["fpr"] for name, r in history.results().items()
 
 # %%
 # overall test-side pass rate, model by model
-[round(float(r.cases["passed"].mean()), 3) for r in history.results().values()]
+[round(x, 3) for x in history.overall().values()]

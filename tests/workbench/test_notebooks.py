@@ -115,9 +115,12 @@ def test_functional_suites_notebook(demo, monkeypatch):
     assert n_test > 100 and n_train > 100
     failing = ast.literal_eval(_text(cells[3]))
     assert failing and all(line.startswith("functionality ") for line in failing)
-    stopped, turns = ast.literal_eval(_text(cells[4]))
+    stopped, best, turns = ast.literal_eval(_text(cells[4]))
     assert 1 <= len(turns) <= 2 and turns[0][1]  # the first turn improved something
-    assert len(turns) == 2 or stopped.startswith(("converged", "no functionality improved", "nothing to generate"))
+    assert len(turns) == 2 or stopped.startswith(
+        ("converged", "no functionality improved", "nothing to generate", "lost ground")
+    )
+    assert best in [f"M{k}" for k in range(len(turns) + 1)]
     made = ast.literal_eval(_text(cells[5]))
     assert made and all(seed.startswith("suite-") and stored > 0 for seed, stored in made)
     assert _has(cells[6], "application/vnd.plotly.v1+json")  # each functionality across the turns
@@ -126,3 +129,4 @@ def test_functional_suites_notebook(demo, monkeypatch):
     assert "Muslims" in _text(cells[9]) and "M0" in _text(cells[9])  # per-group false-positive rates
     overall = ast.literal_eval(_text(cells[-1]))
     assert len(overall) == len(turns) + 1 and max(overall[1:]) > overall[0]  # the loop fixed some of what it found
+    assert overall[int(best[1:])] == max(overall)  # the best model is the one with the highest overall rate
