@@ -127,9 +127,12 @@ def rate_balanced(records: list, key: str, min_rate: float = MIN_HATE_RATE, seed
     unbalanced, one probability means different odds per source). Records without the label are kept."""
     import random
 
-    pos = [r for r in records if r.labels.get(key) in (1, "1", True)]
-    neg = [r for r in records if r.labels.get(key) in (0, "0", False)]
-    other = [r for r in records if r not in pos and r not in neg] if len(pos) + len(neg) < len(records) else []
+    pos: list = []
+    neg: list = []
+    other: list = []
+    for r in records:  # one pass: the label's value decides the list
+        value = r.labels.get(key)
+        (pos if value in (1, "1", True) else neg if value in (0, "0", False) else other).append(r)
     keep = min(len(neg), int(round(len(pos) * (1 - min_rate) / min_rate)))
     return pos + random.Random(seed).sample(neg, keep) + other
 
