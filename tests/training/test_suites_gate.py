@@ -4,9 +4,7 @@ worst cases; a known gap is reported, never failing; pending cases are left out 
 from __future__ import annotations
 
 import json
-import random
 
-import pandas as pd
 import pytest
 import yaml
 
@@ -14,54 +12,42 @@ from curation import Project, Taxonomy, expand_project_suites
 from training import TrainSpec, load_model, train_model
 from workbench.cli import main
 
+from ..zorg_world import zorg_project
+
 pytestmark = pytest.mark.slow
 
-WORDS = "apple river window cloud music table garden paper stone light".split()
+PLANTED = {
+    "suite": "planted",
+    "fillers": {"w": {"test": ["apple", "river", "cloud", "music"], "train": ["table", "stone"]}},
+    "functionalities": [
+        {
+            "name": "says_zorg",
+            "expect": {"hate": 1},
+            "templates": [{"text": "{w} zorg {w} garden"}, {"text": "zorg zorg {w}", "side": "train"}],
+        },
+        # planted: the model fires on every zorg, but this functionality says a negated one is fine
+        {
+            "name": "negated_zorg",
+            "expect": {"hate": 0},
+            "templates": [
+                {"text": "no zorg at all {w} paper"},
+                {"text": "never any zorg near the {w}", "side": "train"},
+            ],
+        },
+        {
+            "name": "gap_zorg",
+            "expect": {"hate": 0},
+            "known_gap": True,
+            "templates": [{"text": "{w} window zorg light"}],
+        },
+        {"name": "plain", "expect": {"hate": 0}, "templates": [{"text": "{w} garden paper"}]},
+    ],
+}
 
 
 def _project(root) -> Project:
     """A tiny real model's world: a post with 'zorg' in it is hate, any other post is not."""
-    rng = random.Random(0)
-    rows = []
-    for i in range(400):
-        words = rng.sample(WORDS, 5)
-        hate = i % 3 == 0
-        if hate:
-            words.insert(rng.randrange(6), "zorg")
-        rows.append({"text": " ".join(words) + f" {i}", "hate": int(hate)})
-    p = Project.init(root, taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}))
-    p.import_frame(pd.DataFrame(rows), source="synthetic")
-    (p.root / "suites").mkdir()
-    suite = {
-        "suite": "planted",
-        "fillers": {"w": {"test": ["apple", "river", "cloud", "music"], "train": ["table", "stone"]}},
-        "functionalities": [
-            {
-                "name": "says_zorg",
-                "expect": {"hate": 1},
-                "templates": [{"text": "{w} zorg {w} garden"}, {"text": "zorg zorg {w}", "side": "train"}],
-            },
-            # planted: the model fires on every zorg, but this functionality says a negated one is fine
-            {
-                "name": "negated_zorg",
-                "expect": {"hate": 0},
-                "templates": [
-                    {"text": "no zorg at all {w} paper"},
-                    {"text": "never any zorg near the {w}", "side": "train"},
-                ],
-            },
-            {
-                "name": "gap_zorg",
-                "expect": {"hate": 0},
-                "known_gap": True,
-                "templates": [{"text": "{w} window zorg light"}],
-            },
-            {"name": "plain", "expect": {"hate": 0}, "templates": [{"text": "{w} garden paper"}]},
-        ],
-    }
-    (p.root / "suites" / "planted.yaml").write_text(yaml.safe_dump(suite))
-    expand_project_suites(p.root, p.taxonomy)
-    return p
+    return zorg_project(root, PLANTED)
 
 
 def test_a_planted_failing_functionality_fails_the_gate_and_a_known_gap_does_not(tmp_path, capsys):

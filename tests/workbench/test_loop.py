@@ -5,19 +5,16 @@ per-group false-positive table - on a tiny real world and the starter suite."""
 from __future__ import annotations
 
 import collections
-import random
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from curation import (
     Project,
     Taxonomy,
     balance_warnings,
-    expand_project_suites,
     expand_suite,
     identity_balance,
     load_suite,
@@ -37,26 +34,12 @@ from workbench.loop import (
     run_turns,
 )
 
-WORDS = "apple river window cloud music table garden paper stone light".split()
-HATE_TAXONOMY = {"labels": [{"name": "hate", "tier": "T2"}]}
+from ..zorg_world import HATE_TAXONOMY, zorg_project
 
 
 def _world(root: Path, *, negated_train: bool = True) -> Project:
     """'zorg' in a post is hate, except after 'no'; the suite's groups are 'quns' (named only in hateful
     posts of the store: unbalanced on purpose) and, on the test side, 'yoks'."""
-    rng = random.Random(0)
-    rows = []
-    for i in range(400):
-        words = rng.sample(WORDS, 5)
-        hate = i % 3 == 0
-        if hate:
-            words.insert(rng.randrange(6), "zorg")
-            if i % 2:
-                words.insert(0, "quns")
-        rows.append({"text": " ".join(words) + f" {i}", "hate": int(hate)})
-    p = Project.init(root, taxonomy=Taxonomy.from_dict(HATE_TAXONOMY))
-    p.import_frame(pd.DataFrame(rows), source="synthetic")
-    (p.root / "suites").mkdir()
     negated = [{"text": "no zorg {group} {w} at all", "side": "test"}]
     if negated_train:
         negated.append({"text": "no zorg {group} {w} at all", "side": "train"})
@@ -79,9 +62,7 @@ def _world(root: Path, *, negated_train: bool = True) -> Project:
             {"name": "plain", "expect": {"hate": 0}, "templates": [{"text": "{group} {w} garden paper"}]},
         ],
     }
-    (p.root / "suites" / "planted.yaml").write_text(yaml.safe_dump(suite))
-    expand_project_suites(p.root, p.taxonomy)
-    return p
+    return zorg_project(root, suite, hate_group="quns")
 
 
 SPEC = TrainSpec(recipe="tfidf", mix=False, suite_pending=True)
