@@ -8,9 +8,10 @@ pydantic v2 (MIT; already a dependency of the Argilla SDK, and of the core since
 parsing; :func:`load_yaml` turns its errors into the project's what / expected / got / fix errors with the
 file, the line and the dotted key (a typo'd key names the known ones and the closest). ``workbench.yaml``
 is parsed whole by :class:`ProjectSettings` (missing blocks and fields take the defaults, an unknown key is
-refused). ``taxonomy.yaml`` and ``suites/*.yaml`` are checked against their models for structure, keys and
-types first; what a schema cannot say (a parent that must exist, cycles, the train/test side rule) stays in
-:mod:`._taxonomy` and :mod:`._suites`. Every file an earlier version wrote still loads
+refused). ``taxonomy.yaml`` and ``suites/*.yaml`` are still read by their own loaders (:mod:`._taxonomy`,
+:mod:`._suites`: keys, types, and what a schema cannot say - a parent that must exist, cycles, the
+train/test side rule); :class:`TaxonomyFile` and :class:`SuiteFile` give their schemas, and a test keeps
+their keys equal to what the loaders accept. Every file an earlier version wrote still loads
 (``tests/fixtures/legacy_configs``, written by the code of nine commits since the first).
 """
 
