@@ -180,16 +180,13 @@ def run_turns(
         history.turns.append(turn)
         if on_turn is not None:
             on_turn(turn)
-        best_before = max(overall_pass_rate(r) for r in list(history.results().values())[:-1])
+        *before, now = history.overall().values()
         current, result = nxt, new
         if not turn.improved:
             history.stopped = NOT_IMPROVED
             break
-        if overall_pass_rate(new) < best_before - min_gain:
-            history.stopped = (
-                f"{LOST_GROUND}: overall pass rate {best_before:.3f} (best, {history.best}) -> "
-                f"{overall_pass_rate(new):.3f}"
-            )
+        if now < max(before) - min_gain:
+            history.stopped = f"{LOST_GROUND}: overall pass rate {max(before):.3f} (best, {history.best}) -> {now:.3f}"
             break
     else:
         if history.turns and not result.verdict.failures:
