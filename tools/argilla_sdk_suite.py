@@ -5,9 +5,11 @@
 Fetches the sdist once into build/argilla-sdk (from the package index, like any other install), starts a
 stack in a fresh temporary home on the next free port from 6900 (``--port N``: from N; `make test` runs
 the suites beside pytest from 7100, clear of the ports the tests' own stacks take), runs the suite with
-ARGILLA_API_URL / ARGILLA_API_KEY set, stops the stack and exits with pytest's exit code. ``--database-url`` puts Argilla's
-database on that PostgreSQL (an empty database); ``--postgres`` starts a throwaway PostgreSQL cluster on
-127.0.0.1 for the run (workbench.argilla.postgres) and stops it after. The two files that need the
+ARGILLA_API_URL / ARGILLA_API_KEY set, stops the stack and exits with pytest's exit code.
+``--database-url`` puts Argilla's database on that PostgreSQL (an empty database); ``--postgres`` starts a
+throwaway PostgreSQL cluster on 127.0.0.1 for the run (workbench.argilla.postgres) and stops it after.
+Ctrl-C or SIGTERM stops the run and still stops what it started, also when it was started in the background
+of a script (where SIGINT comes in ignored: `make test` starts it so). The two files that need the
 Hugging Face Hub (test_export_dataset.py, test_import_features.py) are left out, as the issue says.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -69,6 +72,14 @@ def main() -> int:
     where.add_argument("--postgres", action="store_true", help="on a throwaway PostgreSQL cluster started for the run")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
+
+    def _interrupt(*_):
+        raise KeyboardInterrupt
+
+    # as `workbench run` does: a background job of a script gets SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler; a SIGTERM would end the process without the cleanup below
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
 
     sys.path.insert(0, str(REPO))
     from workbench.argilla.postgres import LocalPostgres
