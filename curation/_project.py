@@ -79,12 +79,13 @@ class Project:
     >>> import tempfile
     >>> from curation import Taxonomy
     >>> tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive"}]})
-    >>> p = Project.init(tempfile.mkdtemp() + "/proj", taxonomy=tax)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> p = Project.init(folder.name + "/proj", taxonomy=tax)
     >>> s = p.import_frame(pd.DataFrame({"text": ["you are great", "I hate you all"],
     ...                                   "hate": [0, 1]}), source="toy")
     >>> s.n_inserted, bool(p.frame()["offensive"].isna().all())
     (2, True)
-    >>> p.close()
+    >>> p.close(); folder.cleanup()
     """
 
     CONFIG = "workbench.yaml"

@@ -53,10 +53,11 @@ class Store(SeedTables):
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> st = Store(pathlib.Path(tempfile.mkdtemp()) / "store.sqlite").open()
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> st = Store(pathlib.Path(folder.name) / "store.sqlite").open()
     >>> st.count()
     0
-    >>> st.close()
+    >>> st.close(); folder.cleanup()
     """
 
     def __init__(self, path, *, synthetic_fractions: Mapping[str, float] | None = None):

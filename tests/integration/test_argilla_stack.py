@@ -438,9 +438,12 @@ def test_search_engine_features_through_the_api(owner):
 def test_a_dataset_dropped_behind_the_index_back_is_reported_and_removed_on_start(stack, owner):
     """A crash between Argilla's database write and the index write (or a restored database) leaves the
     index holding a dataset the database no longer has: the next start must still come up, name it in
-    its repair report and drop it from the index."""
+    its repair report and drop it from the index. (The stop also empties the processes' temporary folder
+    under the home: Argilla's server copies its web app into a new temporary folder at every start.)"""
     dataset_id, _ = make_dataset(owner, 5)
+    assert list(stack.tmp_dir.glob("*/statics/index.html")), "the server's web app copy is not under the home"
     stack.stop()
+    assert not any(stack.tmp_dir.iterdir()), f"stop left {sorted(p.name for p in stack.tmp_dir.iterdir())}"
     hex_id = uuid.UUID(dataset_id).hex
     with sqlite3.connect(stack.argilla_home / "argilla.db") as db:
         db.execute("PRAGMA foreign_keys = ON")

@@ -22,6 +22,7 @@ import ipaddress
 import json
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -142,6 +143,9 @@ class ServerStack:
         self.log_dir = home / "logs"
         self.search_db = home / "search.sqlite"
         self.argilla_home = home / "argilla"
+        # The processes' temporary folder: Argilla's server copies its web app (14 MB) into a fresh temporary
+        # folder at every start and never removes it, so children get one under the home, emptied on stop.
+        self.tmp_dir = home / "tmp"
 
     # -- state ----------------------------------------------------------------------------------------
 
@@ -206,6 +210,7 @@ class ServerStack:
         s = self.settings
         env = {k: v for k, v in os.environ.items() if not k.startswith("ARGILLA_")}
         self.argilla_home.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         origins = [f"http://{h}:{p}" for p in (ports or [port]) for h in (s.host, "localhost", "127.0.0.1")]
         env.update(
             ARGILLA_HOME_PATH=str(self.argilla_home),
@@ -217,6 +222,7 @@ class ServerStack:
             WORKBENCH_SEARCH_DB=str(self.search_db),
             WORKBENCH_ARGILLA_SECRETS=str(self.secrets_file),
             PYTHONUNBUFFERED="1",
+            TMPDIR=str(self.tmp_dir),
         )
         if s.database_url:
             env["ARGILLA_DATABASE_URL"] = s.database_url
@@ -305,6 +311,7 @@ class ServerStack:
             self.stop()
         s = self.settings
         creds = self._secrets()
+        self._empty_tmp()  # nothing of this home runs now: what a killed run left goes
         started: dict[str, dict] = {}
         try:
             redis_url, ports, urls, repair = self._launch(creds, started, timeout)
@@ -461,7 +468,17 @@ class ServerStack:
                 stopped.append(name)
         self.state_file.unlink(missing_ok=True)
         self.urls_file.unlink(missing_ok=True)
+        self._empty_tmp()
         return stopped
+
+    def _empty_tmp(self) -> None:
+        """Remove what the stopped processes left in their temporary folder (nothing of it is kept)."""
+        if self.tmp_dir.is_dir():
+            for entry in self.tmp_dir.iterdir():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
     # -- maintenance ----------------------------------------------------------------------------------
 
