@@ -85,3 +85,18 @@ def test_any_text_is_a_valid_query(conn, q):
 def test_fts5_operators_in_input_are_taken_literally(conn, parts):
     matching(conn, "".join(parts))
     matching(conn, " ".join(parts))
+
+
+def test_a_process_that_imports_the_engine_leaves_no_web_app_copy_behind(tmp_path):
+    """Importing argilla-server copies its 14 MB web app into a new temporary folder that nothing removes;
+    the engine removes this process's copy at exit (a run of make test imported it and left one each time)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import workbench.argilla.engine, argilla_server._app, os; print(os.listdir(os.environ['TMPDIR']))"
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() not in ("", "[]"), "the import made no copy: the test would prove nothing"
+    assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import sys
+from pathlib import Path
 
 PINNED_VERSION = "2.8.0"
 _LOG = logging.getLogger("workbench.argilla")
@@ -18,6 +21,20 @@ _applied: list[str] = []
 def applied() -> list[str]:
     """Names of the patches applied in this process."""
     return list(_applied)
+
+
+def remove_web_app_copy() -> None:
+    """Remove the copy of the web app that importing argilla-server made in this process.
+
+    Its first import copies the UI (14 MB) into a new temporary folder to write the base URL into it, and
+    nothing removes it: every process that imports argilla-server leaves one behind (the stack's processes
+    get a temporary folder under their home, emptied on stop; this is for the others, e.g. a test run or a
+    kernel that uses the search engine). Registered at exit by :mod:`workbench.argilla.engine`."""
+    app = getattr(sys.modules.get("argilla_server._app"), "app", None)
+    for route in getattr(app, "routes", []):
+        directory = getattr(getattr(route, "app", None), "directory", None)
+        if getattr(route, "name", None) == "static" and directory and Path(directory).name == "statics":
+            shutil.rmtree(Path(directory).parent, ignore_errors=True)
 
 
 def apply() -> list[str]:

@@ -31,9 +31,14 @@ dataset's rows). Underscore names stay inside their module; nothing outside ``wo
 these modules.
 """
 
+import atexit
+
+from ..patches import remove_web_app_copy
 from .query import fts_query
 from .schema import ENGINE_NAME, MAX_TERMS, SCHEMA_VERSION, SLOTS, connect, search_db_path
 from .searchengine import SQLiteSearchEngine
+
+atexit.register(remove_web_app_copy)  # importing argilla-server copied its web app into a temporary folder
 
 __all__ = [
     "ENGINE_NAME",
