@@ -1,0 +1,96 @@
+"""Probe: why does a trained model still fail functionalities of its suite? Inference only, nothing trained.
+
+    python -m bench.suite_probe MODEL_DIR [MODEL_DIR ...]
+
+Per model, on the test-side cases it is gated on (``suite_cases.jsonl``, all of them, pending included):
+
+1. each functionality's pass rate as the model scores it, and with a spelling normaliser in front of the
+   model (leetspeak digits and symbols read as letters, letters spaced out joined again: ``d1sgusting`` ->
+   ``disgusting``, ``p a t h e t i c`` -> ``pathetic``): how much of a spelling failure is the encoder's
+   word pieces not reading through the obfuscation, and how much is the statement underneath;
+2. for an ensemble, per functionality that fails: of its failing cases, how many each member alone would
+   pass at the model's threshold, and each member's mean probability on them (a member that scores every
+   case low caps the average: with weights w, the others must make up for it).
+
+The normaliser lives here, not in the models: it is measured, not shipped (docs/measurements/loop.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from training import load_model
+
+LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_SPACED = re.compile(r"\b(?:\w ){2,}\w\b")  # three or more single letters with single spaces between
+_LEET_WORD = re.compile(r"\b\w*[0-9@$]\w*\b")
+
+
+def normalise_spelling(text: str) -> str:
+    """``text`` with spaced-out letters joined and leetspeak read as letters (words with a letter only:
+    numbers stay numbers)."""
+    text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
+    return _LEET_WORD.sub(
+        lambda m: m.group(0).translate(LEET) if re.search("[A-Za-z]", m.group(0)) else m.group(0), text
+    )
+
+
+def pass_rates(model) -> pd.DataFrame:
+    """Pass rate per functionality, as scored and with the normaliser in front."""
+    predict = model.predictor("torch")
+    raw = model.run_suite(predict).functionalities
+    normalised = model.run_suite(lambda texts: predict([normalise_spelling(t) for t in texts])).functionalities
+    return pd.DataFrame({"cases": raw["cases"], "as scored": raw["pass_rate"], "normalised": normalised["pass_rate"]})
+
+
+def members_on_failures(model) -> pd.DataFrame:
+    """Per failing functionality and ensemble member: failing cases the member alone passes, mean probability."""
+    clf = model.classifier()
+    members = getattr(clf, "members", None)
+    if not members:
+        return pd.DataFrame()
+    result = model.run_suite(model.predictor("torch"))
+    failing = result.cases[~result.cases["passed"]]
+    rows = []
+    for func, part in failing.groupby("functionality"):
+        texts = part["text"].tolist()
+        for (label, want), group in part.groupby(part["expect"].map(lambda e: next(iter(e.items())))):
+            j = model.labels.index(label)
+            idx = [texts.index(t) for t in group["text"]]
+            for i, m in enumerate(members):
+                p = m.predict_proba([texts[k] for k in idx])[:, j]
+                alone = (p >= model.thresholds[j]) == bool(want)
+                rows.append(
+                    {
+                        "functionality": func,
+                        "failing": len(idx),
+                        "member": f"{i}:{m.family} (w {clf.weights[i]:.2f})",
+                        "passes alone": int(alone.sum()),
+                        "mean p": round(float(np.mean(p)), 3),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+", type=Path)
+    args = ap.parse_args(argv)
+    pd.set_option("display.width", 160)
+    for path in args.models:
+        model = load_model(path)
+        print(f"== {path} (threshold per label: {dict(zip(model.labels, model.thresholds))})")
+        print(pass_rates(model).round(3).to_string())
+        table = members_on_failures(model)
+        if not table.empty:
+            print("ensemble members on the failing cases:")
+            print(table.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
