@@ -2,7 +2,8 @@
 better where it fails, turn after turn, without making it worse where it was good?
 
     python -m bench.loop --out DIR [--turns 3] [--start hatexplain|multi|both] [--recipe ensemble|heads]
-                         [--m0 MODEL_DIR] [--project DIR] [--threads 2] [--per-batch 20] [--min-gain 0.01]
+                         [--encoder all-MiniLM-L6-v2|all-mpnet-base-v2] [--m0 MODEL_DIR] [--project DIR]
+                         [--threads 2] [--per-batch 20] [--min-gain 0.01]
 
 1. The start's project gets the starter ``hate`` suite (``workbench/templates/suites/hate.yaml``), expanded
    into test-side and train-side cases. ``--start hatexplain``: the project of ``bench/hatexplain.py``
@@ -226,7 +227,8 @@ def run_start(start: str, args, sources: dict) -> dict:
 
     out = Path(args.out) / start
     project, test = start_project(start, Path(args.project) / start)
-    spec = default_spec(threads=args.threads, onnx=tuple(v for v in args.onnx.split(",") if v), recipe=args.recipe)
+    onnx = tuple(v for v in args.onnx.split(",") if v)
+    spec = default_spec(threads=args.threads, onnx=onnx, recipe=args.recipe, encoder=args.encoder)
     spec = dataclasses.replace(
         spec,
         suite_pending=True,  # the bench does not review suite cases: the explicit flag
@@ -345,6 +347,11 @@ def main() -> None:
         default="ensemble",
         help="ensemble (the default recipe: fine-tuned MiniLMs + TF-IDF) or heads (frozen MiniLM + heads)",
     )
+    ap.add_argument(
+        "--encoder",
+        default="all-MiniLM-L6-v2",
+        help="the members' sentence encoder: all-MiniLM-L6-v2, or all-mpnet-base-v2 where there is a GPU (make mpnet)",
+    )
     ap.add_argument("--m0", help="reuse this model directory as the hatexplain start's M0 (bench/hatexplain.py)")
     ap.add_argument("--project", default=str(REPO / "build" / "bench-loop"), help="folder for the starts' projects")
     ap.add_argument("--threads", type=int, default=2)
@@ -365,6 +372,7 @@ def main() -> None:
     print()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, torch threads {args.threads}; recipe {args.recipe}; "
+        f"encoder {args.encoder}; "
         f"sources scored: " + ", ".join(f"{k} {len(v[0])}" for k, v in sources.items())
     )
     report = {start: print_start(start, run) for start, run in runs.items()}
@@ -372,6 +380,7 @@ def main() -> None:
         json.dumps(
             {
                 "recipe": args.recipe,
+                "encoder": args.encoder,
                 "turns": args.turns,
                 "starts": report,
                 "minutes": round((time.perf_counter() - t0) / 60, 1),
