@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -181,25 +180,12 @@ def _write_log(log: Path, stream: pd.DataFrame, scores: np.ndarray, name: str, l
 def _review(project, model, stream: pd.DataFrame, args):
     """Rare and random samples, then the recalibration sample, reviewed on a fresh embedded stack; returns
     the stream's rarest label, the label counts and the rarest label's yield per 100 reviewed, rare and random."""
-    import argilla as rg
+    from bench.review_stack import new_annotator, review_stack
+    from workbench.review.push import workspace_for
 
-    from workbench.argilla.stack import ServerStack, StackSettings
-
-    home = Path(tempfile.mkdtemp(prefix="drift-argilla-"))
-    stack = ServerStack(StackSettings(home=home))
-    stack.start(timeout=300)
-    try:
-        env = stack.env()
-        owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
-        from workbench.review.push import workspace_for
-
+    with review_stack("drift-argilla-") as owner:
         workspace_for(owner, project)
-        user = rg.User(
-            username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
-        ).create()
-        user.add_to_workspace(owner.workspaces(str(project.config["name"])))
-        key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
-        annotator = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
+        annotator = new_annotator(owner, project)
         done: set = set()
         truth = stream.set_index("id")
         counts = truth[["hate", "offensive"]].eq(1).sum()
@@ -209,9 +195,6 @@ def _review(project, model, stream: pd.DataFrame, args):
         yield_rare = 100 * float((truth.loc[got_rare, rarest] == 1).mean())
         yield_random = 100 * float((truth.loc[got_random, rarest] == 1).mean())
         review_round(project, owner, annotator, model, stream, args.recalibration_sample, "random", 3, done)
-    finally:
-        stack.stop()
-        shutil.rmtree(home, ignore_errors=True)
     return rarest, counts, yield_rare, yield_random
 
 

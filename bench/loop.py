@@ -45,7 +45,6 @@ import shutil
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
@@ -115,43 +114,20 @@ def review_batches(project, per_batch: int, rounds: int = 4) -> dict:
     """Push a sample of every pending batch to batch-review on a fresh embedded stack, answer each sampled
     record as its template says (the bench's annotator), pull: the acceptance rule (a sequential sampling
     plan) decides, and a batch it says needs more reviews gets them pushed and answered, up to ``rounds``."""
-    import argilla as rg
-
-    from workbench.argilla.stack import ServerStack, StackSettings
+    from bench.review_stack import new_annotator, review_stack
     from workbench.review import BATCH_REVIEW, pull, push_batches
 
-    home = Path(tempfile.mkdtemp(prefix="loop-argilla-"))
-    stack = ServerStack(StackSettings(home=home))
-    stack.start(timeout=300)
-    try:
-        env = stack.env()
-        owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
+    with review_stack("loop-argilla-") as owner:
         answered: set[str] = set()
         pushed, report, annotator = 0, {}, None
         for _ in range(rounds):
             pushed += push_batches(project, owner, per_batch=per_batch).get("pushed") or 0
-            annotator = annotator or _annotator(project, owner, env["ARGILLA_API_URL"])
+            annotator = annotator or new_annotator(owner, project)
             _answer(project, annotator, answered)
             report = pull(project, owner)[BATCH_REVIEW]["batches"]
             if not any(i.get("verdict") == "needs_more" for i in report.values()):
                 break
-    finally:
-        stack.stop()
-        shutil.rmtree(home, ignore_errors=True)
     return {"pushed": pushed, "answered": len(answered), "batches": report}
-
-
-def _annotator(project, owner, url: str):
-    """A new annotator of the project's workspace, as an Argilla client."""
-    import argilla as rg
-
-    ws = str(project.config["name"])
-    user = rg.User(
-        username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
-    ).create()
-    user.add_to_workspace(owner.workspaces(ws))
-    key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
-    return rg.Argilla(api_url=url, api_key=key, timeout=300)
 
 
 def _answer(project, annotator, answered: set[str]) -> None:

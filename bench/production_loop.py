@@ -35,7 +35,6 @@ import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -115,16 +114,16 @@ def base_project(model, stream: pd.DataFrame, out: Path):
     return dst
 
 
-def one_turn(model, base: Path, out: Path, stream, week3, strategy: str, budget: int, clients, spec, seed: int):
+def one_turn(model, base: Path, out: Path, stream, week3, strategy: str, budget: int, owner, spec, seed: int):
     """A copy of the base project, ``budget`` posts of ``strategy`` reviewed with gold, M' trained on it."""
     import yaml
 
+    from bench.review_stack import new_annotator
     from curation import Project
     from training import train_model
     from workbench.review.push import workspace_for
 
     t0 = time.perf_counter()
-    owner, annotator, make_user = clients
     name = f"{strategy}-{budget}"
     pdir = out / "projects" / name
     if pdir.exists():
@@ -135,7 +134,7 @@ def one_turn(model, base: Path, out: Path, stream, week3, strategy: str, budget:
     (pdir / "workbench.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     project = Project(pdir)
     workspace_for(owner, project)
-    user = make_user(project)
+    user = new_annotator(owner, project)
     answered = _drift.review_round(project, owner, user, model, stream, budget, strategy, seed, set())
     mdir = out / "models" / name
     if mdir.exists():
@@ -175,23 +174,6 @@ def summarise(runs: list[dict]) -> dict:
     return out
 
 
-def _clients(stack):
-    import argilla as rg
-
-    env = stack.env()
-    owner = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=300)
-
-    def make_user(project):
-        user = rg.User(
-            username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
-        ).create()
-        user.add_to_workspace(owner.workspaces(str(project.config["name"])))
-        key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
-        return rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=key, timeout=300)
-
-    return owner, None, make_user
-
-
 def _model(args, out: Path, spec):
     """``--model``, or the heads recipe trained on the HateXplain bench project (a fresh ``out/model``)."""
     from training import load_model, train_model
@@ -210,18 +192,14 @@ def _model(args, out: Path, spec):
 def _runs(model, base, out: Path, stream, week3, args, spec, strategies, curve_budgets):
     """Every strategy at the budget (its seeds), then the hate-AP curve of mixed and random, on one embedded
     stack: (results per strategy, curve)."""
-    from workbench.argilla.stack import ServerStack, StackSettings
+    from bench.review_stack import review_stack
 
-    home = Path(tempfile.mkdtemp(prefix="prodloop-argilla-"))
-    stack = ServerStack(StackSettings(home=home))
-    stack.start(timeout=300)
     results, curve = {}, {"mixed": {}, "random": {}}
-    try:
-        clients = _clients(stack)
+    with review_stack("prodloop-argilla-") as owner:
         for strategy in strategies:
             runs = []
             for seed in range(1, (args.seeds if strategy in SEEDED else 1) + 1):
-                runs.append(one_turn(model, base, out, stream, week3, strategy, args.budget, clients, spec, seed))
+                runs.append(one_turn(model, base, out, stream, week3, strategy, args.budget, owner, spec, seed))
                 print(f"{strategy} seed {seed}: {json.dumps(runs[-1])}", flush=True)
             results[strategy] = summarise(runs)
         for strategy in curve:
@@ -229,13 +207,10 @@ def _runs(model, base, out: Path, stream, week3, args, spec, strategies, curve_b
                 r = (
                     results[strategy]
                     if (b == args.budget and strategy in results)
-                    else one_turn(model, base, out, stream, week3, strategy, b, clients, spec, 1)
+                    else one_turn(model, base, out, stream, week3, strategy, b, owner, spec, 1)
                 )
                 curve[strategy][b] = r["week3"]["hate"]["ap"]
                 print(f"curve {strategy} {b}: hate AP {curve[strategy][b]}", flush=True)
-    finally:
-        stack.stop()
-        shutil.rmtree(home, ignore_errors=True)
     return results, curve
 
 
