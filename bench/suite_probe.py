@@ -40,35 +40,33 @@ def normalise_spelling(text: str) -> str:
     )
 
 
-def pass_rates(model) -> pd.DataFrame:
-    """Pass rate per functionality, as scored and with the normaliser in front."""
-    predict = model.predictor("torch")
-    raw = model.run_suite(predict).functionalities
+def pass_rates(model, result, predict) -> pd.DataFrame:
+    """Pass rate per functionality, as scored (``result``, of ``predict``) and with the normaliser in front."""
+    raw = result.functionalities
     normalised = model.run_suite(lambda texts: predict([normalise_spelling(t) for t in texts])).functionalities
     return pd.DataFrame({"cases": raw["cases"], "as scored": raw["pass_rate"], "normalised": normalised["pass_rate"]})
 
 
-def members_on_failures(model) -> pd.DataFrame:
-    """Per failing functionality and ensemble member: failing cases the member alone passes, mean probability."""
+def members_on_failures(model, result) -> pd.DataFrame:
+    """Per failing functionality and ensemble member (of ``result``'s failing cases): the cases the member
+    alone passes, its mean probability."""
     clf = model.classifier()
     members = getattr(clf, "members", None)
     if not members:
         return pd.DataFrame()
-    result = model.run_suite(model.predictor("torch"))
     failing = result.cases[~result.cases["passed"]]
     rows = []
     for func, part in failing.groupby("functionality"):
-        texts = part["text"].tolist()
         for (label, want), group in part.groupby(part["expect"].map(lambda e: next(iter(e.items())))):
             j = model.labels.index(label)
-            idx = [texts.index(t) for t in group["text"]]
+            texts = group["text"].tolist()
             for i, m in enumerate(members):
-                p = m.predict_proba([texts[k] for k in idx])[:, j]
+                p = m.predict_proba(texts)[:, j]
                 alone = (p >= model.thresholds[j]) == bool(want)
                 rows.append(
                     {
                         "functionality": func,
-                        "failing": len(idx),
+                        "failing": len(texts),
                         "member": f"{i}:{m.family} (w {clf.weights[i]:.2f})",
                         "passes alone": int(alone.sum()),
                         "mean p": round(float(np.mean(p)), 3),
@@ -84,9 +82,11 @@ def main(argv=None) -> None:
     pd.set_option("display.width", 160)
     for path in args.models:
         model = load_model(path)
+        predict = model.predictor("torch")
+        result = model.run_suite(predict)  # scored once: both tables read it
         print(f"== {path} (threshold per label: {dict(zip(model.labels, model.thresholds))})")
-        print(pass_rates(model).round(3).to_string())
-        table = members_on_failures(model)
+        print(pass_rates(model, result, predict).round(3).to_string())
+        table = members_on_failures(model, result)
         if not table.empty:
             print("ensemble members on the failing cases:")
             print(table.to_string(index=False))
