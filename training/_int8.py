@@ -14,6 +14,11 @@ holdout, which stays the gate's:
 3. keep the k lossiest groups in fp32, with the smallest k that meets the target on the whole calib
    split (binary search: agreement grows with k up to sampling noise).
 
+Step 2 is most of the plan's time (a quantisation and a calib pass per group). Its losses depend only on
+the fp32 graph and what it is scored against, so the plan records both as digests (``measured_on``), and a
+plan for another target on the same graph and calib (re-exporting after changing ``int8_target``) reuses
+them instead of measuring again; any change to the graph, the calib texts or the scoring measures anew.
+
 The plan (groups kept, each try's calib agreement and F1 change, the losses) goes into the model card;
 the variant is then gated on holdout like any other. Imports: numpy, onnx / onnxruntime (on call) and
 this package's parity check.
@@ -21,6 +26,7 @@ this package's parity check.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import defaultdict
@@ -120,6 +126,7 @@ def plan_int8(
     target: dict | None = None,
     probe_size: int = 1024,
     on_step: Callable[[str], None] | None = None,
+    previous: dict | None = None,
 ) -> dict:
     """Write the int8 variant of ``fp32`` to ``out``, keeping in fp32 the fewest MatMul groups that make it
     agree with fp32 on calib (see the module docstring).
@@ -128,8 +135,11 @@ def plan_int8(
     ``out`` (the whole model, as the gate scores it); ``reference`` is fp32's scores of ``texts``
     (calib) and ``y`` their labels. ``target`` overrides :data:`INT8_CALIB_TARGET` (``min_agreement``,
     ``max_f1_delta``, and optionally ``max_abs_dp``, a bound on the largest probability change).
+    ``previous``: an earlier plan of this model (the card's ``int8_plan``), whose per-group losses are
+    reused when they were measured on the same graph and probe scores (``measured_on``).
     Returns the plan: ``kept_fp32`` (groups), ``kept_nodes``, ``quantised_nodes``, ``calib`` (agreement, F1 change,
-    largest probability change of the chosen graph), ``met_target``, ``tries`` and ``loss`` per group.
+    largest probability change of the chosen graph), ``met_target``, ``tries``, ``loss`` per group,
+    ``measured_on`` and ``loss_reused``.
     """
     target = {**INT8_CALIB_TARGET, **(target or {})}
     texts = list(texts)
@@ -159,16 +169,24 @@ def plan_int8(
         return row["met"], row
 
     ok, best = attempt([])
+    probe = texts[:probe_size]
+    ref_probe = np.asarray(reference[: len(probe)], dtype=float)
+    measured_on = _measured_on(fp32, ref_probe)
     loss: dict[str, float] = {}
+    reused = False
     chosen: list[str] = []
     if not ok:
-        probe = texts[:probe_size]
-        ref_probe = np.asarray(reference[: len(probe)], dtype=float)
-        for g, nodes in groups.items():  # each group alone in int8: the probability change it causes
+        known = (previous or {}).get("loss") or {}
+        if (previous or {}).get("measured_on") == measured_on and set(known) == set(groups):
+            loss, reused = dict(known), True
+        for g, nodes in groups.items() if not reused else ():  # each group alone in int8: its probability change
             quantize_int8(fp32, out, only=nodes)
             loss[g] = round(float(np.abs(score(probe) - ref_probe).mean()), 6)
         order = sorted(loss, key=lambda g: -loss[g])
-        say("int8 loss per group measured on calib: " + ", ".join(f"{g} {loss[g]:.4f}" for g in order[:4]))
+        say(
+            f"int8 loss per group {'reused from the last plan' if reused else 'measured on calib'}: "
+            + ", ".join(f"{g} {loss[g]:.4f}" for g in order[:4])
+        )
         lo, hi = 1, len(order)
         found: int | None = None
         while lo <= hi:  # smallest k whose calib check passes
@@ -195,4 +213,17 @@ def plan_int8(
         "target": target,
         "tries": tries,
         "loss": loss,
+        "measured_on": measured_on,
+        "loss_reused": reused,
     }
+
+
+def _measured_on(fp32: Path, ref_probe: np.ndarray) -> dict[str, str]:
+    """Digests of what per-group losses depend on: the fp32 graph's bytes and its scores on the probe
+    (which stand for the calib texts and the scoring around the graph, e.g. an ensemble's lexical part)."""
+    graph = hashlib.sha256()
+    with open(fp32, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            graph.update(chunk)
+    scores = hashlib.sha256(np.round(np.asarray(ref_probe, dtype=np.float64), 6).tobytes()).hexdigest()
+    return {"graph_sha256": graph.hexdigest(), "probe_scores_sha256": scores}

@@ -536,6 +536,7 @@ class ModelDirectory:
             label_names=self.labels,
             target=self.card.int8_target,
             on_step=on_step,
+            previous=self.card.int8_plan,
         )
 
 

@@ -297,6 +297,9 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(heads_model, tmp_path):
     assert not plan["tries"][0]["met"] and plan["met_target"]
     groups = matmul_groups(m_dir / "onnx" / "model.fp32.onnx")
     assert set(plan["loss"]) == set(groups)
+    # the same graph and calib as the first plan: its per-group losses are reused, not measured again
+    assert plan["measured_on"] == first["measured_on"] and not first["loss_reused"]
+    assert plan["loss_reused"] == bool(first["loss"]) and (not first["loss"] or plan["loss"] == first["loss"])
     ranked = sorted(plan["loss"], key=lambda g: -plan["loss"][g])
     k = len(plan["kept_fp32"])
     assert 0 < k <= len(groups) and plan["kept_fp32"] == ranked[:k]
