@@ -21,7 +21,7 @@ them instead of measuring again; any change to the graph, the calib texts or the
 
 The plan (groups kept, each try's calib agreement and F1 change, the losses) goes into the model card;
 the variant is then gated on holdout like any other. Imports: numpy, onnx / onnxruntime (on call) and
-this package's parity check.
+this package's parity check and file digest.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ._family_contract import file_sha256
 from ._parity import parity_check
 
 __all__ = ["INT8_CALIB_TARGET", "matmul_groups", "quantize_int8", "plan_int8"]
@@ -139,7 +140,7 @@ def plan_int8(
     reused when they were measured on the same graph and probe scores (``measured_on``).
     Returns the plan: ``kept_fp32`` (groups), ``kept_nodes``, ``quantised_nodes``, ``calib`` (agreement, F1 change,
     largest probability change of the chosen graph), ``met_target``, ``tries``, ``loss`` per group,
-    ``measured_on`` and ``loss_reused``.
+    ``measured_on`` (``None`` when no loss was needed) and ``loss_reused``.
     """
     target = {**INT8_CALIB_TARGET, **(target or {})}
     texts = list(texts)
@@ -169,19 +170,22 @@ def plan_int8(
         return row["met"], row
 
     ok, best = attempt([])
-    probe = texts[:probe_size]
-    ref_probe = np.asarray(reference[: len(probe)], dtype=float)
-    measured_on = _measured_on(fp32, ref_probe)
     loss: dict[str, float] = {}
+    measured_on: dict[str, str] | None = None
     reused = False
     chosen: list[str] = []
     if not ok:
-        known = (previous or {}).get("loss") or {}
-        if (previous or {}).get("measured_on") == measured_on and set(known) == set(groups):
-            loss, reused = dict(known), True
-        for g, nodes in groups.items() if not reused else ():  # each group alone in int8: its probability change
-            quantize_int8(fp32, out, only=nodes)
-            loss[g] = round(float(np.abs(score(probe) - ref_probe).mean()), 6)
+        probe = texts[:probe_size]
+        ref_probe = np.asarray(reference[: len(probe)], dtype=float)
+        measured_on = _measured_on(fp32, ref_probe)
+        previous = previous or {}
+        reused = previous.get("measured_on") == measured_on and set(previous.get("loss") or ()) == set(groups)
+        if reused:
+            loss = dict(previous["loss"])
+        else:
+            for g, nodes in groups.items():  # each group alone in int8: the probability change it causes
+                quantize_int8(fp32, out, only=nodes)
+                loss[g] = round(float(np.abs(score(probe) - ref_probe).mean()), 6)
         order = sorted(loss, key=lambda g: -loss[g])
         say(
             f"int8 loss per group {'reused from the last plan' if reused else 'measured on calib'}: "
@@ -221,9 +225,5 @@ def plan_int8(
 def _measured_on(fp32: Path, ref_probe: np.ndarray) -> dict[str, str]:
     """Digests of what per-group losses depend on: the fp32 graph's bytes and its scores on the probe
     (which stand for the calib texts and the scoring around the graph, e.g. an ensemble's lexical part)."""
-    graph = hashlib.sha256()
-    with open(fp32, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            graph.update(chunk)
     scores = hashlib.sha256(np.round(np.asarray(ref_probe, dtype=np.float64), 6).tobytes()).hexdigest()
-    return {"graph_sha256": graph.hexdigest(), "probe_scores_sha256": scores}
+    return {"graph_sha256": file_sha256(fp32), "probe_scores_sha256": scores}

@@ -19,7 +19,6 @@ ONNX (int8 planned on calib by ``_int8``). Model directories written by earlier 
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -30,7 +29,7 @@ import pandas as pd
 from curation import Taxonomy, WorkbenchError, load_taxonomy, read_snapshot, task_view, utc_now
 
 from ._card import CARD_FORMAT, ModelCard, VariantResult
-from ._family_contract import load_classifier, neural_members, write_json
+from ._family_contract import file_sha256, load_classifier, neural_members, write_json
 from ._gates import GateVerdict, gate_model, load_vectors, run_vectors
 from ._int8 import plan_int8, quantize_int8
 from ._metrics import evaluate
@@ -78,14 +77,6 @@ def read_promotion(project_root) -> dict | None:
     """The project's promotion entry (``models/promoted.json``: model, variant, snapshot, ...) or ``None``."""
     path = Path(project_root) / "models" / "promoted.json"
     return json.loads(path.read_text()) if path.exists() else None
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def split_arrays(view: pd.DataFrame, labels: Sequence[str], split: str) -> tuple[pd.DataFrame, list[str], np.ndarray]:
