@@ -8,6 +8,7 @@ never move) and everything written by :meth:`Store.insert_import` in a single tr
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections import Counter
@@ -20,7 +21,15 @@ from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
 from ._errors import ImportValidationError, StoreError
 from ._importers import FORMATS
 from ._io import canonical_json, utc_now
-from ._records import CONTEXTS, EVALUATION_SPLITS, SYNTHETIC_ORIGINS, ReadResult, normalise_text, text_hash
+from ._records import (
+    CONTEXTS,
+    EVALUATION_SPLITS,
+    SYNTHETIC_ORIGINS,
+    ReadResult,
+    normalise_text,
+    parse_label_value,
+    text_hash,
+)
 from ._seeds import seed_version_id, validate_seed
 from ._splits import assign_splits, validate_fractions
 from ._store import Store
@@ -153,66 +162,79 @@ def ingest(
     store, deduplicate, assign splits and store them in one transaction.
 
     Nothing is written unless every row is valid; the error lists every problem with its file,
-    line and field.
+    line and field. The whole import, its reads of the store included, holds the project's write lock.
     """
     if fractions is not None:
         fractions = validate_fractions(fractions, allow_missing=True)
-    source = source or result.source
-    context = (context or result.context).upper()
-    where0 = path or result.format
-    problems = list(result.problems)
-    lmap = _check_source_context_and_map(result, source, context, label_map, taxonomy, where0, problems)
-    # 1. seeds and batches of a seeds file, then every row against the taxonomy and them
-    new_seeds, new_batches, replans = _new_seeds_and_batches(store, result, set(taxonomy.label_names), problems)
-    checked = _checked_rows(
-        store,
-        taxonomy,
-        result,
-        new_seeds,
-        new_batches,
-        lmap=lmap,
-        source=source,
-        context=context,
-        repair=repair_hierarchy,
-        problems=problems,
-    )
-    # 2. against the store: new, already stored, or a clash
-    new_rows, already = _new_rows(store, checked, problems)
-    if problems:
-        raise ImportValidationError(f"import of {where0} into {root}: nothing was written", problems=problems, fix=None)
-    # 3. deduplicate, split and store in one transaction
-    digest = canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()])
-    import_id = "imp-" + hashlib.sha256(digest.encode()).hexdigest()[:12]
-    pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(store, taxonomy, config, new_rows, fractions=fractions)
-    for r in new_rows:
-        r["import_id"] = import_id
-    writes = bool(new_rows or new_seeds or new_batches or replans)
-    if writes:
-        params = {"context": context, "label_map": lmap, "repair_hierarchy": repair_hierarchy, "fractions": fractions}
-        store.insert_import(
-            seeds=new_seeds,
-            batches=new_batches,
-            seed_plans=replans,
-            import_row={"id": import_id, "source": source, "format": result.format, "path": path, "params": params},
-            records=new_rows,
-            near_dups=pairs_out,
-            actor=actor,
+    # one writer at a time: the checks against the store and the write see the same store
+    with store.write_lock("import"):
+        source = source or result.source
+        context = (context or result.context).upper()
+        where0 = path or result.format
+        problems = list(result.problems)
+        lmap = _check_source_context_and_map(result, source, context, label_map, taxonomy, where0, problems)
+        problems.extend(unknown_label_columns(result, taxonomy.label_names))
+        # 1. seeds and batches of a seeds file, then every row against the taxonomy and them
+        new_seeds, new_batches, replans = _new_seeds_and_batches(store, result, set(taxonomy.label_names), problems)
+        checked = _checked_rows(
+            store,
+            taxonomy,
+            result,
+            new_seeds,
+            new_batches,
+            lmap=lmap,
+            source=source,
+            context=context,
+            repair=repair_hierarchy,
+            problems=problems,
+            max_chars=int(config.get("max_text_chars") or DEFAULT_MAX_TEXT_CHARS),
         )
-    return ImportSummary(
-        import_id=import_id if writes else "",
-        source=source,
-        n_read=len(result.records),
-        n_inserted=len(new_rows),
-        n_already_stored=already,
-        n_same_in_file=checked.same_in_file,
-        n_exact_duplicates=n_exact,
-        n_near_duplicate_pairs=len(pairs_out),
-        n_conflicting_pairs=n_conflict,
-        n_repaired=checked.repaired,
-        n_implied=checked.implied,
-        splits=dict(Counter(r["split"] for r in new_rows)),
-        n_quarantined_evaluation_twins=n_twins,
-    )
+        # 2. against the store: new, already stored, or a clash
+        new_rows, already = _new_rows(store, checked, problems)
+        if problems:
+            raise ImportValidationError(
+                f"import of {where0} into {root}: nothing was written", problems=problems, fix=None
+            )
+        # 3. deduplicate, split and store in one transaction
+        digest = canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()])
+        import_id = "imp-" + hashlib.sha256(digest.encode()).hexdigest()[:12]
+        pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(
+            store, taxonomy, config, new_rows, fractions=fractions
+        )
+        for r in new_rows:
+            r["import_id"] = import_id
+        writes = bool(new_rows or new_seeds or new_batches or replans)
+        if writes:
+            params = {
+                "context": context,
+                "label_map": lmap,
+                "repair_hierarchy": repair_hierarchy,
+                "fractions": fractions,
+            }
+            store.insert_import(
+                seeds=new_seeds,
+                batches=new_batches,
+                seed_plans=replans,
+                import_row={"id": import_id, "source": source, "format": result.format, "path": path, "params": params},
+                records=new_rows,
+                near_dups=pairs_out,
+                actor=actor,
+            )
+        return ImportSummary(
+            import_id=import_id if writes else "",
+            source=source,
+            n_read=len(result.records),
+            n_inserted=len(new_rows),
+            n_already_stored=already,
+            n_same_in_file=checked.same_in_file,
+            n_exact_duplicates=n_exact,
+            n_near_duplicate_pairs=len(pairs_out),
+            n_conflicting_pairs=n_conflict,
+            n_repaired=checked.repaired,
+            n_implied=checked.implied,
+            splits=dict(Counter(r["split"] for r in new_rows)),
+            n_quarantined_evaluation_twins=n_twins,
+        )
 
 
 def _check_source_context_and_map(
@@ -231,6 +253,68 @@ def _check_source_context_and_map(
         if target not in names:
             problems.append(f"label map: target {target!r} is not a taxonomy label; expected one of {sorted(names)}")
     return lmap
+
+
+DEFAULT_MAX_TEXT_CHARS = 20_000
+"""The longest text an import accepts unless workbench.yaml's ``max_text_chars`` says otherwise: well above a
+long forum post (Reddit allows 10,000 characters, most platforms far fewer), far below a file's worth."""
+
+# formats whose columns are the user's own: a column that is not a taxonomy label lands in ``meta``
+GENERIC_FORMATS = ("csv", "jsonl", "pandas", "hf")
+
+
+def _short_enough(records, max_chars: int, problems: list[str]):
+    """The records whose text is at most ``max_chars`` long; each longer one is a problem naming its line."""
+    for rec in records:
+        if isinstance(rec.text, str) and len(rec.text) > max_chars:
+            problems.append(
+                f"{rec.where}: a text of {len(rec.text):,} characters; expected at most {max_chars:,} "
+                "(max_text_chars in workbench.yaml); split or shorten it, or raise max_text_chars"
+            )
+            continue
+        yield rec
+
+
+def _looks_like_labels(values: list[Any]) -> bool:
+    """Every value reads as a label value (1/0/true/false/yes/no/unknown) and at least one is known."""
+    known = False
+    for v in values:
+        try:
+            known |= parse_label_value(v) is not None
+        except (ValueError, TypeError):
+            return False
+    return known
+
+
+def unknown_label_columns(result: ReadResult, labels: Sequence[str]) -> list[str]:
+    """Problems for the columns of a generic file (csv, jsonl, a frame) that look like labels but are not in the
+    taxonomy: a name close to a label's (``hte``), or values that all read as 1/0/unknown. Such a column
+    would otherwise be kept as ``meta`` and its rows imported without that label, without a word.
+
+    >>> from curation._records import RawRecord
+    >>> rows = [RawRecord("f.csv line 2", "hi", meta={"hte": "1", "lang": "en"})]
+    >>> print(unknown_label_columns(ReadResult(rows, [], format="csv"), ["hate", "spam"])[0])  # doctest: +ELLIPSIS
+    f.csv: column 'hte' looks like a label (did you mean 'hate'?) but is not in the taxonomy ...
+    """
+    if result.format not in GENERIC_FORMATS or not result.records:
+        return []
+    columns: dict[str, list[Any]] = {}
+    for rec in result.records:
+        for k, v in (rec.meta or {}).items():
+            columns.setdefault(k, []).append(v)
+    where = result.records[0].where.rsplit(" line ", 1)[0].rsplit(" row ", 1)[0]
+    problems = []
+    for col, values in columns.items():
+        close = difflib.get_close_matches(col.lower(), list(labels), n=1, cutoff=0.75)
+        if not close and not _looks_like_labels(values):
+            continue
+        why = f"did you mean {close[0]!r}?" if close else "its values are all 1/0/true/false/yes/no"
+        problems.append(
+            f"{where}: column {col!r} looks like a label ({why}) but is not in the taxonomy (labels: "
+            f"{', '.join(labels)}); map it with --map {col}=LABEL (label_map={{{col!r}: LABEL}}) or keep it "
+            f"out with --ignore-column {col} (label_map={{{col!r}: None}})"
+        )
+    return problems
 
 
 @dataclass
@@ -254,15 +338,17 @@ def _checked_rows(
     context: str,
     repair: bool,
     problems: list[str],
+    max_chars: int = 20_000,
 ) -> _CheckedRows:
     """Every parsed row validated (:func:`validate_record`), with stable ids for repeated texts of a source
-    without ids; a row repeated in the file is counted once, an id reused for another text is a problem."""
+    without ids; a row repeated in the file is counted once, an id reused for another text is a problem, and
+    so is a text longer than ``max_chars`` (``max_text_chars`` of workbench.yaml)."""
     known_seeds = store.seed_ids() | {sd["id"] for sd in new_seeds}
     known_batches = {**store.batches(), **{bt["id"]: bt["seed_id"] for bt in new_batches}}
     out = _CheckedRows([], {})
     names = set(taxonomy.label_names)
     hash_counts: Counter[str] = Counter()
-    for rec in result.records:
+    for rec in _short_enough(result.records, max_chars, problems):
         row = validate_record(
             rec,
             taxonomy=taxonomy,

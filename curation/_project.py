@@ -29,6 +29,7 @@ from ._errors import StoreError, WorkbenchError
 from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
 from ._ingest import ImportOptions, ImportSummary, duplicate_mask, ingest
 from ._io import atomic_write_text
+from ._lock import lock_timeout
 from ._production import (
     ProductionSummary,
     feedback_frame,
@@ -168,7 +169,11 @@ class Project:
         if self._store is None:
             _ = self.config  # a directory without a project is an error, not a new store
             gen = (self.config.get("generation") or {}).get("splits")
-            self._store = Store(self.root / self.STORE, synthetic_fractions=gen).open()
+            self._store = Store(
+                self.root / self.STORE,
+                synthetic_fractions=gen,
+                lock_timeout=lock_timeout(self.config.get("lock_timeout_s")),
+            ).open()
         return self._store
 
     def close(self) -> None:
@@ -340,9 +345,10 @@ class Project:
     def apply_review(self, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
         """Write what a review pull decided (annotations, labels, seed and batch verdicts) in one
         transaction; safe to repeat (see :mod:`curation._review`)."""
-        return apply_review(
-            self.store, outcome, actor=actor, production_splits=(self.config.get("production") or {}).get("splits")
-        )
+        with self.store.write_lock("review pull"):
+            return apply_review(
+                self.store, outcome, actor=actor, production_splits=(self.config.get("production") or {}).get("splits")
+            )
 
     def set_batch_status(self, batch_id: str, status: str, *, actor: str = "user", reason: str | None = None) -> None:
         """Accept or reject a batch (or put it back to pending). Records of a pending batch stay out
@@ -388,9 +394,10 @@ class Project:
     ) -> ProductionSummary:
         """Import a production log (scored posts and feedback; see :mod:`curation._production`): all or
         nothing. ``models``: model name -> labels, to check the scores of the posts each model scored."""
-        return import_production(
-            self.store, self.taxonomy, self.config, path, models=models, context=context, actor=actor
-        )
+        with self.store.write_lock("feedback import"):
+            return import_production(
+                self.store, self.taxonomy, self.config, path, models=models, context=context, actor=actor
+            )
 
     def production(self, *, start: str | None = None, end: str | None = None) -> pd.DataFrame:
         """The production pool, oldest first (see :func:`curation._production.production_frame`)."""

@@ -145,6 +145,17 @@ class ProjectSettings(_Model):
     training: dict[str, Any] | None = Field(
         None, description="training settings (recipe, encoder, epochs, ...; checked by training.TrainingConfig)"
     )
+    max_text_chars: int = Field(
+        20_000,
+        gt=0,
+        description="the longest text an import accepts, in characters (a longer one is refused with its line)",
+    )
+    lock_timeout_s: float | None = Field(
+        None,
+        ge=0,
+        description="how long a write waits for another process's write, in seconds (default 300; "
+        "WORKBENCH_LOCK_TIMEOUT overrides it)",
+    )
 
     def to_config(self) -> dict[str, Any]:
         """The plain dict the project reads (unset optional fields left out)."""

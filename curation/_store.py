@@ -20,6 +20,7 @@ import pandas as pd
 
 from ._errors import StoreError
 from ._io import canonical_json, immediate_transaction, utc_now
+from ._lock import WriteLock
 from ._records import EVALUATION_SPLITS, FRAME_COLUMNS, PROVENANCES, RESERVED_COLUMNS, SYNTHETIC_ORIGINS
 from ._schema import (
     EVALUATION_RULE,
@@ -36,6 +37,15 @@ from ._seedstore import SeedTables
 __all__ = ["Store", "SCHEMA_VERSION"]
 
 
+def _schema_version(conn: sqlite3.Connection) -> int | None:
+    """The store's schema version, None for a store without one (new, or not a workbench store)."""
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    except sqlite3.DatabaseError:
+        return None
+    return int(row[0]) if row else None
+
+
 class Store(SeedTables):
     """A project's record store.
 
@@ -46,6 +56,13 @@ class Store(SeedTables):
     synthetic_fractions : mapping split -> fraction, optional
         ``generation.splits``: where the upgrade to schema 4 moves generated records that earlier
         versions had put in calib or holdout (default 90/10 train/valid).
+    lock_timeout : float, optional
+        How long a write waits for another process's write (seconds; default
+        :func:`curation._lock.lock_timeout`).
+
+    One writer at a time: every transaction, and every read-check-write held with :meth:`write_lock`
+    (an import's duplicate and split checks), runs under the project's write lock (:class:`WriteLock`).
+    Readers never wait.
 
     Calib and holdout hold only real data: a write that would put a record of a synthetic origin
     (``SYNTHETIC_ORIGINS``) there is refused, here and by the database's own triggers.
@@ -60,9 +77,12 @@ class Store(SeedTables):
     >>> st.close(); folder.cleanup()
     """
 
-    def __init__(self, path, *, synthetic_fractions: Mapping[str, float] | None = None):
+    def __init__(
+        self, path, *, synthetic_fractions: Mapping[str, float] | None = None, lock_timeout: float | None = None
+    ):
         self.path = Path(path)
         self.synthetic_fractions = synthetic_fractions
+        self.lock = WriteLock(self.path, timeout=lock_timeout)
         self._conn: sqlite3.Connection | None = None
         self.migrations_: list[dict[str, Any]] = []  # reports of the upgrades the last open made
 
@@ -70,6 +90,20 @@ class Store(SeedTables):
     def open(self) -> Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            if _schema_version(conn) != SCHEMA_VERSION:  # a new store or an upgrade: one writer at a time
+                with self.lock.hold("store upgrade"):
+                    self._create_or_upgrade(conn)
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA busy_timeout={int(max(self.lock.timeout, 5) * 1000)}")
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        return self
+
+    def _create_or_upgrade(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")
@@ -89,15 +123,12 @@ class Store(SeedTables):
         if row is None:
             conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         elif int(row[0]) != SCHEMA_VERSION:
-            conn.close()
             raise StoreError(
                 f"store {self.path}",
                 expected=f"schema version {SCHEMA_VERSION}",
                 got=f"version {row[0]}",
                 fix="open it with the workbench version that wrote it",
             )
-        self._conn = conn
-        return self
 
     def close(self) -> None:
         if self._conn is not None:
@@ -123,9 +154,14 @@ class Store(SeedTables):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All-or-nothing block: commits on success, rolls back on any exception."""
-        with immediate_transaction(self.conn) as conn:
+        """All-or-nothing block under the write lock: commits on success, rolls back on any exception."""
+        with self.lock.hold("write"), immediate_transaction(self.conn) as conn:
             yield conn
+
+    def write_lock(self, operation: str) -> contextlib.AbstractContextManager[None]:
+        """Hold the project's write lock over a read-check-write (``with store.write_lock("import"):``):
+        no other process writes between the reads and the writes inside the block."""
+        return self.lock.hold(operation)
 
     # ------------------------------------------------------------------ records
     def count(self) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Sequence
 
@@ -67,13 +68,15 @@ def _import(args) -> int:
             args.fmt,
             source=args.source,
             context=args.context,
-            label_map=_parse_map(args.map),
+            label_map={**_parse_map(args.map), **dict.fromkeys(args.ignore_column or [])},
             text_field=args.text_field,
             id_field=args.id_field,
             context_field=args.context_field,
             repair_hierarchy=args.repair_hierarchy,
             fractions=_parse_fractions(args.fractions),
         )
+    if s.n_read == 0 and not s.import_id:
+        print(f"0 records in {args.path}: nothing was imported and no import was created", file=sys.stderr)
     print(json.dumps(s.to_dict(), indent=2))
     return 0
 
@@ -254,6 +257,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                 "action": "append",
                 "metavar": "COLUMN=LABEL",
                 "help": "map a column to a taxonomy label (COLUMN=- drops it); repeatable",
+            },
+        ),
+        (
+            "--ignore-column",
+            {
+                "action": "append",
+                "metavar": "COLUMN",
+                "help": "keep a column that looks like a label out of the import (the same as --map COLUMN=-); "
+                "repeatable",
             },
         ),
         ("--text-field", {"default": "text"}),

@@ -121,10 +121,11 @@ def pull(
         if ds is not None:
             ctx = PullContext(project, ds, users, owner, outcome, {"max_error": max_error})
             report[declared.name] = declared.pull(ctx)
-    report["applied"] = project.apply_review(outcome)
-    for declared in REVIEW_DATASETS.values():
-        if declared.after_apply is not None and declared.name in report:
-            report[declared.name] = declared.after_apply(project, report[declared.name])
+    with project.store.write_lock("review pull"):  # the verdicts and what follows them, one writer at a time
+        report["applied"] = project.apply_review(outcome)
+        for declared in REVIEW_DATASETS.values():
+            if declared.after_apply is not None and declared.name in report:
+                report[declared.name] = declared.after_apply(project, report[declared.name])
     return report
 
 
