@@ -8,7 +8,6 @@ never move) and everything written by :meth:`Store.insert_import` in a single tr
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections import Counter
@@ -27,14 +26,13 @@ from ._records import (
     SYNTHETIC_ORIGINS,
     ReadResult,
     normalise_text,
-    parse_label_value,
     text_hash,
 )
 from ._seeds import seed_version_id, validate_seed
 from ._splits import assign_splits, validate_fractions
 from ._store import Store
 from ._taxonomy import Taxonomy
-from ._validate import validate_record
+from ._validate import DEFAULT_MAX_TEXT_CHARS, short_enough, unknown_label_columns, validate_record
 
 __all__ = ["ImportOptions", "ImportSummary", "ingest", "dedup_and_split", "duplicate_mask"]
 
@@ -255,68 +253,6 @@ def _check_source_context_and_map(
     return lmap
 
 
-DEFAULT_MAX_TEXT_CHARS = 20_000
-"""The longest text an import accepts unless workbench.yaml's ``max_text_chars`` says otherwise: well above a
-long forum post (Reddit allows 10,000 characters, most platforms far fewer), far below a file's worth."""
-
-# formats whose columns are the user's own: a column that is not a taxonomy label lands in ``meta``
-GENERIC_FORMATS = ("csv", "jsonl", "pandas", "hf")
-
-
-def _short_enough(records, max_chars: int, problems: list[str]):
-    """The records whose text is at most ``max_chars`` long; each longer one is a problem naming its line."""
-    for rec in records:
-        if isinstance(rec.text, str) and len(rec.text) > max_chars:
-            problems.append(
-                f"{rec.where}: a text of {len(rec.text):,} characters; expected at most {max_chars:,} "
-                "(max_text_chars in workbench.yaml); split or shorten it, or raise max_text_chars"
-            )
-            continue
-        yield rec
-
-
-def _looks_like_labels(values: list[Any]) -> bool:
-    """Every value reads as a label value (1/0/true/false/yes/no/unknown) and at least one is known."""
-    known = False
-    for v in values:
-        try:
-            known |= parse_label_value(v) is not None
-        except (ValueError, TypeError):
-            return False
-    return known
-
-
-def unknown_label_columns(result: ReadResult, labels: Sequence[str]) -> list[str]:
-    """Problems for the columns of a generic file (csv, jsonl, a frame) that look like labels but are not in the
-    taxonomy: a name close to a label's (``hte``), or values that all read as 1/0/unknown. Such a column
-    would otherwise be kept as ``meta`` and its rows imported without that label, without a word.
-
-    >>> from curation._records import RawRecord
-    >>> rows = [RawRecord("f.csv line 2", "hi", meta={"hte": "1", "lang": "en"})]
-    >>> print(unknown_label_columns(ReadResult(rows, [], format="csv"), ["hate", "spam"])[0])  # doctest: +ELLIPSIS
-    f.csv: column 'hte' looks like a label (did you mean 'hate'?) but is not in the taxonomy ...
-    """
-    if result.format not in GENERIC_FORMATS or not result.records:
-        return []
-    columns: dict[str, list[Any]] = {}
-    for rec in result.records:
-        for k, v in (rec.meta or {}).items():
-            columns.setdefault(k, []).append(v)
-    where = result.records[0].where.rsplit(" line ", 1)[0].rsplit(" row ", 1)[0]
-    problems = []
-    for col, values in columns.items():
-        close = difflib.get_close_matches(col.lower(), list(labels), n=1, cutoff=0.75)
-        if not close and not _looks_like_labels(values):
-            continue
-        why = f"did you mean {close[0]!r}?" if close else "its values are all 1/0/true/false/yes/no"
-        problems.append(
-            f"{where}: column {col!r} looks like a label ({why}) but is not in the taxonomy (labels: "
-            f"{', '.join(labels)}); map it with --map {col}=LABEL (label_map={{{col!r}: LABEL}}) or keep it "
-            f"out with --ignore-column {col} (label_map={{{col!r}: None}})"
-        )
-    return problems
-
-
 @dataclass
 class _CheckedRows:
     rows: list[dict[str, Any]]
@@ -348,7 +284,7 @@ def _checked_rows(
     out = _CheckedRows([], {})
     names = set(taxonomy.label_names)
     hash_counts: Counter[str] = Counter()
-    for rec in _short_enough(result.records, max_chars, problems):
+    for rec in short_enough(result.records, max_chars, problems):
         row = validate_record(
             rec,
             taxonomy=taxonomy,

@@ -42,7 +42,7 @@ from ._records import RESERVED_COLUMNS
 from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
 from ._review import ReviewOutcome, apply_review
 from ._seeds import validate_seed
-from ._settings import SCHEMA_FOLDER, ProjectSettings, modeline, validate_settings, write_schemas
+from ._settings import SCHEMA_FOLDER, ProjectSettings, modeline, parse_yaml, validate_settings, write_schemas
 from ._snapshots import export_records, read_snapshot, snapshot_manifest, write_snapshot
 from ._splits import (
     origin_counts,
@@ -144,7 +144,7 @@ class Project:
                     fix="run `workbench init DIR` first",
                 )
             text = path.read_text(encoding="utf-8")
-            cfg = yaml.safe_load(text) or {}
+            cfg = parse_yaml(text, path) or {}
             self._config = _with_defaults(cfg, where=str(path), text=text)
             validate_fractions(self._config["splits"])
             synthetic_split_fractions(self._config["generation"]["splits"])

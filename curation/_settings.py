@@ -364,14 +364,19 @@ def load_yaml(path, model: type[BaseModel]) -> tuple[Any, BaseModel]:
     """Read a YAML file and check it against ``model``: (the raw data, the parsed model)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
+    data = parse_yaml(text, path)
+    return data, validate_settings(model, data, where=str(path), text=text)
+
+
+def parse_yaml(text: str, path) -> Any:
+    """``text`` (the contents of ``path``) as YAML; a syntax error names the file, line and column."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         raise WorkbenchError(
-            f"{path}" + (f" line {mark.line + 1}" if mark else ""),
+            f"{path}" + (f" line {mark.line + 1} column {mark.column + 1}" if mark else ""),
             expected="valid YAML",
-            got=str(getattr(e, "problem", e)),
+            got=str(getattr(e, "problem", None) or e),
             fix="check the indentation and quote text that contains ':' or '#'",
         ) from None
-    return data, validate_settings(model, data, where=str(path), text=text)

@@ -1,8 +1,10 @@
-"""Validation of parsed rows against the taxonomy: labels, contexts, origins, seeds and the label hierarchy."""
+"""Validation of parsed rows against the taxonomy: labels, contexts, origins, seeds and the label hierarchy;
+columns of a generic file that look like labels the taxonomy does not have, and texts over the length limit."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import difflib
+from typing import Any, Mapping, Sequence
 
 from ._io import canonical_json
 from ._records import (
@@ -10,6 +12,7 @@ from ._records import (
     ORIGINS,
     PROVENANCES,
     RawRecord,
+    ReadResult,
     normalise_text,
     parse_label_value,
     stable_record_id,
@@ -17,7 +20,7 @@ from ._records import (
 )
 from ._taxonomy import Taxonomy
 
-__all__ = ["validate_record"]
+__all__ = ["validate_record", "unknown_label_columns", "short_enough", "DEFAULT_MAX_TEXT_CHARS"]
 
 
 def validate_record(
@@ -200,3 +203,64 @@ def _imply_negative_secondaries(tax: Taxonomy, labels: dict[str, int], prov: dic
                 prov[lab.name] = "implied"
                 implied += 1
     return implied
+
+
+DEFAULT_MAX_TEXT_CHARS = 20_000
+"""The longest text an import accepts unless workbench.yaml's ``max_text_chars`` says otherwise: well above a
+long forum post (Reddit allows 10,000 characters, most platforms far fewer), far below a file's worth."""
+
+# formats whose columns are the user's own: a column that is not a taxonomy label lands in ``meta``
+GENERIC_FORMATS = ("csv", "jsonl", "pandas", "hf")
+
+
+def short_enough(records, max_chars: int, problems: list[str]):
+    """The records whose text is at most ``max_chars`` long; each longer one is a problem naming its line."""
+    for rec in records:
+        if isinstance(rec.text, str) and len(rec.text) > max_chars:
+            problems.append(
+                f"{rec.where}: a text of {len(rec.text):,} characters; expected at most {max_chars:,} "
+                "(max_text_chars in workbench.yaml); split or shorten it, or raise max_text_chars"
+            )
+            continue
+        yield rec
+
+
+def _looks_like_labels(values: list[Any]) -> bool:
+    """Every value reads as a label value (1/0/true/false/yes/no/unknown) and at least one is known."""
+    known = False
+    for v in values:
+        try:
+            known |= parse_label_value(v) is not None
+        except (ValueError, TypeError):
+            return False
+    return known
+
+
+def unknown_label_columns(result: ReadResult, labels: Sequence[str]) -> list[str]:
+    """Problems for the columns of a generic file (csv, jsonl, a frame) that look like labels but are not in the
+    taxonomy: a name close to a label's (``hte``), or values that all read as 1/0/unknown. Such a column
+    would otherwise be kept as ``meta`` and its rows imported without that label, without a word.
+
+    >>> rows = [RawRecord("f.csv line 2", "hi", {}, meta={"hte": "1", "lang": "en"})]
+    >>> print(unknown_label_columns(ReadResult(rows, [], format="csv"), ["hate", "spam"])[0])  # doctest: +ELLIPSIS
+    f.csv: column 'hte' looks like a label (did you mean 'hate'?) but is not in the taxonomy ...
+    """
+    if result.format not in GENERIC_FORMATS or not result.records:
+        return []
+    columns: dict[str, list[Any]] = {}
+    for rec in result.records:
+        for k, v in (rec.meta or {}).items():
+            columns.setdefault(k, []).append(v)
+    where = result.records[0].where.rsplit(" line ", 1)[0].rsplit(" row ", 1)[0]
+    problems = []
+    for col, values in columns.items():
+        close = difflib.get_close_matches(col.lower(), list(labels), n=1, cutoff=0.75)
+        if not close and not _looks_like_labels(values):
+            continue
+        why = f"did you mean {close[0]!r}?" if close else "its values are all 1/0/true/false/yes/no"
+        problems.append(
+            f"{where}: column {col!r} looks like a label ({why}) but is not in the taxonomy (labels: "
+            f"{', '.join(labels)}); map it with --map {col}=LABEL (label_map={{{col!r}: LABEL}}) or keep it "
+            f"out with --ignore-column {col} (label_map={{{col!r}: None}})"
+        )
+    return problems

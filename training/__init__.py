@@ -91,7 +91,7 @@ from ._modelset import ModelSet, open_model
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._parity import PARITY_RULE, parity_check
 from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
-from ._predict import predict_file, read_prediction_input
+from ._predict import gate_status, predict_file, read_prediction_input, require_pass
 from ._promotion import compare_with_promoted, production_slice, promote, promoted_model, promoted_variant
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
 from ._suite_gate import SuiteResult, gate_cases, run_suite
@@ -232,6 +232,8 @@ __all__ = [
     "pos_weights",
     "pr_figure",
     "predict_file",
+    "gate_status",
+    "require_pass",
     "promote",
     "compare_with_promoted",
     "production_slice",

@@ -25,7 +25,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -430,18 +430,25 @@ def score_project(
     threads: Optional[int] = None,
     enforce_hierarchy: bool = False,
     progress: bool = False,
+    warn: Optional[Callable[[str], None]] = None,
 ) -> tuple[int, JobReport]:
     """Score the records of the project's current snapshot with ``model`` (a model directory; the variant
-    that serves it, :meth:`training.ModelDirectory.serving_variant`, unless ``variant``) and write ``out`` as JSONL with the rows ``workbench predict``
-    writes (``id``, ``text``, then probabilities, decisions and action), atomically. Returns (rows, report)."""
+    that serves it, :meth:`training.ModelDirectory.serving_variant`, unless ``variant``) and write ``out`` as
+    JSONL, one row a record: ``id``, ``text``, then probabilities, decisions, action, ``variant`` and
+    ``gate_passed`` (false, and ``warn`` called with why, when the variant did not pass its gate and the model
+    is not promoted), atomically. Returns (rows, report)."""
     import json
 
     from curation import atomic_write_text
 
     from ._modeldir import ModelDirectory, load_model
+    from ._predict import gate_status
 
     model = model if isinstance(model, ModelDirectory) else load_model(model)
     variant = variant or model.serving_variant()
+    passed, warning = gate_status(model, variant)
+    if warning is not None and warn is not None:
+        warn(warning)
     jobs = jobs or LocalJobs()
     parquet = project.snapshot_records_path()
     frame = pd.read_parquet(parquet, columns=["id", "text"])
@@ -450,7 +457,7 @@ def score_project(
     )
     results = model.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)
     lines = [
-        json.dumps({"id": rid, "text": text, **r, "variant": variant}, ensure_ascii=False)
+        json.dumps({"id": rid, "text": text, **r, "variant": variant, "gate_passed": passed}, ensure_ascii=False)
         for rid, text, r in zip(frame["id"], frame["text"], results)
     ]
     atomic_write_text(out, "\n".join(lines) + ("\n" if lines else ""))

@@ -159,7 +159,9 @@ def test_scoring_on_ray_writes_the_same_rows_as_the_single_process_path(project,
         == 0
     )
     predicted = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
-    assert [set(r) for r in predicted] == [set(r) for r in local_rows[:50]]
+    # the same predictions; predict keeps the input's fields apart, under "input"
+    assert [set(r) - {"input"} for r in predicted] == [set(r) - {"id", "text"} for r in local_rows[:50]]
+    assert [r["input"] for r in predicted] == [{"id": r["id"], "text": r["text"]} for r in local_rows[:50]]
     assert [r["decisions"] for r in predicted] == [r["decisions"] for r in local_rows[:50]]
 
 

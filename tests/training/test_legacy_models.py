@@ -50,7 +50,7 @@ def test_legacy_model_serves_through_cli(legacy, tmp_path):
         main(["predict", str(legacy / "tfidf"), "--input", str(inp), "--output", str(out), "--variant", "torch"]) == 0
     )
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert [r["n"] for r in rows] == [0, 1]
+    assert [r["input"]["n"] for r in rows] == [0, 1]
     for row, probs in zip(rows, EXPECTED["tfidf"]):
         assert row["probabilities"]["hate"] == pytest.approx(probs[0], abs=1e-5)
 

@@ -83,7 +83,8 @@ def _predict_cli(model_dir, tmp_path, variant=None):
         args += ["--variant", variant]
     assert main(args) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert len(rows) == 2 and rows[0]["id"] == 1
+    assert len(rows) == 2 and rows[0]["input"]["id"] == 1 and "id" not in rows[0]  # the input apart
+    assert all(isinstance(r["gate_passed"], bool) for r in rows)
     for r in rows:
         assert set(r["probabilities"]) == set(r["decisions"])
         assert r["action"] in ("allow", "badge", "warn", "hide")

@@ -22,6 +22,7 @@ import sys
 from typing import Sequence
 
 from . import batch, generate, maps, model, production, project, review, server, suite
+from ._errors import user_error
 from ._reference import render as _render_reference
 
 __all__ = ["main", "build_parser", "cli_reference", "GROUPS"]
@@ -50,27 +51,31 @@ def cli_reference(parser: argparse.ArgumentParser | None = None) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from curation import WorkbenchError
-
+    """Run one verb. A user's mistake never ends in a traceback: the project's own errors, a missing or
+    unreadable file, a YAML or JSON syntax error and a missing extra become one ``error: ...`` line (exit 2);
+    Ctrl-C ends with "interrupted" (exit 130): every write to the store is one transaction, so the write
+    under way is rolled back and the store is as it was before it."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except WorkbenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except ModuleNotFoundError as e:  # a verb of an extra that is not installed: say how to install it
-        from .._extras import hint_for
-
-        hint = hint_for(e, f"workbench {args.command}")
-        if hint is None:
-            raise
-        print(f"error: {hint}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted; nothing was written by the step under way (each write to the store is one "
+            "transaction, rolled back when interrupted)",
+            file=sys.stderr,
+        )
+        return 130
     except BrokenPipeError:
         # the reader went away (`workbench stats DIR --json | head`): end quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as e:  # noqa: BLE001 - only a user's mistake is turned into a message; the rest re-raises
+        message = user_error(e, f"workbench {args.command}")
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,14 @@ from typing import Any, Callable
 DIR = ("dir",)
 MODEL = ("model",)
 JSON = ("--json", {"action": "store_true", "help": "print JSON"})
+REQUIRE_PASS = (
+    "--require-pass",
+    {
+        "action": "store_true",
+        "help": "refuse a model whose serving variant did not pass its gate unless it is the promoted model "
+        "(without it: a warning on stderr, and gate_passed: false on every row)",
+    },
+)
 
 
 def add_verb(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._verbs import DIR, RAY, add_verb, jobs_of
+from ._verbs import DIR, RAY, REQUIRE_PASS, add_verb, jobs_of
 
 GROUP = "batch"
 SUMMARY = "embed DIR | score DIR --model M --out FILE  (every record; --ray runs them on a Ray cluster)"
@@ -32,10 +32,14 @@ def embed(args) -> int:
 
 def score(args) -> int:
     from curation import Project
-    from training import load_model, score_project
+    from training import load_model, require_pass, score_project
+
+    from .model import warn
 
     with Project(args.dir) as project:
         model = load_model(args.model, taxonomy=project.taxonomy)
+        if args.require_pass:
+            require_pass(model, args.variant)
         n, report = score_project(
             project,
             model,
@@ -44,6 +48,7 @@ def score(args) -> int:
             jobs=jobs_of(args),
             enforce_hierarchy=args.enforce_hierarchy,
             progress=not args.quiet,
+            warn=warn,
         )
     print(f"scored {n:,} records with {args.model} ({args.variant or model.serving_variant()}) -> {args.out}")
     print(f"  {_where(report)}; {report.seconds:.1f} s")
@@ -66,12 +71,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         sub,
         "score",
         score,
-        "score every record of the current snapshot with a model (JSONL rows as workbench predict writes)",
+        "score every record of the current snapshot with a model (JSONL rows: id, text, probabilities, decisions, "
+        "action, variant, gate_passed)",
         DIR,
         ("--model", {"required": True, "help": "a model directory"}),
         ("--out", {"required": True, "help": "output JSONL"}),
         ("--variant", {"help": "torch, fp32, fp16 or int8 (default: the best variant that passed its gate)"}),
         ("--enforce-hierarchy", {"action": "store_true", "help": "a child label fires only with its parent"}),
+        REQUIRE_PASS,
         *RAY,
         quiet,
     )

@@ -11,7 +11,7 @@ import sys
 
 from training import RECIPES, VARIANTS
 
-from ._verbs import DIR, JSON, MODEL, add_verb
+from ._verbs import DIR, JSON, MODEL, REQUIRE_PASS, add_verb
 
 GROUP = "model"
 SUMMARY = "model train | evaluate | gate | predict | promote | export  (the first five also without 'model')"
@@ -203,16 +203,25 @@ def _print_label_table(labels: dict) -> None:
         )
 
 
-def predict(args) -> int:
-    from training import predict_file
+def warn(message: str) -> None:
+    """A warning for the person at the terminal: on stderr, apart from the output."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
+
+def predict(args) -> int:
+    from training import open_model, predict_file, require_pass
+
+    model = open_model(args.model)
+    if args.require_pass:
+        require_pass(model, args.variant)
     n = predict_file(
-        args.model,
+        model,
         args.input,
         args.output,
         variant=args.variant,
         threads=args.threads,
         enforce_hierarchy=args.enforce_hierarchy,
+        warn=warn,
     )
     print(f"scored {n} texts -> {args.output}")
     return 0
@@ -316,6 +325,7 @@ def _add_verbs(sub: argparse._SubParsersAction, *, with_export: bool) -> None:
         ("--variant", variant),
         ("--threads", {"type": int, "default": 2}),
         ("--enforce-hierarchy", {"action": "store_true", "help": "a secondary label fires only with its primary"}),
+        REQUIRE_PASS,
     )
     add_verb(
         sub,
