@@ -19,8 +19,13 @@ Packages of this layer may import ``curation`` and ``training``; neither of thos
 ``workbench``. Importing this package starts nothing and imports neither argilla-server nor torch.
 """
 
-from ._demo import build_demo, demo_data_dir, open_project, starter_taxonomy_path
-from ._resources import STARTER_SUITES, add_starter_suites
+from typing import TYPE_CHECKING
+
+from curation import lazy_names
+
+if TYPE_CHECKING:  # imported on first use, so that `workbench --help` pays for none of it
+    from ._demo import build_demo, demo_data_dir, open_project, starter_taxonomy_path
+    from ._resources import STARTER_SUITES, add_starter_suites
 
 __all__ = [
     "build_demo",
@@ -30,3 +35,5 @@ __all__ = [
     "STARTER_SUITES",
     "add_starter_suites",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

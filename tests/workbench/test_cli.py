@@ -172,3 +172,34 @@ def test_run_restores_the_callers_sigterm_handler_when_it_ends(tmp_path, capsys)
         assert "stopping: nothing left" in capsys.readouterr().out
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_the_parser_is_built_without_the_heavy_libraries():
+    """`workbench --help` answers in a fraction of a second (bench/cli_startup.py times every verb): building
+    the parser imports none of pandas, scikit-learn, SciPy, torch or the Argilla SDK."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from workbench.cli import build_parser; build_parser(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'pandas', 'sklearn', 'scipy', 'torch', 'argilla', 'numpy', 'training'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_recipes_and_variants_the_parser_names_are_trainings():
+    from training import RECIPES, VARIANTS
+    from workbench.cli import model
+
+    assert tuple(RECIPES) == model.RECIPES and tuple(VARIANTS) == model.VARIANTS
+
+
+def test_an_unknown_recipe_is_refused_naming_the_known_ones(tmp_path, capsys):
+    from curation import Project, Taxonomy
+
+    Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate"}]})).close()
+    assert main(["train", str(tmp_path / "p"), "--out", str(tmp_path / "m"), "--recipe", "haeds"]) == 2
+    err = capsys.readouterr().err
+    assert "'haeds'" in err and "heads" in err and "ensemble" in err

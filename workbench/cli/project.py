@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from curation import CONTEXTS, FORMATS, Project, WorkbenchError, load_taxonomy
+import curation
+from curation import CONTEXTS, FORMATS, WorkbenchError  # light: no pandas until a verb runs
 
 from ._verbs import DIR, JSON, add_verb
 
@@ -54,15 +55,15 @@ def _init(args) -> int:
                 f"{s.n_near_duplicate_pairs} duplicate pairs)"
             )
     else:
-        tax = load_taxonomy(args.taxonomy or starter_taxonomy_path())
-        project = Project.init(args.dir, taxonomy=tax, name=args.name)
+        tax = curation.load_taxonomy(args.taxonomy or starter_taxonomy_path())
+        project = curation.Project.init(args.dir, taxonomy=tax, name=args.name)
     print(f"project ready at {project.root} (taxonomy {project.taxonomy.content_hash})")
     project.close()
     return 0
 
 
 def _import(args) -> int:
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         s = project.import_file(
             args.path,
             args.fmt,
@@ -108,7 +109,7 @@ def _print_stats(st: dict) -> None:
 
 
 def _stats(args) -> int:
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         st = project.stats()
     if args.json:
         print(json.dumps(st, indent=2))
@@ -118,7 +119,7 @@ def _stats(args) -> int:
 
 
 def _snapshot(args) -> int:
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         print(json.dumps(project.snapshot(), indent=2))
     return 0
 
@@ -137,7 +138,7 @@ def _export(args) -> int:
             expected="--format jsonl|parquet and --out PATH",
             got=f"--format {args.fmt} --out {args.out}",
         )
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         out = project.export(args.out, fmt=args.fmt, active_only=args.active_only)
     print(f"wrote {out}")
     return 0
@@ -151,7 +152,7 @@ def _report(args) -> int:
             f"report of project {args.dir}", expected="--out FOLDER", got="none", fix="pass --out build/report"
         )
     split = None if args.split == "all" else args.split
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         dist, files = project.write_report(Path(args.out), split=split, png=not args.no_png)
     print(
         dist[["tier", "positives", "negatives", "unknown_rate", "floor", "below_floor", "pos_weight"]].to_string(
@@ -164,7 +165,7 @@ def _report(args) -> int:
 
 def _report_splits(args) -> int:
     """Origin per split (every stored record) and the calib-vs-holdout label rates."""
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         rep = project.split_report()
         migrations = project.store.migration_reports()
     print("records per origin and split (calib and holdout hold only real records):")
@@ -187,7 +188,7 @@ def _report_splits(args) -> int:
 
 
 def _seeds(args) -> int:
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         df = project.seeds()
     if df.empty:
         print("no seeds")
@@ -201,7 +202,7 @@ def _seeds(args) -> int:
 
 
 def _quarantine(args) -> int:
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         before = project.snapshot_id()
         n = project.quarantine_seed(args.seed, reason=args.reason, actor="cli")
         print(
@@ -212,7 +213,7 @@ def _quarantine(args) -> int:
 
 
 def _unquarantine(args) -> int:
-    with Project(args.dir) as project:
+    with curation.Project(args.dir) as project:
         n = project.unquarantine_seed(args.seed, actor="cli", reason=args.reason)
         print(f"seed {args.seed} restored: {n} records back in the training views; snapshot {project.snapshot_id()}")
     return 0

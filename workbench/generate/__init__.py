@@ -18,15 +18,20 @@ item index), and ``run.generate`` ties them to the store. Seeds, batches and the
 other ``workbench`` packages.
 """
 
-from .base import GenerationStats, Item, Provider, SeedSpec, Slot
-from .cache import GenerationCache
-from .from_suite import SuiteProvider, balanced_sizes, generate_from_suite
-from .openai_compatible import OpenAICompatibleProvider
-from .perturbation import PERTURBATIONS, PerturbationProvider, obfuscate_word, perturb
-from .plan import plan_slots
-from .retrieval import RetrievalProvider
-from .run import PROVIDERS, BatchSummary, generate, make_provider
-from .vectors import regression_vectors, write_regression_vectors
+from typing import TYPE_CHECKING
+
+from curation import lazy_names
+
+if TYPE_CHECKING:  # imported on first use: the command line's parser reads only the provider names
+    from .base import GenerationStats, Item, Provider, SeedSpec, Slot
+    from .cache import GenerationCache
+    from .from_suite import SuiteProvider, balanced_sizes, generate_from_suite
+    from .openai_compatible import OpenAICompatibleProvider
+    from .perturbation import PERTURBATIONS, PerturbationProvider, obfuscate_word, perturb
+    from .plan import plan_slots
+    from .retrieval import RetrievalProvider
+    from .run import PROVIDERS, BatchSummary, generate, make_provider
+    from .vectors import regression_vectors, write_regression_vectors
 
 __all__ = [
     "BatchSummary",
@@ -52,3 +57,5 @@ __all__ = [
     "regression_vectors",
     "write_regression_vectors",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

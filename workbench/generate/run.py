@@ -11,13 +11,16 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-from curation import Project, RawRecord, ReadResult, WorkbenchError
+from curation import RawRecord, ReadResult, WorkbenchError
 
 from .base import GenerationStats, Item, Provider, SeedSpec
 from .cache import GenerationCache, cache_key
 from .plan import plan_slots, replan_slots
+
+if TYPE_CHECKING:
+    from curation import Project
 
 __all__ = ["PROVIDERS", "BatchSummary", "generate", "make_provider", "batch_id_for"]
 

@@ -16,16 +16,22 @@ batches with the promoted model (it informs, never decides), ``loop`` is the rev
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
 
+from typing import TYPE_CHECKING
+
+from curation import lazy_names
+
 from . import datasets as _builtin_datasets  # noqa: F401  (registers the five built-in datasets)
-from .acceptance import DEFAULT_PLAN, BatchDecision, BatchPlan
-from .agreement import label_agreement, resolve_labels
-from .connect import connect
-from .errors import label_quality_score, mine_errors
-from .loop import SampleReviewLoop
-from .pull import pull, review_status
-from .push import push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
-from .registry import REVIEW_DATASETS, PullContext, ReviewDataset, ReviewVerb, register_dataset
-from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
+
+if TYPE_CHECKING:  # imported on first use: the command line's parser reads only the registry
+    from .acceptance import DEFAULT_PLAN, BatchDecision, BatchPlan
+    from .agreement import label_agreement, resolve_labels
+    from .connect import connect
+    from .errors import label_quality_score, mine_errors
+    from .loop import SampleReviewLoop
+    from .pull import pull, review_status
+    from .push import push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
+    from .registry import REVIEW_DATASETS, PullContext, ReviewDataset, ReviewVerb, register_dataset
+    from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
 
 __all__ = [
     "REVIEW_DATASETS",
@@ -58,3 +64,5 @@ __all__ = [
     "BatchDecision",
     "DEFAULT_PLAN",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, __file__)

@@ -4,10 +4,22 @@ interface (see :mod:`.templates`)."""
 
 from __future__ import annotations
 
-from .pull import pull_batches, pull_labels, pull_sample, pull_seeds, pull_suite, suite_review_report
-from .push import push_batches, push_errors, push_sample, push_seeds, push_suite
+import importlib
+from typing import Any, Callable
+
 from .registry import ReviewDataset, ReviewVerb, register_dataset
 from .templates import BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW, label_question
+
+
+def _side(module: str, name: str) -> Callable[..., Any]:
+    """``name`` of ``.push`` or ``.pull``, imported when it first runs: declaring the datasets (which the
+    command line's parser reads for ``workbench review`` verbs) imports neither side nor the Argilla SDK."""
+
+    def run(*args, **kwargs):
+        return getattr(importlib.import_module(f".{module}", __package__), name)(*args, **kwargs)
+
+    run.__name__ = run.__qualname__ = name
+    return run
 
 
 def labels_and_note(rg, taxonomy) -> list:
@@ -56,13 +68,13 @@ register_dataset(
             rg.TextQuestion(name="edited_text", required=False),
             rg.TextQuestion(name="reason", required=False),
         ],
-        pull=pull_seeds,
+        pull=_side("pull", "pull_seeds"),
         status_agreement=False,
         verbs=(
             ReviewVerb(
                 "push-seeds",
                 "seeds into the seed-review dataset",
-                lambda args, project, client: push_seeds(
+                lambda args, project, client: _side("push", "push_seeds")(
                     project, client, workspace=args.workspace, min_submitted=args.min_submitted
                 ),
                 (MIN_SUBMITTED,),
@@ -88,13 +100,13 @@ register_dataset(
             label_question(rg, taxonomy),
             rg.LabelQuestion(name="valid", labels=["yes", "no"]),
         ],
-        pull=pull_batches,
+        pull=_side("pull", "pull_batches"),
         accepts_selection=True,
         verbs=(
             ReviewVerb(
                 "push-batches",
                 "a sample of every pending batch into batch-review",
-                lambda args, project, client: push_batches(
+                lambda args, project, client: _side("push", "push_batches")(
                     project,
                     client,
                     per_batch=args.per_batch,
@@ -135,13 +147,13 @@ register_dataset(
             rg.TermsMetadataProperty(name="label"),
             rg.FloatMetadataProperty(name="label_quality_score", min=0.0, max=1.0),
         ],
-        pull=pull_labels,
+        pull=_side("pull", "pull_labels"),
         accepts_selection=True,
         verbs=(
             ReviewVerb(
                 "push-errors",
                 "what a model gets wrong (never holdout) into error-review",
-                lambda args, project, client: push_errors(
+                lambda args, project, client: _side("push", "push_errors")(
                     project,
                     client,
                     _load_model(args.model),
@@ -180,14 +192,14 @@ register_dataset(
             label_question(rg, taxonomy, required=False),
         ],
         metadata=lambda rg: [rg.TermsMetadataProperty(name="functionality")],
-        pull=pull_suite,
-        after_apply=lambda project, counts: {**counts, **suite_review_report(project)},
+        pull=_side("pull", "pull_suite"),
+        after_apply=lambda project, counts: {**counts, **_side("pull", "suite_review_report")(project)},
         in_status=False,
         verbs=(
             ReviewVerb(
                 "push-suite",
                 "the functional suites' test-side cases into suite-review (a case stays gated when reviewers agree)",
-                lambda args, project, client: push_suite(
+                lambda args, project, client: _side("push", "push_suite")(
                     project, client, workspace=args.workspace, min_submitted=args.min_submitted
                 ),
                 (("--min-submitted", {"type": int, "default": 2, "help": "answers a case needs (default 2)"}),),
@@ -208,12 +220,12 @@ register_dataset(
         fields=lambda rg: [rg.TextField(name="text", title="Production post")],
         questions=labels_and_note,
         metadata=lambda rg: [rg.TermsMetadataProperty(name=m) for m in ("sampling", "model", "time")],
-        pull=pull_sample,
+        pull=_side("pull", "pull_sample"),
         verbs=(
             ReviewVerb(
                 "push-sample",
                 "production posts worth a person's time (active sampling) into sample-review",
-                lambda args, project, client: push_sample(
+                lambda args, project, client: _side("push", "push_sample")(
                     project,
                     client,
                     _load_model(args.model),

@@ -14,9 +14,12 @@ verbs (:class:`ReviewVerb`). :func:`.pull.pull`, :func:`.pull.review_status`, th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from curation import Project, Registry, ReviewOutcome
+from curation import Registry
+
+if TYPE_CHECKING:
+    from curation import Project, ReviewOutcome
 
 __all__ = ["ReviewDataset", "ReviewVerb", "PullContext", "REVIEW_DATASETS", "register_dataset"]
 
