@@ -221,7 +221,15 @@ class Encoder:
         if self._st is None:
             from sentence_transformers import SentenceTransformer
 
-            st = SentenceTransformer(resolve_model_path(self.model), device=self.device, local_files_only=True)
+            from transformers.utils import logging as hf_logging
+
+            shown = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()  # no "Loading weights" bar for a local model that loads in a blink
+            try:
+                st = SentenceTransformer(resolve_model_path(self.model), device=self.device, local_files_only=True)
+            finally:
+                if shown:
+                    hf_logging.enable_progress_bar()
             st.max_seq_length = self.max_length
             self._st = st
         return self
@@ -232,6 +240,31 @@ class Encoder:
         get_dim = getattr(self._st, "get_embedding_dimension", None) or self._st.get_sentence_embedding_dimension
         return int(get_dim())
 
+    def _encode(self, texts: list[str], *, show_progress: bool) -> np.ndarray:
+        """Encode with sentence-transformers (which sorts each call's texts by length before batching); with
+        ``show_progress``, in chunks under one labelled bar ("embedding N texts (MODEL)")."""
+
+        def run(chunk: list[str]) -> np.ndarray:
+            return self._st.encode(
+                chunk,
+                batch_size=self.batch_size,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            ).astype(np.float32)
+
+        if not show_progress:
+            return run(texts)
+        from tqdm.auto import tqdm
+
+        step = self.batch_size * 8
+        parts = []
+        with tqdm(total=len(texts), desc=f"embedding {len(texts):,} texts ({Path(self.model).name})", unit="text") as bar:
+            for start in range(0, len(texts), step):
+                parts.append(run(texts[start : start + step]))
+                bar.update(len(parts[-1]))
+        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings of shape (n, dimension), float32."""
         texts = list(texts)
@@ -241,14 +274,7 @@ class Encoder:
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in found}.items())
         if missing:  # each distinct missing text once
             self.load()
-            # sentence-transformers sorts each call's texts by length before batching
-            vecs = self._st.encode(
-                [texts[i] for _, i in missing],
-                batch_size=self.batch_size,
-                show_progress_bar=show_progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-            ).astype(np.float32)
+            vecs = self._encode([texts[i] for _, i in missing], show_progress=show_progress)
             new = {k: vecs[j] for j, (k, _) in enumerate(missing)}
             found.update(new)
             if cache:

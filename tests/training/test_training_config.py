@@ -49,8 +49,10 @@ def _project(root) -> Project:
 def test_flags_and_workbench_yaml_give_the_same_card(tmp_path, capsys):
     _project(tmp_path / "p").close()
     assert main(["train", str(tmp_path / "p"), "--out", str(tmp_path / "by-flags"), "--no-mix", *FLAGS]) == 0
-    out = capsys.readouterr().out
-    assert "epoch      1  loss" in out and "P/R/F1 offensive" in out  # the per-epoch table
+    out, err = capsys.readouterr()
+    assert "epoch      1  loss" not in out  # no line per epoch: one bar per fit, with its figures
+    assert "fit:" in err and "primary F1" in err and "valid" in err
+    assert (out + err).count("\n") < 60, out + err
     cfg_path = tmp_path / "p" / "workbench.yaml"
     cfg = yaml.safe_load(cfg_path.read_text())
     cfg["training"] = SETTINGS

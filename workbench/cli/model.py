@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import re
 import sys
 
 from ._verbs import DIR, JSON, MODEL, REQUIRE_PASS, add_verb
@@ -83,20 +85,55 @@ def _training_flags(args):
     return TrainingConfig.from_dict({k: v for k, v in flags.items() if v is not None}, where="workbench train flags")
 
 
-def _print_epoch(rec: dict) -> None:
-    """One line of the per-epoch table: loss, macro-F1s, then precision / recall / F1 per label; warnings."""
+class EpochProgress:
+    """``workbench train``'s view of the epochs: one bar per fit, its figures (loss, valid loss, macro-F1s) beside
+    the epoch number, instead of a line per epoch; a warning sign repeated over the epochs is counted and
+    shown once at the end (the last epoch's signs are in the model's warnings, printed after it)."""
 
-    def fmt(x):
-        return "-" if x is None else f"{x:.3f}"
+    def __init__(self) -> None:
+        self.bar = None
+        self.last_epoch = None
+        self.epochs = 0
+        self.signs: dict[str, tuple[int, str]] = {}  # the sign without its numbers -> (epochs seen, last text)
+        self.last: set[str] = set()
 
-    labels = " ".join(f"{lab} {m['precision']:.2f}/{m['recall']:.2f}/{m['f1']:.2f}" for lab, m in rec["labels"].items())
-    print(
-        f"epoch {rec['epoch']:>6g}  loss {fmt(rec['loss'])}  valid {fmt(rec.get('valid_loss'))}  "
-        f"primary {fmt(rec['primary_macro_f1'])}  secondary {fmt(rec['secondary_macro_f1'])}  P/R/F1 {labels}",
-        flush=True,
-    )
-    for w in rec["warnings"]:
-        print(f"  warning: {w}", flush=True)
+    def __call__(self, rec: dict) -> None:
+        from tqdm.auto import tqdm
+
+        if self.bar is None or (self.last_epoch is not None and rec["epoch"] <= self.last_epoch):
+            self.close_bar()
+            self.bar = tqdm(desc="fit", unit="epoch", total=None, leave=True)
+        self.last_epoch = rec["epoch"]
+        self.epochs += 1
+
+        def fmt(x):
+            return "-" if x is None else f"{x:.3f}"
+
+        self.bar.set_postfix_str(
+            f"loss {fmt(rec['loss'])} valid {fmt(rec.get('valid_loss'))} primary F1 {fmt(rec['primary_macro_f1'])} "
+            f"secondary F1 {fmt(rec['secondary_macro_f1'])}",
+            refresh=False,
+        )
+        self.bar.update(1)
+        self.last = {_sign(w) for w in rec["warnings"]}
+        for w in rec["warnings"]:
+            self.signs[_sign(w)] = (self.signs.get(_sign(w), (0, ""))[0] + 1, w)
+
+    def close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def close(self) -> None:
+        self.close_bar()
+        for key, (count, text) in self.signs.items():
+            if key not in self.last:  # a sign the last epoch no longer shows (those are the model's warnings)
+                print(f"  earlier epochs: {text} (in {count} of {self.epochs} epochs)")
+
+
+def _sign(warning: str) -> str:
+    """A warning sign without its figures: the same sign at every epoch is one key."""
+    return re.sub(r"\d+(\.\d+)?", "#", warning)
 
 
 def train(args) -> int:
@@ -118,11 +155,17 @@ def train(args) -> int:
             training=flags,
             training_source="flag",
         )
-        kw = {"show_progress": True, "on_epoch": _print_epoch}
-        if args.groups:
-            models = train_model_set(project, args.out, _csv(args.groups), spec, **kw).models
-        else:
-            models = [train_model(project, args.out, spec, **kw)]
+        progress = EpochProgress()
+        kw = {"show_progress": True, "on_epoch": progress}
+        # the training's warnings reach the card, printed below once; not also through its log
+        logging.getLogger("workbench.training").setLevel(logging.ERROR)
+        try:
+            if args.groups:
+                models = train_model_set(project, args.out, _csv(args.groups), spec, **kw).models
+            else:
+                models = [train_model(project, args.out, spec, **kw)]
+        finally:
+            progress.close()
     for m in models:
         print(f"model {m.root}: labels {m.labels}, snapshot {m.card.snapshot_id}")
         for w in m.card.warnings:
