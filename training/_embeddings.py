@@ -220,7 +220,6 @@ class Encoder:
     def load(self) -> Encoder:
         if self._st is None:
             from sentence_transformers import SentenceTransformer
-
             from transformers.utils import logging as hf_logging
 
             shown = hf_logging.is_progress_bar_enabled()
@@ -259,7 +258,9 @@ class Encoder:
 
         step = self.batch_size * 8
         parts = []
-        with tqdm(total=len(texts), desc=f"embedding {len(texts):,} texts ({Path(self.model).name})", unit="text") as bar:
+        with tqdm(
+            total=len(texts), desc=f"embedding {len(texts):,} texts ({Path(self.model).name})", unit="text"
+        ) as bar:
             for start in range(0, len(texts), step):
                 parts.append(run(texts[start : start + step]))
                 bar.update(len(parts[-1]))
