@@ -504,3 +504,38 @@ def test_an_external_argilla_is_used_through_url_and_key_file_and_never_stopped(
         external.env()
     with pytest.raises(StackError, match="needs its API key in a file"):
         argilla_backend(url=env["ARGILLA_API_URL"])
+
+
+def _stack_processes(stack) -> list[psutil.Process]:
+    """Every process of the stack: the recorded components and whatever they started."""
+    out = []
+    for comp in stack.status()["components"].values():
+        proc = psutil.Process(comp["pid"])
+        out += [proc, *proc.children(recursive=True)]
+    return out
+
+
+def test_the_home_is_private_and_no_secret_is_on_a_command_line(stack, capsys):
+    """Every file under the Argilla home is 0600 and every folder 0700 (Argilla's database, Valkey's files and
+    the logs included: the stack's processes run with umask 077), no secret is on any of the stack's command
+    lines (Valkey reads its password from a file), and a start repairs what was made readable by others."""
+    secrets = json.loads(stack.secrets_file.read_text())
+    values = [secrets["api_key"], secrets["password"], secrets["valkey_password"]]
+    home = stack.settings.home
+    paths = [home, *home.rglob("*")]
+    assert len(paths) > 10 and (home / "argilla").exists()
+    loose = [f"{p} {stat.S_IMODE(p.lstat().st_mode):o}" for p in paths if stat.S_IMODE(p.lstat().st_mode) & 0o077]
+    assert not loose, loose
+    procs = _stack_processes(stack)
+    assert {p.name() for p in procs} and len(procs) >= 3
+    for proc in procs:
+        cmdline = " ".join(proc.cmdline())
+        for value in values:
+            assert value not in cmdline, f"a secret is on the command line of pid {proc.pid}: {proc.name()}"
+    # a file and a folder loosened by hand are made private again by the next start
+    db = next(home.rglob("*.db"))
+    os.chmod(db, 0o644)
+    os.chmod(stack.log_dir, 0o755)
+    assert cli(["server", "start", "--home", str(home)]) == 0
+    assert "Made 2 files and folders" in capsys.readouterr().out
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600 and stat.S_IMODE(stack.log_dir.stat().st_mode) == 0o700

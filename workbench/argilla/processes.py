@@ -50,6 +50,25 @@ def write_private(path: Path, data: dict) -> None:
     atomic_write_text(path, json.dumps(data, indent=2), mode=0o600)
 
 
+def make_private(folder: Path) -> list[str]:
+    """Every folder under ``folder`` (itself included) 0700 and every file 0600 at most: what is readable or
+    writable by others is repaired. Returns the paths it repaired (links are left alone)."""
+    repaired = []
+    folder.mkdir(parents=True, exist_ok=True)
+    for root, dirs, files in os.walk(folder):
+        for path, private in [(Path(root), 0o700)] + [(Path(root) / f, 0o600) for f in files]:
+            try:
+                st = path.lstat()
+            except FileNotFoundError:  # a temporary file gone meanwhile
+                continue
+            if stat.S_ISLNK(st.st_mode) or not stat.S_IMODE(st.st_mode) & 0o077:
+                continue
+            os.chmod(path, stat.S_IMODE(st.st_mode) & private)
+            repaired.append(str(path))
+        dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
+    return repaired
+
+
 def require_private(path: Path) -> None:
     """Refuse a secrets file that users other than its owner can read."""
     mode = stat.S_IMODE(path.stat().st_mode)
@@ -135,6 +154,7 @@ def spawn(name: str, argv: list[str], env: dict, *, log_dir: Path, cwd: Path | N
             start_new_session=True,
             close_fds=True,
             cwd=str(cwd) if cwd else None,
+            umask=0o077,  # what the stack's processes write (databases, logs, Valkey's files) only the user reads
         )
     created = None
     for _ in range(50):
@@ -173,6 +193,7 @@ def run_logged(
                 stderr=fh,
                 timeout=timeout,
                 cwd=str(cwd) if cwd else None,
+                umask=0o077,
             )
         except subprocess.TimeoutExpired:
             raise StackError(f"{name} took longer than {timeout:.0f} s; its log {log} says:\n{tail(log)}")

