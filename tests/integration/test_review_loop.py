@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import time
 import signal
 import subprocess
 import sys
@@ -1023,3 +1024,40 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
     assert on_slice["gained_positives"] > on_slice["lost_positives"], on_slice
     assert prod["labels"]["hate"]["recall"] > 0.8, prod
     p.close()
+
+
+def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path, stack, owner):
+    """A pull and an import started while the project is busy: each waits for the write lock, says so, and both
+    land (verdicts applied, records imported), with no traceback and no text in two splits."""
+    from pathlib import Path
+
+    from curation._lock import WriteLock
+
+    p = _project(tmp_path / "proj", _poisoned_texts())
+    ws = p.config["name"]
+    push_seeds(p, owner)
+    push_batches(p, owner)
+    ann = _annotator(owner, stack, ws)
+    _answer(ann, ws, SEED_REVIEW, lambda rec: {"verdict": "approve"})
+    _answer(ann, ws, BATCH_REVIEW, lambda rec: {"labels": ["scam"], "valid": "yes"})
+    n_before = len(p.frame())
+    p.close()
+    data = tmp_path / "more.csv"
+    data.write_text("text,hate\n" + "".join(f"a new post about item {i} and the weather,{i % 2}\n" for i in range(300)))
+    env = {**os.environ, **stack.env()}
+    workbench = str(Path(sys.executable).parent / "workbench")
+    with WriteLock(p.root / "store.sqlite", timeout=0).hold("the test"):
+        procs = [
+            subprocess.Popen([workbench, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for argv in (["review", "pull", str(p.root)], ["import", str(p.root), str(data), "--format", "csv"])
+        ]
+        time.sleep(10)
+    results = [(proc.wait(timeout=300), *proc.communicate()) for proc in procs]
+    for rc, out, err in results:
+        assert rc == 0 and "Traceback" not in err, err[-3000:]
+        assert "waiting for the project's write lock" in err and "the test" in err
+    with Project(p.root) as again:
+        frame = again.frame()
+        assert len(frame) == n_before + 300
+        assert (again.batches()["status"] != "pending").all()  # the pull decided both batches
+        assert frame.groupby("text")["split"].nunique().max() == 1
