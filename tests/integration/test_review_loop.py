@@ -7,10 +7,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import time
 import signal
 import subprocess
 import sys
+import time
 import uuid
 
 import pandas as pd
