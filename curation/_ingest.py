@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping, Sequence, TypedDict
+from typing import Any, Callable, Mapping, Sequence, TypedDict
 
 import numpy as np
 
@@ -44,13 +44,14 @@ class ImportOptions(TypedDict, total=False):
     (``None`` drops the column); ``repair_hierarchy``: set a secondary label's primary where the row has
     the secondary but not the primary; ``fractions``: split fractions for this import's new records only
     (e.g. ``{"calib": 0.5, "holdout": 0.5}`` for a published evaluation file; stored records keep their
-    splits); ``actor``: who imports (the event log)."""
+    splits); ``actor``: who imports (the event log); ``progress``: called with each stage as it starts."""
 
     context: str | None
     label_map: Mapping[str, str | None] | None
     repair_hierarchy: bool
     fractions: Mapping[str, float] | None
     actor: str
+    progress: Callable[[str], None] | None
 
 
 # dataset column -> workbench label, for built-in formats whose columns are not label names already
@@ -155,13 +156,16 @@ def ingest(
     repair_hierarchy: bool = False,
     actor: str = "import",
     fractions: Mapping[str, float] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Validate parsed rows (and the seeds and batches of a seeds file) against the taxonomy and the
     store, deduplicate, assign splits and store them in one transaction.
 
     Nothing is written unless every row is valid; the error lists every problem with its file,
     line and field. The whole import, its reads of the store included, holds the project's write lock.
+    ``progress`` is called with each stage as it starts ("checking 200,000 rows", ...).
     """
+    stage = progress or (lambda _: None)
     if fractions is not None:
         fractions = validate_fractions(fractions, allow_missing=True)
     # one writer at a time: the checks against the store and the write see the same store
@@ -173,6 +177,7 @@ def ingest(
         lmap = _check_source_context_and_map(result, source, context, label_map, taxonomy, where0, problems)
         problems.extend(unknown_label_columns(result, taxonomy.label_names))
         # 1. seeds and batches of a seeds file, then every row against the taxonomy and them
+        stage(f"checking {len(result.records):,} rows")
         new_seeds, new_batches, replans = _new_seeds_and_batches(store, result, set(taxonomy.label_names), problems)
         checked = _checked_rows(
             store,
@@ -194,6 +199,7 @@ def ingest(
                 f"import of {where0} into {root}: nothing was written", problems=problems, fix=None
             )
         # 3. deduplicate, split and store in one transaction
+        stage(f"duplicates and splits of {len(new_rows):,} new records")
         digest = canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()])
         import_id = "imp-" + hashlib.sha256(digest.encode()).hexdigest()[:12]
         pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(
@@ -203,6 +209,7 @@ def ingest(
             r["import_id"] = import_id
         writes = bool(new_rows or new_seeds or new_batches or replans)
         if writes:
+            stage(f"writing {len(new_rows):,} records in one transaction")
             params = {
                 "context": context,
                 "label_map": lmap,

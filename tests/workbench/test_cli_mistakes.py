@@ -54,6 +54,9 @@ def test_a_binary_column_that_is_no_label_can_be_kept_out(root, tmp_path, capsys
     assert main(["import", str(root), str(data), "--format", "jsonl"]) == 2
     assert "column 'is_reply' looks like a label (its values are all 1/0" in capsys.readouterr().err
     assert main(["import", str(root), str(data), "--format", "jsonl", "--ignore-column", "is_reply"]) == 0
+    err = capsys.readouterr().err  # the import's stages, labelled, on stderr
+    for stage in ("import: reading", "import: checking 2 rows", "duplicates and splits of 2 new records", "writing 2"):
+        assert stage in err, err
     with Project(root) as p:
         assert len(p.frame()) == 2
 

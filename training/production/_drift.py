@@ -131,8 +131,11 @@ def window_edges(times: pd.Series, window: str) -> tuple[pd.Timestamp, pd.Timede
     return start, step, ((times - start) // step).to_numpy()
 
 
-def production_scores(model: ModelDirectory, pool: pd.DataFrame, *, variant: str | None = None) -> np.ndarray:
-    """(n, labels) scores of the pool's posts: as logged when this model scored them, else scored now."""
+def production_scores(
+    model: ModelDirectory, pool: pd.DataFrame, *, variant: str | None = None, show_progress: bool = False
+) -> np.ndarray:
+    """(n, labels) scores of the pool's posts: as logged when this model scored them, else scored now (under a
+    labelled bar with ``show_progress``)."""
     name = model.root.name
     labels = model.labels
     out = np.full((len(pool), len(labels)), np.nan)
@@ -142,7 +145,19 @@ def production_scores(model: ModelDirectory, pool: pd.DataFrame, *, variant: str
     missing = np.isnan(out).any(axis=1)
     if missing.any():
         texts = pool["text"].to_numpy()[missing].tolist()
-        out[missing] = np.asarray(model.predictor(variant or model.serving_variant())(texts), dtype=float)
+        variant = variant or model.serving_variant()
+        predict = model.predictor(variant)
+        if not show_progress:
+            out[missing] = np.asarray(predict(texts), dtype=float)
+            return out
+        from tqdm.auto import tqdm
+
+        parts, step = [], 512
+        with tqdm(total=len(texts), desc=f"scoring {len(texts):,} posts ({variant})", unit="post") as bar:
+            for start in range(0, len(texts), step):
+                parts.append(np.asarray(predict(texts[start : start + step]), dtype=float))
+                bar.update(len(parts[-1]))
+        out[missing] = np.concatenate(parts)
     return out
 
 

@@ -122,7 +122,7 @@ def watch(
     pulled = review.pull(project) if (review is not None and (retrain or recalibrate)) else None
     limits = (project.config.get("monitoring") or {}).get("limits")
     pool = project.production()
-    scores = production_scores(model, pool)  # once: drift, the sample and recalibration read these
+    scores = production_scores(model, pool, show_progress=show_progress)  # once: drift, sample, recalibration
     drift = monitor(model, pool, project.feedback(), window=window, limits=limits, min_n=min_n, scores=scores)
     latest = drift["windows"][-1]["labels"]
     alerting = {lab: f["reasons"] for lab, f in latest.items() if f["alert"]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -62,7 +63,19 @@ def _init(args) -> int:
     return 0
 
 
+class _Stages:
+    """An import's stages on stderr as they start, each with the seconds since the command began."""
+
+    def __init__(self, what: str) -> None:
+        self.what, self.t0 = what, time.monotonic()
+
+    def __call__(self, stage: str) -> None:
+        print(f"{self.what}: {stage} ({time.monotonic() - self.t0:.1f} s)", file=sys.stderr, flush=True)
+
+
 def _import(args) -> int:
+    stages = _Stages("import")
+    stages(f"reading {args.path}")
     with curation.Project(args.dir) as project:
         s = project.import_file(
             args.path,
@@ -75,6 +88,7 @@ def _import(args) -> int:
             context_field=args.context_field,
             repair_hierarchy=args.repair_hierarchy,
             fractions=_parse_fractions(args.fractions),
+            progress=stages,
         )
     if s.n_read == 0 and not s.import_id:
         print(f"0 records in {args.path}: nothing was imported and no import was created", file=sys.stderr)

@@ -75,7 +75,7 @@ register_dataset(
                 "push-seeds",
                 "seeds into the seed-review dataset",
                 lambda args, project, client: _side("push", "push_seeds")(
-                    project, client, workspace=args.workspace, min_submitted=args.min_submitted
+                    project, client, workspace=args.workspace, min_submitted=args.min_submitted, progress=True
                 ),
                 (MIN_SUBMITTED,),
             ),
@@ -113,6 +113,7 @@ register_dataset(
                     status=args.status,
                     workspace=args.workspace,
                     min_submitted=args.min_submitted,
+                    progress=True,
                 ),
                 (
                     MIN_SUBMITTED,
@@ -160,6 +161,7 @@ register_dataset(
                     per_kind=args.per_kind,
                     workspace=args.workspace,
                     min_submitted=args.min_submitted,
+                    progress=True,
                     jobs=_jobs(args),
                 ),
                 (
@@ -200,7 +202,7 @@ register_dataset(
                 "push-suite",
                 "the functional suites' test-side cases into suite-review (a case stays gated when reviewers agree)",
                 lambda args, project, client: _side("push", "push_suite")(
-                    project, client, workspace=args.workspace, min_submitted=args.min_submitted
+                    project, client, workspace=args.workspace, min_submitted=args.min_submitted, progress=True
                 ),
                 (("--min-submitted", {"type": int, "default": 2, "help": "answers a case needs (default 2)"}),),
             ),
@@ -234,6 +236,7 @@ register_dataset(
                     seed=args.seed,
                     workspace=args.workspace,
                     min_submitted=args.min_submitted,
+                    progress=True,
                 ),
                 (
                     MIN_SUBMITTED,
