@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import importlib
 import sys
+import types
 from pathlib import Path
 from typing import Any, Callable
 
@@ -30,26 +31,44 @@ def _declared(init_file: str) -> dict[str, str]:
     return table
 
 
+class _LazyPackage(types.ModuleType):
+    """A package whose public names may share their spelling with a submodule (``workbench.review.pull`` is
+    a function and a module): importing the submodule must not put the module where the name is read."""
+
+    _lazy_shadowed: frozenset[str] = frozenset()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in self._lazy_shadowed and isinstance(value, types.ModuleType):
+            return  # the import system binding the submodule; the public name stays the declared object
+        super().__setattr__(name, value)
+
+
 def lazy_names(package: str, init_file: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package``: a declared name is imported from its module when first
-    read (then kept as a plain attribute); a submodule (``curation._store``) is imported when read."""
-    table: dict[str, str] = {}
+    read (then kept as a plain attribute); a submodule (``curation._store``) is imported when read. A declared
+    name spelled like a submodule stays the declared object however the submodule is imported."""
+    table = _declared(init_file)
+    folder = Path(init_file).parent
+    module = sys.modules[package]
+    shadowed = frozenset(n for n in table if (folder / f"{n}.py").exists() or (folder / n).is_dir())
+    if shadowed:
+        for name in shadowed & set(vars(module)):
+            if isinstance(vars(module)[name], types.ModuleType):
+                delattr(module, name)
+        module.__class__ = _LazyPackage
+        module._lazy_shadowed = shadowed
 
     def __getattr__(name: str) -> Any:
-        if not table:
-            table.update(_declared(init_file))
-        module = table.get(name)
-        if module is None:
-            if (Path(init_file).parent / f"{name}.py").exists() or (Path(init_file).parent / name).is_dir():
+        where = table.get(name)
+        if where is None:
+            if (folder / f"{name}.py").exists() or (folder / name).is_dir():
                 return importlib.import_module(f"{package}.{name}")
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module, package), name)
-        setattr(sys.modules[package], name, value)
+        value = getattr(importlib.import_module(where, package), name)
+        object.__setattr__(sys.modules[package], name, value)
         return value
 
     def __dir__() -> list[str]:
-        if not table:
-            table.update(_declared(init_file))
         return sorted(set(vars(sys.modules[package])) | set(table))
 
     return __getattr__, __dir__

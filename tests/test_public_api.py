@@ -90,3 +90,22 @@ def test_every_package_opens_with_a_docstring_that_names_what_it_may_import():
         doc = ast.get_docstring(ast.parse(init.read_text()))
         assert doc and len(doc) > 80, f"{init} has no docstring saying what the package is for"
         assert "import" in doc, f"{init}: the docstring should say what the package may import"
+
+
+@pytest.mark.parametrize("package", ["curation", "workbench", "workbench.review", "workbench.generate"])
+def test_a_public_name_stays_itself_when_its_namesake_submodule_is_imported(package):
+    """The packages import their public names on first use (curation.lazy_names): importing a submodule spelled
+    like a public name (``workbench.review.pull``, ``.connect``) must not put the module where the name is."""
+    import pkgutil
+    import types
+
+    mod = importlib.import_module(package)
+    for info in pkgutil.iter_modules(mod.__path__):
+        if not info.name.startswith("_shipped"):
+            importlib.import_module(f"{package}.{info.name}")
+    modules = [n for n in mod.__all__ if isinstance(getattr(mod, n), types.ModuleType)]
+    assert not modules, f"{package}: {modules} read as modules"
+    if package == "workbench.review":
+        from workbench.review import connect, pull
+
+        assert callable(pull) and callable(connect)
