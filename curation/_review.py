@@ -37,6 +37,8 @@ class ReviewOutcome:
     its production split, see :mod:`curation._production`). ``batch_review``: batch id -> the sampling
     plan's latest decision (verdict, needs, reviewed, errors, upper bound, reason), kept as the batch
     summary's ``review`` (what ``push-batches`` reads to top up a batch that needs more reviews).
+    ``disputed``: record id -> labels its annotators split on without a clear majority: stored unknown with
+    provenance ``disputed`` (never 0 or 1 by a tie-break) until someone settles them.
     """
 
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -47,6 +49,7 @@ class ReviewOutcome:
     hard_negatives: dict[str, list[str]] = field(default_factory=dict)
     pool_labels: dict[str, dict[str, int]] = field(default_factory=dict)
     batch_review: dict[str, dict[str, Any]] = field(default_factory=dict)
+    disputed: dict[str, list[str]] = field(default_factory=dict)
 
 
 def apply_review(
@@ -64,12 +67,18 @@ def apply_review(
         "hard_negatives": 0,
         "pool_labels": 0,
         "batch_reviews": 0,
+        "disputed": 0,
     }
     with store.transaction() as conn:
         done["annotations"] = _write_annotations(store, conn, outcome.annotations)
         for rid, labels in outcome.labels.items():
             if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
                 done["labels"] += store.write_labels(conn, rid, labels, actor=actor, provenance="annotator")
+        for rid, labs in outcome.disputed.items():
+            if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
+                done["disputed"] += store.write_labels(
+                    conn, rid, dict.fromkeys(labs), actor=actor, provenance="disputed"
+                )
         _write_seed_verdicts(store, conn, outcome, actor, done)
         for bid, decision in outcome.batch_review.items():
             done["batch_reviews"] += _write_batch_review(store, conn, bid, decision, actor)

@@ -394,21 +394,25 @@ class Store(SeedTables):
         detail: Mapping[str, Any] | None = None,
     ) -> int:
         """Inside the caller's transaction: change labels of one record, one event per changed label
-        keeping the old value and its provenance. Returns the number of labels changed."""
+        keeping the old value and its provenance. Returns the number of labels changed. ``None`` makes a label
+        unknown; with provenance ``disputed`` it stays unknown *as disputed* (the provenance is kept without a
+        value) until a decided value replaces it."""
         row = conn.execute("SELECT labels, label_provenance FROM records WHERE id = ?", (record_id,)).fetchone()
         if row is None:
             raise StoreError(f"record {record_id!r}", expected="a stored record id", got="no such record")
         labels, prov = json.loads(row[0]), json.loads(row[1])
         changed = 0
         for lab, v in values.items():
-            if (v is None and lab not in labels) or (
-                v is not None and labels.get(lab) == v and prov.get(lab) == provenance
-            ):
+            if (
+                v is None and lab not in labels and prov.get(lab) == (provenance if provenance == "disputed" else None)
+            ) or (v is not None and labels.get(lab) == v and prov.get(lab) == provenance):
                 continue  # already so: a person confirming a generator's label still becomes its provenance
             old, old_prov = labels.get(lab), prov.get(lab)
             if v is None:
                 labels.pop(lab, None)
                 prov.pop(lab, None)
+                if provenance == "disputed":
+                    prov[lab] = "disputed"
             else:
                 labels[lab] = int(v)
                 prov[lab] = provenance

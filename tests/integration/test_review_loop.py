@@ -1061,3 +1061,32 @@ def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path,
         assert len(frame) == n_before + 300
         assert (again.batches()["status"] != "pending").all()  # the pull decided both batches
         assert frame.groupby("text")["split"].nunique().max() == 1
+
+
+def test_a_careless_annotators_no_label_never_stores_a_hateful_post_as_benign(tmp_path, stack, owner):
+    """Two annotators on the batches, one careless (every record "no label applies", "valid"), one truthful:
+    a label they split on is disputed, stored unknown with provenance ``disputed`` (it was stored 0, because
+    "0" sorts before "1"), and a disputed record counts as an error, so the poisoned batch is not accepted."""
+    poisoned = _poisoned_texts()
+    truth = {t: labs for t, labs in GOOD + poisoned}
+    p = _project(tmp_path / "proj", poisoned)
+    ws = p.config["name"]
+    push_batches(p, owner)
+    careless, truthful = _annotator(owner, stack, ws), _annotator(owner, stack, ws)
+    _answer(careless, ws, BATCH_REVIEW, lambda rec: {"labels": [NONE_LABEL], "valid": "yes"})
+
+    def honest(rec):
+        poison = rec.metadata["seed_id"] == "seed-poison"
+        return {"labels": list(truth[rec.fields["text"]]) or [NONE_LABEL], "valid": "no" if poison else "yes"}
+
+    _answer(truthful, ws, BATCH_REVIEW, honest)
+    report = pull(p, owner)
+    assert report[BATCH_REVIEW]["disputed"] > 0
+    frame = p.frame().set_index("text")
+    for text, labs in poisoned:
+        for lab in labs:  # the truthful annotator saw hate / offensive, the careless one saw nothing
+            assert pd.isna(frame.loc[text, lab]), (text, lab, frame.loc[text, lab])
+            assert frame.loc[text, "label_provenance"][lab] == "disputed"
+    status = p.batches().set_index("id")["status"]
+    assert status["batch-poison"] != "accepted" and status["batch-scam"] != "accepted"  # disputed = errors
+    assert pull(p, owner)["applied"]["disputed"] == 0  # a second pull changes nothing

@@ -87,10 +87,10 @@ def _label_answers(by_q: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     return {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
 
 
-def _resolve_labels(project: Project, ds, answers, owner):
+def _resolve_labels(project: Project, ds, answers):
     """Resolve every record's ``labels`` answers that have enough submissions (the dataset's
-    ``min_submitted``); return (resolved per record, answers behind them, conflicts). The caller says where
-    the resolved labels go (store records or production pool posts)."""
+    ``min_submitted``); return (resolved per record: 1, 0 or None for a disputed label, answers behind them,
+    conflicts). The caller says where the resolved labels go (store records or production pool posts)."""
     labels = list(project.taxonomy.label_names)
     min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
     resolved, behind, conflicts = {}, {}, []
@@ -99,10 +99,18 @@ def _resolve_labels(project: Project, ds, answers, owner):
         if len(chosen) < min_submitted:
             continue
         behind[rid] = chosen
-        resolved[rid], disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL, owner=owner)
+        resolved[rid], disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL)
         if disagreed:
             conflicts.append({"record_id": rid, "labels": disagreed})
     return resolved, behind, conflicts
+
+
+def _decided(resolved: dict[str, dict[str, int | None]]) -> tuple[dict[str, dict[str, int]], dict[str, list[str]]]:
+    """The decided labels per record, and the disputed ones (annotators split without the margin): those stay
+    unknown, with provenance ``disputed``, until someone settles them."""
+    decided = {rid: {lab: v for lab, v in labs.items() if v is not None} for rid, labs in resolved.items()}
+    disputed = {rid: [lab for lab, v in labs.items() if v is None] for rid, labs in resolved.items()}
+    return decided, {rid: labs for rid, labs in disputed.items() if labs}
 
 
 def pull(
@@ -135,13 +143,14 @@ def pull_seeds(ctx: PullContext) -> dict:
     ctx.outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
     for rid, by_q in answers.items():
         sid = rid.removeprefix("seed:")
-        verdict = resolve_choice(by_q.get("verdict", {}), owner=ctx.owner)
+        verdict = resolve_choice(by_q.get("verdict", {}))  # None: undecided or disputed, the seed waits
         reason = "; ".join(sorted({r for r in by_q.get("reason", {}).values() if r})) or None
-        edits = [t for t in by_q.get("edited_text", {}).values() if t and t.strip()]
+        edits = {u: t for u, t in by_q.get("edited_text", {}).items() if t and t.strip()}
+        edited = resolve_choice(edits)  # several different edits without a majority: no new version yet
         if verdict == "reject":
             ctx.outcome.seed_status[sid] = ("rejected", reason or "rejected in seed review")
-        elif verdict == "needs_edit" and edits:
-            ctx.outcome.new_seed_text[sid] = resolve_choice(dict(enumerate(edits))) or edits[0]
+        elif verdict == "needs_edit" and edited:
+            ctx.outcome.new_seed_text[sid] = edited
         elif verdict == "approve":
             ctx.outcome.seed_status[sid] = ("approved", reason)
     return counts
@@ -180,9 +189,11 @@ def pull_labels(ctx: PullContext) -> dict:
     project, outcome = ctx.project, ctx.outcome
     answers, metadata, counts = collect_answers(ctx.dataset)
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
-    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers, ctx.owner)
-    outcome.labels.update(resolved)
-    for rid, labels in resolved.items():
+    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers)
+    decided, disputed = _decided(resolved)
+    outcome.labels.update(decided)
+    outcome.disputed.update(disputed)
+    for rid, labels in decided.items():
         meta = metadata.get(rid, {})
         if meta.get("error_type") == "fp" and labels.get(meta.get("label")) == 0:
             outcome.hard_negatives.setdefault(rid, []).append(meta["label"])
@@ -190,6 +201,7 @@ def pull_labels(ctx: PullContext) -> dict:
         **counts,
         "agreement": label_agreement(behind, project.taxonomy.label_names),
         "conflicts": conflicts,
+        "disputed": sum(len(v) for v in disputed.values()),
         "confirmed_false_positives": sum(len(v) for v in outcome.hard_negatives.values()),
     }
 
@@ -200,10 +212,11 @@ def pull_sample(ctx: PullContext) -> dict:
     project, outcome = ctx.project, ctx.outcome
     answers, metadata, counts = collect_answers(ctx.dataset)
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
-    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers, ctx.owner)
-    outcome.pool_labels.update({rid.removeprefix("pool:"): labels for rid, labels in resolved.items()})
+    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers)
+    decided, disputed = _decided(resolved)  # a disputed label of a post stays unknown
+    outcome.pool_labels.update({rid.removeprefix("pool:"): labels for rid, labels in decided.items()})
     positives: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for rid, labels in resolved.items():
+    for rid, labels in decided.items():
         reason = metadata.get(rid, {}).get("sampling", "unknown")
         positives[reason]["reviewed"] += 1
         for lab, v in labels.items():
@@ -214,25 +227,34 @@ def pull_sample(ctx: PullContext) -> dict:
         "by_sampling": {k: dict(v) for k, v in positives.items()},
         "agreement": label_agreement(behind, project.taxonomy.label_names),
         "conflicts": conflicts,
+        "disputed": sum(len(v) for v in disputed.values()),
     }
+
+
+def _record_error(meta: dict, labels: dict[str, int | None] | None, by_q: dict) -> bool | None:
+    """Whether a sampled record of a batch is an error: judged invalid, or a label it asserts not confirmed. A
+    disputed answer (``valid`` or an asserted label split without the margin) counts as an error until it is
+    settled; ``None`` while the record lacks its answers."""
+    if labels is None or not by_q.get("valid"):
+        return None
+    valid = resolve_choice(by_q["valid"])
+    asserted = json.loads(meta.get("intended") or "{}")
+    return valid != "yes" or any(labels.get(lab) != v for lab, v in asserted.items())
 
 
 def pull_batches(ctx: PullContext) -> dict:
     """Batch-review labels, and each batch's sampling-plan decision once its whole sample is answered."""
-    project, outcome, owner, max_error = ctx.project, ctx.outcome, ctx.owner, ctx.options.get("max_error", 0.10)
+    project, outcome, max_error = ctx.project, ctx.outcome, ctx.options.get("max_error", 0.10)
     answers, metadata, counts = collect_answers(ctx.dataset)
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
-    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers, owner)
-    outcome.labels.update(resolved)
+    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers)
+    decided, disputed = _decided(resolved)
+    outcome.labels.update(decided)
+    outcome.disputed.update(disputed)
     per_batch: dict[str, list[bool | None]] = defaultdict(list)
     audited = {meta.get("batch_id", "") for meta in metadata.values() if meta.get("audit")}
     for rid, meta in metadata.items():
-        valid = resolve_choice(answers.get(rid, {}).get("valid", {}), owner=owner)
-        error = None
-        if rid in resolved and valid is not None:
-            asserted = json.loads(meta.get("intended") or "{}")
-            error = valid == "no" or any(resolved[rid].get(lab) != v for lab, v in asserted.items())
-        per_batch[meta.get("batch_id", "")].append(error)
+        per_batch[meta.get("batch_id", "")].append(_record_error(meta, resolved.get(rid), answers.get(rid, {})))
     stored = project.batches().set_index("id")
     status = stored["status"].to_dict()
     # pending batches are decided; an accepted one only when its sample was pushed as an audit; a rejected
@@ -259,6 +281,7 @@ def pull_batches(ctx: PullContext) -> dict:
         "batches": batches,
         "agreement": label_agreement(behind, project.taxonomy.label_names),
         "conflicts": conflicts,
+        "disputed": sum(len(v) for v in disputed.values()),
     }
 
 
