@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -150,15 +149,18 @@ def test_ctrl_c_during_an_import_says_interrupted_and_writes_nothing(root, tmp_p
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # as a command typed at a terminal gets it, whatever this test runs under (a shell's background job,
+        # as make test's may be, has SIGINT ignored, and Python then installs no KeyboardInterrupt handler)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    lock = WriteLock(root / "store.sqlite", timeout=0)
-    deadline = time.monotonic() + 120
-    while lock.holder().get("pid") != proc.pid:  # the import holds the write lock: it is under way
-        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
-        time.sleep(0.05)
-    time.sleep(1.0)
+    seen = []
+    while not seen or "checking 60,000 rows" not in seen[-1]:  # the import holds the write lock: under way
+        seen.append(proc.stderr.readline())
+        assert seen[-1], f"the import ended before it was interrupted: {seen}"
+    assert WriteLock(root / "store.sqlite", timeout=0).holder().get("pid") == proc.pid
     proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
-    _, err = proc.communicate(timeout=120)
+    _, rest = proc.communicate(timeout=120)
+    err = "".join(seen) + rest
     assert proc.returncode == 130, err
     assert "interrupted; nothing was written" in err and "Traceback" not in err
     assert _imports(root) == 0

@@ -30,9 +30,13 @@ def _prepare() -> None:
 def serve(host: str, port: int) -> None:
     _prepare()
     import uvicorn
+    from argilla_server._app import app
 
+    from .patches import make_web_app_copy_private
+
+    make_web_app_copy_private()  # importing the app copied the web app into the home's temporary folder
     uvicorn.run(
-        "argilla_server._app:app",
+        app,
         host=host,
         port=port,
         workers=1,

@@ -313,9 +313,12 @@ class ServerStack:
         private = make_private(self.settings.home)
         old_umask = os.umask(0o077)
         try:
-            return {**self._start(began, timeout), "made_private": private}
+            info = self._start(began, timeout)
         finally:
             os.umask(old_umask)
+        # what the processes copied with their installed modes (argilla-server's web app, 0755) as well
+        make_private(self.settings.home)
+        return {**info, "made_private": private}
 
     def _start(self, began: float, timeout: float) -> dict:
         current = self.status()

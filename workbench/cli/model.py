@@ -158,13 +158,16 @@ def train(args) -> int:
         progress = EpochProgress()
         kw = {"show_progress": True, "on_epoch": progress}
         # the training's warnings reach the card, printed below once; not also through its log
-        logging.getLogger("workbench.training").setLevel(logging.ERROR)
+        log = logging.getLogger("workbench.training")
+        level = log.level
+        log.setLevel(logging.ERROR)
         try:
             if args.groups:
                 models = train_model_set(project, args.out, _csv(args.groups), spec, **kw).models
             else:
                 models = [train_model(project, args.out, spec, **kw)]
         finally:
+            log.setLevel(level)
             progress.close()
     for m in models:
         print(f"model {m.root}: labels {m.labels}, snapshot {m.card.snapshot_id}")
