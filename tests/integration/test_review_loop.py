@@ -319,14 +319,21 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
     assert p.batches().set_index("id").loc["b-clean", "status"] == "accepted"
 
 
-def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
-    p = _project(tmp_path / "proj", _poisoned_texts())
+def _answered_project(root, stack, owner) -> Project:
+    """A project whose seeds and batches are pushed and answered by one annotator (every seed approved, every
+    batch record "scam" and valid), not pulled yet."""
+    p = _project(root, _poisoned_texts())
     ws = p.config["name"]
     push_seeds(p, owner)
     push_batches(p, owner)
     ann = _annotator(owner, stack, ws)
     _answer(ann, ws, SEED_REVIEW, lambda rec: {"verdict": "approve"})
     _answer(ann, ws, BATCH_REVIEW, lambda rec: {"labels": ["scam"], "valid": "yes"})
+    return p
+
+
+def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
+    p = _answered_project(tmp_path / "proj", stack, owner)
     events0, snap0 = len(p.store.events()), p.snapshot_id(include_unreviewed=True)
     p.close()
     env = stack.env()
@@ -1033,13 +1040,7 @@ def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path,
 
     from curation._lock import WriteLock
 
-    p = _project(tmp_path / "proj", _poisoned_texts())
-    ws = p.config["name"]
-    push_seeds(p, owner)
-    push_batches(p, owner)
-    ann = _annotator(owner, stack, ws)
-    _answer(ann, ws, SEED_REVIEW, lambda rec: {"verdict": "approve"})
-    _answer(ann, ws, BATCH_REVIEW, lambda rec: {"labels": ["scam"], "valid": "yes"})
+    p = _answered_project(tmp_path / "proj", stack, owner)
     n_before = len(p.frame())
     p.close()
     data = tmp_path / "more.csv"

@@ -30,13 +30,9 @@ def _prepare() -> None:
 def serve(host: str, port: int) -> None:
     _prepare()
     import uvicorn
-    from argilla_server._app import app
 
-    from .patches import make_web_app_copy_private
-
-    make_web_app_copy_private()  # importing the app copied the web app into the home's temporary folder
     uvicorn.run(
-        app,
+        "argilla_server._app:app",
         host=host,
         port=port,
         workers=1,

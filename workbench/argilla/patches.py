@@ -30,29 +30,11 @@ def remove_web_app_copy() -> None:
     nothing removes it: every process that imports argilla-server leaves one behind (the stack's processes
     get a temporary folder under their home, emptied on stop; this is for the others, e.g. a test run or a
     kernel that uses the search engine). Registered at exit by :mod:`workbench.argilla.engine`."""
-    copy = _web_app_copy()
-    if copy is not None:
-        shutil.rmtree(copy, ignore_errors=True)
-
-
-def _web_app_copy() -> Path | None:
-    """The temporary folder holding this process's copy of the web app (None before argilla-server's app)."""
     app = getattr(sys.modules.get("argilla_server._app"), "app", None)
     for route in getattr(app, "routes", []):
         directory = getattr(getattr(route, "app", None), "directory", None)
         if getattr(route, "name", None) == "static" and directory and Path(directory).name == "statics":
-            return Path(directory).parent
-    return None
-
-
-def make_web_app_copy_private() -> None:
-    """The web app's copy is made with the modes of the installed files (copytree keeps them: 0755), under the
-    stack's private home: make it private like the rest (0700 / 0600)."""
-    from .processes import make_private
-
-    copy = _web_app_copy()
-    if copy is not None:
-        make_private(copy)
+            shutil.rmtree(Path(directory).parent, ignore_errors=True)
 
 
 def apply() -> list[str]:
