@@ -281,7 +281,7 @@ def _checked_rows(
     context: str,
     repair: bool,
     problems: list[str],
-    max_chars: int = 20_000,
+    max_chars: int = DEFAULT_MAX_TEXT_CHARS,
 ) -> _CheckedRows:
     """Every parsed row validated (:func:`validate_record`), with stable ids for repeated texts of a source
     without ids; a row repeated in the file is counted once, an id reused for another text is a problem, and

@@ -345,10 +345,9 @@ class Project:
     def apply_review(self, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
         """Write what a review pull decided (annotations, labels, seed and batch verdicts) in one
         transaction; safe to repeat (see :mod:`curation._review`)."""
-        with self.store.write_lock("review pull"):
-            return apply_review(
-                self.store, outcome, actor=actor, production_splits=(self.config.get("production") or {}).get("splits")
-            )
+        return apply_review(
+            self.store, outcome, actor=actor, production_splits=(self.config.get("production") or {}).get("splits")
+        )
 
     def set_batch_status(self, batch_id: str, status: str, *, actor: str = "user", reason: str | None = None) -> None:
         """Accept or reject a batch (or put it back to pending). Records of a pending batch stay out

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ._errors import WorkbenchError
 from ._production import DEFAULT_PRODUCTION_SPLITS
 from ._splits import DEFAULT_FRACTIONS, DEFAULT_SYNTHETIC_FRACTIONS
+from ._validate import DEFAULT_MAX_TEXT_CHARS
 
 __all__ = [
     "ProjectSettings",
@@ -146,7 +147,7 @@ class ProjectSettings(_Model):
         None, description="training settings (recipe, encoder, epochs, ...; checked by training.TrainingConfig)"
     )
     max_text_chars: int = Field(
-        20_000,
+        DEFAULT_MAX_TEXT_CHARS,
         gt=0,
         description="the longest text an import accepts, in characters (a longer one is refused with its line)",
     )

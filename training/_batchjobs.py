@@ -442,13 +442,12 @@ def score_project(
     from curation import atomic_write_text
 
     from ._modeldir import ModelDirectory, load_model
-    from ._predict import gate_status
+    from ._predict import gate_status, warn_unvetted
 
     model = model if isinstance(model, ModelDirectory) else load_model(model)
     variant = variant or model.serving_variant()
-    passed, warning = gate_status(model, variant)
-    if warning is not None and warn is not None:
-        warn(warning)
+    passed, reasons = gate_status(model, variant)
+    warn_unvetted(reasons, warn)
     jobs = jobs or LocalJobs()
     parquet = project.snapshot_records_path()
     frame = pd.read_parquet(parquet, columns=["id", "text"])

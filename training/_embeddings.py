@@ -18,7 +18,7 @@ import sqlite3
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -180,6 +180,23 @@ def _text_key(text: str, max_length: int) -> str:
     return hashlib.sha1(f"{max_length}\0{text}".encode()).hexdigest()
 
 
+def in_chunks(
+    fn: Callable[[list], np.ndarray], items: list, *, step: int, desc: str, unit: str, show: bool
+) -> np.ndarray:
+    """``fn(items)``; with ``show``, ``fn`` over chunks of ``step`` items under one labelled bar, the results
+    stacked (what the embedding and the scoring of a pool show while they run)."""
+    if not show or not items:
+        return fn(items)
+    from tqdm.auto import tqdm
+
+    parts = []
+    with tqdm(total=len(items), desc=desc, unit=unit) as bar:
+        for start in range(0, len(items), step):
+            parts.append(fn(items[start : start + step]))
+            bar.update(len(parts[-1]))
+    return np.concatenate(parts)
+
+
 class Encoder:
     """A frozen sentence encoder with caching.
 
@@ -252,19 +269,8 @@ class Encoder:
                 normalize_embeddings=True,
             ).astype(np.float32)
 
-        if not show_progress:
-            return run(texts)
-        from tqdm.auto import tqdm
-
-        step = self.batch_size * 8
-        parts = []
-        with tqdm(
-            total=len(texts), desc=f"embedding {len(texts):,} texts ({Path(self.model).name})", unit="text"
-        ) as bar:
-            for start in range(0, len(texts), step):
-                parts.append(run(texts[start : start + step]))
-                bar.update(len(parts[-1]))
-        return np.concatenate(parts) if parts else np.zeros((0, self.dimension), dtype=np.float32)
+        desc = f"embedding {len(texts):,} texts ({Path(self.model).name})"
+        return in_chunks(run, texts, step=self.batch_size * 8, desc=desc, unit="text", show=show_progress)
 
     def encode(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
         """Mean-pooled, L2-normalised embeddings of shape (n, dimension), float32."""

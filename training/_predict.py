@@ -10,7 +10,7 @@ from curation import WorkbenchError, atomic_write_text
 
 from ._modelset import open_model
 
-__all__ = ["read_prediction_input", "predict_file", "gate_status", "require_pass"]
+__all__ = ["read_prediction_input", "predict_file", "gate_status", "require_pass", "warn_unvetted"]
 
 
 def read_prediction_input(path) -> list[dict]:
@@ -43,13 +43,13 @@ def read_prediction_input(path) -> list[dict]:
     return rows
 
 
-def gate_status(target, variant: str | None = None) -> tuple[bool, str | None]:
+def gate_status(target, variant: str | None = None) -> tuple[bool, list[str]]:
     """Whether the variant serving ``target`` (a model directory or a model set; ``variant`` or each model's
-    serving variant) passed its gate, and the warning to show when it did not and the model is not its
-    project's promoted model (a promotion with an accepted reason is vetted by a person)."""
+    serving variant) passed its gate, and why it is not vetted: one reason per model whose variant did not pass
+    and that is not its project's promoted model (a promotion with an accepted reason is vetted by a person)."""
     from ._promotion import read_promotion
 
-    warnings = []
+    reasons = []
     passed_all = True
     for m in getattr(target, "models", None) or [target]:
         v = variant or m.serving_variant()
@@ -59,22 +59,27 @@ def gate_status(target, variant: str | None = None) -> tuple[bool, str | None]:
         entry = read_promotion(m.card.project) if m.card.project else None
         promoted = bool(entry) and Path(entry["model"]).resolve() == Path(m.root).resolve()
         if not passed and not promoted:
-            warnings.append(
-                f"{m.root}: variant {v!r} did not pass its gate and this model is not promoted, so its decisions "
-                "are not vetted (each row says gate_passed: false; `workbench gate` says why, --require-pass refuses "
-                "such a model)"
-            )
-    return passed_all, ("; ".join(warnings) or None)
+            reasons.append(f"{m.root}: variant {v!r} did not pass its gate and this model is not promoted")
+    return passed_all, reasons
+
+
+def warn_unvetted(reasons: list[str], warn: Callable[[str], None] | None) -> None:
+    """Tell ``warn`` why the decisions about to be written are not vetted (nothing when they are)."""
+    if reasons and warn is not None:
+        warn(
+            "; ".join(reasons) + ", so its decisions are not vetted (each row says gate_passed: false; "
+            "`workbench gate` says why, --require-pass refuses such a model)"
+        )
 
 
 def require_pass(target, variant: str | None = None) -> None:
     """Refuse a model whose serving variant did not pass its gate and that is not promoted."""
-    passed, warning = gate_status(target, variant)
-    if warning is not None:
+    _, reasons = gate_status(target, variant)
+    if reasons:
         raise WorkbenchError(
             "--require-pass",
             expected="a model whose serving variant passed its gate, or a promoted one",
-            got=warning.split(" (each row")[0],
+            got="; ".join(reasons),
             fix="train or gate a model that passes, promote one with a reason, or drop --require-pass",
         )
 
@@ -96,9 +101,8 @@ def predict_file(
     called once with why (``gate_passed`` is false on every row). Returns the number of texts scored."""
     rows = read_prediction_input(input_path)
     target = open_model(model) if isinstance(model, (str, Path)) else model
-    passed, warning = gate_status(target, variant)
-    if warning is not None and warn is not None:
-        warn(warning)
+    passed, reasons = gate_status(target, variant)
+    warn_unvetted(reasons, warn)
     results = target.predict(
         [o["text"] for o in rows], variant=variant, threads=threads, enforce_hierarchy=enforce_hierarchy
     )

@@ -29,6 +29,7 @@ from scipy.stats import binomtest, chi2, ks_2samp
 
 from curation import DRIFT_DEFAULTS, WorkbenchError, atomic_write_text
 
+from .._embeddings import in_chunks
 from .._modeldir import ModelDirectory, split_arrays
 
 __all__ = [
@@ -146,18 +147,15 @@ def production_scores(
     if missing.any():
         texts = pool["text"].to_numpy()[missing].tolist()
         variant = variant or model.serving_variant()
-        predict = model.predictor(variant)
-        if not show_progress:
-            out[missing] = np.asarray(predict(texts), dtype=float)
-            return out
-        from tqdm.auto import tqdm
-
-        parts, step = [], 512
-        with tqdm(total=len(texts), desc=f"scoring {len(texts):,} posts ({variant})", unit="post") as bar:
-            for start in range(0, len(texts), step):
-                parts.append(np.asarray(predict(texts[start : start + step]), dtype=float))
-                bar.update(len(parts[-1]))
-        out[missing] = np.concatenate(parts)
+        predictor = model.predictor(variant)
+        out[missing] = in_chunks(
+            lambda chunk: np.asarray(predictor(chunk), dtype=float),
+            texts,
+            step=512,
+            desc=f"scoring {len(texts):,} posts ({variant})",
+            unit="post",
+            show=show_progress,
+        )
     return out
 
 

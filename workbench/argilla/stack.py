@@ -316,7 +316,8 @@ class ServerStack:
             info = self._start(began, timeout)
         finally:
             os.umask(old_umask)
-        # what the processes copied with their installed modes (argilla-server's web app, 0755) as well
+        # and what the processes copied with their installed modes (argilla-server copies its web app, 0755, into
+        # the home's temporary folder when imported, by the migrate step and the servers alike)
         make_private(self.settings.home)
         return {**info, "made_private": private}
 
