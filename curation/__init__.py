@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # the public names and their modules; imported on first use (
         save_figure_png,
         write_report,
     )
-    from ._review import ReviewOutcome, apply_review
+    from ._review import ReviewOutcome, annotator_flags, apply_review, clear_annotator, record_gold
     from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
     from ._settings import SCHEMA_FILES, ProjectSettings, SuiteFile, TaxonomyFile, json_schemas, write_schemas
     from ._snapshots import export_records, read_snapshot, snapshot_records_path
@@ -142,6 +142,9 @@ __all__ = [
     "json_schemas",
     "write_schemas",
     "apply_review",
+    "annotator_flags",
+    "clear_annotator",
+    "record_gold",
     "assign_splits",
     "atomic_write_bytes",
     "atomic_write_text",

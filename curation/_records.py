@@ -34,7 +34,7 @@ SPLITS = ("train", "valid", "calib", "holdout")
 # Records of these origins never get an evaluation split, on any route (the store refuses the write).
 SYNTHETIC_ORIGINS = ("generated", "perturbation", "suite")
 EVALUATION_SPLITS = ("calib", "holdout")
-PROVENANCES = ("gold", "annotator", "generator", "model", "implied", "repair", "disputed")
+PROVENANCES = ("gold", "annotator", "adjudicated", "generator", "model", "implied", "repair", "disputed")
 UNKNOWN = None  # a label value that was never annotated; never read as negative
 
 # Columns of a record frame; label names may not reuse them.

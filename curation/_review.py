@@ -18,7 +18,7 @@ from ._production import write_pool_labels
 from ._seeds import seed_version_id
 from ._store import Store
 
-__all__ = ["ReviewOutcome", "apply_review"]
+__all__ = ["ReviewOutcome", "apply_review", "record_gold", "clear_annotator", "annotator_flags"]
 
 
 @dataclass
@@ -38,7 +38,10 @@ class ReviewOutcome:
     plan's latest decision (verdict, needs, reviewed, errors, upper bound, reason), kept as the batch
     summary's ``review`` (what ``push-batches`` reads to top up a batch that needs more reviews).
     ``disputed``: record id -> labels its annotators split on without a clear majority: stored unknown with
-    provenance ``disputed`` (never 0 or 1 by a tie-break) until someone settles them.
+    provenance ``disputed`` (never 0 or 1 by a tie-break) until someone settles them. ``adjudicated``:
+    record id -> (the adjudicator, the labels they settled: provenance ``adjudicated``). ``flagged``:
+    annotator -> why the evidence flags them (an ``annotator_flagged`` event; the flag stands until
+    :func:`clear_annotator`).
     """
 
     annotations: list[dict[str, Any]] = field(default_factory=list)
@@ -50,6 +53,8 @@ class ReviewOutcome:
     pool_labels: dict[str, dict[str, int]] = field(default_factory=dict)
     batch_review: dict[str, dict[str, Any]] = field(default_factory=dict)
     disputed: dict[str, list[str]] = field(default_factory=dict)
+    adjudicated: dict[str, tuple[str, dict[str, int]]] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
 
 
 def apply_review(
@@ -68,17 +73,17 @@ def apply_review(
         "pool_labels": 0,
         "batch_reviews": 0,
         "disputed": 0,
+        "adjudicated": 0,
+        "annotators_flagged": 0,
     }
     with store.transaction() as conn:
         done["annotations"] = _write_annotations(store, conn, outcome.annotations)
-        for rid, labels in outcome.labels.items():
-            if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
-                done["labels"] += store.write_labels(conn, rid, labels, actor=actor, provenance="annotator")
-        for rid, labs in outcome.disputed.items():
-            if conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone():
-                done["disputed"] += store.write_labels(
-                    conn, rid, dict.fromkeys(labs), actor=actor, provenance="disputed"
-                )
+        _write_record_labels(store, conn, outcome, actor, done)
+        standing = _standing_flags(conn)
+        for user, reason in outcome.flagged.items():
+            if user not in standing:
+                store.event(conn, actor=actor, kind="annotator_flagged", target=user, value=reason)
+                done["annotators_flagged"] += 1
         _write_seed_verdicts(store, conn, outcome, actor, done)
         for bid, decision in outcome.batch_review.items():
             done["batch_reviews"] += _write_batch_review(store, conn, bid, decision, actor)
@@ -100,6 +105,24 @@ def apply_review(
                 )
             )
     return done
+
+
+def _write_record_labels(store: Store, conn, outcome: ReviewOutcome, actor: str, done: dict[str, int]) -> None:
+    """Resolved labels (provenance ``annotator``), disputed ones (unknown, ``disputed``) and settled ones
+    (``adjudicated``, written as the adjudicator), for records the store holds."""
+
+    def held(rid: str) -> bool:
+        return conn.execute("SELECT 1 FROM records WHERE id = ?", (rid,)).fetchone() is not None
+
+    for rid, labels in outcome.labels.items():
+        if held(rid):
+            done["labels"] += store.write_labels(conn, rid, labels, actor=actor, provenance="annotator")
+    for rid, labs in outcome.disputed.items():
+        if held(rid):
+            done["disputed"] += store.write_labels(conn, rid, dict.fromkeys(labs), actor=actor, provenance="disputed")
+    for rid, (adjudicator, labels) in outcome.adjudicated.items():
+        if held(rid):
+            done["adjudicated"] += store.write_labels(conn, rid, labels, actor=adjudicator, provenance="adjudicated")
 
 
 def _write_annotations(store: Store, conn, annotations: list[dict[str, Any]]) -> int:
@@ -211,3 +234,59 @@ def _new_version(store: Store, conn, seed_id: str, text: str, actor: str) -> boo
     store.event(conn, actor=actor, kind="seed_added", target=new_id, detail={"edited_from": seed_id})
     _quarantine(store, conn, seed_id, f"replaced by {new_id} (edited in review)", actor)
     return True
+
+
+def _standing_flags(conn) -> dict[str, str]:
+    """annotator -> reason of each flag raised and not cleared since."""
+    out: dict[str, str] = {}
+    for kind, target, value in conn.execute(
+        "SELECT kind, target, value FROM events WHERE kind IN ('annotator_flagged', 'annotator_cleared') ORDER BY seq"
+    ):
+        if kind == "annotator_flagged":
+            out[target] = value or "flagged"
+        else:
+            out.pop(target, None)
+    return out
+
+
+def annotator_flags(store: Store) -> tuple[dict[str, str], dict[str, int]]:
+    """The standing flags (annotator -> reason) and each annotator's last clearance (annotator -> its event
+    ``seq``: answers recorded before it are no longer evidence against them)."""
+    cleared = {
+        t: int(s)
+        for t, s in store.conn.execute(
+            "SELECT target, MAX(seq) FROM events WHERE kind = 'annotator_cleared' GROUP BY target"
+        )
+    }
+    return _standing_flags(store.conn), cleared
+
+
+def clear_annotator(store: Store, user: str, *, actor: str, reason: str | None = None) -> bool:
+    """Clear ``user``'s flag (their answers count again; older answers are no longer evidence against them).
+    False when they were not flagged."""
+    with store.transaction() as conn:
+        if user not in _standing_flags(conn):
+            return False
+        store.event(conn, actor=actor, kind="annotator_cleared", target=user, value=reason)
+    return True
+
+
+def record_gold(store: Store, entries: list[dict[str, Any]], *, actor: str = "review") -> int:
+    """Register known-answer records pushed into a review queue (``id``: the review record's id, ``dataset``,
+    ``record_id``: the store record it copies, ``labels``: the known labels), each once; return how many
+    were new. The pull scores answers on them and never applies them as labels."""
+    with store.transaction() as conn:
+        have = {r[0] for r in conn.execute("SELECT target FROM events WHERE kind = 'gold_pushed'")}
+        n = 0
+        for e in entries:
+            if e["id"] in have:
+                continue
+            store.event(
+                conn,
+                actor=actor,
+                kind="gold_pushed",
+                target=e["id"],
+                detail={"dataset": e["dataset"], "record_id": e["record_id"], "labels": e["labels"]},
+            )
+            n += 1
+    return n

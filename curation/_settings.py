@@ -128,6 +128,24 @@ class Monitoring(_Model):
     )
 
 
+class Review(_Model):
+    """The review team: disputes, gold checks and annotator flags (docs/how-to/review-team.md)."""
+
+    dispute_margin: float = Field(
+        0.2, ge=0.0, lt=1.0, description="the lead over the runner-up, as a share of all votes, that decides"
+    )
+    gold_rate: float = Field(
+        0.10, ge=0.0, lt=1.0, description="share of a batch-review push that is known-answer (gold) records"
+    )
+    error_floor: float = Field(
+        0.15, gt=0.0, lt=1.0, description="an annotator is flagged when the evidence says their error rate exceeds it"
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="the confidence of that evidence (Wilson interval)")
+    adjudicators: list[str] = Field(
+        default_factory=list, description="users whose adjudication answers count (default: the owners and admins)"
+    )
+
+
 class ProjectSettings(_Model):
     """``workbench.yaml``."""
 
@@ -151,6 +169,7 @@ class ProjectSettings(_Model):
         gt=0,
         description="the longest text an import accepts, in characters (a longer one is refused with its line)",
     )
+    review: Review = Field(default_factory=Review)
     lock_timeout_s: float | None = Field(
         None,
         ge=0,
