@@ -18,8 +18,9 @@ the type.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from curation import WorkbenchError
 
@@ -269,3 +270,34 @@ class ModelCard:
 
     def variant(self, name: str) -> VariantResult | None:
         return self.variants.get(name)
+
+
+PROVENANCE_KINDS = {
+    "generator": "generator",
+    "annotator": "annotator-agreed",
+    "adjudicated": "adjudicated",
+    "disputed": "disputed-unknown",
+}
+
+
+def label_provenance_counts(rows, names: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per label, the training rows' labels by where they came from: ``generator``, ``annotator-agreed``,
+    ``adjudicated``, ``disputed-unknown`` (annotators split; masked), or the store's own provenance name
+    (``gold`` for an imported dataset's labels, ``implied``, ``repair``, ``model``); a label never given is
+    ``unknown``.
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"label_provenance": [{"hate": "annotator"}, {"hate": "disputed"}, {}]})
+    >>> label_provenance_counts(rows, ["hate"])
+    {'hate': {'annotator-agreed': 1, 'disputed-unknown': 1, 'unknown': 1}}
+    """
+    out: dict[str, dict[str, int]] = {lab: {} for lab in names}
+    if "label_provenance" not in rows.columns:
+        return out
+    for prov in rows["label_provenance"]:
+        prov = json.loads(prov) if isinstance(prov, str) and prov else prov  # a snapshot keeps it as JSON text
+        prov = prov if isinstance(prov, dict) else {}
+        for lab in names:
+            kind = PROVENANCE_KINDS.get(prov.get(lab), prov.get(lab) or "unknown")
+            out[lab][kind] = out[lab].get(kind, 0) + 1
+    return {lab: dict(sorted(c.items())) for lab, c in out.items()}

@@ -29,7 +29,7 @@ from curation import (
     utc_now,
 )
 
-from ._card import ModelCard, ProductionMix, ProductionRecord
+from ._card import ModelCard, ProductionMix, ProductionRecord, label_provenance_counts
 from ._config import apply_training, resolve_training, yaml_layer
 from ._embeddings import resolve_model_path
 from ._epochs import EpochMonitor
@@ -237,6 +237,7 @@ def prepare_training(
     train_y = rows[names].to_numpy(dtype=np.float32)
     spec, training_entry = _resolve_settings(project, spec, tax, names, train_y)
     counts = _label_counts(train_y, names)
+    mix_report["label_provenance"] = label_provenance_counts(rows, names)
     warnings_ = [
         f"{lab}: {c['positives']} training positives, below the {tax[lab].tier} floor of {tax[lab].min_positives}"
         for lab, c in counts.items()

@@ -113,6 +113,9 @@ def test_heads_family_end_to_end(heads_model, tmp_path):
     assert card.variants["fp16"].max_abs_diff_vs_torch < 1e-2
     assert (m.root / "report" / "report.html").exists() and (m.root / "report" / "report.md").exists()
     assert set(card.label_counts["hate"]) == {"positives", "negatives", "unknown"}
+    # the card counts the training labels by where they came from (the slice's are an imported dataset's)
+    by_source = card.mix["label_provenance"]["hate"]
+    assert sum(by_source.values()) == card.split_sizes["train"] and by_source.get("gold", 0) > 0, by_source
     for v in ("torch", "fp32", "fp16", "int8"):
         rows = _predict_cli(m.root, tmp_path, v)
         assert rows[0]["probabilities"]["offensive"] > rows[1]["probabilities"]["offensive"]
@@ -203,6 +206,8 @@ def test_thresholds_tuned_with_each_source_counting_equally(slice_project, tmp_p
 def test_tfidf_family_end_to_end(slice_project, tmp_path):
     m = train_model(slice_project, tmp_path / "tf", TrainSpec(recipe="tfidf", group="safety", mix=True))
     assert m.card.mix["applied"] and "summary" in m.card.mix
+    by_source = m.card.mix["label_provenance"]["hate"]  # the training labels by where they came from
+    assert sum(by_source.values()) == m.card.split_sizes["train"] and by_source.get("gold", 0) > 0, by_source
     assert set(m.card.variants) == {"torch"}
     _predict_cli(m.root, tmp_path)
     with pytest.raises(WorkbenchError, match="ONNX export of the tfidf recipe"):
