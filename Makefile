@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # (tools/uv_args.py: find-links, constraints, indexes); pip does it when uv cannot.
 UV_INSTALL = $(VENV)/bin/uv pip install --quiet --python $(PY) $$($(PY) tools/uv_args.py)
 
-.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
+.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-review-team bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -95,6 +95,11 @@ bench-argilla: $(STAMP)
 # Review push throughput against the raw SDK logging rate, on the embedded stack.
 bench-review: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m bench.review
+
+# Simulated annotators (2 %, 10 %, 30 % wrong) on real posts: estimated accuracy against the truth, flags, and
+# the reviews the sampling plan spends deciding batches live versus once per round.
+bench-review-team: $(STAMP)
+	$(PY) -m bench.review_team
 
 # The embedding map at 100k records: projection, placement, interference, clusters, payload.
 bench-maps: $(STAMP)
