@@ -75,8 +75,10 @@ def owner(stack):
     return rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
 
 
-def _project(root, poisoned):
-    p = Project.init(root, taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"review-{uuid.uuid4().hex[:6]}")
+def _project(root, poisoned, config=None):
+    p = Project.init(
+        root, taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"review-{uuid.uuid4().hex[:6]}", config=config
+    )
     p.import_file(REPO / "data" / "demo" / "openai_moderation_slice.jsonl", "openai_moderation")
     seeds = {
         "seeds": [
@@ -254,7 +256,10 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
     benign, offensive = _tweets("2", 140), _tweets("1", 60)
     groups = {"b-clean": benign[:60], "b-four": benign[60:120], "b-poison": offensive}
     p = Project.init(
-        tmp_path / "p", taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"plan-{uuid.uuid4().hex[:6]}"
+        tmp_path / "p",
+        taxonomy=REPO / "data" / "demo" / "taxonomy.yaml",
+        name=f"plan-{uuid.uuid4().hex[:6]}",
+        config={"review": {"gold_rate": 0.0}},  # the exact counts of the plan; gold has its own tests
     )
     doc = {
         "seeds": [
@@ -623,6 +628,18 @@ def test_review_panel_pushes_pulls_and_shows_counts(tmp_path, stack, owner):
     panel.buttons["pull"].click()
     assert panel.last_result["applied"] and "pulled" in panel.message
     assert panel.last_status[BATCH_REVIEW]["submitted"] == 14
+    name = ann.me.username  # the panel shows each annotator's figures and flag
+    assert name in panel.last_status["annotators"] and name in panel.view.value and "gold accuracy" in panel.view.value
+
+
+def _without_gold(p: Project) -> Project:
+    """``p`` reopened with no known-answer records mixed into pushes (tests that count pushed records)."""
+    path = p.root / "workbench.yaml"
+    cfg = yaml.safe_load(path.read_text())
+    cfg.setdefault("review", {})["gold_rate"] = 0.0
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    p.close()
+    return Project(p.root)
 
 
 def _davidson_batches(exclude: set[str], n: int = 25) -> tuple[list[str], list[str], list[str]]:
@@ -650,6 +667,7 @@ def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(t
     from workbench import build_demo
 
     p, _ = build_demo(tmp_path / "demo")
+    p = _without_gold(p)
     model = train_model(p, tmp_path / "demo-model", TrainSpec(recipe="tfidf", mix=False))
     positive, poisoned, benign = _davidson_batches(set(p.frame()["text"]))
     truth = {**{t: ["hate"] for t in positive + poisoned}, **{t: [NONE_LABEL] for t in benign}}
@@ -750,6 +768,7 @@ def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_see
     from workbench import build_demo
 
     p, _ = build_demo(tmp_path / "demo")
+    p = _without_gold(p)
     _, poisoned, _ = _davidson_batches(set(p.frame()["text"]), n=8)
     doc = {
         "seeds": [
@@ -1047,13 +1066,20 @@ def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path,
     data.write_text("text,hate\n" + "".join(f"a new post about item {i} and the weather,{i % 2}\n" for i in range(300)))
     env = {**os.environ, **stack.env()}
     workbench = str(Path(sys.executable).parent / "workbench")
+    logs = [tmp_path / "pull.err", tmp_path / "import.err"]
     with WriteLock(p.root / "store.sqlite", timeout=0).hold("the test"):
         procs = [
-            subprocess.Popen([workbench, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-            for argv in (["review", "pull", str(p.root)], ["import", str(p.root), str(data), "--format", "csv"])
+            subprocess.Popen([workbench, *argv], stdout=subprocess.PIPE, stderr=log.open("w"), text=True, env=env)
+            for log, argv in zip(
+                logs, (["review", "pull", str(p.root)], ["import", str(p.root), str(data), "--format", "csv"])
+            )
         ]
-        time.sleep(10)
-    results = [(proc.wait(timeout=300), *proc.communicate()) for proc in procs]
+        deadline = time.monotonic() + 120  # held until both wait on it (the pull reads Argilla first)
+        while time.monotonic() < deadline and not all(
+            "waiting for the project's write lock" in log.read_text() for log in logs
+        ):
+            time.sleep(0.5)
+    results = [(proc.wait(timeout=300), proc.communicate()[0], log.read_text()) for proc, log in zip(procs, logs)]
     for rc, out, err in results:
         assert rc == 0 and "Traceback" not in err, err[-3000:]
         assert "waiting for the project's write lock" in err and "the test" in err
@@ -1091,3 +1117,246 @@ def test_a_careless_annotators_no_label_never_stores_a_hateful_post_as_benign(tm
     status = p.batches().set_index("id")["status"]
     assert status["batch-poison"] != "accepted" and status["batch-scam"] != "accepted"  # disputed = errors
     assert pull(p, owner)["applied"]["disputed"] == 0  # a second pull changes nothing
+
+
+# ------------------------------------------------------------------------------------ a review team (issue 43)
+def _once(answer):
+    """``answer`` for records this annotator has not answered yet (the search returns every record)."""
+    seen: set[str] = set()
+
+    def run(rec):
+        if rec.id in seen:
+            return None
+        out = answer(rec)
+        if out is not None:
+            seen.add(rec.id)
+        return out
+
+    return run
+
+
+def _pending_for(client, workspace, dataset) -> set[str]:
+    """The record ids the annotator's queue still offers (no response of theirs, record not completed)."""
+    ds = client.datasets(name=dataset, workspace=workspace)
+    found = client.api.http_client.post(
+        f"/api/v1/me/datasets/{ds.id}/records/search", params={"limit": 1000}, json={}
+    ).json()["items"]
+    return {h["record"]["external_id"] for h in found if h["record"]["status"] == "pending"}
+
+
+def test_a_careless_annotator_among_two_is_flagged_by_gold_checks_and_their_answers_stop_counting(
+    tmp_path, stack, owner, capsys
+):
+    """Round 1: two truthful annotators settle the scam batch (its records become gold). Round 2: the poisoned
+    batch with gold mixed in at the project's rate, answered by one truthful and one careless annotator (every
+    record "none", "valid"); the careless one alone answers one record. The pull flags the careless annotator
+    from the gold checks (not the truthful ones), their answers stop counting, the record only they answered
+    goes back to the queue, and the poisoned batch is never accepted; the owner clears the flag from the CLI."""
+    from workbench.cli import main as cli
+
+    poisoned = _poisoned_texts()
+    truth = {t: labs for t, labs in GOOD + poisoned}
+    p = _project(tmp_path / "proj", poisoned, config={"review": {"gold_rate": 0.25}})
+    ws = p.config["name"]
+    first = push_batches(p, owner)
+    assert first["pushed"] == len(truth) and "gold" not in first  # nothing is known yet
+    ann, bob, careless = (_annotator(owner, stack, ws) for _ in range(3))
+
+    def truthful(rec):
+        poison = rec.metadata.get("seed_id") == "seed-poison"
+        return {"labels": list(truth[rec.fields["text"]]) or [NONE_LABEL], "valid": "no" if poison else "yes"}
+
+    ann_answers, bob_answers = _once(truthful), _once(truthful)
+    for answers in (ann_answers, bob_answers):  # round 1: only the scam batch
+        client = ann if answers is ann_answers else bob
+        _answer(
+            client,
+            ws,
+            BATCH_REVIEW,
+            lambda rec, a=answers: None if rec.metadata["seed_id"] == "seed-poison" else a(rec),
+        )
+    pull(p, owner)
+    assert p.batches().set_index("id").loc["batch-scam", "status"] == "accepted"
+    second = push_batches(p, owner)  # the poisoned batch is already in the queue; gold joins it
+    assert second["gold"] == round(len(poisoned) * 0.25 / 0.75) == 3 and second["pushed"] == 3
+    gold_ids = set(p.store.events().query("kind == 'gold_pushed'")["target"])
+    assert len(gold_ids) == 3 and not gold_ids & set(p.frame()["id"])  # copies, not store records
+
+    def round_two(rec):  # the poisoned batch and the gold copies (the scam records were answered in round 1)
+        return rec.id in gold_ids or rec.metadata["seed_id"] == "seed-poison"
+
+    last = poisoned[-1][0]
+    done = _answer(
+        bob, ws, BATCH_REVIEW, lambda rec: bob_answers(rec) if round_two(rec) and rec.fields["text"] != last else None
+    )
+    assert done == len(poisoned) - 1 + 3
+    sloppy = {"labels": [NONE_LABEL], "valid": "yes"}
+    assert _answer(careless, ws, BATCH_REVIEW, lambda rec: sloppy if round_two(rec) else None) == len(poisoned) + 3
+    report = pull(p, owner)
+    people = {client.me.username: client for client in (ann, bob, careless)}
+    quality = {name: report["annotators"][name] for name in people}
+    bad = careless.me.username
+    assert quality[bad]["flagged"] and "gold accuracy 0/3" in quality[bad]["reason"], quality[bad]
+    assert quality[bad]["gold_answered"] == 3 and quality[bad]["gold_accuracy"] == 0.0
+    assert quality[bad]["gold_accuracy_ci"][1] < 0.85
+    good = bob.me.username
+    assert not quality[good]["flagged"] and quality[good]["gold_accuracy"] == 1.0
+    assert not quality[ann.me.username]["flagged"]
+    assert report["applied"]["annotators_flagged"] == 1
+    # the record only the careless one answered is back in the queue; the batch waits for it, never accepted
+    last_id = p.frame().set_index("text").loc[last, "id"]
+    assert report["withdrawn"] == {BATCH_REVIEW: 1}
+    assert last_id in _pending_for(bob, ws, BATCH_REVIEW)
+    assert p.batches().set_index("id").loc["batch-poison", "status"] == "pending"
+    frame = p.frame().set_index("text")
+    for text, labs in poisoned[:-1]:  # the truthful answer decides alone: nothing stored benign
+        assert all(frame.loc[text, lab] == 1 for lab in labs), (text, labs)
+    assert _answer(bob, ws, BATCH_REVIEW, bob_answers) == 1
+    again = pull(p, owner)
+    assert again["applied"]["batches_rejected"] == 1 and again["applied"]["annotators_flagged"] == 0
+    assert p.batches().set_index("id").loc["batch-poison", "status"] == "rejected"
+    status = review_status(p, owner)
+    assert status["annotators"][bad]["flagged"] and not status["annotators"][good]["flagged"]
+    # the owner lists and clears the flag from the command line
+    p.close()
+    assert cli(["review", "annotators", str(p.root)]) == 0
+    listed = json.loads(capsys.readouterr().out)["annotators"]
+    assert listed[bad]["flagged"] and listed[bad]["gold_answered"] == 3
+    assert cli(["review", "annotators", str(p.root), "--clear", bad, "--reason", "talked it through"]) == 0
+    out = capsys.readouterr().out
+    assert f"cleared {bad}" in out and not json.loads(out[out.index("{") :])["annotators"][bad]["flagged"]
+    assert cli(["review", "annotators", str(p.root), "--clear", "nobody"]) == 2
+    assert "nobody" in capsys.readouterr().err
+
+
+def test_a_careless_annotator_and_a_random_flipper_among_three_are_flagged_by_overlap(tmp_path, stack, owner):
+    """Three annotators answer every record: two truthful and one careless on the 14 demo batch records; two
+    truthful and a random flipper (30 % of their answers wrong) on 60 real tweets. Dawid-Skene over the overlap
+    flags the careless one and the flipper, not the truthful; the poisoned batch is rejected."""
+    import random
+
+    poisoned = _poisoned_texts()
+    truth = {t: labs for t, labs in GOOD + poisoned}
+    p = _project(tmp_path / "careless", poisoned, config={"review": {"gold_rate": 0.0}})
+    ws = p.config["name"]
+    push_batches(p, owner)
+    team = [_annotator(owner, stack, ws) for _ in range(3)]
+
+    def truthful(rec):
+        poison = rec.metadata.get("seed_id") == "seed-poison"
+        return {"labels": list(truth[rec.fields["text"]]) or [NONE_LABEL], "valid": "no" if poison else "yes"}
+
+    _answer(team[0], ws, BATCH_REVIEW, truthful)
+    _answer(team[1], ws, BATCH_REVIEW, truthful)
+    _answer(team[2], ws, BATCH_REVIEW, lambda rec: {"labels": [NONE_LABEL], "valid": "yes"})
+    report = pull(p, owner)
+    quality = report["annotators"]
+    assert quality[team[2].me.username]["flagged"], quality
+    assert not any(quality[c.me.username]["flagged"] for c in team[:2])
+    status = p.batches().set_index("id")["status"]
+    assert status["batch-poison"] == "rejected" and status["batch-scam"] == "accepted"
+
+    # the flipper: 60 real tweets, hateful or neither, in one hard-negative batch
+    hateful, _, neither = _davidson_batches(set(truth), n=30)
+    tweets = {t: ["hate"] for t in hateful} | {t: [NONE_LABEL] for t in neither}
+    q = Project.init(
+        tmp_path / "flip", taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"flip-{uuid.uuid4().hex[:6]}"
+    )
+    doc = {
+        "seeds": [
+            {
+                "id": "seed-mixed",
+                "kind": "positive",
+                "target_labels": ["hate"],
+                "status": "approved",
+                "text": "Posts about groups of people.",
+                "batches": [
+                    {
+                        "id": "b-mixed",
+                        "provider": "llm",
+                        "records": [
+                            {"text": t, "labels": {"hate": int(labs == ["hate"])}} for t, labs in tweets.items()
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    (tmp_path / "flip.yaml").write_text(yaml.safe_dump(doc))
+    q.import_seeds(tmp_path / "flip.yaml")
+    qws = q.config["name"]
+    assert push_batches(q, owner, per_batch=60)["pushed"] == 60
+    trio = [_annotator(owner, stack, qws) for _ in range(3)]
+    flips = set(random.Random(7).sample(sorted(tweets), 18))  # 30 % of the flipper's answers wrong
+
+    def answer(flipper):
+        def run(rec):
+            text = rec.fields["text"]
+            labs = tweets[text]
+            if flipper and text in flips:
+                labs = [NONE_LABEL] if labs == ["hate"] else ["hate"]
+            return {"labels": labs, "valid": "yes"}
+
+        return run
+
+    for k, client in enumerate(trio):
+        assert _answer(client, qws, BATCH_REVIEW, answer(k == 2)) == 60
+    report = pull(q, owner)
+    quality = report["annotators"]
+    flipper = quality[trio[2].me.username]
+    assert flipper["flagged"] and flipper["overlap_answered"] == 60, flipper
+    lo, hi = flipper["overlap_accuracy_ci"]
+    assert lo <= 0.7 <= hi  # the estimate's interval holds the flipper's true accuracy
+    for client in trio[:2]:
+        assert not quality[client.me.username]["flagged"] and quality[client.me.username]["overlap_accuracy"] > 0.9
+
+
+def test_a_disputed_record_is_settled_in_adjudication_and_its_batch_decided_again(tmp_path, stack, owner):
+    """One careless and one truthful annotator: their disputes are stored unknown and the batches wait
+    ("needs_adjudication"); push-adjudication sends each disputed record with both answers; an annotator's
+    answer there counts for nothing, the owner's settles it: labels applied with provenance 'adjudicated'
+    (an event naming the owner), the batches decided again: the scam batch accepted, the poisoned one rejected."""
+    from workbench.review import ADJUDICATION, push_adjudication
+
+    poisoned = _poisoned_texts()
+    truth = {t: labs for t, labs in GOOD + poisoned}
+    p = _project(tmp_path / "proj", poisoned, config={"review": {"gold_rate": 0.0}})
+    ws = p.config["name"]
+    push_batches(p, owner)
+    careless, truthful_ann = _annotator(owner, stack, ws), _annotator(owner, stack, ws)
+    _answer(careless, ws, BATCH_REVIEW, lambda rec: {"labels": [NONE_LABEL], "valid": "yes"})
+
+    def truthful(rec):
+        poison = rec.metadata.get("seed_id") == "seed-poison"
+        return {"labels": list(truth[rec.fields["text"]]) or [NONE_LABEL], "valid": "no" if poison else "yes"}
+
+    _answer(truthful_ann, ws, BATCH_REVIEW, truthful)
+    report = pull(p, owner)
+    verdicts = report[BATCH_REVIEW]["batches"]
+    assert verdicts["batch-poison"]["verdict"] == "needs_adjudication", verdicts["batch-poison"]
+    assert set(p.batches()["status"]) == {"pending"}
+    pushed = push_adjudication(p, owner)
+    assert pushed["disputed_records"] == pushed["pushed"] == len(truth)  # every record had a split label
+    adj = owner.datasets(name=ADJUDICATION, workspace=ws)
+    shown = next(r for r in adj.records() if r.fields["text"] == poisoned[0][0])
+    assert careless.me.username in shown.fields["answers"] and truthful_ann.me.username in shown.fields["answers"]
+    assert set(poisoned[0][1]) <= set(shown.fields["disputed"].split(", "))  # what the two split on
+    # an annotator may not adjudicate: their answers there are recorded and ignored
+    _answer(careless, ws, ADJUDICATION, lambda rec: {"labels": [NONE_LABEL], "valid": "yes"})
+    ignored = pull(p, owner)
+    assert ignored[ADJUDICATION]["settled"] == 0 and ignored[ADJUDICATION]["ignored_answers"] == len(truth)
+    _answer(owner, ws, ADJUDICATION, truthful)
+    settled = pull(p, owner)
+    assert settled[ADJUDICATION]["settled"] == len(truth)
+    assert settled["applied"]["adjudicated"] > 0
+    assert settled["applied"]["batches_accepted"] == 1 and settled["applied"]["batches_rejected"] == 1
+    status = p.batches().set_index("id")["status"]
+    assert status["batch-scam"] == "accepted" and status["batch-poison"] == "rejected"
+    frame = p.frame().set_index("text")
+    for text, labs in poisoned:
+        for lab in labs:
+            assert frame.loc[text, lab] == 1 and frame.loc[text, "label_provenance"][lab] == "adjudicated"
+    rid = frame.loc[poisoned[0][0], "id"]
+    label_events = p.store.events(target=rid).query("kind == 'label'")
+    assert owner.me.username in set(label_events["actor"])
+    assert set(pull(p, owner)["applied"].values()) == {0}  # settled once: a repeat changes nothing

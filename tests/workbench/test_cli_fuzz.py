@@ -103,7 +103,7 @@ def _argv(draw, bad_paths):
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_every_verb_answers_bad_input_without_a_traceback(bad, tmp_path, monkeypatch, data):
     monkeypatch.setenv("HOME", str(tmp_path))  # the default Argilla home, never the user's

@@ -1,7 +1,7 @@
 """Review verbs: each review dataset's own (``push-seeds``, ``push-batches``, ``push-errors``, ``push-suite``,
 ``push-sample``: declared with the dataset, :data:`workbench.review.REVIEW_DATASETS`), then ``push-tagged``,
 ``pull`` and ``status`` over every dataset, against Argilla, and ``accept-batch`` (no Argilla: an explicit
-acceptance without review)."""
+acceptance without review) and ``annotators`` (no Argilla: each annotator's quality and flag, ``--clear``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import argparse
 import json
 import os
 
-from ._verbs import DIR, RAY, add_verb
+from ._verbs import DIR, JSON, RAY, add_verb
 
 GROUP = "review"
 SUMMARY = "push a review dataset (push-seeds, push-batches, ...), push-tagged, pull, status, accept-batch"
@@ -96,6 +96,31 @@ def status(args) -> int:
     return _run(args, lambda p, c: review_status(p, c, workspace=args.workspace))
 
 
+def annotators(args) -> int:
+    """Each annotator's quality from the store (no Argilla): answers, gold accuracy with its interval, overlap
+    accuracy, weight, flag and why; ``--clear NAME`` clears a flag."""
+    from curation import Project, WorkbenchError, clear_annotator
+    from workbench.review import annotator_report
+
+    with Project(args.dir) as project:
+        if args.clear:
+            quality, _ = annotator_report(project)
+            if args.clear not in quality:
+                raise WorkbenchError(
+                    f"annotator {args.clear!r}",
+                    expected="an annotator with recorded answers",
+                    got=", ".join(sorted(quality)) or "no annotator has answered yet",
+                    fix="`workbench review annotators DIR` lists them",
+                )
+            if not clear_annotator(project.store, args.clear, actor=args.by, reason=args.reason):
+                print(f"{args.clear} is not flagged; nothing to clear")
+                return 0
+            print(f"cleared {args.clear}: their answers count again from the next pull (older ones are no evidence)")
+        quality, _ = annotator_report(project)
+    print(json.dumps({"annotators": {u: q.to_dict() for u, q in sorted(quality.items())}}, indent=2))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("review", help="push seeds and batches to Argilla, pull the answers back")
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -148,4 +173,22 @@ def register(sub: argparse._SubParsersAction) -> None:
             },
         ),
     )
-    add_verb(verbs, "status", status, "per dataset counts, batch status, agreement, conflicts", DIR, *CONNECTION)
+    add_verb(
+        verbs,
+        "status",
+        status,
+        "per dataset counts, batch status, agreement, conflicts, annotators (always JSON)",
+        DIR,
+        *CONNECTION,
+        JSON,
+    )
+    add_verb(
+        verbs,
+        "annotators",
+        annotators,
+        "each annotator's gold accuracy, overlap accuracy and flag (--clear NAME clears a flag)",
+        DIR,
+        ("--clear", {"metavar": "NAME", "help": "clear this annotator's flag (the owner's call)"}),
+        ("--by", {"default": os.environ.get("USER") or "owner", "help": "who clears it (default $USER)"}),
+        ("--reason", {"help": "why the flag is cleared (recorded)"}),
+    )

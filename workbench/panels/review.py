@@ -93,12 +93,12 @@ class ReviewPanel(Panel):
             {
                 name: {k: v for k, v in info.items() if isinstance(v, (int, float))}
                 for name, info in st.items()
-                if name != "batches"
+                if name not in ("batches", "annotators", "prescreen")
             }
         ).T
         parts.append(table_html(counts.fillna(0).astype(int) if len(counts) else counts, caption="datasets"))
         for name, info in st.items():
-            if name == "batches" or "agreement" not in info:
+            if name in ("batches", "annotators", "prescreen") or "agreement" not in info:
                 continue
             agree = info["agreement"]
             if isinstance(agree, dict) and agree:
@@ -115,5 +115,33 @@ class ReviewPanel(Panel):
                 )
         batches = pd.Series(st.get("batches", {}), name="status").value_counts()
         parts.append(table_html(batches.to_frame("batches"), caption="batches by status"))
+        if st.get("annotators"):
+            parts.append(
+                table_html(annotator_table(st["annotators"]), caption="annotators (flagged ones count for nothing)")
+            )
         self.view.value = "".join(parts)
         return st
+
+
+def annotator_table(annotators: dict) -> pd.DataFrame:
+    """One row per annotator of ``review_status``'s ``annotators``: answers, gold and overlap accuracy with
+    their intervals, weight, flag and why."""
+
+    def interval(ci) -> str:
+        return f"{ci[0]:.2f}-{ci[1]:.2f}" if ci else ""
+
+    rows = {
+        user: {
+            "answered": q["answered"],
+            "gold answered": q["gold_answered"],
+            "gold accuracy": q["gold_accuracy"],
+            "gold 95 % CI": interval(q["gold_accuracy_ci"]),
+            "overlap accuracy": q["overlap_accuracy"],
+            "overlap 95 % CI": interval(q["overlap_accuracy_ci"]),
+            "weight": q["weight"],
+            "flagged": "yes" if q["flagged"] else "",
+            "why": q["reason"] or "",
+        }
+        for user, q in annotators.items()
+    }
+    return pd.DataFrame(rows).T

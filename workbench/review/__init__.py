@@ -2,12 +2,13 @@
 functional suites' test cases, and production posts picked by active sampling.
 
 ``registry`` holds the review datasets, one declaration each (``datasets`` declares the built-in
-five: settings, guidelines, how answers apply, their verbs); ``templates`` builds their settings (names
+six: settings, guidelines, how answers apply, their verbs); ``templates`` builds their settings (names
 and questions are a public interface), ``errors`` mines
 what the model gets wrong (label-quality ranking, never holdout), ``records`` turns
 store rows into Argilla records (pure functions), ``push`` creates the workspace and datasets and logs
 records idempotently (never over an answered record), ``agreement`` resolves several annotators'
-answers and measures their agreement (Krippendorff's alpha), ``pull`` reads submitted answers and
+answers and measures their agreement (Krippendorff's alpha), ``quality`` measures each annotator (gold
+checks, Dawid-Skene over overlapping answers) and flags the careless, ``pull`` reads submitted answers and
 applies their consequences to the store in one transaction (seed verdicts, batch acceptance and
 audits, corrected labels, confirmed false positives as hard negatives), ``prescreen`` scores pushed
 batches with the promoted model (it informs, never decides), ``loop`` is the review side of
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from curation import lazy_names
 
-from . import datasets as _builtin_datasets  # noqa: F401  (registers the five built-in datasets)
+from . import datasets as _builtin_datasets  # noqa: F401  (registers the six built-in datasets)
 
 if TYPE_CHECKING:  # imported on first use: the command line's parser reads only the registry
     from .acceptance import DEFAULT_PLAN, BatchDecision, BatchPlan
@@ -29,9 +30,27 @@ if TYPE_CHECKING:  # imported on first use: the command line's parser reads only
     from .errors import label_quality_score, mine_errors
     from .loop import SampleReviewLoop
     from .pull import pull, review_status
-    from .push import push_batches, push_errors, push_sample, push_seeds, push_selection, push_suite
+    from .push import (
+        push_adjudication,
+        push_batches,
+        push_errors,
+        push_sample,
+        push_seeds,
+        push_selection,
+        push_suite,
+    )
+    from .quality import AnnotatorQuality, QualityRules, annotator_quality, annotator_report
     from .registry import REVIEW_DATASETS, PullContext, ReviewDataset, ReviewVerb, register_dataset
-    from .templates import BATCH_REVIEW, DATASETS, ERROR_REVIEW, NONE_LABEL, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW
+    from .templates import (
+        ADJUDICATION,
+        BATCH_REVIEW,
+        DATASETS,
+        ERROR_REVIEW,
+        NONE_LABEL,
+        SAMPLE_REVIEW,
+        SEED_REVIEW,
+        SUITE_REVIEW,
+    )
 
 __all__ = [
     "REVIEW_DATASETS",
@@ -39,6 +58,7 @@ __all__ = [
     "ReviewVerb",
     "PullContext",
     "register_dataset",
+    "ADJUDICATION",
     "BATCH_REVIEW",
     "DATASETS",
     "ERROR_REVIEW",
@@ -58,6 +78,11 @@ __all__ = [
     "push_seeds",
     "push_selection",
     "push_suite",
+    "push_adjudication",
+    "annotator_report",
+    "annotator_quality",
+    "AnnotatorQuality",
+    "QualityRules",
     "resolve_labels",
     "review_status",
     "BatchPlan",

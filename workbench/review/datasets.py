@@ -1,4 +1,4 @@
-"""The five built-in review datasets, each one :class:`.registry.ReviewDataset` declaration: settings,
+"""The six built-in review datasets, each one :class:`.registry.ReviewDataset` declaration: settings,
 guidelines, how answers are applied, and its ``workbench review`` verbs. Names and questions are a public
 interface (see :mod:`.templates`)."""
 
@@ -8,7 +8,15 @@ import importlib
 from typing import Any, Callable
 
 from .registry import ReviewDataset, ReviewVerb, register_dataset
-from .templates import BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW, label_question
+from .templates import (
+    ADJUDICATION,
+    BATCH_REVIEW,
+    ERROR_REVIEW,
+    SAMPLE_REVIEW,
+    SEED_REVIEW,
+    SUITE_REVIEW,
+    label_question,
+)
 
 
 def _side(module: str, name: str) -> Callable[..., Any]:
@@ -251,6 +259,39 @@ register_dataset(
                         },
                     ),
                     ("--seed", {"type": int, "default": 0, "help": "random seed (random, diverse and mixed)"}),
+                ),
+            ),
+        ),
+    )
+)
+
+register_dataset(
+    ReviewDataset(
+        ADJUDICATION,
+        task=(
+            "The annotators split on this record without a clear majority, so its disputed labels are stored "
+            "**unknown** and it counts as an error in its batch's acceptance until you settle it. Their answers "
+            "are shown beside the text. Label it with every label that applies (or **none**); for a generated "
+            "record, say whether it is a **valid** example of its seed. Only adjudicators' answers count (the "
+            "owners and admins, or the users named under `review.adjudicators` in workbench.yaml)."
+        ),
+        fields=lambda rg: [
+            rg.TextField(name="text", title="Text"),
+            rg.TextField(name="answers", title="What the annotators answered", use_markdown=True),
+            rg.TextField(name="disputed", title="Disputed labels"),
+        ],
+        questions=lambda rg, taxonomy: [
+            label_question(rg, taxonomy),
+            rg.LabelQuestion(name="valid", labels=["yes", "no"], required=False),
+        ],
+        pull=_side("pull", "pull_adjudication"),
+        status_agreement=False,
+        verbs=(
+            ReviewVerb(
+                "push-adjudication",
+                "every record with a disputed label into adjudication, with each annotator's answers",
+                lambda args, project, client: _side("push", "push_adjudication")(
+                    project, client, workspace=args.workspace, progress=True
                 ),
             ),
         ),

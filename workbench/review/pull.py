@@ -23,10 +23,13 @@ from typing import Any
 from curation import Project, ReviewOutcome
 
 from .acceptance import BatchPlan
-from .agreement import label_agreement, resolve_choice, resolve_labels
+from .agreement import DISPUTE_MARGIN, label_agreement, resolve_choice, resolve_labels
+from .answers import annotation_events as _annotations
+from .answers import collect_answers
 from .push import dataset_for
+from .quality import annotator_report
 from .registry import REVIEW_DATASETS, PullContext
-from .templates import NONE_LABEL
+from .templates import ADJUDICATION, NONE_LABEL
 
 __all__ = [
     "pull",
@@ -38,48 +41,9 @@ __all__ = [
     "pull_sample",
     "pull_suite",
     "suite_review_report",
+    "pull_adjudication",
+    "withdraw_answers",
 ]
-
-
-def collect_answers(ds) -> tuple[dict[str, dict[str, dict[str, Any]]], dict[str, dict], dict[str, int]]:
-    """Submitted answers of a dataset: record id -> question -> {user id: value}; each record's
-    metadata; counts of records by response state (pending / submitted / discarded / draft)."""
-    answers: dict[str, dict[str, dict[str, Any]]] = {}
-    metadata: dict[str, dict] = {}
-    counts = {"pushed": 0, "pending": 0, "submitted": 0, "discarded": 0, "draft": 0}
-    for rec in ds.records(with_responses=True, with_suggestions=False, with_vectors=False):
-        rid = str(rec.id)
-        counts["pushed"] += 1
-        metadata[rid] = dict(rec.metadata or {})
-        statuses = set()
-        for resp in rec.responses:
-            status = getattr(resp.status, "value", resp.status)
-            statuses.add(status)
-            if status == "submitted":
-                answers.setdefault(rid, {}).setdefault(resp.question_name, {})[str(resp.user_id)] = resp.value
-        state = next((s for s in ("submitted", "discarded", "draft") if s in statuses), "pending")
-        counts[state] += 1
-    return answers, metadata, counts
-
-
-def _annotations(dataset: str, answers, users: dict[str, str]) -> list[dict[str, Any]]:
-    out = []
-    for rid, by_q in answers.items():
-        for question, by_user in by_q.items():
-            for uid, value in by_user.items():
-                text = json.dumps(value, sort_keys=True, ensure_ascii=False)
-                out.append(
-                    {
-                        "key": f"{dataset}|{rid}|{uid}|{question}|{text}",
-                        "dataset": dataset,
-                        "record_id": rid,
-                        "question": question,
-                        "value": text,
-                        "user": users.get(uid, uid),
-                        "status": "submitted",
-                    }
-                )
-    return out
 
 
 def _label_answers(by_q: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
@@ -87,19 +51,24 @@ def _label_answers(by_q: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     return {u: list(v or []) for u, v in by_q.get("labels", {}).items()}
 
 
-def _resolve_labels(project: Project, ds, answers):
-    """Resolve every record's ``labels`` answers that have enough submissions (the dataset's
-    ``min_submitted``); return (resolved per record: 1, 0 or None for a disputed label, answers behind them,
-    conflicts). The caller says where the resolved labels go (store records or production pool posts)."""
-    labels = list(project.taxonomy.label_names)
-    min_submitted = int(getattr(ds.settings.distribution, "min_submitted", 1) or 1)
+def _resolve_labels(ctx: PullContext, answers):
+    """Resolve every record's ``labels`` answers that have enough submissions that count (the dataset's
+    ``min_submitted``; a flagged annotator's do not count, and known-answer records are not resolved at all);
+    return (resolved per record: 1, 0 or None for a disputed label, answers behind them, conflicts). The
+    caller says where the resolved labels go (store records or production pool posts)."""
+    labels = list(ctx.project.taxonomy.label_names)
+    weights = ctx.options.get("weights") or {}
+    gold = ctx.options.get("gold") or set()
+    margin = ctx.options.get("margin", DISPUTE_MARGIN)
+    min_submitted = int(getattr(ctx.dataset.settings.distribution, "min_submitted", 1) or 1)
+    settled = ctx.options.get("settled") or {}
     resolved, behind, conflicts = {}, {}, []
     for rid, by_q in answers.items():
-        chosen = _label_answers(by_q)
-        if len(chosen) < min_submitted:
+        chosen = {u: v for u, v in _label_answers(by_q).items() if weights.get(u, 1.0) > 0}
+        if rid in gold or rid in settled or len(chosen) < min_submitted:
             continue
         behind[rid] = chosen
-        resolved[rid], disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL)
+        resolved[rid], disagreed = resolve_labels(chosen, labels, none_label=NONE_LABEL, weights=weights, margin=margin)
         if disagreed:
             conflicts.append({"record_id": rid, "labels": disagreed})
     return resolved, behind, conflicts
@@ -117,36 +86,101 @@ def pull(
     project: Project, client, *, workspace: str | None = None, max_error: float = 0.10, owner: str | None = None
 ) -> dict[str, Any]:
     """Read submitted answers of every review dataset (:data:`.registry.REVIEW_DATASETS`) and apply their
-    consequences to the store in one transaction (safe to repeat)."""
-    users = {str(u.id): u.username for u in client.users}
+    consequences to the store in one transaction (safe to repeat).
+
+    Before anything is resolved, every annotator's quality is measured over all their answers so far and
+    this pull's (:mod:`.quality`): a flagged annotator's answers weigh nothing, and a record only flagged
+    annotators answered has those answers withdrawn from Argilla (they stay in the store's events), so it is
+    back in the queue."""
+    people = list(client.users)
+    users = {str(u.id): u.username for u in people}
+    roles = {str(u.id): str(getattr(u.role, "value", u.role)) for u in people}
     owner = owner or str(client.me.id)
+    settled: dict[str, dict[str, Any]] = {}  # filled by the adjudication, read by the datasets pulled after it
     outcome = ReviewOutcome()
     report: dict[str, Any] = {}
+    contexts = []
     for declared in REVIEW_DATASETS.values():
         if declared.pull is None:
             continue
         ds = dataset_for(client, project, declared.name, workspace=workspace, create=False)
         if ds is not None:
-            ctx = PullContext(project, ds, users, owner, outcome, {"max_error": max_error})
-            report[declared.name] = declared.pull(ctx)
+            options = {"max_error": max_error, "roles": roles, "settled": settled}
+            contexts.append((declared, PullContext(project, ds, users, owner, outcome, options)))
+    contexts.sort(key=lambda c: c[0].name != ADJUDICATION)  # settled labels first: the others defer to them
+    fresh = [a for _, ctx in contexts for a in _annotations(ctx.dataset.name, ctx.answers()[0], users)]
+    quality, gold = annotator_report(project, fresh)
+    by_name = {name: uid for uid, name in users.items()}
+    weights = {by_name.get(name, name): q.weight for name, q in quality.items()}
+    margin = float((project.config.get("review") or {}).get("dispute_margin", DISPUTE_MARGIN))
+    for declared, ctx in contexts:
+        gold_ids = {key.split("|", 1)[1] for key in gold if key.startswith(ctx.dataset.name + "|")}
+        ctx.options.update(weights=weights, gold=gold_ids, margin=margin)
+        report[declared.name] = declared.pull(ctx)
+    outcome.flagged = {name: q.reason or "flagged" for name, q in quality.items() if q.flagged}
     with project.store.write_lock("review pull"):  # the verdicts and what follows them, one writer at a time
         report["applied"] = project.apply_review(outcome)
         for declared in REVIEW_DATASETS.values():
             if declared.after_apply is not None and declared.name in report:
                 report[declared.name] = declared.after_apply(project, report[declared.name])
+    report["annotators"] = {name: q.to_dict() for name, q in sorted(quality.items())}
+    flagged_ids = {uid for uid, w in weights.items() if w == 0}
+    if flagged_ids:
+        report["withdrawn"] = withdraw_answers(client, [ctx for _, ctx in contexts], flagged_ids)
     return report
+
+
+def withdraw_answers(client, contexts: list[PullContext], flagged: set[str]) -> dict[str, int]:
+    """Delete from Argilla the responses of flagged annotators on records nobody else answered, so those records
+    are back in every annotator's queue (the answers stay in the store's annotation events). Per dataset, the
+    records withdrawn."""
+    http = client.api.http_client
+    out = {}
+    for ctx in contexts:
+        answers = ctx.answers()[0]
+        gold = ctx.options.get("gold", set())
+        only = {
+            rid
+            for rid, by_q in answers.items()
+            if rid not in gold and {u for by_u in by_q.values() for u in by_u} <= flagged
+        }
+        if not only:
+            continue
+        n, offset = 0, 0
+        while True:  # the raw listing: the SDK's records do not carry their responses' ids
+            page = http.get(
+                f"/api/v1/datasets/{ctx.dataset.id}/records",
+                params={"offset": offset, "limit": 1000, "include": ["responses"]},
+            )
+            page.raise_for_status()
+            items = page.json()["items"]
+            for item in items:
+                if str(item.get("external_id")) not in only:
+                    continue
+                for resp in item.get("responses") or []:
+                    if str(resp.get("user_id")) in flagged:
+                        http.delete(f"/api/v1/responses/{resp['id']}").raise_for_status()
+                n += 1
+            if len(items) < 1000:
+                break
+            offset += len(items)
+        out[ctx.dataset.name] = n
+    return out
 
 
 def pull_seeds(ctx: PullContext) -> dict:
     """Seed verdicts: ``reject`` quarantines, ``needs_edit`` with a text makes a new version, ``approve``."""
-    answers, _, counts = collect_answers(ctx.dataset)
+    answers, _, counts = ctx.answers()
     ctx.outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    weights, margin = ctx.options.get("weights"), ctx.options.get("margin", DISPUTE_MARGIN)
     for rid, by_q in answers.items():
         sid = rid.removeprefix("seed:")
-        verdict = resolve_choice(by_q.get("verdict", {}))  # None: undecided or disputed, the seed waits
+        verdict = resolve_choice(by_q.get("verdict", {}), weights=weights, margin=margin)  # None: the seed waits
         reason = "; ".join(sorted({r for r in by_q.get("reason", {}).values() if r})) or None
         edits = {u: t for u, t in by_q.get("edited_text", {}).items() if t and t.strip()}
-        edited = resolve_choice(edits)  # several different edits without a majority: no new version yet
+        edited = resolve_choice(
+            edits, weights=weights, margin=margin
+        )  # several different edits without a majority: no new version yet
         if verdict == "reject":
             ctx.outcome.seed_status[sid] = ("rejected", reason or "rejected in seed review")
         elif verdict == "needs_edit" and edited:
@@ -158,7 +192,7 @@ def pull_seeds(ctx: PullContext) -> dict:
 
 def pull_suite(ctx: PullContext) -> dict:
     """Suite-review answers become annotation events; the cases' state is read after they are applied."""
-    answers, _, counts = collect_answers(ctx.dataset)
+    answers, _, counts = ctx.answers()
     ctx.outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
     return counts
 
@@ -187,9 +221,9 @@ def pull_labels(ctx: PullContext) -> dict:
     positive the annotators confirm (they keep the model's label at 0) makes the record a hard negative
     for that label."""
     project, outcome = ctx.project, ctx.outcome
-    answers, metadata, counts = collect_answers(ctx.dataset)
+    answers, metadata, counts = ctx.answers()
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
-    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers)
+    resolved, behind, conflicts = _resolve_labels(ctx, answers)
     decided, disputed = _decided(resolved)
     outcome.labels.update(decided)
     outcome.disputed.update(disputed)
@@ -210,9 +244,9 @@ def pull_sample(ctx: PullContext) -> dict:
     """Labels of sampled production posts: each resolved answer is a complete annotation of the pool post
     (``pool:<id>``), which then has a production split; answers per sampling reason are counted."""
     project, outcome = ctx.project, ctx.outcome
-    answers, metadata, counts = collect_answers(ctx.dataset)
+    answers, metadata, counts = ctx.answers()
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
-    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers)
+    resolved, behind, conflicts = _resolve_labels(ctx, answers)
     decided, disputed = _decided(resolved)  # a disputed label of a post stays unknown
     outcome.pool_labels.update({rid.removeprefix("pool:"): labels for rid, labels in decided.items()})
     positives: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -231,32 +265,62 @@ def pull_sample(ctx: PullContext) -> dict:
     }
 
 
-def _record_error(meta: dict, labels: dict[str, int | None] | None, by_q: dict) -> bool | None:
-    """Whether a sampled record of a batch is an error: judged invalid, or a label it asserts not confirmed. A
-    disputed answer (``valid`` or an asserted label split without the margin) counts as an error until it is
-    settled; ``None`` while the record lacks its answers."""
-    if labels is None or not by_q.get("valid"):
+def _record_state(meta: dict, labels: dict[str, int | None] | None, valid: str | None, answered: bool) -> str | None:
+    """What a sampled record of a batch says: ``error`` (judged invalid, or a label it asserts not confirmed),
+    ``disputed`` (its ``valid`` answer or an asserted label split without the margin: an error until
+    settled), ``ok``, or ``None`` while it lacks answers that count."""
+    if labels is None or not answered:
         return None
-    valid = resolve_choice(by_q["valid"])
     asserted = json.loads(meta.get("intended") or "{}")
-    return valid != "yes" or any(labels.get(lab) != v for lab, v in asserted.items())
+    if valid == "no" or any(labels.get(lab) not in (None, v) for lab, v in asserted.items()):
+        return "error"
+    if valid is None or any(labels.get(lab) is None for lab in asserted):
+        return "disputed"
+    return "ok"
+
+
+def _decide(plan: BatchPlan, states: list[str], size: int) -> dict[str, Any]:
+    """The sampling plan's decision on a fully answered sample. A disputed record counts as an error, so a
+    batch with disputes is never accepted before they are settled; it is rejected only when it would be even
+    if every dispute were settled in its favour, and otherwise waits for the adjudication."""
+    errors, disputed, n = states.count("error"), states.count("disputed"), len(states)
+    strict = plan.decide(errors + disputed, n, size)
+    if disputed and strict.verdict == "rejected" and plan.decide(errors, n, size).verdict != "rejected":
+        out = strict.to_dict()
+        out.update(
+            verdict="needs_adjudication",
+            needs=0,
+            reason=f"{disputed} disputed of {n} reviewed records decide it: settle them in the adjudication dataset",
+        )
+        return out
+    return strict.to_dict()
 
 
 def pull_batches(ctx: PullContext) -> dict:
-    """Batch-review labels, and each batch's sampling-plan decision once its whole sample is answered."""
+    """Batch-review labels, and each batch's sampling-plan decision once its whole sample is answered
+    (disputed records, and what the adjudication settled, as :func:`_decide` says)."""
     project, outcome, max_error = ctx.project, ctx.outcome, ctx.options.get("max_error", 0.10)
-    answers, metadata, counts = collect_answers(ctx.dataset)
+    answers, metadata, counts = ctx.answers()
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
-    resolved, behind, conflicts = _resolve_labels(project, ctx.dataset, answers)
+    resolved, behind, conflicts = _resolve_labels(ctx, answers)
     decided, disputed = _decided(resolved)
     outcome.labels.update(decided)
     outcome.disputed.update(disputed)
-    per_batch: dict[str, list[bool | None]] = defaultdict(list)
+    per_batch: dict[str, list[str | None]] = defaultdict(list)
     audited = {meta.get("batch_id", "") for meta in metadata.values() if meta.get("audit")}
+    gold, weights = ctx.options.get("gold") or set(), ctx.options.get("weights") or {}
+    margin, settled = ctx.options.get("margin", DISPUTE_MARGIN), ctx.options.get("settled") or {}
     for rid, meta in metadata.items():
-        per_batch[meta.get("batch_id", "")].append(_record_error(meta, resolved.get(rid), answers.get(rid, {})))
-    stored = project.batches().set_index("id")
-    status = stored["status"].to_dict()
+        if rid in gold:  # a known-answer record scores its annotators; it is no part of its batch's sample
+            continue
+        valid_answers = {u: v for u, v in answers.get(rid, {}).get("valid", {}).items() if weights.get(u, 1.0) > 0}
+        if rid in settled:
+            labels, valid, answered = settled[rid]["labels"], settled[rid]["valid"] or "yes", True
+        else:
+            labels, answered = resolved.get(rid), bool(valid_answers)
+            valid = resolve_choice(valid_answers, weights=weights, margin=margin)
+        per_batch[meta.get("batch_id", "")].append(_record_state(meta, labels, valid, answered))
+    status = project.batches().set_index("id")["status"].to_dict()
     # pending batches are decided; an accepted one only when its sample was pushed as an audit; a rejected
     # batch stays rejected
     undecided = {b for b, st in status.items() if st == "pending" or (st == "accepted" and b in audited)}
@@ -264,17 +328,22 @@ def pull_batches(ctx: PullContext) -> dict:
     sizes = frame[frame["status"] != "quarantined"].groupby("batch_id").size().to_dict()
     plan = BatchPlan(limit=max_error, acceptable=min(0.02, max_error / 5))  # a stricter limit keeps a sane p0
     batches = {}
-    for bid, errors in per_batch.items():
-        done = [e for e in errors if e is not None]
-        info = {"sampled": len(errors), "reviewed": len(done), "errors": sum(done)}
+    for bid, states in per_batch.items():
+        done = [e for e in states if e is not None]
+        info = {
+            "sampled": len(states),
+            "reviewed": len(done),
+            "errors": done.count("error") + done.count("disputed"),
+            "disputed": done.count("disputed"),
+        }
         if bid in audited:
             info["audit"] = True
-        if done and len(done) == len(errors) and bid in undecided:
-            decision = plan.decide(sum(done), len(done), int(sizes.get(bid, len(done))))
-            info.update(decision.to_dict())
-            outcome.batch_review[bid] = decision.to_dict()
-            if decision.verdict != "needs_more":
-                outcome.batch_status[bid] = (decision.verdict, decision.reason)
+        if done and len(done) == len(states) and bid in undecided:
+            decision = _decide(plan, done, int(sizes.get(bid, len(done))))
+            info.update(decision)
+            outcome.batch_review[bid] = decision
+            if decision["verdict"] in ("accepted", "rejected"):
+                outcome.batch_status[bid] = (decision["verdict"], decision["reason"])
         batches[bid] = info
     return {
         **counts,
@@ -287,7 +356,8 @@ def pull_batches(ctx: PullContext) -> dict:
 
 def review_status(project: Project, client, *, workspace: str | None = None) -> dict[str, Any]:
     """Per dataset: pushed / pending / submitted / discarded counts; per batch: its review status in the
-    store; agreement per label and conflicts of the batch review."""
+    store; agreement per label and conflicts of the batch review; per annotator: their quality and flag as
+    of the last pull (:func:`annotator_report`)."""
     out: dict[str, Any] = {}
     for declared in REVIEW_DATASETS.values():
         if not declared.in_status:
@@ -311,4 +381,41 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
     ]
     screened.sort(key=lambda x: -x[1].get("hard_negative_flag_rate", -1.0))
     out["prescreen"] = {bid: fig for bid, fig in screened}
+    quality, _ = annotator_report(project)
+    out["annotators"] = {name: q.to_dict() for name, q in sorted(quality.items())}
     return out
+
+
+def adjudicators(ctx: PullContext) -> set[str]:
+    """User ids whose adjudication answers count: ``review.adjudicators`` of workbench.yaml by username, or
+    (none named) every owner and admin."""
+    named = set((ctx.project.config.get("review") or {}).get("adjudicators") or [])
+    roles = ctx.options.get("roles") or {}
+    if named:
+        return {uid for uid, name in ctx.users.items() if name in named}
+    return {uid for uid, role in roles.items() if role in ("owner", "admin")}
+
+
+def pull_adjudication(ctx: PullContext) -> dict:
+    """Settled disputes: an adjudicator's ``labels`` answer replaces the record's labels (provenance
+    ``adjudicated``, written as the adjudicator) and their ``valid`` answer settles a generated record's
+    validity; the batch it belongs to is decided again in the same pull. Answers of anyone else are recorded
+    and ignored; adjudicators who split settle nothing."""
+    answers, _, counts = ctx.answers()
+    ctx.outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)
+    allowed = adjudicators(ctx)
+    labels = list(ctx.project.taxonomy.label_names)
+    settled, ignored = ctx.options["settled"], 0
+    for rid, by_q in answers.items():
+        chosen = {u: v for u, v in _label_answers(by_q).items() if u in allowed}
+        ignored += len(_label_answers(by_q)) - len(chosen)
+        if not chosen:
+            continue
+        decided, _ = resolve_labels(chosen, labels, none_label=NONE_LABEL)
+        if any(v is None for v in decided.values()):
+            continue
+        valid = resolve_choice({u: v for u, v in by_q.get("valid", {}).items() if u in allowed})
+        by = ", ".join(sorted(ctx.users.get(u, u) for u in chosen))
+        settled[rid] = {"labels": decided, "valid": valid, "by": by}
+        ctx.outcome.adjudicated[rid] = (by, decided)
+    return {**counts, "settled": len(settled), "ignored_answers": ignored}

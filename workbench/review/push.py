@@ -4,6 +4,8 @@ place (same id), and a record an annotator already answered is never overwritten
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from typing import Any
 
@@ -12,7 +14,16 @@ import numpy as np
 from curation import Project, WorkbenchError
 
 from .records import batch_record, error_record, sample_record, seed_record, suite_record
-from .templates import BATCH_REVIEW, ERROR_REVIEW, SAMPLE_REVIEW, SEED_REVIEW, SUITE_REVIEW, VECTOR, settings_for
+from .templates import (
+    ADJUDICATION,
+    BATCH_REVIEW,
+    ERROR_REVIEW,
+    SAMPLE_REVIEW,
+    SEED_REVIEW,
+    SUITE_REVIEW,
+    VECTOR,
+    settings_for,
+)
 
 __all__ = [
     "push_seeds",
@@ -23,6 +34,8 @@ __all__ = [
     "push_sample",
     "workspace_for",
     "dataset_for",
+    "gold_id",
+    "push_adjudication",
 ]
 
 
@@ -136,6 +149,56 @@ def _review_targets(batches, per_batch: int) -> dict[str, int]:
     return out
 
 
+def gold_id(record_id: str) -> str:
+    """The review id of a known-answer copy of a store record: shaped like a store id of the same source.
+
+    >>> gold_id("llm:0123456789abcdef")[:4]
+    'llm:'
+    """
+    source = record_id.rsplit(":", 1)[0] if ":" in record_id else "record"
+    return f"{source}:{hashlib.sha1(f'gold|{record_id}'.encode()).hexdigest()[:16]}"
+
+
+def _gold_records(project: Project, frame, seeds, labels: list[str], *, exclude: set, n_sample: int) -> list:
+    """Known-answer copies to mix into a batch-review push, at the project's ``review.gold_rate`` of the queue:
+    records two or more unflagged annotators labelled alike in batch review (never a holdout record, each
+    copied once), registered in the store first (:func:`curation.record_gold`). [(record, text)]; a copy
+    looks like any sampled record."""
+    from curation import record_gold
+
+    from .quality import Answer, annotator_report, gold_candidates
+
+    rate = float((project.config.get("review") or {}).get("gold_rate", 0.10))
+    want = round(n_sample * rate / (1 - rate))
+    if want <= 0:
+        return []
+    quality, _ = annotator_report(project)
+    events = project.store.events()
+    pushed = {json.loads(d).get("record_id") for d in events.loc[events["kind"] == "gold_pushed", "detail"]}
+    answered = events[(events["kind"] == "annotation") & (events["question"] == "labels")]
+    answers = [
+        Answer(r.target, r.actor, tuple(json.loads(r.value)), int(r.seq))
+        for r in answered.itertuples()
+        if json.loads(r.detail or "{}").get("dataset") == BATCH_REVIEW
+    ]
+    known = gold_candidates(answers, labels, excluded={u for u, q in quality.items() if q.flagged})
+    rows = frame.set_index("id", drop=False)
+    usable = [
+        rid
+        for rid in known
+        if rid in rows.index and rid not in exclude and rid not in pushed and rows.loc[rid, "split"] != "holdout"
+    ]
+    out, entries = [], []
+    for rid in sorted(usable, key=lambda r: hashlib.sha1(r.encode()).hexdigest())[:want]:  # a fixed, mixed order
+        row = {**rows.loc[rid].to_dict(), **known[rid], "id": gold_id(rid)}
+        seed_text = seeds.loc[row["seed_id"], "text"] if row.get("seed_id") in seeds.index else ""
+        out.append((batch_record(row, seed_text, labels), row["text"]))
+        entries.append({"id": row["id"], "dataset": BATCH_REVIEW, "record_id": rid, "labels": known[rid]})
+    if entries:
+        record_gold(project.store, entries)
+    return out
+
+
 def push_batches(
     project: Project,
     client,
@@ -199,8 +262,13 @@ def push_batches(
         )
         for row in rows
     ]
-    out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
+    gold = _gold_records(project, frame, seeds, labels, exclude=set(sample["id"]), n_sample=len(rows))
+    out: dict[str, Any] = _sync(
+        ds, records + [g[0] for g in gold], [r["text"] for r in rows] + [g[1] for g in gold], enc, progress=progress
+    )
     out["batches"] = len(chosen)
+    if gold:
+        out["gold"] = len(gold)
     topped = {bid: n for bid, n in targets.items() if n > per_batch}
     if topped:
         out["topped_up"] = topped
@@ -378,4 +446,34 @@ def push_sample(
     records = [sample_record(row, scores[i], model.labels, model.thresholds, why) for row, (i, why) in zip(rows, picks)]
     out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
     out.update(strategy=strategy, selected=len(picks), reasons=dict(Counter(why for _, why in picks)))
+    return out
+
+
+def push_adjudication(
+    project: Project, client, *, workspace: str | None = None, progress: bool = False
+) -> dict[str, Any]:
+    """Every stored record with a disputed label (annotators split without a clear majority) into
+    ``adjudication``, with each annotator's answers beside it and the disputed labels as metadata; an
+    adjudicator's answer settles it on the next pull. A record settled since leaves nothing to push."""
+    from .records import adjudication_record
+
+    frame = project.frame()
+    disputed = {
+        rid: sorted(lab for lab, p in (prov or {}).items() if p == "disputed")
+        for rid, prov in zip(frame["id"], frame["label_provenance"])
+    }
+    disputed = {rid: labs for rid, labs in disputed.items() if labs}
+    events = project.store.events()
+    events = events[(events["kind"] == "annotation") & events["target"].isin(list(disputed))]
+    said: dict[str, dict[str, dict[str, str]]] = {}
+    for e in events.itertuples():  # record -> annotator -> question -> their latest answer
+        dataset = json.loads(e.detail or "{}").get("dataset")
+        if dataset != ADJUDICATION and e.question in ("labels", "valid"):
+            said.setdefault(e.target, {}).setdefault(e.actor, {})[e.question] = e.value
+    enc = _encoder(project)
+    ds = dataset_for(client, project, ADJUDICATION, workspace=workspace, dimensions=enc.dimension)
+    rows = frame[frame["id"].isin(list(disputed))].to_dict(orient="records")
+    records = [adjudication_record(row, disputed[row["id"]], said.get(row["id"], {})) for row in rows]
+    out: dict[str, Any] = _sync(ds, records, [r["text"] for r in rows], enc, progress=progress)
+    out["disputed_records"] = len(rows)
     return out

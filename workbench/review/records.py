@@ -12,7 +12,15 @@ from typing import Any, Mapping, Sequence
 
 from .templates import NONE_LABEL, VECTOR
 
-__all__ = ["seed_record", "batch_record", "error_record", "suite_record", "sample_record", "content_hash"]
+__all__ = [
+    "seed_record",
+    "batch_record",
+    "error_record",
+    "suite_record",
+    "sample_record",
+    "adjudication_record",
+    "content_hash",
+]
 
 
 def content_hash(fields: Mapping[str, Any], metadata: Mapping[str, Any], suggestion: Any = None) -> str:
@@ -182,3 +190,26 @@ def sample_record(
         vectors=_vectors(vector),
         suggestions=[rg.Suggestion(question_name="labels", value=chosen or [NONE_LABEL], score=scores, agent="model")],
     )
+
+
+def adjudication_record(row: Mapping[str, Any], disputed: Sequence[str], said: Mapping[str, Mapping[str, str]]):
+    """The adjudication record of one store record whose ``disputed`` labels are in dispute: its text and every
+    annotator's answers (``said``: annotator -> question -> answer as stored)."""
+    import argilla as rg
+
+    def shown(value: str) -> str:
+        v = json.loads(value) if value and value[:1] in '["' else value
+        return ", ".join(v) if isinstance(v, list) else str(v)
+
+    lines = [
+        f"- **{user}**: " + "; ".join(f"{q} = {shown(v)}" for q, v in sorted(answers.items()))
+        for user, answers in sorted(said.items())
+    ]
+    fields = {
+        "text": row["text"],
+        "answers": "\n".join(lines) or "(no answers recorded)",
+        "disputed": ", ".join(disputed),
+    }
+    metadata = _metadata({**row, "record_id": row["id"]})
+    metadata["content_hash"] = content_hash(fields, metadata)
+    return rg.Record(id=row["id"], fields=fields, metadata=metadata)

@@ -27,7 +27,10 @@ __all__ = ["ReviewDataset", "ReviewVerb", "PullContext", "REVIEW_DATASETS", "reg
 @dataclass
 class PullContext:
     """What a dataset's ``pull`` reads and writes: the project, the Argilla dataset, user id -> name, the
-    owner's id (whose answer breaks ties), the shared outcome, and the pull's options."""
+    owner's id, the shared outcome, and the pull's options (``weights``: user id -> the weight of their
+    answers, 0 for a flagged annotator; ``gold``: the dataset's known-answer record ids; ``margin``: the
+    dispute margin). ``collected``: the dataset's submitted answers (:func:`.answers.collect_answers`), read
+    once per pull."""
 
     project: Project
     dataset: Any
@@ -35,6 +38,15 @@ class PullContext:
     owner: str
     outcome: ReviewOutcome
     options: dict[str, Any] = field(default_factory=dict)
+    collected: Any = None
+
+    def answers(self):
+        """(answers, metadata, counts) of the dataset, read on first use."""
+        if self.collected is None:
+            from .answers import collect_answers
+
+            self.collected = collect_answers(self.dataset)
+        return self.collected
 
 
 @dataclass(frozen=True)

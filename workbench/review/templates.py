@@ -16,7 +16,12 @@ docs/explanation/review-loops.md: scripts and other tools drive them through the
 - ``sample-review``: production posts picked by active sampling (``workbench review push-sample``), with
   the model's probabilities as scored suggestions; questions ``labels`` (as above) and ``note`` (optional);
   extra metadata ``sampling`` (why it was picked: ``uncertainty:LABEL``, ``rare:LABEL``, ``diverse``,
-  ``random``), ``model`` and ``time``.
+  ``random``), ``model`` and ``time``;
+- ``adjudication``: each record whose annotators split on a label without a clear majority (stored
+  unknown, provenance ``disputed``), with every annotator's answers beside it; questions ``labels`` (as
+  above) and ``valid`` (optional: for a generated record, is it a valid example of its seed?); extra
+  metadata ``disputed`` (the labels in dispute). Only adjudicators' answers count (``review.adjudicators``
+  in workbench.yaml; default the owners and admins).
 
 Every record carries metadata ``record_id``, ``seed_id``, ``batch_id``, ``split``, ``source``,
 ``context`` and its sentence embedding (vector ``embedding``) for "find similar".
@@ -34,6 +39,7 @@ __all__ = [
     "ERROR_REVIEW",
     "SUITE_REVIEW",
     "SAMPLE_REVIEW",
+    "ADJUDICATION",
     "DATASETS",
     "NONE_LABEL",
     "METADATA",
@@ -44,8 +50,8 @@ __all__ = [
 ]
 
 SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW = "seed-review", "batch-review", "error-review", "suite-review"
-SAMPLE_REVIEW = "sample-review"
-DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW, SAMPLE_REVIEW)
+SAMPLE_REVIEW, ADJUDICATION = "sample-review", "adjudication"
+DATASETS = (SEED_REVIEW, BATCH_REVIEW, ERROR_REVIEW, SUITE_REVIEW, SAMPLE_REVIEW, ADJUDICATION)
 NONE_LABEL = "none"
 METADATA = ("record_id", "seed_id", "batch_id", "split", "source", "context")
 VECTOR = "embedding"
