@@ -11,9 +11,9 @@
 2. **Deciding batches as answers arrive versus once per round.** The acceptance scenario's sampling plan
    (:class:`workbench.review.BatchPlan`, 10 % limit) on 200-record batches with true error rates 0-30 %:
    *per round*, a pull after each round (a first look at 20 records, then the top-up the plan asks for);
-   *live*, the plan consulted after every answer, as a receiver of Argilla's webhooks would. Reviews spent
-   per batch, and the verdicts, side by side. This part simulates the plan only: the live receiver itself
-   is not part of the workbench yet.
+   *live*, the plan consulted after every answer, as the webhook receiver (:mod:`workbench.review.live`)
+   does. Reviews spent per batch, and the verdicts, side by side: the plan's decisions simulated answer by
+   answer (200 batches per rate); the receiver's own timing is measured by its integration test.
 Last line: one JSON object with every figure.
 """
 

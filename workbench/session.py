@@ -65,6 +65,7 @@ class WorkbenchSession:
         self.log_file = self.home / "logs" / "jupyter.log"
         self._jupyter: dict | None = None  # processes.spawn's entry
         self._started_stack = False
+        self._live = None  # the webhook receiver that decides batches as answers arrive (embedded stack only)
         self.info: dict = {}
 
     def running(self) -> dict | None:
@@ -101,6 +102,7 @@ class WorkbenchSession:
             env = self.stack.env()
             if push:
                 self._push(env)
+            self._start_live(env)
             url = self._start_jupyter(env, timeout)
         except BaseException:
             self.stop()
@@ -115,6 +117,7 @@ class WorkbenchSession:
             "secrets_file": str(stack_info["secrets_file"]),
             "log_file": str(self.log_file),
             "project": str(self.project_root),
+            "live_review": self._live.url if self._live is not None else None,
         }
         write_private(self.session_file, self.info)
         return self.info
@@ -128,6 +131,22 @@ class WorkbenchSession:
         with Project(self.project_root) as project:
             push_seeds(project, client)
             push_batches(project, client)  # the dataset exists (empty) even while no batch awaits review
+
+    def _start_live(self, env: dict) -> None:
+        """Register the live review's webhook receiver (:class:`workbench.review.live.LiveReview`) with the
+        embedded stack: answers are applied as they arrive. An Argilla run elsewhere may not reach this
+        machine's loopback; there ``workbench review pull`` (or ``review listen`` where it can) does it."""
+        from .argilla.backend import ExternalArgilla
+
+        if isinstance(self.stack, ExternalArgilla):
+            return
+        import argilla as rg
+
+        from .review.live import LiveReview
+
+        client = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
+        self._live = LiveReview(self.project_root, client)
+        self._live.start()
 
     def _start_jupyter(self, env: dict, timeout: float) -> str:
         token = secrets.token_urlsafe(32)
@@ -200,6 +219,13 @@ class WorkbenchSession:
         if self._jupyter is not None and kill(self._jupyter, grace=20):
             stopped.append("jupyterlab")
         self._jupyter = None
+        if self._live is not None:
+            try:
+                self._live.stop()
+                stopped.append("live review")
+            except Exception:  # the stack may be gone already; its webhook went with it
+                pass
+            self._live = None
         if self._started_stack:
             stopped += self.stack.stop()
             self._started_stack = False

@@ -1185,11 +1185,8 @@ def test_a_careless_annotator_among_two_is_flagged_by_gold_checks_and_their_answ
     def round_two(rec):  # the poisoned batch and the gold copies (the scam records were answered in round 1)
         return rec.id in gold_ids or rec.metadata["seed_id"] == "seed-poison"
 
-    last = poisoned[-1][0]
-    done = _answer(
-        bob, ws, BATCH_REVIEW, lambda rec: bob_answers(rec) if round_two(rec) and rec.fields["text"] != last else None
-    )
-    assert done == len(poisoned) - 1 + 3
+    # round 2: bob answers only the gold copies for now; the careless one answers everything
+    assert _answer(bob, ws, BATCH_REVIEW, lambda rec: bob_answers(rec) if rec.id in gold_ids else None) == 3
     sloppy = {"labels": [NONE_LABEL], "valid": "yes"}
     assert _answer(careless, ws, BATCH_REVIEW, lambda rec: sloppy if round_two(rec) else None) == len(poisoned) + 3
     report = pull(p, owner)
@@ -1203,18 +1200,22 @@ def test_a_careless_annotator_among_two_is_flagged_by_gold_checks_and_their_answ
     assert not quality[good]["flagged"] and quality[good]["gold_accuracy"] == 1.0
     assert not quality[ann.me.username]["flagged"]
     assert report["applied"]["annotators_flagged"] == 1
-    # the record only the careless one answered is back in the queue; the batch waits for it, never accepted
-    last_id = p.frame().set_index("text").loc[last, "id"]
-    assert report["withdrawn"] == {BATCH_REVIEW: 1}
-    assert last_id in _pending_for(bob, ws, BATCH_REVIEW)
+    # the records only the careless one answered are back in the queue; their "valid" decided nothing
+    poison_ids = set(p.frame().query("batch_id == 'batch-poison'")["id"])
+    assert report["withdrawn"] == {BATCH_REVIEW: len(poisoned)}
+    assert poison_ids <= _pending_for(bob, ws, BATCH_REVIEW)
     assert p.batches().set_index("id").loc["batch-poison", "status"] == "pending"
     frame = p.frame().set_index("text")
-    for text, labs in poisoned[:-1]:  # the truthful answer decides alone: nothing stored benign
-        assert all(frame.loc[text, lab] == 1 for lab in labs), (text, labs)
-    assert _answer(bob, ws, BATCH_REVIEW, bob_answers) == 1
+    for text, labs in poisoned:  # nothing of the careless answers was stored
+        assert all(frame.loc[text, "label_provenance"].get(lab) != "annotator" for lab in labs), text
+    # bob answers them: his answers alone decide (the careless one's weigh nothing), the batch is rejected
+    assert _answer(bob, ws, BATCH_REVIEW, bob_answers) == len(poisoned)
     again = pull(p, owner)
     assert again["applied"]["batches_rejected"] == 1 and again["applied"]["annotators_flagged"] == 0
     assert p.batches().set_index("id").loc["batch-poison", "status"] == "rejected"
+    frame = p.frame().set_index("text")
+    for text, labs in poisoned:  # the truthful answer decides alone: nothing stored benign
+        assert all(frame.loc[text, lab] == 1 for lab in labs), (text, labs)
     status = review_status(p, owner)
     assert status["annotators"][bad]["flagged"] and not status["annotators"][good]["flagged"]
     # the owner lists and clears the flag from the command line
@@ -1360,3 +1361,89 @@ def test_a_disputed_record_is_settled_in_adjudication_and_its_batch_decided_agai
     label_events = p.store.events(target=rid).query("kind == 'label'")
     assert owner.me.username in set(label_events["actor"])
     assert set(pull(p, owner)["applied"].values()) == {0}  # settled once: a repeat changes nothing
+
+
+def test_answers_decide_a_batch_live_and_a_later_pull_reaches_the_same_state(tmp_path, stack, owner):
+    """Two poisoned 60-record batches (offensive tweets asserted benign), 20 of each in the queue. With the
+    webhook receiver running, an annotator answers 5 records of the first, and nobody pulls: the batch is
+    rejected in the store within 60 s (the sequential test crosses its boundary at 5 of 5 wrong) and its 15
+    unanswered records leave the annotator's queue. With the receiver stopped, the same answers on the second
+    batch change nothing until a pull, which reaches the same state. A request with a forged signature is
+    refused and applies nothing."""
+    import httpx
+
+    from workbench.review.live import LiveReview
+
+    offensive = _tweets("1", 120)
+    groups = {"b-live": offensive[:60], "b-later": offensive[60:]}
+    p = Project.init(
+        tmp_path / "p",
+        taxonomy=REPO / "data" / "demo" / "taxonomy.yaml",
+        name=f"live-{uuid.uuid4().hex[:6]}",
+        config={"review": {"gold_rate": 0.0}},
+    )
+    doc = {
+        "seeds": [
+            {
+                "id": f"seed-{bid}",
+                "kind": "hard_negative",
+                "target_labels": ["hate", "offensive"],
+                "status": "approved",
+                "text": "An ordinary tweet that insults nobody.",
+                "batches": [
+                    {
+                        "id": bid,
+                        "provider": "llm",
+                        "records": [{"text": t, "labels": {"hate": 0, "offensive": 0}} for t in texts],
+                    }
+                ],
+            }
+            for bid, texts in groups.items()
+        ]
+    }
+    (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(doc))
+    p.import_seeds(tmp_path / "seeds.yaml")
+    ws = p.config["name"]
+    assert push_batches(p, owner, per_batch=20)["pushed"] == 40
+    ann = _annotator(owner, stack, ws)
+    batch_of = p.frame().set_index("id")["batch_id"].to_dict()
+
+    def five_of(bid):
+        chosen: set[str] = set()
+
+        def answer(rec):
+            if batch_of.get(rec.id) != bid or len(chosen) == 5:
+                return None
+            chosen.add(rec.id)
+            return {"labels": ["offensive"], "valid": "yes"}  # the generator said benign: an error each
+
+        return answer
+
+    def status(bid):
+        with Project(p.root) as fresh:
+            return fresh.batches().set_index("id").loc[bid, "status"]
+
+    with LiveReview(p.root, owner, workspace=ws, debounce_s=0.5) as live:
+        forged = httpx.post(live.url, json={"type": "response.created", "data": {}}, headers={"webhook-id": "x"})
+        assert forged.status_code == 401 and live.rejected == 1
+        started = time.monotonic()
+        assert _answer(ann, ws, BATCH_REVIEW, five_of("b-live")) == 5
+        while status("b-live") == "pending" and time.monotonic() - started < 60:
+            time.sleep(0.5)
+        waited = time.monotonic() - started
+        assert status("b-live") == "rejected", (live.last, live.errors)
+    print(f"decided live {waited:.1f} s after the answers")
+    assert live.last["withdrawn_unanswered"] == 15
+    queue = _pending_for(ann, ws, BATCH_REVIEW)
+    assert not {rid for rid in queue if batch_of[rid] == "b-live"}  # the decided batch left the queue
+    assert len({rid for rid in queue if batch_of[rid] == "b-later"}) == 20
+    # the receiver is down: the answers wait in Argilla, and the next pull applies them the same way
+    assert _answer(ann, ws, BATCH_REVIEW, five_of("b-later")) == 5
+    time.sleep(3)
+    assert status("b-later") == "pending"
+    report = pull(p, owner)
+    assert status("b-later") == "rejected" and report["withdrawn_unanswered"] == 15
+    assert report[BATCH_REVIEW]["batches"]["b-later"]["reviewed"] == 5
+    assert live.last[BATCH_REVIEW]["batches"]["b-live"]["reviewed"] == 5
+    assert not _pending_for(ann, ws, BATCH_REVIEW)
+    assert set(pull(p, owner)["applied"].values()) == {0}  # idempotent: nothing left to apply

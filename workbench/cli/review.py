@@ -121,6 +121,23 @@ def annotators(args) -> int:
     return 0
 
 
+def listen(args) -> int:
+    """Decide batches live: a webhook receiver on 127.0.0.1 that pulls as answers arrive, until Ctrl-C."""
+    import time
+
+    from workbench.review import connect
+    from workbench.review.live import LiveReview
+
+    live = LiveReview(args.dir, connect(args.home), workspace=args.workspace, port=args.port, max_error=args.max_error)
+    print(f"listening on {live.start()} for Argilla's answer events; Ctrl-C stops (a later pull catches up)")
+    try:
+        while True:
+            time.sleep(1)
+    finally:
+        live.stop()
+        print(f"stopped after {live.applied} live pulls")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     g = sub.add_parser("review", help="push seeds and batches to Argilla, pull the answers back")
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -181,6 +198,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         DIR,
         *CONNECTION,
         JSON,
+    )
+    add_verb(
+        verbs,
+        "listen",
+        listen,
+        "decide batches live: a webhook receiver on 127.0.0.1 applies answers as they arrive (Ctrl-C stops)",
+        DIR,
+        *CONNECTION,
+        ("--port", {"type": int, "default": 0, "help": "the receiver's port on 127.0.0.1 (default: a free one)"}),
+        ("--max-error", {"type": float, "default": 0.10, "help": "the sampling plan's error-rate limit"}),
     )
     add_verb(
         verbs,

@@ -106,6 +106,8 @@ def run(args) -> int:
         "(both readable only by you)",
         flush=True,
     )
+    if info.get("live_review"):
+        print(f"Live review: answers are applied as they arrive ({info['live_review']})", flush=True)
     print(f"JupyterLab log: {info['log_file']}. Ctrl-C stops JupyterLab and the stack this run started.", flush=True)
     session.wait()
     return 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from typing import Any
+from typing import Any, Iterator
 
 from curation import Project, ReviewOutcome
 
@@ -29,7 +29,7 @@ from .answers import collect_answers
 from .push import dataset_for
 from .quality import annotator_report
 from .registry import REVIEW_DATASETS, PullContext
-from .templates import ADJUDICATION, NONE_LABEL
+from .templates import ADJUDICATION, BATCH_REVIEW, NONE_LABEL
 
 __all__ = [
     "pull",
@@ -127,7 +127,28 @@ def pull(
     flagged_ids = {uid for uid, w in weights.items() if w == 0}
     if flagged_ids:
         report["withdrawn"] = withdraw_answers(client, [ctx for _, ctx in contexts], flagged_ids)
+    decided = {b for b, (verdict, _) in outcome.batch_status.items() if verdict in ("accepted", "rejected")}
+    for declared, ctx in contexts:
+        if declared.name == BATCH_REVIEW and decided:
+            report["withdrawn_unanswered"] = withdraw_decided(client, ctx, decided)
     return report
+
+
+def _listing(http, dataset_id) -> Iterator[dict]:
+    """Every record of a dataset as the REST API lists it, with its responses (their ids included, which the
+    SDK's records do not carry)."""
+    offset = 0
+    while True:
+        page = http.get(
+            f"/api/v1/datasets/{dataset_id}/records",
+            params={"offset": offset, "limit": 1000, "include": ["responses"]},
+        )
+        page.raise_for_status()
+        items = page.json()["items"]
+        yield from items
+        if len(items) < 1000:
+            return
+        offset += len(items)
 
 
 def withdraw_answers(client, contexts: list[PullContext], flagged: set[str]) -> dict[str, int]:
@@ -146,26 +167,35 @@ def withdraw_answers(client, contexts: list[PullContext], flagged: set[str]) -> 
         }
         if not only:
             continue
-        n, offset = 0, 0
-        while True:  # the raw listing: the SDK's records do not carry their responses' ids
-            page = http.get(
-                f"/api/v1/datasets/{ctx.dataset.id}/records",
-                params={"offset": offset, "limit": 1000, "include": ["responses"]},
-            )
-            page.raise_for_status()
-            items = page.json()["items"]
-            for item in items:
-                if str(item.get("external_id")) not in only:
-                    continue
+        n = 0
+        for item in _listing(http, ctx.dataset.id):
+            if str(item.get("external_id")) in only:
                 for resp in item.get("responses") or []:
                     if str(resp.get("user_id")) in flagged:
                         http.delete(f"/api/v1/responses/{resp['id']}").raise_for_status()
                 n += 1
-            if len(items) < 1000:
-                break
-            offset += len(items)
         out[ctx.dataset.name] = n
     return out
+
+
+def withdraw_decided(client, ctx: PullContext, batches: set[str]) -> int:
+    """Remove from the batch-review queue the records of decided ``batches`` that nobody has answered yet:
+    annotators stop spending time on a batch whose verdict is in. Returns how many were removed."""
+    if not batches:
+        return 0
+    http = client.api.http_client
+    metadata = ctx.answers()[1]
+    unanswered = [
+        item["id"]
+        for item in _listing(http, ctx.dataset.id)
+        if metadata.get(str(item.get("external_id")), {}).get("batch_id") in batches
+        and not item.get("responses")
+        and str(item.get("external_id")) not in (ctx.options.get("gold") or set())
+    ]
+    for start in range(0, len(unanswered), 100):
+        chunk = unanswered[start : start + 100]
+        http.delete(f"/api/v1/datasets/{ctx.dataset.id}/records", params={"ids": ",".join(chunk)}).raise_for_status()
+    return len(unanswered)
 
 
 def pull_seeds(ctx: PullContext) -> dict:
@@ -338,11 +368,13 @@ def pull_batches(ctx: PullContext) -> dict:
         }
         if bid in audited:
             info["audit"] = True
-        if done and len(done) == len(states) and bid in undecided:
+        if done and bid in undecided:
             decision = _decide(plan, done, int(sizes.get(bid, len(done))))
-            info.update(decision)
-            outcome.batch_review[bid] = decision
-            if decision["verdict"] in ("accepted", "rejected"):
+            final = decision["verdict"] in ("accepted", "rejected")
+            if final or len(done) == len(states):  # a crossed boundary decides before the sample is complete
+                info.update(decision)
+                outcome.batch_review[bid] = decision
+            if final:
                 outcome.batch_status[bid] = (decision["verdict"], decision["reason"])
         batches[bid] = info
     return {
