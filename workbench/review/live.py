@@ -29,8 +29,8 @@ WEBHOOK_EVENTS = ("response.created", "response.updated", "response.deleted")
 
 class LiveReview:
     """The receiver: ``start()`` binds 127.0.0.1 (``port`` 0: a free one), registers the webhook and returns
-    its URL; ``stop()`` removes the webhook and stops. ``applied`` counts the pulls it ran, ``last`` is the
-    last pull's report, ``rejected`` counts requests whose signature did not verify."""
+    its URL; ``stop()`` removes the webhook and stops. ``reports`` are the reports of the pulls it ran
+    (``last`` the latest), ``rejected`` counts requests whose signature did not verify."""
 
     def __init__(
         self,
@@ -44,11 +44,19 @@ class LiveReview:
     ) -> None:
         self.project_dir, self.client, self.workspace = Path(project_dir), client, workspace
         self.port, self.debounce_s, self.max_error = port, debounce_s, max_error
-        self.applied, self.rejected, self.last, self.errors = 0, 0, None, []
+        self.rejected, self.reports, self.errors = 0, [], []
         self._wake, self._stop = threading.Event(), threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self._webhook: dict[str, Any] | None = None
+
+    @property
+    def applied(self) -> int:
+        return len(self.reports)
+
+    @property
+    def last(self) -> dict | None:
+        return self.reports[-1] if self.reports else None
 
     @property
     def url(self) -> str:
@@ -109,12 +117,13 @@ class LiveReview:
             self._wake.wait()
             if self._stop.is_set():
                 return
-            self._stop.wait(self.debounce_s)  # answers come in runs: apply them together
+            if self._stop.wait(self.debounce_s):  # answers come in runs: apply them together
+                return
             self._wake.clear()
             try:
                 with Project(self.project_dir) as project:
-                    self.last = pull(project, self.client, workspace=self.workspace, max_error=self.max_error)
-                self.applied += 1
+                    report = pull(project, self.client, workspace=self.workspace, max_error=self.max_error)
+                self.reports.append(report)
             except Exception as exc:  # the next event or a manual pull catches up; nothing is half-written
                 log.warning(
                     "live review: the pull failed (%s); the next answer or `workbench review pull` retries", exc
