@@ -531,6 +531,8 @@ class ServerStack:
         argv = [sys.executable, "-m", "workbench.argilla.launch", "reindex"]
         argv += ["--check"] if check else (["--repair"] if repair else [])
         done = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=str(self.settings.home))
+        # importing argilla-server copies its web app (installed 0755) into the home's temporary folder
+        make_private(self.settings.home)
         if done.returncode not in (0, 1):
             raise StackError(f"reindex failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
         return done.returncode, json.loads(done.stdout)
