@@ -100,9 +100,10 @@ class WorkbenchSession:
         self._started_stack = not before
         try:
             env = self.stack.env()
+            client = self._client(env)
             if push:
-                self._push(env)
-            self._start_live(env)
+                self._push(client)
+            self._start_live(client)
             url = self._start_jupyter(env, timeout)
         except BaseException:
             self.stop()
@@ -122,17 +123,20 @@ class WorkbenchSession:
         write_private(self.session_file, self.info)
         return self.info
 
-    def _push(self, env: dict) -> None:
+    @staticmethod
+    def _client(env: dict):
         import argilla as rg
 
+        return rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
+
+    def _push(self, client) -> None:
         from .review import push_batches, push_seeds
 
-        client = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
         with Project(self.project_root) as project:
             push_seeds(project, client)
             push_batches(project, client)  # the dataset exists (empty) even while no batch awaits review
 
-    def _start_live(self, env: dict) -> None:
+    def _start_live(self, client) -> None:
         """Register the live review's webhook receiver (:class:`workbench.review.live.LiveReview`) with the
         embedded stack: answers are applied as they arrive. An Argilla run elsewhere may not reach this
         machine's loopback; there ``workbench review pull`` (or ``review listen`` where it can) does it."""
@@ -140,11 +144,8 @@ class WorkbenchSession:
 
         if isinstance(self.stack, ExternalArgilla):
             return
-        import argilla as rg
-
         from .review.live import LiveReview
 
-        client = rg.Argilla(api_url=env["ARGILLA_API_URL"], api_key=env["ARGILLA_API_KEY"], timeout=120)
         self._live = LiveReview(self.project_root, client)
         self._live.start()
 

@@ -249,17 +249,14 @@ def _tweets(cls: str, n: int, skip: int = 0) -> list[str]:
     return out[skip : skip + n]
 
 
-def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack, owner):
-    """Three 60-record hard-negative batches of real tweets asserted benign, 20 sampled each, two
-    annotators answering: the clean one needs 15 more and is accepted after the top-up (35 reviews),
-    the one answered with 4 of 20 wrong is not accepted, the poisoned one is rejected at 20."""
-    benign, offensive = _tweets("2", 140), _tweets("1", 60)
-    groups = {"b-clean": benign[:60], "b-four": benign[60:120], "b-poison": offensive}
+def _hard_negative_batches(tmp_path, name: str, groups: dict[str, list[str]]) -> Project:
+    """A project (no gold copies in its pushes) with one hard-negative seed per batch of ``groups`` (batch id ->
+    texts), every text asserted benign for hate and offensive, the batches pending."""
     p = Project.init(
         tmp_path / "p",
         taxonomy=REPO / "data" / "demo" / "taxonomy.yaml",
-        name=f"plan-{uuid.uuid4().hex[:6]}",
-        config={"review": {"gold_rate": 0.0}},  # the exact counts of the plan; gold has its own tests
+        name=f"{name}-{uuid.uuid4().hex[:6]}",
+        config={"review": {"gold_rate": 0.0}},
     )
     doc = {
         "seeds": [
@@ -282,6 +279,16 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
     }
     (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(doc))
     p.import_seeds(tmp_path / "seeds.yaml")
+    return p
+
+
+def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack, owner):
+    """Three 60-record hard-negative batches of real tweets asserted benign, 20 sampled each, two
+    annotators answering: the clean one needs 15 more and is accepted after the top-up (35 reviews),
+    the one answered with 4 of 20 wrong is not accepted, the poisoned one is rejected at 20."""
+    benign, offensive = _tweets("2", 140), _tweets("1", 60)
+    groups = {"b-clean": benign[:60], "b-four": benign[60:120], "b-poison": offensive}
+    p = _hard_negative_batches(tmp_path, "plan", groups)  # no gold: the exact counts of the plan
     ws = p.config["name"]
     assert push_batches(p, owner, per_batch=20)["pushed"] == 60
     annotators = [_annotator(owner, stack, ws) for _ in range(2)]
@@ -1376,33 +1383,7 @@ def test_answers_decide_a_batch_live_and_a_later_pull_reaches_the_same_state(tmp
 
     offensive = _tweets("1", 120)
     groups = {"b-live": offensive[:60], "b-later": offensive[60:]}
-    p = Project.init(
-        tmp_path / "p",
-        taxonomy=REPO / "data" / "demo" / "taxonomy.yaml",
-        name=f"live-{uuid.uuid4().hex[:6]}",
-        config={"review": {"gold_rate": 0.0}},
-    )
-    doc = {
-        "seeds": [
-            {
-                "id": f"seed-{bid}",
-                "kind": "hard_negative",
-                "target_labels": ["hate", "offensive"],
-                "status": "approved",
-                "text": "An ordinary tweet that insults nobody.",
-                "batches": [
-                    {
-                        "id": bid,
-                        "provider": "llm",
-                        "records": [{"text": t, "labels": {"hate": 0, "offensive": 0}} for t in texts],
-                    }
-                ],
-            }
-            for bid, texts in groups.items()
-        ]
-    }
-    (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(doc))
-    p.import_seeds(tmp_path / "seeds.yaml")
+    p = _hard_negative_batches(tmp_path, "live", groups)
     ws = p.config["name"]
     assert push_batches(p, owner, per_batch=20)["pushed"] == 40
     ann = _annotator(owner, stack, ws)

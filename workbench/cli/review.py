@@ -133,9 +133,12 @@ def listen(args) -> int:
     try:
         while True:
             time.sleep(1)
+    except KeyboardInterrupt:  # the way to stop it, not an interruption of a write: each pull is one transaction
+        pass
     finally:
         live.stop()
-        print(f"stopped after {live.applied} live pulls")
+        print(f"stopped after {live.applied} live pulls; the webhook is removed")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

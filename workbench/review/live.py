@@ -59,6 +59,11 @@ class LiveReview:
         return self.reports[-1] if self.reports else None
 
     @property
+    def description(self) -> str:
+        """What its webhook says in Argilla (which project's receiver it is)."""
+        return f"workbench live review: {self.project_dir.resolve()}"
+
+    @property
     def url(self) -> str:
         assert self._server is not None, "start() first"
         return f"http://127.0.0.1:{self._server.server_address[1]}/argilla"
@@ -72,7 +77,16 @@ class LiveReview:
         for t in self._threads:
             t.start()
         http = self.client.api.http_client
-        made = http.post("/api/v1/webhooks", json={"url": self.url, "events": list(WEBHOOK_EVENTS)})
+        # one receiver per project: a webhook an earlier receiver of it left (a killed process) goes first
+        listed = http.get("/api/v1/webhooks")
+        listed.raise_for_status()
+        for old in listed.json().get("items") or []:
+            if old.get("description") == self.description:
+                http.delete(f"/api/v1/webhooks/{old['id']}").raise_for_status()
+        made = http.post(
+            "/api/v1/webhooks",
+            json={"url": self.url, "events": list(WEBHOOK_EVENTS), "description": self.description},
+        )
         made.raise_for_status()
         self._webhook = made.json()
         log.info("live review: webhook %s -> %s", self._webhook["id"], self.url)

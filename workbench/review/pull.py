@@ -129,7 +129,7 @@ def pull(
         report["withdrawn"] = withdraw_answers(client, [ctx for _, ctx in contexts], flagged_ids)
     decided = {b for b, (verdict, _) in outcome.batch_status.items() if verdict in ("accepted", "rejected")}
     for declared, ctx in contexts:
-        if declared.name == BATCH_REVIEW and decided:
+        if declared.name == BATCH_REVIEW and decided:  # the batches decided in this pull
             report["withdrawn_unanswered"] = withdraw_decided(client, ctx, decided)
     return report
 
@@ -181,8 +181,6 @@ def withdraw_answers(client, contexts: list[PullContext], flagged: set[str]) -> 
 def withdraw_decided(client, ctx: PullContext, batches: set[str]) -> int:
     """Remove from the batch-review queue the records of decided ``batches`` that nobody has answered yet:
     annotators stop spending time on a batch whose verdict is in. Returns how many were removed."""
-    if not batches:
-        return 0
     http = client.api.http_client
     metadata = ctx.answers()[1]
     unanswered = [
@@ -310,7 +308,7 @@ def _record_state(meta: dict, labels: dict[str, int | None] | None, valid: str |
 
 
 def _decide(plan: BatchPlan, states: list[str], size: int) -> dict[str, Any]:
-    """The sampling plan's decision on a fully answered sample. A disputed record counts as an error, so a
+    """The sampling plan's decision on the answered part of a sample. A disputed record counts as an error, so a
     batch with disputes is never accepted before they are settled; it is rejected only when it would be even
     if every dispute were settled in its favour, and otherwise waits for the adjudication."""
     errors, disputed, n = states.count("error"), states.count("disputed"), len(states)
@@ -327,8 +325,9 @@ def _decide(plan: BatchPlan, states: list[str], size: int) -> dict[str, Any]:
 
 
 def pull_batches(ctx: PullContext) -> dict:
-    """Batch-review labels, and each batch's sampling-plan decision once its whole sample is answered
-    (disputed records, and what the adjudication settled, as :func:`_decide` says)."""
+    """Batch-review labels, and each batch's sampling-plan decision: accepted or rejected as soon as the answered
+    records cross a boundary of the test, ``needs N more`` (or ``needs_adjudication``) once the whole sample is
+    answered (disputed records, and what the adjudication settled, as :func:`_decide` says)."""
     project, outcome, max_error = ctx.project, ctx.outcome, ctx.options.get("max_error", 0.10)
     answers, metadata, counts = ctx.answers()
     outcome.annotations += _annotations(ctx.dataset.name, answers, ctx.users)

@@ -166,7 +166,7 @@ def _gold_records(project: Project, frame, seeds, labels: list[str], *, exclude:
     looks like any sampled record."""
     from curation import record_gold
 
-    from .quality import Answer, annotator_report, gold_candidates
+    from .quality import annotator_report, gold_candidates, stored_answers
 
     rate = float((project.config.get("review") or {}).get("gold_rate", 0.10))
     want = round(n_sample * rate / (1 - rate))
@@ -175,13 +175,10 @@ def _gold_records(project: Project, frame, seeds, labels: list[str], *, exclude:
     quality, _ = annotator_report(project)
     events = project.store.events()
     pushed = {json.loads(d).get("record_id") for d in events.loc[events["kind"] == "gold_pushed", "detail"]}
-    answered = events[(events["kind"] == "annotation") & (events["question"] == "labels")]
-    answers = [
-        Answer(r.target, r.actor, tuple(json.loads(r.value)), int(r.seq))
-        for r in answered.itertuples()
-        if json.loads(r.detail or "{}").get("dataset") == BATCH_REVIEW
-    ]
-    known = gold_candidates(answers, labels, excluded={u for u, q in quality.items() if q.flagged})
+    prefix = f"{BATCH_REVIEW}|"
+    answers = [a for a in stored_answers(events) if a.key.startswith(prefix)]
+    flagged = {u for u, q in quality.items() if q.flagged}
+    known = {key.removeprefix(prefix): labs for key, labs in gold_candidates(answers, labels, excluded=flagged).items()}
     rows = frame.set_index("id", drop=False)
     usable = [
         rid

@@ -29,6 +29,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
+from .agreement import resolve_choice
 from .templates import ADJUDICATION, NONE_LABEL
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ __all__ = [
     "wilson_interval",
     "gold_candidates",
     "annotator_report",
+    "stored_answers",
 ]
 
 
@@ -145,8 +147,6 @@ def _latest(answers: Iterable[Answer]) -> dict[str, dict[str, Answer]]:
 def _decided_by_majority(users: Mapping[str, Answer], labels: Sequence[str]) -> bool:
     """Whether the answers decide every label of the record by :func:`.agreement.resolve_choice` (a clear
     majority, unweighted): a record they split on is no evidence against anyone."""
-    from .agreement import resolve_choice
-
     vectors = {u: label_vector(a.labels, labels) for u, a in users.items()}
     return all(resolve_choice({u: str(v[lab]) for u, v in vectors.items()}) is not None for lab in labels)
 
@@ -303,12 +303,8 @@ def annotator_report(project: Project, fresh: list[dict[str, Any]] = ()) -> tupl
 
     events = project.store.events()
     labels = list(project.taxonomy.label_names)
-    answers, seen = [], set()
-    for e in events[(events["kind"] == "annotation") & (events["question"] == "labels")].itertuples():
-        detail = json.loads(e.detail or "{}")
-        seen.add(detail.get("key"))
-        if detail.get("dataset") != ADJUDICATION:
-            answers.append(Answer(f"{detail.get('dataset')}|{e.target}", e.actor, tuple(_chosen(e.value)), int(e.seq)))
+    answers = stored_answers(events)
+    seen = {json.loads(d or "{}").get("key") for d in events.loc[events["kind"] == "annotation", "detail"]}
     top = int(events["seq"].max()) if len(events) else 0
     for i, a in enumerate(fresh):
         if a["key"] not in seen and a["question"] == "labels" and a["dataset"] != ADJUDICATION:
@@ -324,6 +320,17 @@ def annotator_report(project: Project, fresh: list[dict[str, Any]] = ()) -> tupl
         answers, labels, gold=gold, flagged=flagged, cleared=cleared, rules=QualityRules.from_config(project.config)
     )
     return quality, gold
+
+
+def stored_answers(events) -> list[Answer]:
+    """The ``labels`` answers among the store's events (``project.store.events()``), keyed ``dataset|record``
+    and ordered by their event ``seq``; adjudication answers are left out (they settle, they are no evidence)."""
+    out = []
+    for e in events[(events["kind"] == "annotation") & (events["question"] == "labels")].itertuples():
+        dataset = json.loads(e.detail or "{}").get("dataset")
+        if dataset != ADJUDICATION:
+            out.append(Answer(f"{dataset}|{e.target}", e.actor, tuple(_chosen(e.value)), int(e.seq)))
+    return out
 
 
 def _chosen(value: Any) -> list[str]:

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from curation import Registry
 
+from .answers import collect_answers
+
 if TYPE_CHECKING:
     from curation import Project, ReviewOutcome
 
@@ -43,8 +45,6 @@ class PullContext:
     def answers(self):
         """(answers, metadata, counts) of the dataset, read on first use."""
         if self.collected is None:
-            from .answers import collect_answers
-
             self.collected = collect_answers(self.dataset)
         return self.collected
 
