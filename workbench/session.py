@@ -50,7 +50,7 @@ class WorkbenchSession:
         project_root,
         *,
         home=None,
-        argilla_port: int = 6900,
+        argilla_port: int | None = None,  # None: $WORKBENCH_ARGILLA_PORT or 6900
         jupyter_port: int | None = None,
         notebooks=None,
         argilla: ArgillaBackend | None = None,

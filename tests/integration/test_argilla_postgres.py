@@ -23,6 +23,7 @@ from workbench.argilla.postgres import LocalPostgres
 from workbench.argilla.stack import ServerStack, StackSettings
 from workbench.cli import main as cli
 
+from ..conftest import argilla_port
 from ._argilla_api import Api, answer_in_parallel, answer_until, log_until, make_annotator, make_dataset, workspace_id
 
 pytestmark = pytest.mark.slow
@@ -40,7 +41,7 @@ def stack(postgres, tmp_path_factory):
     url = postgres.create_database("argilla")
     code = cli(
         ["server", "start", "--home", str(home), "--database-url", url, "--servers", "2", "--workers", "2"]
-        + ["--port", "6970", "--timeout", "120"]
+        + ["--port", str(argilla_port(70)), "--timeout", "120"]
     )
     assert code == 0
     s = ServerStack(StackSettings(home=home))
@@ -253,7 +254,7 @@ def test_the_search_url_path_on_postgres_with_an_opensearch_compatible_server(po
             search_url=search.url,
             search_engine="opensearch",
             servers=2,
-            port=6980,
+            port=argilla_port(80),
         )
     )
     try:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, argilla_port
 
 pytestmark = pytest.mark.slow
 
@@ -127,7 +127,7 @@ def test_core_wheel_trains_tfidf_and_the_workbench_extra_runs(wheel, venv, tmp_p
     _run([str(venv / "bin" / "workbench"), "init", str(work / "demo"), "--demo"], cwd=work, env=env)
     assert (work / "demo" / "workbench.yaml").exists()
     run = subprocess.Popen(
-        [str(venv / "bin" / "workbench"), "run", str(work / "demo"), "--argilla-port", "6990"],
+        [str(venv / "bin" / "workbench"), "run", str(work / "demo"), "--argilla-port", str(argilla_port(90))],
         cwd=work,
         env=env,
         stdout=subprocess.PIPE,

@@ -16,7 +16,7 @@ from curation import Project
 from workbench import build_demo
 from workbench.session import WorkbenchSession
 
-from ..conftest import REPO
+from ..conftest import REPO, argilla_port
 
 pytestmark = pytest.mark.slow
 SHOTS = REPO / "build" / "screenshots"
@@ -28,7 +28,7 @@ def session(tmp_path_factory):
     root = tmp_path_factory.mktemp("browser")
     build_demo(root / "demo")
     notebooks = shutil.copytree(REPO / "notebooks", root / "notebooks")  # JupyterLab saves what it runs
-    s = WorkbenchSession(root / "demo", home=root / "home", argilla_port=6980, notebooks=notebooks)
+    s = WorkbenchSession(root / "demo", home=root / "home", argilla_port=argilla_port(80), notebooks=notebooks)
     info = s.start(timeout=240)
     yield s, info
     s.stop()

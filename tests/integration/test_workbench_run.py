@@ -18,6 +18,8 @@ import pytest
 
 from workbench import build_demo
 
+from ..conftest import argilla_port
+
 pytestmark = pytest.mark.slow
 
 
@@ -42,7 +44,7 @@ def test_workbench_run_serves_both_and_stops_on_ctrl_c(tmp_path):
         "--home",
         str(home),
         "--argilla-port",
-        "6990",
+        str(argilla_port(90)),
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     lines: list[str] = []

@@ -23,6 +23,7 @@ __all__ = [
     "require_private",
     "read_private",
     "tail",
+    "default_port",
     "free_port",
     "any_free_port",
     "create_time",
@@ -35,6 +36,17 @@ __all__ = [
 
 class StackError(WorkbenchError):
     """The stack could not be started, stopped or inspected; the message says why and what to do."""
+
+
+def default_port() -> int:
+    """The first port an embedded Argilla tries: ``$WORKBENCH_ARGILLA_PORT``, else 6900 (then the next free one).
+    Two machines' worth of stacks on one host (parallel test workers, two users) each take their own range."""
+    value = os.environ.get("WORKBENCH_ARGILLA_PORT") or "6900"
+    if not value.isdigit() or not 1 <= int(value) <= 65535:
+        raise StackError(
+            f"WORKBENCH_ARGILLA_PORT={value!r} is not a port: set it to a number from 1 to 65535 (or unset it for 6900)."
+        )
+    return int(value)
 
 
 def workbench_home() -> Path:

@@ -37,6 +37,7 @@ from curation import atomic_write_text
 from .processes import (
     StackError,
     any_free_port,
+    default_port,
     free_port,
     is_ours,
     kill,
@@ -70,7 +71,7 @@ class StackSettings:
 
     home: Path = dataclasses.field(default_factory=default_home)
     host: str = "127.0.0.1"
-    port: int = 6900
+    port: int = dataclasses.field(default_factory=default_port)  # $WORKBENCH_ARGILLA_PORT or 6900
     database_url: Optional[str] = None  # PostgreSQL (scale-out); default: SQLite under home
     search_url: Optional[str] = None  # Elasticsearch/OpenSearch (scale-out); default: embedded engine
     search_engine: str = "elasticsearch"  # which of the two search_url points to

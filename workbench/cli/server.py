@@ -118,7 +118,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run)
     r.add_argument("dir", help="project directory")
     r.add_argument("--home", help="workbench home (default $WORKBENCH_HOME or ~/.workbench)")
-    r.add_argument("--argilla-port", type=int, default=6900, help="first Argilla port to try")
+    r.add_argument(
+        "--argilla-port", type=int, help="first Argilla port to try (default $WORKBENCH_ARGILLA_PORT or 6900)"
+    )
     r.add_argument(
         "--argilla-url",
         help="use an Argilla run elsewhere (Docker, hosted) instead of the embedded stack; or $WORKBENCH_ARGILLA_URL",
@@ -144,7 +146,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         a.add_argument("--home", help="stack directory (default $WORKBENCH_ARGILLA_HOME or ~/.workbench/argilla)")
         if handler is start:
             a.add_argument("--host", default="127.0.0.1", help="bind address (loopback unless --allow-remote)")
-            a.add_argument("--port", type=int, default=6900, help="first port to try (then the next free one)")
+            a.add_argument(
+                "--port", type=int, help="first port to try, then the next free one ($WORKBENCH_ARGILLA_PORT or 6900)"
+            )
             a.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
             a.add_argument(
                 "--database-url",
