@@ -62,7 +62,7 @@ docs: $(STAMP)
 # suites (embedded, then on PostgreSQL; on ports from 7100, clear of the workers' stacks: gw0 from 6900, gw1
 # from 7300): they mostly wait on HTTP, which the training tests' CPU time hides. Their output follows
 # pytest's (build/argilla-sdk-tests.log); either failing fails the target.
-PYTEST_WORKERS ?= -n 2 --dist loadfile
+PYTEST_WORKERS ?= -n 2 --dist loadfile --no-loadscope-reorder
 test: $(STAMP) chromium lint docs
 	@mkdir -p build
 	$(MAKE) --no-print-directory argilla-sdk-tests SDK_PORT=7100 > build/argilla-sdk-tests.log 2>&1 & sdk=$$!; \

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,17 @@ def _worker_port_base() -> None:
         os.environ["WORKBENCH_ARGILLA_PORT"] = str(6900 + 400 * int(worker[2:]))
 
 
+def _shared_embeddings(config) -> None:
+    """One embedding cache for the whole run ($WORKBENCH_SHARED_EMBEDDINGS, in a folder of its own): dozens of
+    tests build projects over the same demo posts, and each would encode them again. Made by the process that
+    starts the run (the workers inherit it) and removed when it ends; an outer setting is kept."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("WORKBENCH_SHARED_EMBEDDINGS"):
+        return
+    folder = Path(tempfile.mkdtemp(prefix="workbench-test-embeddings-"))
+    os.environ["WORKBENCH_SHARED_EMBEDDINGS"] = str(folder / "embeddings.sqlite")
+    config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 def argilla_port(offset: int = 0) -> int:
     """A port in this worker's range, for tests that name one (offset from the range's first port)."""
     return int(os.environ.get("WORKBENCH_ARGILLA_PORT") or 6900) + offset
@@ -30,6 +43,11 @@ def pytest_configure(config):
     """A SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C, so fixtures still stop the servers
     they started (Argilla, JupyterLab, kernels run in sessions of their own and would outlive us)."""
     _worker_port_base()
+    _shared_embeddings(config)
+    # Ray reads these when it is first imported, which in a worker may be another module's test: a test
+    # cluster binds loopback only and reports nothing home, whichever module imports ray first
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
     def _interrupt(*_):
         raise KeyboardInterrupt
@@ -102,24 +120,34 @@ def starter_project(tmp_path):
     p.close()
 
 
-# The modules that take longest (minutes each, measured in `make test`), longest first. `make test` runs the
-# suite on parallel workers a module at a time (pytest-xdist --dist loadfile, so a module's fixtures are built
-# once); handing out the long modules first keeps one worker from starting a long one while the other idles
-# at the end. Only the order changes: a module missing from the list runs after these, in collection order.
+# The modules that take longest (20 s to 8 min each in `make test` on two workers), longest first. `make test`
+# runs the suite on two workers a module at a time (pytest-xdist --dist loadfile, so a module's fixtures are
+# built once; --no-loadscope-reorder, so this order holds instead of xdist's most-tests-first): handing out
+# the long modules first keeps one worker from starting a long one while the other idles at the end. Only
+# the order changes: a module missing from the list runs after these, in collection order.
 LONGEST_FIRST = (
-    "tests/integration/test_review_loop.py",
     "tests/training/test_training_e2e.py",
+    "tests/integration/test_review_loop.py",
     "tests/integration/test_notebooks_review.py",
-    "tests/integration/test_ray_jobs.py",
-    "tests/integration/test_workbench_browser.py",
     "tests/workbench/test_notebooks.py",
     "tests/integration/test_argilla_stack.py",
-    "tests/integration/test_argilla_postgres.py",
-    "tests/training/test_encoders.py",
+    "tests/integration/test_ray_jobs.py",
+    "tests/integration/test_workbench_browser.py",
     "tests/workbench/test_maps_demo.py",
-    "tests/integration/test_wheel_install.py",
+    "tests/training/test_training_config.py",
+    "tests/training/test_encoders.py",
     "tests/workbench/test_panels.py",
+    "tests/workbench/test_generate_offline.py",
+    "tests/integration/test_argilla_postgres.py",
+    "tests/workbench/test_generate.py",
+    "tests/integration/test_wheel_install.py",
+    "tests/training/test_families.py",
+    "tests/training/test_hierarchy.py",
+    "tests/workbench/test_maps.py",
+    "tests/integration/test_map_browser.py",
     "tests/integration/test_workbench_run.py",
+    "tests/workbench/test_concurrency.py",
+    "tests/curation/test_importers.py",
 )
 
 

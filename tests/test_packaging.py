@@ -7,7 +7,7 @@ import tomllib
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import LONGEST_FIRST, REPO
 
 
 def _name(req: str) -> str:
@@ -107,3 +107,8 @@ def test_uv_installs_with_what_pip_is_configured_with(tmp_path):
         "find-links": ["/opt/wheels"],
         "constraint": ["/etc/c.txt"],
     }
+
+
+def test_the_longest_first_list_names_modules_that_exist():
+    """make test hands these out first to its workers; a renamed module would silently fall to the end."""
+    assert [m for m in LONGEST_FIRST if not (REPO / m).is_file()] == []

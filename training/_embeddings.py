@@ -7,6 +7,9 @@ the first use joins and unpacks it once into ``$WORKBENCH_MODELS`` (default
 ``~/.cache/moderation-workbench/models``). Any local sentence-transformers folder works too.
 Embeddings are cached by (model id, text hash) in a SQLite file, so re-training after a few
 annotations only encodes the new texts; the model id names the encoder, so each has its own.
+The cache is the project's (``cache/embeddings.sqlite``); ``$WORKBENCH_SHARED_EMBEDDINGS`` names a second
+one, shared by every project on the machine that sets it (a team's projects over the same posts, the test
+suite's many small projects): read for what the project's cache lacks, written with it, never required.
 """
 
 from __future__ import annotations
@@ -148,7 +151,7 @@ class EmbeddingCache:
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path)
+        conn = sqlite3.connect(self.path, timeout=60)  # several processes may share one (WAL: readers never wait)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("CREATE TABLE IF NOT EXISTS emb (model TEXT, h TEXT, v BLOB, PRIMARY KEY (model, h))")
         return conn
@@ -177,6 +180,12 @@ class EmbeddingCache:
                 )
         finally:
             conn.close()
+
+
+def shared_cache() -> EmbeddingCache | None:
+    """The machine-wide second cache named by ``$WORKBENCH_SHARED_EMBEDDINGS`` (a file path), if set."""
+    path = os.environ.get("WORKBENCH_SHARED_EMBEDDINGS")
+    return EmbeddingCache(path) if path else None
 
 
 def _text_key(text: str, max_length: int) -> str:
@@ -281,6 +290,12 @@ class Encoder:
         keys = [self.cache_key(t) for t in texts]
         cache = EmbeddingCache(Path(self.cache_dir) / "embeddings.sqlite") if self.cache_dir else None
         found = cache.get(self.model_id, keys) if cache else {}
+        shared = shared_cache() if self.cache_dir else None
+        if shared and len(found) < len(set(keys)):
+            borrowed = _quietly(shared.get, self.model_id, [k for k in keys if k not in found]) or {}
+            if borrowed and cache:
+                cache.put(self.model_id, borrowed)  # the project's cache stays complete on its own
+            found.update(borrowed)
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in found}.items())
         if missing:  # each distinct missing text once
             self.load()
@@ -289,9 +304,19 @@ class Encoder:
             found.update(new)
             if cache:
                 cache.put(self.model_id, new)
+            if shared:
+                _quietly(shared.put, self.model_id, new)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+def _quietly(call, *args):
+    """The shared cache is a help, never a requirement: a busy, missing or unreadable file means encoding."""
+    try:
+        return call(*args)
+    except (sqlite3.Error, OSError):
+        return None
 
 
 def default_threads() -> int:

@@ -183,6 +183,16 @@ def test_non_loopback_bind_needs_an_explicit_flag(tmp_path):
     assert StackSettings(home=tmp_path, host="0.0.0.0", allow_remote=True).host == "0.0.0.0"
 
 
+def test_the_first_port_comes_from_the_flag_else_the_environment_else_6900(tmp_path, monkeypatch):
+    monkeypatch.delenv("WORKBENCH_ARGILLA_PORT", raising=False)
+    assert StackSettings(home=tmp_path).port == 6900
+    monkeypatch.setenv("WORKBENCH_ARGILLA_PORT", "7350")
+    assert StackSettings(home=tmp_path).port == 7350 and StackSettings(home=tmp_path, port=7000).port == 7000
+    monkeypatch.setenv("WORKBENCH_ARGILLA_PORT", "69OO")
+    with pytest.raises(StackError, match="WORKBENCH_ARGILLA_PORT='69OO' is not a port: set it to a number"):
+        StackSettings(home=tmp_path)
+
+
 def test_several_server_processes_need_postgresql_and_sane_counts(tmp_path):
     with pytest.raises(StackError, match="several server processes share one database"):
         StackSettings(home=tmp_path, servers=2)

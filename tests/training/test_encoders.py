@@ -55,3 +55,25 @@ def test_mpnet_from_workbench_yaml_trains_exports_and_gates(tmp_path):
         models = {r[0].split("@")[0] for r in db.execute("SELECT DISTINCT model FROM emb")}
     assert models == {MPNET, "all-MiniLM-L6-v2"}
     assert yaml.safe_load((p.root / "workbench.yaml").read_text())["training"]["encoder"] == MPNET
+
+
+def test_the_shared_cache_serves_a_second_project_without_encoding(tmp_path, monkeypatch):
+    """$WORKBENCH_SHARED_EMBEDDINGS: vectors one project encoded serve another without loading the encoder,
+    and land in that project's own cache too; a broken shared file means encoding, not a failure."""
+    import numpy as np
+
+    from training import Encoder
+
+    monkeypatch.setenv("WORKBENCH_SHARED_EMBEDDINGS", str(tmp_path / "shared" / "embeddings.sqlite"))
+    texts = ["you are a worthless idiot", "thanks for the lovely dinner", "you are a worthless idiot"]
+    first = Encoder(cache_dir=tmp_path / "a").encode(texts)
+    second = Encoder(cache_dir=tmp_path / "b")
+    np.testing.assert_array_equal(second.encode(texts), first)
+    assert second._st is None  # never loaded: every vector came from the shared cache
+    with sqlite3.connect(tmp_path / "b" / "embeddings.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM emb").fetchone()[0] == 2
+    (tmp_path / "broken.sqlite").write_bytes(b"this is not a database" * 64)
+    monkeypatch.setenv("WORKBENCH_SHARED_EMBEDDINGS", str(tmp_path / "broken.sqlite"))
+    third = Encoder(cache_dir=tmp_path / "c")
+    np.testing.assert_allclose(third.encode(texts), first, atol=1e-5)
+    assert third._st is not None

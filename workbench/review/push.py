@@ -100,7 +100,7 @@ def _sync(ds, records: list, texts: list[str], encoder, *, progress: bool) -> di
     if send:
         for rec, vector in zip(send, encoder.encode(send_texts, show_progress=progress)):
             rec.vectors[VECTOR] = [float(x) for x in vector]
-        ds.records.log(send, batch_size=256)
+        ds.records.log(send, batch_size=min(256, len(send)))  # a larger one makes the SDK print a notice
     return {"pushed": len(send), "unchanged": unchanged, "answered_kept": answered}
 
 
