@@ -23,6 +23,17 @@ def _worker_port_base() -> None:
         os.environ["WORKBENCH_ARGILLA_PORT"] = str(6900 + 400 * int(worker[2:]))
 
 
+def _threads_per_worker() -> None:
+    """Workers share the cores: each worker's torch, BLAS and ONNX Runtime get their share of the cores
+    ($OMP_NUM_THREADS, which the subprocesses and kernels a test starts inherit), instead of each running
+    as many threads as there are cores and the threads of two workers taking turns on them."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "")
+    if workers.isdigit() and "OMP_NUM_THREADS" not in os.environ:
+        share = str(max(1, (os.cpu_count() or 1) // int(workers)))
+        for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[name] = share
+
+
 def _shared_embeddings(config) -> None:
     """One embedding cache for the whole run ($WORKBENCH_SHARED_EMBEDDINGS, in a folder of its own): dozens of
     tests build projects over the same demo posts, and each would encode them again. Made by the process that
@@ -43,6 +54,7 @@ def pytest_configure(config):
     """A SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C, so fixtures still stop the servers
     they started (Argilla, JupyterLab, kernels run in sessions of their own and would outlive us)."""
     _worker_port_base()
+    _threads_per_worker()
     _shared_embeddings(config)
     # Ray reads these when it is first imported, which in a worker may be another module's test: a test
     # cluster binds loopback only and reports nothing home, whichever module imports ray first

@@ -15,6 +15,7 @@ model and gates it on its own.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -93,6 +94,11 @@ def export_onnx(
     return paths
 
 
+def _capped_threads(threads: int) -> int:
+    cap = os.environ.get("OMP_NUM_THREADS", "")
+    return max(1, min(threads, int(cap))) if cap.isdigit() and int(cap) > 0 else threads
+
+
 class OnnxEncoderHead:
     """onnxruntime inference over one exported variant, with length-sorted batches.
 
@@ -103,7 +109,8 @@ class OnnxEncoderHead:
     variant : str
         ``fp32``, ``fp16`` or ``int8``.
     threads : int
-        intra-op threads of the session.
+        intra-op threads of the session, at most ``$OMP_NUM_THREADS`` when that is set (the usual cap on
+        a process's compute threads, which torch and the BLAS libraries follow too).
     """
 
     def __init__(self, folder, variant: str = "int8", *, threads: int = 2, batch_size: int = 64):
@@ -132,7 +139,7 @@ class OnnxEncoderHead:
             tok.enable_truncation(max_length=int(cfg["max_length"]))
             tok.no_padding()
             opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self.threads
+            opts.intra_op_num_threads = _capped_threads(self.threads)
             opts.inter_op_num_threads = 1
             opts.log_severity_level = 3
             self._session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])

@@ -389,7 +389,10 @@ def test_a_new_review_dataset_is_one_declaration(tmp_path, stack, owner, monkeyp
     def push_flags(args, project, client):
         ds = dataset_for(client, project, "flag-review", workspace=args.workspace)
         rows = project.frame().head(args.n)
-        ds.records.log([rg.Record(id=f"flag:{i}", fields={"text": t}) for i, t in zip(rows["id"], rows["text"])])
+        records = [rg.Record(id=f"flag:{i}", fields={"text": t}) for i, t in zip(rows["id"], rows["text"])]
+        # a batch larger than the records makes the SDK print a notice to stdout where __main__ has no __file__
+        # (a pytest-xdist worker, a notebook), which would precede the verb's JSON
+        ds.records.log(records, batch_size=len(records))
         return {"pushed": len(rows)}
 
     def pull_flags(ctx):
