@@ -47,7 +47,9 @@ def _shared_embeddings(config) -> None:
 
 def argilla_port(offset: int = 0) -> int:
     """A port in this worker's range, for tests that name one (offset from the range's first port)."""
-    return int(os.environ.get("WORKBENCH_ARGILLA_PORT") or 6900) + offset
+    from workbench.argilla.processes import default_port
+
+    return default_port() + offset
 
 
 def pytest_configure(config):

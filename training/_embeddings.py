@@ -293,8 +293,8 @@ class Encoder:
         shared = shared_cache() if self.cache_dir else None
         if shared and len(found) < len(set(keys)):
             borrowed = _quietly(shared.get, self.model_id, [k for k in keys if k not in found]) or {}
-            if borrowed and cache:
-                cache.put(self.model_id, borrowed)  # the project's cache stays complete on its own
+            if borrowed:  # shared is only consulted beside a project cache, which stays complete on its own
+                cache.put(self.model_id, borrowed)
             found.update(borrowed)
         missing = list({k: i for i, k in reversed(list(enumerate(keys))) if k not in found}.items())
         if missing:  # each distinct missing text once
