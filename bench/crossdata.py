@@ -73,7 +73,7 @@ def build_project(root: Path):
 
 def rates(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     """Recall, FPR and F1 of ``p >= threshold`` on the known labels (training's ``binary_rates``)."""
-    from training import binary_rates
+    from training.evaluation import binary_rates
 
     r = binary_rates(y, p, np.array([threshold]))
     return {
@@ -177,7 +177,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 
-    from training import DEFAULT_ENCODER, Encoder
+    from training.families import DEFAULT_ENCODER, Encoder
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
@@ -222,7 +222,8 @@ def main() -> None:
 def _configurations(args, frame, sources, split_of, taxonomy, cache) -> dict:
     """Fit each configuration's model (once per set of training sources), tune its threshold on the
     configuration's calib, score every source's holdout."""
-    from training import FineTuneArgs, FineTunedClassifier, HeadsClassifier, tune_thresholds
+    from training.evaluation import tune_thresholds
+    from training.families import FineTuneArgs, FineTunedClassifier, HeadsClassifier
 
     def fit(train_sources: list[str]):
         part = frame[frame.source.isin(train_sources)]

@@ -50,7 +50,7 @@ SHARED = REPO.parent / "shared" / "data"
 
 def week_two_sources(seed: int = 0) -> pd.DataFrame:
     """Davidson, ETHOS and OpenAI moderation posts with gold ``hate`` / ``offensive`` (NaN: not known)."""
-    from curation import read_file
+    from curation.ingest import read_file
 
     frames = []
     for name, path, fmt, hate_key, off_key in (
@@ -152,7 +152,8 @@ def hate_at(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
 
 def _model(args, out: Path):
     """The reused model, or the ``heads`` recipe trained on the HateXplain bench project."""
-    from training import load_model, train_model
+    from training import train_model
+    from training.artifacts import load_model
 
     if args.model:
         return load_model(args.model)
@@ -211,7 +212,7 @@ def main() -> None:
     import torch
 
     from curation import Project
-    from training import monitor, production_scores, recalibrate
+    from training.production import monitor, production_scores, recalibrate
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -145,7 +145,8 @@ def multi_source_project(project_dir: Path, data: Path = DATA.parent, *, limit: 
     own calib and holdout). ``limit``: the first ``limit`` rows of every file (tests)."""
     import dataclasses
 
-    from curation import Project, Taxonomy, read_file
+    from curation import Project, Taxonomy
+    from curation.ingest import read_file
 
     if (project_dir / "workbench.yaml").exists():
         return Project(project_dir)
@@ -176,7 +177,8 @@ def default_spec(
     encoder: str = "all-MiniLM-L6-v2",
 ):
     """The default HateXplain recipe (the module docstring) as a ``TrainSpec``."""
-    from training import FineTuneArgs, LossConfig, TrainSpec
+    from training import TrainSpec
+    from training.families import FineTuneArgs, LossConfig
 
     common = dict(
         epochs=epochs,

@@ -5,7 +5,7 @@
 Speed: the same texts (the official HateXplain val split) scored by the model's encoder + head in
 torch and by each exported ONNX variant on onnxruntime, with the same threads and the same
 length-sorted batching: texts/s and the speed-up over torch. Parity: every variant re-evaluated and
-re-gated on the model's holdout under the gate's parity rule (``training/_parity.py``): decision
+re-gated on the model's holdout under the gate's parity rule (``training/evaluation/_parity.py``): decision
 agreement with torch at the thresholds, the largest per-label F1 change, the largest probability
 difference, and whether the gate passed. Targets (issue): int8 >= 1.5x torch, agreement >= 99.5 %,
 |dF1| <= 0.01. MODEL_DIR is a model written by ``bench/hatexplain.py`` (or ``workbench train ... --onnx``).
@@ -80,7 +80,8 @@ def main() -> None:
 
     import torch
 
-    from training import OnnxEncoderHead, load_model, neural_members
+    from training.artifacts import OnnxEncoderHead, load_model
+    from training.families import neural_members
 
     torch.set_num_threads(args.threads)
     model = load_model(args.model)

@@ -77,7 +77,8 @@ def cross_sources(
     """HateXplain val, and for each other source every post the multi-source project ``multi`` does not
     train or tune on (its holdout, and what rate balancing left out), a seeded sample of up to ``max_pos``
     hate and ``max_neg`` other posts (recall and FPR are per class: the sample does not bias them)."""
-    from curation import normalise_text, read_file
+    from curation import normalise_text
+    from curation.ingest import read_file
 
     val = pd.read_csv(HX_DATA / "val.csv")
     out = {"hatexplain": (val["text"].astype(str).tolist(), (val["category"] == 1).to_numpy(int))}
@@ -182,7 +183,7 @@ def evaluation(sources: dict) -> Callable:
 
 def start_project(start: str, root: Path):
     """The start's project with the starter ``hate`` suite expanded (a fresh one: refuses an existing folder)."""
-    from curation import expand_project_suites
+    from curation.suites import expand_project_suites
     from workbench import STARTER_SUITES
 
     if root.exists():
@@ -198,7 +199,9 @@ def start_project(start: str, root: Path):
 
 def run_start(start: str, args, sources: dict) -> dict:
     """M0 and up to ``--turns`` turns from one start; prints each turn as it ends."""
-    from training import load_model, run_suite, train_model
+    from training import train_model
+    from training.artifacts import load_model
+    from training.evaluation import run_suite
     from workbench.loop import run_turns
 
     out = Path(args.out) / start

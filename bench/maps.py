@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.import_dedup_split import generate  # noqa: E402
-from training import Encoder  # noqa: E402
+from training.families import Encoder  # noqa: E402
 from workbench.maps import EmbeddingMap, Projection, ProjectionParams, find_clusters, interference_table  # noqa: E402
 
 LABELS = ["hate", "offensive", "toxic", "obscene", "threat", "insult", "harassment", "violence", "sexual", "self_harm"]

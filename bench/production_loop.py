@@ -67,8 +67,8 @@ def platform_posts(seed: int = 0) -> pd.DataFrame:
 
 def week3_figures(model, week3: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Per label: positives, average precision, and recall at the tier's FPR budget on week 3
-    (:func:`training.compare_on_posts`, as notebook 08 reads it)."""
-    from training import compare_on_posts
+    (:func:`training.production.compare_on_posts`, as notebook 08 reads it)."""
+    from training.production import compare_on_posts
 
     table = compare_on_posts({"m": model}, week3)
     return {
@@ -176,7 +176,8 @@ def summarise(runs: list[dict]) -> dict:
 
 def _model(args, out: Path, spec):
     """``--model``, or the heads recipe trained on the HateXplain bench project (a fresh ``out/model``)."""
-    from training import load_model, train_model
+    from training import train_model
+    from training.artifacts import load_model
 
     if args.model:
         return load_model(args.model)

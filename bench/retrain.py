@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench.import_dedup_split import generate  # noqa: E402
 from curation import Project, load_taxonomy  # noqa: E402
-from training import Encoder  # noqa: E402
+from training.families import Encoder  # noqa: E402
 from workbench.panels import RetrainPanel  # noqa: E402
 
 

@@ -160,7 +160,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import argilla as rg
 
-    from training import Encoder
+    from training.families import Encoder
     from workbench.argilla import ServerStack, StackSettings
 
     work = Path(tempfile.mkdtemp(prefix="bench-review-"))

@@ -77,7 +77,8 @@ def _timed(fn):
 
 def _model(args, out: Path, project):
     """The model to score with: ``--model``, the one a previous run left, or a new heads model."""
-    from training import TrainSpec, load_model, train_model
+    from training import TrainSpec, train_model
+    from training.artifacts import load_model
 
     if args.model:
         return load_model(args.model)
@@ -109,13 +110,8 @@ def main() -> int:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # the bench's cluster on loopback only
 
-    from training import (
-        DEFAULT_ENCODER,
-        LocalJobs,
-        RayJobs,
-        embed_texts,
-        score_texts,
-    )
+    from training import LocalJobs, RayJobs, embed_texts, score_texts
+    from training.families import DEFAULT_ENCODER
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,40 +1,27 @@
-"""Curation layer: taxonomy, provenance-tracked record store, importers (seeds among them), dedup,
-stable splits, mixing and task views, seeds and quarantine, snapshots and reports, functional suites
-(schema, expansion into cases that are never records, the train/test side rule, review state).
+"""Curation layer: the taxonomy, the provenance-tracked record store and everything that reads or writes it.
+Pure data: no models, no network. ``curation`` imports ``foundation`` (the shared kernel) and nothing else of the
+workbench (neither ``training`` nor ``workbench``); both of those build on it. :class:`Project` is the facade
+people use.
 
-Pure data: no models, no network. ``curation`` imports nothing else of the workbench (neither
-``training`` nor ``workbench``); both of those build on it. :class:`Project` is the facade people use.
+Its parts, in the order data moves through them:
+
+- :mod:`curation.ingest`: import formats, validation, near-duplicates and stable splits, seeds;
+- :mod:`curation.store`: the SQLite record store, seeds and batches, events, the one-writer lock;
+- :mod:`curation.views`: task views, the training mix, the evaluation view, snapshots and reports;
+- :mod:`curation.suites`: functional suites (cases, the side rule, leakage, identity balance);
+- :mod:`curation.production`: production logs and the pool of production posts.
+
+Here at the top: the project, the taxonomy, the record vocabulary, the settings files and what a review
+decided (:class:`ReviewOutcome`). Names that lived here before the parts existed still read, with a
+:class:`foundation.WorkbenchDeprecationWarning` naming their new home, for one release.
 """
 
 from typing import TYPE_CHECKING
 
-from ._lazy import lazy_names
+from foundation import lazy_names as _lazy_names
 
-if TYPE_CHECKING:  # the public names and their modules; imported on first use (``_lazy``)
-    from ._balance import MAX_RATIO, balance_of_suites, balance_warnings, identity_balance, suite_terms
-    from ._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs, shingles
+if TYPE_CHECKING:  # the public names and their modules; imported on first use (foundation.lazy_names)
     from ._errors import ImportValidationError, StoreError, TaxonomyError, WorkbenchError
-    from ._importers import (
-        FORMATS,
-        ImportFormat,
-        ReadOptions,
-        read_file,
-        records_from_frame,
-        records_from_hf,
-        register_format,
-    )
-    from ._ingest import ImportOptions, ImportSummary
-    from ._io import atomic_write_bytes, atomic_write_text, immediate_transaction, utc_now
-    from ._production import (
-        DEFAULT_PRODUCTION_SPLITS,
-        FEEDBACK_TYPES,
-        PRODUCTION_ORIGIN,
-        PRODUCTION_SPLITS,
-        ProductionSummary,
-        parse_time,
-        production_records,
-        production_split,
-    )
     from ._project import DEFAULT_CONFIG, Project
     from ._records import (
         CONTEXTS,
@@ -47,139 +34,120 @@ if TYPE_CHECKING:  # the public names and their modules; imported on first use (
         normalise_text,
         parse_label_value,
     )
-    from ._registries import Registry
-    from ._reports import (
-        class_distribution,
-        distribution_figure,
-        duplicate_conflicts,
-        label_stats,
-        project_stats,
-        save_figure_png,
-        write_report,
-    )
     from ._review import ReviewOutcome, annotator_flags, apply_review, clear_annotator, record_gold
-    from ._seeds import SEED_KINDS, SEED_STATUSES, read_seeds, validate_seed
     from ._settings import SCHEMA_FILES, ProjectSettings, SuiteFile, TaxonomyFile, json_schemas, write_schemas
-    from ._snapshots import export_records, read_snapshot, snapshot_records_path
-    from ._splits import DEFAULT_FRACTIONS, assign_splits, split_report
-    from ._store import Store
-    from ._suites import (
-        SUITE_MIN_PASS,
-        SUITE_REVIEW,
-        Suite,
-        SuiteCase,
-        case_review_state,
-        expand_project_suites,
-        expand_suite,
-        leakage_report,
-        load_suite,
-        load_suites,
-        read_cases,
-    )
     from ._taxonomy import DRIFT_DEFAULTS, TIER_DEFAULTS, TIERS, Gate, Label, Taxonomy, load_taxonomy
-    from ._views import MixResult, collapse_duplicates, evaluation_view, production_part, task_view, training_mix
 
 __all__ = [
-    "MAX_RATIO",
-    "balance_of_suites",
-    "balance_warnings",
-    "identity_balance",
-    "suite_terms",
-    "DRIFT_DEFAULTS",
-    "FEEDBACK_TYPES",
-    "PRODUCTION_SPLITS",
-    "DEFAULT_PRODUCTION_SPLITS",
-    "PRODUCTION_ORIGIN",
-    "production_records",
-    "production_split",
-    "ProductionSummary",
-    "parse_time",
-    "SUITE_MIN_PASS",
-    "SUITE_REVIEW",
-    "Suite",
-    "SuiteCase",
-    "case_review_state",
-    "expand_project_suites",
-    "expand_suite",
-    "leakage_report",
-    "load_suite",
-    "load_suites",
-    "read_cases",
-    "CONTEXTS",
-    "DEFAULT_CONFIG",
-    "DEFAULT_FRACTIONS",
-    "FORMATS",
-    "ORIGINS",
-    "SYNTHETIC_ORIGINS",
-    "EVALUATION_SPLITS",
-    "SEED_KINDS",
-    "SEED_STATUSES",
-    "SPLITS",
-    "TIERS",
-    "TIER_DEFAULTS",
-    "Gate",
-    "ImportFormat",
-    "ImportOptions",
-    "ImportSummary",
-    "ReadOptions",
-    "ReviewOutcome",
+    "store",
+    "ingest",
+    "views",
+    "suites",
+    "production",
     "ImportValidationError",
-    "Label",
-    "MixResult",
-    "Project",
-    "RawRecord",
-    "ReadResult",
-    "Store",
     "StoreError",
-    "Taxonomy",
     "TaxonomyError",
     "WorkbenchError",
-    "Registry",
-    "ProjectSettings",
-    "TaxonomyFile",
-    "SuiteFile",
-    "SCHEMA_FILES",
-    "json_schemas",
-    "write_schemas",
-    "apply_review",
-    "annotator_flags",
-    "clear_annotator",
-    "record_gold",
-    "assign_splits",
-    "atomic_write_bytes",
-    "atomic_write_text",
-    "class_distribution",
-    "collapse_duplicates",
-    "distribution_figure",
-    "duplicate_conflicts",
-    "duplicate_groups",
-    "evaluation_view",
-    "export_records",
-    "immediate_transaction",
-    "label_stats",
-    "register_format",
-    "load_taxonomy",
-    "minhash_signatures",
-    "near_duplicate_pairs",
+    "DEFAULT_CONFIG",
+    "Project",
+    "CONTEXTS",
+    "EVALUATION_SPLITS",
+    "ORIGINS",
+    "SPLITS",
+    "SYNTHETIC_ORIGINS",
+    "RawRecord",
+    "ReadResult",
     "normalise_text",
     "parse_label_value",
-    "project_stats",
-    "read_file",
-    "read_seeds",
-    "read_snapshot",
-    "snapshot_records_path",
-    "records_from_frame",
-    "records_from_hf",
-    "save_figure_png",
-    "shingles",
-    "split_report",
-    "task_view",
-    "training_mix",
-    "production_part",
-    "utc_now",
-    "validate_seed",
-    "write_report",
-    "lazy_names",
+    "ReviewOutcome",
+    "annotator_flags",
+    "apply_review",
+    "clear_annotator",
+    "record_gold",
+    "SCHEMA_FILES",
+    "ProjectSettings",
+    "SuiteFile",
+    "TaxonomyFile",
+    "json_schemas",
+    "write_schemas",
+    "DRIFT_DEFAULTS",
+    "TIER_DEFAULTS",
+    "TIERS",
+    "Gate",
+    "Label",
+    "Taxonomy",
+    "load_taxonomy",
 ]
 
-__getattr__, __dir__ = lazy_names(__name__, __file__)
+# the names of 0.x that moved into the parts (or the kernel): they read for one release, with a warning
+MOVED = {
+    "MAX_RATIO": "curation.suites",
+    "balance_of_suites": "curation.suites",
+    "balance_warnings": "curation.suites",
+    "identity_balance": "curation.suites",
+    "suite_terms": "curation.suites",
+    "FEEDBACK_TYPES": "curation.production",
+    "PRODUCTION_SPLITS": "curation.production",
+    "DEFAULT_PRODUCTION_SPLITS": "curation.production",
+    "PRODUCTION_ORIGIN": "curation.production",
+    "production_records": "curation.production",
+    "production_split": "curation.production",
+    "ProductionSummary": "curation.production",
+    "parse_time": "curation.production",
+    "SUITE_MIN_PASS": "curation.suites",
+    "SUITE_REVIEW": "curation.suites",
+    "Suite": "curation.suites",
+    "SuiteCase": "curation.suites",
+    "case_review_state": "curation.suites",
+    "expand_project_suites": "curation.suites",
+    "expand_suite": "curation.suites",
+    "leakage_report": "curation.suites",
+    "load_suite": "curation.suites",
+    "load_suites": "curation.suites",
+    "read_cases": "curation.suites",
+    "DEFAULT_FRACTIONS": "curation.ingest",
+    "FORMATS": "curation.ingest",
+    "SEED_KINDS": "curation.ingest",
+    "SEED_STATUSES": "curation.ingest",
+    "ImportFormat": "curation.ingest",
+    "ImportOptions": "curation.ingest",
+    "ImportSummary": "curation.ingest",
+    "ReadOptions": "curation.ingest",
+    "MixResult": "curation.views",
+    "Store": "curation.store",
+    "Registry": "foundation",
+    "assign_splits": "curation.ingest",
+    "atomic_write_bytes": "foundation",
+    "atomic_write_text": "foundation",
+    "class_distribution": "curation.views",
+    "collapse_duplicates": "curation.views",
+    "distribution_figure": "curation.views",
+    "duplicate_conflicts": "curation.views",
+    "duplicate_groups": "curation.ingest",
+    "evaluation_view": "curation.views",
+    "export_records": "curation.views",
+    "immediate_transaction": "foundation",
+    "label_stats": "curation.views",
+    "register_format": "curation.ingest",
+    "minhash_signatures": "curation.ingest",
+    "near_duplicate_pairs": "curation.ingest",
+    "project_stats": "curation.views",
+    "read_file": "curation.ingest",
+    "read_seeds": "curation.ingest",
+    "read_snapshot": "curation.views",
+    "snapshot_records_path": "curation.views",
+    "records_from_frame": "curation.ingest",
+    "records_from_hf": "curation.ingest",
+    "save_figure_png": "curation.views",
+    "shingles": "curation.ingest",
+    "split_report": "curation.views",
+    "task_view": "curation.views",
+    "training_mix": "curation.views",
+    "production_part": "curation.views",
+    "utc_now": "foundation",
+    "validate_seed": "curation.ingest",
+    "write_report": "curation.views:write_data_report",
+    "lazy_names": "foundation",
+}
+
+__getattr__, __dir__ = _lazy_names(__name__, __file__, moved=MOVED)

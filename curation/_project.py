@@ -5,15 +5,15 @@
     DIR/workbench.yaml           settings (name, split fractions, dedup, mixing, evaluation, loss)
     DIR/taxonomy.yaml            the label taxonomy (its content hash is its version)
     DIR/store.sqlite             records, seeds, batches, near-duplicate pairs, append-only events, and the
-                                 production pool with its feedback (:mod:`curation._production`)
+                                 production pool with its feedback (:mod:`curation.production._pool`)
     DIR/snapshots/ID/            content-addressed snapshots that models are trained from
     DIR/cache/                   embeddings cached by model and text hash (written by training)
     DIR/models/                  the model registry: promoted.json and history.jsonl (written by training)
     DIR/regression_vectors.yaml  optional: texts every model must get right (read by training's gate)
 
-``Project`` delegates each concern to its module: validation (:mod:`curation._validate`), ingest =
-dedup + split (:mod:`curation._ingest`), seeds (:mod:`curation._seeds`), snapshots
-(:mod:`curation._snapshots`), views (:mod:`curation._views`) and reports (:mod:`curation._reports`).
+``Project`` delegates each concern to its module: validation (:mod:`curation.ingest._validate`), ingest =
+dedup + split (:mod:`curation.ingest._ingest`), seeds (:mod:`curation._seeds`), snapshots
+(:mod:`curation.views._snapshots`), views (:mod:`curation.views._views`) and reports (:mod:`curation.views._reports`).
 """
 
 from __future__ import annotations
@@ -25,12 +25,23 @@ from typing import Any, Mapping, Sequence, Unpack
 import pandas as pd
 import yaml
 
+from foundation import atomic_write_text
+
 from ._errors import StoreError, WorkbenchError
-from ._importers import ReadResult, read_file, records_from_frame, records_from_hf
-from ._ingest import ImportOptions, ImportSummary, duplicate_mask, ingest
-from ._io import atomic_write_text
-from ._lock import lock_timeout
-from ._production import (
+from ._records import RESERVED_COLUMNS
+from ._review import ReviewOutcome, apply_review
+from ._seeds import validate_seed
+from ._settings import SCHEMA_FOLDER, ProjectSettings, modeline, parse_yaml, validate_settings, write_schemas
+from ._splits import (
+    origin_counts,
+    split_report,
+    synthetic_split_fractions,
+    validate_fractions,
+)
+from ._taxonomy import Taxonomy, load_taxonomy
+from .ingest._importers import ReadResult, read_file, records_from_frame, records_from_hf
+from .ingest._ingest import ImportOptions, ImportSummary, duplicate_mask, ingest
+from .production._pool import (
     ProductionSummary,
     feedback_frame,
     import_production,
@@ -38,21 +49,11 @@ from ._production import (
     production_frame,
     production_records,
 )
-from ._records import RESERVED_COLUMNS
-from ._reports import class_distribution, duplicate_conflicts, project_stats, write_report
-from ._review import ReviewOutcome, apply_review
-from ._seeds import validate_seed
-from ._settings import SCHEMA_FOLDER, ProjectSettings, modeline, parse_yaml, validate_settings, write_schemas
-from ._snapshots import export_records, read_snapshot, snapshot_manifest, write_snapshot
-from ._splits import (
-    origin_counts,
-    split_report,
-    synthetic_split_fractions,
-    validate_fractions,
-)
-from ._store import Store
-from ._taxonomy import Taxonomy, load_taxonomy
-from ._views import MixResult, evaluation_view, task_view, training_mix
+from .store._lock import lock_timeout
+from .store._store import Store
+from .views._reports import class_distribution, duplicate_conflicts, project_stats, write_data_report
+from .views._snapshots import export_records, read_snapshot, snapshot_manifest, write_snapshot
+from .views._views import MixResult, evaluation_view, task_view, training_mix
 
 __all__ = ["Project", "ImportSummary", "DEFAULT_CONFIG"]
 
@@ -199,10 +200,10 @@ class Project:
         context_field: str | None = None,
         **options: Unpack[ImportOptions],
     ) -> ImportSummary:
-        """Import a file in one of :data:`curation.FORMATS` (``seeds`` included). All or nothing.
+        """Import a file in one of :data:`curation.ingest.FORMATS` (``seeds`` included). All or nothing.
 
         ``text_field``, ``id_field``, ``context_field``: the columns of a generic ``csv`` / ``jsonl`` file;
-        ``options``: :class:`~curation.ImportOptions` (``fractions`` for an evaluation file, ``label_map``,
+        ``options``: :class:`~curation.ingest.ImportOptions` (``fractions`` for an evaluation file, ``label_map``,
         ``context``, ``repair_hierarchy``, ``actor``)."""
         generic = fmt in ("csv", "jsonl")
         label_columns = self._generic_label_columns(options.get("label_map")) if generic else None
@@ -276,7 +277,7 @@ class Project:
         **options: Unpack[ImportOptions],
     ) -> ImportSummary:
         """Validate parsed rows against the taxonomy, deduplicate, assign splits and store them
-        (:func:`curation._ingest.ingest`; ``options``: :class:`~curation.ImportOptions`). Nothing is written
+        (:func:`curation.ingest._ingest.ingest`; ``options``: :class:`~curation.ingest.ImportOptions`). Nothing is written
         unless every row is valid."""
         return ingest(
             self.store, self.taxonomy, self.config, result, root=self.root, source=source, path=path, **options
@@ -391,7 +392,7 @@ class Project:
         context: str = "GENERAL",
         actor: str = "feedback-import",
     ) -> ProductionSummary:
-        """Import a production log (scored posts and feedback; see :mod:`curation._production`): all or
+        """Import a production log (scored posts and feedback; see :mod:`curation.production._pool`): all or
         nothing. ``models``: model name -> labels, to check the scores of the posts each model scored."""
         with self.store.write_lock("feedback import"):
             return import_production(
@@ -399,7 +400,7 @@ class Project:
             )
 
     def production(self, *, start: str | None = None, end: str | None = None) -> pd.DataFrame:
-        """The production pool, oldest first (see :func:`curation._production.production_frame`)."""
+        """The production pool, oldest first (see :func:`curation.production._pool.production_frame`)."""
         return production_frame(self.store, start=start, end=end)
 
     def feedback(self) -> pd.DataFrame:
@@ -455,7 +456,7 @@ class Project:
         """Write the class distribution (CSV, HTML, PNG), split reports and duplicate conflicts into
         folder ``out``; return the distribution table and the files written."""
         dist = self.class_distribution(split=split)
-        files = write_report(
+        files = write_data_report(
             out,
             distribution=dist,
             split_reports=self.split_report(),
@@ -507,7 +508,7 @@ class Project:
     def snapshot(self, *, include_unreviewed: bool = False) -> dict[str, Any]:
         """Write (or reuse) ``snapshots/ID/`` with the active records and a manifest; return the manifest.
 
-        Labelled production posts are in it too (:func:`curation._production.production_records`: origin
+        Labelled production posts are in it too (:func:`curation.production._pool.production_records`: origin
         ``production``, their production split); the manifest's ``production`` says how many per split, the
         hard negatives, and the posts refused as twins of curated calib / holdout records.
 
@@ -543,7 +544,7 @@ class Project:
     def snapshot_records_path(self, snapshot_id: str | None = None) -> Path:
         """The Parquet file of a snapshot's records (the current snapshot, written first when missing), for
         readers that stream it themselves (Ray Data jobs)."""
-        from ._snapshots import snapshot_records_path
+        from .views._snapshots import snapshot_records_path
 
         return snapshot_records_path(self.root, snapshot_id or self.snapshot()["snapshot_id"])
 

@@ -13,10 +13,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ._io import canonical_json, utc_now
-from ._production import write_pool_labels
+from foundation import canonical_json, utc_now
+
 from ._seeds import seed_version_id
-from ._store import Store
+from .production._pool import write_pool_labels
+from .store._store import Store
 
 __all__ = ["ReviewOutcome", "apply_review", "record_gold", "clear_annotator", "annotator_flags"]
 
@@ -34,7 +35,7 @@ class ReviewOutcome:
     record id -> labels an error review confirmed it does not carry although the model said so (a false
     positive kept at 0): the record becomes a hard negative for them in the training mix. ``pool_labels``:
     production pool post id -> resolved labels of the sample review (a complete annotation; the post gets
-    its production split, see :mod:`curation._production`). ``batch_review``: batch id -> the sampling
+    its production split, see :mod:`curation.production._pool`). ``batch_review``: batch id -> the sampling
     plan's latest decision (verdict, needs, reviewed, errors, upper bound, reason), kept as the batch
     summary's ``review`` (what ``push-batches`` reads to top up a batch that needs more reviews).
     ``disputed``: record id -> labels its annotators split on without a clear majority: stored unknown with

@@ -9,7 +9,7 @@ versioned by their text: a seed file that changes the text of a stored seed adds
 batches as they were. Its fields are
 checked in one place, :func:`validate_seed`, whether it arrives in a seeds file or through
 :meth:`Project.add_seed`. :func:`read_seeds` only parses a file; checks against the taxonomy and the
-store happen when the records are imported (see :mod:`curation._ingest`).
+store happen when the records are imported (see :mod:`curation.ingest._ingest`).
 
 Layout::
 

@@ -25,9 +25,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._errors import WorkbenchError
-from ._production import DEFAULT_PRODUCTION_SPLITS
 from ._splits import DEFAULT_FRACTIONS, DEFAULT_SYNTHETIC_FRACTIONS
-from ._validate import DEFAULT_MAX_TEXT_CHARS
+from .ingest._validate import DEFAULT_MAX_TEXT_CHARS
+from .production._pool import DEFAULT_PRODUCTION_SPLITS
 
 __all__ = [
     "ProjectSettings",
@@ -62,7 +62,7 @@ class Dedup(_Model):
 
 
 class Mixing(_Model):
-    """The training mix (curation.training_mix)."""
+    """The training mix (curation.views.training_mix)."""
 
     clean_share: float = Field(0.80, ge=0.0, le=1.0, description="share of rows with no positive label")
     clean_share_range: Range = Field([0.70, 0.85], min_length=2, max_length=2, description="accepted clean share")
@@ -273,7 +273,7 @@ def write_schemas(folder) -> list[Path]:
     """The three JSON Schemas into ``folder`` (atomically); returns the files."""
     import json
 
-    from ._io import atomic_write_text
+    from foundation import atomic_write_text
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

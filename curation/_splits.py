@@ -10,7 +10,7 @@ gives the same splits on any machine.
 
 Calib and holdout hold only real data: a record a generator wrote (``SYNTHETIC_ORIGINS``) is split among
 train and valid by ``generation.splits``, whatever route it came in by, and the store refuses any write
-that would put one in calib or holdout (:mod:`curation._store`).
+that would put one in calib or holdout (:mod:`curation.store._store`).
 """
 
 from __future__ import annotations

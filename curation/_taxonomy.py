@@ -16,8 +16,9 @@ from typing import Any, Mapping, Sequence
 
 import yaml
 
+from foundation import atomic_write_text
+
 from ._errors import TaxonomyError
-from ._io import atomic_write_text
 
 __all__ = ["Gate", "Label", "Taxonomy", "TIER_DEFAULTS", "DRIFT_DEFAULTS", "TIERS", "ACTIONS", "load_taxonomy"]
 

@@ -36,7 +36,7 @@ pd.Series({k: stats[k] for k in ("snapshot_id", "n_records", "n_active", "n_quar
 pd.DataFrame(stats["labels"]).T[["positives", "negatives", "unknown", "unknown_rate"]]
 
 # %%
-from curation import distribution_figure
+from curation.views import distribution_figure
 
 distribution = project.class_distribution()
 distribution_figure(distribution)

@@ -40,6 +40,6 @@ report["label_rates"]
 report["calib_vs_holdout"]
 
 # %%
-from curation import distribution_figure
+from curation.views import distribution_figure
 
 distribution_figure(project.class_distribution(), title="Train split: positives per label")

@@ -28,7 +28,7 @@ project
 
 # %%
 from training import TrainSpec, train_model
-from curation import utc_now
+from foundation import utc_now
 
 model = train_model(
     project,

@@ -28,7 +28,7 @@ project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first 
 add_starter_suites(project)  # hate, harassment, violence: the labels this taxonomy has
 
 # %%
-from curation import expand_project_suites, leakage_report
+from curation.suites import expand_project_suites, leakage_report
 
 cases = expand_project_suites(project.root, project.taxonomy)
 leaks = leakage_report(cases, project.frame(active_only=True))

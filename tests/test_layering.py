@@ -1,11 +1,15 @@
 """The packages' import structure, read from the source (no import is executed).
 
-- no import circle among the modules of ``curation``, ``training`` and ``workbench``;
-- no module imports an underscore name of another module (underscore modules of one's own package,
-  such as ``curation._taxonomy``, are that package's internal API; their underscore names are not);
-- the direction of DESIGN.md: ``curation`` imports nothing of ours, ``training`` never ``workbench``;
-- inside ``workbench``, floors: a part imports only parts on lower floors (the Argilla boundary never
-  imports the review loops, the review loops never the panels or the command line);
+- no import circle among the modules of ``foundation``, ``curation``, ``training`` and ``workbench``;
+- no module imports an underscore name of another module; underscore modules (``curation.store._store``) are
+  their layer's internal API: any module of ``curation`` may import them (as scikit-learn's subpackages share
+  their private modules), no other layer may;
+- the layers point one way (DESIGN.md): ``foundation`` <- ``curation`` <- ``training`` <- ``workbench``, and
+  ``foundation`` imports nothing but the standard library;
+- inside each layer, floors: a part imports only its own floor's shared modules and parts on lower floors
+  (in ``curation`` the store never imports ingest, views or the project; in ``training`` the families and the
+  evaluation never import each other or the artifacts; in ``workbench`` the Argilla boundary never imports
+  the review loops, the review loops never the panels or the command line);
 - circles are looked for through package ``__init__`` modules too (lazy imports included);
 - the scripts outside the packages (``bench/``, ``tools/``, ``notebooks/``) use only public names.
 """
@@ -15,9 +19,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 from .conftest import REPO
 
-PACKAGES = ("curation", "training", "workbench")
+PACKAGES = ("foundation", "curation", "training", "workbench")
+LAYER = {package: i for i, package in enumerate(PACKAGES)}
 
 
 def _modules() -> dict[str, tuple[Path, bool]]:
@@ -89,56 +96,116 @@ def test_no_module_imports_another_modules_underscore_names():
     assert not bad, bad
 
 
-def test_underscore_modules_are_imported_only_inside_their_own_package():
+def test_underscore_modules_are_imported_only_inside_their_own_layer():
     bad = []
     for mod, target, _ in _imports(_modules()):
-        private = [i for i, part in enumerate(target.split(".")) if part.startswith("_") and part != "__init__"]
-        if private:
-            owner = ".".join(target.split(".")[: private[0]])
-            if not (mod == owner or mod.startswith(owner + ".")):
+        if any(part.startswith("_") and part != "__init__" for part in target.split(".")):
+            if mod.split(".")[0] != target.split(".")[0]:
                 bad.append(f"{mod} imports {target}")
     assert not bad, bad
 
 
-def test_the_layers_point_one_way():
-    bad = [
-        f"{mod} imports {target}"
-        for mod, target, _ in _imports(_modules())
-        if (mod.startswith("curation") and not target.startswith("curation"))
-        or (mod.startswith("training") and target.startswith("workbench"))
+def _layering_violations(imports) -> list[str]:
+    return [
+        f"{mod} ({mod.split('.')[0]}) imports {target} ({target.split('.')[0]})"
+        for mod, target, _ in imports
+        if LAYER[target.split(".")[0]] > LAYER[mod.split(".")[0]]
     ]
+
+
+def test_the_layers_point_one_way():
+    bad = _layering_violations(_imports(_modules()))
     assert not bad, bad
 
 
-# workbench's floors, lowest first: a part may import its own floor's shared helpers and lower floors only
-WORKBENCH_FLOORS = (
-    {"workbench._extras", "workbench._resources"},
-    {"workbench.argilla"},
-    {"workbench.review", "workbench.maps", "workbench.generate", "workbench._demo"},
-    {"workbench.panels", "workbench.session", "workbench.loop"},
-    {"workbench.cli"},
-)
+def test_a_planted_upward_import_is_caught():
+    """The layering check is not vacuous: an import up a layer, or up a floor, planted here, is reported."""
+    planted = [("foundation._errors", "curation._records", None), ("curation.store._store", "training", None)]
+    assert len(_layering_violations(planted)) == 2
+    assert _floor_violations([("curation.store._store", "curation.views._views", None)])
+    assert _floor_violations([("training.families._heads", "training.evaluation._gates", None)])
+    assert not _floor_violations([("curation.views._views", "curation.store._store", None)])
+
+
+def test_the_kernel_imports_only_the_standard_library():
+    import sys
+
+    bad = []
+    for path in (REPO / "foundation").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module]
+            else:
+                continue
+            bad += [f"{path.name}: {n}" for n in names if n.split(".")[0] not in sys.stdlib_module_names]
+    assert not bad, bad
+
+
+# each layer's floors, lowest first: a part may import its own floor's shared modules and lower floors only;
+# two parts on one floor never import each other. A part is the layer's first two name components
+# (``curation.store``, ``training._train``); the layer's ``__init__`` is above every floor (a part may read a name
+# through it, which the circle test then covers).
+FLOORS = {
+    "foundation": (
+        {"foundation._errors", "foundation._atomic", "foundation._clock"},
+        {"foundation._registry", "foundation._names"},
+    ),
+    "curation": (
+        {"curation._errors", "curation._records", "curation._taxonomy", "curation._seeds", "curation._splits"},
+        {"curation.store"},
+        {"curation.ingest"},
+        {"curation.production", "curation.suites"},
+        {"curation.views"},
+        {"curation._settings", "curation._review"},
+        {"curation._project"},
+    ),
+    "training": (
+        {"training.families", "training.evaluation"},
+        {"training.artifacts"},
+        {"training._config", "training._recipes"},
+        {"training._train", "training._batchjobs"},
+        {"training.production"},
+    ),
+    "workbench": (
+        {"workbench._extras", "workbench._resources"},
+        {"workbench.argilla"},
+        {"workbench.review", "workbench.maps", "workbench.generate", "workbench._demo"},
+        {"workbench.panels", "workbench.session", "workbench.loop"},
+        {"workbench.cli"},
+    ),
+}
 
 
 def _floor(module: str) -> int | None:
-    part = ".".join(module.split(".")[:2])
-    return next((i for i, floor in enumerate(WORKBENCH_FLOORS) if part in floor), None)
+    layer, part = module.split(".")[0], ".".join(module.split(".")[:2])
+    if part == layer:
+        return len(FLOORS[layer])  # the layer's __init__
+    return next((i for i, floor in enumerate(FLOORS[layer]) if part in floor), None)
 
 
-def test_every_workbench_part_has_a_floor():
-    parts = {".".join(m.split(".")[:2]) for m in _modules() if m.startswith("workbench.")}
-    assert parts == set().union(*WORKBENCH_FLOORS), parts ^ set().union(*WORKBENCH_FLOORS)
-
-
-def test_workbench_parts_import_only_lower_floors():
+def _floor_violations(imports) -> list[str]:
     bad = []
-    for mod, target, _ in _imports(_modules()):
-        if not (mod.startswith("workbench.") and target.startswith("workbench.")):
-            continue
+    for mod, target, _ in imports:
+        if mod.split(".")[0] != target.split(".")[0] or "." not in target:
+            continue  # other layers: test_the_layers_point_one_way; the layer's own front: the circle test
         here, there = _floor(mod), _floor(target)
         same_part = mod.split(".")[:2] == target.split(".")[:2]
-        if not same_part and there >= here:
+        shared = target.split(".")[1].startswith("_") if "." in target else False  # a module at the layer's top
+        if not same_part and (there > here or (there == here and not shared)):
             bad.append(f"{mod} (floor {here}) imports {target} (floor {there})")
+    return bad
+
+
+@pytest.mark.parametrize("layer", PACKAGES)
+def test_every_part_has_a_floor(layer):
+    parts = {".".join(m.split(".")[:2]) for m in _modules() if m.startswith(layer + ".")}
+    assert parts == set().union(*FLOORS[layer]), parts ^ set().union(*FLOORS[layer])
+
+
+def test_parts_import_only_lower_floors():
+    bad = _floor_violations(_imports(_modules()))
     assert not bad, bad
 
 

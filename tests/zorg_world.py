@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from curation import Project, Taxonomy, expand_project_suites
+from curation import Project, Taxonomy
+from curation.suites import expand_project_suites
 
 WORDS = "apple river window cloud music table garden paper stone light".split()
 HATE_TAXONOMY = {"labels": [{"name": "hate", "tier": "T2"}]}

@@ -1,28 +1,28 @@
-"""Training layer: embeddings and their cache, model families, losses, thresholds, evaluation, gates,
-ONNX export, inference with the policy layer, model directories, model sets and the registry.
+"""Training layer: from a curated snapshot to a gated, exported model, and the loop after it ships.
 
-Reads ``curation`` (snapshots, views, the taxonomy); never imports ``workbench``: training runs
-headless, with no Argilla or Jupyter. Torch, transformers and onnxruntime are imported when a model
-is fitted, exported or loaded, not at import time.
+Reads ``curation`` (snapshots, views, the taxonomy) and ``foundation``; never imports ``workbench``: training
+runs headless, with no Argilla or Jupyter. Torch, transformers and onnxruntime are imported when a model is
+fitted, exported or loaded, not at import time.
 
-Where things are: recipes (a registry) and :class:`TrainSpec` in ``_recipes``; the family contract
-and the family registry in ``_family_contract``, one module per family (``_heads``, ``_finetune``, ``_tfidf``,
-``_ensemble``) and ``_builtin_families``, which imports (registers) the built-in ones;
-``_config`` merges the training settings (workbench.yaml < panel < flags); ``_epochs`` scores valid
-after each epoch; ``_train`` runs a training; ``_card`` is the typed model card and ``_modeldir`` the
-model directory; ``_gates`` (gate verdicts of typed failures, vector quotas and known gaps) and
-``_parity`` gate it, ``_suite_gate`` runs the functional suites in that gate (pass rate per functionality,
-deltas against the promoted model), ``_thresholds`` tunes on calib at the production base rates;
-``_policy`` turns probabilities into actions (thresholds, bands); ``_modelset``
-and ``_promotion`` serve and promote (refusing regressions unless accepted with a reason);
-``_predict`` scores files. The subpackage ``production`` is the loop after a model ships: ``_drift`` watches it
-on production traffic (PSI, KS, decision and overturn rates per window against calib, alerts at the tier's
-limits), ``_sampling`` picks production posts worth reviewing, ``_recalibrate`` re-tunes a shipped model's
-thresholds on them, and ``_watch`` is the front door (:func:`watch`: drift -> review sample -> retrain on
-the labelled posts -> gate on the curated holdout and the production slice). ``_batchjobs``
-runs the heavy steps over many records (embedding, scoring) in this process or as Ray Data jobs.
+Here at the top, the training run (:func:`train_model`: snapshot -> mix -> fit -> thresholds on calib ->
+holdout -> gates -> ONNX), its settings (:class:`TrainingConfig`: workbench.yaml < panel < flags), the recipes
+(:class:`TrainSpec`) and the batch jobs over every record (this process or Ray Data). Its parts:
+
+- :mod:`training.families`: the family contract and registry, one module per family, encoders and their cache,
+  losses, per-epoch monitoring;
+- :mod:`training.evaluation`: metrics, thresholds, tier gates and regression vectors, parity, functional suites
+  as gates, the comparison of two models;
+- :mod:`training.artifacts`: the model card and directory, ONNX and int8, the policy layer, model sets,
+  promotion, scoring files;
+- :mod:`training.production`: after a model ships: drift, review sampling, recalibration, watch.
+
+Names that lived here before the parts existed still read, with a :class:`foundation.WorkbenchDeprecationWarning`
+naming their new home, for one release.
 """
 
+from foundation import moved_names
+
+from . import artifacts, evaluation, families, production
 from ._batchjobs import (
     BatchJobs,
     JobReport,
@@ -35,68 +35,8 @@ from ._batchjobs import (
     score_project,
     score_texts,
 )
-from ._builtin_families import EnsembleClassifier
-from ._card import (
-    CARD_FORMAT,
-    ModelCard,
-    ProductionMix,
-    ProductionRecord,
-    ProductionSlice,
-    Recalibration,
-    VariantResult,
-)
 from ._config import TrainingConfig, auto_class_weights, resolve_training, yaml_layer
-from ._embeddings import (
-    DEFAULT_ENCODER,
-    ENCODERS,
-    MPNET,
-    MPNET_INSTALL,
-    EmbeddingCache,
-    Encoder,
-    length_sorted_batches,
-    mpnet_available,
-    resolve_model_path,
-)
-from ._epochs import EpochMonitor, epoch_record, warning_signs
-from ._family_contract import FAMILIES, Classifier, load_classifier, neural_members
-from ._finetune import FineTuneArgs, FineTunedClassifier
-from ._gates import (
-    LABEL_STATUSES,
-    REGRESSION_ALPHA,
-    REGRESSION_TOLERANCE,
-    GateFailure,
-    GateVerdict,
-    RegressionVectors,
-    compare_models,
-    gate_labels,
-    gate_model,
-    load_vectors,
-    paired_regression,
-    run_vectors,
-)
-from ._heads import HeadsClassifier
-from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
-from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
-from ._metrics import (
-    evaluate,
-    evaluate_slices,
-    expected_calibration_error,
-    pr_figure,
-    reliability_figure,
-    wilson_interval,
-    write_report,
-)
-from ._modeldir import ModelDirectory, load_model, split_arrays
-from ._modelset import ModelSet, open_model
-from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
-from ._parity import PARITY_RULE, parity_check
-from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
-from ._predict import gate_status, predict_file, read_prediction_input, require_pass
-from ._promotion import compare_with_promoted, production_slice, promote, promoted_model, promoted_variant
 from ._recipes import RECIPES, Recipe, TrainSpec, register_recipe, resolve_recipe
-from ._suite_gate import SuiteResult, gate_cases, run_suite
-from ._tfidf import TfidfClassifier
-from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
 from ._train import (
     TRAIN_STEPS,
     TrainingRun,
@@ -110,26 +50,32 @@ from ._train import (
     tune_run,
     write_run,
 )
-from .production import (
-    REFERENCE_FILE,
-    STRATEGIES,
-    compare_on_posts,
-    drift_limits,
-    drift_reference,
-    k_center_greedy,
-    labelled_production,
-    monitor,
-    monitor_table,
-    production_scores,
-    production_weights,
-    psi,
-    recalibrate,
-    recalibration_table,
-    select_for_review,
-    watch,
-)
 
 __all__ = [
+    "families",
+    "evaluation",
+    "artifacts",
+    "production",
+    "TRAIN_STEPS",
+    "TrainingRun",
+    "Tuning",
+    "fit_run",
+    "gate_run",
+    "prepare_training",
+    "snapshot_frame",
+    "train_model",
+    "train_model_set",
+    "tune_run",
+    "write_run",
+    "TrainingConfig",
+    "auto_class_weights",
+    "resolve_training",
+    "yaml_layer",
+    "RECIPES",
+    "Recipe",
+    "TrainSpec",
+    "register_recipe",
+    "resolve_recipe",
     "BatchJobs",
     "JobReport",
     "LocalJobs",
@@ -140,126 +86,112 @@ __all__ = [
     "node_name",
     "score_project",
     "score_texts",
-    "REFERENCE_FILE",
-    "drift_limits",
-    "drift_reference",
-    "monitor",
-    "monitor_table",
-    "production_scores",
-    "psi",
-    "STRATEGIES",
-    "k_center_greedy",
-    "select_for_review",
-    "labelled_production",
-    "production_weights",
-    "recalibrate",
-    "recalibration_table",
-    "watch",
-    "compare_on_posts",
-    "TrainingConfig",
-    "auto_class_weights",
-    "resolve_training",
-    "yaml_layer",
-    "EpochMonitor",
-    "epoch_record",
-    "warning_signs",
-    "REGRESSION_TOLERANCE",
-    "BAND_PRECISION",
-    "tune_bands",
-    "PARITY_RULE",
-    "parity_check",
-    "INT8_CALIB_TARGET",
-    "matmul_groups",
-    "plan_int8",
-    "ACTION_SEVERITY",
-    "DEFAULT_ENCODER",
-    "ENCODERS",
-    "MPNET",
-    "MPNET_INSTALL",
-    "mpnet_available",
-    "FAMILIES",
-    "TRAIN_STEPS",
-    "RECIPES",
-    "VARIANTS",
-    "Classifier",
-    "EmbeddingCache",
-    "Encoder",
-    "EnsembleClassifier",
-    "FineTuneArgs",
-    "FineTunedClassifier",
-    "CARD_FORMAT",
-    "GateFailure",
-    "GateVerdict",
-    "HeadsClassifier",
-    "ModelCard",
-    "VariantResult",
-    "ProductionMix",
-    "ProductionRecord",
-    "ProductionSlice",
-    "Recalibration",
-    "LossConfig",
-    "LossStep",
-    "ModelDirectory",
-    "ModelSet",
-    "OnnxEncoderHead",
-    "Policy",
-    "RegressionVectors",
-    "TfidfClassifier",
-    "Recipe",
-    "TrainSpec",
-    "register_recipe",
-    "neural_members",
-    "binary_rates",
-    "group_rates",
-    "compare_models",
-    "paired_regression",
-    "REGRESSION_ALPHA",
-    "LABEL_STATUSES",
-    "evaluate",
-    "evaluate_slices",
-    "expected_calibration_error",
-    "wilson_interval",
-    "export_onnx",
-    "gate_labels",
-    "gate_model",
-    "hierarchy_penalty",
-    "length_sorted_batches",
-    "load_classifier",
-    "load_model",
-    "load_vectors",
-    "masked_multilabel_loss",
-    "open_model",
-    "pos_weights",
-    "pr_figure",
-    "predict_file",
-    "gate_status",
-    "require_pass",
-    "promote",
-    "compare_with_promoted",
-    "production_slice",
-    "promoted_model",
-    "promoted_variant",
-    "read_prediction_input",
-    "reliability_figure",
-    "resolve_model_path",
-    "resolve_recipe",
-    "run_vectors",
-    "snapshot_frame",
-    "split_arrays",
-    "train_model",
-    "TrainingRun",
-    "Tuning",
-    "prepare_training",
-    "fit_run",
-    "tune_run",
-    "write_run",
-    "gate_run",
-    "train_model_set",
-    "tune_thresholds",
-    "SuiteResult",
-    "gate_cases",
-    "run_suite",
-    "base_rate_setting",
-    "base_rate_weights",
-    "write_report",
 ]
+
+# the names of 0.x that moved into the parts: they read for one release, with a warning
+MOVED = {
+    "REFERENCE_FILE": "training.production",
+    "drift_limits": "training.production",
+    "drift_reference": "training.production",
+    "monitor": "training.production",
+    "monitor_table": "training.production",
+    "production_scores": "training.production",
+    "psi": "training.production",
+    "STRATEGIES": "training.production",
+    "k_center_greedy": "training.production",
+    "select_for_review": "training.production",
+    "labelled_production": "training.production",
+    "production_weights": "training.production",
+    "recalibrate": "training.production",
+    "recalibration_table": "training.production",
+    "watch": "training.production",
+    "compare_on_posts": "training.production",
+    "EpochMonitor": "training.families",
+    "epoch_record": "training.families",
+    "warning_signs": "training.families",
+    "REGRESSION_TOLERANCE": "training.evaluation",
+    "BAND_PRECISION": "training.artifacts",
+    "tune_bands": "training.artifacts",
+    "PARITY_RULE": "training.evaluation",
+    "parity_check": "training.evaluation",
+    "INT8_CALIB_TARGET": "training.artifacts",
+    "matmul_groups": "training.artifacts",
+    "plan_int8": "training.artifacts",
+    "ACTION_SEVERITY": "training.artifacts",
+    "DEFAULT_ENCODER": "training.families",
+    "ENCODERS": "training.families",
+    "MPNET": "training.families",
+    "MPNET_INSTALL": "training.families",
+    "mpnet_available": "training.families",
+    "FAMILIES": "training.families",
+    "VARIANTS": "training.artifacts",
+    "Classifier": "training.families",
+    "EmbeddingCache": "training.families",
+    "Encoder": "training.families",
+    "EnsembleClassifier": "training.families",
+    "FineTuneArgs": "training.families",
+    "FineTunedClassifier": "training.families",
+    "CARD_FORMAT": "training.artifacts",
+    "GateFailure": "training.evaluation",
+    "GateVerdict": "training.evaluation",
+    "HeadsClassifier": "training.families",
+    "ModelCard": "training.artifacts",
+    "VariantResult": "training.artifacts",
+    "ProductionMix": "training.artifacts",
+    "ProductionRecord": "training.artifacts",
+    "ProductionSlice": "training.artifacts",
+    "Recalibration": "training.artifacts",
+    "LossConfig": "training.families",
+    "LossStep": "training.families",
+    "ModelDirectory": "training.artifacts",
+    "ModelSet": "training.artifacts",
+    "OnnxEncoderHead": "training.artifacts",
+    "Policy": "training.artifacts",
+    "RegressionVectors": "training.evaluation",
+    "TfidfClassifier": "training.families",
+    "neural_members": "training.families",
+    "binary_rates": "training.evaluation",
+    "group_rates": "training.evaluation",
+    "compare_models": "training.evaluation",
+    "paired_regression": "training.evaluation",
+    "REGRESSION_ALPHA": "training.evaluation",
+    "LABEL_STATUSES": "training.evaluation",
+    "evaluate": "training.evaluation",
+    "evaluate_slices": "training.evaluation",
+    "expected_calibration_error": "training.evaluation",
+    "wilson_interval": "training.evaluation",
+    "export_onnx": "training.artifacts",
+    "gate_labels": "training.evaluation",
+    "gate_model": "training.evaluation",
+    "hierarchy_penalty": "training.families",
+    "length_sorted_batches": "training.families",
+    "load_classifier": "training.families",
+    "load_model": "training.artifacts",
+    "load_vectors": "training.evaluation",
+    "masked_multilabel_loss": "training.families",
+    "open_model": "training.artifacts",
+    "pos_weights": "training.families",
+    "pr_figure": "training.evaluation",
+    "predict_file": "training.artifacts",
+    "gate_status": "training.artifacts",
+    "require_pass": "training.artifacts",
+    "promote": "training.artifacts",
+    "compare_with_promoted": "training.artifacts",
+    "production_slice": "training.artifacts",
+    "promoted_model": "training.artifacts",
+    "promoted_variant": "training.artifacts",
+    "read_prediction_input": "training.artifacts",
+    "reliability_figure": "training.evaluation",
+    "resolve_model_path": "training.families",
+    "run_vectors": "training.evaluation",
+    "split_arrays": "training.artifacts",
+    "tune_thresholds": "training.evaluation",
+    "SuiteResult": "training.evaluation",
+    "gate_cases": "training.evaluation",
+    "run_suite": "training.evaluation",
+    "base_rate_setting": "training.evaluation",
+    "base_rate_weights": "training.evaluation",
+    "write_report": "training.evaluation:write_model_report",
+}
+
+__getattr__ = moved_names(__name__, MOVED)

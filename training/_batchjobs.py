@@ -32,7 +32,7 @@ import pandas as pd
 
 from curation import WorkbenchError
 
-from ._embeddings import default_threads
+from .families._embeddings import default_threads
 
 __all__ = [
     "BatchJobs",
@@ -82,7 +82,7 @@ class EmbedBlocks:
     """``{"id", "text"} -> {"id", "vector", "node"}`` with a sentence encoder loaded once per actor."""
 
     def __init__(self, encoder: str, max_length: int = 128, batch_size: int = 64, device: Optional[str] = None):
-        from ._embeddings import Encoder
+        from .families._embeddings import Encoder
 
         self.encoder = Encoder(encoder, max_length=max_length, batch_size=batch_size, device=device or _device())
         self.encoder.load()
@@ -96,7 +96,7 @@ class ScoreBlocks:
     """``{"id", "text"} -> {"id", "probs", "node"}`` with one model variant loaded once per actor."""
 
     def __init__(self, model_dir: str, variant: str, threads: int = 1):
-        from ._modeldir import load_model
+        from .artifacts._modeldir import load_model
 
         self.predict = load_model(model_dir).predictor(variant, threads=threads)
 
@@ -334,7 +334,7 @@ def embed_texts(
     those already in the embedding cache under ``cache_dir`` taken from it and the new ones written to it
     as each block arrives. ``parquet``: the file ``frame`` was read from; when nothing is cached yet a Ray
     job slices it into blocks straight from the file."""
-    from ._embeddings import EmbeddingCache, Encoder
+    from .families._embeddings import EmbeddingCache, Encoder
 
     enc = Encoder(encoder, max_length=max_length)
     keys = [enc.cache_key(t) for t in frame["text"]]
@@ -404,7 +404,7 @@ def embed_project(
     """Embed the records of the project's current snapshot into its embedding cache (``DIR/cache``), the
     cached ones skipped; returns (ids, vectors in snapshot order, the job's report). What training, the
     maps and error mining then read from the cache."""
-    from ._embeddings import DEFAULT_ENCODER
+    from .families._embeddings import DEFAULT_ENCODER
 
     jobs = jobs or LocalJobs()
     parquet = project.snapshot_records_path()
@@ -433,16 +433,16 @@ def score_project(
     warn: Optional[Callable[[str], None]] = None,
 ) -> tuple[int, JobReport]:
     """Score the records of the project's current snapshot with ``model`` (a model directory; the variant
-    that serves it, :meth:`training.ModelDirectory.serving_variant`, unless ``variant``) and write ``out`` as
+    that serves it, :meth:`training.artifacts.ModelDirectory.serving_variant`, unless ``variant``) and write ``out`` as
     JSONL, one row a record: ``id``, ``text``, then probabilities, decisions, action, ``variant`` and
     ``gate_passed`` (false, and ``warn`` called with why, when the variant did not pass its gate and the model
     is not promoted), atomically. Returns (rows, report)."""
     import json
 
-    from curation import atomic_write_text
+    from foundation import atomic_write_text
 
-    from ._modeldir import ModelDirectory, load_model
-    from ._predict import gate_status, warn_unvetted
+    from .artifacts._modeldir import ModelDirectory, load_model
+    from .artifacts._predict import gate_status, warn_unvetted
 
     model = model if isinstance(model, ModelDirectory) else load_model(model)
     variant = variant or model.serving_variant()

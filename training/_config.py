@@ -172,7 +172,7 @@ def apply_training(
     serve every recipe). ``applies``: the settings the recipe's family applies (``Recipe.applies``; ``None``:
     all), ``family`` its name. A ``pos_weight`` or class weight above its cap is refused unless its label is
     named in ``allow_above_cap``."""
-    from ._losses import LossConfig
+    from .families._losses import LossConfig
 
     family = family or spec.recipe
     s, not_applied = _applicable(spec.recipe, family, applies, config.set_fields(), origin)

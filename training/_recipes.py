@@ -22,16 +22,17 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from curation import Registry, WorkbenchError
+from curation import WorkbenchError
+from foundation import Registry
 
 from ._config import TrainingConfig
-from ._embeddings import DEFAULT_ENCODER
-from ._ensemble import EnsembleClassifier
-from ._finetune import FineTuneArgs, FineTunedClassifier
-from ._heads import HeadsClassifier
-from ._losses import LossConfig
-from ._onnx import VARIANTS
-from ._tfidf import TfidfClassifier
+from .artifacts._onnx import VARIANTS
+from .families._embeddings import DEFAULT_ENCODER
+from .families._ensemble import EnsembleClassifier
+from .families._finetune import FineTuneArgs, FineTunedClassifier
+from .families._heads import HeadsClassifier
+from .families._losses import LossConfig
+from .families._tfidf import TfidfClassifier
 
 __all__ = [
     "RECIPES",
@@ -101,7 +102,7 @@ class TrainSpec:
         recorded in the model card; by default pending records stay out of every training view).
     threshold_groups : str, optional
         A column of the calib rows (``"source"``) whose groups count equally when thresholds are
-        tuned (:func:`training.group_rates`); ``None`` pools calib (the largest source dominates).
+        tuned (:func:`training.evaluation.group_rates`); ``None`` pools calib (the largest source dominates).
     """
 
     recipe: str = "heads"
@@ -116,7 +117,7 @@ class TrainSpec:
     hidden: int = 0
     seed: int = 0
     min_holdout_positives: int = 1
-    parity: dict = field(default_factory=dict)  # overrides of training.PARITY_RULE for the exported variants
+    parity: dict = field(default_factory=dict)  # overrides of training.evaluation.PARITY_RULE for the exported variants
     include_unreviewed: bool = False
     threshold_groups: str | None = None
     suite_pending: bool = False  # also gate on functional-suite cases that review has not kept yet

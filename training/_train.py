@@ -16,34 +16,27 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import (
-    PRODUCTION_ORIGIN,
-    Project,
-    WorkbenchError,
-    atomic_write_text,
-    balance_of_suites,
-    balance_warnings,
-    load_suites,
-    production_part,
-    task_view,
-    utc_now,
-)
+from curation import Project, WorkbenchError
+from curation.production import PRODUCTION_ORIGIN
+from curation.suites import balance_of_suites, balance_warnings, load_suites
+from curation.views import production_part, task_view
+from foundation import atomic_write_text, utc_now
 
-from ._card import ModelCard, ProductionMix, ProductionRecord, label_provenance_counts
 from ._config import apply_training, resolve_training, yaml_layer
-from ._embeddings import resolve_model_path
-from ._epochs import EpochMonitor
-from ._family_contract import neural_members
-from ._gates import GateVerdict
-from ._metrics import evaluate_slices, pr_figure, reliability_figure, write_report
-from ._modeldir import ModelDirectory, split_arrays
-from ._modelset import ModelSet
-from ._parity import PARITY_RULE
-from ._policy import tune_bands
-from ._promotion import compare_with_promoted, production_slice, promoted_model
 from ._recipes import RECIPES, TrainSpec, build_classifier, curriculum_phases
-from ._suite_gate import SUITE_FILE, gate_cases, write_suite_cases
-from ._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
+from .artifacts._card import ModelCard, ProductionMix, ProductionRecord, label_provenance_counts
+from .artifacts._modeldir import ModelDirectory, split_arrays
+from .artifacts._modelset import ModelSet
+from .artifacts._policy import tune_bands
+from .artifacts._promotion import compare_with_promoted, production_slice, promoted_model
+from .evaluation._gates import GateVerdict
+from .evaluation._metrics import evaluate_slices, pr_figure, reliability_figure, write_model_report
+from .evaluation._parity import PARITY_RULE
+from .evaluation._suites import SUITE_FILE, gate_cases, write_suite_cases
+from .evaluation._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
+from .families._contract import neural_members
+from .families._embeddings import resolve_model_path
+from .families._epochs import EpochMonitor
 
 __all__ = [
     "TRAIN_STEPS",
@@ -97,7 +90,7 @@ def _training_rows(
                 "per_label": mix.per_label.reset_index().to_dict(orient="records"),
             }
         )
-    else:  # every train row as it is; labelled production posts still get their share (curation.production_part)
+    else:  # every train row as it is; labelled production posts still get their share (curation.views.production_part)
         rows = view[view["split"] == "train"].reset_index(drop=True)
         is_prod = (rows["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in rows else np.zeros(len(rows), bool)
         if is_prod.any():
@@ -148,7 +141,7 @@ def train_model(
     The model directory names the snapshot it came from and the seeds that snapshot excluded.
     ``on_step(step, "start" | "done")`` is called around each of :data:`TRAIN_STEPS` (for progress
     bars; ``export`` only when ``spec.onnx`` asks for variants); ``on_epoch(record)`` with each entry of
-    the per-epoch monitoring (:mod:`training._epochs`), which the card keeps under ``history``.
+    the per-epoch monitoring (:mod:`training.families._epochs`), which the card keeps under ``history``.
     """
     step = _StepReporter(on_step)
     out = Path(out)
@@ -559,7 +552,7 @@ def _write_model_report(
 ) -> None:
     names, thresholds = model.labels, model.thresholds
     slices = evaluate_slices(hold_frame, hold_y, hold_probs, thresholds, label_names=names)
-    write_report(
+    write_model_report(
         model.root / "report",
         title=f"Model {model.root.name} ({spec.recipe}, snapshot {snapshot_id})",
         per_label=per_label,

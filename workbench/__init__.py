@@ -21,7 +21,7 @@ Packages of this layer may import ``curation`` and ``training``; neither of thos
 
 from typing import TYPE_CHECKING
 
-from curation import lazy_names
+from foundation import lazy_names
 
 if TYPE_CHECKING:  # imported on first use, so that `workbench --help` pays for none of it
     from ._demo import build_demo, demo_data_dir, open_project, starter_taxonomy_path

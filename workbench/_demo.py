@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from curation import ImportSummary, Project
+from curation import Project
+from curation.ingest import ImportSummary
 
 from ._resources import checkout_root, shipped_dir
 from .argilla.processes import workbench_home

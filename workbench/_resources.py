@@ -63,7 +63,7 @@ STARTER_SUITES = _PACKAGE / "templates" / "suites"
 def add_starter_suites(project) -> dict[str, str]:
     """Copy into ``DIR/suites/`` every starter suite whose labels the project's taxonomy has (one left
     out says why; a file already there is kept as the team edited it). Returns file -> what happened."""
-    from curation import load_suite
+    from curation.suites import load_suite
 
     out = {}
     target = Path(project.root) / "suites"

@@ -22,7 +22,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from curation import Project, WorkbenchError, atomic_write_text
+from curation import Project, WorkbenchError
+from foundation import atomic_write_text
 
 from ._resources import notebooks_dir
 from .argilla.backend import ArgillaBackend, argilla_backend

@@ -8,8 +8,9 @@ import sqlite3
 import pandas as pd
 import pytest
 
-from curation import Project, RawRecord, ReadResult, Store, StoreError
-from curation._store import SCHEMA_VERSION
+from curation import Project, RawRecord, ReadResult, StoreError
+from curation.store import Store
+from curation.store._store import SCHEMA_VERSION
 
 
 def _pending_batch(project, n=4):

@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from curation import duplicate_groups, minhash_signatures, near_duplicate_pairs, normalise_text
+from curation import normalise_text
+from curation.ingest import duplicate_groups, minhash_signatures, near_duplicate_pairs
 
 
 def test_exact_and_near_duplicates(project):

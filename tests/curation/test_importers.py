@@ -8,7 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curation import FORMATS, ImportValidationError, Project, read_file
+from curation import ImportValidationError, Project
+from curation.ingest import FORMATS, read_file
 
 from ..conftest import shared
 
@@ -270,8 +271,9 @@ def test_formats_constant():
 
 def test_an_import_format_is_one_declaration(tmp_path, project):
     """A new format needs its declaration only: read_file, the default context, source and label map."""
-    from curation import ImportFormat, RawRecord, register_format
-    from curation._importers import FORMATS as REGISTRY
+    from curation import RawRecord
+    from curation.ingest import ImportFormat, register_format
+    from curation.ingest._importers import FORMATS as REGISTRY
 
     def parse(fmt, path, text, res, options):
         for i, line in enumerate(text.splitlines(), start=1):

@@ -124,7 +124,8 @@ def test_a_project_that_states_the_old_fractions_keeps_them_and_stored_splits_ne
     it is read whole (not merged with the new default), and a labelled post keeps the split it got."""
     import yaml
 
-    from curation import Project, production_split
+    from curation import Project
+    from curation.production import production_split
 
     p = project
     cfg = yaml.safe_load((p.root / "workbench.yaml").read_text())

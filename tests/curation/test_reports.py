@@ -1,7 +1,8 @@
 import numpy as np
 import pandas as pd
 
-from curation import Taxonomy, class_distribution, distribution_figure, label_stats, save_figure_png
+from curation import Taxonomy
+from curation.views import class_distribution, distribution_figure, label_stats, save_figure_png
 
 
 def test_class_distribution_hand_computed():

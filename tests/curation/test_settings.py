@@ -19,12 +19,12 @@ from curation import (
     TaxonomyFile,
     WorkbenchError,
     json_schemas,
-    load_suite,
     load_taxonomy,
 )
 from curation._settings import load_yaml
-from curation._suites import _FUNC_KEYS, _SUITE_KEYS
 from curation._taxonomy import _GATE_KEYS, _LABEL_KEYS
+from curation.suites import load_suite
+from curation.suites._suites import _FUNC_KEYS, _SUITE_KEYS
 
 from ..conftest import REPO
 

@@ -4,7 +4,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curation import SPLITS, Project, assign_splits, split_report
+from curation import SPLITS, Project
+from curation.ingest import assign_splits
+from curation.views import split_report
 
 from ..conftest import shared
 

@@ -10,10 +10,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curation import (
-    Project,
-    Taxonomy,
-    WorkbenchError,
+from curation import Project, Taxonomy, WorkbenchError
+from curation.suites import (
     case_review_state,
     expand_project_suites,
     expand_suite,

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from curation import Taxonomy, collapse_duplicates, evaluation_view, task_view, training_mix
+from curation import Taxonomy
+from curation.views import collapse_duplicates, evaluation_view, task_view, training_mix
 
 
 def _view(rows, labels):

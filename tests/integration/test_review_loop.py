@@ -836,9 +836,9 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
     """Functional-suite cases in suite-review: two annotators agree with every case but one, which both
     answer "no" (with the labels it does carry); after the pull that case is disputed and out of the
     next model's gate, the others are kept and gated on (no explicit flag needed)."""
-    from curation import case_review_state, expand_project_suites
-    from training import load_model
-    from training._suite_gate import read_suite_cases
+    from curation.suites import case_review_state, expand_project_suites
+    from training.artifacts import load_model
+    from training.evaluation._suites import read_suite_cases
     from workbench.review import SUITE_REVIEW, push_suite
 
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive", "tier": "T3"}]})
@@ -904,7 +904,8 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     imported, 60 posts picked by active sampling go to sample-review, two annotators label them (the
     dataset's gold labels), the pull labels the pool posts, and the model is recalibrated on them, gated
     (check half + original holdout) and promoted."""
-    from training import load_model, promote, promoted_model, recalibrate
+    from training.artifacts import load_model, promote, promoted_model
+    from training.production import recalibrate
     from workbench.review import SAMPLE_REVIEW, push_sample
 
     from ..conftest import shared
@@ -996,7 +997,8 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
     the platform's hate where the promoted model did not."""
     import random
 
-    from training import promote, watch
+    from training.artifacts import promote
+    from training.production import watch
     from workbench.review import SampleReviewLoop
 
     rng = random.Random(3)
@@ -1067,7 +1069,7 @@ def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path,
     land (verdicts applied, records imported), with no traceback and no text in two splits."""
     from pathlib import Path
 
-    from curation._lock import WriteLock
+    from curation.store._lock import WriteLock
 
     p = _answered_project(tmp_path / "proj", stack, owner)
     n_before = len(p.frame())

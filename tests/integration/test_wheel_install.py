@@ -87,10 +87,11 @@ def _env(venv: Path, home: Path) -> dict:
 
 CORE_CHECK = """
 import importlib.util, json, sys
-import training, curation
+import foundation, training, curation, training.evaluation, curation.views
 from curation import Project, Taxonomy
 from training import TrainSpec, train_model
-assert "site-packages" in training.__file__, training.__file__
+for package in (foundation, curation, training, training.evaluation, curation.views):
+    assert "site-packages" in package.__file__, package.__file__
 missing = [m for m in ("argilla_server", "argilla", "jupyterlab", "ipywidgets", "umap") if importlib.util.find_spec(m)]
 assert not missing, f"the core pulled in {missing}"
 tax = Taxonomy.from_dict({"labels": [{"name": "spam", "group": "spam", "tier": "T4"}]})

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from curation import Project, Taxonomy
-from training import TrainSpec, base_rate_setting, base_rate_weights, binary_rates, train_model
+from training import TrainSpec, train_model
+from training.evaluation import base_rate_setting, base_rate_weights, binary_rates
 from workbench.cli import main
 
 from ..conftest import shared
@@ -38,7 +39,7 @@ def test_weights_give_the_production_mix_and_leave_recall_alone():
 
 
 def test_tuning_with_weights_keeps_the_fpr_budget_at_the_production_rate():
-    from training import tune_thresholds
+    from training.evaluation import tune_thresholds
 
     tax = Taxonomy.from_dict(
         {

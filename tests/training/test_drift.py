@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from curation import Project, Taxonomy
-from training import TrainSpec, drift_reference, monitor, psi, train_model
+from training import TrainSpec, train_model
+from training.production import drift_reference, monitor, psi
 from workbench.cli import main
 
 WORDS = "apple river window cloud music table garden paper stone light".split()
@@ -115,7 +116,8 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
     breached at the production rate); thresholds re-tuned on reviewed posts meet the floor and the FPR
     budget again, and the new model passes the original holdout too."""
     from curation import ReviewOutcome
-    from training import load_model, promote, recalibrate, recalibration_table
+    from training.artifacts import load_model, promote
+    from training.production import recalibrate, recalibration_table
 
     _, model, _ = world
     rng = random.Random(1)

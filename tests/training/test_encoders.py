@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from curation import Project, Taxonomy, WorkbenchError
-from training import MPNET, MPNET_INSTALL, TrainSpec, load_model, mpnet_available, resolve_model_path, train_model
-from training._int8 import matmul_groups
+from training import TrainSpec, train_model
+from training.artifacts import load_model
+from training.artifacts._int8 import matmul_groups
+from training.families import MPNET, MPNET_INSTALL, mpnet_available, resolve_model_path
 
 from ..conftest import REPO
 
@@ -62,7 +64,7 @@ def test_the_shared_cache_serves_a_second_project_without_encoding(tmp_path, mon
     and land in that project's own cache too; a broken shared file means encoding, not a failure."""
     import numpy as np
 
-    from training import Encoder
+    from training.families import Encoder
 
     monkeypatch.setenv("WORKBENCH_SHARED_EMBEDDINGS", str(tmp_path / "shared" / "embeddings.sqlite"))
     texts = ["you are a worthless idiot", "thanks for the lovely dinner", "you are a worthless idiot"]

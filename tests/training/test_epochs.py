@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training._epochs import EpochMonitor, epoch_record, warning_signs
+from training.families._epochs import EpochMonitor, epoch_record, warning_signs
 
 
 def _entry(epoch, loss, valid_loss=None, *, precision=0.8, recall=0.7, positives=10):

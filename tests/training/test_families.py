@@ -7,18 +7,16 @@ import numpy as np
 import pytest
 
 from curation import WorkbenchError
-from training import (
+from training import RECIPES, TrainSpec, resolve_recipe
+from training.families import (
     FAMILIES,
-    RECIPES,
     Classifier,
     FineTuneArgs,
     FineTunedClassifier,
     HeadsClassifier,
     LossConfig,
     TfidfClassifier,
-    TrainSpec,
     load_classifier,
-    resolve_recipe,
 )
 
 
@@ -128,7 +126,8 @@ def test_a_new_recipe_is_one_declaration(tmp_path):
     import pandas as pd
 
     from curation import Project, Taxonomy
-    from training import Recipe, open_model, register_recipe, train_model
+    from training import Recipe, register_recipe, train_model
+    from training.artifacts import open_model
 
     def build(spec, labels, hierarchy, cache_dir):
         return TfidfClassifier(labels, C=1.0, max_features=5_000, seed=spec.seed)
@@ -163,7 +162,8 @@ def test_train_model_is_steps_a_notebook_can_take_one_by_one(tmp_path):
     import pandas as pd
 
     from curation import Project, Taxonomy
-    from training import fit_run, gate_run, open_model, prepare_training, train_model, tune_run, write_run
+    from training import fit_run, gate_run, prepare_training, train_model, tune_run, write_run
+    from training.artifacts import open_model
 
     words = ["rain", "bus", "lunch", "game", "song", "park", "movie", "coffee"]
     rows = [

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from curation import WorkbenchError
-from training import RegressionVectors, compare_models, gate_labels, run_vectors
+from training.evaluation import RegressionVectors, compare_models, gate_labels, run_vectors
 
 from .conftest import TAX
 
@@ -27,7 +27,7 @@ def test_gate_lists_every_failure():
 
 
 def test_gate_failures_are_fields_and_cards_of_format_1_read_into_them():
-    from training import GateFailure, GateVerdict
+    from training.evaluation import GateFailure, GateVerdict
 
     stored = {
         "passed": False,
@@ -85,7 +85,7 @@ def test_compare_models_flags_regressions():
 
 
 def test_vector_groups_pass_on_their_quota_and_fail_below_it(tmp_path):
-    from training import load_vectors
+    from training.evaluation import load_vectors
 
     path = tmp_path / "v.yaml"
     path.write_text(
@@ -114,8 +114,8 @@ def test_vector_groups_pass_on_their_quota_and_fail_below_it(tmp_path):
 
 
 def test_known_gaps_are_reported_never_failing_until_they_pass_then_they_must_keep_passing(tmp_path):
-    from training import load_vectors
-    from training._gates import vector_key
+    from training.evaluation import load_vectors
+    from training.evaluation._gates import vector_key
 
     path = tmp_path / "v.yaml"
     path.write_text("positives:\n  - {text: gap, labels: [a], known_gap: true}\n  - {text: fine, labels: [a]}\n")
@@ -130,7 +130,7 @@ def test_known_gaps_are_reported_never_failing_until_they_pass_then_they_must_ke
     graduated = v.passed_known_gaps  # what the next model inherits from a promoted one that passed it
     v = run_vectors(vec, misses, label_names=["a", "b"], thresholds=[0.5, 0.5], graduated=graduated)
     assert not v.passed and [f.subject for f in v.failures] == ["positives[0]"]
-    from training import GateVerdict
+    from training.evaluation import GateVerdict
 
     assert GateVerdict.from_dict(v.to_dict()) == v
 
@@ -175,7 +175,7 @@ def test_the_paired_regression_test_lets_noise_through_and_stops_a_real_drop():
     """40 holdout positives, 400 negatives: 3 positives lost and 1 gained is recall -0.05, past the T2
     tolerance of 0.02 that a comparison of two figures would flag; McNemar sees 4 discordant pairs and
     no evidence. 15 lost and 1 gained is a real drop; so are 20 new false positives against 2 fixed."""
-    from training import REGRESSION_TOLERANCE, paired_regression
+    from training.evaluation import REGRESSION_TOLERANCE, paired_regression
 
     y = np.array([[1.0]] * 40 + [[0.0]] * 400)
     old = np.zeros((440, 1), dtype=bool)
@@ -203,7 +203,7 @@ def test_the_paired_regression_test_lets_noise_through_and_stops_a_real_drop():
 
 
 def test_wilson_intervals_are_in_the_evaluation_and_widen_with_thin_evidence():
-    from training import evaluate
+    from training.evaluation import evaluate
 
     y = np.array([[1.0, 1.0]] * 12 + [[0.0, 1.0]] * 100 + [[0.0, 0.0]] * 1088)
     p = np.where(y == 1, 0.9, 0.1)

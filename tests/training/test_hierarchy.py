@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from curation import Project, Taxonomy
-from training import Policy, TrainingConfig, TrainSpec, split_arrays, train_model
+from training import TrainingConfig, TrainSpec, train_model
+from training.artifacts import Policy, split_arrays
 
 from ..conftest import shared
 

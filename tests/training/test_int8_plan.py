@@ -1,9 +1,9 @@
-"""The int8 plan's record of what its per-group losses were measured on (training._int8): a re-plan reuses
+"""The int8 plan's record of what its per-group losses were measured on (training.artifacts._int8): a re-plan reuses
 the losses only when the graph and the probe's fp32 scores are the same."""
 
 import numpy as np
 
-from training._int8 import _measured_on
+from training.artifacts._int8 import _measured_on
 
 
 def test_losses_are_keyed_by_the_graph_bytes_and_the_probe_scores(tmp_path):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from curation import Taxonomy, TaxonomyError
-from training import HeadsClassifier, TfidfClassifier, load_model
+from training.artifacts import load_model
+from training.families import HeadsClassifier, TfidfClassifier
 from workbench.cli import main
 
 from ..conftest import REPO
@@ -65,7 +66,8 @@ def test_legacy_model_without_encoder_is_refused_by_model_export_and_project_exp
 
 @pytest.mark.parametrize("name", ["tfidf", "heads"])
 def test_legacy_cards_load_as_typed_cards_and_keep_what_they_hold(legacy, name):
-    from training import CARD_FORMAT, GateVerdict, ModelCard, VariantResult
+    from training.artifacts import CARD_FORMAT, ModelCard, VariantResult
+    from training.evaluation import GateVerdict
 
     raw = json.loads((legacy / name / "model.json").read_text())
     assert raw["format"] == 1 and "parity_tolerance" in raw

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from curation import WorkbenchError
-from training import LossConfig, masked_multilabel_loss, pos_weights
+from training.families import LossConfig, masked_multilabel_loss, pos_weights
 
 
 def test_unknown_targets_get_no_gradient():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from training import evaluate, expected_calibration_error
+from training.evaluation import evaluate, expected_calibration_error
 
 
 def test_evaluate_hand_computed():

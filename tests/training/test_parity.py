@@ -4,7 +4,7 @@ hand-made probabilities: it accepts what decides the same and refuses what does 
 import numpy as np
 import pytest
 
-from training import PARITY_RULE, parity_check
+from training.evaluation import PARITY_RULE, parity_check
 
 LABELS = ["hate", "offensive", "spam"]
 THR = [0.5, 0.4, 0.6]

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from curation import WorkbenchError
-from training import ACTION_SEVERITY, Policy
+from training.artifacts import ACTION_SEVERITY, Policy
 
 
 def test_policy_shapes_are_checked():
@@ -19,7 +19,7 @@ def test_policy_shapes_are_checked():
 
 
 def test_bands_follow_confidence_and_are_tuned_on_calib_precision():
-    from training import tune_bands
+    from training.artifacts import tune_bands
 
     rng = np.random.default_rng(0)
     y = (rng.random((2000, 1)) < 0.2).astype(float)

@@ -15,8 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curation import Project, ReviewOutcome, Taxonomy, production_records
-from training import TrainSpec, load_model, promote, train_model
+from curation import Project, ReviewOutcome, Taxonomy
+from curation.production import production_records
+from training import TrainSpec, train_model
+from training.artifacts import load_model, promote
 from workbench.cli import main
 
 WORDS = "apple river window cloud music table garden paper stone light".split()
@@ -119,7 +121,7 @@ def test_labelled_production_posts_train_the_next_model_and_every_verdict_shows_
 
 
 def test_the_production_share_bounds_the_mix_and_says_what_it_left_out(world, tmp_path):
-    from curation import task_view
+    from curation.views import task_view
 
     root, p, _, _ = world
     frame, tax, _ = p.read_snapshot()
@@ -200,7 +202,7 @@ def test_the_cli_train_and_gate_print_the_production_posts_and_slice(world, tmp_
 
 
 def test_old_cards_load_their_recalibration_into_the_typed_field(tmp_path):
-    from training import ModelCard, Recalibration
+    from training.artifacts import ModelCard, Recalibration
 
     data = {
         "labels": ["hate"],
@@ -231,7 +233,7 @@ def test_old_cards_load_their_recalibration_into_the_typed_field(tmp_path):
 
 
 def test_a_few_production_posts_are_repeated_toward_their_share_and_many_are_capped():
-    from curation import production_part
+    from curation.views import production_part
 
     posts = pd.DataFrame(
         {"id": [f"pool:{i}" for i in range(20)], "hate": [float(i % 2) for i in range(20)], "hard_negative": False}
@@ -249,7 +251,7 @@ def test_a_few_production_posts_are_repeated_toward_their_share_and_many_are_cap
 
 
 def test_compare_on_posts_sets_models_side_by_side_on_a_week_none_of_them_saw(world, tmp_path):
-    from training import compare_on_posts
+    from training.production import compare_on_posts
 
     root, p, m0, _ = world
     m1 = train_model(p, tmp_path / "m1", TrainSpec(recipe="tfidf"))
@@ -268,7 +270,8 @@ def test_compare_on_posts_sets_models_side_by_side_on_a_week_none_of_them_saw(wo
 def test_watch_reports_drift_says_what_next_and_recalibrates_from_moderators(world, tmp_path):
     """Without a review sample: the drift and the suggested next step; asking for a sample without a review
     channel is a clear error; recalibrating from the moderators' decisions leaves a typed recalibration."""
-    from training import Recalibration, watch
+    from training.artifacts import Recalibration
+    from training.production import watch
 
     root, p, m0, _ = world
     seen = watch(p, m0, window="7d")

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from curation import Project, Taxonomy, WorkbenchError
-from training import REGRESSION_TOLERANCE, TrainSpec, promote, promoted_model, train_model
+from training import TrainSpec, train_model
+from training.artifacts import promote, promoted_model
+from training.evaluation import REGRESSION_TOLERANCE
 from workbench.cli import main
 
 from ..conftest import REPO

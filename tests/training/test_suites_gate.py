@@ -8,8 +8,10 @@ import json
 import pytest
 import yaml
 
-from curation import Project, Taxonomy, expand_project_suites
-from training import TrainSpec, load_model, train_model
+from curation import Project, Taxonomy
+from curation.suites import expand_project_suites
+from training import TrainSpec, train_model
+from training.artifacts import load_model
 from workbench.cli import main
 
 from ..zorg_world import zorg_project
@@ -77,7 +79,7 @@ def test_a_planted_failing_functionality_fails_the_gate_and_a_known_gap_does_not
 
 
 def test_generate_from_suite_makes_pending_batches_from_train_side_material_only(tmp_path, capsys):
-    from curation import read_cases
+    from curation.suites import read_cases
 
     p = _project(tmp_path / "p")
     m = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False, suite_pending=True))
@@ -117,7 +119,7 @@ def test_generate_from_suite_makes_pending_batches_from_train_side_material_only
 
 
 def test_the_starter_suites_load_and_expand_for_the_starter_taxonomy(tmp_path, capsys):
-    from curation import load_suites
+    from curation.suites import load_suites
     from workbench._resources import STARTER_SUITES
 
     from ..conftest import STARTER_TAXONOMY
@@ -141,7 +143,8 @@ def test_the_starter_suites_load_and_expand_for_the_starter_taxonomy(tmp_path, c
 
 def _reviewed_yes(p: Project) -> None:
     """Two annotators agree with every test-side case, as a suite-review pull records it."""
-    from curation import SUITE_REVIEW, ReviewOutcome, read_cases
+    from curation import ReviewOutcome
+    from curation.suites import SUITE_REVIEW, read_cases
 
     outcome = ReviewOutcome()
     for c in (c for c in read_cases(p.root) if c.side == "test"):
@@ -161,8 +164,8 @@ def _reviewed_yes(p: Project) -> None:
 
 
 def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promoted_model(tmp_path, capsys):
-    from training import promote
-    from training._suite_gate import compare_suites
+    from training.artifacts import promote
+    from training.evaluation._suites import compare_suites
     from workbench.panels import RetrainPanel
 
     p = _project(tmp_path / "p")

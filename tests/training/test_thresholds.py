@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curation import WorkbenchError
-from training import tune_thresholds
+from training.evaluation import tune_thresholds
 
 from .conftest import TAX
 
@@ -71,7 +71,7 @@ def test_thresholds_with_groups_count_each_source_equally():
 
 
 def test_group_rates_fold_small_groups_into_the_largest():
-    from training import group_rates
+    from training.evaluation import group_rates
 
     y = np.r_[np.ones(60), np.zeros(60), [1.0, 0.0]]
     p = np.r_[np.full(60, 0.9), np.full(60, 0.1), [0.1, 0.9]]

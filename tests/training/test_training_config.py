@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from curation import Project, Taxonomy
-from training import TrainingConfig, TrainSpec, load_model, resolve_training, train_model
+from training import TrainingConfig, TrainSpec, resolve_training, train_model
+from training.artifacts import load_model
 from workbench.cli import main
 
 from ..conftest import REPO

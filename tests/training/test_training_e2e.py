@@ -10,16 +10,9 @@ import pandas as pd
 import pytest
 
 from curation import Project, Taxonomy, TaxonomyError, WorkbenchError
-from training import (
-    FineTuneArgs,
-    ModelSet,
-    TrainSpec,
-    load_model,
-    promote,
-    promoted_model,
-    train_model,
-    train_model_set,
-)
+from training import TrainSpec, train_model, train_model_set
+from training.artifacts import ModelSet, load_model, promote, promoted_model
+from training.families import FineTuneArgs
 from workbench.cli import main
 
 from ..conftest import REPO
@@ -285,7 +278,7 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(heads_model, tmp_path):
     again, reproducing the plan's calib figure; the variant is then gated on holdout."""
     import onnx
 
-    from training import matmul_groups
+    from training.artifacts import matmul_groups
 
     first = heads_model.card.int8_plan
     assert first["tries"][0]["kept"] == 0  # the default plan starts from everything in int8

@@ -191,7 +191,8 @@ def test_the_parser_is_built_without_the_heavy_libraries():
 
 
 def test_the_recipes_and_variants_the_parser_names_are_trainings():
-    from training import RECIPES, VARIANTS
+    from training import RECIPES
+    from training.artifacts import VARIANTS
     from workbench.cli import model
 
     assert tuple(RECIPES) == model.RECIPES and tuple(VARIANTS) == model.VARIANTS

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from curation import Project, Store
-from curation._lock import WriteLock
+from curation import Project
+from curation.store import Store
+from curation.store._lock import WriteLock
 
 pytestmark = pytest.mark.slow
 

@@ -53,7 +53,8 @@ def test_perturbation_makes_pending_variants_with_their_parents_labels(demo, cap
         assert row["label_provenance"]["scam"] == "generator" and row["meta"]["perturbations"]
     assert main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"]) == 0
     assert len(demo.frame()) == len(f)  # nothing new
-    from training import TrainSpec, load_vectors, train_model
+    from training import TrainSpec, train_model
+    from training.evaluation import load_vectors
 
     # pending variants are not yet known to keep their parents' labels: no vector from them
     vectors = load_vectors(demo.root / "regression_vectors.yaml", demo.taxonomy)
@@ -133,7 +134,7 @@ def test_summary_is_json_ready(demo):
 def test_from_suite_with_retrieval_adds_real_pool_posts_for_each_seed(demo):
     """``retrieve=True``: beside the train-side material, a batch of the pool's real posts per seed,
     pending with the seed's labels as a suggestion (review decides)."""
-    from curation import expand_project_suites
+    from curation.suites import expand_project_suites
     from training import TrainSpec, train_model
     from workbench import add_starter_suites
     from workbench.generate import generate_from_suite

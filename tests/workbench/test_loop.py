@@ -11,16 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from curation import (
-    Project,
-    Taxonomy,
-    balance_warnings,
-    expand_suite,
-    identity_balance,
-    load_suite,
-    normalise_text,
-)
-from training import TrainSpec, prepare_training, run_suite, train_model
+from curation import Project, Taxonomy, normalise_text
+from curation.suites import balance_warnings, expand_suite, identity_balance, load_suite
+from training import TrainSpec, prepare_training, train_model
+from training.evaluation import run_suite
 from workbench import STARTER_SUITES
 from workbench.generate import SuiteProvider, balanced_sizes, generate_from_suite
 from workbench.generate.base import GenerationStats, SeedSpec, Slot

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from curation import WorkbenchError
-from training import TRAIN_STEPS, promoted_model
+from training import TRAIN_STEPS
+from training.artifacts import promoted_model
 from workbench import build_demo
 from workbench.panels import MapPanel, RetrainPanel, SeedsPanel
 

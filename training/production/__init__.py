@@ -1,4 +1,5 @@
-"""The loop after a model ships, on the project's production pool (``curation._production``):
+"""The loop after a model ships, on the project's production pool (:mod:`curation.production`); part of
+``training`` (imports ``foundation``, ``curation`` and the rest of ``training``; never ``workbench``):
 
 - ``_drift``: the shipped model on production traffic per label and window (PSI, KS, decision and overturn
   rates against calib; alerts at the tier's limits);

@@ -27,10 +27,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, chi2, ks_2samp
 
-from curation import DRIFT_DEFAULTS, WorkbenchError, atomic_write_text
+from curation import DRIFT_DEFAULTS, WorkbenchError
+from foundation import atomic_write_text
 
-from .._embeddings import in_chunks
-from .._modeldir import ModelDirectory, split_arrays
+from ..artifacts._modeldir import ModelDirectory, split_arrays
+from ..families._embeddings import in_chunks
 
 __all__ = [
     "REFERENCE_FILE",

@@ -11,7 +11,7 @@ Labelled posts are not a random sample of production (active sampling picks unce
 moderators see what was flagged or reported), so every figure is weighted by the model's own decisions:
 within "the model fired on label L" and "it did not", each labelled post stands for its share of
 production, where the firing rate is the one measured on the pool's most recent ``window`` (as ``workbench
-monitor`` measures it). Thresholds are then chosen by the usual rule (:func:`training.tune_thresholds`:
+monitor`` measures it). Thresholds are then chosen by the usual rule (:func:`training.evaluation.tune_thresholds`:
 recall floor and FPR budget of the label's tier, at that production mix), for labels with at least
 ``min_positives`` positives and as many negatives in the tune part and in the check part; the other labels
 keep theirs (too little evidence to move a threshold, or to check the move).
@@ -30,13 +30,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from curation import WorkbenchError, utc_now
+from curation import WorkbenchError
+from foundation import utc_now
 
-from .._card import Recalibration
-from .._gates import GateVerdict, gate_labels, merge_verdicts
-from .._metrics import evaluate
-from .._modeldir import ModelDirectory, load_model
-from .._thresholds import binary_rates, tune_thresholds
+from ..artifacts._card import Recalibration
+from ..artifacts._modeldir import ModelDirectory, load_model
+from ..evaluation._gates import GateVerdict, gate_labels, merge_verdicts
+from ..evaluation._metrics import evaluate
+from ..evaluation._thresholds import binary_rates, tune_thresholds
 
 __all__ = ["SOURCES", "recalibrate", "recalibration_table", "production_weights", "labelled_production"]
 
@@ -119,7 +120,7 @@ def recalibrate(
     """A new model directory at ``out``: ``model``'s weights with thresholds re-tuned on labelled production
     posts (see the module docstring), re-gated on the original holdout and the check part. ``overwrite``
     replaces a model directory already at ``out`` (never another kind of folder); ``scores``: the pool's
-    scores when the caller has them already (:func:`training.production_scores`, as the monitor used)."""
+    scores when the caller has them already (:func:`training.production.production_scores`, as the monitor used)."""
     from ._drift import production_scores
 
     labels = model.labels
@@ -200,7 +201,7 @@ def recalibrate(
     m2.card.variants = variants
     # promote compares with the model promoted now in the model's project (often the parent), not with the
     # parent's comparison
-    from .._promotion import compare_with_promoted, promoted_model
+    from ..artifacts._promotion import compare_with_promoted, promoted_model
 
     promoted = promoted_model(m2.card.project)
     m2.card.comparison = compare_with_promoted(m2, promoted) if promoted is not None else None

@@ -75,7 +75,7 @@ async def check_and_repair(rebuild_all: bool = False, repair: bool = True) -> di
     from argilla_server.database import AsyncSessionLocal
     from argilla_server.models import Dataset
 
-    from curation import immediate_transaction
+    from foundation import immediate_transaction
 
     from .engine import SQLiteSearchEngine
     from .engine.writes import delete_dataset

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Optional
 
-from curation import WorkbenchError, atomic_write_text
+from curation import WorkbenchError
+from foundation import atomic_write_text
 
 __all__ = [
     "StackError",

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
 
-from curation import atomic_write_text
+from foundation import atomic_write_text
 
 from .processes import (
     StackError,

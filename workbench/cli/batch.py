@@ -32,7 +32,8 @@ def embed(args) -> int:
 
 def score(args) -> int:
     from curation import Project
-    from training import load_model, require_pass, score_project
+    from training import score_project
+    from training.artifacts import load_model, require_pass
 
     from .model import warn
 

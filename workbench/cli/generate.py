@@ -44,7 +44,7 @@ def generate(args) -> int:
 
 def _from_suite(args) -> int:
     from curation import Project
-    from training import load_model
+    from training.artifacts import load_model
     from workbench.generate import generate_from_suite
 
     with Project(args.dir) as project:

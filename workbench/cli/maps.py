@@ -14,7 +14,7 @@ SUMMARY = "map DIR --out FOLDER | tag  (embedding map, label interference, clust
 
 def draw(args) -> int:
     from curation import Project
-    from training import load_model
+    from training.artifacts import load_model
     from workbench.maps import EmbeddingMap, build_map, find_clusters, interference_figure, map_interference
 
     out = Path(args.out)

@@ -14,7 +14,7 @@ import sys
 from ._verbs import DIR, JSON, MODEL, REQUIRE_PASS, add_verb
 
 # The built-in recipes and ONNX variants, named here so that `--help` imports no training code (which costs
-# seconds); tests/workbench/test_cli.py keeps them equal to training.RECIPES and training.VARIANTS. A recipe
+# seconds); tests/workbench/test_cli.py keeps them equal to training.RECIPES and training.artifacts.VARIANTS. A recipe
 # registered by the user's own code is still accepted: the training checks the name against the registry.
 RECIPES = ("heads", "ensemble", "tfidf")
 VARIANTS = ("fp32", "fp16", "int8")
@@ -28,7 +28,7 @@ def _csv(text: str | None) -> tuple[str, ...]:
 
 
 def _print_variants(variants: dict) -> None:
-    """One line per :class:`training.VariantResult`."""
+    """One line per :class:`training.artifacts.VariantResult`."""
     print(f"{'variant':<8}{'gate':>6}{'micro-F1':>10}{'macro-F1':>10}{'agree':>8}{'|dF1|':>8}{'max|dp|':>9}")
     for v, i in variants.items():
         cols = (i.decision_agreement, i.f1_delta_max, i.max_abs_diff_vs_torch)
@@ -138,7 +138,8 @@ def _sign(warning: str) -> str:
 
 def train(args) -> int:
     from curation import Project
-    from training import FineTuneArgs, TrainSpec, resolve_training, train_model, train_model_set, yaml_layer
+    from training import TrainSpec, resolve_training, train_model, train_model_set, yaml_layer
+    from training.families import FineTuneArgs
 
     flags = _training_flags(args)
     with Project(args.dir) as project:
@@ -203,14 +204,14 @@ def train(args) -> int:
 
 
 def evaluate(args) -> int:
-    from training import load_model
+    from training.artifacts import load_model
 
     _print_variants(load_model(args.model).evaluate_all())
     return 0
 
 
 def gate(args) -> int:
-    from training import load_model
+    from training.artifacts import load_model
 
     model = load_model(args.model)
     report = model.gate_report()
@@ -259,7 +260,7 @@ def warn(message: str) -> None:
 
 
 def predict(args) -> int:
-    from training import open_model, predict_file, require_pass
+    from training.artifacts import open_model, predict_file, require_pass
 
     model = open_model(args.model)
     if args.require_pass:
@@ -278,8 +279,8 @@ def predict(args) -> int:
 
 
 def promote(args) -> int:
-    from training import load_model
-    from training import promote as promote_model
+    from training.artifacts import load_model
+    from training.artifacts import promote as promote_model
 
     entry = promote_model(
         load_model(args.model),
@@ -298,7 +299,7 @@ def promote(args) -> int:
 
 
 def export(args) -> int:
-    from training import load_model
+    from training.artifacts import load_model
 
     # int8 is planned on calib (minutes on a large model): say what each try gave
     _print_variants(load_model(args.model).export(_csv(args.onnx), on_step=lambda msg: print(msg, file=sys.stderr)))

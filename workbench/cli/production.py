@@ -3,7 +3,7 @@ feedback into the project's pool), ``workbench monitor DIR --model M`` (drift pe
 calib, with alerts at the tier's limits; ``--recalibrate-if-drift --out M2`` recalibrates when the latest
 window alerts) and ``workbench recalibrate M --from sample-review|feedback --out M2`` (new thresholds on
 labelled production posts, same weights); ``workbench watch DIR --model M`` is the loop's front door
-(:func:`training.watch`: drift, then ``--budget N`` pushes a review sample when the latest window alerts,
+(:func:`training.production.watch`: drift, then ``--budget N`` pushes a review sample when the latest window alerts,
 ``--retrain --out M2`` pulls the answers, retrains on the project with its labelled production posts and
 gates on the curated holdout and the production slice, ``--recalibrate --out M2`` re-tunes thresholds)."""
 
@@ -23,7 +23,7 @@ SUMMARY = (
 
 def _models(project, paths) -> dict[str, list[str]]:
     """Model name -> labels for the importer's score check: the ``--model`` directories, else the promoted."""
-    from training import load_model, promoted_model
+    from training.artifacts import load_model, promoted_model
 
     models = [load_model(p) for p in paths or ()]
     if not models:
@@ -51,8 +51,9 @@ def feedback_import(args) -> int:
 
 def monitor(args) -> int:
     from curation import Project
-    from training import load_model, monitor_table, production_scores, recalibrate
-    from training import monitor as run_monitor
+    from training.artifacts import load_model
+    from training.production import monitor as run_monitor
+    from training.production import monitor_table, production_scores, recalibrate
 
     if args.recalibrate_if_drift and not args.out:
         from curation import WorkbenchError
@@ -97,8 +98,9 @@ def monitor(args) -> int:
 
 def recalibrate(args) -> int:
     from curation import Project
-    from training import load_model, recalibration_table
-    from training import recalibrate as run
+    from training.artifacts import load_model
+    from training.production import recalibrate as run
+    from training.production import recalibration_table
 
     model = load_model(args.model)
     with Project(args.project or model.card.project) as project:
@@ -125,8 +127,8 @@ def recalibrate(args) -> int:
 
 def watch(args) -> int:
     from curation import Project
-    from training import load_model
-    from training import watch as run_watch
+    from training.artifacts import load_model
+    from training.production import watch as run_watch
 
     model = load_model(args.model)
     review = None

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Sequence
 
 import curation
-from curation import CONTEXTS, FORMATS, WorkbenchError  # light: no pandas until a verb runs
+from curation import CONTEXTS, WorkbenchError
+from curation.ingest import FORMATS
 
 from ._verbs import DIR, JSON, add_verb
 

@@ -42,7 +42,7 @@ def _dataset_verb(verb):
 
 
 def push_tagged(args) -> int:
-    from training import load_model
+    from training.artifacts import load_model
     from workbench.review import push_selection
 
     model = load_model(args.model) if args.model else None

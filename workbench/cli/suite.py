@@ -24,7 +24,8 @@ def add_starter(args) -> int:
 
 
 def expand(args) -> int:
-    from curation import Project, expand_project_suites, leakage_report
+    from curation import Project
+    from curation.suites import expand_project_suites, leakage_report
 
     with Project(args.dir) as project:
         cases = expand_project_suites(project.root, project.taxonomy)
@@ -45,7 +46,8 @@ def expand(args) -> int:
 
 
 def status(args) -> int:
-    from curation import Project, case_review_state, read_cases
+    from curation import Project
+    from curation.suites import case_review_state, read_cases
 
     with Project(args.dir) as project:
         cases = [c for c in read_cases(project.root) if c.side == "test"]
@@ -63,7 +65,7 @@ def status(args) -> int:
 
 
 def run(args) -> int:
-    from training import load_model
+    from training.artifacts import load_model
 
     model = load_model(args.model)
     result = model.run_suite(variant=args.variant)

@@ -20,7 +20,7 @@ other ``workbench`` packages.
 
 from typing import TYPE_CHECKING
 
-from curation import lazy_names
+from foundation import lazy_names
 
 if TYPE_CHECKING:  # imported on first use: the command line's parser reads only the provider names
     from .base import GenerationStats, Item, Provider, SeedSpec, Slot

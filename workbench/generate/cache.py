@@ -14,7 +14,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Mapping
 
-from curation import immediate_transaction, utc_now
+from foundation import immediate_transaction, utc_now
 
 from .base import Item
 

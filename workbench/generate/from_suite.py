@@ -1,7 +1,7 @@
 """``--from-suite``: a model's failing functionalities become seeds and pending batches built from the
 suites' **train-side** material only.
 
-For each functionality the model fails (its gate verdict on the suites, :meth:`training.ModelDirectory.run_suite`),
+For each functionality the model fails (its gate verdict on the suites, :meth:`training.artifacts.ModelDirectory.run_suite`),
 and for each of its **contrasts** (the functionalities it passes that expect the opposite on one of the
 failing one's labels: negated hate and counter-speech for explicit derogation):
 
@@ -32,7 +32,8 @@ import hashlib
 import math
 from typing import Any, Iterable, Sequence
 
-from curation import Project, SuiteCase, WorkbenchError, normalise_text, read_cases
+from curation import Project, WorkbenchError, normalise_text
+from curation.suites import SuiteCase, read_cases
 
 from .base import GenerationStats, Item, SeedSpec, Slot
 from .perturbation import obfuscate_word, perturb
@@ -169,7 +170,7 @@ def generate_from_suite(
 
     ``n``: items per batch (default: twice the functionality's train-side cases, at most 200).
     ``use_llm``: also ask the configured openai-compatible endpoint (default: when one is configured).
-    ``result``: the model's :class:`training.SuiteResult` when the caller ran the suites already (e.g. on
+    ``result``: the model's :class:`training.evaluation.SuiteResult` when the caller ran the suites already (e.g. on
     cases the model was not trained with); by default the model's own gate cases are run. ``contrast``: also
     the passing functionalities that expect the opposite on a failing one's label (see the module docstring;
     on by default). ``round``: the loop turn (each turn's batches are new ones, see :class:`SuiteProvider`).
@@ -219,7 +220,7 @@ def _pick_seeds(project: Project, result, cases: list[SuiteCase], *, contrast: b
     """The seeds to generate for: every failing functionality with train-side material and an unquarantined
     seed, then its contrasts (only beside such material: alone they would teach the opposite shortcut).
     Returns (seed ids, contrasts, skipped functionalities with why)."""
-    from curation import load_suites
+    from curation.suites import load_suites
 
     failing = [f.subject for f in result.verdict.failures if f.kind == "functionality"]
     functionalities = {f.name: f for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
@@ -255,7 +256,7 @@ def balanced_sizes(seeds: Sequence[str], cases: Sequence[SuiteCase], n: int | No
     carries no label (identity balance by construction; :class:`SuiteProvider` spreads a batch evenly over
     the groups).
 
-    >>> from curation import SuiteCase
+    >>> from curation.suites import SuiteCase
     >>> c = lambda f, e, g: SuiteCase(f"{f}{g}", "s", f, f"{g} x", "train", e, "T2", fillers={"group": g})
     >>> cases = [c("hateful", {"hate": 1}, g) for g in "ab"] + [c(f, {"hate": 0}, g) for f in ("neg", "neutral") for g in "ab"]
     >>> balanced_sizes(["suite-hateful", "suite-neg", "suite-neutral"], cases, 10)

@@ -23,7 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterator, Sequence
 
-from curation import Taxonomy, WorkbenchError, normalise_text, shingles
+from curation import Taxonomy, WorkbenchError, normalise_text
+from curation.ingest import shingles
 
 from .base import GenerationStats, Item, SeedSpec, Slot
 from .prompt import build_messages, prompt_hash, response_format

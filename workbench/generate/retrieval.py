@@ -51,7 +51,7 @@ class RetrievalProvider:
     ----------
     pool : sequence of str
         Unlabelled real texts to draw from.
-    encoder : training.Encoder
+    encoder : training.families.Encoder
         With the project's cache directory, so embeddings are shared with training.
     positives : mapping label -> sequence of str
         Known positive texts per label (for the direction of overlap items).

@@ -93,7 +93,7 @@ def make_provider(
             **{**settings, **options},
         )
     if name == "retrieval":
-        from training import Encoder
+        from training.families import Encoder
 
         from .retrieval import RetrievalProvider
 
@@ -101,7 +101,7 @@ def make_provider(
         frame = everything[everything["status"] == "active"]
         sources: list[str] = []
         if pool:
-            from curation import read_file
+            from curation.ingest import read_file
 
             fmt = "jsonl" if str(pool).endswith((".jsonl", ".jsonl.gz")) else "csv"
             texts = [r.text for r in read_file(pool, fmt, label_columns={}).records if isinstance(r.text, str)]
@@ -156,7 +156,7 @@ def generate(
     default), with provenance: provider, model, params, seed version, batch, prompt hash.
     """
     if seeds_file is not None:
-        from curation import read_seeds
+        from curation.ingest import read_seeds
 
         in_file = {sd["id"] for sd in read_seeds(seeds_file).seeds}
         only = in_file if only is None else only & in_file

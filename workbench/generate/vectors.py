@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from curation import Project, atomic_write_text
+from curation import Project
+from foundation import atomic_write_text
 
 __all__ = ["regression_vectors", "write_regression_vectors"]
 

@@ -395,7 +395,7 @@ class EmbeddingMap:
         """A standalone HTML file (plotly.js inlined: opens without a server or network)."""
         import plotly.io as pio
 
-        from curation import atomic_write_text
+        from foundation import atomic_write_text
 
         fig = self.figure
         atomic_write_text(

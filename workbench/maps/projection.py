@@ -11,7 +11,7 @@ needs 6 s for 100,000 records) and the extra layout epochs of ``transform`` (a p
 among its neighbours, without moving anything else, is what an analyst watching the map wants).
 
 :func:`build_map` ties this to a project: embeddings come from the training embedding cache
-(``training.Encoder``, ``DIR/cache/embeddings.sqlite``), projections are cached under
+(``training.families.Encoder``, ``DIR/cache/embeddings.sqlite``), projections are cached under
 ``DIR/cache/maps/`` by (snapshot id, encoder, parameters), and later records reuse the newest cached
 projection for the same encoder and parameters until a refit is asked for.
 """
@@ -29,8 +29,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from curation import Project, WorkbenchError, atomic_write_bytes, atomic_write_text, utc_now
-from training import DEFAULT_ENCODER, BatchJobs, Encoder, LocalJobs, embed_texts, node_name
+from curation import Project, WorkbenchError
+from foundation import atomic_write_bytes, atomic_write_text, utc_now
+from training import BatchJobs, LocalJobs, embed_texts, node_name
+from training.families import DEFAULT_ENCODER, Encoder
 
 __all__ = ["ProjectionParams", "Projection", "MapData", "PlaceBlocks", "build_map"]
 
@@ -302,7 +304,7 @@ class MapData:
 
 
 def _model_scores(frame: pd.DataFrame, model) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    from training import ModelDirectory, load_model
+    from training.artifacts import ModelDirectory, load_model
 
     model = model if isinstance(model, ModelDirectory) else load_model(model)
     probs = np.asarray(model.predictor("torch")(frame["text"].tolist()), dtype=np.float32)

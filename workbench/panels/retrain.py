@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from curation import Project, WorkbenchError, utc_now
+from curation import Project, WorkbenchError
+from foundation import utc_now
 
 from ._base import Panel, table_html
 
@@ -32,7 +33,8 @@ class RetrainPanel(Panel):
     ):
         import ipywidgets as w
 
-        from training import ENCODERS, RECIPES, TRAIN_STEPS
+        from training import RECIPES, TRAIN_STEPS
+        from training.families import ENCODERS
 
         super().__init__()
         self.project = project
@@ -219,7 +221,7 @@ class RetrainPanel(Panel):
 
     def promote(self) -> dict:
         """Promote the last model's best variant; refused (and the button disabled) if its gate failed."""
-        from training import promote
+        from training.artifacts import promote
 
         if self.last_model is None or not (self.last_verdict or {}).get("passed"):
             self.promote_button.disabled = True

@@ -12,14 +12,14 @@ checks, Dawid-Skene over overlapping answers) and flags the careless, ``pull`` r
 applies their consequences to the store in one transaction (seed verdicts, batch acceptance and
 audits, corrected labels, confirmed false positives as hard negatives), ``prescreen`` scores pushed
 batches with the promoted model (it informs, never decides), ``loop`` is the review side of
-:func:`training.watch` (:class:`SampleReviewLoop`). The store-side state (pending / accepted / rejected batches, annotation events) lives in
+:func:`training.production.watch` (:class:`SampleReviewLoop`). The store-side state (pending / accepted / rejected batches, annotation events) lives in
 ``curation``. This package imports ``curation``, ``training`` (embeddings for the "find similar"
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
 
 from typing import TYPE_CHECKING
 
-from curation import lazy_names
+from foundation import lazy_names
 
 from . import datasets as _builtin_datasets  # noqa: F401  (registers the six built-in datasets)
 

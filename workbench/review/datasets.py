@@ -42,7 +42,7 @@ SAMPLING_STRATEGIES = ("uncertainty", "rare", "diverse", "mixed", "random")
 
 
 def _load_model(path):
-    from training import load_model
+    from training.artifacts import load_model
 
     return load_model(path)
 

@@ -64,7 +64,8 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9,
     where scoring and embedding run (a Ray cluster with ``batch_jobs("auto")``); this process by default,
     with the same results.
     """
-    from training import DEFAULT_ENCODER, LocalJobs, embed_texts, score_texts
+    from training import LocalJobs, embed_texts, score_texts
+    from training.families import DEFAULT_ENCODER
 
     labels = list(model.labels)
     frame = project.frame(active_only=True)

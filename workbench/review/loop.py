@@ -1,4 +1,4 @@
-"""The review side of the production loop: :class:`SampleReviewLoop`, what :func:`training.watch` pushes its
+"""The review side of the production loop: :class:`SampleReviewLoop`, what :func:`training.production.watch` pushes its
 review sample through and pulls the answers from (training never imports this layer; it is handed one)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ __all__ = ["SampleReviewLoop"]
 
 
 class SampleReviewLoop:
-    """The Argilla side of :func:`training.watch`: ``push`` sends a review sample to ``sample-review``
+    """The Argilla side of :func:`training.production.watch`: ``push`` sends a review sample to ``sample-review``
     (:func:`push_sample`), ``pull`` applies every submitted answer (:func:`workbench.review.pull`)."""
 
     def __init__(self, client, *, workspace: str | None = None, min_submitted: int = 1, seed: int = 0):

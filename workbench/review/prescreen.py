@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from curation import Project, utc_now
+from curation import Project
+from foundation import utc_now
 
 __all__ = ["prescreen_batches", "record_scores"]
 

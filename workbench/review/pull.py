@@ -227,7 +227,7 @@ def pull_suite(ctx: PullContext) -> dict:
 
 def suite_review_report(project: Project) -> dict[str, Any]:
     """Kept / pending / disputed test-side cases per functionality, and the disputed cases."""
-    from curation import case_review_state, read_cases
+    from curation.suites import case_review_state, read_cases
 
     cases = [c for c in read_cases(project.root) if c.side == "test"]
     state = case_review_state(project.store.events(), [c.id for c in cases])

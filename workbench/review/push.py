@@ -77,7 +77,7 @@ def dataset_for(
 
 
 def _encoder(project: Project):
-    from training import Encoder
+    from training.families import Encoder
 
     return Encoder(cache_dir=project.root / "cache")
 
@@ -239,7 +239,7 @@ def push_batches(
     ]
     sample = pd.concat(parts) if parts else frame.iloc[:0]
     if model is None:
-        from training import promoted_model
+        from training.artifacts import promoted_model
 
         model = promoted_model(project)
     figures: dict[str, dict] = {}
@@ -377,7 +377,7 @@ def push_suite(
 ) -> dict[str, int]:
     """The test-side cases of the project's expanded suites into ``suite-review`` (each case needs
     ``min_submitted`` answers: two by default, the number a case needs to stay in the gate)."""
-    from curation import load_suites, read_cases
+    from curation.suites import load_suites, read_cases
 
     cases = [c for c in read_cases(project.root) if c.side == "test"]
     if not cases:
@@ -412,10 +412,10 @@ def push_sample(
     """``n`` production pool posts nobody has labelled yet, picked by ``strategy`` (see
     :mod:`training.production._sampling`), into ``sample-review`` with ``model``'s probabilities as suggestions and
     the reason each was picked in its metadata. Pulled answers label the pool posts (``workbench review pull``).
-    ``scores``: the unlabelled posts' scores when the caller has them already (:func:`training.watch`)."""
+    ``scores``: the unlabelled posts' scores when the caller has them already (:func:`training.production.watch`)."""
     from collections import Counter
 
-    from training import drift_reference, production_scores, select_for_review
+    from training.production import drift_reference, production_scores, select_for_review
 
     pool = project.production()
     pool = pool[[not labels for labels in pool["labels"]]].reset_index(drop=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from curation import Registry
+from foundation import Registry
 
 from .answers import collect_answers
 

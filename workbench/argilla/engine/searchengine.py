@@ -27,7 +27,7 @@ from argilla_server.search_engine.base import (
     TextQuery,
 )
 
-from curation import immediate_transaction
+from foundation import immediate_transaction
 
 from .documents import enum_value, json_path, suggestion_doc, to_json
 from .query import SqlParams, filter_sql, fts_query, order_by_sql

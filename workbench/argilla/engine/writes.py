@@ -1,6 +1,6 @@
 """Writing to the index: records (text rows, responses, vectors), responses, whole datasets.
 
-Each function runs inside the caller's transaction (see :func:`curation.immediate_transaction`).
+Each function runs inside the caller's transaction (see :func:`foundation.immediate_transaction`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,261 @@
+"""Functional suites as gates: a model's pass rate per functionality and per label on the test-side
+cases of its project's suites (:mod:`curation.suites._suites`), at the model's thresholds.
+
+A case passes when every label it expects (1 or 0) that the model has is decided as expected. A
+functionality fails the gate when its pass rate is under its ``min_pass`` (tier defaults:
+:data:`curation.suites.SUITE_MIN_PASS`); a ``known_gap`` functionality is reported as a note, never failing.
+The cases a model is gated on are copied into its directory (``suite_cases.jsonl``) when it is
+trained, so every variant (torch, ONNX fp32 / fp16 / int8) is gated on the same cases.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from curation import Project
+from curation.suites import SuiteCase, case_review_state, read_cases
+from foundation import atomic_write_text
+
+from ._gates import GateFailure, GateVerdict
+
+__all__ = [
+    "SuiteResult",
+    "run_suite",
+    "gate_cases",
+    "write_suite_cases",
+    "read_suite_cases",
+    "compare_suites",
+    "SUITE_REGRESSION",
+]
+
+SUITE_REGRESSION = 0.05
+"""A functionality regressed when its pass rate fell by more than this against the promoted model, or fell
+under its minimum where the promoted model met it."""
+
+SUITE_FILE = "suite_cases.jsonl"
+
+
+@dataclass
+class SuiteResult:
+    """Pass rates per functionality and per label, failing cases, and the gate verdict."""
+
+    functionalities: pd.DataFrame  # index functionality: suite, cases, passed, pass_rate, min_pass, tier, known_gap
+    labels: pd.DataFrame  # index label: cases, passed, pass_rate
+    cases: pd.DataFrame  # one row per case: id, functionality, text, expect, passed, probs of the expected labels
+    verdict: GateVerdict
+    pending: int = 0  # test-side cases not yet kept by review (left out unless asked for)
+    disputed: list[dict[str, Any]] = field(default_factory=list)
+
+    def by_group(self, slot: str = "group") -> pd.DataFrame:
+        """The unintended-bias table (Dixon et al. 2018): per value of filler ``slot`` (each protected group
+        the test-side cases name), the benign cases (every expected label 0) and the share the model fired
+        on (``fpr``), the hateful ones (some label expected 1) and the share it missed (``fnr``). A group
+        whose ``fpr`` stands above the others' is one the model treats as a label by itself."""
+        cols = ["benign", "false_positives", "fpr", "hateful", "false_negatives", "fnr"]
+        rows = {}
+        for fill, expect, passed in zip(self.cases.get("fillers", []), self.cases["expect"], self.cases["passed"]):
+            group = (fill or {}).get(slot)
+            if group is None:
+                continue
+            r = rows.setdefault(group, dict.fromkeys(cols, 0))
+            kind = "hateful" if any(v == 1 for v in expect.values()) else "benign"
+            r[kind] += 1
+            r["false_negatives" if kind == "hateful" else "false_positives"] += int(not passed)
+        table = pd.DataFrame.from_dict(rows, orient="index", columns=cols).sort_index()
+        table.index.name = slot
+        for rate, n, k in (("fpr", "false_positives", "benign"), ("fnr", "false_negatives", "hateful")):
+            table[rate] = (table[n] / table[k].where(table[k] > 0)).round(4)
+        return table
+
+    def summary(self) -> dict[str, Any]:
+        """``{functionality: pass rate}``, each one's cases / min_pass / known_gap, the overall rate
+        (JSON-friendly; what a variant's card entry keeps under ``suite``)."""
+        f = self.functionalities
+        return {
+            "functionalities": {k: round(float(v), 4) for k, v in f["pass_rate"].items()},
+            "details": {
+                k: {
+                    "cases": int(r["cases"]),
+                    "passed": int(r["passed"]),
+                    "min_pass": float(r["min_pass"]),
+                    "known_gap": bool(r["known_gap"]),
+                }
+                for k, r in f.iterrows()
+            },
+            "overall": round(float(self.cases["passed"].mean()), 4) if len(self.cases) else None,
+            "passed": self.verdict.passed,
+            "pending": self.pending,
+        }
+
+
+def gate_cases(
+    project: Project, *, include_pending: bool = False, min_answers: int = 2
+) -> tuple[list[SuiteCase], dict]:
+    """The test-side cases a model of ``project`` is gated on: those review kept, plus the pending ones
+    with ``include_pending``; and what was left out (pending count, disputed cases per functionality)."""
+    cases = [c for c in read_cases(project.root) if c.side == "test"]
+    if not cases:
+        return [], {"pending": 0, "disputed": []}
+    state = case_review_state(project.store.events(), [c.id for c in cases], min_answers=min_answers)
+    by_id = dict(zip(state["case_id"], state["state"]))
+    kept = [c for c in cases if by_id[c.id] == "kept" or (include_pending and by_id[c.id] == "pending")]
+    disputed = [
+        {"case_id": c.id, "functionality": c.functionality, "text": c.text} for c in cases if by_id[c.id] == "disputed"
+    ]
+    return kept, {"pending": sum(1 for c in cases if by_id[c.id] == "pending"), "disputed": disputed}
+
+
+def write_suite_cases(path: Path, cases: Sequence[SuiteCase], left_out: dict) -> None:
+    atomic_write_text(
+        path,
+        json.dumps({"left_out": left_out})
+        + "\n"
+        + "".join(json.dumps(c.to_dict(), sort_keys=True) + "\n" for c in cases),
+    )
+
+
+def read_suite_cases(path: Path) -> tuple[list[SuiteCase], dict]:
+    """The cases a model directory is gated on and what was left out when it was trained."""
+    if not path.exists():
+        return [], {"pending": 0, "disputed": []}
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    head = json.loads(lines[0])
+    return [SuiteCase(**json.loads(line)) for line in lines[1:]], head.get("left_out", {})
+
+
+def run_suite(
+    cases: Sequence[SuiteCase],
+    predict: Callable[[list[str]], np.ndarray],
+    *,
+    label_names: Sequence[str],
+    thresholds: Sequence[float],
+    worst: int = 3,
+    left_out: dict | None = None,
+) -> SuiteResult:
+    """Score ``cases`` with ``predict`` (texts -> probabilities, one column per label) at ``thresholds``.
+
+    Each functionality needs its cases' ``min_pass`` (its own, else its tier's). Expected labels the model does not have are ignored; a case none of whose expected labels the model
+    has is left out. The verdict lists failing functionalities with their ``worst`` cases (furthest
+    on the wrong side of the threshold)."""
+    names = list(label_names)
+    thr = np.asarray(thresholds, dtype=float)
+    usable = [c for c in cases if any(lab in names for lab in c.expect)]
+    probs = predict([c.text for c in usable]) if usable else np.zeros((0, len(names)))
+    rows = []
+    pairs = []
+    for c, p in zip(usable, probs):
+        ok, margin = True, 0.0
+        for lab, want in c.expect.items():
+            if lab not in names:
+                continue
+            j = names.index(lab)
+            fired = bool(p[j] >= thr[j])
+            hit = fired == bool(want)
+            pairs.append((lab, hit))
+            ok &= hit
+            if not hit:
+                margin = max(margin, abs(float(p[j]) - float(thr[j])))
+        rows.append(
+            {
+                "id": c.id,
+                "suite": c.suite,
+                "functionality": c.functionality,
+                "text": c.text,
+                "expect": dict(c.expect),
+                "passed": ok,
+                "miss": margin,
+                "probs": {lab: round(float(p[names.index(lab)]), 4) for lab in c.expect if lab in names},
+                "tier": c.tier,
+                "min_pass": c.min_pass,
+                "known_gap": c.known_gap,
+                "fillers": dict(c.fillers),
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "suite",
+            "functionality",
+            "text",
+            "expect",
+            "passed",
+            "miss",
+            "probs",
+            "tier",
+            "min_pass",
+            "known_gap",
+            "fillers",
+        ],
+    )
+    func_rows = []
+    for name, g in table.groupby("functionality", sort=True):
+        tier = g["tier"].iloc[0]
+        need = g["min_pass"].iloc[0]
+        func_rows.append(
+            {
+                "functionality": name,
+                "suite": g["suite"].iloc[0],
+                "cases": len(g),
+                "passed": int(g["passed"].sum()),
+                "pass_rate": float(g["passed"].mean()),
+                "min_pass": float(need),
+                "tier": tier,
+                "known_gap": bool(g["known_gap"].iloc[0]),
+            }
+        )
+    funcs = pd.DataFrame(
+        func_rows, columns=["functionality", "suite", "cases", "passed", "pass_rate", "min_pass", "tier", "known_gap"]
+    ).set_index("functionality")
+    lab = pd.DataFrame(pairs, columns=["label", "hit"])
+    labels = (
+        lab.groupby("label")["hit"].agg(cases="size", passed="sum", pass_rate="mean")
+        if len(lab)
+        else pd.DataFrame(columns=["cases", "passed", "pass_rate"])
+    )
+    failures, notes = [], []
+    for name, f in funcs.iterrows():
+        if f["pass_rate"] >= f["min_pass"]:
+            continue
+        bad = table[(table["functionality"] == name) & ~table["passed"]].sort_values("miss", ascending=False)
+        examples = "; ".join(f"{t!r} {p}" for t, p in zip(bad["text"].head(worst), bad["probs"].head(worst)))
+        failure = GateFailure(
+            "functionality",
+            str(name),
+            f"pass rate ({f['passed']}/{f['cases']}; worst: {examples})",
+            f"{f['pass_rate']:.3f}",
+            f">= {f['min_pass']}",
+            tier=f["tier"],
+        )
+        (notes if f["known_gap"] else failures).append(failure)
+    verdict = GateVerdict(passed=not failures, failures=failures, checked=len(funcs), notes=notes)
+    left_out = dict(left_out or {})
+    return SuiteResult(
+        funcs, labels, table, verdict, int(left_out.get("pending", 0)), list(left_out.get("disputed", []))
+    )
+
+
+def compare_suites(candidate: dict[str, Any], promoted: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per functionality both models ran: pass rates, delta and ``regression`` (:data:`SUITE_REGRESSION`);
+    arguments are two variants' ``suite`` summaries."""
+    out = {}
+    mins = candidate.get("details", {})
+    for name, rate in candidate.get("functionalities", {}).items():
+        if name not in promoted.get("functionalities", {}):
+            continue
+        before = promoted["functionalities"][name]
+        need = mins.get(name, {}).get("min_pass", 0.0)
+        delta = round(rate - before, 4)
+        out[name] = {
+            "pass_rate": rate,
+            "promoted": before,
+            "delta": delta,
+            "regression": bool(delta < -SUITE_REGRESSION or (rate < need <= before)),
+        }
+    return out
