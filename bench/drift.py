@@ -220,7 +220,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     model = _model(args, out)
     t_model = time.perf_counter() - t0
-    holdout_frame = model._data()
+    holdout_frame = model.split("holdout")[0]
     holdout = holdout_frame[holdout_frame["split"] == "holdout"][["text", "hate", "offensive"]]
     stream = build_stream(holdout, args.per_day)
     name = model.root.name

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from training.artifacts import load_model
+from training.evaluation import suite_result
 
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _SPACED = re.compile(r"\b(?:\w ){2,}\w\b")  # three or more single letters with single spaces between
@@ -43,7 +44,7 @@ def normalise_spelling(text: str) -> str:
 def pass_rates(model, result, predict) -> pd.DataFrame:
     """Pass rate per functionality, as scored (``result``, of ``predict``) and with the normaliser in front."""
     raw = result.functionalities
-    normalised = model.run_suite(lambda texts: predict([normalise_spelling(t) for t in texts])).functionalities
+    normalised = suite_result(model, lambda texts: predict([normalise_spelling(t) for t in texts])).functionalities
     return pd.DataFrame({"cases": raw["cases"], "as scored": raw["pass_rate"], "normalised": normalised["pass_rate"]})
 
 
@@ -83,7 +84,7 @@ def main(argv=None) -> None:
     for path in args.models:
         model = load_model(path)
         predict = model.predictor("torch")
-        result = model.run_suite(predict)  # scored once: both tables read it
+        result = suite_result(model, predict)  # scored once: both tables read it
         print(f"== {path} (threshold per label: {dict(zip(model.labels, model.thresholds))})")
         print(pass_rates(model, result, predict).round(3).to_string())
         table = members_on_failures(model, result)

@@ -39,12 +39,13 @@ sum(c.side == "test" for c in cases), sum(c.side == "train" for c in cases), len
 
 # %%
 from training import TrainSpec, train_model
+from training.evaluation import suite_result
 
 # heads: the packaged MiniLM, frozen, with a head per label (a minute or two here). A bag-of-words model
 # (recipe="tfidf") cannot learn what the suites ask once groups are named on both signs: try it and see.
 spec = TrainSpec(recipe="heads", mix=False, suite_pending=True)
 m0 = train_model(project, project.root / "models" / "suite-m0", spec)
-r0 = m0.run_suite()
+r0 = suite_result(m0)
 r0.functionalities
 
 # %%

@@ -28,10 +28,10 @@ from .artifacts._card import ModelCard, ProductionMix, ProductionRecord, label_p
 from .artifacts._modeldir import ModelDirectory, split_arrays
 from .artifacts._modelset import ModelSet
 from .artifacts._policy import tune_bands
-from .artifacts._promotion import compare_with_promoted, production_slice, promoted_model
-from .evaluation._gates import GateVerdict
-from .evaluation._metrics import evaluate_slices, pr_figure, reliability_figure, write_model_report
+from .artifacts._promotion import promoted_model, promoted_variant
+from .evaluation._candidate import evaluate_candidate
 from .evaluation._parity import PARITY_RULE
+from .evaluation._report import GateReport
 from .evaluation._suites import SUITE_FILE, gate_cases, write_suite_cases
 from .evaluation._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 from .families._contract import neural_members
@@ -51,7 +51,6 @@ __all__ = [
     "train_model_set",
     "snapshot_frame",
     "curriculum_phases",
-    "compare_with_promoted",
 ]
 
 log = logging.getLogger("workbench.training")
@@ -360,18 +359,29 @@ def write_run(run: TrainingRun, out, clf, monitor: EpochMonitor, tuning: Tuning)
     return ModelDirectory.create(out, card, clf)
 
 
-def gate_run(run: TrainingRun, model: ModelDirectory) -> None:
-    """One evaluation on holdout (and on the production slice when the snapshot has one), the gates, the
-    report and the comparison with the promoted model."""
-    slice_ = split_arrays(run.view, run.names, "production_holdout")
-    _evaluate_and_report(
+def gate_run(run: TrainingRun, model: ModelDirectory) -> GateReport:
+    """Score and decide (:func:`training.evaluation.evaluate_candidate`): holdout, the production slice when
+    the snapshot has one, the gates, the comparison with the promoted model and the report; the card records
+    it."""
+    production = split_arrays(run.view, run.names, "production_holdout")
+    promoted = promoted_model(run.project)
+    card = model.card
+    if promoted is not None:  # known gaps the promoted model passed must keep passing
+        gate = promoted.card.variants["torch"].gate if "torch" in promoted.card.variants else None
+        card.graduated_vectors = sorted(
+            set(promoted.card.graduated_vectors) | set(gate.passed_known_gaps if gate is not None else [])
+        )
+    report = evaluate_candidate(
         model,
-        run.project,
-        run.spec,
-        run.manifest["snapshot_id"],
-        run.holdout,
-        production=slice_ if len(slice_[1]) else None,
+        holdout=run.holdout,
+        production=production if len(production[1]) else None,
+        promoted=promoted,
+        promoted_variant=(promoted_variant(run.project) or "torch") if promoted is not None else "torch",
+        variants=["torch"],
+        probs=model.classifier().predict_proba(run.holdout[1]),
+        report_title=f"Model {model.root.name} ({run.spec.recipe}, snapshot {run.manifest['snapshot_id']})",
     )
+    return model.record(report)
 
 
 def _card(run: TrainingRun, clf, monitor: EpochMonitor, tuning: Tuning) -> ModelCard:
@@ -502,69 +512,6 @@ class _StepReporter:
         yield
         if self.on_step:
             self.on_step(name, "done")
-
-
-def _evaluate_and_report(
-    model: ModelDirectory,
-    project: Project,
-    spec: TrainSpec,
-    snapshot_id: str,
-    holdout: tuple[pd.DataFrame, list[str], np.ndarray],
-    *,
-    production: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
-) -> None:
-    """The one holdout evaluation of the torch model: gate, comparison with the promoted model, report;
-    with ``production`` (the snapshot's production_holdout posts), the production slice beside it."""
-    hold_frame, hold_texts, hold_y = holdout
-    card = model.card
-    promoted = promoted_model(project)
-    if promoted is not None:  # known gaps the promoted model passed must keep passing
-        gate = promoted.card.variants["torch"].gate if "torch" in promoted.card.variants else None
-        card.graduated_vectors = sorted(
-            set(promoted.card.graduated_vectors) | set(gate.passed_known_gaps if gate is not None else [])
-        )
-    hold_probs = model.classifier().predict_proba(hold_texts)
-    torch_info = model.evaluate_variant("torch", holdout=holdout, probs=hold_probs)
-    card.variants = {"torch": torch_info}
-    card.metrics = summary = torch_info.summary
-    per_label = pd.DataFrame(torch_info.per_label).set_index("label")
-    if production is not None:
-        card.production = card.production or ProductionRecord()
-        card.production.slice = production_slice(model, production)
-    if promoted is not None:
-        card.comparison = compare_with_promoted(
-            model, promoted, holdout=holdout, probs=hold_probs, production=production
-        )
-    model.save_card()
-    _write_model_report(model, spec, snapshot_id, per_label, summary, torch_info.gate, hold_frame, hold_y, hold_probs)
-
-
-def _write_model_report(
-    model: ModelDirectory,
-    spec: TrainSpec,
-    snapshot_id: str,
-    per_label: pd.DataFrame,
-    summary: dict,
-    verdict: GateVerdict,
-    hold_frame: pd.DataFrame,
-    hold_y: np.ndarray,
-    hold_probs: np.ndarray,
-) -> None:
-    names, thresholds = model.labels, model.thresholds
-    slices = evaluate_slices(hold_frame, hold_y, hold_probs, thresholds, label_names=names)
-    write_model_report(
-        model.root / "report",
-        title=f"Model {model.root.name} ({spec.recipe}, snapshot {snapshot_id})",
-        per_label=per_label,
-        summary=summary,
-        slices=slices,
-        gate_lines=verdict.lines(),
-        figures={
-            "reliability": reliability_figure(hold_y, hold_probs, label_names=names),
-            "pr_curves": pr_figure(hold_y, hold_probs, thresholds, label_names=names),
-        },
-    )
-    per_label.to_csv(model.root / "report" / "holdout_per_label.csv")
 
 
 def train_model_set(project: Project, out, groups: Sequence[str], spec: TrainSpec | None = None, **kw) -> ModelSet:

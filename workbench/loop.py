@@ -147,10 +147,11 @@ def run_turns(
 
     ``train(k)`` trains and returns the model of turn ``k`` (1, 2, ...) on the project's current snapshot;
     ``review(project, made)`` reviews the batches a turn made (only accepted ones enter the snapshot);
-    ``suite(model)`` gives a model's suite result (default: ``model.run_suite()``, its gate cases);
+    ``suite(model)`` gives a model's suite result (default: :func:`training.evaluation.suite_result` of the model, its gate cases);
     ``evaluate(model)``, when given, is kept beside each model's suite result (e.g. held-out scores).
     ``generate_kw`` goes to :func:`generate_from_suite` (``n``, ``use_llm``, ``retrieve``, ...)."""
-    suite = suite or (lambda m: m.run_suite())
+    if suite is None:
+        from training.evaluation import suite_result as suite
     current, result = model, suite(model)
     history = LoopHistory(result, evaluate(model) if evaluate else None, start_model=model)
     for k in range(1, turns + 1):

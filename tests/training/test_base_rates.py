@@ -12,7 +12,7 @@ import pytest
 
 from curation import Project, Taxonomy
 from training import TrainSpec, train_model
-from training.evaluation import base_rate_setting, base_rate_weights, binary_rates
+from training.evaluation import GateReport, base_rate_setting, base_rate_weights, binary_rates
 from workbench.cli import main
 
 from ..conftest import shared
@@ -118,6 +118,6 @@ def test_a_mixed_project_meets_the_fpr_budget_at_the_production_rate_where_raw_t
             labels = json.loads(capsys.readouterr().out)["variants"]["torch"]["labels"]
             assert set(labels["hate"]) >= {"precision", "fpr", "precision_at_base_rate", "fpr_at_base_rate"}
             assert labels["hate"]["fpr_at_base_rate"] == pytest.approx(row["fpr_at_base_rate"])
-            table, _ = m.gate_table()
+            table, _ = GateReport.of(m).gate_table()
             assert {"precision_at_base_rate", "fpr_at_base_rate"} <= set(table.columns)
     assert fprs["raw"] > budget >= fprs["project"], fprs

@@ -66,8 +66,8 @@ def test_legacy_model_without_encoder_is_refused_by_model_export_and_project_exp
 
 @pytest.mark.parametrize("name", ["tfidf", "heads"])
 def test_legacy_cards_load_as_typed_cards_and_keep_what_they_hold(legacy, name):
-    from training.artifacts import CARD_FORMAT, ModelCard, VariantResult
-    from training.evaluation import GateVerdict
+    from training.artifacts import CARD_FORMAT, ModelCard
+    from training.evaluation import GateVerdict, VariantResult
 
     raw = json.loads((legacy / name / "model.json").read_text())
     assert raw["format"] == 1 and "parity_tolerance" in raw

@@ -19,6 +19,7 @@ from curation import Project, ReviewOutcome, Taxonomy
 from curation.production import production_records
 from training import TrainSpec, train_model
 from training.artifacts import load_model, promote
+from training.evaluation import GateReport
 from workbench.cli import main
 
 WORDS = "apple river window cloud music table garden paper stone light".split()
@@ -116,7 +117,7 @@ def test_labelled_production_posts_train_the_next_model_and_every_verdict_shows_
     # the card loads back typed, and the gate shows both slices
     again = load_model(m1.root).card
     assert again.production.mix.per_label == mix.per_label and again.production.slice.label_status == sl.label_status
-    report = m1.gate_report()
+    report = GateReport.of(m1).to_dict()
     assert report["production"]["labels"]["hate"]["status"] == "pass"
 
 
@@ -299,3 +300,51 @@ def test_cli_watch_prints_the_drift_and_the_next_step(world, capsys):
     assert main(["watch", str(p.root), "--model", str(m0.root), "--window", "7d", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["action"] == "none" and "hate" in result["alerting"] and result["drift"]["windows"]
+
+
+def test_one_gate_rule_changed_in_the_evaluation_changes_every_verdict(world, tmp_path, monkeypatch, capsys):
+    """train, ``workbench gate``, promote, watch --retrain, watch --recalibrate, ``workbench evaluate`` and the
+    retrain panel all get their verdict from training.evaluation (issue 44): a rule planted in its one gate
+    function (every label fails a made-up check) reaches every one of them; none has a copy of its own."""
+    from training import TrainSpec
+    from training.evaluation import GateFailure
+    from training.evaluation import _candidate as evaluation
+    from training.production import watch
+    from workbench.panels import RetrainPanel
+
+    root, p, m0, _ = world
+    assert m0.card.variants["torch"].passed  # without the planted rule, the same path passes
+    real = evaluation.gate_model
+
+    def planted(per_label, taxonomy, **kw):
+        verdict = real(per_label, taxonomy, **kw)
+        verdict.failures.append(GateFailure("label", "hate", "planted_rule", 0, "1", tier="T2"))
+        verdict.passed = False
+        return verdict
+
+    monkeypatch.setattr(evaluation, "gate_model", planted)
+    trained = train_model(p, tmp_path / "trained", TrainSpec(recipe="tfidf"))
+    assert not trained.card.variants["torch"].passed
+    assert "planted_rule" in [f.check for f in trained.card.variants["torch"].gate.failures]
+
+    assert main(["gate", str(trained.root)]) == 1
+    assert "planted_rule" in capsys.readouterr().out
+    with pytest.raises(Exception, match="planted_rule"):
+        promote(trained)
+
+    retrained = watch(p, m0, window="7d", retrain=True, out=tmp_path / "retrained")
+    assert retrained.gate["passed"] is False and "its gate failed" in retrained.next
+    assert "planted_rule" in [f["check"] for f in retrained.gate["variants"]["torch"]["failures"]]
+    recalibrated = watch(p, m0, window="7d", recalibrate=True, recalibrate_from="feedback", out=tmp_path / "recal")
+    assert recalibrated.gate["passed"] is False
+
+    panel = RetrainPanel(p, recipe="tfidf")
+    panel.export.value = False
+    panel.run()
+    assert panel.last_verdict["passed"] is False and panel.promote_button.disabled
+    assert not panel.gate_table.loc["hate", "passed"]
+
+    monkeypatch.setattr(evaluation, "gate_model", real)  # the rule back: a re-evaluation passes again
+    assert main(["evaluate", str(trained.root)]) == 0
+    capsys.readouterr()
+    assert main(["gate", str(trained.root)]) == 0

@@ -11,7 +11,7 @@ import pytest
 from curation import Project, Taxonomy, WorkbenchError
 from training import TrainSpec, train_model
 from training.artifacts import promote, promoted_model
-from training.evaluation import REGRESSION_TOLERANCE
+from training.evaluation import REGRESSION_TOLERANCE, GateReport
 from workbench.cli import main
 
 from ..conftest import REPO
@@ -48,7 +48,7 @@ def test_promote_refuses_a_regressed_model_and_accepts_it_with_a_reason(project,
     for rid in rng.choice(train, size=int(0.7 * len(train)), replace=False):
         project.store.set_labels(rid, {"offensive": 0}, actor="test")
     bad = train_model(project, tmp_path / "bad", spec)
-    regs = bad.regressions()
+    regs = GateReport.of(bad).regressions()
     assert regs and regs[0]["label"] == "offensive" and regs[0]["tolerance"] == REGRESSION_TOLERANCE["T3"]
     assert bad.card.variants["torch"].passed  # the gate itself passed: only the comparison stops it
     with pytest.raises(WorkbenchError, match="regressions: offensive F1 -") as e:

@@ -12,6 +12,7 @@ from curation import Project, Taxonomy
 from curation.suites import expand_project_suites
 from training import TrainSpec, train_model
 from training.artifacts import load_model
+from training.evaluation import GateReport
 from workbench.cli import main
 
 from ..zorg_world import zorg_project
@@ -183,7 +184,7 @@ def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promote
     panel = RetrainPanel(p, recipe="tfidf")
     panel.mix.value = False
     b = panel.run()
-    table = b.suite_table()
+    table = GateReport.of(b).suite_table()
     assert list(table.index) == ["plain", "says_zorg"] and {"promoted", "delta", "regression"} <= set(table.columns)
     assert (table["delta"] == 0).all() and not table["regression"].any() and table["passed"].all()
     assert "functional suites (test side)" in panel.result.value and "says_zorg" in panel.result.value

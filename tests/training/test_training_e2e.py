@@ -134,7 +134,7 @@ def test_gate_json_shows_status_minimum_and_intervals_per_label(heads_model, cap
 
     Taxonomy.from_dict(tax).save(heads_model.root / "taxonomy.yaml")
     try:
-        heads_model.evaluate_all()
+        heads_model.evaluate()
         main(["gate", str(heads_model.root), "--json"])
         after = json.loads(capsys.readouterr().out)["variants"]["torch"]
         assert after["labels"]["offensive"]["status"] == "insufficient_evidence"
@@ -143,7 +143,7 @@ def test_gate_json_shows_status_minimum_and_intervals_per_label(heads_model, cap
         )
     finally:
         Taxonomy.from_dict(TAXONOMY).save(heads_model.root / "taxonomy.yaml")
-        heads_model.evaluate_all()
+        heads_model.evaluate()
 
 
 def test_finetune_family_end_to_end(slice_project, tmp_path):
@@ -307,8 +307,7 @@ def test_int8_plan_keeps_the_lossiest_groups_in_fp32(heads_model, tmp_path):
     graph = onnx.load(str(m_dir / "onnx" / "model.int8.onnx"), load_external_data=False)
     assert sum(n.op_type == "MatMulInteger" for n in graph.graph.node) == plan["quantised_nodes"]
     assert plan["quantised_nodes"] + plan["kept_nodes"] == sum(len(v) for v in groups.values())
-    calib = model._data()
-    texts = calib[calib["split"] == "calib"]["text"].tolist()
+    _, texts, _ = model.split("calib")
     dp = np.abs(model.predictor("int8")(texts) - model.predictor("fp32")(texts)).max()
     assert dp <= bound + 1e-6 and dp == pytest.approx(plan["calib"]["max_abs_dp"], abs=1e-5)
     assert model.card.variants["int8"].decision_agreement is not None  # then gated on holdout

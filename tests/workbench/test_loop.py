@@ -14,7 +14,7 @@ import pytest
 from curation import Project, Taxonomy, normalise_text
 from curation.suites import balance_warnings, expand_suite, identity_balance, load_suite
 from training import TrainSpec, prepare_training, train_model
-from training.evaluation import run_suite
+from training.evaluation import run_suite, suite_result
 from workbench import STARTER_SUITES
 from workbench.generate import SuiteProvider, balanced_sizes, generate_from_suite
 from workbench.generate.base import GenerationStats, SeedSpec, Slot
@@ -70,7 +70,7 @@ def _train(p: Project, root: Path):
 def test_the_loop_fixes_a_planted_failure_and_stops_when_nothing_fails(tmp_path):
     p = _world(tmp_path / "p")
     m0 = train_model(p, tmp_path / "m0", SPEC)
-    assert [f.subject for f in m0.run_suite().verdict.failures] == ["negated_zorg"]
+    assert [f.subject for f in suite_result(m0).verdict.failures] == ["negated_zorg"]
     seen = []
     history = run_turns(
         p,

@@ -10,9 +10,7 @@ from ._card import (
     ModelCard,
     ProductionMix,
     ProductionRecord,
-    ProductionSlice,
     Recalibration,
-    VariantResult,
 )
 from ._int8 import INT8_CALIB_TARGET, matmul_groups, plan_int8
 from ._modeldir import ModelDirectory, load_model, split_arrays
@@ -20,16 +18,14 @@ from ._modelset import ModelSet, open_model
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._policy import ACTION_SEVERITY, BAND_PRECISION, Policy, tune_bands
 from ._predict import gate_status, predict_file, read_prediction_input, require_pass
-from ._promotion import compare_with_promoted, production_slice, promote, promoted_model, promoted_variant
+from ._promotion import promote, promoted_model, promoted_variant
 
 __all__ = [
     "CARD_FORMAT",
     "ModelCard",
     "ProductionMix",
     "ProductionRecord",
-    "ProductionSlice",
     "Recalibration",
-    "VariantResult",
     "ModelDirectory",
     "load_model",
     "split_arrays",
@@ -45,8 +41,6 @@ __all__ = [
     "BAND_PRECISION",
     "Policy",
     "tune_bands",
-    "compare_with_promoted",
-    "production_slice",
     "promote",
     "promoted_model",
     "promoted_variant",

@@ -1,6 +1,7 @@
-"""The model card (``MODEL/model.json``) as types: :class:`ModelCard` and one :class:`VariantResult`
-per evaluated variant, whose ``gate`` is a :class:`~training.evaluation.GateVerdict` of
-:class:`~training.evaluation.GateFailure` fields.
+"""The model card (``MODEL/model.json``) as types: :class:`ModelCard`, which records what the evaluation
+decided (one :class:`~training.evaluation.VariantResult` per evaluated variant, whose ``gate`` is a
+:class:`~training.evaluation.GateVerdict` of :class:`~training.evaluation.GateFailure` fields; the production
+slice; the comparison with the promoted model).
 
 Cards are versioned (``format``): version 2 is what :func:`training.train_model` writes now; version 1
 cards (written before the card had types; ``tests/fixtures/legacy_models``) load, with their gate
@@ -24,57 +25,18 @@ from typing import Any, Mapping, Sequence
 
 from curation import WorkbenchError
 
-from ..evaluation._gates import GateVerdict
+from ..evaluation._report import ProductionSlice, VariantResult
 
 __all__ = [
     "ModelCard",
-    "VariantResult",
     "CARD_FORMAT",
     "ProductionMix",
-    "ProductionSlice",
     "ProductionRecord",
     "Recalibration",
 ]
 
 CARD_FORMAT = 2
 _V1_RECIPES = {"fast": "heads", "finetune": "ensemble"}  # recipe names in version-1 cards
-
-
-@dataclass
-class VariantResult:
-    """One variant's holdout evaluation: metrics, its gate verdict and, for ONNX variants, the parity
-    figures against torch and the hash of the file that was gated."""
-
-    summary: dict[str, Any]
-    per_label: list[dict[str, Any]]
-    gate: GateVerdict
-    passed: bool
-    evaluated_at: str | None = None
-    sha256: str | None = None
-    decision_agreement: float | None = None
-    f1_delta_max: float | None = None
-    f1_delta_label: str | None = None
-    max_abs_diff_vs_torch: float | None = None
-    collapsed: list[str] | None = None
-    rule: dict[str, Any] | None = None
-    suite: dict[str, Any] | None = None  # functional suites: pass rate per functionality (training.evaluation._suites)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> VariantResult:
-        names = {f.name for f in dataclasses.fields(cls)} - {"extra", "gate"}
-        known = {k: v for k, v in data.items() if k in names}
-        extra = {k: v for k, v in data.items() if k not in names and k not in ("gate", "extra")}
-        return cls(
-            gate=GateVerdict.from_dict(data.get("gate") or {"passed": data.get("passed", False)}),
-            **{"summary": {}, "per_label": [], "passed": False, **known},
-            extra={**data.get("extra", {}), **extra},
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("gate", "extra")}
-        out = {k: v for k, v in out.items() if v is not None}
-        return {**out, "gate": self.gate.to_dict(), **self.extra}
 
 
 def _from_mapping(cls, data: Mapping[str, Any] | None, renames: Mapping[str, str] | None = None):
@@ -113,19 +75,6 @@ class ProductionMix:
     repeat: int = 1  # each post counted this many times in the fit (curation.views.production_part)
     per_label: dict[str, dict[str, int]] = field(default_factory=dict)
     refused: list[dict[str, Any]] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class ProductionSlice:
-    """The gate's production slice: the model on ``production_holdout`` posts (labelled on the team's own
-    platform, never trained or tuned on), per label with the status the tier gate gives it there, and the
-    comparison with the promoted model on the same posts when there was one."""
-
-    posts: int = 0
-    per_label: list[dict[str, Any]] = field(default_factory=list)
-    label_status: dict[str, str] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
 

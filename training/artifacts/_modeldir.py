@@ -12,9 +12,10 @@
     MODEL/regression_vectors.yaml  the project's regression vectors at training time, if any
 
 :class:`ModelDirectory` reads the card, loads the classifier, builds predictors for torch and each
-ONNX variant, re-evaluates and re-gates them on the snapshot's **holdout** (with the parity rule of
-``_parity``: decision agreement with torch, per-label F1 deltas, no collapsed outputs) and exports
-ONNX (int8 planned on calib by ``_int8``). Model directories written by earlier versions keep loading.
+ONNX variant, serves them through the policy layer, reads the splits of the snapshot it was trained on,
+records what an evaluation decided (:meth:`ModelDirectory.record`; scoring and deciding are
+:func:`training.evaluation.evaluate_candidate`'s) and exports ONNX (int8 planned on calib by ``_int8``).
+Model directories written by earlier versions keep loading.
 """
 
 from __future__ import annotations
@@ -28,13 +29,12 @@ import pandas as pd
 
 from curation import Taxonomy, WorkbenchError, load_taxonomy
 from curation.views import read_snapshot, task_view
-from foundation import utc_now
+from foundation import WorkbenchDeprecationWarning
 
-from ..evaluation._gates import GateVerdict, gate_model, load_vectors, run_vectors
-from ..evaluation._metrics import evaluate
-from ..evaluation._parity import parity_check
+from ..evaluation._candidate import evaluate_candidate, suite_result
+from ..evaluation._report import GateReport, VariantResult, best_variant
 from ..families._contract import file_sha256, load_classifier, neural_members, write_json
-from ._card import CARD_FORMAT, ModelCard, VariantResult
+from ._card import CARD_FORMAT, ModelCard, ProductionRecord
 from ._int8 import plan_int8, quantize_int8
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._policy import Policy
@@ -44,34 +44,13 @@ __all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "read_
 MODEL_FORMAT = CARD_FORMAT
 
 
-_GATE_FIGURES = (
-    "threshold",
-    "positives",
-    "precision",
-    "recall",
-    "f1",
-    "fpr",
-    "precision_at_base_rate",
-    "fpr_at_base_rate",
-    "recall_ci",
-    "precision_ci",
-    "fpr_ci",
-    "band_precision",
-)
-"""What ``gate_report`` (``workbench gate --json``) shows of each label, beside its status and minimum."""
+def _moved(old: str, new: str) -> None:
+    import warnings
 
-
-def _plain(value: Any) -> Any:
-    """A JSON-friendly figure: NaN as ``None``."""
-    return None if isinstance(value, float) and np.isnan(value) else value
-
-
-def _bands_text(bands: Any) -> str:
-    """``hide 0.97 (n 31), warn 0.85 (n 60)``: a band's holdout precision and the rows it acts on."""
-    if not isinstance(bands, dict):
-        return ""
-    return ", ".join(
-        f"{b} {'-' if v['precision'] is None else format(v['precision'], '.2f')} (n {v['n']})" for b, v in bands.items()
+    warnings.warn(
+        f"ModelDirectory.{old} moved to {new} (the old method goes in the next release)",
+        WorkbenchDeprecationWarning,
+        stacklevel=3,
     )
 
 
@@ -199,13 +178,8 @@ class ModelDirectory:
         return float(sum(w[i] for i in neural_idx)), lexical
 
     def best_variant(self) -> str:
-        """The fastest variant that passed its gate: int8, then fp32, then fp16 (slower than fp32 on
-        CPUs without fp16 arithmetic), then torch."""
-        for v in ("int8", "fp32", "fp16", "torch"):
-            info = self.card.variants.get(v)
-            if info is not None and info.passed:
-                return v
-        return "torch"
+        """The fastest variant that passed its gate (:func:`training.evaluation.best_variant`)."""
+        return best_variant(self.card.variants)
 
     def serving_variant(self) -> str:
         """The variant that serves this model: the promoted one when this model is its project's promoted
@@ -216,147 +190,6 @@ class ModelDirectory:
             return entry["variant"]
         return self.best_variant()
 
-    def gate_report(self) -> dict[str, Any]:
-        """The gate verdict of every evaluated variant, the best variant and whether it passed.
-
-        ``{"variants": {name: {"passed", "failures", "max_abs_diff_vs_torch", "decision_agreement",
-        "f1_delta_max", "labels": {label: {"precision", "recall", "f1", "fpr", "precision_at_base_rate",
-        "fpr_at_base_rate", ...}}}}, "best_variant": ...,
-        "passed": ...}``; ``passed`` is what ``workbench gate`` turns into its exit code."""
-        variants = self.card.variants
-        best = self.best_variant()
-        return {
-            "variants": {
-                v: {
-                    "passed": i.passed,
-                    "failures": [f.to_dict() for f in i.gate.failures],
-                    "notes": [f.to_dict() for f in i.gate.notes],
-                    "max_abs_diff_vs_torch": i.max_abs_diff_vs_torch,
-                    "decision_agreement": i.decision_agreement,
-                    "f1_delta_max": i.f1_delta_max,
-                    "labels": self._label_rows(i.per_label, lambda lab, g=i.gate: self.label_status(g, lab)),
-                    "insufficient_evidence": [f.subject for f in i.gate.insufficient],
-                }
-                for v, i in variants.items()
-            },
-            "best_variant": best,
-            "passed": bool(best in variants and variants[best].passed),
-            "production": self._production_report(),
-        }
-
-    def _production_report(self) -> dict[str, Any] | None:
-        """The production slice beside the curated verdict (torch model): per label status and figures."""
-        rec = self.card.production
-        if rec is None or rec.slice is None:
-            return None
-        sl = rec.slice
-        return {
-            "posts": sl.posts,
-            "labels": self._label_rows(sl.per_label, lambda lab: sl.label_status.get(lab, "unknown")),
-        }
-
-    def _label_rows(self, per_label: list[dict], status_of) -> dict[str, dict[str, Any]]:
-        """Per label of one evaluation: its status, the positives its gate needs and the gate figures."""
-        return {
-            row["label"]: {
-                "status": status_of(row["label"]),
-                "min_positives": self.min_holdout_positives(row["label"]),
-                **{k: _plain(row.get(k)) for k in _GATE_FIGURES if k in row},
-            }
-            for row in per_label
-        }
-
-    def min_holdout_positives(self, label: str) -> int:
-        """The holdout positives ``label`` needs before its gate can pass (taxonomy, at least the card's)."""
-        return max(int(self.taxonomy[label].min_holdout_positives), int(self.card.min_holdout_positives or 0))
-
-    @staticmethod
-    def label_status(verdict: GateVerdict, label: str) -> str:
-        """``pass``, ``fail`` or ``insufficient_evidence`` (cards from before statuses: pass or fail)."""
-        if label in verdict.label_status:
-            return verdict.label_status[label]
-        return "fail" if verdict.for_label(label) else "pass"
-
-    def gate_table(self, variant: str = "torch") -> tuple[pd.DataFrame, list[dict]]:
-        """One row per label of a variant's holdout gate — ``passed``, ``f1``, ``recall``, ``fpr``,
-        ``threshold``, ``positives``, the failed checks, and the deltas against the promoted model with
-        ``regression`` (when there was one) — and the failed regression vectors."""
-        info = self.card.variants.get(variant)
-        if info is None:
-            raise WorkbenchError(
-                f"gate table of {self.root} ({variant})",
-                expected="an evaluated variant",
-                got=f"variants {sorted(self.card.variants)}",
-            )
-        table = pd.DataFrame(info.per_label).set_index("label")
-        table["failed_checks"] = [
-            ", ".join(f"{f.check} {f.value} (required {f.required})" for f in info.gate.for_label(lab))
-            for lab in table.index
-        ]
-        table["passed"] = table["failed_checks"] == ""
-        table["status"] = [self.label_status(info.gate, lab) for lab in table.index]
-        table["min_positives"] = [self.min_holdout_positives(lab) for lab in table.index]
-        table["threshold"] = [self.card.thresholds.get(lab) for lab in table.index]
-        if "band_precision" in table:  # hide / warn / badge: the holdout precision of the rows each band acts on
-            table["band_precision"] = [_bands_text(b) for b in table["band_precision"]]
-        cols = [
-            "status",
-            "passed",
-            "f1",
-            "recall",
-            "recall_ci",
-            "precision",
-            "precision_ci",
-            "fpr",
-            "fpr_ci",
-            "precision_at_base_rate",
-            "fpr_at_base_rate",
-            "band_precision",
-            "threshold",
-            "positives",
-            "min_positives",
-            "failed_checks",
-        ]
-        cmp_ = self.card.comparison
-        if cmp_:
-            deltas = pd.DataFrame(cmp_["per_label"]).set_index("label")
-            table = table.join(deltas[["delta_f1", "delta_recall", "delta_fpr", "regression"]])
-            cols += ["delta_f1", "delta_recall", "delta_fpr", "regression"]
-        return table[[c for c in cols if c in table.columns]], info.gate.of_kind("vector")
-
-    def suite_table(self, variant: str = "torch") -> pd.DataFrame:
-        """One row per functionality of a variant's suite gate: ``pass_rate``, ``min_pass``, ``cases``,
-        ``known_gap``, ``passed`` and, against the promoted model, ``promoted``, ``delta`` and
-        ``regression`` (empty without suite cases)."""
-        info = self.card.variants.get(variant)
-        suite = info.suite if info is not None else None
-        if not suite:
-            return pd.DataFrame(columns=["pass_rate", "min_pass", "cases", "known_gap", "passed"])
-        details = suite.get("details", {})
-        table = pd.DataFrame(
-            [
-                {"functionality": k, "pass_rate": v, **{d: x for d, x in details.get(k, {}).items() if d != "passed"}}
-                for k, v in suite["functionalities"].items()
-            ]
-        ).set_index("functionality")
-        table["passed"] = (table["pass_rate"] >= table["min_pass"]) | table["known_gap"].astype(bool)
-        cmp_ = (self.card.comparison or {}).get("suite")
-        if cmp_:
-            table = table.join(pd.DataFrame(cmp_).T[["promoted", "delta", "regression"]])
-        return table
-
-    def regressions(self) -> list[dict] | None:
-        """Labels whose decisions fell against the model that was promoted when this one was trained, on
-        the curated holdout and (rows with ``slice: production``) on the production slice (``None`` when
-        there was no promoted model)."""
-        cmp_ = self.card.comparison
-        if not cmp_:
-            return None
-        on_production = (cmp_.get("production") or {}).get("per_label") or []
-        return [r for r in cmp_["per_label"] if r["regression"]] + [
-            {**r, "slice": "production"} for r in on_production if r["regression"]
-        ]
-
     def predict(
         self, texts: Sequence[str], *, variant: str | None = None, threads: int = 2, enforce_hierarchy: bool = False
     ) -> list[dict]:
@@ -364,98 +197,61 @@ class ModelDirectory:
         probs = self.predictor(variant, threads=threads)(list(texts))
         return [{**row, "variant": variant} for row in self.policy(enforce_hierarchy=enforce_hierarchy).apply(probs)]
 
-    # -------------------------------------------------------------- evaluation and gating
-    def _data(self) -> pd.DataFrame:
-        """The task view of this model's labels in the snapshot it was trained on (read through curation)."""
+    # -------------------------------------------------------------- its data and its evaluation's record
+    def split(self, name: str) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+        """One split of the snapshot this model was trained on, as ``(frame, texts, y)`` over its labels
+        (read through curation): what :func:`training.evaluation.evaluate_candidate` scores it on."""
         frame, tax, _ = read_snapshot(self.card.project, self.card.snapshot_id)
-        return task_view(frame, tax, labels=self.labels)
+        return split_arrays(task_view(frame, tax, labels=self.labels), self.labels, name)
 
-    def evaluate_variant(
-        self,
-        variant: str,
-        *,
-        holdout: tuple[pd.DataFrame, list[str], np.ndarray] | None = None,
-        reference: np.ndarray | None = None,
-        probs: np.ndarray | None = None,
-    ) -> VariantResult:
-        """Score one variant on holdout with the model's thresholds and gate it (``probs``: the
-        variant's holdout probabilities when the caller has them already)."""
-        if holdout is None:
-            holdout = split_arrays(self._data(), self.labels, "holdout")
-        frame, texts, y = holdout
-        predict = self.predictor(variant)
-        if probs is None:
-            probs = predict(texts)
-        per_label, summary = evaluate(
-            y,
-            probs,
-            self.thresholds,
-            label_names=self.labels,
-            base_rates=self.card.base_rates,
-            bands=self.card.policy_bands or None,
-        )
-        vectors_verdict = self._vectors_verdict(predict)
-        suite = self.run_suite(predict)
-        verdict = gate_model(
-            per_label,
-            self.taxonomy,
-            vectors_verdict=vectors_verdict,
-            suite_verdict=None if suite is None else suite.verdict,
-            min_positives=self.card.min_holdout_positives,
-        )
-        parity: dict[str, Any] = {}
-        if reference is not None and len(texts):
-            parity, failures = parity_check(
-                variant, y, probs, reference, self.thresholds, label_names=self.labels, rule=self.card.parity
-            )
-            if failures:
-                verdict.passed = False
-                verdict.failures.extend(failures)
-        return VariantResult(
-            summary=summary,
-            per_label=per_label.reset_index().to_dict(orient="records"),
-            gate=verdict,
-            passed=verdict.passed,
-            evaluated_at=utc_now(),
-            sha256=None if variant == "torch" else file_sha256(self.root / "onnx" / f"model.{variant}.onnx"),
-            suite=None if suite is None else suite.summary(),
-            **parity,
-        )
+    def record(self, report: GateReport) -> GateReport:
+        """Keep what an evaluation decided in the card (variants, metrics, production slice, comparison with
+        the promoted model) and save it; the report files are in ``report/`` already."""
+        card = self.card
+        card.variants = dict(report.variants)
+        if "torch" in report.variants:
+            card.metrics = report.variants["torch"].summary
+        if report.production is not None:
+            card.production = card.production or ProductionRecord()
+            card.production.slice = report.production
+        card.comparison = report.comparison
+        self.save_card()
+        return report
 
-    def run_suite(self, predict=None, *, variant: str | None = None):
-        """The functional suites' result (:class:`training.evaluation.SuiteResult`) of a variant on the test-side
-        cases this model was trained to be gated on (``suite_cases.jsonl``); ``None`` without cases."""
-        from ..evaluation._suites import SUITE_FILE, read_suite_cases, run_suite
+    def evaluate(self, *, promoted=None, promoted_variant: str = "torch", **kw) -> GateReport:
+        """Re-evaluate and re-gate the torch model and every exported variant on holdout
+        (:func:`training.evaluation.evaluate_candidate`) and record the report in the card; with ``promoted``,
+        the comparison with it too (else the card's comparison is kept)."""
+        comparison = self.card.comparison
+        report = evaluate_candidate(self, promoted=promoted, promoted_variant=promoted_variant, **kw)
+        if promoted is None:
+            report.comparison = comparison
+        return self.record(report)
 
-        cases, left_out = read_suite_cases(self.root / SUITE_FILE)
-        if not cases:
-            return None
-        predict = predict or self.predictor(variant or "torch")
-        return run_suite(cases, predict, label_names=self.labels, thresholds=self.thresholds, left_out=left_out)
+    # one release: the evaluation lived here before training.evaluation owned it
+    def gate_report(self) -> dict[str, Any]:
+        _moved("gate_report()", "training.evaluation.GateReport.of(model).to_dict()")
+        return GateReport.of(self).to_dict()
 
-    def _vectors_verdict(self, predict) -> GateVerdict | None:
-        path = self.root / "regression_vectors.yaml"
-        if not path.exists():
-            return None
-        return run_vectors(
-            load_vectors(path, self.taxonomy),
-            lambda t: predict(t),
-            label_names=self.labels,
-            thresholds=self.thresholds,
-            graduated=self.card.graduated_vectors,
-        )
+    def gate_table(self, variant: str = "torch"):
+        _moved("gate_table()", "training.evaluation.GateReport.of(model).gate_table()")
+        return GateReport.of(self).gate_table(variant)
+
+    def suite_table(self, variant: str = "torch"):
+        _moved("suite_table()", "training.evaluation.GateReport.of(model).suite_table()")
+        return GateReport.of(self).suite_table(variant)
+
+    def regressions(self) -> list[dict] | None:
+        _moved("regressions()", "training.evaluation.GateReport.of(model).regressions()")
+        return GateReport.of(self).regressions()
 
     def evaluate_all(self) -> dict[str, VariantResult]:
-        """Re-evaluate and re-gate the torch model and every exported variant (updates the card)."""
-        holdout = split_arrays(self._data(), self.labels, "holdout")
-        ref = self.predictor("torch")(holdout[1])
-        variants = {"torch": self.evaluate_variant("torch", holdout=holdout, probs=ref)}
-        for v in VARIANTS:
-            if (self.root / "onnx" / f"model.{v}.onnx").exists():
-                variants[v] = self.evaluate_variant(v, holdout=holdout, reference=ref)
-        self.card.variants = variants
-        self.save_card()
-        return variants
+        _moved("evaluate_all()", "model.evaluate()")
+        return self.evaluate().variants
+
+    def run_suite(self, predict=None, *, variant: str | None = None):
+        _moved("run_suite()", "training.evaluation.suite_result(model)")
+        return suite_result(self, predict, variant=variant)
 
     def export(
         self, variants: Sequence[str], *, on_step: Callable[[str], None] | None = None
@@ -500,11 +296,11 @@ class ModelDirectory:
             self.save_card()
         if "fp32" not in wanted:
             (onnx_dir / "model.fp32.onnx").unlink()
-        return self.evaluate_all()
+        return self.evaluate().variants
 
     def _plan_int8(self, *, on_step=None) -> dict:
         """The int8 variant that keeps the fp32 graph's decisions on the **calib** split (``_int8``)."""
-        _, texts, y = split_arrays(self._data(), self.labels, "calib")
+        _, texts, y = self.split("calib")
         fp32, out = self.root / "onnx" / "model.fp32.onnx", self.root / "onnx" / "model.int8.onnx"
         if not texts:  # nothing to plan on: the whole graph in int8, the holdout gate decides
             quantize_int8(fp32, out)

@@ -30,7 +30,7 @@ from scipy.stats import binomtest, chi2, ks_2samp
 from curation import DRIFT_DEFAULTS, WorkbenchError
 from foundation import atomic_write_text
 
-from ..artifacts._modeldir import ModelDirectory, split_arrays
+from ..artifacts._modeldir import ModelDirectory
 from ..families._embeddings import in_chunks
 
 __all__ = [
@@ -74,7 +74,7 @@ def drift_reference(model: ModelDirectory, *, refresh: bool = False) -> dict[str
         ref = json.loads(path.read_text())
         if [ref["labels"].get(lab, {}).get("threshold") for lab in model.labels] == model.thresholds:
             return ref
-    _, texts, _ = split_arrays(model._data(), model.labels, "calib")
+    _, texts, _ = model.split("calib")
     if not texts:
         raise WorkbenchError(
             f"model {model.root}: drift reference",

@@ -35,7 +35,9 @@ from foundation import utc_now
 
 from ..artifacts._card import Recalibration
 from ..artifacts._modeldir import ModelDirectory, load_model
-from ..evaluation._gates import GateVerdict, gate_labels, merge_verdicts
+from ..artifacts._promotion import promoted_model, promoted_variant
+from ..evaluation._candidate import evaluate_candidate
+from ..evaluation._gates import GateVerdict, gate_labels
 from ..evaluation._metrics import evaluate
 from ..evaluation._thresholds import binary_rates, tune_thresholds
 
@@ -194,18 +196,18 @@ def recalibrate(
         check={"passed": after.passed, "failures": [f.to_dict() for f in after.failures], "per_label": after_rows},
     )
     m2.save_card()
-    variants = m2.evaluate_all()  # the original holdout, suites and vectors, with the new thresholds
-    for v in variants.values():
-        v.gate = merge_verdicts(v.gate, after)
-        v.passed = v.gate.passed
-    m2.card.variants = variants
-    # promote compares with the model promoted now in the model's project (often the parent), not with the
-    # parent's comparison
-    from ..artifacts._promotion import compare_with_promoted, promoted_model
-
+    # the original holdout, suites and vectors with the new thresholds, the check on production posts as one
+    # more verdict every variant must pass, and the comparison with the model promoted now in the model's
+    # project (often the parent), not the parent's comparison
     promoted = promoted_model(m2.card.project)
-    m2.card.comparison = compare_with_promoted(m2, promoted) if promoted is not None else None
-    m2.save_card()
+    m2.record(
+        evaluate_candidate(
+            m2,
+            promoted=promoted,
+            promoted_variant=(promoted_variant(m2.card.project) or "torch") if promoted is not None else "torch",
+            also=after,
+        )
+    )
     return m2
 
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from curation import WorkbenchError
 
+from ..evaluation._report import GateReport
 from ._drift import monitor, production_scores
 from ._recalibrate import recalibrate as _recalibrate
 
@@ -169,7 +170,7 @@ def _describe(result: WatchResult, candidate, action: str) -> None:
     card = candidate.card
     result.action = action
     result.candidate = str(Path(candidate.root))
-    result.gate = candidate.gate_report()
+    result.gate = GateReport.of(candidate).to_dict()
     result.comparison = card.comparison
     if card.production is not None:
         result.production = dataclasses.asdict(card.production)

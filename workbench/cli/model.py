@@ -28,7 +28,7 @@ def _csv(text: str | None) -> tuple[str, ...]:
 
 
 def _print_variants(variants: dict) -> None:
-    """One line per :class:`training.artifacts.VariantResult`."""
+    """One line per :class:`training.evaluation.VariantResult`."""
     print(f"{'variant':<8}{'gate':>6}{'micro-F1':>10}{'macro-F1':>10}{'agree':>8}{'|dF1|':>8}{'max|dp|':>9}")
     for v, i in variants.items():
         cols = (i.decision_agreement, i.f1_delta_max, i.max_abs_diff_vs_torch)
@@ -139,6 +139,7 @@ def _sign(warning: str) -> str:
 def train(args) -> int:
     from curation import Project
     from training import TrainSpec, resolve_training, train_model, train_model_set, yaml_layer
+    from training.evaluation import GateReport
     from training.families import FineTuneArgs
 
     flags = _training_flags(args)
@@ -185,7 +186,7 @@ def train(args) -> int:
                 f"records: {len(prod.mix.refused)}"
             )
         _print_variants(m.card.variants)
-        regs = m.regressions()
+        regs = GateReport.of(m).regressions()
         if regs is not None:
             print(
                 f"  against the promoted model {m.card.comparison['against']}: "
@@ -206,15 +207,17 @@ def train(args) -> int:
 def evaluate(args) -> int:
     from training.artifacts import load_model
 
-    _print_variants(load_model(args.model).evaluate_all())
+    _print_variants(load_model(args.model).evaluate().variants)
     return 0
 
 
 def gate(args) -> int:
     from training.artifacts import load_model
+    from training.evaluation import GateReport
 
     model = load_model(args.model)
-    report = model.gate_report()
+    gate_report = GateReport.of(model)  # what the model's last evaluation decided
+    report = gate_report.to_dict()
     if args.json:
         print(json.dumps(report, indent=2))
     else:

@@ -66,9 +66,10 @@ def status(args) -> int:
 
 def run(args) -> int:
     from training.artifacts import load_model
+    from training.evaluation import suite_result
 
     model = load_model(args.model)
-    result = model.run_suite(variant=args.variant)
+    result = suite_result(model, variant=args.variant)
     if result is None:
         print(f"{args.model} has no functional-suite cases (expand the project's suites, then train)")
         return 0

@@ -181,7 +181,10 @@ def generate_from_suite(
 
     from .run import generate, make_provider
 
-    result = result if result is not None else model.run_suite()
+    if result is None:
+        from training.evaluation import suite_result
+
+        result = suite_result(model)
     if result is None:
         raise WorkbenchError(
             f"suite results of {model.root}",

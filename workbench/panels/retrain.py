@@ -24,7 +24,7 @@ class RetrainPanel(Panel):
     """Retrain and gate ``project`` from a notebook (see the module docstring).
 
     State for tests and notebooks: ``last_model`` (the model directory), ``last_verdict`` (its
-    ``gate_report()``: ``passed``, ``best_variant``, per-variant failures), ``gate_table`` (DataFrame),
+    ``GateReport.to_dict()``: ``passed``, ``best_variant``, per-variant failures), ``gate_table`` (DataFrame),
     ``step_seconds`` and ``seconds`` (click to verdict).
     """
 
@@ -138,6 +138,7 @@ class RetrainPanel(Panel):
     def run(self):
         """Snapshot -> ... -> gate (-> fp32 export and its gate); returns the model directory."""
         from training import TrainSpec, train_model
+        from training.evaluation import GateReport
 
         for s, bar in self.bars.items():
             bar.value, bar.bar_style, bar.description = 0, "", s
@@ -166,8 +167,9 @@ class RetrainPanel(Panel):
         for w_ in model.card.history[-1]["warnings"] if model.card.history else []:
             self.say(f"warning: {w_}", error=True)
         self.seconds = round(time.perf_counter() - t0, 2)
-        self.last_model, self.last_verdict = model, model.gate_report()
-        self.gate_table, vectors = model.gate_table("torch")
+        report = GateReport.of(model)  # what the training's evaluation decided
+        self.last_model, self.last_report, self.last_verdict = model, report, report.to_dict()
+        self.gate_table, vectors = report.gate_table("torch")
         self._show(model, vectors)
         ok = self.last_verdict["passed"]
         best = model.card.variants.get(self.last_verdict["best_variant"])
@@ -200,7 +202,7 @@ class RetrainPanel(Panel):
         variants = self.last_verdict["variants"]
         frame = _variants_frame(variants)
         parts.append(table_html(frame, red=~frame["passed"].astype(bool), caption="variants"))
-        suite = model.suite_table("torch")
+        suite = self.last_report.suite_table("torch")
         if len(suite):
             bad = ~suite["passed"].astype(bool)
             if "regression" in suite:
