@@ -207,7 +207,7 @@ def main() -> None:
         flush=True,
     )
 
-    cache = project.root / "cache"
+    cache = project.layout.cache
     emb_s = 0.0
     if args.family == "heads":
         t_emb = time.perf_counter()

@@ -114,7 +114,7 @@ def review_round(project, owner, annotator, model, stream, n: int, strategy: str
     from workbench.review import SAMPLE_REVIEW, pull, push_sample
 
     push_sample(project, owner, model, n=n, strategy=strategy, seed=seed)
-    ds = annotator.datasets(name=SAMPLE_REVIEW, workspace=str(project.config["name"]))
+    ds = annotator.datasets(name=SAMPLE_REVIEW, workspace=str(project.settings.name))
     http = annotator.api.http_client
     truth = stream.set_index("id")
     answered, offset = [], 0

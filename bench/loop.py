@@ -136,7 +136,7 @@ def _answer(project, annotator, answered: set[str]) -> None:
     and "valid: yes"."""
     from workbench.review import BATCH_REVIEW, NONE_LABEL
 
-    ds = annotator.datasets(name=BATCH_REVIEW, workspace=str(project.config["name"]))
+    ds = annotator.datasets(name=BATCH_REVIEW, workspace=str(project.settings.name))
     http = annotator.api.http_client
     expected = project.frame(include_unreviewed=True).set_index("id")
     names = list(project.taxonomy.label_names)
@@ -189,8 +189,8 @@ def start_project(start: str, root: Path):
     if root.exists():
         sys.exit(f"{root} exists: a start begins from a fresh project (remove it or pass --project)")
     project = hatexplain_project(root) if start == "hatexplain" else multi_source_project(root)
-    (project.root / "suites").mkdir()
-    shutil.copyfile(STARTER_SUITES / "hate.yaml", project.root / "suites" / "hate.yaml")
+    (project.layout.suites).mkdir()
+    shutil.copyfile(STARTER_SUITES / "hate.yaml", project.layout.suites / "hate.yaml")
     cases = expand_project_suites(project.root, project.taxonomy)
     test = [c for c in cases if c.side == "test"]
     print(f"[{start}] suite: {len(test)} test-side and {len(cases) - len(test)} train-side cases", flush=True)

@@ -93,7 +93,7 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}")
 
     frame, new = records(args.n, 0), records(1000, 1)
-    enc = Encoder(cache_dir=out / "cache", batch_size=128)
+    enc = Encoder(cache_dir=out / "embedding-cache", batch_size=128)  # a bench folder, not a project
     (emb, new_emb), s = timed(
         lambda: (enc.encode(frame["text"].tolist(), show_progress=True), enc.encode(new["text"].tolist()))
     )

@@ -50,10 +50,10 @@ def main() -> None:
     args = ap.parse_args()
     out = Path(args.out)
     project = build_project(out / "project", args.n)
-    shutil.rmtree(project.root / "models", ignore_errors=True)
+    shutil.rmtree(project.layout.models, ignore_errors=True)
     texts = project.frame()["text"].tolist()
     t = time.perf_counter()
-    Encoder(cache_dir=project.root / "cache", batch_size=128).encode(texts, show_progress=True)
+    Encoder(cache_dir=project.layout.cache, batch_size=128).encode(texts, show_progress=True)
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores; project of {len(texts):,} records; "
         f"embedding cache filled in {time.perf_counter() - t:.1f} s (not timed below)"

@@ -98,7 +98,7 @@ def _raw_sdk(client, project, frame, vectors, dimension: int, result: dict) -> N
     workspace_for(client, project)
     raw_ds = rg.Dataset(
         name="raw-sdk",
-        workspace=project.config["name"],
+        workspace=project.settings.name,
         client=client,
         settings=settings_for(BATCH_REVIEW, project.taxonomy, dimensions=dimension),
     ).create()
@@ -131,7 +131,7 @@ def _push_answer_pull(client, project, args, result: dict) -> None:
     result["repush_unchanged_s"] = time.perf_counter() - t
     assert again["pushed"] == 0 and again["unchanged"] == args.records, again
     print(f"unchanged re-push: {result['repush_unchanged_s']:.1f} s (pushed {again['pushed']})", flush=True)
-    ds = client.datasets(name=BATCH_REVIEW, workspace=project.config["name"])
+    ds = client.datasets(name=BATCH_REVIEW, workspace=project.settings.name)
     http = client.api.http_client
     answered = 0
     for rec in ds.records(with_responses=False, with_suggestions=False, limit=args.answers):
@@ -173,7 +173,7 @@ def main() -> None:
     )
     frame = project.frame()
     t = time.perf_counter()
-    enc = Encoder(cache_dir=project.root / "cache")
+    enc = Encoder(cache_dir=project.layout.cache)
     vectors = enc.encode(frame["text"].tolist())
     print(f"embeddings computed once beforehand: {time.perf_counter() - t:.1f} s", flush=True)
     stack = ServerStack(StackSettings(home=work / "argilla", port=6960))

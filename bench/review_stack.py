@@ -38,6 +38,6 @@ def new_annotator(owner, project):
     user = rg.User(
         username=f"bench-{uuid.uuid4().hex[:6]}", password=uuid.uuid4().hex, role="annotator", client=owner
     ).create()
-    user.add_to_workspace(owner.workspaces(str(project.config["name"])))
+    user.add_to_workspace(owner.workspaces(str(project.settings.name)))
     key = owner.api.http_client.get(f"/api/v1/users/{user.id}").json()["api_key"]
     return rg.Argilla(api_url=str(owner.api.http_client.base_url), api_key=key, timeout=300)

@@ -22,6 +22,7 @@ from foundation import lazy_names as _lazy_names
 
 if TYPE_CHECKING:  # the public names and their modules; imported on first use (foundation.lazy_names)
     from ._errors import ImportValidationError, StoreError, TaxonomyError, WorkbenchError
+    from ._layout import ProjectLayout
     from ._project import DEFAULT_CONFIG, Project
     from ._records import (
         CONTEXTS,
@@ -50,6 +51,7 @@ __all__ = [
     "WorkbenchError",
     "DEFAULT_CONFIG",
     "Project",
+    "ProjectLayout",
     "CONTEXTS",
     "EVALUATION_SPLITS",
     "ORIGINS",

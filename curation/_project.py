@@ -28,10 +28,11 @@ import yaml
 from foundation import atomic_write_text
 
 from ._errors import StoreError, WorkbenchError
+from ._layout import ProjectLayout
 from ._records import RESERVED_COLUMNS
 from ._review import ReviewOutcome, apply_review
 from ._seeds import validate_seed
-from ._settings import SCHEMA_FOLDER, ProjectSettings, modeline, parse_yaml, validate_settings, write_schemas
+from ._settings import ProjectSettings, modeline, parse_yaml, validate_settings, write_schemas
 from ._splits import (
     origin_counts,
     split_report,
@@ -90,15 +91,12 @@ class Project:
     >>> p.close(); folder.cleanup()
     """
 
-    CONFIG = "workbench.yaml"
-    TAXONOMY = "taxonomy.yaml"
-    STORE = "store.sqlite"
-
     def __init__(self, root):
         self.root = Path(root)
+        self.layout = ProjectLayout(self.root)  # every folder and file of the project, named once
         self._store: Store | None = None
         self._taxonomy: Taxonomy | None = None
-        self._config: dict[str, Any] | None = None
+        self._settings: ProjectSettings | None = None
 
     # ------------------------------------------------------------------ lifecycle
     @classmethod
@@ -112,7 +110,7 @@ class Project:
     ) -> Project:
         """Create a project directory with its config, taxonomy and an empty store."""
         root = Path(root)
-        if (root / cls.CONFIG).exists():
+        if ProjectLayout(root).config.exists():
             raise StoreError(
                 f"project {root}",
                 expected="a directory without a project",
@@ -126,39 +124,58 @@ class Project:
         synthetic_split_fractions(cfg["generation"]["splits"])
         root.mkdir(parents=True, exist_ok=True)
         # the JSON Schemas beside the files, which name them on their first line: an editor completes them
-        write_schemas(root / SCHEMA_FOLDER)
-        tax.save(root / cls.TAXONOMY, header=modeline("taxonomy.schema.json"))
-        Store(root / cls.STORE).open().close()
+        layout = ProjectLayout(root)
+        write_schemas(layout.schemas)
+        tax.save(layout.taxonomy, header=modeline("taxonomy.schema.json"))
+        Store(layout.store).open().close()
         text = modeline("workbench.schema.json") + yaml.safe_dump(cfg, sort_keys=False)
-        atomic_write_text(root / cls.CONFIG, text)
+        atomic_write_text(layout.config, text)
         return cls(root)
 
     @property
-    def config(self) -> dict[str, Any]:
-        if self._config is None:
-            path = self.root / self.CONFIG
+    def settings(self) -> ProjectSettings:
+        """workbench.yaml, read once and checked (typed: ``project.settings.mixing.head_cap``); the one way the
+        workbench reads a project's settings."""
+        if self._settings is None:
+            path = self.layout.config
             if not path.exists():
                 raise StoreError(
                     f"project {self.root}",
-                    expected=f"a {self.CONFIG} file",
+                    expected=f"a {self.layout.config.name} file",
                     got="none",
                     fix="run `workbench init DIR` first",
                 )
             text = path.read_text(encoding="utf-8")
             cfg = parse_yaml(text, path) or {}
-            self._config = _with_defaults(cfg, where=str(path), text=text)
-            validate_fractions(self._config["splits"])
-            synthetic_split_fractions(self._config["generation"]["splits"])
-        return self._config
+            settings = validate_settings(ProjectSettings, dict(cfg), where=str(path), text=text)
+            validate_fractions(settings.splits)
+            synthetic_split_fractions(settings.generation.splits)
+            self._settings = settings
+        return self._settings
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """workbench.yaml as a plain dict (one release; read :attr:`settings`)."""
+        import warnings
+
+        from foundation import WorkbenchDeprecationWarning
+
+        warnings.warn(
+            "Project.config (a plain dict) moved to Project.settings (typed: project.settings.mixing.head_cap); "
+            "the old attribute goes in the next release",
+            WorkbenchDeprecationWarning,
+            stacklevel=2,
+        )
+        return self.settings.to_config()
 
     @property
     def taxonomy(self) -> Taxonomy:
         if self._taxonomy is None:
-            self._taxonomy = load_taxonomy(self.root / self.TAXONOMY)
+            self._taxonomy = load_taxonomy(self.layout.taxonomy)
             clash = set(self._taxonomy.label_names) & RESERVED_COLUMNS
             if clash:
                 raise WorkbenchError(
-                    f"{self.root / self.TAXONOMY}",
+                    f"{self.layout.taxonomy}",
                     expected="label names that are not record fields",
                     got=str(sorted(clash)),
                     fix="rename those labels",
@@ -168,12 +185,12 @@ class Project:
     @property
     def store(self) -> Store:
         if self._store is None:
-            _ = self.config  # a directory without a project is an error, not a new store
-            gen = (self.config.get("generation") or {}).get("splits")
+            settings = self.settings  # a directory without a project is an error, not a new store
+            gen = settings.generation.splits
             self._store = Store(
-                self.root / self.STORE,
+                self.layout.store,
                 synthetic_fractions=gen,
-                lock_timeout=lock_timeout(self.config.get("lock_timeout_s")),
+                lock_timeout=lock_timeout(settings.lock_timeout_s),
             ).open()
         return self._store
 
@@ -280,7 +297,7 @@ class Project:
         (:func:`curation.ingest._ingest.ingest`; ``options``: :class:`~curation.ingest.ImportOptions`). Nothing is written
         unless every row is valid."""
         return ingest(
-            self.store, self.taxonomy, self.config, result, root=self.root, source=source, path=path, **options
+            self.store, self.taxonomy, self.settings, result, root=self.root, source=source, path=path, **options
         )
 
     # ------------------------------------------------------------------ seeds and batches
@@ -346,9 +363,7 @@ class Project:
     def apply_review(self, outcome: ReviewOutcome, *, actor: str = "review") -> dict[str, int]:
         """Write what a review pull decided (annotations, labels, seed and batch verdicts) in one
         transaction; safe to repeat (see :mod:`curation._review`)."""
-        return apply_review(
-            self.store, outcome, actor=actor, production_splits=(self.config.get("production") or {}).get("splits")
-        )
+        return apply_review(self.store, outcome, actor=actor, production_splits=self.settings.production.splits)
 
     def set_batch_status(self, batch_id: str, status: str, *, actor: str = "user", reason: str | None = None) -> None:
         """Accept or reject a batch (or put it back to pending). Records of a pending batch stay out
@@ -396,7 +411,7 @@ class Project:
         nothing. ``models``: model name -> labels, to check the scores of the posts each model scored."""
         with self.store.write_lock("feedback import"):
             return import_production(
-                self.store, self.taxonomy, self.config, path, models=models, context=context, actor=actor
+                self.store, self.taxonomy, self.settings, path, models=models, context=context, actor=actor
             )
 
     def production(self, *, start: str | None = None, end: str | None = None) -> pd.DataFrame:
@@ -420,7 +435,7 @@ class Project:
         """For each text: is it an exact or near duplicate of a stored record, or of an earlier text in
         ``texts``? (The project's dedup settings; used to drop generated duplicates before import.
         ``near=False``: only the very same string counts.)"""
-        return duplicate_mask(self.store, self.config, texts, near=near, ignore_sources=ignore_sources)
+        return duplicate_mask(self.store, self.settings, texts, near=near, ignore_sources=ignore_sources)
 
     def stats(self) -> dict[str, Any]:
         """Counts, label stats (with unknown rates), per-split rates, duplicates and seeds."""
@@ -441,7 +456,7 @@ class Project:
             self.frame(active_only=True),
             self.taxonomy,
             split=split,
-            pos_weight_cap=float(self.config["loss"]["pos_weight_cap"]),
+            pos_weight_cap=float(self.settings.loss.pos_weight_cap),
         )
 
     def split_report(self) -> dict[str, pd.DataFrame]:
@@ -478,7 +493,7 @@ class Project:
         project (``mixing.tail_floor``) or the call sets one (one floor for every label), else its
         taxonomy tier's ``min_positives``."""
         labels = list(labels) if labels is not None else [c for c in self.taxonomy.label_names if c in view.columns]
-        settings = {**self.config["mixing"], **overrides}
+        settings = {**self.settings.mixing.model_dump(mode="json", exclude_none=True), **overrides}
         tail_floor = settings.pop("tail_floor", None)
         floors = {lab: self.taxonomy[lab].min_positives if tail_floor is None else int(tail_floor) for lab in labels}
         floors.update(settings.pop("floors", None) or {})
@@ -491,7 +506,9 @@ class Project:
     def evaluation_view(self, group: str | None = None, **overrides) -> MixResult:
         view = self.task_view(group)
         labels = [c for c in self.taxonomy.label_names if c in view.columns]
-        settings = {k: v for k, v in self.config["evaluation"].items() if k in ("clean_share", "clean_share_range")}
+        settings = self.settings.evaluation.model_dump(
+            mode="json", exclude_none=True, include={"clean_share", "clean_share_range"}
+        )
         return evaluation_view(view, labels, **{**settings, **overrides})
 
     # ------------------------------------------------------------------ snapshots and export
@@ -519,7 +536,7 @@ class Project:
         if existing is not None:
             return existing
         frame = self.frame(active_only=True, include_unreviewed=include_unreviewed)
-        production, report = production_records(self.store, self.config, self.taxonomy.label_names)
+        production, report = production_records(self.store, self.settings, self.taxonomy.label_names)
         if len(production):  # labelled pool posts train (train / valid) and gate (production_holdout) the model
             frame = pd.concat([frame, production[frame.columns]], ignore_index=True)
         return write_snapshot(

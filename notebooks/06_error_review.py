@@ -32,7 +32,7 @@ from foundation import utc_now
 
 model = train_model(
     project,
-    project.root / "models" / f"errors-{utc_now()[:19].replace(':', '')}",
+    project.layout.models / f"errors-{utc_now()[:19].replace(':', '')}",
     TrainSpec(recipe="heads", group="safety", mix=False),
 )
 model.labels

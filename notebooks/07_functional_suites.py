@@ -44,7 +44,7 @@ from training.evaluation import suite_result
 # heads: the packaged MiniLM, frozen, with a head per label (a minute or two here). A bag-of-words model
 # (recipe="tfidf") cannot learn what the suites ask once groups are named on both signs: try it and see.
 spec = TrainSpec(recipe="heads", mix=False, suite_pending=True)
-m0 = train_model(project, project.root / "models" / "suite-m0", spec)
+m0 = train_model(project, project.layout.models / "suite-m0", spec)
 r0 = suite_result(m0)
 r0.functionalities
 
@@ -64,7 +64,7 @@ from workbench.loop import accept_generated, run_turns
 
 
 def train_turn(k):
-    return train_model(project, project.root / "models" / f"suite-m{k}", spec)
+    return train_model(project, project.layout.models / f"suite-m{k}", spec)
 
 
 def accept_all(project, made):

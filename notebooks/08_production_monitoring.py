@@ -29,7 +29,7 @@ project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first 
 # %%
 from training import TrainSpec, train_model
 
-shipped = train_model(project, project.root / "models" / "shipped", TrainSpec(recipe="tfidf", mix=False))
+shipped = train_model(project, project.layout.models / "shipped", TrainSpec(recipe="tfidf", mix=False))
 
 # %% [markdown]
 # Two weeks of production: week 1 is like the demo's data (Davidson tweets, some OpenAI moderation prompts), week 2 prompts only (the style shift). A moderators' audit labelled some posts; users reported some (a signal, never a label).
@@ -70,7 +70,7 @@ sampled.sample["selected"], sampled.sample["reasons"]
 # **Now in Argilla**: open **sample-review** and label the posts (the shipped model's probabilities are the suggestions), then run the cells below.
 
 # %%
-retrained = watch(project, shipped, window="7d", review=review, retrain=True, out=project.root / "models" / "retrained")
+retrained = watch(project, shipped, window="7d", review=review, retrain=True, out=project.layout.models / "retrained")
 retrained.labelled, retrained.production["mix"]["posts"]
 
 # %%

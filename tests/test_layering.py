@@ -153,7 +153,14 @@ FLOORS = {
         {"foundation._registry", "foundation._names"},
     ),
     "curation": (
-        {"curation._errors", "curation._records", "curation._taxonomy", "curation._seeds", "curation._splits"},
+        {
+            "curation._errors",
+            "curation._layout",
+            "curation._records",
+            "curation._taxonomy",
+            "curation._seeds",
+            "curation._splits",
+        },
         {"curation.store"},
         {"curation.ingest"},
         {"curation.production", "curation.suites"},

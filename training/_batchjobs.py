@@ -413,7 +413,7 @@ def embed_project(
         frame,
         encoder=encoder or DEFAULT_ENCODER,
         jobs=jobs,
-        cache_dir=Path(project.root) / "cache",
+        cache_dir=project.layout.cache,
         parquet=parquet,
         progress=progress,
     )

@@ -259,11 +259,12 @@ def _refuse_above_cap(weights: Mapping[str, float], cap: float, allowed: set, wh
         )
 
 
-def yaml_layer(config: Mapping[str, Any]) -> dict[str, Any]:
+def yaml_layer(settings: Any) -> dict[str, Any]:
     """The project's own layer: ``training:`` of workbench.yaml, with ``loss.pos_weight_cap`` (where the
-    distribution report reads it) as the cap when ``training:`` does not set one."""
-    layer = dict(config.get("training") or {})
-    cap = (config.get("loss") or {}).get("pos_weight_cap")
+    distribution report reads it) as the cap when ``training:`` does not set one (``settings``: the project's
+    :class:`curation.ProjectSettings`)."""
+    layer = dict(settings.training or {})
+    cap = settings.loss.pos_weight_cap
     if cap is not None:
         layer.setdefault("pos_weight_cap", cap)
     return layer

@@ -93,7 +93,7 @@ def _training_rows(
         rows = view[view["split"] == "train"].reset_index(drop=True)
         is_prod = (rows["origin"] == PRODUCTION_ORIGIN).to_numpy() if "origin" in rows else np.zeros(len(rows), bool)
         if is_prod.any():
-            settings = project.config["mixing"]
+            settings = project.settings.mixing.model_dump(mode="json", exclude_none=True)
             fitted, part = production_part(
                 rows[is_prod].reset_index(drop=True),
                 names,
@@ -287,7 +287,7 @@ def _identity_balance(project: Project, tax, rows: pd.DataFrame, names: list[str
 
 def _resolve_settings(project: Project, spec: TrainSpec, tax, names: list[str], train_y: np.ndarray):
     """One training configuration, three doors: workbench.yaml < the panel or the flags (``spec.training``)."""
-    config, origin = resolve_training(("yaml", yaml_layer(project.config)), (spec.training_source, spec.training))
+    config, origin = resolve_training(("yaml", yaml_layer(project.settings)), (spec.training_source, spec.training))
     recipe = RECIPES[spec.recipe]
     spec, entry = apply_training(
         spec,
@@ -308,7 +308,7 @@ def fit_run(run: TrainingRun, *, show_progress: bool = False, on_epoch: Callable
     """The classifier of the run's recipe, fitted on its rows (early stopping and the per-epoch monitor on
     valid); the monitor's warning signs at the last epoch join the run's warnings. Returns (classifier,
     monitor)."""
-    clf = build_classifier(run.spec, run.names, run.hierarchy, cache_dir=run.project.root / "cache")
+    clf = build_classifier(run.spec, run.names, run.hierarchy, cache_dir=run.project.layout.cache)
     valid = run.valid if len(run.valid[0]) else None
     monitor = EpochMonitor(valid, run.names, run.hierarchy, on_epoch=on_epoch)
     _fit(clf, run.spec, run.rows, run.train_y, valid, show_progress=show_progress, monitor=monitor)
@@ -322,7 +322,7 @@ def tune_run(run: TrainingRun, clf) -> Tuning:
     """Thresholds and policy bands on **calib** only, at the production base rates unless
     ``evaluation.base_rates`` is ``raw``."""
     calib_frame, calib_texts, calib_y = run.calib
-    base_rates = base_rate_setting(run.project.config.get("evaluation"))
+    base_rates = base_rate_setting(run.project.settings.evaluation.model_dump(mode="json", exclude_none=True))
     groups = None if run.spec.threshold_groups is None else calib_frame[run.spec.threshold_groups].to_numpy()
     calib_probs = clf.predict_proba(calib_texts)
     weights = base_rate_weights(calib_y, run.names, base_rates)
@@ -397,7 +397,7 @@ def _card(run: TrainingRun, clf, monitor: EpochMonitor, tuning: Tuning) -> Model
         group=spec.group,
         labels=names,
         include_unreviewed=spec.include_unreviewed,
-        generated_splits=dict(run.project.config["generation"]["splits"]),
+        generated_splits=dict(run.project.settings.generation.splits),
         thresholds=tuning.thresholds["threshold"].to_dict(),
         threshold_tuning=tuning.thresholds.reset_index().to_dict(orient="records"),
         threshold_groups=spec.threshold_groups,
@@ -417,7 +417,7 @@ def _card(run: TrainingRun, clf, monitor: EpochMonitor, tuning: Tuning) -> Model
         },
         min_holdout_positives=spec.min_holdout_positives,
         parity={**PARITY_RULE, **spec.parity},
-        cache_dir=str((run.project.root / "cache").resolve()),
+        cache_dir=str(run.project.layout.cache.resolve()),
         policy_bands=tuning.bands,
         history=monitor.history,
         training=run.training_entry,

@@ -66,7 +66,7 @@ def add_starter_suites(project) -> dict[str, str]:
     from curation.suites import load_suite
 
     out = {}
-    target = Path(project.root) / "suites"
+    target = project.layout.suites
     for path in sorted(STARTER_SUITES.glob("*.yaml")):
         try:
             load_suite(path, project.taxonomy)

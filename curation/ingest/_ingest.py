@@ -146,7 +146,7 @@ def _new_seeds_and_batches(
 def ingest(
     store: Store,
     taxonomy: Taxonomy,
-    config: Mapping[str, Any],
+    settings: Any,
     result: ReadResult,
     *,
     root,
@@ -160,7 +160,8 @@ def ingest(
     progress: Callable[[str], None] | None = None,
 ) -> ImportSummary:
     """Validate parsed rows (and the seeds and batches of a seeds file) against the taxonomy and the
-    store, deduplicate, assign splits and store them in one transaction.
+    store, deduplicate, assign splits and store them in one transaction (``settings``: the project's
+    :class:`curation.ProjectSettings`).
 
     Nothing is written unless every row is valid; the error lists every problem with its file,
     line and field. The whole import, its reads of the store included, holds the project's write lock.
@@ -191,7 +192,7 @@ def ingest(
             context=context,
             repair=repair_hierarchy,
             problems=problems,
-            max_chars=int(config.get("max_text_chars") or DEFAULT_MAX_TEXT_CHARS),
+            max_chars=int(settings.max_text_chars or DEFAULT_MAX_TEXT_CHARS),
         )
         # 2. against the store: new, already stored, or a clash
         new_rows, already = _new_rows(store, checked, problems)
@@ -204,7 +205,7 @@ def ingest(
         digest = canonical_json([source, where0, [r["id"] for r in new_rows], utc_now()])
         import_id = "imp-" + hashlib.sha256(digest.encode()).hexdigest()[:12]
         pairs_out, n_exact, n_conflict, n_twins = dedup_and_split(
-            store, taxonomy, config, new_rows, fractions=fractions
+            store, taxonomy, settings, new_rows, fractions=fractions
         )
         for r in new_rows:
             r["import_id"] = import_id
@@ -348,12 +349,11 @@ def _new_rows(store: Store, checked: _CheckedRows, problems: list[str]) -> tuple
     return new_rows, already
 
 
-def _near_pairs(
-    old_sig: np.ndarray, norms: Sequence[str], cfg: Mapping[str, Any]
-) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
+def _near_pairs(old_sig: np.ndarray, norms: Sequence[str], cfg: Any) -> tuple[np.ndarray, list[tuple[int, int, float]]]:
     """MinHash signatures of new normalised texts and their near-duplicate pairs among themselves and
-    with the stored signatures (row indices: stored rows first, then the new ones)."""
-    new_sig = minhash_signatures(list(norms), num_perm=int(cfg["num_perm"]), k=int(cfg["shingle"]))
+    with the stored signatures (row indices: stored rows first, then the new ones); ``cfg``: the ``dedup``
+    settings."""
+    new_sig = minhash_signatures(list(norms), num_perm=int(cfg.num_perm), k=int(cfg.shingle))
     n_old = len(old_sig)
     if n_old and old_sig.shape[1] != new_sig.shape[1]:
         raise StoreError(
@@ -363,13 +363,13 @@ def _near_pairs(
             fix="restore dedup.num_perm in workbench.yaml",
         )
     sigs = np.vstack([old_sig, new_sig]) if n_old else new_sig
-    return new_sig, near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg["threshold"]))
+    return new_sig, near_duplicate_pairs(sigs, query_from=n_old, threshold=float(cfg.threshold))
 
 
 def dedup_and_split(
     store: Store,
     taxonomy: Taxonomy,
-    config: Mapping[str, Any],
+    settings: Any,
     new_rows: list[dict[str, Any]],
     *,
     fractions: Mapping[str, float] | None = None,
@@ -383,7 +383,7 @@ def dedup_and_split(
         return [], 0, 0, 0
     old_ids, old_norm, old_split, old_group, old_sig = store.dedup_index()
     n_old, n_new = len(old_ids), len(new_rows)
-    new_sig, pairs = _near_pairs(old_sig, [r["_norm"] for r in new_rows], config["dedup"])
+    new_sig, pairs = _near_pairs(old_sig, [r["_norm"] for r in new_rows], settings.dedup)
     ids = old_ids + [r["id"] for r in new_rows]
     n_exact = _link_exact_duplicates(old_norm + [r["norm_hash"] for r in new_rows], ids, new_rows, n_old, pairs)
     comp, rows_idx, group_key = _duplicate_groups(pairs, old_group, ids, n_old, n_new)
@@ -395,9 +395,9 @@ def dedup_and_split(
         groups=comp[rows_idx],
         fixed=[old_split[i] if i < n_old else None for i in rows_idx],
         strata=_strata(rows_idx, n_old_sel, new_rows, n_old),
-        fractions=fractions or config["splits"],
+        fractions=fractions or settings.splits,
         synthetic=synthetic,
-        synthetic_fractions=(config.get("generation") or {}).get("splits"),
+        synthetic_fractions=settings.generation.splits,
     )
     n_twins = _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, [ids[i] for i in rows_idx], new_rows, n_old)
     for k, i in enumerate(rows_idx[n_old_sel:], start=n_old_sel):
@@ -512,7 +512,7 @@ def _keep_evaluation_twins_out(rows_idx, comp, splits, synthetic, row_ids, new_r
 
 def duplicate_mask(
     store: Store,
-    config: Mapping[str, Any],
+    settings: Any,
     texts: Sequence[str],
     *,
     near: bool = True,
@@ -543,14 +543,14 @@ def duplicate_mask(
         dup[i] = h in seen
         seen.add(h)
     n_old = len(old_ids)
-    for a, b, _ in _near_pairs(old_sig, norms, config["dedup"])[1]:
+    for a, b, _ in _near_pairs(old_sig, norms, settings.dedup)[1]:
         later = max(a, b)  # the later of the pair is the duplicate: a stored record or an earlier text stays
         if later >= n_old:
             dup[later - n_old] = True
     return dup
 
 
-def stored_twins(store: Store, config: Mapping[str, Any], texts: Sequence[str]) -> list[tuple[str, str] | None]:
+def stored_twins(store: Store, settings: Any, texts: Sequence[str]) -> list[tuple[str, str] | None]:
     """For each text, the (id, split) of a stored record it duplicates (the same normalised text, or a near
     duplicate at the project's MinHash threshold), else ``None``; the earliest stored twin wins."""
     texts = list(texts)
@@ -567,7 +567,7 @@ def stored_twins(store: Store, config: Mapping[str, Any], texts: Sequence[str]) 
         out.append(None if i is None else (old_ids[i], old_splits[i]))
     n_old = len(old_ids)
     if n_old:
-        for a, b, _ in sorted(_near_pairs(old_sig, norms, config["dedup"])[1]):
+        for a, b, _ in sorted(_near_pairs(old_sig, norms, settings.dedup)[1]):
             if a < n_old <= b and out[b - n_old] is None:
                 out[b - n_old] = (old_ids[a], old_splits[a])
     return out

@@ -163,7 +163,7 @@ def write_pool_labels(
 def import_production(
     store: Store,
     taxonomy,
-    config: Mapping[str, Any],
+    settings: Any,
     path,
     *,
     models: Mapping[str, Sequence[str]] | None = None,
@@ -173,10 +173,11 @@ def import_production(
     """Check a production log in full, then store its posts (the unlabelled pool) and its feedback in one
     transaction; moderator decisions become known labels (provenance ``moderator``) and give the post its
     production split. ``models``: model name -> its labels, to check the ``scores`` of the posts it scored
-    (without it, scores are checked against the taxonomy)."""
+    (without it, scores are checked against the taxonomy). ``settings``: the project's
+    :class:`curation.ProjectSettings`."""
     path = Path(path)
     problems: list[str] = []
-    fractions = _check_fractions(dict((config.get("production") or {}).get("splits") or DEFAULT_PRODUCTION_SPLITS))
+    fractions = _check_fractions(dict(settings.production.splits or DEFAULT_PRODUCTION_SPLITS))
     stored = {r[0]: (r[1], r[2]) for r in store.conn.execute("SELECT id, text_hash, scores FROM production").fetchall()}
     posts, events, n_read, n_already = read_log(
         path,
@@ -305,9 +306,7 @@ def _overturned(store: Store) -> dict[str, set[str]]:
     return out
 
 
-def production_records(
-    store: Store, config: Mapping[str, Any], label_names: Sequence[str]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+def production_records(store: Store, settings: Any, label_names: Sequence[str]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The labelled pool posts as snapshot rows (the columns of :meth:`Store.frame`) and a report.
 
     Every labelled post becomes a row of its production split (``train`` and ``valid`` ones train the next
@@ -328,7 +327,7 @@ def production_records(
         "WHERE split IS NOT NULL ORDER BY ts, id"
     ).fetchall()
     overturned = _overturned(store)
-    twins = stored_twins(store, config, [r[1] for r in rows])
+    twins = stored_twins(store, settings, [r[1] for r in rows])
     labels = list(label_names)
     out, refused, hard = [], [], Counter()
     for r, twin in zip(rows, twins):

@@ -56,6 +56,7 @@ import yaml
 from foundation import atomic_write_text
 
 from .._errors import WorkbenchError
+from .._layout import ProjectLayout
 from .._records import normalise_text
 from .._taxonomy import TIERS, Taxonomy
 from ..ingest._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
@@ -279,7 +280,7 @@ def _literal_cases(raw: list, fw: str, labels, expect: dict[str, int]) -> list[d
 
 def load_suites(root, taxonomy: Taxonomy) -> list[Suite]:
     """Every ``DIR/suites/*.yaml`` of a project, by file name."""
-    folder = Path(root) / "suites"
+    folder = ProjectLayout(root).suites
     suites = [load_suite(p, taxonomy) for p in sorted(folder.glob("*.yaml"))] if folder.is_dir() else []
     seen: set[str] = set()
     funcs: dict[str, str] = {}
@@ -379,7 +380,7 @@ def _refuse_shared_cases(suite: Suite, out: list[SuiteCase]) -> None:
 
 
 def _cases_path(root) -> Path:
-    return Path(root) / "suites" / "cases.jsonl"
+    return ProjectLayout(root).suite_cases
 
 
 def expand_project_suites(root, taxonomy: Taxonomy) -> list[SuiteCase]:

@@ -24,6 +24,7 @@ import pandas as pd
 from foundation import atomic_write_bytes, atomic_write_text, utc_now
 
 from .._errors import WorkbenchError
+from .._layout import ProjectLayout
 from .._taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
@@ -35,11 +36,9 @@ __all__ = [
     "export_records",
 ]
 
-SNAPSHOTS = "snapshots"
-
 
 def _folder(root, snapshot_id: str) -> Path:
-    return Path(root) / SNAPSHOTS / snapshot_id
+    return ProjectLayout(root).snapshots / snapshot_id
 
 
 def snapshot_manifest(root, snapshot_id: str) -> dict[str, Any] | None:

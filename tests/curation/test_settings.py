@@ -49,10 +49,10 @@ def test_every_config_an_earlier_version_wrote_still_loads(tmp_path, version):
     for suite in sorted((old / "suites").glob("*.yaml")) if (old / "suites").is_dir() else []:
         (root / "suites" / suite.name).write_text(suite.read_text())
     p = Project(root)
-    assert p.config["name"] == f"made-by-{version}"
-    assert p.config["mixing"]["production_share"] == DEFAULT_CONFIG["mixing"]["production_share"]  # defaults fill in
+    assert p.settings.name == f"made-by-{version}"
+    assert p.settings.mixing.production_share == DEFAULT_CONFIG["mixing"]["production_share"]  # defaults fill in
     written = yaml.safe_load((old / "workbench.yaml").read_text())
-    assert p.config["splits"] == written["splits"] and p.config["dedup"] == written["dedup"]
+    assert p.settings.splits == written["splits"] and p.settings.dedup.model_dump() == written["dedup"]
     for suite in sorted((root / "suites").glob("*.yaml")):
         load_yaml(suite, SuiteFile)
         load_suite(suite, p.taxonomy)
@@ -69,7 +69,7 @@ def test_a_typo_in_workbench_yaml_names_the_key_its_line_and_the_fix(tmp_path, s
     lines[at] = lines[at].replace("head_cap", "head_cpa")
     (tmp_path / "p" / "workbench.yaml").write_text("\n".join(lines) + "\n")
     with pytest.raises(WorkbenchError) as e:
-        Project(tmp_path / "p").config
+        Project(tmp_path / "p").settings
     message = str(e.value)
     assert f"workbench.yaml line {at + 1}: mixing.head_cpa" in message
     assert "got unknown key 'head_cpa'" in message and "did you mean 'head_cap'?" in message
@@ -82,7 +82,7 @@ def test_a_wrong_type_is_refused_with_its_line(tmp_path, small_taxonomy):
     path = tmp_path / "p" / "workbench.yaml"
     path.write_text(path.read_text().replace("num_perm: 64", "num_perm: many"))
     with pytest.raises(WorkbenchError, match=r"line \d+: dedup.num_perm: expected a valid integer.*got 'many'"):
-        Project(tmp_path / "p").config
+        Project(tmp_path / "p").settings
     with pytest.raises(WorkbenchError, match="mixing.production_share"):
         Project.init(tmp_path / "q", taxonomy=small_taxonomy, config={"mixing": {"production_share": 1.5}})
 

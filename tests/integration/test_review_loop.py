@@ -164,7 +164,7 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     poisoned = _poisoned_texts()
     truth = {t: labs for t, labs in GOOD + poisoned}
     p = _project(tmp_path / "proj", poisoned)
-    ws = p.config["name"]
+    ws = p.settings.name
     before_model = train_model(
         p, tmp_path / "before", TrainSpec(recipe="tfidf", group="safety", mix=False, include_unreviewed=True)
     )
@@ -289,7 +289,7 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
     benign, offensive = _tweets("2", 140), _tweets("1", 60)
     groups = {"b-clean": benign[:60], "b-four": benign[60:120], "b-poison": offensive}
     p = _hard_negative_batches(tmp_path, "plan", groups)  # no gold: the exact counts of the plan
-    ws = p.config["name"]
+    ws = p.settings.name
     assert push_batches(p, owner, per_batch=20)["pushed"] == 60
     annotators = [_annotator(owner, stack, ws) for _ in range(2)]
     sampled = p.frame().set_index("text")["batch_id"]
@@ -335,7 +335,7 @@ def _answered_project(root, stack, owner) -> Project:
     """A project whose seeds and batches are pushed and answered by one annotator (every seed approved, every
     batch record "scam" and valid), not pulled yet."""
     p = _project(root, _poisoned_texts())
-    ws = p.config["name"]
+    ws = p.settings.name
     push_seeds(p, owner)
     push_batches(p, owner)
     ann = _annotator(owner, stack, ws)
@@ -420,7 +420,7 @@ def test_a_new_review_dataset_is_one_declaration(tmp_path, stack, owner, monkeyp
     )
     try:
         p = _project(tmp_path / "proj", [])
-        ws = p.config["name"]
+        ws = p.settings.name
         env = stack.env()
         monkeypatch.setenv("ARGILLA_API_URL", env["ARGILLA_API_URL"])
         monkeypatch.setenv("ARGILLA_API_KEY", env["ARGILLA_API_KEY"])
@@ -562,7 +562,7 @@ def test_four_annotators_answering_at_once_lose_no_response(tmp_path, stack, own
 
     poisoned = _poisoned_texts()
     p = _project(tmp_path / "proj", poisoned)
-    ws = p.config["name"]
+    ws = p.settings.name
     assert push_batches(p, owner, min_submitted=4)["pushed"] == len(GOOD) + len(poisoned)
     annotators = [_annotator(owner, stack, ws) for _ in range(4)]
 
@@ -869,9 +869,9 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
     pushed = push_suite(p, owner)
     assert pushed["pushed"] == len(cases) == 6
     assert push_suite(p, owner)["pushed"] == 0  # idempotent
-    ds = owner.datasets(name=SUITE_REVIEW, workspace=p.config["name"])
+    ds = owner.datasets(name=SUITE_REVIEW, workspace=p.settings.name)
     assert [q.name for q in ds.settings.questions] == ["verdict", "labels"]
-    annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
+    annotators = [_annotator(owner, stack, p.settings.name) for _ in range(2)]
 
     def answer(rec):
         if rec.id == wrong.id:
@@ -879,7 +879,7 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
         return {"verdict": "yes"}
 
     for a in annotators:
-        assert _answer(a, p.config["name"], SUITE_REVIEW, answer) == 6
+        assert _answer(a, p.settings.name, SUITE_REVIEW, answer) == 6
     report = pull(p, owner)
     suite_report = report[SUITE_REVIEW]
     assert suite_report["submitted"] == 6
@@ -950,12 +950,12 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
         "rare:offensive",
         "random",
     }
-    ds = owner.datasets(name=SAMPLE_REVIEW, workspace=p.config["name"])
+    ds = owner.datasets(name=SAMPLE_REVIEW, workspace=p.settings.name)
     assert [q.name for q in ds.settings.questions] == ["labels", "note"]
-    annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
+    annotators = [_annotator(owner, stack, p.settings.name) for _ in range(2)]
     for a in annotators:
         assert (
-            _answer(a, p.config["name"], SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]})
+            _answer(a, p.settings.name, SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]})
             == 60
         )
     report = pull(p, owner)
@@ -977,7 +977,7 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
         pid = rec.id.removeprefix("pool:")
         return None if pid in first else {"labels": truth[pid]}
 
-    counts = [_answer(a, p.config["name"], SAMPLE_REVIEW, pending) for a in annotators]
+    counts = [_answer(a, p.settings.name, SAMPLE_REVIEW, pending) for a in annotators]
     assert counts[0] == counts[1] >= 90  # the second mixed 60 and the random 90 (some picked twice)
     assert pull(p, owner)["applied"]["pool_labels"] == counts[0]
     m2 = recalibrate(model, p, tmp_path / "m2", source="sample-review", min_positives=3)
@@ -1045,10 +1045,10 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
     first = watch(p, model, window="1d", budget=150, strategy="mixed", review=review)
     assert "hate" in first.alerting and any("decision rate" in r for r in first.alerting["hate"]), first.alerting
     assert first.action == "sampled" and first.sample["selected"] == 150 and "retrain" in first.next
-    annotators = [_annotator(owner, stack, p.config["name"]) for _ in range(2)]
+    annotators = [_annotator(owner, stack, p.settings.name) for _ in range(2)]
     for a in annotators:
         answered = _answer(
-            a, p.config["name"], SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]}
+            a, p.settings.name, SAMPLE_REVIEW, lambda rec: {"labels": truth[rec.id.removeprefix("pool:")]}
         )
         assert answered == 150
     second = watch(p, model, window="1d", review=review, retrain=True, out=tmp_path / "m1")
@@ -1109,7 +1109,7 @@ def test_a_careless_annotators_no_label_never_stores_a_hateful_post_as_benign(tm
     poisoned = _poisoned_texts()
     truth = {t: labs for t, labs in GOOD + poisoned}
     p = _project(tmp_path / "proj", poisoned)
-    ws = p.config["name"]
+    ws = p.settings.name
     push_batches(p, owner)
     careless, truthful = _annotator(owner, stack, ws), _annotator(owner, stack, ws)
     _answer(careless, ws, BATCH_REVIEW, lambda rec: {"labels": [NONE_LABEL], "valid": "yes"})
@@ -1169,7 +1169,7 @@ def test_a_careless_annotator_among_two_is_flagged_by_gold_checks_and_their_answ
     poisoned = _poisoned_texts()
     truth = {t: labs for t, labs in GOOD + poisoned}
     p = _project(tmp_path / "proj", poisoned, config={"review": {"gold_rate": 0.25}})
-    ws = p.config["name"]
+    ws = p.settings.name
     first = push_batches(p, owner)
     assert first["pushed"] == len(truth) and "gold" not in first  # nothing is known yet
     ann, bob, careless = (_annotator(owner, stack, ws) for _ in range(3))
@@ -1251,7 +1251,7 @@ def test_a_careless_annotator_and_a_random_flipper_among_three_are_flagged_by_ov
     poisoned = _poisoned_texts()
     truth = {t: labs for t, labs in GOOD + poisoned}
     p = _project(tmp_path / "careless", poisoned, config={"review": {"gold_rate": 0.0}})
-    ws = p.config["name"]
+    ws = p.settings.name
     push_batches(p, owner)
     team = [_annotator(owner, stack, ws) for _ in range(3)]
 
@@ -1297,7 +1297,7 @@ def test_a_careless_annotator_and_a_random_flipper_among_three_are_flagged_by_ov
     }
     (tmp_path / "flip.yaml").write_text(yaml.safe_dump(doc))
     q.import_seeds(tmp_path / "flip.yaml")
-    qws = q.config["name"]
+    qws = q.settings.name
     assert push_batches(q, owner, per_batch=60)["pushed"] == 60
     trio = [_annotator(owner, stack, qws) for _ in range(3)]
     flips = set(random.Random(7).sample(sorted(tweets), 18))  # 30 % of the flipper's answers wrong
@@ -1334,7 +1334,7 @@ def test_a_disputed_record_is_settled_in_adjudication_and_its_batch_decided_agai
     poisoned = _poisoned_texts()
     truth = {t: labs for t, labs in GOOD + poisoned}
     p = _project(tmp_path / "proj", poisoned, config={"review": {"gold_rate": 0.0}})
-    ws = p.config["name"]
+    ws = p.settings.name
     push_batches(p, owner)
     careless, truthful_ann = _annotator(owner, stack, ws), _annotator(owner, stack, ws)
     _answer(careless, ws, BATCH_REVIEW, lambda rec: {"labels": [NONE_LABEL], "valid": "yes"})
@@ -1389,7 +1389,7 @@ def test_answers_decide_a_batch_live_and_a_later_pull_reaches_the_same_state(tmp
     offensive = _tweets("1", 120)
     groups = {"b-live": offensive[:60], "b-later": offensive[60:]}
     p = _hard_negative_batches(tmp_path, "live", groups)
-    ws = p.config["name"]
+    ws = p.settings.name
     assert push_batches(p, owner, per_batch=20)["pushed"] == 40
     ann = _annotator(owner, stack, ws)
     batch_of = p.frame().set_index("id")["batch_id"].to_dict()

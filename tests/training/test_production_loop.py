@@ -173,7 +173,7 @@ def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_
         },
     ]
     p.import_production(_write(tmp_path / "log.jsonl", log))
-    rows, report = production_records(p.store, p.config, p.taxonomy.label_names)
+    rows, report = production_records(p.store, p.settings, p.taxonomy.label_names)
     assert sorted(rows["id"]) == ["pool:new", "pool:trained-twin"]
     assert report["refused"] == [
         {

@@ -150,7 +150,7 @@ def test_from_suite_with_retrieval_adds_real_pool_posts_for_each_seed(demo):
     frame = demo.frame(include_unreviewed=True)
     pool = frame[frame["batch_id"].str.contains("-retrieval-", na=False)]
     assert len(pool) and set(pool["status"]) == {"pending"}
-    sources = set(demo.config["generation"]["pool_sources"])
+    sources = set(demo.settings.generation.pool_sources)
     stored_pool = set(frame.loc[frame["source"].isin(sources), "text"])
     assert set(pool["text"]) <= stored_pool  # real posts of the pool, not written ones
     assert all(m["similarity"] > 0 for m in pool["meta"])  # nearest the functionality's train-side cases

@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import Taxonomy, WorkbenchError, load_taxonomy
+from curation import ProjectLayout, Taxonomy, WorkbenchError, load_taxonomy
 from curation.views import read_snapshot, task_view
 from foundation import WorkbenchDeprecationWarning
 
@@ -56,7 +56,7 @@ def _moved(old: str, new: str) -> None:
 
 def read_promotion(project_root) -> dict | None:
     """The project's promotion entry (``models/promoted.json``: model, variant, snapshot, ...) or ``None``."""
-    path = Path(project_root) / "models" / "promoted.json"
+    path = ProjectLayout(project_root).promoted
     return json.loads(path.read_text()) if path.exists() else None
 
 

@@ -14,19 +14,14 @@ whose file changed since it was gated.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-from curation import WorkbenchError
+from curation import ProjectLayout, WorkbenchError
 from foundation import atomic_write_text, utc_now
 
 from ..evaluation._report import GateReport
 from ._modeldir import ModelDirectory, file_sha256, read_promotion
 
 __all__ = ["promote", "promoted_model", "promoted_variant"]
-
-
-def _registry(project_root) -> Path:
-    return Path(project_root) / "models"
 
 
 def promoted_model(project) -> ModelDirectory | None:
@@ -78,7 +73,7 @@ def promote(
             )
     thin_t1 = [f for f in info.gate.insufficient if f.tier == "T1"]
     regressions, suite_regressions = report.regressions() or [], report.suite_regressions()
-    reg = _registry(card.project)
+    layout = ProjectLayout(card.project)
     entry = {
         "model": str(model.root.resolve()),
         "variant": variant,
@@ -95,7 +90,7 @@ def promote(
         }
         if suite_regressions:
             entry["accepted_regression"]["functionalities"] = sorted(suite_regressions)
-    atomic_write_text(reg / "promoted.json", json.dumps(entry, indent=2))
-    with open(reg / "history.jsonl", "a") as f:
+    atomic_write_text(layout.promoted, json.dumps(entry, indent=2))
+    with open(layout.promotion_history, "a") as f:
         f.write(json.dumps(entry) + "\n")
     return entry

@@ -121,7 +121,7 @@ def watch(
             fix="workbench watch DIR --model M --budget N connects to the project's Argilla",
         )
     pulled = review.pull(project) if (review is not None and (retrain or recalibrate)) else None
-    limits = (project.config.get("monitoring") or {}).get("limits")
+    limits = project.settings.monitoring.limits if project.settings.monitoring else None
     pool = project.production()
     scores = production_scores(model, pool, show_progress=show_progress)  # once: drift, sample, recalibration
     drift = monitor(model, pool, project.feedback(), window=window, limits=limits, min_n=min_n, scores=scores)

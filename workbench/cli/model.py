@@ -144,7 +144,7 @@ def train(args) -> int:
 
     flags = _training_flags(args)
     with Project(args.dir) as project:
-        merged, _ = resolve_training(("yaml", yaml_layer(project.config)), ("flag", flags))
+        merged, _ = resolve_training(("yaml", yaml_layer(project.settings)), ("flag", flags))
         spec = TrainSpec(
             recipe=merged.recipe or "heads",
             group=args.group,

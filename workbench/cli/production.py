@@ -62,7 +62,7 @@ def monitor(args) -> int:
     with Project(args.dir) as project:
         model = load_model(args.model)
         model.check_taxonomy(project.taxonomy)
-        limits = (project.config.get("monitoring") or {}).get("limits")
+        limits = project.settings.monitoring.limits if project.settings.monitoring else None
         pool = project.production()
         scores = production_scores(model, pool) if len(pool) else None  # once, for the monitor and recalibration
         result = run_monitor(

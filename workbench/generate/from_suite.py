@@ -202,7 +202,7 @@ def generate_from_suite(
         sizes = balanced_sizes(seeds, cases, n)
         for sid in seeds:
             batches += generate(project, provider, only={sid}, n=sizes[sid], progress=progress, actor=actor)
-        cfg = project.config.get("generation") or {}
+        cfg = project.settings.generation.model_dump(mode="json", exclude_none=True)
         if use_llm or (use_llm is None and cfg.get("base_url") and cfg.get("model")):
             llm = make_provider(project, "openai-compatible")
             for sid in seeds:

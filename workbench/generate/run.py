@@ -67,7 +67,7 @@ def make_provider(
     **options,
 ) -> Provider:
     """A provider by name, with settings from the arguments or the ``generation:`` section of workbench.yaml."""
-    cfg = dict(project.config.get("generation") or {})
+    cfg = project.settings.generation.model_dump(mode="json", exclude_none=True)
     if name == "openai-compatible":
         base_url = base_url or cfg.get("base_url")
         model = model or cfg.get("model")
@@ -113,7 +113,7 @@ def make_provider(
         positives = {lab: frame.loc[frame[lab] == 1, "text"].head(200).tolist() for lab in project.taxonomy.label_names}
         provider = RetrievalProvider(
             texts,
-            Encoder(cache_dir=project.root / "cache"),
+            Encoder(cache_dir=project.layout.cache),
             positives=positives,
             pool_name=f"file:{Path(pool).name}" if pool else "sources:" + ",".join(sources),
             **options,
@@ -161,7 +161,7 @@ def generate(
         in_file = {sd["id"] for sd in read_seeds(seeds_file).seeds}
         only = in_file if only is None else only & in_file
         project.import_file(seeds_file, "seeds", actor=actor)
-    cache = GenerationCache(project.root / "cache" / "generation.sqlite")
+    cache = GenerationCache(project.layout.generation_cache)
     out = []
     try:
         for seed in _seeds(project, labels, only=only):
@@ -293,5 +293,5 @@ def _store(
         ]
     )
     res = ReadResult(records, [], source=SOURCE, context=seed.context, format="generated", batches=batches)
-    result = project.import_records(res, actor=actor, fractions=project.config["generation"]["splits"])
+    result = project.import_records(res, actor=actor, fractions=project.settings.generation.splits)
     summary.stored = result.n_inserted

@@ -264,7 +264,7 @@ class PlaceBlocks:
 
 
 def _cache_dir(project: Project) -> Path:
-    return Path(project.root) / "cache" / "maps"
+    return project.layout.maps_cache
 
 
 def _index(project: Project) -> list[dict]:
@@ -336,7 +336,7 @@ def build_map(
     cluster); this process by default, with the same results.
     """
     params = params or ProjectionParams()
-    enc = Encoder(encoder, cache_dir=Path(project.root) / "cache")
+    enc = Encoder(encoder, cache_dir=project.layout.cache)
     frame = project.frame()
     if frame.empty:
         raise WorkbenchError(
@@ -354,7 +354,7 @@ def build_map(
             fix="call without snapshot_id (fits the current snapshot) or refit=True",
         )
     jobs = jobs or LocalJobs()
-    emb = embed_texts(frame, encoder=encoder, jobs=jobs, cache_dir=Path(project.root) / "cache", progress=progress)
+    emb = embed_texts(frame, encoder=encoder, jobs=jobs, cache_dir=project.layout.cache, progress=progress)
     if hit is None:
         active = (frame["status"] == "active").to_numpy()
         fit_on = active if active.sum() >= 4 else np.ones(len(frame), dtype=bool)

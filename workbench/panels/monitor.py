@@ -103,7 +103,7 @@ class MonitorPanel(Panel):
         self.strategy = w.Dropdown(options=list(STRATEGIES), value="mixed", description="strategy")
         self.sample_button = w.Button(description="Push sample", icon="upload")
         self.sample_button.on_click(lambda _: self._guarded(self.sample))
-        self.out = w.Text(value=str(project.root / "models" / "candidate"), description="candidate")
+        self.out = w.Text(value=str(project.layout.models / "candidate"), description="candidate")
         self.retrain_button = w.Button(description="Retrain", icon="refresh")
         self.retrain_button.on_click(lambda _: self._guarded(self.retrain))
         self.view, self.plot = w.HTML(), w.Output()

@@ -38,7 +38,7 @@ class RetrainPanel(Panel):
 
         super().__init__()
         self.project = project
-        self.models_dir = Path(models_dir) if models_dir else Path(project.root) / "models"
+        self.models_dir = Path(models_dir) if models_dir else project.layout.models
         groups = ["(all labels)", *project.taxonomy.groups]
         self.recipe = w.Dropdown(options=list(RECIPES), value=recipe, description="recipe")
         self.group = w.Dropdown(options=groups, value=group or groups[0], description="labels")

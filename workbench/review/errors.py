@@ -77,7 +77,7 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9,
     probs = score_texts(frame, model.root, variant=model.serving_variant(), jobs=jobs).astype(float)
     train = (frame["split"] == "train").to_numpy()
     if train.any():
-        emb = embed_texts(frame.loc[train], encoder=DEFAULT_ENCODER, jobs=jobs, cache_dir=project.root / "cache")
+        emb = embed_texts(frame.loc[train], encoder=DEFAULT_ENCODER, jobs=jobs, cache_dir=project.layout.cache)
         oof = out_of_fold_proba(emb, y[train])
         probs[train] = np.where(np.isnan(oof), probs[train], oof)
     quality = label_quality_score(y, probs)

@@ -112,7 +112,7 @@ def pull(
     quality, gold = annotator_report(project, fresh)
     by_name = {name: uid for uid, name in users.items()}
     weights = {by_name.get(name, name): q.weight for name, q in quality.items()}
-    margin = float((project.config.get("review") or {}).get("dispute_margin", DISPUTE_MARGIN))
+    margin = float(project.settings.review.dispute_margin)
     for declared, ctx in contexts:
         gold_ids = {key.split("|", 1)[1] for key in gold if key.startswith(ctx.dataset.name + "|")}
         ctx.options.update(weights=weights, gold=gold_ids, margin=margin)
@@ -420,7 +420,7 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
 def adjudicators(ctx: PullContext) -> set[str]:
     """User ids whose adjudication answers count: ``review.adjudicators`` of workbench.yaml by username, or
     (none named) every owner and admin."""
-    named = set((ctx.project.config.get("review") or {}).get("adjudicators") or [])
+    named = set(ctx.project.settings.review.adjudicators or [])
     roles = ctx.options.get("roles") or {}
     if named:
         return {uid for uid, name in ctx.users.items() if name in named}

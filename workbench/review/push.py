@@ -43,7 +43,7 @@ def workspace_for(client, project: Project, name: str | None = None):
     """The project's workspace (named after the project unless ``name`` is given), created when missing."""
     import argilla as rg
 
-    name = name or str(project.config["name"])
+    name = name or str(project.settings.name)
     ws = client.workspaces(name)
     return ws if ws is not None else rg.Workspace(name=name, client=client).create()
 
@@ -79,7 +79,7 @@ def dataset_for(
 def _encoder(project: Project):
     from training.families import Encoder
 
-    return Encoder(cache_dir=project.root / "cache")
+    return Encoder(cache_dir=project.layout.cache)
 
 
 def _sync(ds, records: list, texts: list[str], encoder, *, progress: bool) -> dict[str, int]:
@@ -168,7 +168,7 @@ def _gold_records(project: Project, frame, seeds, labels: list[str], *, exclude:
 
     from .quality import annotator_report, gold_candidates, stored_answers
 
-    rate = float((project.config.get("review") or {}).get("gold_rate", 0.10))
+    rate = float(project.settings.review.gold_rate)
     want = round(n_sample * rate / (1 - rate))
     if want <= 0:
         return []
