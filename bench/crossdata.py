@@ -66,7 +66,7 @@ def build_project(root: Path):
     project = Project.init(root, taxonomy=load_taxonomy(starter_taxonomy_path()), name="bench-crossdata")
     for source, files in IMPORTS.items():
         for path, fmt, fractions in files:
-            s = project.import_file(path, fmt, source=source, fractions=fractions)
+            s = project.records.import_file(path, fmt, source=source, fractions=fractions)
             print(f"imported {source}: {path.name} ({s.n_inserted:,} new of {s.n_read:,} read)", flush=True)
     return project
 
@@ -182,7 +182,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     project = build_project(args.project)
-    frame = project.frame(active_only=True)
+    frame = project.records.frame(active_only=True)
     frame = frame[frame[LABEL].notna()].reset_index(drop=True)
     sources = list(IMPORTS)
     split_of = {

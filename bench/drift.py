@@ -236,8 +236,8 @@ def main() -> None:
     project = Project.init(
         pdir, taxonomy=model.taxonomy, name=f"drift-{uuid.uuid4().hex[:6]}", config={"production": {"splits": splits}}
     )
-    project.import_production(log, models={name: model.labels})
-    result = monitor(model, project.production(), project.feedback(), window="1d")
+    project.production.import_log(log, models={name: model.labels})
+    result = monitor(model, project.production.posts(), project.production.feedback(), window="1d")
     days = result["windows"]
     alerts = [[lab for lab, f in w["labels"].items() if f["alert"]] for w in days]
 

@@ -97,8 +97,8 @@ def hatexplain_project(project_dir: Path, data: Path = DATA):
         project = Project(project_dir)
     else:
         project = Project.init(project_dir, taxonomy=Taxonomy.from_dict(TAXONOMY), name="bench-hatexplain")
-    project.import_file(data / "train.csv", "hatexplain", fractions=HATEXPLAIN_FRACTIONS["train.csv"])
-    project.import_file(data / "val.csv", "hatexplain", fractions=HATEXPLAIN_FRACTIONS["val.csv"])
+    project.records.import_file(data / "train.csv", "hatexplain", fractions=HATEXPLAIN_FRACTIONS["train.csv"])
+    project.records.import_file(data / "val.csv", "hatexplain", fractions=HATEXPLAIN_FRACTIONS["val.csv"])
     return project
 
 
@@ -154,12 +154,16 @@ def multi_source_project(project_dir: Path, data: Path = DATA.parent, *, limit: 
     for name, fractions in HATEXPLAIN_FRACTIONS.items():
         res = read_file(data / "hatexplain" / name, "hatexplain")
         res = dataclasses.replace(res, records=res.records[:limit])
-        project.import_records(res, source="hatexplain", fractions=fractions, path=str(data / "hatexplain" / name))
+        project.records.import_result(
+            res, source="hatexplain", fractions=fractions, path=str(data / "hatexplain" / name)
+        )
     for source, (rel, fmt, key, label_map) in OTHER_SOURCES.items():
         res = read_file(data / rel, fmt)
         records = rate_balanced(res.records[:limit], key, seed=seed)
         res = dataclasses.replace(res, records=records)
-        project.import_records(res, source=source, label_map=label_map, fractions=OTHER_FRACTIONS, path=str(data / rel))
+        project.records.import_result(
+            res, source=source, label_map=label_map, fractions=OTHER_FRACTIONS, path=str(data / rel)
+        )
     return project
 
 

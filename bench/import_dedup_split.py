@@ -99,22 +99,22 @@ def main() -> None:
 
         project = Project.init(tmp / "p", taxonomy=load_taxonomy(REPO / "workbench" / "templates" / "taxonomy.yaml"))
         t0 = time.perf_counter()
-        summary = project.import_file(path, "jsonl", source="bench", id_field="id")
+        summary = project.records.import_file(path, "jsonl", source="bench", id_field="id")
         t_import = time.perf_counter() - t0
 
         # an incremental import on top: existing records must not move
-        before = project.frame()[["id", "split"]].set_index("id")["split"]
+        before = project.records.frame()[["id", "split"]].set_index("id")["split"]
         extra = generate(10_000, args.seed + 1)
         path2 = tmp / "more.jsonl"
         with open(path2, "w", encoding="utf-8") as f:
             for r in extra:
                 f.write(json.dumps({**r, "id": "x" + r["id"]}, ensure_ascii=False) + "\n")
         t0 = time.perf_counter()
-        project.import_file(path2, "jsonl", source="bench", id_field="id")
+        project.records.import_file(path2, "jsonl", source="bench", id_field="id")
         t_incr = time.perf_counter() - t0
-        after = project.frame().set_index("id")["split"]
+        after = project.records.frame().set_index("id")["split"]
         moved = int((after.loc[before.index] != before).sum())
-        cvh = project.split_report()["calib_vs_holdout"]
+        cvh = project.reports.split_report()["calib_vs_holdout"]
         big = cvh[cvh["positives"] >= 200]
         project.close()
 

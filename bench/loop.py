@@ -82,7 +82,7 @@ def cross_sources(
 
     val = pd.read_csv(HX_DATA / "val.csv")
     out = {"hatexplain": (val["text"].astype(str).tolist(), (val["category"] == 1).to_numpy(int))}
-    stored = multi.frame(include_unreviewed=True)
+    stored = multi.records.frame(include_unreviewed=True)
     used = {normalise_text(t) for t in stored.loc[stored["split"].isin(["train", "valid", "calib"]), "text"]}
     for name, (path, fmt, key) in SOURCES.items():
         rows = [(r.text, r.labels.get(key)) for r in read_file(path, fmt).records if normalise_text(r.text) not in used]
@@ -138,7 +138,7 @@ def _answer(project, annotator, answered: set[str]) -> None:
 
     ds = annotator.datasets(name=BATCH_REVIEW, workspace=str(project.settings.name))
     http = annotator.api.http_client
-    expected = project.frame(include_unreviewed=True).set_index("id")
+    expected = project.records.frame(include_unreviewed=True).set_index("id")
     names = list(project.taxonomy.label_names)
     offset = 0
     while True:
@@ -221,7 +221,7 @@ def run_start(start: str, args, sources: dict) -> dict:
         return run_suite(test, model.predictor("torch"), label_names=model.labels, thresholds=model.thresholds)
 
     def on_turn(turn) -> None:
-        status = project.batches().set_index("id")["status"]
+        status = project.batches.frame().set_index("id")["status"]
         made = {b.batch_id for b in turn.made["batches"]}
         ok = int((status.reindex(sorted(made)) == "accepted").sum())
         print(

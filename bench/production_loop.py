@@ -109,7 +109,7 @@ def base_project(model, stream: pd.DataFrame, out: Path):
                 + "\n"
             )
     project = Project(dst)
-    project.import_production(log, models={model.root.name: model.labels})
+    project.production.import_log(log, models={model.root.name: model.labels})
     project.close()
     return dst
 

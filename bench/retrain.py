@@ -38,7 +38,7 @@ def build_project(root: Path, n: int) -> Project:
         for r in generate(n, 0):
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     project = Project.init(root, taxonomy=load_taxonomy(REPO / "workbench" / "templates" / "taxonomy.yaml"))
-    project.import_file(path, "jsonl", source="bench", id_field="id")
+    project.records.import_file(path, "jsonl", source="bench", id_field="id")
     return project
 
 
@@ -51,7 +51,7 @@ def main() -> None:
     out = Path(args.out)
     project = build_project(out / "project", args.n)
     shutil.rmtree(project.layout.models, ignore_errors=True)
-    texts = project.frame()["text"].tolist()
+    texts = project.records.frame()["text"].tolist()
     t = time.perf_counter()
     Encoder(cache_dir=project.layout.cache, batch_size=128).encode(texts, show_progress=True)
     print(

@@ -80,7 +80,7 @@ def build_project(root: Path, n: int, per_batch: int):
                 )
             )
     res = ReadResult(records, [], source="generated", format="generated", seeds=seeds, batches=batches)
-    p.import_records(res, fractions={"train": 0.9, "valid": 0.1})
+    p.records.import_result(res, fractions={"train": 0.9, "valid": 0.1})
     return p
 
 
@@ -94,7 +94,7 @@ def _raw_sdk(client, project, frame, vectors, dimension: int, result: dict) -> N
     from workbench.review.templates import settings_for
 
     labels = list(project.taxonomy.label_names)
-    seeds = project.seeds().set_index("id")
+    seeds = project.seeds.frame().set_index("id")
     workspace_for(client, project)
     raw_ds = rg.Dataset(
         name="raw-sdk",
@@ -171,7 +171,7 @@ def main() -> None:
         f"({time.perf_counter() - t:.1f} s)",
         flush=True,
     )
-    frame = project.frame()
+    frame = project.records.frame()
     t = time.perf_counter()
     enc = Encoder(cache_dir=project.layout.cache)
     vectors = enc.encode(frame["text"].tolist())

@@ -65,7 +65,7 @@ def _project(out: Path, n: int):
     csv = out / "davidson_head.csv"
     data.to_csv(csv, index=False)
     project = Project.init(root, taxonomy=Taxonomy.from_dict(TAXONOMY))
-    project.import_file(csv, "davidson")
+    project.records.import_file(csv, "davidson")
     return project
 
 
@@ -118,7 +118,7 @@ def main() -> int:
     cpus = os.cpu_count() or 1
     began = time.monotonic()
     project = _project(out, args.n)
-    frame = pd.read_parquet(project.snapshot_records_path(), columns=["id", "text"])
+    frame = pd.read_parquet(project.snapshots.records_path(), columns=["id", "text"])
     n = len(frame)
     model = _model(args, out, project)
     variant = "fp32" if "fp32" in model.card.variants else model.best_variant()

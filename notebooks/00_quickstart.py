@@ -29,7 +29,7 @@ project
 # %%
 import pandas as pd
 
-stats = project.stats()
+stats = project.reports.stats()
 pd.Series({k: stats[k] for k in ("snapshot_id", "n_records", "n_active", "n_quarantined")})
 
 # %%
@@ -38,5 +38,5 @@ pd.DataFrame(stats["labels"]).T[["positives", "negatives", "unknown", "unknown_r
 # %%
 from curation.views import distribution_figure
 
-distribution = project.class_distribution()
+distribution = project.reports.class_distribution()
 distribution_figure(distribution)

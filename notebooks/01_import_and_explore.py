@@ -18,7 +18,7 @@
 #
 # What this is for: what an import did — sources, splits, the distribution report, unknown rates per label and whether calib and holdout look alike.
 #
-# Meanwhile in Argilla: nothing; data comes in through `workbench import` or `project.import_file`.
+# Meanwhile in Argilla: nothing; data comes in through `workbench import` or `project.records.import_file`.
 
 # %%
 from workbench import open_project
@@ -29,11 +29,11 @@ project
 # %%
 import pandas as pd
 
-stats = project.stats()
+stats = project.reports.stats()
 pd.DataFrame({"records": pd.Series(stats["by_source"])})
 
 # %%
-report = project.split_report()
+report = project.reports.split_report()
 report["label_rates"]
 
 # %%
@@ -42,4 +42,4 @@ report["calib_vs_holdout"]
 # %%
 from curation.views import distribution_figure
 
-distribution_figure(project.class_distribution(), title="Train split: positives per label")
+distribution_figure(project.reports.class_distribution(), title="Train split: positives per label")

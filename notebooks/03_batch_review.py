@@ -27,14 +27,14 @@ project = open_project()  # $WORKBENCH_PROJECT, else build/demo (built on first 
 project
 
 # %%
-project.add_seed(
+project.seeds.add(
     "seed-banter",
     kind="hard_negative",
     status="approved",
     target_labels=["hate", "offensive"],
     text="Just friendly banter between mates, nobody means any of it, relax.",
 )
-project.seeds().set_index("id").loc["seed-banter", ["kind", "status"]]
+project.seeds.frame().set_index("id").loc["seed-banter", ["kind", "status"]]
 
 # %%
 from workbench.generate import generate, make_provider
@@ -54,7 +54,7 @@ review
 
 # %%
 review.pull()
-project.batches()[["id", "seed_id", "status"]]
+project.batches.frame()[["id", "seed_id", "status"]]
 
 # %%
 seeds = SeedsPanel(project)
@@ -62,5 +62,5 @@ seeds.quarantine_rejected()
 seeds
 
 # %%
-banter = project.seeds().set_index("id").loc["seed-banter"]
+banter = project.seeds.frame().set_index("id").loc["seed-banter"]
 bool(banter["quarantined"]), banter["quarantine_reason"]

@@ -47,8 +47,8 @@ len(panel.selected_ids)
 
 # %%
 panel.tag("map-region-notebook")
-project.tags("map-region-notebook").head()
+project.records.tags("map-region-notebook").head()
 
 # %%
 # every record is on the map, once
-sum(len(t.x) for t in panel.map.figure.data), len(project.frame())
+sum(len(t.x) for t in panel.map.figure.data), len(project.records.frame())

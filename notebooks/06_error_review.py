@@ -48,9 +48,9 @@ review
 # **Now in Argilla**: correct the error-review records, then run the cells below.
 
 # %%
-snapshot_before = project.snapshot_id()
+snapshot_before = project.snapshots.id()
 review.pull()
 review.last_result["applied"]
 
 # %%
-snapshot_before, project.snapshot_id()
+snapshot_before, project.snapshots.id()

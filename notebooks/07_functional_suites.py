@@ -31,7 +31,7 @@ add_starter_suites(project)  # hate, harassment, violence: the labels this taxon
 from curation.suites import expand_project_suites, leakage_report
 
 cases = expand_project_suites(project.root, project.taxonomy)
-leaks = leakage_report(cases, project.frame(active_only=True))
+leaks = leakage_report(cases, project.records.frame(active_only=True))
 sum(c.side == "test" for c in cases), sum(c.side == "train" for c in cases), len(leaks)
 
 # %% [markdown]

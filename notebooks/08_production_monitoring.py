@@ -35,10 +35,10 @@ shipped = train_model(project, project.layout.models / "shipped", TrainSpec(reci
 # Two weeks of production: week 1 is like the demo's data (Davidson tweets, some OpenAI moderation prompts), week 2 prompts only (the style shift). A moderators' audit labelled some posts; users reported some (a signal, never a label).
 
 # %%
-summary = project.import_production(
+summary = project.production.import_log(
     demo_data_dir() / "production_log.jsonl", models={shipped.root.name: shipped.labels}
 )
-len(project.production()), project.feedback()["type"].value_counts().to_dict()
+len(project.production.posts()), project.production.feedback()["type"].value_counts().to_dict()
 
 # %%
 from training.production import monitor_table, watch

@@ -94,6 +94,25 @@ SHARED_DATA = _find_shared_data()
 STARTER_TAXONOMY = REPO / "workbench" / "templates" / "taxonomy.yaml"
 
 
+STRICT_DEPRECATIONS = (
+    "import warnings\n"
+    "from foundation import WorkbenchDeprecationWarning\n"
+    "warnings.filterwarnings('error', category=DeprecationWarning, module='__main__')\n"
+    "warnings.filterwarnings('error', category=WorkbenchDeprecationWarning)"
+)
+"""The first cell a notebook test runs (then drops): -W error::DeprecationWarning for what the notebook's own
+code calls (a cell's module is ``__main__``), and for the workbench's own deprecations wherever they come from.
+A blanket -W error::DeprecationWarning for the kernel is not usable: pydantic warns from inside argilla's SDK."""
+
+
+def strict_notebook(nb):
+    """``nb`` with :data:`STRICT_DEPRECATIONS` as its first cell."""
+    import nbformat
+
+    nb.cells.insert(0, nbformat.v4.new_code_cell(STRICT_DEPRECATIONS))
+    return nb
+
+
 def shared(path: str) -> Path:
     p = SHARED_DATA / path
     if not p.exists():

@@ -20,7 +20,7 @@ def test_the_multi_source_start_keeps_hatexplains_official_splits(tmp_path):
     for rel, *_ in OTHER_SOURCES.values():
         shared(rel)  # a clear message when a file is missing
     p = multi_source_project(tmp_path / "p", data, limit=LIMIT)
-    frame = p.frame(include_unreviewed=True)
+    frame = p.records.frame(include_unreviewed=True)
     assert set(frame["source"]) == {"hatexplain", "davidson", "ethos", "openai_moderation"}
     official = {
         name: {normalise_text(t) for t in pd.read_csv(data / "hatexplain" / f"{name}.csv")["text"].astype(str)}

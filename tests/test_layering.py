@@ -166,7 +166,7 @@ FLOORS = {
         {"curation.production", "curation.suites"},
         {"curation.views"},
         {"curation._settings", "curation._review"},
-        {"curation._project"},
+        {"curation._project", "curation._project_parts"},
     ),
     "training": (
         {"training.families", "training.evaluation"},

@@ -32,7 +32,7 @@ def zorg_project(root: Path, suite: dict, *, hate_group: str | None = None) -> P
                 words.insert(0, hate_group)
         rows.append({"text": " ".join(words) + f" {i}", "hate": int(hate)})
     p = Project.init(root, taxonomy=Taxonomy.from_dict(HATE_TAXONOMY))
-    p.import_frame(pd.DataFrame(rows), source="synthetic")
+    p.records.import_frame(pd.DataFrame(rows), source="synthetic")
     (p.root / "suites").mkdir()
     (p.root / "suites" / f"{suite['suite']}.yaml").write_text(yaml.safe_dump(suite))
     expand_project_suites(p.root, p.taxonomy)

@@ -407,7 +407,7 @@ def embed_project(
     from .families._embeddings import DEFAULT_ENCODER
 
     jobs = jobs or LocalJobs()
-    parquet = project.snapshot_records_path()
+    parquet = project.snapshots.records_path()
     frame = pd.read_parquet(parquet, columns=["id", "text"])
     vectors = embed_texts(
         frame,
@@ -449,7 +449,7 @@ def score_project(
     passed, reasons = gate_status(model, variant)
     warn_unvetted(reasons, warn)
     jobs = jobs or LocalJobs()
-    parquet = project.snapshot_records_path()
+    parquet = project.snapshots.records_path()
     frame = pd.read_parquet(parquet, columns=["id", "text"])
     probs = score_texts(
         frame, model.root, variant=variant, jobs=jobs, threads=threads, parquet=parquet, progress=progress

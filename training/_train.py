@@ -58,7 +58,7 @@ log = logging.getLogger("workbench.training")
 
 def snapshot_frame(project: Project) -> tuple[pd.DataFrame, dict]:
     """The active records of the project's current snapshot (written first when missing) and its manifest."""
-    frame, _, manifest = project.read_snapshot()
+    frame, _, manifest = project.snapshots.read()
     return frame, manifest
 
 
@@ -80,7 +80,7 @@ def _training_rows(
     what the mix did, for the card."""
     report: dict[str, Any] = {"applied": spec.mix}
     if spec.mix:
-        mix = project.mix(view, names, split="train", seed=spec.seed)
+        mix = project.views.mix(view, names, split="train", seed=spec.seed)
         rows = mix.frame
         report.update(
             {
@@ -211,7 +211,7 @@ def prepare_training(
     step = _StepReporter(on_step)
     spec = spec or TrainSpec()
     with step("snapshot"):
-        frame, tax, manifest = project.read_snapshot(include_unreviewed=spec.include_unreviewed)
+        frame, tax, manifest = project.snapshots.read(include_unreviewed=spec.include_unreviewed)
         view = task_view(frame, tax, spec.group, labels=labels)
     names = [lab for lab in tax.label_names if lab in view.columns]
     with step("mix"):

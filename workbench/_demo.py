@@ -37,12 +37,12 @@ def build_demo(root, *, progress=None) -> tuple[Project, list[tuple[str, ImportS
         root, taxonomy=data / "taxonomy.yaml", name="demo", config={"generation": {"pool_sources": ["davidson"]}}
     )
     steps = [
-        ("davidson slice", lambda: project.import_file(data / "davidson_slice.csv", "davidson")),
+        ("davidson slice", lambda: project.records.import_file(data / "davidson_slice.csv", "davidson")),
         (
             "openai moderation slice",
-            lambda: project.import_file(data / "openai_moderation_slice.jsonl", "openai_moderation"),
+            lambda: project.records.import_file(data / "openai_moderation_slice.jsonl", "openai_moderation"),
         ),
-        ("seeds and batches", lambda: project.import_seeds(data / "seeds.yaml")),
+        ("seeds and batches", lambda: project.seeds.import_file(data / "seeds.yaml")),
     ]
     done = []
     for what, step in steps:

@@ -126,7 +126,7 @@ def accept_generated(project, made: dict[str, Any], *, reason: str, actor: str) 
     review; a team reviews them in Argilla's batch-review). Returns ``{"accepted": [batch ids]}``."""
     ids = sorted({b.batch_id for b in made["batches"] if b.stored})
     for bid in ids:
-        project.accept_batch(bid, reason=reason, actor=actor)
+        project.batches.accept(bid, reason=reason, actor=actor)
     return {"accepted": ids}
 
 

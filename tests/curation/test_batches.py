@@ -14,7 +14,7 @@ from curation.store._store import SCHEMA_VERSION
 
 
 def _pending_batch(project, n=4):
-    project.add_seed("s1", text="win a prize now", target_labels=["scam"], status="approved")
+    project.seeds.add("s1", text="win a prize now", target_labels=["scam"], status="approved")
     records = [
         RawRecord(
             where=f"r{i}",
@@ -34,34 +34,34 @@ def _pending_batch(project, n=4):
         format="generated",
         batches=[{"id": "b1", "seed_id": "s1", "provider": "test", "params": {}, "status": "pending"}],
     )
-    return project.import_records(res, fractions={"train": 0.9, "valid": 0.1})
+    return project.records.import_result(res, fractions={"train": 0.9, "valid": 0.1})
 
 
 def test_pending_records_stay_out_until_their_batch_is_accepted(project):
-    project.import_frame(
+    project.records.import_frame(
         pd.DataFrame({"text": ["hello there friend", "you are an idiot"], "hate": [0, 1]}), source="toy"
     )
-    base = project.snapshot_id()
+    base = project.snapshots.id()
     s = _pending_batch(project)
     assert s.n_inserted == 4 and set(s.splits) <= {"train", "valid"}
-    f = project.frame()
+    f = project.records.frame()
     assert (f.loc[f["batch_id"] == "b1", "status"] == "pending").all()
     assert f.loc[f["batch_id"] == "b1", "status_reason"].iloc[0] == "batch b1 awaits review"
-    assert len(project.frame(active_only=True)) == 2 and project.snapshot_id() == base
-    assert len(project.task_view("spam")) == 0  # training views see none of them
-    assert len(project.frame(active_only=True, include_unreviewed=True)) == 6
-    over = project.snapshot(include_unreviewed=True)
+    assert len(project.records.frame(active_only=True)) == 2 and project.snapshots.id() == base
+    assert len(project.views.task_view("spam")) == 0  # training views see none of them
+    assert len(project.records.frame(active_only=True, include_unreviewed=True)) == 6
+    over = project.snapshots.take(include_unreviewed=True)
     assert over["include_unreviewed"] is True and over["n_pending"] == 4 and over["snapshot_id"] != base
     assert f.loc[f["batch_id"] == "b1", "label_provenance"].iloc[0] == {"scam": "generator"}
-    project.set_batch_status("b1", "accepted", actor="reviewer", reason="sample passed")
-    assert len(project.frame(active_only=True)) == 6 and project.snapshot_id() != base
-    project.set_batch_status("b1", "rejected", actor="reviewer", reason="sample failed")
-    f = project.frame()
-    assert (f.loc[f["batch_id"] == "b1", "status"] == "quarantined").all() and project.snapshot_id() == base
+    project.batches.set_status("b1", "accepted", actor="reviewer", reason="sample passed")
+    assert len(project.records.frame(active_only=True)) == 6 and project.snapshots.id() != base
+    project.batches.set_status("b1", "rejected", actor="reviewer", reason="sample failed")
+    f = project.records.frame()
+    assert (f.loc[f["batch_id"] == "b1", "status"] == "quarantined").all() and project.snapshots.id() == base
     events = project.store.events(target="b1")
     assert list(events["value"].dropna()) == ["accepted", "rejected"]
     with pytest.raises(StoreError, match="expected one of \\['pending', 'accepted', 'rejected'\\]"):
-        project.set_batch_status("b1", "maybe", actor="x")
+        project.batches.set_status("b1", "maybe", actor="x")
 
 
 def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path, project):
@@ -116,20 +116,20 @@ def test_seed_versions_keep_old_batches(project, tmp_path):
     }
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc))
-    project.import_seeds(path)
-    project.import_seeds(path)  # the same text: the same seed
-    assert list(project.seeds()["id"]) == ["s"]
+    project.seeds.import_file(path)
+    project.seeds.import_file(path)  # the same text: the same seed
+    assert list(project.seeds.frame()["id"]) == ["s"]
     doc["seeds"][0]["text"] = "buy followers and likes"
     doc["seeds"][0]["batches"].append(
         {"id": "b2", "provider": "handwritten", "records": [{"text": "likes for sale, dm me", "labels": {"spam": 1}}]}
     )
     path.write_text(yaml.safe_dump(doc))
-    project.import_seeds(path)
-    seeds = project.seeds().set_index("id")
+    project.seeds.import_file(path)
+    seeds = project.seeds.frame().set_index("id")
     assert list(seeds.index) == ["s", "s@v2"] and seeds.loc["s@v2", "version"] == 2
-    batches = project.batches().set_index("id")
+    batches = project.batches.frame().set_index("id")
     assert batches.loc["b", "seed_id"] == "s" and batches.loc["b2", "seed_id"] == "s@v2"
-    assert list(project.latest_seeds()["id"]) == ["s@v2"]
+    assert list(project.seeds.latest()["id"]) == ["s@v2"]
 
 
 def test_a_seeds_file_batch_is_pending_unless_accepted_with_who_and_why(project, tmp_path):
@@ -161,12 +161,12 @@ def test_a_seeds_file_batch_is_pending_unless_accepted_with_who_and_why(project,
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(doc(status="accepted")))
     with pytest.raises(ImportValidationError, match="'accepted' without review needs 'accepted_by'"):
-        project.import_seeds(path)
-    assert len(project.frame()) == 0  # nothing half-written
+        project.seeds.import_file(path)
+    assert len(project.records.frame()) == 0  # nothing half-written
     path.write_text(yaml.safe_dump(doc()))
-    project.import_seeds(path)
-    assert project.batches().set_index("id").loc["b", "status"] == "pending"
-    assert len(project.frame(active_only=True)) == 0
+    project.seeds.import_file(path)
+    assert project.batches.frame().set_index("id").loc["b", "status"] == "pending"
+    assert len(project.records.frame(active_only=True)) == 0
 
 
 def test_accept_batch_from_the_command_line_records_who_and_why(project, tmp_path, capsys):
@@ -193,11 +193,11 @@ def test_accept_batch_from_the_command_line_records_who_and_why(project, tmp_pat
             }
         )
     )
-    project.import_seeds(path)
+    project.seeds.import_file(path)
     project.close()
     assert main(["review", "accept-batch", str(project.root), "b", "--reason", "checked by hand", "--by", "ana"]) == 0
     assert "accepted without review by ana" in capsys.readouterr().out
     with Project(project.root) as p:
-        assert p.batches().set_index("id").loc["b", "status"] == "accepted"
+        assert p.batches.frame().set_index("id").loc["b", "status"] == "accepted"
         ev = p.store.events(target="b")
         assert ev[ev["kind"] == "batch_status"]["actor"].tolist() == ["ana"]

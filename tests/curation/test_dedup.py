@@ -12,26 +12,26 @@ def test_exact_and_near_duplicates(project):
         "THE WEATHER in the city is lovely today -- come out and play",
         "a completely different sentence about football scores and the league table",
     ]
-    s = project.import_frame(pd.DataFrame({"text": texts, "hate": [0, 1, 0, 0]}), source="d")
-    f = project.frame()
+    s = project.records.import_frame(pd.DataFrame({"text": texts, "hate": [0, 1, 0, 0]}), source="d")
+    f = project.records.frame()
     assert s.n_exact_duplicates == 1  # row 1 normalises to row 0's text; row 2 is only near
     assert f.loc[1, "dup_of"] == f.loc[0, "id"]
     assert pd.isna(f.loc[2, "dup_of"])
     assert f.loc[:2, "near_dup_group"].nunique() == 1
     assert f.loc[:2, "split"].nunique() == 1
     assert f.loc[3, "near_dup_group"] != f.loc[0, "near_dup_group"]
-    conflicts = project.duplicate_conflicts()
+    conflicts = project.reports.duplicate_conflicts()
     assert len(conflicts) == 1 and conflicts.iloc[0]["labels"] == ["hate"]
     assert s.n_conflicting_pairs == 1
 
 
 def test_near_duplicates_across_imports_join_the_stored_split(project):
     base = "my neighbour keeps parking his truck across my driveway every single morning"
-    project.import_frame(pd.DataFrame({"text": [base], "hate": [0]}), source="a")
-    first = project.frame().iloc[0]
+    project.records.import_frame(pd.DataFrame({"text": [base], "hate": [0]}), source="a")
+    first = project.records.frame().iloc[0]
     variants = [base + " ugh", base.replace("every", "each"), "totally unrelated text about cooking pasta well"]
-    project.import_frame(pd.DataFrame({"text": variants, "hate": [0, 0, 0]}), source="b")
-    f = project.frame().set_index("text")
+    project.records.import_frame(pd.DataFrame({"text": variants, "hate": [0, 0, 0]}), source="b")
+    f = project.records.frame().set_index("text")
     for v in variants[:2]:
         assert f.loc[v, "split"] == first["split"]
         assert f.loc[v, "near_dup_group"] == first["near_dup_group"]

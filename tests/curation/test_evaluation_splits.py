@@ -21,7 +21,7 @@ LEGACY = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_projects"
 
 
 def _synthetic_in_evaluation(project: Project) -> int:
-    f = project.frame()
+    f = project.records.frame()
     return int((f["origin"].isin(SYNTHETIC_ORIGINS) & f["split"].isin(EVALUATION_SPLITS)).sum())
 
 
@@ -59,21 +59,21 @@ def demo(tmp_path):
 
 def test_demo_and_a_50_record_seeds_batch_put_no_generated_record_in_calib_or_holdout(demo, tmp_path, capsys):
     assert _synthetic_in_evaluation(demo) == 0
-    summary = demo.import_seeds(_seeds_file(tmp_path / "s.yaml", 50))
+    summary = demo.seeds.import_file(_seeds_file(tmp_path / "s.yaml", 50))
     assert summary.n_inserted == 50 and set(summary.splits) <= {"train", "valid"}
     assert summary.splits.get("valid", 0) >= 1  # generation.splits, not everything in train
     assert _synthetic_in_evaluation(demo) == 0
     # the report shows origin per split
     assert main(["report", str(demo.root), "splits"]) == 0
     out = capsys.readouterr().out
-    table = demo.split_report()["origin_counts"]
+    table = demo.reports.split_report()["origin_counts"]
     assert table.loc["generated", "calib"] == 0 and table.loc["generated", "holdout"] == 0
     assert table.loc["generated"].sum() == 16 + 50 and table.loc["real", "holdout"] > 0
     assert "records per origin and split" in out and "generated" in out
 
 
 def test_the_store_refuses_a_generated_record_in_holdout_and_its_database_too(demo):
-    row = demo.frame().query("origin == 'generated'").iloc[0]
+    row = demo.records.frame().query("origin == 'generated'").iloc[0]
     rec = {
         "id": "gen:by-hand",
         "text": "a generated text",
@@ -98,7 +98,7 @@ def test_the_store_refuses_a_generated_record_in_holdout_and_its_database_too(de
     # a hand-written UPDATE is refused by the database's trigger, whatever the route
     with pytest.raises(sqlite3.IntegrityError, match="calib and holdout hold only real records"):
         demo.store.conn.execute("UPDATE records SET split = 'calib' WHERE id = ?", (row["id"],))
-    real = demo.frame().query("origin == 'real' and split == 'holdout'").iloc[0]["id"]
+    real = demo.records.frame().query("origin == 'real' and split == 'holdout'").iloc[0]["id"]
     with pytest.raises(sqlite3.IntegrityError):
         demo.store.conn.execute("UPDATE records SET origin = 'perturbation' WHERE id = ?", (real,))
     assert _synthetic_in_evaluation(demo) == 0
@@ -106,8 +106,8 @@ def test_the_store_refuses_a_generated_record_in_holdout_and_its_database_too(de
 
 def test_every_import_route_splits_generated_records_among_train_and_valid(demo, tmp_path):
     # a batch added by hand, then its records imported from a JSONL file that names it
-    demo.add_seed("seed-by-hand", text="Send me your card details for a prize.", target_labels=["scam"])
-    demo.add_batch("batch-by-hand", seed_id="seed-by-hand", provider="handwritten")
+    demo.seeds.add("seed-by-hand", text="Send me your card details for a prize.", target_labels=["scam"])
+    demo.batches.add("batch-by-hand", seed_id="seed-by-hand", provider="handwritten")
     path = tmp_path / "gen.jsonl"
     with path.open("w", encoding="utf-8") as fh:
         for i in range(40):
@@ -123,7 +123,7 @@ def test_every_import_route_splits_generated_records_among_train_and_valid(demo,
                 )
                 + "\n"
             )
-    s1 = demo.import_file(path, "jsonl", source="by-hand")
+    s1 = demo.records.import_file(path, "jsonl", source="by-hand")
     # an import whose fractions ask for evaluation splits only (a published test file): generated rows
     # still go to train/valid, the real rows follow the override
     rows = [
@@ -133,8 +133,8 @@ def test_every_import_route_splits_generated_records_among_train_and_valid(demo,
     rows += [{"text": f"A real post number {i} about the weather and {i * 7} trains", "scam": 0} for i in range(20)]
     frame_path = tmp_path / "mixed.jsonl"
     frame_path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    s2 = demo.import_file(frame_path, "jsonl", source="mixed", fractions={"calib": 0.5, "holdout": 0.5})
-    f = demo.frame()
+    s2 = demo.records.import_file(frame_path, "jsonl", source="mixed", fractions={"calib": 0.5, "holdout": 0.5})
+    f = demo.records.frame()
     mixed = f[f["source"] == "mixed"]
     assert set(mixed.loc[mixed["origin"] == "perturbation", "split"]) <= {"train", "valid"}
     assert set(mixed.loc[mixed["origin"] == "real", "split"]) <= {"calib", "holdout"}
@@ -146,14 +146,16 @@ def test_every_import_route_splits_generated_records_among_train_and_valid(demo,
 
 
 def test_a_generated_twin_of_a_holdout_record_is_quarantined_not_trained_on(demo, tmp_path):
-    holdout = demo.frame().query("origin == 'real' and split == 'holdout'").iloc[0]
-    summary = demo.import_seeds(_seeds_file(tmp_path / "s.yaml", 1, seed_id="seed-twin", text=holdout["text"] + " !"))
+    holdout = demo.records.frame().query("origin == 'real' and split == 'holdout'").iloc[0]
+    summary = demo.seeds.import_file(
+        _seeds_file(tmp_path / "s.yaml", 1, seed_id="seed-twin", text=holdout["text"] + " !")
+    )
     assert summary.n_quarantined_evaluation_twins == 1
-    demo.set_batch_status("seed-twin-b1", "accepted", reason="test")
-    twin = demo.frame().query("seed_id.str.startswith('seed-twin')", engine="python").iloc[0]
+    demo.batches.set_status("seed-twin-b1", "accepted", reason="test")
+    twin = demo.records.frame().query("seed_id.str.startswith('seed-twin')", engine="python").iloc[0]
     assert twin["split"] in ("train", "valid") and twin["status"] == "quarantined"
     assert holdout["id"] in twin["status_reason"] and "evaluation stays clean" in twin["status_reason"]
-    assert twin["id"] not in set(demo.frame(active_only=True)["id"])
+    assert twin["id"] not in set(demo.records.frame(active_only=True)["id"])
 
 
 def test_a_store_written_before_the_rule_is_upgraded_with_an_event_per_moved_record(tmp_path, capsys):
@@ -174,12 +176,12 @@ def test_a_store_written_before_the_rule_is_upgraded_with_an_event_per_moved_rec
         ev = p.store.events()
         moved = ev[ev["kind"] == "split_moved"]
         assert sorted(moved["target"]) == sorted(bad["id"]) and set(moved["actor"]) == {"migration"}
-        after = p.frame().set_index("id")
+        after = p.records.frame().set_index("id")
         untouched = before[~before["id"].isin(bad["id"])].set_index("id")
         assert (after.loc[untouched.index, "split"] == untouched["split"]).all()  # nothing else moved
-        snap_before = p.snapshot_id()
+        snap_before = p.snapshots.id()
     with Project(root) as p:  # a second open changes nothing
-        assert len(p.store.events().query("kind == 'split_moved'")) == 6 and p.snapshot_id() == snap_before
+        assert len(p.store.events().query("kind == 'split_moved'")) == 6 and p.snapshots.id() == snap_before
     assert main(["report", str(root), "splits"]) == 0
     assert "migration_3_to_4" in capsys.readouterr().out
 

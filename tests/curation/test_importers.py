@@ -16,14 +16,14 @@ from ..conftest import shared
 
 def _state(project):
     """Everything an import may change: record count, snapshot id, events."""
-    return project.store.count(), project.snapshot_id(), len(project.store.events())
+    return project.store.count(), project.snapshots.id(), len(project.store.events())
 
 
 # ---------------------------------------------------------------- built-in formats on the real files
 def test_hatexplain_val(starter_project):
-    s = starter_project.import_file(shared("hatexplain/val.csv"), "hatexplain")
+    s = starter_project.records.import_file(shared("hatexplain/val.csv"), "hatexplain")
     assert s.n_inserted == 1922
-    f = starter_project.frame()
+    f = starter_project.records.frame()
     raw = pd.read_csv(shared("hatexplain/val.csv"))
     assert int(f["hate"].sum()) == int((raw["category"] == 1).sum())
     assert int(f["offensive"].sum()) == int((raw["category"] == 2).sum())
@@ -35,8 +35,8 @@ def test_hatexplain_val(starter_project):
 
 
 def test_openai_missing_labels_stay_unknown(starter_project):
-    starter_project.import_file(shared("openai_moderation/samples-1680.jsonl.gz"), "openai_moderation")
-    f = starter_project.frame()
+    starter_project.records.import_file(shared("openai_moderation/samples-1680.jsonl.gz"), "openai_moderation")
+    f = starter_project.records.frame()
     rows = [json.loads(line) for line in gzip.open(shared("openai_moderation/samples-1680.jsonl.gz"), "rt")]
     for code, label in [("H", "hate"), ("S", "sexual"), ("HR", "harassment"), ("V2", "violence_graphic")]:
         missing = sum(code not in r for r in rows)
@@ -44,16 +44,16 @@ def test_openai_missing_labels_stay_unknown(starter_project):
         implied = sum(1 for p in f["label_provenance"] if p.get(label) == "implied")
         assert int(f[label].isna().sum()) == missing - implied, label
         assert int((f[label] == 1).sum()) == sum(r.get(code) == 1 for r in rows)
-    st_ = starter_project.stats()
+    st_ = starter_project.reports.stats()
     assert st_["labels"]["hate"]["unknown_rate"] == pytest.approx(sum("H" not in r for r in rows) / len(rows), abs=1e-3)
     assert 0.5 < st_["labels"]["hate"]["unknown_rate"] < 0.6  # 909 of 1680 never annotated for hate
 
 
 @pytest.mark.slow
 def test_davidson(starter_project):
-    s = starter_project.import_file(shared("davidson/labeled_data.csv"), "davidson")
+    s = starter_project.records.import_file(shared("davidson/labeled_data.csv"), "davidson")
     raw = pd.read_csv(shared("davidson/labeled_data.csv"))
-    f = starter_project.frame()
+    f = starter_project.records.frame()
     assert s.n_inserted == len(raw)
     assert int(f["hate"].sum()) == int((raw["class"] == 0).sum())
     assert int(f["offensive"].sum()) == int((raw["class"] == 1).sum())
@@ -61,19 +61,19 @@ def test_davidson(starter_project):
 
 
 def test_jigsaw(starter_project):
-    starter_project.import_file(shared("jigsaw_toxic_subset/train.csv"), "jigsaw")
+    starter_project.records.import_file(shared("jigsaw_toxic_subset/train.csv"), "jigsaw")
     raw = pd.read_csv(shared("jigsaw_toxic_subset/train.csv"))
-    f = starter_project.frame()
+    f = starter_project.records.frame()
     for lab in ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]:
         assert int(f[lab].sum()) == int(raw[lab].sum())
     assert f["hate"].isna().all()
 
 
 def test_ethos_hierarchy(starter_project):
-    starter_project.import_file(shared("ethos/Ethos_Dataset_Binary.csv"), "ethos")
-    s = starter_project.import_file(shared("ethos/Ethos_Dataset_Multi_Label.csv"), "ethos")
+    starter_project.records.import_file(shared("ethos/Ethos_Dataset_Binary.csv"), "ethos")
+    s = starter_project.records.import_file(shared("ethos/Ethos_Dataset_Multi_Label.csv"), "ethos")
     assert s.source == "ethos_multi"
-    f = starter_project.frame()
+    f = starter_project.records.frame()
     multi = f[f["source"] == "ethos_multi"]
     assert (multi["hate"] == 1).all()
     assert multi["hate_race"].notna().all()
@@ -82,7 +82,7 @@ def test_ethos_hierarchy(starter_project):
     assert (binary.loc[binary["hate"] == 0, "hate_race"] == 0).all()
     assert binary.loc[binary["hate"] == 1, "hate_race"].isna().all()
     # the multi-label file re-annotates posts of the binary file: views merge the twins
-    view = starter_project.task_view("hate_target")
+    view = starter_project.views.task_view("hate_target")
     assert view["hate_race"].notna().sum() >= 400
 
 
@@ -90,13 +90,13 @@ def test_secondary_without_primary_is_an_error_unless_repaired(project):
     df = pd.DataFrame({"text": ["some text here", "another text"], "hate": [0, None], "hate_race": [1, 1]})
     before = _state(project)
     with pytest.raises(ImportValidationError) as e:
-        project.import_frame(df, source="t")
+        project.records.import_frame(df, source="t")
     assert "frame row 0: secondary label 'hate_race' is set without its primary 'hate' (which is 0)" in str(e.value)
     assert "--repair-hierarchy" in str(e.value)
     assert _state(project) == before
-    s = project.import_frame(df, source="t", repair_hierarchy=True)
+    s = project.records.import_frame(df, source="t", repair_hierarchy=True)
     assert s.n_repaired == 2
-    f = project.frame()
+    f = project.records.frame()
     assert (f["hate"] == 1).all()
     assert all(p["hate"] == "repair" for p in f["label_provenance"])
 
@@ -104,7 +104,7 @@ def test_secondary_without_primary_is_an_error_unless_repaired(project):
 # ---------------------------------------------------------------- bad input: clear errors, nothing written
 @pytest.fixture
 def populated(project):
-    project.import_frame(pd.DataFrame({"text": ["already here", "me too"], "hate": [1, 0]}), source="base")
+    project.records.import_frame(pd.DataFrame({"text": ["already here", "me too"], "hate": [1, 0]}), source="base")
     return project
 
 
@@ -148,7 +148,7 @@ def test_bad_input_is_reported_and_nothing_written(populated, tmp_path, content,
     path.write_text(content, encoding="utf-8")
     before = _state(populated)
     with pytest.raises(ImportValidationError) as e:
-        populated.import_file(path, fmt, id_field="id" if "id," in content else None)
+        populated.records.import_file(path, fmt, id_field="id" if "id," in content else None)
     assert message in str(e.value)
     assert "nothing was written" in str(e.value)
     assert _state(populated) == before
@@ -162,7 +162,7 @@ def test_non_utf8_names_line(populated, tmp_path):
         ImportValidationError,
         match=re.escape("latin1.csv line 3: not UTF-8 (byte 0xe9 at offset 20); re-save the file as UTF-8"),
     ):
-        populated.import_file(path, "csv")
+        populated.records.import_file(path, "csv")
     assert _state(populated) == before
 
 
@@ -170,15 +170,15 @@ def test_same_id_different_labels_against_store(populated, tmp_path):
     path = tmp_path / "base.csv"
     path.write_text("text,hate\nalready here,0\n")
     with pytest.raises(ImportValidationError, match=re.escape("id 'base:")):
-        populated.import_file(path, "csv", source="base")
+        populated.records.import_file(path, "csv", source="base")
 
 
 def test_reimport_is_idempotent(project, tmp_path):
     path = tmp_path / "d.jsonl"
     path.write_text("".join(json.dumps({"text": f"text number {i}", "hate": i % 2}) + "\n" for i in range(20)))
-    project.import_file(path, "jsonl")
+    project.records.import_file(path, "jsonl")
     before = _state(project)[:2]
-    s = project.import_file(path, "jsonl")
+    s = project.records.import_file(path, "jsonl")
     assert s.n_inserted == 0 and s.n_already_stored == 20
     assert _state(project)[:2] == before
 
@@ -186,8 +186,8 @@ def test_reimport_is_idempotent(project, tmp_path):
 def test_label_map_and_unknown_values(project, tmp_path):
     path = tmp_path / "m.csv"
     path.write_text("body,is_hate,junk,ctx\nfirst text,yes,x,MESSAGE\nsecond text,,y,REVIEW\nthird,no,z,bio\n")
-    project.import_file(path, "csv", text_field="body", context_field="ctx", label_map={"is_hate": "hate"})
-    f = project.frame()
+    project.records.import_file(path, "csv", text_field="body", context_field="ctx", label_map={"is_hate": "hate"})
+    f = project.records.frame()
     assert f["hate"].tolist()[0] == 1 and np.isnan(f["hate"].tolist()[1]) and f["hate"].tolist()[2] == 0
     assert f["context"].tolist() == ["MESSAGE", "REVIEW", "BIO"]
     assert f["meta"].iloc[0] == {"junk": "x"}
@@ -201,15 +201,15 @@ def test_unknown_format():
 def test_hf_dataset_import(project):
     datasets = pytest.importorskip("datasets")
     ds = datasets.Dataset.from_dict({"text": ["alpha text", "beta text", "gamma text"], "scam": [1, 0, None]})
-    s = project.import_hf(ds, source="hf")
+    s = project.records.import_hf(ds, source="hf")
     assert s.n_inserted == 3
-    f = project.frame()
+    f = project.records.frame()
     assert f["scam"].isna().sum() == 1 and f["scam"].sum() == 1
 
 
 def test_format_mismatch_is_clear(starter_project):
     with pytest.raises(ImportValidationError, match=r"format 'davidson' expects columns \['tweet', 'class'\]"):
-        starter_project.import_file(shared("hatexplain/val.csv"), "davidson")
+        starter_project.records.import_file(shared("hatexplain/val.csv"), "davidson")
 
 
 # ---------------------------------------------------------------- Hypothesis: round trips and fuzzing
@@ -236,8 +236,8 @@ def test_generic_roundtrip(tmp_path_factory, small_taxonomy, rows, fmt):
                 w.writerow([i, t, "" if h is None else h, "" if s is None else s])
     else:
         path.write_text("".join(json.dumps(r) + "\n" for r in df.to_dict(orient="records")), encoding="utf-8")
-    project.import_file(path, fmt, id_field="id", source="fz")
-    f = project.frame().set_index("id")
+    project.records.import_file(path, fmt, id_field="id", source="fz")
+    f = project.records.frame().set_index("id")
     for i, (t, h, s) in enumerate(rows):
         rec = f.loc[f"fz:{i}"]
         assert rec["text"] == t
@@ -257,7 +257,7 @@ def test_fuzzed_files_fail_cleanly_or_import_fully(populated, tmp_path_factory, 
     path.write_bytes(blob)
     before = _state(populated)
     try:
-        s = populated.import_file(path, fmt)
+        s = populated.records.import_file(path, fmt)
     except ImportValidationError as e:
         assert "nothing was written" in str(e)
         assert _state(populated) == before
@@ -290,9 +290,9 @@ def test_an_import_format_is_one_declaration(tmp_path, project):
         f.write_text("spam\tbuy cheap pills now\nham\tsee you at the match tonight\n")
         res = read_file(f, "tabbed-test")
         assert (res.source, res.context, [r.labels for r in res.records]) == ("tabbed", "MESSAGE", [{"S": 1}, {"S": 0}])
-        summary = project.import_file(f, "tabbed-test")
+        summary = project.records.import_file(f, "tabbed-test")
         assert summary.n_inserted == 2 and summary.source == "tabbed"
-        frame = project.frame().sort_values("text")
+        frame = project.records.frame().sort_values("text")
         assert frame["spam"].tolist() == [1, 0] and set(frame["context"]) == {"MESSAGE"}
         with pytest.raises(ImportValidationError, match="a name no other import format has"):
             register_format(ImportFormat("csv", "GENERAL", parse))

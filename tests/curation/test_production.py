@@ -55,10 +55,10 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
             },
         ],
     )
-    summary = project.import_production(log, models=MODELS)
+    summary = project.production.import_log(log, models=MODELS)
     assert (summary.n_posts, summary.n_feedback, summary.n_labelled) == (3, 3, 2)
     assert summary.feedback == {"moderator_confirm": 1, "user_report": 1, "moderator_overturn": 1}
-    pool = project.production().set_index("id")
+    pool = project.production.posts().set_index("id")
     # a row without a model name is the one model given; times are UTC
     assert pool.loc["p2", "model"] == "m-2026-11"
     assert str(pool.loc["p2", "time"]) == "2026-11-02 10:30:00+00:00"
@@ -68,13 +68,13 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
     assert {pool.loc["p1", "split"], pool.loc["p3", "split"]} <= {"production_calib", "train", "valid"}
     assert _counts(project)[2] == 0  # the pool is not training data
     # the same file again is a no-op; a later row may bring feedback only, for a stored post
-    again = project.import_production(log, models=MODELS)
+    again = project.production.import_log(log, models=MODELS)
     assert (again.n_posts, again.n_feedback, again.n_already_stored, again.import_id) == (0, 0, 3, "")
     later = _write(
         tmp_path / "later.jsonl",
         [{"id": "p2", "time": "2026-11-04T09:00:00Z", "feedback": {"type": "moderator_overturn", "label": "spam"}}],
     )
-    assert project.import_production(later, models=MODELS).n_labelled == 1
+    assert project.production.import_log(later, models=MODELS).n_labelled == 1
     # a second decision on a post already labelled adds its label (and keeps the first)
     more = _write(
         tmp_path / "more.jsonl",
@@ -86,13 +86,13 @@ def test_posts_form_an_unlabelled_pool_and_moderators_give_labels(project, tmp_p
             }
         ],
     )
-    assert project.import_production(more, models=MODELS).n_labelled == 0
-    p1 = project.production().set_index("id").loc["p1"]
+    assert project.production.import_log(more, models=MODELS).n_labelled == 0
+    p1 = project.production.posts().set_index("id").loc["p1"]
     assert p1["labels"] == {"hate": 1, "offensive": 0} and p1["label_provenance"] == {
         "hate": "moderator",
         "offensive": "moderator",
     }
-    fb = project.feedback()
+    fb = project.production.feedback()
     assert list(fb["type"]) == [
         "moderator_confirm",
         "user_report",
@@ -112,8 +112,8 @@ def test_labelled_posts_never_go_to_the_holdout(project, tmp_path):
         }
         for i in range(400)
     ]
-    project.import_production(_write(tmp_path / "log.jsonl", rows))
-    splits = project.production()["split"].value_counts(normalize=True)
+    project.production.import_log(_write(tmp_path / "log.jsonl", rows))
+    splits = project.production.posts()["split"].value_counts(normalize=True)
     assert set(splits.index) == {"production_holdout", "production_calib", "train", "valid"}
     assert abs(splits["train"] - 0.6) < 0.08 and abs(splits["production_holdout"] - 0.15) < 0.06
     assert abs(splits["valid"] - 0.1) < 0.05
@@ -141,8 +141,8 @@ def test_a_project_that_states_the_old_fractions_keeps_them_and_stored_splits_ne
         }
         for i in range(200)
     ]
-    p.import_production(_write(tmp_path / "log.jsonl", rows))
-    before = p.production().set_index("id")["split"]
+    p.production.import_log(_write(tmp_path / "log.jsonl", rows))
+    before = p.production.posts().set_index("id")["split"]
     assert set(before) == {"production_calib", "train", "valid"}
     old = {"production_calib": 0.5, "train": 0.4, "valid": 0.1}
     assert all(before[pid] == production_split(pid, old) for pid in before.index)
@@ -150,8 +150,8 @@ def test_a_project_that_states_the_old_fractions_keeps_them_and_stored_splits_ne
     (p.root / "workbench.yaml").write_text(yaml.safe_dump({**cfg, "production": {}}))
     p = Project(p.root)
     again = [{**r, "feedback": {"type": "moderator_overturn", "label": "offensive"}} for r in rows]
-    p.import_production(_write(tmp_path / "again.jsonl", again))
-    assert (p.production().set_index("id")["split"] == before).all()
+    p.production.import_log(_write(tmp_path / "again.jsonl", again))
+    assert (p.production.posts().set_index("id")["split"] == before).all()
     p.close()
 
 
@@ -195,7 +195,7 @@ def test_bad_rows_name_file_line_and_field_and_nothing_is_written(project, tmp_p
     log = _write(tmp_path / "bad.jsonl", [good, row])
     before = _counts(project)
     with pytest.raises(ImportValidationError) as e:
-        project.import_production(log, models=MODELS)
+        project.production.import_log(log, models=MODELS)
     msg = str(e.value)
     assert f"bad.jsonl line 2: field '{field}'" in msg and words in msg and "nothing was written" in msg
     assert _counts(project) == before  # the valid first row was not written either
@@ -208,12 +208,12 @@ def test_csv_logs_and_a_changed_text_under_a_stored_id(project, tmp_path):
         'c1,"you, people",2026-11-02T10:00:00Z,"{""hate"": 0.8}",appeal,hate\n'
         "c2,hello,2026-11-02T10:05:00Z,,,\n"
     )
-    s = project.import_production(csv_log)
+    s = project.production.import_log(csv_log)
     assert (s.n_posts, s.feedback) == (2, {"appeal": 1})
-    assert project.production().set_index("id").loc["c1", "scores"] == {"hate": 0.8}
+    assert project.production.posts().set_index("id").loc["c1", "scores"] == {"hate": 0.8}
     clash = _write(tmp_path / "clash.jsonl", [{"id": "c2", "text": "other text", "time": "2026-11-02T10:05:00Z"}])
     with pytest.raises(ImportValidationError, match="clash.jsonl line 1: id 'c2' is already stored"):
-        project.import_production(clash)
+        project.production.import_log(clash)
 
 
 _texty = st.one_of(st.none(), st.text(string.ascii_letters + " ", max_size=12), st.integers(), st.floats())
@@ -243,7 +243,7 @@ def test_fuzzed_logs_import_whole_or_not_at_all(project, tmp_path, rows):
     path = tmp_path / "fuzz.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     try:
-        s = project.import_production(path)
+        s = project.production.import_log(path)
     except ImportValidationError as e:
         assert "fuzz.jsonl" in str(e) and _counts(project) == before
     else:

@@ -16,10 +16,10 @@ def hatexplain_then_davidson(tmp_path_factory):
     from ..conftest import STARTER_TAXONOMY
 
     p = Project.init(tmp_path_factory.mktemp("hx") / "p", taxonomy=STARTER_TAXONOMY)
-    p.import_file(shared("hatexplain/train.csv"), "hatexplain")
-    p.import_file(shared("hatexplain/val.csv"), "hatexplain")
-    before = p.frame()[["id", "split"]].copy()
-    p.import_file(shared("davidson/labeled_data.csv"), "davidson")
+    p.records.import_file(shared("hatexplain/train.csv"), "hatexplain")
+    p.records.import_file(shared("hatexplain/val.csv"), "hatexplain")
+    before = p.records.frame()[["id", "split"]].copy()
+    p.records.import_file(shared("davidson/labeled_data.csv"), "davidson")
     yield p, before
     p.close()
 
@@ -27,7 +27,7 @@ def hatexplain_then_davidson(tmp_path_factory):
 @pytest.mark.slow
 def test_adding_davidson_moves_no_hatexplain_record(hatexplain_then_davidson):
     p, before = hatexplain_then_davidson
-    after = p.frame().set_index("id")["split"]
+    after = p.records.frame().set_index("id")["split"]
     assert len(before) == 17305
     moved = (after.loc[before["id"]].to_numpy() != before["split"].to_numpy()).sum()
     assert moved == 0
@@ -36,7 +36,7 @@ def test_adding_davidson_moves_no_hatexplain_record(hatexplain_then_davidson):
 @pytest.mark.slow
 def test_calib_and_holdout_look_alike(hatexplain_then_davidson):
     p, _ = hatexplain_then_davidson
-    rep = p.split_report()
+    rep = p.reports.split_report()
     cvh = rep["calib_vs_holdout"]
     big = cvh[cvh["positives"] >= 200]
     assert set(big.index) >= {"hate", "offensive"}
@@ -44,7 +44,7 @@ def test_calib_and_holdout_look_alike(hatexplain_then_davidson):
     # the report also shows the source and context mix per split
     src = rep["source"]
     assert abs(src.loc["davidson", "calib"] - src.loc["davidson", "holdout"]) < 0.02
-    fr = p.frame()["split"].value_counts(normalize=True)
+    fr = p.records.frame()["split"].value_counts(normalize=True)
     for s, want in {"train": 0.7, "valid": 0.1, "calib": 0.1, "holdout": 0.1}.items():
         assert abs(fr[s] - want) < 0.01
 
@@ -60,8 +60,8 @@ def test_splits_are_deterministic(tmp_path, small_taxonomy):
     got = []
     for k in range(2):
         p = Project.init(tmp_path / f"p{k}", taxonomy=small_taxonomy)
-        p.import_frame(df.astype({"hate": int, "spam": int}), source="s")
-        got.append(p.frame()[["id", "split"]])
+        p.records.import_frame(df.astype({"hate": int, "spam": int}), source="s")
+        got.append(p.records.frame()[["id", "split"]])
         p.close()
     pd.testing.assert_frame_equal(got[0], got[1])
 
@@ -131,8 +131,8 @@ def test_adding_data_never_moves_a_record(tmp_path_factory, small_taxonomy, batc
                 "hate": h,
                 "spam": s,
             }
-        p.import_frame(pd.DataFrame(list(rows.values())), source="h", id_field="id")
-        f = p.frame().set_index("id")
+        p.records.import_frame(pd.DataFrame(list(rows.values())), source="h", id_field="id")
+        f = p.records.frame().set_index("id")
         for rid, split in seen.items():
             assert f.loc[rid, "split"] == split, "an existing record moved"
         seen = f["split"].to_dict()

@@ -14,19 +14,21 @@ from curation import Project, StoreError
 
 @pytest.fixture
 def seeded(project):
-    project.import_frame(
+    project.records.import_frame(
         pd.DataFrame(
             {"text": [f"real post {i} about daily life" for i in range(40)], "scam": [i % 5 == 0 for i in range(40)]}
         ).astype({"scam": int}),
         source="real",
     )
-    project.add_seed("s-bad", text="a coercive message presented as fine", target_labels=["scam"], kind="hard_negative")
-    project.add_seed("s-good", text="win a prize by paying a fee", target_labels=["scam"])
+    project.seeds.add(
+        "s-bad", text="a coercive message presented as fine", target_labels=["scam"], kind="hard_negative"
+    )
+    project.seeds.add("s-good", text="win a prize by paying a fee", target_labels=["scam"])
     for sid, n in [("s-bad", 12), ("s-good", 8)]:
         for b in range(2):
             bid = f"{sid}-b{b}"
-            project.add_batch(bid, seed_id=sid, provider="handwritten")
-            project.accept_batch(bid, reason="hand-made test batch", actor="test")  # pending until then
+            project.batches.add(bid, seed_id=sid, provider="handwritten")
+            project.batches.accept(bid, reason="hand-made test batch", actor="test")  # pending until then
             rows = pd.DataFrame(
                 {
                     "text": [f"{sid} generated example {b}-{i} with some words" for i in range(n)],
@@ -35,15 +37,15 @@ def seeded(project):
                     "origin": "generated",
                 }
             )
-            project.import_frame(rows, source="gen")
+            project.records.import_frame(rows, source="gen")
     return project
 
 
 def test_a_batch_added_by_hand_is_pending_until_accepted_with_a_reason(project):
     from curation import StoreError
 
-    project.add_seed("s", text="win a prize by paying a fee", target_labels=["scam"])
-    project.add_batch("b", seed_id="s", provider="handwritten")
+    project.seeds.add("s", text="win a prize by paying a fee", target_labels=["scam"])
+    project.batches.add("b", seed_id="s", provider="handwritten")
     rows = pd.DataFrame(
         {
             "text": [f"pay the fee {i} to get your prize" for i in range(6)],
@@ -52,14 +54,14 @@ def test_a_batch_added_by_hand_is_pending_until_accepted_with_a_reason(project):
             "origin": "generated",
         }
     )
-    project.import_frame(rows, source="gen")
-    assert project.batches().set_index("id").loc["b", "status"] == "pending"
-    assert len(project.frame(active_only=True)) == 0
-    before = project.snapshot_id()
+    project.records.import_frame(rows, source="gen")
+    assert project.batches.frame().set_index("id").loc["b", "status"] == "pending"
+    assert len(project.records.frame(active_only=True)) == 0
+    before = project.snapshots.id()
     with pytest.raises(StoreError, match="expected a reason"):
-        project.accept_batch("b", reason=" ")
-    project.accept_batch("b", reason="written by the team lead", actor="lead")
-    assert len(project.frame(active_only=True)) == 6 and project.snapshot_id() != before
+        project.batches.accept("b", reason=" ")
+    project.batches.accept("b", reason="written by the team lead", actor="lead")
+    assert len(project.records.frame(active_only=True)) == 6 and project.snapshots.id() != before
     ev = project.store.events(target="b")
     ev = ev[ev["kind"] == "batch_status"].iloc[-1]
     assert (ev["actor"], ev["value"]) == ("lead", "accepted") and '"without_review":true' in ev["detail"]
@@ -67,24 +69,24 @@ def test_a_batch_added_by_hand_is_pending_until_accepted_with_a_reason(project):
 
 def test_quarantine_seed_removes_exactly_its_batches_records_and_is_reversible(seeded):
     p = seeded
-    snap0 = p.snapshot_id()
-    view0 = p.task_view("spam")
-    bad_ids = set(p.frame().query("seed_id == 's-bad'")["id"])
+    snap0 = p.snapshots.id()
+    view0 = p.views.task_view("spam")
+    bad_ids = set(p.records.frame().query("seed_id == 's-bad'")["id"])
     assert len(bad_ids) == 24 and bad_ids <= set(view0["id"])
-    n = p.quarantine_seed("s-bad", reason="batch sample failed review: coercion labelled safe")
+    n = p.seeds.quarantine("s-bad", reason="batch sample failed review: coercion labelled safe")
     assert n == 24
-    view1 = p.task_view("spam")
+    view1 = p.views.task_view("spam")
     assert set(view0["id"]) - set(view1["id"]) == bad_ids
-    assert p.snapshot_id() != snap0
-    mix = p.training_mix("spam", split=None, tail_floor=1)
+    assert p.snapshots.id() != snap0
+    mix = p.views.training_mix("spam", split=None, tail_floor=1)
     assert not (set(mix.ids) & bad_ids)
-    f = p.frame()
+    f = p.records.frame()
     q = f[f["status"] == "quarantined"]
     assert set(q["id"]) == bad_ids
     assert q["status_reason"].str.contains("seed s-bad: batch sample failed review").all()
-    p.unquarantine_seed("s-bad", reason="re-reviewed")
-    assert p.snapshot_id() == snap0
-    assert set(p.task_view("spam")["id"]) == set(view0["id"])
+    p.seeds.unquarantine("s-bad", reason="re-reviewed")
+    assert p.snapshots.id() == snap0
+    assert set(p.views.task_view("spam")["id"]) == set(view0["id"])
     kinds = p.store.events(target="s-bad")["kind"].tolist()
     assert kinds == ["seed_added", "quarantine_seed", "unquarantine_seed"]
     assert p.store.seeds().set_index("id").loc["s-bad", "kind"] == "hard_negative"
@@ -92,36 +94,36 @@ def test_quarantine_seed_removes_exactly_its_batches_records_and_is_reversible(s
 
 def test_quarantine_needs_reason_and_known_seed(seeded):
     with pytest.raises(StoreError, match="expected a reason, got an empty one"):
-        seeded.quarantine_seed("s-bad", reason=" ")
+        seeded.seeds.quarantine("s-bad", reason=" ")
     with pytest.raises(StoreError, match="seed 'nope': expected a stored seed id, got no such seed"):
-        seeded.quarantine_seed("nope", reason="x")
+        seeded.seeds.quarantine("nope", reason="x")
 
 
 def test_records_of_unknown_batch_are_rejected(project):
     from curation import ImportValidationError
 
     with pytest.raises(ImportValidationError, match="field 'batch_id': unknown batch 'b-x'; add the batch first"):
-        project.import_frame(pd.DataFrame({"text": ["x y z"], "batch_id": ["b-x"]}), source="g")
+        project.records.import_frame(pd.DataFrame({"text": ["x y z"], "batch_id": ["b-x"]}), source="g")
 
 
 def test_hard_negative_seed_marks_records(seeded):
-    f = seeded.frame()
+    f = seeded.records.frame()
     assert f.loc[f["seed_id"] == "s-bad", "hard_negative"].all()
     assert not f.loc[f["seed_id"] != "s-bad", "hard_negative"].any()
 
 
 def test_label_changes_are_append_only_events(seeded):
     p = seeded
-    rid = p.frame()["id"].iloc[0]
-    snap = p.snapshot_id()
+    rid = p.records.frame()["id"].iloc[0]
+    snap = p.snapshots.id()
     p.store.set_labels(rid, {"spam": 1, "scam": None}, actor="ann-1", known_labels=p.taxonomy.label_names)
-    f = p.frame().set_index("id")
+    f = p.records.frame().set_index("id")
     assert f.loc[rid, "spam"] == 1 and pd.isna(f.loc[rid, "scam"])
     assert f.loc[rid, "label_provenance"]["spam"] == "annotator"
     ev = p.store.events(target=rid)
     assert ev["actor"].tolist() == ["ann-1", "ann-1"] and ev["question"].tolist() == ["spam", "scam"]
     assert ev["value"].iloc[0] == "1" and pd.isna(ev["value"].iloc[1])  # None: set back to unknown
-    assert p.snapshot_id() != snap
+    assert p.snapshots.id() != snap
     with pytest.raises(sqlite3.IntegrityError, match="events are append-only"):
         p.store.conn.execute("UPDATE events SET actor = 'someone else'")
     with pytest.raises(sqlite3.IntegrityError, match="events are append-only"):
@@ -129,8 +131,8 @@ def test_label_changes_are_append_only_events(seeded):
 
 
 def test_failed_write_rolls_back(project, monkeypatch):
-    project.import_frame(pd.DataFrame({"text": ["first one"], "hate": [1]}), source="a")
-    before = (project.store.count(), project.snapshot_id(), len(project.store.events()))
+    project.records.import_frame(pd.DataFrame({"text": ["first one"], "hate": [1]}), source="a")
+    before = (project.store.count(), project.snapshots.id(), len(project.store.events()))
     original = project.store.event
 
     def boom(*a, **k):  # fail after the records were inserted, inside the transaction
@@ -138,9 +140,9 @@ def test_failed_write_rolls_back(project, monkeypatch):
 
     monkeypatch.setattr(project.store, "event", boom)
     with pytest.raises(RuntimeError):
-        project.import_frame(pd.DataFrame({"text": ["second one", "third one"], "hate": [0, 1]}), source="a")
+        project.records.import_frame(pd.DataFrame({"text": ["second one", "third one"], "hate": [0, 1]}), source="a")
     monkeypatch.setattr(project.store, "event", original)
-    assert (project.store.count(), project.snapshot_id(), len(project.store.events())) == before
+    assert (project.store.count(), project.snapshots.id(), len(project.store.events())) == before
 
 
 @pytest.mark.slow
@@ -176,44 +178,44 @@ def test_kill_9_mid_import_leaves_store_whole(project, tmp_path):
     n = p2.store.count()
     assert n == before  # the transaction never committed: nothing of it is visible
     assert p2.store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    assert len(p2.frame()) == n
+    assert len(p2.records.frame()) == n
     p2.close()
 
 
 def test_snapshot_is_content_addressed(seeded, tmp_path):
-    m1 = seeded.snapshot()
-    m2 = seeded.snapshot()
+    m1 = seeded.snapshots.take()
+    m2 = seeded.snapshots.take()
     assert m1 == m2
     folder = seeded.root / "snapshots" / m1["snapshot_id"]
     df = pd.read_parquet(folder / "records.parquet")
     assert len(df) == m1["n_records"] == seeded.store.count()
     assert m1["excluded_seeds"] == []
-    seeded.quarantine_seed("s-bad", reason="bad")
-    m3 = seeded.snapshot()
+    seeded.seeds.quarantine("s-bad", reason="bad")
+    m3 = seeded.snapshots.take()
     assert m3["snapshot_id"] != m1["snapshot_id"] and m3["excluded_seeds"] == ["s-bad"]
     assert m3["n_records"] == m1["n_records"] - 24
 
 
 def test_reopen_reads_same_state(seeded):
-    snap = seeded.snapshot_id()
+    snap = seeded.snapshots.id()
     root = seeded.root
     seeded.close()
     again = Project(root)
-    assert again.snapshot_id() == snap
+    assert again.snapshots.id() == snap
     again.close()
 
 
 def test_open_missing_project(tmp_path):
     with pytest.raises(StoreError, match=r"expected a workbench.yaml file, got none; run `workbench init DIR` first"):
-        Project(tmp_path / "nothing").frame()
+        Project(tmp_path / "nothing").records.frame()
 
 
 def test_project_add_seed_keeps_notes_and_the_stores_fields(project):
-    project.add_seed(
+    project.seeds.add(
         "s-noted", text="pay a fee to claim", target_labels=["scam"], notes="from the March incident", batch_size=40
     )
-    seed = project.seeds().set_index("id").loc["s-noted"]
+    seed = project.seeds.frame().set_index("id").loc["s-noted"]
     assert seed["notes"] == "from the March incident" and seed["batch_size"] == 40
     with pytest.raises(StoreError, match="batch_size"):  # the store's fields are checked like the rest
-        project.add_seed("s-zero", text="pay a fee", target_labels=["scam"], batch_size=0)
-    assert "s-zero" not in set(project.seeds()["id"])
+        project.seeds.add("s-zero", text="pay a fee", target_labels=["scam"], batch_size=0)
+    assert "s-zero" not in set(project.seeds.frame()["id"])

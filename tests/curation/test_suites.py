@@ -149,7 +149,7 @@ def test_any_yaml_is_a_suite_or_a_clear_error(tmp_path, data):
 
 def test_project_expansion_never_stores_records_and_reports_leakage(tmp_path):
     p = Project.init(tmp_path / "p", taxonomy=TAX)
-    p.import_frame(
+    p.records.import_frame(
         pd.DataFrame(
             {
                 "text": ["Muslims are worthless!!", "a perfectly ordinary post about the weather today"] * 1,
@@ -160,12 +160,12 @@ def test_project_expansion_never_stores_records_and_reports_leakage(tmp_path):
     )
     (p.root / "suites").mkdir()
     _write(p.root / "suites", SUITE)
-    snap = p.snapshot_id()
-    n_records = len(p.frame())
+    snap = p.snapshots.id()
+    n_records = len(p.records.frame())
     cases = expand_project_suites(p.root, p.taxonomy)
     assert [c.id for c in read_cases(p.root)] == [c.id for c in cases]
-    assert len(p.frame()) == n_records and p.snapshot_id() == snap  # cases are not records
-    frame = p.frame().assign(split="train")  # as if the leaked record were a training record
+    assert len(p.records.frame()) == n_records and p.snapshots.id() == snap  # cases are not records
+    frame = p.records.frame().assign(split="train")  # as if the leaked record were a training record
     leaks = leakage_report(cases, frame)
     assert leaks["case"].tolist() == ["Muslims are worthless."] and leaks["similarity"].iloc[0] >= 0.8
     assert leakage_report(cases, frame.assign(split="holdout")).empty  # holdout records are no leakage

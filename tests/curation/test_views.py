@@ -193,14 +193,14 @@ def test_the_projects_tail_floor_is_every_labels_floor_unless_a_label_has_its_ow
 
     rows = pd.DataFrame({"text": [f"post number {i} about things" for i in range(40)], "spam": [1] * 10 + [0] * 30})
     p = Project.init(tmp_path / "tiers", taxonomy=small_taxonomy)
-    p.import_frame(rows, source="t")
-    per = p.training_mix("spam", split=None).per_label
+    p.records.import_frame(rows, source="t")
+    per = p.views.training_mix("spam", split=None).per_label
     assert per.loc["spam", "floor"] == small_taxonomy["spam"].min_positives  # no tail_floor: the tier's
     p.close()
     q = Project.init(tmp_path / "tail", taxonomy=small_taxonomy, config={"mixing": {"tail_floor": 7}})
-    q.import_frame(rows, source="t")
-    per = q.training_mix("spam", split=None).per_label
+    q.records.import_frame(rows, source="t")
+    per = q.views.training_mix("spam", split=None).per_label
     assert per.loc["spam", "floor"] == per.loc["scam", "floor"] == 7 and per.loc["spam", "floor_met"]
-    per = q.training_mix("spam", split=None, floors={"spam": 12}).per_label
+    per = q.views.training_mix("spam", split=None, floors={"spam": 12}).per_label
     assert per.loc["spam", "floor"] == 12 and not per.loc["spam", "floor_met"] and per.loc["scam", "floor"] == 7
     q.close()

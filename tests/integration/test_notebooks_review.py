@@ -12,7 +12,7 @@ import yaml
 
 from workbench import build_demo
 
-from ..conftest import REPO
+from ..conftest import REPO, strict_notebook
 from .test_review_loop import _annotator, _answer, owner, stack  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def _run(name, root, stack, monkeypatch, answer):  # noqa: F811 (the fixture)
 
     for k, v in {**stack.env(), "WORKBENCH_PROJECT": str(root), "HF_HUB_OFFLINE": "1"}.items():
         monkeypatch.setenv(k, v)
-    nb = nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4)
+    nb = strict_notebook(nbformat.read(REPO / "notebooks" / f"{name}.ipynb", as_version=4))
     client = NotebookClient(
         nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(REPO / "notebooks")}}
     )
@@ -44,7 +44,7 @@ def _run(name, root, stack, monkeypatch, answer):  # noqa: F811 (the fixture)
                 answer()
             elif cell.cell_type == "code":
                 client.execute_cell(cell, i)
-    return [c for c in nb.cells if c.cell_type == "code"]
+    return [c for c in nb.cells[1:] if c.cell_type == "code"]
 
 
 def _text(cell) -> str:

@@ -66,7 +66,7 @@ def cluster():
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     p = Project.init(tmp_path_factory.mktemp("ray") / "proj", taxonomy=Taxonomy.from_dict(TAXONOMY))
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     yield p
     p.close()
 
@@ -92,7 +92,7 @@ def _both_nodes_worked(jobs: RayJobs, cluster) -> None:
 
 
 def test_embedding_on_ray_matches_the_single_process_path(project, cluster, capsys):
-    frame = pd.read_parquet(project.snapshot_records_path(), columns=["id", "text"])
+    frame = pd.read_parquet(project.snapshots.records_path(), columns=["id", "text"])
     assert len(frame) >= 1900
     jobs = _jobs(cluster)
     ids, on_ray, report = embed_project(project, jobs=jobs)  # the snapshot's Parquet in, the cache filled
@@ -187,7 +187,7 @@ def test_map_placement_on_ray_matches(project, cluster, tmp_path):
     more = pd.read_csv(shared("davidson/labeled_data.csv"))
     more = more[~more.iloc[:, 0].isin(slice_ids)].head(300)
     more.to_csv(tmp_path / "more.csv", index=False)
-    project.import_file(tmp_path / "more.csv", "davidson")
+    project.records.import_file(tmp_path / "more.csv", "davidson")
     here = build_map(project)
     jobs = _jobs(cluster)
     on_ray = build_map(project, jobs=jobs)

@@ -79,7 +79,7 @@ def _project(root, poisoned, config=None):
     p = Project.init(
         root, taxonomy=REPO / "data" / "demo" / "taxonomy.yaml", name=f"review-{uuid.uuid4().hex[:6]}", config=config
     )
-    p.import_file(REPO / "data" / "demo" / "openai_moderation_slice.jsonl", "openai_moderation")
+    p.records.import_file(REPO / "data" / "demo" / "openai_moderation_slice.jsonl", "openai_moderation")
     seeds = {
         "seeds": [
             {
@@ -119,7 +119,7 @@ def _project(root, poisoned, config=None):
         ]
     }
     (root.parent / "seeds.yaml").write_text(yaml.safe_dump(seeds))
-    p.import_seeds(root.parent / "seeds.yaml")
+    p.seeds.import_file(root.parent / "seeds.yaml")
     return p
 
 
@@ -173,7 +173,7 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     assert push_batches(p, owner)["pushed"] == len(GOOD) + len(poisoned)
     assert push_seeds(p, owner) == {"pushed": 0, "unchanged": 2, "answered_kept": 0}  # idempotent
     assert push_batches(p, owner)["pushed"] == 0
-    changed = p.frame().query("batch_id == 'batch-scam'")["id"].iloc[0]
+    changed = p.records.frame().query("batch_id == 'batch-scam'")["id"].iloc[0]
     p.store.set_labels(changed, {"violence": 0}, actor="curator")  # a store change: only that record is sent again
     assert push_batches(p, owner) == {"pushed": 1, "unchanged": len(truth) - 1, "answered_kept": 0, "batches": 2}
     annotators = [_annotator(owner, stack, ws) for _ in range(2)]
@@ -194,18 +194,18 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
             return {"labels": labs or ["none"], "valid": valid}
 
         assert _answer(client, ws, BATCH_REVIEW, batch_answer) == len(truth)
-    snap0 = p.snapshot_id()
+    snap0 = p.snapshots.id()
     report = pull(p, owner)
     applied = report["applied"]
     assert applied["seeds_rejected"] == 1 and applied["seeds_approved"] == 1
     assert applied["batches_rejected"] == 1 and applied["batches_accepted"] == 1
     assert applied["annotations"] == 2 * (3 + 2 * len(truth))  # per annotator: verdict (+ reason), labels + valid
-    seeds = p.seeds().set_index("id")
+    seeds = p.seeds.frame().set_index("id")
     assert seeds.loc["seed-poison", "quarantined"] and "banter" in seeds.loc["seed-poison", "quarantine_reason"]
     assert seeds.loc["seed-scam", "status"] == "approved" and not seeds.loc["seed-scam", "quarantined"]
-    batches = p.batches().set_index("id")
+    batches = p.batches.frame().set_index("id")
     assert batches.loc["batch-scam", "status"] == "accepted" and batches.loc["batch-poison", "status"] == "rejected"
-    assert p.snapshot_id() != snap0
+    assert p.snapshots.id() != snap0
     batch_report = report[BATCH_REVIEW]
     assert batch_report["batches"]["batch-poison"]["errors"] == len(poisoned)
     agreement = batch_report["agreement"]
@@ -217,7 +217,7 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
         batch_report["batches"]["batch-scam"]["errors"] == 0
         and batch_report["batches"]["batch-scam"]["verdict"] == "accepted"
     )
-    f = p.frame().set_index("text")
+    f = p.records.frame().set_index("text")
     assert f.loc[GOOD[0][0], "scam"] == 1 and f.loc[GOOD[0][0], "label_provenance"]["scam"] == "annotator"
     assert (f.loc[[t for t, _ in poisoned], "offensive"] == 1).all()  # corrected, and quarantined
     assert push_seeds(p, owner) == {"pushed": 0, "unchanged": 0, "answered_kept": 1}  # an answer is never overwritten
@@ -228,8 +228,8 @@ def test_poisoned_seed_and_batch_are_quarantined_and_the_good_batch_accepted(tmp
     after_model = train_model(
         p, tmp_path / "after", TrainSpec(recipe="tfidf", group="safety", mix=False, include_unreviewed=True)
     )
-    before_frame = p.read_snapshot(before_model.card.snapshot_id)[0]
-    after_frame = p.read_snapshot(after_model.card.snapshot_id)[0]
+    before_frame = p.snapshots.read(before_model.card.snapshot_id)[0]
+    after_frame = p.snapshots.read(after_model.card.snapshot_id)[0]
     poisoned_texts = {t for t, _ in poisoned}
     assert poisoned_texts <= set(before_frame["text"]) and not poisoned_texts & set(after_frame["text"])
     assert set(t for t, _ in GOOD) <= set(after_frame["text"])
@@ -278,7 +278,7 @@ def _hard_negative_batches(tmp_path, name: str, groups: dict[str, list[str]]) ->
         ]
     }
     (tmp_path / "seeds.yaml").write_text(yaml.safe_dump(doc))
-    p.import_seeds(tmp_path / "seeds.yaml")
+    p.seeds.import_file(tmp_path / "seeds.yaml")
     return p
 
 
@@ -292,7 +292,7 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
     ws = p.settings.name
     assert push_batches(p, owner, per_batch=20)["pushed"] == 60
     annotators = [_annotator(owner, stack, ws) for _ in range(2)]
-    sampled = p.frame().set_index("text")["batch_id"]
+    sampled = p.records.frame().set_index("text")["batch_id"]
     four_wrong = set()  # 4 of the 20 pushed records of b-four that the annotators find offensive
 
     def make_answer(done: set):
@@ -317,7 +317,7 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
     assert first["b-four"]["errors"] == 4 and first["b-four"]["reviewed"] == 20
     assert first["b-four"]["verdict"] in ("rejected", "needs_more")  # never accepted
     assert first["b-poison"]["verdict"] == "rejected" and first["b-poison"]["reviewed"] == 20
-    status = p.batches().set_index("id")
+    status = p.batches.frame().set_index("id")
     assert status.loc["b-clean", "status"] == "pending" and status.loc["b-poison", "status"] == "rejected"
     assert status.loc["b-four", "status"] != "accepted"
     assert status.loc["b-clean", "summary"]["review"]["needs"] == 15
@@ -328,7 +328,7 @@ def test_batch_acceptance_is_a_sampling_plan_with_two_annotators(tmp_path, stack
         assert _answer(client, ws, BATCH_REVIEW, make_answer(done)) == 15
     second = pull(p, owner)[BATCH_REVIEW]["batches"]["b-clean"]
     assert second["verdict"] == "accepted" and second["reviewed"] == 35 <= 40 and second["errors"] == 0
-    assert p.batches().set_index("id").loc["b-clean", "status"] == "accepted"
+    assert p.batches.frame().set_index("id").loc["b-clean", "status"] == "accepted"
 
 
 def _answered_project(root, stack, owner) -> Project:
@@ -346,7 +346,7 @@ def _answered_project(root, stack, owner) -> Project:
 
 def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
     p = _answered_project(tmp_path / "proj", stack, owner)
-    events0, snap0 = len(p.store.events()), p.snapshot_id(include_unreviewed=True)
+    events0, snap0 = len(p.store.events()), p.snapshots.id(include_unreviewed=True)
     p.close()
     env = stack.env()
     code = (
@@ -370,7 +370,7 @@ def test_a_killed_pull_is_completed_by_a_rerun(tmp_path, stack, owner):
     )
     assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
     with Project(p.root) as again:
-        assert len(again.store.events()) == events0 and again.snapshot_id(include_unreviewed=True) == snap0
+        assert len(again.store.events()) == events0 and again.snapshots.id(include_unreviewed=True) == snap0
         applied = pull(again, owner)["applied"]
         assert applied["labels"] > 0 and applied["batches_accepted"] + applied["batches_rejected"] == 2
         assert set(pull(again, owner)["applied"].values()) == {0}
@@ -388,7 +388,7 @@ def test_a_new_review_dataset_is_one_declaration(tmp_path, stack, owner, monkeyp
 
     def push_flags(args, project, client):
         ds = dataset_for(client, project, "flag-review", workspace=args.workspace)
-        rows = project.frame().head(args.n)
+        rows = project.records.frame().head(args.n)
         records = [rg.Record(id=f"flag:{i}", fields={"text": t}) for i, t in zip(rows["id"], rows["text"])]
         # a batch larger than the records makes the SDK print a notice to stdout where __main__ has no __file__
         # (a pytest-xdist worker, a notebook), which would precede the verb's JSON
@@ -436,7 +436,7 @@ def test_a_new_review_dataset_is_one_declaration(tmp_path, stack, owner, monkeyp
         report = pull(p, owner)
         assert report["flag-review"]["submitted"] == 4
         assert report["flag-review"]["flagged"] == sorted(
-            f"flag:{i}" for i in p.frame().head(4)["id"] if str(i).endswith(("0", "2"))
+            f"flag:{i}" for i in p.records.frame().head(4)["id"] if str(i).endswith(("0", "2"))
         )
         assert review_status(p, owner)["flag-review"]["submitted"] == 4
         p.close()
@@ -510,7 +510,7 @@ def test_error_review_never_pushes_holdout_and_corrections_flow_back(tmp_path, s
     ds = owner.datasets(name=ERROR_REVIEW, workspace=ws)
     recs = list(ds.records(with_suggestions=True, with_vectors=True))
     assert len(recs) == out["pushed"]
-    frame = project.frame()
+    frame = project.records.frame()
     holdout = set(frame.loc[frame["split"] == "holdout", "id"])
     assert not holdout & {r.id for r in recs} and {r.metadata["split"] for r in recs} <= {"train", "valid", "calib"}
     for r in recs:
@@ -535,25 +535,25 @@ def test_error_review_never_pushes_holdout_and_corrections_flow_back(tmp_path, s
         return {"labels": [label] if rec.id == fp.id else ["none"]}
 
     _answer(ann, ws, ERROR_REVIEW, answer)
-    snap0 = project.snapshot_id()
+    snap0 = project.snapshots.id()
     applied = pull(project, owner, workspace=ws)["applied"]
-    assert applied["labels"] > 0 and project.snapshot_id() != snap0
-    row = project.frame().set_index("id").loc[fp.id]
+    assert applied["labels"] > 0 and project.snapshots.id() != snap0
+    row = project.records.frame().set_index("id").loc[fp.id]
     assert row[label] == 1 and row["label_provenance"][label] == "annotator"
-    snap = project.read_snapshot()[0].set_index("id")
+    snap = project.snapshots.read()[0].set_index("id")
     assert snap.loc[fp.id, label] == 1
     events = project.store.events(target=fp.id)
     assert ((events["kind"] == "label") & (events["question"] == label)).any()  # the old value kept in the events
     # the other false positives were confirmed (kept at 0): each is now a hard negative for its label
     confirmed = {r.id: r.metadata["label"] for r in recs if r.metadata["error_type"] == "fp" and r.id != fp.id}
     assert confirmed and applied["hard_negatives"] == len(confirmed)
-    after = project.frame().set_index("id")
+    after = project.records.frame().set_index("id")
     for rid, lab in confirmed.items():
         assert after.loc[rid, "hard_negative"] and lab in after.loc[rid, "hard_negative_labels"]
     assert not after.loc[fp.id, "hard_negative"]
     lab = next(iter(confirmed.values()))
     want = sum(1 for v in confirmed.values() if v == lab)
-    mix = project.training_mix("safety", hard_negatives_per_label={lab: want}, split=None)
+    mix = project.views.training_mix("safety", hard_negatives_per_label={lab: want}, split=None)
     assert mix.per_label.loc[lab, "hard_negatives"] >= want and mix.per_label.loc[lab, "hard_negative_target"] == want
 
 
@@ -591,10 +591,10 @@ def test_a_map_selection_goes_to_review_and_its_answers_come_back(tmp_path, stac
 
     p = _project(tmp_path / "proj", _poisoned_texts())
     ws = f"map-{uuid.uuid4().hex[:6]}"
-    frame = p.frame()
+    frame = p.records.frame()
     chosen = frame[frame["source"] == "openai_moderation"]["id"].tolist()[:6]
-    p.tag(chosen, "map-region")
-    ids = p.tags("map-region")["record_id"].tolist()
+    p.records.tag(chosen, "map-region")
+    ids = p.records.tags("map-region")["record_id"].tolist()
     with pytest.raises(Exception, match="unknown"):
         push_selection(p, owner, [*ids, "nope"], workspace=ws)
     assert owner.workspaces(ws) is None  # refused before anything was created
@@ -613,7 +613,7 @@ def test_a_map_selection_goes_to_review_and_its_answers_come_back(tmp_path, stac
     ann = _annotator(owner, stack, ws)
     _answer(ann, ws, ERROR_REVIEW, lambda rec: {"labels": ["scam"] if rec.id == target else [NONE_LABEL]})
     pull(p, owner, workspace=ws)
-    assert p.frame().set_index("id").loc[target, "scam"] == 1
+    assert p.records.frame().set_index("id").loc[target, "scam"] == 1
     out = push_selection(p, owner, ids[:2], dataset=BATCH_REVIEW, workspace=ws)
     assert out["pushed"] == 2
     assert len(list(owner.datasets(name=BATCH_REVIEW, workspace=ws).records())) == 2
@@ -679,7 +679,7 @@ def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(t
     p, _ = build_demo(tmp_path / "demo")
     p = _without_gold(p)
     model = train_model(p, tmp_path / "demo-model", TrainSpec(recipe="tfidf", mix=False))
-    positive, poisoned, benign = _davidson_batches(set(p.frame()["text"]))
+    positive, poisoned, benign = _davidson_batches(set(p.records.frame()["text"]))
     truth = {**{t: ["hate"] for t in positive + poisoned}, **{t: [NONE_LABEL] for t in benign}}
 
     def seed(sid, kind, text, bid, texts, hate):
@@ -720,12 +720,12 @@ def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(t
         ]
     }
     (tmp_path / "migrated.yaml").write_text(yaml.safe_dump(doc))
-    snap0 = p.snapshot_id()
-    p.import_seeds(tmp_path / "migrated.yaml")
-    batches = p.batches().set_index("id")
+    snap0 = p.snapshots.id()
+    p.seeds.import_file(tmp_path / "migrated.yaml")
+    batches = p.batches.frame().set_index("id")
     assert set(batches.loc[["b-hate", "b-poison", "b-benign"], "status"]) == {"pending"}
-    snapshot = p.read_snapshot()[0]
-    assert not set(truth) & set(snapshot["text"]) and p.snapshot_id() == snap0  # out of every snapshot
+    snapshot = p.snapshots.read()[0]
+    assert not set(truth) & set(snapshot["text"]) and p.snapshots.id() == snap0  # out of every snapshot
 
     ws = f"migrated-{uuid.uuid4().hex[:6]}"
     pushed = push_batches(p, owner, workspace=ws, model=model)
@@ -764,13 +764,13 @@ def test_imported_batches_are_pending_and_the_poisoned_hard_negative_is_caught(t
         assert _answer(client, ws, BATCH_REVIEW, truthful(done)) == 10
     report = pull(p, owner, workspace=ws)
     assert report["applied"]["batches_accepted"] == 2
-    batches = p.batches().set_index("id")
+    batches = p.batches.frame().set_index("id")
     assert batches.loc["b-poison", "status"] == "rejected"
     assert batches.loc["b-hate", "status"] == "accepted" and batches.loc["b-benign", "status"] == "accepted"
-    seeds = p.seeds().set_index("id")
+    seeds = p.seeds.frame().set_index("id")
     assert seeds.loc["seed-poison", "quarantined"] and not seeds.loc["seed-benign", "quarantined"]
-    assert p.snapshot_id() != snap0
-    after = set(p.read_snapshot()[0]["text"])
+    assert p.snapshots.id() != snap0
+    after = set(p.snapshots.read()[0]["text"])
     assert set(positive) <= after and set(benign) <= after and not set(poisoned) & after
 
 
@@ -779,7 +779,7 @@ def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_see
 
     p, _ = build_demo(tmp_path / "demo")
     p = _without_gold(p)
-    _, poisoned, _ = _davidson_batches(set(p.frame()["text"]), n=8)
+    _, poisoned, _ = _davidson_batches(set(p.records.frame()["text"]), n=8)
     doc = {
         "seeds": [
             {
@@ -802,18 +802,18 @@ def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_see
         ]
     }
     (tmp_path / "old.yaml").write_text(yaml.safe_dump(doc))
-    p.import_seeds(tmp_path / "old.yaml")
-    assert p.batches().set_index("id").loc["b-old", "status"] == "accepted"
-    assert set(poisoned) <= set(p.read_snapshot()[0]["text"])
+    p.seeds.import_file(tmp_path / "old.yaml")
+    assert p.batches.frame().set_index("id").loc["b-old", "status"] == "accepted"
+    assert set(poisoned) <= set(p.snapshots.read()[0]["text"])
     ev = p.store.events(target="b-old")
     assert ev[ev["kind"] == "batch_status"]["actor"].tolist() == ["old-team"]
     ws = f"audit-{uuid.uuid4().hex[:6]}"
     assert push_batches(p, owner, workspace=ws)["pushed"] == 0  # nothing pending
-    demo = int(p.frame()["batch_id"].str.startswith("batch-", na=False).sum())  # the demo's accepted batches
+    demo = int(p.records.frame()["batch_id"].str.startswith("batch-", na=False).sum())  # the demo's accepted batches
     assert push_batches(p, owner, workspace=ws, status="accepted")["pushed"] == 8 + demo
-    snap = p.snapshot_id()
+    snap = p.snapshots.id()
 
-    stored = p.frame().set_index("id")
+    stored = p.records.frame().set_index("id")
     names = list(p.taxonomy.label_names)
 
     def truthful(rec):  # the poisoned texts are hateful; the demo's batches are what they say
@@ -827,9 +827,9 @@ def test_an_accepted_batch_can_be_audited_and_a_failed_audit_quarantines_its_see
     report = pull(p, owner, workspace=ws)
     assert report[BATCH_REVIEW]["batches"]["b-old"]["audit"] and report["applied"]["batches_rejected"] == 1
     assert report["applied"]["batches_accepted"] == 0  # the demo's batches pass their audit and stay accepted
-    assert p.batches().set_index("id").loc["b-old", "status"] == "rejected"
-    assert p.seeds().set_index("id").loc["seed-old", "quarantined"] and p.snapshot_id() != snap
-    assert not set(poisoned) & set(p.read_snapshot()[0]["text"])
+    assert p.batches.frame().set_index("id").loc["b-old", "status"] == "rejected"
+    assert p.seeds.frame().set_index("id").loc["seed-old", "quarantined"] and p.snapshots.id() != snap
+    assert not set(poisoned) & set(p.snapshots.read()[0]["text"])
 
 
 def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leaves_the_gate(tmp_path, stack, owner):
@@ -843,7 +843,7 @@ def test_suite_review_keeps_agreed_cases_and_a_case_both_annotators_reject_leave
 
     tax = Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}, {"name": "offensive", "tier": "T3"}]})
     p = Project.init(tmp_path / "p", taxonomy=tax, name=f"suite-{uuid.uuid4().hex[:6]}")
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     (p.root / "suites").mkdir()
     suite = {
         "suite": "mini",
@@ -921,9 +921,9 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
         name=f"prod-{uuid.uuid4().hex[:6]}",
         config={"production": {"splits": old_fractions}},
     )
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     model = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False))
-    in_slice = set(p.frame()["text"])
+    in_slice = set(p.records.frame()["text"])
     truth, log = {}, []
     with open(shared("davidson/labeled_data.csv"), newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
@@ -941,7 +941,7 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
                 }
             )
     (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
-    assert p.import_production(tmp_path / "log.jsonl", models={"m": model.labels}).n_posts == 300
+    assert p.production.import_log(tmp_path / "log.jsonl", models={"m": model.labels}).n_posts == 300
     pushed = push_sample(p, owner, model, n=60, strategy="mixed")
     assert pushed["selected"] == pushed["pushed"] == 60 and set(pushed["reasons"]) <= {
         "uncertain-diverse:hate",
@@ -961,7 +961,7 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     report = pull(p, owner)
     assert report[SAMPLE_REVIEW]["labelled"] == 60 and report["applied"]["pool_labels"] == 60
     assert sum(v["reviewed"] for v in report[SAMPLE_REVIEW]["by_sampling"].values()) == 60
-    pool = p.production().set_index("id")
+    pool = p.production.posts().set_index("id")
     labelled = pool[[bool(v) for v in pool["labels"]]]
     assert len(labelled) == 60 and set(labelled["split"]) <= {"production_calib", "train", "valid"}
     for pid, row in labelled.iterrows():  # complete annotations, as the annotators gave them
@@ -1017,7 +1017,7 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
         name=f"watch-{uuid.uuid4().hex[:6]}",
         config={"mixing": {"tail_floor": 5, "head_cap": 0.5}},
     )
-    p.import_frame(
+    p.records.import_frame(
         pd.DataFrame(
             {
                 "text": [text("zorg" if i % 5 == 0 else None) for i in range(1200)],
@@ -1040,7 +1040,7 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
             }
         )
     (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in log))
-    p.import_production(tmp_path / "log.jsonl")
+    p.production.import_log(tmp_path / "log.jsonl")
     review = SampleReviewLoop(owner)
     first = watch(p, model, window="1d", budget=150, strategy="mixed", review=review)
     assert "hate" in first.alerting and any("decision rate" in r for r in first.alerting["hate"]), first.alerting
@@ -1072,7 +1072,7 @@ def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path,
     from curation.store._lock import WriteLock
 
     p = _answered_project(tmp_path / "proj", stack, owner)
-    n_before = len(p.frame())
+    n_before = len(p.records.frame())
     p.close()
     data = tmp_path / "more.csv"
     data.write_text("text,hate\n" + "".join(f"a new post about item {i} and the weather,{i % 2}\n" for i in range(300)))
@@ -1096,9 +1096,9 @@ def test_a_review_pull_beside_an_import_both_land_one_writer_at_a_time(tmp_path,
         assert rc == 0 and "Traceback" not in err, err[-3000:]
         assert "waiting for the project's write lock" in err and "the test" in err
     with Project(p.root) as again:
-        frame = again.frame()
+        frame = again.records.frame()
         assert len(frame) == n_before + 300
-        assert (again.batches()["status"] != "pending").all()  # the pull decided both batches
+        assert (again.batches.frame()["status"] != "pending").all()  # the pull decided both batches
         assert frame.groupby("text")["split"].nunique().max() == 1
 
 
@@ -1121,12 +1121,12 @@ def test_a_careless_annotators_no_label_never_stores_a_hateful_post_as_benign(tm
     _answer(truthful, ws, BATCH_REVIEW, honest)
     report = pull(p, owner)
     assert report[BATCH_REVIEW]["disputed"] > 0
-    frame = p.frame().set_index("text")
+    frame = p.records.frame().set_index("text")
     for text, labs in poisoned:
         for lab in labs:  # the truthful annotator saw hate / offensive, the careless one saw nothing
             assert pd.isna(frame.loc[text, lab]), (text, lab, frame.loc[text, lab])
             assert frame.loc[text, "label_provenance"][lab] == "disputed"
-    status = p.batches().set_index("id")["status"]
+    status = p.batches.frame().set_index("id")["status"]
     assert status["batch-poison"] != "accepted" and status["batch-scam"] != "accepted"  # disputed = errors
     assert pull(p, owner)["applied"]["disputed"] == 0  # a second pull changes nothing
 
@@ -1188,11 +1188,11 @@ def test_a_careless_annotator_among_two_is_flagged_by_gold_checks_and_their_answ
             lambda rec, a=answers: None if rec.metadata["seed_id"] == "seed-poison" else a(rec),
         )
     pull(p, owner)
-    assert p.batches().set_index("id").loc["batch-scam", "status"] == "accepted"
+    assert p.batches.frame().set_index("id").loc["batch-scam", "status"] == "accepted"
     second = push_batches(p, owner)  # the poisoned batch is already in the queue; gold joins it
     assert second["gold"] == round(len(poisoned) * 0.25 / 0.75) == 3 and second["pushed"] == 3
     gold_ids = set(p.store.events().query("kind == 'gold_pushed'")["target"])
-    assert len(gold_ids) == 3 and not gold_ids & set(p.frame()["id"])  # copies, not store records
+    assert len(gold_ids) == 3 and not gold_ids & set(p.records.frame()["id"])  # copies, not store records
 
     def round_two(rec):  # the poisoned batch and the gold copies (the scam records were answered in round 1)
         return rec.id in gold_ids or rec.metadata["seed_id"] == "seed-poison"
@@ -1213,19 +1213,19 @@ def test_a_careless_annotator_among_two_is_flagged_by_gold_checks_and_their_answ
     assert not quality[ann.me.username]["flagged"]
     assert report["applied"]["annotators_flagged"] == 1
     # the records only the careless one answered are back in the queue; their "valid" decided nothing
-    poison_ids = set(p.frame().query("batch_id == 'batch-poison'")["id"])
+    poison_ids = set(p.records.frame().query("batch_id == 'batch-poison'")["id"])
     assert report["withdrawn"] == {BATCH_REVIEW: len(poisoned)}
     assert poison_ids <= _pending_for(bob, ws, BATCH_REVIEW)
-    assert p.batches().set_index("id").loc["batch-poison", "status"] == "pending"
-    frame = p.frame().set_index("text")
+    assert p.batches.frame().set_index("id").loc["batch-poison", "status"] == "pending"
+    frame = p.records.frame().set_index("text")
     for text, labs in poisoned:  # nothing of the careless answers was stored
         assert all(frame.loc[text, "label_provenance"].get(lab) != "annotator" for lab in labs), text
     # bob answers them: his answers alone decide (the careless one's weigh nothing), the batch is rejected
     assert _answer(bob, ws, BATCH_REVIEW, bob_answers) == len(poisoned)
     again = pull(p, owner)
     assert again["applied"]["batches_rejected"] == 1 and again["applied"]["annotators_flagged"] == 0
-    assert p.batches().set_index("id").loc["batch-poison", "status"] == "rejected"
-    frame = p.frame().set_index("text")
+    assert p.batches.frame().set_index("id").loc["batch-poison", "status"] == "rejected"
+    frame = p.records.frame().set_index("text")
     for text, labs in poisoned:  # the truthful answer decides alone: nothing stored benign
         assert all(frame.loc[text, lab] == 1 for lab in labs), (text, labs)
     status = review_status(p, owner)
@@ -1266,7 +1266,7 @@ def test_a_careless_annotator_and_a_random_flipper_among_three_are_flagged_by_ov
     quality = report["annotators"]
     assert quality[team[2].me.username]["flagged"], quality
     assert not any(quality[c.me.username]["flagged"] for c in team[:2])
-    status = p.batches().set_index("id")["status"]
+    status = p.batches.frame().set_index("id")["status"]
     assert status["batch-poison"] == "rejected" and status["batch-scam"] == "accepted"
 
     # the flipper: 60 real tweets, hateful or neither, in one hard-negative batch
@@ -1296,7 +1296,7 @@ def test_a_careless_annotator_and_a_random_flipper_among_three_are_flagged_by_ov
         ]
     }
     (tmp_path / "flip.yaml").write_text(yaml.safe_dump(doc))
-    q.import_seeds(tmp_path / "flip.yaml")
+    q.seeds.import_file(tmp_path / "flip.yaml")
     qws = q.settings.name
     assert push_batches(q, owner, per_batch=60)["pushed"] == 60
     trio = [_annotator(owner, stack, qws) for _ in range(3)]
@@ -1347,7 +1347,7 @@ def test_a_disputed_record_is_settled_in_adjudication_and_its_batch_decided_agai
     report = pull(p, owner)
     verdicts = report[BATCH_REVIEW]["batches"]
     assert verdicts["batch-poison"]["verdict"] == "needs_adjudication", verdicts["batch-poison"]
-    assert set(p.batches()["status"]) == {"pending"}
+    assert set(p.batches.frame()["status"]) == {"pending"}
     pushed = push_adjudication(p, owner)
     assert pushed["disputed_records"] == pushed["pushed"] == len(truth)  # every record had a split label
     adj = owner.datasets(name=ADJUDICATION, workspace=ws)
@@ -1363,9 +1363,9 @@ def test_a_disputed_record_is_settled_in_adjudication_and_its_batch_decided_agai
     assert settled[ADJUDICATION]["settled"] == len(truth)
     assert settled["applied"]["adjudicated"] > 0
     assert settled["applied"]["batches_accepted"] == 1 and settled["applied"]["batches_rejected"] == 1
-    status = p.batches().set_index("id")["status"]
+    status = p.batches.frame().set_index("id")["status"]
     assert status["batch-scam"] == "accepted" and status["batch-poison"] == "rejected"
-    frame = p.frame().set_index("text")
+    frame = p.records.frame().set_index("text")
     for text, labs in poisoned:
         for lab in labs:
             assert frame.loc[text, lab] == 1 and frame.loc[text, "label_provenance"][lab] == "adjudicated"
@@ -1392,7 +1392,7 @@ def test_answers_decide_a_batch_live_and_a_later_pull_reaches_the_same_state(tmp
     ws = p.settings.name
     assert push_batches(p, owner, per_batch=20)["pushed"] == 40
     ann = _annotator(owner, stack, ws)
-    batch_of = p.frame().set_index("id")["batch_id"].to_dict()
+    batch_of = p.records.frame().set_index("id")["batch_id"].to_dict()
 
     def five_of(bid):
         chosen: set[str] = set()
@@ -1407,7 +1407,7 @@ def test_answers_decide_a_batch_live_and_a_later_pull_reaches_the_same_state(tmp
 
     def status(bid):
         with Project(p.root) as fresh:
-            return fresh.batches().set_index("id").loc[bid, "status"]
+            return fresh.batches.frame().set_index("id").loc[bid, "status"]
 
     with LiveReview(p.root, owner, workspace=ws, debounce_s=3.0) as live:  # the 5 answers land first
         forged = httpx.post(live.url, json={"type": "response.created", "data": {}}, headers={"webhook-id": "x"})

@@ -106,7 +106,7 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
     base = info["jupyter_url"].removesuffix("/lab")
     token = s.token_file.read_text().strip()
     with Project(s.project_root) as project:
-        n_records = len(project.frame())
+        n_records = len(project.records.frame())
         n_safety = len(project.taxonomy.labels_in_group("safety"))
 
     # 00: the store's numbers and the distribution figure, drawn by plotly.js in the page

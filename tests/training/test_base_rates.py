@@ -98,12 +98,12 @@ def test_a_mixed_project_meets_the_fpr_budget_at_the_production_rate_where_raw_t
         p = Project.init(
             tmp_path / mode, taxonomy=tax, config={"evaluation": {"clean_share": 0.95, "base_rates": mode}}
         )
-        p.import_file(tmp_path / "dav.csv", "davidson", label_map={"offensive": None})
-        p.import_file(tmp_path / "spam.csv", "csv", source="generated-spam")
-        calib = p.task_view().query("split == 'calib'")
+        p.records.import_file(tmp_path / "dav.csv", "davidson", label_map={"offensive": None})
+        p.records.import_file(tmp_path / "spam.csv", "csv", source="generated-spam")
+        calib = p.views.task_view().query("split == 'calib'")
         assert (calib[["hate", "spam"]].fillna(0).max(axis=1) > 0).mean() > 0.40
         m = train_model(p, tmp_path / f"m-{mode}", TrainSpec(recipe="tfidf", mix=False))
-        ev = p.evaluation_view().frame  # the holdout at 95 % clean, by subsampling: independent of the weights
+        ev = p.views.evaluation_view().frame  # the holdout at 95 % clean, by subsampling: independent of the weights
         assert ev["hate"].eq(0).sum() > 300
         j = m.labels.index("hate")
         decided = m.classifier().predict_proba(ev["text"].tolist())[:, j] >= m.card.thresholds["hate"]

@@ -32,7 +32,7 @@ def world(tmp_path_factory):
     rng = random.Random(0)
     rows = [{"text": _post(rng, i, i % 10 == 0), "hate": int(i % 10 == 0)} for i in range(1500)]
     p = Project.init(root / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T2"}]}))
-    p.import_frame(pd.DataFrame(rows), source="synthetic")
+    p.records.import_frame(pd.DataFrame(rows), source="synthetic")
     model = train_model(p, root / "m-week0", TrainSpec(recipe="tfidf", mix=False))
     # week 1 as the data (10 % hate); week 2 shifted (60 % hate), moderators overturn half of its flags
     log = []
@@ -57,11 +57,11 @@ def world(tmp_path_factory):
 
 def test_the_shifted_week_alerts_and_the_first_does_not(world):
     p, model, path = world
-    p.import_production(path, models={model.root.name: model.labels})
+    p.production.import_log(path, models={model.root.name: model.labels})
     ref = drift_reference(model)
     assert ref["split"] == "calib" and (model.root / "drift_reference.json").exists()
     assert abs(ref["labels"]["hate"]["decision_rate"] - 0.1) < 0.06
-    result = monitor(model, p.production(), p.feedback(), window="7d")
+    result = monitor(model, p.production.posts(), p.production.feedback(), window="7d")
     first, second = result["windows"]
     assert (first["n"], second["n"]) == (420, 420)
     h1, h2 = first["labels"]["hate"], second["labels"]["hate"]
@@ -70,15 +70,15 @@ def test_the_shifted_week_alerts_and_the_first_does_not(world):
     assert any(r.startswith("PSI") for r in h2["reasons"]) and any(r.startswith("decision rate") for r in h2["reasons"])
     assert 0.3 < h2["overturn_rate"] < 0.7 and any(r.startswith("overturn rate") for r in h2["reasons"])
     # daily windows: every day of week 2 alerts, none of week 1
-    daily = monitor(model, p.production(), p.feedback(), window="1d")
+    daily = monitor(model, p.production.posts(), p.production.feedback(), window="1d")
     assert [w["labels"]["hate"]["alert"] for w in daily["windows"]] == [False] * 7 + [True] * 7, [
         w["labels"]["hate"] for w in daily["windows"]
     ][:3]
     # limits are the tier's unless the project overrides them
     loose = monitor(
         model,
-        p.production(),
-        p.feedback(),
+        p.production.posts(),
+        p.production.feedback(),
         window="7d",
         limits={"T2": {"psi_max": 50, "rate_ratio_max": 50, "overturn_max": 1}},
     )
@@ -135,9 +135,9 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
         truth[f"q{i}"] = {"hate": int(hate)}
     path = tmp_path / "longer.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    p2.import_production(path)
+    p2.production.import_log(path)
     # every post reviewed (what a pull of sample-review writes): complete annotations, provenance annotator
-    assert p2.apply_review(ReviewOutcome(pool_labels=truth))["pool_labels"] == 1400
+    assert p2.records.apply_review(ReviewOutcome(pool_labels=truth))["pool_labels"] == 1400
     with pytest.raises(Exception, match="labelled production_calib posts"):
         recalibrate(model, p2, tmp_path / "none", source="feedback")  # no moderator decisions in this pool
     m2 = recalibrate(model, p2, tmp_path / "m2", source="sample-review")

@@ -32,7 +32,7 @@ def test_mpnet_from_workbench_yaml_trains_exports_and_gates(tmp_path):
     rows.to_csv(tmp_path / "slice.csv", index=False)
     tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3"}, {"name": "hate", "tier": "T2"}]})
     p = Project.init(tmp_path / "p", taxonomy=tax, config={"training": {"encoder": MPNET, "epochs": 5}})
-    p.import_file(tmp_path / "slice.csv", "davidson")
+    p.records.import_file(tmp_path / "slice.csv", "davidson")
     m = train_model(p, tmp_path / "m", TrainSpec(recipe="heads", mix=False, onnx=("fp32",)))
     card = load_model(m.root).card
     assert card.encoder == MPNET and card.training["origin"]["encoder"] == "yaml"

@@ -106,7 +106,7 @@ def test_history_has_per_label_valid_metrics_and_warns_about_a_label_stuck_at_ze
 
     tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3"}, {"name": "hate", "tier": "T2"}]})
     p = Project.init(tmp_path / "p", taxonomy=tax)
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     loss = LossConfig(pos_weight_overrides={"hate": 1e-4}, class_weights={"hate": 1e-4})
     seen = []
     m = train_model(p, tmp_path / "m", TrainSpec(recipe="heads", mix=False, loss=loss), on_epoch=seen.append)
@@ -146,7 +146,7 @@ def test_a_new_recipe_is_one_declaration(tmp_path):
             for i in range(1200)
         ]
         p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3"}]}))
-        p.import_frame(pd.DataFrame(rows), source="synthetic")
+        p.records.import_frame(pd.DataFrame(rows), source="synthetic")
         model = train_model(p, tmp_path / "m", TrainSpec(recipe="small-tfidf-test", mix=False))
         assert model.card.recipe == "small-tfidf-test"
         back = open_model(tmp_path / "m").classifier()
@@ -174,7 +174,7 @@ def test_train_model_is_steps_a_notebook_can_take_one_by_one(tmp_path):
         for i in range(1200)
     ]
     p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict({"labels": [{"name": "hate", "tier": "T3"}]}))
-    p.import_frame(pd.DataFrame(rows), source="synthetic")
+    p.records.import_frame(pd.DataFrame(rows), source="synthetic")
     spec = TrainSpec(recipe="tfidf", mix=False)
     run = prepare_training(p, spec)
     assert run.names == ["hate"] and len(run.rows) == len(run.train_y) and len(run.calib[1]) > 50

@@ -25,8 +25,8 @@ def ethos(tmp_path_factory):
         {"labels": [{"name": "hate", "tier": "T2"}, *({"name": s, "tier": "T5", "parent": "hate"} for s in SECONDARY)]}
     )
     p = Project.init(tmp_path_factory.mktemp("ethos") / "p", taxonomy=tax)
-    p.import_file(shared("ethos/Ethos_Dataset_Binary.csv"), "ethos")
-    p.import_file(
+    p.records.import_file(shared("ethos/Ethos_Dataset_Binary.csv"), "ethos")
+    p.records.import_file(
         shared("ethos/Ethos_Dataset_Multi_Label.csv"),
         "ethos",
         label_map={
@@ -41,7 +41,7 @@ def ethos(tmp_path_factory):
 
 
 def _violations(model, project) -> tuple[int, np.ndarray, np.ndarray]:
-    frame, _, _ = project.read_snapshot(model.card.snapshot_id)
+    frame, _, _ = project.snapshots.read(model.card.snapshot_id)
     view = frame[frame["split"].isin(["valid", "calib", "holdout"])]
     _, texts, _ = split_arrays(view.assign(split="x"), model.labels, "x")
     probs = model.classifier().predict_proba(texts)
@@ -72,7 +72,7 @@ def test_the_hierarchy_penalty_lowers_secondary_above_primary_violations(ethos, 
 
     from workbench.cli import main
 
-    frame = ethos.frame()
+    frame = ethos.records.frame()
     texts = frame.loc[frame["split"] == "holdout", "text"].head(200).tolist()
     (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     args = ["predict", str(on.root), "--input", str(tmp_path / "in.jsonl"), "--output", str(tmp_path / "out.jsonl")]

@@ -68,12 +68,12 @@ def world(tmp_path_factory):
     p = Project.init(
         root / "p", taxonomy=TAX, config={"mixing": {"tail_floor": 5, "head_cap": 0.5, "production_share": 0.5}}
     )
-    p.import_frame(pd.DataFrame(curated), source="curated")
+    p.records.import_frame(pd.DataFrame(curated), source="curated")
     m0 = train_model(p, root / "m0", TrainSpec(recipe="tfidf"))
     promote(m0)
     # then the platform's posts: 900 labelled by moderators, 300 nobody labelled
     log = _platform_log(rng, 900, labelled_every=1) + _platform_log(rng, 300, start=5000, labelled_every=10**9)
-    p.import_production(_write(root / "log.jsonl", log))
+    p.production.import_log(_write(root / "log.jsonl", log))
     yield root, p, m0, rng
     p.close()
 
@@ -81,7 +81,7 @@ def world(tmp_path_factory):
 def test_labelled_production_posts_train_the_next_model_and_every_verdict_shows_the_production_slice(world):
     root, p, m0, rng = world
     assert m0.card.production is None and m0.card.training_mix["production"] is None  # no labelled post then
-    frame, _, manifest = p.read_snapshot()
+    frame, _, manifest = p.snapshots.read()
     prod = frame[frame["origin"] == "production"]
     # unlabelled pool posts never enter a snapshot; labelled ones do, in their production split
     assert len(prod) == 900 and not prod["id"].isin([f"pool:post{i}" for i in range(5000, 5300)]).any()
@@ -92,8 +92,8 @@ def test_labelled_production_posts_train_the_next_model_and_every_verdict_shows_
     assert hard.loc["pool:post1", "hard_negative_labels"] == ["hate"] and hard.loc["pool:post1", "hate"] == 0
     assert hard.loc["pool:post2", "hard_negative_labels"] == ["hate"]  # an overturn is of a wrong positive
     # a reviewer's 0 on a post nothing fired on is an ordinary negative; unlabelled posts stay out
-    p.apply_review(ReviewOutcome(pool_labels={"post5003": {"hate": 0}}))
-    frame, _, _ = p.read_snapshot()
+    p.records.apply_review(ReviewOutcome(pool_labels={"post5003": {"hate": 0}}))
+    frame, _, _ = p.snapshots.read()
     reviewed = frame.set_index("id").loc["pool:post5003"]
     assert reviewed["hate"] == 0 and not reviewed["hard_negative"] and reviewed["origin"] == "production"
     prod = frame[frame["origin"] == "production"]
@@ -125,9 +125,9 @@ def test_the_production_share_bounds_the_mix_and_says_what_it_left_out(world, tm
     from curation.views import task_view
 
     root, p, _, _ = world
-    frame, tax, _ = p.read_snapshot()
+    frame, tax, _ = p.snapshots.read()
     view = task_view(frame, tax)
-    mix = p.mix(view, ["hate"], split="train", production_share=0.05)
+    mix = p.views.mix(view, ["hate"], split="train", production_share=0.05)
     part = mix.summary["production"]
     assert part["available"] > part["posts"] > 0 and part["share"] <= 0.05 + 1e-9
     assert any("mixing.production_share" in u for u in mix.unmet)
@@ -140,7 +140,7 @@ def test_the_production_share_bounds_the_mix_and_says_what_it_left_out(world, tm
 def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_path):
     rng = random.Random(1)
     p = Project.init(tmp_path / "p", taxonomy=TAX)
-    p.import_frame(
+    p.records.import_frame(
         pd.DataFrame(
             {
                 "text": [_text(rng, "zorg" if i % 4 == 0 else None) + f" n{i}" for i in range(400)],
@@ -149,7 +149,7 @@ def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_
         ),
         source="curated",
     )
-    frame = p.frame()
+    frame = p.records.frame()
     held = frame[frame["split"] == "holdout"].iloc[0]
     trained = frame[frame["split"] == "train"].iloc[0]
     log = [
@@ -172,7 +172,7 @@ def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_
             "feedback": {"type": "moderator_overturn", "label": "hate"},
         },
     ]
-    p.import_production(_write(tmp_path / "log.jsonl", log))
+    p.production.import_log(_write(tmp_path / "log.jsonl", log))
     rows, report = production_records(p.store, p.settings, p.taxonomy.label_names)
     assert sorted(rows["id"]) == ["pool:new", "pool:trained-twin"]
     assert report["refused"] == [
@@ -180,13 +180,13 @@ def test_a_production_post_twin_of_a_holdout_record_is_refused_and_reported(tmp_
             "post": "twin",
             "twin": held["id"],
             "twin_split": "holdout",
-            "split": p.production().set_index("id").loc["twin", "split"],
+            "split": p.production.posts().set_index("id").loc["twin", "split"],
         }
     ]
     assert rows.set_index("id").loc["pool:trained-twin", "dup_of"] == trained["id"]  # collapsed into its twin
-    manifest = p.snapshot()
+    manifest = p.snapshots.take()
     assert manifest["production"]["refused"][0]["post"] == "twin"
-    snap, _, _ = p.read_snapshot()
+    snap, _, _ = p.snapshots.read()
     assert "pool:twin" not in set(snap["id"])
     p.close()
 

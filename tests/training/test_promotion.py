@@ -32,7 +32,7 @@ def project(tmp_path):
         }
     )
     p = Project.init(tmp_path / "p", taxonomy=tax)
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     yield p
     p.close()
 
@@ -42,7 +42,7 @@ def test_promote_refuses_a_regressed_model_and_accepts_it_with_a_reason(project,
     good = train_model(project, tmp_path / "good", spec)
     promote(good)
     # corrupt the train split's offensive labels: the next model is worse on the same holdout
-    f = project.frame()
+    f = project.records.frame()
     train = f[(f["split"] == "train") & (f["offensive"] == 1)]["id"].tolist()
     rng = np.random.default_rng(0)
     for rid in rng.choice(train, size=int(0.7 * len(train)), replace=False):

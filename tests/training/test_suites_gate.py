@@ -84,22 +84,22 @@ def test_generate_from_suite_makes_pending_batches_from_train_side_material_only
 
     p = _project(tmp_path / "p")
     m = train_model(p, tmp_path / "m", TrainSpec(recipe="tfidf", mix=False, suite_pending=True))
-    snap = p.snapshot_id()
+    snap = p.snapshots.id()
     p.close()
     assert main(["generate", str(tmp_path / "p"), "--from-suite", str(m.root), "--n", "12"]) == 0
     out = capsys.readouterr().out
     assert "failing functionalities: negated_zorg" in out and "suite-negated_zorg" in out
     assert "their contrasts (passing, opposite expectation: kept as minimal pairs): says_zorg" in out
     p = Project(tmp_path / "p")
-    seeds = p.seeds().set_index("id")
+    seeds = p.seeds.frame().set_index("id")
     seed = seeds.loc["suite-negated_zorg"]
     assert seed["kind"] == "hard_negative" and list(seed["target_labels"]) == ["hate"] and seed["status"] == "approved"
     assert seeds.loc["suite-says_zorg", "kind"] == "positive"  # the contrast keeps the minimal pair
     assert "suite-plain" not in seeds.index and "suite-gap_zorg" not in seeds.index  # same expectation, known gap
-    batches = p.batches().set_index("seed_id")
+    batches = p.batches.frame().set_index("seed_id")
     assert list(batches["status"]) == ["pending", "pending"] and set(batches["provider"]) == {"suite"}
     contrast_id = batches.loc["suite-says_zorg", "id"]
-    everything = p.frame(include_unreviewed=True)
+    everything = p.records.frame(include_unreviewed=True)
     contrast = everything[everything["batch_id"] == contrast_id]
     assert len(contrast) == 12 and (contrast["hate"] == 1).all()  # --n 12: its 2 train-side cases and variants
     batch_id = batches.loc["suite-negated_zorg", "id"]
@@ -111,12 +111,12 @@ def test_generate_from_suite_makes_pending_batches_from_train_side_material_only
     assert not set(records["text"]) & test_texts
     assert not any(w in t.lower() for t in records["text"] for w in ("apple", "river", "cloud", "music"))
     assert sum("perturbations" in meta for meta in records["meta"]) == 12 - 2  # 2 train-side cases, then variants
-    assert p.snapshot_id() == snap  # pending: out of every snapshot until batch review accepts it
+    assert p.snapshots.id() == snap  # pending: out of every snapshot until batch review accepts it
     # a second run asks for nothing new
     p.close()
     assert main(["generate", str(tmp_path / "p"), "--from-suite", str(m.root), "--n", "12"]) == 0
     with Project(tmp_path / "p") as p:
-        assert len(p.frame(include_unreviewed=True).query("origin == 'generated'")) == 12 + 12
+        assert len(p.records.frame(include_unreviewed=True).query("origin == 'generated'")) == 12 + 12
 
 
 def test_the_starter_suites_load_and_expand_for_the_starter_taxonomy(tmp_path, capsys):
@@ -161,7 +161,7 @@ def _reviewed_yes(p: Project) -> None:
                     "status": "submitted",
                 }
             )
-    p.apply_review(outcome)
+    p.records.apply_review(outcome)
 
 
 def test_the_retrain_panel_shows_functionalities_with_deltas_against_the_promoted_model(tmp_path, capsys):

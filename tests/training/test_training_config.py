@@ -43,7 +43,7 @@ SETTINGS = {
 def _project(root) -> Project:
     tax = Taxonomy.from_dict({"labels": [{"name": "offensive", "tier": "T3"}, {"name": "hate", "tier": "T2"}]})
     p = Project.init(root, taxonomy=tax)
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     return p
 
 

@@ -54,12 +54,12 @@ TAXONOMY = {
 def slice_project(tmp_path_factory):
     root = tmp_path_factory.mktemp("train") / "proj"
     p = Project.init(root, taxonomy=Taxonomy.from_dict(TAXONOMY))
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
-    p.import_seeds(REPO / "data" / "demo" / "seeds.yaml")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.seeds.import_file(REPO / "data" / "demo" / "seeds.yaml")
     # scam and spam are known only on the seeds' generated records, which never reach calib or holdout: a
     # real audit of 300 of the tweets (none is scam or spam) gives the spam group its evaluation splits
     tweets = pd.read_csv(REPO / "data" / "demo" / "davidson_slice.csv")["tweet"].head(300)
-    p.import_frame(pd.DataFrame({"text": tweets, "scam": 0, "spam": 0}), source="spam-audit")
+    p.records.import_frame(pd.DataFrame({"text": tweets, "scam": 0, "spam": 0}), source="spam-audit")
     yield p
     p.close()
 
@@ -329,10 +329,10 @@ def test_shuffled_taxonomy_raises_label_order_error(heads_model):
 @pytest.mark.parametrize("recipe", ["tfidf", "heads"])
 def test_tuning_never_reads_holdout(tmp_path, recipe):
     p = Project.init(tmp_path / "p", taxonomy=Taxonomy.from_dict(TAXONOMY))
-    p.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
+    p.records.import_file(REPO / "data" / "demo" / "davidson_slice.csv", "davidson")
     spec = TrainSpec(recipe=recipe, group="safety", mix=False)
     m1 = train_model(p, tmp_path / "m1", spec)
-    f = p.frame()
+    f = p.records.frame()
     hold = f[f["split"] == "holdout"]
     for rid, h, o in zip(hold["id"], hold["hate"], hold["offensive"]):  # poison every holdout label
         p.store.set_labels(rid, {"hate": int(1 - h), "offensive": int(1 - o)}, actor="poisoner")
@@ -367,9 +367,9 @@ def test_model_set_and_promotion(slice_project, heads_model, tmp_path):
 
 
 def test_quarantined_seed_is_named_in_the_model(slice_project, tmp_path):
-    slice_project.quarantine_seed("seed-scam-giftcard", reason="test")
+    slice_project.seeds.quarantine("seed-scam-giftcard", reason="test")
     try:
         m = train_model(slice_project, tmp_path / "q", TrainSpec(recipe="tfidf", group="spam", mix=False))
         assert m.card.excluded_seeds == ["seed-scam-giftcard"]
     finally:
-        slice_project.unquarantine_seed("seed-scam-giftcard")
+        slice_project.seeds.unquarantine("seed-scam-giftcard")

@@ -45,7 +45,7 @@ def test_a_mistyped_label_column_is_refused_with_both_fixes(root, tmp_path, caps
     assert _imports(root) == 0
     assert main(["import", str(root), str(data), "--format", "csv", "--map", "hte=hate"]) == 0
     with Project(root) as p:
-        assert sorted(p.frame()["hate"].tolist()) == [0.0, 1.0]
+        assert sorted(p.records.frame()["hate"].tolist()) == [0.0, 1.0]
 
 
 def test_a_binary_column_that_is_no_label_can_be_kept_out(root, tmp_path, capsys):
@@ -58,7 +58,7 @@ def test_a_binary_column_that_is_no_label_can_be_kept_out(root, tmp_path, capsys
     for stage in ("import: reading", "import: checking 2 rows", "duplicates and splits of 2 new records", "writing 2"):
         assert stage in err, err
     with Project(root) as p:
-        assert len(p.frame()) == 2
+        assert len(p.records.frame()) == 2
 
 
 def test_a_text_over_the_length_limit_is_refused_naming_its_line(root, tmp_path, capsys):
@@ -166,4 +166,4 @@ def test_ctrl_c_during_an_import_says_interrupted_and_writes_nothing(root, tmp_p
     assert "interrupted; nothing was written" in err and "Traceback" not in err
     assert _imports(root) == 0
     with Project(root) as p:
-        assert len(p.frame()) == 0
+        assert len(p.records.frame()) == 0

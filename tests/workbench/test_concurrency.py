@@ -140,5 +140,5 @@ def test_an_import_beside_a_feedback_import_both_land(tmp_path, small_taxonomy):
     _assert_clean(results)
     assert all("waiting for the project's write lock" in stderr for _, _, stderr in results)
     with Project(root) as p:
-        assert len(p.frame()) == 2000 and len(p.production()) == 500
+        assert len(p.records.frame()) == 2000 and len(p.production.posts()) == 500
     assert not {t for t, s in _splits_per_text(root).items() if len(s) > 1}

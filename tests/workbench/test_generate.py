@@ -54,7 +54,7 @@ def _project(tmp_path, **generation) -> Project:
     p = Project.init(tmp_path / "proj", taxonomy=Taxonomy.from_dict(TAX), config=cfg)
     seeds = tmp_path / "seeds.yaml"
     seeds.write_text(yaml.safe_dump(SEEDS))
-    p.import_file(seeds, "seeds")
+    p.records.import_file(seeds, "seeds")
     return p
 
 
@@ -69,7 +69,7 @@ def test_valid_batches_are_multi_label_by_construction_and_pending(tmp_path, mon
         out = generate(p, _provider(p, server, api_key_env="FAKE_LLM_KEY"))
     by_seed = {s.seed_id: s for s in out}
     assert by_seed["seed-scam"].stored == 20 and by_seed["seed-hn"].stored == 6
-    f = p.frame()
+    f = p.records.frame()
     gen = f[f["origin"] == "generated"]
     scam = gen[gen["seed_id"] == "seed-scam"]
     assert ((scam["scam"] == 1) & (scam["spam"] == 1)).sum() == round(0.35 * 20)  # 7 carry both labels
@@ -77,12 +77,12 @@ def test_valid_batches_are_multi_label_by_construction_and_pending(tmp_path, mon
     hn = gen[gen["seed_id"] == "seed-hn"]
     assert (hn["scam"] == 0).all()
     assert set(gen["status"]) == {"pending"} and set(gen["split"]) <= {"train", "valid"}
-    assert p.frame(active_only=True)["origin"].eq("generated").sum() == 0  # out of every training view
-    assert len(p.frame(active_only=True, include_unreviewed=True)) == len(f)
+    assert p.records.frame(active_only=True)["origin"].eq("generated").sum() == 0  # out of every training view
+    assert len(p.records.frame(active_only=True, include_unreviewed=True)) == len(f)
     meta = scam.iloc[0]["meta"]
     assert meta["provider"] == "openai-compatible" and meta["model"] == "fake-model" and meta["seed_version"] == 1
     assert len(meta["prompt_hash"]) == 16 and scam.iloc[0]["label_provenance"]["scam"] == "generator"
-    batches = p.batches().set_index("id")
+    batches = p.batches.frame().set_index("id")
     assert set(batches.loc[[s.batch_id for s in out], "status"]) == {"pending"}
     # the request: structured output, the key only in the header, nowhere stored
     req = server.requests[0]
@@ -90,9 +90,9 @@ def test_valid_batches_are_multi_label_by_construction_and_pending(tmp_path, mon
     assert req["body"]["response_format"]["type"] == "json_schema"
     stored = (p.root / "store.sqlite").read_bytes() + (p.root / "cache" / "generation.sqlite").read_bytes()
     assert b"sk-test-secret-123" not in stored
-    before = p.snapshot_id()
-    p.set_batch_status(by_seed["seed-scam"].batch_id, "accepted", actor="reviewer")
-    assert p.snapshot_id() != before and p.frame(active_only=True)["origin"].eq("generated").sum() == 20
+    before = p.snapshots.id()
+    p.batches.set_status(by_seed["seed-scam"].batch_id, "accepted", actor="reviewer")
+    assert p.snapshots.id() != before and p.records.frame(active_only=True)["origin"].eq("generated").sum() == 20
 
 
 @pytest.mark.slow  # real retries and backoff waits against the fake endpoint: 8-15 s
@@ -106,7 +106,7 @@ def test_errors_are_retried_and_nothing_invalid_is_stored(tmp_path):
         st.add(x.stats)
     assert st.refused >= 1 and st.malformed >= 1 and st.truncated >= 1 and st.repeated_seed >= 1
     assert st.mislabelled >= 1 and st.retried >= 8 and st.failed_slots == 0
-    f = p.frame()
+    f = p.records.frame()
     assert {x.seed_id: x.stored for x in out} == {"seed-scam": 20, "seed-hn": 6}  # every slot filled in the end
     gen = f[f["origin"] == "generated"]
     assert ((gen["scam"] == 1) & (gen["spam"] == 1)).sum() == 7
@@ -118,10 +118,10 @@ def test_rerun_with_no_change_makes_no_request_and_adds_nothing(tmp_path):
     p = _project(tmp_path)
     with FakeChatServer() as server:
         generate(p, _provider(p, server))
-        n_req, n_rec, snap = len(server.requests), len(p.frame()), p.snapshot_id(include_unreviewed=True)
+        n_req, n_rec, snap = len(server.requests), len(p.records.frame()), p.snapshots.id(include_unreviewed=True)
         again = generate(p, _provider(p, server))
         assert len(server.requests) == n_req
-        assert len(p.frame()) == n_rec and p.snapshot_id(include_unreviewed=True) == snap
+        assert len(p.records.frame()) == n_rec and p.snapshots.id(include_unreviewed=True) == snap
         assert all(x.made == 0 and x.stored == 0 and x.from_cache == x.asked for x in again)
         # a longer batch asks only for the new items; an edited seed is a new version with its own batch
         more = generate(p, _provider(p, server), labels=["scam"], n=24)
@@ -138,7 +138,7 @@ def test_rerun_with_no_change_makes_no_request_and_adds_nothing(tmp_path):
     assert {x.seed_id for x in out} == {"seed-scam@v2", "seed-hn"}
     assert {x.seed_id: x.made for x in out} == {"seed-scam@v2": 24, "seed-hn": 0}
     assert sum(server.items_asked[n_req:]) == 24
-    versions = p.seeds().set_index("id")
+    versions = p.seeds.frame().set_index("id")
     assert versions.loc["seed-scam@v2", "version"] == 2 and versions.loc["seed-scam@v2", "base_id"] == "seed-scam"
     assert versions.loc["seed-scam", "n_records"] == 24  # the old version's batch is as it was
 
@@ -167,7 +167,7 @@ def test_a_killed_run_resumes_from_the_cache(tmp_path):
         assert 8 <= first < 26
         with Project(p.root) as again:
             out = generate(again, _provider(again, server))
-            f = again.frame()
+            f = again.records.frame()
     resumed = sum(server.items_asked) - first
     made_before = sum(x.from_cache for x in out)
     assert made_before >= first - 2 * 1  # every finished request's items were cached (at most one chunk lost)
@@ -179,11 +179,11 @@ def test_client_errors_fail_loudly_without_storing(tmp_path):
     p = _project(tmp_path)
     with FakeChatServer() as server:
         bad = make_provider(p, "openai-compatible", base_url=server.url + "/nowhere", model="m")
-        n = len(p.frame())
+        n = len(p.records.frame())
         with pytest.raises(WorkbenchError, match="expected HTTP 200, got HTTP 404"):
             generate(p, bad)
         assert len(server.requests) == 1  # a client error is not retried
-    assert len(p.frame()) == n
+    assert len(p.records.frame()) == n
     with pytest.raises(WorkbenchError, match="expected an http"):
         make_provider(p, "openai-compatible", base_url="ftp://x", model="m")
     with pytest.raises(WorkbenchError, match="API key variable NO_SUCH_VAR"):
@@ -252,7 +252,7 @@ def test_a_flaky_endpoint_that_answers_short_still_fills_the_batch_in_one_run(tm
     assert asked_for == {seed["text"]}  # only FILE's seed, not the project's other approved seeds
     assert waited >= 0.9  # the 429's Retry-After: 1 was honoured (the configured backoff is 0.01 s)
     with Project(tmp_path / "proj") as q:
-        f = q.frame()
+        f = q.records.frame()
         gen = f[(f["origin"] == "generated") & (f["seed_id"] == "seed-scam-only")]
         assert len(gen) == 12 and (gen["scam"] == 1).all()
         half = seed["text"][: len(seed["text"]) // 2]
@@ -305,7 +305,7 @@ def test_retuning_overlap_asks_only_for_changed_slots_and_never_reuses_an_item_f
     seed = {**SEEDS["seeds"][0], "overlap": {"spam": 0.2}, "batch_size": 20}
     path = tmp_path / "retune.yaml"
     path.write_text(yaml.safe_dump({"seeds": [seed]}))
-    p.import_file(path, "seeds")
+    p.records.import_file(path, "seeds")
     with FakeChatServer() as server:
         (first,) = generate(p, _provider(p, server), labels=["scam"], n=None, seeds_file=path)
         asked_first = sum(server.items_asked)
@@ -314,16 +314,16 @@ def test_retuning_overlap_asks_only_for_changed_slots_and_never_reuses_an_item_f
         path.write_text(yaml.safe_dump({"seeds": [seed]}))
         (second,) = generate(p, _provider(p, server), seeds_file=path)
         asked_second = sum(server.items_asked) - asked_first
-    stored = p.seeds().set_index("id").loc["seed-scam"]
+    stored = p.seeds.frame().set_index("id").loc["seed-scam"]
     assert stored["version"] == 1 and stored["overlap"] == {"spam": 0.5}  # same version, new plan
     ev = p.store.events(target="seed-scam")
     assert "seed_plan" in set(ev["kind"])
     assert asked_second == 6 and second.made == 6 and second.dropped_slots == 6  # 4..9 changed: 6 new, 6 dropped
-    f = p.frame()
+    f = p.records.frame()
     batch = f[f["batch_id"] == first.batch_id]
     live = batch[batch["status"] != "quarantined"]
     assert len(live) == 20 and ((live["scam"] == 1) & (live["spam"] == 1)).sum() == round(0.5 * 20)
-    slots = p.batches().set_index("id").loc[first.batch_id, "summary"]["slots"]
+    slots = p.batches.frame().set_index("id").loc[first.batch_id, "summary"]["slots"]
     for _, row in live.iterrows():
         idx = str(row["meta"]["item_index"])
         assert slots[idx]["active"] and all(row[lab] == v for lab, v in slots[idx]["labels"].items())

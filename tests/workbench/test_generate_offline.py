@@ -26,7 +26,7 @@ def test_retrieval_makes_pending_batches_with_overlap_by_construction(demo):
     out = generate(demo, make_provider(demo, "retrieval"), n=20)
     assert {s.seed_id for s in out} == {"seed-scam-giftcard", "seed-spam-followers", "seed-hn-giveaway"}
     assert all(s.stored == 20 and s.dropped_duplicate == 0 for s in out)
-    f = demo.frame()
+    f = demo.records.frame()
     gen = f[f["batch_id"].str.startswith("gen-", na=False)]
     scam = gen[gen["seed_id"] == "seed-scam-giftcard"]
     assert ((scam["scam"] == 1) & (scam["spam"] == 1)).sum() == round(0.6 * 20)  # overlap {spam: 0.6}
@@ -41,7 +41,7 @@ def test_retrieval_makes_pending_batches_with_overlap_by_construction(demo):
 def test_perturbation_makes_pending_variants_with_their_parents_labels(demo, capsys):
     assert main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8"]) == 0
     assert "pending" in capsys.readouterr().out
-    f = demo.frame()
+    f = demo.records.frame()
     var = f[f["origin"] == "perturbation"]
     assert len(var) == 24 and set(var["status"]) == {"pending"} and set(var["split"]) <= {"train", "valid"}
     parents = f.set_index("id")
@@ -52,7 +52,7 @@ def test_perturbation_makes_pending_variants_with_their_parents_labels(demo, cap
             assert (row[lab] == parent[lab]) or (row[lab] != row[lab] and parent[lab] != parent[lab])
         assert row["label_provenance"]["scam"] == "generator" and row["meta"]["perturbations"]
     assert main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"]) == 0
-    assert len(demo.frame()) == len(f)  # nothing new
+    assert len(demo.records.frame()) == len(f)  # nothing new
     from training import TrainSpec, train_model
     from training.evaluation import load_vectors
 
@@ -61,20 +61,20 @@ def test_perturbation_makes_pending_variants_with_their_parents_labels(demo, cap
     assert len(vectors) == 0
     batches = sorted(set(var["batch_id"]))
     for bid in batches[:-1]:
-        demo.accept_batch(bid, reason="read by the test", actor="test")
+        demo.batches.accept(bid, reason="read by the test", actor="test")
     main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"])
     vectors = load_vectors(demo.root / "regression_vectors.yaml", demo.taxonomy)  # the gate can read it
     accepted = var[var["batch_id"].isin(batches[:-1])]
     assert 0 < len(vectors) <= len(accepted) and {v["text"] for v in vectors.positives + vectors.hard_negatives} <= set(
         accepted["text"]
     )
-    demo.accept_batch(batches[-1], reason="read by the test", actor="test")
+    demo.batches.accept(batches[-1], reason="read by the test", actor="test")
     main(["generate", str(demo.root), "--provider", "perturbation", "--n", "8", "--write-vectors"])
     vectors = load_vectors(demo.root / "regression_vectors.yaml", demo.taxonomy)
     assert len(vectors.positives) == 16 and len(vectors.hard_negatives) == 8
     assert {v["text"] for v in vectors.positives} <= set(var["text"])
     # a batch rejected later: the gate of the next model leaves its vectors out
-    demo.set_batch_status(batches[0], "rejected", actor="test", reason="found wanting")
+    demo.batches.set_status(batches[0], "rejected", actor="test", reason="found wanting")
     model = train_model(demo, demo.root / "models" / "m", TrainSpec(recipe="tfidf", mix=False))
     gated = load_vectors(model.root / "regression_vectors.yaml", demo.taxonomy)
     rejected = set(var.loc[var["batch_id"] == batches[0], "text"])
@@ -118,7 +118,7 @@ def test_perturbation_provider_keeps_labels(demo_frame, seed):
 @pytest.fixture(scope="module")
 def demo_frame(tmp_path_factory):
     project, _ = build_demo(tmp_path_factory.mktemp("pert") / "demo")
-    frame = project.frame(active_only=True)
+    frame = project.records.frame(active_only=True)
     labels = list(project.taxonomy.label_names)
     project.close()
     return frame, labels
@@ -127,7 +127,7 @@ def demo_frame(tmp_path_factory):
 def test_summary_is_json_ready(demo):
     out = generate(demo, make_provider(demo, "perturbation"), n=3)
     json.dumps([s.to_dict() for s in out])
-    assert demo.batches().set_index("id").loc[out[0].batch_id, "summary"]["asked"] == 3
+    assert demo.batches.frame().set_index("id").loc[out[0].batch_id, "summary"]["asked"] == 3
 
 
 @pytest.mark.slow
@@ -147,7 +147,7 @@ def test_from_suite_with_retrieval_adds_real_pool_posts_for_each_seed(demo):
     for b in made["batches"]:
         by_provider.setdefault(b.batch_id.split("-")[-2], set()).add(b.seed_id)
     assert by_provider["retrieval"] == by_provider["suite"] == set(made["seeds"])
-    frame = demo.frame(include_unreviewed=True)
+    frame = demo.records.frame(include_unreviewed=True)
     pool = frame[frame["batch_id"].str.contains("-retrieval-", na=False)]
     assert len(pool) and set(pool["status"]) == {"pending"}
     sources = set(demo.settings.generation.pool_sources)

@@ -127,7 +127,7 @@ def test_each_turn_makes_new_batches(tmp_path):
     second = generate_from_suite(p, m0, n=10, round=1)
     ids = [{b.batch_id for b in made["batches"]} for made in (first, second)]
     assert len(ids[0]) == 2 and not ids[0] & ids[1]
-    frame = p.frame(include_unreviewed=True)
+    frame = p.records.frame(include_unreviewed=True)
     texts = [set(frame.loc[frame["batch_id"].isin(i), "text"]) for i in ids]
     assert len(texts[0] & texts[1]) < len(texts[0])  # the second turn starts elsewhere
     p.close()

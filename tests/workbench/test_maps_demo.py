@@ -31,7 +31,7 @@ def data(demo):
 def test_every_record_is_on_the_map_and_every_colouring_works(demo, data):
     project, model, _ = demo
     frame = data.frame
-    assert len(frame) == len(project.frame()) and frame["id"].is_unique
+    assert len(frame) == len(project.records.frame()) and frame["id"].is_unique
     assert np.isfinite(frame[["x", "y"]].to_numpy()).all()
     assert (frame.loc[frame["status"] != "active", "placed"]).all()  # only active records are fitted
     assert not frame.loc[frame["status"] == "active", "placed"].any()
@@ -62,13 +62,13 @@ def test_a_region_selected_in_code_is_exactly_the_records_inside_and_gets_tagged
     inside = frame[(frame["x"].between(x0, x1)) & (frame["y"].between(y0, y1))]["id"].tolist()
     assert ids == inside and 0 < len(ids) < len(frame)
     assert sum(len(t.selectedpoints or ()) for t in m.figure.data) == len(ids)  # drawn as selected
-    assert project.tag(m.selected_ids, "map-region-1", note="dense region, check labels") == len(ids)
-    tagged = project.tags("map-region-1")
+    assert project.records.tag(m.selected_ids, "map-region-1", note="dense region, check labels") == len(ids)
+    tagged = project.records.tags("map-region-1")
     assert sorted(tagged["record_id"]) == sorted(ids) and set(tagged["note"]) == {"dense region, check labels"}
-    assert project.tag(ids[:3], "map-region-1") == 0  # tagging again adds nothing
+    assert project.records.tag(ids[:3], "map-region-1") == 0  # tagging again adds nothing
     with pytest.raises(Exception, match="unknown"):
-        project.tag([*ids[:2], "no-such-record"], "map-region-2")
-    assert project.tags("map-region-2").empty  # all or nothing
+        project.records.tag([*ids[:2], "no-such-record"], "map-region-2")
+    assert project.records.tags("map-region-2").empty  # all or nothing
     # the lasso: a polygon gives the records inside it, no more
     xs, ys = [x0, x1, x1], [y0, y0, y1]
     lasso = m.select_lasso(xs, ys)
@@ -100,14 +100,14 @@ def test_records_added_later_are_placed_without_moving_the_map(tmp_path):
             "id": ["late-1", "late-2"],
         }
     )
-    project.import_frame(new, source="late", id_field="id")
+    project.records.import_frame(new, source="late", id_field="id")
     second = build_map(project)
     later = second.frame.set_index("id")
     late = second.frame.loc[second.frame["source"] == "late", "id"]
     assert len(late) == 2 and later.loc[late, "placed"].all()
     common = first.index.intersection(later.index)
     assert np.array_equal(first.loc[common, ["x", "y"]].to_numpy(), later.loc[common, ["x", "y"]].to_numpy())
-    assert second.projection.info["snapshot_id"] != project.snapshot_id()  # reused, not refitted
+    assert second.projection.info["snapshot_id"] != project.snapshots.id()  # reused, not refitted
     refit = build_map(project, refit=True)
     assert not refit.frame["placed"][refit.frame["status"] == "active"].any()
 
@@ -139,9 +139,9 @@ def test_cli_writes_a_standalone_map_and_the_tables(demo, tmp_path, capsys):
     assert "plotly" in html and "https://cdn" not in html.split("<body>")[0]  # plotly.js inlined, no network
     assert len(pd.read_csv(out / "interference.csv")) > 0 and len(pd.read_csv(out / "clusters.csv")) > 0
     # tags from the command line
-    ids = project.frame()["id"].tolist()[:4]
+    ids = project.records.frame()["id"].tolist()[:4]
     assert main(["tag", str(project.root), "--tag", "cli-tag", "--ids", *ids]) == 0
-    assert sorted(project.tags("cli-tag")["record_id"]) == sorted(ids)
+    assert sorted(project.records.tags("cli-tag")["record_id"]) == sorted(ids)
     capsys.readouterr()
     assert main(["tag", str(project.root)]) == 0
     assert "cli-tag\t4" in capsys.readouterr().out

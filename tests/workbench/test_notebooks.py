@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ..conftest import REPO
+from ..conftest import REPO, STRICT_DEPRECATIONS, strict_notebook
 
 NOTEBOOKS = REPO / "notebooks"
 
@@ -58,9 +58,10 @@ def _run(name: str, project_root, monkeypatch):
 
     monkeypatch.setenv("WORKBENCH_PROJECT", str(project_root))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    nb = strict_notebook(nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4))
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    return [c for c in nb.cells if c.cell_type == "code"]
+    assert nb.cells[0].source == STRICT_DEPRECATIONS
+    return [c for c in nb.cells[1:] if c.cell_type == "code"]
 
 
 def _text(cell) -> str:
@@ -130,3 +131,22 @@ def test_functional_suites_notebook(demo, monkeypatch):
     overall = ast.literal_eval(_text(cells[-1]))
     assert len(overall) == len(turns) + 1 and max(overall[1:]) > overall[0]  # the loop fixed some of what it found
     assert overall[int(best[1:])] == max(overall)  # the best model is the one with the highest overall rate
+
+
+@pytest.mark.slow
+def test_a_notebook_that_uses_an_old_name_fails_its_test(tmp_path):
+    """The notebooks' tests run with deprecations as errors (strict_notebook): a cell using a name kept one
+    release for old code fails, and the same cell with the new name runs."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    old = strict_notebook(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import curation\ncuration.Store")])
+    )
+    with pytest.raises(CellExecutionError, match="WorkbenchDeprecationWarning"):
+        NotebookClient(old, timeout=120, kernel_name="python3").execute()
+    new = strict_notebook(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import curation.store\ncuration.store.Store")])
+    )
+    NotebookClient(new, timeout=120, kernel_name="python3").execute()

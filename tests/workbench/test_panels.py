@@ -67,7 +67,7 @@ def test_retrain_cell_runs_every_step_and_promote_follows_the_gate(project):
 
 def test_seeds_panel_quarantines_and_releases_with_the_snapshot_effect(project):
     panel = SeedsPanel(project)
-    assert len(panel.table) == len(project.seeds())
+    assert len(panel.table) == len(project.seeds.frame())
     seed = next(s for s in panel.table.index if panel.table.loc[s, "records in views"] > 0)
     panel.seed.value = seed
     panel.quarantine_button.click()  # no reason: refused, nothing changed
@@ -85,7 +85,7 @@ def test_seeds_panel_quarantines_and_releases_with_the_snapshot_effect(project):
 def test_map_panel_colours_selects_tags_and_follows_the_heatmap(project):
     panel = MapPanel(project, progress=False)
     frame = panel.map.frame
-    assert len(frame) == len(project.frame())
+    assert len(frame) == len(project.records.frame())
     for mode in panel.colour.options:
         panel.colour.value = mode
         assert sum(len(t.x) for t in panel.map.figure.data) == len(frame)
@@ -94,7 +94,7 @@ def test_map_panel_colours_selects_tags_and_follows_the_heatmap(project):
     assert panel.selected_ids == ids and f"<b>{len(ids)}</b>" in panel.count.value
     panel.tag_name.value = "panel-region"
     panel.tag_button.click()
-    assert sorted(project.tags("panel-region")["record_id"]) == sorted(ids)
+    assert sorted(project.records.tags("panel-region")["record_id"]) == sorted(ids)
     a, b = panel.interference.iloc[0][["label_a", "label_b"]]
     panel.heatmap._handler_js2py_pointsCallback(
         {
@@ -158,7 +158,7 @@ def test_monitor_panel_runs_the_monitor_and_draws_alerts_in_red(tmp_path):
 
     p, _ = build_demo(tmp_path / "demo")
     model = train_model(p, tmp_path / "shipped", TrainSpec(recipe="tfidf", mix=False))
-    p.import_production(demo_data_dir() / "production_log.jsonl", models={model.root.name: model.labels})
+    p.production.import_log(demo_data_dir() / "production_log.jsonl", models={model.root.name: model.labels})
     panel = MonitorPanel(p, model)
     panel.window.value = "7d"
     panel.run_button.click()

@@ -126,7 +126,7 @@ def recalibrate(
     from ._drift import production_scores
 
     labels = model.labels
-    pool = project.production()
+    pool = project.production.posts()
     rows, y = labelled_production(pool, labels, source)
     if len(rows) < 2 * min_positives:
         raise WorkbenchError(

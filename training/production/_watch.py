@@ -122,9 +122,11 @@ def watch(
         )
     pulled = review.pull(project) if (review is not None and (retrain or recalibrate)) else None
     limits = project.settings.monitoring.limits if project.settings.monitoring else None
-    pool = project.production()
+    pool = project.production.posts()
     scores = production_scores(model, pool, show_progress=show_progress)  # once: drift, sample, recalibration
-    drift = monitor(model, pool, project.feedback(), window=window, limits=limits, min_n=min_n, scores=scores)
+    drift = monitor(
+        model, pool, project.production.feedback(), window=window, limits=limits, min_n=min_n, scores=scores
+    )
     latest = drift["windows"][-1]["labels"]
     alerting = {lab: f["reasons"] for lab, f in latest.items() if f["alert"]}
     result = WatchResult(

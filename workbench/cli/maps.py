@@ -55,14 +55,14 @@ def tag(args) -> int:
         ids += [line.strip() for line in Path(args.ids_file).read_text().splitlines() if line.strip()]
     with Project(args.dir) as project:
         if not ids:
-            for name, n in project.tags().groupby("tag").size().items():
+            for name, n in project.records.tags().groupby("tag").size().items():
                 print(f"{name}\t{n}")
             return 0
         if not args.tag:
             from curation import WorkbenchError
 
             raise WorkbenchError("workbench tag", expected="--tag NAME with the ids", got="ids without a tag")
-        n = project.tag(ids, args.tag, note=args.note)
+        n = project.records.tag(ids, args.tag, note=args.note)
     print(f"{n} records newly tagged {args.tag!r} ({len(set(ids))} given)")
     return 0
 

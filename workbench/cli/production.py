@@ -36,7 +36,7 @@ def feedback_import(args) -> int:
     from curation import Project
 
     with Project(args.dir) as project:
-        summary = project.import_production(args.file, models=_models(project, args.model), context=args.context)
+        summary = project.production.import_log(args.file, models=_models(project, args.model), context=args.context)
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2))
         return 0
@@ -63,10 +63,16 @@ def monitor(args) -> int:
         model = load_model(args.model)
         model.check_taxonomy(project.taxonomy)
         limits = project.settings.monitoring.limits if project.settings.monitoring else None
-        pool = project.production()
+        pool = project.production.posts()
         scores = production_scores(model, pool) if len(pool) else None  # once, for the monitor and recalibration
         result = run_monitor(
-            model, pool, project.feedback(), window=args.window, limits=limits, min_n=args.min_n, scores=scores
+            model,
+            pool,
+            project.production.feedback(),
+            window=args.window,
+            limits=limits,
+            min_n=args.min_n,
+            scores=scores,
         )
         latest = [lab for lab, f in result["windows"][-1]["labels"].items() if f["alert"]]
         if args.recalibrate_if_drift and latest:

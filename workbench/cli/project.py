@@ -78,7 +78,7 @@ def _import(args) -> int:
     stages = _Stages("import")
     stages(f"reading {args.path}")
     with curation.Project(args.dir) as project:
-        s = project.import_file(
+        s = project.records.import_file(
             args.path,
             args.fmt,
             source=args.source,
@@ -125,7 +125,7 @@ def _print_stats(st: dict) -> None:
 
 def _stats(args) -> int:
     with curation.Project(args.dir) as project:
-        st = project.stats()
+        st = project.reports.stats()
     if args.json:
         print(json.dumps(st, indent=2))
     else:
@@ -135,7 +135,7 @@ def _stats(args) -> int:
 
 def _snapshot(args) -> int:
     with curation.Project(args.dir) as project:
-        print(json.dumps(project.snapshot(), indent=2))
+        print(json.dumps(project.snapshots.take(), indent=2))
     return 0
 
 
@@ -154,7 +154,7 @@ def _export(args) -> int:
             got=f"--format {args.fmt} --out {args.out}",
         )
     with curation.Project(args.dir) as project:
-        out = project.export(args.out, fmt=args.fmt, active_only=args.active_only)
+        out = project.records.export(args.out, fmt=args.fmt, active_only=args.active_only)
     print(f"wrote {out}")
     return 0
 
@@ -168,7 +168,7 @@ def _report(args) -> int:
         )
     split = None if args.split == "all" else args.split
     with curation.Project(args.dir) as project:
-        dist, files = project.write_report(Path(args.out), split=split, png=not args.no_png)
+        dist, files = project.reports.write(Path(args.out), split=split, png=not args.no_png)
     print(
         dist[["tier", "positives", "negatives", "unknown_rate", "floor", "below_floor", "pos_weight"]].to_string(
             float_format=lambda v: f"{v:.2f}"
@@ -181,7 +181,7 @@ def _report(args) -> int:
 def _report_splits(args) -> int:
     """Origin per split (every stored record) and the calib-vs-holdout label rates."""
     with curation.Project(args.dir) as project:
-        rep = project.split_report()
+        rep = project.reports.split_report()
         migrations = project.store.migration_reports()
     print("records per origin and split (calib and holdout hold only real records):")
     print(rep["origin_counts"].to_string())
@@ -204,7 +204,7 @@ def _report_splits(args) -> int:
 
 def _seeds(args) -> int:
     with curation.Project(args.dir) as project:
-        df = project.seeds()
+        df = project.seeds.frame()
     if df.empty:
         print("no seeds")
     for _, r in df.iterrows():
@@ -218,19 +218,19 @@ def _seeds(args) -> int:
 
 def _quarantine(args) -> int:
     with curation.Project(args.dir) as project:
-        before = project.snapshot_id()
-        n = project.quarantine_seed(args.seed, reason=args.reason, actor="cli")
+        before = project.snapshots.id()
+        n = project.seeds.quarantine(args.seed, reason=args.reason, actor="cli")
         print(
             f"seed {args.seed} quarantined: {n} records left the training views; "
-            f"snapshot {before} -> {project.snapshot_id()}"
+            f"snapshot {before} -> {project.snapshots.id()}"
         )
     return 0
 
 
 def _unquarantine(args) -> int:
     with curation.Project(args.dir) as project:
-        n = project.unquarantine_seed(args.seed, actor="cli", reason=args.reason)
-        print(f"seed {args.seed} restored: {n} records back in the training views; snapshot {project.snapshot_id()}")
+        n = project.seeds.unquarantine(args.seed, actor="cli", reason=args.reason)
+        print(f"seed {args.seed} restored: {n} records back in the training views; snapshot {project.snapshots.id()}")
     return 0
 
 

@@ -48,7 +48,7 @@ def push_tagged(args) -> int:
     model = load_model(args.model) if args.model else None
 
     def work(project, client):
-        ids = project.tags(args.tag)["record_id"].tolist()
+        ids = project.records.tags(args.tag)["record_id"].tolist()
         if not ids:
             from curation import WorkbenchError
 
@@ -56,7 +56,7 @@ def push_tagged(args) -> int:
                 f"tag {args.tag!r}",
                 expected="tagged records",
                 got="none",
-                fix="tag a map selection first (EmbeddingMap.selected_ids -> project.tag)",
+                fix="tag a map selection first (EmbeddingMap.selected_ids -> project.records.tag)",
             )
         return push_selection(
             project,
@@ -76,7 +76,7 @@ def accept_batch(args) -> int:
     from curation import Project
 
     with Project(args.dir) as project:
-        project.accept_batch(args.batch, reason=args.reason, actor=args.by)
+        project.batches.accept(args.batch, reason=args.reason, actor=args.by)
     print(
         f"batch {args.batch} accepted without review by {args.by} ({args.reason}); "
         "audit it later with `workbench review push-batches DIR --status accepted`"

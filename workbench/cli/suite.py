@@ -29,7 +29,7 @@ def expand(args) -> int:
 
     with Project(args.dir) as project:
         cases = expand_project_suites(project.root, project.taxonomy)
-        leaks = leakage_report(cases, project.frame(active_only=True))
+        leaks = leakage_report(cases, project.records.frame(active_only=True))
     test = [c for c in cases if c.side == "test"]
     print(
         f"{len(cases)} cases ({len(test)} test-side, {len(cases) - len(test)} train-side) in {args.dir}/suites/cases.jsonl"

@@ -136,13 +136,13 @@ class SuiteProvider:
 def _seed_for(project: Project, functionality: str, cases: list[SuiteCase], description: str, actor: str) -> str:
     """The approved seed of a failing functionality (added when missing; kept as it is when stored)."""
     sid = suite_seed_id(functionality)
-    seeds = project.seeds()
+    seeds = project.seeds.frame()
     if sid in set(seeds["id"]):
         return sid
     expect = cases[0].expect
     positive = [lab for lab, v in expect.items() if v == 1]
     kind, targets = ("positive", positive) if positive else ("hard_negative", [lab for lab in expect])
-    project.add_seed(
+    project.seeds.add(
         sid,
         text=f"{description} (functional test '{functionality}' of suite {cases[0].suite}, train side)",
         target_labels=targets,
@@ -229,7 +229,7 @@ def _pick_seeds(project: Project, result, cases: list[SuiteCase], *, contrast: b
     functionalities = {f.name: f for s in load_suites(project.root, project.taxonomy) for f in s.functionalities}
     seeds: list[str] = []
     skipped: dict[str, str] = {}
-    quarantined = set(project.seeds().query("quarantined")["id"]) if len(project.seeds()) else set()
+    quarantined = set(project.seeds.frame().query("quarantined")["id"]) if len(project.seeds.frame()) else set()
 
     def add(func: str) -> bool:
         mine = [c for c in cases if c.functionality == func]

@@ -97,7 +97,7 @@ def make_provider(
 
         from .retrieval import RetrievalProvider
 
-        everything = project.frame()
+        everything = project.records.frame()
         frame = everything[everything["status"] == "active"]
         sources: list[str] = []
         if pool:
@@ -123,12 +123,12 @@ def make_provider(
     if name == "perturbation":
         from .perturbation import PerturbationProvider
 
-        return PerturbationProvider(project.frame(active_only=True), project.taxonomy.label_names, **options)
+        return PerturbationProvider(project.records.frame(active_only=True), project.taxonomy.label_names, **options)
     raise WorkbenchError("provider", expected=f"one of {list(PROVIDERS)}", got=repr(name))
 
 
 def _seeds(project: Project, labels: Sequence[str] | None, *, only: set[str] | None = None) -> list[SeedSpec]:
-    df = project.latest_seeds()
+    df = project.seeds.latest()
     df = df[(df["status"] == "approved") & ~df["quarantined"]]
     if only is not None:
         df = df[df["base_id"].isin(only)]
@@ -160,7 +160,7 @@ def generate(
 
         in_file = {sd["id"] for sd in read_seeds(seeds_file).seeds}
         only = in_file if only is None else only & in_file
-        project.import_file(seeds_file, "seeds", actor=actor)
+        project.records.import_file(seeds_file, "seeds", actor=actor)
     cache = GenerationCache(project.layout.generation_cache)
     out = []
     try:
@@ -178,7 +178,7 @@ def _one_batch(
 
     bid = batch_id_for(provider, seed)
     summary = BatchSummary(seed.id, bid, asked=n)
-    known = project.batches().set_index("id")
+    known = project.batches.frame().set_index("id")
     existing = (
         {int(i): v for i, v in (known.loc[bid, "summary"].get("slots") or {}).items()} if bid in known.index else {}
     )
@@ -246,7 +246,7 @@ def _store(
     summary.already_stored = len(items) - len(fresh)
     # a variant is meant to sit next to its parent and a retrieved text is a pool text: for them only the
     # very same string counts as a duplicate, and the pool's own records do not count
-    dup = project.duplicate_mask(
+    dup = project.records.duplicate_mask(
         [it.text for it in fresh],
         near=provider.name == "openai-compatible",
         ignore_sources=getattr(provider, "pool_sources", ()),
@@ -293,5 +293,5 @@ def _store(
         ]
     )
     res = ReadResult(records, [], source=SOURCE, context=seed.context, format="generated", batches=batches)
-    result = project.import_records(res, actor=actor, fractions=project.settings.generation.splits)
+    result = project.records.import_result(res, actor=actor, fractions=project.settings.generation.splits)
     summary.stored = result.n_inserted

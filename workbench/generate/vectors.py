@@ -23,12 +23,12 @@ __all__ = ["regression_vectors", "write_regression_vectors"]
 def regression_vectors(project: Project, *, per_label: int = 20) -> dict[str, list[dict[str, Any]]]:
     """Up to ``per_label`` positive and hard-negative vectors per label from the project's perturbations
     (quarantined ones left out), in a stable order."""
-    f = project.frame()
-    accepted = set(project.batches().query("status == 'accepted'")["id"])
+    f = project.records.frame()
+    accepted = set(project.batches.frame().query("status == 'accepted'")["id"])
     var = f[(f["origin"] == "perturbation") & (f["status"] == "active") & f["batch_id"].isin(accepted)].sort_values(
         "id"
     )
-    seeds = project.seeds().set_index("id")
+    seeds = project.seeds.frame().set_index("id")
     out: dict[str, list[dict[str, Any]]] = {"positives": [], "hard_negatives": []}
     counts: dict[tuple[str, str], int] = {}
     for _, row in var.iterrows():

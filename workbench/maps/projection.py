@@ -337,7 +337,7 @@ def build_map(
     """
     params = params or ProjectionParams()
     enc = Encoder(encoder, cache_dir=project.layout.cache)
-    frame = project.frame()
+    frame = project.records.frame()
     if frame.empty:
         raise WorkbenchError(
             f"map of {project.root}",
@@ -359,7 +359,7 @@ def build_map(
         active = (frame["status"] == "active").to_numpy()
         fit_on = active if active.sum() >= 4 else np.ones(len(frame), dtype=bool)
         proj = Projection.fit(frame.loc[fit_on, "id"].tolist(), emb[fit_on], params)
-        sid = project.snapshot_id()
+        sid = project.snapshots.id()
         name = f"{sid[:16]}-{enc.model_id.replace('/', '_').replace('@', '-')}-{params.key}.npz"
         proj_file = proj.save(_cache_dir(project) / name)
         entry = {

@@ -120,7 +120,7 @@ class MapPanel(Panel):
                 got="nothing selected",
                 fix="draw a lasso or box on the map first",
             )
-        n = self.project.tag(ids, name)
+        n = self.project.records.tag(ids, name)
         self.say(f"{n} records tagged {name!r} ({len(ids)} selected)")
         return n
 

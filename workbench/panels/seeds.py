@@ -42,9 +42,9 @@ class SeedsPanel(Panel):
         self.refresh()
 
     def refresh(self) -> pd.DataFrame:
-        seeds = self.project.seeds()
-        batches = self.project.batches()
-        frame = self.project.frame()
+        seeds = self.project.seeds.frame()
+        batches = self.project.batches.frame()
+        frame = self.project.records.frame()
         per_seed = batches.groupby("seed_id")["status"].value_counts().unstack(fill_value=0) if len(batches) else None
         # the model's pre-screen of each seed's batches (push-batches with a promoted model): the highest rate
         flags: dict[str, float] = {}
@@ -91,9 +91,9 @@ class SeedsPanel(Panel):
         seed = self.seed.value
         if not seed:
             raise WorkbenchError(action, expected="a seed", got="none chosen", fix="pick one in the list")
-        before, active0 = self.project.snapshot_id(), int((self.project.frame()["status"] == "active").sum())
+        before, active0 = self.project.snapshots.id(), int((self.project.records.frame()["status"] == "active").sum())
         n = fn(seed)
-        after, active1 = self.project.snapshot_id(), int((self.project.frame()["status"] == "active").sum())
+        after, active1 = self.project.snapshots.id(), int((self.project.records.frame()["status"] == "active").sum())
         self.last_effect = {
             "action": action,
             "seed": seed,
@@ -116,16 +116,16 @@ class SeedsPanel(Panel):
         reason = self.reason.value.strip()
         if not reason:
             raise WorkbenchError("quarantine", expected="a reason", got="an empty one", fix="say why in 'reason'")
-        return self._act("quarantined", lambda s: self.project.quarantine_seed(s, reason=reason))
+        return self._act("quarantined", lambda s: self.project.seeds.quarantine(s, reason=reason))
 
     def release(self) -> dict:
-        return self._act("released", lambda s: self.project.unquarantine_seed(s, reason=self.reason.value or None))
+        return self._act("released", lambda s: self.project.seeds.unquarantine(s, reason=self.reason.value or None))
 
     def quarantine_rejected(self) -> list[dict]:
         """Quarantine every seed one of whose batches was rejected in review (a bad seed poisons what it
         generates next time too); returns the effects."""
-        batches = self.project.batches()
-        seeds = self.project.seeds().set_index("id")
+        batches = self.project.batches.frame()
+        seeds = self.project.seeds.frame().set_index("id")
         bad = sorted(set(batches.loc[batches["status"] == "rejected", "seed_id"]))
         effects = []
         for sid in bad:

@@ -68,7 +68,7 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9,
     from training.families import DEFAULT_ENCODER
 
     labels = list(model.labels)
-    frame = project.frame(active_only=True)
+    frame = project.records.frame(active_only=True)
     frame = frame[frame["split"].isin(MINED_SPLITS)].reset_index(drop=True)
     if frame.empty:
         return pd.DataFrame(columns=["record_id", "label", "error_type", "label_quality_score", "probability", "probs"])
@@ -106,7 +106,7 @@ def mine_errors(project, model, *, per_kind: int = 50, unknown_min: float = 0.9,
                 )
     in_scope = set(frame["id"])
     prob_of = {rid: dict(zip(labels, probs[i].round(4).tolist())) for i, rid in enumerate(frame["id"])}
-    for c in project.duplicate_conflicts().to_dict(orient="records"):
+    for c in project.reports.duplicate_conflicts().to_dict(orient="records"):
         for rid in (c["a"], c["b"]):
             if rid in in_scope:
                 for lab in [x for x in c["labels"] if x in labels]:

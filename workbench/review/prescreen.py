@@ -27,7 +27,7 @@ def prescreen_batches(
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, float]]]:
     """Score the records of ``batches`` (rows of ``project.batches()``) with ``model``; write each batch's
     figure into its summary. Returns (batch id -> figure, record id -> {label: probability})."""
-    seeds = project.seeds().set_index("id")
+    seeds = project.seeds.frame().set_index("id")
     variant = model.serving_variant()
     predict = model.predictor(variant)
     index = {lab: j for j, lab in enumerate(model.labels)}

@@ -119,7 +119,7 @@ def pull(
         report[declared.name] = declared.pull(ctx)
     outcome.flagged = {name: q.reason or "flagged" for name, q in quality.items() if q.flagged}
     with project.store.write_lock("review pull"):  # the verdicts and what follows them, one writer at a time
-        report["applied"] = project.apply_review(outcome)
+        report["applied"] = project.records.apply_review(outcome)
         for declared in REVIEW_DATASETS.values():
             if declared.after_apply is not None and declared.name in report:
                 report[declared.name] = declared.after_apply(project, report[declared.name])
@@ -349,11 +349,11 @@ def pull_batches(ctx: PullContext) -> dict:
             labels, answered = resolved.get(rid), bool(valid_answers)
             valid = resolve_choice(valid_answers, weights=weights, margin=margin)
         per_batch[meta.get("batch_id", "")].append(_record_state(meta, labels, valid, answered))
-    status = project.batches().set_index("id")["status"].to_dict()
+    status = project.batches.frame().set_index("id")["status"].to_dict()
     # pending batches are decided; an accepted one only when its sample was pushed as an audit; a rejected
     # batch stays rejected
     undecided = {b for b, st in status.items() if st == "pending" or (st == "accepted" and b in audited)}
-    frame = project.frame()
+    frame = project.records.frame()
     sizes = frame[frame["status"] != "quarantined"].groupby("batch_id").size().to_dict()
     plan = BatchPlan(limit=max_error, acceptable=min(0.02, max_error / 5))  # a stricter limit keeps a sane p0
     batches = {}
@@ -404,7 +404,7 @@ def review_status(project: Project, client, *, workspace: str | None = None) -> 
             chosen = {rid: _label_answers(by_q) for rid, by_q in answers.items()}
             out[name]["agreement"] = label_agreement(chosen, labels)
             out[name]["conflicts"] = [rid for rid, c in chosen.items() if resolve_labels(c, labels)[1]]
-    b = project.batches()
+    b = project.batches.frame()
     out["batches"] = {r["id"]: r["status"] for r in b.to_dict(orient="records")}
     # the model's pre-screen (push-batches with a promoted model): the most suspicious batches first
     screened = [

@@ -108,9 +108,9 @@ def push_seeds(
     project: Project, client, *, workspace: str | None = None, min_submitted: int = 1, progress: bool = False
 ) -> dict[str, int]:
     """Every current seed (newest version, not quarantined) into ``seed-review``, with up to 5 examples."""
-    seeds = project.latest_seeds()
+    seeds = project.seeds.latest()
     seeds = seeds[~seeds["quarantined"]]
-    frame = project.frame()
+    frame = project.records.frame()
     enc = _encoder(project)
     ds = dataset_for(
         client, project, SEED_REVIEW, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
@@ -222,10 +222,10 @@ def push_batches(
 
     if status not in ("pending", "accepted"):
         raise WorkbenchError("push-batches --status", expected="pending or accepted", got=repr(status))
-    batches = project.batches()
+    batches = project.batches.frame()
     chosen = batches[batches["status"] == status]
-    frame = project.frame()
-    seeds = project.seeds().set_index("id")
+    frame = project.records.frame()
+    seeds = project.seeds.frame().set_index("id")
     labels = list(project.taxonomy.label_names)
     targets = _review_targets(chosen, per_batch)
     parts = [
@@ -291,7 +291,7 @@ def push_errors(
     from .errors import mine_errors
 
     errors = mine_errors(project, model, per_kind=per_kind, jobs=jobs)
-    frame = project.frame().set_index("id")
+    frame = project.records.frame().set_index("id")
     by_record = {rid: grp.to_dict(orient="records") for rid, grp in errors.groupby("record_id", sort=False)}
     rows = [{**frame.loc[rid].to_dict(), "id": rid} for rid in by_record]
     enc = _encoder(project)
@@ -328,7 +328,7 @@ def push_selection(
             "selection review dataset", expected=f"{ERROR_REVIEW!r} or {BATCH_REVIEW!r}", got=repr(dataset)
         )
     ids = list(dict.fromkeys(ids))
-    frame = project.frame().set_index("id", drop=False)
+    frame = project.records.frame().set_index("id", drop=False)
     unknown = [i for i in ids if i not in frame.index]
     if unknown:
         raise WorkbenchError(
@@ -346,7 +346,7 @@ def push_selection(
         client, project, dataset, workspace=workspace, dimensions=enc.dimension, min_submitted=min_submitted
     )
     if dataset == BATCH_REVIEW:
-        seeds = project.seeds().set_index("id")["text"].to_dict()
+        seeds = project.seeds.frame().set_index("id")["text"].to_dict()
         records = [batch_record(row, seeds.get(row["seed_id"], "") or "", labels) for row in rows]
     else:
         if model is not None:
@@ -417,7 +417,7 @@ def push_sample(
 
     from training.production import drift_reference, production_scores, select_for_review
 
-    pool = project.production()
+    pool = project.production.posts()
     pool = pool[[not labels for labels in pool["labels"]]].reset_index(drop=True)
     if not len(pool):
         raise WorkbenchError(
@@ -454,7 +454,7 @@ def push_adjudication(
     adjudicator's answer settles it on the next pull. A record settled since leaves nothing to push."""
     from .records import adjudication_record
 
-    frame = project.frame()
+    frame = project.records.frame()
     disputed = {
         rid: sorted(lab for lab, p in (prov or {}).items() if p == "disputed")
         for rid, prov in zip(frame["id"], frame["label_provenance"])
