@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # (tools/uv_args.py: find-links, constraints, indexes); pip does it when uv cannot.
 UV_INSTALL = $(VENV)/bin/uv pip install --quiet --python $(PY) $$($(PY) tools/uv_args.py)
 
-.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-review-team bench-maps bench-retrain bench-crossdata bench-loop bench-drift bench-production-loop bench-scale clean
+.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-review-team bench-maps bench-retrain bench-crossdata bench-turns bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -79,8 +79,8 @@ test-fast: $(STAMP) lint
 # same stack on a throwaway PostgreSQL 15 cluster (started on 127.0.0.1 and removed by the tool).
 SDK_PORT ?= 6900
 argilla-sdk-tests: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --port $(SDK_PORT)
-	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_suite.py --port $(SDK_PORT) --postgres
+	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_tests.py --port $(SDK_PORT)
+	HF_HUB_OFFLINE=1 $(PY) tools/argilla_sdk_tests.py --port $(SDK_PORT) --postgres
 
 bench: $(STAMP)
 	$(PY) -m bench.import_dedup_split
@@ -122,8 +122,8 @@ bench-crossdata: $(STAMP)
 # LOOP_ARGS="--recipe heads" for the quick frozen-encoder reading (about 15 minutes for both starts).
 LOOP_TURNS ?= 3
 LOOP_ARGS ?=
-bench-loop: $(STAMP)
-	rm -rf build/bench-loop build/loop && HF_HUB_OFFLINE=1 $(PY) -m bench.loop --out build/loop --project build/bench-loop --turns $(LOOP_TURNS) $(LOOP_ARGS)
+bench-turns: $(STAMP)
+	rm -rf build/bench-turns build/turns && HF_HUB_OFFLINE=1 $(PY) -m bench.turns --out build/turns --project build/bench-turns --turns $(LOOP_TURNS) $(LOOP_ARGS)
 
 bench-drift: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m bench.drift --out build/drift

@@ -9,7 +9,7 @@ random sampling misses, does recalibration bring the thresholds back where produ
 2. **A production stream** of public posts the model never trained or tuned on, with time stamps, at a
    realistic mix (mostly clean): week 1 is HateXplain-like (the HateXplain val posts of the project's
    *holdout* split: never trained or tuned on); week 2 is mostly Davidson and ETHOS with some of the OpenAI
-   moderation sample. It is imported as a production log (``workbench feedback import``) with the model's
+   moderation sample. It is imported as a production log (``workbench production-log import``) with the model's
    scores.
 3. **Monitor**: per day, PSI and decision rate per label against calib, with the alerts; expected on the
    days of week 2 and on none of week 1.
@@ -212,7 +212,7 @@ def main() -> None:
     import torch
 
     from curation import Project
-    from training.production import monitor, production_scores, recalibrate
+    from training.production_loop import monitor, production_scores, recalibrate
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()

@@ -67,8 +67,8 @@ def platform_posts(seed: int = 0) -> pd.DataFrame:
 
 def week3_figures(model, week3: pd.DataFrame) -> dict[str, dict[str, float]]:
     """Per label: positives, average precision, and recall at the tier's FPR budget on week 3
-    (:func:`training.production.compare_on_posts`, as notebook 08 reads it)."""
-    from training.production import compare_on_posts
+    (:func:`training.production_loop.compare_on_posts`, as notebook 08 reads it)."""
+    from training.production_loop import compare_on_posts
 
     table = compare_on_posts({"m": model}, week3)
     return {

@@ -67,7 +67,7 @@ TIER_DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 
-# Per-tier drift limits of a shipped model (training.production._drift): a window alerts when a label's score
+# Per-tier drift limits of a shipped model (training.production_loop._drift): a window alerts when a label's score
 # distribution moved past ``psi_max`` (population stability index against calib), its positive-decision rate
 # left [calib rate / rate_ratio_max, calib rate x rate_ratio_max], or moderators overturned more than
 # ``overturn_max`` of its decisions. Overridden per tier or per label by workbench.yaml ``monitoring.limits``.

@@ -60,7 +60,7 @@ r0.functionalities
 # In a real loop the batches are reviewed in Argilla (`workbench review push-batches DIR`, notebook 03): only an accepted batch enters the next snapshot. This demo accepts them explicitly; who and why are recorded.
 
 # %%
-from workbench.loop import accept_generated, run_turns
+from workbench.turns import accept_generated, run_turns
 
 
 def train_turn(k):

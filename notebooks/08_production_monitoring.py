@@ -18,7 +18,7 @@
 #
 # What this is for: the loop does not end at `promote`. Import what the shipped model scored in production (and what moderators and users said), watch each label against calib, send the posts worth a person's time to review, and let the reviewed posts train the next model — then check it on the *next* week, which no model here has seen.
 #
-# Everything goes through one front door, `training.production.watch` (the panel's buttons and `workbench watch DIR --model M [--budget N | --retrain --out M2]` call the same).
+# Everything goes through one front door, `training.production_loop.watch` (the panel's buttons and `workbench watch DIR --model M [--budget N | --retrain --out M2]` call the same).
 
 # %%
 from workbench import open_project
@@ -41,7 +41,7 @@ summary = project.production.import_log(
 len(project.production.posts()), project.production.feedback()["type"].value_counts().to_dict()
 
 # %%
-from training.production import monitor_table, watch
+from training.production_loop import monitor_table, watch
 
 seen = watch(project, shipped, window="7d")
 table = monitor_table(seen.drift)
@@ -83,7 +83,7 @@ pd.DataFrame(retrained.gate["production"]["labels"]).T[["status", "positives", "
 # The week after the pool (week 3: prompts again, never imported, never reviewed): the shipped model and the retrained one side by side.
 
 # %%
-from training.production import compare_on_posts
+from training.production_loop import compare_on_posts
 from training.artifacts import load_model
 
 week3 = pd.read_json(demo_data_dir() / "production_week3.jsonl", lines=True)

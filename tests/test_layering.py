@@ -173,13 +173,15 @@ FLOORS = {
         {"training.artifacts"},
         {"training._config", "training._recipes"},
         {"training._train", "training._batchjobs"},
-        {"training.production"},
+        {"training.production_loop"},
+        {"training.production"},  # the deprecated path of training.production_loop, one release
     ),
     "workbench": (
         {"workbench._extras", "workbench._resources"},
         {"workbench.argilla"},
         {"workbench.review", "workbench.maps", "workbench.generate", "workbench._demo"},
-        {"workbench.panels", "workbench.session", "workbench.loop"},
+        {"workbench.panels", "workbench.session", "workbench.turns"},
+        {"workbench.loop"},  # the deprecated path of workbench.turns, one release
         {"workbench.cli"},
     ),
 }

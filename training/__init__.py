@@ -14,7 +14,7 @@ holdout -> gates -> ONNX), its settings (:class:`TrainingConfig`: workbench.yaml
   as gates, the comparison of two models;
 - :mod:`training.artifacts`: the model card and directory, ONNX and int8, the policy layer, model sets,
   promotion, scoring files;
-- :mod:`training.production`: after a model ships: drift, review sampling, recalibration, watch.
+- :mod:`training.production_loop`: after a model ships: drift, review sampling, recalibration, watch.
 
 Names that lived here before the parts existed still read, with a :class:`foundation.WorkbenchDeprecationWarning`
 naming their new home, for one release.
@@ -22,7 +22,7 @@ naming their new home, for one release.
 
 from foundation import moved_names
 
-from . import artifacts, evaluation, families, production
+from . import artifacts, evaluation, families, production_loop
 from ._batchjobs import (
     BatchJobs,
     JobReport,
@@ -55,7 +55,7 @@ __all__ = [
     "families",
     "evaluation",
     "artifacts",
-    "production",
+    "production_loop",
     "TRAIN_STEPS",
     "TrainingRun",
     "Tuning",
@@ -90,22 +90,22 @@ __all__ = [
 
 # the names of 0.x that moved into the parts: they read for one release, with a warning
 MOVED = {
-    "REFERENCE_FILE": "training.production",
-    "drift_limits": "training.production",
-    "drift_reference": "training.production",
-    "monitor": "training.production",
-    "monitor_table": "training.production",
-    "production_scores": "training.production",
-    "psi": "training.production",
-    "STRATEGIES": "training.production",
-    "k_center_greedy": "training.production",
-    "select_for_review": "training.production",
-    "labelled_production": "training.production",
-    "production_weights": "training.production",
-    "recalibrate": "training.production",
-    "recalibration_table": "training.production",
-    "watch": "training.production",
-    "compare_on_posts": "training.production",
+    "REFERENCE_FILE": "training.production_loop",
+    "drift_limits": "training.production_loop",
+    "drift_reference": "training.production_loop",
+    "monitor": "training.production_loop",
+    "monitor_table": "training.production_loop",
+    "production_scores": "training.production_loop",
+    "psi": "training.production_loop",
+    "STRATEGIES": "training.production_loop",
+    "k_center_greedy": "training.production_loop",
+    "select_for_review": "training.production_loop",
+    "labelled_production": "training.production_loop",
+    "production_weights": "training.production_loop",
+    "recalibrate": "training.production_loop",
+    "recalibration_table": "training.production_loop",
+    "watch": "training.production_loop",
+    "compare_on_posts": "training.production_loop",
     "EpochMonitor": "training.families",
     "epoch_record": "training.families",
     "warning_signs": "training.families",

@@ -905,7 +905,7 @@ def test_production_sample_reviewed_by_two_annotators_recalibrates_gates_and_pro
     dataset's gold labels), the pull labels the pool posts, and the model is recalibrated on them, gated
     (check half + original holdout) and promoted."""
     from training.artifacts import load_model, promote, promoted_model
-    from training.production import recalibrate
+    from training.production_loop import recalibrate
     from workbench.review import SAMPLE_REVIEW, push_sample
 
     from ..conftest import shared
@@ -998,7 +998,7 @@ def test_watch_goes_from_alert_to_a_retrained_candidate_with_two_annotators(tmp_
     import random
 
     from training.artifacts import promote
-    from training.production import watch
+    from training.production_loop import watch
     from workbench.review import SampleReviewLoop
 
     rng = random.Random(3)

@@ -13,7 +13,7 @@ import pytest
 
 from curation import Project, Taxonomy
 from training import TrainSpec, train_model
-from training.production import drift_reference, monitor, psi
+from training.production_loop import drift_reference, monitor, psi
 from workbench.cli import main
 
 WORDS = "apple river window cloud music table garden paper stone light".split()
@@ -96,8 +96,12 @@ def test_psi_is_zero_for_the_reference_itself_and_grows_with_the_shift():
 
 def test_cli_monitor_prints_the_table_json_and_figure(world, tmp_path, capsys):
     p, model, path = world
-    assert main(["feedback", "import", str(p.root), str(path), "--model", str(model.root)]) == 0
+    assert main(["production-log", "import", str(p.root), str(path), "--model", str(model.root)]) == 0
     assert "posts into the pool" in capsys.readouterr().out
+    # the 0.x spelling still works for one release (hidden from --help), saying the new one
+    assert main(["feedback", "import", str(p.root), str(path), "--model", str(model.root)]) == 0
+    said = capsys.readouterr()
+    assert "posts into the pool" in said.out and "is now `workbench production-log import`" in said.err
     fig = tmp_path / "drift.html"
     assert main(["monitor", str(p.root), "--model", str(model.root), "--window", "7d", "--figure", str(fig)]) == 0
     out = capsys.readouterr().out
@@ -117,7 +121,7 @@ def test_recalibration_on_reviewed_production_posts_restores_the_recall_floor(wo
     budget again, and the new model passes the original holdout too."""
     from curation import ReviewOutcome
     from training.artifacts import load_model, promote
-    from training.production import recalibrate, recalibration_table
+    from training.production_loop import recalibrate, recalibration_table
 
     _, model, _ = world
     rng = random.Random(1)

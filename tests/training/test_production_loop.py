@@ -252,7 +252,7 @@ def test_a_few_production_posts_are_repeated_toward_their_share_and_many_are_cap
 
 
 def test_compare_on_posts_sets_models_side_by_side_on_a_week_none_of_them_saw(world, tmp_path):
-    from training.production import compare_on_posts
+    from training.production_loop import compare_on_posts
 
     root, p, m0, _ = world
     m1 = train_model(p, tmp_path / "m1", TrainSpec(recipe="tfidf"))
@@ -272,7 +272,7 @@ def test_watch_reports_drift_says_what_next_and_recalibrates_from_moderators(wor
     """Without a review sample: the drift and the suggested next step; asking for a sample without a review
     channel is a clear error; recalibrating from the moderators' decisions leaves a typed recalibration."""
     from training.artifacts import Recalibration
-    from training.production import watch
+    from training.production_loop import watch
 
     root, p, m0, _ = world
     seen = watch(p, m0, window="7d")
@@ -309,7 +309,7 @@ def test_one_gate_rule_changed_in_the_evaluation_changes_every_verdict(world, tm
     from training import TrainSpec
     from training.evaluation import GateFailure
     from training.evaluation import _candidate as evaluation
-    from training.production import watch
+    from training.production_loop import watch
     from workbench.panels import RetrainPanel
 
     root, p, m0, _ = world

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from curation import WorkbenchError
-from training.production import k_center_greedy, select_for_review
+from training.production_loop import k_center_greedy, select_for_review
 
 LABELS = ["hate", "spam"]
 

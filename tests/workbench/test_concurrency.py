@@ -133,7 +133,7 @@ def test_an_import_beside_a_feedback_import_both_land(tmp_path, small_taxonomy):
     with lock.hold("the test"):  # both start while the project is busy, then race for the lock
         procs = [
             _workbench("import", root, data, "--format", "csv"),
-            _workbench("feedback", "import", root, log),
+            _workbench("production-log", "import", root, log),
         ]
         time.sleep(8)
     results = _finish(procs)

@@ -1,4 +1,4 @@
-"""The loop turned until it converges (``workbench.loop``), the suite material that teaches the capability
+"""The loop turned until it converges (``workbench.turns``), the suite material that teaches the capability
 (both signs perturbed, groups balanced, disjoint from the test side), the identity-balance report and the
 per-group false-positive table - on a tiny real world and the starter suite."""
 
@@ -18,12 +18,12 @@ from training.evaluation import run_suite, suite_result
 from workbench import STARTER_SUITES
 from workbench.generate import SuiteProvider, balanced_sizes, generate_from_suite
 from workbench.generate.base import GenerationStats, SeedSpec, Slot
-from workbench.loop import (
+from workbench.turns import (
     CONVERGED,
     LOST_GROUND,
     NOT_IMPROVED,
     NOTHING_TO_GENERATE,
-    LoopHistory,
+    TurnHistory,
     accept_generated,
     run_turns,
 )
@@ -283,7 +283,7 @@ def test_the_loop_stops_when_a_turn_loses_ground_and_names_the_best_model(monkey
     rates = [{"a": 0.4, "b": 0.4}, {"a": 1.0, "b": 0.4}, {"a": 0.6, "b": 0.6}, {"a": 1.0, "b": 1.0}]
     models = ["m0", "m1", "m2", "m3"]
     monkeypatch.setattr(
-        "workbench.loop.generate_from_suite", lambda project, model, **kw: {"batches": ["b"], "skipped": {}}
+        "workbench.turns.generate_from_suite", lambda project, model, **kw: {"batches": ["b"], "skipped": {}}
     )
     history = run_turns(
         None,
@@ -301,9 +301,9 @@ def test_the_loop_stops_when_a_turn_loses_ground_and_names_the_best_model(monkey
 
 
 def test_the_best_model_is_the_earliest_on_a_tie():
-    history = LoopHistory(_suite_result({"a": 0.5}), start_model="m0")
+    history = TurnHistory(_suite_result({"a": 0.5}), start_model="m0")
     assert history.best == "M0" and history.best_model == "m0"
-    from workbench.loop import Turn
+    from workbench.turns import Turn
 
     history.turns.append(Turn(1, "m1", _suite_result({"a": 0.5}), {}, None, [], 0.0))
     assert history.best == "M0"

@@ -115,9 +115,11 @@ def test_gold_candidates_are_unanimous_answers_of_unflagged_annotators():
 
 
 def test_rules_come_from_the_project_settings():
-    rules = QualityRules.from_config({"review": {"error_floor": 0.3, "confidence": 0.9}})
+    from curation import ProjectSettings
+
+    rules = QualityRules.from_settings(ProjectSettings(review={"error_floor": 0.3, "confidence": 0.9}))
     assert rules.error_floor == 0.3 and rules.confidence == 0.9
-    assert QualityRules.from_config({}) == QualityRules()
+    assert QualityRules.from_settings(ProjectSettings()) == QualityRules()
 
 
 USERS = st.sampled_from(["ann", "bob", "cid", "dee", "eve"])

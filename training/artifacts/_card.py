@@ -97,7 +97,7 @@ class ProductionRecord:
 
 @dataclass
 class Recalibration:
-    """A recalibrated model's record (:func:`training.production.recalibrate`): its parent, the labelled production
+    """A recalibrated model's record (:func:`training.production_loop.recalibrate`): its parent, the labelled production
     posts it was tuned on (``source``: sample-review or feedback), the labels retuned, old thresholds, the
     tuning rows and the check part's verdict before and after."""
 
@@ -164,7 +164,7 @@ class ModelCard:
     suites: dict[str, Any] | None = None
     # the production loop: labelled production posts in the mix and the production slice of the gate
     production: ProductionRecord | None = None
-    # thresholds re-tuned on labelled production posts (training.production.recalibrate); None for a trained model
+    # thresholds re-tuned on labelled production posts (training.production_loop.recalibrate); None for a trained model
     recalibration: Recalibration | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -207,7 +207,7 @@ def tune_thresholds(
     if split not in ("calib", "production_calib"):
         raise WorkbenchError(
             "threshold tuning split",
-            expected="'calib' (or 'production_calib': labelled production posts, training.production._recalibrate)",
+            expected="'calib' (or 'production_calib': labelled production posts, training.production_loop._recalibrate)",
             got=repr(split),
             fix="tune on calib; holdout is evaluated once and valid is for early stopping",
         )

@@ -5,7 +5,7 @@
 (functional test suites: expand, status, run), ``map`` (the
 embedding map, interference and clusters; tags), ``model`` (``workbench model
 train|evaluate|gate|predict|promote|export``), ``batch`` (``embed``, ``score``: every record, in this
-process or on a Ray cluster), ``production`` (``feedback import``, ``monitor``: the loop
+process or on a Ray cluster), ``production`` (``production-log import``, ``monitor``: the loop
 after the model ships) and ``server`` (the local Argilla stack). A module registers its verbs with ``register(subparsers)`` and binds each to its
 handler with ``set_defaults(func=...)``; a handler returns the exit code.
 
@@ -21,13 +21,13 @@ import os
 import sys
 from typing import Sequence
 
-from . import batch, generate, maps, model, production, project, review, server, suite
+from . import batch, generate, maps, model, production_loop, project, review, server, suite
 from ._errors import user_error
 from ._reference import render as _render_reference
 
 __all__ = ["main", "build_parser", "cli_reference", "GROUPS"]
 
-GROUPS = (project, review, generate, suite, maps, model, batch, production, server)
+GROUPS = (project, review, generate, suite, maps, model, batch, production_loop, server)
 
 
 def build_parser() -> argparse.ArgumentParser:

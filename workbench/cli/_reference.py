@@ -20,6 +20,8 @@ def verbs(parser: argparse.ArgumentParser, prefix: str = "workbench") -> Iterato
         if isinstance(action, argparse._SubParsersAction):
             helps = {a.dest: a.help for a in action._choices_actions}
             for name, sub in action.choices.items():
+                if name not in helps:
+                    continue  # a hidden spelling kept for one release (`workbench feedback import`)
                 sub.description = sub.description or helps.get(name)
                 yield f"{prefix} {name}", sub
                 yield from verbs(sub, f"{prefix} {name}")

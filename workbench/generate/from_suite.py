@@ -20,7 +20,7 @@ data into training, and no test-side text is ever used (expansion already refuse
 meet).
 
 Why the contrasts: batches for the failing functionalities alone teach a shortcut. Measured with
-``bench/loop.py``: M0 failed five positive functionalities of the starter ``hate`` suite; M1 trained on
+``bench/turns.py``: M0 failed five positive functionalities of the starter ``hate`` suite; M1 trained on
 their train-side batches alone passed all five (1.000) and failed every negative one it had passed
 (negated hate 0.983 -> 0.000, counter-speech 0.980 -> 0.000, neutral and positive mentions 1.000 ->
 0.000): a protected group named at all had become hate. The contrasts keep the minimal pairs together.

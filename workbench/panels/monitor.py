@@ -1,6 +1,6 @@
 """Production monitoring in a notebook: :func:`monitor_figure` (each label's positive-decision rate over
 time, calib's rate and the alert band behind it, alerting windows in red, PSI on a second axis) and
-:class:`MonitorPanel`, the production loop's panel over :func:`training.production.watch`: window length and Run (the
+:class:`MonitorPanel`, the production loop's panel over :func:`training.production_loop.watch`: window length and Run (the
 table of alerts and the figure), then a review budget and strategy with "Push sample" (to sample-review),
 and "Retrain" (pull the answers, retrain with the labelled production posts, gate on both slices)."""
 
@@ -84,7 +84,7 @@ def monitor_figure(result: Mapping[str, Any], *, labels: list[str] | None = None
 
 
 class MonitorPanel(Panel):
-    """State: ``result`` (the drift :func:`training.production.monitor` computed), ``alerts`` (its alerting rows),
+    """State: ``result`` (the drift :func:`training.production_loop.monitor` computed), ``alerts`` (its alerting rows),
     ``figure`` (the plotly figure shown), ``watched`` (the last :class:`training.WatchResult`) and
     ``candidate`` (the retrained model directory, once there is one). ``client``: the Argilla client the
     review sample goes through (default: :func:`workbench.review.connect` when first needed)."""
@@ -98,7 +98,7 @@ class MonitorPanel(Panel):
         self.run_button = w.Button(description="Run", icon="play")
         self.run_button.on_click(lambda _: self._guarded(self.run))
         self.budget = w.BoundedIntText(value=200, min=1, max=100_000, description="budget")
-        from training.production import STRATEGIES
+        from training.production_loop import STRATEGIES
 
         self.strategy = w.Dropdown(options=list(STRATEGIES), value="mixed", description="strategy")
         self.sample_button = w.Button(description="Push sample", icon="upload")
@@ -131,7 +131,7 @@ class MonitorPanel(Panel):
         return SampleReviewLoop(self._client)
 
     def _watch(self, **kw):
-        from training.production import watch
+        from training.production_loop import watch
 
         self.watched = watch(self.project, self.model, window=self.window.value, **kw)
         return self.watched
@@ -140,7 +140,7 @@ class MonitorPanel(Panel):
         """Drift per window and label: the table (alerts in red) and the figure."""
         from IPython.display import display
 
-        from training.production import monitor_table
+        from training.production_loop import monitor_table
 
         self.result = self._watch().drift
         table = monitor_table(self.result)

@@ -44,7 +44,7 @@ def suite_figure(results: Mapping[str, object], *, title: str = "functional suit
 
 def turns_figure(results: Mapping[str, object], *, title: str = "the loop, turn by turn: test-side pass rate"):
     """One line per functionality across the models of a loop (``{"M0": result, "M1": ...}``, e.g.
-    ``workbench.loop.LoopHistory.results()``): the turns that moved a functionality, and where it stalled.
+    ``workbench.turns.TurnHistory.results()``): the turns that moved a functionality, and where it stalled.
     Known gaps are dotted."""
     import plotly.graph_objects as go
 

@@ -11,8 +11,8 @@ answers and measures their agreement (Krippendorff's alpha), ``quality`` measure
 checks, Dawid-Skene over overlapping answers) and flags the careless, ``pull`` reads submitted answers and
 applies their consequences to the store in one transaction (seed verdicts, batch acceptance and
 audits, corrected labels, confirmed false positives as hard negatives), ``prescreen`` scores pushed
-batches with the promoted model (it informs, never decides), ``loop`` is the review side of
-:func:`training.production.watch` (:class:`SampleReviewLoop`). The store-side state (pending / accepted / rejected batches, annotation events) lives in
+batches with the promoted model (it informs, never decides), ``sample_review`` is the review side of
+:func:`training.production_loop.watch` (:class:`SampleReviewLoop`). The store-side state (pending / accepted / rejected batches, annotation events) lives in
 ``curation``. This package imports ``curation``, ``training`` (embeddings for the "find similar"
 vectors) and the Argilla SDK; ``workbench review ...`` is a thin layer over it.
 """
@@ -28,7 +28,6 @@ if TYPE_CHECKING:  # imported on first use: the command line's parser reads only
     from .agreement import label_agreement, resolve_labels
     from .connect import connect
     from .errors import label_quality_score, mine_errors
-    from .loop import SampleReviewLoop
     from .pull import pull, review_status
     from .push import (
         push_adjudication,
@@ -41,6 +40,7 @@ if TYPE_CHECKING:  # imported on first use: the command line's parser reads only
     )
     from .quality import AnnotatorQuality, QualityRules, annotator_quality, annotator_report
     from .registry import REVIEW_DATASETS, PullContext, ReviewDataset, ReviewVerb, register_dataset
+    from .sample_review import SampleReviewLoop
     from .templates import (
         ADJUDICATION,
         BATCH_REVIEW,

@@ -1,37 +1,15 @@
-"""The review side of the production loop: :class:`SampleReviewLoop`, what :func:`training.production.watch` pushes its
-review sample through and pulls the answers from (training never imports this layer; it is handed one)."""
+"""Deprecated path of :mod:`workbench.review.sample_review` (the review side of the production loop), kept
+for one release. Importing this module warns and gives its names; it imports ``sample_review`` only."""
 
-from __future__ import annotations
+import warnings as _warnings
 
-from typing import Any
+from foundation import WorkbenchDeprecationWarning as _Deprecated
 
-from curation import Project
+_warnings.warn(
+    "workbench.review.loop moved to workbench.review.sample_review (the old path goes in the next release)",
+    _Deprecated,
+    stacklevel=2,
+)
 
-from .pull import pull
-from .push import push_sample
-
-__all__ = ["SampleReviewLoop"]
-
-
-class SampleReviewLoop:
-    """The Argilla side of :func:`training.production.watch`: ``push`` sends a review sample to ``sample-review``
-    (:func:`push_sample`), ``pull`` applies every submitted answer (:func:`workbench.review.pull`)."""
-
-    def __init__(self, client, *, workspace: str | None = None, min_submitted: int = 1, seed: int = 0):
-        self.client, self.workspace, self.min_submitted, self.seed = client, workspace, min_submitted, seed
-
-    def push(self, project: Project, model, n: int, strategy: str, scores) -> dict[str, Any]:
-        return push_sample(
-            project,
-            self.client,
-            model,
-            n=n,
-            strategy=strategy,
-            seed=self.seed,
-            workspace=self.workspace,
-            min_submitted=self.min_submitted,
-            scores=scores,
-        )
-
-    def pull(self, project: Project) -> dict[str, Any]:
-        return pull(project, self.client, workspace=self.workspace)
+from .sample_review import *  # noqa: E402, F403
+from .sample_review import __all__  # noqa: E402, F401

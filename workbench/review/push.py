@@ -410,12 +410,12 @@ def push_sample(
     scores=None,
 ) -> dict[str, Any]:
     """``n`` production pool posts nobody has labelled yet, picked by ``strategy`` (see
-    :mod:`training.production._sampling`), into ``sample-review`` with ``model``'s probabilities as suggestions and
+    :mod:`training.production_loop._sampling`), into ``sample-review`` with ``model``'s probabilities as suggestions and
     the reason each was picked in its metadata. Pulled answers label the pool posts (``workbench review pull``).
-    ``scores``: the unlabelled posts' scores when the caller has them already (:func:`training.production.watch`)."""
+    ``scores``: the unlabelled posts' scores when the caller has them already (:func:`training.production_loop.watch`)."""
     from collections import Counter
 
-    from training.production import drift_reference, production_scores, select_for_review
+    from training.production_loop import drift_reference, production_scores, select_for_review
 
     pool = project.production.posts()
     pool = pool[[not labels for labels in pool["labels"]]].reset_index(drop=True)
@@ -424,7 +424,7 @@ def push_sample(
             f"sample review of {project.root}",
             expected="unlabelled production posts",
             got="none",
-            fix="import a production log with `workbench feedback import DIR FILE`",
+            fix="import a production log with `workbench production-log import DIR FILE`",
         )
     scores = production_scores(model, pool) if scores is None else np.asarray(scores, dtype=float)
     if len(scores) != len(pool):

@@ -58,12 +58,9 @@ class QualityRules:
     min_overlap: int = 3
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> QualityRules:
-        review = dict(config.get("review") or {})
-        return cls(
-            error_floor=float(review.get("error_floor", cls.error_floor)),
-            confidence=float(review.get("confidence", cls.confidence)),
-        )
+    def from_settings(cls, settings: Any) -> QualityRules:
+        """The ``review:`` block of a project's :class:`curation.ProjectSettings`."""
+        return cls(error_floor=float(settings.review.error_floor), confidence=float(settings.review.confidence))
 
 
 @dataclass(frozen=True)
@@ -317,7 +314,7 @@ def annotator_report(project: Project, fresh: list[dict[str, Any]] = ()) -> tupl
     }
     flagged, cleared = annotator_flags(project.store)
     quality = annotator_quality(
-        answers, labels, gold=gold, flagged=flagged, cleared=cleared, rules=QualityRules.from_config(project.config)
+        answers, labels, gold=gold, flagged=flagged, cleared=cleared, rules=QualityRules.from_settings(project.settings)
     )
     return quality, gold
 

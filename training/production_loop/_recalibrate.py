@@ -122,7 +122,7 @@ def recalibrate(
     """A new model directory at ``out``: ``model``'s weights with thresholds re-tuned on labelled production
     posts (see the module docstring), re-gated on the original holdout and the check part. ``overwrite``
     replaces a model directory already at ``out`` (never another kind of folder); ``scores``: the pool's
-    scores when the caller has them already (:func:`training.production.production_scores`, as the monitor used)."""
+    scores when the caller has them already (:func:`training.production_loop.production_scores`, as the monitor used)."""
     from ._drift import production_scores
 
     labels = model.labels

@@ -179,7 +179,7 @@ def monitor(
             "monitor",
             expected="production posts in the project",
             got="an empty pool",
-            fix="import a log with `workbench feedback import DIR FILE`",
+            fix="import a log with `workbench production-log import DIR FILE`",
         )
     ref = drift_reference(model)
     lims = drift_limits(model, limits)

@@ -1,7 +1,7 @@
 """Benchmark: the loop turned until it converges. Does fixing what the functional suites find make the model
 better where it fails, turn after turn, without making it worse where it was good?
 
-    python -m bench.loop --out DIR [--turns 3] [--start hatexplain|multi|both] [--recipe ensemble|heads]
+    python -m bench.turns --out DIR [--turns 3] [--start hatexplain|multi|both] [--recipe ensemble|heads]
                          [--encoder all-MiniLM-L6-v2|all-mpnet-base-v2] [--m0 MODEL_DIR] [--project DIR]
                          [--threads 2] [--per-batch 20] [--min-gain 0.01]
 
@@ -13,7 +13,7 @@ better where it fails, turn after turn, without making it worse where it was goo
    ``both`` runs the two and prints them side by side. The bench does not review the suite cases, so the
    models are gated on them by the explicit flag (``suite_pending``).
 2. **M0** = the recipe on the start's project (``--m0`` reuses a model directory for the hatexplain start).
-3. Each turn (``workbench.loop.run_turns``): the latest model's suite result names the failing
+3. Each turn (``workbench.turns.run_turns``): the latest model's suite result names the failing
    functionalities; ``generate --from-suite`` makes a new pending batch per failing functionality and per
    contrast (train-side cases balanced over the groups and over the two signs, then obfuscated and
    perturbed copies of both signs); the batches are reviewed through the real path (the embedded Argilla
@@ -202,7 +202,7 @@ def run_start(start: str, args, sources: dict) -> dict:
     from training import train_model
     from training.artifacts import load_model
     from training.evaluation import run_suite
-    from workbench.loop import run_turns
+    from workbench.turns import run_turns
 
     out = Path(args.out) / start
     project, test = start_project(start, Path(args.project) / start)

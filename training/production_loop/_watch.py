@@ -11,7 +11,7 @@ scores the pool once with the shipped model, and reports drift per label and win
   labelled production posts of train / valid join the mix, the card counts them), gate it on the curated
   holdout and the production slice, and leave the candidate at ``out`` to promote.
 - ``recalibrate=True`` instead: pull, then new thresholds on the labelled ``production_calib`` posts, same
-  weights (:func:`training.production.recalibrate`; ``recalibrate_from="feedback"`` takes the moderators' decisions).
+  weights (:func:`training.production_loop.recalibrate`; ``recalibrate_from="feedback"`` takes the moderators' decisions).
 
 The result says what was done (``action``) and what to do next (``next``).
 """

@@ -1,6 +1,6 @@
 """Run Argilla's own SDK integration tests (argilla==2.8.0 sdist, tests/integration) against our embedded stack.
 
-    python tools/argilla_sdk_suite.py [--keep] [--port N] [--database-url URL | --postgres] [-- extra pytest args]
+    python tools/argilla_sdk_tests.py [--keep] [--port N] [--database-url URL | --postgres] [-- extra pytest args]
 
 Fetches the sdist once into build/argilla-sdk (from the package index, like any other install), starts a
 stack in a fresh temporary home on the next free port from 6900 (``--port N``: from N; `make test` runs
@@ -30,11 +30,11 @@ VERSION = "2.8.0"
 NEEDS_HUB = ("test_export_dataset.py", "test_import_features.py")
 
 
-def fetch_suite(build: Path) -> Path:
+def fetch_sdk_tests(build: Path) -> Path:
     root = build / f"argilla-{VERSION}"
-    suite = root / "tests" / "integration"
-    if suite.is_dir():
-        return suite
+    tests = root / "tests" / "integration"
+    if tests.is_dir():
+        return tests
     build.mkdir(parents=True, exist_ok=True)
     archive = build / f"argilla-{VERSION}.tar.gz"
     if not archive.exists():
@@ -59,7 +59,7 @@ def fetch_suite(build: Path) -> Path:
         tar.extractall(build, members=members, filter="data")
     # An empty ini keeps pytest from picking up this repository's pytest settings.
     (root / "pytest.ini").write_text("[pytest]\n")
-    return suite
+    return tests
 
 
 def main() -> int:
@@ -85,8 +85,8 @@ def main() -> int:
     from workbench.argilla.postgres import LocalPostgres
     from workbench.argilla.stack import ServerStack, StackSettings
 
-    suite = fetch_suite(Path(args.build))
-    home = Path(tempfile.mkdtemp(prefix="argilla-sdk-suite-"))
+    tests = fetch_sdk_tests(Path(args.build))
+    home = Path(tempfile.mkdtemp(prefix="argilla-sdk-tests-"))
     began = time.monotonic()
     postgres = LocalPostgres() if args.postgres else None
     stack = None
@@ -105,18 +105,18 @@ def main() -> int:
             sys.executable,
             "-m",
             "pytest",
-            str(suite),
+            str(tests),
             "-q",
             "-p",
             "no:cacheprovider",
             "-c",
-            str(suite.parents[1] / "pytest.ini"),
+            str(tests.parents[1] / "pytest.ini"),
             "--rootdir",
-            str(suite.parents[1]),
+            str(tests.parents[1]),
         ]
-        argv += [f"--ignore={suite / name}" for name in NEEDS_HUB]
+        argv += [f"--ignore={tests / name}" for name in NEEDS_HUB]
         argv += args.pytest_args
-        code = subprocess.run(argv, env=env, cwd=str(suite.parents[1])).returncode
+        code = subprocess.run(argv, env=env, cwd=str(tests.parents[1])).returncode
     finally:
         if stack is not None:
             stack.stop()
@@ -126,7 +126,7 @@ def main() -> int:
             import shutil
 
             shutil.rmtree(home, ignore_errors=True)
-    print(f"Argilla SDK integration suite: pytest exit {code}, {time.monotonic() - began:.0f} s in all")
+    print(f"Argilla SDK integration tests: pytest exit {code}, {time.monotonic() - began:.0f} s in all")
     return code
 
 

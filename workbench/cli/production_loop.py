@@ -1,9 +1,9 @@
-"""After the model ships: ``workbench feedback import DIR FILE`` (a production log of scored posts and
+"""After the model ships, the production loop: ``workbench production-log import DIR FILE`` (a production log of scored posts and
 feedback into the project's pool), ``workbench monitor DIR --model M`` (drift per label and window against
 calib, with alerts at the tier's limits; ``--recalibrate-if-drift --out M2`` recalibrates when the latest
 window alerts) and ``workbench recalibrate M --from sample-review|feedback --out M2`` (new thresholds on
 labelled production posts, same weights); ``workbench watch DIR --model M`` is the loop's front door
-(:func:`training.production.watch`: drift, then ``--budget N`` pushes a review sample when the latest window alerts,
+(:func:`training.production_loop.watch`: drift, then ``--budget N`` pushes a review sample when the latest window alerts,
 ``--retrain --out M2`` pulls the answers, retrains on the project with its labelled production posts and
 gates on the curated holdout and the production slice, ``--recalibrate --out M2`` re-tunes thresholds)."""
 
@@ -14,9 +14,9 @@ import json
 
 from ._verbs import DIR, JSON, add_verb
 
-GROUP = "production"
+GROUP = "production loop"
 SUMMARY = (
-    "feedback import DIR FILE | monitor DIR --model M | watch DIR --model M [--budget N | --retrain --out M2] "
+    "production-log import DIR FILE | monitor DIR --model M | watch DIR --model M [--budget N | --retrain --out M2] "
     "| recalibrate M --out M2  (after the model ships)"
 )
 
@@ -52,8 +52,8 @@ def feedback_import(args) -> int:
 def monitor(args) -> int:
     from curation import Project
     from training.artifacts import load_model
-    from training.production import monitor as run_monitor
-    from training.production import monitor_table, production_scores, recalibrate
+    from training.production_loop import monitor as run_monitor
+    from training.production_loop import monitor_table, production_scores, recalibrate
 
     if args.recalibrate_if_drift and not args.out:
         from curation import WorkbenchError
@@ -105,8 +105,8 @@ def monitor(args) -> int:
 def recalibrate(args) -> int:
     from curation import Project
     from training.artifacts import load_model
-    from training.production import recalibrate as run
-    from training.production import recalibration_table
+    from training.production_loop import recalibrate as run
+    from training.production_loop import recalibration_table
 
     model = load_model(args.model)
     with Project(args.project or model.card.project) as project:
@@ -134,7 +134,7 @@ def recalibrate(args) -> int:
 def watch(args) -> int:
     from curation import Project
     from training.artifacts import load_model
-    from training.production import watch as run_watch
+    from training.production_loop import watch as run_watch
 
     model = load_model(args.model)
     review = None
@@ -182,13 +182,33 @@ def watch(args) -> int:
     return 0
 
 
+def _old_feedback_import(args) -> int:
+    import sys
+
+    print(
+        "note: `workbench feedback import` is now `workbench production-log import` "
+        "(the old spelling goes in the next release)",
+        file=sys.stderr,
+    )
+    return feedback_import(args)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
-    g = sub.add_parser("feedback", help="production logs: scored posts and feedback into the project's pool")
+    for name, handler, help_ in (
+        ("production-log", feedback_import, "production logs: scored posts and feedback into the project's pool"),
+        ("feedback", _old_feedback_import, None),  # the 0.x spelling, hidden, one release
+    ):
+        _add_log_import(sub, name, handler, help_)
+    _add_loop_verbs(sub)
+
+
+def _add_log_import(sub: argparse._SubParsersAction, name: str, handler, help_: str | None) -> None:
+    g = sub.add_parser(name, help=help_) if help_ else sub.add_parser(name)
     verbs = g.add_subparsers(dest="action", required=True, metavar="ACTION")
     add_verb(
         verbs,
         "import",
-        feedback_import,
+        handler,
         "a JSONL or CSV production log (docs/reference/production-log.md)",
         DIR,
         ("file",),
@@ -202,6 +222,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("--context", {"default": "GENERAL", "help": "context of rows that name none"}),
         JSON,
     )
+
+
+def _add_loop_verbs(sub: argparse._SubParsersAction) -> None:
     add_verb(
         sub,
         "monitor",
