@@ -71,9 +71,10 @@ test: $(STAMP) chromium lint docs
 	echo "== Argilla SDK suites, run beside pytest (build/argilla-sdk-tests.log):"; cat build/argilla-sdk-tests.log; \
 	echo "pytest exit $$tests, Argilla SDK suites exit $$suites"; test $$tests -eq 0 -a $$suites -eq 0
 
-# The fast lane: every test not marked slow (no model training, no Argilla server), in under 2 minutes.
+# The fast lane: every test not marked slow (no model training, no Argilla server), in under 2 minutes (on the
+# same two workers as make test).
 test-fast: $(STAMP) lint
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow"
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow" $(PYTEST_WORKERS)
 
 # Argilla's own SDK integration suite (argilla==2.8.0 sdist) against the embedded stack, then against the
 # same stack on a throwaway PostgreSQL 15 cluster (started on 127.0.0.1 and removed by the tool).

@@ -8,7 +8,7 @@
                                  production pool with its feedback (:mod:`curation.production._pool`)
     DIR/snapshots/ID/            content-addressed snapshots that models are trained from
     DIR/cache/                   embeddings cached by model and text hash (written by training)
-    DIR/models/                  the model registry: promoted.json and history.jsonl (written by training)
+    DIR/models/                  models and the promotion record: promoted.json, history.jsonl (written by training)
     DIR/regression_vectors.yaml  optional: texts every model must get right (read by training's gate)
 
 ``Project`` holds the settings (:attr:`Project.settings`), the layout, the taxonomy and the store, and groups

@@ -57,7 +57,7 @@ FRAME_COLUMNS = (
     "import_id",
     "meta",
 )
-"""The metadata columns of a record frame (``Project.frame``), in order; the label columns follow them."""
+"""The metadata columns of a record frame (``Project.records.frame``), in order; the label columns follow them."""
 
 RESERVED_COLUMNS = frozenset(FRAME_COLUMNS) | {"text_hash", "norm_hash", "created_at"}
 """Names a taxonomy label may not take: the frame's columns and the store's own."""

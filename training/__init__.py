@@ -106,7 +106,7 @@ MOVED = {
     "recalibration_table": "training.production_loop",
     "watch": "training.production_loop",
     "compare_on_posts": "training.production_loop",
-    "EpochMonitor": "training.families",
+    "EpochMonitor": "training.families:EpochLog",
     "epoch_record": "training.families",
     "warning_signs": "training.families",
     "REGRESSION_TOLERANCE": "training.evaluation",

@@ -36,7 +36,7 @@ from .evaluation._suites import SUITE_FILE, gate_cases, write_suite_cases
 from .evaluation._thresholds import base_rate_setting, base_rate_weights, tune_thresholds
 from .families._contract import neural_members
 from .families._embeddings import resolve_model_path
-from .families._epochs import EpochMonitor
+from .families._epochs import EpochLog
 
 __all__ = [
     "TRAIN_STEPS",
@@ -310,7 +310,7 @@ def fit_run(run: TrainingRun, *, show_progress: bool = False, on_epoch: Callable
     monitor)."""
     clf = build_classifier(run.spec, run.names, run.hierarchy, cache_dir=run.project.layout.cache)
     valid = run.valid if len(run.valid[0]) else None
-    monitor = EpochMonitor(valid, run.names, run.hierarchy, on_epoch=on_epoch)
+    monitor = EpochLog(valid, run.names, run.hierarchy, on_epoch=on_epoch)
     _fit(clf, run.spec, run.rows, run.train_y, valid, show_progress=show_progress, monitor=monitor)
     for w in monitor.history[-1]["warnings"] if monitor.history else []:  # the guide's signs at the last epoch
         log.warning(w)
@@ -339,7 +339,7 @@ def tune_run(run: TrainingRun, clf) -> Tuning:
     return Tuning(thr, bands, base_rates)
 
 
-def write_run(run: TrainingRun, out, clf, monitor: EpochMonitor, tuning: Tuning) -> ModelDirectory:
+def write_run(run: TrainingRun, out, clf, monitor: EpochLog, tuning: Tuning) -> ModelDirectory:
     """The model directory: taxonomy, reviewed regression vectors, suite cases, the classifier and its card."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -384,7 +384,7 @@ def gate_run(run: TrainingRun, model: ModelDirectory) -> GateReport:
     return model.record(report)
 
 
-def _card(run: TrainingRun, clf, monitor: EpochMonitor, tuning: Tuning) -> ModelCard:
+def _card(run: TrainingRun, clf, monitor: EpochLog, tuning: Tuning) -> ModelCard:
     spec, names, manifest = run.spec, run.names, run.manifest
     neural = next((m for _, m in neural_members(clf)), None)
     pos_weight = getattr(neural, "pos_weight_", None) if neural is not None else [np.nan] * len(names)

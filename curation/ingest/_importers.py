@@ -1,7 +1,7 @@
 """Readers that turn files and frames into :class:`RawRecord` rows.
 
 Readers only parse; they never touch the store. Every problem is collected with its file, line
-and field so that one run reports all of them, and :meth:`Project.import_records` validates the rows
+and field so that one run reports all of them, and :meth:`Project.records.import_result` validates the rows
 against the taxonomy before anything is written.
 
 Built-in formats for the public moderation sets (see ``../shared/data/README.md``):

@@ -7,7 +7,7 @@
     DIR/snapshots/ID/manifest.json     id, label order, counts per split, excluded (quarantined) seeds;
                                        written last, so its presence marks a complete snapshot
 
-Readers go through :func:`read_snapshot` (or :meth:`Project.read_snapshot`), never through paths
+Readers go through :func:`read_snapshot` (or :meth:`Project.snapshots.read`), never through paths
 of their own, so the layout can change in one place.
 """
 

@@ -1,6 +1,6 @@
 """Views computed at training time, never stored: task views, the training mix, the evaluation view.
 
-All functions are pure: a record frame in (as from :meth:`Project.frame`), a frame and a report out.
+All functions are pure: a record frame in (as from :meth:`Project.records.frame`), a frame and a report out.
 The store keeps the full multi-label truth; these decide what a particular model sees.
 """
 
@@ -82,7 +82,7 @@ def task_view(
     Parameters
     ----------
     frame : DataFrame
-        Records as from :meth:`Project.frame`.
+        Records as from :meth:`Project.records.frame`.
     group : str, optional
         A taxonomy label group (e.g. ``"safety"``); or give ``labels`` directly. Neither: all labels.
 

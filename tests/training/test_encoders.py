@@ -53,7 +53,7 @@ def test_mpnet_from_workbench_yaml_trains_exports_and_gates(tmp_path):
         TrainSpec(recipe="heads", mix=False, training={"encoder": "all-MiniLM-L6-v2"}, training_source="flag"),
     )
     assert load_model(m2.root).card.encoder == "all-MiniLM-L6-v2"
-    with sqlite3.connect(p.root / "cache" / "embeddings.sqlite") as db:
+    with sqlite3.connect(p.layout.cache / "embeddings.sqlite") as db:
         models = {r[0].split("@")[0] for r in db.execute("SELECT DISTINCT model FROM emb")}
     assert models == {MPNET, "all-MiniLM-L6-v2"}
     assert yaml.safe_load((p.root / "workbench.yaml").read_text())["training"]["encoder"] == MPNET

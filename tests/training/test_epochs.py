@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.families._epochs import EpochMonitor, epoch_record, warning_signs
+from training.families._epochs import EpochLog, epoch_record, warning_signs
 
 
 def _entry(epoch, loss, valid_loss=None, *, precision=0.8, recall=0.7, positives=10):
@@ -45,7 +45,7 @@ def test_an_oscillating_loss_asks_for_a_lower_learning_rate():
 def test_the_monitor_keeps_each_epoch_with_its_signs():
     y = np.array([[1.0, 0.0], [0.0, np.nan], [1.0, 1.0], [0.0, 0.0]])
     seen = []
-    mon = EpochMonitor((["a", "b", "c", "d"], y), ["hate", "offensive"], on_epoch=seen.append)
+    mon = EpochLog((["a", "b", "c", "d"], y), ["hate", "offensive"], on_epoch=seen.append)
     probs = iter(
         [
             np.array([[0.9, 0.6], [0.8, 0.1], [0.7, 0.8], [0.6, 0.1]]),  # offensive: 1 of 2 firings wrong

@@ -88,7 +88,7 @@ def test_valid_batches_are_multi_label_by_construction_and_pending(tmp_path, mon
     req = server.requests[0]
     assert req["path"] == "/v1/chat/completions" and req["authorization"] == "Bearer sk-test-secret-123"
     assert req["body"]["response_format"]["type"] == "json_schema"
-    stored = (p.root / "store.sqlite").read_bytes() + (p.root / "cache" / "generation.sqlite").read_bytes()
+    stored = p.layout.store.read_bytes() + p.layout.generation_cache.read_bytes()
     assert b"sk-test-secret-123" not in stored
     before = p.snapshots.id()
     p.batches.set_status(by_seed["seed-scam"].batch_id, "accepted", actor="reviewer")

@@ -33,7 +33,7 @@ def test_retrieval_makes_pending_batches_with_overlap_by_construction(demo):
     assert set(gen["status"]) == {"pending"} and set(gen["split"]) <= {"train", "valid"}
     meta = scam.iloc[0]["meta"]
     assert meta["provider"] == "retrieval" and meta["model"].startswith("all-MiniLM-L6-v2") and "similarity" in meta
-    assert (demo.root / "cache" / "embeddings.sqlite").exists()  # training's cache, not a second one
+    assert (demo.layout.cache / "embeddings.sqlite").exists()  # training's cache, not a second one
     again = generate(demo, make_provider(demo, "retrieval"), n=20)
     assert all(s.made == 0 and s.stored == 0 for s in again)
 

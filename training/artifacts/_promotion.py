@@ -1,4 +1,4 @@
-"""The project's model registry: which model (and variant) is promoted, and the history of promotions.
+"""The project's promotion record: which model (and variant) is promoted, and the history of promotions.
 
 ::
 

@@ -55,6 +55,12 @@ ONNX_VARIANTS = ("fp32", "fp16", "int8")
 
 Split = tuple[pd.DataFrame, list[str], np.ndarray]
 
+_PAIRED_COLUMNS = [
+    *("delta_f1", "delta_recall", "delta_precision", "delta_fpr", "tolerance", "beyond_tolerance"),
+    *("lost_positives", "gained_positives", "new_false_positives", "fixed_false_positives"),
+    *("paired_delta_recall", "paired_delta_fpr", "p_recall", "p_fpr", "regression"),
+]
+
 
 class Candidate(Protocol):
     """What the evaluation reads of a model (a :class:`training.artifacts.ModelDirectory` is one)."""
@@ -202,6 +208,8 @@ def paired_comparison(
     the verdict. The one comparison of two models, over any slice (holdout, production posts, a new week)."""
     _, texts, y = split
     shared = [lab for lab in candidate.labels if lab in other.labels]
+    if not shared:  # models of two label groups: nothing to compare
+        return pd.DataFrame(columns=_PAIRED_COLUMNS, index=pd.Index([], name="label"))
     cols_c = [candidate.labels.index(lab) for lab in shared]
     cols_o = [other.labels.index(lab) for lab in shared]
     if probs is None:

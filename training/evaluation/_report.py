@@ -317,7 +317,7 @@ class GateReport:
         if "band_precision" in table:  # hide / warn / badge: the holdout precision of the rows each band acts on
             table["band_precision"] = [_bands_text(b) for b in table["band_precision"]]
         cols = list(_TABLE_COLUMNS)
-        if self.comparison:
+        if self.comparison and self.comparison.get("per_label"):  # empty: the promoted model shares no label
             deltas = pd.DataFrame(self.comparison["per_label"]).set_index("label")
             table = table.join(deltas[["delta_f1", "delta_recall", "delta_fpr", "regression"]])
             cols += ["delta_f1", "delta_recall", "delta_fpr", "regression"]

@@ -18,7 +18,7 @@ from ._embeddings import (
     mpnet_available,
     resolve_model_path,
 )
-from ._epochs import EpochMonitor, epoch_record, warning_signs
+from ._epochs import EpochLog, epoch_record, warning_signs
 from ._finetune import FineTuneArgs
 from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
 
@@ -46,7 +46,7 @@ __all__ = [
     "hierarchy_penalty",
     "masked_multilabel_loss",
     "pos_weights",
-    "EpochMonitor",
+    "EpochLog",
     "epoch_record",
     "warning_signs",
 ]

@@ -10,7 +10,7 @@ and the guide's warning signs, each naming the label and the change to try:
   (overfitting) -> fewer epochs (the best epoch is named) or more data.
 
 :func:`epoch_record` makes one entry of the card's ``history``; families call it through
-:class:`EpochMonitor`, which :func:`training.train_model` hands them.
+:class:`EpochLog`, which :func:`training.train_model` hands them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["EpochMonitor", "epoch_record", "warning_signs"]
+__all__ = ["EpochLog", "epoch_record", "warning_signs"]
 
 PRECISION_FLOOR = 0.5
 MIN_RISE = 0.01  # the valid loss must rise by 1 % over the last two evaluations to count as overfitting
@@ -130,7 +130,7 @@ def _overfitting(history: Sequence[dict[str, Any]]) -> list[str]:
     ]
 
 
-class EpochMonitor:
+class EpochLog:
     """Scores ``valid`` after each epoch and keeps the history; ``on_epoch(record)`` is called with each
     entry (the retrain panel draws it live, ``workbench train`` prints it)."""
 

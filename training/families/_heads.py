@@ -93,7 +93,7 @@ class HeadsClassifier(Classifier):
         show_progress: bool = False,
         monitor=None,
     ) -> HeadsClassifier:
-        """Fit the heads; ``monitor`` (a :class:`training.families.EpochMonitor`) scores ``valid`` after each epoch."""
+        """Fit the heads; ``monitor`` (a :class:`training.families.EpochLog`) scores ``valid`` after each epoch."""
         import torch
 
         y = check_targets(texts, targets, self.labels)

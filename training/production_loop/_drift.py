@@ -171,9 +171,9 @@ def monitor(
     min_decisions: int = 10,
     scores: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Per label and time window of ``pool`` (``Project.production()``): PSI and KS against calib, the
+    """Per label and time window of ``pool`` (``Project.production.posts()``): PSI and KS against calib, the
     decision rate against calib's, the overturn rate of moderator decisions (from ``feedback``,
-    ``Project.feedback()``), and whether the label alerts (and why). JSON-ready."""
+    ``Project.production.feedback()``), and whether the label alerts (and why). JSON-ready."""
     if not len(pool):
         raise WorkbenchError(
             "monitor",

@@ -23,7 +23,7 @@ class SeedSpec:
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any], *, default_size: int = 200) -> SeedSpec:
-        """From a row of :meth:`curation.Project.seeds` (missing values come as None or NaN)."""
+        """From a row of :meth:`curation.Project.seeds.frame` (missing values come as None or NaN)."""
 
         def given(key):
             v = row.get(key)

@@ -10,7 +10,7 @@
 
 This package imports ``curation`` and ``training`` (the embedding cache, model directories), nothing
 of the other ``workbench`` packages: sending a selection to review is ``workbench.review``'s
-(``push_selection``), tagging it is the store's (``Project.tag``).
+(``push_selection``), tagging it is the store's (``Project.records.tag``).
 """
 
 from .clusters import cluster_table, find_clusters

@@ -10,7 +10,7 @@ Selections are record ids: a lasso or box drawn in the browser fills :attr:`Embe
 index -> record mapping on the Python side, so no id travels to the browser), and the same happens in
 code with :meth:`select_box` / :meth:`select_lasso`. Clicking a point while coloured by cluster
 selects its cluster. What to do with a selection (send it to review, tag it in the store) is the
-caller's: see ``workbench.review.push_selection`` and ``Project.tag``.
+caller's: see ``workbench.review.push_selection`` and ``Project.records.tag``.
 
 What goes to the browser is kept small: coordinates as float32 typed arrays and hover texts of at
 most ``hover_chars`` characters; :meth:`payload_mb` measures it.
