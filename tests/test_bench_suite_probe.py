@@ -1,4 +1,5 @@
-"""The suite probe's spelling normaliser (bench/suite_probe.py): what it reads through and what it leaves."""
+"""The suite probe's spelling normaliser (bench/suite_probe.py: the library's SpellingNormaliser, every step on):
+what it reads through and what it leaves."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Model families: the family contract and registry (fit / predict_proba / save / load / params), one module
 per family (heads over a frozen encoder, fine-tuned transformer, TF-IDF, ensemble), the encoders and their
-embedding cache, the masked multi-label losses, and per-epoch monitoring.
+embedding cache, the masked multi-label losses, per-epoch monitoring, and the spelling normaliser (how people
+spell around filters, read back as words).
 
 Part of ``training`` (imports ``foundation``, ``curation`` and the rest of ``training``; never ``workbench``).
 """
@@ -21,8 +22,11 @@ from ._embeddings import (
 from ._epochs import EpochLog, epoch_record, warning_signs
 from ._finetune import FineTuneArgs
 from ._losses import LossConfig, LossStep, hierarchy_penalty, masked_multilabel_loss, pos_weights
+from ._spelling import SPELLING_VERSION, SpellingNormaliser
 
 __all__ = [
+    "SpellingNormaliser",
+    "SPELLING_VERSION",
     "Classifier",
     "FAMILIES",
     "load_classifier",
