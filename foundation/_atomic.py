@@ -7,6 +7,7 @@ a SQLite write runs in one ``BEGIN IMMEDIATE`` transaction, and equal values giv
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sqlite3
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "immediate_transaction", "canonical_json"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "immediate_transaction", "canonical_json", "file_sha256"]
 
 
 def canonical_json(obj) -> str:
@@ -76,3 +77,12 @@ def immediate_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connecti
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def file_sha256(path) -> str:
+    """The SHA-256 of a file's bytes, read in 1 MiB chunks (ONNX graphs are ~100 MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

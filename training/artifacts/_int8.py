@@ -36,8 +36,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from foundation import file_sha256
+
 from ..evaluation._parity import parity_check
-from ..families._contract import file_sha256
 
 __all__ = ["INT8_CALIB_TARGET", "matmul_groups", "quantize_int8", "plan_int8"]
 

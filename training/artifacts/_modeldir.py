@@ -33,13 +33,13 @@ from foundation import WorkbenchDeprecationWarning
 
 from ..evaluation._candidate import evaluate_candidate, suite_result
 from ..evaluation._report import GateReport, VariantResult, best_variant
-from ..families._contract import file_sha256, load_classifier, neural_members, write_json
+from ..families._contract import load_classifier, neural_members, write_json
 from ._card import CARD_FORMAT, ModelCard, ProductionRecord
 from ._int8 import plan_int8, quantize_int8
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
 from ._policy import Policy
 
-__all__ = ["ModelDirectory", "load_model", "split_arrays", "file_sha256", "read_promotion", "MODEL_FORMAT"]
+__all__ = ["ModelDirectory", "load_model", "split_arrays", "read_promotion", "MODEL_FORMAT"]
 
 MODEL_FORMAT = CARD_FORMAT
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 
 from curation import ProjectLayout, WorkbenchError
-from foundation import atomic_write_text, utc_now
+from foundation import atomic_write_text, file_sha256, utc_now
 
 from ..evaluation._report import GateReport
-from ._modeldir import ModelDirectory, file_sha256, read_promotion
+from ._modeldir import ModelDirectory, read_promotion
 
 __all__ = ["promote", "promoted_model", "promoted_variant"]
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
-from foundation import utc_now
+from foundation import file_sha256, utc_now
 
 from ._gates import (
     REGRESSION_ALPHA,
@@ -156,20 +156,10 @@ def evaluate_variant(
         gate=verdict,
         passed=verdict.passed,
         evaluated_at=utc_now(),
-        sha256=None if variant == "torch" else _sha256(onnx),
+        sha256=None if variant == "torch" else file_sha256(onnx),
         suite=None if suite is None else suite.summary(),
         **parity,
     )
-
-
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def production_slice(candidate: Candidate, production: Split, *, probs: np.ndarray | None = None) -> ProductionSlice:

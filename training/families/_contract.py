@@ -19,7 +19,6 @@ encoder inside: ONNX export, embeddings), ``members`` on instances of composite 
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import json
 from pathlib import Path
@@ -78,15 +77,6 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
 def write_json(path, obj: Any) -> Path:
     """JSON written atomically (numpy scalars and arrays, paths and the like as plain values)."""
     return atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default))
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in 1 MiB chunks (ONNX graphs are ~100 MB)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _json_default(o):
