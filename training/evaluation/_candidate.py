@@ -37,7 +37,7 @@ from ._gates import (
 )
 from ._metrics import evaluate, evaluate_slices, pr_figure, reliability_figure, write_model_report
 from ._parity import parity_check
-from ._report import GateReport, ProductionSlice, VariantResult
+from ._report import GateReport, ProductionSlice, VariantResult, min_positives_of
 from ._suites import SUITE_FILE, compare_suites, read_suite_cases, run_suite
 
 __all__ = [
@@ -225,13 +225,15 @@ def compare_with(
     holdout: Split | None = None,
     probs: np.ndarray | None = None,
     production: Split | None = None,
+    production_probs: np.ndarray | None = None,
     suite: dict | None = None,
 ) -> dict:
     """The comparison with the promoted model (what ``promote`` refuses on), every slice through
     :func:`paired_comparison`: the candidate's holdout (``per_label``), its production slice when it has one
     (``production``), and the functional suites (``suite``, :func:`training.evaluation.compare_suites`); the
     promoted model decides with ``variant`` (the promoted one) and its own thresholds. ``suite``: the
-    candidate's suite summary (default: its card's torch result)."""
+    candidate's suite summary (default: its card's torch result); ``probs`` and ``production_probs``: the
+    candidate's torch probabilities on the holdout and on the production slice when the caller has them."""
     holdout = holdout if holdout is not None else candidate.split("holdout")
     table = paired_comparison(candidate, promoted, holdout, other_variant=variant, probs=probs)
     out: dict[str, Any] = {
@@ -241,7 +243,7 @@ def compare_with(
         "per_label": table.reset_index().to_dict(orient="records"),
     }
     if production is not None and len(production[1]):
-        on_posts = paired_comparison(candidate, promoted, production, other_variant=variant)
+        on_posts = paired_comparison(candidate, promoted, production, other_variant=variant, probs=production_probs)
         out["production"] = {
             "posts": len(production[1]),
             "per_label": on_posts.drop(columns=[c for c in on_posts if c.startswith("delta_") or "tolerance" in c])
@@ -316,13 +318,12 @@ def evaluate_candidate(
         model=str(candidate.root),
         variants=results,
         thresholds=dict(zip(candidate.labels, map(float, candidate.thresholds))),
-        min_positives={
-            lab: max(int(candidate.taxonomy[lab].min_holdout_positives), int(candidate.card.min_holdout_positives or 0))
-            for lab in candidate.labels
-        },
+        min_positives=min_positives_of(candidate),
     )
-    if production is not None and len(production[1]):
-        report.production = production_slice(candidate, production)
+    production_probs = None
+    if production is not None and len(production[1]):  # torch on the slice once: its statuses and the comparison
+        production_probs = candidate.predictor("torch")(production[1])
+        report.production = production_slice(candidate, production, probs=production_probs)
     if promoted is not None:
         report.comparison = compare_with(
             candidate,
@@ -331,6 +332,7 @@ def evaluate_candidate(
             holdout=holdout,
             probs=reference,
             production=production,
+            production_probs=production_probs,
             suite=results["torch"].suite,
         )
     if report_title is not None:

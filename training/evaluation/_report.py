@@ -79,6 +79,13 @@ def _bands_text(bands: Any) -> str:
     )
 
 
+def min_positives_of(model) -> dict[str, int]:
+    """Per label, the holdout positives its gate needs before it can pass: the taxonomy's minimum, never below
+    the card's (``model``: a model directory or anything with ``labels``, ``taxonomy`` and ``card``)."""
+    floor = int(model.card.min_holdout_positives or 0)
+    return {lab: max(int(model.taxonomy[lab].min_holdout_positives), floor) for lab in model.labels}
+
+
 def best_variant(variants: Mapping[str, Any]) -> str:
     """The fastest variant that passed its gate (:data:`SPEED_ORDER`), else ``torch``."""
     for v in SPEED_ORDER:
@@ -164,14 +171,13 @@ class GateReport:
     @classmethod
     def of(cls, model) -> GateReport:
         """The report a model's card holds (what its last evaluation decided); ``model``: a model directory."""
-        card, tax = model.card, model.taxonomy
-        floor = int(card.min_holdout_positives or 0)
+        card = model.card
         report_dir = Path(model.root) / "report"
         return cls(
             model=str(model.root),
             variants=dict(card.variants),
             thresholds=dict(card.thresholds),
-            min_positives={lab: max(int(tax[lab].min_holdout_positives), floor) for lab in card.labels},
+            min_positives=min_positives_of(model),
             production=card.production.slice if card.production is not None else None,
             comparison=card.comparison,
             files=sorted(str(p) for p in report_dir.glob("*")) if report_dir.is_dir() else [],
