@@ -21,13 +21,12 @@ the rest by resource (:mod:`curation._project_parts`), the way Argilla's SDK gro
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-from foundation import WorkbenchDeprecationWarning, atomic_write_text
+from foundation import atomic_write_text, warn_moved
 
 from ._errors import StoreError, WorkbenchError
 from ._layout import ProjectLayout
@@ -152,16 +151,7 @@ class Project:
     @property
     def config(self) -> dict[str, Any]:
         """workbench.yaml as a plain dict (one release; read :attr:`settings`)."""
-        import warnings
-
-        from foundation import WorkbenchDeprecationWarning
-
-        warnings.warn(
-            "Project.config (a plain dict) moved to Project.settings (typed: project.settings.mixing.head_cap); "
-            "the old attribute goes in the next release",
-            WorkbenchDeprecationWarning,
-            stacklevel=2,
-        )
+        warn_moved("Project.config (a plain dict)", "Project.settings (typed: project.settings.mixing.head_cap)")
         return self.settings.to_config()
 
     @property
@@ -206,10 +196,6 @@ class Project:
         where = FLAT_METHODS.get(name)
         if where is None:
             raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        warnings.warn(
-            f"Project.{name}() moved to project.{where}() (the old spelling goes in the next release)",
-            WorkbenchDeprecationWarning,
-            stacklevel=2,
-        )
+        warn_moved(f"Project.{name}()", f"project.{where}()")
         resource, method = where.split(".")
         return getattr(getattr(self, resource), method)

@@ -9,13 +9,12 @@ forwarding here with a deprecation warning (:data:`FLAT_METHODS`).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence, Unpack
 
 import pandas as pd
 
-from foundation import WorkbenchDeprecationWarning
+from foundation import warn_moved
 
 from ._errors import StoreError
 from ._review import ReviewOutcome, apply_review
@@ -37,14 +36,6 @@ from .views._snapshots import export_records, read_snapshot, snapshot_manifest, 
 from .views._views import MixResult, evaluation_view, task_view, training_mix
 
 __all__ = ["Records", "Seeds", "Batches", "ProductionPosts", "Views", "Snapshots", "Reports", "FLAT_METHODS"]
-
-
-def _deprecated(old: str, new: str, stacklevel: int = 3) -> None:
-    warnings.warn(
-        f"{old} moved to {new} (the old spelling goes in the next release)",
-        WorkbenchDeprecationWarning,
-        stacklevel=stacklevel,
-    )
 
 
 class _Resource:
@@ -192,7 +183,7 @@ class Seeds(_Resource):
 
     def __call__(self, *args, **kwargs):
         """``project.seeds()``: the 0.x method, for one release (read :meth:`frame`)."""
-        _deprecated("project.seeds()", "project.seeds.frame()")
+        warn_moved("project.seeds()", "project.seeds.frame()")
         return self.frame(*args, **kwargs)
 
     def import_file(self, path, *, source: str = "seeds", actor: str = "import") -> ImportSummary:
@@ -257,7 +248,7 @@ class Batches(_Resource):
 
     def __call__(self, *args, **kwargs):
         """``project.batches()``: the 0.x method, for one release (read :meth:`frame`)."""
-        _deprecated("project.batches()", "project.batches.frame()")
+        warn_moved("project.batches()", "project.batches.frame()")
         return self.frame(*args, **kwargs)
 
     def add(
@@ -299,7 +290,7 @@ class ProductionPosts(_Resource):
 
     def __call__(self, *args, **kwargs):
         """``project.production()``: the 0.x method, for one release (read :meth:`posts`)."""
-        _deprecated("project.production()", "project.production.posts()")
+        warn_moved("project.production()", "project.production.posts()")
         return self.posts(*args, **kwargs)
 
     def import_log(

@@ -12,7 +12,7 @@ ours and nothing outside the standard library; every layer may import it.
 from ._atomic import atomic_write_bytes, atomic_write_text, canonical_json, file_sha256, immediate_transaction
 from ._clock import utc_now
 from ._errors import WorkbenchError
-from ._names import WorkbenchDeprecationWarning, lazy_names, moved_names
+from ._names import WorkbenchDeprecationWarning, lazy_names, moved_names, warn_moved
 from ._registry import Registry
 
 __all__ = [
@@ -26,5 +26,6 @@ __all__ = [
     "utc_now",
     "lazy_names",
     "moved_names",
+    "warn_moved",
     "WorkbenchDeprecationWarning",
 ]

@@ -15,7 +15,7 @@ import types
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["lazy_names", "moved_names", "WorkbenchDeprecationWarning"]
+__all__ = ["lazy_names", "moved_names", "warn_moved", "WorkbenchDeprecationWarning"]
 
 
 class WorkbenchDeprecationWarning(DeprecationWarning):
@@ -50,6 +50,19 @@ class _LazyPackage(types.ModuleType):
         super().__setattr__(name, value)
 
 
+def warn_moved(old: str, new: str, *, stacklevel: int = 2) -> None:
+    """Say that ``old`` (a name, a module, a method, a spelling) moved to ``new`` and goes in the next release,
+    as a :class:`WorkbenchDeprecationWarning`; ``stacklevel`` as :func:`warnings.warn` counts it from the
+    caller of this function (2: the caller's caller, the code that used the old spelling)."""
+    import warnings
+
+    warnings.warn(
+        f"{old} moved to {new} (the old spelling goes in the next release)",
+        WorkbenchDeprecationWarning,
+        stacklevel=stacklevel + 1,
+    )
+
+
 def moved_names(package: str, moved: dict[str, str]) -> Callable[[str], Any]:
     """A module ``__getattr__`` for names that left ``package`` for another module: ``moved`` maps each old
     name to the package that has it now (``"curation.views"``), or to the package and the name it has there
@@ -60,15 +73,9 @@ def moved_names(package: str, moved: dict[str, str]) -> Callable[[str], Any]:
         where = moved.get(name)
         if where is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        import warnings
-
         where, _, new_name = where.partition(":")
         new_name = new_name or name
-        warnings.warn(
-            f"{package}.{name} moved to {where}.{new_name}; import it from {where} (the old path goes in the next release)",
-            WorkbenchDeprecationWarning,
-            stacklevel=_stacklevel,
-        )
+        warn_moved(f"{package}.{name}", f"{where}.{new_name}; import it from {where}", stacklevel=_stacklevel)
         return getattr(importlib.import_module(where), new_name)
 
     return __getattr__

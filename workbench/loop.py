@@ -2,15 +2,9 @@
 one release: "loop" alone now names the production loop. Importing this module warns and gives the turns'
 names (``LoopHistory`` is :class:`workbench.turns.TurnHistory`); it imports ``workbench.turns`` only."""
 
-import warnings as _warnings
+from foundation import warn_moved as _warn_moved
 
-from foundation import WorkbenchDeprecationWarning as _Deprecated
-
-_warnings.warn(
-    "workbench.loop moved to workbench.turns (LoopHistory is TurnHistory; the old path goes in the next release)",
-    _Deprecated,
-    stacklevel=2,
-)
+_warn_moved("workbench.loop", "workbench.turns (LoopHistory is TurnHistory)", stacklevel=2)
 
 from workbench.turns import *  # noqa: E402, F403
 from workbench.turns import TurnHistory as LoopHistory  # noqa: E402, F401

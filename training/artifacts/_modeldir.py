@@ -29,7 +29,7 @@ import pandas as pd
 
 from curation import ProjectLayout, Taxonomy, WorkbenchError, load_taxonomy
 from curation.views import read_snapshot, task_view
-from foundation import WorkbenchDeprecationWarning
+from foundation import warn_moved
 
 from ..evaluation._candidate import evaluate_candidate, suite_result
 from ..evaluation._report import GateReport, VariantResult, best_variant
@@ -42,16 +42,6 @@ from ._policy import Policy
 __all__ = ["ModelDirectory", "load_model", "split_arrays", "read_promotion", "MODEL_FORMAT"]
 
 MODEL_FORMAT = CARD_FORMAT
-
-
-def _moved(old: str, new: str) -> None:
-    import warnings
-
-    warnings.warn(
-        f"ModelDirectory.{old} moved to {new} (the old method goes in the next release)",
-        WorkbenchDeprecationWarning,
-        stacklevel=3,
-    )
 
 
 def read_promotion(project_root) -> dict | None:
@@ -230,27 +220,27 @@ class ModelDirectory:
 
     # one release: the evaluation lived here before training.evaluation owned it
     def gate_report(self) -> dict[str, Any]:
-        _moved("gate_report()", "training.evaluation.GateReport.of(model).to_dict()")
+        warn_moved("ModelDirectory.gate_report()", "training.evaluation.GateReport.of(model).to_dict()")
         return GateReport.of(self).to_dict()
 
     def gate_table(self, variant: str = "torch"):
-        _moved("gate_table()", "training.evaluation.GateReport.of(model).gate_table()")
+        warn_moved("ModelDirectory.gate_table()", "training.evaluation.GateReport.of(model).gate_table()")
         return GateReport.of(self).gate_table(variant)
 
     def suite_table(self, variant: str = "torch"):
-        _moved("suite_table()", "training.evaluation.GateReport.of(model).suite_table()")
+        warn_moved("ModelDirectory.suite_table()", "training.evaluation.GateReport.of(model).suite_table()")
         return GateReport.of(self).suite_table(variant)
 
     def regressions(self) -> list[dict] | None:
-        _moved("regressions()", "training.evaluation.GateReport.of(model).regressions()")
+        warn_moved("ModelDirectory.regressions()", "training.evaluation.GateReport.of(model).regressions()")
         return GateReport.of(self).regressions()
 
     def evaluate_all(self) -> dict[str, VariantResult]:
-        _moved("evaluate_all()", "model.evaluate()")
+        warn_moved("ModelDirectory.evaluate_all()", "model.evaluate()")
         return self.evaluate().variants
 
     def run_suite(self, predict=None, *, variant: str | None = None):
-        _moved("run_suite()", "training.evaluation.suite_result(model)")
+        warn_moved("ModelDirectory.run_suite()", "training.evaluation.suite_result(model)")
         return suite_result(self, predict, variant=variant)
 
     def export(

@@ -5,15 +5,9 @@ pool); the loop is the production loop. Importing this module warns (a ``Workben
 gives the production loop's names; it imports ``training.production_loop`` only.
 """
 
-import warnings as _warnings
+from foundation import warn_moved as _warn_moved
 
-from foundation import WorkbenchDeprecationWarning as _Deprecated
-
-_warnings.warn(
-    "training.production moved to training.production_loop (the old path goes in the next release)",
-    _Deprecated,
-    stacklevel=2,
-)
+_warn_moved("training.production", "training.production_loop", stacklevel=2)
 
 from training.production_loop import *  # noqa: E402, F403
 from training.production_loop import __all__  # noqa: E402, F401
