@@ -76,9 +76,7 @@ class Candidate(Protocol):
     def split(self, name: str) -> Split: ...
 
 
-def _decisions(model: Candidate, variant: str, texts: Sequence[str], probs: np.ndarray | None = None) -> np.ndarray:
-    if probs is None:
-        probs = model.predictor(variant)(list(texts))
+def _decisions(model: Candidate, probs: np.ndarray) -> np.ndarray:
     return np.asarray(probs) >= np.asarray(model.thresholds)[None, :]
 
 
@@ -205,7 +203,7 @@ def paired_comparison(
     if probs is None:
         probs = candidate.predictor("torch")(texts)
     other_probs = other.predictor(other_variant)(texts)
-    mine, theirs = _decisions(candidate, "torch", texts, probs), _decisions(other, other_variant, texts, other_probs)
+    mine, theirs = _decisions(candidate, probs), _decisions(other, other_probs)
     ys = y[:, cols_c]
     per_c, _ = evaluate(ys, np.asarray(probs)[:, cols_c], [candidate.thresholds[j] for j in cols_c], label_names=shared)
     per_o, _ = evaluate(
