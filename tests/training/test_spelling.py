@@ -18,6 +18,10 @@ WORD = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=9).fi
 )
 LEET_OF = str.maketrans({"o": "0", "i": "1", "e": "3", "a": "4", "s": "5", "t": "7"})
 FULL_WIDTH = {c: chr(ord(c) - ord("a") + 0xFF41) for c in "abcdefghijklmnopqrstuvwxyz"}
+CYRILLIC_LOOKALIKE = str.maketrans(
+    {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "x": "\u0445"}
+)
+ACCENTED = str.maketrans({"a": "\u00e2", "e": "\u00eb", "i": "\u00ef", "o": "\u00f6", "u": "\u00fa", "n": "\u00f1"})
 
 
 def _perturb(word: str, how: str) -> str:
@@ -29,11 +33,18 @@ def _perturb(word: str, how: str) -> str:
         return "\u200b".join(word)
     if how == "full_width":
         return "".join(FULL_WIDTH[c] for c in word)
+    if how == "homoglyph":
+        return word.translate(CYRILLIC_LOOKALIKE)
+    if how == "accents":
+        return word.translate(ACCENTED)
     return word[0] * 5 + word[1:] if how == "stretched" else word
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(WORD, min_size=1, max_size=6), st.sampled_from(["leet", "spaced", "zero_width", "full_width"]))
+@given(
+    st.lists(WORD, min_size=1, max_size=6),
+    st.sampled_from(["leet", "spaced", "zero_width", "full_width", "homoglyph", "accents"]),
+)
 def test_a_perturbed_word_reads_back_as_the_word(words, how):
     """A word written in leetspeak needs one letter left to be read as a word (all digits is a number), and
     digits then a unit (``4k``, ``5th``, ``7pm``) stay a quantity."""
@@ -84,6 +95,36 @@ def test_plain_words_are_left_as_they_are(words, sep):
 )
 def test_numbers_mentions_and_doubled_letters_stay(text):
     assert SpellingNormaliser()(text) == text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u041f\u0440\u0438\u0432\u0435\u0442, \u0434\u0440\u0443\u0433",  # Russian words: letters with no Latin look-alike
+        "\u0414\u041e\u041c",  # a Cyrillic word alone, not in a Latin text
+        "\u03a4\u03bf \u03c3\u03c0\u03af\u03c4\u03b9 \u03bc\u03bf\u03c5",  # Greek
+        "\u6211\u6068\u4f60 and \u0645\u0631\u062d\u0628\u0627",  # Chinese, Arabic
+    ],
+)
+def test_words_of_other_scripts_stay(text):
+    assert SpellingNormaliser()(text) == text
+
+
+def test_look_alike_letters_of_another_script_read_as_latin():
+    normalise = SpellingNormaliser()
+    assert normalise("I h\u0430te y\u043eu") == "I hate you"  # Cyrillic a and o inside Latin words
+    assert normalise("\u041d\u0410\u0422\u0415 them all") == "HATE them all"  # a whole look-alike word, Latin text
+    assert (
+        normalise("h\u00e2t\u00eb") == "hate"
+        and SpellingNormaliser(accents=False)("h\u00e2t\u00eb") == "h\u00e2t\u00eb"
+    )
+    assert SpellingNormaliser(homoglyphs=False)("h\u0430te") == "h\u0430te"
+
+
+def test_an_option_a_card_does_not_name_is_off():
+    """A card written before an option existed was trained without it: it is served without it."""
+    old = SpellingNormaliser.from_dict({"nfkc": True, "zero_width": True, "version": 1})
+    assert old.homoglyphs is False and old.leetspeak is False and old("h\u0430te h4t3") == "h\u0430te h4t3"
 
 
 def test_each_step_is_an_option_and_the_card_records_them():

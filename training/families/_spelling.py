@@ -1,7 +1,8 @@
 """How people spell on a platform, read back as words: :class:`SpellingNormaliser`.
 
 People write around filters: leetspeak (``h4t3``), spaced-out letters (``h a t e``), zero-width characters
-inside a word, full-width or other compatibility forms (``ｈａｔｅ``), stretched letters (``haaaaate``). A model
+inside a word, full-width or other compatibility forms (``ｈａｔｅ``), letters of another script that look like
+Latin ones (Cyrillic ``а`` in ``hаte``), accents on a plain word (``hâtë``), stretched letters (``haaaaate``). A model
 that saw ``hate`` in training reads none of these as ``hate``. The normaliser rewrites them before the
 model reads the text. Each step is an option, and the options with the normaliser's version are what a model
 card records (:meth:`SpellingNormaliser.to_dict`), so a model is served with the normaliser it was trained with.
@@ -11,14 +12,22 @@ mentions masked, punctuation dropped): this one keeps case, punctuation and ever
 for, because the model reads them.
 
 The steps, in order: ``zero_width`` (zero-width characters and soft hyphens removed), ``nfkc`` (Unicode
-compatibility forms to their plain letters), ``spaced_letters`` (three or more single letters with single spaces
+compatibility forms to their plain letters), ``homoglyphs`` (in a word that mixes Latin letters with look-alike
+letters of another script, or in a mostly Latin text, each look-alike read as its Latin letter, from the Unicode
+confusables table of ``confusable-homoglyphs``, MIT; a word of another script with a letter that has no Latin
+look-alike is that script's word and stays), ``spaced_letters`` (three or more single letters with single spaces
 between joined into one word), ``leetspeak`` (the digits, ``@`` and ``$`` of a word that has a letter read as
-letters; numbers, quantities such as ``4th`` or ``10k`` and @mentions stay), ``letter_runs`` (a letter repeated three or more times kept twice: ``cool``
-and ``good`` stay). Only the standard library is used.
+letters; numbers, quantities such as ``4th`` or ``10k`` and @mentions stay), ``accents`` (a Latin word's accents
+dropped, by ``anyascii``, ISC: ``hâtë`` -> ``hate``; words of other scripts stay), ``letter_runs`` (a letter
+repeated three or more times kept twice: ``cool`` and ``good`` stay).
+
+A card records every option; an option it does not name was not there when the model was trained, so it is
+off for that model (:meth:`SpellingNormaliser.from_dict`).
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, fields
@@ -39,6 +48,7 @@ _TOKEN = re.compile(rf"[\w@$][\w@${_MARKS}]*")  # a word as leetspeak writes it 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _NUMBER_WITH_UNIT = re.compile(r"\d+(?:st|nd|rd|th|s|k|m|am|pm|x|h|min|kg|km|cm|mm|gb|mb)", re.IGNORECASE)
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
+_WORD = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{_MARKS}])*")  # letters, with the accents they carry
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,8 @@ class SpellingNormaliser:
 
     nfkc: bool = True
     zero_width: bool = True
+    homoglyphs: bool = True
+    accents: bool = True
     spaced_letters: bool = True
     leetspeak: bool = True
     letter_runs: bool = True
@@ -72,12 +84,16 @@ class SpellingNormaliser:
             text = text.translate(_ZERO_WIDTH)
         if self.nfkc:
             text = unicodedata.normalize("NFKC", text)
+        if self.homoglyphs and not text.isascii():
+            text = _read_homoglyphs(text)
         if self.spaced_letters:
             text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
         if self.leetspeak:
             text = _TOKEN.sub(_read_leet, text)
             if self.nfkc:  # a digit read as a letter before a combining accent: compose them too
                 text = unicodedata.normalize("NFKC", text)
+        if self.accents and not text.isascii():  # after leetspeak, which can put a letter under an accent
+            text = _WORD.sub(_drop_accents, text)
         if self.letter_runs:
             text = _RUN.sub(r"\1\1", text)
         return text
@@ -91,7 +107,8 @@ class SpellingNormaliser:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SpellingNormaliser:
-        """The normaliser a card recorded; an unknown option is refused with the known ones."""
+        """The normaliser a card recorded; an unknown option is refused with the known ones, an option the
+        card does not name is off (it did not exist when the card was written)."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -101,7 +118,7 @@ class SpellingNormaliser:
                 got=str(unknown),
                 fix="check the model card's spelling block",
             )
-        return cls(**dict(data))
+        return cls(**{**{f.name: False for f in fields(cls) if f.type in (bool, "bool")}, **dict(data)})
 
 
 def _read_leet(match: re.Match) -> str:
@@ -111,3 +128,55 @@ def _read_leet(match: re.Match) -> str:
     if word.startswith("@") or not _HAS_LETTER.search(word) or _NUMBER_WITH_UNIT.fullmatch(word):
         return word
     return word.translate(_LEET)
+
+
+def _script(ch: str) -> str:
+    """The script of a letter as the first word of its Unicode name (``LATIN``, ``CYRILLIC``, ``GREEK``)."""
+    return unicodedata.name(ch, "?").split(" ", 1)[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _latin_lookalike(ch: str) -> str | None:
+    """The ASCII letter ``ch`` (a letter of another script) is confusable with, or ``None``."""
+    from confusable_homoglyphs import confusables
+
+    for found in confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"]) or []:
+        for glyph in found["homoglyphs"]:
+            c = glyph["c"]
+            if len(c) == 1 and c.isascii() and c.isalpha():
+                return c
+            plain = anyascii(c) if glyph["n"].startswith("LATIN") else ""
+            if len(plain) == 1 and plain.isalpha():  # a small capital and the like: its letter, in ch's case
+                return plain.lower() if ch.islower() else plain.upper()
+    return None
+
+
+def _read_homoglyphs(text: str) -> str:
+    letters = [c for c in text if c.isalpha()]
+    mostly_latin = sum(_script(c) == "LATIN" for c in letters) * 2 > len(letters)
+
+    def word(m: re.Match) -> str:
+        w = m.group(0)
+        foreign = [c for c in w if c.isalpha() and _script(c) != "LATIN"]
+        if not foreign or not (mostly_latin or len(foreign) < sum(c.isalpha() for c in w)):
+            return w
+        mapped = {c: _latin_lookalike(c) for c in set(foreign)}
+        if None in mapped.values():  # a letter with no Latin look-alike: a word of that script
+            return w
+        return "".join(mapped.get(c, c) for c in w)
+
+    return _WORD.sub(word, text)
+
+
+def _drop_accents(m: re.Match) -> str:
+    w = m.group(0)
+    if w.isascii() or any(c.isalpha() and _script(c) != "LATIN" for c in w):
+        return w
+    plain = anyascii(w)
+    return plain if plain.isalpha() else w
+
+
+def anyascii(text: str) -> str:
+    from anyascii import anyascii as _anyascii
+
+    return _anyascii(text)
