@@ -32,6 +32,7 @@ from .families._ensemble import EnsembleClassifier
 from .families._finetune import FineTuneArgs, FineTunedClassifier
 from .families._heads import HeadsClassifier
 from .families._losses import LossConfig
+from .families._spelling import SpellingNormaliser
 from .families._tfidf import TfidfClassifier
 
 __all__ = [
@@ -103,6 +104,9 @@ class TrainSpec:
     threshold_groups : str, optional
         A column of the calib rows (``"source"``) whose groups count equally when thresholds are
         tuned (:func:`training.evaluation.group_rates`); ``None`` pools calib (the largest source dominates).
+    spelling : SpellingNormaliser, optional
+        The model's first step, in every member that reads text (every step on by default; ``None``: the
+        texts as they are, as models trained before it had one).
     """
 
     recipe: str = "heads"
@@ -124,6 +128,7 @@ class TrainSpec:
     heads_params: dict = field(default_factory=dict)  # epochs, lr, batch_size, max_length, patience of the heads
     training: Any = None  # a TrainingConfig (workbench.yaml / panel / flags), applied by train_model
     training_source: str = "spec"  # which door set it: "flag" (workbench train), "panel" (the retrain panel)
+    spelling: SpellingNormaliser | None = field(default_factory=SpellingNormaliser)
 
     def __post_init__(self):
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))
@@ -174,20 +179,23 @@ def _build_heads(spec, labels, hierarchy, cache_dir):
         cache_dir=cache_dir,
         hierarchy=hierarchy,
         encoder=spec.encoder,
+        spelling=spec.spelling,
         **spec.heads_params,
     )
 
 
 def _build_tfidf(spec, labels, hierarchy, cache_dir):
-    return TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec))
+    return TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec), spelling=spec.spelling)
 
 
 def _build_ensemble(spec, labels, hierarchy, cache_dir):
     fts = [
-        FineTunedClassifier(labels, args=a, loss=spec.loss, hierarchy=hierarchy, encoder=spec.encoder)
+        FineTunedClassifier(
+            labels, args=a, loss=spec.loss, hierarchy=hierarchy, encoder=spec.encoder, spelling=spec.spelling
+        )
         for a in (spec.finetune_members or (spec.finetune,))
     ]
-    members = [*fts, TfidfClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec))]
+    members = [*fts, _build_tfidf(spec, labels, hierarchy, cache_dir)]
     weights = None if spec.ensemble_weights == "valid" else list(spec.ensemble_weights)
     if weights is not None and len(weights) != len(members):
         raise WorkbenchError(

@@ -423,6 +423,7 @@ def _card(run: TrainingRun, clf, monitor: EpochLog, tuning: Tuning) -> ModelCard
         training=run.training_entry,
         base_rates=tuning.base_rates,
         production=run.production,
+        spelling=spec.spelling.to_dict() if spec.spelling is not None else None,
     )
 
 

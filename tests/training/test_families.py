@@ -15,6 +15,7 @@ from training.families import (
     FineTunedClassifier,
     HeadsClassifier,
     LossConfig,
+    SpellingNormaliser,
     TfidfClassifier,
     load_classifier,
 )
@@ -189,3 +190,34 @@ def test_train_model_is_steps_a_notebook_can_take_one_by_one(tmp_path):
     assert steps.card.variants["torch"].per_label == whole.card.variants["torch"].per_label
     assert steps.card.snapshot_id == whole.card.snapshot_id
     p.close()
+
+
+OBFUSCATED = ["you are a w0rthl3ss 1d10t", "w o r t h l e s s", "w\u043erthless\u200b idiot", "thaaaanks for lunch"]
+
+
+def test_the_spelling_normaliser_is_the_models_first_step_in_training_and_scoring(tmp_path):
+    """Trained on obfuscated texts with the normaliser = trained on their plain forms: fit reads through it;
+    scoring too, so an obfuscated text scores as its plain form; it is saved with the model and loads back."""
+    texts = ["buy cheap pills n0w", "w1n a pr1ze click h3re", "see you at lunch", "thanks for the notes"] * 3
+    y = np.array([[1.0], [1.0], [0.0], [0.0]] * 3)
+    spelling = SpellingNormaliser()
+    plain = spelling.apply(texts)
+    assert plain != texts
+    with_it = TfidfClassifier(["spam"], spelling=spelling).fit(texts, y)
+    on_plain = TfidfClassifier(["spam"]).fit(plain, y)
+    np.testing.assert_allclose(with_it.predict_proba(texts), on_plain.predict_proba(plain))
+    np.testing.assert_allclose(with_it.predict_proba(OBFUSCATED), with_it.predict_proba(spelling.apply(OBFUSCATED)))
+    assert with_it.get_config()["spelling"] == spelling.to_dict()
+    with_it.save(tmp_path / "m")
+    back = load_classifier(tmp_path / "m")
+    assert back.spelling == spelling and back.read(OBFUSCATED) == spelling.apply(OBFUSCATED)
+    # without one (every model saved before it had one), the texts are read as they are
+    assert on_plain.spelling is None and on_plain.read(OBFUSCATED) == OBFUSCATED
+
+
+def test_new_models_read_through_the_normaliser_by_default_and_every_member_alike():
+    assert TrainSpec().spelling == SpellingNormaliser()
+    ensemble = RECIPES["ensemble"].build(TrainSpec(recipe="ensemble"), ["a"], [], None)
+    assert [m.spelling for m in ensemble.members] == [SpellingNormaliser()] * 2
+    off = RECIPES["heads"].build(TrainSpec(spelling=None), ["a"], [], None)
+    assert off.spelling is None

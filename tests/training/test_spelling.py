@@ -49,11 +49,13 @@ def test_a_perturbed_word_reads_back_as_the_word(words, how):
     """A word written in leetspeak needs one letter left to be read as a word (all digits is a number), and
     digits then a unit (``4k``, ``5th``, ``7pm``) stay a quantity."""
     if how == "leet":
-        words = [
-            w for w in words if set(w) - set("oieast") and not re.fullmatch(r"\d+[a-z]{0,3}", _perturb(w, how))
-        ] or ["hate"]
+        words = [w for w in words if set(w) - set("oieast") and not re.fullmatch(r"\d+[a-z]*", _perturb(w, how))] or [
+            "hate"
+        ]
     if how == "spaced":  # two single letters may be two words ("I a"): three or more are joined
         words = [w for w in words if len(w) >= 3] or ["hate"]
+    if how == "homoglyph":  # look-alikes are read as Latin in a text that has Latin letters (not in a Russian one)
+        words = [*words, "ok"]
     normalise = SpellingNormaliser()
     text = " ".join(words)
     perturbed = " ".join(_perturb(w, how) if i % 2 == 0 else w for i, w in enumerate(words))
@@ -91,6 +93,8 @@ def test_plain_words_are_left_as_they_are(words, sep):
         "@bob said hi",
         "100% sure",
         "good, cool",
+        "Yankees 4ever, see you 2day",
+        "@JamesOKeefeIII wrote http://artistdata.com/a/2oy4 &#8220;yes&#8221; &amp; more",
     ],
 )
 def test_numbers_mentions_and_doubled_letters_stay(text):

@@ -10,9 +10,11 @@ import pandas as pd
 import pytest
 
 from curation import Project, Taxonomy, TaxonomyError, WorkbenchError
+from curation.suites import SuiteCase
 from training import TrainSpec, train_model, train_model_set
 from training.artifacts import ModelSet, load_model, promote, promoted_model
-from training.families import FineTuneArgs
+from training.evaluation import run_suite
+from training.families import FineTuneArgs, SpellingNormaliser
 from workbench.cli import main
 
 from ..conftest import REPO
@@ -113,6 +115,61 @@ def test_heads_family_end_to_end(heads_model, tmp_path):
         rows = _predict_cli(m.root, tmp_path, v)
         assert rows[0]["probabilities"]["offensive"] > rows[1]["probabilities"]["offensive"]
     assert main(["gate", str(m.root)]) == 0  # torch passes, so the best variant passes
+
+
+OBFUSCATED = [
+    "y0u 4r3 4 w0rthl3ss 1d10t and 3v3ry0n3 h4t3s y0u",  # leetspeak
+    "you are a w o r t h l e s s idiot",  # spaced out
+    "you are a w\u043erthl\u0435ss idiot",  # Cyrillic look-alikes
+    "you are a worth\u200bless ｉｄｉｏｔ",  # zero-width, full width
+    "thaaaaanks for the l\u00f6vely dinner",  # stretched, accents
+]
+
+
+def test_the_normaliser_reads_alike_on_every_path(heads_model, tmp_path):
+    """Parity of the spelling normaliser: the card records it; the torch model and every ONNX variant (the
+    graph starts at token ids, so the model directory reads the texts first) score an obfuscated text exactly
+    as its plain form; so do `workbench predict` and the suites, which score through the same predictor."""
+    m = heads_model
+    spelling = SpellingNormaliser()
+    assert m.card.spelling == spelling.to_dict() and m.classifier().spelling == spelling
+    plain = spelling.apply(OBFUSCATED)
+    assert all(a != b for a, b in zip(plain, OBFUSCATED))
+    for v in ("torch", "fp32", "fp16", "int8"):
+        predict = m.predictor(v)
+        np.testing.assert_allclose(predict(OBFUSCATED), predict(plain), atol=1e-6, err_msg=v)
+    # trained through it: the encoder never saw an obfuscated text, so a model without it reads them otherwise
+    raw = m.classifier()._encoder().encode(OBFUSCATED)
+    assert not np.allclose(raw, m.classifier()._encoder().encode(plain))
+    for texts, name in ((OBFUSCATED, "obf"), (plain, "plain")):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+        assert (
+            main(
+                [
+                    "predict",
+                    str(m.root),
+                    "--input",
+                    str(tmp_path / f"{name}.jsonl"),
+                    "--output",
+                    str(tmp_path / f"{name}-out.jsonl"),
+                    "--variant",
+                    "int8",
+                ]
+            )
+            == 0
+        )
+    read = [
+        [json.loads(x)["probabilities"] for x in (tmp_path / f"{n}-out.jsonl").read_text().splitlines()]
+        for n in ("obf", "plain")
+    ]
+    assert read[0] == read[1]
+
+    def cases(texts):
+        return [SuiteCase(f"c{i}", "s", "insults", t, "test", {"offensive": 1}, "T3") for i, t in enumerate(texts)]
+
+    kw = {"label_names": m.labels, "thresholds": m.thresholds}
+    scored = [run_suite(cases(t), m.predictor("int8"), **kw).cases["passed"].tolist() for t in (OBFUSCATED, plain)]
+    assert scored[0] == scored[1]
 
 
 def test_gate_json_shows_status_minimum_and_intervals_per_label(heads_model, capsys):

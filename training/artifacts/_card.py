@@ -166,6 +166,9 @@ class ModelCard:
     production: ProductionRecord | None = None
     # thresholds re-tuned on labelled production posts (training.production_loop.recalibrate); None for a trained model
     recalibration: Recalibration | None = None
+    # how the model reads text: its spelling normaliser's version and options (training.families.SpellingNormaliser),
+    # the same in every member that reads text; None for a model without one (every card before it had one)
+    spelling: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

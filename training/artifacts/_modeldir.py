@@ -33,7 +33,7 @@ from foundation import warn_moved
 
 from ..evaluation._candidate import evaluate_candidate, suite_result
 from ..evaluation._report import GateReport, VariantResult, best_variant
-from ..families._contract import load_classifier, neural_members, write_json
+from ..families._contract import encoder_spelling, load_classifier, neural_members, write_json
 from ._card import CARD_FORMAT, ModelCard, ProductionRecord
 from ._int8 import plan_int8, quantize_int8
 from ._onnx import VARIANTS, OnnxEncoderHead, export_onnx
@@ -144,11 +144,21 @@ class ModelDirectory:
                 got="none",
                 fix=f"workbench model export {self.root} --onnx {variant}",
             )
-        onnx = OnnxEncoderHead(self.root / "onnx", variant, threads=threads)
+        graph = self._graph(variant, threads=threads)
         share, lexical = self._ensemble_split()
         if lexical is None:
+            return graph
+        return lambda texts: (share * graph(texts) + lexical(texts)).astype(np.float32)
+
+    def _graph(self, variant: str, *, threads: int = 2) -> Callable[[Sequence[str]], np.ndarray]:
+        """``texts ->`` an exported graph's probabilities, the texts read first as the encoder members read
+        them (their spelling normaliser: the graph starts at token ids, so the normaliser is applied here,
+        as in training; the other members of an ensemble apply their own)."""
+        onnx = OnnxEncoderHead(self.root / "onnx", variant, threads=threads)
+        spelling = encoder_spelling(self.classifier())
+        if spelling is None:
             return onnx.predict_proba
-        return lambda texts: (share * onnx.predict_proba(texts) + lexical(texts)).astype(np.float32)
+        return lambda texts: onnx.predict_proba(spelling.apply(texts))
 
     def _ensemble_split(self) -> tuple[float, Callable[[Sequence[str]], np.ndarray] | None]:
         """(share of the encoder members, ``texts ->`` the other members' weighted share) of an ensemble:
@@ -300,7 +310,7 @@ class ModelDirectory:
 
         def scorer(variant):  # the whole model as the gate scores it; the lexical part scored once, not per try
             def score(part):  # ``part``: calib, or its first rows (the plan's probe)
-                return share * OnnxEncoderHead(self.root / "onnx", variant).predict_proba(part) + fixed[: len(part)]
+                return share * self._graph(variant)(part) + fixed[: len(part)]
 
             return score
 

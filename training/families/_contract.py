@@ -15,6 +15,9 @@ class is defined, and :func:`load_classifier` reads the name from ``config.json`
 What a family can do is said by class attributes, not by checking its type: ``has_encoder`` (a sentence
 encoder inside: ONNX export, embeddings), ``members`` on instances of composite families (the ensemble),
 ``runtime_params`` (what ``load`` accepts besides the saved files; ``"*"`` passes every one through).
+
+The families that read text take ``spelling`` (a :class:`training.families.SpellingNormaliser` or ``None``):
+the model's own first step, saved with its hyper-parameters, applied by :meth:`Classifier.read`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ __all__ = [
     "FAMILIES",
     "load_classifier",
     "neural_members",
+    "encoder_spelling",
     "check_targets",
     "seed_everything",
     "write_json",
@@ -180,6 +184,14 @@ class Classifier:
         raise NotImplementedError
 
     # -------------------------------------------------------------- shared helpers
+    def read(self, texts: Sequence[str]) -> list[str]:
+        """The texts as this model reads them: through its spelling normaliser (the ``spelling``
+        hyper-parameter of the families that read text) when it has one, else as they are. A family calls it
+        first in ``fit`` (train and valid texts) and ``predict_proba``, so training, scoring and every path
+        that scores through the model read alike; a model saved before it had one has none."""
+        spelling = getattr(self, "spelling", None)
+        return spelling.apply(texts) if spelling is not None else list(texts)
+
     def _require_fitted(self):
         if self.labels_ is None:
             raise WorkbenchError(
@@ -218,6 +230,21 @@ def neural_members(clf) -> list[tuple[int | None, Classifier]]:
     if clf.has_encoder:
         return [(None, clf)]
     return [(i, m) for i, m in enumerate(getattr(clf, "members", ())) if m.has_encoder]
+
+
+def encoder_spelling(clf):
+    """The spelling normaliser the encoder members of ``clf`` read through (what an ONNX export of them must
+    apply before tokenising; ``None``: none, or no encoder member). Encoder members that read differently
+    cannot share one graph: a clear error."""
+    found = {repr(getattr(m, "spelling", None)): getattr(m, "spelling", None) for _, m in neural_members(clf)}
+    if len(found) > 1:
+        raise WorkbenchError(
+            "the encoder members' spelling normalisers",
+            expected="one normaliser for every encoder member (one ONNX graph reads them all)",
+            got=", ".join(sorted(found)),
+            fix="train the members with the same spelling options",
+        )
+    return next(iter(found.values()), None)
 
 
 def encoder_head(body, head, *, normalize: bool):

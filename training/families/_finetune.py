@@ -18,6 +18,7 @@ from curation import WorkbenchError
 from ._contract import Classifier, check_targets, encoder_head, seed_everything, write_json
 from ._embeddings import DEFAULT_ENCODER, length_sorted_batches, resolve_model_path
 from ._losses import LossConfig, LossStep
+from ._spelling import SpellingNormaliser
 
 __all__ = ["FineTuneArgs", "FineTunedClassifier", "default_device"]
 
@@ -102,7 +103,7 @@ class FineTunedClassifier(Classifier):
     family = "finetune"
     has_encoder = True
     runtime_params = ("device",)
-    param_types = {"args": FineTuneArgs, "loss": LossConfig}
+    param_types = {"args": FineTuneArgs, "loss": LossConfig, "spelling": SpellingNormaliser}
 
     def __init__(
         self,
@@ -112,11 +113,13 @@ class FineTunedClassifier(Classifier):
         args: FineTuneArgs | None = None,
         loss: LossConfig | None = None,
         hierarchy: Sequence[tuple[str, str]] = (),
+        spelling: SpellingNormaliser | None = None,
         device: str | None = None,
     ):
         super().__init__()
         self.labels = list(labels)
         self.encoder = encoder
+        self.spelling = spelling
         self.args = args or FineTuneArgs()
         self.loss = loss or LossConfig()
         self.hierarchy = [tuple(p) for p in hierarchy]
@@ -175,14 +178,14 @@ class FineTunedClassifier(Classifier):
         t_start = time.perf_counter()
         module = self._build(resolve_model_path(self.encoder))
         self._freeze(module)
-        ids = self._tokenize(texts)
+        ids = self._tokenize(self.read(texts))
         lengths = np.array([len(x) for x in ids])
         yt = torch.from_numpy(y)
         step_loss = LossStep(y, self.labels, self.loss, self.hierarchy)
         self.pos_weight_ = step_loss.pos_weight
         vids = vy = None
         if valid is not None:
-            vids = self._tokenize(valid[0])
+            vids = self._tokenize(self.read(valid[0]))
             vy = torch.from_numpy(check_targets(valid[0], valid[1], self.labels))
         schedule = self._schedule(len(texts), lengths, phases)
         total_steps = sum(len(b) for b in schedule)
@@ -323,7 +326,7 @@ class FineTunedClassifier(Classifier):
         import torch
 
         self._require_fitted()
-        texts = list(texts)
+        texts = self.read(texts)
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
             return out

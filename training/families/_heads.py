@@ -13,6 +13,7 @@ import numpy as np
 from ._contract import Classifier, check_targets, encoder_head, seed_everything, write_json
 from ._embeddings import DEFAULT_ENCODER, Encoder, resolve_model_path
 from ._losses import LossConfig, LossStep
+from ._spelling import SpellingNormaliser
 
 __all__ = ["HeadsClassifier"]
 
@@ -40,6 +41,8 @@ class HeadsClassifier(Classifier):
         0 for linear heads, else the width of one hidden layer.
     hierarchy : sequence of (child, parent) label names
         Pairs penalised by ``loss.hierarchy_weight``.
+    spelling : SpellingNormaliser, optional
+        The model's first step: how it reads the texts it is given (``None``: as they are).
     cache_dir : path-like, optional
         Where embeddings are cached (not a hyper-parameter: never saved).
     device : str, optional
@@ -49,7 +52,7 @@ class HeadsClassifier(Classifier):
     family = "heads"
     has_encoder = True
     runtime_params = ("cache_dir", "device")
-    param_types = {"loss": LossConfig}
+    param_types = {"loss": LossConfig, "spelling": SpellingNormaliser}
 
     def __init__(
         self,
@@ -66,6 +69,7 @@ class HeadsClassifier(Classifier):
         loss: LossConfig | None = None,
         seed: int = 0,
         max_length: int = 128,
+        spelling: SpellingNormaliser | None = None,
         cache_dir=None,
         hierarchy: Sequence[tuple[str, str]] = (),
         device: str | None = None,
@@ -98,11 +102,11 @@ class HeadsClassifier(Classifier):
 
         y = check_targets(texts, targets, self.labels)
         seed_everything(self.seed)
-        x = torch.from_numpy(self._encoder().encode(texts, show_progress=show_progress))
+        x = torch.from_numpy(self._encoder().encode(self.read(texts), show_progress=show_progress))
         yt = torch.from_numpy(y)
         xv = yv = None
         if valid is not None:
-            xv = torch.from_numpy(self._encoder().encode(valid[0]))
+            xv = torch.from_numpy(self._encoder().encode(self.read(valid[0])))
             yv = torch.from_numpy(check_targets(valid[0], valid[1], self.labels))
         step = LossStep(y, self.labels, self.loss, self.hierarchy)
         self.pos_weight_ = step.pos_weight
@@ -149,7 +153,7 @@ class HeadsClassifier(Classifier):
         import torch
 
         self._require_fitted()
-        x = torch.from_numpy(self._encoder().encode(list(texts)))
+        x = torch.from_numpy(self._encoder().encode(self.read(texts)))
         with torch.no_grad():
             return torch.sigmoid(self.head_(x)).numpy().astype(np.float32)
 

@@ -12,16 +12,18 @@ mentions masked, punctuation dropped): this one keeps case, punctuation and ever
 for, because the model reads them.
 
 The steps, in order: ``zero_width`` (zero-width characters and soft hyphens removed), ``nfkc`` (Unicode
-compatibility forms to their plain letters), ``homoglyphs`` (in a word that mixes Latin letters with look-alike
-letters of another script, or in a mostly Latin text, each look-alike read as its Latin letter, from the Unicode
+compatibility forms to their plain letters), ``homoglyphs`` (in a text with Latin letters, a word whose letters of
+another script all look like Latin letters has each read as its Latin letter, from the Unicode
 confusables table of ``confusable-homoglyphs``, MIT; a word of another script with a letter that has no Latin
 look-alike is that script's word and stays), ``spaced_letters`` (three or more single letters with single spaces
 between joined into one word), ``leetspeak`` (the digits, ``@`` and ``$`` of a word that has a letter read as
-letters; numbers, quantities such as ``4th`` or ``10k`` and @mentions stay), ``accents`` (a Latin word's accents
+letters; numbers, quantities such as ``4th`` or ``10k`` and a number said as a word such as ``4ever`` stay),
+``accents`` (a Latin word's accents
 dropped, by ``anyascii``, ISC: ``hâtë`` -> ``hate``; words of other scripts stay), ``letter_runs`` (a letter
 repeated three or more times kept twice: ``cool`` and ``good`` stay).
 
-A card records every option; an option it does not name was not there when the model was trained, so it is
+URLs, @mentions and HTML entities (``&amp;``, ``&#128514;``) are left as they are by every step after
+``nfkc``: they are not words. A card records every option; an option it does not name was not there when the model was trained, so it is
 off for that model (:meth:`SpellingNormaliser.from_dict`).
 """
 
@@ -48,6 +50,8 @@ _TOKEN = re.compile(rf"[\w@$][\w@${_MARKS}]*")  # a word as leetspeak writes it 
 _HAS_LETTER = re.compile(r"[^\W\d_]")
 _NUMBER_WITH_UNIT = re.compile(r"\d+(?:st|nd|rd|th|s|k|m|am|pm|x|h|min|kg|km|cm|mm|gb|mb)", re.IGNORECASE)
 _RUN = re.compile(r"([^\W\d_])\1{2,}")
+_PROTECTED = re.compile(rf"((?:https?://|www\.)\S+|(?<![\w@${_MARKS}])@\w+|&#?\w+;)")
+_LEADING_NUMBER = re.compile(r"\d+[^\W\d_]{2,}")  # 4ever, 2day: a number said as a word, not leetspeak
 _WORD = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{_MARKS}])*")  # letters, with the accents they carry
 
 
@@ -84,6 +88,11 @@ class SpellingNormaliser:
             text = text.translate(_ZERO_WIDTH)
         if self.nfkc:
             text = unicodedata.normalize("NFKC", text)
+        parts = _PROTECTED.split(text)  # URLs, @mentions and HTML entities are kept as they are (odd places)
+        parts[::2] = [self._words(part) for part in parts[::2]]
+        return "".join(parts)
+
+    def _words(self, text: str) -> str:
         if self.homoglyphs and not text.isascii():
             text = _read_homoglyphs(text)
         if self.spaced_letters:
@@ -125,7 +134,12 @@ def _read_leet(match: re.Match) -> str:
     """A whole token, read as letters when it has a letter (all of its digits, @ and $ at once, so that a
     second pass finds nothing left to read); numbers, quantities (4th, 10k, 5pm) and @mentions stay."""
     word = match.group(0)
-    if word.startswith("@") or not _HAS_LETTER.search(word) or _NUMBER_WITH_UNIT.fullmatch(word):
+    if (
+        word.startswith("@")
+        or not _HAS_LETTER.search(word)
+        or _NUMBER_WITH_UNIT.fullmatch(word)
+        or _LEADING_NUMBER.fullmatch(word)
+    ):
         return word
     return word.translate(_LEET)
 
@@ -153,12 +167,12 @@ def _latin_lookalike(ch: str) -> str | None:
 
 def _read_homoglyphs(text: str) -> str:
     letters = [c for c in text if c.isalpha()]
-    mostly_latin = sum(_script(c) == "LATIN" for c in letters) * 2 > len(letters)
+    latin_text = any(_script(c) == "LATIN" for c in letters)
 
     def word(m: re.Match) -> str:
         w = m.group(0)
         foreign = [c for c in w if c.isalpha() and _script(c) != "LATIN"]
-        if not foreign or not (mostly_latin or len(foreign) < sum(c.isalpha() for c in w)):
+        if not foreign or not latin_text:
             return w
         mapped = {c: _latin_lookalike(c) for c in set(foreign)}
         if None in mapped.values():  # a letter with no Latin look-alike: a word of that script

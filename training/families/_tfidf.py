@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 from ._contract import Classifier, check_targets, write_json
+from ._spelling import SpellingNormaliser
 
 __all__ = ["TfidfClassifier"]
 
@@ -18,6 +19,7 @@ class TfidfClassifier(Classifier):
     each fitted on the rows where that label is known."""
 
     family = "tfidf"
+    param_types = {"spelling": SpellingNormaliser}
 
     def __init__(
         self,
@@ -27,6 +29,7 @@ class TfidfClassifier(Classifier):
         max_features: int = 200_000,
         class_weight: str | None = "balanced",
         seed: int = 0,
+        spelling: SpellingNormaliser | None = None,
     ):
         super().__init__()
         self._set_params(locals())
@@ -58,7 +61,7 @@ class TfidfClassifier(Classifier):
                 ),
             ]
         )
-        x = self.vectorizer_.fit_transform(list(texts))
+        x = self.vectorizer_.fit_transform(self.read(texts))
         self.estimators_ = []
         for j in range(len(self.labels)):
             known = ~np.isnan(y[:, j])
@@ -76,7 +79,7 @@ class TfidfClassifier(Classifier):
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         self._require_fitted()
-        x = self.vectorizer_.transform(list(texts))
+        x = self.vectorizer_.transform(self.read(texts))
         cols = [
             np.full(x.shape[0], e, dtype=np.float32) if isinstance(e, float) else e.predict_proba(x)[:, 1]
             for e in self.estimators_
