@@ -60,6 +60,7 @@ from .._layout import ProjectLayout
 from .._records import normalise_text
 from .._taxonomy import TIERS, Taxonomy
 from ..ingest._dedup import duplicate_groups, minhash_signatures, near_duplicate_pairs
+from ._perturb import PERTURBATION_MAX_FAIL, TEST_TYPES, perturb_text, perturbation_name, perturbation_spec
 
 __all__ = [
     "SUITE_MIN_PASS",
@@ -84,6 +85,8 @@ SIDES = ("test", "train", "both")
 REVIEW_ANSWERS = ("yes", "no", "unsure")
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FUNC_KEYS = {"name", "description", "expect", "tier", "min_pass", "known_gap", "max_cases", "templates", "cases"}
+_PERTURBED_KEYS = {"type", "perturbation", "on", "from", "max_fail"}
+_ON = ("all", "hateful", "benign")
 _SUITE_KEYS = {"suite", "description", "licence", "license", "fillers", "functionalities"}
 
 
@@ -103,6 +106,9 @@ class SuiteCase:
     template_id: str | None = None
     fillers: dict[str, str] = field(default_factory=dict)
     origin: str = "suite"
+    type: str = "mft"  # mft | inv | dir (curation.suites._perturb)
+    original: str | None = None  # inv / dir: the text before the perturbation
+    perturbation: str | None = None  # inv / dir: typos, leetspeak, swap:group, ...
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +125,10 @@ class Functionality:
     max_cases: int
     templates: tuple[dict[str, Any], ...]
     cases: tuple[dict[str, Any], ...]
+    type: str = "mft"  # mft | inv | dir
+    perturbation: dict[str, str] | None = None  # inv / dir: {"kind": ..., "filler": ...}
+    on: str = "all"  # inv / dir: the originals: all | hateful | benign
+    sources: tuple[str, ...] = ()  # inv / dir: the mft functionalities perturbed (empty: all of the suite's)
 
 
 @dataclass(frozen=True)
@@ -206,6 +216,14 @@ def load_suite(path, taxonomy: Taxonomy) -> Suite:
         funcs.append(_functionality(fr, f"{where}: functionalities[{i}]", where, taxonomy, labels, fillers, names))
     if not funcs:
         raise _err(where, "at least one functionality", "none")
+    mft = {f.name for f in funcs if f.type == "mft"}
+    for f in funcs:
+        if f.type != "mft" and (not mft or set(f.sources) - mft):
+            raise _err(
+                f"{where}: functionality {f.name}: from",
+                f"minimum-functionality tests of this suite {sorted(mft)}",
+                sorted(set(f.sources) - mft) or "none in the suite",
+            )
     return Suite(
         name=str(raw.get("suite") or path.stem),
         description=str(raw.get("description") or ""),
@@ -221,9 +239,13 @@ def _functionality(fr, fw: str, where: str, taxonomy: Taxonomy, labels, fillers,
     if not isinstance(fr, Mapping) or not fr.get("name"):
         raise _err(fw, "a mapping with a name", fr)
     fw = f"{where}: functionality {fr['name']}"
-    unknown = sorted(set(fr) - _FUNC_KEYS)
+    kind = fr.get("type", "mft")
+    if kind not in TEST_TYPES:
+        raise _err(f"{fw}: type", f"one of {list(TEST_TYPES)}", kind, "mft: a label; inv: no change; dir: one way")
+    allowed = _FUNC_KEYS | _PERTURBED_KEYS if kind != "mft" else _FUNC_KEYS | {"type"}
+    unknown = sorted(set(fr) - allowed)
     if unknown:
-        raise _err(fw, f"keys among {sorted(_FUNC_KEYS)}", f"unknown keys {unknown}")
+        raise _err(fw, f"keys among {sorted(allowed)}", f"unknown keys {unknown}")
     if fr["name"] in names:
         raise _err(fw, "a name used once in the suite", fr["name"])
     names.add(fr["name"])
@@ -235,6 +257,8 @@ def _functionality(fr, fw: str, where: str, taxonomy: Taxonomy, labels, fillers,
     min_pass = fr.get("min_pass", SUITE_MIN_PASS[tier])
     if not isinstance(min_pass, (int, float)) or not 0 <= min_pass <= 1:
         raise _err(f"{fw}: min_pass", "a share in [0, 1]", min_pass)
+    if kind != "mft":
+        return _perturbed_functionality(fr, fw, expect, tier, fillers)
     templates = _templates(fr.get("templates") or [], fw, fillers)
     literal = _literal_cases(fr.get("cases") or [], fw, labels, expect)
     if not templates and not literal:
@@ -249,6 +273,35 @@ def _functionality(fr, fw: str, where: str, taxonomy: Taxonomy, labels, fillers,
         max_cases=int(fr.get("max_cases", 60)),
         templates=tuple(templates),
         cases=tuple(literal),
+    )
+
+
+def _perturbed_functionality(fr, fw: str, expect: dict[str, int], tier: str, fillers) -> Functionality:
+    """An invariance or directional test (``curation.suites._perturb``): a perturbation of other tests' cases."""
+    if fr.get("templates") or fr.get("cases"):
+        raise _err(fw, "no templates or cases (its cases are perturbed copies of others')", "some", "drop them")
+    if fr.get("on", "all") not in _ON:
+        raise _err(f"{fw}: on", f"one of {list(_ON)}", fr.get("on"))
+    sources = fr.get("from") or []
+    if isinstance(sources, str):
+        sources = [sources]
+    max_fail = fr.get("max_fail", PERTURBATION_MAX_FAIL[tier])
+    if not isinstance(max_fail, (int, float)) or not 0 <= max_fail <= 1:
+        raise _err(f"{fw}: max_fail", "a share in [0, 1]", max_fail)
+    return Functionality(
+        name=str(fr["name"]),
+        description=str(fr.get("description") or fr["name"]),
+        expect=expect,
+        tier=tier,
+        min_pass=round(1.0 - float(max_fail), 6),
+        known_gap=bool(fr.get("known_gap", False)),
+        max_cases=int(fr.get("max_cases", 200)),
+        templates=(),
+        cases=(),
+        type=fr["type"],
+        perturbation=perturbation_spec(fr.get("perturbation"), fw, fillers),
+        on=fr.get("on", "all"),
+        sources=tuple(str(x) for x in sources),
     )
 
 
@@ -319,6 +372,8 @@ def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:
     has the text of a train-side one (normalised)."""
     out: list[SuiteCase] = []
     for f in suite.functionalities:
+        if f.type != "mft":
+            continue
         for side in ("test", "train"):
             seen: set[str] = set()
             for text, expect, template_id, fill in _side_cases(suite, f, side, seed):
@@ -341,7 +396,58 @@ def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:
                         fillers=fill,
                     )
                 )
+    for f in suite.functionalities:
+        if f.type != "mft":
+            out += _perturbed_cases(suite, f, out, seed)
     _refuse_shared_cases(suite, out)
+    return out
+
+
+def _perturbed_cases(suite: Suite, f: Functionality, mft: list[SuiteCase], seed: int) -> list[SuiteCase]:
+    """An invariance or directional test's cases on each side: that side's cases of its ``from`` tests (those
+    ``on`` selects, at most ``max_cases`` in a seeded sample), perturbed with that side's filler values. An
+    invariance case expects what its original expects on the test's labels; a directional train-side case
+    only comes from an original that already expects the direction (adding a threat to hate is hate: a
+    label the loop may train on)."""
+    out = []
+    values = suite.fillers.get((f.perturbation or {}).get("filler", ""), {})
+    for side in ("test", "train"):
+        pool = [
+            c for c in mft if c.type == "mft" and c.side == side and (not f.sources or c.functionality in f.sources)
+        ]
+        pool = [c for c in pool if any(lab in c.expect for lab in f.expect) or f.type == "dir"]
+        hateful = [c for c in pool if any(v == 1 for v in c.expect.values())]
+        pool = {"all": pool, "hateful": hateful, "benign": [c for c in pool if c not in hateful]}[f.on]
+        if f.type == "dir" and side == "train":
+            pool = [c for c in pool if all(c.expect.get(lab) == v for lab, v in f.expect.items())]
+        random.Random(f"{suite.name}/{f.name}/{side}/{seed}").shuffle(pool)
+        seen: set[str] = set()
+        for c in pool:
+            if len(seen) >= f.max_cases:
+                break
+            text = perturb_text(f.perturbation, c.text, f"{f.name}/{c.id}", _side_values(values, side))
+            if text is None or text in seen:
+                continue
+            seen.add(text)
+            expect = {lab: c.expect[lab] for lab in f.expect if lab in c.expect} if f.type == "inv" else f.expect
+            out.append(
+                SuiteCase(
+                    id=_case_id(suite.name, f.name, side, text),
+                    suite=suite.name,
+                    functionality=f.name,
+                    text=text,
+                    side=side,
+                    expect=dict(expect),
+                    tier=f.tier,
+                    min_pass=f.min_pass,
+                    known_gap=f.known_gap,
+                    template_id=c.template_id,
+                    fillers=dict(c.fillers),
+                    type=f.type,
+                    original=c.text,
+                    perturbation=perturbation_name(f.perturbation),
+                )
+            )
     return out
 
 

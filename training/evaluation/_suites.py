@@ -1,9 +1,13 @@
 """Functional suites as gates: a model's pass rate per functionality and per label on the test-side
 cases of its project's suites (:mod:`curation.suites._suites`), at the model's thresholds.
 
-A case passes when every label it expects (1 or 0) that the model has is decided as expected. A
-functionality fails the gate when its pass rate is under its ``min_pass`` (tier defaults:
-:data:`curation.suites.SUITE_MIN_PASS`); a ``known_gap`` functionality is reported as a note, never failing.
+A minimum-functionality case passes when every label it expects (1 or 0) that the model has is decided as
+expected; an invariance case when the model decides those labels on the perturbed text as on its original; a
+directional case when the score did not move the wrong way (:mod:`curation.suites._perturb`). A functionality
+fails the gate when its pass rate is under its ``min_pass`` (tier defaults: :data:`curation.suites.SUITE_MIN_PASS`;
+for an invariance or directional test one minus its ``max_fail``, :data:`curation.suites.PERTURBATION_MAX_FAIL`);
+a ``known_gap`` functionality is reported as a note, never failing. :func:`run_perturbations` runs the
+invariance and directional tests on real posts, which need no label.
 The cases a model is gated on are copied into its directory (``suite_cases.jsonl``) when it is
 trained, so every variant (torch, ONNX fp32 / fp16 / int8) is gated on the same cases.
 """
@@ -19,7 +23,14 @@ import numpy as np
 import pandas as pd
 
 from curation import Project
-from curation.suites import SuiteCase, case_review_state, read_cases
+from curation.suites import (
+    DIR_TOLERANCE,
+    SuiteCase,
+    case_review_state,
+    perturb_posts,
+    perturbation_name,
+    read_cases,
+)
 from foundation import atomic_write_text
 
 from ._gates import GateFailure, GateVerdict
@@ -27,6 +38,7 @@ from ._gates import GateFailure, GateVerdict
 __all__ = [
     "SuiteResult",
     "run_suite",
+    "run_perturbations",
     "gate_cases",
     "write_suite_cases",
     "read_suite_cases",
@@ -59,7 +71,8 @@ class SuiteResult:
         whose ``fpr`` stands above the others' is one the model treats as a label by itself."""
         cols = ["benign", "false_positives", "fpr", "hateful", "false_negatives", "fnr"]
         rows = {}
-        for fill, expect, passed in zip(self.cases.get("fillers", []), self.cases["expect"], self.cases["passed"]):
+        mft = self.cases[self.cases["type"] == "mft"] if "type" in self.cases else self.cases
+        for fill, expect, passed in zip(mft.get("fillers", []), mft["expect"], mft["passed"]):
             group = (fill or {}).get(slot)
             if group is None:
                 continue
@@ -74,9 +87,11 @@ class SuiteResult:
         return table
 
     def summary(self) -> dict[str, Any]:
-        """``{functionality: pass rate}``, each one's cases / min_pass / known_gap, the overall rate
-        (JSON-friendly; what a variant's card entry keeps under ``suite``)."""
+        """``{functionality: pass rate}``, each one's cases / min_pass / known_gap / type, the overall rate of
+        the minimum-functionality cases (JSON-friendly; what a variant's card entry keeps under ``suite``). An
+        invariance or directional test's pass rate is one minus its failure rate."""
         f = self.functionalities
+        mft = self.cases[self.cases["type"] == "mft"] if "type" in self.cases else self.cases
         return {
             "functionalities": {k: round(float(v), 4) for k, v in f["pass_rate"].items()},
             "details": {
@@ -85,10 +100,11 @@ class SuiteResult:
                     "passed": int(r["passed"]),
                     "min_pass": float(r["min_pass"]),
                     "known_gap": bool(r["known_gap"]),
+                    "type": str(r.get("type", "mft")),
                 }
                 for k, r in f.iterrows()
             },
-            "overall": round(float(self.cases["passed"].mean()), 4) if len(self.cases) else None,
+            "overall": round(float(mft["passed"].mean()), 4) if len(mft) else None,
             "passed": self.verdict.passed,
             "pending": self.pending,
         }
@@ -146,7 +162,11 @@ def run_suite(
     names = list(label_names)
     thr = np.asarray(thresholds, dtype=float)
     usable = [c for c in cases if any(lab in names for lab in c.expect)]
-    probs = predict([c.text for c in usable]) if usable else np.zeros((0, len(names)))
+    perturbed = [c for c in usable if c.type != "mft"]
+    texts = list(dict.fromkeys([c.text for c in usable] + [c.original or "" for c in perturbed]))  # each once
+    scored = dict(zip(texts, predict(texts) if texts else np.zeros((0, len(names)))))
+    probs = [scored[c.text] for c in usable]
+    before = {c.id: scored[c.original or ""] for c in perturbed}
     rows = []
     pairs = []
     for c, p in zip(usable, probs):
@@ -155,18 +175,20 @@ def run_suite(
             if lab not in names:
                 continue
             j = names.index(lab)
-            fired = bool(p[j] >= thr[j])
-            hit = fired == bool(want)
-            pairs.append((lab, hit))
+            hit, miss = _case_check(c, float(p[j]), before.get(c.id), j, float(thr[j]), want)
+            if c.type == "mft":  # the per-label table: is the label decided as expected
+                pairs.append((lab, hit))
             ok &= hit
             if not hit:
-                margin = max(margin, abs(float(p[j]) - float(thr[j])))
+                margin = max(margin, miss)
         rows.append(
             {
                 "id": c.id,
                 "suite": c.suite,
                 "functionality": c.functionality,
+                "type": c.type,
                 "text": c.text,
+                "original": c.original,
                 "expect": dict(c.expect),
                 "passed": ok,
                 "miss": margin,
@@ -183,7 +205,9 @@ def run_suite(
             "id",
             "suite",
             "functionality",
+            "type",
             "text",
+            "original",
             "expect",
             "passed",
             "miss",
@@ -202,6 +226,7 @@ def run_suite(
             {
                 "functionality": name,
                 "suite": g["suite"].iloc[0],
+                "type": g["type"].iloc[0],
                 "cases": len(g),
                 "passed": int(g["passed"].sum()),
                 "pass_rate": float(g["passed"].mean()),
@@ -211,7 +236,8 @@ def run_suite(
             }
         )
     funcs = pd.DataFrame(
-        func_rows, columns=["functionality", "suite", "cases", "passed", "pass_rate", "min_pass", "tier", "known_gap"]
+        func_rows,
+        columns=["functionality", "suite", "type", "cases", "passed", "pass_rate", "min_pass", "tier", "known_gap"],
     ).set_index("functionality")
     lab = pd.DataFrame(pairs, columns=["label", "hit"])
     labels = (
@@ -224,11 +250,15 @@ def run_suite(
         if f["pass_rate"] >= f["min_pass"]:
             continue
         bad = table[(table["functionality"] == name) & ~table["passed"]].sort_values("miss", ascending=False)
-        examples = "; ".join(f"{t!r} {p}" for t, p in zip(bad["text"].head(worst), bad["probs"].head(worst)))
+        examples = "; ".join(
+            (f"{o!r} -> " if isinstance(o, str) else "") + f"{t!r} {p}"
+            for t, o, p in zip(bad["text"].head(worst), bad["original"].head(worst), bad["probs"].head(worst))
+        )
+        what = {"inv": "unchanged decisions", "dir": "scores moved the right way"}.get(f["type"], "pass rate")
         failure = GateFailure(
             "functionality",
             str(name),
-            f"pass rate ({f['passed']}/{f['cases']}; worst: {examples})",
+            f"{what} ({f['passed']}/{f['cases']}; worst: {examples})",
             f"{f['pass_rate']:.3f}",
             f">= {f['min_pass']}",
             tier=f["tier"],
@@ -239,6 +269,73 @@ def run_suite(
     return SuiteResult(
         funcs, labels, table, verdict, int(left_out.get("pending", 0)), list(left_out.get("disputed", []))
     )
+
+
+def run_perturbations(
+    tests: Sequence[Any],
+    texts: Sequence[str],
+    predict: Callable[[list[str]], np.ndarray],
+    *,
+    label_names: Sequence[str],
+    thresholds: Sequence[float],
+    fillers: dict[str, list[str]],
+    known: np.ndarray | None = None,
+    max_posts: int = 500,
+) -> SuiteResult | None:
+    """The invariance and directional tests ``tests`` (functionalities of type inv / dir) on real posts
+    ``texts``, which need no label: each test perturbs at most ``max_posts`` of the posts it applies to
+    (:func:`curation.suites.perturb_posts`) and is scored and gated as on a suite (its pass rate is one minus
+    its failure rate). A test ``on`` hateful or benign posts picks them by ``known`` (labels, shape (n,
+    labels), NaN unknown: a labelled holdout) or, without labels (a pool of production posts), by the model's
+    own decisions at ``thresholds``. ``None`` when no test applies to any post."""
+    names, texts = list(label_names), list(texts)
+    thr = np.asarray(thresholds, dtype=float)
+    if known is None and any(f.on != "all" for f in tests) and texts:
+        known = (np.asarray(predict(texts)) >= thr[None, :]).astype(float)
+    cases = []
+    for f in tests:
+        labs = [lab for lab in f.expect if lab in names]
+        if f.type == "mft" or not labs:
+            continue
+        idx = list(range(len(texts)))
+        if f.on != "all":
+            sub = np.asarray(known, dtype=float)[:, [names.index(lab) for lab in labs]]
+            keep = (sub == 1).any(axis=1) if f.on == "hateful" else (sub == 0).all(axis=1)
+            idx = [i for i in idx if keep[i]]
+        for pair in perturb_posts([f], [texts[i] for i in idx], fillers, max_posts=max_posts):
+            cases.append(
+                SuiteCase(
+                    id=f"post:{f.name}:{idx[pair['index']]}",
+                    suite="posts",
+                    functionality=f.name,
+                    text=pair["text"],
+                    side="test",
+                    expect={lab: f.expect[lab] for lab in labs},
+                    tier=f.tier,
+                    min_pass=f.min_pass,
+                    known_gap=f.known_gap,
+                    type=f.type,
+                    original=pair["original"],
+                    perturbation=perturbation_name(f.perturbation),
+                )
+            )
+    if not cases:
+        return None
+    return run_suite(cases, predict, label_names=names, thresholds=thresholds)
+
+
+def _case_check(case: SuiteCase, p: float, before, j: int, thr: float, want: int) -> tuple[bool, float]:
+    """(passed, how far it missed) of one expected label of one case: a minimum-functionality case is decided
+    as expected; an invariance case is decided as its original; a directional case's score did not move the
+    wrong way by more than :data:`curation.suites.DIR_TOLERANCE`."""
+    if case.type == "inv":
+        was = float(before[j])
+        return (p >= thr) == (was >= thr), abs(p - was)
+    if case.type == "dir":
+        moved = p - float(before[j])
+        wrong = -moved if want == 1 else moved
+        return wrong <= DIR_TOLERANCE, wrong
+    return (p >= thr) == bool(want), abs(p - thr)
 
 
 def compare_suites(candidate: dict[str, Any], promoted: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -1,6 +1,7 @@
 """Functional suites: ``workbench suite expand DIR`` (templates x fillers into cases, sides checked,
 leakage reported), ``workbench suite status DIR`` (review state per functionality) and
-``workbench suite run MODEL`` (pass rates per functionality and label at the model's thresholds)."""
+``workbench suite run MODEL`` (pass rates per functionality and label at the model's thresholds; with
+``--on holdout|pool`` the invariance and directional tests on real posts, which need no label)."""
 
 from __future__ import annotations
 
@@ -69,7 +70,12 @@ def run(args) -> int:
     from training.evaluation import suite_result
 
     model = load_model(args.model)
-    result = suite_result(model, variant=args.variant)
+    if args.on != "suite":
+        result = _on_posts(model, args)
+        if result is None:
+            return 0
+    else:
+        result = suite_result(model, variant=args.variant)
     if result is None:
         print(f"{args.model} has no functional-suite cases (expand the project's suites, then train)")
         return 0
@@ -83,6 +89,50 @@ def run(args) -> int:
             print(("known gap: " if f in result.verdict.notes else "FAIL ") + f.line())
         print("PASS" if result.verdict.passed else "FAIL")
     return 0 if result.verdict.passed else 1
+
+
+def _on_posts(model, args):
+    """The invariance and directional tests of the model's project's suites on real posts: the model's holdout
+    split (labelled: ``on: benign`` picks posts known benign) or the project's production posts (unlabelled:
+    the model's own decisions pick them). ``None`` (with why, printed) when there is nothing to run."""
+    import numpy as np
+
+    from curation import Project, WorkbenchError
+    from curation.suites import filler_values, load_suites
+    from training.evaluation import run_perturbations
+
+    where = model.card.project
+    with Project(where) as project:
+        suites = load_suites(project.root, project.taxonomy)
+        if args.on == "holdout":
+            _, texts, known = model.split("holdout")
+        else:
+            texts, known = project.production.posts()["text"].tolist(), None
+    tests = [f for s in suites for f in s.functionalities if f.type != "mft"]
+    if not tests:
+        raise WorkbenchError(
+            f"suite run --on {args.on}",
+            expected="invariance or directional tests (type: inv | dir) in the project's suites",
+            got=f"none in {where}/suites",
+            fix="add some (docs: functional suites), e.g. {name: inv_typos, type: inv, perturbation: typos, "
+            "expect: {hate: 1}}",
+        )
+    if not texts:
+        print(f"no posts in the {args.on} of {where}: nothing to perturb")
+        return None
+    result = run_perturbations(
+        tests,
+        texts,
+        model.predictor(args.variant or "torch"),
+        label_names=model.labels,
+        thresholds=model.thresholds,
+        fillers=filler_values(suites),
+        known=None if known is None else np.asarray(known, dtype=float),
+        max_posts=args.max_posts,
+    )
+    if result is None:
+        print(f"no test applies to the {len(texts)} posts of the {args.on} (no word to perturb, no group named)")
+    return result
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -106,5 +156,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pass rate per functionality at the model's thresholds (exit 1 when a functionality fails)",
         MODEL,
         ("--variant", {"default": None, "help": "torch (default) or an exported ONNX variant"}),
+        (
+            "--on",
+            {
+                "choices": ["suite", "holdout", "pool"],
+                "default": "suite",
+                "help": "suite: the cases the model is gated on; holdout / pool: the invariance and directional "
+                "tests on real posts (the model's holdout split, the project's production posts), no label needed",
+            },
+        ),
+        ("--max-posts", {"type": int, "default": 500, "help": "posts perturbed per test with --on holdout|pool"}),
         JSON,
     )

@@ -15,6 +15,10 @@ failing one's labels: negated hate and counter-speech for explicit derogation):
 - when an LLM endpoint is configured (``generation.base_url`` and ``generation.model``), a batch from the
   ``openai-compatible`` provider for the same seed as well.
 
+A failing invariance or directional test (``type: inv | dir``) is generated from like any other: its
+train-side cases are perturbed copies of train-side cases, and each comes with its original, so the batch
+holds contrast pairs (the original and the perturbed text, with the same labels) of both signs.
+
 Every batch is pending and goes through batch review like any other: the suite cannot put unreviewed
 data into training, and no test-side text is ever used (expansion already refused suites whose sides
 meet).
@@ -28,6 +32,7 @@ their train-side batches alone passed all five (1.000) and failed every negative
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from typing import Any, Iterable, Sequence
@@ -77,7 +82,7 @@ class SuiteProvider:
             raise WorkbenchError("suite provider", expected="train-side cases only", got="test-side cases among them")
         by_seed: dict[str, list[SuiteCase]] = {}
         for c in train:
-            by_seed.setdefault(suite_seed_id(c.functionality), []).append(c)
+            by_seed.setdefault(suite_seed_id(c.functionality), []).extend(_with_original(c))
         self.by_seed = {sid: _round_robin(pool) for sid, pool in by_seed.items()}
         self.n_ops = n_ops
         self.round = int(round)
@@ -133,6 +138,16 @@ class SuiteProvider:
             yield item
 
 
+def _with_original(case: SuiteCase) -> list[SuiteCase]:
+    """A minimum-functionality case alone; an invariance or directional case as a contrast pair: the perturbed
+    text and its original, both with the case's labels (an invariance case's are its original's, hateful or
+    benign: both signs; a directional train-side case's original already expects the direction)."""
+    if case.type == "mft" or not case.original:
+        return [case]
+    original = dataclasses.replace(case, id=f"{case.id}:original", text=case.original, perturbation=None)
+    return [case, original]
+
+
 def _seed_for(project: Project, functionality: str, cases: list[SuiteCase], description: str, actor: str) -> str:
     """The approved seed of a failing functionality (added when missing; kept as it is when stored)."""
     sid = suite_seed_id(functionality)
@@ -141,6 +156,8 @@ def _seed_for(project: Project, functionality: str, cases: list[SuiteCase], desc
         return sid
     expect = cases[0].expect
     positive = [lab for lab, v in expect.items() if v == 1]
+    if cases[0].type != "mft":  # a perturbation test: its cases carry both signs; it targets its labels
+        positive = sorted({lab for c in cases for lab in c.expect})
     kind, targets = ("positive", positive) if positive else ("hard_negative", [lab for lab in expect])
     project.seeds.add(
         sid,
@@ -285,8 +302,9 @@ def _contrasts(fixing: list[str], failing: list[str], functionalities: dict) -> 
     """Functionalities not failing (nor known gaps) that expect the opposite of one being fixed on one of
     its labels."""
     out = []
+    fixing = [bad for bad in fixing if bad in functionalities and functionalities[bad].type == "mft"]
     for name, f in functionalities.items():
-        if name in failing or f.known_gap:
+        if name in failing or f.known_gap or f.type != "mft":  # a perturbation test's pairs are both signs already
             continue
         if any(
             lab in functionalities[bad].expect and functionalities[bad].expect[lab] != v

@@ -148,11 +148,14 @@ def suite_record(case, description: str = "", vector: Sequence[float] | None = N
     import argilla as rg
 
     said = {1: "applies", 0: "must not apply"}
-    fields = {
-        "text": case.text,
-        "expected": f"{case.functionality}: {description}\n"
-        + "; ".join(f"{lab} {said[v]}" for lab, v in sorted(case.expect.items())),
-    }
+    expected = "; ".join(f"{lab} {said[v]}" for lab, v in sorted(case.expect.items()))
+    kind = getattr(case, "type", "mft")
+    if kind == "inv":  # an invariance case: the perturbed text means what its original means
+        expected = f"as in the original ({expected}): {case.original!r}"
+    elif kind == "dir":
+        way = {1: "at least as much as", 0: "no more than"}
+        expected = "; ".join(f"{lab} applies {way[v]} in {case.original!r}" for lab, v in sorted(case.expect.items()))
+    fields = {"text": case.text, "expected": f"{case.functionality}: {description}\n{expected}"}
     metadata = _metadata({"record_id": case.id, "split": "suite", "source": case.suite, "context": "GENERAL"})
     metadata["functionality"] = case.functionality
     metadata["content_hash"] = content_hash(fields, metadata)
