@@ -4,7 +4,8 @@
 recipe         model                                                                        family
 =============  ==========================================================================  ===========
 ``heads``      frozen all-MiniLM-L6-v2 embeddings (cached) + linear or MLP heads            ``heads``
-``ensemble``   fine-tuned MiniLM member(s) averaged with a TF-IDF model                     ``ensemble``
+``ensemble``   fine-tuned MiniLM member(s), a TF-IDF and a character n-gram model, averaged  ``ensemble``
+               with weights tuned on calib
 ``tfidf``      the lexical baseline alone                                                   ``tfidf``
 =============  ==========================================================================  ===========
 
@@ -33,7 +34,7 @@ from .families._finetune import FineTuneArgs, FineTunedClassifier
 from .families._heads import HeadsClassifier
 from .families._losses import LossConfig
 from .families._spelling import SpellingNormaliser
-from .families._tfidf import TfidfClassifier
+from .families._tfidf import CharNgramClassifier, TfidfClassifier
 
 __all__ = [
     "RECIPES",
@@ -50,7 +51,7 @@ __all__ = [
 class Recipe:
     """One ``--recipe``: ``build(spec, labels, hierarchy, cache_dir)`` makes the unfitted classifier;
     ``fit_options(spec, rows)`` the extra keyword arguments of its ``fit``; ``after_fit(clf, spec,
-    valid)`` runs once it is fitted; ``has_encoder`` says whether it can be exported to ONNX."""
+    valid, calib)`` runs once it is fitted (``(texts, targets)`` of those splits, ``None`` when empty); ``has_encoder`` says whether it can be exported to ONNX."""
 
     name: str
     family: str
@@ -84,6 +85,10 @@ def resolve_recipe(name: str) -> str:
 class TrainSpec:
     """What to train (validated on creation).
 
+    ``ensemble_weights``: the members' weights (fine-tune members, then TF-IDF, then character n-grams), or
+    ``"calib"`` (the default: tuned on the calib split, the one thresholds are tuned on, and recorded in the
+    card's classifier) or ``"valid"``. ``char_member``: the ensemble's character n-gram member (on by default).
+
     Parameters
     ----------
     recipe : {"heads", "ensemble", "tfidf"}
@@ -116,7 +121,8 @@ class TrainSpec:
     onnx: tuple[str, ...] = ()
     loss: LossConfig = field(default_factory=LossConfig)
     finetune: FineTuneArgs = field(default_factory=FineTuneArgs)
-    ensemble_weights: tuple[float, ...] | str = (0.7, 0.3)  # or "valid": fitted on the valid split
+    ensemble_weights: tuple[float, ...] | str = "calib"  # or "valid", or fixed weights
+    char_member: bool = True
     finetune_members: tuple[FineTuneArgs, ...] = ()
     hidden: int = 0
     seed: int = 0
@@ -196,13 +202,18 @@ def _build_ensemble(spec, labels, hierarchy, cache_dir):
         for a in (spec.finetune_members or (spec.finetune,))
     ]
     members = [*fts, _build_tfidf(spec, labels, hierarchy, cache_dir)]
-    weights = None if spec.ensemble_weights == "valid" else list(spec.ensemble_weights)
+    if spec.char_member:
+        members.append(
+            CharNgramClassifier(labels, seed=spec.seed, class_weight=_class_weight(spec), spelling=spec.spelling)
+        )
+    weights = None if isinstance(spec.ensemble_weights, str) else list(spec.ensemble_weights)
     if weights is not None and len(weights) != len(members):
         raise WorkbenchError(
             "ensemble_weights",
-            expected=f"{len(members)} weights (fine-tune members, then TF-IDF)",
+            expected=f"{len(members)} weights (fine-tune members, then TF-IDF"
+            + (", then character n-grams)" if spec.char_member else ")"),
             got=str(weights),
-            fix="or pass ensemble_weights='valid' to fit them on valid",
+            fix="or pass ensemble_weights='calib' (or 'valid') to tune them there",
         )
     return EnsembleClassifier(members, weights=weights)
 
@@ -211,12 +222,20 @@ def _ensemble_fit_options(spec, rows) -> dict:
     return {"phases": curriculum_phases(rows)} if spec.finetune.curriculum else {}
 
 
-def _ensemble_after_fit(clf, spec, valid) -> None:
-    if spec.ensemble_weights != "valid":
+def _ensemble_after_fit(clf, spec, valid, calib=None) -> None:
+    """Weights tuned on the split ``ensemble_weights`` names (``calib`` by default; ``valid``); fixed weights
+    stay. Without records there, the weights stay equal (a warning in the card says so)."""
+    if not isinstance(spec.ensemble_weights, str):
         return
-    if valid is None:
-        raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
-    clf.fit_weights(*valid)
+    split = {"valid": valid, "calib": calib}.get(spec.ensemble_weights)
+    if spec.ensemble_weights not in ("valid", "calib"):
+        raise WorkbenchError(
+            "ensemble_weights", expected="'calib', 'valid' or one weight per member", got=repr(spec.ensemble_weights)
+        )
+    if split is None or not len(split[0]):
+        clf.history_.append({"fit_weights": clf.weights, "note": f"no {spec.ensemble_weights} records: equal weights"})
+        return
+    clf.fit_weights(*split, split=spec.ensemble_weights)
 
 
 _ALL_BUT_CURRICULUM = frozenset(f.name for f in dataclasses.fields(TrainingConfig)) - {"curriculum"}

@@ -114,12 +114,14 @@ def _training_rows(
     return rows, report
 
 
-def _fit(clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show_progress: bool, monitor=None) -> None:
+def _fit(
+    clf, spec: TrainSpec, rows: pd.DataFrame, y: np.ndarray, valid, *, show_progress: bool, monitor=None, calib=None
+) -> None:
     recipe = RECIPES[spec.recipe]
     fit_kw: dict[str, Any] = {"show_progress": show_progress, "monitor": monitor, **recipe.fit_options(spec, rows)}
     clf.fit(rows["text"].tolist(), y, valid=valid, **fit_kw)
     if recipe.after_fit is not None:
-        recipe.after_fit(clf, spec, valid)
+        recipe.after_fit(clf, spec, valid, calib)
 
 
 TRAIN_STEPS = ("snapshot", "mix", "train", "thresholds", "holdout + gates", "export")
@@ -311,7 +313,8 @@ def fit_run(run: TrainingRun, *, show_progress: bool = False, on_epoch: Callable
     clf = build_classifier(run.spec, run.names, run.hierarchy, cache_dir=run.project.layout.cache)
     valid = run.valid if len(run.valid[0]) else None
     monitor = EpochLog(valid, run.names, run.hierarchy, on_epoch=on_epoch)
-    _fit(clf, run.spec, run.rows, run.train_y, valid, show_progress=show_progress, monitor=monitor)
+    calib = (run.calib[1], run.calib[2]) if len(run.calib[1]) else None  # ensemble weights are tuned there
+    _fit(clf, run.spec, run.rows, run.train_y, valid, show_progress=show_progress, monitor=monitor, calib=calib)
     for w in monitor.history[-1]["warnings"] if monitor.history else []:  # the guide's signs at the last epoch
         log.warning(w)
         run.warnings.append(w)

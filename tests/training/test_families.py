@@ -10,7 +10,9 @@ from curation import WorkbenchError
 from training import RECIPES, TrainSpec, resolve_recipe
 from training.families import (
     FAMILIES,
+    CharNgramClassifier,
     Classifier,
+    EnsembleClassifier,
     FineTuneArgs,
     FineTunedClassifier,
     HeadsClassifier,
@@ -21,7 +23,7 @@ from training.families import (
 )
 
 
-@pytest.mark.parametrize("family", ["heads", "finetune", "tfidf"])
+@pytest.mark.parametrize("family", ["heads", "finetune", "tfidf", "chars"])
 def test_params_are_the_constructor_signature(family):
     cls = FAMILIES[family]
     assert issubclass(cls, Classifier)
@@ -218,6 +220,45 @@ def test_the_spelling_normaliser_is_the_models_first_step_in_training_and_scorin
 def test_new_models_read_through_the_normaliser_by_default_and_every_member_alike():
     assert TrainSpec().spelling == SpellingNormaliser()
     ensemble = RECIPES["ensemble"].build(TrainSpec(recipe="ensemble"), ["a"], [], None)
-    assert [m.spelling for m in ensemble.members] == [SpellingNormaliser()] * 2
+    assert [m.spelling for m in ensemble.members] == [SpellingNormaliser()] * 3
     off = RECIPES["heads"].build(TrainSpec(spelling=None), ["a"], [], None)
     assert off.spelling is None
+
+
+def test_the_character_member_reads_a_word_by_its_pieces_and_saves_and_loads(tmp_path):
+    """Character n-grams alone: a word never seen whole (re-spelt) still scores by the pieces it shares with the
+    word, where the word model has nothing to go on; saved and loaded alone and inside an ensemble whose
+    weights are tuned on held-out data and kept in its config."""
+    texts = ["you are a worthless idiot", "what a pathetic loser", "see you at lunch", "thanks for the notes"] * 4
+    y = np.array([[1.0], [1.0], [0.0], [0.0]] * 4)
+    chars = CharNgramClassifier(["insult"]).fit(texts, y)
+    assert chars.get_config()["family"] == "chars"
+    assert "word" not in str(chars.vectorizer_.get_params().get("analyzer", ""))  # char_wb only
+    respelt = ["you are a worthlesss idiott", "see yoou at lunnch"]
+    p = chars.predict_proba(respelt)[:, 0]
+    assert p[0] > 0.5 > p[1]
+    chars.save(tmp_path / "c")
+    back = load_classifier(tmp_path / "c")
+    assert isinstance(back, CharNgramClassifier)
+    np.testing.assert_allclose(back.predict_proba(respelt), chars.predict_proba(respelt))
+    ens = EnsembleClassifier([TfidfClassifier(["insult"]), CharNgramClassifier(["insult"])]).fit(texts, y)
+    weights = ens.fit_weights(texts[:8], y[:8], split="calib")
+    assert abs(sum(weights) - 1) < 1e-9 and ens.get_config()["weight_tuning"]["split"] == "calib"
+    ens.save(tmp_path / "e")
+    again = load_classifier(tmp_path / "e")
+    assert [m.family for m in again.members] == ["tfidf", "chars"] and again.weights == weights
+    assert again.get_config() == ens.get_config()
+    np.testing.assert_allclose(again.predict_proba(respelt), ens.predict_proba(respelt), atol=1e-6)
+
+
+def test_the_default_ensemble_has_the_character_member_and_tunes_its_weights_on_calib():
+    spec = TrainSpec(recipe="ensemble")
+    assert spec.ensemble_weights == "calib" and spec.char_member
+    ens = RECIPES["ensemble"].build(spec, ["a"], [], None)
+    assert [m.family for m in ens.members] == ["finetune", "tfidf", "chars"]
+    fixed = RECIPES["ensemble"].build(
+        TrainSpec(recipe="ensemble", ensemble_weights=(0.7, 0.3), char_member=False), ["a"], [], None
+    )
+    assert [m.family for m in fixed.members] == ["finetune", "tfidf"] and fixed.weights == [0.7, 0.3]
+    with pytest.raises(WorkbenchError, match="3 weights \\(fine-tune members, then TF-IDF, then character n-grams\\)"):
+        RECIPES["ensemble"].build(TrainSpec(recipe="ensemble", ensemble_weights=(0.7, 0.3)), ["a"], [], None)

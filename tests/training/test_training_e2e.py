@@ -213,7 +213,11 @@ def test_finetune_family_end_to_end(slice_project, tmp_path):
     )
     m = train_model(slice_project, tmp_path / "ft", spec)
     assert m.card.classifier["family"] == "ensemble"
-    assert m.card.classifier["members"] == ["finetune", "tfidf"]
+    # the default ensemble: the character member beside TF-IDF, the weights tuned on calib and in the card
+    assert m.card.classifier["members"] == ["finetune", "tfidf", "chars"]
+    assert m.card.classifier["weight_tuning"]["split"] == "calib"
+    assert abs(sum(m.card.classifier["weights"]) - 1) < 1e-6
+    assert m.classifier().members[2].family == "chars" and m.classifier().weights == m.card.classifier["weights"]
     assert set(m.card.variants) == {"torch", "fp32", "fp16", "int8"}
     assert m.card.variants["fp32"].max_abs_diff_vs_torch < 1e-4
     ft = m.classifier().members[0]

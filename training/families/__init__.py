@@ -1,12 +1,12 @@
 """Model families: the family contract and registry (fit / predict_proba / save / load / params), one module
-per family (heads over a frozen encoder, fine-tuned transformer, TF-IDF, ensemble), the encoders and their
+per family (heads over a frozen encoder, fine-tuned transformer, TF-IDF, character n-grams, ensemble), the encoders and their
 embedding cache, the masked multi-label losses, per-epoch monitoring, and the spelling normaliser (how people
 spell around filters, read back as words).
 
 Part of ``training`` (imports ``foundation``, ``curation`` and the rest of ``training``; never ``workbench``).
 """
 
-from ._builtin import EnsembleClassifier, FineTunedClassifier, HeadsClassifier, TfidfClassifier
+from ._builtin import CharNgramClassifier, EnsembleClassifier, FineTunedClassifier, HeadsClassifier, TfidfClassifier
 from ._contract import FAMILIES, Classifier, load_classifier, neural_members
 from ._embeddings import (
     DEFAULT_ENCODER,
@@ -35,6 +35,7 @@ __all__ = [
     "FineTunedClassifier",
     "HeadsClassifier",
     "TfidfClassifier",
+    "CharNgramClassifier",
     "FineTuneArgs",
     "DEFAULT_ENCODER",
     "ENCODERS",

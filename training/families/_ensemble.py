@@ -1,7 +1,7 @@
 """Family ``ensemble``: a weighted mean of members' probabilities (members share the label order).
 
-The ``ensemble`` recipe averages fine-tuned encoders with a TF-IDF model; weights are fixed or
-fitted on the valid split (:meth:`EnsembleClassifier.fit_weights`).
+The ``ensemble`` recipe averages fine-tuned encoders with a TF-IDF and a character n-gram model; weights are
+tuned on the calib split by default (:meth:`EnsembleClassifier.fit_weights`), or fixed.
 """
 
 from __future__ import annotations
@@ -43,11 +43,13 @@ class EnsembleClassifier(Classifier):
 
     def get_config(self) -> dict:
         """Weights and member families; each member keeps its own ``config.json`` beside it."""
+        tuned = [h for h in self.history_ if "fit_weights" in h]
         return {
             "family": self.family,
             "labels": self.labels,
             "weights": self.weights,
             "members": [m.family for m in self.members],
+            **({"weight_tuning": tuned[-1]} if tuned else {}),  # where the weights were tuned, and the loss there
         }
 
     def fit(self, texts, targets, *, valid=None, **kw) -> EnsembleClassifier:
@@ -59,8 +61,10 @@ class EnsembleClassifier(Classifier):
         self.labels_ = list(self.labels)
         return self
 
-    def fit_weights(self, texts: Sequence[str], targets: np.ndarray, *, step: float = 0.1) -> list[float]:
-        """Choose weights on held-out data (the valid split): the point of a grid over the simplex
+    def fit_weights(
+        self, texts: Sequence[str], targets: np.ndarray, *, step: float = 0.1, split: str = "calib"
+    ) -> list[float]:
+        """Choose weights on held-out data (``split``: calib by default): the point of a grid over the simplex
         (``step``) with the lowest masked log loss of the weighted mean. Returns the weights."""
         import itertools
 
@@ -80,7 +84,7 @@ class EnsembleClassifier(Classifier):
             if loss < best - 1e-12:
                 best, best_w = loss, w.tolist()
         self.weights = [round(x, 6) for x in best_w]
-        self.history_.append({"fit_weights": self.weights, "valid_log_loss": float(best)})
+        self.history_.append({"fit_weights": self.weights, "split": split, "log_loss": round(float(best), 6)})
         return self.weights
 
     @property
@@ -106,4 +110,5 @@ class EnsembleClassifier(Classifier):
         members = [load_classifier(path / f"member{i}-{fam}", **kw) for i, fam in enumerate(cfg["members"])]
         e = cls(members, weights=cfg["weights"])
         e.labels_ = list(e.labels)
+        e.history_ = [cfg["weight_tuning"]] if cfg.get("weight_tuning") else []
         return e
