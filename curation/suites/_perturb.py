@@ -16,7 +16,7 @@ In a suite file::
       type: inv
       perturbation: typos           # typos | leetspeak | spacing, or {swap: FILLER} | {append: FILLER}
       expect: {hate: 1}             # the labels whose decision must not change (inv) or the direction (dir)
-      on: all                       # the originals: all | hateful | benign (by what they expect)
+      originals: all                # which originals: all | hateful | benign (by what they expect)
       from: [explicit_derogation]   # the minimum-functionality tests whose cases are perturbed (default: all)
       max_fail: 0.05                # the highest failure rate (default: the tier's, PERTURBATION_MAX_FAIL)
 

@@ -85,7 +85,7 @@ SIDES = ("test", "train", "both")
 REVIEW_ANSWERS = ("yes", "no", "unsure")
 _SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FUNC_KEYS = {"name", "description", "expect", "tier", "min_pass", "known_gap", "max_cases", "templates", "cases"}
-_PERTURBED_KEYS = {"type", "perturbation", "on", "from", "max_fail"}
+_PERTURBED_KEYS = {"type", "perturbation", "originals", "from", "max_fail"}
 _ON = ("all", "hateful", "benign")
 _SUITE_KEYS = {"suite", "description", "licence", "license", "fillers", "functionalities"}
 
@@ -127,7 +127,7 @@ class Functionality:
     cases: tuple[dict[str, Any], ...]
     type: str = "mft"  # mft | inv | dir
     perturbation: dict[str, str] | None = None  # inv / dir: {"kind": ..., "filler": ...}
-    on: str = "all"  # inv / dir: the originals: all | hateful | benign
+    on: str = "all"  # inv / dir: the originals (suite key ``originals``): all | hateful | benign
     sources: tuple[str, ...] = ()  # inv / dir: the mft functionalities perturbed (empty: all of the suite's)
 
 
@@ -242,6 +242,8 @@ def _functionality(fr, fw: str, where: str, taxonomy: Taxonomy, labels, fillers,
     kind = fr.get("type", "mft")
     if kind not in TEST_TYPES:
         raise _err(f"{fw}: type", f"one of {list(TEST_TYPES)}", kind, "mft: a label; inv: no change; dir: one way")
+    if True in fr:  # YAML 1.1 reads a bare `on:` key as true
+        raise _err(fw, "the key 'originals' (all | hateful | benign)", "'on', which YAML reads as true", "rename it")
     allowed = _FUNC_KEYS | _PERTURBED_KEYS if kind != "mft" else _FUNC_KEYS | {"type"}
     unknown = sorted(set(fr) - allowed)
     if unknown:
@@ -280,8 +282,8 @@ def _perturbed_functionality(fr, fw: str, expect: dict[str, int], tier: str, fil
     """An invariance or directional test (``curation.suites._perturb``): a perturbation of other tests' cases."""
     if fr.get("templates") or fr.get("cases"):
         raise _err(fw, "no templates or cases (its cases are perturbed copies of others')", "some", "drop them")
-    if fr.get("on", "all") not in _ON:
-        raise _err(f"{fw}: on", f"one of {list(_ON)}", fr.get("on"))
+    if fr.get("originals", "all") not in _ON:
+        raise _err(f"{fw}: originals", f"one of {list(_ON)}", fr.get("originals"))
     sources = fr.get("from") or []
     if isinstance(sources, str):
         sources = [sources]
@@ -300,7 +302,7 @@ def _perturbed_functionality(fr, fw: str, expect: dict[str, int], tier: str, fil
         cases=(),
         type=fr["type"],
         perturbation=perturbation_spec(fr.get("perturbation"), fw, fillers),
-        on=fr.get("on", "all"),
+        on=fr.get("originals", "all"),
         sources=tuple(str(x) for x in sources),
     )
 
@@ -405,7 +407,7 @@ def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:
 
 def _perturbed_cases(suite: Suite, f: Functionality, mft: list[SuiteCase], seed: int) -> list[SuiteCase]:
     """An invariance or directional test's cases on each side: that side's cases of its ``from`` tests (those
-    ``on`` selects, at most ``max_cases`` in a seeded sample), perturbed with that side's filler values. An
+    ``originals`` selects, at most ``max_cases`` in a seeded sample), perturbed with that side's filler values. An
     invariance case expects what its original expects on the test's labels; a directional train-side case
     only comes from an original that already expects the direction (adding a threat to hate is hate: a
     label the loop may train on)."""

@@ -51,7 +51,7 @@ SUITE = {
             "type": "dir",
             "perturbation": {"append": "marker"},
             "expect": {"hate": 0},
-            "on": "benign",
+            "originals": "benign",
             "from": ["plain"],
         },
     ],
@@ -104,7 +104,8 @@ def test_perturbation_tests_expand_from_the_suites_own_cases_on_each_side(tmp_pa
         ({"perturbation": {"swap": "groups"}}, "naming one of the suite's fillers"),
         ({"from": ["inv_calm_clause"]}, "from: expected minimum-functionality tests of this suite"),
         ({"templates": [{"text": "a {w}"}]}, "no templates or cases"),
-        ({"on": "everything"}, "on: expected one of \\['all', 'hateful', 'benign'\\]"),
+        ({"originals": "everything"}, "originals: expected one of \\['all', 'hateful', 'benign'\\]"),
+        ({True: "benign"}, "expected the key 'originals'"),
         ({"max_fail": 2}, "max_fail: expected a share in \\[0, 1\\]"),
     ],
 )

@@ -285,7 +285,7 @@ def run_perturbations(
     """The invariance and directional tests ``tests`` (functionalities of type inv / dir) on real posts
     ``texts``, which need no label: each test perturbs at most ``max_posts`` of the posts it applies to
     (:func:`curation.suites.perturb_posts`) and is scored and gated as on a suite (its pass rate is one minus
-    its failure rate). A test ``on`` hateful or benign posts picks them by ``known`` (labels, shape (n,
+    its failure rate). A test of hateful or benign originals (``originals``) picks them by ``known`` (labels, shape (n,
     labels), NaN unknown: a labelled holdout) or, without labels (a pool of production posts), by the model's
     own decisions at ``thresholds``. ``None`` when no test applies to any post."""
     names, texts = list(label_names), list(texts)
