@@ -64,19 +64,21 @@ def write_private(path: Path, data: dict) -> None:
 
 
 def make_private(folder: Path) -> list[str]:
-    """Every folder under ``folder`` (itself included) 0700 and every file 0600 at most: what is readable or
-    writable by others is repaired. Returns the paths it repaired (links are left alone)."""
+    """Nothing under ``folder`` (itself included) readable, writable or searchable by group or others: what is
+    is repaired, the owner's own bits kept (an executable stays executable: a file hard-linked from elsewhere,
+    as package managers link their caches, shares its mode with every other link). Returns the paths it
+    repaired (links are left alone)."""
     repaired = []
     folder.mkdir(parents=True, exist_ok=True)
     for root, dirs, files in os.walk(folder):
-        for path, private in [(Path(root), 0o700)] + [(Path(root) / f, 0o600) for f in files]:
+        for path in [Path(root)] + [Path(root) / f for f in files]:
             try:
                 st = path.lstat()
             except FileNotFoundError:  # a temporary file gone meanwhile
                 continue
             if stat.S_ISLNK(st.st_mode) or not stat.S_IMODE(st.st_mode) & 0o077:
                 continue
-            os.chmod(path, stat.S_IMODE(st.st_mode) & private)
+            os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
             repaired.append(str(path))
         dirs[:] = [d for d in dirs if not (Path(root) / d).is_symlink()]
     return repaired
