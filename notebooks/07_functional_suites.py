@@ -86,8 +86,20 @@ turns_figure(history.results())
 # %%
 history.table()
 
+# %% [markdown]
+# Left, the minimum-functionality tests' pass rates; right, the failure rates of the invariance tests (a typo, leetspeak, spacing, another group named in a benign statement, a harmless clause added must not change the decision) and of the directional one (a threat added must not lower `hate`), each with its limit.
+
 # %%
 suite_figure({"M0": r0, f"M{len(history.turns)}": history.turns[-1].result})
+
+# %% [markdown]
+# The invariance tests need no label, so they also run on real posts: here the model's holdout split (`workbench suite run MODEL --on holdout`; `--on pool` takes the production posts).
+
+# %%
+from training.evaluation import perturbations_on
+
+on_holdout = perturbations_on(history.best_model, "holdout")
+(1 - on_holdout.functionalities["pass_rate"]).rename("failure rate on holdout posts").round(3)
 
 # %% [markdown]
 # Unintended bias: the share of the suite's **benign** cases the model fires on, per group named (a group well above the others is one the model treats as a label by itself).

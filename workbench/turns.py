@@ -55,8 +55,11 @@ def improved_functionalities(before, after, *, min_gain: float = 0.01) -> list[s
 
 
 def overall_pass_rate(result) -> float:
-    """The share of a suite result's test-side cases the model passed (0.0 for a suite with no cases)."""
+    """The share of a suite result's test-side minimum-functionality cases the model passed (0.0 for a suite
+    with none; invariance and directional tests are rates of their own, in :meth:`TurnHistory.table`)."""
     cases = result.cases
+    if "type" in cases:
+        cases = cases[cases["type"] == "mft"]
     return float(cases["passed"].mean()) if len(cases) else 0.0
 
 
@@ -112,11 +115,13 @@ class TurnHistory:
 
     def table(self) -> pd.DataFrame:
         """Pass rate per functionality (rows) per model (columns ``M0``, ``M1``, ...), with each
-        functionality's ``min_pass`` and ``known_gap``."""
+        functionality's ``min_pass``, ``known_gap`` and ``type`` (an invariance or directional test's pass rate
+        is one minus its failure rate)."""
         start = self.start.functionalities
         out = pd.DataFrame({name: r.functionalities["pass_rate"] for name, r in self.results().items()})
         out["min_pass"] = start["min_pass"]
         out["known_gap"] = start["known_gap"]
+        out["type"] = start["type"] if "type" in start else "mft"
         out.index.name = "functionality"
         return out
 

@@ -148,6 +148,16 @@ def test_they_gate_run_on_posts_and_feed_generation_with_pairs_of_both_signs(tmp
     out = capsys.readouterr().out
     assert "FAIL functionality inv_token_swap (T2): unchanged decisions (" in out and " -> " in out
     assert "FAIL functionality dir_marker_keeps_low (T2): scores moved the right way (0/" in out
+    # the notebook's figure: pass rates of the minimum-functionality tests beside the others' failure rates
+    from training.evaluation import suite_result
+    from workbench.panels import suite_figure, turns_figure
+
+    fig = suite_figure({"M": suite_result(m)})
+    left = [t for t in fig.data if t.type == "bar" and t.xaxis == "x"]
+    right = {x: y for t in fig.data if t.type == "bar" and t.xaxis == "x2" for x, y in zip(t.x, t.y)}
+    assert sorted(left[0].x) == ["plain", "says_zorg"]
+    assert right["dir_marker_keeps_low"] == 1.0 and right["inv_calm_clause"] == 0.0
+    assert {t.name for t in turns_figure({"M": suite_result(m)}).data} == {"plain", "says_zorg"}
 
     # on real posts, which need no label: the holdout split, then production posts
     assert main(["suite", "run", str(m.root), "--on", "holdout", "--json"]) == 1

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from curation import Project
+from curation import Project, WorkbenchError
 from curation.suites import (
     DIR_TOLERANCE,
     SuiteCase,
@@ -39,6 +39,7 @@ __all__ = [
     "SuiteResult",
     "run_suite",
     "run_perturbations",
+    "perturbations_on",
     "gate_cases",
     "write_suite_cases",
     "read_suite_cases",
@@ -322,6 +323,46 @@ def run_perturbations(
     if not cases:
         return None
     return run_suite(cases, predict, label_names=names, thresholds=thresholds)
+
+
+def perturbations_on(model, on: str = "holdout", *, variant: str | None = None, max_posts: int = 500):
+    """The invariance and directional tests of ``model``'s project's suites on real posts (:func:`run_perturbations`):
+    ``on="holdout"``, the model's holdout split (labelled: a test of benign originals takes the posts known
+    benign); ``on="pool"``, the project's production posts (unlabelled: the model's own decisions pick them).
+    ``None`` when there is no post to perturb or no test applies; a project without such tests is an error
+    that says how to write one."""
+    from curation.suites import filler_values, load_suites
+
+    where = model.card.project
+    with Project(where) as project:
+        suites = load_suites(project.root, project.taxonomy)
+        if on == "holdout":
+            _, texts, known = model.split("holdout")
+        elif on == "pool":
+            texts, known = project.production.posts()["text"].tolist(), None
+        else:
+            raise WorkbenchError("posts to perturb", expected="holdout or pool", got=repr(on))
+    tests = [f for s in suites for f in s.functionalities if f.type != "mft"]
+    if not tests:
+        raise WorkbenchError(
+            f"invariance and directional tests on the {on}",
+            expected="tests of type inv or dir in the project's suites",
+            got=f"none in {where}/suites",
+            fix="add one, e.g. {name: inv_typos, type: inv, perturbation: typos, expect: {hate: 1}} "
+            "(docs/how-to/write-a-suite.md)",
+        )
+    if not texts:
+        return None
+    return run_perturbations(
+        tests,
+        texts,
+        model.predictor(variant or "torch"),
+        label_names=model.labels,
+        thresholds=model.thresholds,
+        fillers=filler_values(suites),
+        known=None if known is None else np.asarray(known, dtype=float),
+        max_posts=max_posts,
+    )
 
 
 def _case_check(case: SuiteCase, p: float, before, j: int, thr: float, want: int) -> tuple[bool, float]:

@@ -92,46 +92,13 @@ def run(args) -> int:
 
 
 def _on_posts(model, args):
-    """The invariance and directional tests of the model's project's suites on real posts: the model's holdout
-    split (labelled: ``on: benign`` picks posts known benign) or the project's production posts (unlabelled:
-    the model's own decisions pick them). ``None`` (with why, printed) when there is nothing to run."""
-    import numpy as np
+    """The invariance and directional tests on real posts (``--on holdout|pool``); ``None`` (with why,
+    printed) when there is nothing to run."""
+    from training.evaluation import perturbations_on
 
-    from curation import Project, WorkbenchError
-    from curation.suites import filler_values, load_suites
-    from training.evaluation import run_perturbations
-
-    where = model.card.project
-    with Project(where) as project:
-        suites = load_suites(project.root, project.taxonomy)
-        if args.on == "holdout":
-            _, texts, known = model.split("holdout")
-        else:
-            texts, known = project.production.posts()["text"].tolist(), None
-    tests = [f for s in suites for f in s.functionalities if f.type != "mft"]
-    if not tests:
-        raise WorkbenchError(
-            f"suite run --on {args.on}",
-            expected="invariance or directional tests (type: inv | dir) in the project's suites",
-            got=f"none in {where}/suites",
-            fix="add some (docs: functional suites), e.g. {name: inv_typos, type: inv, perturbation: typos, "
-            "expect: {hate: 1}}",
-        )
-    if not texts:
-        print(f"no posts in the {args.on} of {where}: nothing to perturb")
-        return None
-    result = run_perturbations(
-        tests,
-        texts,
-        model.predictor(args.variant or "torch"),
-        label_names=model.labels,
-        thresholds=model.thresholds,
-        fillers=filler_values(suites),
-        known=None if known is None else np.asarray(known, dtype=float),
-        max_posts=args.max_posts,
-    )
+    result = perturbations_on(model, args.on, variant=args.variant, max_posts=args.max_posts)
     if result is None:
-        print(f"no test applies to the {len(texts)} posts of the {args.on} (no word to perturb, no group named)")
+        print(f"nothing to perturb in the {args.on} of {model.card.project} (no post, or no test applies to any)")
     return result
 
 
