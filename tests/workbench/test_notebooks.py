@@ -126,8 +126,10 @@ def test_functional_suites_notebook(demo, monkeypatch):
     assert made and all(seed.startswith("suite-") and stored > 0 for seed, stored in made)
     assert _has(cells[6], "application/vnd.plotly.v1+json")  # each functionality across the turns
     assert "M0" in _text(cells[7]) and f"M{len(turns)}" in _text(cells[7])
-    assert _has(cells[8], "application/vnd.plotly.v1+json")  # M0 / last bars
-    assert "Muslims" in _text(cells[9]) and "M0" in _text(cells[9])  # per-group false-positive rates
+    assert _has(cells[8], "application/vnd.plotly.v1+json")  # M0 / last bars, pass and failure rates
+    # the invariance tests on the best model's holdout posts: a failure rate per test
+    assert "failure rate on holdout posts" in _text(cells[9]) and "inv_typos" in _text(cells[9])
+    assert "Muslims" in _text(cells[10]) and "M0" in _text(cells[10])  # per-group false-positive rates
     overall = ast.literal_eval(_text(cells[-1]))
     assert len(overall) == len(turns) + 1 and max(overall[1:]) > overall[0]  # the loop fixed some of what it found
     assert overall[int(best[1:])] == max(overall)  # the best model is the one with the highest overall rate
