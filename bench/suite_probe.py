@@ -12,7 +12,8 @@ Per model, on the test-side cases it is gated on (``suite_cases.jsonl``, all of 
    pass at the model's threshold, and each member's mean probability on them (a member that scores every
    case low caps the average: with weights w, the others must make up for it).
 
-The normaliser lives here, not in the models: it is measured, not shipped (docs/measurements/loop.md).
+Models trained now read through the same normaliser themselves (``TrainSpec.spelling``, on by default), so for
+them the two columns agree; for a model trained before, the second column is what the normaliser would add.
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ better where it fails, turn after turn, without making it worse where it was goo
    each sampled record with the labels its template expects, the pull applies the acceptance rule); the
    next model is trained on the new snapshot. The loop stops early when a turn improves no functionality
    by ``--min-gain`` or the model fails none.
-4. Per model (M0, M1, ...): the suite's test-side pass rate per functionality; HateXplain val (3-class
+4. Per model (M0, M1, ...): the suite's test-side pass rate per minimum-functionality test and failure rate
+   per invariance / directional test, and those tests again on the HateXplain val posts (real posts); HateXplain val (3-class
    reading, as ``bench/hatexplain.py``: accuracy, macro-F1, AUROC); ``hate`` on four sources: HateXplain
    val and, for Davidson, ETHOS and OpenAI moderation ``H``, every record the multi-source start neither
    trained nor tuned on (its holdout split, and the negatives rate balancing left out): recall and FPR at
@@ -163,8 +164,14 @@ def _answer(project, annotator, answered: set[str]) -> None:
             break
 
 
-def evaluation(sources: dict) -> Callable:
-    """``evaluate(model)`` for the loop: HateXplain val (3-class) and ``hate`` rates on every source."""
+def evaluation(sources: dict, suites: list | None = None) -> Callable:
+    """``evaluate(model)`` for the loop: HateXplain val (3-class), ``hate`` rates on every source and, with
+    ``suites``, their invariance and directional tests on the HateXplain val posts (real posts, no template:
+    the failure rate per test, at most 500 posts each; the benign originals are the posts labelled normal)."""
+    from curation.suites import filler_values
+    from training.evaluation import run_perturbations
+
+    tests = [f for s in suites or [] for f in s.functionalities if f.type != "mft"]
 
     def evaluate(model) -> dict:
         predict = model.predictor("torch")
@@ -176,13 +183,29 @@ def evaluation(sources: dict) -> Callable:
                 val = pd.read_csv(HX_DATA / "val.csv")
                 out["hx"] = [round(x, 4) for x in scores(val["category"].to_numpy(), three_class(p))]
             out["cross"][name] = {k: round(v, 4) for k, v in hate_rates(y, p[:, j], model.thresholds[j]).items()}
+        if tests:
+            val = pd.read_csv(HX_DATA / "val.csv")
+            category = {"hate": 1, "offensive": 2}
+            known = np.stack([(val["category"] == category[lab]).to_numpy(float) for lab in model.labels], axis=1)
+            result = run_perturbations(
+                tests,
+                val["text"].astype(str).tolist(),
+                predict,
+                label_names=model.labels,
+                thresholds=model.thresholds,
+                fillers=filler_values(suites),
+                known=known,
+            )
+            rates = result.functionalities if result is not None else pd.DataFrame(columns=["pass_rate"])
+            out["perturbed_hx"] = {str(f): round(1 - float(r), 4) for f, r in rates["pass_rate"].items()}
         return out
 
     return evaluate
 
 
 def start_project(start: str, root: Path):
-    """The start's project with the starter ``hate`` suite expanded (a fresh one: refuses an existing folder)."""
+    """The start's project with the starter ``hate`` suite expanded (a fresh one: refuses an existing folder):
+    its minimum-functionality tests and its invariance and directional tests."""
     from curation.suites import expand_project_suites
     from workbench import STARTER_SUITES
 
@@ -199,6 +222,7 @@ def start_project(start: str, root: Path):
 
 def run_start(start: str, args, sources: dict) -> dict:
     """M0 and up to ``--turns`` turns from one start; prints each turn as it ends."""
+    from curation.suites import load_suites
     from training import train_model
     from training.artifacts import load_model
     from training.evaluation import run_suite
@@ -206,6 +230,7 @@ def run_start(start: str, args, sources: dict) -> dict:
 
     out = Path(args.out) / start
     project, test = start_project(start, Path(args.project) / start)
+    suites = load_suites(project.root, project.taxonomy)
     onnx = tuple(v for v in args.onnx.split(",") if v)
     spec = default_spec(threads=args.threads, onnx=onnx, recipe=args.recipe, encoder=args.encoder)
     spec = dataclasses.replace(
@@ -237,7 +262,7 @@ def run_start(start: str, args, sources: dict) -> dict:
         train=lambda k: train_model(project, out / f"m{k}", spec),
         review=lambda p, made: review_batches(p, args.per_batch),
         suite=suite_of,
-        evaluate=evaluation(sources),
+        evaluate=evaluation(sources, suites),
         turns=args.turns,
         min_gain=args.min_gain,
         on_turn=on_turn,
@@ -265,10 +290,20 @@ def print_start(start: str, run: dict) -> dict:
     print(
         f"{'records generated':<30}{'':>8}" + "".join(f"{sum(b.stored for b in t.made['batches']):>8}" for t in h.turns)
     )
-    for name, row in table.iterrows():
+    kinds = table["type"] if "type" in table else pd.Series("mft", index=table.index)
+    print("minimum-functionality tests: pass rate")
+    for name, row in table[kinds == "mft"].iterrows():
         gap = " (known gap)" if row["known_gap"] else ""
         print(f"{str(name) + gap:<30}" + "".join(f"{row[m]:>8.3f}" for m in models) + f"   min {row['min_pass']:.2f}")
-    print(f"{'all test-side cases':<30}" + "".join(f"{x:>8.3f}" for x in h.overall().values()))
+    print(f"{'all test-side MFT cases':<30}" + "".join(f"{x:>8.3f}" for x in h.overall().values()))
+    if (kinds != "mft").any():
+        print("invariance / directional tests on the suite: failure rate")
+        for name, row in table[kinds != "mft"].iterrows():
+            print(f"{name:<30}" + "".join(f"{1 - row[m]:>8.3f}" for m in models) + f"   max {1 - row['min_pass']:.2f}")
+    if "perturbed_hx" in evals[0]:
+        print("invariance / directional tests on HateXplain val posts: failure rate")
+        for name in evals[0]["perturbed_hx"]:
+            print(f"{name:<30}" + "".join(f"{e['perturbed_hx'].get(name, float('nan')):>8.3f}" for e in evals))
     print(f"{'HateXplain val macro-F1':<30}" + "".join(f"{e['hx'][1]:>8.3f}" for e in evals))
     for src in evals[0]["cross"]:
         print(f"{'hate R@FPR<=.1 ' + src:<30}" + "".join(f"{e['cross'][src]['recall_at_fpr']:>8.3f}" for e in evals))
@@ -285,6 +320,9 @@ def print_start(start: str, run: dict) -> dict:
 def targets(start: str, table: pd.DataFrame, models: list[str], evals: list[dict], h, run: dict) -> dict:
     """The issue's targets for one start, printed, and the start's JSON entry."""
     first, last = models[0], models[-1]
+    kinds = table["type"] if "type" in table else pd.Series("mft", index=table.index)
+    perturbed = table[kinds != "mft"]
+    table = table[kinds == "mft"]
     non_gap = table[~table["known_gap"].astype(bool)]
     every = bool((non_gap[last] >= 0.90).all())
     passed_m0 = non_gap[non_gap[first] >= non_gap["min_pass"]]
@@ -295,6 +333,14 @@ def targets(start: str, table: pd.DataFrame, models: list[str], evals: list[dict
     ]
     better = sum(a > b for a, b in r_at)
     slowest = max((t.minutes for t in h.turns), default=0.0)
+    on_hx = evals[-1].get("perturbed_hx", {})
+    inv_hx = {k: v for k, v in on_hx.items() if k in ("inv_typos", "inv_leetspeak")}
+    inv_ok = bool(inv_hx) and max(inv_hx.values()) <= 0.05
+    print(
+        f"targets [{start}]: INV typos and leetspeak failure <= 5 % on HateXplain val posts: "
+        f"{'YES' if inv_ok else 'NO'} ({inv_hx}); on the suite after the last turn: "
+        + ", ".join(f"{f} {1 - v:.3f}" for f, v in perturbed[last].items())
+    )
     print(
         f"targets [{start}]: every non-known-gap functionality >= 0.90: {'YES' if every else 'NO'}; none M0 passed "
         f"below its minimum: {'YES' if kept else 'NO'}; HateXplain macro-F1 >= M0: {'YES' if hx_ok else 'NO'} "
@@ -311,7 +357,15 @@ def targets(start: str, table: pd.DataFrame, models: list[str], evals: list[dict
         "hx": {m: e["hx"] for m, e in zip(models, evals)},
         "cross": {m: e["cross"] for m, e in zip(models, evals)},
         "group_fpr": {m: {str(g): v for g, v in r.by_group()["fpr"].items()} for m, r in h.results().items()},
-        "targets": {"every_0.90": every, "kept": kept, "hx_not_lower": hx_ok, "sources_better": better},
+        "perturbed_suite": {m: {str(f): round(1 - float(v), 4) for f, v in perturbed[m].items()} for m in models},
+        "perturbed_hx": {m: e.get("perturbed_hx", {}) for m, e in zip(models, evals)},
+        "targets": {
+            "every_0.90": every,
+            "kept": kept,
+            "hx_not_lower": hx_ok,
+            "sources_better": better,
+            "inv_hx_0.05": inv_ok,
+        },
     }
 
 

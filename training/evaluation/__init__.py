@@ -34,7 +34,7 @@ from ._metrics import (
 )
 from ._parity import PARITY_RULE, parity_check
 from ._report import GateReport, ProductionSlice, VariantResult, best_variant
-from ._suites import SuiteResult, gate_cases, perturbations_on, run_suite
+from ._suites import SuiteResult, gate_cases, perturbations_on, run_perturbations, run_suite
 from ._thresholds import base_rate_setting, base_rate_weights, binary_rates, group_rates, tune_thresholds
 
 __all__ = [
@@ -77,4 +77,5 @@ __all__ = [
     "gate_cases",
     "run_suite",
     "perturbations_on",
+    "run_perturbations",
 ]
