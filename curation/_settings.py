@@ -233,6 +233,15 @@ class CaseFile(_Model):
 class FunctionalityFile(_Model):
     name: str
     description: str | None = None
+    type: Literal["mft", "inv", "dir"] | None = Field(
+        None, description="mft (default): a label; inv: a perturbation changes no decision; dir: moves it one way"
+    )
+    perturbation: Union[Literal["typos", "leetspeak", "spacing"], dict[Literal["swap", "append"], str]] | None = Field(
+        None, description="inv / dir: typos, leetspeak, spacing, {swap: FILLER} or {append: FILLER}"
+    )
+    originals: Literal["all", "hateful", "benign"] | None = None
+    from_: list[str] | None = Field(None, alias="from", description="inv / dir: the mft functionalities perturbed")
+    max_fail: float | None = Field(None, ge=0.0, le=1.0)
     expect: dict[str, int | None] = Field(description="label -> 1, 0 or null (unknown)")
     tier: Tier | None = None
     min_pass: float | None = Field(None, ge=0.0, le=1.0)

@@ -57,7 +57,15 @@ class WorkbenchSession:
         argilla: ArgillaBackend | None = None,
     ):
         self.project_root = Path(project_root).resolve()
-        self.home = Path(home or workbench_home()).expanduser().absolute()
+        try:
+            self.home = Path(home or workbench_home()).expanduser().absolute()
+        except RuntimeError as e:  # ~name of a user this machine does not have
+            raise WorkbenchError(
+                f"--home {home}",
+                expected="a folder",
+                got=f"a ~user path this machine cannot resolve ({e})",
+                fix="give the folder's full path",
+            ) from e
         self.notebooks = Path(notebooks).resolve() if notebooks else None  # None: a copy of the shipped ones
         self.stack = argilla or argilla_backend(home=self.home / "argilla", port=argilla_port)
         self.jupyter_port = jupyter_port

@@ -24,7 +24,7 @@ from curation import (
 from curation._settings import load_yaml
 from curation._taxonomy import _GATE_KEYS, _LABEL_KEYS
 from curation.suites import load_suite
-from curation.suites._suites import _FUNC_KEYS, _SUITE_KEYS
+from curation.suites._suites import _FUNC_KEYS, _PERTURBED_KEYS, _SUITE_KEYS
 
 from ..conftest import REPO
 
@@ -102,7 +102,7 @@ def test_the_schemas_know_the_keys_the_loaders_accept():
     assert set(defs["GateFile"]["properties"]) == _GATE_KEYS
     suite = schemas["suite.schema.json"]
     assert set(suite["properties"]) == _SUITE_KEYS
-    assert set(suite["$defs"]["FunctionalityFile"]["properties"]) == _FUNC_KEYS
+    assert set(suite["$defs"]["FunctionalityFile"]["properties"]) == _FUNC_KEYS | _PERTURBED_KEYS
     assert set(ProjectSettings.model_fields) >= set(DEFAULT_CONFIG)
 
 

@@ -134,7 +134,7 @@ def test_each_family_trains_with_non_default_settings_read_back_from_the_card(tm
         assert card.loss["class_weights"] == {} and len(card.history) == 1
     else:
         member = card.classifier["members"]
-        assert member == ["finetune", "tfidf"] and card.loss["kind"] == "focal"
+        assert member == ["finetune", "tfidf", "chars"] and card.loss["kind"] == "focal"
         assert max(card.loss["class_weights"].values()) <= 6.0
         clf = m.classifier().members[0]
         assert (clf.args.epochs, clf.args.lr, clf.args.max_length) == (0.5, 6e-5, 32)

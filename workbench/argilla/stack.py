@@ -93,7 +93,13 @@ class StackSettings:
         return cls(**given)
 
     def __post_init__(self) -> None:
-        self.home = Path(self.home).expanduser().absolute()
+        try:
+            self.home = Path(self.home).expanduser().absolute()
+        except RuntimeError as e:  # ~name of a user this machine does not have
+            raise StackError(
+                f"--home {self.home}: expected a folder, got a ~user path this machine cannot resolve ({e}); "
+                "give the folder's full path"
+            ) from e
         for name in ("servers", "workers"):
             value = getattr(self, name)
             if not isinstance(value, int) or not 1 <= value <= 64:
