@@ -9,7 +9,7 @@ model does. Per setting:
 
 - HateXplain val macro-F1 (3-class reading, as ``bench/hatexplain.py``);
 - the suite's test-side minimum-functionality tests: ``spelling_variants`` and all cases;
-- the failure rate of the suite's invariance tests (typos, leetspeak, spacing) on the suite's cases and on the
+- the failure rate of the suite's invariance tests (typos, leetspeak, spacing, homoglyphs) on the suite's cases and on the
   HateXplain val posts (real posts: at most 500 per test).
 
 Default recipe ``heads`` (frozen MiniLM + linear heads; the embeddings are cached, so a setting costs the
@@ -32,7 +32,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 STEPS = ("zero_width", "nfkc", "homoglyphs", "spaced_letters", "leetspeak", "accents", "letter_runs")
-INVARIANCE = ("inv_typos", "inv_leetspeak", "inv_spacing")
+INVARIANCE = ("inv_typos", "inv_leetspeak", "inv_spacing", "inv_homoglyphs")
 
 
 def settings() -> dict:

@@ -236,9 +236,9 @@ class FunctionalityFile(_Model):
     type: Literal["mft", "inv", "dir"] | None = Field(
         None, description="mft (default): a label; inv: a perturbation changes no decision; dir: moves it one way"
     )
-    perturbation: Union[Literal["typos", "leetspeak", "spacing"], dict[Literal["swap", "append"], str]] | None = Field(
-        None, description="inv / dir: typos, leetspeak, spacing, {swap: FILLER} or {append: FILLER}"
-    )
+    perturbation: (
+        Union[Literal["typos", "leetspeak", "spacing", "homoglyphs"], dict[Literal["swap", "append"], str]] | None
+    ) = Field(None, description="inv / dir: typos, leetspeak, spacing, homoglyphs, {swap: FILLER} or {append: FILLER}")
     originals: Literal["all", "hateful", "benign"] | None = None
     from_: list[str] | None = Field(None, alias="from", description="inv / dir: the mft functionalities perturbed")
     max_fail: float | None = Field(None, ge=0.0, le=1.0)

@@ -14,7 +14,7 @@ In a suite file::
 
     - name: inv_typos
       type: inv
-      perturbation: typos           # typos | leetspeak | spacing, or {swap: FILLER} | {append: FILLER}
+      perturbation: typos           # typos | leetspeak | spacing | homoglyphs, {swap: FILLER} | {append: FILLER}
       expect: {hate: 1}             # the labels whose decision must not change (inv) or the direction (dir)
       originals: all                # which originals: all | hateful | benign (by what they expect)
       from: [explicit_derogation]   # the minimum-functionality tests whose cases are perturbed (default: all)
@@ -100,6 +100,19 @@ def spacing(text: str, rng: random.Random, values: Sequence[str] = ()) -> str | 
     return _replace(text, m, " ".join(m.group(0)))
 
 
+_LOOKALIKE = {"a": "\u0430", "e": "\u0435", "o": "\u043e", "p": "\u0440", "c": "\u0441", "x": "\u0445", "i": "\u0456"}
+
+
+def homoglyphs(text: str, rng: random.Random, values: Sequence[str] = ()) -> str | None:
+    """The letters of one word (four letters or more) that have a Cyrillic look-alike written with it (``hаte``
+    with a Cyrillic ``а``: the same on screen, another word to a tokenizer)."""
+    words = [m for m in _long_words(text) if any(c in _LOOKALIKE for c in m.group(0))]
+    if not words:
+        return None
+    m = rng.choice(words)
+    return _replace(text, m, "".join(_LOOKALIKE.get(c, c) for c in m.group(0)))
+
+
 def swap(text: str, rng: random.Random, values: Sequence[str]) -> str | None:
     """One of ``values`` the text names (a whole word or phrase, any case) replaced by another of them."""
     found = [(m, v) for v in values for m in re.finditer(rf"(?<!\w){re.escape(v)}(?!\w)", text, flags=re.IGNORECASE)]
@@ -123,6 +136,7 @@ PERTURBATIONS: dict[str, Callable[..., str | None]] = {
     "typos": typos,
     "leetspeak": leetspeak,
     "spacing": spacing,
+    "homoglyphs": homoglyphs,
     "swap": swap,
     "append": append,
 }

@@ -100,7 +100,10 @@ def test_perturbation_tests_expand_from_the_suites_own_cases_on_each_side(tmp_pa
     "change, message",
     [
         ({"type": "sideways"}, "type: expected one of \\['mft', 'inv', 'dir'\\]"),
-        ({"perturbation": "shouting"}, "perturbation: expected one of \\['typos', 'leetspeak', 'spacing'\\]"),
+        (
+            {"perturbation": "shouting"},
+            "perturbation: expected one of \\['typos', 'leetspeak', 'spacing', 'homoglyphs'\\]",
+        ),
         ({"perturbation": {"swap": "groups"}}, "naming one of the suite's fillers"),
         ({"from": ["inv_calm_clause"]}, "from: expected minimum-functionality tests of this suite"),
         ({"templates": [{"text": "a {w}"}]}, "no templates or cases"),
