@@ -383,21 +383,7 @@ def expand_suite(suite: Suite, *, seed: int = 0) -> list[SuiteCase]:
                 if text in seen:
                     continue
                 seen.add(text)
-                out.append(
-                    SuiteCase(
-                        id=_case_id(suite.name, f.name, side, text),
-                        suite=suite.name,
-                        functionality=f.name,
-                        text=text,
-                        side=side,
-                        expect=dict(expect),
-                        tier=f.tier,
-                        min_pass=f.min_pass,
-                        known_gap=f.known_gap,
-                        template_id=template_id,
-                        fillers=fill,
-                    )
-                )
+                out.append(_case(suite, f, side, text, expect, template_id=template_id, fillers=fill))
     for f in suite.functionalities:
         if f.type != "mft":
             out += _perturbed_cases(suite, f, out, seed)
@@ -433,16 +419,12 @@ def _perturbed_cases(suite: Suite, f: Functionality, mft: list[SuiteCase], seed:
             seen.add(text)
             expect = {lab: c.expect[lab] for lab in f.expect if lab in c.expect} if f.type == "inv" else f.expect
             out.append(
-                SuiteCase(
-                    id=_case_id(suite.name, f.name, side, text),
-                    suite=suite.name,
-                    functionality=f.name,
-                    text=text,
-                    side=side,
-                    expect=dict(expect),
-                    tier=f.tier,
-                    min_pass=f.min_pass,
-                    known_gap=f.known_gap,
+                _case(
+                    suite,
+                    f,
+                    side,
+                    text,
+                    expect,
                     template_id=c.template_id,
                     fillers=dict(c.fillers),
                     type=f.type,
@@ -451,6 +433,22 @@ def _perturbed_cases(suite: Suite, f: Functionality, mft: list[SuiteCase], seed:
                 )
             )
     return out
+
+
+def _case(suite: Suite, f: Functionality, side: str, text: str, expect: Mapping[str, int], **more) -> SuiteCase:
+    """One expanded case of functionality ``f`` (its id from suite, functionality, side and text)."""
+    return SuiteCase(
+        id=_case_id(suite.name, f.name, side, text),
+        suite=suite.name,
+        functionality=f.name,
+        text=text,
+        side=side,
+        expect=dict(expect),
+        tier=f.tier,
+        min_pass=f.min_pass,
+        known_gap=f.known_gap,
+        **more,
+    )
 
 
 def _side_cases(suite: Suite, f: Functionality, side: str, seed: int):
