@@ -405,7 +405,8 @@ def _perturbed_cases(suite: Suite, f: Functionality, mft: list[SuiteCase], seed:
         ]
         pool = [c for c in pool if any(lab in c.expect for lab in f.expect) or f.type == "dir"]
         hateful = [c for c in pool if any(v == 1 for v in c.expect.values())]
-        pool = {"all": pool, "hateful": hateful, "benign": [c for c in pool if c not in hateful]}[f.on]
+        signed = {c.id for c in hateful}
+        pool = {"all": pool, "hateful": hateful, "benign": [c for c in pool if c.id not in signed]}[f.on]
         if f.type == "dir" and side == "train":
             pool = [c for c in pool if all(c.expect.get(lab) == v for lab, v in f.expect.items())]
         random.Random(f"{suite.name}/{f.name}/{side}/{seed}").shuffle(pool)

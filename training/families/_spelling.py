@@ -12,15 +12,15 @@ mentions masked, punctuation dropped): this one keeps case, punctuation and ever
 for, because the model reads them.
 
 The steps, in order: ``zero_width`` (zero-width characters and soft hyphens removed), ``nfkc`` (Unicode
-compatibility forms to their plain letters), ``homoglyphs`` (in a text with Latin letters, a word whose letters of
-another script all look like Latin letters has each read as its Latin letter, from the Unicode
-confusables table of ``confusable-homoglyphs``, MIT; a word of another script with a letter that has no Latin
-look-alike is that script's word and stays), ``spaced_letters`` (three or more single letters with single spaces
+compatibility forms to their plain letters), ``spaced_letters`` (three or more single letters with single spaces
 between joined into one word), ``leetspeak`` (the digits, ``@`` and ``$`` of a word that has a letter read as
 letters; numbers, quantities such as ``4th`` or ``10k`` and a number said as a word such as ``4ever`` stay),
-``accents`` (a Latin word's accents
-dropped, by ``anyascii``, ISC: ``hâtë`` -> ``hate``; words of other scripts stay), ``letter_runs`` (a letter
-repeated three or more times kept twice: ``cool`` and ``good`` stay).
+``homoglyphs`` (in a text with Latin letters, a word whose letters of another script all look like Latin
+letters has each read as its Latin letter, from the Unicode confusables table of ``confusable-homoglyphs``,
+MIT; a word of another script with a letter that has no Latin look-alike is that script's word and stays;
+after leetspeak, whose letters can make a text Latin), ``accents`` (a Latin word's accents dropped, by
+``anyascii``, ISC: ``hâtë`` -> ``hate``; words of other scripts stay), ``letter_runs`` (a letter repeated
+three or more times kept twice: ``cool`` and ``good`` stay).
 
 URLs, @mentions and HTML entities (``&amp;``, ``&#128514;``) are left as they are by every step after
 ``nfkc``: they are not words. A card records every option; an option it does not name was not there when the model was trained, so it is
@@ -93,14 +93,14 @@ class SpellingNormaliser:
         return "".join(parts)
 
     def _words(self, text: str) -> str:
-        if self.homoglyphs and not text.isascii():
-            text = _read_homoglyphs(text)
         if self.spaced_letters:
             text = _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
         if self.leetspeak:
             text = _TOKEN.sub(_read_leet, text)
             if self.nfkc:  # a digit read as a letter before a combining accent: compose them too
                 text = unicodedata.normalize("NFKC", text)
+        if self.homoglyphs and not text.isascii():  # after leetspeak, whose letters can make a text Latin
+            text = _read_homoglyphs(text)
         if self.accents and not text.isascii():  # after leetspeak, which can put a letter under an accent
             text = _WORD.sub(_drop_accents, text)
         if self.letter_runs:
