@@ -138,6 +138,12 @@ class TrainSpec:
 
     def __post_init__(self):
         object.__setattr__(self, "recipe", resolve_recipe(self.recipe))
+        if isinstance(self.ensemble_weights, str) and self.ensemble_weights not in ("calib", "valid"):
+            raise WorkbenchError(  # checked here, not after a fine-tune
+                "ensemble_weights",
+                expected="'calib', 'valid' or one weight per member",
+                got=repr(self.ensemble_weights),
+            )
         bad = [v for v in self.onnx if v not in VARIANTS]
         if bad:
             raise WorkbenchError("ONNX variants", expected=f"a subset of {list(VARIANTS)}", got=str(bad))
@@ -224,16 +230,15 @@ def _ensemble_fit_options(spec, rows) -> dict:
 
 def _ensemble_after_fit(clf, spec, valid, calib=None) -> None:
     """Weights tuned on the split ``ensemble_weights`` names (``calib`` by default; ``valid``); fixed weights
-    stay. Without records there, the weights stay equal (a warning in the card says so)."""
+    stay. Without calib records the weights stay equal (the card's classifier says so under weight_tuning);
+    ``valid`` asked for by name without valid records is an error, as before."""
     if not isinstance(spec.ensemble_weights, str):
         return
-    split = {"valid": valid, "calib": calib}.get(spec.ensemble_weights)
-    if spec.ensemble_weights not in ("valid", "calib"):
-        raise WorkbenchError(
-            "ensemble_weights", expected="'calib', 'valid' or one weight per member", got=repr(spec.ensemble_weights)
-        )
-    if split is None or not len(split[0]):
-        clf.history_.append({"fit_weights": clf.weights, "note": f"no {spec.ensemble_weights} records: equal weights"})
+    split = {"valid": valid, "calib": calib}[spec.ensemble_weights]  # TrainSpec checked the name
+    if spec.ensemble_weights == "valid" and (split is None or not len(split[0])):  # asked for by name
+        raise WorkbenchError("ensemble_weights='valid'", expected="records in the valid split", got="none")
+    if split is None or not len(split[0]):  # the default, on a project without calib records
+        clf.history_.append({"fit_weights": clf.weights, "note": "no calib records: equal weights"})
         return
     clf.fit_weights(*split, split=spec.ensemble_weights)
 
