@@ -56,19 +56,46 @@ def page():
             "console", lambda msg: log.write(f"{msg.type}: {msg.text}\n") if msg.type in ("error", "warning") else None
         )
         pg.on("pageerror", lambda err: log.write(f"pageerror: {err}\n"))
+        pg.on("requestfailed", lambda req: log.write(f"requestfailed: {req.url} {req.failure}\n"))
         yield pg
         b.close()
         log.close()
 
 
+def _kernels(base: str, token: str) -> str:
+    """The server's kernels and what each is doing (idle, busy, starting), read from its REST API."""
+    import urllib.request
+
+    try:
+        req = urllib.request.Request(f"{base}/api/kernels", headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return ", ".join(f"{k['name']} {k['execution_state']} (last {k['last_activity']})" for k in json.load(r))
+    except Exception as e:  # noqa: BLE001 (a diagnosis must not hide the failure it explains)
+        return f"unreadable: {e!r}"
+
+
 @contextmanager
-def _step(page, name: str):
-    """A step of the walk; on failure the page is saved as build/screenshots/FAILED-<name>.png."""
+def _step(page, name: str, session=None):
+    """A step of the walk. On failure the page is saved as build/screenshots/FAILED-<name>.png and the
+    error says what the open notebook showed, what its kernel was doing and the end of JupyterLab's log
+    (CI keeps the output, not the screenshots)."""
     try:
         yield
-    except Exception:
+    except Exception as e:
         page.screenshot(path=str(SHOTS / f"FAILED-{name}.png"), full_page=True)
-        raise
+        if session is None:
+            raise
+        s, info = session
+        base = info["jupyter_url"].removesuffix("/lab")
+        try:
+            shown = page.inner_text(OPEN, timeout=5_000)[-3000:]
+        except Exception as inner:  # noqa: BLE001
+            shown = f"unreadable: {inner!r}"
+        log = s.log_file.read_text(errors="replace")[-3000:] if s.log_file.exists() else "(no log)"
+        raise AssertionError(
+            f"step {name} failed: {e}\n--- kernels: {_kernels(base, s.token_file.read_text().strip())}"
+            f"\n--- the open notebook showed (end):\n{shown}\n--- JupyterLab's log (end):\n{log}"
+        ) from e
 
 
 def _run_notebook(page, base: str, token: str, name: str) -> None:
@@ -94,6 +121,33 @@ def _run_notebook(page, base: str, token: str, name: str) -> None:
     raise AssertionError(f"Run All Cells did not start {name}")
 
 
+def _await_output(page, session, selector: str, timeout_s: float = 400) -> None:
+    """Wait for ``selector`` in the open notebook's outputs while its kernel works. A Run All that
+    JupyterLab lost (seen under load: the kernel idle, cells never run) is run again, once, and said on
+    stdout; a kernel that is still busy is waited for, up to ``timeout_s`` in all."""
+    import time
+
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    s, info = session
+    base, token = info["jupyter_url"].removesuffix("/lab"), s.token_file.read_text().strip()
+    deadline, rerun = time.monotonic() + timeout_s, False
+    while True:
+        left_ms = max(1_000, int((deadline - time.monotonic()) * 1000))
+        try:
+            page.wait_for_selector(f"{OPEN} .jp-OutputArea {selector}", timeout=min(60_000, left_ms))
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() >= deadline:
+                raise
+        unrun = page.locator(f"{OPEN} .jp-CodeCell .jp-InputPrompt:text-matches('^\\[ ?\\]:?$')").count()
+        if not rerun and unrun and " idle " in f" {_kernels(base, token)} ":
+            print(f"Run All was lost ({unrun} cells not run, kernel idle): running the notebook again")
+            rerun = True
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+
+
 def _gate_rows(page) -> tuple[int, int]:
     """(rows of the panel's gate table, labels its caption announces)."""
     gate = page.locator(f"{OPEN} table.workbench-table:has(caption:has-text('holdout gate per label'))").last
@@ -110,15 +164,15 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
         n_safety = len(project.taxonomy.labels_in_group("safety"))
 
     # 00: the store's numbers and the distribution figure, drawn by plotly.js in the page
-    with _step(page, "00"):
+    with _step(page, "00", session):
         _run_notebook(page, base, token, "00_quickstart")
-        page.wait_for_selector(f"{OPEN} .jp-OutputArea .js-plotly-plot")
+        _await_output(page, session, ".js-plotly-plot")
         text = page.inner_text(OPEN)
         assert "n_records" in text and str(n_records) in text
         page.screenshot(path=str(SHOTS / "00_quickstart.png"))
 
     # 05: Run All (the cell that trains once), then the button itself; its gate table has a row per label
-    with _step(page, "05"):
+    with _step(page, "05", session):
         _run_notebook(page, base, token, "05_retrain_and_gate")
         page.wait_for_selector(f"{OPEN} .jp-OutputArea >> text=holdout gate per label", timeout=400_000)
         assert _gate_rows(page) == (n_safety, n_safety)
@@ -135,9 +189,9 @@ def test_jupyterlab_and_argilla_in_a_browser(session, page):
         page.screenshot(path=str(SHOTS / "retrain_panel.png"))
 
     # 04: a mouse lasso on the map; the panel counts what plotly.js selected
-    with _step(page, "04"):
+    with _step(page, "04", session):
         _run_notebook(page, base, token, "04_interference_map")
-        page.wait_for_selector(f"{OPEN} .jp-OutputArea .js-plotly-plot .nsewdrag")
+        _await_output(page, session, ".js-plotly-plot .nsewdrag")
         page.wait_for_selector(f"{OPEN} >> text=/label_a/", timeout=300_000)  # Run All reached the tables
         # the interference heatmap beside the map has its cells (plotly draws them as one image)
         page.wait_for_selector(f"{OPEN} .js-plotly-plot .heatmaplayer image", state="attached")
