@@ -12,7 +12,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # (tools/uv_args.py: find-links, constraints, indexes); pip does it when uv cannot.
 UV_INSTALL = $(VENV)/bin/uv pip install --quiet --python $(PY) $$($(PY) tools/uv_args.py)
 
-.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-review-team bench-maps bench-retrain bench-crossdata bench-turns bench-spelling bench-members bench-drift bench-production-loop bench-scale clean
+.PHONY: install mpnet chromium run lint notebooks docs test test-fast argilla-sdk-tests bench bench-hatexplain bench-inference bench-argilla bench-review bench-review-team bench-maps bench-retrain bench-crossdata bench-turns bench-loop bench-spelling bench-members bench-drift bench-production-loop bench-scale clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -127,6 +127,7 @@ LOOP_TURNS ?= 3
 LOOP_ARGS ?=
 bench-turns: $(STAMP)
 	rm -rf build/bench-turns build/turns && HF_HUB_OFFLINE=1 $(PY) -m bench.turns --out build/turns --project build/bench-turns --turns $(LOOP_TURNS) $(LOOP_ARGS)
+bench-loop: bench-turns  # the name issues use
 
 # What the character member adds beside the word-level members (frozen-encoder heads + TF-IDF, with and
 # without character n-grams, weights tuned on calib; and each alone), every normaliser step on.

@@ -20,7 +20,7 @@ hour or more per setting on this machine).
 n-gram member adds beside the word-level ones, every normaliser step on. Settings: ``heads`` alone; ``heads +
 tfidf`` and ``heads + tfidf + chars`` (the ensemble's lexical members around the frozen-encoder member, the
 members' weights tuned on calib as the default ensemble's are; this bench registers that recipe, the
-library's ensemble fine-tunes its encoder members, about an hour per model here); and ``chars`` alone.
+library's ensemble fine-tunes its encoder members, a quarter of an hour per model here); and ``chars`` alone.
 Last line: JSON.
 """
 
