@@ -210,6 +210,42 @@ def test_secrets_file_readable_by_others_is_refused(tmp_path):
         s._secrets()
 
 
+def test_a_home_that_is_not_a_stacks_is_refused_and_nothing_under_it_changes(tmp_path, capsys):
+    """The home is made private on start and after a reindex (every mode under it tightened), so a mistyped
+    ``--home`` (``..``, ``~``) must be refused before anything under it is touched: the command-line fuzzer's
+    ``server reindex --home=../..`` once walked every test's folder, and through hard links the package
+    cache of every environment on the machine."""
+    from workbench.argilla.processes import make_private
+
+    folder = tmp_path / "documents"
+    folder.mkdir()
+    mine = folder / "notes.txt"
+    mine.write_text("mine\n")
+    os.chmod(mine, 0o644)
+    before = {p: stat.S_IMODE(p.stat().st_mode) for p in (folder, mine)}
+    for call in (lambda s: s.start(timeout=5), lambda s: s.reindex(check=True)):
+        with pytest.raises(StackError, match="expected an Argilla home made by `workbench server start`"):
+            call(ServerStack(StackSettings(home=folder)))
+    assert cli(["server", "reindex", "--check", "--home", str(folder)]) == 2  # a usage mistake
+    assert "Nothing was changed" in capsys.readouterr().err
+    assert {p: stat.S_IMODE(p.stat().st_mode) for p in before} == before
+
+    # inside a real home, a file with another name elsewhere (a package cache's hard link) keeps its mode
+    home = tmp_path / "home"
+    s = ServerStack(StackSettings(home=home))
+    s._secrets()
+    cached = tmp_path / "cache-entry.py"
+    cached.write_text("x = 1\n")
+    os.chmod(cached, 0o644)
+    os.link(cached, home / "linked.py")
+    own = home / "own.log"
+    own.write_text("y\n")
+    os.chmod(own, 0o644)
+    repaired = make_private(home)
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o644 and str(home / "linked.py") not in repaired
+    assert stat.S_IMODE(own.stat().st_mode) == 0o600 and str(own) in repaired
+
+
 # --------------------------------------------------------------------------------------------- annotators
 
 

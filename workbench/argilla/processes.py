@@ -65,9 +65,11 @@ def write_private(path: Path, data: dict) -> None:
 
 def make_private(folder: Path) -> list[str]:
     """Nothing under ``folder`` (itself included) readable, writable or searchable by group or others: what is
-    is repaired, the owner's own bits kept (an executable stays executable: a file hard-linked from elsewhere,
-    as package managers link their caches, shares its mode with every other link). Returns the paths it
-    repaired (links are left alone)."""
+    is repaired, the owner's own bits kept (an executable stays executable). Returns the paths it repaired.
+    Links are left alone, symbolic and hard: a file with more than one name shares its mode with every other
+    name (package managers hard-link their caches into each environment), so tightening it here would tighten
+    it there too; the stack writes its own files with one name. Callers check first that ``folder`` is a
+    stack's home (``ServerStack._require_own_home``)."""
     repaired = []
     folder.mkdir(parents=True, exist_ok=True)
     for root, dirs, files in os.walk(folder):
@@ -77,6 +79,8 @@ def make_private(folder: Path) -> list[str]:
             except FileNotFoundError:  # a temporary file gone meanwhile
                 continue
             if stat.S_ISLNK(st.st_mode) or not stat.S_IMODE(st.st_mode) & 0o077:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:  # another name elsewhere: not ours to change
                 continue
             os.chmod(path, stat.S_IMODE(st.st_mode) & 0o700)
             repaired.append(str(path))

