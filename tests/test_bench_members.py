@@ -6,13 +6,25 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 from bench.spelling import MEMBERS, register_member_recipes
 from training import RECIPES, TrainSpec
 from training.families import CharNgramClassifier, EnsembleClassifier, HeadsClassifier, TfidfClassifier
 
 
-def test_each_setting_builds_the_members_it_names(tmp_path):
+@pytest.fixture
+def bench_recipes():
+    """The bench's recipes registered for one test, then removed: the registry is the process's, and other
+    tests (the command line's list of recipes) must not see them."""
+    saved = dict(RECIPES)
     register_member_recipes()
+    yield
+    RECIPES.clear()
+    RECIPES.update(saved)
+
+
+def test_each_setting_builds_the_members_it_names(tmp_path, bench_recipes):
     register_member_recipes()  # twice is fine (a bench run imports it once, a test session may again)
     want = {
         "heads": [HeadsClassifier],
