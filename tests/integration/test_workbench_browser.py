@@ -123,15 +123,16 @@ def _run_notebook(page, base: str, token: str, name: str) -> None:
 
 def _await_output(page, session, selector: str, timeout_s: float = 400) -> None:
     """Wait for ``selector`` in the open notebook's outputs while its kernel works. A Run All that
-    JupyterLab lost (seen under load: the kernel idle, cells never run) is run again, once, and said on
-    stdout; a kernel that is still busy is waited for, up to ``timeout_s`` in all."""
+    JupyterLab lost (seen under load: the kernel's socket reconnected, the first cell ran, the rest never
+    did, the kernel idle) is run again, up to three times, each said on stdout; a kernel that is still busy
+    is waited for, up to ``timeout_s`` in all."""
     import time
 
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     s, info = session
     base, token = info["jupyter_url"].removesuffix("/lab"), s.token_file.read_text().strip()
-    deadline, rerun = time.monotonic() + timeout_s, False
+    deadline, reruns = time.monotonic() + timeout_s, 0
     while True:
         left_ms = max(1_000, int((deadline - time.monotonic()) * 1000))
         try:
@@ -141,9 +142,9 @@ def _await_output(page, session, selector: str, timeout_s: float = 400) -> None:
             if time.monotonic() >= deadline:
                 raise
         unrun = page.locator(f"{OPEN} .jp-CodeCell .jp-InputPrompt:text-matches('^\\[ ?\\]:?$')").count()
-        if not rerun and unrun and " idle " in f" {_kernels(base, token)} ":
+        if reruns < 3 and unrun and " idle " in f" {_kernels(base, token)} ":
             print(f"Run All was lost ({unrun} cells not run, kernel idle): running the notebook again")
-            rerun = True
+            reruns += 1
             page.get_by_role("menuitem", name="Run", exact=True).click()
             page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
 
