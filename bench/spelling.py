@@ -64,19 +64,23 @@ def register_member_recipes() -> None:
     ensemble's TF-IDF and, with ``char_member``, character n-grams; weights tuned on calib by the
     ensemble's own rule), and the character member alone."""
     from training import RECIPES, Recipe, register_recipe
-    from training.families import CharNgramClassifier, EnsembleClassifier
+    from training.families import CharNgramClassifier, EnsembleClassifier, TfidfClassifier
 
     ensemble = RECIPES.lookup("ensemble", what="recipe")
-    heads, tfidf = RECIPES.lookup("heads", what="recipe"), RECIPES.lookup("tfidf", what="recipe")
+    heads = RECIPES.lookup("heads", what="recipe")
+
+    def lexical_members(spec, labels, hierarchy, cache_dir):
+        # the library ensemble's own TF-IDF and character members, built as it builds them (its fine-tune
+        # members are only constructed here, never fitted)
+        built = ensemble.build(dataclasses.replace(spec, ensemble_weights="calib"), labels, hierarchy, cache_dir)
+        return [m for m in built.members if isinstance(m, (TfidfClassifier, CharNgramClassifier))]
 
     def chars(spec, labels, hierarchy, cache_dir):
-        return CharNgramClassifier(labels, seed=spec.seed, class_weight=None, spelling=spec.spelling)
+        return lexical_members(dataclasses.replace(spec, char_member=True), labels, hierarchy, cache_dir)[-1]
 
     def lexical(spec, labels, hierarchy, cache_dir):
-        members = [heads.build(spec, labels, hierarchy, cache_dir), tfidf.build(spec, labels, hierarchy, cache_dir)]
-        if spec.char_member:
-            members.append(chars(spec, labels, hierarchy, cache_dir))
-        return EnsembleClassifier(members)
+        members = lexical_members(spec, labels, hierarchy, cache_dir)
+        return EnsembleClassifier([heads.build(spec, labels, hierarchy, cache_dir), *members])
 
     if "heads-lexical" not in RECIPES:
         register_recipe(
